@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# e2e/cluster/down.sh — remove the local cluster completely.
+#
+#   e2e/cluster/down.sh [--purge]
+#
+# Stops every pod (through CRI, so CNI tears its network down) and every
+# cluster process, then removes what could outlive them: mounts under the
+# cluster's directories, pod network namespaces, cni0 and veth devices, the
+# node bridge, iptables rules and chains (KUBE-*, CNI-*), kubelet cgroups and
+# the state directory. containerd's image store ($BYRON_CACHE/containerd) is
+# kept so the next bring-up needs no import; --purge removes it too.
+# Idempotent: with nothing running it only checks.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PIDS=$STATE/pids
+purge=0
+[ "${1:-}" = --purge ] && purge=1
+
+# stop NAME [SECONDS]: TERM the pid in pids/NAME.pid, KILL after SECONDS.
+stop() {
+  local name=$1 limit=${2:-10} pid
+  [ -f "$PIDS/$name.pid" ] || return 0
+  pid=$(cat "$PIDS/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    local end=$(( $(date +%s) + limit ))
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      clog "$name did not stop in ${limit}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+ctr_alive() { [ -S "$CTR_SOCK" ] && timeout 5 ctr --address "$CTR_SOCK" version >/dev/null 2>&1; }
+
+remove_pods() {
+  ctr_alive || return 0
+  local cri=(crictl --runtime-endpoint "unix://$CTR_SOCK" --image-endpoint "unix://$CTR_SOCK" --timeout 20s)
+  if [ -x "$BIN/crictl" ]; then
+    "${cri[@]}" rmp --all --force >/dev/null 2>&1 ||
+      clog "warning: crictl rmp failed; cleaning up by hand"
+  fi
+  # anything not removed through CRI: kill tasks, delete containers
+  local id
+  for id in $(ctr_k8s tasks ls -q 2>/dev/null); do
+    ctr_k8s tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1
+  done
+  for id in $(ctr_k8s tasks ls -q 2>/dev/null); do
+    timeout 10 ctr --address "$CTR_SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1
+  done
+  for id in $(ctr_k8s containers ls -q 2>/dev/null); do
+    ctr_k8s containers delete "$id" >/dev/null 2>&1
+  done
+}
+
+kill_shims() {
+  # shims of our containerd keep their pid in the task bundle (shim.pid)
+  local f pid
+  for f in "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/shim.pid \
+           "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/init.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null) || continue
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  done
+}
+
+unmount_under() {
+  local dir=$1 m
+  [ -e "$dir" ] || return 0
+  # deepest first
+  findmnt -rn -o TARGET | awk -v d="$dir" 'index($0, d) == 1' | sort -r | while read -r m; do
+    m=$(printf '%b' "$m")   # findmnt escapes spaces as \x20
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || clog "warning: cannot unmount $m"
+  done
+}
+
+# pod network namespaces that are ours: their eth0 holds a pod CIDR address
+remove_netns() {
+  local ns prefix=${POD_CIDR%.*.*}.
+  for ns in /var/run/netns/cni-*; do
+    [ -e "$ns" ] || continue
+    if ip -n "$(basename "$ns")" -o -4 addr show 2>/dev/null | grep -q " inet $prefix" ||
+       ! ip -n "$(basename "$ns")" -o link show >/dev/null 2>&1; then
+      umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null
+      rm -f "$ns"
+    fi
+  done
+}
+
+remove_links() {
+  local l
+  if ip link show "$CNI_BRIDGE" >/dev/null 2>&1; then
+    for l in $(ip -o link show master "$CNI_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      ip link del "$l" 2>/dev/null
+    done
+    ip link del "$CNI_BRIDGE" 2>/dev/null
+  fi
+  ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && ip link del "$NODE_BRIDGE"
+}
+
+# Drop every KUBE-* / CNI-* chain and every rule that mentions one, table by
+# table; other rules are restored unchanged.
+clean_iptables() {
+  local cmd t dump
+  for cmd in iptables ip6tables; do
+    command -v "$cmd" >/dev/null || continue
+    for t in filter nat mangle raw; do
+      dump=$("$cmd-save" -t "$t" 2>/dev/null) || continue
+      printf '%s\n' "$dump" | grep -qE 'KUBE-|CNI-' || continue
+      printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-' | "$cmd-restore" -T "$t" 2>/dev/null ||
+        printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-' | "$cmd-restore" ||
+        clog "warning: could not clean $cmd table $t"
+    done
+  done
+  # kube-proxy's nftables tables, should a run have used that mode
+  if command -v nft >/dev/null; then
+    nft delete table ip kube-proxy 2>/dev/null
+    nft delete table ip6 kube-proxy 2>/dev/null
+  fi
+  conntrack -D -s "$POD_CIDR" >/dev/null 2>&1
+  conntrack -D -d "$POD_CIDR" >/dev/null 2>&1
+  true
+}
+
+remove_cgroups() {
+  local d
+  for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice; do
+    [ -d "$d" ] || continue
+    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  true
+}
+
+main() {
+  [ "$(id -u)" -eq 0 ] || cdie "down.sh needs root"
+  clog "tearing down the local cluster"
+  stop kubelet 15
+  remove_pods
+  stop kube-proxy
+  stop kube-scheduler
+  stop kube-controller-manager
+  stop kube-apiserver 20
+  stop etcd
+  stop containerd 15
+  kill_shims
+  unmount_under "$STATE"
+  unmount_under "$RUNDIR"
+  unmount_under "$CTR_ROOT"
+  remove_netns
+  remove_links
+  clean_iptables
+  remove_cgroups
+  rm -rf "$STATE" "$RUNDIR"
+  if [ $purge -eq 1 ]; then
+    rm -rf "$CTR_ROOT"
+  else
+    # the image store stays; drop containerd's leftover container metadata
+    :
+  fi
+  clog "local cluster removed"
+}
+
+main "$@"
+exit $?

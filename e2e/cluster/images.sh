@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# e2e/cluster/images.sh — build every image the local cluster runs, offline.
+#
+#   images.sh [--tools-only] [--import] [NAME...]
+#
+#   (default)     build the Go/C tools, then every image (or only NAMEs) into
+#                 docker-archive tarballs under $BYRON_CACHE/images
+#   --tools-only  only the tools: helm, coredns, local-path-provisioner, crictl, the
+#                 e2e probe, the static pause binary (scripts/bootstrap cluster)
+#   --import      also import the tarballs into containerd's k8s.io namespace
+#                 (needs the cluster's containerd running; up.sh does this)
+#
+# Nothing is pulled from a container registry. The Debian base is made with
+# debootstrap from the host's Debian mirror; scratch images hold binaries
+# built here. Each image has a key (hash of its inputs); an image whose key is
+# unchanged is not rebuilt, and not re-imported.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+tools_only=0 do_import=0 only=()
+for a in "$@"; do
+  case $a in
+    --tools-only) tools_only=1 ;;
+    --import) do_import=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -*) cdie "unknown option $a" ;;
+    *) only+=("$a") ;;
+  esac
+done
+
+stamps=$BYRON_CACHE/stamps
+mkdir -p "$BIN" "$stamps" "$IMAGES"
+export CGO_ENABLED=0
+stamp_ok() { [ -f "$stamps/$1" ] && [ "$(cat "$stamps/$1")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" >"$stamps/$1"; }
+hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+
+# --- tools ---------------------------------------------------------------------
+go_install() {   # NAME PACKAGE VERSION [LDFLAGS]
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-}
+  if stamp_ok "$name" "$version" && [ -x "$BIN/$name" ]; then return 0; fi
+  clog "building $name $version from its Go module (slow the first time)"
+  GOBIN=$BIN GOFLAGS=-p=2 go install -trimpath -ldflags="-s -w $ldflags" "$pkg@$version" ||
+    cdie "building $name failed"
+  stamp_set "$name" "$version"
+}
+
+build_tools() {
+  go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  go_install coredns github.com/coredns/coredns "$COREDNS_VERSION"
+  go_install local-path-provisioner github.com/rancher/local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \
+    "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION"
+  go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRI_TOOLS_VERSION" \
+    "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
+
+  local key
+  key=$(hash_files "$repo_root/e2e/probe/main.go" "$repo_root/e2e/probe/go.mod")
+  if ! stamp_ok e2e-probe "$key" || [ ! -x "$BIN/e2e-probe" ]; then
+    clog "building e2e-probe"
+    (cd "$repo_root/e2e/probe" && go build -trimpath -ldflags='-s -w' -o "$BIN/e2e-probe" .)
+    stamp_set e2e-probe "$key"
+  fi
+  key=$(hash_files "$cluster_dir/pause/pause.c")
+  if ! stamp_ok pause "$key" || [ ! -x "$BIN/pause" ]; then
+    clog "building pause (static C)"
+    cc -static -O2 -s -Wall -Wextra -Werror -o "$BIN/pause" "$cluster_dir/pause/pause.c"
+    stamp_set pause "$key"
+  fi
+}
+
+# --- images --------------------------------------------------------------------
+# The host's Debian mirror, read from its apt sources (never hard-coded).
+debian_mirror() {
+  local m
+  m=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1)
+  [ -n "$m" ] || m=$(grep -hsE '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -1)
+  [ -n "$m" ] || cdie "no Debian mirror in /etc/apt/sources*: debootstrap needs one"
+  printf '%s' "$m"
+}
+
+# debootstrap tarball, cached: the expensive, network-bound part.
+debian_rootfs_tar() {
+  local tar=$BYRON_CACHE/debootstrap/$DEBIAN_SUITE-minbase.tar
+  if [ -s "$tar" ]; then printf '%s' "$tar"; return 0; fi
+  command -v debootstrap >/dev/null || cdie "debootstrap missing: run scripts/bootstrap cluster"
+  mkdir -p "$(dirname "$tar")"
+  local root; root=$(mktemp -d "$BYRON_CACHE/debootstrap/root.XXXXXX")
+  clog "debootstrap $DEBIAN_SUITE (minbase) — once, then cached in $tar"
+  debootstrap --variant=minbase "$DEBIAN_SUITE" "$root" "$(debian_mirror)" \
+    >"$BYRON_CACHE/debootstrap/debootstrap.log" 2>&1 ||
+    { rm -rf "$root"; cdie "debootstrap failed, see $BYRON_CACHE/debootstrap/debootstrap.log"; }
+  # what the official image trims: apt lists and caches, logs
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+    "$root"/var/log/*.log "$root"/tmp/* 2>/dev/null || true
+  tar --numeric-owner -C "$root" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
+  rm -rf "$root"
+  printf '%s' "$tar"
+}
+
+bh() { buildah --storage-driver overlay "$@"; }
+
+# finish CONTAINER NAME TAR REF...: commit, save as docker-archive with its refs.
+finish() {
+  local c=$1 name=$2 out=$3; shift 3
+  local ref=$1
+  bh commit --quiet --rm "$c" "$ref" >/dev/null
+  local r; for r in "$@"; do bh tag "$ref" "$r"; done
+  rm -f "$out.tmp"
+  # docker-archive keeps the fully qualified name(s) for `ctr images import`
+  bh push --quiet "$ref" "docker-archive:$out.tmp:$ref" >/dev/null
+  mv "$out.tmp" "$out"
+}
+
+# scratch_image NAME REF KEYFILES... -- file:dest ... -- buildah config args...
+scratch_image() {
+  local name=$1 ref=$2 out=$IMAGES/$1.tar; shift 2
+  local c; c=$(bh from --quiet scratch)
+  local f
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    f=$1; shift
+    bh copy --quiet "$c" "${f%%:*}" "${f#*:}" >/dev/null
+  done
+  shift
+  bh config "$@" "$c"
+  finish "$c" "$name" "$out" "$ref"
+}
+
+# build_image NAME KEY FUNCTION: run FUNCTION (which writes $IMAGES/NAME.tar)
+# unless the stored key matches.
+build_image() {
+  local name=$1 key=$2 fn=$3
+  if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then return 0; fi
+  if [ -s "$IMAGES/$name.tar" ] && [ "$(cat "$IMAGES/$name.key" 2>/dev/null)" = "$key" ]; then
+    return 0
+  fi
+  clog "building image $name"
+  local t0=$SECONDS
+  if "$fn"; then
+    printf '%s' "$key" >"$IMAGES/$name.key"
+    clog "image $name built in $((SECONDS - t0))s"
+  else
+    clog "image $name FAILED (skipped)"
+    failed+=("$name")
+  fi
+}
+
+img_debian() {
+  local tar; tar=$(debian_rootfs_tar)
+  local c; c=$(bh from --quiet scratch)
+  local mnt; mnt=$(bh mount "$c")
+  tar --numeric-owner -C "$mnt" -xf "$tar"
+  bh umount "$c" >/dev/null
+  bh config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --cmd bash --os linux --arch amd64 "$c"
+  # One rootfs stands in for both debian:bookworm and debian:bookworm-slim.
+  finish "$c" debian "$IMAGES/debian.tar" "$DEBIAN_IMAGE" "$DEBIAN_SLIM_IMAGE" \
+    "localhost/byron/debian:$DEBIAN_SUITE"
+}
+
+img_pause() {
+  scratch_image pause "$PAUSE_IMAGE" "$BIN/pause:/pause" -- \
+    --entrypoint '["/pause"]' --user 65535:65535 --os linux --arch amd64
+}
+
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+img_coredns() {
+  scratch_image coredns "$COREDNS_IMAGE" "$BIN/coredns:/coredns" "$ca_bundle:/etc/ssl/certs/ca-certificates.crt" -- \
+    --entrypoint '["/coredns"]' --port 53/udp --port 53/tcp --port 9153/tcp --os linux --arch amd64
+}
+
+img_nats() {
+  local conf; conf=$(mktemp)
+  printf '# Client port\nport: 4222\n# HTTP monitoring port\nmonitor_port: 8222\n' >"$conf"
+  scratch_image nats "$NATS_IMAGE" "$BIN/nats-server:/nats-server" "$conf:/nats-server.conf" -- \
+    --entrypoint '["/nats-server"]' --cmd '["--config","/nats-server.conf"]' \
+    --port 4222 --port 8222 --os linux --arch amd64
+  rm -f "$conf"
+}
+
+img_ferretdb() {
+  # MongoDB wire protocol on :27017, SQLite files in /data/db (where a mongo
+  # StatefulSet mounts its volume).
+  scratch_image ferretdb "$FERRETDB_IMAGE" "$BIN/ferretdb:/ferretdb" -- \
+    --entrypoint '["/ferretdb"]' --cmd '["--listen-addr=0.0.0.0:27017","--sqlite-dir=/data/db"]' \
+    --port 27017 --os linux --arch amd64
+}
+
+img_local_path() {
+  scratch_image local-path-provisioner "$LOCAL_PATH_IMAGE" \
+    "$BIN/local-path-provisioner:/usr/bin/local-path-provisioner" -- \
+    --entrypoint '["local-path-provisioner"]' --env PATH=/usr/bin --os linux --arch amd64
+}
+
+img_probe() {
+  local c; c=$(bh from --quiet --pull=never "localhost/byron/debian:$DEBIAN_SUITE")
+  bh copy --quiet "$c" "$BIN/e2e-probe" /usr/local/bin/probe >/dev/null
+  bh config --entrypoint '["/usr/local/bin/probe"]' --cmd '["serve",":8080"]' --port 8080 \
+    --user 65532:65532 "$c"
+  finish "$c" probe "$IMAGES/probe.tar" "$PROBE_IMAGE"
+}
+
+# The project's own Dockerfiles, exactly as a user builds them, with the
+# official base images substituted by the debootstrap one (build args).
+dockerfile_image() {
+  local name=$1 ref=$2
+  [ -f "$repo_root/$name/Dockerfile" ] || { clog "$name/Dockerfile missing"; return 1; }
+  bh bud --quiet --layers --pull=never --network host \
+    --build-arg "BUILD_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
+    --build-arg "RUNTIME_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
+    -f "$repo_root/$name/Dockerfile" -t "$ref" "$repo_root" \
+    >"$IMAGES/$name.build.log" 2>&1 || { clog "see $IMAGES/$name.build.log"; tail -20 "$IMAGES/$name.build.log" >&2; return 1; }
+  rm -f "$IMAGES/$name.tar.tmp"
+  bh push --quiet "$ref" "docker-archive:$IMAGES/$name.tar.tmp:$ref" >/dev/null
+  mv "$IMAGES/$name.tar.tmp" "$IMAGES/$name.tar"
+}
+img_operator() { dockerfile_image operator "$OPERATOR_IMAGE"; }
+img_sidecar() { dockerfile_image sidecar "$SIDECAR_IMAGE"; }
+
+# Inputs of the project's images: the Dockerfile, .dockerignore and the source
+# tree the build context holds.
+source_key() {
+  (cd "$repo_root" && {
+    cat "$1/Dockerfile" .dockerignore 2>/dev/null
+    find CMakeLists.txt cmake lib operator sidecar -type f ! -name '*.md' -print0 2>/dev/null |
+      sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-16)
+}
+
+build_images() {
+  command -v buildah >/dev/null || cdie "buildah missing: run scripts/bootstrap cluster"
+  local self; self=$(hash_files "$0")
+  local deb; deb=$(printf '%s' "$self $DEBIAN_SUITE" | sha256sum | cut -c1-16)
+  # the base must also exist in buildah's storage for the images built on it
+  if ! bh inspect --type image "localhost/byron/debian:$DEBIAN_SUITE" >/dev/null 2>&1; then
+    rm -f "$IMAGES/debian.key"
+  fi
+  local only_saved=("${only[@]}"); only=()
+  build_image debian "$deb" img_debian
+  only=("${only_saved[@]}")
+  build_image pause "$self-$(hash_files "$BIN/pause")" img_pause
+  build_image coredns "$self-$(hash_files "$BIN/coredns")" img_coredns
+  build_image nats "$self-$(hash_files "$BIN/nats-server")" img_nats
+  build_image ferretdb "$self-$(hash_files "$BIN/ferretdb")" img_ferretdb
+  build_image local-path-provisioner "$self-$(hash_files "$BIN/local-path-provisioner")" img_local_path
+  build_image probe "$self-$deb-$(hash_files "$BIN/e2e-probe")" img_probe
+  build_image operator "$self-$deb-$(source_key operator)" img_operator
+  build_image sidecar "$self-$deb-$(source_key sidecar)" img_sidecar
+}
+
+# --- import into containerd ------------------------------------------------------
+import_images() {
+  [ -S "$CTR_SOCK" ] || cdie "containerd is not running ($CTR_SOCK): run e2e/cluster/up.sh"
+  local marks=$CTR_ROOT/byron-imported
+  mkdir -p "$marks"
+  local tar name key
+  for tar in "$IMAGES"/*.tar; do
+    [ -e "$tar" ] || continue
+    name=$(basename "$tar" .tar)
+    key=$(cat "$IMAGES/$name.key" 2>/dev/null || true)
+    if [ -n "$key" ] && [ "$(cat "$marks/$name" 2>/dev/null)" = "$key" ]; then continue; fi
+    clog "importing $name into containerd (k8s.io)"
+    ctr_k8s images import "$tar" >/dev/null || cdie "import of $tar failed"
+    # one rootfs stands in for both debian:SUITE and debian:SUITE-slim
+    [ "$name" = debian ] && ctr_k8s images tag --force "$DEBIAN_IMAGE" "$DEBIAN_SLIM_IMAGE" >/dev/null
+    printf '%s' "$key" >"$marks/$name"
+  done
+}
+
+failed=()
+build_tools
+if [ $tools_only -eq 0 ]; then
+  build_images
+fi
+[ $do_import -eq 1 ] && import_images
+if [ ${#failed[@]} -gt 0 ]; then
+  clog "images not built: ${failed[*]}"
+  exit 3
+fi
+exit 0

@@ -1,0 +1,3 @@
+module byron.local/e2e-probe
+
+go 1.22
