@@ -1,0 +1,340 @@
+/*
+ * byron/graphql.h — Byron's GraphQL engine: a standalone C library.
+ *
+ * Parser, validator, executor, introspection and SDL printer following the
+ * GraphQL specification (October 2021), a schema generator for Byron
+ * components (docs/component-spec.md), and the two transports as pure
+ * functions: GraphQL-over-HTTP request handling and the graphql-transport-ws
+ * protocol state machine. No sockets, no threads, no global state: the
+ * sidecar owns the I/O and calls in.
+ *
+ * Errors are JSON arrays in the GraphQL response format
+ * ({message, locations, path, extensions: {code}}) because that is where they
+ * end up; functions return a byron_graphql_status_t.
+ *
+ * Execution is synchronous: byron_graphql_execute() calls resolvers one at a
+ * time on the calling thread and returns when the response is complete. It is
+ * meant to run on a sidecar worker thread, where resolvers may block on
+ * MongoDB or NATS. A schema is immutable once finalized and may be shared by
+ * any number of threads executing concurrently; documents are read-only
+ * after parsing and may be shared too.
+ *
+ * Dependencies: json-c only. See docs/graphql.md.
+ */
+#ifndef BYRON_GRAPHQL_H
+#define BYRON_GRAPHQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum byron_graphql_status {
+    BYRON_GRAPHQL_OK = 0,
+    BYRON_GRAPHQL_ESYNTAX,   /* the document does not parse */
+    BYRON_GRAPHQL_ELIMIT,    /* a hard limit (size, tokens, depth, fields, deadline) was hit */
+    BYRON_GRAPHQL_EINVALID,  /* validation failed, or a bad argument / schema / config */
+    BYRON_GRAPHQL_ENOMEM,    /* allocation failed */
+} byron_graphql_status_t;
+
+/* Human text for a status; static storage. */
+const char *byron_graphql_status_str(byron_graphql_status_t status);
+
+/* `extensions.code` values used in errors. */
+#define BYRON_GRAPHQL_CODE_PARSE "GRAPHQL_PARSE_FAILED"
+#define BYRON_GRAPHQL_CODE_VALIDATION "GRAPHQL_VALIDATION_FAILED"
+#define BYRON_GRAPHQL_CODE_BAD_INPUT "BAD_USER_INPUT"
+#define BYRON_GRAPHQL_CODE_OPERATION "OPERATION_RESOLUTION_FAILURE"
+#define BYRON_GRAPHQL_CODE_TOO_LARGE "DOCUMENT_TOO_LARGE"
+#define BYRON_GRAPHQL_CODE_TOO_MANY_TOKENS "TOO_MANY_TOKENS"
+#define BYRON_GRAPHQL_CODE_TOO_DEEP "DEPTH_LIMIT_EXCEEDED"
+#define BYRON_GRAPHQL_CODE_TOO_COMPLEX "QUERY_TOO_COMPLEX"
+#define BYRON_GRAPHQL_CODE_DEADLINE "DEADLINE_EXCEEDED"
+#define BYRON_GRAPHQL_CODE_INTERNAL "INTERNAL_SERVER_ERROR"
+
+/* ---------------------------------------------------------------- limits */
+
+/* Hard limits. byron_graphql_limits_init() fills the defaults shown; a NULL
+ * limits pointer anywhere below means "the defaults". Zero disables a limit. */
+typedef struct byron_graphql_limits {
+    size_t max_document_bytes; /* 65536: source text size */
+    size_t max_tokens;         /* 20000: lexical tokens in a document */
+    unsigned max_depth;        /* 32: nesting of selection sets, list/object literals, types */
+    unsigned max_fields;       /* 2000: field selections after fragment expansion */
+    unsigned max_aliases;      /* 200: aliased fields after fragment expansion */
+    unsigned deadline_ms;      /* 10000: wall time for one execution */
+} byron_graphql_limits_t;
+
+void byron_graphql_limits_init(byron_graphql_limits_t *limits);
+
+/* ---------------------------------------------------------------- documents */
+
+typedef struct byron_graphql_document byron_graphql_document_t;
+
+typedef enum byron_graphql_operation_kind {
+    BYRON_GRAPHQL_QUERY = 0,
+    BYRON_GRAPHQL_MUTATION,
+    BYRON_GRAPHQL_SUBSCRIPTION,
+} byron_graphql_operation_kind_t;
+
+/* Parses an executable document. On success *out is a new document the caller
+ * frees with byron_graphql_document_free(). On failure *errors (if errors is
+ * not NULL) is a new JSON array of one error with its location; the caller
+ * puts it. `len` is the byte length of `src` (which need not be terminated). */
+byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
+                                           const byron_graphql_limits_t *limits,
+                                           byron_graphql_document_t **out, json_object **errors);
+void byron_graphql_document_free(byron_graphql_document_t *doc);
+
+/* Finds the operation that `operation_name` selects (NULL: the only one) and
+ * reports its kind. Returns EINVALID with a message when there is none. */
+byron_graphql_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
+                                                        const char *operation_name,
+                                                        byron_graphql_operation_kind_t *kind,
+                                                        char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------- schema */
+
+typedef struct byron_graphql_schema byron_graphql_schema_t;
+typedef struct byron_graphql_type byron_graphql_type_t;
+typedef struct byron_graphql_field byron_graphql_field_t;
+
+typedef enum byron_graphql_type_kind {
+    BYRON_GRAPHQL_SCALAR = 0,
+    BYRON_GRAPHQL_OBJECT,
+    BYRON_GRAPHQL_INTERFACE, /* reported by introspection only; not buildable */
+    BYRON_GRAPHQL_UNION,     /* idem */
+    BYRON_GRAPHQL_ENUM,
+    BYRON_GRAPHQL_INPUT_OBJECT,
+    BYRON_GRAPHQL_LIST,
+    BYRON_GRAPHQL_NON_NULL,
+} byron_graphql_type_kind_t;
+
+typedef struct byron_graphql_resolve_info {
+    const byron_graphql_schema_t *schema;
+    const char *parent_type;               /* name of the object type */
+    const char *field_name;
+    const char *response_key;              /* alias or field name */
+    const byron_graphql_type_t *return_type;
+    const char *meta;                      /* byron_graphql_field_set_meta(), or NULL */
+    void *field_udata;                     /* from byron_graphql_schema_set_resolver() */
+    json_object *path;                     /* borrowed JSON array: the response path */
+    json_object *variables;                /* borrowed: coerced variable values */
+    byron_graphql_operation_kind_t operation;
+} byron_graphql_resolve_info_t;
+
+/* What a resolver reports when it fails: becomes a field error with the
+ * field's path and locations and extensions.code (INTERNAL_SERVER_ERROR if
+ * code is left empty). */
+typedef struct byron_graphql_field_error {
+    char message[512];
+    char code[64];
+} byron_graphql_field_error_t;
+
+/* A resolver. Returns 0 and a new reference in *result (NULL means null), or
+ * nonzero with `err` filled. `parent` is borrowed; `args` is the coerced
+ * argument object (borrowed; absent optional arguments are absent keys).
+ * Resolvers run synchronously on the executing thread and may block. */
+typedef int (*byron_graphql_resolve_fn)(void *ctx, json_object *parent, const char *field,
+                                        json_object *args,
+                                        const byron_graphql_resolve_info_t *info,
+                                        json_object **result, byron_graphql_field_error_t *err);
+
+/* The default resolver: parent[field] (a new reference), null otherwise. */
+int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
+                                  json_object *args, const byron_graphql_resolve_info_t *info,
+                                  json_object **result, byron_graphql_field_error_t *err);
+
+/* A new schema holding the built-in scalars (Int Float String Boolean ID),
+ * directives (@include @skip @deprecated @specifiedBy) and the introspection
+ * types. Build it with the calls below, then byron_graphql_schema_finalize().
+ * Type references are SDL strings ("[Order!]!") resolved at finalize, so
+ * types can be added in any order. Strings are copied. */
+byron_graphql_schema_t *byron_graphql_schema_new(void);
+void byron_graphql_schema_free(byron_graphql_schema_t *schema);
+
+byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *schema,
+                                                    byron_graphql_type_kind_t kind,
+                                                    const char *name, const char *description);
+/* Object and input object fields; for input objects `default_json` (borrowed,
+ * may be NULL) is the default value. */
+byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *type, const char *name,
+                                                    const char *type_ref, const char *description);
+byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *field,
+                                                       json_object *default_json);
+byron_graphql_field_t *byron_graphql_field_add_arg(byron_graphql_field_t *field, const char *name,
+                                                   const char *type_ref, json_object *default_json,
+                                                   const char *description);
+void byron_graphql_field_deprecate(byron_graphql_field_t *field, const char *reason);
+/* A free-form tag a resolver sees as info->meta (the component generator uses
+ * it: "get:Order", "list:Order", "create:Order", "ref:Order", ...). */
+void byron_graphql_field_set_meta(byron_graphql_field_t *field, const char *meta);
+byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, const char *name,
+                                                    const char *description);
+void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *type, const char *url);
+
+/* Per-field resolver; takes precedence over the request's resolver. */
+byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema,
+                                                         const char *type, const char *field,
+                                                         byron_graphql_resolve_fn fn, void *udata);
+void byron_graphql_schema_set_roots(byron_graphql_schema_t *schema, const char *query,
+                                    const char *mutation, const char *subscription);
+/* Resolves type references and checks the schema (names, kinds, non-empty
+ * types, roots). After this the schema is read-only. */
+byron_graphql_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *schema, char *errbuf,
+                                                     size_t errlen);
+
+const byron_graphql_type_t *byron_graphql_schema_type(const byron_graphql_schema_t *schema,
+                                                      const char *name);
+byron_graphql_type_kind_t byron_graphql_type_kind(const byron_graphql_type_t *type);
+const char *byron_graphql_type_name(const byron_graphql_type_t *type); /* NULL for wrappers */
+const byron_graphql_type_t *byron_graphql_type_of(const byron_graphql_type_t *type);
+
+/* Generates the schema of a Byron component from its config JSON (the
+ * component.json the operator writes; see docs/component-spec.md and
+ * docs/graphql.md for every generated name). On failure errbuf names the
+ * offending field ("models[1].fields[0].type: unknown type \"Foo\""). */
+byron_graphql_status_t byron_graphql_schema_from_component(json_object *component,
+                                                           byron_graphql_schema_t **out,
+                                                           char *errbuf, size_t errlen);
+
+/* The schema in SDL (without built-ins and introspection types). Caller frees. */
+char *byron_graphql_schema_print(const byron_graphql_schema_t *schema);
+
+/* ---------------------------------------------------------------- validation */
+
+/* Runs the validation rules (and the static depth / field / alias limits).
+ * On failure *errors is a new JSON array (caller puts). */
+byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *schema,
+                                              const byron_graphql_document_t *doc,
+                                              const byron_graphql_limits_t *limits,
+                                              json_object **errors);
+
+/* ---------------------------------------------------------------- execution */
+
+typedef struct byron_graphql_request {
+    const byron_graphql_document_t *document; /* validated */
+    const char *operation_name;               /* NULL: the only operation */
+    json_object *variables;                   /* raw values from the client; borrowed, may be NULL */
+    json_object *root_value;                  /* borrowed, may be NULL */
+    byron_graphql_resolve_fn resolve;         /* NULL: byron_graphql_default_resolve */
+    void *ctx;                                /* passed to every resolver */
+    const byron_graphql_limits_t *limits;
+} byron_graphql_request_t;
+
+/* Executes a validated document. *response is a new JSON object
+ * {"data": ..., "errors": [...]} (errors only when there are some; no data
+ * entry when the request failed before execution — bad variables, unknown
+ * operation — in which case the status is EINVALID). */
+byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *schema,
+                                             const byron_graphql_request_t *request,
+                                             json_object **response);
+
+/* Parse + validate + execute a query text: what both transports do.
+ * *response is always set on return (caller puts). */
+byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *schema, const char *query,
+                                         const byron_graphql_request_t *request,
+                                         json_object **response);
+
+/* ---------------------------------------------------------------- GraphQL over HTTP */
+
+typedef struct byron_graphql_http_options {
+    size_t max_body_bytes;        /* 1 MiB by default (0 in the struct: default) */
+    byron_graphql_resolve_fn resolve;
+    void *ctx;
+    json_object *root_value;
+    const byron_graphql_limits_t *limits;
+} byron_graphql_http_options_t;
+
+typedef struct byron_graphql_http_response {
+    int status;                   /* HTTP status code */
+    char content_type[64];        /* e.g. "application/graphql-response+json; charset=utf-8" */
+    char allow[32];               /* "Allow" header value for 405, else "" */
+    char *body;                   /* malloc'd; caller frees with byron_graphql_http_response_cleanup */
+    size_t body_len;
+} byron_graphql_http_response_t;
+
+/* Handles one GraphQL-over-HTTP request (the URL path is the caller's
+ * business). `query_string` is the raw URL query without '?'; headers may be
+ * NULL when absent. Never fails: every outcome is an HTTP response. */
+void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
+                               const byron_graphql_http_options_t *options, const char *method,
+                               const char *content_type, const char *accept,
+                               const char *query_string, const char *body, size_t body_len,
+                               byron_graphql_http_response_t *response);
+void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *response);
+
+/* ---------------------------------------------------------------- graphql-transport-ws */
+
+typedef struct byron_graphql_ws byron_graphql_ws_t;
+
+/* Where subscription events come from; the sidecar implements it (NATS).
+ * subscribe() starts a source for the root field `field` with coerced `args`
+ * and returns 0 with an opaque handle, or nonzero with err filled (sent to
+ * the client as an `error` message). Events arrive later through
+ * byron_graphql_ws_push_event(); unsubscribe() is called exactly once for
+ * every successful subscribe() (client complete, close, or free). */
+typedef struct byron_graphql_event_source {
+    int (*subscribe)(void *ctx, const char *id, const char *field, json_object *args,
+                     void **handle, byron_graphql_field_error_t *err);
+    void (*unsubscribe)(void *ctx, void *handle);
+    void *ctx;
+} byron_graphql_event_source_t;
+
+typedef struct byron_graphql_ws_options {
+    const byron_graphql_event_source_t *source;
+    byron_graphql_resolve_fn resolve;        /* for queries, mutations, event selection */
+    void *ctx;
+    const byron_graphql_limits_t *limits;
+    /* Checks connection_init's payload (borrowed, may be NULL): 0 accepts,
+     * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
+    int (*authorize)(void *ctx, json_object *payload);
+    unsigned max_subscriptions;              /* 100 by default; beyond: error message */
+} byron_graphql_ws_options_t;
+
+/* The state machine's output for one input: zero or more text messages to
+ * send, in order, and possibly a close (then the caller closes the socket
+ * with close_code/close_reason after sending the messages). */
+typedef struct byron_graphql_ws_output {
+    char **messages;
+    size_t count;
+    int close_code;            /* 0: keep open */
+    char close_reason[128];
+} byron_graphql_ws_output_t;
+
+/* One per WebSocket connection whose negotiated subprotocol is
+ * "graphql-transport-ws". The schema must outlive it. */
+byron_graphql_ws_t *byron_graphql_ws_new(const byron_graphql_schema_t *schema,
+                                         const byron_graphql_ws_options_t *options);
+/* Unsubscribes whatever is still running. */
+void byron_graphql_ws_free(byron_graphql_ws_t *ws);
+
+/* One text message in → messages out. */
+void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t len,
+                              byron_graphql_ws_output_t *out);
+/* Connection-init timeout expired (the caller's timer): closes with 4408
+ * unless connection_init has been acknowledged. */
+void byron_graphql_ws_timeout(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out);
+/* An event for subscription `id`: executes its selection set with `event`
+ * (borrowed) as the root field's value and emits a `next` message. */
+void byron_graphql_ws_push_event(byron_graphql_ws_t *ws, const char *id, json_object *event,
+                                 byron_graphql_ws_output_t *out);
+/* The source ended subscription `id` (error NULL: normally → `complete`;
+ * otherwise → `error`). The handle is considered released: unsubscribe()
+ * is not called for it. */
+void byron_graphql_ws_source_end(byron_graphql_ws_t *ws, const char *id,
+                                 const byron_graphql_field_error_t *error,
+                                 byron_graphql_ws_output_t *out);
+int byron_graphql_ws_acknowledged(const byron_graphql_ws_t *ws);
+void byron_graphql_ws_output_cleanup(byron_graphql_ws_output_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BYRON_GRAPHQL_H */

@@ -1,0 +1,2 @@
+/* component.c — placeholder */
+#include "internal.h"

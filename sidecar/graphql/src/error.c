@@ -1,0 +1,91 @@
+/*
+ * error.c — GraphQL errors as JSON ({message, locations, extensions.code}),
+ * status strings and the limits defaults.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *byron_graphql_status_str(byron_graphql_status_t status)
+{
+    switch (status) {
+    case BYRON_GRAPHQL_OK: return "ok";
+    case BYRON_GRAPHQL_ESYNTAX: return "syntax error";
+    case BYRON_GRAPHQL_ELIMIT: return "limit exceeded";
+    case BYRON_GRAPHQL_EINVALID: return "invalid";
+    case BYRON_GRAPHQL_ENOMEM: return "out of memory";
+    }
+    return "unknown status";
+}
+
+void byron_graphql_limits_init(byron_graphql_limits_t *l)
+{
+    l->max_document_bytes = 65536;
+    l->max_tokens = 20000;
+    l->max_depth = 32;
+    l->max_fields = 2000;
+    l->max_aliases = 200;
+    l->deadline_ms = 10000;
+}
+
+size_t gql_strlcpy(char *dst, const char *src, size_t n)
+{
+    size_t len = strlen(src);
+    if (n) {
+        size_t c = len < n - 1 ? len : n - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return len;
+}
+
+void gql_error_add_loc(json_object *error, const gql_loc_t *loc)
+{
+    if (loc == NULL || loc->line == 0)
+        return;
+    json_object *locs = NULL;
+    if (!json_object_object_get_ex(error, "locations", &locs)) {
+        locs = json_object_new_array();
+        json_object_object_add(error, "locations", locs);
+    }
+    json_object *l = json_object_new_object();
+    json_object_object_add(l, "line", json_object_new_int((int32_t)loc->line));
+    json_object_object_add(l, "column", json_object_new_int((int32_t)loc->column));
+    json_object_array_add(locs, l);
+}
+
+static json_object *error_vnew(const gql_loc_t *loc, const char *code, const char *fmt,
+                               va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    gql_error_add_loc(e, loc);
+    if (code) {
+        json_object *ext = json_object_new_object();
+        json_object_object_add(ext, "code", json_object_new_string(code));
+        json_object_object_add(e, "extensions", ext);
+    }
+    return e;
+}
+
+json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_object *e = error_vnew(loc, code, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt,
+                   ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_object *e = error_vnew(loc, code, fmt, ap);
+    va_end(ap);
+    json_object_array_add(errors, e);
+}

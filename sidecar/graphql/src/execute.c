@@ -1,0 +1,742 @@
+/*
+ * execute.c — the executor (spec 6): operation selection, variable coercion,
+ * CollectFields with @skip/@include and fragments, field resolution through
+ * callbacks, value completion with null propagation, and errors carrying
+ * `path`, `locations` and `extensions.code`.
+ *
+ * Execution is synchronous and single-threaded per request: resolvers are
+ * called one after another on the caller's thread and may block. Mutation
+ * root fields therefore run serially, as the spec requires, and query fields
+ * do too (we deliberately do not parallelise: resolvers talk to MongoDB/NATS
+ * clients that are per-thread in the sidecar).
+ *
+ * Costs: CollectFields groups by response key with a linear scan, O(k²) in
+ * the number of keys of one selection set, bounded by limits.max_fields.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+typedef struct group {
+    const char *key;
+    const gql_selection_t **fields;
+    size_t n, cap;
+} group_t;
+
+typedef struct groups {
+    group_t *g;
+    size_t n, cap;
+} groups_t;
+
+typedef struct exec {
+    const byron_graphql_schema_t *s;
+    const byron_graphql_document_t *doc;
+    const gql_definition_t *op;
+    json_object *vars;
+    byron_graphql_resolve_fn resolve;
+    void *ctx;
+    json_object *errors;
+    json_object *path;
+    struct timespec deadline;
+    bool has_deadline, deadline_hit, deadline_reported;
+    json_object *event; /* subscription event mode: the root field's value */
+} exec_t;
+
+int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
+                                  json_object *args, const byron_graphql_resolve_info_t *info,
+                                  json_object **result, byron_graphql_field_error_t *err)
+{
+    json_object *v = NULL;
+    *result = NULL;
+    if (parent && json_object_get_type(parent) == json_type_object &&
+        json_object_object_get_ex(parent, field, &v))
+        *result = json_object_get(v);
+    return 0;
+}
+
+static void groups_free(groups_t *gs)
+{
+    for (size_t i = 0; i < gs->n; i++)
+        free(gs->g[i].fields);
+    free(gs->g);
+    memset(gs, 0, sizeof(*gs));
+}
+
+static int group_add(groups_t *gs, const gql_selection_t *f)
+{
+    const char *key = gql_response_key(f);
+    group_t *g = NULL;
+    for (size_t i = 0; i < gs->n; i++)
+        if (strcmp(gs->g[i].key, key) == 0) {
+            g = &gs->g[i];
+            break;
+        }
+    if (g == NULL) {
+        if (gs->n == gs->cap) {
+            size_t cap = gs->cap ? gs->cap * 2 : 8;
+            group_t *ng = realloc(gs->g, cap * sizeof(*ng));
+            if (ng == NULL)
+                return -1;
+            gs->g = ng;
+            gs->cap = cap;
+        }
+        g = &gs->g[gs->n++];
+        memset(g, 0, sizeof(*g));
+        g->key = key;
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 2;
+        const gql_selection_t **nf = realloc(g->fields, cap * sizeof(*nf));
+        if (nf == NULL)
+            return -1;
+        g->fields = nf;
+        g->cap = cap;
+    }
+    g->fields[g->n++] = f;
+    return 0;
+}
+
+/* @skip(if:) / @include(if:) — other directives do not affect execution. */
+static bool should_include(exec_t *ex, const gql_directive_t *dirs)
+{
+    for (const gql_directive_t *d = dirs; d; d = d->next) {
+        bool skip = strcmp(d->name, "skip") == 0;
+        if (!skip && strcmp(d->name, "include") != 0)
+            continue;
+        const gql_directive_def_t *def = gql_schema_directive(ex->s, d->name);
+        json_object *args = NULL, *cond = NULL;
+        char err[256];
+        if (gql_coerce_arguments(def->args, d->args, ex->vars, &args, err, sizeof(err)) < 0)
+            return false;
+        json_object_object_get_ex(args, "if", &cond);
+        bool v = json_object_get_boolean(cond);
+        json_object_put(args);
+        if (skip ? v : !v)
+            return false;
+    }
+    return true;
+}
+
+typedef struct visited {
+    const char **names;
+    size_t n, cap;
+} visited_t;
+
+static bool visited_has(visited_t *v, const char *name)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int visited_add(visited_t *v, const char *name)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        const char **nn = realloc(v->names, cap * sizeof(*nn));
+        if (nn == NULL)
+            return -1;
+        v->names = nn;
+        v->cap = cap;
+    }
+    v->names[v->n++] = name;
+    return 0;
+}
+
+static int collect_fields(exec_t *ex, const byron_graphql_type_t *type,
+                          const gql_selection_t *sels, groups_t *gs, visited_t *visited)
+{
+    for (const gql_selection_t *sel = sels; sel; sel = sel->next) {
+        if (!should_include(ex, sel->directives))
+            continue;
+        switch (sel->kind) {
+        case GQL_S_FIELD:
+            if (group_add(gs, sel) < 0)
+                return -1;
+            break;
+        case GQL_S_SPREAD: {
+            if (visited_has(visited, sel->name))
+                continue;
+            if (visited_add(visited, sel->name) < 0)
+                return -1;
+            const gql_definition_t *frag = gql_document_fragment(ex->doc, sel->name);
+            if (frag == NULL || strcmp(frag->type_condition, type->name) != 0)
+                continue;
+            if (collect_fields(ex, type, frag->selections, gs, visited) < 0)
+                return -1;
+            break;
+        }
+        case GQL_S_INLINE:
+            if (sel->type_condition && strcmp(sel->type_condition, type->name) != 0)
+                continue;
+            if (collect_fields(ex, type, sel->selections, gs, visited) < 0)
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object *e = gql_error_new(NULL, code, "%s", msg);
+    for (size_t i = 0; g && i < g->n; i++)
+        gql_error_add_loc(e, &g->fields[i]->loc);
+    json_object *path = NULL;
+    json_object_deep_copy(ex->path, &path, NULL);
+    json_object_object_add(e, "path", path);
+    json_object_array_add(ex->errors, e);
+}
+
+static bool past_deadline(exec_t *ex)
+{
+    if (!ex->has_deadline)
+        return false;
+    if (ex->deadline_hit)
+        return true;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > ex->deadline.tv_sec ||
+        (now.tv_sec == ex->deadline.tv_sec && now.tv_nsec >= ex->deadline.tv_nsec))
+        ex->deadline_hit = true;
+    return ex->deadline_hit;
+}
+
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
+                          groups_t *gs, json_object **out);
+
+typedef struct cur {
+    const byron_graphql_type_t *parent;
+    const byron_graphql_field_t *field;
+    const group_t *g;
+} cur_t;
+
+static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_object **out,
+                          char *err, size_t errlen)
+{
+    json_type jt = json_object_get_type(raw);
+    const char *s = json_object_get_string(raw);
+    if (t->kind == BYRON_GRAPHQL_ENUM) {
+        if (jt != json_type_string || gql_enum_value(t, s) == NULL) {
+            snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, s);
+            return -1;
+        }
+        *out = json_object_get(raw);
+        return 0;
+    }
+    const char *n = t->name;
+    if (!strcmp(n, "Int")) {
+        if (jt == json_type_boolean) {
+            *out = json_object_new_int(json_object_get_boolean(raw));
+            return 0;
+        }
+        if (jt == json_type_int || jt == json_type_double) {
+            double d = json_object_get_double(raw);
+            int64_t i = json_object_get_int64(raw);
+            if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN ||
+                d > INT32_MAX || (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
+                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s",
+                         s);
+                return -1;
+            }
+            *out = json_object_new_int((int32_t)(jt == json_type_int ? i : (int64_t)d));
+            return 0;
+        }
+        snprintf(err, errlen, "Int cannot represent non-integer value: %s", s);
+        return -1;
+    }
+    if (!strcmp(n, "Float")) {
+        if (jt == json_type_int || jt == json_type_double || jt == json_type_boolean) {
+            *out = jt == json_type_double ? json_object_get(raw)
+                                          : json_object_new_double(json_object_get_double(raw));
+            return 0;
+        }
+        snprintf(err, errlen, "Float cannot represent non numeric value: %s", s);
+        return -1;
+    }
+    if (!strcmp(n, "String") || !strcmp(n, "ID") || !strcmp(n, "DateTime")) {
+        if (jt == json_type_string) {
+            *out = json_object_get(raw);
+            return 0;
+        }
+        if (jt == json_type_int || (jt == json_type_double && strcmp(n, "String") == 0) ||
+            (jt == json_type_boolean && strcmp(n, "String") == 0)) {
+            *out = json_object_new_string(s);
+            return 0;
+        }
+        snprintf(err, errlen, "%s cannot represent value: %s", n, s);
+        return -1;
+    }
+    if (!strcmp(n, "Boolean")) {
+        if (jt == json_type_boolean || jt == json_type_int || jt == json_type_double) {
+            *out = jt == json_type_boolean ? json_object_get(raw)
+                                           : json_object_new_boolean(json_object_get_double(raw) != 0);
+            return 0;
+        }
+        snprintf(err, errlen, "Boolean cannot represent a non boolean value: %s", s);
+        return -1;
+    }
+    /* JSON and other custom scalars: the value as is. */
+    *out = json_object_get(raw);
+    return 0;
+}
+
+/* Returns 0 with *out (NULL: null) or -1: the value is null because of an
+ * error already recorded; the caller decides whether that propagates. */
+static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type,
+                          json_object *raw, json_object **out)
+{
+    *out = NULL;
+    if (type->kind == BYRON_GRAPHQL_NON_NULL) {
+        if (complete_value(ex, c, type->of, raw, out) < 0)
+            return -1;
+        if (*out == NULL) {
+            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
+                        "Cannot return null for non-nullable field %s.%s.", c->parent->name,
+                        c->field->name);
+            return -1;
+        }
+        return 0;
+    }
+    if (raw == NULL || json_object_get_type(raw) == json_type_null)
+        return 0;
+    if (type->kind == BYRON_GRAPHQL_LIST) {
+        if (json_object_get_type(raw) != json_type_array) {
+            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
+                        "Expected Iterable, but did not find one for field \"%s.%s\".",
+                        c->parent->name, c->field->name);
+            return -1;
+        }
+        json_object *arr = json_object_new_array();
+        size_t n = json_object_array_length(raw);
+        for (size_t i = 0; i < n; i++) {
+            json_object_array_add(ex->path, json_object_new_int((int32_t)i));
+            json_object *item = NULL;
+            int r = complete_value(ex, c, type->of, json_object_array_get_idx(raw, i), &item);
+            json_object_array_del_idx(ex->path, json_object_array_length(ex->path) - 1, 1);
+            if (r < 0 && type->of->kind == BYRON_GRAPHQL_NON_NULL) {
+                json_object_put(arr);
+                return -1;
+            }
+            json_object_array_add(arr, item);
+        }
+        *out = arr;
+        return 0;
+    }
+    if (type->kind == BYRON_GRAPHQL_SCALAR || type->kind == BYRON_GRAPHQL_ENUM) {
+        char err[300];
+        if (serialize_leaf(type, raw, out, err, sizeof(err)) < 0) {
+            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "%s", err);
+            return -1;
+        }
+        return 0;
+    }
+    /* Object: merge the sub-selections of every field of the group. */
+    if (json_object_get_type(raw) != json_type_object) {
+        field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
+                    "Expected an object value for field \"%s.%s\" of type \"%s\".",
+                    c->parent->name, c->field->name, type->name);
+        return -1;
+    }
+    groups_t gs = {0};
+    visited_t vis = {0};
+    for (size_t i = 0; i < c->g->n; i++)
+        if (collect_fields(ex, type, c->g->fields[i]->selections, &gs, &vis) < 0) {
+            groups_free(&gs);
+            free(vis.names);
+            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+            return -1;
+        }
+    free(vis.names);
+    int r = execute_fields(ex, type, raw, &gs, out);
+    groups_free(&gs);
+    return r;
+}
+
+/* 1: the field is not in the response (unknown field); 0: *out; -1: null by error. */
+static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
+                         const group_t *g, json_object **out)
+{
+    const gql_selection_t *first = g->fields[0];
+    *out = NULL;
+    if (strcmp(first->name, "__typename") == 0) {
+        *out = json_object_new_string(type->name);
+        return 0;
+    }
+    const byron_graphql_field_t *f = gql_field_def(ex->s, type, first->name);
+    if (f == NULL)
+        return 1;
+    cur_t c = {type, f, g};
+    if (past_deadline(ex)) {
+        /* One error is enough; later fields just come back null. */
+        if (ex->deadline_reported)
+            return -1;
+        ex->deadline_reported = true;
+        field_error(ex, g, BYRON_GRAPHQL_CODE_DEADLINE,
+                    "Execution deadline exceeded; field \"%s.%s\" was not resolved.", type->name,
+                    f->name);
+        return -1;
+    }
+    json_object *args = NULL;
+    char err[512];
+    if (gql_coerce_arguments(f->args, first->args, ex->vars, &args, err, sizeof(err)) < 0) {
+        field_error(ex, g, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
+        return -1;
+    }
+    json_object *raw = NULL;
+    byron_graphql_field_error_t ferr;
+    memset(&ferr, 0, sizeof(ferr));
+    int rc;
+    if (ex->event && type == ex->s->subscription) {
+        raw = json_object_get(ex->event);
+        rc = 0;
+    } else if (type->name[0] == '_' && type->name[1] == '_') {
+        rc = gql_introspection_resolve(ex->s, parent, type, f, args, &raw, &ferr);
+    } else if (f == ex->s->meta_schema || f == ex->s->meta_type) {
+        rc = gql_introspection_resolve(ex->s, parent, type, f, args, &raw, &ferr);
+    } else {
+        byron_graphql_resolve_info_t info = {
+            .schema = ex->s,
+            .parent_type = type->name,
+            .field_name = f->name,
+            .response_key = g->key,
+            .return_type = f->type,
+            .meta = f->meta,
+            .field_udata = f->udata,
+            .path = ex->path,
+            .variables = ex->vars,
+            .operation = ex->op->operation,
+        };
+        byron_graphql_resolve_fn fn = f->resolve    ? f->resolve
+                                      : ex->resolve ? ex->resolve
+                                                    : byron_graphql_default_resolve;
+        rc = fn(ex->ctx, parent, f->name, args, &info, &raw, &ferr);
+    }
+    json_object_put(args);
+    if (rc != 0) {
+        json_object_put(raw);
+        ferr.message[sizeof(ferr.message) - 1] = '\0';
+        ferr.code[sizeof(ferr.code) - 1] = '\0';
+        field_error(ex, g, ferr.code[0] ? ferr.code : BYRON_GRAPHQL_CODE_INTERNAL, "%s",
+                    ferr.message[0] ? ferr.message : "Resolver failed.");
+        return -1;
+    }
+    int r = complete_value(ex, &c, f->type, raw, out);
+    json_object_put(raw);
+    return r;
+}
+
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
+                          groups_t *gs, json_object **out)
+{
+    json_object *obj = json_object_new_object();
+    for (size_t i = 0; i < gs->n; i++) {
+        const group_t *g = &gs->g[i];
+        json_object_array_add(ex->path, json_object_new_string(g->key));
+        json_object *v = NULL;
+        int r = execute_field(ex, type, parent, g, &v);
+        json_object_array_del_idx(ex->path, json_object_array_length(ex->path) - 1, 1);
+        if (r == 1)
+            continue;
+        if (r < 0) {
+            const byron_graphql_field_t *f = gql_field_def(ex->s, type, g->fields[0]->name);
+            if (f && f->type->kind == BYRON_GRAPHQL_NON_NULL) {
+                json_object_put(obj);
+                *out = NULL;
+                return -1;
+            }
+        }
+        json_object_object_add(obj, g->key, v);
+    }
+    *out = obj;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
+                                            const gql_definition_t *op, json_object *raw,
+                                            json_object **out, json_object *errors)
+{
+    char tbuf[256];
+    json_object *vars = json_object_new_object();
+    *out = NULL;
+    if (raw && json_object_get_type(raw) != json_type_object &&
+        json_object_get_type(raw) != json_type_null) {
+        gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                      "Variables must be provided as a JSON object.");
+        json_object_put(vars);
+        return BYRON_GRAPHQL_EINVALID;
+    }
+    for (const gql_vardef_t *v = op->variables; v; v = v->next) {
+        const byron_graphql_type_t *t = gql_schema_type_from_ref(s, v->type);
+        if (t == NULL || !gql_type_is_input(t)) {
+            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                          "Variable \"$%s\" expected value of a type that is not an input type.",
+                          v->name);
+            continue;
+        }
+        json_object *val = NULL;
+        bool has = raw && json_object_get_type(raw) == json_type_object &&
+                   json_object_object_get_ex(raw, v->name, &val);
+        if (!has) {
+            if (v->default_value) {
+                json_object *c = NULL;
+                char err[512];
+                if (gql_coerce_literal(t, v->default_value, NULL, &c, err, sizeof(err)) == 0)
+                    json_object_object_add(vars, v->name, c);
+                else
+                    gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                                  "Variable \"$%s\" has an invalid default value: %s", v->name,
+                                  err);
+            } else if (t->kind == BYRON_GRAPHQL_NON_NULL) {
+                gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                              "Variable \"$%s\" of required type \"%s\" was not provided.",
+                              v->name, gql_type_str(t, tbuf, sizeof(tbuf)));
+            }
+            continue;
+        }
+        if (val == NULL && t->kind == BYRON_GRAPHQL_NON_NULL) {
+            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                          "Variable \"$%s\" of non-null type \"%s\" must not be null.", v->name,
+                          gql_type_str(t, tbuf, sizeof(tbuf)));
+            continue;
+        }
+        json_object *c = NULL;
+        char err[512], path[300];
+        snprintf(path, sizeof(path), "$%s", v->name);
+        if (gql_coerce_json(t, val, &c, err, sizeof(err), path) < 0) {
+            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
+                          "Variable \"$%s\" got invalid value %s; %s", v->name,
+                          json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN), err);
+            continue;
+        }
+        json_object_object_add(vars, v->name, c);
+    }
+    if (json_object_array_length(errors) > 0) {
+        json_object_put(vars);
+        return BYRON_GRAPHQL_EINVALID;
+    }
+    *out = vars;
+    return BYRON_GRAPHQL_OK;
+}
+
+static json_object *response_new(json_object *errors, json_object *data, bool with_data)
+{
+    json_object *r = json_object_new_object();
+    if (errors && json_object_array_length(errors) > 0)
+        json_object_object_add(r, "errors", json_object_get(errors));
+    if (with_data)
+        json_object_object_add(r, "data", data);
+    else
+        json_object_put(data);
+    return r;
+}
+
+static const byron_graphql_type_t *root_type(const byron_graphql_schema_t *s,
+                                             byron_graphql_operation_kind_t k)
+{
+    return k == BYRON_GRAPHQL_MUTATION       ? s->mutation
+           : k == BYRON_GRAPHQL_SUBSCRIPTION ? s->subscription
+                                             : s->query;
+}
+
+/* Common preamble: operation, root type, variables. */
+static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
+                                      const byron_graphql_request_t *req)
+{
+    char err[256];
+    memset(ex, 0, sizeof(*ex));
+    ex->s = s;
+    ex->doc = req->document;
+    ex->resolve = req->resolve;
+    ex->ctx = req->ctx;
+    ex->errors = json_object_new_array();
+    ex->path = json_object_new_array();
+    if (req->document == NULL) {
+        gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "No document given.");
+        return BYRON_GRAPHQL_EINVALID;
+    }
+    ex->op = gql_document_find_operation(req->document, req->operation_name, err, sizeof(err));
+    if (ex->op == NULL) {
+        gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
+        return BYRON_GRAPHQL_EINVALID;
+    }
+    if (root_type(s, ex->op->operation) == NULL) {
+        gql_error_add(ex->errors, &ex->op->loc, BYRON_GRAPHQL_CODE_OPERATION,
+                      "Schema is not configured to execute %s operation.",
+                      gql_operation_kind_str(ex->op->operation));
+        return BYRON_GRAPHQL_EINVALID;
+    }
+    byron_graphql_status_t st =
+        gql_coerce_variables(s, ex->op, req->variables, &ex->vars, ex->errors);
+    if (st != BYRON_GRAPHQL_OK)
+        return st;
+    byron_graphql_limits_t defaults;
+    const byron_graphql_limits_t *lim = req->limits;
+    if (lim == NULL) {
+        byron_graphql_limits_init(&defaults);
+        lim = &defaults;
+    }
+    if (lim->deadline_ms) {
+        clock_gettime(CLOCK_MONOTONIC, &ex->deadline);
+        ex->deadline.tv_sec += lim->deadline_ms / 1000;
+        ex->deadline.tv_nsec += (long)(lim->deadline_ms % 1000) * 1000000L;
+        if (ex->deadline.tv_nsec >= 1000000000L) {
+            ex->deadline.tv_sec++;
+            ex->deadline.tv_nsec -= 1000000000L;
+        }
+        ex->has_deadline = true;
+    }
+    return BYRON_GRAPHQL_OK;
+}
+
+static void exec_cleanup(exec_t *ex)
+{
+    json_object_put(ex->errors);
+    json_object_put(ex->path);
+    json_object_put(ex->vars);
+}
+
+static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_object **response)
+{
+    const byron_graphql_type_t *rt = root_type(ex->s, ex->op->operation);
+    groups_t gs = {0};
+    visited_t vis = {0};
+    json_object *data = NULL;
+    if (collect_fields(ex, rt, ex->op->selections, &gs, &vis) < 0) {
+        gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+    } else {
+        execute_fields(ex, rt, root, &gs, &data);
+    }
+    groups_free(&gs);
+    free(vis.names);
+    *response = response_new(ex->errors, data, true);
+    return BYRON_GRAPHQL_OK;
+}
+
+byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
+                                             const byron_graphql_request_t *req,
+                                             json_object **response)
+{
+    exec_t ex;
+    byron_graphql_status_t st = prepare(&ex, s, req);
+    if (st == BYRON_GRAPHQL_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
+        gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
+                      "Subscriptions are served over WebSocket (graphql-transport-ws), not "
+                      "over plain HTTP.");
+        st = BYRON_GRAPHQL_EINVALID;
+    }
+    if (st != BYRON_GRAPHQL_OK) {
+        *response = response_new(ex.errors, NULL, false);
+        exec_cleanup(&ex);
+        return st;
+    }
+    st = run_root(&ex, req->root_value, response);
+    exec_cleanup(&ex);
+    return st;
+}
+
+byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s,
+                                         const byron_graphql_request_t *req, json_object *event,
+                                         json_object **response)
+{
+    exec_t ex;
+    byron_graphql_status_t st = prepare(&ex, s, req);
+    if (st != BYRON_GRAPHQL_OK) {
+        *response = response_new(ex.errors, NULL, false);
+        exec_cleanup(&ex);
+        return st;
+    }
+    ex.event = event ? event : NULL;
+    json_object *placeholder = NULL;
+    if (ex.event == NULL) {
+        placeholder = json_object_new_object();
+        ex.event = placeholder;
+    }
+    st = run_root(&ex, NULL, response);
+    json_object_put(placeholder);
+    exec_cleanup(&ex);
+    return st;
+}
+
+byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
+                                             const byron_graphql_request_t *req,
+                                             const char **field, json_object **args,
+                                             json_object **errors)
+{
+    exec_t ex;
+    *errors = NULL;
+    *args = NULL;
+    byron_graphql_status_t st = prepare(&ex, s, req);
+    if (st == BYRON_GRAPHQL_OK) {
+        groups_t gs = {0};
+        visited_t vis = {0};
+        if (collect_fields(&ex, s->subscription, ex.op->selections, &gs, &vis) < 0 || gs.n == 0) {
+            gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
+                          "Subscription has no root field.");
+            st = BYRON_GRAPHQL_EINVALID;
+        } else {
+            const gql_selection_t *f = gs.g[0].fields[0];
+            const byron_graphql_field_t *def = gql_type_field(s->subscription, f->name);
+            char err[512];
+            if (def == NULL) {
+                gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_VALIDATION,
+                              "Cannot subscribe to field \"%s\".", f->name);
+                st = BYRON_GRAPHQL_EINVALID;
+            } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err,
+                                            sizeof(err)) < 0) {
+                gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
+                st = BYRON_GRAPHQL_EINVALID;
+            } else {
+                *field = def->name;
+            }
+        }
+        groups_free(&gs);
+        free(vis.names);
+    }
+    if (st != BYRON_GRAPHQL_OK)
+        *errors = json_object_get(ex.errors);
+    exec_cleanup(&ex);
+    return st;
+}
+
+byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *s, const char *query,
+                                         const byron_graphql_request_t *req,
+                                         json_object **response)
+{
+    byron_graphql_document_t *doc = NULL;
+    json_object *errors = NULL;
+    byron_graphql_status_t st =
+        byron_graphql_parse(query, query ? strlen(query) : 0, req->limits, &doc, &errors);
+    if (st == BYRON_GRAPHQL_OK)
+        st = byron_graphql_validate(s, doc, req->limits, &errors);
+    if (st != BYRON_GRAPHQL_OK) {
+        *response = json_object_new_object();
+        if (errors == NULL) {
+            errors = json_object_new_array();
+            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s",
+                          byron_graphql_status_str(st));
+        }
+        json_object_object_add(*response, "errors", errors);
+        byron_graphql_document_free(doc);
+        return st;
+    }
+    byron_graphql_request_t r = *req;
+    r.document = doc;
+    st = byron_graphql_execute(s, &r, response);
+    byron_graphql_document_free(doc);
+    return st;
+}

@@ -1,0 +1,301 @@
+/*
+ * internal.h — shared internals of the GraphQL engine: the arena, the AST,
+ * the schema structures and helpers used across the engine's files. Not
+ * installed; nothing outside sidecar/graphql/src includes it.
+ */
+#ifndef BYRON_GRAPHQL_INTERNAL_H
+#define BYRON_GRAPHQL_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "byron/graphql.h"
+
+/* ---------------------------------------------------------------- arena */
+
+/* A bump allocator: the AST and the schema are built once and freed at once,
+ * so nodes are never freed individually. Chunks grow geometrically. */
+typedef struct gql_arena_chunk {
+    struct gql_arena_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} gql_arena_chunk_t;
+
+typedef struct gql_arena {
+    gql_arena_chunk_t *head;
+} gql_arena_t;
+
+void *gql_arena_alloc(gql_arena_t *a, size_t n); /* zeroed; NULL on OOM */
+char *gql_arena_strndup(gql_arena_t *a, const char *s, size_t n);
+char *gql_arena_strdup(gql_arena_t *a, const char *s);
+void gql_arena_cleanup(gql_arena_t *a);
+
+/* ---------------------------------------------------------------- AST */
+
+typedef struct gql_loc {
+    uint32_t line, column;
+} gql_loc_t;
+
+typedef enum gql_value_kind {
+    GQL_V_VARIABLE,
+    GQL_V_INT,
+    GQL_V_FLOAT,
+    GQL_V_STRING,
+    GQL_V_BOOLEAN,
+    GQL_V_NULL,
+    GQL_V_ENUM,
+    GQL_V_LIST,
+    GQL_V_OBJECT,
+} gql_value_kind_t;
+
+typedef struct gql_value {
+    gql_value_kind_t kind;
+    gql_loc_t loc;
+    const char *str;           /* INT/FLOAT raw text, STRING content, ENUM, VARIABLE name */
+    size_t str_len;            /* STRING byte length (may hold NUL via \u0000) */
+    bool boolean;
+    struct gql_value *items;   /* LIST items / OBJECT field values (name in `name`) */
+    const char *name;          /* OBJECT field name of this value */
+    gql_loc_t name_loc;
+    struct gql_value *next;
+} gql_value_t;
+
+typedef enum gql_typeref_kind { GQL_T_NAMED, GQL_T_LIST, GQL_T_NON_NULL } gql_typeref_kind_t;
+
+typedef struct gql_typeref {
+    gql_typeref_kind_t kind;
+    const char *name;
+    struct gql_typeref *of;
+    gql_loc_t loc;
+} gql_typeref_t;
+
+typedef struct gql_argument {
+    const char *name;
+    gql_value_t *value;
+    gql_loc_t loc;
+    struct gql_argument *next;
+} gql_argument_t;
+
+typedef struct gql_directive {
+    const char *name;
+    gql_argument_t *args;
+    gql_loc_t loc;
+    struct gql_directive *next;
+} gql_directive_t;
+
+typedef enum gql_selection_kind { GQL_S_FIELD, GQL_S_SPREAD, GQL_S_INLINE } gql_selection_kind_t;
+
+typedef struct gql_selection {
+    gql_selection_kind_t kind;
+    gql_loc_t loc;
+    const char *alias;                /* FIELD, may be NULL */
+    const char *name;                 /* FIELD name, SPREAD fragment name */
+    gql_argument_t *args;             /* FIELD */
+    gql_directive_t *directives;
+    const char *type_condition;       /* INLINE, may be NULL */
+    gql_loc_t type_condition_loc;
+    struct gql_selection *selections; /* FIELD (may be NULL), INLINE */
+    struct gql_selection *next;
+} gql_selection_t;
+
+typedef struct gql_vardef {
+    const char *name;
+    gql_typeref_t *type;
+    gql_value_t *default_value;
+    gql_directive_t *directives;
+    gql_loc_t loc;
+    struct gql_vardef *next;
+} gql_vardef_t;
+
+typedef enum gql_definition_kind { GQL_D_OPERATION, GQL_D_FRAGMENT } gql_definition_kind_t;
+
+typedef struct gql_definition {
+    gql_definition_kind_t kind;
+    byron_graphql_operation_kind_t operation;
+    const char *name;                 /* NULL for anonymous operations */
+    gql_vardef_t *variables;
+    gql_directive_t *directives;
+    const char *type_condition;       /* FRAGMENT */
+    gql_loc_t type_condition_loc;
+    gql_selection_t *selections;
+    gql_loc_t loc;
+    struct gql_definition *next;
+} gql_definition_t;
+
+struct byron_graphql_document {
+    gql_arena_t arena;
+    gql_definition_t *definitions;
+};
+
+const char *gql_response_key(const gql_selection_t *field);
+const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc,
+                                              const char *name);
+const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc,
+                                                    const char *name, char *errbuf,
+                                                    size_t errlen);
+const char *gql_operation_kind_str(byron_graphql_operation_kind_t k);
+
+/* ---------------------------------------------------------------- schema */
+
+typedef struct gql_enum_value {
+    const char *name, *description, *deprecation;
+    struct gql_enum_value *next;
+} gql_enum_value_t;
+
+/* One struct for object fields, arguments and input object fields. */
+struct byron_graphql_field {
+    const char *name, *description, *deprecation, *meta;
+    const char *type_src;
+    byron_graphql_type_t *type;         /* resolved by finalize */
+    json_object *default_value;         /* owned by the schema; NULL: none */
+    struct byron_graphql_field *args;
+    byron_graphql_resolve_fn resolve;
+    void *udata;
+    byron_graphql_type_t *owner;
+    struct byron_graphql_schema *schema;
+    struct byron_graphql_field *next;
+};
+
+struct byron_graphql_type {
+    byron_graphql_type_kind_t kind;
+    const char *name, *description, *specified_by;
+    byron_graphql_field_t *fields;      /* OBJECT, INPUT_OBJECT */
+    gql_enum_value_t *values;           /* ENUM */
+    byron_graphql_type_t *of;           /* LIST, NON_NULL */
+    byron_graphql_type_t *list_cache;   /* interned wrappers: same type, same pointer */
+    byron_graphql_type_t *non_null_cache;
+    struct byron_graphql_schema *schema;
+    struct byron_graphql_type *next;
+};
+
+typedef struct gql_directive_def {
+    const char *name, *description;
+    unsigned locations;                 /* bit set of gql_dirloc_t */
+    bool repeatable;
+    byron_graphql_field_t *args;
+    struct gql_directive_def *next;
+} gql_directive_def_t;
+
+typedef enum gql_dirloc {
+    GQL_DL_QUERY,
+    GQL_DL_MUTATION,
+    GQL_DL_SUBSCRIPTION,
+    GQL_DL_FIELD,
+    GQL_DL_FRAGMENT_DEFINITION,
+    GQL_DL_FRAGMENT_SPREAD,
+    GQL_DL_INLINE_FRAGMENT,
+    GQL_DL_VARIABLE_DEFINITION,
+    GQL_DL_SCHEMA,
+    GQL_DL_SCALAR,
+    GQL_DL_OBJECT,
+    GQL_DL_FIELD_DEFINITION,
+    GQL_DL_ARGUMENT_DEFINITION,
+    GQL_DL_INTERFACE,
+    GQL_DL_UNION,
+    GQL_DL_ENUM,
+    GQL_DL_ENUM_VALUE,
+    GQL_DL_INPUT_OBJECT,
+    GQL_DL_INPUT_FIELD_DEFINITION,
+    GQL_DL_COUNT,
+} gql_dirloc_t;
+
+extern const char *const gql_dirloc_names[GQL_DL_COUNT];
+
+struct byron_graphql_schema {
+    gql_arena_t arena;
+    byron_graphql_type_t *types;        /* in insertion order */
+    gql_directive_def_t *directives;
+    const char *query_name, *mutation_name, *subscription_name;
+    byron_graphql_type_t *query, *mutation, *subscription;
+    byron_graphql_field_t *meta_schema;   /* __schema: __Schema! */
+    byron_graphql_field_t *meta_type;     /* __type(name: String!): __Type */
+    byron_graphql_field_t *meta_typename; /* __typename: String! */
+    json_object *owned;                 /* array keeping default values alive */
+    bool finalized;
+    bool failed;                        /* an allocation failed while building */
+};
+
+byron_graphql_type_t *gql_schema_lookup(const byron_graphql_schema_t *s, const char *name);
+byron_graphql_type_t *gql_schema_type_from_ref(const byron_graphql_schema_t *s,
+                                               const gql_typeref_t *ref);
+byron_graphql_type_t *gql_type_list(byron_graphql_type_t *t);
+byron_graphql_type_t *gql_type_non_null(byron_graphql_type_t *t);
+const byron_graphql_type_t *gql_type_named(const byron_graphql_type_t *t);
+const byron_graphql_type_t *gql_type_nullable(const byron_graphql_type_t *t);
+bool gql_type_is_input(const byron_graphql_type_t *t);
+bool gql_type_is_output(const byron_graphql_type_t *t);
+bool gql_type_is_leaf(const byron_graphql_type_t *t);
+bool gql_type_is_composite(const byron_graphql_type_t *t);
+/* "[Order!]!" into buf; returns buf. */
+char *gql_type_str(const byron_graphql_type_t *t, char *buf, size_t len);
+const byron_graphql_field_t *gql_type_field(const byron_graphql_type_t *t, const char *name);
+const byron_graphql_field_t *gql_field_arg(const byron_graphql_field_t *f, const char *name);
+const gql_enum_value_t *gql_enum_value(const byron_graphql_type_t *t, const char *name);
+const gql_directive_def_t *gql_schema_directive(const byron_graphql_schema_t *s,
+                                                const char *name);
+/* Field definition for `name` on object `t`, including the meta fields. */
+const byron_graphql_field_t *gql_field_def(const byron_graphql_schema_t *s,
+                                           const byron_graphql_type_t *t, const char *name);
+bool gql_name_valid(const char *s);
+
+/* ---------------------------------------------------------------- values */
+
+/* Literal → JSON without a type (used for defaults in SDL-like contexts and
+ * the JSON scalar). Variables are looked up in `vars` (may be NULL). */
+json_object *gql_value_to_json(const gql_value_t *v, json_object *vars);
+/* Prints a JSON value as a GraphQL literal for `type` (defaultValue in
+ * introspection, SDL). Caller frees. */
+char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v);
+
+/* Input coercion (spec 3.x "Input Coercion"). Return 0 and a new value in
+ * *out, or -1 with a message in err. `path` describes the position for the
+ * message ("$input.lines[2].qty"). */
+int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out,
+                    char *err, size_t errlen, const char *path);
+/* Literal input coercion. `vars` holds coerced variables: a variable absent
+ * from it is "not provided". Returns 1 when the value is absent (a variable
+ * not provided), 0 with *out set, -1 with err. */
+int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
+                       json_object **out, char *err, size_t errlen);
+/* Arguments of a field or directive: a new object with coerced values. */
+int gql_coerce_arguments(const byron_graphql_field_t *arg_defs, const gql_argument_t *args,
+                         json_object *vars, json_object **out, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Appends {message, locations, extensions.code} to `errors`. loc may be NULL. */
+void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gql_error_add_loc(json_object *error, const gql_loc_t *loc);
+size_t gql_strlcpy(char *dst, const char *src, size_t n);
+
+/* ---------------------------------------------------------------- introspection */
+
+/* Resolver for fields of the __ types and the meta fields. */
+int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
+                              const byron_graphql_type_t *parent_type,
+                              const byron_graphql_field_t *field, json_object *args,
+                              json_object **result, byron_graphql_field_error_t *err);
+byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s);
+
+/* ---------------------------------------------------------------- execution */
+
+/* Executes a subscription's selection set for one event (the root field
+ * value is `event`). Used by the ws protocol. */
+byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *schema,
+                                         const byron_graphql_request_t *request,
+                                         json_object *event, json_object **response);
+/* Finds the root field of a subscription and coerces its arguments. */
+byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *schema,
+                                             const byron_graphql_request_t *request,
+                                             const char **field, json_object **args,
+                                             json_object **errors);
+byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *schema,
+                                            const gql_definition_t *op, json_object *raw,
+                                            json_object **out, json_object *errors);
+
+#endif /* BYRON_GRAPHQL_INTERNAL_H */

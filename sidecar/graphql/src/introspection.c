@@ -1,0 +1,275 @@
+/*
+ * introspection.c — the introspection system (spec 4): the __ types are
+ * installed into every schema with the ordinary builder, and their fields are
+ * resolved here. An introspection object is an empty JSON object whose
+ * json-c userdata points at the schema element it describes (a type, field,
+ * input value, enum value or directive); which one is known from the parent
+ * type's name. Nothing is precomputed: a full introspection query walks the
+ * schema once, O(size of the schema).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void add(byron_graphql_type_t *t, const char *name, const char *type, const char *desc)
+{
+    byron_graphql_type_add_field(t, name, type, desc);
+}
+
+static void add_incl(byron_graphql_type_t *t, const char *name, const char *type)
+{
+    byron_graphql_field_t *f = byron_graphql_type_add_field(t, name, type, NULL);
+    json_object *no = json_object_new_boolean(0);
+    byron_graphql_field_add_arg(f, "includeDeprecated", "Boolean", no, NULL);
+    json_object_put(no);
+}
+
+byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
+{
+    const byron_graphql_type_kind_t O = BYRON_GRAPHQL_OBJECT;
+    byron_graphql_type_t *t;
+    t = byron_graphql_schema_add_type(s, O, "__Schema",
+                                      "A GraphQL Schema defines the capabilities of a GraphQL "
+                                      "server.");
+    add(t, "description", "String", NULL);
+    add(t, "types", "[__Type!]!", "A list of all types supported by this server.");
+    add(t, "queryType", "__Type!", "The type that query operations will be rooted at.");
+    add(t, "mutationType", "__Type", "The type that mutation operations will be rooted at.");
+    add(t, "subscriptionType", "__Type",
+        "The type that subscription operations will be rooted at.");
+    add(t, "directives", "[__Directive!]!", "A list of all directives supported by this server.");
+
+    t = byron_graphql_schema_add_type(s, O, "__Type",
+                                      "The fundamental unit of any GraphQL Schema is the type.");
+    add(t, "kind", "__TypeKind!", NULL);
+    add(t, "name", "String", NULL);
+    add(t, "description", "String", NULL);
+    add(t, "specifiedByURL", "String", NULL);
+    add_incl(t, "fields", "[__Field!]");
+    add(t, "interfaces", "[__Type!]", NULL);
+    add(t, "possibleTypes", "[__Type!]", NULL);
+    add_incl(t, "enumValues", "[__EnumValue!]");
+    add_incl(t, "inputFields", "[__InputValue!]");
+    add(t, "ofType", "__Type", NULL);
+
+    t = byron_graphql_schema_add_type(s, O, "__Field",
+                                      "Object and Interface types are described by a list of "
+                                      "Fields, each of which has a name, potentially a list of "
+                                      "arguments, and a return type.");
+    add(t, "name", "String!", NULL);
+    add(t, "description", "String", NULL);
+    add_incl(t, "args", "[__InputValue!]!");
+    add(t, "type", "__Type!", NULL);
+    add(t, "isDeprecated", "Boolean!", NULL);
+    add(t, "deprecationReason", "String", NULL);
+
+    t = byron_graphql_schema_add_type(s, O, "__InputValue",
+                                      "Arguments provided to Fields or Directives and the input "
+                                      "fields of an InputObject are represented as Input "
+                                      "Values.");
+    add(t, "name", "String!", NULL);
+    add(t, "description", "String", NULL);
+    add(t, "type", "__Type!", NULL);
+    add(t, "defaultValue", "String",
+        "A GraphQL-formatted string representing the default value for this input value.");
+    add(t, "isDeprecated", "Boolean!", NULL);
+    add(t, "deprecationReason", "String", NULL);
+
+    t = byron_graphql_schema_add_type(s, O, "__EnumValue",
+                                      "One possible value for a given Enum.");
+    add(t, "name", "String!", NULL);
+    add(t, "description", "String", NULL);
+    add(t, "isDeprecated", "Boolean!", NULL);
+    add(t, "deprecationReason", "String", NULL);
+
+    t = byron_graphql_schema_add_type(s, O, "__Directive",
+                                      "A Directive provides a way to describe alternate runtime "
+                                      "execution and type validation behavior in a GraphQL "
+                                      "document.");
+    add(t, "name", "String!", NULL);
+    add(t, "description", "String", NULL);
+    add(t, "isRepeatable", "Boolean!", NULL);
+    add(t, "locations", "[__DirectiveLocation!]!", NULL);
+    add_incl(t, "args", "[__InputValue!]!");
+
+    t = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_ENUM, "__TypeKind",
+                                      "An enum describing what kind of type a given `__Type` "
+                                      "is.");
+    static const char *const kinds[] = {"SCALAR", "OBJECT",       "INTERFACE", "UNION",
+                                        "ENUM",   "INPUT_OBJECT", "LIST",      "NON_NULL"};
+    for (size_t i = 0; i < 8; i++)
+        byron_graphql_enum_add_value(t, kinds[i], NULL);
+    t = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_ENUM, "__DirectiveLocation",
+                                      "A Directive can be adjacent to many parts of the GraphQL "
+                                      "language, a __DirectiveLocation describes one such "
+                                      "possible adjacencies.");
+    for (size_t i = 0; i < GQL_DL_COUNT; i++)
+        byron_graphql_enum_add_value(t, gql_dirloc_names[i], NULL);
+    return s->failed ? BYRON_GRAPHQL_ENOMEM : BYRON_GRAPHQL_OK;
+}
+
+static json_object *wrap(const void *p)
+{
+    if (p == NULL)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_set_userdata(o, (void *)p, NULL);
+    return o;
+}
+
+static json_object *str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static bool include_deprecated(json_object *args)
+{
+    json_object *v = NULL;
+    return args && json_object_object_get_ex(args, "includeDeprecated", &v) &&
+           json_object_get_boolean(v);
+}
+
+static json_object *values_array(const byron_graphql_field_t *list)
+{
+    json_object *a = json_object_new_array();
+    for (const byron_graphql_field_t *f = list; f; f = f->next)
+        json_object_array_add(a, wrap(f));
+    return a;
+}
+
+static const char *const kind_names[] = {"SCALAR", "OBJECT",       "INTERFACE", "UNION",
+                                         "ENUM",   "INPUT_OBJECT", "LIST",      "NON_NULL"};
+
+static json_object *type_field(const byron_graphql_type_t *t, const char *f, json_object *args)
+{
+    if (!strcmp(f, "kind"))
+        return json_object_new_string(kind_names[t->kind]);
+    if (!strcmp(f, "name"))
+        return str_or_null(t->name);
+    if (!strcmp(f, "description"))
+        return str_or_null(t->description);
+    if (!strcmp(f, "specifiedByURL"))
+        return str_or_null(t->specified_by);
+    if (!strcmp(f, "ofType"))
+        return wrap(t->of);
+    if (!strcmp(f, "interfaces"))
+        return t->kind == BYRON_GRAPHQL_OBJECT ? json_object_new_array() : NULL;
+    if (!strcmp(f, "possibleTypes"))
+        return NULL;
+    if (!strcmp(f, "fields")) {
+        if (t->kind != BYRON_GRAPHQL_OBJECT)
+            return NULL;
+        json_object *a = json_object_new_array();
+        for (const byron_graphql_field_t *x = t->fields; x; x = x->next)
+            if (x->deprecation == NULL || include_deprecated(args))
+                json_object_array_add(a, wrap(x));
+        return a;
+    }
+    if (!strcmp(f, "inputFields"))
+        return t->kind == BYRON_GRAPHQL_INPUT_OBJECT ? values_array(t->fields) : NULL;
+    if (!strcmp(f, "enumValues")) {
+        if (t->kind != BYRON_GRAPHQL_ENUM)
+            return NULL;
+        json_object *a = json_object_new_array();
+        for (const gql_enum_value_t *v = t->values; v; v = v->next)
+            if (v->deprecation == NULL || include_deprecated(args))
+                json_object_array_add(a, wrap(v));
+        return a;
+    }
+    return NULL;
+}
+
+int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
+                              const byron_graphql_type_t *pt, const byron_graphql_field_t *field,
+                              json_object *args, json_object **result,
+                              byron_graphql_field_error_t *err)
+{
+    const char *f = field->name;
+    const char *pn = pt->name;
+    void *ud = parent ? json_object_get_userdata(parent) : NULL;
+    *result = NULL;
+    if (field == s->meta_schema) {
+        *result = wrap(s);
+        return 0;
+    }
+    if (field == s->meta_type) {
+        json_object *n = NULL;
+        json_object_object_get_ex(args, "name", &n);
+        *result = wrap(gql_schema_lookup(s, json_object_get_string(n)));
+        return 0;
+    }
+    if (ud == NULL) {
+        gql_strlcpy(err->message, "introspection value without its schema element",
+                    sizeof(err->message));
+        return -1;
+    }
+    if (!strcmp(pn, "__Schema")) {
+        if (!strcmp(f, "types")) {
+            json_object *a = json_object_new_array();
+            for (const byron_graphql_type_t *t = s->types; t; t = t->next)
+                json_object_array_add(a, wrap(t));
+            *result = a;
+        } else if (!strcmp(f, "queryType")) {
+            *result = wrap(s->query);
+        } else if (!strcmp(f, "mutationType")) {
+            *result = wrap(s->mutation);
+        } else if (!strcmp(f, "subscriptionType")) {
+            *result = wrap(s->subscription);
+        } else if (!strcmp(f, "directives")) {
+            json_object *a = json_object_new_array();
+            for (const gql_directive_def_t *d = s->directives; d; d = d->next)
+                json_object_array_add(a, wrap(d));
+            *result = a;
+        }
+    } else if (!strcmp(pn, "__Type")) {
+        *result = type_field(ud, f, args);
+    } else if (!strcmp(pn, "__Field") || !strcmp(pn, "__InputValue")) {
+        const byron_graphql_field_t *x = ud;
+        if (!strcmp(f, "name"))
+            *result = json_object_new_string(x->name);
+        else if (!strcmp(f, "description"))
+            *result = str_or_null(x->description);
+        else if (!strcmp(f, "args"))
+            *result = values_array(x->args);
+        else if (!strcmp(f, "type"))
+            *result = wrap(x->type);
+        else if (!strcmp(f, "isDeprecated"))
+            *result = json_object_new_boolean(x->deprecation != NULL);
+        else if (!strcmp(f, "deprecationReason"))
+            *result = str_or_null(x->deprecation);
+        else if (!strcmp(f, "defaultValue") && x->default_value) {
+            char *lit = gql_json_to_literal(x->type, x->default_value);
+            *result = json_object_new_string(lit);
+            free(lit);
+        }
+    } else if (!strcmp(pn, "__EnumValue")) {
+        const gql_enum_value_t *v = ud;
+        if (!strcmp(f, "name"))
+            *result = json_object_new_string(v->name);
+        else if (!strcmp(f, "description"))
+            *result = str_or_null(v->description);
+        else if (!strcmp(f, "isDeprecated"))
+            *result = json_object_new_boolean(v->deprecation != NULL);
+        else if (!strcmp(f, "deprecationReason"))
+            *result = str_or_null(v->deprecation);
+    } else if (!strcmp(pn, "__Directive")) {
+        const gql_directive_def_t *d = ud;
+        if (!strcmp(f, "name")) {
+            *result = json_object_new_string(d->name);
+        } else if (!strcmp(f, "description")) {
+            *result = str_or_null(d->description);
+        } else if (!strcmp(f, "isRepeatable")) {
+            *result = json_object_new_boolean(d->repeatable);
+        } else if (!strcmp(f, "args")) {
+            *result = values_array(d->args);
+        } else if (!strcmp(f, "locations")) {
+            json_object *a = json_object_new_array();
+            for (int i = 0; i < GQL_DL_COUNT; i++)
+                if (d->locations & (1u << i))
+                    json_object_array_add(a, json_object_new_string(gql_dirloc_names[i]));
+            *result = a;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,2 @@
+/* ws.c — placeholder */
+#include "internal.h"

@@ -1,0 +1,1 @@
+int fixtures_dummy;
