@@ -78,9 +78,17 @@ unmount_under() {
   done
 }
 
-# pod network namespaces that are ours: their eth0 holds a pod CIDR address
+# pod network namespaces: containerd keeps them under its state dir
+# (netns_mounts_under_state_dir); unmounting frees them and their veths.
 remove_netns() {
-  local ns prefix=${POD_CIDR%.*.*}.
+  local ns
+  for ns in "$RUNDIR"/containerd/io.containerd.grpc.v1.cri/netns/cni-* ; do
+    [ -e "$ns" ] || continue
+    umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null
+    rm -f "$ns"
+  done
+  # older runs (default location): those whose address is in the pod CIDR
+  local prefix=${POD_CIDR%.*.*}.
   for ns in /var/run/netns/cni-*; do
     [ -e "$ns" ] || continue
     if ip -n "$(basename "$ns")" -o -4 addr show 2>/dev/null | grep -q " inet $prefix" ||
@@ -102,7 +110,7 @@ remove_links() {
   ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && ip link del "$NODE_BRIDGE"
 }
 
-# Drop every KUBE-* / CNI-* chain and every rule that mentions one, table by
+# Drop every KUBE-* / CNI-* / BYRON-* chain and every rule that mentions one, table by
 # table; other rules are restored unchanged.
 clean_iptables() {
   local cmd t dump
@@ -110,9 +118,9 @@ clean_iptables() {
     command -v "$cmd" >/dev/null || continue
     for t in filter nat mangle raw; do
       dump=$("$cmd-save" -t "$t" 2>/dev/null) || continue
-      printf '%s\n' "$dump" | grep -qE 'KUBE-|CNI-' || continue
-      printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-' | "$cmd-restore" -T "$t" 2>/dev/null ||
-        printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-' | "$cmd-restore" ||
+      printf '%s\n' "$dump" | grep -qE 'KUBE-|CNI-|BYRON-' || continue
+      printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-|BYRON-' | "$cmd-restore" -T "$t" 2>/dev/null ||
+        printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-|BYRON-' | "$cmd-restore" ||
         clog "warning: could not clean $cmd table $t"
     done
   done

@@ -9,6 +9,7 @@
 #                 e2e probe, the static pause binary (scripts/bootstrap cluster)
 #   --import      also import the tarballs into containerd's k8s.io namespace
 #                 (needs the cluster's containerd running; up.sh does this)
+#   --import-only import what was built, build nothing
 #
 # Nothing is pulled from a container registry. The Debian base is made with
 # debootstrap from the host's Debian mirror; scratch images hold binaries
@@ -17,12 +18,13 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-tools_only=0 do_import=0 only=()
+tools_only=0 do_import=0 import_only=0 only=()
 for a in "$@"; do
   case $a in
     --tools-only) tools_only=1 ;;
     --import) do_import=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --import-only) do_import=1 import_only=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) cdie "unknown option $a" ;;
     *) only+=("$a") ;;
   esac
@@ -267,14 +269,19 @@ import_images() {
   done
 }
 
-failed=()
-build_tools
-if [ $tools_only -eq 0 ]; then
-  build_images
-fi
-[ $do_import -eq 1 ] && import_images
-if [ ${#failed[@]} -gt 0 ]; then
-  clog "images not built: ${failed[*]}"
-  exit 3
-fi
-exit 0
+main() {
+  failed=()
+  if [ $import_only -eq 0 ]; then
+    build_tools
+    [ $tools_only -eq 1 ] || build_images
+  fi
+  [ $do_import -eq 0 ] || import_images
+  if [ ${#failed[@]} -gt 0 ]; then
+    clog "images not built: ${failed[*]}"
+    return 3
+  fi
+  return 0
+}
+
+main "$@"
+exit $?

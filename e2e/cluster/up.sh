@@ -150,6 +150,13 @@ host_network() {
   fi
   ip addr replace "$NODE_IP/32" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
+  # Sealed: pod traffic may go to pods (cni0) and to this machine, never be
+  # forwarded anywhere else (pods are not masqueraded either).
+  if ! iptables -S BYRON-SEAL >/dev/null 2>&1; then
+    iptables -N BYRON-SEAL
+    iptables -A BYRON-SEAL -m comment --comment "byron local cluster: no pod egress" -j DROP
+    iptables -I FORWARD -s "$POD_CIDR" ! -o "$CNI_BRIDGE" -j BYRON-SEAL
+  fi
 }
 
 write_configs() {
@@ -180,6 +187,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   enable_selinux = false
+  # pod network namespaces under the state dir: down.sh finds them all there
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -342,7 +351,9 @@ node_ready() {
 main() {
   preflight
   if healthy; then
-    clog "cluster already up"
+    clog "cluster already up; refreshing images that changed"
+    "$cluster_dir/images.sh" --import >"$LOGS/images-build.log" 2>&1 ||
+      clog "warning: image refresh failed: $LOGS/images-build.log"
     echo "$KUBECONFIG_FILE"
     return 0
   fi
@@ -369,9 +380,8 @@ main() {
   wait_up etcd 30 curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
   start_apiserver
   wait_up containerd 30 ctr --address "$CTR_SOCK" version
-  "$cluster_dir/images.sh" --import pause >"$LOGS/images-import.log" 2>&1 ||
+  "$cluster_dir/images.sh" --import-only >"$LOGS/images-import.log" 2>&1 ||
     { tail -20 "$LOGS/images-import.log" >&2; cdie "image import failed"; }
-  # only the import remains to do above; the build was done already
   wait_up kube-apiserver 60 kc get --raw /readyz
   clog "api server ready ($(elapsed)s)"
   start_controllers
