@@ -1,2 +1,357 @@
-/* http.c — placeholder */
+/*
+ * http.c — GraphQL over HTTP (the graphql-over-http specification) as a pure
+ * function: method, headers, query string and body in; status, content type
+ * and body out. No sockets: the sidecar's libwebsockets server calls it.
+ *
+ * Media types: application/graphql-response+json and application/json are
+ * both served. With graphql-response+json, requests that fail before
+ * execution (parse, validation, unknown operation, bad variables) get 400;
+ * with application/json they get 200, as the spec asks for that legacy type.
+ * A missing Accept header means application/json.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "internal.h"
+
+#define GQL_RESPONSE_JSON "application/graphql-response+json"
+#define JSON_TYPE "application/json"
+
+typedef enum media { MEDIA_NONE, MEDIA_JSON, MEDIA_GQL } media_t;
+
+static void set_body(byron_graphql_http_response_t *r, json_object *body)
+{
+    const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    r->body = strdup(s);
+    r->body_len = r->body ? strlen(r->body) : 0;
+}
+
+static void respond_error(byron_graphql_http_response_t *r, int status, media_t media,
+                          const char *code, const char *msg)
+{
+    json_object *body = json_object_new_object();
+    json_object *errors = json_object_new_array();
+    gql_error_add(errors, NULL, code, "%s", msg);
+    json_object_object_add(body, "errors", errors);
+    r->status = status;
+    snprintf(r->content_type, sizeof(r->content_type), "%s; charset=utf-8",
+             media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
+    set_body(r, body);
+    json_object_put(body);
+}
+
+/* Trims and lower-cases a header token into buf. */
+static void token(const char *s, size_t n, char *buf, size_t len)
+{
+    while (n && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    size_t i = 0;
+    for (; i < n && i + 1 < len; i++)
+        buf[i] = (char)tolower((unsigned char)s[i]);
+    buf[i] = '\0';
+}
+
+/* Picks the response media type from Accept: highest q wins, ties go to the
+ * first listed; wildcards mean application/json. */
+static media_t negotiate(const char *accept)
+{
+    if (accept == NULL || *accept == '\0')
+        return MEDIA_JSON;
+    media_t best = MEDIA_NONE;
+    double best_q = 0;
+    const char *p = accept;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *semi = memchr(p, ';', n);
+        char type[128];
+        token(p, semi ? (size_t)(semi - p) : n, type, sizeof(type));
+        double q = 1.0;
+        if (semi) {
+            char params[128];
+            token(semi + 1, n - (size_t)(semi + 1 - p), params, sizeof(params));
+            const char *qp = strstr(params, "q=");
+            if (qp)
+                q = strtod(qp + 2, NULL);
+        }
+        media_t m = MEDIA_NONE;
+        if (strcmp(type, GQL_RESPONSE_JSON) == 0)
+            m = MEDIA_GQL;
+        else if (strcmp(type, JSON_TYPE) == 0 || strcmp(type, "*/*") == 0 ||
+                 strcmp(type, "application/*") == 0)
+            m = MEDIA_JSON;
+        if (m != MEDIA_NONE && q > 0 && q > best_q) {
+            best = m;
+            best_q = q;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return best;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded value of `key` (malloc'd), or NULL. */
+static char *query_param(const char *qs, const char *key)
+{
+    size_t klen = strlen(key);
+    const char *p = qs;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            size_t vn = n - klen - 1;
+            char *out = malloc(vn + 1);
+            if (out == NULL)
+                return NULL;
+            size_t j = 0;
+            for (size_t i = 0; i < vn; i++) {
+                if (v[i] == '+') {
+                    out[j++] = ' ';
+                } else if (v[i] == '%' && i + 2 < vn &&
+                           hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+                    out[j++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+                    i += 2;
+                } else {
+                    out[j++] = v[i];
+                }
+            }
+            out[j] = '\0';
+            return out;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static json_object *parse_json(const char *s, size_t n)
+{
+    json_tokener *tok = json_tokener_new_ex(64);
+    if (tok == NULL)
+        return NULL;
+    json_object *o = json_tokener_parse_ex(tok, s, (int)n);
+    if (json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != n) {
+        /* Trailing whitespace is fine; anything else is not. */
+        size_t end = json_tokener_get_parse_end(tok);
+        bool only_space = json_tokener_get_error(tok) == json_tokener_success;
+        for (size_t i = end; only_space && i < n; i++)
+            only_space = isspace((unsigned char)s[i]);
+        if (!only_space) {
+            json_object_put(o);
+            o = NULL;
+        }
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
+                               const byron_graphql_http_options_t *opts, const char *method,
+                               const char *content_type, const char *accept,
+                               const char *query_string, const char *body, size_t body_len,
+                               byron_graphql_http_response_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    byron_graphql_http_options_t defaults = {0};
+    if (opts == NULL)
+        opts = &defaults;
+    size_t max_body = opts->max_body_bytes ? opts->max_body_bytes : 1u << 20;
+    media_t media = negotiate(accept);
+    if (media == MEDIA_NONE) {
+        respond_error(r, 406, MEDIA_JSON, "NOT_ACCEPTABLE",
+                      "Accept must allow application/graphql-response+json or "
+                      "application/json.");
+        return;
+    }
+    bool is_get = method && strcmp(method, "GET") == 0;
+    bool is_post = method && strcmp(method, "POST") == 0;
+    if (!is_get && !is_post) {
+        respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
+                      "Only GET (queries) and POST are supported.");
+        gql_strlcpy(r->allow, "GET, POST", sizeof(r->allow));
+        return;
+    }
+    json_object *params = NULL;
+    char *query_owned = NULL, *opname_owned = NULL;
+    const char *query = NULL, *opname = NULL;
+    json_object *variables = NULL, *vars_owned = NULL;
+    if (is_post) {
+        char ct[128] = "";
+        if (content_type) {
+            const char *semi = strchr(content_type, ';');
+            token(content_type, semi ? (size_t)(semi - content_type) : strlen(content_type), ct,
+                  sizeof(ct));
+            if (semi) {
+                char cs[128];
+                token(semi + 1, strlen(semi + 1), cs, sizeof(cs));
+                const char *charset = strstr(cs, "charset=");
+                if (charset && strcmp(charset + 8, "utf-8") != 0 &&
+                    strcmp(charset + 8, "\"utf-8\"") != 0) {
+                    respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
+                                  "Only the utf-8 charset is supported.");
+                    return;
+                }
+            }
+        }
+        if (strcmp(ct, JSON_TYPE) != 0) {
+            respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
+                          "POST requests must have Content-Type: application/json.");
+            return;
+        }
+        if (body_len > max_body) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Request body is larger than %zu bytes.", max_body);
+            respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", msg);
+            return;
+        }
+        params = body ? parse_json(body, body_len) : NULL;
+        if (params == NULL || json_object_get_type(params) != json_type_object) {
+            json_object_put(params);
+            respond_error(r, 400, media, "BAD_REQUEST",
+                          "Request body must be a JSON object {\"query\": ...}.");
+            return;
+        }
+        json_object *q = NULL, *op = NULL, *v = NULL, *ext = NULL;
+        json_object_object_get_ex(params, "query", &q);
+        json_object_object_get_ex(params, "operationName", &op);
+        json_object_object_get_ex(params, "variables", &v);
+        json_object_object_get_ex(params, "extensions", &ext);
+        const char *bad = NULL;
+        if (q == NULL || json_object_get_type(q) != json_type_string)
+            bad = "\"query\" must be a string.";
+        else if (op && json_object_get_type(op) != json_type_string)
+            bad = "\"operationName\" must be a string or null.";
+        else if (v && json_object_get_type(v) != json_type_object)
+            bad = "\"variables\" must be an object or null.";
+        else if (ext && json_object_get_type(ext) != json_type_object)
+            bad = "\"extensions\" must be an object or null.";
+        if (bad) {
+            json_object_put(params);
+            respond_error(r, 400, media, "BAD_REQUEST", bad);
+            return;
+        }
+        query = json_object_get_string(q);
+        opname = op ? json_object_get_string(op) : NULL;
+        variables = v;
+    } else {
+        const char *qs = query_string ? query_string : "";
+        if (strlen(qs) > max_body) {
+            respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", "Query string is too large.");
+            return;
+        }
+        query = query_owned = query_param(qs, "query");
+        opname = opname_owned = query_param(qs, "operationName");
+        char *v = query_param(qs, "variables");
+        char *ext = query_param(qs, "extensions");
+        const char *bad = NULL;
+        if (query == NULL)
+            bad = "Missing \"query\" parameter.";
+        if (v && bad == NULL) {
+            vars_owned = parse_json(v, strlen(v));
+            if (vars_owned == NULL && strcmp(v, "null") != 0)
+                bad = "\"variables\" must be a JSON-encoded object.";
+            else if (vars_owned && json_object_get_type(vars_owned) != json_type_object)
+                bad = "\"variables\" must be a JSON-encoded object.";
+            variables = vars_owned;
+        }
+        if (ext && bad == NULL) {
+            json_object *e = parse_json(ext, strlen(ext));
+            if (e == NULL || json_object_get_type(e) != json_type_object)
+                bad = "\"extensions\" must be a JSON-encoded object.";
+            json_object_put(e);
+        }
+        free(v);
+        free(ext);
+        if (bad) {
+            respond_error(r, 400, media, "BAD_REQUEST", bad);
+            goto out;
+        }
+    }
+
+    /* A request error is 400 for graphql-response+json, 200 for application/json. */
+    int request_error = media == MEDIA_GQL ? 400 : 200;
+    snprintf(r->content_type, sizeof(r->content_type), "%s; charset=utf-8",
+             media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
+    byron_graphql_document_t *doc = NULL;
+    json_object *errors = NULL, *response = NULL;
+    byron_graphql_status_t st =
+        byron_graphql_parse(query, strlen(query), opts->limits, &doc, &errors);
+    if (st == BYRON_GRAPHQL_OK) {
+        byron_graphql_operation_kind_t kind;
+        char err[256];
+        if (byron_graphql_document_operation(doc, opname, &kind, err, sizeof(err)) !=
+            BYRON_GRAPHQL_OK) {
+            errors = json_object_new_array();
+            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
+            st = BYRON_GRAPHQL_EINVALID;
+        } else if (is_get && kind != BYRON_GRAPHQL_QUERY) {
+            byron_graphql_document_free(doc);
+            respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
+                          kind == BYRON_GRAPHQL_MUTATION
+                              ? "Mutations must be sent with POST."
+                              : "Subscriptions are served over WebSocket, not GET.");
+            gql_strlcpy(r->allow, "POST", sizeof(r->allow));
+            goto out;
+        }
+    }
+    if (st == BYRON_GRAPHQL_OK)
+        st = byron_graphql_validate(schema, doc, opts->limits, &errors);
+    if (st != BYRON_GRAPHQL_OK) {
+        r->status = request_error;
+        response = json_object_new_object();
+        if (errors == NULL) {
+            errors = json_object_new_array();
+            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s",
+                          byron_graphql_status_str(st));
+        }
+        json_object_object_add(response, "errors", errors);
+    } else {
+        byron_graphql_request_t req = {
+            .document = doc,
+            .operation_name = opname,
+            .variables = variables,
+            .root_value = opts->root_value,
+            .resolve = opts->resolve,
+            .ctx = opts->ctx,
+            .limits = opts->limits,
+        };
+        st = byron_graphql_execute(schema, &req, &response);
+        r->status = st == BYRON_GRAPHQL_OK ? 200 : request_error;
+    }
+    set_body(r, response);
+    json_object_put(response);
+    byron_graphql_document_free(doc);
+out:
+    json_object_put(params);
+    json_object_put(vars_owned);
+    free(query_owned);
+    free(opname_owned);
+}
+
+void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+}
