@@ -1,35 +1,323 @@
-/* main.c — byron-operator entry point. */
+/* main.c — byron-operator: flags, process-wide setup, lifecycle.
+ *
+ * Process-wide state lives here and only here: curl_global_init (libcurl
+ * requires it before any thread starts), the log settings, and the signal
+ * mask (SIGTERM/SIGINT blocked in every thread, taken by sigwait in one).
+ *
+ * Threads: one per informer (list+watch), --workers reconcilers, the lease
+ * renewer, the probe/metrics server, the signal waiter, and main, which
+ * sleeps until shutdown. */
+#include <curl/curl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "byron/httpd.h"
 #include "byron/log.h"
+#include "byron/metrics.h"
+#include "events.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "leader.h"
+#include "reconcile_component.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: byron-operator [--log-level debug|info|warn|error] [--version] [--help]\n");
+#define MAX_NS 64
+
+typedef struct flags {
+    const char *kubeconfig, *context;
+    const char *namespaces[MAX_NS];
+    size_t nns;
+    int workers;
+    const char *sidecar_image, *cache_image, *broker_url;
+    int leader_elect;
+    const char *lease_namespace, *lease_name;
+    int metrics_port, probe_port;
+    const char *bind;
+    int log_level;
+    unsigned lease_ms, renew_ms, retry_ms;
+} flags_t;
+
+static atomic_int g_stop;     /* SIGTERM/SIGINT or leadership lost */
+static atomic_int g_lost;
+static atomic_int g_ready;    /* informers synced (or standby) */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+
+static void wake_main(void) {
+    pthread_mutex_lock(&g_mu);
+    pthread_cond_broadcast(&g_cv);
+    pthread_mutex_unlock(&g_mu);
 }
 
-int main(int argc, char **argv) {
-    static const struct option opts[] = {{"log-level", required_argument, NULL, 'l'},
-                                         {"version", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int level = BYRON_LOG_INFO, c;
+static void *signal_thread(void *arg) {
+    sigset_t *set = arg;
+    int sig = 0;
+    sigwait(set, &sig);
+    byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", (char *)NULL);
+    atomic_store(&g_stop, 1);
+    wake_main();
+    return NULL;
+}
+
+static void on_lost(void *ud) {
+    atomic_store(&g_lost, 1);
+    atomic_store(&g_stop, 1);
+    wake_main();
+}
+
+static void healthz(void *ud, const char *method, const char *path, byron_http_response_t *resp) {
+    byron_http_respond(resp, 200, "text/plain", "ok\n");
+}
+
+static void readyz(void *ud, const char *method, const char *path, byron_http_response_t *resp) {
+    if (atomic_load(&g_ready)) byron_http_respond(resp, 200, "text/plain", "ok\n");
+    else byron_http_respond(resp, 503, "text/plain", "informers not synced\n");
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: byron-operator [flags]\n"
+            "  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG, ~/.kube/config)\n"
+            "  --context NAME             kubeconfig context (default: current-context)\n"
+            "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
+            "  --workers N                concurrent reconciles (default 2)\n"
+            "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
+            "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
+            "  --default-broker-url URL   broker when spec.broker.url is unset\n"
+            "  --leader-elect             elect a leader through a Lease before reconciling\n"
+            "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
+            "  --lease-name NAME          Lease name (default byron-operator)\n"
+            "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
+            "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
+            "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
+            "  --bind-address ADDR        listen address for both (default: all)\n"
+            "  --log-level debug|info|warn|error\n"
+            "  --version, --help\n");
+}
+
+static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "byron-operator: %s: expected an integer in [%d, %d], got '%s'\n", flag, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_flags(int argc, char **argv, flags_t *f) {
+    enum { F_KUBECONFIG = 256, F_CONTEXT, F_NS, F_WORKERS, F_SIDECAR, F_CACHE, F_BROKER, F_LEADER, F_LEASE_NS,
+           F_LEASE_NAME, F_METRICS, F_PROBE, F_BIND, F_LOG, F_LEASE_MS, F_RENEW_MS, F_RETRY_MS, F_VERSION, F_HELP };
+    static const struct option opts[] = {
+        {"kubeconfig", required_argument, NULL, F_KUBECONFIG}, {"context", required_argument, NULL, F_CONTEXT},
+        {"namespace", required_argument, NULL, F_NS}, {"workers", required_argument, NULL, F_WORKERS},
+        {"sidecar-image", required_argument, NULL, F_SIDECAR}, {"default-cache-image", required_argument, NULL, F_CACHE},
+        {"default-broker-url", required_argument, NULL, F_BROKER}, {"leader-elect", no_argument, NULL, F_LEADER},
+        {"lease-namespace", required_argument, NULL, F_LEASE_NS}, {"lease-name", required_argument, NULL, F_LEASE_NAME},
+        {"metrics-port", required_argument, NULL, F_METRICS}, {"probe-port", required_argument, NULL, F_PROBE},
+        {"bind-address", required_argument, NULL, F_BIND}, {"log-level", required_argument, NULL, F_LOG},
+        {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
+        {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
+        {"retry-period-ms", required_argument, NULL, F_RETRY_MS}, {"version", no_argument, NULL, F_VERSION},
+        {"help", no_argument, NULL, F_HELP}, {NULL, 0, NULL, 0}};
+    int c, v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l':
-            if ((level = byron_log_level_parse(optarg)) < 0) {
+        case F_KUBECONFIG: f->kubeconfig = optarg; break;
+        case F_CONTEXT: f->context = optarg; break;
+        case F_NS:
+            for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+                if (f->nns == MAX_NS) {
+                    fprintf(stderr, "byron-operator: --namespace: at most %d namespaces\n", MAX_NS);
+                    return 2;
+                }
+                if (*tok) f->namespaces[f->nns++] = tok;
+            }
+            break;
+        case F_WORKERS:
+            if (parse_int("--workers", optarg, 1, 256, &f->workers)) return 2;
+            break;
+        case F_SIDECAR: f->sidecar_image = optarg; break;
+        case F_CACHE: f->cache_image = optarg; break;
+        case F_BROKER: f->broker_url = optarg; break;
+        case F_LEADER: f->leader_elect = 1; break;
+        case F_LEASE_NS: f->lease_namespace = optarg; break;
+        case F_LEASE_NAME: f->lease_name = optarg; break;
+        case F_METRICS:
+            if (parse_int("--metrics-port", optarg, 0, 65535, &f->metrics_port)) return 2;
+            break;
+        case F_PROBE:
+            if (parse_int("--probe-port", optarg, 0, 65535, &f->probe_port)) return 2;
+            break;
+        case F_BIND: f->bind = optarg; break;
+        case F_LOG:
+            if ((f->log_level = byron_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "byron-operator: --log-level: unknown level '%s'\n", optarg);
                 return 2;
             }
             break;
-        case 'v': printf("byron-operator %s\n", BYRON_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
+        case F_LEASE_MS:
+            if (parse_int("--lease-duration-ms", optarg, 1000, 600000, &v)) return 2;
+            f->lease_ms = (unsigned)v;
+            break;
+        case F_RENEW_MS:
+            if (parse_int("--renew-deadline-ms", optarg, 500, 600000, &v)) return 2;
+            f->renew_ms = (unsigned)v;
+            break;
+        case F_RETRY_MS:
+            if (parse_int("--retry-period-ms", optarg, 100, 600000, &v)) return 2;
+            f->retry_ms = (unsigned)v;
+            break;
+        case F_VERSION: printf("byron-operator %s\n", BYRON_VERSION); return 1;
+        case F_HELP: usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
     }
-    byron_log_setup("operator", (byron_log_level_t)level, 2);
-    byron_log(BYRON_LOG_INFO, "starting", "version", BYRON_VERSION, (char *)NULL);
+    if (optind < argc) {
+        fprintf(stderr, "byron-operator: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
     return 0;
+}
+
+static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics, byron_metrics_t *m, byron_err_t *err) {
+    byron_httpd_options_t ho = {.bind_addr = bind, .port = port};
+    byron_httpd_t *h = byron_httpd_new(&ho, err);
+    if (!h) return NULL;
+    if (probes) {
+        byron_httpd_route(h, "/healthz", healthz, NULL);
+        byron_httpd_route(h, "/readyz", readyz, NULL);
+    }
+    if (metrics) byron_httpd_route(h, "/metrics", byron_http_metrics_handler, m);
+    if (byron_httpd_start(h, err) != BYRON_OK) {
+        byron_httpd_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int main(int argc, char **argv) {
+    flags_t f = {.workers = 2, .metrics_port = 8080, .probe_port = 8081, .log_level = BYRON_LOG_INFO,
+                 .lease_name = "byron-operator", .cache_image = "mongo:7"};
+    int rc = parse_flags(argc, argv, &f);
+    if (rc) return rc == 1 ? 0 : rc;
+    byron_log_setup("operator", (byron_log_level_t)f.log_level, 2);
+
+    /* Block the shutdown signals before any thread exists, so all inherit it. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    byron_err_t err = {0};
+    byron_kube_config_t *cfg = NULL;
+    byron_kube_client_t *client = NULL;
+    byron_metrics_t *metrics = byron_metrics_new();
+    byron_httpd_t *h_probe = NULL, *h_metrics = NULL;
+    byron_recorder_t *rec = NULL;
+    byron_leader_t *leader = NULL;
+    byron_controller_t *ctl = NULL;
+    pthread_t sigthr;
+    int exit_code = 1;
+    char identity[300];
+
+    byron_status_t st;
+    if (!f.kubeconfig && getenv("KUBERNETES_SERVICE_HOST")) st = byron_kubeconfig_in_cluster(NULL, &cfg, &err);
+    else st = byron_kubeconfig_load(f.kubeconfig, f.context, &cfg, &err);
+    if (st) {
+        byron_log(BYRON_LOG_ERROR, "cannot load credentials", "error", err.msg, (char *)NULL);
+        goto out;
+    }
+    if (!(client = byron_kube_client_new(cfg, &err))) goto fail;
+    byron_kube_client_set_metrics(client, metrics);
+
+    char host[256] = "byron-operator";
+    gethostname(host, sizeof(host));
+    unsigned char rnd[4] = {0};
+    if (getrandom(rnd, sizeof(rnd), 0) < 0) memset(rnd, 0, sizeof(rnd));
+    snprintf(identity, sizeof(identity), "%s_%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2], rnd[3]);
+
+    static const char *const lname[] = {"name", NULL};
+    byron_metric_t *m_leader = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "leader_election_master_status",
+                                                      "1 when this instance leads (or leader election is off).",
+                                                      lname, NULL, 0);
+    const char *leader_label[] = {f.lease_name};
+    byron_metric_set(m_leader, leader_label, 0);
+
+    if (f.probe_port && f.probe_port == f.metrics_port) {
+        if (!(h_probe = serve(f.bind, f.probe_port, 1, 1, metrics, &err))) goto fail;
+    } else {
+        if (f.probe_port && !(h_probe = serve(f.bind, f.probe_port, 1, 0, metrics, &err))) goto fail;
+        if (f.metrics_port && !(h_metrics = serve(f.bind, f.metrics_port, 0, 1, metrics, &err))) goto fail;
+    }
+    if (pthread_create(&sigthr, NULL, signal_thread, &sigs) != 0) goto out;
+    pthread_detach(sigthr);
+
+    rec = byron_recorder_new(client, identity);
+    if (f.leader_elect) {
+        const char *lns = f.lease_namespace ? f.lease_namespace : getenv("POD_NAMESPACE");
+        if (!lns || !*lns) lns = cfg->namespace && *cfg->namespace ? cfg->namespace : "byron-system";
+        byron_leader_options_t lo = {.namespace = lns, .name = f.lease_name, .identity = identity,
+                                     .lease_ms = f.lease_ms, .renew_deadline_ms = f.renew_ms, .retry_ms = f.retry_ms};
+        if (!(leader = byron_leader_new(client, &lo, &err))) goto fail;
+        atomic_store(&g_ready, 1); /* a standby is ready: it is doing its job */
+        byron_log(BYRON_LOG_INFO, "leader election", "identity", identity, "lease", f.lease_name, "namespace", lns,
+                  (char *)NULL);
+        if (byron_leader_run(leader, &g_stop, on_lost, NULL, &err) != BYRON_OK) {
+            exit_code = 0; /* stopped while standing by */
+            goto out;
+        }
+        atomic_store(&g_ready, 0);
+        byron_log(BYRON_LOG_INFO, "became leader", "identity", identity, (char *)NULL);
+    }
+    byron_metric_set(m_leader, leader_label, 1);
+
+    byron_controller_options_t co = {
+        .client = client,
+        .desired = {.sidecar_image = f.sidecar_image, .default_cache_image = f.cache_image,
+                    .default_broker_url = f.broker_url},
+        .namespaces = f.nns ? f.namespaces : NULL,
+        .nnamespaces = f.nns,
+        .workers = f.workers,
+        .metrics = metrics,
+        .recorder = rec,
+    };
+    if (!(ctl = byron_controller_new(&co, &err))) goto fail;
+    if (byron_controller_start(ctl, 120000, &err) != BYRON_OK) goto fail;
+    atomic_store(&g_ready, 1);
+    char nw[16];
+    snprintf(nw, sizeof(nw), "%d", f.workers);
+    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "workers", nw, (char *)NULL);
+
+    pthread_mutex_lock(&g_mu);
+    while (!atomic_load(&g_stop)) pthread_cond_wait(&g_cv, &g_mu);
+    pthread_mutex_unlock(&g_mu);
+    exit_code = atomic_load(&g_lost) ? 1 : 0;
+    goto out;
+fail:
+    byron_log(BYRON_LOG_ERROR, "fatal", "error", err.msg, (char *)NULL);
+out:
+    /* Order: stop acting (informers, workers), then give up the Lease so a
+     * standby starts from a quiet cluster, then the servers. */
+    byron_controller_free(ctl);
+    byron_leader_free(leader);
+    byron_recorder_free(rec);
+    byron_httpd_free(h_probe);
+    byron_httpd_free(h_metrics);
+    byron_kube_client_free(client);
+    byron_metrics_free(metrics);
+    curl_global_cleanup();
+    byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
+    return exit_code;
 }

@@ -1,0 +1,520 @@
+/* desired.c — desired objects of a ByronComponent, as json-c trees.
+ *
+ * Shapes follow what `kubectl get -o json` would show for objects written by
+ * hand, restricted to the fields the operator means to own: with server-side
+ * apply, a field left out here is a field someone else (HPA, kubectl scale,
+ * an admission webhook) may own. */
+#include "desired.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byron/json.h"
+#include "strmap.h"
+
+/* --- json-c shorthands ------------------------------------------------------ */
+static json_object *obj(void) { return json_object_new_object(); }
+static json_object *arr(void) { return json_object_new_array(); }
+static json_object *set(json_object *o, const char *k, json_object *v) {
+    json_object_object_add(o, k, v);
+    return v;
+}
+static void sets(json_object *o, const char *k, const char *v) { json_object_object_add(o, k, json_object_new_string(v)); }
+static void seti(json_object *o, const char *k, int64_t v) { json_object_object_add(o, k, json_object_new_int64(v)); }
+static void setb(json_object *o, const char *k, int v) { json_object_object_add(o, k, json_object_new_boolean(v)); }
+static json_object *push(json_object *a, json_object *v) {
+    json_object_array_add(a, v);
+    return v;
+}
+static json_object *copy(json_object *o) {
+    json_object *c = NULL;
+    if (!o || json_object_deep_copy(o, &c, NULL) != 0) return NULL;
+    return c;
+}
+static const char *str_at(json_object *o, const char *k1, const char *k2) {
+    json_object *a, *b;
+    if (!json_object_object_get_ex(o, k1, &a) || !json_object_object_get_ex(a, k2, &b)) return "";
+    return json_object_get_string(b);
+}
+
+char *byron_base64(const unsigned char *in, size_t len) {
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = malloc((len + 2) / 3 * 4 + 1), *p = o;
+    if (!o) return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < len ? in[i + 2] : 0);
+        *p++ = t[v >> 18 & 63];
+        *p++ = t[v >> 12 & 63];
+        *p++ = i + 1 < len ? t[v >> 6 & 63] : '=';
+        *p++ = i + 2 < len ? t[v & 63] : '=';
+    }
+    *p = '\0';
+    return o;
+}
+
+void byron_desired_name(json_object *bc, const char *suffix, char *buf, size_t n) {
+    snprintf(buf, n, "%s%s", str_at(bc, "metadata", "name"), suffix);
+}
+
+static void hash_hex(const char *s, char out[17]) {
+    snprintf(out, 17, "%016llx", byron_fnv1a64(s, strlen(s)));
+}
+
+/* labels for a part ("api", "sink", "cache", "config"). */
+static json_object *labels(json_object *bc, const char *part) {
+    json_object *l = obj();
+    const char *c = str_at(bc, "metadata", "name");
+    sets(l, "app.kubernetes.io/name", "byron");
+    sets(l, "app.kubernetes.io/instance", c);
+    sets(l, "app.kubernetes.io/component", part);
+    sets(l, "app.kubernetes.io/part-of", "byron");
+    sets(l, "app.kubernetes.io/managed-by", "byron-operator");
+    sets(l, "byron.io/component", c);
+    sets(l, "byron.io/role", part);
+    return l;
+}
+
+static json_object *selector(json_object *bc, const char *part) {
+    json_object *l = obj();
+    sets(l, "byron.io/component", str_at(bc, "metadata", "name"));
+    sets(l, "byron.io/role", part);
+    return l;
+}
+
+/* apiVersion, kind, metadata{name, namespace, labels, ownerReferences}. */
+static json_object *skeleton(json_object *bc, const byron_kind_t *k, const char *name, const char *part) {
+    json_object *o = obj(), *md;
+    sets(o, "apiVersion", k->api_version);
+    sets(o, "kind", k->kind);
+    md = set(o, "metadata", obj());
+    sets(md, "name", name);
+    sets(md, "namespace", str_at(bc, "metadata", "namespace"));
+    set(md, "labels", labels(bc, part));
+    json_object *ref = push(set(md, "ownerReferences", arr()), obj());
+    sets(ref, "apiVersion", BYRON_API_VERSION);
+    sets(ref, "kind", "ByronComponent");
+    sets(ref, "name", str_at(bc, "metadata", "name"));
+    sets(ref, "uid", str_at(bc, "metadata", "uid"));
+    setb(ref, "controller", 1);
+    setb(ref, "blockOwnerDeletion", 1);
+    return o;
+}
+
+static json_object *container_security(void) {
+    json_object *s = obj();
+    setb(s, "allowPrivilegeEscalation", 0);
+    setb(s, "readOnlyRootFilesystem", 1);
+    setb(s, "runAsNonRoot", 1);
+    push(set(set(s, "capabilities", obj()), "drop", arr()), json_object_new_string("ALL"));
+    return s;
+}
+
+static json_object *pod_security(int uid) {
+    json_object *s = obj();
+    setb(s, "runAsNonRoot", 1);
+    seti(s, "runAsUser", uid);
+    seti(s, "runAsGroup", uid);
+    seti(s, "fsGroup", uid);
+    sets(set(s, "seccompProfile", obj()), "type", "RuntimeDefault");
+    return s;
+}
+
+static json_object *requests(const char *cpu, const char *mem, const char *mem_limit) {
+    json_object *r = obj(), *q = set(r, "requests", obj());
+    sets(q, "cpu", cpu);
+    sets(q, "memory", mem);
+    if (mem_limit) sets(set(r, "limits", obj()), "memory", mem_limit);
+    return r;
+}
+
+static json_object *env_value(const char *name, const char *value) {
+    json_object *e = obj();
+    sets(e, "name", name);
+    sets(e, "value", value);
+    return e;
+}
+
+static json_object *env_secret(const char *name, const char *secret, const char *key) {
+    json_object *e = obj();
+    sets(e, "name", name);
+    json_object *r = set(set(e, "valueFrom", obj()), "secretKeyRef", obj());
+    sets(r, "name", secret);
+    sets(r, "key", key);
+    return e;
+}
+
+static json_object *env_field(const char *name, const char *path) {
+    json_object *e = obj();
+    sets(e, "name", name);
+    sets(set(set(e, "valueFrom", obj()), "fieldRef", obj()), "fieldPath", path);
+    return e;
+}
+
+static json_object *probe(const char *path, int period) {
+    json_object *p = obj(), *g = set(p, "httpGet", obj());
+    sets(g, "path", path);
+    sets(g, "port", "http");
+    seti(p, "periodSeconds", period);
+    seti(p, "timeoutSeconds", 2);
+    seti(p, "failureThreshold", 3);
+    return p;
+}
+
+static json_object *mount(const char *name, const char *path, int ro) {
+    json_object *m = obj();
+    sets(m, "name", name);
+    sets(m, "mountPath", path);
+    if (ro) setb(m, "readOnly", 1);
+    return m;
+}
+
+/* What the spec says, read once with paths for errors. */
+typedef struct spec {
+    json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
+    const char *broker_url, *cache_image;
+    int64_t partitions;
+} spec_t;
+
+static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s, byron_err_t *err) {
+    byron_status_t st;
+    memset(s, 0, sizeof(*s));
+    json_object *md = NULL;
+    const char *x;
+    if ((st = byron_json_get_object(bc, "", "metadata", BYRON_JSON_REQUIRED, &md, err)) ||
+        (st = byron_json_get_string(md, "metadata", "name", BYRON_JSON_REQUIRED, &x, err)) ||
+        (st = byron_json_get_string(md, "metadata", "namespace", BYRON_JSON_REQUIRED, &x, err)) ||
+        (st = byron_json_get_object(bc, "", "spec", BYRON_JSON_REQUIRED, &s->spec, err)))
+        return st;
+    s->partitions = 8;
+    if ((st = byron_json_get_int(s->spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &s->partitions, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "api", BYRON_JSON_OPTIONAL, &s->api, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "sink", BYRON_JSON_OPTIONAL, &s->sink, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "cache", BYRON_JSON_OPTIONAL, &s->cache, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "broker", BYRON_JSON_OPTIONAL, &s->broker, err)))
+        return st;
+    const char *parts[] = {"api", "sink"};
+    json_object *pobj[] = {s->api, s->sink};
+    for (int i = 0; i < 2; i++) {
+        if (!pobj[i]) continue;
+        char p[16];
+        snprintf(p, sizeof(p), "spec.%s", parts[i]);
+        int64_t r;
+        json_object *x2;
+        if ((st = byron_json_get_string(pobj[i], p, "image", BYRON_JSON_OPTIONAL, &x, err)) ||
+            (st = byron_json_get_int(pobj[i], p, "replicas", BYRON_JSON_OPTIONAL, 0, 10000, &r, err)) ||
+            (st = byron_json_get_object(pobj[i], p, "resources", BYRON_JSON_OPTIONAL, &x2, err)) ||
+            (st = byron_json_get_array(pobj[i], p, "env", BYRON_JSON_OPTIONAL, &x2, err)))
+            return st;
+    }
+    s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
+    if (s->cache) {
+        if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image, err)) ||
+            (st = byron_json_get_object(s->cache, "spec.cache", "storage", BYRON_JSON_OPTIONAL, &s->storage, err)) ||
+            (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external, err)))
+            return st;
+        /* The CRD defaults storage; an explicit external wins only if the
+         * user did not also write storage — CEL rejects both at apply. */
+        if (s->external) {
+            const char *uri = NULL;
+            json_object *ref = NULL;
+            if ((st = byron_json_get_string(s->external, "spec.cache.external", "uri", BYRON_JSON_OPTIONAL, &uri, err)) ||
+                (st = byron_json_get_object(s->external, "spec.cache.external", "secretRef", BYRON_JSON_OPTIONAL, &ref, err)))
+                return st;
+            if (!uri == !ref)
+                return byron_err_set(err, BYRON_EINVAL, "spec.cache.external: exactly one of uri and secretRef");
+            if (ref && ((st = byron_json_get_string(ref, "spec.cache.external.secretRef", "name", BYRON_JSON_REQUIRED, &x, err)) ||
+                        (st = byron_json_get_string(ref, "spec.cache.external.secretRef", "key", BYRON_JSON_REQUIRED, &x, err))))
+                return st;
+        }
+        if (s->storage) {
+            const char *sz;
+            if ((st = byron_json_get_string(s->storage, "spec.cache.storage", "size", BYRON_JSON_OPTIONAL, &sz, err)) ||
+                (st = byron_json_get_string(s->storage, "spec.cache.storage", "storageClassName", BYRON_JSON_OPTIONAL, &sz, err)))
+                return st;
+        }
+    }
+    s->broker_url = o->default_broker_url;
+    if (s->broker &&
+        (st = byron_json_get_string(s->broker, "spec.broker", "url", BYRON_JSON_OPTIONAL, &s->broker_url, err)))
+        return st;
+    if (!s->broker_url || !*s->broker_url)
+        return byron_err_set(err, BYRON_EINVAL, "spec.broker.url: required (the operator has no --default-broker-url)");
+    return BYRON_OK;
+}
+
+byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err) {
+    *out = NULL;
+    json_object *spec = NULL, *v;
+    byron_status_t st = byron_json_get_object(bc, "", "spec", BYRON_JSON_REQUIRED, &spec, err);
+    if (st) return st;
+    int64_t partitions = 8;
+    if ((st = byron_json_get_int(spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &partitions, err)))
+        return st;
+    const char *ns = str_at(bc, "metadata", "namespace");
+    json_object *c = obj();
+    sets(c, "apiVersion", BYRON_API_VERSION);
+    sets(c, "component", str_at(bc, "metadata", "name"));
+    sets(c, "namespace", ns);
+    seti(c, "partitions", partitions);
+    const char *lists[] = {"enums", "models", "commands", "subscriptions"};
+    for (int i = 0; i < 4; i++) {
+        json_object *a = NULL;
+        char p[32];
+        snprintf(p, sizeof(p), "spec");
+        if ((st = byron_json_get_array(spec, p, lists[i], BYRON_JSON_OPTIONAL, &a, err))) {
+            json_object_put(c);
+            return st;
+        }
+        set(c, lists[i], a ? copy(a) : arr());
+    }
+    /* Names resolved: a subscription without a namespace means ours. */
+    json_object *subs = json_object_object_get(c, "subscriptions");
+    for (size_t i = 0; i < json_object_array_length(subs); i++) {
+        json_object *s = json_object_array_get_idx(subs, i);
+        if (!json_object_is_type(s, json_type_object)) {
+            json_object_put(c);
+            return byron_err_set(err, BYRON_EINVAL, "spec.subscriptions[%zu]: must be an object", i);
+        }
+        if (!json_object_object_get_ex(s, "namespace", &v)) sets(s, "namespace", ns);
+        if (!json_object_object_get_ex(s, "events", &v)) set(s, "events", arr());
+    }
+    *out = c;
+    return BYRON_OK;
+}
+
+static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
+    if (s->external) {
+        json_object *ref;
+        if (json_object_object_get_ex(s->external, "secretRef", &ref))
+            return env_secret("BYRON_MONGO_URI", str_at(s->external, "secretRef", "name"),
+                              str_at(s->external, "secretRef", "key"));
+        json_object *u = json_object_object_get(s->external, "uri");
+        return env_value("BYRON_MONGO_URI", json_object_get_string(u));
+    }
+    char sec[300];
+    byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
+    return env_secret("BYRON_MONGO_URI", sec, "uri");
+}
+
+static json_object *deployment(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                               const char *mode, json_object *part, const char *config_hash) {
+    char name[300], cm[300];
+    byron_desired_name(bc, strcmp(mode, "api") ? "-sink" : "-api", name, sizeof(name));
+    byron_desired_name(bc, "-config", cm, sizeof(cm));
+    json_object *d = skeleton(bc, &BYRON_KIND_DEPLOYMENT, name, mode);
+    json_object *spec = set(d, "spec", obj()), *v;
+    /* replicas only when the user wrote it: otherwise HPA / kubectl scale own it. */
+    if (part && json_object_object_get_ex(part, "replicas", &v)) seti(spec, "replicas", json_object_get_int64(v));
+    seti(spec, "revisionHistoryLimit", 3);
+    set(set(spec, "selector", obj()), "matchLabels", selector(bc, mode));
+    json_object *tpl = set(spec, "template", obj()), *tmd = set(tpl, "metadata", obj());
+    set(tmd, "labels", labels(bc, mode));
+    json_object *ann = set(tmd, "annotations", obj());
+    sets(ann, BYRON_ANN_CONFIG_HASH, config_hash);
+    json_object *ps = set(tpl, "spec", obj());
+    setb(ps, "automountServiceAccountToken", 0);
+    set(ps, "securityContext", pod_security(65532));
+    json_object *cs = set(ps, "containers", arr());
+    const char *image = NULL;
+    if (part && json_object_object_get_ex(part, "image", &v)) image = json_object_get_string(v);
+    sets(ann, "kubectl.kubernetes.io/default-container", image ? "app" : "byron-sidecar");
+    if (image) {
+        json_object *app = push(cs, obj());
+        sets(app, "name", "app");
+        sets(app, "image", image);
+        json_object *env = set(app, "env", arr());
+        push(env, env_value("BYRON_MODE", mode));
+        push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
+        push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
+        json_object *uenv;
+        if (json_object_object_get_ex(part, "env", &uenv))
+            for (size_t i = 0; i < json_object_array_length(uenv); i++)
+                push(env, copy(json_object_array_get_idx(uenv, i)));
+        json_object *res;
+        set(app, "resources",
+            json_object_object_get_ex(part, "resources", &res) && json_object_object_length(res) > 0
+                ? copy(res)
+                : requests("50m", "64Mi", NULL));
+        push(set(app, "volumeMounts", arr()), mount("byron-run", "/var/run/byron", 0));
+        set(app, "securityContext", container_security());
+    }
+    json_object *sc = push(cs, obj());
+    sets(sc, "name", "byron-sidecar");
+    sets(sc, "image", o->sidecar_image ? o->sidecar_image : "ghcr.io/byron-io/byron-sidecar:" BYRON_VERSION);
+    char arg[32];
+    snprintf(arg, sizeof(arg), "--mode=%s", mode);
+    push(set(sc, "args", arr()), json_object_new_string(arg));
+    json_object *env = set(sc, "env", arr());
+    push(env, env_value("BYRON_MODE", mode));
+    push(env, env_value("BYRON_CONFIG", "/etc/byron/component.json"));
+    push(env, env_value("BYRON_NATS_URL", s->broker_url));
+    push(env, mongo_uri_env(bc, s));
+    if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
+    push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
+    push(env, env_value("BYRON_HTTP_PORT", "8080"));
+    push(env, env_field("POD_NAME", "metadata.name"));
+    push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
+    json_object *port = push(set(sc, "ports", arr()), obj());
+    sets(port, "name", "http");
+    seti(port, "containerPort", 8080);
+    sets(port, "protocol", "TCP");
+    set(sc, "readinessProbe", probe("/readyz", 5));
+    set(sc, "livenessProbe", probe("/healthz", 10));
+    set(sc, "resources", requests("50m", "64Mi", "256Mi"));
+    json_object *mounts = set(sc, "volumeMounts", arr());
+    push(mounts, mount("byron-run", "/var/run/byron", 0));
+    push(mounts, mount("config", "/etc/byron", 1));
+    set(sc, "securityContext", container_security());
+    json_object *vols = set(ps, "volumes", arr()), *vol;
+    vol = push(vols, obj());
+    sets(vol, "name", "byron-run");
+    set(vol, "emptyDir", obj());
+    vol = push(vols, obj());
+    sets(vol, "name", "config");
+    sets(set(vol, "configMap", obj()), "name", cm);
+    return d;
+}
+
+static json_object *service(json_object *bc, const char *suffix, const char *part, int headless, int port,
+                            const char *target) {
+    char name[300];
+    byron_desired_name(bc, suffix, name, sizeof(name));
+    json_object *svc = skeleton(bc, &BYRON_KIND_SERVICE, name, part), *spec = set(svc, "spec", obj());
+    if (headless) {
+        sets(spec, "clusterIP", "None");
+        setb(spec, "publishNotReadyAddresses", 1);
+    }
+    set(spec, "selector", selector(bc, part));
+    json_object *p = push(set(spec, "ports", arr()), obj());
+    sets(p, "name", headless ? "mongo" : "http");
+    seti(p, "port", port);
+    sets(p, "targetPort", target);
+    sets(p, "protocol", "TCP");
+    return svc;
+}
+
+static json_object *statefulset(json_object *bc, const spec_t *s) {
+    char name[300], sec[300];
+    byron_desired_name(bc, "-cache", name, sizeof(name));
+    byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
+    json_object *ss = skeleton(bc, &BYRON_KIND_STATEFULSET, name, "cache"), *spec = set(ss, "spec", obj());
+    seti(spec, "replicas", 1);
+    sets(spec, "serviceName", name);
+    set(set(spec, "selector", obj()), "matchLabels", selector(bc, "cache"));
+    json_object *tpl = set(spec, "template", obj());
+    set(set(tpl, "metadata", obj()), "labels", labels(bc, "cache"));
+    json_object *ps = set(tpl, "spec", obj());
+    setb(ps, "automountServiceAccountToken", 0);
+    /* The mongo image runs as mongodb (999) when not started as root; fsGroup
+     * makes the volume writable for it. */
+    set(ps, "securityContext", pod_security(999));
+    json_object *c = push(set(ps, "containers", arr()), obj());
+    sets(c, "name", "mongo");
+    sets(c, "image", s->cache_image);
+    json_object *args = set(c, "args", arr());
+    push(args, json_object_new_string("--bind_ip_all"));
+    json_object *env = set(c, "env", arr());
+    push(env, env_secret("MONGO_INITDB_ROOT_USERNAME", sec, "username"));
+    push(env, env_secret("MONGO_INITDB_ROOT_PASSWORD", sec, "password"));
+    json_object *port = push(set(c, "ports", arr()), obj());
+    sets(port, "name", "mongo");
+    seti(port, "containerPort", 27017);
+    sets(port, "protocol", "TCP");
+    json_object *rp = set(c, "readinessProbe", obj());
+    sets(set(rp, "tcpSocket", obj()), "port", "mongo");
+    seti(rp, "periodSeconds", 5);
+    json_object *lp = set(c, "livenessProbe", obj());
+    sets(set(lp, "tcpSocket", obj()), "port", "mongo");
+    seti(lp, "periodSeconds", 10);
+    seti(lp, "initialDelaySeconds", 30);
+    set(c, "resources", requests("100m", "256Mi", NULL));
+    json_object *mounts = set(c, "volumeMounts", arr());
+    push(mounts, mount("data", "/data/db", 0));
+    push(mounts, mount("configdb", "/data/configdb", 0));
+    push(mounts, mount("tmp", "/tmp", 0));
+    set(c, "securityContext", container_security());
+    json_object *vols = set(ps, "volumes", arr()), *vol;
+    vol = push(vols, obj());
+    sets(vol, "name", "configdb");
+    set(vol, "emptyDir", obj());
+    vol = push(vols, obj());
+    sets(vol, "name", "tmp");
+    set(vol, "emptyDir", obj());
+    json_object *pvc = push(set(spec, "volumeClaimTemplates", arr()), obj());
+    json_object *pmd = set(pvc, "metadata", obj());
+    sets(pmd, "name", "data");
+    set(pmd, "labels", labels(bc, "cache"));
+    json_object *pspec = set(pvc, "spec", obj());
+    push(set(pspec, "accessModes", arr()), json_object_new_string("ReadWriteOnce"));
+    const char *size = "1Gi", *cls = NULL;
+    json_object *v;
+    if (s->storage && json_object_object_get_ex(s->storage, "size", &v)) size = json_object_get_string(v);
+    if (s->storage && json_object_object_get_ex(s->storage, "storageClassName", &v)) cls = json_object_get_string(v);
+    if (cls) sets(pspec, "storageClassName", cls);
+    sets(set(set(pspec, "resources", obj()), "requests", obj()), "storage", size);
+    return ss;
+}
+
+static void add(byron_desired_t *d, const byron_kind_t *k, json_object *o) {
+    byron_desired_obj_t *e = &d->objs[d->n++];
+    e->kind = k;
+    e->obj = o;
+    snprintf(e->name, sizeof(e->name), "%s", str_at(o, "metadata", "name"));
+    hash_hex(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), e->hash);
+    json_object *md = json_object_object_get(o, "metadata");
+    sets(set(md, "annotations", obj()), BYRON_ANN_APPLIED_HASH, e->hash);
+}
+
+byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o,
+                                   byron_desired_t *out, byron_err_t *err) {
+    memset(out, 0, sizeof(*out));
+    spec_t s;
+    json_object *config = NULL;
+    byron_status_t st = read_spec(bc, o, &s, err);
+    if (st) return st;
+    if ((st = byron_desired_component_config(bc, &config, err))) return st;
+    /* Pretty-printed with sorted-by-insertion keys: deterministic for one spec. */
+    const char *cj = json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    hash_hex(cj, out->config_hash);
+    char name[300];
+    byron_desired_name(bc, "-config", name, sizeof(name));
+    json_object *cm = skeleton(bc, &BYRON_KIND_CONFIGMAP, name, "config");
+    sets(set(cm, "data", obj()), "component.json", cj);
+    json_object_put(config);
+    add(out, &BYRON_KIND_CONFIGMAP, cm);
+    out->cache_external = s.external != NULL;
+    if (!out->cache_external) {
+        add(out, &BYRON_KIND_SERVICE, service(bc, "-cache", "cache", 1, 27017, "mongo"));
+        add(out, &BYRON_KIND_STATEFULSET, statefulset(bc, &s));
+    }
+    add(out, &BYRON_KIND_SERVICE, service(bc, "-api", "api", 0, 80, "http"));
+    add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "api", s.api, out->config_hash));
+    add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "sink", s.sink, out->config_hash));
+    return BYRON_OK;
+}
+
+void byron_desired_cleanup(byron_desired_t *d) {
+    for (int i = 0; i < d->n; i++) json_object_put(d->objs[i].obj);
+    d->n = 0;
+}
+
+json_object *byron_desired_secret(json_object *bc, const char *password) {
+    char name[300], host[600];
+    byron_desired_name(bc, "-cache-credentials", name, sizeof(name));
+    json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "cache");
+    sets(sec, "type", "Opaque");
+    json_object *data = set(sec, "data", obj());
+    const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
+    /* authSource=admin: the root user lives in the admin database. */
+    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin", password,
+             c, c, ns);
+    const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
+    for (int i = 0; i < 3; i++) {
+        char *b = byron_base64((const unsigned char *)vals[i], strlen(vals[i]));
+        sets(data, keys[i], b);
+        free(b);
+    }
+    return sec;
+}

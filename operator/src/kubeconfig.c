@@ -1,0 +1,334 @@
+/* kubeconfig.c — kubeconfig (libyaml → json-c, then strict getters so every
+ * error names its field) and in-cluster service-account credentials. */
+#include "kubeconfig.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "byron/json.h"
+
+#define MAX_FILE (4u << 20)
+
+byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len,
+                               byron_err_t *err) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return byron_err_set(err, BYRON_EIO, "%s: %s", path, strerror(errno));
+    char *buf = malloc(max + 1);
+    if (!buf) {
+        fclose(f);
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, max + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > max) {
+        free(buf);
+        return byron_err_set(err, bad ? BYRON_EIO : BYRON_ELIMIT, "%s: %s", path,
+                             bad ? "read error" : "file too large");
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len) *len = n;
+    return BYRON_OK;
+}
+
+/* --- YAML → JSON ----------------------------------------------------------
+ * Scalars stay strings except plain true/false (kubeconfig's only non-string
+ * scalar we read); aliases are rejected by depth, not followed. */
+static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth) {
+    if (!n || depth > 32) return NULL;
+    switch (n->type) {
+    case YAML_SCALAR_NODE: {
+        const char *v = (const char *)n->data.scalar.value;
+        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+            if (!strcmp(v, "true")) return json_object_new_boolean(1);
+            if (!strcmp(v, "false")) return json_object_new_boolean(0);
+            if (!strcmp(v, "null") || !strcmp(v, "~") || !*v) return NULL;
+        }
+        return json_object_new_string_len(v, (int)n->data.scalar.length);
+    }
+    case YAML_SEQUENCE_NODE: {
+        json_object *a = json_object_new_array();
+        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+            json_object_array_add(a, yaml_to_json(doc, yaml_document_get_node(doc, *i), depth + 1));
+        return a;
+    }
+    case YAML_MAPPING_NODE: {
+        json_object *o = json_object_new_object();
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(doc, p->key);
+            if (!k || k->type != YAML_SCALAR_NODE) continue;
+            json_object_object_add(o, (const char *)k->data.scalar.value,
+                                   yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+        }
+        return o;
+    }
+    default: return NULL;
+    }
+}
+
+static byron_status_t parse_yaml(const char *buf, size_t len, json_object **out, byron_err_t *err) {
+    yaml_parser_t p;
+    yaml_document_t doc;
+    *out = NULL;
+    if (!yaml_parser_initialize(&p)) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    if (!yaml_parser_load(&p, &doc)) {
+        byron_status_t st = byron_err_set(err, BYRON_EINVAL, "invalid YAML at line %zu: %s",
+                                          p.problem_mark.line + 1,
+                                          p.problem ? p.problem : "parse error");
+        yaml_parser_delete(&p);
+        return st;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root && root->type == YAML_MAPPING_NODE) *out = yaml_to_json(&doc, root, 0);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&p);
+    if (!*out) return byron_err_set(err, BYRON_EINVAL, "kubeconfig must be a YAML mapping");
+    return BYRON_OK;
+}
+
+/* --- base64 (the *-data fields) ---------------------------------------- */
+static int b64val(int c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Decode standard or URL base64, whitespace ignored. Caller frees. */
+static int b64decode(const char *in, char **out, size_t *outlen) {
+    size_t n = strlen(in);
+    char *o = malloc(n / 4 * 3 + 4);
+    if (!o) return -1;
+    unsigned acc = 0;
+    int bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)in[i];
+        if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        int v = b64val(c);
+        if (v < 0) {
+            free(o);
+            return -1;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[k++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    o[k] = '\0';
+    *out = o;
+    *outlen = k;
+    return 0;
+}
+
+/* Find the entry named `name` in a list of {name, <field>: {...}}. */
+static byron_status_t find_named(json_object *root, const char *list, const char *field,
+                                 const char *name, json_object **out, char *path, size_t pathlen,
+                                 byron_err_t *err) {
+    json_object *arr = NULL;
+    byron_status_t st = byron_json_get_array(root, "", list, BYRON_JSON_OPTIONAL, &arr, err);
+    if (st) return st;
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        char p[64];
+        snprintf(p, sizeof(p), "%s[%zu]", list, i);
+        const char *nm = NULL;
+        if ((st = byron_json_get_string(e, p, "name", BYRON_JSON_REQUIRED, &nm, err))) return st;
+        if (strcmp(nm, name) != 0) continue;
+        snprintf(path, pathlen, "%s[%zu].%s", list, i, field);
+        return byron_json_get_object(e, p, field, BYRON_JSON_REQUIRED, out, err);
+    }
+    return byron_err_set(err, BYRON_EINVAL, "%s: no entry named '%s'", list, name);
+}
+
+/* Read `<key>-data` (base64) or `<key>` (a path) into PEM bytes. */
+static byron_status_t load_pem(json_object *o, const char *path, const char *key, const char *base_dir,
+                               char **out, size_t *outlen, byron_err_t *err) {
+    char dkey[64];
+    snprintf(dkey, sizeof(dkey), "%s-data", key);
+    const char *data = NULL, *file = NULL;
+    byron_status_t st;
+    if ((st = byron_json_get_string(o, path, dkey, BYRON_JSON_OPTIONAL, &data, err))) return st;
+    if ((st = byron_json_get_string(o, path, key, BYRON_JSON_OPTIONAL, &file, err))) return st;
+    if (data) {
+        if (b64decode(data, out, outlen) != 0 || *outlen == 0)
+            return byron_err_set(err, BYRON_EINVAL, "%s.%s: not valid base64", path, dkey);
+        return BYRON_OK;
+    }
+    if (file) {
+        char full[PATH_MAX];
+        if (file[0] == '/' || !base_dir) snprintf(full, sizeof(full), "%s", file);
+        else snprintf(full, sizeof(full), "%s/%s", base_dir, file);
+        if ((st = byron_read_file(full, MAX_FILE, out, outlen, err)))
+            return byron_err_prefix(err, "%s.%s", path, key);
+    }
+    return BYRON_OK;
+}
+
+void byron_kube_config_free(byron_kube_config_t *c) {
+    if (!c) return;
+    free(c->server);
+    free(c->ca_pem);
+    free(c->cert_pem);
+    free(c->key_pem);
+    free(c->token);
+    free(c->token_file);
+    free(c->namespace);
+    free(c);
+}
+
+/* Copy without trailing whitespace (and trailing slashes when `slashes`). */
+static char *dup_trim2(const char *s, int slashes) {
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || (slashes && s[n - 1] == '/')))
+        n--;
+    return strndup(s, n);
+}
+#define dup_trim(s) dup_trim2((s), 0)
+
+byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir,
+                                      const char *context, byron_kube_config_t **out,
+                                      byron_err_t *err) {
+    *out = NULL;
+    json_object *root = NULL, *ctx = NULL, *cluster = NULL, *user = NULL;
+    byron_kube_config_t *c = NULL;
+    char cpath[96], upath[96], xpath[96];
+    const char *cluster_name = NULL, *user_name = NULL, *ns = NULL, *server = NULL, *tok = NULL,
+               *tokfile = NULL;
+    int insecure = 0;
+    byron_status_t st = parse_yaml(buf, len, &root, err);
+    if (st) goto err;
+    if (!context &&
+        (st = byron_json_get_string(root, "", "current-context", BYRON_JSON_REQUIRED, &context, err)))
+        goto err;
+    if ((st = find_named(root, "contexts", "context", context, &ctx, xpath, sizeof(xpath), err))) goto err;
+    if ((st = byron_json_get_string(ctx, xpath, "cluster", BYRON_JSON_REQUIRED, &cluster_name, err)) ||
+        (st = byron_json_get_string(ctx, xpath, "user", BYRON_JSON_OPTIONAL, &user_name, err)) ||
+        (st = byron_json_get_string(ctx, xpath, "namespace", BYRON_JSON_OPTIONAL, &ns, err)))
+        goto err;
+    if ((st = find_named(root, "clusters", "cluster", cluster_name, &cluster, cpath, sizeof(cpath), err)))
+        goto err;
+    if ((st = byron_json_get_string(cluster, cpath, "server", BYRON_JSON_REQUIRED, &server, err)) ||
+        (st = byron_json_get_bool(cluster, cpath, "insecure-skip-tls-verify", BYRON_JSON_OPTIONAL,
+                                  &insecure, err)))
+        goto err;
+    if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
+        st = byron_err_set(err, BYRON_EINVAL, "%s.server: must be an http(s) URL, got '%s'", cpath, server);
+        goto err;
+    }
+    if (!(c = calloc(1, sizeof(*c)))) {
+        st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        goto err;
+    }
+    c->server = dup_trim2(server, 1);
+    c->insecure = insecure;
+    c->namespace = ns ? strdup(ns) : NULL;
+    if ((st = load_pem(cluster, cpath, "certificate-authority", base_dir, &c->ca_pem, &c->ca_len, err)))
+        goto err;
+    if (user_name) {
+        if ((st = find_named(root, "users", "user", user_name, &user, upath, sizeof(upath), err))) goto err;
+        if ((st = load_pem(user, upath, "client-certificate", base_dir, &c->cert_pem, &c->cert_len, err)) ||
+            (st = load_pem(user, upath, "client-key", base_dir, &c->key_pem, &c->key_len, err)) ||
+            (st = byron_json_get_string(user, upath, "token", BYRON_JSON_OPTIONAL, &tok, err)) ||
+            (st = byron_json_get_string(user, upath, "tokenFile", BYRON_JSON_OPTIONAL, &tokfile, err)))
+            goto err;
+        if (!!c->cert_pem != !!c->key_pem) {
+            st = byron_err_set(err, BYRON_EINVAL, "%s: client-certificate and client-key go together",
+                               upath);
+            goto err;
+        }
+        if (tok) c->token = strdup(tok);
+        else if (tokfile) {
+            char full[PATH_MAX];
+            if (tokfile[0] == '/' || !base_dir) snprintf(full, sizeof(full), "%s", tokfile);
+            else snprintf(full, sizeof(full), "%s/%s", base_dir, tokfile);
+            c->token_file = strdup(full);
+            char *t = NULL;
+            if ((st = byron_read_file(full, 1 << 16, &t, NULL, err))) {
+                byron_err_prefix(err, "%s.tokenFile", upath);
+                goto err;
+            }
+            c->token = dup_trim(t);
+            free(t);
+        }
+    }
+    json_object_put(root);
+    *out = c;
+    return BYRON_OK;
+err:
+    json_object_put(root);
+    byron_kube_config_free(c);
+    return st;
+}
+
+byron_status_t byron_kubeconfig_load(const char *path, const char *context,
+                                     byron_kube_config_t **out, byron_err_t *err) {
+    char def[PATH_MAX];
+    if (!path || !*path) path = getenv("KUBECONFIG");
+    if (!path || !*path) {
+        const char *home = getenv("HOME");
+        snprintf(def, sizeof(def), "%s/.kube/config", home ? home : "");
+        path = def;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    byron_status_t st = byron_read_file(path, MAX_FILE, &buf, &len, err);
+    if (st) return st;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof(dir), ".");
+    st = byron_kubeconfig_parse(buf, len, dir, context, out, err);
+    free(buf);
+    if (st) byron_err_prefix(err, "kubeconfig %s", path);
+    return st;
+}
+
+byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out,
+                                           byron_err_t *err) {
+    *out = NULL;
+    if (!root) root = "/var/run/secrets/kubernetes.io/serviceaccount";
+    const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+    if (!host || !*host || !port || !*port)
+        return byron_err_set(err, BYRON_EINVAL,
+                             "not in a cluster: KUBERNETES_SERVICE_HOST/PORT unset (pass --kubeconfig)");
+    byron_kube_config_t *c = calloc(1, sizeof(*c));
+    if (!c) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    char buf[PATH_MAX];
+    byron_status_t st;
+    int v6 = strchr(host, ':') != NULL;
+    snprintf(buf, sizeof(buf), v6 ? "https://[%s]:%s" : "https://%s:%s", host, port);
+    c->server = strdup(buf);
+    snprintf(buf, sizeof(buf), "%s/ca.crt", root);
+    if ((st = byron_read_file(buf, MAX_FILE, &c->ca_pem, &c->ca_len, err))) goto err;
+    snprintf(buf, sizeof(buf), "%s/token", root);
+    c->token_file = strdup(buf);
+    char *t = NULL;
+    if ((st = byron_read_file(buf, 1 << 16, &t, NULL, err))) goto err;
+    c->token = dup_trim(t);
+    free(t);
+    snprintf(buf, sizeof(buf), "%s/namespace", root);
+    if (byron_read_file(buf, 256, &t, NULL, NULL) == BYRON_OK) {
+        c->namespace = dup_trim(t);
+        free(t);
+    }
+    *out = c;
+    return BYRON_OK;
+err:
+    byron_kube_config_free(c);
+    return byron_err_prefix(err, "in-cluster config");
+}

@@ -1,0 +1,557 @@
+/* reconcile_component.c — informers, queue, workers and the reconcile itself.
+ *
+ * Cost of a reconcile with nothing to do: one deep copy of the component and
+ * of each child from the stores, a hash per desired object, no API call. The
+ * annotation byron.io/applied-hash on every child records what we last
+ * applied, so "changed?" is a string compare instead of an apply round trip.
+ * The price, deliberately paid: a hand edit to a child that leaves our
+ * annotation intact is not reverted until the component's spec changes or
+ * the child is deleted (which the watch sees, and we recreate it). */
+#include "reconcile_component.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "byron/json.h"
+#include "byron/log.h"
+#include "informer.h"
+#include "workqueue.h"
+
+#define N_KINDS (1 + BYRON_N_OWNED_KINDS) /* index 0: ByronComponent */
+
+struct byron_controller {
+    byron_controller_options_t o;
+    char **namespaces;
+    size_t nns; /* 0: one informer per kind over all namespaces */
+    byron_informer_t **informers[N_KINDS]; /* [kind][namespace] */
+    size_t ninf;
+    byron_workqueue_t *queue;
+    pthread_t *workers;
+    int nworkers, started;
+    byron_metric_t *m_total, *m_errors, *m_time, *m_active, *m_lists, *m_werr;
+};
+
+static const byron_kind_t *kind_at(int i) { return i == 0 ? &BYRON_KIND_COMPONENT : BYRON_OWNED_KINDS[i - 1]; }
+
+static int kind_index(const byron_kind_t *k) {
+    for (int i = 0; i < N_KINDS; i++)
+        if (kind_at(i) == k) return i;
+    return -1;
+}
+
+static byron_store_t *store_for(byron_controller_t *c, const byron_kind_t *k, const char *ns) {
+    int ki = kind_index(k);
+    if (ki < 0) return NULL;
+    if (!c->nns) return byron_informer_store(c->informers[ki][0]);
+    for (size_t i = 0; i < c->nns; i++)
+        if (!strcmp(c->namespaces[i], ns)) return byron_informer_store(c->informers[ki][i]);
+    return NULL;
+}
+
+static const char *md_str(json_object *o, const char *k) {
+    json_object *md, *v;
+    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v)) return NULL;
+    return json_object_get_string(v);
+}
+
+static int64_t md_int(json_object *o, const char *k) {
+    json_object *md, *v;
+    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v)) return 0;
+    return json_object_get_int64(v);
+}
+
+/* --- event handlers (informer threads) ----------------------------------- */
+static void on_component(void *ud, byron_event_type_t t, json_object *obj) {
+    byron_controller_t *c = ud;
+    /* Our own status writes come back as MODIFIED: when the status already
+     * covers this generation there is nothing new to reconcile (children
+     * changing reach us through their own informers). */
+    if (t == BYRON_EVENT_MODIFIED && !md_str(obj, "deletionTimestamp")) {
+        json_object *st, *og;
+        if (json_object_object_get_ex(obj, "status", &st) && json_object_object_get_ex(st, "observedGeneration", &og) &&
+            json_object_get_int64(og) == md_int(obj, "generation"))
+            return;
+    }
+    char key[512];
+    if (byron_store_key(obj, key, sizeof(key)) == 0) byron_workqueue_add(c->queue, key);
+}
+
+static void on_owned(void *ud, byron_event_type_t t, json_object *obj) {
+    byron_controller_t *c = ud;
+    json_object *md, *refs;
+    if (!json_object_object_get_ex(obj, "metadata", &md) || !json_object_object_get_ex(md, "ownerReferences", &refs))
+        return;
+    const char *ns = md_str(obj, "namespace");
+    for (size_t i = 0; i < json_object_array_length(refs); i++) {
+        json_object *r = json_object_array_get_idx(refs, i), *v;
+        if (!json_object_object_get_ex(r, "controller", &v) || !json_object_get_boolean(v)) continue;
+        if (!json_object_object_get_ex(r, "kind", &v) || strcmp(json_object_get_string(v), "ByronComponent")) continue;
+        if (!json_object_object_get_ex(r, "apiVersion", &v) ||
+            strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1))
+            continue;
+        json_object_object_get_ex(r, "name", &v);
+        char key[512];
+        snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", json_object_get_string(v));
+        byron_workqueue_add(c->queue, key);
+    }
+}
+
+/* --- construction ------------------------------------------------------------ */
+byron_controller_t *byron_controller_new(const byron_controller_options_t *o, byron_err_t *err) {
+    byron_controller_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->o = *o;
+    c->nworkers = o->workers > 0 ? o->workers : 2;
+    c->nns = o->namespaces ? o->nnamespaces : 0;
+    c->ninf = c->nns ? c->nns : 1;
+    if (c->nns) {
+        c->namespaces = calloc(c->nns, sizeof(char *));
+        for (size_t i = 0; i < c->nns; i++) c->namespaces[i] = strdup(o->namespaces[i]);
+    }
+    if (o->metrics) {
+        static const char *const lr[] = {"controller", "result", NULL}, *const l[] = {"controller", NULL},
+                                 *const lk[] = {"kind", NULL};
+        c->m_total = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "controller_runtime_reconcile_total",
+                                            "Reconciles per controller and result (success, error).", lr, NULL, 0);
+        c->m_errors = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER,
+                                             "controller_runtime_reconcile_errors_total",
+                                             "Reconciles that returned an error.", l, NULL, 0);
+        c->m_time = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
+                                           "Seconds per reconcile.", l, NULL, 0);
+        c->m_active = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "controller_runtime_active_workers",
+                                             "Workers reconciling right now.", l, NULL, 0);
+        byron_metric_t *mx = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE,
+                                                    "controller_runtime_max_concurrent_reconciles",
+                                                    "Configured workers (--workers).", l, NULL, 0);
+        const char *v[] = {"byroncomponent"};
+        if (mx) byron_metric_set(mx, v, c->nworkers);
+        c->m_lists = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_lists_total",
+                                            "Full lists per kind (first sync, then after 410 Gone).", lk, NULL, 0);
+        c->m_werr = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_watch_errors_total",
+                                           "Watches that broke and were retried after a backoff.", lk, NULL, 0);
+    }
+    byron_workqueue_options_t qo = {.name = "byroncomponent", .base_delay_ms = 100, .max_delay_ms = 300000,
+                                    .metrics = o->metrics};
+    if (!(c->queue = byron_workqueue_new(&qo))) goto oom;
+    for (int k = 0; k < N_KINDS; k++) {
+        if (!(c->informers[k] = calloc(c->ninf, sizeof(byron_informer_t *)))) goto oom;
+        for (size_t i = 0; i < c->ninf; i++) {
+            char path[512];
+            byron_kind_path(kind_at(k), c->nns ? c->namespaces[i] : NULL, NULL, path, sizeof(path));
+            byron_informer_options_t io = {
+                .kind = kind_at(k)->kind,
+                .path = path,
+                .label_selector = k == 0 ? NULL : BYRON_MANAGED_BY_SELECTOR,
+                .handler = k == 0 ? on_component : on_owned,
+                .ud = c,
+                .m_lists = c->m_lists,
+                .m_watch_errors = c->m_werr,
+                .min_watch_s = o->min_watch_s,
+                .max_watch_s = o->max_watch_s,
+            };
+            if (!(c->informers[k][i] = byron_informer_new(o->client, &io, err))) goto fail;
+        }
+    }
+    return c;
+oom:
+    byron_err_set(err, BYRON_ENOMEM, "out of memory");
+fail:
+    byron_controller_free(c);
+    return NULL;
+}
+
+/* --- status ------------------------------------------------------------------- */
+typedef struct part_status {
+    int64_t ready, desired;
+    int present;
+} part_status_t;
+
+static part_status_t workload_status(json_object *o, int64_t fallback_desired) {
+    part_status_t p = {0, fallback_desired, o != NULL};
+    json_object *spec, *st, *v;
+    if (o && json_object_object_get_ex(o, "spec", &spec) && json_object_object_get_ex(spec, "replicas", &v))
+        p.desired = json_object_get_int64(v);
+    if (o && json_object_object_get_ex(o, "status", &st) && json_object_object_get_ex(st, "readyReplicas", &v))
+        p.ready = json_object_get_int64(v);
+    return p;
+}
+
+static json_object *find_condition(json_object *status, const char *type) {
+    json_object *conds;
+    if (!status || !json_object_object_get_ex(status, "conditions", &conds)) return NULL;
+    for (size_t i = 0; i < json_object_array_length(conds); i++) {
+        json_object *cd = json_object_array_get_idx(conds, i), *t;
+        if (json_object_object_get_ex(cd, "type", &t) && !strcmp(json_object_get_string(t), type)) return cd;
+    }
+    return NULL;
+}
+
+static json_object *condition(json_object *old_status, const char *type, int status, const char *reason,
+                              const char *msg, int64_t gen, const char *now) {
+    json_object *cd = json_object_new_object(), *old = find_condition(old_status, type), *v;
+    const char *s = status ? "True" : "False", *ltt = now;
+    if (old && json_object_object_get_ex(old, "status", &v) && !strcmp(json_object_get_string(v), s) &&
+        json_object_object_get_ex(old, "lastTransitionTime", &v))
+        ltt = json_object_get_string(v);
+    json_object_object_add(cd, "type", json_object_new_string(type));
+    json_object_object_add(cd, "status", json_object_new_string(s));
+    json_object_object_add(cd, "reason", json_object_new_string(reason));
+    json_object_object_add(cd, "message", json_object_new_string(msg));
+    json_object_object_add(cd, "lastTransitionTime", json_object_new_string(ltt));
+    json_object_object_add(cd, "observedGeneration", json_object_new_int64(gen));
+    return cd;
+}
+
+static json_object *part_json(part_status_t p) {
+    json_object *o = json_object_new_object();
+    char s[64];
+    snprintf(s, sizeof(s), "%lld/%lld", (long long)p.ready, (long long)p.desired);
+    json_object_object_add(o, "readyReplicas", json_object_new_int64(p.ready));
+    json_object_object_add(o, "replicas", json_object_new_int64(p.desired));
+    json_object_object_add(o, "ready", json_object_new_string(s));
+    return o;
+}
+
+/* Compute status from the stores; patch it when it differs. failure: NULL
+ * when the reconcile went well, else (reason, message) for Degraded. */
+static byron_status_t write_status(byron_controller_t *c, json_object *bc, int external, const char *fail_reason,
+                                   const char *fail_msg, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    int64_t gen = md_int(bc, "generation");
+    char key[600], now[40], msg[600];
+    json_object *old_status = NULL;
+    json_object_object_get_ex(bc, "status", &old_status);
+    byron_kube_time_now(now, sizeof(now), 0);
+
+    snprintf(key, sizeof(key), "%s/%s-api", ns, name);
+    json_object *api = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
+    snprintf(key, sizeof(key), "%s/%s-sink", ns, name);
+    json_object *sink = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
+    snprintf(key, sizeof(key), "%s/%s-cache", ns, name);
+    json_object *cache = external ? NULL : byron_store_get(store_for(c, &BYRON_KIND_STATEFULSET, ns), key);
+    json_object *spec = NULL, *v, *part;
+    json_object_object_get_ex(bc, "spec", &spec);
+    int64_t want_api = 1, want_sink = 1;
+    if (spec && json_object_object_get_ex(spec, "api", &part) && json_object_object_get_ex(part, "replicas", &v))
+        want_api = json_object_get_int64(v);
+    if (spec && json_object_object_get_ex(spec, "sink", &part) && json_object_object_get_ex(part, "replicas", &v))
+        want_sink = json_object_get_int64(v);
+    part_status_t pa = workload_status(api, want_api), ps = workload_status(sink, want_sink),
+                  pc = workload_status(cache, 1);
+    int cache_ready = external || (pc.present && pc.ready >= 1);
+    int ready = !fail_reason && pa.present && ps.present && pa.ready >= pa.desired && ps.ready >= ps.desired &&
+                cache_ready;
+
+    json_object *st = json_object_new_object(), *conds = json_object_new_array();
+    json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+    if (ready) snprintf(msg, sizeof(msg), "api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
+                        (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
+                        external ? "external" : "ready");
+    else snprintf(msg, sizeof(msg), "waiting: api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
+                  (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
+                  external ? "external" : cache_ready ? "ready" : "not ready");
+    json_object_array_add(conds, condition(old_status, "Ready", ready, ready ? BYRON_REASON_READY : BYRON_REASON_NOT_READY,
+                                           fail_reason ? fail_msg : msg, gen, now));
+    json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
+                                           ready || fail_reason ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
+                                           ready ? "all parts are ready" : fail_reason ? "blocked by an error" : msg,
+                                           gen, now));
+    json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
+                                           fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
+                                           fail_reason ? fail_msg : "all objects applied", gen, now));
+    json_object_object_add(st, "conditions", conds);
+    json_object_object_add(st, "api", part_json(pa));
+    json_object_object_add(st, "sink", part_json(ps));
+    json_object *cs = json_object_new_object();
+    json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
+    json_object_object_add(cs, "external", json_object_new_boolean(external));
+    json_object_object_add(cs, "state", json_object_new_string(external ? "External" : cache_ready ? "Ready" : "NotReady"));
+    json_object_object_add(st, "cache", cs);
+    char ep[700];
+    snprintf(ep, sizeof(ep), "http://%s-api.%s.svc/graphql", name, ns);
+    json_object_object_add(st, "graphqlEndpoint", json_object_new_string(ep));
+
+    byron_status_t rc = BYRON_OK;
+    if (!old_status || !json_object_equal(old_status, st)) {
+        json_object *patch = json_object_new_object();
+        json_object_object_add(patch, "status", json_object_get(st));
+        char path[700];
+        byron_kind_path(&BYRON_KIND_COMPONENT, ns, name, path, sizeof(path));
+        strcat(path, "/status");
+        rc = byron_kube_do(c->o.client, "PATCH", path, "application/merge-patch+json", patch, NULL, err);
+        json_object_put(patch);
+        if (rc == BYRON_ENOTFOUND) rc = BYRON_OK; /* deleted meanwhile */
+        if (rc == BYRON_OK && c->o.recorder) {
+            json_object *oldready = find_condition(old_status, "Ready");
+            const char *was = oldready && json_object_object_get_ex(oldready, "status", &v) ? json_object_get_string(v) : "";
+            if (ready && strcmp(was, "True") != 0)
+                byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", msg);
+        }
+    }
+    json_object_put(st);
+    json_object_put(api);
+    json_object_put(sink);
+    json_object_put(cache);
+    return rc;
+}
+
+/* --- the credentials Secret ---------------------------------------------------- */
+static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    char sname[300], key[600], path[700];
+    byron_desired_name(bc, "-cache-credentials", sname, sizeof(sname));
+    snprintf(key, sizeof(key), "%s/%s", ns, sname);
+    byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
+    if (byron_store_has(store, key)) return BYRON_OK;
+    /* Not in the store: maybe not there yet, maybe not ours to see yet. Ask. */
+    byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
+    json_object *cur = NULL;
+    byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &cur, err);
+    if (st == BYRON_OK) {
+        byron_store_set_if_newer(store, key, cur);
+        json_object_put(cur);
+        return BYRON_OK;
+    }
+    if (st != BYRON_ENOTFOUND) return st;
+    /* Generated once: 24 random bytes as hex. Never re-applied afterwards, so
+     * a reconcile never rotates a password the running cache already uses. */
+    unsigned char rnd[24];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return byron_err_set(err, BYRON_EIO, "getrandom failed");
+    char pw[49];
+    for (int i = 0; i < 24; i++) snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+    json_object *sec = byron_desired_secret(bc, pw), *created = NULL;
+    byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
+    st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
+    json_object_put(sec);
+    if (st == BYRON_ECONFLICT) return BYRON_OK; /* created meanwhile: theirs stands */
+    if (st) return st;
+    byron_store_set_if_newer(store, key, created);
+    json_object_put(created);
+    byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, (char *)NULL);
+    return BYRON_OK;
+}
+
+/* Delete a child that is no longer desired, if it exists and is ours. */
+static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const byron_kind_t *k, const char *suffix,
+                                   int *deleted, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *uid = md_str(bc, "uid");
+    char name[300], key[600], path[800];
+    byron_desired_name(bc, suffix, name, sizeof(name));
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    byron_store_t *store = store_for(c, k, ns);
+    json_object *cur = byron_store_get(store, key);
+    if (!cur) return BYRON_OK;
+    json_object *md, *refs;
+    int ours = 0;
+    if (json_object_object_get_ex(cur, "metadata", &md) && json_object_object_get_ex(md, "ownerReferences", &refs))
+        for (size_t i = 0; i < json_object_array_length(refs); i++) {
+            json_object *r = json_object_array_get_idx(refs, i), *v;
+            if (json_object_object_get_ex(r, "uid", &v) && uid && !strcmp(json_object_get_string(v), uid)) ours = 1;
+        }
+    json_object_put(cur);
+    if (!ours) return BYRON_OK;
+    byron_kind_path(k, ns, name, path, sizeof(path));
+    strcat(path, "?propagationPolicy=Background");
+    byron_status_t st = byron_kube_do(c->o.client, "DELETE", path, NULL, NULL, NULL, err);
+    if (st == BYRON_ENOTFOUND) st = BYRON_OK;
+    if (st == BYRON_OK) {
+        byron_store_delete(store, key);
+        (*deleted)++;
+        byron_log(BYRON_LOG_INFO, "deleted unwanted object", "namespace", ns, "kind", k->kind, "name", name,
+                  (char *)NULL);
+    }
+    return st;
+}
+
+/* --- reconcile ------------------------------------------------------------------ */
+byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key, byron_err_t *err) {
+    char ns[256];
+    const char *slash = strchr(key, '/');
+    if (!slash || (size_t)(slash - key) >= sizeof(ns)) return BYRON_OK;
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+    byron_store_t *bcs = store_for(c, &BYRON_KIND_COMPONENT, ns);
+    json_object *bc = bcs ? byron_store_get(bcs, key) : NULL;
+    if (!bc) return BYRON_OK; /* deleted: the garbage collector follows the owner references */
+    if (md_str(bc, "deletionTimestamp")) {
+        json_object_put(bc);
+        return BYRON_OK;
+    }
+    /* The store's object lacks apiVersion/kind only for lists of old servers. */
+    json_object_object_add(bc, "apiVersion", json_object_new_string(BYRON_API_VERSION));
+    json_object_object_add(bc, "kind", json_object_new_string("ByronComponent"));
+
+    byron_desired_t d;
+    byron_status_t st = byron_desired_build(bc, &c->o.desired, &d, err);
+    if (st == BYRON_EINVAL) {
+        /* The user must change the spec: report, don't retry. */
+        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_INVALID, "%s", err->msg);
+        byron_err_t e2 = {0};
+        byron_status_t st2 = write_status(c, bc, 0, BYRON_REASON_INVALID, err->msg, &e2);
+        json_object_put(bc);
+        if (st2) {
+            *err = e2;
+            return st2;
+        }
+        byron_log(BYRON_LOG_WARN, "invalid spec", "key", key, "error", err->msg, (char *)NULL);
+        return BYRON_OK;
+    }
+    if (st) {
+        json_object_put(bc);
+        return st;
+    }
+    int applied = 0, deleted = 0;
+    char first_err[BYRON_ERR_MSG_MAX] = "";
+    if (!d.cache_external && (st = ensure_secret(c, bc, err))) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    for (int i = 0; i < d.n && !st; i++) {
+        byron_desired_obj_t *o = &d.objs[i];
+        char okey[600], path[800];
+        snprintf(okey, sizeof(okey), "%s/%s", ns, o->name);
+        byron_store_t *store = store_for(c, o->kind, ns);
+        json_object *cur = byron_store_get(store, okey), *md, *ann, *h;
+        int same = cur && json_object_object_get_ex(cur, "metadata", &md) &&
+                   json_object_object_get_ex(md, "annotations", &ann) &&
+                   json_object_object_get_ex(ann, BYRON_ANN_APPLIED_HASH, &h) &&
+                   !strcmp(json_object_get_string(h), o->hash);
+        json_object_put(cur);
+        if (same) continue;
+        byron_kind_path(o->kind, ns, o->name, path, sizeof(path));
+        json_object *out = NULL;
+        if ((st = byron_kube_apply(c->o.client, path, o->obj, &out, err))) {
+            snprintf(first_err, sizeof(first_err), "%s", err->msg);
+            break;
+        }
+        byron_store_set_if_newer(store, okey, out); /* don't re-apply before the watch catches up */
+        json_object_put(out);
+        applied++;
+    }
+    if (!st && d.cache_external) {
+        if (!(st = delete_owned(c, bc, &BYRON_KIND_STATEFULSET, "-cache", &deleted, err)) &&
+            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)))
+            st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
+        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
+    if (st) byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);
+    else if (applied || deleted) {
+        char gen[32];
+        snprintf(gen, sizeof(gen), "%lld", (long long)md_int(bc, "generation"));
+        byron_log(BYRON_LOG_INFO, "reconciled", "key", key, "generation", gen, (char *)NULL);
+        byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_RECONCILED,
+                             "generation %lld: applied %d object(s), deleted %d", (long long)md_int(bc, "generation"),
+                             applied, deleted);
+    }
+    byron_err_t e2 = {0};
+    byron_status_t sst = write_status(c, bc, d.cache_external, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+    if (!st && sst) {
+        *err = e2;
+        st = sst;
+    }
+    return st;
+}
+
+/* --- workers ------------------------------------------------------------------------ */
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *worker(void *arg) {
+    byron_controller_t *c = arg;
+    const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"}, *bad[] = {"byroncomponent", "error"};
+    char *key;
+    while ((key = byron_workqueue_get(c->queue))) {
+        if (c->m_active) byron_metric_add(c->m_active, l, 1);
+        double t0 = now_s();
+        byron_err_t err = {0};
+        byron_status_t st = byron_controller_reconcile(c, key, &err);
+        if (c->m_time) byron_metric_observe(c->m_time, l, now_s() - t0);
+        if (c->m_active) byron_metric_add(c->m_active, l, -1);
+        if (st == BYRON_OK) {
+            byron_workqueue_forget(c->queue, key);
+            if (c->m_total) byron_metric_add(c->m_total, ok, 1);
+        } else {
+            uint64_t d = byron_workqueue_add_rate_limited(c->queue, key);
+            char ds[32];
+            snprintf(ds, sizeof(ds), "%llu", (unsigned long long)d);
+            byron_log(st == BYRON_ECONFLICT ? BYRON_LOG_INFO : BYRON_LOG_WARN, "reconcile failed", "key", key,
+                      "error", err.msg, "retry_ms", ds, (char *)NULL);
+            if (c->m_total) byron_metric_add(c->m_total, bad, 1);
+            if (c->m_errors) byron_metric_add(c->m_errors, l, 1);
+        }
+        byron_workqueue_done(c->queue, key);
+        free(key);
+    }
+    return NULL;
+}
+
+int byron_controller_synced(byron_controller_t *c) {
+    for (int k = 0; k < N_KINDS; k++)
+        for (size_t i = 0; i < c->ninf; i++)
+            if (!byron_informer_synced(c->informers[k][i])) return 0;
+    return 1;
+}
+
+unsigned byron_controller_component_lists(byron_controller_t *c) {
+    unsigned n = 0;
+    for (size_t i = 0; i < c->ninf; i++) n += byron_informer_lists(c->informers[0][i]);
+    return n;
+}
+
+byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms, byron_err_t *err) {
+    byron_status_t st;
+    /* Owned kinds first, so the first component events find their children. */
+    for (int k = N_KINDS - 1; k >= 0; k--)
+        for (size_t i = 0; i < c->ninf; i++)
+            if ((st = byron_informer_start(c->informers[k][i], err))) return st;
+    for (unsigned waited = 0; !byron_controller_synced(c); waited += 50) {
+        if (waited >= timeout_ms) return byron_err_set(err, BYRON_ETIMEDOUT, "informers not synced within %u ms", timeout_ms);
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!(c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t))))
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    for (int i = 0; i < c->nworkers; i++)
+        if (pthread_create(&c->workers[i], NULL, worker, c) != 0) {
+            c->nworkers = i;
+            return byron_err_set(err, BYRON_ENOMEM, "cannot start worker");
+        }
+    c->started = 1;
+    return BYRON_OK;
+}
+
+void byron_controller_stop(byron_controller_t *c) {
+    if (!c) return;
+    for (int k = 0; k < N_KINDS; k++)
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_stop(c->informers[k][i]);
+    if (c->queue) byron_workqueue_shutdown(c->queue);
+    if (c->workers) {
+        for (int i = 0; i < c->nworkers; i++) pthread_join(c->workers[i], NULL);
+        free(c->workers);
+        c->workers = NULL;
+    }
+    c->started = 0;
+}
+
+void byron_controller_free(byron_controller_t *c) {
+    if (!c) return;
+    byron_controller_stop(c);
+    for (int k = 0; k < N_KINDS; k++) {
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_free(c->informers[k][i]);
+        free(c->informers[k]);
+    }
+    byron_workqueue_free(c->queue);
+    for (size_t i = 0; i < c->nns; i++) free(c->namespaces[i]);
+    free(c->namespaces);
+    free(c);
+}

@@ -1,0 +1,57 @@
+/* reconcile_component.h — the ByronComponent controller.
+ *
+ *   informers (component + owned kinds) → stores
+ *        │ event handlers map an owned object to its controller owner
+ *        ▼
+ *   work queue of "ns/name" → N workers → byron_controller_reconcile()
+ *
+ * A reconcile is level-based: it reads the component and its children from
+ * the stores, applies what differs (server-side apply), deletes what is no
+ * longer wanted and writes status when it changed. Running it twice is
+ * harmless; that is what makes requeues and resyncs safe. */
+#ifndef BYRON_RECONCILE_COMPONENT_H
+#define BYRON_RECONCILE_COMPONENT_H
+
+#include <stddef.h>
+
+#include "byron/metrics.h"
+#include "byron/status.h"
+#include "desired.h"
+#include "events.h"
+#include "kube_client.h"
+
+typedef struct byron_controller_options {
+    byron_kube_client_t *client;
+    byron_desired_options_t desired;
+    const char *const *namespaces; /* NULL or empty: all namespaces */
+    size_t nnamespaces;
+    int workers;                   /* 0: 2 */
+    byron_metrics_t *metrics;      /* optional */
+    byron_recorder_t *recorder;    /* optional */
+    unsigned min_watch_s, max_watch_s; /* informer watch timeouts (0: 300/600) */
+} byron_controller_options_t;
+
+typedef struct byron_controller byron_controller_t;
+
+byron_controller_t *byron_controller_new(const byron_controller_options_t *o, byron_err_t *err);
+/* Start informers, wait up to timeout_ms for their first list, start workers. */
+byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms, byron_err_t *err);
+int byron_controller_synced(byron_controller_t *c);
+/* One reconcile of "ns/name" (what a worker runs; exposed for tests). */
+byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key, byron_err_t *err);
+void byron_controller_stop(byron_controller_t *c);
+void byron_controller_free(byron_controller_t *c);
+
+/* Total lists done by the component informers (tests: relist after 410). */
+unsigned byron_controller_component_lists(byron_controller_t *c);
+
+/* Condition reasons (docs/operator.md). */
+#define BYRON_REASON_READY "Ready"
+#define BYRON_REASON_NOT_READY "ComponentsNotReady"
+#define BYRON_REASON_ROLLING "RollingOut"
+#define BYRON_REASON_COMPLETE "RolloutComplete"
+#define BYRON_REASON_INVALID "InvalidSpec"
+#define BYRON_REASON_APPLY_FAILED "ApplyFailed"
+#define BYRON_REASON_RECONCILED "Reconciled"
+
+#endif

@@ -1,0 +1,36 @@
+/* resource.h — the kinds the operator reads and writes, and their URLs. */
+#ifndef BYRON_RESOURCE_H
+#define BYRON_RESOURCE_H
+
+#include <stddef.h>
+
+typedef struct byron_kind {
+    const char *kind;        /* "Deployment" */
+    const char *api_version; /* "apps/v1" */
+    const char *prefix;      /* "/apis/apps/v1" */
+    const char *plural;      /* "deployments" */
+} byron_kind_t;
+
+extern const byron_kind_t BYRON_KIND_COMPONENT;
+extern const byron_kind_t BYRON_KIND_DEPLOYMENT;
+extern const byron_kind_t BYRON_KIND_STATEFULSET;
+extern const byron_kind_t BYRON_KIND_SERVICE;
+extern const byron_kind_t BYRON_KIND_CONFIGMAP;
+extern const byron_kind_t BYRON_KIND_SECRET;
+extern const byron_kind_t BYRON_KIND_LEASE;
+extern const byron_kind_t BYRON_KIND_EVENT;
+
+/* The kinds the operator creates and owns, in apply order. */
+extern const byron_kind_t *const BYRON_OWNED_KINDS[];
+#define BYRON_N_OWNED_KINDS 5
+
+/* Collection URL (ns NULL: all namespaces) or, with name, the object's URL. */
+void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n);
+/* The owned kind with this `kind` name, or NULL. */
+const byron_kind_t *byron_kind_find(const char *kind);
+
+#define BYRON_GROUP "byron.io"
+#define BYRON_API_VERSION "byron.io/v1alpha1"
+#define BYRON_MANAGED_BY_SELECTOR "app.kubernetes.io/managed-by=byron-operator"
+
+#endif

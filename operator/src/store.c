@@ -1,0 +1,125 @@
+/* store.c — a mutex-protected strmap of json-c objects. */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+struct byron_store {
+    pthread_mutex_t mu;
+    byron_strmap_t *objs;
+};
+
+static void put_obj(void *v) { json_object_put(v); }
+
+byron_store_t *byron_store_new(void) {
+    byron_store_t *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    if (!(s->objs = byron_strmap_new(put_obj))) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void byron_store_free(byron_store_t *s) {
+    if (!s) return;
+    byron_strmap_free(s->objs);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int byron_store_key(json_object *obj, char *buf, size_t n) {
+    json_object *md, *name, *ns;
+    if (!json_object_object_get_ex(obj, "metadata", &md) || !json_object_object_get_ex(md, "name", &name))
+        return -1;
+    if (json_object_object_get_ex(md, "namespace", &ns) && json_object_get_string_len(ns) > 0)
+        snprintf(buf, n, "%s/%s", json_object_get_string(ns), json_object_get_string(name));
+    else snprintf(buf, n, "%s", json_object_get_string(name));
+    return 0;
+}
+
+void byron_store_trim(json_object *obj) {
+    json_object *md;
+    if (json_object_object_get_ex(obj, "metadata", &md)) json_object_object_del(md, "managedFields");
+}
+
+void byron_store_set(byron_store_t *s, const char *key, json_object *obj) {
+    byron_store_trim(obj);
+    json_object_get(obj);
+    pthread_mutex_lock(&s->mu);
+    if (byron_strmap_set(s->objs, key, obj) != 0) json_object_put(obj);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static unsigned long long rv_of(json_object *o) {
+    json_object *md, *rv;
+    if (!o || !json_object_object_get_ex(o, "metadata", &md) ||
+        !json_object_object_get_ex(md, "resourceVersion", &rv))
+        return 0;
+    return strtoull(json_object_get_string(rv), NULL, 10);
+}
+
+void byron_store_set_if_newer(byron_store_t *s, const char *key, json_object *obj) {
+    byron_store_trim(obj);
+    unsigned long long nrv = rv_of(obj);
+    pthread_mutex_lock(&s->mu);
+    json_object *old = byron_strmap_get(s->objs, key);
+    if (!old || rv_of(old) <= nrv) {
+        json_object_get(obj);
+        if (byron_strmap_set(s->objs, key, obj) != 0) json_object_put(obj);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void byron_store_delete(byron_store_t *s, const char *key) {
+    pthread_mutex_lock(&s->mu);
+    byron_strmap_del(s->objs, key);
+    pthread_mutex_unlock(&s->mu);
+}
+
+json_object *byron_store_get(byron_store_t *s, const char *key) {
+    json_object *copy = NULL;
+    pthread_mutex_lock(&s->mu);
+    json_object *o = byron_strmap_get(s->objs, key);
+    if (o && json_object_deep_copy(o, &copy, NULL) != 0) copy = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return copy;
+}
+
+int byron_store_has(byron_store_t *s, const char *key) {
+    pthread_mutex_lock(&s->mu);
+    int r = byron_strmap_has(s->objs, key);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+size_t byron_store_len(byron_store_t *s) {
+    pthread_mutex_lock(&s->mu);
+    size_t n = byron_strmap_len(s->objs);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+typedef struct {
+    char **keys;
+    size_t n;
+} keys_t;
+
+static void collect(void *ud, const char *key, void *v) {
+    keys_t *k = ud;
+    k->keys[k->n++] = strdup(key);
+}
+
+char **byron_store_keys(byron_store_t *s, size_t *n) {
+    pthread_mutex_lock(&s->mu);
+    keys_t k = {calloc(byron_strmap_len(s->objs) + 1, sizeof(char *)), 0};
+    if (k.keys) byron_strmap_foreach(s->objs, collect, &k);
+    pthread_mutex_unlock(&s->mu);
+    *n = k.n;
+    return k.keys;
+}
