@@ -890,7 +890,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
                            .max_fields = limits->max_fields,
                            .max_aliases = limits->max_aliases,
                            .max_depth = limits->max_depth};
-            count(&c, d->selections, 0);
+            count(&c, d->selections, 1); /* the root selection set is level 1 */
             if (c.exceeded) {
                 gql_error_add(v.errors, c.at, c.code, "%s", c.msg);
                 st = BYRON_GRAPHQL_ELIMIT;
