@@ -17,7 +17,7 @@ function(byron_test name)
   endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} byron::criterion)
-  add_test(NAME ${name} COMMAND ${name} --jobs 1 --ascii)
+  add_test(NAME ${name} COMMAND ${name} --jobs 1)
   set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
   if(T_LABEL STREQUAL "integration")
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED testenv

@@ -110,9 +110,13 @@ Test(kube, crd_becomes_established) {
         if (!established) usleep(100 * 1000);
     }
     cr_assert(established, "CRD not Established within 30 s");
-    /* Established means served: the new resource's collection answers. */
+    /* Established: the API server accepted the names; its handler for the new
+     * collection is installed right after, so poll that too (with a deadline). */
     snprintf(path, sizeof path, "/apis/foundation.byron.io/v1/namespaces/default/%s", plural);
-    cr_assert_eq(kube("GET", path, NULL, NULL), 200);
+    long code = 0;
+    for (deadline = byron_test_now_ms() + 30000; byron_test_now_ms() < deadline; usleep(100 * 1000))
+        if ((code = kube("GET", path, NULL, NULL)) == 200) break;
+    cr_assert_eq(code, 200, "the new resource was not served within 30 s");
     snprintf(path, sizeof path, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.foundation.byron.io",
              plural);
     cr_assert_eq(kube("DELETE", path, NULL, NULL), 200);
