@@ -19,6 +19,13 @@ function(byron_test name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} byron::criterion)
   add_test(NAME ${name} COMMAND ${name} --jobs 1)
   set_tests_properties(${name} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+  if(BYRON_SANITIZE)
+    # criterion runs each test in a child process and ignores how the child
+    # exits after reporting, so a leak found at exit would pass silently: the
+    # sanitizers' own report is what fails the test.
+    set_tests_properties(${name} PROPERTIES
+      FAIL_REGULAR_EXPRESSION "ERROR: LeakSanitizer|ERROR: AddressSanitizer|runtime error:")
+  endif()
   if(T_LABEL STREQUAL "integration")
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED testenv
       ENVIRONMENT "BYRON_TESTENV=${CMAKE_BINARY_DIR}/testenv/env;BYRON_SOURCE_DIR=${CMAKE_SOURCE_DIR};BYRON_BINARY_DIR=${CMAKE_BINARY_DIR}")
