@@ -1,35 +1,330 @@
-/* main.c — byron-sidecar entry point. */
+/* main.c — byron-sidecar: flags and environment, wiring, health, shutdown.
+ *
+ * Threads (docs/sidecar.md): the HTTP service thread (libwebsockets, TCP port
+ * + the sidecar's Unix socket), N workers (commands, cache reads, app calls),
+ * the health thread (readiness, stream set-up), cnats' own threads, and this
+ * one, which waits for SIGTERM/SIGINT and then drains.
+ *
+ * Process-wide initialisation lives here and only here: curl_global_init,
+ * mongoc_init, nats (implicitly opened, closed at exit). */
+#include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
+#include <mongoc/mongoc.h>
+#include <nats/nats.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "byron/log.h"
+#include "server.h"
+#include "sidecar.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: byron-sidecar [--log-level debug|info|warn|error] [--version] [--help]\n");
+typedef struct {
+    const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
+    int http_port, workers, queue, app_timeout_ms, max_attempts;
+} settings_t;
+
+static const char *env_or(const char *name, const char *dflt) {
+    const char *v = getenv(name);
+    return v ? v : dflt;
 }
 
-int main(int argc, char **argv) {
-    static const struct option opts[] = {{"log-level", required_argument, NULL, 'l'},
+static int parse_int(const char *flag, const char *s, int min, int max, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max) {
+        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %d and %d\n", flag, s, min, max);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: byron-sidecar --mode=api|sink [options]\n"
+            "  --mode M              api or sink (env BYRON_MODE)\n"
+            "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
+            "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
+            "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
+            "  --app-socket PATH     the app's socket (env BYRON_APP_SOCKET; unset or empty: no app)\n"
+            "  --sidecar-socket PATH this sidecar's socket for the app (env BYRON_SIDECAR_SOCKET,\n"
+            "                        default /var/run/byron/sidecar.sock; empty: none)\n"
+            "  --http-port N         probes, metrics, commands (env BYRON_HTTP_PORT, default 8080; 0: any)\n"
+            "  --bind ADDR           listen address (env BYRON_BIND, default all interfaces)\n"
+            "  --workers N           worker threads (env BYRON_WORKERS, default 8)\n"
+            "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
+            "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
+            "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
+            "  --log-level L         debug|info|warn|error\n"
+            "  --version, --help\n");
+}
+
+static int env_int(const char *name, int dflt, int min, int max, int *out) {
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = dflt;
+        return 0;
+    }
+    return parse_int(name, v, min, max, out);
+}
+
+static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
+    memset(s, 0, sizeof *s);
+    s->mode = getenv("BYRON_MODE");
+    s->config = env_or("BYRON_CONFIG", "/etc/byron/component.json");
+    s->nats_url = getenv("BYRON_NATS_URL");
+    s->mongo_uri = getenv("BYRON_MONGO_URI");
+    s->app_socket = getenv("BYRON_APP_SOCKET");
+    s->sidecar_socket = env_or("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock");
+    s->bind = getenv("BYRON_BIND");
+    if (env_int("BYRON_HTTP_PORT", 8080, 0, 65535, &s->http_port) || env_int("BYRON_WORKERS", 8, 1, 256, &s->workers) ||
+        env_int("BYRON_QUEUE", 256, 1, 100000, &s->queue) ||
+        env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
+        env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts))
+        return 2;
+    static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"nats-url", required_argument, NULL, 'n'},
+                                         {"mongo-uri", required_argument, NULL, 'o'},
+                                         {"app-socket", required_argument, NULL, 'a'},
+                                         {"sidecar-socket", required_argument, NULL, 's'},
+                                         {"http-port", required_argument, NULL, 'p'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {"workers", required_argument, NULL, 'w'},
+                                         {"queue", required_argument, NULL, 'q'},
+                                         {"app-timeout-ms", required_argument, NULL, 't'},
+                                         {"max-attempts", required_argument, NULL, 'x'},
+                                         {"log-level", required_argument, NULL, 'l'},
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int level = BYRON_LOG_INFO, c;
+    int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
+        case 'm': s->mode = optarg; break;
+        case 'c': s->config = optarg; break;
+        case 'n': s->nats_url = optarg; break;
+        case 'o': s->mongo_uri = optarg; break;
+        case 'a': s->app_socket = optarg; break;
+        case 's': s->sidecar_socket = optarg; break;
+        case 'b': s->bind = optarg; break;
+        case 'p': if (parse_int("--http-port", optarg, 0, 65535, &s->http_port)) return 2; break;
+        case 'w': if (parse_int("--workers", optarg, 1, 256, &s->workers)) return 2; break;
+        case 'q': if (parse_int("--queue", optarg, 1, 100000, &s->queue)) return 2; break;
+        case 't': if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2; break;
+        case 'x': if (parse_int("--max-attempts", optarg, 1, 1000, &s->max_attempts)) return 2; break;
         case 'l':
-            if ((level = byron_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "byron-sidecar: --log-level: unknown level '%s'\n", optarg);
+            if ((*level = byron_log_level_parse(optarg)) < 0) {
+                fprintf(stderr, "byron-sidecar: --log-level: unknown level \"%s\"\n", optarg);
                 return 2;
             }
             break;
-        case 'v': printf("byron-sidecar %s\n", BYRON_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
+        case 'v': printf("byron-sidecar %s\n", BYRON_VERSION); return 1;
+        case 'h': usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
     }
-    byron_log_setup("sidecar", (byron_log_level_t)level, 2);
-    byron_log(BYRON_LOG_INFO, "starting", "version", BYRON_VERSION, (char *)NULL);
+    const char *missing = !s->mode ? "--mode (or BYRON_MODE)"
+                          : !s->nats_url || !*s->nats_url ? "--nats-url (or BYRON_NATS_URL)"
+                          : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
+                                                             : NULL;
+    if (missing) {
+        fprintf(stderr, "byron-sidecar: %s is required\n", missing);
+        return 2;
+    }
+    if (strcmp(s->mode, "api") != 0 && strcmp(s->mode, "sink") != 0) {
+        fprintf(stderr, "byron-sidecar: --mode: \"%s\" is not api or sink\n", s->mode);
+        return 2;
+    }
+    if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
+    if (s->sidecar_socket && !*s->sidecar_socket) s->sidecar_socket = NULL;
     return 0;
+}
+
+json_object *byron_sidecar_readiness(byron_sidecar_t *sc, int *ready) {
+    byron_health_t *h = &sc->health;
+    json_object *o = json_object_new_object();
+    pthread_mutex_lock(&h->lock);
+    int nats = h->nats_ok, mongo = h->mongo_ok, app = sc->app ? h->app_ok : 1;
+    json_object *deps = json_object_new_object();
+    static const char *const NAMES[] = {"nats", "mongodb", "app"};
+    int oks[] = {h->nats_ok, h->mongo_ok, h->app_ok};
+    const char *errs[] = {h->nats_err, h->mongo_err, h->app_err};
+    for (int i = 0; i < 3; i++) {
+        json_object *d = json_object_new_object();
+        if (i == 2 && !sc->app) {
+            json_object_object_add(d, "ok", json_object_new_boolean(1));
+            json_object_object_add(d, "configured", json_object_new_boolean(0));
+        } else {
+            json_object_object_add(d, "ok", json_object_new_boolean(oks[i]));
+            if (!oks[i] && errs[i][0]) json_object_object_add(d, "error", json_object_new_string(errs[i]));
+        }
+        json_object_object_add(deps, NAMES[i], d);
+    }
+    pthread_mutex_unlock(&h->lock);
+    int draining = atomic_load(&sc->draining);
+    *ready = nats && mongo && app && !draining;
+    json_object_object_add(o, "ready", json_object_new_boolean(*ready));
+    if (draining) json_object_object_add(o, "draining", json_object_new_boolean(1));
+    json_object_object_add(o, "mode", json_object_new_string(sc->mode));
+    json_object_object_add(o, "checks", deps);
+    return o;
+}
+
+typedef struct {
+    byron_sidecar_t *sc;
+    atomic_int stop;
+} health_ctx_t;
+
+static void set_check(byron_health_t *h, int *ok, char *buf, int now_ok, const char *msg, const char *what) {
+    pthread_mutex_lock(&h->lock);
+    int was = *ok;
+    *ok = now_ok;
+    snprintf(buf, 256, "%s", now_ok ? "" : msg);
+    pthread_mutex_unlock(&h->lock);
+    if (was != now_ok)
+        byron_log(now_ok ? BYRON_LOG_INFO : BYRON_LOG_WARN, now_ok ? "dependency ready" : "dependency not ready",
+                  "dependency", what, "error", now_ok ? "" : msg, (char *)NULL);
+}
+
+/* Readiness of NATS (and the stream), MongoDB and the app, every second. */
+static void *health_thread(void *arg) {
+    health_ctx_t *hc = arg;
+    byron_sidecar_t *sc = hc->sc;
+    while (!atomic_load(&hc->stop)) {
+        byron_err_t err = {0};
+        int ok = byron_stream_connected(sc->stream);
+        if (!ok) byron_err_set(&err, BYRON_EUNAVAILABLE, "not connected");
+        else if (!byron_stream_ready(sc->stream)) ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
+        set_check(&sc->health, &sc->health.nats_ok, sc->health.nats_err, ok, err.msg, "nats");
+        byron_err_clear(&err);
+        ok = byron_cache_ping(sc->cache, &err) == BYRON_OK;
+        set_check(&sc->health, &sc->health.mongo_ok, sc->health.mongo_err, ok, err.msg, "mongodb");
+        if (sc->app) {
+            byron_err_clear(&err);
+            ok = byron_app_health(sc->app, 1000, &err) == BYRON_OK;
+            set_check(&sc->health, &sc->health.app_ok, sc->health.app_err, ok, err.msg, "app");
+        }
+        for (int i = 0; i < 10 && !atomic_load(&hc->stop); i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    settings_t s;
+    int level = BYRON_LOG_INFO;
+    int rc = parse_settings(argc, argv, &s, &level);
+    if (rc) return rc == 1 ? 0 : 2;
+    byron_log_setup("sidecar", (byron_log_level_t)level, 2);
+
+    byron_err_t err = {0};
+    byron_component_t *comp = NULL;
+    if (byron_component_load(s.config, &comp, &err) != BYRON_OK) {
+        byron_log(BYRON_LOG_ERROR, "invalid component config", "error", err.msg, (char *)NULL);
+        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+        return 2;
+    }
+
+    /* Signals are handled by this thread only (sigwait below): block them
+     * before any thread starts, so every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    mongoc_init();
+
+    byron_sidecar_t sc;
+    memset(&sc, 0, sizeof sc);
+    pthread_mutex_init(&sc.health.lock, NULL);
+    sc.mode = s.mode;
+    sc.component = comp;
+    sc.metrics = byron_metrics_new();
+    byron_server_t *srv = NULL;
+    pthread_t health;
+    health_ctx_t hc = {.sc = &sc};
+    int health_started = 0;
+    rc = 1;
+    char client_name[160];
+    snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component, s.mode);
+    byron_stream_options_t so = {.url = s.nats_url, .client_name = client_name, .replicas = 1,
+                                 .request_timeout_ms = 5000};
+    const char *repl = getenv("BYRON_STREAM_REPLICAS");
+    if (repl) so.replicas = atoi(repl);
+    if (!(sc.stream = byron_stream_new(comp, &so, &err))) goto out;
+    if (!(sc.cache = byron_cache_new(comp, s.mongo_uri, s.workers + 2, &err))) goto out;
+    if (s.app_socket && !(sc.app = byron_app_new(s.app_socket, s.app_timeout_ms, sc.metrics, &err))) goto out;
+    if (strcmp(s.mode, "api") == 0) {
+        byron_commands_options_t co = {.component = comp, .stream = sc.stream, .cache = sc.cache, .app = sc.app,
+                                       .metrics = sc.metrics, .max_attempts = s.max_attempts,
+                                       .app_timeout_ms = s.app_timeout_ms};
+        if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
+    }
+    if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
+    /* The sidecar's socket is served before the app is up: the app may call it while starting. */
+    byron_server_options_t sopts = {.bind_addr = s.bind, .port = s.http_port, .unix_path = s.sidecar_socket};
+    if (!(srv = byron_server_new(&sc, &sopts, &err))) goto out;
+    if (pthread_create(&health, NULL, health_thread, &hc) != 0) {
+        byron_err_set(&err, BYRON_EIO, "cannot start the health thread");
+        goto out;
+    }
+    health_started = 1;
+    char port[16];
+    snprintf(port, sizeof port, "%d", byron_server_port(srv));
+    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s.mode, "component", comp->component,
+              "namespace", comp->namespace_, "stream", comp->stream, "http_port", port, "sidecar_socket",
+              s.sidecar_socket ? s.sidecar_socket : "", "app_socket", s.app_socket ? s.app_socket : "",
+              "cache_database", byron_cache_database(sc.cache), (char *)NULL);
+    if (strcmp(s.mode, "sink") == 0)
+        byron_log(BYRON_LOG_WARN, "sink mode: event projection is not implemented in this build", (char *)NULL);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", (char *)NULL);
+    /* Drain: refuse new work, let queued and running work finish and be answered. */
+    atomic_store(&sc.draining, 1);
+    byron_workpool_drain_free(sc.pool);
+    sc.pool = NULL;
+    for (int i = 0; i < 100 && byron_server_inflight(srv) > 0; i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    {
+        struct timespec ts = {0, 100 * 1000000L}; /* let the last answers reach their sockets */
+        nanosleep(&ts, NULL);
+    }
+    rc = 0;
+out:
+    if (rc) {
+        byron_log(BYRON_LOG_ERROR, "cannot start", "error", err.msg, (char *)NULL);
+        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+    }
+    atomic_store(&hc.stop, 1);
+    if (health_started) pthread_join(health, NULL);
+    byron_workpool_drain_free(sc.pool);
+    byron_server_free(srv);
+    byron_commands_free(sc.commands);
+    byron_app_free(sc.app);
+    byron_cache_free(sc.cache);
+    byron_stream_free(sc.stream);
+    byron_metrics_free(sc.metrics);
+    pthread_mutex_destroy(&sc.health.lock);
+    byron_component_free(comp);
+    mongoc_cleanup();
+    curl_global_cleanup();
+    nats_CloseAndWait(2000);
+    if (!rc) byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
+    return rc;
 }

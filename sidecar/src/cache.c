@@ -1,0 +1,326 @@
+/* cache.c — cache reads with libmongoc (client pool, blocking calls).
+ *
+ * Filters and cursors are built as JSON and converted with bson_new_from_json:
+ * the values then get the same BSON types the sink gets from the same JSON
+ * event data, so equality matches. Pagination is keyset ("after" the last
+ * (sort value, id) seen), O(page) per page instead of O(offset) with skip. */
+#include "cache.h"
+
+#include <libwebsockets.h>
+#include <mongoc/mongoc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byron/json.h"
+
+struct byron_cache {
+    const byron_component_t *comp;
+    mongoc_uri_t *uri;
+    mongoc_client_pool_t *pool;
+    char *db;
+};
+
+byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri_str, int max_clients, byron_err_t *err) {
+    byron_cache_t *cache = calloc(1, sizeof *cache);
+    bson_error_t be;
+    if (!cache) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    cache->comp = c;
+    if (!(cache->uri = mongoc_uri_new_with_error(uri_str, &be))) {
+        byron_err_set(err, BYRON_EINVAL, "BYRON_MONGO_URI: %s", be.message);
+        goto err;
+    }
+    /* Fail fast when the cache is down: a request waits at most this long. */
+    if (!mongoc_uri_has_option(cache->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(cache->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
+    if (!mongoc_uri_has_option(cache->uri, MONGOC_URI_SOCKETTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(cache->uri, MONGOC_URI_SOCKETTIMEOUTMS, 5000);
+    if (!mongoc_uri_has_option(cache->uri, MONGOC_URI_CONNECTTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(cache->uri, MONGOC_URI_CONNECTTIMEOUTMS, 2000);
+    const char *db = mongoc_uri_get_database(cache->uri);
+    char dflt[128];
+    snprintf(dflt, sizeof dflt, "byron_%s", c->component);
+    for (char *p = dflt; *p; p++)
+        if (*p == '-') *p = '_';
+    if (!(cache->db = strdup(db && *db ? db : dflt)) || !(cache->pool = mongoc_client_pool_new(cache->uri))) {
+        byron_err_set(err, BYRON_EIO, "cannot create the MongoDB client pool");
+        goto err;
+    }
+    mongoc_client_pool_set_error_api(cache->pool, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_pool_set_appname(cache->pool, "byron-sidecar");
+    mongoc_client_pool_max_size(cache->pool, (uint32_t)(max_clients > 0 ? max_clients : 8));
+    return cache;
+err:
+    byron_cache_free(cache);
+    return NULL;
+}
+
+void byron_cache_free(byron_cache_t *cache) {
+    if (!cache) return;
+    if (cache->pool) mongoc_client_pool_destroy(cache->pool);
+    mongoc_uri_destroy(cache->uri);
+    free(cache->db);
+    free(cache);
+}
+
+const char *byron_cache_database(const byron_cache_t *cache) { return cache->db; }
+
+static byron_status_t mongo_err(byron_err_t *err, const bson_error_t *be, const char *what) {
+    /* Server selection and socket errors: the cache is down or unreachable. */
+    if (be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM)
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "cache unavailable (%s): %s", what, be->message);
+    return byron_err_set(err, BYRON_EIO, "cache %s failed: %s", what, be->message);
+}
+
+byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err) {
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    bson_t cmd = BSON_INITIALIZER, reply;
+    bson_error_t be;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    bool ok = mongoc_client_command_simple(cl, "admin", &cmd, NULL, &reply, &be);
+    bson_destroy(&cmd);
+    bson_destroy(&reply);
+    mongoc_client_pool_push(cache->pool, cl);
+    return ok ? BYRON_OK : mongo_err(err, &be, "ping");
+}
+
+/* BSON document → JSON object with `_id` renamed `id`. */
+static json_object *doc_to_json(const bson_t *doc) {
+    size_t len = 0;
+    char *s = bson_as_relaxed_extended_json(doc, &len);
+    json_object *obj = NULL;
+    byron_err_t e;
+    if (s && byron_json_parse(s, len, 0, &obj, &e) == BYRON_OK && json_object_is_type(obj, json_type_object)) {
+        json_object *id;
+        if (json_object_object_get_ex(obj, "_id", &id)) {
+            json_object_object_add(obj, "id", json_object_get(id));
+            json_object_object_del(obj, "_id");
+        }
+    }
+    bson_free(s);
+    return obj;
+}
+
+static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name, byron_err_t *err) {
+    const byron_model_t *m = byron_component_model(cache->comp, name);
+    if (!m) byron_err_set(err, BYRON_EINVAL, "unknown model \"%.64s\"", name);
+    return m;
+}
+
+byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
+                               byron_err_t *err) {
+    *out = NULL;
+    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
+    if (!byron_id_is_valid(id)) return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, model);
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", id);
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    if (mongoc_cursor_next(cur, &doc)) {
+        if (!(*out = doc_to_json(doc))) st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", model, id);
+    } else if (mongoc_cursor_error(cur, &be)) {
+        st = mongo_err(err, &be, "read");
+    } else {
+        st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s not found", model, id);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(&filter);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(cache->pool, cl);
+    return st;
+}
+
+void byron_cache_page_cleanup(byron_cache_page_t *p) {
+    json_object_put(p->items);
+    free(p->end_cursor);
+    memset(p, 0, sizeof *p);
+}
+
+/* A filterable/sortable field: "id" (→ _id) or an indexed field. */
+static const char *key_for(const byron_model_t *m, const char *field) {
+    if (strcmp(field, "id") == 0) return "_id";
+    const byron_field_t *f = byron_model_field(m, field);
+    return f && f->indexed ? f->name : NULL;
+}
+
+static byron_status_t build_filter(const byron_model_t *m, json_object *filter, json_object *and,
+                                   byron_err_t *err) {
+    static const char *const OPS[][2] = {{"eq", "$eq"}, {"ne", "$ne"}, {"gt", "$gt"}, {"gte", "$gte"},
+                                         {"lt", "$lt"}, {"lte", "$lte"}, {"in", "$in"}};
+    if (!filter) return BYRON_OK;
+    if (!json_object_is_type(filter, json_type_object)) return byron_err_set(err, BYRON_EINVAL, "filter: must be an object");
+    json_object_object_foreach(filter, field, val) {
+        const char *key = key_for(m, field);
+        if (!key)
+            return byron_err_set(err, BYRON_EINVAL, "filter.%.64s: not an indexed field of %s", field, m->name);
+        json_object *cond = json_object_new_object();
+        if (json_object_is_type(val, json_type_object)) {
+            json_object *ops = json_object_new_object();
+            json_object_object_foreach(val, op, arg) {
+                const char *mop = NULL;
+                for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+                    if (strcmp(OPS[i][0], op) == 0) mop = OPS[i][1];
+                if (!mop || (strcmp(op, "in") == 0) != json_object_is_type(arg, json_type_array)) {
+                    json_object_put(ops);
+                    json_object_put(cond);
+                    return byron_err_set(err, BYRON_EINVAL, "filter.%.64s.%.16s: %s", field, op,
+                                         mop ? "\"in\" takes a list, the others a value" : "unknown operator (eq ne gt gte lt lte in)");
+                }
+                json_object_object_add(ops, mop, json_object_get(arg));
+            }
+            json_object_object_add(cond, key, ops);
+        } else if (json_object_is_type(val, json_type_array)) {
+            json_object_put(cond);
+            return byron_err_set(err, BYRON_EINVAL, "filter.%.64s: use {\"in\": [...]} for a list", field);
+        } else {
+            json_object *eq = json_object_new_object();
+            json_object_object_add(eq, "$eq", json_object_get(val));
+            json_object_object_add(cond, key, eq);
+        }
+        json_object_array_add(and, cond);
+    }
+    return BYRON_OK;
+}
+
+/* Cursor: base64url of the JSON array [sort value, id]. */
+static char *cursor_encode(json_object *sortval, json_object *id) {
+    json_object *arr = json_object_new_array();
+    json_object_array_add(arr, json_object_get(sortval));
+    json_object_array_add(arr, json_object_get(id));
+    const char *s = byron_json_compact(arr);
+    int n = (int)strlen(s), cap = n * 4 / 3 + 8;
+    char *out = malloc((size_t)cap);
+    if (out && lws_b64_encode_string_url(s, n, out, cap) < 0) {
+        free(out);
+        out = NULL;
+    }
+    json_object_put(arr);
+    return out;
+}
+
+static byron_status_t cursor_decode(const char *cur, json_object **sortval, json_object **id, json_object **holder,
+                                    byron_err_t *err) {
+    size_t n = strlen(cur);
+    char buf[2048];
+    if (n == 0 || n > sizeof buf) return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
+    int len = lws_b64_decode_string_len(cur, (int)n, buf, (int)sizeof buf);
+    json_object *arr = NULL;
+    byron_err_t e;
+    if (len <= 0 || byron_json_parse(buf, (size_t)len, 8, &arr, &e) != BYRON_OK ||
+        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
+        !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_string)) {
+        json_object_put(arr);
+        return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
+    }
+    *holder = arr;
+    *sortval = json_object_array_get_idx(arr, 0);
+    *id = json_object_array_get_idx(arr, 1);
+    return BYRON_OK;
+}
+
+static json_object *cmp(const char *key, const char *op, json_object *v) {
+    json_object *o = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_add(c, op, json_object_get(v));
+    json_object_object_add(o, key, c);
+    return o;
+}
+
+byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t *q, byron_cache_page_t *out,
+                                byron_err_t *err) {
+    memset(out, 0, sizeof *out);
+    const byron_model_t *m = model_or_err(cache, q->model, err);
+    if (!m) return BYRON_EINVAL;
+    const char *sort_field = q->order_by ? q->order_by : "id";
+    const char *sort_key = key_for(m, sort_field);
+    if (!sort_key) return byron_err_set(err, BYRON_EINVAL, "orderBy: \"%.64s\" is not an indexed field of %s", sort_field, m->name);
+    int limit = q->limit ? q->limit : BYRON_CACHE_DEFAULT_LIMIT;
+    if (limit < 1 || limit > BYRON_CACHE_MAX_LIMIT)
+        return byron_err_set(err, BYRON_EINVAL, "first: must be between 1 and %d", BYRON_CACHE_MAX_LIMIT);
+    json_object *and = json_object_new_array(), *holder = NULL;
+    byron_status_t st = build_filter(m, q->filter, and, err);
+    if (st == BYRON_OK && q->after) {
+        json_object *sv = NULL, *id = NULL;
+        if ((st = cursor_decode(q->after, &sv, &id, &holder, err)) == BYRON_OK) {
+            const char *op = q->descending ? "$lt" : "$gt";
+            if (strcmp(sort_key, "_id") == 0) {
+                json_object_array_add(and, cmp("_id", op, id));
+            } else {
+                /* (f > v) or (f == v and _id > id) */
+                json_object *or = json_object_new_array(), *tie = json_object_new_object();
+                json_object_array_add(or, cmp(sort_key, op, sv));
+                json_object *eq = json_object_new_object();
+                json_object_object_add(eq, "$eq", json_object_get(sv));
+                json_object_object_add(tie, sort_key, eq);
+                json_object *idc = json_object_new_object();
+                json_object_object_add(idc, op, json_object_get(id));
+                json_object_object_add(tie, "_id", idc);
+                json_object_array_add(or, tie);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "$or", or);
+                json_object_array_add(and, o);
+            }
+        }
+    }
+    if (st != BYRON_OK) {
+        json_object_put(and);
+        json_object_put(holder);
+        return st;
+    }
+    json_object *fj = json_object_new_object();
+    if (json_object_array_length(and) > 0) json_object_object_add(fj, "$and", and);
+    else json_object_put(and);
+    json_object_put(holder);
+    const char *ftext = byron_json_compact(fj);
+    bson_error_t be;
+    bson_t *filter = bson_new_from_json((const uint8_t *)ftext, -1, &be);
+    json_object_put(fj);
+    if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
+    int dir = q->descending ? -1 : 1;
+    bson_t *opts = strcmp(sort_key, "_id") == 0
+                       ? BCON_NEW("sort", "{", "_id", BCON_INT32(dir), "}", "limit", BCON_INT64(limit + 1))
+                       : BCON_NEW("sort", "{", sort_key, BCON_INT32(dir), "_id", BCON_INT32(dir), "}", "limit",
+                                  BCON_INT64(limit + 1));
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, m->name);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    out->items = json_object_new_array();
+    const bson_t *doc;
+    int n = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        if (n == limit) {
+            out->has_next = 1; /* the one extra document fetched answers "is there more?" */
+            break;
+        }
+        json_object *o = doc_to_json(doc);
+        if (o) {
+            json_object_array_add(out->items, o);
+            n++;
+        }
+    }
+    if (mongoc_cursor_error(cur, &be)) st = mongo_err(err, &be, "query");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(cache->pool, cl);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    if (st != BYRON_OK) {
+        byron_cache_page_cleanup(out);
+        return st;
+    }
+    if (n > 0) {
+        json_object *last = json_object_array_get_idx(out->items, (size_t)n - 1), *id = NULL, *sv = NULL;
+        json_object_object_get_ex(last, "id", &id);
+        if (strcmp(sort_key, "_id") != 0) json_object_object_get_ex(last, sort_key, &sv);
+        out->end_cursor = cursor_encode(strcmp(sort_key, "_id") == 0 ? id : sv, id);
+    }
+    return BYRON_OK;
+}

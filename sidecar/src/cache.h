@@ -1,0 +1,62 @@
+/* cache.h — read access to the component's cache (MongoDB), for the API's
+ * command validation, the app's cache reads and the GraphQL resolvers.
+ *
+ * The API never writes the cache; the sink does (docs/sidecar.md, "Cache
+ * layout"): one collection per model, named as the model; `_id` is the
+ * aggregate id, `version` its version, the model's fields as declared.
+ * Reads are blocking (libmongoc): call them from a worker. The client pool is
+ * bounded; a call waits for a free client. */
+#ifndef BYRON_SIDECAR_CACHE_H
+#define BYRON_SIDECAR_CACHE_H
+
+#include <json-c/json.h>
+
+#include "byron/status.h"
+#include "config.h"
+
+#define BYRON_CACHE_MAX_LIMIT 1000
+#define BYRON_CACHE_DEFAULT_LIMIT 100
+
+typedef struct byron_cache byron_cache_t;
+
+/* max_clients bounds the pool (and so the concurrent queries). Does not
+ * connect: the first call does (see byron_cache_ping). */
+byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri, int max_clients, byron_err_t *err);
+void byron_cache_free(byron_cache_t *cache);
+/* The database in use: the URI's, or "byron_<component>". */
+const char *byron_cache_database(const byron_cache_t *cache);
+
+byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err);
+
+/* One object as JSON ({"id":..., "version":..., fields...}); caller puts.
+ * BYRON_ENOTFOUND (err set) when absent; BYRON_EINVAL for an unknown model. */
+byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
+                               byron_err_t *err);
+
+/* A page of a model's objects.
+ *   filter    NULL or an object: {"field": value} (equality) or
+ *             {"field": {"eq"|"ne"|"gt"|"gte"|"lt"|"lte": value, "in": [values]}}, ANDed;
+ *             fields: "id" and the model's indexed fields
+ *   order_by  NULL ("id") or an indexed field; ties broken by id
+ *   limit     1..BYRON_CACHE_MAX_LIMIT (0: BYRON_CACHE_DEFAULT_LIMIT)
+ *   after     NULL or the end_cursor of the previous page (same filter and order) */
+typedef struct byron_cache_query {
+    const char *model;
+    json_object *filter;
+    const char *order_by;
+    int descending;
+    int limit;
+    const char *after;
+} byron_cache_query_t;
+
+typedef struct byron_cache_page {
+    json_object *items; /* array of objects */
+    char *end_cursor;   /* NULL when the page is empty; opaque, URL-safe */
+    int has_next;
+} byron_cache_page_t;
+
+byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t *q, byron_cache_page_t *out,
+                                byron_err_t *err);
+void byron_cache_page_cleanup(byron_cache_page_t *page);
+
+#endif

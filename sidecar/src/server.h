@@ -1,0 +1,28 @@
+/* server.h — the sidecar's HTTP server: libwebsockets, one service thread,
+ * two listeners (TCP for probes, metrics and commands; the Unix socket the app
+ * calls). Handlers that block are never run on the service thread: they go to
+ * the worker pool and their answer comes back through a done list and
+ * lws_cancel_service (docs/sidecar.md, "Concurrency"). */
+#ifndef BYRON_SIDECAR_SERVER_H
+#define BYRON_SIDECAR_SERVER_H
+
+#include "byron/status.h"
+#include "sidecar.h"
+
+#define BYRON_SERVER_MAX_BODY (1u << 20)
+
+typedef struct byron_server byron_server_t;
+
+typedef struct byron_server_options {
+    const char *bind_addr;   /* NULL: all interfaces */
+    int port;                /* 0: any free port */
+    const char *unix_path;   /* NULL: no Unix socket */
+} byron_server_options_t;
+
+byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options_t *opts, byron_err_t *err);
+int byron_server_port(const byron_server_t *s);
+/* Requests accepted but not answered yet. */
+int byron_server_inflight(byron_server_t *s);
+void byron_server_free(byron_server_t *s);
+
+#endif

@@ -1,0 +1,40 @@
+/* sidecar.h — the parts of a running sidecar, wired together by main.c and
+ * served by server.c. */
+#ifndef BYRON_SIDECAR_SIDECAR_H
+#define BYRON_SIDECAR_SIDECAR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "app.h"
+#include "byron/metrics.h"
+#include "cache.h"
+#include "commands.h"
+#include "config.h"
+#include "stream.h"
+#include "workpool.h"
+
+/* Readiness of each dependency, refreshed by main's health thread; read by /readyz. */
+typedef struct byron_health {
+    pthread_mutex_t lock;
+    int nats_ok, mongo_ok, app_ok;
+    char nats_err[256], mongo_err[256], app_err[256];
+} byron_health_t;
+
+typedef struct byron_sidecar {
+    const char *mode; /* "api" | "sink" */
+    const byron_component_t *component;
+    byron_metrics_t *metrics;
+    byron_stream_t *stream;
+    byron_cache_t *cache;
+    byron_app_t *app; /* NULL: no app */
+    byron_commands_t *commands; /* api mode */
+    byron_workpool_t *pool;
+    byron_health_t health;
+    atomic_int draining; /* SIGTERM: no new work, finish what is in flight */
+} byron_sidecar_t;
+
+/* /readyz body; *ready set. Caller puts. */
+json_object *byron_sidecar_readiness(byron_sidecar_t *sc, int *ready);
+
+#endif
