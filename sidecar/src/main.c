@@ -23,6 +23,15 @@
 #include "server.h"
 #include "sidecar.h"
 
+/* libmongoc logs through here, as JSON lines; info and below are dropped. */
+static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, const char *message, void *ud) {
+    (void)ud;
+    if (level > MONGOC_LOG_LEVEL_WARNING) return;
+    if (strstr(message, "endSessions")) return; /* FerretDB has no sessions: harmless at shutdown */
+    byron_log(level <= MONGOC_LOG_LEVEL_CRITICAL ? BYRON_LOG_ERROR : BYRON_LOG_WARN, "mongoc", "domain", domain,
+              "detail", message, (char *)NULL);
+}
+
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts;
@@ -245,6 +254,7 @@ int main(int argc, char **argv) {
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mongoc_init();
+    mongoc_log_set_handler(mongoc_log_to_json, NULL);
 
     byron_sidecar_t sc;
     memset(&sc, 0, sizeof sc);

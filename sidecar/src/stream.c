@@ -18,6 +18,7 @@ struct byron_stream {
     int replicas;
     int timeout_ms;
     atomic_int ensured;
+    atomic_int closing; /* no "disconnected" warning for our own close */
 };
 
 static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, const char *what) {
@@ -31,7 +32,8 @@ static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, c
 
 static void on_disconnected(natsConnection *nc, void *ud) {
     (void)nc;
-    (void)ud;
+    byron_stream_t *s = ud;
+    if (atomic_load(&s->closing)) return;
     byron_log(BYRON_LOG_WARN, "NATS disconnected", (char *)NULL);
 }
 
@@ -60,7 +62,7 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         (ns = natsOptions_SetReconnectWait(opts, 200)) != NATS_OK ||
         (ns = natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024)) != NATS_OK ||
         (ns = natsOptions_SetTimeout(opts, 2000)) != NATS_OK ||
-        (ns = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL)) != NATS_OK ||
+        (ns = natsOptions_SetDisconnectedCB(opts, on_disconnected, s)) != NATS_OK ||
         (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL)) != NATS_OK)
         goto err;
     ns = natsConnection_Connect(&s->nc, opts);
@@ -81,6 +83,7 @@ err:
 void byron_stream_free(byron_stream_t *s) {
     if (!s) return;
     jsCtx_Destroy(s->js);
+    atomic_store(&s->closing, 1);
     if (s->nc) {
         natsConnection_FlushTimeout(s->nc, 1000);
         natsConnection_Destroy(s->nc);

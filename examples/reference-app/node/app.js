@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Byron reference app (Node, standard library only). Same behaviour as
+// ../python/app.py: see docs/app-protocol.md.
+//   "reject": "why"  before hook rejects   "slow": seconds  before hook sleeps
+//   "garbage": true  before hook answers non-JSON
+// Custom commands emit their first declared event type with the input as data.
+'use strict';
+const http = require('http');
+const fs = require('fs');
+
+const SOCKET = process.env.BYRON_APP_SOCKET || '/var/run/byron/app.sock';
+const SIDECAR = process.env.BYRON_SIDECAR_SOCKET || '';
+const NO_HOOKS = process.env.REFAPP_NO_HOOKS === '1';
+const stats = { before: 0, after: 0, command: 0, events: 0 };
+
+function log(msg, fields) {
+  process.stderr.write(JSON.stringify(Object.assign({ ts: new Date().toISOString(), logger: 'refapp-node', msg }, fields || {})) + '\n');
+}
+
+function reply(res, status, body, raw) {
+  const data = raw ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+  res.end(data);
+}
+
+function handle(req, res, body) {
+  if (req.method === 'GET') {
+    if (req.url === '/v1/health') return reply(res, 200, { status: 'ok' });
+    if (req.url === '/v1/stats') return reply(res, 200, stats);
+    return reply(res, 404, { error: 'no such path' });
+  }
+  let input;
+  try { input = JSON.parse(body || '{}'); } catch (e) { return reply(res, 400, { error: 'body is not JSON' }); }
+  const parts = req.url.replace(/^\/+|\/+$/g, '').split('/');
+  if (parts.length < 3 || parts[0] !== 'v1' || !['commands', 'events'].includes(parts[1])) return reply(res, 404, { error: 'no such path' });
+  const hook = parts.length === 4 ? parts[3] : null;
+  if (parts[1] === 'events') { stats.events++; return reply(res, 200, {}); }
+  if (hook === 'before' || hook === 'after') {
+    if (NO_HOOKS) return reply(res, 404, { error: 'no hook' });
+    stats[hook]++;
+    if (hook === 'after') return reply(res, 200, {});
+    const inp = input.input || {};
+    const finish = () => {
+      if (inp.garbage) return reply(res, 200, '<html>this is not JSON', true);
+      if (inp.reject) return reply(res, 200, { reject: { message: String(inp.reject), code: 'REJECTED_BY_APP' } });
+      return reply(res, 200, {});
+    };
+    return inp.slow ? setTimeout(finish, Number(inp.slow) * 1000) : finish();
+  }
+  if (hook === null) {
+    stats.command++;
+    const emits = input.emits || [];
+    if (!emits.length) return reply(res, 500, { error: `command ${parts[2]} declares no events` });
+    return reply(res, 200, { events: [{ type: emits[0], data: input.input || {} }] });
+  }
+  return reply(res, 404, { error: 'no such path' });
+}
+
+function readMeta(attempt) {
+  // The sidecar serves its socket before the app starts: metadata is available now.
+  const req = http.request({ socketPath: SIDECAR, path: '/v1/meta', timeout: 2000 }, (res) => {
+    let b = '';
+    res.on('data', (c) => { b += c; });
+    res.on('end', () => {
+      try { const m = JSON.parse(b); log('sidecar metadata', { status: res.statusCode, component: m.component, mode: m.mode }); } catch (e) { log('sidecar metadata unreadable'); }
+    });
+  });
+  req.on('error', () => { if (attempt < 50) setTimeout(() => readMeta(attempt + 1), 100); });
+  req.end();
+}
+
+if (SIDECAR) readMeta(0);
+try { fs.unlinkSync(SOCKET); } catch (e) { /* not there */ }
+const server = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => handle(req, res, body));
+});
+server.keepAliveTimeout = 60000;
+server.listen(SOCKET, () => log('listening', { socket: SOCKET }));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Byron reference app (Python, standard library only).
+
+Serves the local app protocol (docs/app-protocol.md) on the Unix socket named
+by BYRON_APP_SOCKET, and calls the sidecar's socket (BYRON_SIDECAR_SOCKET) once
+at start-up to read the component's metadata.
+
+Behaviour, driven by the command input (for tests and demos):
+  "reject": "why"   the before hook rejects the command with that message
+  "slow": seconds   the before hook sleeps that long first
+  "garbage": true   the before hook answers with something that is not JSON
+Custom commands emit one event: the first type the command declares, with the
+input as data. Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
+"""
+import http.client
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
+SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
+NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
+
+stats_lock = threading.Lock()
+stats = {"before": 0, "after": 0, "command": 0, "events": 0}
+
+
+def log(msg, **kw):
+    kw.update(ts=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), logger="refapp-python", msg=msg)
+    sys.stderr.write(json.dumps(kw) + "\n")
+
+
+def count(what):
+    with stats_lock:
+        stats[what] += 1
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=2):
+        super().__init__("sidecar", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def sidecar_get(path):
+    conn = UnixHTTPConnection(SIDECAR)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the sidecar reuses one connection per worker
+
+    def address_string(self):
+        return "unix"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, body, raw=False):
+        data = body if raw else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/v1/health":
+            return self.reply(200, {"status": "ok"})
+        if self.path == "/v1/stats":
+            with stats_lock:
+                return self.reply(200, dict(stats))
+        return self.reply(404, {"error": "no such path"})
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        try:
+            req = json.loads(self.rfile.read(n) or b"{}")
+        except ValueError:
+            return self.reply(400, {"error": "body is not JSON"})
+        parts = self.path.strip("/").split("/")
+        # /v1/commands/<name>[/before|/after]   /v1/events/<type>[/before|/after]
+        if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("commands", "events"):
+            return self.reply(404, {"error": "no such path"})
+        hook = parts[3] if len(parts) == 4 else None
+        if parts[1] == "events":
+            count("events")
+            return self.reply(200, {}) if hook or not NO_HOOKS else self.reply(404, {})
+        if hook == "before":
+            if NO_HOOKS:
+                return self.reply(404, {"error": "no hook"})
+            count("before")
+            inp = req.get("input") or {}
+            if inp.get("slow"):
+                time.sleep(float(inp["slow"]))
+            if inp.get("garbage"):
+                return self.reply(200, b"<html>this is not JSON", raw=True)
+            if inp.get("reject"):
+                return self.reply(200, {"reject": {"message": str(inp["reject"]), "code": "REJECTED_BY_APP"}})
+            return self.reply(200, {})
+        if hook == "after":
+            if NO_HOOKS:
+                return self.reply(404, {"error": "no hook"})
+            count("after")
+            return self.reply(200, {})
+        if hook is None:
+            count("command")
+            emits = req.get("emits") or []
+            if not emits:
+                return self.reply(500, {"error": "command %s declares no events" % parts[2]})
+            return self.reply(200, {"events": [{"type": emits[0], "data": req.get("input") or {}}]})
+        return self.reply(404, {"error": "no such path"})
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def main():
+    if SIDECAR:
+        # The sidecar serves its socket before the app starts: metadata is available now.
+        for _ in range(50):
+            try:
+                status, meta = sidecar_get("/v1/meta")
+                log("sidecar metadata", status=status, component=meta.get("component"), mode=meta.get("mode"))
+                break
+            except OSError:
+                time.sleep(0.1)
+    try:
+        os.unlink(SOCKET)
+    except FileNotFoundError:
+        pass
+    srv = Server(SOCKET, Handler)
+    log("listening", socket=SOCKET)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    main()
