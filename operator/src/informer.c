@@ -269,12 +269,17 @@ int byron_informer_synced(byron_informer_t *inf) { return atomic_load(&inf->sync
 byron_store_t *byron_informer_store(byron_informer_t *inf) { return inf->store; }
 unsigned byron_informer_lists(byron_informer_t *inf) { return atomic_load(&inf->lists); }
 
-void byron_informer_stop(byron_informer_t *inf) {
-    if (!inf || !inf->started) return;
+void byron_informer_request_stop(byron_informer_t *inf) {
+    if (!inf) return;
     atomic_store(&inf->stop, 1);
     pthread_mutex_lock(&inf->mu);
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
+}
+
+void byron_informer_stop(byron_informer_t *inf) {
+    if (!inf || !inf->started) return;
+    byron_informer_request_stop(inf);
     pthread_join(inf->thread, NULL);
     inf->started = 0;
 }

@@ -49,6 +49,8 @@ int byron_informer_synced(byron_informer_t *inf);
 byron_store_t *byron_informer_store(byron_informer_t *inf);
 /* Number of lists done (1 after the first sync, +1 per 410). */
 unsigned byron_informer_lists(byron_informer_t *inf);
+/* Ask the thread to stop without waiting (stop many informers in parallel). */
+void byron_informer_request_stop(byron_informer_t *inf);
 /* Stop the thread (aborts the watch within about a second) and join it. */
 void byron_informer_stop(byron_informer_t *inf);
 void byron_informer_free(byron_informer_t *inf);

@@ -284,7 +284,7 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
                              byron_err_t *err) {
     if (out) *out = NULL;
     byron_kube_response_t r;
-    const char *b = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
+    const char *b = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
     byron_status_t st = byron_kube_request(c, method, path, content_type, b, &r, err);
     if (st) return st;
     if (r.code < 200 || r.code > 299) {

@@ -2,6 +2,7 @@
  * error names its field) and in-cluster service-account credentials. */
 #include "kubeconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -41,8 +42,20 @@ byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t 
 /* --- YAML → JSON ----------------------------------------------------------
  * Scalars stay strings except plain true/false (kubeconfig's only non-string
  * scalar we read); aliases are rejected by depth, not followed. */
-static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth) {
-    if (!n || depth > 32) return NULL;
+/* A plain scalar that is a YAML 1.2 core-schema integer or float. */
+static json_object *number(const char *v) {
+    char *end;
+    if (!*v) return NULL;
+    long long i = strtoll(v, &end, 10);
+    if (!*end && (isdigit((unsigned char)v[0]) || v[0] == '-')) return json_object_new_int64(i);
+    double d = strtod(v, &end);
+    if (!*end && strpbrk(v, ".eE") && (isdigit((unsigned char)v[0]) || v[0] == '-' || v[0] == '.'))
+        return json_object_new_double(d);
+    return NULL;
+}
+
+static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, int typed) {
+    if (!n || depth > 64) return NULL;
     switch (n->type) {
     case YAML_SCALAR_NODE: {
         const char *v = (const char *)n->data.scalar.value;
@@ -50,13 +63,15 @@ static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth
             if (!strcmp(v, "true")) return json_object_new_boolean(1);
             if (!strcmp(v, "false")) return json_object_new_boolean(0);
             if (!strcmp(v, "null") || !strcmp(v, "~") || !*v) return NULL;
+            json_object *num = typed ? number(v) : NULL;
+            if (num) return num;
         }
         return json_object_new_string_len(v, (int)n->data.scalar.length);
     }
     case YAML_SEQUENCE_NODE: {
         json_object *a = json_object_new_array();
         for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
-            json_object_array_add(a, yaml_to_json(doc, yaml_document_get_node(doc, *i), depth + 1));
+            json_object_array_add(a, yaml_to_json(doc, yaml_document_get_node(doc, *i), depth + 1, typed));
         return a;
     }
     case YAML_MAPPING_NODE: {
@@ -65,7 +80,7 @@ static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             if (!k || k->type != YAML_SCALAR_NODE) continue;
             json_object_object_add(o, (const char *)k->data.scalar.value,
-                                   yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+                                   yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, typed));
         }
         return o;
     }
@@ -73,7 +88,7 @@ static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth
     }
 }
 
-static byron_status_t parse_yaml(const char *buf, size_t len, json_object **out, byron_err_t *err) {
+byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_object **out, byron_err_t *err) {
     yaml_parser_t p;
     yaml_document_t doc;
     *out = NULL;
@@ -87,10 +102,10 @@ static byron_status_t parse_yaml(const char *buf, size_t len, json_object **out,
         return st;
     }
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && root->type == YAML_MAPPING_NODE) *out = yaml_to_json(&doc, root, 0);
+    if (root && root->type == YAML_MAPPING_NODE) *out = yaml_to_json(&doc, root, 0, typed);
     yaml_document_delete(&doc);
     yaml_parser_delete(&p);
-    if (!*out) return byron_err_set(err, BYRON_EINVAL, "kubeconfig must be a YAML mapping");
+    if (!*out) return byron_err_set(err, BYRON_EINVAL, "the YAML document must be a mapping");
     return BYRON_OK;
 }
 
@@ -172,8 +187,11 @@ static byron_status_t load_pem(json_object *o, const char *path, const char *key
         char full[PATH_MAX];
         if (file[0] == '/' || !base_dir) snprintf(full, sizeof(full), "%s", file);
         else snprintf(full, sizeof(full), "%s/%s", base_dir, file);
-        if ((st = byron_read_file(full, MAX_FILE, out, outlen, err)))
-            return byron_err_prefix(err, "%s.%s", path, key);
+        if (byron_read_file(full, MAX_FILE, out, outlen, err) != BYRON_OK) {
+            byron_err_prefix(err, "%s.%s", path, key);
+            if (err) err->code = BYRON_EINVAL; /* a kubeconfig naming a missing file is a bad kubeconfig */
+            return BYRON_EINVAL;
+        }
     }
     return BYRON_OK;
 }
@@ -209,7 +227,7 @@ byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *b
     const char *cluster_name = NULL, *user_name = NULL, *ns = NULL, *server = NULL, *tok = NULL,
                *tokfile = NULL;
     int insecure = 0;
-    byron_status_t st = parse_yaml(buf, len, &root, err);
+    byron_status_t st = byron_yaml_parse(buf, len, 0, &root, err);
     if (st) goto err;
     if (!context &&
         (st = byron_json_get_string(root, "", "current-context", BYRON_JSON_REQUIRED, &context, err)))

@@ -533,6 +533,8 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
 void byron_controller_stop(byron_controller_t *c) {
     if (!c) return;
     for (int k = 0; k < N_KINDS; k++)
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_request_stop(c->informers[k][i]);
+    for (int k = 0; k < N_KINDS; k++)
         for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_stop(c->informers[k][i]);
     if (c->queue) byron_workqueue_shutdown(c->queue);
     if (c->workers) {

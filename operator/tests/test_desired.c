@@ -1,1 +1,285 @@
+/* test_desired.c — the pure builders: names, owner references, security,
+ * replicas ownership, config hash, external cache, spec errors. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byron/json.h"
+#include "desired.h"
+
+static const char *BC =
+    "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\","
+    "\"metadata\":{\"name\":\"orders\",\"namespace\":\"shop\",\"uid\":\"u-1\",\"generation\":3},"
+    "\"spec\":{\"partitions\":8,"
+    "\"enums\":[{\"name\":\"OrderStatus\",\"values\":[\"OPEN\",\"SHIPPED\"]}],"
+    "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":true}]}],"
+    "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\",\"input\":[{\"name\":\"carrier\",\"type\":\"String\"}]}],"
+    "\"subscriptions\":[{\"component\":\"customers\"},{\"component\":\"billing\",\"namespace\":\"fin\",\"events\":[\"Paid\"]}],"
+    "\"api\":{\"image\":\"acme/orders:1\",\"replicas\":2,\"env\":[{\"name\":\"X\",\"value\":\"1\"}]},"
+    "\"sink\":{},"
+    "\"cache\":{\"image\":\"mongo:7\",\"storage\":{\"size\":\"5Gi\",\"storageClassName\":\"fast\"}},"
+    "\"broker\":{\"url\":\"nats://nats:4222\"}}}";
+
+static const byron_desired_options_t OPTS = {"byron-sidecar:test", "mongo:7", "nats://default:4222"};
+
+static json_object *parse(const char *s) {
+    json_object *o = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(s, strlen(s), 0, &o, &err), BYRON_OK, "%s", err.msg);
+    return o;
+}
+
+static json_object *at(json_object *o, const char *path) {
+    /* "a|b|0|c": object keys and array indexes ("|" because label keys hold dots) */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *tok = strtok(buf, "|"); tok && o; tok = strtok(NULL, "|")) {
+        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
+        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
+    }
+    return o;
+}
+
+static const char *s_at(json_object *o, const char *path) {
+    json_object *v = at(o, path);
+    return v ? json_object_get_string(v) : NULL;
+}
+
+static byron_desired_obj_t *find(byron_desired_t *d, const char *kind, const char *name) {
+    for (int i = 0; i < d->n; i++)
+        if (!strcmp(d->objs[i].kind->kind, kind) && !strcmp(d->objs[i].name, name)) return &d->objs[i];
+    return NULL;
+}
+
+static void build(json_object *bc, byron_desired_t *d) {
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &OPTS, d, &err), BYRON_OK, "%s", err.msg);
+}
+
+Test(desired, every_child_is_named_labelled_and_owned) {
+    json_object *bc = parse(BC);
+    byron_desired_t d;
+    build(bc, &d);
+    cr_assert_eq(d.n, 6);
+    const char *want[][2] = {{"ConfigMap", "orders-config"}, {"Service", "orders-cache"}, {"StatefulSet", "orders-cache"},
+                             {"Service", "orders-api"}, {"Deployment", "orders-api"}, {"Deployment", "orders-sink"}};
+    for (int i = 0; i < 6; i++) {
+        byron_desired_obj_t *o = find(&d, want[i][0], want[i][1]);
+        cr_assert_not_null(o, "%s %s", want[i][0], want[i][1]);
+        cr_assert_str_eq(s_at(o->obj, "metadata|namespace"), "shop");
+        cr_assert_str_eq(s_at(o->obj, "metadata|labels|app.kubernetes.io/managed-by"), "byron-operator");
+        cr_assert_str_eq(s_at(o->obj, "metadata|ownerReferences|0|uid"), "u-1");
+        cr_assert_str_eq(s_at(o->obj, "metadata|ownerReferences|0|kind"), "ByronComponent");
+        cr_assert(json_object_get_boolean(at(o->obj, "metadata|ownerReferences|0|controller")));
+        cr_assert(json_object_get_boolean(at(o->obj, "metadata|ownerReferences|0|blockOwnerDeletion")));
+        cr_assert_str_eq(s_at(o->obj, "metadata|annotations|byron.io/applied-hash"), o->hash);
+    }
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+static json_object *container(json_object *dep, const char *name) {
+    json_object *cs = at(dep, "spec|template|spec|containers");
+    for (size_t i = 0; cs && i < json_object_array_length(cs); i++)
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), name)) return json_object_array_get_idx(cs, i);
+    return NULL;
+}
+
+static int has_env(json_object *c, const char *name, const char *value) {
+    json_object *env = at(c, "env");
+    for (size_t i = 0; env && i < json_object_array_length(env); i++) {
+        json_object *e = json_object_array_get_idx(env, i);
+        if (strcmp(s_at(e, "name"), name)) continue;
+        return !value || (s_at(e, "value") && !strcmp(s_at(e, "value"), value));
+    }
+    return 0;
+}
+
+Test(desired, api_deployment_runs_app_and_sidecar_hardened) {
+    json_object *bc = parse(BC);
+    byron_desired_t d;
+    build(bc, &d);
+    json_object *dep = find(&d, "Deployment", "orders-api")->obj;
+    cr_assert_eq(json_object_get_int(at(dep, "spec|replicas")), 2);
+    cr_assert_str_eq(s_at(dep, "spec|selector|matchLabels|byron.io/role"), "api");
+    cr_assert_str_eq(s_at(dep, "spec|template|metadata|annotations|byron.io/config-hash"), d.config_hash);
+    cr_assert_str_eq(s_at(dep, "spec|template|spec|securityContext|runAsUser"), "65532");
+    cr_assert_str_eq(s_at(dep, "spec|template|spec|securityContext|seccompProfile|type"), "RuntimeDefault");
+    json_object *app = container(dep, "app"), *sc = container(dep, "byron-sidecar");
+    cr_assert_not_null(app);
+    cr_assert_not_null(sc);
+    cr_assert_str_eq(s_at(app, "image"), "acme/orders:1");
+    cr_assert(has_env(app, "X", "1"), "user env passed through");
+    cr_assert_str_eq(s_at(sc, "image"), "byron-sidecar:test");
+    cr_assert_str_eq(s_at(sc, "args|0"), "--mode=api");
+    cr_assert(has_env(sc, "BYRON_NATS_URL", "nats://nats:4222"));
+    cr_assert(has_env(sc, "BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
+    cr_assert(has_env(sc, "BYRON_MONGO_URI", NULL));
+    cr_assert(has_env(sc, "POD_NAME", NULL));
+    cr_assert_str_eq(s_at(sc, "readinessProbe|httpGet|path"), "/readyz");
+    cr_assert_str_eq(s_at(sc, "livenessProbe|httpGet|path"), "/healthz");
+    cr_assert_str_eq(s_at(sc, "ports|0|containerPort"), "8080");
+    cr_assert_str_eq(s_at(sc, "volumeMounts|1|mountPath"), "/etc/byron");
+    cr_assert_not_null(at(sc, "resources|requests|cpu"));
+    json_object *c2[] = {app, sc};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(json_object_get_boolean(at(c2[i], "securityContext|readOnlyRootFilesystem")), 1);
+        cr_assert_eq(json_object_get_boolean(at(c2[i], "securityContext|allowPrivilegeEscalation")), 0);
+        cr_assert_str_eq(s_at(c2[i], "securityContext|capabilities|drop|0"), "ALL");
+        cr_assert_str_eq(s_at(c2[i], "volumeMounts|0|mountPath"), "/var/run/byron");
+    }
+    /* The sink had no image: sidecar only, no app socket, and no replicas
+     * field, so HPA / kubectl scale own it. */
+    json_object *sink = find(&d, "Deployment", "orders-sink")->obj;
+    cr_assert_null(at(sink, "spec|replicas"));
+    cr_assert_null(container(sink, "app"));
+    cr_assert_str_eq(s_at(container(sink, "byron-sidecar"), "args|0"), "--mode=sink");
+    cr_assert_not(has_env(container(sink, "byron-sidecar"), "BYRON_APP_SOCKET", NULL));
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, cache_statefulset_service_and_component_json) {
+    json_object *bc = parse(BC);
+    byron_desired_t d;
+    build(bc, &d);
+    json_object *ss = find(&d, "StatefulSet", "orders-cache")->obj;
+    cr_assert_str_eq(s_at(ss, "spec|serviceName"), "orders-cache");
+    cr_assert_str_eq(s_at(ss, "spec|template|spec|containers|0|image"), "mongo:7");
+    cr_assert_str_eq(s_at(ss, "spec|template|spec|securityContext|runAsUser"), "999");
+    cr_assert_str_eq(s_at(ss, "spec|template|spec|securityContext|fsGroup"), "999");
+    cr_assert_str_eq(s_at(ss, "spec|volumeClaimTemplates|0|spec|resources|requests|storage"), "5Gi");
+    cr_assert_str_eq(s_at(ss, "spec|volumeClaimTemplates|0|spec|storageClassName"), "fast");
+    json_object *svc = find(&d, "Service", "orders-cache")->obj;
+    cr_assert_str_eq(s_at(svc, "spec|clusterIP"), "None");
+    json_object *api = find(&d, "Service", "orders-api")->obj;
+    cr_assert_str_eq(s_at(api, "spec|ports|0|port"), "80");
+    cr_assert_str_eq(s_at(api, "spec|ports|0|targetPort"), "http");
+    json_object *cm = find(&d, "ConfigMap", "orders-config")->obj, *cj = NULL;
+    const char *text = s_at(cm, "data|component.json");
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(text, strlen(text), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(s_at(cj, "component"), "orders");
+    cr_assert_str_eq(s_at(cj, "namespace"), "shop");
+    cr_assert_str_eq(s_at(cj, "partitions"), "8");
+    cr_assert_str_eq(s_at(cj, "models|0|name"), "Order");
+    cr_assert_str_eq(s_at(cj, "subscriptions|0|namespace"), "shop", "own namespace resolved");
+    cr_assert_str_eq(s_at(cj, "subscriptions|1|namespace"), "fin");
+    cr_assert_null(at(cj, "api"), "only what the sidecar needs");
+    json_object_put(cj);
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, api_replicas_change_touches_only_the_api_deployment) {
+    json_object *a = parse(BC), *b = parse(BC);
+    json_object_object_add(at(b, "spec|api"), "replicas", json_object_new_int(5));
+    byron_desired_t da, db;
+    build(a, &da);
+    build(b, &db);
+    cr_assert_str_eq(da.config_hash, db.config_hash, "replicas are not configuration: no pod roll");
+    for (int i = 0; i < da.n; i++) {
+        int api = !strcmp(da.objs[i].name, "orders-api") && !strcmp(da.objs[i].kind->kind, "Deployment");
+        if (api) cr_assert_str_neq(da.objs[i].hash, db.objs[i].hash);
+        else cr_assert_str_eq(da.objs[i].hash, db.objs[i].hash, "%s changed", da.objs[i].name);
+    }
+    byron_desired_cleanup(&da);
+    byron_desired_cleanup(&db);
+    /* A model change is configuration: every pod template rolls. */
+    json_object_object_add(at(b, "spec|models|0"), "name", json_object_new_string("Purchase"));
+    build(b, &db);
+    build(a, &da);
+    cr_assert_str_neq(da.config_hash, db.config_hash);
+    byron_desired_cleanup(&da);
+    byron_desired_cleanup(&db);
+    json_object_put(a);
+    json_object_put(b);
+}
+
+Test(desired, external_cache_has_no_statefulset_and_uses_the_given_uri) {
+    json_object *bc = parse(BC);
+    json_object *cache = at(bc, "spec|cache");
+    json_object_object_del(cache, "storage");
+    json_object *ext = json_object_new_object(), *ref = json_object_new_object();
+    json_object_object_add(ref, "name", json_object_new_string("mongo"));
+    json_object_object_add(ref, "key", json_object_new_string("uri"));
+    json_object_object_add(ext, "secretRef", ref);
+    json_object_object_add(cache, "external", ext);
+    byron_desired_t d;
+    build(bc, &d);
+    cr_assert(d.cache_external);
+    cr_assert_eq(d.n, 4);
+    cr_assert_null(find(&d, "StatefulSet", "orders-cache"));
+    cr_assert_null(find(&d, "Service", "orders-cache"));
+    json_object *sc = container(find(&d, "Deployment", "orders-api")->obj, "byron-sidecar");
+    json_object *env = at(sc, "env");
+    int found = 0;
+    for (size_t i = 0; i < json_object_array_length(env); i++) {
+        json_object *e = json_object_array_get_idx(env, i);
+        if (!strcmp(s_at(e, "name"), "BYRON_MONGO_URI")) {
+            cr_assert_str_eq(s_at(e, "valueFrom|secretKeyRef|name"), "mongo");
+            found = 1;
+        }
+    }
+    cr_assert(found);
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+static void expect_invalid(const char *patch_path, const char *key, json_object *value, const char *needle) {
+    json_object *bc = parse(BC);
+    json_object *target = patch_path ? at(bc, patch_path) : bc;
+    if (value) json_object_object_add(target, key, value);
+    else json_object_object_del(target, key);
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &OPTS, &d, &err), BYRON_EINVAL, "accepted");
+    cr_assert(strstr(err.msg, needle), "'%s' lacks '%s'", err.msg, needle);
+    json_object_put(bc);
+}
+
+Test(desired, unusable_specs_name_the_field) {
+    expect_invalid("spec", "partitions", json_object_new_int(0), "spec.partitions");
+    expect_invalid("spec|api", "replicas", json_object_new_string("two"), "spec.api.replicas");
+    expect_invalid("spec|cache", "external", json_object_new_object(), "spec.cache.external");
+    expect_invalid("spec", "models", json_object_new_string("x"), "spec.models");
+    expect_invalid(NULL, "spec", NULL, "spec");
+    /* No broker in the spec and no operator default. */
+    json_object *bc = parse(BC);
+    json_object_object_del(at(bc, "spec"), "broker");
+    byron_desired_options_t o = {"s", "mongo:7", NULL};
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "spec.broker.url"), "%s", err.msg);
+    o.default_broker_url = "nats://d:4222";
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cr_assert(has_env(container(find(&d, "Deployment", "orders-sink")->obj, "byron-sidecar"), "BYRON_NATS_URL",
+                      "nats://d:4222"));
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, secret_holds_base64_credentials_and_uri) {
+    json_object *bc = parse(BC);
+    json_object *s = byron_desired_secret(bc, "pw");
+    cr_assert_str_eq(s_at(s, "metadata|name"), "orders-cache-credentials");
+    cr_assert_str_eq(s_at(s, "data|password"), "cHc=");
+    cr_assert_str_eq(s_at(s, "data|username"), "Ynlyb24=");
+    cr_assert_not_null(at(s, "data|uri"));
+    json_object_put(s);
+    json_object_put(bc);
+}
+
+Test(desired, deterministic_output) {
+    json_object *bc = parse(BC);
+    byron_desired_t a, b;
+    build(bc, &a);
+    build(bc, &b);
+    for (int i = 0; i < a.n; i++)
+        cr_assert_str_eq(json_object_to_json_string(a.objs[i].obj), json_object_to_json_string(b.objs[i].obj));
+    byron_desired_cleanup(&a);
+    byron_desired_cleanup(&b);
+    json_object_put(bc);
+}

@@ -1,1 +1,159 @@
+/* test_workqueue.c — de-duplication, exclusivity, delays and backoff. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "byron/metrics.h"
+#include "workqueue.h"
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(workqueue, deduplicates_waiting_keys_and_keeps_fifo_order) {
+    byron_workqueue_t *q = byron_workqueue_new(NULL);
+    byron_workqueue_add(q, "a/1");
+    byron_workqueue_add(q, "a/2");
+    byron_workqueue_add(q, "a/1");
+    cr_assert_eq(byron_workqueue_len(q), 2);
+    char *k1 = byron_workqueue_get(q), *k2 = byron_workqueue_get(q);
+    cr_assert_str_eq(k1, "a/1");
+    cr_assert_str_eq(k2, "a/2");
+    byron_workqueue_done(q, k1);
+    byron_workqueue_done(q, k2);
+    free(k1);
+    free(k2);
+    cr_assert_eq(byron_workqueue_len(q), 0);
+    byron_workqueue_free(q);
+}
+
+Test(workqueue, key_in_processing_is_requeued_only_after_done) {
+    byron_workqueue_t *q = byron_workqueue_new(NULL);
+    byron_workqueue_add(q, "a/1");
+    char *k = byron_workqueue_get(q);
+    byron_workqueue_add(q, "a/1"); /* changed while being reconciled */
+    byron_workqueue_add(q, "a/1");
+    cr_assert_eq(byron_workqueue_len(q), 0, "never handed to a second worker while processing");
+    byron_workqueue_done(q, k);
+    cr_assert_eq(byron_workqueue_len(q), 1, "queued once more after done");
+    free(k);
+    k = byron_workqueue_get(q);
+    cr_assert_str_eq(k, "a/1");
+    byron_workqueue_done(q, k);
+    free(k);
+    cr_assert_eq(byron_workqueue_len(q), 0);
+    byron_workqueue_free(q);
+}
+
+Test(workqueue, rate_limited_backoff_doubles_caps_and_forget_resets) {
+    byron_workqueue_options_t o = {.name = "t", .base_delay_ms = 5, .max_delay_ms = 40};
+    byron_workqueue_t *q = byron_workqueue_new(&o);
+    uint64_t want[] = {5, 10, 20, 40, 40};
+    for (int i = 0; i < 5; i++) cr_assert_eq(byron_workqueue_add_rate_limited(q, "a/x"), want[i], "retry %d", i);
+    cr_assert_eq(byron_workqueue_requeues(q, "a/x"), 5);
+    byron_workqueue_forget(q, "a/x");
+    cr_assert_eq(byron_workqueue_requeues(q, "a/x"), 0);
+    cr_assert_eq(byron_workqueue_add_rate_limited(q, "a/x"), 5);
+    /* Per key: another key starts at the base. */
+    cr_assert_eq(byron_workqueue_add_rate_limited(q, "a/y"), 5);
+    byron_workqueue_free(q);
+}
+
+Test(workqueue, add_after_delays_delivery) {
+    byron_workqueue_t *q = byron_workqueue_new(NULL);
+    long long t0 = now_ms();
+    byron_workqueue_add_after(q, "a/late", 150);
+    byron_workqueue_add_after(q, "a/late", 400); /* keeps the earlier one */
+    byron_workqueue_add(q, "a/now");
+    char *k = byron_workqueue_get(q);
+    cr_assert_str_eq(k, "a/now");
+    byron_workqueue_done(q, k);
+    free(k);
+    k = byron_workqueue_get(q);
+    long long dt = now_ms() - t0;
+    cr_assert_str_eq(k, "a/late");
+    cr_assert(dt >= 140 && dt < 380, "delivered after %lld ms", dt);
+    byron_workqueue_done(q, k);
+    free(k);
+    byron_workqueue_free(q);
+}
+
+static void *getter(void *q) { return byron_workqueue_get(q); }
+
+Test(workqueue, shutdown_wakes_blocked_workers) {
+    byron_workqueue_t *q = byron_workqueue_new(NULL);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, getter, q);
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    byron_workqueue_shutdown(q);
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        cr_assert_null(r);
+    }
+    byron_workqueue_add(q, "a/ignored");
+    cr_assert_eq(byron_workqueue_len(q), 0);
+    byron_workqueue_free(q);
+}
+
+typedef struct {
+    byron_workqueue_t *q;
+    int *inflight; /* per key: workers holding it now */
+    int violations, processed;
+    pthread_mutex_t *mu;
+} ctx_t;
+
+static void *work(void *arg) {
+    ctx_t *c = arg;
+    char *k;
+    while ((k = byron_workqueue_get(c->q))) {
+        int idx = atoi(k);
+        pthread_mutex_lock(c->mu);
+        if (++c->inflight[idx] > 1) c->violations++;
+        c->processed++;
+        pthread_mutex_unlock(c->mu);
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(c->mu);
+        c->inflight[idx]--;
+        pthread_mutex_unlock(c->mu);
+        byron_workqueue_done(c->q, k);
+        free(k);
+    }
+    return NULL;
+}
+
+Test(workqueue, never_two_workers_on_one_key) {
+    byron_metrics_t *m = byron_metrics_new();
+    byron_workqueue_options_t o = {.name = "t", .metrics = m};
+    byron_workqueue_t *q = byron_workqueue_new(&o);
+    int inflight[8] = {0};
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    ctx_t c = {q, inflight, 0, 0, &mu};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, work, &c);
+    char key[8];
+    for (int i = 0; i < 4000; i++) {
+        snprintf(key, sizeof key, "%d", i % 8);
+        byron_workqueue_add(q, key);
+    }
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    byron_workqueue_shutdown(q);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    cr_assert_eq(c.violations, 0);
+    cr_assert_gt(c.processed, 7);
+    cr_assert_lt(c.processed, 4000, "adds of a waiting key were collapsed");
+    size_t len;
+    char *text = byron_metrics_render(m, &len);
+    cr_assert(strstr(text, "workqueue_adds_total{name=\"t\"}"));
+    free(text);
+    byron_workqueue_free(q);
+    byron_metrics_free(m);
+}
