@@ -32,6 +32,7 @@ typedef struct defrec {
     size_t nuses, capuses;
     const char **spreads;
     size_t nspreads, capspreads;
+    size_t *spread_idx; /* spreads resolved to record indexes (SIZE_MAX: unknown) */
     bool used;
 } defrec_t;
 
@@ -80,12 +81,48 @@ static void *grow(vctx_t *v, void *p, size_t *cap, size_t n, size_t elem)
     return np;
 }
 
-static defrec_t *rec_of(vctx_t *v, const gql_definition_t *d)
+typedef struct name_idx {
+    const char *name;
+    size_t idx;
+} name_idx_t;
+
+static int name_idx_cmp(const void *a, const void *b)
 {
+    return strcmp(((const name_idx_t *)a)->name, ((const name_idx_t *)b)->name);
+}
+
+/* Resolves every spread to a record index once, with a sorted name table:
+ * O(S log F) instead of a scan of the document per spread, which matters for
+ * documents made of thousands of fragments. */
+static void resolve_spreads(vctx_t *v)
+{
+    name_idx_t *tab = calloc(v->nrecs ? v->nrecs : 1, sizeof(*tab));
+    size_t n = 0;
+    if (tab == NULL) {
+        v->oom = true;
+        return;
+    }
     for (size_t i = 0; i < v->nrecs; i++)
-        if (v->recs[i].def == d)
-            return &v->recs[i];
-    return NULL;
+        if (v->recs[i].def->kind == GQL_D_FRAGMENT)
+            tab[n++] = (name_idx_t){v->recs[i].def->name, i};
+    qsort(tab, n, sizeof(*tab), name_idx_cmp);
+    for (size_t i = 0; i < v->nrecs; i++) {
+        defrec_t *r = &v->recs[i];
+        r->spread_idx = calloc(r->nspreads ? r->nspreads : 1, sizeof(size_t));
+        if (r->spread_idx == NULL) {
+            v->oom = true;
+            break;
+        }
+        for (size_t j = 0; j < r->nspreads; j++) {
+            name_idx_t key = {r->spreads[j], 0};
+            const name_idx_t *hit = bsearch(&key, tab, n, sizeof(*tab), name_idx_cmp);
+            /* Duplicate names: the first definition wins, as in execution. */
+            while (hit && hit > tab && strcmp((hit - 1)->name, key.name) == 0)
+                hit--;
+            r->spread_idx[j] = hit ? hit->idx : SIZE_MAX;
+        }
+    }
+    free(tab);
 }
 
 static const gql_definition_t *fragment(vctx_t *v, const char *name)
@@ -378,37 +415,30 @@ static bool types_compatible(const byron_graphql_type_t *var, const byron_graphq
 static void check_operation_variables(vctx_t *v, defrec_t *op)
 {
     const gql_definition_t *d = op->def;
-    /* Fragments reachable from this operation (transitively). */
-    size_t cap = 8, n = 0;
-    defrec_t **reach = malloc(cap * sizeof(*reach));
-    if (reach == NULL) {
+    /* Fragments reachable from this operation (transitively): a BFS over
+     * resolved spreads, O(definitions + spreads). */
+    size_t n = 0;
+    defrec_t **reach = malloc((v->nrecs + 1) * sizeof(*reach));
+    bool *seen = calloc(v->nrecs + 1, sizeof(bool));
+    if (reach == NULL || seen == NULL) {
         v->oom = true;
+        free(reach);
+        free(seen);
         return;
     }
     reach[n++] = op;
+    seen[op - v->recs] = true;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < reach[i]->nspreads; j++) {
-            const gql_definition_t *fr = fragment(v, reach[i]->spreads[j]);
-            defrec_t *r = fr ? rec_of(v, fr) : NULL;
-            bool seen = r == NULL;
-            for (size_t k = 0; k < n && !seen; k++)
-                seen = reach[k] == r;
-            if (seen)
+        for (size_t j = 0; reach[i]->spread_idx && j < reach[i]->nspreads; j++) {
+            size_t k = reach[i]->spread_idx[j];
+            if (k == SIZE_MAX || seen[k])
                 continue;
-            if (n == cap) {
-                defrec_t **nr = realloc(reach, cap * 2 * sizeof(*nr));
-                if (nr == NULL) {
-                    v->oom = true;
-                    free(reach);
-                    return;
-                }
-                reach = nr;
-                cap *= 2;
-            }
-            r->used = true;
-            reach[n++] = r;
+            seen[k] = true;
+            v->recs[k].used = true;
+            reach[n++] = &v->recs[k];
         }
     }
+    free(seen);
     char tb[256], ub[256];
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < reach[i]->nuses; j++) {
@@ -466,26 +496,21 @@ static void check_operation_variables(vctx_t *v, defrec_t *op)
 
 /* ---------------------------------------------------------------- fragment cycles */
 
-static bool reaches(vctx_t *v, defrec_t *from, const char *target, const char **stack,
-                    size_t depth, size_t max)
+/* Whether `target` is reachable from `from` through spreads. `seen` marks
+ * fragments already explored from this start, so each start costs O(spreads)
+ * even for "fragment bombs" that would be exponential as paths. */
+static bool reaches(vctx_t *v, defrec_t *from, const defrec_t *target, bool *seen)
 {
-    if (depth >= max)
-        return false;
-    for (size_t i = 0; i < from->nspreads; i++) {
-        const char *sp = from->spreads[i];
-        if (strcmp(sp, target) == 0)
+    for (size_t i = 0; from->spread_idx && i < from->nspreads; i++) {
+        size_t k = from->spread_idx[i];
+        if (k == SIZE_MAX)
+            continue;
+        if (&v->recs[k] == target)
             return true;
-        bool on_stack = false;
-        for (size_t k = 0; k < depth && !on_stack; k++)
-            on_stack = strcmp(stack[k], sp) == 0;
-        if (on_stack)
+        if (seen[k])
             continue;
-        const gql_definition_t *fr = fragment(v, sp);
-        defrec_t *r = fr ? rec_of(v, fr) : NULL;
-        if (r == NULL)
-            continue;
-        stack[depth] = sp;
-        if (reaches(v, r, target, stack, depth + 1, max))
+        seen[k] = true;
+        if (reaches(v, &v->recs[k], target, seen))
             return true;
     }
     return false;
@@ -562,6 +587,8 @@ typedef struct mfield {
 typedef struct mlist {
     mfield_t *f;
     size_t n, cap;
+    const char **frags; /* fragments already expanded into this list */
+    size_t nfrags, capfrags;
 } mlist_t;
 
 static void flatten(vctx_t *v, const byron_graphql_type_t *t, const gql_selection_t *sels,
@@ -577,9 +604,20 @@ static void flatten(vctx_t *v, const byron_graphql_type_t *t, const gql_selectio
             out->f = nf;
             out->f[out->n++] = (mfield_t){s, gql_field_def(v->s, t, s->name)};
         } else if (s->kind == GQL_S_SPREAD) {
-            const gql_definition_t *fr = fragment(v, s->name);
-            if (fr)
-                flatten(v, t, fr->selections, out, guard + 1);
+            /* A fragment spread twice in one set adds the same fields: expand
+             * it once, which also keeps "fragment bombs" linear here. */
+            bool dup = false;
+            for (size_t i = 0; i < out->nfrags && !dup; i++)
+                dup = strcmp(out->frags[i], s->name) == 0;
+            const gql_definition_t *fr = dup ? NULL : fragment(v, s->name);
+            if (fr == NULL)
+                continue;
+            const char **nf = grow(v, out->frags, &out->capfrags, out->nfrags, sizeof(char *));
+            if (nf == NULL)
+                return;
+            out->frags = nf;
+            out->frags[out->nfrags++] = s->name;
+            flatten(v, t, fr->selections, out, guard + 1);
         } else {
             flatten(v, t, s->selections, out, guard + 1);
         }
@@ -711,6 +749,7 @@ out:
     free(done);
     free(sub);
     free(all.f);
+    free(all.frags);
 }
 
 /* ---------------------------------------------------------------- entry */
@@ -751,6 +790,7 @@ static void check_subscription_root(vctx_t *v, const gql_definition_t *d)
             verr(v, &d->loc, "Anonymous Subscription must select only one top level field.");
     }
     free(all.f);
+    free(all.frags);
 }
 
 static void check_variable_definitions(vctx_t *v, const gql_definition_t *d)
@@ -862,18 +902,22 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
         }
     }
     v.cur = NULL;
-    const char **stack = calloc(ndefs + 1, sizeof(char *));
+    resolve_spreads(&v);
+    bool *seen = calloc(ndefs + 1, sizeof(bool));
     bool cyclic = false;
-    for (i = 0; i < v.nrecs && stack; i++) {
+    for (i = 0; i < v.nrecs && seen; i++) {
         defrec_t *r = &v.recs[i];
         if (r->def->kind != GQL_D_FRAGMENT)
             continue;
-        if (reaches(&v, r, r->def->name, stack, 0, ndefs + 1)) {
+        memset(seen, 0, (ndefs + 1) * sizeof(bool));
+        if (reaches(&v, r, r, seen)) {
             verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself.", r->def->name);
             cyclic = true;
         }
     }
-    free(stack);
+    if (seen == NULL)
+        v.oom = true;
+    free(seen);
     for (i = 0; i < v.nrecs; i++)
         if (v.recs[i].def->kind == GQL_D_OPERATION)
             check_operation_variables(&v, &v.recs[i]);
@@ -907,6 +951,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     for (i = 0; i < v.nrecs; i++) {
         free(v.recs[i].uses);
         free(v.recs[i].spreads);
+        free(v.recs[i].spread_idx);
     }
     free(v.recs);
     if (v.oom) {

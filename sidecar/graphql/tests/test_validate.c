@@ -246,4 +246,13 @@ Test(validate, fragment_bomb_is_bounded)
     json_object *e = fx_validate(S, q);
     cr_assert(fx_has_error(e, "fields"), "%s", e ? json_object_to_json_string(e) : "valid?");
     json_object_put(e);
+    /* The same bomb at a subscription's root (checked before the limits). */
+    n = (size_t)snprintf(q, sizeof(q), "subscription { ...F0 }");
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(q + n, sizeof(q) - n,
+                              " fragment F%d on Subscription { ...F%d ...F%d }", i, i + 1, i + 1);
+    snprintf(q + n, sizeof(q) - n, " fragment F20 on Subscription { tick }");
+    e = fx_validate(S, q);
+    cr_assert(fx_has_error(e, "fields"), "%s", e ? json_object_to_json_string(e) : "valid?");
+    json_object_put(e);
 }
