@@ -142,8 +142,8 @@ Test(introspection, sdl_printer)
     const char *want[] = {
         "\"Coat colour.\"\nenum Color {\n  RED\n  GREEN\n  BLUE\n}\n",
         "input PointInput {\n  x: Int!\n  y: Int = 0\n  tags: [String!]\n  color: Color\n}\n",
-        "\"The root of queries.\"\ntype Query {\n  \"Greets.\"\n  hello(name: String = \"world\"): "
-        "String!\n",
+        ("\"The root of queries.\"\ntype Query {\n  \"Greets.\"\n  hello(name: String = \"world\"): "
+         "String!\n"),
         "  dogs(first: Int, color: Color): [Dog!]!\n",
         "  old: String @deprecated(reason: \"Use hello.\")\n",
         "scalar JSON\n",
