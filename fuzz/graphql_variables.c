@@ -5,6 +5,7 @@
  * through variable coercion, argument coercion and execution.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *QUERY =
-    "query Q($i: Int, $f: Float, $s: String, $b: Boolean, $id: ID, $c: Color, $p: Point, "
+    "query Q($i: Int, $f: Float, $s: String, $b: Boolean = true, $id: ID, $c: Color, $p: Point, "
     "$l: [[Int!]], $nn: Int!, $d: DateTime, $j: JSON, $ps: [Point!]! = [{x: 1}]) {"
     " echo(i: $i, f: $f, s: $s, b: $b, id: $id, c: $c, p: $p, l: $l, nn: $nn, d: $d, j: $j, "
     "ps: $ps) e2: echo(nn: 1, p: {x: $nn, y: $i, next: {x: 2}}) @include(if: $b) }";
@@ -49,8 +50,11 @@ static void init(void)
     json_object *errors = NULL;
     if (byron_graphql_schema_finalize(S, err, sizeof(err)) != BYRON_GRAPHQL_OK ||
         byron_graphql_parse(QUERY, strlen(QUERY), NULL, &DOC, &errors) != BYRON_GRAPHQL_OK ||
-        byron_graphql_validate(S, DOC, NULL, &errors) != BYRON_GRAPHQL_OK)
+        byron_graphql_validate(S, DOC, NULL, &errors) != BYRON_GRAPHQL_OK) {
+        fprintf(stderr, "fuzz fixture broken: %s %s\n", err,
+                errors ? json_object_to_json_string(errors) : "");
         abort();
+    }
 }
 
 static int echo(void *ctx, json_object *parent, const char *field, json_object *args,
