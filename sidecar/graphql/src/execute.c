@@ -713,24 +713,53 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
     return st;
 }
 
+json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st)
+{
+    if (errors)
+        return errors;
+    errors = json_object_new_array();
+    gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s", byron_graphql_status_str(st));
+    return errors;
+}
+
+byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
+                                           const byron_graphql_limits_t *limits,
+                                           byron_graphql_document_t **doc,
+                                           byron_graphql_operation_kind_t *kind,
+                                           json_object **errors)
+{
+    char err[256];
+    *errors = NULL;
+    byron_graphql_status_t st =
+        byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
+    if (st == BYRON_GRAPHQL_OK &&
+        byron_graphql_document_operation(*doc, opname, kind, err, sizeof(err)) !=
+            BYRON_GRAPHQL_OK) {
+        *errors = json_object_new_array();
+        gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
+        byron_graphql_document_free(*doc);
+        *doc = NULL;
+        st = BYRON_GRAPHQL_EINVALID;
+    }
+    if (st != BYRON_GRAPHQL_OK)
+        *errors = gql_errors_or_status(*errors, st);
+    return st;
+}
+
 byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *s, const char *query,
                                          const byron_graphql_request_t *req,
                                          json_object **response)
 {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
+    byron_graphql_operation_kind_t kind;
     byron_graphql_status_t st =
-        byron_graphql_parse(query, query ? strlen(query) : 0, req->limits, &doc, &errors);
+        gql_parse_operation(query, req->operation_name, req->limits, &doc, &kind, &errors);
     if (st == BYRON_GRAPHQL_OK)
         st = byron_graphql_validate(s, doc, req->limits, &errors);
     if (st != BYRON_GRAPHQL_OK) {
         *response = json_object_new_object();
-        if (errors == NULL) {
-            errors = json_object_new_array();
-            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s",
-                          byron_graphql_status_str(st));
-        }
-        json_object_object_add(*response, "errors", errors);
+        json_object_object_add(*response, "errors", gql_errors_or_status(errors, st));
         byron_graphql_document_free(doc);
         return st;
     }

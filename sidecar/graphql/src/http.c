@@ -295,37 +295,24 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
              media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL, *response = NULL;
+    byron_graphql_operation_kind_t kind;
     byron_graphql_status_t st =
-        byron_graphql_parse(query, strlen(query), opts->limits, &doc, &errors);
-    if (st == BYRON_GRAPHQL_OK) {
-        byron_graphql_operation_kind_t kind;
-        char err[256];
-        if (byron_graphql_document_operation(doc, opname, &kind, err, sizeof(err)) !=
-            BYRON_GRAPHQL_OK) {
-            errors = json_object_new_array();
-            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
-            st = BYRON_GRAPHQL_EINVALID;
-        } else if (is_get && kind != BYRON_GRAPHQL_QUERY) {
-            byron_graphql_document_free(doc);
-            respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
-                          kind == BYRON_GRAPHQL_MUTATION
-                              ? "Mutations must be sent with POST."
-                              : "Subscriptions are served over WebSocket, not GET.");
-            gql_strlcpy(r->allow, "POST", sizeof(r->allow));
-            goto out;
-        }
+        gql_parse_operation(query, opname, opts->limits, &doc, &kind, &errors);
+    if (st == BYRON_GRAPHQL_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
+        byron_graphql_document_free(doc);
+        respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
+                      kind == BYRON_GRAPHQL_MUTATION
+                          ? "Mutations must be sent with POST."
+                          : "Subscriptions are served over WebSocket, not GET.");
+        gql_strlcpy(r->allow, "POST", sizeof(r->allow));
+        goto out;
     }
     if (st == BYRON_GRAPHQL_OK)
         st = byron_graphql_validate(schema, doc, opts->limits, &errors);
     if (st != BYRON_GRAPHQL_OK) {
         r->status = request_error;
         response = json_object_new_object();
-        if (errors == NULL) {
-            errors = json_object_new_array();
-            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s",
-                          byron_graphql_status_str(st));
-        }
-        json_object_object_add(response, "errors", errors);
+        json_object_object_add(response, "errors", gql_errors_or_status(errors, st));
     } else {
         byron_graphql_request_t req = {
             .document = doc,

@@ -294,6 +294,16 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *schem
                                              const byron_graphql_request_t *request,
                                              const char **field, json_object **args,
                                              json_object **errors);
+/* Parses `query` and finds the operation `opname` selects (both transports
+ * need the kind before validating). On failure *doc is NULL and *errors a
+ * new array. */
+byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
+                                           const byron_graphql_limits_t *limits,
+                                           byron_graphql_document_t **doc,
+                                           byron_graphql_operation_kind_t *kind,
+                                           json_object **errors);
+/* `errors`, or when NULL a new array holding one error describing `st`. */
+json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st);
 byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *schema,
                                             const gql_definition_t *op, json_object *raw,
                                             json_object **out, json_object *errors);

@@ -158,27 +158,13 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     const char *query = json_object_get_string(q);
+    byron_graphql_operation_kind_t kind = BYRON_GRAPHQL_QUERY;
     byron_graphql_status_t st =
-        byron_graphql_parse(query, strlen(query), ws->opts.limits, &doc, &errors);
+        gql_parse_operation(query, opname, ws->opts.limits, &doc, &kind, &errors);
     if (st == BYRON_GRAPHQL_OK)
         st = byron_graphql_validate(ws->schema, doc, ws->opts.limits, &errors);
-    byron_graphql_operation_kind_t kind = BYRON_GRAPHQL_QUERY;
-    if (st == BYRON_GRAPHQL_OK) {
-        char err[256];
-        if (byron_graphql_document_operation(doc, opname, &kind, err, sizeof(err)) !=
-            BYRON_GRAPHQL_OK) {
-            errors = json_object_new_array();
-            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
-            st = BYRON_GRAPHQL_EINVALID;
-        }
-    }
     if (st != BYRON_GRAPHQL_OK) {
-        if (errors == NULL) {
-            errors = json_object_new_array();
-            gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s",
-                          byron_graphql_status_str(st));
-        }
-        send_error(out, id, errors);
+        send_error(out, id, gql_errors_or_status(errors, st));
         byron_graphql_document_free(doc);
         return;
     }
