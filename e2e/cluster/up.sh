@@ -189,6 +189,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   enable_selinux = false
   # pod network namespaces under the state dir: down.sh finds them all there
   netns_mounts_under_state_dir = true
+  # This machine's root lacks CAP_SYS_RESOURCE, so no process may lower its
+  # oom_score_adj below containerd's (0): the sandbox's -998 and the kubelet's
+  # negative scores for critical pods are clamped instead of failing runc.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -196,6 +200,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$RUNDIR/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$STATE/cni/net.d"
@@ -335,11 +340,14 @@ start_node() {
 
 # --- add-ons ------------------------------------------------------------------------
 apply_addons() {
-  sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
-    -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" \
-    -e "s|@LOCAL_PATH_IMAGE@|$LOCAL_PATH_IMAGE|g" -e "s|@HELPER_IMAGE@|$DEBIAN_IMAGE|g" \
-    -e "s|@LOCAL_PATH_DIR@|$STATE/local-path|g" \
-    "$cluster_dir/addons/coredns.yaml" "$cluster_dir/addons/local-path.yaml" >"$CONF/addons.yaml"
+  local f
+  for f in "$cluster_dir"/addons/*.yaml; do
+    echo "---"
+    sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
+      -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" \
+      -e "s|@LOCAL_PATH_IMAGE@|$LOCAL_PATH_IMAGE|g" -e "s|@HELPER_IMAGE@|$DEBIAN_IMAGE|g" \
+      -e "s|@LOCAL_PATH_DIR@|$STATE/local-path|g" "$f"
+  done >"$CONF/addons.yaml"
   kc apply -f "$CONF/addons.yaml" >"$LOGS/addons.log" 2>&1 ||
     { cat "$LOGS/addons.log" >&2; cdie "applying add-ons failed"; }
 }
