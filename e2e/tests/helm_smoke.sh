@@ -28,6 +28,11 @@ pass "helm upgrade"
 
 helm uninstall smoke -n "$NS" --wait --timeout 120s >/dev/null || fail "helm uninstall"
 helm status smoke -n "$NS" >/dev/null 2>&1 && fail "release still listed after uninstall"
-left=$(kubectl -n "$NS" get deployment,service,configmap,pod -l app.kubernetes.io/instance=smoke -o name)
+# the release's objects are gone at once; its pods terminate (deadline)
+left=$(kubectl -n "$NS" get deployment,replicaset,service,configmap -l app.kubernetes.io/instance=smoke -o name)
+[ -z "$left" ] || fail "left after uninstall: $left"
+kubectl -n "$NS" wait --for=delete pod -l app.kubernetes.io/instance=smoke --timeout=60s >/dev/null 2>&1 ||
+  fail "pods of the release still there 60s after uninstall"
+left=$(kubectl -n "$NS" get pod -l app.kubernetes.io/instance=smoke -o name)
 [ -z "$left" ] || fail "left after uninstall: $left"
 pass "helm uninstall removed the release"
