@@ -227,9 +227,11 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
                           char *err, size_t errlen)
 {
     json_type jt = json_object_get_type(raw);
-    const char *s = json_object_get_string(raw);
+    /* Messages show the value as JSON ("x" quoted), as graphql-js does. */
+    const char *s = json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
     if (t->kind == BYRON_GRAPHQL_ENUM) {
-        if (jt != json_type_string || gql_enum_value(t, s) == NULL) {
+        if (jt != json_type_string || gql_enum_value(t, json_object_get_string(raw)) == NULL) {
             snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, s);
             return -1;
         }
@@ -273,7 +275,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
         }
         if (jt == json_type_int || (jt == json_type_double && strcmp(n, "String") == 0) ||
             (jt == json_type_boolean && strcmp(n, "String") == 0)) {
-            *out = json_object_new_string(s);
+            *out = json_object_new_string(json_object_get_string(raw));
             return 0;
         }
         snprintf(err, errlen, "%s cannot represent value: %s", n, s);
@@ -515,12 +517,10 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
             continue;
         }
         json_object *c = NULL;
-        char err[512], path[300];
-        snprintf(path, sizeof(path), "$%s", v->name);
-        if (gql_coerce_json(t, val, &c, err, sizeof(err), path) < 0) {
-            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
-                          "Variable \"$%s\" got invalid value %s; %s", v->name,
-                          json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN), err);
+        char err[700];
+        if (gql_coerce_json(t, val, &c, err, sizeof(err), v->name) < 0) {
+            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "Variable \"$%s\" %s",
+                          v->name, err);
             continue;
         }
         json_object_object_add(vars, v->name, c);

@@ -272,10 +272,13 @@ static void check_args(vctx_t *v, const byron_graphql_field_t *defs, const gql_a
         bool found = false;
         for (const gql_argument_t *a = args; a && !found; a = a->next)
             found = strcmp(a->name, d->name) == 0;
+        /* graphql-js names the field without its type here ("Type.field" above). */
+        const char *dot = strchr(owner, '.');
+        bool field = strcmp(what, "field") == 0;
         if (!found)
             verr(v, loc, "%s \"%s\" argument \"%s\" of type \"%s\" is required, but it was not "
                          "provided.",
-                 strcmp(what, "field") == 0 ? "Field" : "Directive", owner, d->name,
+                 field ? "Field" : "Directive", field && dot ? dot + 1 : owner, d->name,
                  gql_type_str(d->type, tb, sizeof(tb)));
     }
 }

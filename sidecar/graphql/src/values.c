@@ -5,6 +5,7 @@
  * literals for introspection's defaultValue and the SDL printer.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,25 @@ static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, js
     return 0;
 }
 
+/* graphql-js's wording: got invalid value <v> [at "p.x[1]"]; <reason>. The
+ * path is shown only below the variable itself. */
+static int json_fail(char *err, size_t errlen, const char *path, json_object *in,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int json_fail(char *err, size_t errlen, const char *path, json_object *in,
+                     const char *fmt, ...)
+{
+    char reason[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    bool nested = strpbrk(path, ".[") != NULL;
+    snprintf(err, errlen, "got invalid value %.200s%s%s%s; %s", in ? jstr(in) : "null",
+             nested ? " at \"" : "", nested ? path : "", nested ? "\"" : "", reason);
+    return -1;
+}
+
 int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out,
                     char *err, size_t errlen, const char *path)
 {
@@ -127,8 +147,9 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     *out = NULL;
     if (in == NULL || json_object_get_type(in) == json_type_null) {
         if (type->kind == BYRON_GRAPHQL_NON_NULL)
-            return ERR("at \"%s\": expected non-nullable type \"%s\" not to be null", path,
-                       gql_type_str(type, tbuf, sizeof(tbuf)));
+            return json_fail(err, errlen, path, in,
+                             "Expected non-nullable type \"%s\" not to be null.",
+                             gql_type_str(type, tbuf, sizeof(tbuf)));
         return 0;
     }
     if (type->kind == BYRON_GRAPHQL_NON_NULL)
@@ -163,12 +184,13 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     }
     case BYRON_GRAPHQL_INPUT_OBJECT: {
         if (json_object_get_type(in) != json_type_object)
-            return ERR("at \"%s\": expected type \"%s\" to be an object", path, type->name);
+            return json_fail(err, errlen, path, in, "Expected type \"%s\" to be an object.",
+                             type->name);
         json_object_object_foreach(in, key, val) {
             (void)val;
             if (gql_type_field(type, key) == NULL)
-                return ERR("at \"%s\": field \"%s\" is not defined by type \"%s\"", path, key,
-                           type->name);
+                return json_fail(err, errlen, path, in,
+                                 "Field \"%s\" is not defined by type \"%s\".", key, type->name);
         }
         json_object *obj = json_object_new_object();
         for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
@@ -186,27 +208,31 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
                 json_object_object_add(obj, f->name, json_object_get(f->default_value));
             } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
                 json_object_put(obj);
-                return ERR("at \"%s\": field \"%s\" of required type \"%s\" was not provided",
-                           path, f->name, gql_type_str(f->type, tbuf, sizeof(tbuf)));
+                return json_fail(err, errlen, path, in,
+                                 "Field \"%s\" of required type \"%s\" was not provided.", f->name,
+                                 gql_type_str(f->type, tbuf, sizeof(tbuf)));
             }
         }
         *out = obj;
         return 0;
     }
     case BYRON_GRAPHQL_ENUM:
-        if (json_object_get_type(in) != json_type_string ||
-            gql_enum_value(type, json_object_get_string(in)) == NULL)
-            return ERR("at \"%s\": value %s does not exist in \"%s\" enum", path, jstr(in),
-                       type->name);
+        if (json_object_get_type(in) != json_type_string)
+            return json_fail(err, errlen, path, in,
+                             "Enum \"%s\" cannot represent non-string value: %s.", type->name,
+                             jstr(in));
+        if (gql_enum_value(type, json_object_get_string(in)) == NULL)
+            return json_fail(err, errlen, path, in, "Value %s does not exist in \"%s\" enum.",
+                             jstr(in), type->name);
         *out = json_object_get(in);
         return 0;
     case BYRON_GRAPHQL_SCALAR: {
         char msg[300];
         if (coerce_scalar_json(type, in, out, msg, sizeof(msg)) < 0)
-            return ERR("at \"%s\": %s", path, msg);
+            return json_fail(err, errlen, path, in, "%s", msg);
         return 0;
     }
-    default: return ERR("at \"%s\": \"%s\" is not an input type", path, type->name);
+    default: return json_fail(err, errlen, path, in, "\"%s\" is not an input type.", type->name);
     }
 }
 
