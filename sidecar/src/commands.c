@@ -212,6 +212,10 @@ static byron_status_t result_from_stored(byron_commands_t *c, uint64_t seq, byro
     char *data = NULL;
     size_t len = 0;
     byron_stream_last_t meta;
+    if (seq == 0) {
+        byron_err_set(err, BYRON_EUNAVAILABLE, "duplicate command: its event's sequence is not known yet");
+        return fail(out, BYRON_CODE_UNAVAILABLE, BYRON_EUNAVAILABLE);
+    }
     byron_status_t st = byron_stream_get(c->o.stream, seq, &data, &len, &meta, err);
     if (st != BYRON_OK) return fail(out, BYRON_CODE_UNAVAILABLE, st);
     json_object *ev = NULL;
@@ -432,11 +436,21 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
             int duplicate = 0;
             /* Unavailable (no ack in time, reconnecting): the same message id
              * again is safe, the stream de-duplicates it. */
-            while ((st = byron_stream_publish(c->o.stream, &p, &seq, &duplicate, err)) == BYRON_EUNAVAILABLE &&
-                   mono_s() < deadline)
+            for (;;) {
+                st = byron_stream_publish(c->o.stream, &p, &seq, &duplicate, err);
+                /* A duplicate acked with sequence 0: the server knows the id but
+                 * not yet where it was stored. Ask again shortly. */
+                if (st == BYRON_OK && duplicate && seq == 0) {
+                    byron_log(BYRON_LOG_WARN, "duplicate without a sequence, retrying", "msg_id", msg_id, (char *)NULL);
+                    st = byron_err_set(err, BYRON_EUNAVAILABLE, "duplicate of a command still being stored");
+                }
+                if (st != BYRON_EUNAVAILABLE || mono_s() >= deadline) break;
                 sleep_ms(byron_backoff_next(&bo));
+            }
             if (st == BYRON_OK && duplicate && i == 0) {
                 json_object_put(ev);
+                json_object_put(out->events);
+                out->events = NULL;
                 dup = 1;
                 st = result_from_stored(c, seq, out, err); /* applied by an earlier attempt or sender */
                 break;

@@ -1,0 +1,275 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "byron/json.h"
+
+static char env_buf[8192];
+
+const char *h_env(const char *key) {
+    static __thread char val[1024];
+    const char *path = getenv("BYRON_TESTENV");
+    cr_assert_not_null(path, "BYRON_TESTENV is not set: run through ctest (fixture testenv)");
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s", path);
+    size_t n = fread(env_buf, 1, sizeof env_buf - 1, f);
+    fclose(f);
+    env_buf[n] = '\0';
+    size_t kl = strlen(key);
+    char *save = NULL;
+    for (char *line = strtok_r(env_buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            snprintf(val, sizeof val, "%s", line + kl + 1);
+            return val;
+        }
+    cr_assert_fail("%s not in %s", key, path);
+    return NULL;
+}
+
+int h_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static pid_t spawn(char *const argv[], const char *log, char *const extra_env[]) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        for (char *const *e = extra_env; e && *e; e++) putenv(*e);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void write_config(h_sidecar_t *sc) {
+    char src[600];
+    snprintf(src, sizeof src, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
+    json_object *root = NULL;
+    byron_err_t err;
+    cr_assert_eq(byron_json_parse_file(src, 1 << 20, &root, &err), BYRON_OK, "%s", err.msg);
+    json_object_object_add(root, "component", json_object_new_string(sc->component));
+    json_object_object_add(root, "namespace", json_object_new_string("it"));
+    snprintf(sc->config, sizeof sc->config, "%s/component.json", sc->dir);
+    cr_assert_eq(json_object_to_file(sc->config, root), 0);
+    json_object_put(root);
+}
+
+void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra) {
+    static int seq;
+    memset(sc, 0, sizeof *sc);
+    snprintf(sc->component, sizeof sc->component, "%s-%d-%d", name, (int)getpid() % 100000, seq++);
+    snprintf(sc->stream, sizeof sc->stream, "BYRON_it_%s", sc->component);
+    for (char *p = sc->stream; *p; p++)
+        if (*p == '-') *p = '_';
+    snprintf(sc->dir, sizeof sc->dir, "/tmp/byron-it-XXXXXX");
+    cr_assert_not_null(mkdtemp(sc->dir));
+    write_config(sc);
+    snprintf(sc->sock, sizeof sc->sock, "%s/sidecar.sock", sc->dir);
+    snprintf(sc->app_sock, sizeof sc->app_sock, "%s/app.sock", sc->dir);
+    snprintf(sc->log, sizeof sc->log, "%s/sidecar.log", sc->dir);
+    snprintf(sc->app_log, sizeof sc->app_log, "%s/app.log", sc->dir);
+    sc->port = h_free_port();
+    char bin[600], port[16], mongo[600];
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(port, sizeof port, "%d", sc->port);
+    const char *uri = h_env("BYRON_MONGO_URI");
+    snprintf(mongo, sizeof mongo, "%s", uri);
+    char nats[600];
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    char *argv[40];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--mode=api";
+    argv[n++] = "--config";
+    argv[n++] = sc->config;
+    argv[n++] = "--nats-url";
+    argv[n++] = nats;
+    argv[n++] = "--mongo-uri";
+    argv[n++] = mongo;
+    argv[n++] = "--http-port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--sidecar-socket";
+    argv[n++] = sc->sock;
+    if (app) {
+        argv[n++] = "--app-socket";
+        argv[n++] = sc->app_sock;
+    }
+    for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
+    argv[n] = NULL;
+    sc->pid = spawn(argv, sc->log, NULL);
+    if (app) {
+        char script[600], env_app[400], env_sc[400];
+        snprintf(script, sizeof script, "%s/examples/reference-app/%s/%s", getenv("BYRON_SOURCE_DIR"), app,
+                 strcmp(app, "node") == 0 ? "app.js" : "app.py");
+        snprintf(env_app, sizeof env_app, "BYRON_APP_SOCKET=%s", sc->app_sock);
+        snprintf(env_sc, sizeof env_sc, "BYRON_SIDECAR_SOCKET=%s", sc->sock);
+        char *aargv[] = {strcmp(app, "node") == 0 ? "node" : "python3", script, NULL};
+        char *aenv[] = {env_app, env_sc, NULL};
+        sc->app_pid = spawn(aargv, sc->app_log, aenv);
+    }
+    for (int i = 0; i < 300; i++) {
+        h_resp_t r;
+        if (h_http(NULL, sc->port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200) {
+            h_resp_free(&r);
+            return;
+        }
+        h_resp_free(&r);
+        sleep_ms(50);
+    }
+    cr_assert_fail("sidecar not ready within 15 s; see %s", sc->log);
+}
+
+int h_sidecar_stop(h_sidecar_t *sc) {
+    int rc = -1;
+    if (sc->pid > 0) {
+        kill(sc->pid, SIGTERM);
+        rc = wait_exit(sc->pid, 15000);
+        sc->pid = 0;
+    }
+    if (sc->app_pid > 0) {
+        kill(sc->app_pid, SIGTERM);
+        wait_exit(sc->app_pid, 5000);
+        sc->app_pid = 0;
+    }
+    return rc;
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+} buf_t;
+
+static size_t on_data(char *p, size_t s, size_t n, void *ud) {
+    buf_t *b = ud;
+    b->buf = realloc(b->buf, b->len + s * n + 1);
+    memcpy(b->buf + b->len, p, s * n);
+    b->len += s * n;
+    b->buf[b->len] = '\0';
+    return s * n;
+}
+
+int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
+           h_resp_t *out) {
+    memset(out, 0, sizeof *out);
+    CURL *c = curl_easy_init();
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", unix_path ? 80 : port, path);
+    buf_t b = {0};
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (unix_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    (void)method;
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    out->body = b.buf;
+    if (b.buf) {
+        byron_err_t e;
+        if (byron_json_parse(b.buf, b.len, 0, &out->json, &e) != BYRON_OK) out->json = NULL;
+    }
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void h_resp_free(h_resp_t *r) {
+    free(r->body);
+    json_object_put(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out) {
+    char path[256];
+    snprintf(path, sizeof path, "/v1/commands/%s", cmd);
+    return h_http(NULL, sc->port, "POST", path, body, 30000, out);
+}
+
+const char *h_error_code(h_resp_t *r) {
+    json_object *e, *c;
+    if (r->json && json_object_object_get_ex(r->json, "error", &e) && json_object_object_get_ex(e, "code", &c))
+        return json_object_get_string(c);
+    return "";
+}
+
+json_object *h_stream_events(const char *stream, const char *prefix) {
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_GetStreamInfo(&si, js, stream, NULL, &jerr), NATS_OK, "stream %s: %d", stream, jerr);
+    uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    json_object *arr = json_object_new_array();
+    for (uint64_t seq = first; seq && seq <= last; seq++) {
+        natsMsg *m = NULL;
+        if (js_GetMsg(&m, js, stream, seq, NULL, &jerr) != NATS_OK) continue;
+        const char *subj = natsMsg_GetSubject(m);
+        if (!prefix || strncmp(subj, prefix, strlen(prefix)) == 0) {
+            json_object *o = json_object_new_object();
+            const char *id = NULL;
+            natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
+            json_object_object_add(o, "seq", json_object_new_uint64(seq));
+            json_object_object_add(o, "subject", json_object_new_string(subj));
+            json_object_object_add(o, "msgid", byron_json_str(id));
+            json_object *ev = NULL;
+            byron_err_t e;
+            if (byron_json_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &ev, &e) != BYRON_OK) ev = NULL;
+            json_object_object_add(o, "event", ev);
+            json_object_array_add(arr, o);
+        }
+        natsMsg_Destroy(m);
+    }
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return arr;
+}

@@ -1,0 +1,49 @@
+/* harness.h — integration-test helpers: the testenv servers, a real
+ * byron-sidecar process (and a reference app) per test, HTTP calls, and
+ * reading the stream back with cnats. No mocks. */
+#ifndef BYRON_SIDECAR_TEST_HARNESS_H
+#define BYRON_SIDECAR_TEST_HARNESS_H
+
+#include <json-c/json.h>
+#include <nats/nats.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A value of the testenv env file (BYRON_TESTENV); aborts the test if absent. */
+const char *h_env(const char *key);
+int h_free_port(void);
+
+typedef struct h_sidecar {
+    pid_t pid, app_pid;
+    int port;
+    char dir[256], config[300], sock[300], app_sock[300], log[300], app_log[300];
+    char component[64], stream[128];
+} h_sidecar_t;
+
+/* Start an api sidecar for a fresh component (name unique per call) with the
+ * test config; app: NULL (none), "python" or "node"; extra: NULL-terminated
+ * extra arguments. Waits until /readyz answers 200. */
+void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra);
+/* SIGTERM, wait; returns the exit status (or -1). */
+int h_sidecar_stop(h_sidecar_t *sc);
+
+typedef struct h_resp {
+    long status;
+    char *body;
+    json_object *json; /* NULL if the body is not JSON */
+} h_resp_t;
+
+/* HTTP over TCP (unix_path NULL) or a Unix socket; body NULL: GET. 0 on transport success. */
+int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
+           h_resp_t *out);
+void h_resp_free(h_resp_t *r);
+/* POST /v1/commands/<cmd> on the sidecar's TCP port. */
+int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out);
+/* "error.code" of a response, or "" */
+const char *h_error_code(h_resp_t *r);
+
+/* Every event of the stream whose subject starts with prefix (NULL: all), in
+ * stream order: [{"seq":..,"subject":..,"msgid":..,"event":{envelope}}]. Caller puts. */
+json_object *h_stream_events(const char *stream, const char *prefix);
+
+#endif

@@ -1,0 +1,537 @@
+/* test_commands_it.c — the api sidecar against real nats-server, FerretDB and
+ * the reference apps: events in the stream, hooks, app failures, concurrency,
+ * idempotency, a broker restart, cache reads, shutdown. */
+#include <criterion/criterion.h>
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "byron/json.h"
+#include "envelope.h"
+#include "harness.h"
+#include "subject.h"
+
+static json_object *jget(json_object *o, const char *path) {
+    /* "a.b.0.c": objects by key, arrays by index. */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    char *save = NULL; /* strtok_r: writers call this from 50 threads */
+    for (char *tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
+        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
+        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
+    }
+    return o;
+}
+static const char *jstr(json_object *o, const char *path) { return json_object_get_string(jget(o, path)); }
+static int64_t jint(json_object *o, const char *path) { return json_object_get_int64(jget(o, path)); }
+
+static void subject_of(h_sidecar_t *sc, const char *model, const char *id, char *buf, size_t cap) {
+    snprintf(buf, cap, "byron.it.%s.%u.%s.%s", sc->component, byron_partition(model, id, 8), model, id);
+}
+
+Test(commands_it, generated_commands_produce_well_formed_events, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "gen", NULL, NULL);
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\",\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 1);
+    uint64_t seq1 = (uint64_t)jint(r.json, "sequences.0");
+    cr_assert_gt(seq1, 0);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"o-1\",\"input\":{\"status\":\"SHIPPED\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 2);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "deleteOrder", "{\"id\":\"o-1\"}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 3);
+    h_resp_free(&r);
+    /* Generated id for a create without one. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"input\":{\"customer\":\"bob\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(byron_id_is_valid(jstr(r.json, "id")));
+    h_resp_free(&r);
+
+    /* Failures, each with its code. */
+    static const struct {
+        const char *cmd, *body, *code;
+        long status;
+    } BAD[] = {
+        {"updateOrder", "{\"id\":\"o-1\",\"input\":{\"status\":\"OPEN\"}}", "NOT_FOUND", 404}, /* deleted */
+        {"updateOrder", "{\"id\":\"nope\",\"input\":{\"status\":\"OPEN\"}}", "NOT_FOUND", 404},
+        {"deleteOrder", "{\"id\":\"nope\"}", "NOT_FOUND", 404},
+        {"createOrder", "{\"id\":\"o-2\",\"input\":{\"status\":\"OPEN\"}}", "BAD_USER_INPUT", 400}, /* customer required */
+        {"createOrder", "{\"id\":\"a.b\",\"input\":{\"customer\":\"x\"}}", "BAD_USER_INPUT", 400},
+        {"createOrder", "{\"id\":\"o-3\",\"input\":{\"customer\":\"x\",\"status\":\"LOST\"}}", "BAD_USER_INPUT", 400},
+        {"createNothing", "{}", "BAD_USER_INPUT", 400},
+        {"createOrder", "not json", "BAD_USER_INPUT", 400},
+        {"shipOrder", "{\"id\":\"o-9\",\"input\":{\"carrier\":\"ups\"}}", "NOT_FOUND", 404},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        cr_assert_eq(h_command(&sc, BAD[i].cmd, BAD[i].body, &r), 0);
+        cr_assert_eq(r.status, BAD[i].status, "case %zu: %s", i, r.body);
+        cr_assert_str_eq(h_error_code(&r), BAD[i].code, "case %zu: %s", i, r.body);
+        h_resp_free(&r);
+    }
+    /* Re-create after delete: allowed, the version continues. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 4);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert_str_eq(h_error_code(&r), "CONFLICT");
+    h_resp_free(&r);
+
+    char subject[256];
+    subject_of(&sc, "Order", "o-1", subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 4, "%s", byron_json_compact(evs));
+    static const char *const TYPES[] = {"OrderCreated", "OrderUpdated", "OrderDeleted", "OrderCreated"};
+    for (size_t i = 0; i < 4; i++) {
+        json_object *e = json_object_array_get_idx(evs, i);
+        json_object *env = jget(e, "event");
+        byron_err_t err = {0};
+        cr_assert_eq(byron_event_validate(env, &err), BYRON_OK, "%s", err.msg);
+        cr_assert_str_eq(jstr(env, "type"), TYPES[i]);
+        cr_assert_str_eq(jstr(env, "subject"), "o-1");
+        cr_assert_eq(jint(env, "byronversion"), (int64_t)i + 1);
+        cr_assert_str_eq(jstr(env, "byronmodel"), "Order");
+        char src[128];
+        snprintf(src, sizeof src, "/byron/it/%s", sc.component);
+        cr_assert_str_eq(jstr(env, "source"), src);
+        cr_assert_not_null(jstr(e, "msgid"));
+        cr_assert_null(jget(env, "byronsequence"), "the sequence is not part of the stored payload");
+    }
+    cr_assert_eq((uint64_t)jint(evs, "0.seq"), seq1);
+    cr_assert_str_eq(jstr(evs, "0.event.data.customer"), "ann");
+    cr_assert_str_eq(jstr(evs, "1.event.data.status"), "SHIPPED");
+    cr_assert_null(jget(evs, "1.event.data.customer"), "an update carries the changed fields only");
+    cr_assert_eq(json_object_object_length(jget(evs, "2.event.data")), 0);
+    json_object_put(evs);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+static void app_protocol(const char *lang) {
+    h_sidecar_t sc;
+    const char *extra[] = {"--app-timeout-ms", "400", NULL};
+    h_sidecar_start(&sc, lang, lang, extra);
+    h_resp_t r;
+    /* Before hook rejects: message and app code reach the caller. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"reject\":\"out of stock\"}}", &r), 0);
+    cr_assert_eq(r.status, 422, "%s", r.body);
+    cr_assert_str_eq(h_error_code(&r), "REJECTED");
+    cr_assert_str_eq(jstr(r.json, "error.message"), "out of stock");
+    cr_assert_str_eq(jstr(r.json, "error.appCode"), "REJECTED_BY_APP");
+    h_resp_free(&r);
+    /* Slow app: a timeout, cleanly. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"slow\":1.5}}", &r), 0);
+    cr_assert_eq(r.status, 504, "%s", r.body);
+    cr_assert_str_eq(h_error_code(&r), "APP_TIMEOUT");
+    h_resp_free(&r);
+    /* Garbage answer: an app error naming the problem. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"garbage\":true}}", &r), 0);
+    cr_assert_eq(r.status, 502, "%s", r.body);
+    cr_assert_str_eq(h_error_code(&r), "APP_ERROR");
+    cr_assert_not_null(strstr(jstr(r.json, "error.message"), "invalid JSON"), "%s", r.body);
+    h_resp_free(&r);
+    /* Nothing of the above reached the stream. */
+    char subject[256];
+    subject_of(&sc, "Order", "r-1", subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 0);
+    json_object_put(evs);
+    /* Accepted create, then a custom command whose event the app returns. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"ups\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 2);
+    cr_assert_str_eq(jstr(r.json, "events.0.type"), "OrderShipped");
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"ups\",\"reject\":\"already shipped\"}}", &r), 0);
+    cr_assert_eq(r.status, 422, "%s", r.body);
+    h_resp_free(&r);
+    evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 2);
+    cr_assert_str_eq(jstr(evs, "1.event.type"), "OrderShipped");
+    cr_assert_str_eq(jstr(evs, "1.event.data.carrier"), "ups");
+    byron_err_t err = {0};
+    cr_assert_eq(byron_event_validate(jget(evs, "1.event"), &err), BYRON_OK, "%s", err.msg);
+    json_object_put(evs);
+    /* The after hook ran for both accepted commands. */
+    cr_assert_eq(h_http(sc.app_sock, 0, "GET", "/v1/stats", NULL, 2000, &r), 0);
+    cr_assert_eq(jint(r.json, "after"), 2, "%s", r.body);
+    cr_assert_eq(jint(r.json, "command"), 1, "%s", r.body);
+    h_resp_free(&r);
+    /* The app-call metric counted the timeout. */
+    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_assert_not_null(strstr(r.body, "byron_sidecar_app_calls_total{hook=\"before\",outcome=\"timeout\"} 1"), "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+    /* The app read the sidecar's metadata during its own start-up. */
+    FILE *f = fopen(sc.app_log, "r");
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    cr_assert_not_null(strstr(buf, "sidecar metadata"), "%s", buf);
+}
+
+Test(commands_it, app_protocol_python, .timeout = 60) { app_protocol("python"); }
+Test(commands_it, app_protocol_node, .timeout = 60) { app_protocol("node"); }
+
+Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "down", "python", NULL);
+    kill(sc.app_pid, SIGKILL);
+    waitpid(sc.app_pid, NULL, 0);
+    sc.app_pid = 0;
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_str_eq(h_error_code(&r), "UNAVAILABLE");
+    cr_assert_not_null(strstr(jstr(r.json, "error.message"), "app is not reachable"), "%s", r.body);
+    h_resp_free(&r);
+    /* Readiness reports the app separately. */
+    for (int i = 0; i < 40; i++) {
+        cr_assert_eq(h_http(NULL, sc.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        if (r.status == 503) break;
+        h_resp_free(&r);
+        usleep(100000);
+    }
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_eq(json_object_get_boolean(jget(r.json, "checks.app.ok")), 0);
+    cr_assert_eq(json_object_get_boolean(jget(r.json, "checks.nats.ok")), 1);
+    cr_assert_eq(json_object_get_boolean(jget(r.json, "checks.mongodb.ok")), 1);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+#define WRITERS 50
+
+typedef struct {
+    h_sidecar_t *sc;
+    int i;
+    char key[64];
+    long status;
+    uint64_t seq;
+    int64_t version;
+    int duplicate;
+    char body[4096];
+} writer_t;
+
+static void *writer(void *arg) {
+    writer_t *w = arg;
+    char body[256];
+    snprintf(body, sizeof body, "{\"id\":\"hot\",\"input\":{\"count\":%d},\"idempotencyKey\":\"%s\"}", w->i, w->key);
+    h_resp_t r;
+    if (h_command(w->sc, "updateOrder", body, &r) == 0) {
+        w->status = r.status;
+        if (r.status == 200) {
+            w->seq = (uint64_t)jint(r.json, "sequences.0");
+            w->version = jint(r.json, "version");
+            w->duplicate = json_object_get_boolean(jget(r.json, "duplicate"));
+        }
+        snprintf(w->body, sizeof w->body, "%s", r.body ? r.body : "");
+    }
+    h_resp_free(&r);
+    return NULL;
+}
+
+static void run_writers(writer_t *ws) {
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) pthread_create(&t[i], NULL, writer, &ws[i]);
+    for (int i = 0; i < WRITERS; i++) pthread_join(t[i], NULL);
+}
+
+Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
+    h_sidecar_t sc;
+    const char *extra[] = {"--workers", "8", "--max-attempts", "50", NULL};
+    h_sidecar_start(&sc, "hot", NULL, extra);
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"hot\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    writer_t ws[WRITERS];
+    memset(ws, 0, sizeof ws);
+    for (int i = 0; i < WRITERS; i++) {
+        ws[i].sc = &sc;
+        ws[i].i = i;
+        snprintf(ws[i].key, sizeof ws[i].key, "w-%d", i);
+    }
+    run_writers(ws);
+    int accepted = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        cr_assert(ws[i].status == 200 || ws[i].status == 409, "writer %d: HTTP %ld", i, ws[i].status);
+        if (ws[i].status == 200) accepted++;
+    }
+    cr_assert_gt(accepted, WRITERS / 2, "only %d of %d accepted", accepted, WRITERS);
+    char subject[256];
+    subject_of(&sc, "Order", "hot", subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    size_t n = json_object_array_length(evs);
+    cr_assert_eq(n, (size_t)accepted + 1, "%zu events for %d accepted updates + 1 create", n, accepted);
+    /* Versions follow stream order exactly: 1, 2, 3, ... (never interleaved). */
+    for (size_t k = 0; k < n; k++)
+        cr_assert_eq(jint(json_object_array_get_idx(evs, k), "event.byronversion"), (int64_t)k + 1);
+    /* Every accepted command is exactly once in the stream, at the sequence and version it was told. */
+    for (int i = 0; i < WRITERS; i++) {
+        if (ws[i].status != 200) continue;
+        int found = 0;
+        for (size_t k = 0; k < n; k++) {
+            json_object *e = json_object_array_get_idx(evs, k);
+            if (json_object_get_int(jget(e, "event.data.count")) == i && jget(e, "event.data.count")) {
+                found++;
+                cr_assert_eq((uint64_t)jint(e, "seq"), ws[i].seq, "writer %d (dup %d): stream seq %lld, told %llu; %s", i,
+                             ws[i].duplicate, (long long)jint(e, "seq"), (unsigned long long)ws[i].seq,
+                             ws[i].body);
+                cr_assert_eq(jint(e, "event.byronversion"), ws[i].version, "writer %d: %s", i, ws[i].body);
+            }
+        }
+        cr_assert_eq(found, 1, "writer %d found %d times", i, found);
+    }
+    json_object_put(evs);
+    /* Re-send the accepted ones with their keys: no new events, the original answers. */
+    writer_t again[WRITERS];
+    memcpy(again, ws, sizeof again);
+    for (int i = 0; i < WRITERS; i++) again[i].status = 0;
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++)
+        if (ws[i].status == 200) pthread_create(&t[i], NULL, writer, &again[i]);
+    for (int i = 0; i < WRITERS; i++)
+        if (ws[i].status == 200) pthread_join(t[i], NULL);
+    for (int i = 0; i < WRITERS; i++) {
+        if (ws[i].status != 200) continue;
+        cr_assert_eq(again[i].status, 200, "resend %d: %ld", i, again[i].status);
+        cr_assert(again[i].duplicate, "resend %d not reported as duplicate", i);
+        cr_assert_eq(again[i].seq, ws[i].seq, "resend %d: seq %llu vs %llu: %s", i, (unsigned long long)again[i].seq,
+                     (unsigned long long)ws[i].seq, again[i].body);
+    }
+    evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), (size_t)accepted + 1);
+    json_object_put(evs);
+    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_log_info("conflict retries: %s", strstr(r.body, "byron_sidecar_command_conflicts_total{") ?: "none");
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+/* Writers that keep creating orders while nats-server restarts. */
+typedef struct {
+    h_sidecar_t *sc;
+    int t;
+    volatile int *stop;
+    int n, accepted;
+    char ids[400][32];
+    uint64_t seqs[400];
+} restart_writer_t;
+
+static void *restart_writer(void *arg) {
+    restart_writer_t *w = arg;
+    while (!*w->stop && w->n < 400) {
+        char body[256], id[32];
+        snprintf(id, sizeof id, "t%d-%d", w->t, w->n);
+        snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"c\"},\"idempotencyKey\":\"k-%s\"}", id, id);
+        h_resp_t r;
+        if (h_command(w->sc, "createOrder", body, &r) == 0 && r.status == 200) {
+            snprintf(w->ids[w->accepted], sizeof w->ids[0], "%s", id);
+            w->seqs[w->accepted++] = (uint64_t)jint(r.json, "sequences.0");
+        }
+        h_resp_free(&r);
+        w->n++;
+        usleep(10000);
+    }
+    return NULL;
+}
+
+Test(commands_it, nats_restart_loses_no_accepted_command, .timeout = 180) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "restart", NULL, NULL);
+    volatile int stop = 0;
+    restart_writer_t ws[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&ws[i], 0, sizeof ws[i]);
+        ws[i].sc = &sc;
+        ws[i].t = i;
+        ws[i].stop = &stop;
+        pthread_create(&t[i], NULL, restart_writer, &ws[i]);
+    }
+    usleep(700000);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/scripts/testenv restart nats %s >/dev/null 2>&1", getenv("BYRON_SOURCE_DIR"),
+             h_env("BYRON_TESTENV_DIR"));
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    usleep(1500000);
+    stop = 1;
+    int accepted = 0, attempted = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        accepted += ws[i].accepted;
+        attempted += ws[i].n;
+    }
+    cr_log_info("restart: %d of %d creates accepted", accepted, attempted);
+    cr_assert_gt(accepted, 0);
+    json_object *evs = h_stream_events(sc.stream, NULL);
+    size_t n = json_object_array_length(evs);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < ws[i].accepted; k++) {
+            int found = 0;
+            for (size_t j = 0; j < n; j++) {
+                json_object *e = json_object_array_get_idx(evs, j);
+                if (strcmp(jstr(e, "event.subject"), ws[i].ids[k]) == 0) {
+                    found++;
+                    cr_assert_eq((uint64_t)jint(e, "seq"), ws[i].seqs[k]);
+                }
+            }
+            cr_assert_eq(found, 1, "accepted %s found %d times", ws[i].ids[k], found);
+        }
+    json_object_put(evs);
+    /* And the sidecar serves again after the restart. */
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"after-restart\",\"input\":{\"customer\":\"c\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "cache", NULL, NULL);
+    /* Play the sink: write documents the way docs/sidecar.md lays them out. */
+    mongoc_init();
+    mongoc_client_t *cl = mongoc_client_new(h_env("BYRON_MONGO_URI"));
+    char db[128];
+    snprintf(db, sizeof db, "byron_%s", sc.component);
+    for (char *p = db; *p; p++)
+        if (*p == '-') *p = '_';
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, "Order");
+    for (int i = 0; i < 7; i++) {
+        char id[16], cust[16];
+        snprintf(id, sizeof id, "c-%d", i);
+        snprintf(cust, sizeof cust, "%s", i % 2 ? "bob" : "ann");
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "version", BCON_INT64(1), "customer", BCON_UTF8(cust), "count",
+                               BCON_INT32(10 - i));
+        bson_error_t be;
+        cr_assert(mongoc_collection_insert_one(coll, doc, NULL, NULL, &be), "%s", be.message);
+        bson_destroy(doc);
+    }
+    h_resp_t r;
+    cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/cache/Order/c-3", NULL, 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "id"), "c-3");
+    cr_assert_str_eq(jstr(r.json, "customer"), "bob");
+    cr_assert_eq(jint(r.json, "version"), 1);
+    h_resp_free(&r);
+    cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/cache/Order/zzz", NULL, 5000, &r), 0);
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/cache/Nope/zzz", NULL, 5000, &r), 0);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    h_resp_free(&r);
+    /* Pages of 2 over customer == "ann", by id: c-0 c-2 | c-4 c-6. */
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", "{\"filter\":{\"customer\":\"ann\"},\"first\":2}", 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(json_object_array_length(jget(r.json, "items")), 2);
+    cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-0");
+    cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-2");
+    cr_assert(json_object_get_boolean(jget(r.json, "hasNextPage")));
+    char body[512];
+    snprintf(body, sizeof body, "{\"filter\":{\"customer\":\"ann\"},\"first\":2,\"after\":\"%s\"}", jstr(r.json, "endCursor"));
+    h_resp_free(&r);
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", body, 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-4");
+    cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-6");
+    cr_assert_not(json_object_get_boolean(jget(r.json, "hasNextPage")));
+    h_resp_free(&r);
+    /* Ordered by an indexed field, descending, with a range filter. */
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query",
+                        "{\"filter\":{\"id\":{\"gte\":\"c-2\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3}", 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-5");
+    cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-3");
+    cr_assert_str_eq(jstr(r.json, "items.2.id"), "c-6");
+    snprintf(body, sizeof body, "{\"filter\":{\"id\":{\"gte\":\"c-2\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3,\"after\":\"%s\"}",
+             jstr(r.json, "endCursor"));
+    h_resp_free(&r);
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", body, 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(json_object_array_length(jget(r.json, "items")), 2, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-4");
+    cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-2");
+    h_resp_free(&r);
+    /* Not indexed: refused. */
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", "{\"filter\":{\"count\":3}}", 5000, &r), 0);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "error.message"), "filter.count: not an indexed field of Order");
+    h_resp_free(&r);
+    cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/meta", NULL, 5000, &r), 0);
+    cr_assert_str_eq(jstr(r.json, "component"), sc.component);
+    cr_assert_str_eq(jstr(r.json, "mode"), "api");
+    h_resp_free(&r);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(cl);
+    mongoc_cleanup();
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+Test(commands_it, bad_config_names_the_field, .timeout = 30) {
+    char dir[] = "/tmp/byron-it-XXXXXX", path[300], cmd[1200], out[2048] = "";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/component.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"component\":\"x\",\"namespace\":\"y\",\"models\":[{\"name\":\"A\"},{\"name\":\"B\",\"fields\":"
+          "[{\"name\":\"f\",\"type\":\"Strin\"}]}]}",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s/sidecar/byron-sidecar --mode=api --config %s --nats-url nats://127.0.0.1:1 --mongo-uri mongodb://127.0.0.1:1 2>&1; echo rc=$?",
+             getenv("BYRON_BINARY_DIR"), path);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    cr_assert_not_null(strstr(out, "models[1].fields[0].type: unknown type \\\"Strin\\\""), "%s", out);
+    cr_assert_not_null(strstr(out, "rc=2"), "%s", out);
+}
+
+typedef struct {
+    h_sidecar_t *sc;
+    h_resp_t r;
+} slow_call_t;
+
+static void *slow_call(void *arg) {
+    slow_call_t *s = arg;
+    h_command(s->sc, "createOrder", "{\"id\":\"s-1\",\"input\":{\"customer\":\"ann\",\"slow\":1}}", &s->r);
+    return NULL;
+}
+
+Test(commands_it, sigterm_finishes_in_flight_commands, .timeout = 60) {
+    h_sidecar_t sc;
+    const char *extra[] = {"--app-timeout-ms", "5000", NULL};
+    h_sidecar_start(&sc, "term", "python", extra);
+    /* A command the app holds for 1 s; SIGTERM arrives while it runs. */
+    slow_call_t s = {&sc, {0}};
+    pthread_t t;
+    pthread_create(&t, NULL, slow_call, &s);
+    usleep(400000);
+    kill(sc.pid, SIGTERM);
+    pthread_join(t, NULL);
+    cr_assert_eq(s.r.status, 200, "in-flight command: %ld %s", s.r.status, s.r.body ? s.r.body : "");
+    h_resp_free(&s.r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0, "exit status");
+    char subject[256];
+    subject_of(&sc, "Order", "s-1", subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 1);
+    json_object_put(evs);
+}
