@@ -200,6 +200,17 @@ static void field_error(exec_t *ex, const group_t *g, const char *code, const ch
     json_object_array_add(ex->errors, e);
 }
 
+static int64_t remaining_ms(const exec_t *ex)
+{
+    if (!ex->has_deadline)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)(ex->deadline.tv_sec - now.tv_sec) * 1000 +
+                 (ex->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms;
+}
+
 static bool past_deadline(exec_t *ex)
 {
     if (!ex->has_deadline)
@@ -420,6 +431,7 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
             .path = ex->path,
             .variables = ex->vars,
             .operation = ex->op->operation,
+            .deadline_remaining_ms = remaining_ms(ex),
         };
         byron_graphql_resolve_fn fn = f->resolve    ? f->resolve
                                       : ex->resolve ? ex->resolve

@@ -140,11 +140,8 @@ static gql_value_t *parse_value(parser_t *ps, bool is_const)
     v->loc = ps->tok.loc;
     switch (ps->tok.kind) {
     case GQL_TOK_DOLLAR:
-        if (is_const) {
-            char d[80];
-            snprintf(d, sizeof(d), "%s", "\"$\"");
+        if (is_const)
             parse_fail(ps, &ps->tok.loc, "Syntax Error: Unexpected variable in constant value.");
-        }
         advance(ps);
         v->kind = GQL_V_VARIABLE;
         v->str = parse_name(ps);

@@ -209,6 +209,7 @@ static int count_calls(void *ctx, json_object *parent, const char *field, json_o
                        const byron_graphql_resolve_info_t *info, json_object **result,
                        byron_graphql_field_error_t *err)
 {
+    cr_assert(info->deadline_remaining_ms >= 0 && info->deadline_remaining_ms <= 10);
     (*(int *)ctx)++;
     return fx_resolve(ctx, parent, field, args, info, result, err);
 }

@@ -124,9 +124,13 @@ typedef struct byron_graphql_resolve_info {
     const byron_graphql_type_t *return_type;
     const char *meta;                      /* byron_graphql_field_set_meta(), or NULL */
     void *field_udata;                     /* from byron_graphql_schema_set_resolver() */
-    json_object *path;                     /* borrowed JSON array: the response path */
+    json_object *path;                     /* borrowed, valid during the call: the response path */
     json_object *variables;                /* borrowed: coerced variable values */
     byron_graphql_operation_kind_t operation;
+    /* Milliseconds left before the execution deadline (-1: none). The
+     * executor checks the deadline between resolver calls only, so a resolver
+     * that blocks should bound its own I/O with this. */
+    int64_t deadline_remaining_ms;
 } byron_graphql_resolve_info_t;
 
 /* What a resolver reports when it fails: becomes a field error with the
@@ -179,7 +183,8 @@ byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, 
                                                     const char *description);
 void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *type, const char *url);
 
-/* Per-field resolver; takes precedence over the request's resolver. */
+/* Per-field resolver; takes precedence over the request's resolver. Like
+ * every builder call, only before the schema is shared between threads. */
 byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema,
                                                          const char *type, const char *field,
                                                          byron_graphql_resolve_fn fn, void *udata);
