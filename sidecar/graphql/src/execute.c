@@ -273,7 +273,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
     if (!strcmp(n, "Float")) {
         if (jt == json_type_int || jt == json_type_double || jt == json_type_boolean) {
             *out = jt == json_type_double ? json_object_get(raw)
-                                          : json_object_new_double(json_object_get_double(raw));
+                                          : gql_json_double(json_object_get_double(raw));
             return 0;
         }
         snprintf(err, errlen, "Float cannot represent non numeric value: %s", s);

@@ -249,6 +249,9 @@ json_object *gql_value_to_json(const gql_value_t *v, json_object *vars);
  * introspection, SDL). Caller frees. */
 char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v);
 
+/* A JSON double printed in its shortest round-trip form (0.1, not json-c's
+ * default 0.10000000000000001). */
+json_object *gql_json_double(double d);
 /* Input coercion (spec 3.x "Input Coercion"). Return 0 and a new value in
  * *out, or -1 with a message in err. `path` describes the position for the
  * message ("$input.lines[2].qty"). */

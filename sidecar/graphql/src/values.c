@@ -20,6 +20,22 @@ static const char *jstr(json_object *v)
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+json_object *gql_json_double(double d)
+{
+    char buf[40];
+    if (!isfinite(d))
+        return NULL; /* JSON has no Infinity/NaN: null */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    /* Keep it recognisably a float for clients that care: 2 → 2.0. */
+    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < sizeof(buf))
+        strcat(buf, ".0");
+    return json_object_new_double_s(d, buf);
+}
+
 static bool digits(const char *s, int n)
 {
     for (int i = 0; i < n; i++)
@@ -80,7 +96,7 @@ static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, js
             double d = json_object_get_double(in);
             if (!isfinite(d))
                 return ERR("Float cannot represent non numeric value: %s", jstr(in));
-            *out = jt == json_type_int ? json_object_new_double(d) : json_object_get(in);
+            *out = jt == json_type_int ? gql_json_double(d) : json_object_get(in);
             return 0;
         }
         return ERR("Float cannot represent non numeric value: %s", jstr(in));
@@ -250,9 +266,9 @@ json_object *gql_value_to_json(const gql_value_t *v, json_object *vars)
         long long n = strtoll(v->str, NULL, 10);
         if (errno == 0)
             return json_object_new_int64(n);
-        return json_object_new_double(strtod(v->str, NULL));
+        return gql_json_double(strtod(v->str, NULL));
     }
-    case GQL_V_FLOAT: return json_object_new_double(strtod(v->str, NULL));
+    case GQL_V_FLOAT: return gql_json_double(strtod(v->str, NULL));
     case GQL_V_STRING: return json_object_new_string_len(v->str, (int)v->str_len);
     case GQL_V_BOOLEAN: return json_object_new_boolean(v->boolean);
     case GQL_V_NULL: return NULL;
@@ -311,7 +327,7 @@ static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_
         double x = strtod(v->str, NULL);
         if (!isfinite(x))
             return ERR("Float cannot represent non numeric value: %s", v->str);
-        *out = json_object_new_double(x);
+        *out = gql_json_double(x);
         return 0;
     }
     if (strcmp(n, "String") == 0) {

@@ -84,6 +84,10 @@ Test(execute, variable_coercion)
                 "\"c\": \"GREEN\", \"p\": {\"x\": 1, \"tags\": \"t\"}}",
                 "{\"echo\":{\"point\":{\"x\":1,\"y\":0,\"tags\":[\"t\"]},\"n\":3,\"f\":2.0,"
                 "\"b\":true,\"s\":\"x\",\"id\":\"9\",\"list\":[5],\"color\":\"GREEN\"}}");
+    /* Floats print in their shortest form. */
+    expect_data("{ echo(f: 0.1) }", NULL, "{\"echo\":{\"f\":0.1}}");
+    expect_data("query Q($f: Float) { echo(f: $f) }", "{\"f\": 0.30000000000000004}",
+                "{\"echo\":{\"f\":0.30000000000000004}}");
     /* Defaults and absent variables. */
     expect_data("query Q($n: Int = 7, $m: Float) { echo(n: $n, f: $m) }", NULL,
                 "{\"echo\":{\"n\":7}}");
