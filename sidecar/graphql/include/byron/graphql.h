@@ -314,7 +314,10 @@ typedef struct byron_graphql_ws_output {
 } byron_graphql_ws_output_t;
 
 /* One per WebSocket connection whose negotiated subprotocol is
- * "graphql-transport-ws". The schema must outlive it. */
+ * "graphql-transport-ws". The schema must outlive it. A machine is not
+ * thread-safe: serialize all calls for one connection (receive, timeout,
+ * push_event, source_end, free). receive() and push_event() execute GraphQL
+ * and so call resolvers: call them on a worker thread, not the event loop. */
 byron_graphql_ws_t *byron_graphql_ws_new(const byron_graphql_schema_t *schema,
                                          const byron_graphql_ws_options_t *options);
 /* Unsubscribes whatever is still running. */
