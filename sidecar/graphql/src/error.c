@@ -29,6 +29,17 @@ void byron_graphql_limits_init(byron_graphql_limits_t *l)
     l->deadline_ms = 10000;
 }
 
+int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code,
+                                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    gql_strlcpy(err->code, code ? code : "", sizeof(err->code));
+    return -1;
+}
+
 size_t gql_strlcpy(char *dst, const char *src, size_t n)
 {
     size_t len = strlen(src);

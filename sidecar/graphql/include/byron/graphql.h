@@ -141,6 +141,11 @@ typedef struct byron_graphql_field_error {
     char code[64];
 } byron_graphql_field_error_t;
 
+/* Fills `err` (code may be NULL: INTERNAL_SERVER_ERROR) and returns -1, so a
+ * resolver can `return byron_graphql_field_error_set(err, "NOT_FOUND", "...")`. */
+int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code,
+                                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A resolver. Returns 0 and a new reference in *result (NULL means null), or
  * nonzero with `err` filled. `parent` is borrowed; `args` is the coerced
  * argument object (borrowed; absent optional arguments are absent keys).
