@@ -17,22 +17,34 @@ PIDS=$STATE/pids
 purge=0
 [ "${1:-}" = --purge ] && purge=1
 
-# stop NAME [SECONDS]: TERM the pid in pids/NAME.pid, KILL after SECONDS.
+# stop SECONDS NAME...: TERM the processes in pids/NAME.pid together, KILL
+# what is still running after SECONDS.
 stop() {
-  local name=$1 limit=${2:-10} pid
-  [ -f "$PIDS/$name.pid" ] || return 0
-  pid=$(cat "$PIDS/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    local end=$(( $(date +%s) + limit ))
-    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
+  local limit=$1; shift
+  local name pid pids=()
+  for name in "$@"; do
+    [ -f "$PIDS/$name.pid" ] || continue
+    pid=$(cat "$PIDS/$name.pid")
     if kill -0 "$pid" 2>/dev/null; then
-      clog "$name did not stop in ${limit}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      kill -TERM "$pid" 2>/dev/null && pids+=("$pid:$name")
     fi
-  fi
-  rm -f "$PIDS/$name.pid"
+    rm -f "$PIDS/$name.pid"
+  done
+  local end=$(( $(date +%s) + limit )) p left
+  while :; do
+    left=()
+    for p in "${pids[@]}"; do kill -0 "${p%%:*}" 2>/dev/null && left+=("$p"); done
+    [ ${#left[@]} -gt 0 ] || return 0
+    [ "$(date +%s)" -lt "$end" ] || break
+    sleep 0.1
+  done
+  for p in "${left[@]}"; do
+    clog "${p#*:} did not stop in ${limit}s: SIGKILL"
+    kill -KILL "${p%%:*}" 2>/dev/null
+  done
+  for p in "${left[@]}"; do
+    while kill -0 "${p%%:*}" 2>/dev/null; do sleep 0.1; done
+  done
 }
 
 ctr_alive() { [ -S "$CTR_SOCK" ] && timeout 5 ctr --address "$CTR_SOCK" version >/dev/null 2>&1; }
@@ -146,14 +158,10 @@ remove_cgroups() {
 main() {
   [ "$(id -u)" -eq 0 ] || cdie "down.sh needs root"
   clog "tearing down the local cluster"
-  stop kubelet 15
+  stop 15 kubelet            # first: it would restart the pods
   remove_pods
-  stop kube-proxy
-  stop kube-scheduler
-  stop kube-controller-manager
-  stop kube-apiserver 20
-  stop etcd
-  stop containerd 15
+  stop 20 kube-proxy kube-scheduler kube-controller-manager kube-apiserver
+  stop 15 etcd containerd
   kill_shims
   unmount_under "$STATE"
   unmount_under "$RUNDIR"
