@@ -52,6 +52,8 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
     add_incl(t, "enumValues", "[__EnumValue!]");
     add_incl(t, "inputFields", "[__InputValue!]");
     add(t, "ofType", "__Type", NULL);
+    /* Newer clients (graphql-js 16.9+, GraphiQL) may ask; we have no @oneOf inputs. */
+    add(t, "isOneOf", "Boolean", NULL);
 
     t = byron_graphql_schema_add_type(s, O, "__Field",
                                       "Object and Interface types are described by a list of "
@@ -157,6 +159,8 @@ static json_object *type_field(const byron_graphql_type_t *t, const char *f, jso
         return t->kind == BYRON_GRAPHQL_OBJECT ? json_object_new_array() : NULL;
     if (!strcmp(f, "possibleTypes"))
         return NULL;
+    if (!strcmp(f, "isOneOf"))
+        return t->kind == BYRON_GRAPHQL_INPUT_OBJECT ? json_object_new_boolean(0) : NULL;
     if (!strcmp(f, "fields")) {
         if (t->kind != BYRON_GRAPHQL_OBJECT)
             return NULL;

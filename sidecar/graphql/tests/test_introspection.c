@@ -78,6 +78,13 @@ Test(introspection, full_query_on_test_schema)
     cr_assert_str_eq(str(path(find_by_name(path(point, "inputFields"), "y"), "defaultValue")),
                      "\"0\"");
     cr_assert_str_eq(str(path(point, "fields")), "null");
+    json_object_put(r);
+    r = fx_run(s, "{ __type(name: \"PointInput\") { isOneOf } }", NULL);
+    cr_assert_str_eq(fx_data(r), "{\"__type\":{\"isOneOf\":false}}");
+    json_object_put(r);
+    r = fx_run(s, FX_INTROSPECTION_QUERY, NULL);
+    schema = path(r, "data.__schema");
+    types = path(schema, "types");
     json_object *color = find_by_name(types, "Color");
     cr_assert_eq(json_object_array_length(path(color, "enumValues")), 3);
 
