@@ -219,13 +219,14 @@ dockerfile_image() {
 img_operator() { dockerfile_image operator "$OPERATOR_IMAGE"; }
 img_sidecar() { dockerfile_image sidecar "$SIDECAR_IMAGE"; }
 
-# Inputs of the project's images: the Dockerfile, .dockerignore and the source
-# tree the build context holds.
+# Inputs of the project's images: the Dockerfile and the build context (the
+# repo's files, tracked or not, minus git-ignored ones and .dockerignore's dirs).
 source_key() {
   (cd "$repo_root" && {
     cat "$1/Dockerfile" .dockerignore 2>/dev/null
-    find CMakeLists.txt cmake lib operator sidecar -type f ! -name '*.md' -print0 2>/dev/null |
-      sort -z | xargs -0 sha256sum
+    git ls-files -co --exclude-standard -z 2>/dev/null |
+      grep -zvE '^(e2e|docs|examples|helm|fuzz/artifacts)/' | sort -z |
+      xargs -0 sha256sum 2>/dev/null
   } | sha256sum | cut -c1-16)
 }
 
