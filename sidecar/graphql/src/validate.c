@@ -499,10 +499,12 @@ static void check_operation_variables(vctx_t *v, defrec_t *op)
 
 /* ---------------------------------------------------------------- fragment cycles */
 
-/* Whether `target` is reachable from `from` through spreads. `seen` marks
- * fragments already explored from this start, so each start costs O(spreads)
- * even for "fragment bombs" that would be exponential as paths. */
-static bool reaches(vctx_t *v, defrec_t *from, const defrec_t *target, bool *seen)
+/* Whether `target` is reachable from `from` through spreads; `via` gets the
+ * fragments on the way. `seen` marks fragments already explored from this
+ * start, so each start costs O(spreads) even for "fragment bombs" that would
+ * be exponential as paths. */
+static bool reaches(vctx_t *v, defrec_t *from, const defrec_t *target, bool *seen, size_t *via,
+                    size_t *nvia)
 {
     for (size_t i = 0; from->spread_idx && i < from->nspreads; i++) {
         size_t k = from->spread_idx[i];
@@ -513,8 +515,10 @@ static bool reaches(vctx_t *v, defrec_t *from, const defrec_t *target, bool *see
         if (seen[k])
             continue;
         seen[k] = true;
-        if (reaches(v, &v->recs[k], target, seen))
+        via[(*nvia)++] = k;
+        if (reaches(v, &v->recs[k], target, seen, via, nvia))
             return true;
+        (*nvia)--;
     }
     return false;
 }
@@ -906,20 +910,37 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     }
     v.cur = NULL;
     resolve_spreads(&v);
+    /* No cycles; each cycle is reported once, from its first fragment. */
     bool *seen = calloc(ndefs + 1, sizeof(bool));
+    bool *reported = calloc(ndefs + 1, sizeof(bool));
+    size_t *via = calloc(ndefs + 1, sizeof(size_t));
     bool cyclic = false;
-    for (i = 0; i < v.nrecs && seen; i++) {
+    for (i = 0; i < v.nrecs && seen && reported && via; i++) {
         defrec_t *r = &v.recs[i];
-        if (r->def->kind != GQL_D_FRAGMENT)
+        if (r->def->kind != GQL_D_FRAGMENT || reported[i])
             continue;
         memset(seen, 0, (ndefs + 1) * sizeof(bool));
-        if (reaches(&v, r, r, seen)) {
-            verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself.", r->def->name);
-            cyclic = true;
+        size_t nvia = 0;
+        if (!reaches(&v, r, r, seen, via, &nvia))
+            continue;
+        char names[512] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < nvia && len < sizeof(names); k++) {
+            reported[via[k]] = true;
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s\"%s\"", k ? ", " : "",
+                                    v.recs[via[k]].def->name);
         }
+        if (nvia)
+            verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself via %s.",
+                 r->def->name, names);
+        else
+            verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself.", r->def->name);
+        cyclic = true;
     }
-    if (seen == NULL)
+    if (seen == NULL || reported == NULL || via == NULL)
         v.oom = true;
+    free(reported);
+    free(via);
     free(seen);
     for (i = 0; i < v.nrecs; i++)
         if (v.recs[i].def->kind == GQL_D_OPERATION)

@@ -98,7 +98,7 @@ Test(validate, fragments)
     invalid("{ dogs { ... on Int { x } } }", "non composite type \"Int\"");
     invalid("{ dogs { name } } fragment F on Dog { name }", "Fragment \"F\" is never used");
     invalid("{ dogs { ...A } } fragment A on Dog { ...B } fragment B on Dog { ...A }",
-            "within itself");
+            "Cannot spread fragment \"A\" within itself via \"B\".");
     invalid("{ dogs { ...A } } fragment A on Dog { name ...A }", "within itself");
 }
 
