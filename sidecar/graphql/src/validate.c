@@ -528,7 +528,6 @@ static bool reaches(vctx_t *v, defrec_t *from, const defrec_t *target, bool *see
 typedef struct counter {
     vctx_t *v;
     unsigned fields, aliases, max_fields, max_aliases, max_depth;
-    unsigned spread_depth;
     bool exceeded;
     const gql_loc_t *at;
     const char *code;
@@ -570,13 +569,12 @@ static void count(counter_t *c, const gql_selection_t *sels, unsigned depth)
             }
             break;
         case GQL_S_SPREAD: {
+            /* Cycles are rejected before this runs, so the recursion is
+             * bounded by the number of fragments; no depth cap here, or a
+             * long chain of fragments could hide fields from the count. */
             const gql_definition_t *fr = fragment(c->v, s->name);
-            /* Cycles are rejected before this runs; the guard is belt and braces. */
-            if (fr && c->spread_depth < 64) {
-                c->spread_depth++;
+            if (fr)
                 count(c, fr->selections, depth);
-                c->spread_depth--;
-            }
             break;
         }
         case GQL_S_INLINE: count(c, s->selections, depth); break;
@@ -598,11 +596,11 @@ typedef struct mlist {
     size_t nfrags, capfrags;
 } mlist_t;
 
+/* Every fragment is expanded at most once per list, so the recursion is
+ * bounded by the number of fragments even before cycles are rejected. */
 static void flatten(vctx_t *v, const byron_graphql_type_t *t, const gql_selection_t *sels,
                     mlist_t *out, unsigned guard)
 {
-    if (guard > 64)
-        return;
     for (const gql_selection_t *s = sels; s; s = s->next) {
         if (s->kind == GQL_S_FIELD) {
             mfield_t *nf = grow(v, out->f, &out->cap, out->n, sizeof(*nf));

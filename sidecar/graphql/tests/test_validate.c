@@ -215,6 +215,18 @@ Test(validate, limits)
     json_object_put(errors);
     byron_graphql_document_free(doc);
 
+    /* A long chain of fragments cannot hide fields from the count. */
+    char chain[8192];
+    size_t n = (size_t)snprintf(chain, sizeof(chain), "{ dogs { ...F0 } }");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(chain + n, sizeof(chain) - n, " fragment F%d on Dog { ...F%d }", i,
+                              i + 1);
+    snprintf(chain + n, sizeof(chain) - n, " fragment F100 on Dog { id name nickname color barks }");
+    cr_assert_eq(byron_graphql_parse(chain, strlen(chain), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
+    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
+    json_object_put(errors);
+    byron_graphql_document_free(doc);
+
     byron_graphql_limits_init(&lim);
     lim.max_depth = 3;
     q = "{ dogs { friends { friends { name } } } }";
