@@ -3,24 +3,21 @@
  * through parse → validate → execute against a small schema whose resolver
  * is the default one over a fixed root value. Must never crash, leak or hang.
  */
+#include "byron/graphql.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "byron/graphql.h"
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static byron_graphql_schema_t *schema(void)
-{
+static byron_graphql_schema_t *schema(void) {
     static byron_graphql_schema_t *s;
-    if (s)
-        return s;
+    if (s) return s;
     s = byron_graphql_schema_new();
     byron_graphql_type_t *e = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_ENUM, "Color", NULL);
     byron_graphql_enum_add_value(e, "RED", NULL);
     byron_graphql_enum_add_value(e, "BLUE", NULL);
-    byron_graphql_type_t *in =
-        byron_graphql_schema_add_type(s, BYRON_GRAPHQL_INPUT_OBJECT, "In", NULL);
+    byron_graphql_type_t *in = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_INPUT_OBJECT, "In", NULL);
     byron_graphql_type_add_field(in, "a", "Int!", NULL);
     byron_graphql_type_add_field(in, "b", "[In!]", NULL);
     byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);
@@ -37,13 +34,11 @@ static byron_graphql_schema_t *schema(void)
     byron_graphql_type_add_field(n, "all", "[Node]", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
     char err[128];
-    if (byron_graphql_schema_finalize(s, err, sizeof(err)) != BYRON_GRAPHQL_OK)
-        abort();
+    if (byron_graphql_schema_finalize(s, err, sizeof(err)) != BYRON_GRAPHQL_OK) abort();
     return s;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static json_object *root;
     if (root == NULL)
         root = json_tokener_parse(

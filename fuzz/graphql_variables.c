@@ -4,12 +4,12 @@
  * input type (scalars, enum, nested input objects, nested lists, non-null),
  * through variable coercion, argument coercion and execution.
  */
+#include "byron/graphql.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/graphql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,8 +22,7 @@ static const char *QUERY =
 static byron_graphql_schema_t *S;
 static byron_graphql_document_t *DOC;
 
-static void init(void)
-{
+static void init(void) {
     S = byron_graphql_schema_new();
     byron_graphql_type_t *e = byron_graphql_schema_add_type(S, BYRON_GRAPHQL_ENUM, "Color", NULL);
     byron_graphql_enum_add_value(e, "RED", NULL);
@@ -39,10 +38,9 @@ static void init(void)
     byron_graphql_type_add_field(p, "tags", "[String!]", NULL);
     byron_graphql_type_t *q = byron_graphql_schema_add_type(S, BYRON_GRAPHQL_OBJECT, "Query", NULL);
     byron_graphql_field_t *f = byron_graphql_type_add_field(q, "echo", "JSON", NULL);
-    const char *args[][2] = {{"i", "Int"},     {"f", "Float"},      {"s", "String"},
-                             {"b", "Boolean"}, {"id", "ID"},        {"c", "Color"},
-                             {"p", "Point"},   {"l", "[[Int!]]"},   {"nn", "Int!"},
-                             {"d", "DateTime"}, {"j", "JSON"},      {"ps", "[Point!]"}};
+    const char *args[][2] = {{"i", "Int"},   {"f", "Float"},    {"s", "String"}, {"b", "Boolean"},
+                             {"id", "ID"},   {"c", "Color"},    {"p", "Point"},  {"l", "[[Int!]]"},
+                             {"nn", "Int!"}, {"d", "DateTime"}, {"j", "JSON"},   {"ps", "[Point!]"}};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         byron_graphql_field_add_arg(f, args[i][0], args[i][1], NULL, NULL);
     byron_graphql_schema_set_roots(S, "Query", NULL, NULL);
@@ -59,16 +57,13 @@ static void init(void)
 
 static int echo(void *ctx, json_object *parent, const char *field, json_object *args,
                 const byron_graphql_resolve_info_t *info, json_object **result,
-                byron_graphql_field_error_t *err)
-{
+                byron_graphql_field_error_t *err) {
     *result = json_object_get(args);
     return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    if (S == NULL)
-        init();
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (S == NULL) init();
     json_tokener *tok = json_tokener_new_ex(32);
     json_object *vars = json_tokener_parse_ex(tok, (const char *)data, (int)size);
     json_tokener_free(tok);

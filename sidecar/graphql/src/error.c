@@ -2,13 +2,12 @@
  * error.c — GraphQL errors as JSON ({message, locations, extensions.code}),
  * status strings and the limits defaults.
  */
+#include "internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-
-const char *byron_graphql_status_str(byron_graphql_status_t status)
-{
+const char *byron_graphql_status_str(byron_graphql_status_t status) {
     switch (status) {
     case BYRON_GRAPHQL_OK: return "ok";
     case BYRON_GRAPHQL_ESYNTAX: return "syntax error";
@@ -19,8 +18,7 @@ const char *byron_graphql_status_str(byron_graphql_status_t status)
     return "unknown status";
 }
 
-void byron_graphql_limits_init(byron_graphql_limits_t *l)
-{
+void byron_graphql_limits_init(byron_graphql_limits_t *l) {
     l->max_document_bytes = 65536;
     l->max_tokens = 20000;
     l->max_depth = 32;
@@ -29,9 +27,7 @@ void byron_graphql_limits_init(byron_graphql_limits_t *l)
     l->deadline_ms = 10000;
 }
 
-int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code,
-                                  const char *fmt, ...)
-{
+int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
@@ -40,8 +36,7 @@ int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *
     return -1;
 }
 
-size_t gql_strlcpy(char *dst, const char *src, size_t n)
-{
+size_t gql_strlcpy(char *dst, const char *src, size_t n) {
     size_t len = strlen(src);
     if (n) {
         size_t c = len < n - 1 ? len : n - 1;
@@ -51,10 +46,8 @@ size_t gql_strlcpy(char *dst, const char *src, size_t n)
     return len;
 }
 
-void gql_error_add_loc(json_object *error, const gql_loc_t *loc)
-{
-    if (loc == NULL || loc->line == 0)
-        return;
+void gql_error_add_loc(json_object *error, const gql_loc_t *loc) {
+    if (loc == NULL || loc->line == 0) return;
     json_object *locs = NULL;
     if (!json_object_object_get_ex(error, "locations", &locs)) {
         locs = json_object_new_array();
@@ -66,9 +59,7 @@ void gql_error_add_loc(json_object *error, const gql_loc_t *loc)
     json_object_array_add(locs, l);
 }
 
-static json_object *error_vnew(const gql_loc_t *loc, const char *code, const char *fmt,
-                               va_list ap)
-{
+static json_object *error_vnew(const gql_loc_t *loc, const char *code, const char *fmt, va_list ap) {
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     json_object *e = json_object_new_object();
@@ -82,8 +73,7 @@ static json_object *error_vnew(const gql_loc_t *loc, const char *code, const cha
     return e;
 }
 
-json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...)
-{
+json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     json_object *e = error_vnew(loc, code, fmt, ap);
@@ -91,9 +81,7 @@ json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *f
     return e;
 }
 
-void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt,
-                   ...)
-{
+void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     json_object *e = error_vnew(loc, code, fmt, ap);

@@ -13,12 +13,12 @@
  * Costs: CollectFields groups by response key with a linear scan, O(k²) in
  * the number of keys of one selection set, bounded by limits.max_fields.
  */
+#include "internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "internal.h"
 
 typedef struct group {
     const char *key;
@@ -45,10 +45,9 @@ typedef struct exec {
     json_object *event; /* subscription event mode: the root field's value */
 } exec_t;
 
-int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
-                                  json_object *args, const byron_graphql_resolve_info_t *info,
-                                  json_object **result, byron_graphql_field_error_t *err)
-{
+int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                  const byron_graphql_resolve_info_t *info, json_object **result,
+                                  byron_graphql_field_error_t *err) {
     json_object *v = NULL;
     *result = NULL;
     if (parent && json_object_get_type(parent) == json_type_object &&
@@ -57,16 +56,13 @@ int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *fi
     return 0;
 }
 
-static void groups_free(groups_t *gs)
-{
-    for (size_t i = 0; i < gs->n; i++)
-        free(gs->g[i].fields);
+static void groups_free(groups_t *gs) {
+    for (size_t i = 0; i < gs->n; i++) free(gs->g[i].fields);
     free(gs->g);
     memset(gs, 0, sizeof(*gs));
 }
 
-static int group_add(groups_t *gs, const gql_selection_t *f)
-{
+static int group_add(groups_t *gs, const gql_selection_t *f) {
     const char *key = gql_response_key(f);
     group_t *g = NULL;
     for (size_t i = 0; i < gs->n; i++)
@@ -78,8 +74,7 @@ static int group_add(groups_t *gs, const gql_selection_t *f)
         if (gs->n == gs->cap) {
             size_t cap = gs->cap ? gs->cap * 2 : 8;
             group_t *ng = realloc(gs->g, cap * sizeof(*ng));
-            if (ng == NULL)
-                return -1;
+            if (ng == NULL) return -1;
             gs->g = ng;
             gs->cap = cap;
         }
@@ -90,8 +85,7 @@ static int group_add(groups_t *gs, const gql_selection_t *f)
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 2;
         const gql_selection_t **nf = realloc(g->fields, cap * sizeof(*nf));
-        if (nf == NULL)
-            return -1;
+        if (nf == NULL) return -1;
         g->fields = nf;
         g->cap = cap;
     }
@@ -100,22 +94,18 @@ static int group_add(groups_t *gs, const gql_selection_t *f)
 }
 
 /* @skip(if:) / @include(if:) — other directives do not affect execution. */
-static bool should_include(exec_t *ex, const gql_directive_t *dirs)
-{
+static bool should_include(exec_t *ex, const gql_directive_t *dirs) {
     for (const gql_directive_t *d = dirs; d; d = d->next) {
         bool skip = strcmp(d->name, "skip") == 0;
-        if (!skip && strcmp(d->name, "include") != 0)
-            continue;
+        if (!skip && strcmp(d->name, "include") != 0) continue;
         const gql_directive_def_t *def = gql_schema_directive(ex->s, d->name);
         json_object *args = NULL, *cond = NULL;
         char err[256];
-        if (gql_coerce_arguments(def->args, d->args, ex->vars, &args, err, sizeof(err)) < 0)
-            return false;
+        if (gql_coerce_arguments(def->args, d->args, ex->vars, &args, err, sizeof(err)) < 0) return false;
         json_object_object_get_ex(args, "if", &cond);
         bool v = json_object_get_boolean(cond);
         json_object_put(args);
-        if (skip ? v : !v)
-            return false;
+        if (skip ? v : !v) return false;
     }
     return true;
 }
@@ -125,21 +115,17 @@ typedef struct visited {
     size_t n, cap;
 } visited_t;
 
-static bool visited_has(visited_t *v, const char *name)
-{
+static bool visited_has(visited_t *v, const char *name) {
     for (size_t i = 0; i < v->n; i++)
-        if (strcmp(v->names[i], name) == 0)
-            return true;
+        if (strcmp(v->names[i], name) == 0) return true;
     return false;
 }
 
-static int visited_add(visited_t *v, const char *name)
-{
+static int visited_add(visited_t *v, const char *name) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
         const char **nn = realloc(v->names, cap * sizeof(*nn));
-        if (nn == NULL)
-            return -1;
+        if (nn == NULL) return -1;
         v->names = nn;
         v->cap = cap;
     }
@@ -147,34 +133,25 @@ static int visited_add(visited_t *v, const char *name)
     return 0;
 }
 
-static int collect_fields(exec_t *ex, const byron_graphql_type_t *type,
-                          const gql_selection_t *sels, groups_t *gs, visited_t *visited)
-{
+static int collect_fields(exec_t *ex, const byron_graphql_type_t *type, const gql_selection_t *sels,
+                          groups_t *gs, visited_t *visited) {
     for (const gql_selection_t *sel = sels; sel; sel = sel->next) {
-        if (!should_include(ex, sel->directives))
-            continue;
+        if (!should_include(ex, sel->directives)) continue;
         switch (sel->kind) {
         case GQL_S_FIELD:
-            if (group_add(gs, sel) < 0)
-                return -1;
+            if (group_add(gs, sel) < 0) return -1;
             break;
         case GQL_S_SPREAD: {
-            if (visited_has(visited, sel->name))
-                continue;
-            if (visited_add(visited, sel->name) < 0)
-                return -1;
+            if (visited_has(visited, sel->name)) continue;
+            if (visited_add(visited, sel->name) < 0) return -1;
             const gql_definition_t *frag = gql_document_fragment(ex->doc, sel->name);
-            if (frag == NULL || strcmp(frag->type_condition, type->name) != 0)
-                continue;
-            if (collect_fields(ex, type, frag->selections, gs, visited) < 0)
-                return -1;
+            if (frag == NULL || strcmp(frag->type_condition, type->name) != 0) continue;
+            if (collect_fields(ex, type, frag->selections, gs, visited) < 0) return -1;
             break;
         }
         case GQL_S_INLINE:
-            if (sel->type_condition && strcmp(sel->type_condition, type->name) != 0)
-                continue;
-            if (collect_fields(ex, type, sel->selections, gs, visited) < 0)
-                return -1;
+            if (sel->type_condition && strcmp(sel->type_condition, type->name) != 0) continue;
+            if (collect_fields(ex, type, sel->selections, gs, visited) < 0) return -1;
             break;
         }
     }
@@ -184,39 +161,32 @@ static int collect_fields(exec_t *ex, const byron_graphql_type_t *type,
 static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...)
-{
+static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     json_object *e = gql_error_new(NULL, code, "%s", msg);
-    for (size_t i = 0; g && i < g->n; i++)
-        gql_error_add_loc(e, &g->fields[i]->loc);
+    for (size_t i = 0; g && i < g->n; i++) gql_error_add_loc(e, &g->fields[i]->loc);
     json_object *path = NULL;
     json_object_deep_copy(ex->path, &path, NULL);
     json_object_object_add(e, "path", path);
     json_object_array_add(ex->errors, e);
 }
 
-static int64_t remaining_ms(const exec_t *ex)
-{
-    if (!ex->has_deadline)
-        return -1;
+static int64_t remaining_ms(const exec_t *ex) {
+    if (!ex->has_deadline) return -1;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms = (int64_t)(ex->deadline.tv_sec - now.tv_sec) * 1000 +
-                 (ex->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    int64_t ms =
+        (int64_t)(ex->deadline.tv_sec - now.tv_sec) * 1000 + (ex->deadline.tv_nsec - now.tv_nsec) / 1000000;
     return ms < 0 ? 0 : ms;
 }
 
-static bool past_deadline(exec_t *ex)
-{
-    if (!ex->has_deadline)
-        return false;
-    if (ex->deadline_hit)
-        return true;
+static bool past_deadline(exec_t *ex) {
+    if (!ex->has_deadline) return false;
+    if (ex->deadline_hit) return true;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec > ex->deadline.tv_sec ||
@@ -225,8 +195,8 @@ static bool past_deadline(exec_t *ex)
     return ex->deadline_hit;
 }
 
-static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
-                          groups_t *gs, json_object **out);
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs,
+                          json_object **out);
 
 typedef struct cur {
     const byron_graphql_type_t *parent;
@@ -234,13 +204,12 @@ typedef struct cur {
     const group_t *g;
 } cur_t;
 
-static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_object **out,
-                          char *err, size_t errlen)
-{
+static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_object **out, char *err,
+                          size_t errlen) {
     json_type jt = json_object_get_type(raw);
     /* Messages show the value as JSON ("x" quoted), as graphql-js does. */
-    const char *s = json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (t->kind == BYRON_GRAPHQL_ENUM) {
         if (jt != json_type_string || gql_enum_value(t, json_object_get_string(raw)) == NULL) {
             snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, s);
@@ -258,10 +227,9 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
         if (jt == json_type_int || jt == json_type_double) {
             double d = json_object_get_double(raw);
             int64_t i = json_object_get_int64(raw);
-            if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN ||
-                d > INT32_MAX || (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
-                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s",
-                         s);
+            if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN || d > INT32_MAX ||
+                (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
+                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", s);
                 return -1;
             }
             *out = json_object_new_int((int32_t)(jt == json_type_int ? i : (int64_t)d));
@@ -272,8 +240,8 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
     }
     if (!strcmp(n, "Float")) {
         if (jt == json_type_int || jt == json_type_double || jt == json_type_boolean) {
-            *out = jt == json_type_double ? json_object_get(raw)
-                                          : gql_json_double(json_object_get_double(raw));
+            *out =
+                jt == json_type_double ? json_object_get(raw) : gql_json_double(json_object_get_double(raw));
             return 0;
         }
         snprintf(err, errlen, "Float cannot represent non numeric value: %s", s);
@@ -308,28 +276,24 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
 
 /* Returns 0 with *out (NULL: null) or -1: the value is null because of an
  * error already recorded; the caller decides whether that propagates. */
-static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type,
-                          json_object *raw, json_object **out)
-{
+static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type, json_object *raw,
+                          json_object **out) {
     *out = NULL;
     if (type->kind == BYRON_GRAPHQL_NON_NULL) {
-        if (complete_value(ex, c, type->of, raw, out) < 0)
-            return -1;
+        if (complete_value(ex, c, type->of, raw, out) < 0) return -1;
         if (*out == NULL) {
             field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
-                        "Cannot return null for non-nullable field %s.%s.", c->parent->name,
-                        c->field->name);
+                        "Cannot return null for non-nullable field %s.%s.", c->parent->name, c->field->name);
             return -1;
         }
         return 0;
     }
-    if (raw == NULL || json_object_get_type(raw) == json_type_null)
-        return 0;
+    if (raw == NULL || json_object_get_type(raw) == json_type_null) return 0;
     if (type->kind == BYRON_GRAPHQL_LIST) {
         if (json_object_get_type(raw) != json_type_array) {
             field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
-                        "Expected Iterable, but did not find one for field \"%s.%s\".",
-                        c->parent->name, c->field->name);
+                        "Expected Iterable, but did not find one for field \"%s.%s\".", c->parent->name,
+                        c->field->name);
             return -1;
         }
         json_object *arr = json_object_new_array();
@@ -359,8 +323,8 @@ static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t
     /* Object: merge the sub-selections of every field of the group. */
     if (json_object_get_type(raw) != json_type_object) {
         field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
-                    "Expected an object value for field \"%s.%s\" of type \"%s\".",
-                    c->parent->name, c->field->name, type->name);
+                    "Expected an object value for field \"%s.%s\" of type \"%s\".", c->parent->name,
+                    c->field->name, type->name);
         return -1;
     }
     groups_t gs = {0};
@@ -379,9 +343,8 @@ static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t
 }
 
 /* 1: the field is not in the response (unknown field); 0: *out; -1: null by error. */
-static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
-                         const group_t *g, json_object **out)
-{
+static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, const group_t *g,
+                         json_object **out) {
     const gql_selection_t *first = g->fields[0];
     *out = NULL;
     if (strcmp(first->name, "__typename") == 0) {
@@ -389,17 +352,14 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
         return 0;
     }
     const byron_graphql_field_t *f = gql_field_def(ex->s, type, first->name);
-    if (f == NULL)
-        return 1;
+    if (f == NULL) return 1;
     cur_t c = {type, f, g};
     if (past_deadline(ex)) {
         /* One error is enough; later fields just come back null. */
-        if (ex->deadline_reported)
-            return -1;
+        if (ex->deadline_reported) return -1;
         ex->deadline_reported = true;
         field_error(ex, g, BYRON_GRAPHQL_CODE_DEADLINE,
-                    "Execution deadline exceeded; field \"%s.%s\" was not resolved.", type->name,
-                    f->name);
+                    "Execution deadline exceeded; field \"%s.%s\" was not resolved.", type->name, f->name);
         return -1;
     }
     json_object *args = NULL;
@@ -452,9 +412,8 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     return r;
 }
 
-static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent,
-                          groups_t *gs, json_object **out)
-{
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs,
+                          json_object **out) {
     json_object *obj = json_object_new_object();
     for (size_t i = 0; i < gs->n; i++) {
         const group_t *g = &gs->g[i];
@@ -462,8 +421,7 @@ static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_obj
         json_object *v = NULL;
         int r = execute_field(ex, type, parent, g, &v);
         json_object_array_del_idx(ex->path, json_object_array_length(ex->path) - 1, 1);
-        if (r == 1)
-            continue;
+        if (r == 1) continue;
         if (r < 0) {
             const byron_graphql_field_t *f = gql_field_def(ex->s, type, g->fields[0]->name);
             if (f && f->type->kind == BYRON_GRAPHQL_NON_NULL) {
@@ -480,15 +438,12 @@ static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_obj
 
 /* ---------------------------------------------------------------- requests */
 
-byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
-                                            const gql_definition_t *op, json_object *raw,
-                                            json_object **out, json_object *errors)
-{
+byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s, const gql_definition_t *op,
+                                            json_object *raw, json_object **out, json_object *errors) {
     char tbuf[256];
     json_object *vars = json_object_new_object();
     *out = NULL;
-    if (raw && json_object_get_type(raw) != json_type_object &&
-        json_object_get_type(raw) != json_type_null) {
+    if (raw && json_object_get_type(raw) != json_type_object && json_object_get_type(raw) != json_type_null) {
         gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_BAD_INPUT,
                       "Variables must be provided as a JSON object.");
         json_object_put(vars);
@@ -498,8 +453,7 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
         const byron_graphql_type_t *t = gql_schema_type_from_ref(s, v->type);
         if (t == NULL || !gql_type_is_input(t)) {
             gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
-                          "Variable \"$%s\" expected value of a type that is not an input type.",
-                          v->name);
+                          "Variable \"$%s\" expected value of a type that is not an input type.", v->name);
             continue;
         }
         json_object *val = NULL;
@@ -513,12 +467,11 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
                     json_object_object_add(vars, v->name, c);
                 else
                     gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
-                                  "Variable \"$%s\" has an invalid default value: %s", v->name,
-                                  err);
+                                  "Variable \"$%s\" has an invalid default value: %s", v->name, err);
             } else if (t->kind == BYRON_GRAPHQL_NON_NULL) {
                 gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT,
-                              "Variable \"$%s\" of required type \"%s\" was not provided.",
-                              v->name, gql_type_str(t, tbuf, sizeof(tbuf)));
+                              "Variable \"$%s\" of required type \"%s\" was not provided.", v->name,
+                              gql_type_str(t, tbuf, sizeof(tbuf)));
             }
             continue;
         }
@@ -531,8 +484,7 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
         json_object *c = NULL;
         char err[700];
         if (gql_coerce_json(t, val, &c, err, sizeof(err), v->name) < 0) {
-            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "Variable \"$%s\" %s",
-                          v->name, err);
+            gql_error_add(errors, &v->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "Variable \"$%s\" %s", v->name, err);
             continue;
         }
         json_object_object_add(vars, v->name, c);
@@ -545,8 +497,7 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s,
     return BYRON_GRAPHQL_OK;
 }
 
-static json_object *response_new(json_object *errors, json_object *data, bool with_data)
-{
+static json_object *response_new(json_object *errors, json_object *data, bool with_data) {
     json_object *r = json_object_new_object();
     if (errors && json_object_array_length(errors) > 0)
         json_object_object_add(r, "errors", json_object_get(errors));
@@ -558,8 +509,7 @@ static json_object *response_new(json_object *errors, json_object *data, bool wi
 }
 
 static const byron_graphql_type_t *root_type(const byron_graphql_schema_t *s,
-                                             byron_graphql_operation_kind_t k)
-{
+                                             byron_graphql_operation_kind_t k) {
     return k == BYRON_GRAPHQL_MUTATION       ? s->mutation
            : k == BYRON_GRAPHQL_SUBSCRIPTION ? s->subscription
                                              : s->query;
@@ -567,8 +517,7 @@ static const byron_graphql_type_t *root_type(const byron_graphql_schema_t *s,
 
 /* Common preamble: operation, root type, variables. */
 static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
-                                      const byron_graphql_request_t *req)
-{
+                                      const byron_graphql_request_t *req) {
     char err[256];
     memset(ex, 0, sizeof(*ex));
     ex->s = s;
@@ -592,10 +541,8 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
                       gql_operation_kind_str(ex->op->operation));
         return BYRON_GRAPHQL_EINVALID;
     }
-    byron_graphql_status_t st =
-        gql_coerce_variables(s, ex->op, req->variables, &ex->vars, ex->errors);
-    if (st != BYRON_GRAPHQL_OK)
-        return st;
+    byron_graphql_status_t st = gql_coerce_variables(s, ex->op, req->variables, &ex->vars, ex->errors);
+    if (st != BYRON_GRAPHQL_OK) return st;
     byron_graphql_limits_t defaults;
     const byron_graphql_limits_t *lim = req->limits;
     if (lim == NULL) {
@@ -615,15 +562,13 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
     return BYRON_GRAPHQL_OK;
 }
 
-static void exec_cleanup(exec_t *ex)
-{
+static void exec_cleanup(exec_t *ex) {
     json_object_put(ex->errors);
     json_object_put(ex->path);
     json_object_put(ex->vars);
 }
 
-static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_object **response)
-{
+static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_object **response) {
     const byron_graphql_type_t *rt = root_type(ex->s, ex->op->operation);
     groups_t gs = {0};
     visited_t vis = {0};
@@ -640,9 +585,7 @@ static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_objec
 }
 
 byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
-                                             const byron_graphql_request_t *req,
-                                             json_object **response)
-{
+                                             const byron_graphql_request_t *req, json_object **response) {
     exec_t ex;
     byron_graphql_status_t st = prepare(&ex, s, req);
     if (st == BYRON_GRAPHQL_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
@@ -661,10 +604,8 @@ byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
     return st;
 }
 
-byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s,
-                                         const byron_graphql_request_t *req, json_object *event,
-                                         json_object **response)
-{
+byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                         json_object *event, json_object **response) {
     exec_t ex;
     byron_graphql_status_t st = prepare(&ex, s, req);
     if (st != BYRON_GRAPHQL_OK) {
@@ -685,10 +626,8 @@ byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s,
 }
 
 byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
-                                             const byron_graphql_request_t *req,
-                                             const char **field, json_object **args,
-                                             json_object **errors)
-{
+                                             const byron_graphql_request_t *req, const char **field,
+                                             json_object **args, json_object **errors) {
     exec_t ex;
     *errors = NULL;
     *args = NULL;
@@ -708,8 +647,7 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_VALIDATION,
                               "Cannot subscribe to field \"%s\".", f->name);
                 st = BYRON_GRAPHQL_EINVALID;
-            } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err,
-                                            sizeof(err)) < 0) {
+            } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err, sizeof(err)) < 0) {
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
                 st = BYRON_GRAPHQL_EINVALID;
             } else {
@@ -719,16 +657,13 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
         groups_free(&gs);
         free(vis.names);
     }
-    if (st != BYRON_GRAPHQL_OK)
-        *errors = json_object_get(ex.errors);
+    if (st != BYRON_GRAPHQL_OK) *errors = json_object_get(ex.errors);
     exec_cleanup(&ex);
     return st;
 }
 
-json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st)
-{
-    if (errors)
-        return errors;
+json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st) {
+    if (errors) return errors;
     errors = json_object_new_array();
     gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s", byron_graphql_status_str(st));
     return errors;
@@ -737,38 +672,30 @@ json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st
 byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
                                            const byron_graphql_limits_t *limits,
                                            byron_graphql_document_t **doc,
-                                           byron_graphql_operation_kind_t *kind,
-                                           json_object **errors)
-{
+                                           byron_graphql_operation_kind_t *kind, json_object **errors) {
     char err[256];
     *errors = NULL;
-    byron_graphql_status_t st =
-        byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
+    byron_graphql_status_t st = byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
     if (st == BYRON_GRAPHQL_OK &&
-        byron_graphql_document_operation(*doc, opname, kind, err, sizeof(err)) !=
-            BYRON_GRAPHQL_OK) {
+        byron_graphql_document_operation(*doc, opname, kind, err, sizeof(err)) != BYRON_GRAPHQL_OK) {
         *errors = json_object_new_array();
         gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
         byron_graphql_document_free(*doc);
         *doc = NULL;
         st = BYRON_GRAPHQL_EINVALID;
     }
-    if (st != BYRON_GRAPHQL_OK)
-        *errors = gql_errors_or_status(*errors, st);
+    if (st != BYRON_GRAPHQL_OK) *errors = gql_errors_or_status(*errors, st);
     return st;
 }
 
 byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *s, const char *query,
-                                         const byron_graphql_request_t *req,
-                                         json_object **response)
-{
+                                         const byron_graphql_request_t *req, json_object **response) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     byron_graphql_operation_kind_t kind;
     byron_graphql_status_t st =
         gql_parse_operation(query, req->operation_name, req->limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK)
-        st = byron_graphql_validate(s, doc, req->limits, &errors);
+    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(s, doc, req->limits, &errors);
     if (st != BYRON_GRAPHQL_OK) {
         *response = json_object_new_object();
         json_object_object_add(*response, "errors", gql_errors_or_status(errors, st));

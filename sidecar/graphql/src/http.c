@@ -9,30 +9,28 @@
  * with application/json they get 200, as the spec asks for that legacy type.
  * A missing Accept header means application/json.
  */
+#include "internal.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
-
 #define GQL_RESPONSE_JSON "application/graphql-response+json"
 #define JSON_TYPE "application/json"
 
 typedef enum media { MEDIA_NONE, MEDIA_JSON, MEDIA_GQL } media_t;
 
-static void set_body(byron_graphql_http_response_t *r, json_object *body)
-{
-    const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+static void set_body(byron_graphql_http_response_t *r, json_object *body) {
+    const char *s =
+        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     r->body = strdup(s);
     r->body_len = r->body ? strlen(r->body) : 0;
 }
 
-static void respond_error(byron_graphql_http_response_t *r, int status, media_t media,
-                          const char *code, const char *msg)
-{
+static void respond_error(byron_graphql_http_response_t *r, int status, media_t media, const char *code,
+                          const char *msg) {
     json_object *body = json_object_new_object();
     json_object *errors = json_object_new_array();
     gql_error_add(errors, NULL, code, "%s", msg);
@@ -45,26 +43,21 @@ static void respond_error(byron_graphql_http_response_t *r, int status, media_t 
 }
 
 /* Trims and lower-cases a header token into buf. */
-static void token(const char *s, size_t n, char *buf, size_t len)
-{
+static void token(const char *s, size_t n, char *buf, size_t len) {
     while (n && isspace((unsigned char)*s)) {
         s++;
         n--;
     }
-    while (n && isspace((unsigned char)s[n - 1]))
-        n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
     size_t i = 0;
-    for (; i < n && i + 1 < len; i++)
-        buf[i] = (char)tolower((unsigned char)s[i]);
+    for (; i < n && i + 1 < len; i++) buf[i] = (char)tolower((unsigned char)s[i]);
     buf[i] = '\0';
 }
 
 /* Picks the response media type from Accept: highest q wins, ties go to the
  * first listed; wildcards mean application/json. */
-static media_t negotiate(const char *accept)
-{
-    if (accept == NULL || *accept == '\0')
-        return MEDIA_JSON;
+static media_t negotiate(const char *accept) {
+    if (accept == NULL || *accept == '\0') return MEDIA_JSON;
     media_t best = MEDIA_NONE;
     double best_q = 0;
     const char *p = accept;
@@ -79,8 +72,7 @@ static media_t negotiate(const char *accept)
             char params[128];
             token(semi + 1, n - (size_t)(semi + 1 - p), params, sizeof(params));
             const char *qp = strstr(params, "q=");
-            if (qp)
-                q = strtod(qp + 2, NULL);
+            if (qp) q = strtod(qp + 2, NULL);
         }
         media_t m = MEDIA_NONE;
         if (strcmp(type, GQL_RESPONSE_JSON) == 0)
@@ -92,27 +84,21 @@ static media_t negotiate(const char *accept)
             best = m;
             best_q = q;
         }
-        if (end == NULL)
-            break;
+        if (end == NULL) break;
         p = end + 1;
     }
     return best;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
 /* application/x-www-form-urlencoded value of `key` (malloc'd), or NULL. */
-static char *query_param(const char *qs, const char *key)
-{
+static char *query_param(const char *qs, const char *key) {
     size_t klen = strlen(key);
     const char *p = qs;
     while (p && *p) {
@@ -122,14 +108,12 @@ static char *query_param(const char *qs, const char *key)
             const char *v = p + klen + 1;
             size_t vn = n - klen - 1;
             char *out = malloc(vn + 1);
-            if (out == NULL)
-                return NULL;
+            if (out == NULL) return NULL;
             size_t j = 0;
             for (size_t i = 0; i < vn; i++) {
                 if (v[i] == '+') {
                     out[j++] = ' ';
-                } else if (v[i] == '%' && i + 2 < vn &&
-                           hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+                } else if (v[i] == '%' && i + 2 < vn && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
                     out[j++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
                     i += 2;
                 } else {
@@ -144,19 +128,15 @@ static char *query_param(const char *qs, const char *key)
     return NULL;
 }
 
-static json_object *parse_json(const char *s, size_t n)
-{
+static json_object *parse_json(const char *s, size_t n) {
     json_tokener *tok = json_tokener_new_ex(64);
-    if (tok == NULL)
-        return NULL;
+    if (tok == NULL) return NULL;
     json_object *o = json_tokener_parse_ex(tok, s, (int)n);
-    if (json_tokener_get_error(tok) != json_tokener_success ||
-        json_tokener_get_parse_end(tok) != n) {
+    if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n) {
         /* Trailing whitespace is fine; anything else is not. */
         size_t end = json_tokener_get_parse_end(tok);
         bool only_space = json_tokener_get_error(tok) == json_tokener_success;
-        for (size_t i = end; only_space && i < n; i++)
-            only_space = isspace((unsigned char)s[i]);
+        for (size_t i = end; only_space && i < n; i++) only_space = isspace((unsigned char)s[i]);
         if (!only_space) {
             json_object_put(o);
             o = NULL;
@@ -166,16 +146,13 @@ static json_object *parse_json(const char *s, size_t n)
     return o;
 }
 
-void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
-                               const byron_graphql_http_options_t *opts, const char *method,
-                               const char *content_type, const char *accept,
+void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,
+                               const char *method, const char *content_type, const char *accept,
                                const char *query_string, const char *body, size_t body_len,
-                               byron_graphql_http_response_t *r)
-{
+                               byron_graphql_http_response_t *r) {
     memset(r, 0, sizeof(*r));
     byron_graphql_http_options_t defaults = {0};
-    if (opts == NULL)
-        opts = &defaults;
+    if (opts == NULL) opts = &defaults;
     size_t max_body = opts->max_body_bytes ? opts->max_body_bytes : 1u << 20;
     media_t media = negotiate(accept);
     if (media == MEDIA_NONE) {
@@ -187,8 +164,7 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
     bool is_get = method && strcmp(method, "GET") == 0;
     bool is_post = method && strcmp(method, "POST") == 0;
     if (!is_get && !is_post) {
-        respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
-                      "Only GET (queries) and POST are supported.");
+        respond_error(r, 405, media, "METHOD_NOT_ALLOWED", "Only GET (queries) and POST are supported.");
         gql_strlcpy(r->allow, "GET, POST", sizeof(r->allow));
         return;
     }
@@ -200,14 +176,12 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
         char ct[128] = "";
         if (content_type) {
             const char *semi = strchr(content_type, ';');
-            token(content_type, semi ? (size_t)(semi - content_type) : strlen(content_type), ct,
-                  sizeof(ct));
+            token(content_type, semi ? (size_t)(semi - content_type) : strlen(content_type), ct, sizeof(ct));
             if (semi) {
                 char cs[128];
                 token(semi + 1, strlen(semi + 1), cs, sizeof(cs));
                 const char *charset = strstr(cs, "charset=");
-                if (charset && strcmp(charset + 8, "utf-8") != 0 &&
-                    strcmp(charset + 8, "\"utf-8\"") != 0) {
+                if (charset && strcmp(charset + 8, "utf-8") != 0 && strcmp(charset + 8, "\"utf-8\"") != 0) {
                     respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
                                   "Only the utf-8 charset is supported.");
                     return;
@@ -265,8 +239,7 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
         char *v = query_param(qs, "variables");
         char *ext = query_param(qs, "extensions");
         const char *bad = NULL;
-        if (query == NULL)
-            bad = "Missing \"query\" parameter.";
+        if (query == NULL) bad = "Missing \"query\" parameter.";
         if (v && bad == NULL) {
             vars_owned = parse_json(v, strlen(v));
             if (vars_owned == NULL && strcmp(v, "null") != 0)
@@ -296,19 +269,16 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL, *response = NULL;
     byron_graphql_operation_kind_t kind;
-    byron_graphql_status_t st =
-        gql_parse_operation(query, opname, opts->limits, &doc, &kind, &errors);
+    byron_graphql_status_t st = gql_parse_operation(query, opname, opts->limits, &doc, &kind, &errors);
     if (st == BYRON_GRAPHQL_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
         byron_graphql_document_free(doc);
         respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
-                      kind == BYRON_GRAPHQL_MUTATION
-                          ? "Mutations must be sent with POST."
-                          : "Subscriptions are served over WebSocket, not GET.");
+                      kind == BYRON_GRAPHQL_MUTATION ? "Mutations must be sent with POST."
+                                                     : "Subscriptions are served over WebSocket, not GET.");
         gql_strlcpy(r->allow, "POST", sizeof(r->allow));
         goto out;
     }
-    if (st == BYRON_GRAPHQL_OK)
-        st = byron_graphql_validate(schema, doc, opts->limits, &errors);
+    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
     if (st != BYRON_GRAPHQL_OK) {
         r->status = request_error;
         response = json_object_new_object();
@@ -336,8 +306,7 @@ out:
     free(opname_owned);
 }
 
-void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *r)
-{
+void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *r) {
     free(r->body);
     r->body = NULL;
     r->body_len = 0;

@@ -6,12 +6,12 @@
 #ifndef BYRON_GRAPHQL_INTERNAL_H
 #define BYRON_GRAPHQL_INTERNAL_H
 
+#include "byron/graphql.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "byron/graphql.h"
 
 /* ---------------------------------------------------------------- arena */
 
@@ -53,11 +53,11 @@ typedef enum gql_value_kind {
 typedef struct gql_value {
     gql_value_kind_t kind;
     gql_loc_t loc;
-    const char *str;           /* INT/FLOAT raw text, STRING content, ENUM, VARIABLE name */
-    size_t str_len;            /* STRING byte length (may hold NUL via \u0000) */
+    const char *str; /* INT/FLOAT raw text, STRING content, ENUM, VARIABLE name */
+    size_t str_len;  /* STRING byte length (may hold NUL via \u0000) */
     bool boolean;
-    struct gql_value *items;   /* LIST items / OBJECT field values (name in `name`) */
-    const char *name;          /* OBJECT field name of this value */
+    struct gql_value *items; /* LIST items / OBJECT field values (name in `name`) */
+    const char *name;        /* OBJECT field name of this value */
     gql_loc_t name_loc;
     struct gql_value *next;
 } gql_value_t;
@@ -90,11 +90,11 @@ typedef enum gql_selection_kind { GQL_S_FIELD, GQL_S_SPREAD, GQL_S_INLINE } gql_
 typedef struct gql_selection {
     gql_selection_kind_t kind;
     gql_loc_t loc;
-    const char *alias;                /* FIELD, may be NULL */
-    const char *name;                 /* FIELD name, SPREAD fragment name */
-    gql_argument_t *args;             /* FIELD */
+    const char *alias;    /* FIELD, may be NULL */
+    const char *name;     /* FIELD name, SPREAD fragment name */
+    gql_argument_t *args; /* FIELD */
     gql_directive_t *directives;
-    const char *type_condition;       /* INLINE, may be NULL */
+    const char *type_condition; /* INLINE, may be NULL */
     gql_loc_t type_condition_loc;
     struct gql_selection *selections; /* FIELD (may be NULL), INLINE */
     struct gql_selection *next;
@@ -114,10 +114,10 @@ typedef enum gql_definition_kind { GQL_D_OPERATION, GQL_D_FRAGMENT } gql_definit
 typedef struct gql_definition {
     gql_definition_kind_t kind;
     byron_graphql_operation_kind_t operation;
-    const char *name;                 /* NULL for anonymous operations */
+    const char *name; /* NULL for anonymous operations */
     gql_vardef_t *variables;
     gql_directive_t *directives;
-    const char *type_condition;       /* FRAGMENT */
+    const char *type_condition; /* FRAGMENT */
     gql_loc_t type_condition_loc;
     gql_selection_t *selections;
     gql_loc_t loc;
@@ -130,11 +130,9 @@ struct byron_graphql_document {
 };
 
 const char *gql_response_key(const gql_selection_t *field);
-const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc,
-                                              const char *name);
-const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc,
-                                                    const char *name, char *errbuf,
-                                                    size_t errlen);
+const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc, const char *name);
+const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc, const char *name,
+                                                    char *errbuf, size_t errlen);
 const char *gql_operation_kind_str(byron_graphql_operation_kind_t k);
 
 /* ---------------------------------------------------------------- schema */
@@ -148,8 +146,8 @@ typedef struct gql_enum_value {
 struct byron_graphql_field {
     const char *name, *description, *deprecation, *meta;
     const char *type_src;
-    byron_graphql_type_t *type;         /* resolved by finalize */
-    json_object *default_value;         /* owned by the schema; NULL: none */
+    byron_graphql_type_t *type; /* resolved by finalize */
+    json_object *default_value; /* owned by the schema; NULL: none */
     struct byron_graphql_field *args;
     byron_graphql_resolve_fn resolve;
     void *udata;
@@ -161,10 +159,10 @@ struct byron_graphql_field {
 struct byron_graphql_type {
     byron_graphql_type_kind_t kind;
     const char *name, *description, *specified_by;
-    byron_graphql_field_t *fields;      /* OBJECT, INPUT_OBJECT */
-    gql_enum_value_t *values;           /* ENUM */
-    byron_graphql_type_t *of;           /* LIST, NON_NULL */
-    byron_graphql_type_t *list_cache;   /* interned wrappers: same type, same pointer */
+    byron_graphql_field_t *fields;    /* OBJECT, INPUT_OBJECT */
+    gql_enum_value_t *values;         /* ENUM */
+    byron_graphql_type_t *of;         /* LIST, NON_NULL */
+    byron_graphql_type_t *list_cache; /* interned wrappers: same type, same pointer */
     byron_graphql_type_t *non_null_cache;
     struct byron_graphql_schema *schema;
     struct byron_graphql_type *next;
@@ -172,7 +170,7 @@ struct byron_graphql_type {
 
 typedef struct gql_directive_def {
     const char *name, *description;
-    unsigned locations;                 /* bit set of gql_dirloc_t */
+    unsigned locations; /* bit set of gql_dirloc_t */
     bool repeatable;
     byron_graphql_field_t *args;
     struct gql_directive_def *next;
@@ -205,21 +203,20 @@ extern const char *const gql_dirloc_names[GQL_DL_COUNT];
 
 struct byron_graphql_schema {
     gql_arena_t arena;
-    byron_graphql_type_t *types;        /* in insertion order */
+    byron_graphql_type_t *types; /* in insertion order */
     gql_directive_def_t *directives;
     const char *query_name, *mutation_name, *subscription_name;
     byron_graphql_type_t *query, *mutation, *subscription;
     byron_graphql_field_t *meta_schema;   /* __schema: __Schema! */
     byron_graphql_field_t *meta_type;     /* __type(name: String!): __Type */
     byron_graphql_field_t *meta_typename; /* __typename: String! */
-    json_object *owned;                 /* array keeping default values alive */
+    json_object *owned;                   /* array keeping default values alive */
     bool finalized;
-    bool failed;                        /* an allocation failed while building */
+    bool failed; /* an allocation failed while building */
 };
 
 byron_graphql_type_t *gql_schema_lookup(const byron_graphql_schema_t *s, const char *name);
-byron_graphql_type_t *gql_schema_type_from_ref(const byron_graphql_schema_t *s,
-                                               const gql_typeref_t *ref);
+byron_graphql_type_t *gql_schema_type_from_ref(const byron_graphql_schema_t *s, const gql_typeref_t *ref);
 byron_graphql_type_t *gql_type_list(byron_graphql_type_t *t);
 byron_graphql_type_t *gql_type_non_null(byron_graphql_type_t *t);
 const byron_graphql_type_t *gql_type_named(const byron_graphql_type_t *t);
@@ -233,11 +230,10 @@ char *gql_type_str(const byron_graphql_type_t *t, char *buf, size_t len);
 const byron_graphql_field_t *gql_type_field(const byron_graphql_type_t *t, const char *name);
 const byron_graphql_field_t *gql_field_arg(const byron_graphql_field_t *f, const char *name);
 const gql_enum_value_t *gql_enum_value(const byron_graphql_type_t *t, const char *name);
-const gql_directive_def_t *gql_schema_directive(const byron_graphql_schema_t *s,
-                                                const char *name);
+const gql_directive_def_t *gql_schema_directive(const byron_graphql_schema_t *s, const char *name);
 /* Field definition for `name` on object `t`, including the meta fields. */
-const byron_graphql_field_t *gql_field_def(const byron_graphql_schema_t *s,
-                                           const byron_graphql_type_t *t, const char *name);
+const byron_graphql_field_t *gql_field_def(const byron_graphql_schema_t *s, const byron_graphql_type_t *t,
+                                           const char *name);
 bool gql_name_valid(const char *s);
 
 /* ---------------------------------------------------------------- values */
@@ -255,22 +251,22 @@ json_object *gql_json_double(double d);
 /* Input coercion (spec 3.x "Input Coercion"). Return 0 and a new value in
  * *out, or -1 with a message in err. `path` describes the position for the
  * message ("$input.lines[2].qty"). */
-int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out,
-                    char *err, size_t errlen, const char *path);
+int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out, char *err,
+                    size_t errlen, const char *path);
 /* Literal input coercion. `vars` holds coerced variables: a variable absent
  * from it is "not provided". Returns 1 when the value is absent (a variable
  * not provided), 0 with *out set, -1 with err. */
 int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
                        json_object **out, char *err, size_t errlen);
 /* Arguments of a field or directive: a new object with coerced values. */
-int gql_coerce_arguments(const byron_graphql_field_t *arg_defs, const gql_argument_t *args,
-                         json_object *vars, json_object **out, char *err, size_t errlen);
+int gql_coerce_arguments(const byron_graphql_field_t *arg_defs, const gql_argument_t *args, json_object *vars,
+                         json_object **out, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- errors */
 
 /* Appends {message, locations, extensions.code} to `errors`. loc may be NULL. */
-void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void gql_error_add_loc(json_object *error, const gql_loc_t *loc);
@@ -280,9 +276,8 @@ size_t gql_strlcpy(char *dst, const char *src, size_t n);
 
 /* Resolver for fields of the __ types and the meta fields. */
 int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
-                              const byron_graphql_type_t *parent_type,
-                              const byron_graphql_field_t *field, json_object *args,
-                              json_object **result, byron_graphql_field_error_t *err);
+                              const byron_graphql_type_t *parent_type, const byron_graphql_field_t *field,
+                              json_object *args, json_object **result, byron_graphql_field_error_t *err);
 byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s);
 
 /* ---------------------------------------------------------------- execution */
@@ -290,25 +285,22 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s);
 /* Executes a subscription's selection set for one event (the root field
  * value is `event`). Used by the ws protocol. */
 byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *schema,
-                                         const byron_graphql_request_t *request,
-                                         json_object *event, json_object **response);
+                                         const byron_graphql_request_t *request, json_object *event,
+                                         json_object **response);
 /* Finds the root field of a subscription and coerces its arguments. */
 byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *schema,
-                                             const byron_graphql_request_t *request,
-                                             const char **field, json_object **args,
-                                             json_object **errors);
+                                             const byron_graphql_request_t *request, const char **field,
+                                             json_object **args, json_object **errors);
 /* Parses `query` and finds the operation `opname` selects (both transports
  * need the kind before validating). On failure *doc is NULL and *errors a
  * new array. */
 byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
                                            const byron_graphql_limits_t *limits,
                                            byron_graphql_document_t **doc,
-                                           byron_graphql_operation_kind_t *kind,
-                                           json_object **errors);
+                                           byron_graphql_operation_kind_t *kind, json_object **errors);
 /* `errors`, or when NULL a new array holding one error describing `st`. */
 json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st);
-byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *schema,
-                                            const gql_definition_t *op, json_object *raw,
-                                            json_object **out, json_object *errors);
+byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *schema, const gql_definition_t *op,
+                                            json_object *raw, json_object **out, json_object *errors);
 
 #endif /* BYRON_GRAPHQL_INTERNAL_H */

@@ -7,26 +7,23 @@
  * type's name. Nothing is precomputed: a full introspection query walks the
  * schema once, O(size of the schema).
  */
+#include "internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-
-static void add(byron_graphql_type_t *t, const char *name, const char *type, const char *desc)
-{
+static void add(byron_graphql_type_t *t, const char *name, const char *type, const char *desc) {
     byron_graphql_type_add_field(t, name, type, desc);
 }
 
-static void add_incl(byron_graphql_type_t *t, const char *name, const char *type)
-{
+static void add_incl(byron_graphql_type_t *t, const char *name, const char *type) {
     byron_graphql_field_t *f = byron_graphql_type_add_field(t, name, type, NULL);
     json_object *no = json_object_new_boolean(0);
     byron_graphql_field_add_arg(f, "includeDeprecated", "Boolean", no, NULL);
     json_object_put(no);
 }
 
-byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
-{
+byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s) {
     const byron_graphql_type_kind_t O = BYRON_GRAPHQL_OBJECT;
     byron_graphql_type_t *t;
     t = byron_graphql_schema_add_type(s, O, "__Schema",
@@ -36,8 +33,7 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
     add(t, "types", "[__Type!]!", "A list of all types supported by this server.");
     add(t, "queryType", "__Type!", "The type that query operations will be rooted at.");
     add(t, "mutationType", "__Type", "The type that mutation operations will be rooted at.");
-    add(t, "subscriptionType", "__Type",
-        "The type that subscription operations will be rooted at.");
+    add(t, "subscriptionType", "__Type", "The type that subscription operations will be rooted at.");
     add(t, "directives", "[__Directive!]!", "A list of all directives supported by this server.");
 
     t = byron_graphql_schema_add_type(s, O, "__Type",
@@ -78,8 +74,7 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
     add(t, "isDeprecated", "Boolean!", NULL);
     add(t, "deprecationReason", "String", NULL);
 
-    t = byron_graphql_schema_add_type(s, O, "__EnumValue",
-                                      "One possible value for a given Enum.");
+    t = byron_graphql_schema_add_type(s, O, "__EnumValue", "One possible value for a given Enum.");
     add(t, "name", "String!", NULL);
     add(t, "description", "String", NULL);
     add(t, "isDeprecated", "Boolean!", NULL);
@@ -100,85 +95,62 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s)
                                       "is.");
     static const char *const kinds[] = {"SCALAR", "OBJECT",       "INTERFACE", "UNION",
                                         "ENUM",   "INPUT_OBJECT", "LIST",      "NON_NULL"};
-    for (size_t i = 0; i < 8; i++)
-        byron_graphql_enum_add_value(t, kinds[i], NULL);
+    for (size_t i = 0; i < 8; i++) byron_graphql_enum_add_value(t, kinds[i], NULL);
     t = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_ENUM, "__DirectiveLocation",
                                       "A Directive can be adjacent to many parts of the GraphQL "
                                       "language, a __DirectiveLocation describes one such "
                                       "possible adjacencies.");
-    for (size_t i = 0; i < GQL_DL_COUNT; i++)
-        byron_graphql_enum_add_value(t, gql_dirloc_names[i], NULL);
+    for (size_t i = 0; i < GQL_DL_COUNT; i++) byron_graphql_enum_add_value(t, gql_dirloc_names[i], NULL);
     return s->failed ? BYRON_GRAPHQL_ENOMEM : BYRON_GRAPHQL_OK;
 }
 
-static json_object *wrap(const void *p)
-{
-    if (p == NULL)
-        return NULL;
+static json_object *wrap(const void *p) {
+    if (p == NULL) return NULL;
     json_object *o = json_object_new_object();
     json_object_set_userdata(o, (void *)p, NULL);
     return o;
 }
 
-static json_object *str_or_null(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
+static json_object *str_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
-static bool include_deprecated(json_object *args)
-{
+static bool include_deprecated(json_object *args) {
     json_object *v = NULL;
-    return args && json_object_object_get_ex(args, "includeDeprecated", &v) &&
-           json_object_get_boolean(v);
+    return args && json_object_object_get_ex(args, "includeDeprecated", &v) && json_object_get_boolean(v);
 }
 
-static json_object *values_array(const byron_graphql_field_t *list)
-{
+static json_object *values_array(const byron_graphql_field_t *list) {
     json_object *a = json_object_new_array();
-    for (const byron_graphql_field_t *f = list; f; f = f->next)
-        json_object_array_add(a, wrap(f));
+    for (const byron_graphql_field_t *f = list; f; f = f->next) json_object_array_add(a, wrap(f));
     return a;
 }
 
 static const char *const kind_names[] = {"SCALAR", "OBJECT",       "INTERFACE", "UNION",
                                          "ENUM",   "INPUT_OBJECT", "LIST",      "NON_NULL"};
 
-static json_object *type_field(const byron_graphql_type_t *t, const char *f, json_object *args)
-{
-    if (!strcmp(f, "kind"))
-        return json_object_new_string(kind_names[t->kind]);
-    if (!strcmp(f, "name"))
-        return str_or_null(t->name);
-    if (!strcmp(f, "description"))
-        return str_or_null(t->description);
-    if (!strcmp(f, "specifiedByURL"))
-        return str_or_null(t->specified_by);
-    if (!strcmp(f, "ofType"))
-        return wrap(t->of);
-    if (!strcmp(f, "interfaces"))
-        return t->kind == BYRON_GRAPHQL_OBJECT ? json_object_new_array() : NULL;
-    if (!strcmp(f, "possibleTypes"))
-        return NULL;
+static json_object *type_field(const byron_graphql_type_t *t, const char *f, json_object *args) {
+    if (!strcmp(f, "kind")) return json_object_new_string(kind_names[t->kind]);
+    if (!strcmp(f, "name")) return str_or_null(t->name);
+    if (!strcmp(f, "description")) return str_or_null(t->description);
+    if (!strcmp(f, "specifiedByURL")) return str_or_null(t->specified_by);
+    if (!strcmp(f, "ofType")) return wrap(t->of);
+    if (!strcmp(f, "interfaces")) return t->kind == BYRON_GRAPHQL_OBJECT ? json_object_new_array() : NULL;
+    if (!strcmp(f, "possibleTypes")) return NULL;
     if (!strcmp(f, "isOneOf"))
         return t->kind == BYRON_GRAPHQL_INPUT_OBJECT ? json_object_new_boolean(0) : NULL;
     if (!strcmp(f, "fields")) {
-        if (t->kind != BYRON_GRAPHQL_OBJECT)
-            return NULL;
+        if (t->kind != BYRON_GRAPHQL_OBJECT) return NULL;
         json_object *a = json_object_new_array();
         for (const byron_graphql_field_t *x = t->fields; x; x = x->next)
-            if (x->deprecation == NULL || include_deprecated(args))
-                json_object_array_add(a, wrap(x));
+            if (x->deprecation == NULL || include_deprecated(args)) json_object_array_add(a, wrap(x));
         return a;
     }
     if (!strcmp(f, "inputFields"))
         return t->kind == BYRON_GRAPHQL_INPUT_OBJECT ? values_array(t->fields) : NULL;
     if (!strcmp(f, "enumValues")) {
-        if (t->kind != BYRON_GRAPHQL_ENUM)
-            return NULL;
+        if (t->kind != BYRON_GRAPHQL_ENUM) return NULL;
         json_object *a = json_object_new_array();
         for (const gql_enum_value_t *v = t->values; v; v = v->next)
-            if (v->deprecation == NULL || include_deprecated(args))
-                json_object_array_add(a, wrap(v));
+            if (v->deprecation == NULL || include_deprecated(args)) json_object_array_add(a, wrap(v));
         return a;
     }
     return NULL;
@@ -186,9 +158,7 @@ static json_object *type_field(const byron_graphql_type_t *t, const char *f, jso
 
 int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
                               const byron_graphql_type_t *pt, const byron_graphql_field_t *field,
-                              json_object *args, json_object **result,
-                              byron_graphql_field_error_t *err)
-{
+                              json_object *args, json_object **result, byron_graphql_field_error_t *err) {
     const char *f = field->name;
     const char *pn = pt->name;
     void *ud = parent ? json_object_get_userdata(parent) : NULL;
@@ -204,15 +174,13 @@ int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *pare
         return 0;
     }
     if (ud == NULL) {
-        gql_strlcpy(err->message, "introspection value without its schema element",
-                    sizeof(err->message));
+        gql_strlcpy(err->message, "introspection value without its schema element", sizeof(err->message));
         return -1;
     }
     if (!strcmp(pn, "__Schema")) {
         if (!strcmp(f, "types")) {
             json_object *a = json_object_new_array();
-            for (const byron_graphql_type_t *t = s->types; t; t = t->next)
-                json_object_array_add(a, wrap(t));
+            for (const byron_graphql_type_t *t = s->types; t; t = t->next) json_object_array_add(a, wrap(t));
             *result = a;
         } else if (!strcmp(f, "queryType")) {
             *result = wrap(s->query);

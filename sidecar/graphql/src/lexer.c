@@ -4,14 +4,12 @@
  * strings get the BlockStringValue() indentation treatment. Columns count
  * Unicode code points, as graphql-js does for non-astral text.
  */
+#include "lexer.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "lexer.h"
-
-void gql_lexer_init(gql_lexer_t *lx, const char *src, size_t len, size_t max_tokens,
-                    gql_arena_t *arena)
-{
+void gql_lexer_init(gql_lexer_t *lx, const char *src, size_t len, size_t max_tokens, gql_arena_t *arena) {
     memset(lx, 0, sizeof(*lx));
     lx->src = lx->p = lx->col_ptr = src;
     lx->end = src + len;
@@ -21,34 +19,29 @@ void gql_lexer_init(gql_lexer_t *lx, const char *src, size_t len, size_t max_tok
     lx->arena = arena;
 }
 
-const char *gql_token_kind_str(gql_token_kind_t k)
-{
-    static const char *const names[] = {"<EOF>", "!", "$", "&", "(", ")", "...", ":", "=", "@",
-                                        "[", "]", "{", "|", "}", "Name", "Int", "Float",
-                                        "String", "BlockString"};
+const char *gql_token_kind_str(gql_token_kind_t k) {
+    static const char *const names[] = {"<EOF>", "!",    "$",   "&",     "(",      ")",          "...",
+                                        ":",     "=",    "@",   "[",     "]",      "{",          "|",
+                                        "}",     "Name", "Int", "Float", "String", "BlockString"};
     return names[k];
 }
 
 /* Column of `p` on the current line. Amortised O(1): col_ptr only moves forward. */
-static gql_loc_t loc_at(gql_lexer_t *lx, const char *p)
-{
+static gql_loc_t loc_at(gql_lexer_t *lx, const char *p) {
     while (lx->col_ptr < p) {
-        if (((unsigned char)*lx->col_ptr & 0xC0) != 0x80)
-            lx->col++;
+        if (((unsigned char)*lx->col_ptr & 0xC0) != 0x80) lx->col++;
         lx->col_ptr++;
     }
     return (gql_loc_t){lx->line, lx->col};
 }
 
-static void newline(gql_lexer_t *lx, const char *after)
-{
+static void newline(gql_lexer_t *lx, const char *after) {
     lx->line++;
     lx->col = 1;
     lx->col_ptr = after;
 }
 
-static int fail(gql_lexer_t *lx, const char *at, const char *fmt, const char *arg)
-{
+static int fail(gql_lexer_t *lx, const char *at, const char *fmt, const char *arg) {
     lx->err_loc = loc_at(lx, at);
     char buf[200];
     snprintf(buf, sizeof(buf), fmt, arg ? arg : "");
@@ -56,10 +49,8 @@ static int fail(gql_lexer_t *lx, const char *at, const char *fmt, const char *ar
     return -1;
 }
 
-static const char *char_desc(const char *p, const char *end, char *buf, size_t n)
-{
-    if (p >= end)
-        return "<EOF>";
+static const char *char_desc(const char *p, const char *end, char *buf, size_t n) {
+    if (p >= end) return "<EOF>";
     unsigned char c = (unsigned char)*p;
     if (c == '"')
         snprintf(buf, n, "'\"'");
@@ -70,19 +61,12 @@ static const char *char_desc(const char *p, const char *end, char *buf, size_t n
     return buf;
 }
 
-static bool is_name_start(int c)
-{
-    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+static bool is_name_start(int c) { return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
-static bool is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 
 /* Skips whitespace, line terminators, commas, comments and the BOM. */
-static int skip_ignored(gql_lexer_t *lx)
-{
+static int skip_ignored(gql_lexer_t *lx) {
     const char *p = lx->p;
     while (p < lx->end) {
         unsigned char c = (unsigned char)*p;
@@ -93,15 +77,13 @@ static int skip_ignored(gql_lexer_t *lx)
             newline(lx, p);
         } else if (c == '\r') {
             p++;
-            if (p < lx->end && *p == '\n')
-                p++;
+            if (p < lx->end && *p == '\n') p++;
             newline(lx, p);
         } else if (c == 0xEF && lx->end - p >= 3 && (unsigned char)p[1] == 0xBB &&
                    (unsigned char)p[2] == 0xBF) {
             p += 3;
         } else if (c == '#') {
-            while (p < lx->end && *p != '\n' && *p != '\r')
-                p++;
+            while (p < lx->end && *p != '\n' && *p != '\r') p++;
         } else {
             break;
         }
@@ -110,8 +92,7 @@ static int skip_ignored(gql_lexer_t *lx)
     return 0;
 }
 
-static void put_utf8(char *out, size_t *n, uint32_t cp)
-{
+static void put_utf8(char *out, size_t *n, uint32_t cp) {
     if (cp < 0x80) {
         out[(*n)++] = (char)cp;
     } else if (cp < 0x800) {
@@ -129,10 +110,8 @@ static void put_utf8(char *out, size_t *n, uint32_t cp)
     }
 }
 
-static int hex4(const char *p, const char *end, uint32_t *out)
-{
-    if (end - p < 4)
-        return -1;
+static int hex4(const char *p, const char *end, uint32_t *out) {
+    if (end - p < 4) return -1;
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
@@ -150,13 +129,11 @@ static int hex4(const char *p, const char *end, uint32_t *out)
     return 0;
 }
 
-static int lex_string(gql_lexer_t *lx, gql_token_t *tok)
-{
+static int lex_string(gql_lexer_t *lx, gql_token_t *tok) {
     const char *p = lx->p + 1;
     /* Decoded text is never longer than the raw text. */
     char *out = gql_arena_alloc(lx->arena, (size_t)(lx->end - p) + 1);
-    if (out == NULL)
-        return fail(lx, lx->p, "Out of memory.", NULL);
+    if (out == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
     size_t n = 0;
     while (p < lx->end) {
         unsigned char c = (unsigned char)*p;
@@ -167,20 +144,17 @@ static int lex_string(gql_lexer_t *lx, gql_token_t *tok)
             lx->p = p + 1;
             return 0;
         }
-        if (c == '\n' || c == '\r')
-            break;
+        if (c == '\n' || c == '\r') break;
         if (c < 0x20 && c != '\t') {
             char d[16];
-            return fail(lx, p, "Invalid character within String: %s.",
-                        char_desc(p, lx->end, d, sizeof(d)));
+            return fail(lx, p, "Invalid character within String: %s.", char_desc(p, lx->end, d, sizeof(d)));
         }
         if (c != '\\') {
             out[n++] = (char)c;
             p++;
             continue;
         }
-        if (p + 1 >= lx->end)
-            break;
+        if (p + 1 >= lx->end) break;
         char e = p[1];
         const char *esc = p;
         p += 2;
@@ -195,12 +169,11 @@ static int lex_string(gql_lexer_t *lx, gql_token_t *tok)
         case 't': out[n++] = '\t'; break;
         case 'u': {
             uint32_t cp, lo;
-            if (hex4(p, lx->end, &cp) < 0)
-                return fail(lx, esc, "Invalid Unicode escape sequence.", NULL);
+            if (hex4(p, lx->end, &cp) < 0) return fail(lx, esc, "Invalid Unicode escape sequence.", NULL);
             p += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (lx->end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                    hex4(p + 2, lx->end, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                if (lx->end - p >= 6 && p[0] == '\\' && p[1] == 'u' && hex4(p + 2, lx->end, &lo) == 0 &&
+                    lo >= 0xDC00 && lo <= 0xDFFF) {
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     p += 6;
                 } else {
@@ -222,29 +195,24 @@ static int lex_string(gql_lexer_t *lx, gql_token_t *tok)
     return fail(lx, p, "Unterminated string.", NULL);
 }
 
-static bool blank_line(const char *s, size_t n)
-{
+static bool blank_line(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t')
-            return false;
+        if (s[i] != ' ' && s[i] != '\t') return false;
     return true;
 }
 
 /* Block string: raw text up to the closing quotes, \""" unescaped, then
  * BlockStringValue(): common indentation removed, blank first/last lines
  * dropped. O(n) over the raw text, two passes. */
-static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
-{
+static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok) {
     const char *p = lx->p + 3;
     size_t cap = (size_t)(lx->end - p) + 1;
     char *raw = gql_arena_alloc(lx->arena, cap);
     char *out = gql_arena_alloc(lx->arena, cap);
-    if (raw == NULL || out == NULL)
-        return fail(lx, lx->p, "Out of memory.", NULL);
+    if (raw == NULL || out == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
     size_t n = 0;
     for (;;) {
-        if (p >= lx->end)
-            return fail(lx, p, "Unterminated string.", NULL);
+        if (p >= lx->end) return fail(lx, p, "Unterminated string.", NULL);
         unsigned char c = (unsigned char)*p;
         if (c == '"' && lx->end - p >= 3 && p[1] == '"' && p[2] == '"') {
             p += 3;
@@ -258,8 +226,7 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
         }
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
             char d[16];
-            return fail(lx, p, "Invalid character within String: %s.",
-                        char_desc(p, lx->end, d, sizeof(d)));
+            return fail(lx, p, "Invalid character within String: %s.", char_desc(p, lx->end, d, sizeof(d)));
         }
         if (c == '\n') {
             newline(lx, p + 1);
@@ -278,19 +245,16 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
     /* Split into lines (\r\n, \n, \r). */
     size_t nlines = 1;
     for (size_t i = 0; i < n; i++)
-        if (raw[i] == '\n' || (raw[i] == '\r' && !(i + 1 < n && raw[i + 1] == '\n')))
-            nlines++;
+        if (raw[i] == '\n' || (raw[i] == '\r' && !(i + 1 < n && raw[i + 1] == '\n'))) nlines++;
     size_t *ls = gql_arena_alloc(lx->arena, nlines * sizeof(size_t) * 2);
-    if (ls == NULL)
-        return fail(lx, lx->p, "Out of memory.", NULL);
+    if (ls == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
     size_t li = 0, start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || raw[i] == '\n' || raw[i] == '\r') {
             ls[2 * li] = start;
             ls[2 * li + 1] = i - start;
             li++;
-            if (i < n && raw[i] == '\r' && i + 1 < n && raw[i + 1] == '\n')
-                i++;
+            if (i < n && raw[i] == '\r' && i + 1 < n && raw[i + 1] == '\n') i++;
             start = i + 1;
         }
     }
@@ -298,16 +262,12 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
     for (size_t l = 1; l < nlines; l++) {
         const char *s = raw + ls[2 * l];
         size_t len = ls[2 * l + 1], ind = 0;
-        while (ind < len && (s[ind] == ' ' || s[ind] == '\t'))
-            ind++;
-        if (ind < len && ind < common)
-            common = ind;
+        while (ind < len && (s[ind] == ' ' || s[ind] == '\t')) ind++;
+        if (ind < len && ind < common) common = ind;
     }
     size_t first = 0, last = nlines;
-    while (first < last && blank_line(raw + ls[2 * first], ls[2 * first + 1]))
-        first++;
-    while (last > first && blank_line(raw + ls[2 * (last - 1)], ls[2 * (last - 1) + 1]))
-        last--;
+    while (first < last && blank_line(raw + ls[2 * first], ls[2 * first + 1])) first++;
+    while (last > first && blank_line(raw + ls[2 * (last - 1)], ls[2 * (last - 1) + 1])) last--;
     size_t m = 0;
     for (size_t l = first; l < last; l++) {
         const char *s = raw + ls[2 * l];
@@ -317,8 +277,7 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
             s += cut;
             len -= cut;
         }
-        if (l > first)
-            out[m++] = '\n';
+        if (l > first) out[m++] = '\n';
         memcpy(out + m, s, len);
         m += len;
     }
@@ -328,13 +287,11 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok)
     return 0;
 }
 
-static int lex_number(gql_lexer_t *lx, gql_token_t *tok)
-{
+static int lex_number(gql_lexer_t *lx, gql_token_t *tok) {
     const char *p = lx->p;
     bool is_float = false;
     char d[16];
-    if (*p == '-')
-        p++;
+    if (*p == '-') p++;
     if (p < lx->end && *p == '0') {
         p++;
         if (p < lx->end && is_digit(*p))
@@ -344,8 +301,7 @@ static int lex_number(gql_lexer_t *lx, gql_token_t *tok)
         if (p >= lx->end || !is_digit(*p))
             return fail(lx, p, "Invalid number, expected digit but got: %s.",
                         char_desc(p, lx->end, d, sizeof(d)));
-        while (p < lx->end && is_digit(*p))
-            p++;
+        while (p < lx->end && is_digit(*p)) p++;
     }
     if (p < lx->end && *p == '.') {
         is_float = true;
@@ -353,19 +309,16 @@ static int lex_number(gql_lexer_t *lx, gql_token_t *tok)
         if (p >= lx->end || !is_digit(*p))
             return fail(lx, p, "Invalid number, expected digit but got: %s.",
                         char_desc(p, lx->end, d, sizeof(d)));
-        while (p < lx->end && is_digit(*p))
-            p++;
+        while (p < lx->end && is_digit(*p)) p++;
     }
     if (p < lx->end && (*p == 'e' || *p == 'E')) {
         is_float = true;
         p++;
-        if (p < lx->end && (*p == '+' || *p == '-'))
-            p++;
+        if (p < lx->end && (*p == '+' || *p == '-')) p++;
         if (p >= lx->end || !is_digit(*p))
             return fail(lx, p, "Invalid number, expected digit but got: %s.",
                         char_desc(p, lx->end, d, sizeof(d)));
-        while (p < lx->end && is_digit(*p))
-            p++;
+        while (p < lx->end && is_digit(*p)) p++;
     }
     if (p < lx->end && (*p == '.' || is_name_start((unsigned char)*p)))
         return fail(lx, p, "Invalid number, expected digit but got: %s.",
@@ -377,8 +330,7 @@ static int lex_number(gql_lexer_t *lx, gql_token_t *tok)
     return tok->value ? 0 : fail(lx, p, "Out of memory.", NULL);
 }
 
-int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok)
-{
+int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok) {
     skip_ignored(lx);
     memset(tok, 0, sizeof(*tok));
     tok->start = lx->p;
@@ -390,8 +342,7 @@ int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok)
     if (lx->max_tokens && ++lx->ntokens > lx->max_tokens) {
         lx->limit_hit = true;
         lx->err_loc = tok->loc;
-        snprintf(lx->err, sizeof(lx->err),
-                 "Document has more than %zu tokens (limit); simplify the query.",
+        snprintf(lx->err, sizeof(lx->err), "Document has more than %zu tokens (limit); simplify the query.",
                  lx->max_tokens);
         return -1;
     }
@@ -399,19 +350,58 @@ int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok)
     const char *start = lx->p;
     int rc = 0;
     switch (c) {
-    case '!': tok->kind = GQL_TOK_BANG; lx->p++; break;
-    case '$': tok->kind = GQL_TOK_DOLLAR; lx->p++; break;
-    case '&': tok->kind = GQL_TOK_AMP; lx->p++; break;
-    case '(': tok->kind = GQL_TOK_LPAREN; lx->p++; break;
-    case ')': tok->kind = GQL_TOK_RPAREN; lx->p++; break;
-    case ':': tok->kind = GQL_TOK_COLON; lx->p++; break;
-    case '=': tok->kind = GQL_TOK_EQUALS; lx->p++; break;
-    case '@': tok->kind = GQL_TOK_AT; lx->p++; break;
-    case '[': tok->kind = GQL_TOK_LBRACKET; lx->p++; break;
-    case ']': tok->kind = GQL_TOK_RBRACKET; lx->p++; break;
-    case '{': tok->kind = GQL_TOK_LBRACE; lx->p++; break;
-    case '|': tok->kind = GQL_TOK_PIPE; lx->p++; break;
-    case '}': tok->kind = GQL_TOK_RBRACE; lx->p++; break;
+    case '!':
+        tok->kind = GQL_TOK_BANG;
+        lx->p++;
+        break;
+    case '$':
+        tok->kind = GQL_TOK_DOLLAR;
+        lx->p++;
+        break;
+    case '&':
+        tok->kind = GQL_TOK_AMP;
+        lx->p++;
+        break;
+    case '(':
+        tok->kind = GQL_TOK_LPAREN;
+        lx->p++;
+        break;
+    case ')':
+        tok->kind = GQL_TOK_RPAREN;
+        lx->p++;
+        break;
+    case ':':
+        tok->kind = GQL_TOK_COLON;
+        lx->p++;
+        break;
+    case '=':
+        tok->kind = GQL_TOK_EQUALS;
+        lx->p++;
+        break;
+    case '@':
+        tok->kind = GQL_TOK_AT;
+        lx->p++;
+        break;
+    case '[':
+        tok->kind = GQL_TOK_LBRACKET;
+        lx->p++;
+        break;
+    case ']':
+        tok->kind = GQL_TOK_RBRACKET;
+        lx->p++;
+        break;
+    case '{':
+        tok->kind = GQL_TOK_LBRACE;
+        lx->p++;
+        break;
+    case '|':
+        tok->kind = GQL_TOK_PIPE;
+        lx->p++;
+        break;
+    case '}':
+        tok->kind = GQL_TOK_RBRACE;
+        lx->p++;
+        break;
     case '.':
         if (lx->end - lx->p >= 3 && lx->p[1] == '.' && lx->p[2] == '.') {
             tok->kind = GQL_TOK_SPREAD;
@@ -432,20 +422,17 @@ int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok)
     default:
         if (is_name_start(c)) {
             const char *p = lx->p + 1;
-            while (p < lx->end && (is_name_start((unsigned char)*p) || is_digit(*p)))
-                p++;
+            while (p < lx->end && (is_name_start((unsigned char)*p) || is_digit(*p))) p++;
             tok->kind = GQL_TOK_NAME;
             tok->value = gql_arena_strndup(lx->arena, lx->p, (size_t)(p - lx->p));
-            if (tok->value == NULL)
-                return fail(lx, lx->p, "Out of memory.", NULL);
+            if (tok->value == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
             tok->value_len = (size_t)(p - lx->p);
             lx->p = p;
         } else if (c == '-' || is_digit(c)) {
             rc = lex_number(lx, tok);
         } else {
             char d[16];
-            return fail(lx, lx->p, "Unexpected character: %s.",
-                        char_desc(lx->p, lx->end, d, sizeof(d)));
+            return fail(lx, lx->p, "Unexpected character: %s.", char_desc(lx->p, lx->end, d, sizeof(d)));
         }
     }
     tok->len = (size_t)(lx->p - start);

@@ -32,27 +32,26 @@ typedef enum gql_token_kind {
 
 typedef struct gql_token {
     gql_token_kind_t kind;
-    const char *start;  /* raw text in the source */
+    const char *start; /* raw text in the source */
     size_t len;
     gql_loc_t loc;
-    char *value;        /* NAME/INT/FLOAT raw copy, STRING decoded; in the arena */
+    char *value; /* NAME/INT/FLOAT raw copy, STRING decoded; in the arena */
     size_t value_len;
 } gql_token_t;
 
 typedef struct gql_lexer {
     const char *src, *end, *p;
     uint32_t line;
-    const char *col_ptr;   /* column known at this position (lazily advanced) */
+    const char *col_ptr; /* column known at this position (lazily advanced) */
     uint32_t col;
     size_t ntokens, max_tokens;
     gql_arena_t *arena;
-    bool limit_hit;        /* the error is a limit, not syntax */
+    bool limit_hit; /* the error is a limit, not syntax */
     char err[256];
     gql_loc_t err_loc;
 } gql_lexer_t;
 
-void gql_lexer_init(gql_lexer_t *lx, const char *src, size_t len, size_t max_tokens,
-                    gql_arena_t *arena);
+void gql_lexer_init(gql_lexer_t *lx, const char *src, size_t len, size_t max_tokens, gql_arena_t *arena);
 /* 0 with *tok filled, -1 with lx->err / lx->err_loc. */
 int gql_lexer_next(gql_lexer_t *lx, gql_token_t *tok);
 const char *gql_token_kind_str(gql_token_kind_t k);

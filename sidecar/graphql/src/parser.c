@@ -5,12 +5,12 @@
  * leaks nothing and keeps each production a few lines long. Nesting depth is
  * bounded (limits.max_depth) so hostile input cannot exhaust the C stack.
  */
+#include "lexer.h"
+
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "lexer.h"
 
 typedef struct parser {
     gql_lexer_t lx;
@@ -26,20 +26,17 @@ typedef struct parser {
 static _Noreturn void parse_fail(parser_t *ps, const gql_loc_t *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static _Noreturn void parse_fail(parser_t *ps, const gql_loc_t *loc, const char *fmt, ...)
-{
+static _Noreturn void parse_fail(parser_t *ps, const gql_loc_t *loc, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ps->err, sizeof(ps->err), fmt, ap);
     va_end(ap);
     ps->err_loc = *loc;
-    if (ps->status == BYRON_GRAPHQL_OK)
-        ps->status = BYRON_GRAPHQL_ESYNTAX;
+    if (ps->status == BYRON_GRAPHQL_OK) ps->status = BYRON_GRAPHQL_ESYNTAX;
     longjmp(ps->jmp, 1);
 }
 
-static void *alloc(parser_t *ps, size_t n)
-{
+static void *alloc(parser_t *ps, size_t n) {
     void *p = gql_arena_alloc(&ps->doc->arena, n);
     if (p == NULL) {
         ps->status = BYRON_GRAPHQL_ENOMEM;
@@ -48,52 +45,41 @@ static void *alloc(parser_t *ps, size_t n)
     return p;
 }
 
-static void advance(parser_t *ps)
-{
+static void advance(parser_t *ps) {
     if (gql_lexer_next(&ps->lx, &ps->tok) < 0) {
-        if (ps->lx.limit_hit)
-            ps->status = BYRON_GRAPHQL_ELIMIT;
+        if (ps->lx.limit_hit) ps->status = BYRON_GRAPHQL_ELIMIT;
         parse_fail(ps, &ps->lx.err_loc, "%s", ps->lx.err);
     }
 }
 
-static void describe(const gql_token_t *t, char *buf, size_t n)
-{
+static void describe(const gql_token_t *t, char *buf, size_t n) {
     switch (t->kind) {
     case GQL_TOK_EOF: snprintf(buf, n, "<EOF>"); break;
     case GQL_TOK_NAME:
     case GQL_TOK_INT:
-    case GQL_TOK_FLOAT:
-        snprintf(buf, n, "%s \"%.40s\"", gql_token_kind_str(t->kind), t->value);
-        break;
+    case GQL_TOK_FLOAT: snprintf(buf, n, "%s \"%.40s\"", gql_token_kind_str(t->kind), t->value); break;
     case GQL_TOK_STRING:
-    case GQL_TOK_BLOCK_STRING:
-        snprintf(buf, n, "%s \"%.40s\"", gql_token_kind_str(t->kind), t->value);
-        break;
+    case GQL_TOK_BLOCK_STRING: snprintf(buf, n, "%s \"%.40s\"", gql_token_kind_str(t->kind), t->value); break;
     default: snprintf(buf, n, "\"%s\"", gql_token_kind_str(t->kind));
     }
 }
 
-static _Noreturn void unexpected(parser_t *ps)
-{
+static _Noreturn void unexpected(parser_t *ps) {
     char d[80];
     describe(&ps->tok, d, sizeof(d));
     parse_fail(ps, &ps->tok.loc, "Syntax Error: Unexpected %s.", d);
 }
 
-static void expect(parser_t *ps, gql_token_kind_t k)
-{
+static void expect(parser_t *ps, gql_token_kind_t k) {
     if (ps->tok.kind != k) {
         char d[80];
         describe(&ps->tok, d, sizeof(d));
-        parse_fail(ps, &ps->tok.loc, "Syntax Error: Expected \"%s\", found %s.",
-                   gql_token_kind_str(k), d);
+        parse_fail(ps, &ps->tok.loc, "Syntax Error: Expected \"%s\", found %s.", gql_token_kind_str(k), d);
     }
     advance(ps);
 }
 
-static bool skip(parser_t *ps, gql_token_kind_t k)
-{
+static bool skip(parser_t *ps, gql_token_kind_t k) {
     if (ps->tok.kind == k) {
         advance(ps);
         return true;
@@ -101,13 +87,11 @@ static bool skip(parser_t *ps, gql_token_kind_t k)
     return false;
 }
 
-static bool peek_keyword(parser_t *ps, const char *kw)
-{
+static bool peek_keyword(parser_t *ps, const char *kw) {
     return ps->tok.kind == GQL_TOK_NAME && strcmp(ps->tok.value, kw) == 0;
 }
 
-static const char *parse_name(parser_t *ps)
-{
+static const char *parse_name(parser_t *ps) {
     if (ps->tok.kind != GQL_TOK_NAME) {
         char d[80];
         describe(&ps->tok, d, sizeof(d));
@@ -118,30 +102,24 @@ static const char *parse_name(parser_t *ps)
     return n;
 }
 
-static void enter(parser_t *ps)
-{
+static void enter(parser_t *ps) {
     if (ps->max_depth && ++ps->depth > ps->max_depth) {
         ps->status = BYRON_GRAPHQL_ELIMIT;
-        parse_fail(ps, &ps->tok.loc,
-                   "Document nesting is deeper than %u levels (limit); simplify the query.",
+        parse_fail(ps, &ps->tok.loc, "Document nesting is deeper than %u levels (limit); simplify the query.",
                    ps->max_depth);
     }
 }
 
-static void leave(parser_t *ps)
-{
-    if (ps->max_depth)
-        ps->depth--;
+static void leave(parser_t *ps) {
+    if (ps->max_depth) ps->depth--;
 }
 
-static gql_value_t *parse_value(parser_t *ps, bool is_const)
-{
+static gql_value_t *parse_value(parser_t *ps, bool is_const) {
     gql_value_t *v = alloc(ps, sizeof(*v));
     v->loc = ps->tok.loc;
     switch (ps->tok.kind) {
     case GQL_TOK_DOLLAR:
-        if (is_const)
-            parse_fail(ps, &ps->tok.loc, "Syntax Error: Unexpected variable in constant value.");
+        if (is_const) parse_fail(ps, &ps->tok.loc, "Syntax Error: Unexpected variable in constant value.");
         advance(ps);
         v->kind = GQL_V_VARIABLE;
         v->str = parse_name(ps);
@@ -205,11 +183,9 @@ static gql_value_t *parse_value(parser_t *ps, bool is_const)
     }
 }
 
-static gql_argument_t *parse_arguments(parser_t *ps, bool is_const)
-{
+static gql_argument_t *parse_arguments(parser_t *ps, bool is_const) {
     gql_argument_t *head = NULL, **tail = &head;
-    if (ps->tok.kind != GQL_TOK_LPAREN)
-        return NULL;
+    if (ps->tok.kind != GQL_TOK_LPAREN) return NULL;
     advance(ps);
     do {
         gql_argument_t *a = alloc(ps, sizeof(*a));
@@ -223,8 +199,7 @@ static gql_argument_t *parse_arguments(parser_t *ps, bool is_const)
     return head;
 }
 
-static gql_directive_t *parse_directives(parser_t *ps, bool is_const)
-{
+static gql_directive_t *parse_directives(parser_t *ps, bool is_const) {
     gql_directive_t *head = NULL, **tail = &head;
     while (ps->tok.kind == GQL_TOK_AT) {
         gql_directive_t *d = alloc(ps, sizeof(*d));
@@ -238,8 +213,7 @@ static gql_directive_t *parse_directives(parser_t *ps, bool is_const)
     return head;
 }
 
-static gql_typeref_t *parse_type(parser_t *ps)
-{
+static gql_typeref_t *parse_type(parser_t *ps) {
     gql_typeref_t *t = alloc(ps, sizeof(*t));
     t->loc = ps->tok.loc;
     if (skip(ps, GQL_TOK_LBRACKET)) {
@@ -265,8 +239,7 @@ static gql_typeref_t *parse_type(parser_t *ps)
 
 static gql_selection_t *parse_selection_set(parser_t *ps);
 
-static gql_selection_t *parse_selection(parser_t *ps)
-{
+static gql_selection_t *parse_selection(parser_t *ps) {
     gql_selection_t *s = alloc(ps, sizeof(*s));
     s->loc = ps->tok.loc;
     if (skip(ps, GQL_TOK_SPREAD)) {
@@ -295,13 +268,11 @@ static gql_selection_t *parse_selection(parser_t *ps)
     s->name = name;
     s->args = parse_arguments(ps, false);
     s->directives = parse_directives(ps, false);
-    if (ps->tok.kind == GQL_TOK_LBRACE)
-        s->selections = parse_selection_set(ps);
+    if (ps->tok.kind == GQL_TOK_LBRACE) s->selections = parse_selection_set(ps);
     return s;
 }
 
-static gql_selection_t *parse_selection_set(parser_t *ps)
-{
+static gql_selection_t *parse_selection_set(parser_t *ps) {
     gql_selection_t *head = NULL, **tail = &head;
     enter(ps);
     expect(ps, GQL_TOK_LBRACE);
@@ -313,11 +284,9 @@ static gql_selection_t *parse_selection_set(parser_t *ps)
     return head;
 }
 
-static gql_vardef_t *parse_variable_definitions(parser_t *ps)
-{
+static gql_vardef_t *parse_variable_definitions(parser_t *ps) {
     gql_vardef_t *head = NULL, **tail = &head;
-    if (!skip(ps, GQL_TOK_LPAREN))
-        return NULL;
+    if (!skip(ps, GQL_TOK_LPAREN)) return NULL;
     do {
         gql_vardef_t *v = alloc(ps, sizeof(*v));
         v->loc = ps->tok.loc;
@@ -325,8 +294,7 @@ static gql_vardef_t *parse_variable_definitions(parser_t *ps)
         v->name = parse_name(ps);
         expect(ps, GQL_TOK_COLON);
         v->type = parse_type(ps);
-        if (skip(ps, GQL_TOK_EQUALS))
-            v->default_value = parse_value(ps, true);
+        if (skip(ps, GQL_TOK_EQUALS)) v->default_value = parse_value(ps, true);
         v->directives = parse_directives(ps, true);
         *tail = v;
         tail = &v->next;
@@ -334,18 +302,15 @@ static gql_vardef_t *parse_variable_definitions(parser_t *ps)
     return head;
 }
 
-static bool type_system_keyword(const char *s)
-{
-    static const char *const kws[] = {"schema", "scalar",    "type",  "interface", "union",
-                                      "enum",   "input",     "directive", "extend", NULL};
+static bool type_system_keyword(const char *s) {
+    static const char *const kws[] = {"schema", "scalar", "type",      "interface", "union",
+                                      "enum",   "input",  "directive", "extend",    NULL};
     for (int i = 0; kws[i]; i++)
-        if (strcmp(s, kws[i]) == 0)
-            return true;
+        if (strcmp(s, kws[i]) == 0) return true;
     return false;
 }
 
-static gql_definition_t *parse_definition(parser_t *ps)
-{
+static gql_definition_t *parse_definition(parser_t *ps) {
     gql_definition_t *d = alloc(ps, sizeof(*d));
     d->loc = ps->tok.loc;
     if (ps->tok.kind == GQL_TOK_LBRACE) {
@@ -358,14 +323,12 @@ static gql_definition_t *parse_definition(parser_t *ps)
         parse_fail(ps, &ps->tok.loc,
                    "Type system definitions are not executable; send only operations and "
                    "fragments.");
-    if (ps->tok.kind != GQL_TOK_NAME)
-        unexpected(ps);
+    if (ps->tok.kind != GQL_TOK_NAME) unexpected(ps);
     const char *kw = ps->tok.value;
     if (strcmp(kw, "fragment") == 0) {
         advance(ps);
         d->kind = GQL_D_FRAGMENT;
-        if (peek_keyword(ps, "on"))
-            unexpected(ps);
+        if (peek_keyword(ps, "on")) unexpected(ps);
         d->name = parse_name(ps);
         if (!peek_keyword(ps, "on")) {
             char t[80];
@@ -394,26 +357,22 @@ static gql_definition_t *parse_definition(parser_t *ps)
     else
         unexpected(ps);
     advance(ps);
-    if (ps->tok.kind == GQL_TOK_NAME)
-        d->name = parse_name(ps);
+    if (ps->tok.kind == GQL_TOK_NAME) d->name = parse_name(ps);
     d->variables = parse_variable_definitions(ps);
     d->directives = parse_directives(ps, false);
     d->selections = parse_selection_set(ps);
     return d;
 }
 
-byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
-                                           const byron_graphql_limits_t *limits,
-                                           byron_graphql_document_t **out, json_object **errors)
-{
+byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
+                                           byron_graphql_document_t **out, json_object **errors) {
     byron_graphql_limits_t defaults;
     if (limits == NULL) {
         byron_graphql_limits_init(&defaults);
         limits = &defaults;
     }
     *out = NULL;
-    if (errors)
-        *errors = NULL;
+    if (errors) *errors = NULL;
     if (limits->max_document_bytes && len > limits->max_document_bytes) {
         if (errors) {
             *errors = json_object_new_array();
@@ -424,8 +383,7 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
         return BYRON_GRAPHQL_ELIMIT;
     }
     byron_graphql_document_t *doc = calloc(1, sizeof(*doc));
-    if (doc == NULL)
-        return BYRON_GRAPHQL_ENOMEM;
+    if (doc == NULL) return BYRON_GRAPHQL_ENOMEM;
     /* volatile: modified between setjmp and longjmp. */
     parser_t *volatile ps = calloc(1, sizeof(parser_t));
     if (ps == NULL) {
@@ -440,8 +398,7 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
         if (errors) {
             const char *code = BYRON_GRAPHQL_CODE_PARSE;
             if (st == BYRON_GRAPHQL_ELIMIT)
-                code = ps->lx.limit_hit ? BYRON_GRAPHQL_CODE_TOO_MANY_TOKENS
-                                        : BYRON_GRAPHQL_CODE_TOO_DEEP;
+                code = ps->lx.limit_hit ? BYRON_GRAPHQL_CODE_TOO_MANY_TOKENS : BYRON_GRAPHQL_CODE_TOO_DEEP;
             *errors = json_object_new_array();
             gql_error_add(*errors, &ps->err_loc, code, "%s", ps->err);
         }
@@ -460,51 +417,41 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
     return BYRON_GRAPHQL_OK;
 }
 
-void byron_graphql_document_free(byron_graphql_document_t *doc)
-{
-    if (doc == NULL)
-        return;
+void byron_graphql_document_free(byron_graphql_document_t *doc) {
+    if (doc == NULL) return;
     gql_arena_cleanup(&doc->arena);
     free(doc);
 }
 
-const char *gql_response_key(const gql_selection_t *field)
-{
+const char *gql_response_key(const gql_selection_t *field) {
     return field->alias ? field->alias : field->name;
 }
 
-const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc,
-                                              const char *name)
-{
+const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc, const char *name) {
     for (const gql_definition_t *d = doc->definitions; d; d = d->next)
-        if (d->kind == GQL_D_FRAGMENT && strcmp(d->name, name) == 0)
-            return d;
+        if (d->kind == GQL_D_FRAGMENT && strcmp(d->name, name) == 0) return d;
     return NULL;
 }
 
-const char *gql_operation_kind_str(byron_graphql_operation_kind_t k)
-{
-    return k == BYRON_GRAPHQL_MUTATION ? "mutation"
-         : k == BYRON_GRAPHQL_SUBSCRIPTION ? "subscription"
-                                           : "query";
+const char *gql_operation_kind_str(byron_graphql_operation_kind_t k) {
+    return k == BYRON_GRAPHQL_MUTATION       ? "mutation"
+           : k == BYRON_GRAPHQL_SUBSCRIPTION ? "subscription"
+                                             : "query";
 }
 
-const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc,
-                                                    const char *name, char *errbuf,
-                                                    size_t errlen)
-{
+const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc, const char *name,
+                                                    char *errbuf, size_t errlen) {
     const gql_definition_t *found = NULL;
     size_t n = 0;
     for (const gql_definition_t *d = doc->definitions; d; d = d->next) {
-        if (d->kind != GQL_D_OPERATION)
-            continue;
+        if (d->kind != GQL_D_OPERATION) continue;
         n++;
-        if (name == NULL || (d->name && strcmp(d->name, name) == 0))
-            found = d;
+        if (name == NULL || (d->name && strcmp(d->name, name) == 0)) found = d;
     }
     if (name == NULL && n > 1) {
-        snprintf(errbuf, errlen, "Must provide operation name if query contains multiple "
-                                 "operations.");
+        snprintf(errbuf, errlen,
+                 "Must provide operation name if query contains multiple "
+                 "operations.");
         return NULL;
     }
     if (found == NULL) {
@@ -518,12 +465,10 @@ const gql_definition_t *gql_document_find_operation(const byron_graphql_document
 
 byron_graphql_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
                                                         const char *operation_name,
-                                                        byron_graphql_operation_kind_t *kind,
-                                                        char *errbuf, size_t errlen)
-{
+                                                        byron_graphql_operation_kind_t *kind, char *errbuf,
+                                                        size_t errlen) {
     const gql_definition_t *op = gql_document_find_operation(doc, operation_name, errbuf, errlen);
-    if (op == NULL)
-        return BYRON_GRAPHQL_EINVALID;
+    if (op == NULL) return BYRON_GRAPHQL_EINVALID;
     *kind = op->operation;
     return BYRON_GRAPHQL_OK;
 }

@@ -5,11 +5,11 @@
  * Built-in scalars, built-in directives and introspection types are omitted,
  * as graphql-js printSchema() does.
  */
+#include "internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "internal.h"
 
 typedef struct out {
     char *p;
@@ -17,13 +17,11 @@ typedef struct out {
     bool oom;
 } out_t;
 
-static void put(out_t *o, const char *s)
-{
+static void put(out_t *o, const char *s) {
     size_t n = strlen(s);
     if (o->len + n + 1 > o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 1024;
-        while (cap < o->len + n + 1)
-            cap *= 2;
+        while (cap < o->len + n + 1) cap *= 2;
         char *np = realloc(o->p, cap);
         if (np == NULL) {
             o->oom = true;
@@ -36,10 +34,8 @@ static void put(out_t *o, const char *s)
     o->len += n;
 }
 
-static void description(out_t *o, const char *desc, const char *indent)
-{
-    if (desc == NULL)
-        return;
+static void description(out_t *o, const char *desc, const char *indent) {
+    if (desc == NULL) return;
     put(o, indent);
     if (strchr(desc, '\n') == NULL && strlen(desc) < 70 && strchr(desc, '"') == NULL &&
         strchr(desc, '\\') == NULL) {
@@ -67,10 +63,8 @@ static void description(out_t *o, const char *desc, const char *indent)
     put(o, "\"\"\"\n");
 }
 
-static void deprecated(out_t *o, const char *reason)
-{
-    if (reason == NULL)
-        return;
+static void deprecated(out_t *o, const char *reason) {
+    if (reason == NULL) return;
     if (strcmp(reason, "No longer supported") == 0) {
         put(o, " @deprecated");
         return;
@@ -82,8 +76,7 @@ static void deprecated(out_t *o, const char *reason)
     json_object_put(s);
 }
 
-static void input_value(out_t *o, const byron_graphql_field_t *a)
-{
+static void input_value(out_t *o, const byron_graphql_field_t *a) {
     char tb[256];
     put(o, a->name);
     put(o, ": ");
@@ -97,13 +90,10 @@ static void input_value(out_t *o, const byron_graphql_field_t *a)
     deprecated(o, a->deprecation);
 }
 
-static void args(out_t *o, const byron_graphql_field_t *list)
-{
-    if (list == NULL)
-        return;
+static void args(out_t *o, const byron_graphql_field_t *list) {
+    if (list == NULL) return;
     bool described = false;
-    for (const byron_graphql_field_t *a = list; a; a = a->next)
-        described |= a->description != NULL;
+    for (const byron_graphql_field_t *a = list; a; a = a->next) described |= a->description != NULL;
     put(o, "(");
     for (const byron_graphql_field_t *a = list; a; a = a->next) {
         if (described) {
@@ -118,19 +108,15 @@ static void args(out_t *o, const byron_graphql_field_t *list)
     put(o, described ? "\n  )" : ")");
 }
 
-static bool builtin(const byron_graphql_type_t *t)
-{
+static bool builtin(const byron_graphql_type_t *t) {
     static const char *const names[] = {"Int", "Float", "String", "Boolean", "ID", NULL};
-    if (strncmp(t->name, "__", 2) == 0)
-        return true;
+    if (strncmp(t->name, "__", 2) == 0) return true;
     for (int i = 0; names[i]; i++)
-        if (strcmp(t->name, names[i]) == 0)
-            return true;
+        if (strcmp(t->name, names[i]) == 0) return true;
     return false;
 }
 
-char *byron_graphql_schema_print(const byron_graphql_schema_t *s)
-{
+char *byron_graphql_schema_print(const byron_graphql_schema_t *s) {
     out_t o = {0};
     bool custom_roots = (s->query && strcmp(s->query->name, "Query") != 0) ||
                         (s->mutation && strcmp(s->mutation->name, "Mutation") != 0) ||
@@ -150,8 +136,7 @@ char *byron_graphql_schema_print(const byron_graphql_schema_t *s)
         put(&o, "}\n\n");
     }
     for (const byron_graphql_type_t *t = s->types; t; t = t->next) {
-        if (builtin(t))
-            continue;
+        if (builtin(t)) continue;
         description(&o, t->description, "");
         switch (t->kind) {
         case BYRON_GRAPHQL_SCALAR:
@@ -210,9 +195,7 @@ char *byron_graphql_schema_print(const byron_graphql_schema_t *s)
         return NULL;
     }
     /* One trailing newline, not two. */
-    if (o.len >= 2 && o.p[o.len - 1] == '\n' && o.p[o.len - 2] == '\n')
-        o.p[--o.len] = '\0';
-    if (o.p == NULL)
-        return strdup("");
+    if (o.len >= 2 && o.p[o.len - 1] == '\n' && o.p[o.len - 2] == '\n') o.p[--o.len] = '\0';
+    if (o.p == NULL) return strdup("");
     return o.p;
 }

@@ -4,72 +4,59 @@
  * JSON variable values and AST literals, and printing JSON as GraphQL
  * literals for introspection's defaultValue and the SDL printer.
  */
+#include "internal.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
-static const char *jstr(json_object *v)
-{
+static const char *jstr(json_object *v) {
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-json_object *gql_json_double(double d)
-{
+json_object *gql_json_double(double d) {
     char buf[40];
-    if (!isfinite(d))
-        return NULL; /* JSON has no Infinity/NaN: null */
+    if (!isfinite(d)) return NULL; /* JSON has no Infinity/NaN: null */
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
+        if (strtod(buf, NULL) == d) break;
     }
     /* Keep it recognisably a float for clients that care: 2 → 2.0. */
-    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < sizeof(buf))
-        strcat(buf, ".0");
+    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < sizeof(buf)) strcat(buf, ".0");
     return json_object_new_double_s(d, buf);
 }
 
-static bool digits(const char *s, int n)
-{
+static bool digits(const char *s, int n) {
     for (int i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
+        if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
 
 /* RFC 3339 date-time: 2024-01-31T12:00:00(.123)?(Z|+01:00). */
-static bool is_datetime(const char *s)
-{
+static bool is_datetime(const char *s) {
     size_t n = strlen(s);
-    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
-        !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) ||
-        s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
+        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+        s[16] != ':' || !digits(s + 17, 2))
         return false;
     const char *p = s + 19;
     if (*p == '.') {
         p++;
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
+        if (*p < '0' || *p > '9') return false;
+        while (*p >= '0' && *p <= '9') p++;
     }
-    if (*p == 'Z' || *p == 'z')
-        return p[1] == '\0';
-    if (*p == '+' || *p == '-')
-        return digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) && p[6] == '\0';
+    if (*p == 'Z' || *p == 'z') return p[1] == '\0';
+    if (*p == '+' || *p == '-') return digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) && p[6] == '\0';
     return false;
 }
 
-static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, json_object **out,
-                              char *err, size_t errlen)
-{
+static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, json_object **out, char *err,
+                              size_t errlen) {
     const char *n = t->name;
     json_type jt = json_object_get_type(in);
     if (strcmp(n, "Int") == 0) {
@@ -94,22 +81,19 @@ static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, js
     if (strcmp(n, "Float") == 0) {
         if (jt == json_type_int || jt == json_type_double) {
             double d = json_object_get_double(in);
-            if (!isfinite(d))
-                return ERR("Float cannot represent non numeric value: %s", jstr(in));
+            if (!isfinite(d)) return ERR("Float cannot represent non numeric value: %s", jstr(in));
             *out = jt == json_type_int ? gql_json_double(d) : json_object_get(in);
             return 0;
         }
         return ERR("Float cannot represent non numeric value: %s", jstr(in));
     }
     if (strcmp(n, "String") == 0) {
-        if (jt != json_type_string)
-            return ERR("String cannot represent a non string value: %s", jstr(in));
+        if (jt != json_type_string) return ERR("String cannot represent a non string value: %s", jstr(in));
         *out = json_object_get(in);
         return 0;
     }
     if (strcmp(n, "Boolean") == 0) {
-        if (jt != json_type_boolean)
-            return ERR("Boolean cannot represent a non boolean value: %s", jstr(in));
+        if (jt != json_type_boolean) return ERR("Boolean cannot represent a non boolean value: %s", jstr(in));
         *out = json_object_get(in);
         return 0;
     }
@@ -139,12 +123,10 @@ static int coerce_scalar_json(const byron_graphql_type_t *t, json_object *in, js
 
 /* graphql-js's wording: got invalid value <v> [at "p.x[1]"]; <reason>. The
  * path is shown only below the variable itself. */
-static int json_fail(char *err, size_t errlen, const char *path, json_object *in,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int json_fail(char *err, size_t errlen, const char *path, json_object *in, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int json_fail(char *err, size_t errlen, const char *path, json_object *in,
-                     const char *fmt, ...)
-{
+static int json_fail(char *err, size_t errlen, const char *path, json_object *in, const char *fmt, ...) {
     char reason[400];
     va_list ap;
     va_start(ap, fmt);
@@ -156,20 +138,17 @@ static int json_fail(char *err, size_t errlen, const char *path, json_object *in
     return -1;
 }
 
-int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out,
-                    char *err, size_t errlen, const char *path)
-{
+int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out, char *err,
+                    size_t errlen, const char *path) {
     char tbuf[256];
     *out = NULL;
     if (in == NULL || json_object_get_type(in) == json_type_null) {
         if (type->kind == BYRON_GRAPHQL_NON_NULL)
-            return json_fail(err, errlen, path, in,
-                             "Expected non-nullable type \"%s\" not to be null.",
+            return json_fail(err, errlen, path, in, "Expected non-nullable type \"%s\" not to be null.",
                              gql_type_str(type, tbuf, sizeof(tbuf)));
         return 0;
     }
-    if (type->kind == BYRON_GRAPHQL_NON_NULL)
-        type = type->of;
+    if (type->kind == BYRON_GRAPHQL_NON_NULL) type = type->of;
     switch (type->kind) {
     case BYRON_GRAPHQL_LIST: {
         json_object *arr = json_object_new_array();
@@ -188,8 +167,7 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
             char sub[300];
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
             json_object *item = NULL;
-            if (gql_coerce_json(type->of, json_object_array_get_idx(in, i), &item, err, errlen,
-                                sub) < 0) {
+            if (gql_coerce_json(type->of, json_object_array_get_idx(in, i), &item, err, errlen, sub) < 0) {
                 json_object_put(arr);
                 return -1;
             }
@@ -200,13 +178,12 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     }
     case BYRON_GRAPHQL_INPUT_OBJECT: {
         if (json_object_get_type(in) != json_type_object)
-            return json_fail(err, errlen, path, in, "Expected type \"%s\" to be an object.",
-                             type->name);
+            return json_fail(err, errlen, path, in, "Expected type \"%s\" to be an object.", type->name);
         json_object_object_foreach(in, key, val) {
             (void)val;
             if (gql_type_field(type, key) == NULL)
-                return json_fail(err, errlen, path, in,
-                                 "Field \"%s\" is not defined by type \"%s\".", key, type->name);
+                return json_fail(err, errlen, path, in, "Field \"%s\" is not defined by type \"%s\".", key,
+                                 type->name);
         }
         json_object *obj = json_object_new_object();
         for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
@@ -234,12 +211,11 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     }
     case BYRON_GRAPHQL_ENUM:
         if (json_object_get_type(in) != json_type_string)
-            return json_fail(err, errlen, path, in,
-                             "Enum \"%s\" cannot represent non-string value: %s.", type->name,
-                             jstr(in));
+            return json_fail(err, errlen, path, in, "Enum \"%s\" cannot represent non-string value: %s.",
+                             type->name, jstr(in));
         if (gql_enum_value(type, json_object_get_string(in)) == NULL)
-            return json_fail(err, errlen, path, in, "Value %s does not exist in \"%s\" enum.",
-                             jstr(in), type->name);
+            return json_fail(err, errlen, path, in, "Value %s does not exist in \"%s\" enum.", jstr(in),
+                             type->name);
         *out = json_object_get(in);
         return 0;
     case BYRON_GRAPHQL_SCALAR: {
@@ -252,20 +228,17 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     }
 }
 
-json_object *gql_value_to_json(const gql_value_t *v, json_object *vars)
-{
+json_object *gql_value_to_json(const gql_value_t *v, json_object *vars) {
     switch (v->kind) {
     case GQL_V_VARIABLE: {
         json_object *x = NULL;
-        if (vars && json_object_object_get_ex(vars, v->str, &x))
-            return json_object_get(x);
+        if (vars && json_object_object_get_ex(vars, v->str, &x)) return json_object_get(x);
         return NULL;
     }
     case GQL_V_INT: {
         errno = 0;
         long long n = strtoll(v->str, NULL, 10);
-        if (errno == 0)
-            return json_object_new_int64(n);
+        if (errno == 0) return json_object_new_int64(n);
         return gql_json_double(strtod(v->str, NULL));
     }
     case GQL_V_FLOAT: return gql_json_double(strtod(v->str, NULL));
@@ -289,8 +262,7 @@ json_object *gql_value_to_json(const gql_value_t *v, json_object *vars)
     return NULL;
 }
 
-static const char *value_desc(const gql_value_t *v, char *buf, size_t n)
-{
+static const char *value_desc(const gql_value_t *v, char *buf, size_t n) {
     switch (v->kind) {
     case GQL_V_VARIABLE: snprintf(buf, n, "$%s", v->str); break;
     case GQL_V_INT:
@@ -305,9 +277,8 @@ static const char *value_desc(const gql_value_t *v, char *buf, size_t n)
     return buf;
 }
 
-static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_t *v,
-                                 json_object *vars, json_object **out, char *err, size_t errlen)
-{
+static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_t *v, json_object *vars,
+                                 json_object **out, char *err, size_t errlen) {
     const char *n = t->name;
     char d[80];
     if (strcmp(n, "Int") == 0) {
@@ -322,25 +293,21 @@ static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_
     }
     if (strcmp(n, "Float") == 0) {
         if (v->kind != GQL_V_INT && v->kind != GQL_V_FLOAT)
-            return ERR("Float cannot represent non numeric value: %s",
-                       value_desc(v, d, sizeof(d)));
+            return ERR("Float cannot represent non numeric value: %s", value_desc(v, d, sizeof(d)));
         double x = strtod(v->str, NULL);
-        if (!isfinite(x))
-            return ERR("Float cannot represent non numeric value: %s", v->str);
+        if (!isfinite(x)) return ERR("Float cannot represent non numeric value: %s", v->str);
         *out = gql_json_double(x);
         return 0;
     }
     if (strcmp(n, "String") == 0) {
         if (v->kind != GQL_V_STRING)
-            return ERR("String cannot represent a non string value: %s",
-                       value_desc(v, d, sizeof(d)));
+            return ERR("String cannot represent a non string value: %s", value_desc(v, d, sizeof(d)));
         *out = json_object_new_string_len(v->str, (int)v->str_len);
         return 0;
     }
     if (strcmp(n, "Boolean") == 0) {
         if (v->kind != GQL_V_BOOLEAN)
-            return ERR("Boolean cannot represent a non boolean value: %s",
-                       value_desc(v, d, sizeof(d)));
+            return ERR("Boolean cannot represent a non boolean value: %s", value_desc(v, d, sizeof(d)));
         *out = json_object_new_boolean(v->boolean);
         return 0;
     }
@@ -364,14 +331,12 @@ static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_
 }
 
 int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
-                       json_object **out, char *err, size_t errlen)
-{
+                       json_object **out, char *err, size_t errlen) {
     char tbuf[256];
     *out = NULL;
     if (v->kind == GQL_V_VARIABLE) {
         json_object *x = NULL;
-        if (vars == NULL || !json_object_object_get_ex(vars, v->str, &x))
-            return 1;
+        if (vars == NULL || !json_object_object_get_ex(vars, v->str, &x)) return 1;
         if (x == NULL && type->kind == BYRON_GRAPHQL_NON_NULL)
             return ERR("Variable \"$%s\" of non-null type \"%s\" must not be null.", v->str,
                        gql_type_str(type, tbuf, sizeof(tbuf)));
@@ -380,12 +345,10 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
     }
     if (v->kind == GQL_V_NULL) {
         if (type->kind == BYRON_GRAPHQL_NON_NULL)
-            return ERR("Expected value of type \"%s\", found null.",
-                       gql_type_str(type, tbuf, sizeof(tbuf)));
+            return ERR("Expected value of type \"%s\", found null.", gql_type_str(type, tbuf, sizeof(tbuf)));
         return 0;
     }
-    if (type->kind == BYRON_GRAPHQL_NON_NULL)
-        type = type->of;
+    if (type->kind == BYRON_GRAPHQL_NON_NULL) type = type->of;
     switch (type->kind) {
     case BYRON_GRAPHQL_LIST: {
         json_object *arr = json_object_new_array();
@@ -428,8 +391,7 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
         for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
             const gql_value_t *fv = NULL;
             for (const gql_value_t *i = v->items; i; i = i->next)
-                if (strcmp(i->name, f->name) == 0)
-                    fv = i;
+                if (strcmp(i->name, f->name) == 0) fv = i;
             int r = 1;
             json_object *c = NULL;
             if (fv) {
@@ -445,8 +407,8 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
                 json_object_object_add(obj, f->name, json_object_get(f->default_value));
             } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
                 json_object_put(obj);
-                return ERR("Field \"%s.%s\" of required type \"%s\" was not provided.",
-                           type->name, f->name, gql_type_str(f->type, tbuf, sizeof(tbuf)));
+                return ERR("Field \"%s.%s\" of required type \"%s\" was not provided.", type->name, f->name,
+                           gql_type_str(f->type, tbuf, sizeof(tbuf)));
             }
         }
         *out = obj;
@@ -458,8 +420,8 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
                 return ERR("Enum \"%s\" cannot represent non-enum value: \"%s\". Did you mean "
                            "the enum value \"%s\"?",
                            type->name, v->str, v->str);
-            return ERR("Value \"%s\" does not exist in \"%s\" enum.",
-                       value_desc(v, tbuf, sizeof(tbuf)), type->name);
+            return ERR("Value \"%s\" does not exist in \"%s\" enum.", value_desc(v, tbuf, sizeof(tbuf)),
+                       type->name);
         }
         *out = json_object_new_string(v->str);
         return 0;
@@ -468,16 +430,14 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
     }
 }
 
-int gql_coerce_arguments(const byron_graphql_field_t *defs, const gql_argument_t *args,
-                         json_object *vars, json_object **out, char *err, size_t errlen)
-{
+int gql_coerce_arguments(const byron_graphql_field_t *defs, const gql_argument_t *args, json_object *vars,
+                         json_object **out, char *err, size_t errlen) {
     char tbuf[256];
     json_object *obj = json_object_new_object();
     for (const byron_graphql_field_t *d = defs; d; d = d->next) {
         const gql_argument_t *a = NULL;
         for (const gql_argument_t *i = args; i; i = i->next)
-            if (strcmp(i->name, d->name) == 0)
-                a = i;
+            if (strcmp(i->name, d->name) == 0) a = i;
         int r = 1;
         json_object *c = NULL;
         if (a) {
@@ -513,15 +473,12 @@ typedef struct sbuf {
     size_t len, cap;
 } sbuf_t;
 
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
+static void sb_put(sbuf_t *b, const char *s, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
+        while (cap < b->len + n + 1) cap *= 2;
         char *np = realloc(b->p, cap);
-        if (np == NULL)
-            return;
+        if (np == NULL) return;
         b->p = np;
         b->cap = cap;
     }
@@ -530,13 +487,9 @@ static void sb_put(sbuf_t *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void sb_str(sbuf_t *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
+static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
 
-static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object *v, int depth)
-{
+static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object *v, int depth) {
     const byron_graphql_type_t *nt = gql_type_nullable(t);
     json_type jt = json_object_get_type(v);
     if (depth > 64) {
@@ -549,8 +502,7 @@ static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object 
         const byron_graphql_type_t *it = nt && nt->kind == BYRON_GRAPHQL_LIST ? nt->of : NULL;
         sb_str(b, "[");
         for (size_t i = 0; i < json_object_array_length(v); i++) {
-            if (i)
-                sb_str(b, ", ");
+            if (i) sb_str(b, ", ");
             print_literal(b, it, json_object_array_get_idx(v, i), depth + 1);
         }
         sb_str(b, "]");
@@ -559,8 +511,7 @@ static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object 
         sb_str(b, "{");
         bool first = true;
         json_object_object_foreach(v, key, val) {
-            if (!first)
-                sb_str(b, ", ");
+            if (!first) sb_str(b, ", ");
             first = false;
             sb_str(b, key);
             sb_str(b, ": ");
@@ -573,16 +524,13 @@ static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object 
         sb_str(b, json_object_get_string(v));
     } else {
         /* JSON string escaping is valid GraphQL string syntax. */
-        sb_str(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
+        sb_str(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     }
 }
 
-char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v)
-{
+char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v) {
     sbuf_t b = {0};
     print_literal(&b, type, v, 0);
-    if (b.p == NULL)
-        return strdup("null");
+    if (b.p == NULL) return strdup("null");
     return b.p;
 }

@@ -11,11 +11,11 @@
  * rejected, 4408 init timeout, 4409 duplicate subscription id, 4429 second
  * connection_init.
  */
+#include "internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "internal.h"
 
 typedef struct sub {
     char *id;
@@ -35,21 +35,16 @@ struct byron_graphql_ws {
 };
 
 byron_graphql_ws_t *byron_graphql_ws_new(const byron_graphql_schema_t *schema,
-                                         const byron_graphql_ws_options_t *options)
-{
+                                         const byron_graphql_ws_options_t *options) {
     byron_graphql_ws_t *ws = calloc(1, sizeof(*ws));
-    if (ws == NULL)
-        return NULL;
+    if (ws == NULL) return NULL;
     ws->schema = schema;
-    if (options)
-        ws->opts = *options;
-    if (ws->opts.max_subscriptions == 0)
-        ws->opts.max_subscriptions = 100;
+    if (options) ws->opts = *options;
+    if (ws->opts.max_subscriptions == 0) ws->opts.max_subscriptions = 100;
     return ws;
 }
 
-static void sub_free(sub_t *s)
-{
+static void sub_free(sub_t *s) {
     free(s->id);
     free(s->operation_name);
     byron_graphql_document_free(s->doc);
@@ -57,8 +52,7 @@ static void sub_free(sub_t *s)
     free(s);
 }
 
-static void unsubscribe_all(byron_graphql_ws_t *ws)
-{
+static void unsubscribe_all(byron_graphql_ws_t *ws) {
     sub_t *s = ws->subs;
     while (s) {
         sub_t *next = s->next;
@@ -71,63 +65,48 @@ static void unsubscribe_all(byron_graphql_ws_t *ws)
     ws->nsubs = 0;
 }
 
-void byron_graphql_ws_free(byron_graphql_ws_t *ws)
-{
-    if (ws == NULL)
-        return;
+void byron_graphql_ws_free(byron_graphql_ws_t *ws) {
+    if (ws == NULL) return;
     unsubscribe_all(ws);
     free(ws);
 }
 
-int byron_graphql_ws_acknowledged(const byron_graphql_ws_t *ws)
-{
-    return ws->acknowledged;
-}
+int byron_graphql_ws_acknowledged(const byron_graphql_ws_t *ws) { return ws->acknowledged; }
 
-static void emit(byron_graphql_ws_output_t *out, json_object *msg)
-{
-    const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
+static void emit(byron_graphql_ws_output_t *out, json_object *msg) {
+    const char *s =
+        json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     char **nm = realloc(out->messages, (out->count + 1) * sizeof(char *));
     if (nm != NULL) {
         out->messages = nm;
         out->messages[out->count] = strdup(s);
-        if (out->messages[out->count])
-            out->count++;
+        if (out->messages[out->count]) out->count++;
     }
     json_object_put(msg);
 }
 
-static json_object *message(const char *type, const char *id, json_object *payload)
-{
+static json_object *message(const char *type, const char *id, json_object *payload) {
     json_object *m = json_object_new_object();
-    if (id)
-        json_object_object_add(m, "id", json_object_new_string(id));
+    if (id) json_object_object_add(m, "id", json_object_new_string(id));
     json_object_object_add(m, "type", json_object_new_string(type));
-    if (payload)
-        json_object_object_add(m, "payload", payload);
+    if (payload) json_object_object_add(m, "payload", payload);
     return m;
 }
 
-static void close_with(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out, int code,
-                       const char *reason)
-{
+static void close_with(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out, int code, const char *reason) {
     out->close_code = code;
     gql_strlcpy(out->close_reason, reason, sizeof(out->close_reason));
     ws->closed = true;
     unsubscribe_all(ws);
 }
 
-static sub_t *find(byron_graphql_ws_t *ws, const char *id)
-{
+static sub_t *find(byron_graphql_ws_t *ws, const char *id) {
     for (sub_t *s = ws->subs; s; s = s->next)
-        if (strcmp(s->id, id) == 0)
-            return s;
+        if (strcmp(s->id, id) == 0) return s;
     return NULL;
 }
 
-static void unlink_sub(byron_graphql_ws_t *ws, sub_t *s)
-{
+static void unlink_sub(byron_graphql_ws_t *ws, sub_t *s) {
     for (sub_t **p = &ws->subs; *p; p = &(*p)->next)
         if (*p == s) {
             *p = s->next;
@@ -136,14 +115,12 @@ static void unlink_sub(byron_graphql_ws_t *ws, sub_t *s)
         }
 }
 
-static void send_error(byron_graphql_ws_output_t *out, const char *id, json_object *errors)
-{
+static void send_error(byron_graphql_ws_output_t *out, const char *id, json_object *errors) {
     emit(out, message("error", id, errors));
 }
 
 static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object *payload,
-                             byron_graphql_ws_output_t *out)
-{
+                             byron_graphql_ws_output_t *out) {
     json_object *q = NULL, *op = NULL, *vars = NULL;
     json_object_object_get_ex(payload, "query", &q);
     json_object_object_get_ex(payload, "operationName", &op);
@@ -159,10 +136,8 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
     json_object *errors = NULL;
     const char *query = json_object_get_string(q);
     byron_graphql_operation_kind_t kind = BYRON_GRAPHQL_QUERY;
-    byron_graphql_status_t st =
-        gql_parse_operation(query, opname, ws->opts.limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK)
-        st = byron_graphql_validate(ws->schema, doc, ws->opts.limits, &errors);
+    byron_graphql_status_t st = gql_parse_operation(query, opname, ws->opts.limits, &doc, &kind, &errors);
+    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(ws->schema, doc, ws->opts.limits, &errors);
     if (st != BYRON_GRAPHQL_OK) {
         send_error(out, id, gql_errors_or_status(errors, st));
         byron_graphql_document_free(doc);
@@ -210,8 +185,7 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
     sub_t *s = calloc(1, sizeof(*s));
     if (s == NULL || (s->id = strdup(id)) == NULL ||
         (opname && (s->operation_name = strdup(opname)) == NULL)) {
-        if (s)
-            free(s->id);
+        if (s) free(s->id);
         free(s);
         json_object_put(args);
         byron_graphql_document_free(doc);
@@ -244,19 +218,16 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
 }
 
 void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t len,
-                              byron_graphql_ws_output_t *out)
-{
+                              byron_graphql_ws_output_t *out) {
     memset(out, 0, sizeof(*out));
-    if (ws->closed)
-        return;
+    if (ws->closed) return;
     json_tokener *tok = json_tokener_new_ex(32);
     json_object *m = tok ? json_tokener_parse_ex(tok, msg, (int)len) : NULL;
     bool ok = tok && json_tokener_get_error(tok) == json_tokener_success;
     json_tokener_free(tok);
     json_object *type = NULL, *id = NULL, *payload = NULL;
     if (!ok || m == NULL || json_object_get_type(m) != json_type_object ||
-        !json_object_object_get_ex(m, "type", &type) ||
-        json_object_get_type(type) != json_type_string) {
+        !json_object_object_get_ex(m, "type", &type) || json_object_get_type(type) != json_type_string) {
         json_object_put(m);
         close_with(ws, out, 4400, "Invalid message received");
         return;
@@ -317,20 +288,16 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
     json_object_put(m);
 }
 
-void byron_graphql_ws_timeout(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out)
-{
+void byron_graphql_ws_timeout(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out) {
     memset(out, 0, sizeof(*out));
-    if (!ws->acknowledged && !ws->closed)
-        close_with(ws, out, 4408, "Connection initialisation timeout");
+    if (!ws->acknowledged && !ws->closed) close_with(ws, out, 4408, "Connection initialisation timeout");
 }
 
 void byron_graphql_ws_push_event(byron_graphql_ws_t *ws, const char *id, json_object *event,
-                                 byron_graphql_ws_output_t *out)
-{
+                                 byron_graphql_ws_output_t *out) {
     memset(out, 0, sizeof(*out));
     sub_t *s = ws->closed ? NULL : find(ws, id);
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     byron_graphql_request_t req = {
         .document = s->doc,
         .operation_name = s->operation_name,
@@ -345,18 +312,15 @@ void byron_graphql_ws_push_event(byron_graphql_ws_t *ws, const char *id, json_ob
 }
 
 void byron_graphql_ws_source_end(byron_graphql_ws_t *ws, const char *id,
-                                 const byron_graphql_field_error_t *error,
-                                 byron_graphql_ws_output_t *out)
-{
+                                 const byron_graphql_field_error_t *error, byron_graphql_ws_output_t *out) {
     memset(out, 0, sizeof(*out));
     sub_t *s = ws->closed ? NULL : find(ws, id);
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     unlink_sub(ws, s);
     if (error) {
         json_object *errors = json_object_new_array();
-        gql_error_add(errors, NULL, error->code[0] ? error->code : BYRON_GRAPHQL_CODE_INTERNAL,
-                      "%.*s", (int)sizeof(error->message), error->message);
+        gql_error_add(errors, NULL, error->code[0] ? error->code : BYRON_GRAPHQL_CODE_INTERNAL, "%.*s",
+                      (int)sizeof(error->message), error->message);
         send_error(out, id, errors);
     } else {
         emit(out, message("complete", id, NULL));
@@ -364,10 +328,8 @@ void byron_graphql_ws_source_end(byron_graphql_ws_t *ws, const char *id,
     sub_free(s);
 }
 
-void byron_graphql_ws_output_cleanup(byron_graphql_ws_output_t *out)
-{
-    for (size_t i = 0; i < out->count; i++)
-        free(out->messages[i]);
+void byron_graphql_ws_output_cleanup(byron_graphql_ws_output_t *out) {
+    for (size_t i = 0; i < out->count; i++) free(out->messages[i]);
     free(out->messages);
     memset(out, 0, sizeof(*out));
 }

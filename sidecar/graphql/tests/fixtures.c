@@ -1,15 +1,13 @@
 /*
  * fixtures.c — the test schema, resolver and helpers (see fixtures.h).
  */
+#include "fixtures.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "fixtures.h"
-
-
-byron_graphql_schema_t *fx_schema(void)
-{
+byron_graphql_schema_t *fx_schema(void) {
     byron_graphql_schema_t *s = byron_graphql_schema_new();
     byron_graphql_type_t *color =
         byron_graphql_schema_add_type(s, BYRON_GRAPHQL_ENUM, "Color", "Coat colour.");
@@ -29,8 +27,8 @@ byron_graphql_schema_t *fx_schema(void)
     byron_graphql_type_add_field(pt, "tags", "[String!]", NULL);
     byron_graphql_type_add_field(pt, "color", "Color", NULL);
 
-    byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query",
-                                                            "The root of queries.");
+    byron_graphql_type_t *q =
+        byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", "The root of queries.");
     byron_graphql_field_t *f = byron_graphql_type_add_field(q, "hello", "String!", "Greets.");
     json_object *world = json_object_new_string("world");
     byron_graphql_field_add_arg(f, "name", "String", world, NULL);
@@ -57,8 +55,7 @@ byron_graphql_schema_t *fx_schema(void)
     byron_graphql_type_add_field(q, "nullNN", "String!", NULL);
     byron_graphql_type_add_field(q, "slow", "String", NULL);
     byron_graphql_type_add_field(q, "badInt", "Int", NULL);
-    byron_graphql_field_deprecate(byron_graphql_type_add_field(q, "old", "String", NULL),
-                                  "Use hello.");
+    byron_graphql_field_deprecate(byron_graphql_type_add_field(q, "old", "String", NULL), "Use hello.");
 
     byron_graphql_type_t *dog = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Dog", NULL);
     byron_graphql_type_add_field(dog, "id", "ID!", NULL);
@@ -70,16 +67,14 @@ byron_graphql_schema_t *fx_schema(void)
     byron_graphql_type_add_field(dog, "mustName", "String!", NULL);
     f = byron_graphql_type_add_field(dog, "barks", "Boolean", NULL);
     byron_graphql_field_add_arg(f, "loud", "Boolean", NULL, NULL);
-    byron_graphql_type_t *human =
-        byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Human", NULL);
+    byron_graphql_type_t *human = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Human", NULL);
     byron_graphql_type_add_field(human, "name", "String!", NULL);
     byron_graphql_type_add_field(human, "dogs", "[Dog]", NULL);
 
     byron_graphql_type_t *m = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Mutation", NULL);
     f = byron_graphql_type_add_field(m, "addDog", "Dog!", NULL);
     byron_graphql_field_add_arg(f, "name", "String!", NULL, NULL);
-    byron_graphql_type_t *sub =
-        byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Subscription", NULL);
+    byron_graphql_type_t *sub = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Subscription", NULL);
     byron_graphql_type_add_field(sub, "dogAdded", "Dog!", NULL);
     f = byron_graphql_type_add_field(sub, "tick", "Int", NULL);
     byron_graphql_field_add_arg(f, "every", "Int", NULL, NULL);
@@ -101,8 +96,7 @@ static const char *DOGS =
 
 int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
                const byron_graphql_resolve_info_t *info, json_object **result,
-               byron_graphql_field_error_t *err)
-{
+               byron_graphql_field_error_t *err) {
     *result = NULL;
     const char *pt = info->parent_type;
     if (strcmp(pt, "Query") == 0) {
@@ -156,8 +150,7 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }
 
-json_object *fx_run(const byron_graphql_schema_t *s, const char *query, const char *vars)
-{
+json_object *fx_run(const byron_graphql_schema_t *s, const char *query, const char *vars) {
     json_object *v = vars ? json_tokener_parse(vars) : NULL;
     byron_graphql_request_t req = {.variables = v, .resolve = fx_resolve};
     json_object *resp = NULL;
@@ -166,43 +159,36 @@ json_object *fx_run(const byron_graphql_schema_t *s, const char *query, const ch
     return resp;
 }
 
-json_object *fx_validate(const byron_graphql_schema_t *s, const char *query)
-{
+json_object *fx_validate(const byron_graphql_schema_t *s, const char *query) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    if (byron_graphql_parse(query, strlen(query), NULL, &doc, &errors) != BYRON_GRAPHQL_OK)
-        return errors;
+    if (byron_graphql_parse(query, strlen(query), NULL, &doc, &errors) != BYRON_GRAPHQL_OK) return errors;
     byron_graphql_validate(s, doc, NULL, &errors);
     byron_graphql_document_free(doc);
     return errors;
 }
 
-bool fx_has_error(json_object *errors, const char *needle)
-{
+bool fx_has_error(json_object *errors, const char *needle) {
     json_object *arr = errors;
     if (errors && json_object_get_type(errors) == json_type_object)
         json_object_object_get_ex(errors, "errors", &arr);
-    if (arr == NULL || json_object_get_type(arr) != json_type_array)
-        return false;
+    if (arr == NULL || json_object_get_type(arr) != json_type_array) return false;
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *m = NULL;
         json_object_object_get_ex(json_object_array_get_idx(arr, i), "message", &m);
-        if (m && strstr(json_object_get_string(m), needle))
-            return true;
+        if (m && strstr(json_object_get_string(m), needle)) return true;
     }
     return false;
 }
 
-const char *fx_data(json_object *v)
-{
+const char *fx_data(json_object *v) {
     json_object *d = NULL;
     if (v && json_object_get_type(v) == json_type_object && json_object_object_get_ex(v, "data", &d))
         return json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
-json_object *fx_component(void)
-{
+json_object *fx_component(void) {
     return json_tokener_parse(
         "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"orders\",\"namespace\":\"shop\","
         "\"partitions\":8,"

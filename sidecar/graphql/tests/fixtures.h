@@ -5,9 +5,9 @@
 #ifndef BYRON_GRAPHQL_TEST_FIXTURES_H
 #define BYRON_GRAPHQL_TEST_FIXTURES_H
 
-#include <stdbool.h>
-
 #include "byron/graphql.h"
+
+#include <stdbool.h>
 
 /* The test schema (finalized). Caller frees. */
 byron_graphql_schema_t *fx_schema(void);

@@ -3,33 +3,27 @@
  * every generated name of docs/component-spec.md, resolver meta tags, and
  * clear errors naming the offending field for invalid configs.
  */
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixtures.h"
-
 static byron_graphql_schema_t *S;
 
-static void setup(void)
-{
+static void setup(void) {
     json_object *c = fx_component();
     char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &S, err, sizeof(err)), BYRON_GRAPHQL_OK,
-                 "%s", err);
+    cr_assert_eq(byron_graphql_schema_from_component(c, &S, err, sizeof(err)), BYRON_GRAPHQL_OK, "%s", err);
     json_object_put(c);
 }
 
-static void teardown(void)
-{
-    byron_graphql_schema_free(S);
-}
+static void teardown(void) { byron_graphql_schema_free(S); }
 
 TestSuite(component, .init = setup, .fini = teardown);
 
-Test(component, generated_sdl)
-{
+Test(component, generated_sdl) {
     char *sdl = byron_graphql_schema_print(S);
     const char *want[] = {
         "type Order {\n  id: ID!\n  \"Number of events applied to this object.\"\n  version: Int!\n"
@@ -85,8 +79,7 @@ static char last_meta[128];
 
 static int meta_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
                          const byron_graphql_resolve_info_t *info, json_object **result,
-                         byron_graphql_field_error_t *err)
-{
+                         byron_graphql_field_error_t *err) {
     if (strcmp(info->parent_type, "Query") == 0 || strcmp(info->parent_type, "Mutation") == 0) {
         snprintf(last_meta, sizeof(last_meta), "%s|%s", info->meta ? info->meta : "",
                  json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN));
@@ -109,8 +102,7 @@ static int meta_resolver(void *ctx, json_object *parent, const char *field, json
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }
 
-static json_object *run(const char *q, const char *vars)
-{
+static json_object *run(const char *q, const char *vars) {
     json_object *v = vars ? json_tokener_parse(vars) : NULL;
     byron_graphql_request_t req = {.variables = v, .resolve = meta_resolver};
     json_object *r = NULL;
@@ -119,8 +111,7 @@ static json_object *run(const char *q, const char *vars)
     return r;
 }
 
-Test(component, execution_with_meta)
-{
+Test(component, execution_with_meta) {
     json_object *r = run("mutation { shipOrder(id: \"1\", input: {carrier: \"ups\"}) { id version "
                          "sequence events { type data } } }",
                          NULL);
@@ -152,20 +143,18 @@ Test(component, execution_with_meta)
     json_object_put(r);
 }
 
-static void bad(const char *json, const char *want)
-{
+static void bad(const char *json, const char *want) {
     json_object *c = json_tokener_parse(json);
     byron_graphql_schema_t *s = NULL;
     char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)),
-                 BYRON_GRAPHQL_EINVALID, "accepted %s", json);
+    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID,
+                 "accepted %s", json);
     cr_assert_null(s);
     cr_assert(strstr(err, want), "want '%s', got '%s'", want, err);
     json_object_put(c);
 }
 
-Test(component, invalid_configs)
-{
+Test(component, invalid_configs) {
     bad("[]", "component: must be a JSON object");
     bad("{}", "models: at least one model is required");
     bad("{\"models\": 3}", "models: must be an array");

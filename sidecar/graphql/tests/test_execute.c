@@ -3,50 +3,42 @@
  * fragments, @skip/@include, aliases, __typename, null propagation, errors
  * with path/locations/extensions.code, limits and the deadline.
  */
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "fixtures.h"
-
 static byron_graphql_schema_t *S;
 
-static void setup(void)
-{
+static void setup(void) {
     S = fx_schema();
     cr_assert_not_null(S);
 }
 
-static void teardown(void)
-{
-    byron_graphql_schema_free(S);
-}
+static void teardown(void) { byron_graphql_schema_free(S); }
 
 TestSuite(execute, .init = setup, .fini = teardown);
 
-static void expect_data(const char *q, const char *vars, const char *want)
-{
+static void expect_data(const char *q, const char *vars, const char *want) {
     json_object *r = fx_run(S, q, vars);
     cr_assert_str_eq(fx_data(r), want, "query %s\nresponse %s", q, json_object_to_json_string(r));
     json_object_put(r);
 }
 
-static json_object *first_error(json_object *r)
-{
+static json_object *first_error(json_object *r) {
     json_object *errs = NULL;
     cr_assert(json_object_object_get_ex(r, "errors", &errs), "no errors in %s",
               json_object_to_json_string(r));
     return json_object_array_get_idx(errs, 0);
 }
 
-static const char *jget(json_object *o, const char *k)
-{
+static const char *jget(json_object *o, const char *k) {
     json_object *v = NULL;
     json_object_object_get_ex(o, k, &v);
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
-Test(execute, basic_and_aliases)
-{
+Test(execute, basic_and_aliases) {
     expect_data("{ hello }", NULL, "{\"hello\":\"hello world\"}");
     expect_data("{ a: hello(name: \"x\") b: hello __typename }", NULL,
                 "{\"a\":\"hello x\",\"b\":\"hello world\",\"__typename\":\"Query\"}");
@@ -58,8 +50,7 @@ Test(execute, basic_and_aliases)
                 "{\"addDog\":{\"id\":\"42\",\"name\":\"Max\"}}");
 }
 
-Test(execute, fragments_and_directives)
-{
+Test(execute, fragments_and_directives) {
     expect_data("{ dog(id: 1) { ...F ... on Dog { id } ... { color } } } "
                 "fragment F on Dog { name }",
                 NULL, "{\"dog\":{\"name\":\"Rex\",\"id\":\"1\",\"color\":\"RED\"}}");
@@ -75,8 +66,7 @@ Test(execute, fragments_and_directives)
                 "{\"dog\":{\"owner\":{\"name\":\"Ann\",\"__typename\":\"Human\"},\"id\":\"1\"}}");
 }
 
-Test(execute, variable_coercion)
-{
+Test(execute, variable_coercion) {
     expect_data("query Q($n: Int, $f: Float, $b: Boolean, $s: String, $id: ID, $l: [Int], "
                 "$c: Color, $p: PointInput) { echo(n: $n, f: $f, b: $b, s: $s, id: $id, "
                 "list: $l, color: $c, point: $p) }",
@@ -89,8 +79,7 @@ Test(execute, variable_coercion)
     expect_data("query Q($f: Float) { echo(f: $f) }", "{\"f\": 0.30000000000000004}",
                 "{\"echo\":{\"f\":0.30000000000000004}}");
     /* Defaults and absent variables. */
-    expect_data("query Q($n: Int = 7, $m: Float) { echo(n: $n, f: $m) }", NULL,
-                "{\"echo\":{\"n\":7}}");
+    expect_data("query Q($n: Int = 7, $m: Float) { echo(n: $n, f: $m) }", NULL, "{\"echo\":{\"n\":7}}");
     expect_data("query Q($n: Int) { echo(n: $n) }", "{\"n\": null}", "{\"echo\":{\"n\":null}}");
     expect_data("query Q($x: Int!) { echo(point: {x: $x, y: $x}) }", "{\"x\": 4}",
                 "{\"echo\":{\"point\":{\"x\":4,\"y\":4}}}");
@@ -122,18 +111,16 @@ Test(execute, variable_coercion)
         cr_assert(!json_object_object_get_ex(r, "data", NULL), "data present for case %zu", i);
         cr_assert(fx_has_error(r, bad[i].msg), "case %zu: want '%s' got %s", i, bad[i].msg,
                   json_object_to_json_string(r));
-        cr_assert_str_eq(jget(jget(first_error(r), "extensions") ? json_object_object_get(
-                                                                       first_error(r),
-                                                                       "extensions")
-                                                                 : NULL,
+        cr_assert_str_eq(jget(jget(first_error(r), "extensions")
+                                  ? json_object_object_get(first_error(r), "extensions")
+                                  : NULL,
                               "code"),
                          "\"BAD_USER_INPUT\"");
         json_object_put(r);
     }
 }
 
-Test(execute, operation_selection)
-{
+Test(execute, operation_selection) {
     json_object *r = fx_run(S, "query A { hello } query B { __typename }", NULL);
     cr_assert(fx_has_error(r, "Must provide operation name"));
     json_object_put(r);
@@ -156,8 +143,7 @@ Test(execute, operation_selection)
     json_object_put(r);
 }
 
-Test(execute, resolver_errors_and_paths)
-{
+Test(execute, resolver_errors_and_paths) {
     json_object *r = fx_run(S, "{ hello\n  boom }", NULL);
     cr_assert_str_eq(fx_data(r), "{\"hello\":\"hello world\",\"boom\":null}");
     json_object *e = first_error(r);
@@ -174,8 +160,7 @@ Test(execute, resolver_errors_and_paths)
     json_object_put(r);
 }
 
-Test(execute, null_propagation)
-{
+Test(execute, null_propagation) {
     /* Non-null root field error: data becomes null. */
     json_object *r = fx_run(S, "{ hello boomNN }", NULL);
     cr_assert_str_eq(fx_data(r), "null");
@@ -200,8 +185,7 @@ Test(execute, null_propagation)
     json_object_put(r);
 }
 
-Test(execute, introspection_meta_fields)
-{
+Test(execute, introspection_meta_fields) {
     expect_data("{ __type(name: \"Dog\") { name kind fields { name } } }", NULL,
                 "{\"__type\":{\"name\":\"Dog\",\"kind\":\"OBJECT\",\"fields\":[{\"name\":\"id\"},"
                 "{\"name\":\"name\"},{\"name\":\"nickname\"},{\"name\":\"color\"},{\"name\":"
@@ -211,15 +195,13 @@ Test(execute, introspection_meta_fields)
 
 static int count_calls(void *ctx, json_object *parent, const char *field, json_object *args,
                        const byron_graphql_resolve_info_t *info, json_object **result,
-                       byron_graphql_field_error_t *err)
-{
+                       byron_graphql_field_error_t *err) {
     cr_assert(info->deadline_remaining_ms >= 0 && info->deadline_remaining_ms <= 10);
     (*(int *)ctx)++;
     return fx_resolve(ctx, parent, field, args, info, result, err);
 }
 
-Test(execute, deadline)
-{
+Test(execute, deadline) {
     byron_graphql_limits_t lim;
     byron_graphql_limits_init(&lim);
     lim.deadline_ms = 10;
@@ -236,14 +218,12 @@ Test(execute, deadline)
 
 static int field_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
                           const byron_graphql_resolve_info_t *info, json_object **result,
-                          byron_graphql_field_error_t *err)
-{
+                          byron_graphql_field_error_t *err) {
     *result = json_object_new_string((const char *)info->field_udata);
     return 0;
 }
 
-Test(execute, per_field_resolver_and_default)
-{
+Test(execute, per_field_resolver_and_default) {
     cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "old", field_resolver, "custom"),
                  BYRON_GRAPHQL_OK);
     cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "nope", field_resolver, NULL),

@@ -2,36 +2,30 @@
  * test_http.c — GraphQL-over-HTTP handling: methods, media types, status
  * codes for every failure class, GET/POST parameter decoding.
  */
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <string.h>
-
-#include "fixtures.h"
 
 static byron_graphql_schema_t *S;
 static byron_graphql_http_response_t R;
 
-static void setup(void)
-{
-    S = fx_schema();
-}
+static void setup(void) { S = fx_schema(); }
 
-static void teardown(void)
-{
+static void teardown(void) {
     byron_graphql_http_response_cleanup(&R);
     byron_graphql_schema_free(S);
 }
 
 TestSuite(http, .init = setup, .fini = teardown);
 
-static void post(const char *accept, const char *ct, const char *body)
-{
+static void post(const char *accept, const char *ct, const char *body) {
     byron_graphql_http_response_cleanup(&R);
     byron_graphql_http_options_t o = {.resolve = fx_resolve};
     byron_graphql_http_handle(S, &o, "POST", ct, accept, NULL, body, body ? strlen(body) : 0, &R);
 }
 
-static void get(const char *accept, const char *qs)
-{
+static void get(const char *accept, const char *qs) {
     byron_graphql_http_response_cleanup(&R);
     byron_graphql_http_options_t o = {.resolve = fx_resolve};
     byron_graphql_http_handle(S, &o, "GET", NULL, accept, qs, NULL, 0, &R);
@@ -40,8 +34,7 @@ static void get(const char *accept, const char *qs)
 #define GQLR "application/graphql-response+json"
 #define JSON "application/json"
 
-Test(http, post_ok_both_media_types)
-{
+Test(http, post_ok_both_media_types) {
     post(GQLR, JSON, "{\"query\": \"{ hello }\"}");
     cr_assert_eq(R.status, 200);
     cr_assert_str_eq(R.content_type, GQLR "; charset=utf-8");
@@ -65,8 +58,7 @@ Test(http, post_ok_both_media_types)
     cr_assert(strstr(R.body, "kaboom"));
 }
 
-Test(http, not_acceptable_and_methods)
-{
+Test(http, not_acceptable_and_methods) {
     post("text/html", JSON, "{\"query\": \"{ hello }\"}");
     cr_assert_eq(R.status, 406);
     post(GQLR ";q=0", JSON, "{\"query\": \"{ hello }\"}");
@@ -77,8 +69,7 @@ Test(http, not_acceptable_and_methods)
     cr_assert_str_eq(R.allow, "GET, POST");
 }
 
-Test(http, post_request_errors)
-{
+Test(http, post_request_errors) {
     post(GQLR, "text/plain", "{\"query\": \"{ hello }\"}");
     cr_assert_eq(R.status, 415);
     post(GQLR, NULL, "{\"query\": \"{ hello }\"}");
@@ -111,8 +102,7 @@ Test(http, post_request_errors)
     cr_assert_eq(R.status, 413);
 }
 
-Test(http, graphql_errors_status_by_media_type)
-{
+Test(http, graphql_errors_status_by_media_type) {
     /* graphql-response+json: request errors are 400, no data. */
     post(GQLR, JSON, "{\"query\": \"{ hello \"}");
     cr_assert_eq(R.status, 400);
@@ -138,12 +128,12 @@ Test(http, graphql_errors_status_by_media_type)
     cr_assert_eq(R.status, 200);
 }
 
-Test(http, get_requests)
-{
+Test(http, get_requests) {
     get(GQLR, "query=%7B%20hello%20%7D");
     cr_assert_eq(R.status, 200);
     cr_assert_str_eq(R.body, "{\"data\":{\"hello\":\"hello world\"}}");
-    get(GQLR, "query=query+Q(%24n%3A+String)+%7B+hello(name%3A+%24n)+%7D&variables=%7B%22n%22%3A%22y%22%7D&operationName=Q");
+    get(GQLR, "query=query+Q(%24n%3A+String)+%7B+hello(name%3A+%24n)+%7D&variables=%7B%22n%22%3A%22y%22%7D&"
+              "operationName=Q");
     cr_assert_eq(R.status, 200);
     cr_assert_str_eq(R.body, "{\"data\":{\"hello\":\"hello y\"}}");
     get(GQLR, "query=mutation+%7B+addDog(name%3A%22x%22)+%7B+id+%7D+%7D");

@@ -4,16 +4,15 @@
  * component schema; set BYRON_GQL_INTROSPECTION_OUT=<file> to dump the latter
  * for checking with graphql-js buildClientSchema (tests/graphqljs_check.mjs).
  */
+#include "fixtures.h"
+#include "introspection_query.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixtures.h"
-#include "introspection_query.h"
-
-static json_object *path(json_object *o, const char *p)
-{
+static json_object *path(json_object *o, const char *p) {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", p);
     for (char *tok = strtok(buf, "."); tok && o; tok = strtok(NULL, ".")) {
@@ -25,24 +24,20 @@ static json_object *path(json_object *o, const char *p)
     return o;
 }
 
-static json_object *find_by_name(json_object *arr, const char *name)
-{
+static json_object *find_by_name(json_object *arr, const char *name) {
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         json_object *x = json_object_array_get_idx(arr, i), *n = NULL;
-        if (json_object_object_get_ex(x, "name", &n) && n &&
-            strcmp(json_object_get_string(n), name) == 0)
+        if (json_object_object_get_ex(x, "name", &n) && n && strcmp(json_object_get_string(n), name) == 0)
             return x;
     }
     return NULL;
 }
 
-static const char *str(json_object *o)
-{
+static const char *str(json_object *o) {
     return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-Test(introspection, full_query_on_test_schema)
-{
+Test(introspection, full_query_on_test_schema) {
     byron_graphql_schema_t *s = fx_schema();
     json_object *r = fx_run(s, FX_INTROSPECTION_QUERY, NULL);
     cr_assert(!json_object_object_get_ex(r, "errors", NULL), "%s", json_object_to_json_string(r));
@@ -51,8 +46,8 @@ Test(introspection, full_query_on_test_schema)
     cr_assert_str_eq(str(path(schema, "mutationType.name")), "\"Mutation\"");
     cr_assert_str_eq(str(path(schema, "subscriptionType.name")), "\"Subscription\"");
     json_object *types = path(schema, "types");
-    for (const char *const *n = (const char *const[]){"Query", "Dog", "Color", "PointInput",
-                                                       "String", "__Type", "__TypeKind", NULL};
+    for (const char *const *n = (const char *const[]){"Query", "Dog", "Color", "PointInput", "String",
+                                                      "__Type", "__TypeKind", NULL};
          *n; n++)
         cr_assert_not_null(find_by_name(types, *n), "type %s missing", *n);
 
@@ -75,8 +70,7 @@ Test(introspection, full_query_on_test_schema)
 
     json_object *point = find_by_name(types, "PointInput");
     cr_assert_str_eq(str(path(point, "kind")), "\"INPUT_OBJECT\"");
-    cr_assert_str_eq(str(path(find_by_name(path(point, "inputFields"), "y"), "defaultValue")),
-                     "\"0\"");
+    cr_assert_str_eq(str(path(find_by_name(path(point, "inputFields"), "y"), "defaultValue")), "\"0\"");
     cr_assert_str_eq(str(path(point, "fields")), "null");
     json_object_put(r);
     r = fx_run(s, "{ __type(name: \"PointInput\") { isOneOf } }", NULL);
@@ -90,10 +84,8 @@ Test(introspection, full_query_on_test_schema)
 
     json_object *dirs = path(schema, "directives");
     json_object *skip = find_by_name(dirs, "skip");
-    cr_assert_str_eq(str(path(skip, "locations")),
-                     "[\"FIELD\",\"FRAGMENT_SPREAD\",\"INLINE_FRAGMENT\"]");
-    cr_assert_str_eq(str(path(find_by_name(path(skip, "args"), "if"), "type.kind")),
-                     "\"NON_NULL\"");
+    cr_assert_str_eq(str(path(skip, "locations")), "[\"FIELD\",\"FRAGMENT_SPREAD\",\"INLINE_FRAGMENT\"]");
+    cr_assert_str_eq(str(path(find_by_name(path(skip, "args"), "if"), "type.kind")), "\"NON_NULL\"");
     cr_assert_not_null(find_by_name(dirs, "deprecated"));
     cr_assert_not_null(find_by_name(dirs, "specifiedBy"));
     json_object_put(r);
@@ -110,18 +102,15 @@ Test(introspection, full_query_on_test_schema)
     byron_graphql_schema_free(s);
 }
 
-Test(introspection, component_schema_dump)
-{
+Test(introspection, component_schema_dump) {
     json_object *c = fx_component();
     byron_graphql_schema_t *s = NULL;
     char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)), BYRON_GRAPHQL_OK,
-                 "%s", err);
+    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)), BYRON_GRAPHQL_OK, "%s", err);
     json_object *r = fx_run(s, FX_INTROSPECTION_QUERY, NULL);
     cr_assert(!json_object_object_get_ex(r, "errors", NULL), "%s", json_object_to_json_string(r));
     json_object *dt = find_by_name(path(r, "data.__schema.types"), "DateTime");
-    cr_assert_str_eq(str(path(dt, "specifiedByURL")),
-                     "\"https://datatracker.ietf.org/doc/html/rfc3339\"");
+    cr_assert_str_eq(str(path(dt, "specifiedByURL")), "\"https://datatracker.ietf.org/doc/html/rfc3339\"");
     const char *out = getenv("BYRON_GQL_INTROSPECTION_OUT");
     if (out) {
         FILE *f = fopen(out, "w");
@@ -141,8 +130,7 @@ Test(introspection, component_schema_dump)
     json_object_put(c);
 }
 
-Test(introspection, sdl_printer)
-{
+Test(introspection, sdl_printer) {
     byron_graphql_schema_t *s = fx_schema();
     char *sdl = byron_graphql_schema_print(s);
     cr_assert_not_null(sdl);
@@ -165,8 +153,7 @@ Test(introspection, sdl_printer)
     byron_graphql_schema_free(s);
 }
 
-Test(introspection, schema_builder_errors)
-{
+Test(introspection, schema_builder_errors) {
     char err[256];
     byron_graphql_schema_t *s = byron_graphql_schema_new();
     byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);

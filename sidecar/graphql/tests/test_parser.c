@@ -3,26 +3,23 @@
  * malformed documents fail with a located error, limits hold, and garbage
  * never crashes.
  */
+#include "../src/internal.h"
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/internal.h"
-#include "fixtures.h"
-
-static byron_graphql_document_t *parse_ok(const char *src)
-{
+static byron_graphql_document_t *parse_ok(const char *src) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
-    cr_assert_eq(st, BYRON_GRAPHQL_OK, "parse failed: %s",
-                 errors ? json_object_to_json_string(errors) : "?");
+    cr_assert_eq(st, BYRON_GRAPHQL_OK, "parse failed: %s", errors ? json_object_to_json_string(errors) : "?");
     return doc;
 }
 
 /* Parses expecting failure; returns the error object (caller puts the array). */
-static json_object *parse_fail(const char *src, byron_graphql_status_t want, int line, int col)
-{
+static json_object *parse_fail(const char *src, byron_graphql_status_t want, int line, int col) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
@@ -42,22 +39,20 @@ static json_object *parse_fail(const char *src, byron_graphql_status_t want, int
     return errors;
 }
 
-Test(parser, kitchen_sink)
-{
-    const char *src =
-        "\xEF\xBB\xBF# comment\n"
-        "query Q($a: Int = 1, $b: [String!]! = [\"x\"], $c: In @dir) @onQuery {\n"
-        "  alias: field(arg: $a, list: [1, 2.5, -3e2, \"s\", true, false, null, ENUM],\n"
-        "               obj: {k: {nested: [1]}}) @include(if: true) {\n"
-        "    ... on Dog { name }\n"
-        "    ... @skip(if: false) { id }\n"
-        "    ...Frag @dir\n"
-        "  },\n"
-        "}\n"
-        "mutation M { m }\n"
-        "subscription S { s }\n"
-        "fragment Frag on Dog @fd { name }\n"
-        "{ anonymous }\n";
+Test(parser, kitchen_sink) {
+    const char *src = "\xEF\xBB\xBF# comment\n"
+                      "query Q($a: Int = 1, $b: [String!]! = [\"x\"], $c: In @dir) @onQuery {\n"
+                      "  alias: field(arg: $a, list: [1, 2.5, -3e2, \"s\", true, false, null, ENUM],\n"
+                      "               obj: {k: {nested: [1]}}) @include(if: true) {\n"
+                      "    ... on Dog { name }\n"
+                      "    ... @skip(if: false) { id }\n"
+                      "    ...Frag @dir\n"
+                      "  },\n"
+                      "}\n"
+                      "mutation M { m }\n"
+                      "subscription S { s }\n"
+                      "fragment Frag on Dog @fd { name }\n"
+                      "{ anonymous }\n";
     byron_graphql_document_t *doc = parse_ok(src);
     const gql_definition_t *d = doc->definitions;
     cr_assert_str_eq(d->name, "Q");
@@ -96,8 +91,7 @@ Test(parser, kitchen_sink)
     byron_graphql_document_free(doc);
 }
 
-Test(parser, strings_and_escapes)
-{
+Test(parser, strings_and_escapes) {
     byron_graphql_document_t *doc =
         parse_ok("{ f(a: \"q\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\", "
                  "b: \"\"\"\n    first\n      indented\n    last \\\"\"\" q\n  \"\"\") }");
@@ -108,23 +102,19 @@ Test(parser, strings_and_escapes)
     byron_graphql_document_free(doc);
 }
 
-Test(parser, operation_lookup)
-{
+Test(parser, operation_lookup) {
     byron_graphql_document_t *doc = parse_ok("query A { a } mutation B { b }");
     byron_graphql_operation_kind_t k;
     char err[128];
     cr_assert_eq(byron_graphql_document_operation(doc, "B", &k, err, sizeof(err)), BYRON_GRAPHQL_OK);
     cr_assert_eq(k, BYRON_GRAPHQL_MUTATION);
-    cr_assert_eq(byron_graphql_document_operation(doc, NULL, &k, err, sizeof(err)),
-                 BYRON_GRAPHQL_EINVALID);
+    cr_assert_eq(byron_graphql_document_operation(doc, NULL, &k, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
     cr_assert(strstr(err, "Must provide operation name"));
-    cr_assert_eq(byron_graphql_document_operation(doc, "C", &k, err, sizeof(err)),
-                 BYRON_GRAPHQL_EINVALID);
+    cr_assert_eq(byron_graphql_document_operation(doc, "C", &k, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
     byron_graphql_document_free(doc);
 }
 
-Test(parser, syntax_errors_have_locations)
-{
+Test(parser, syntax_errors_have_locations) {
     json_object *e;
     e = parse_fail("{ a", BYRON_GRAPHQL_ESYNTAX, 1, 4);
     cr_assert(fx_has_error(e, "Expected Name, found <EOF>"));
@@ -174,23 +164,20 @@ Test(parser, syntax_errors_have_locations)
     json_object_put(codes);
 }
 
-Test(parser, limits)
-{
+Test(parser, limits) {
     byron_graphql_limits_t lim;
     byron_graphql_limits_init(&lim);
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
 
     lim.max_document_bytes = 10;
-    cr_assert_eq(byron_graphql_parse("{ aaaaaaaaaaaa }", 16, &lim, &doc, &errors),
-                 BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse("{ aaaaaaaaaaaa }", 16, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
     cr_assert(fx_has_error(errors, "bytes"));
     json_object_put(errors);
 
     byron_graphql_limits_init(&lim);
     lim.max_tokens = 5;
-    cr_assert_eq(byron_graphql_parse("{ a b c d e f }", 15, &lim, &doc, &errors),
-                 BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse("{ a b c d e f }", 15, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
     cr_assert(fx_has_error(errors, "tokens"));
     json_object_put(errors);
 
@@ -203,8 +190,7 @@ Test(parser, limits)
         deep[j++] = '{';
         deep[j++] = 'a';
     }
-    for (size_t i = 0; i < n; i++)
-        deep[j++] = '}';
+    for (size_t i = 0; i < n; i++) deep[j++] = '}';
     deep[j] = '\0';
     lim.max_document_bytes = 0;
     lim.max_tokens = 0;
@@ -218,15 +204,13 @@ Test(parser, limits)
     free(deep);
 }
 
-Test(parser, garbage_never_crashes)
-{
+Test(parser, garbage_never_crashes) {
     unsigned seed = 12345;
     const char alphabet[] = "{}()[]:$@!.=\"\\ \n\t,#abcXYZ_019-+eE\xc3\xa9\x00\"\"\"on...|&";
     char buf[256];
     for (int round = 0; round < 3000; round++) {
         size_t len = (size_t)(rand_r(&seed) % (int)sizeof(buf));
-        for (size_t i = 0; i < len; i++)
-            buf[i] = alphabet[rand_r(&seed) % (int)(sizeof(alphabet) - 1)];
+        for (size_t i = 0; i < len; i++) buf[i] = alphabet[rand_r(&seed) % (int)(sizeof(alphabet) - 1)];
         byron_graphql_document_t *doc = NULL;
         json_object *errors = NULL;
         byron_graphql_status_t st = byron_graphql_parse(buf, len, NULL, &doc, &errors);

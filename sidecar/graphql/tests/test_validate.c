@@ -2,36 +2,29 @@
  * test_validate.c — one positive and one negative case per validation rule
  * (spec 5), plus the static limits.
  */
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "fixtures.h"
-
 static byron_graphql_schema_t *S;
 
-static void setup(void)
-{
+static void setup(void) {
     S = fx_schema();
     cr_assert_not_null(S);
 }
 
-static void teardown(void)
-{
-    byron_graphql_schema_free(S);
-}
+static void teardown(void) { byron_graphql_schema_free(S); }
 
 TestSuite(validate, .init = setup, .fini = teardown);
 
-static void valid(const char *q)
-{
+static void valid(const char *q) {
     json_object *e = fx_validate(S, q);
-    cr_assert_null(e, "expected valid: %s\nerrors: %s", q,
-                   e ? json_object_to_json_string(e) : "");
+    cr_assert_null(e, "expected valid: %s\nerrors: %s", q, e ? json_object_to_json_string(e) : "");
 }
 
-static void invalid(const char *q, const char *msg)
-{
+static void invalid(const char *q, const char *msg) {
     json_object *e = fx_validate(S, q);
     cr_assert_not_null(e, "expected invalid: %s", q);
     cr_assert(fx_has_error(e, msg), "expected error containing '%s' for %s\ngot: %s", msg, q,
@@ -42,20 +35,17 @@ static void invalid(const char *q, const char *msg)
     json_object_put(e);
 }
 
-Test(validate, operation_name_uniqueness)
-{
+Test(validate, operation_name_uniqueness) {
     valid("query A { hello } query B { hello }");
     invalid("query A { hello } query A { hello }", "only one operation named \"A\"");
 }
 
-Test(validate, lone_anonymous_operation)
-{
+Test(validate, lone_anonymous_operation) {
     valid("{ hello }");
     invalid("{ hello } query B { hello }", "anonymous operation must be the only");
 }
 
-Test(validate, subscription_single_root_field)
-{
+Test(validate, subscription_single_root_field) {
     valid("subscription { dogAdded { name } }");
     invalid("subscription S { dogAdded { name } tick }", "must select only one top level field");
     invalid("subscription { ...F } fragment F on Subscription { dogAdded { name } tick }",
@@ -63,23 +53,20 @@ Test(validate, subscription_single_root_field)
     invalid("subscription { __typename }", "introspection top level field");
 }
 
-Test(validate, fields_on_correct_type)
-{
+Test(validate, fields_on_correct_type) {
     valid("{ dog(id: 1) { name nickname __typename } }");
     invalid("{ dog(id: 1) { meow } }", "Cannot query field \"meow\" on type \"Dog\"");
     invalid("{ nope }", "Cannot query field \"nope\" on type \"Query\"");
     invalid("mutation { hello }", "Cannot query field \"hello\" on type \"Mutation\"");
 }
 
-Test(validate, leaf_field_selections)
-{
+Test(validate, leaf_field_selections) {
     valid("{ dogs { name } }");
     invalid("{ hello { x } }", "must not have a selection since type \"String!\"");
     invalid("{ dogs }", "must have a selection of subfields");
 }
 
-Test(validate, arguments)
-{
+Test(validate, arguments) {
     valid("{ hello(name: \"x\") required(n: 1) }");
     invalid("{ hello(nom: \"x\") }", "Unknown argument \"nom\" on field \"Query.hello\"");
     invalid("{ hello(name: \"a\", name: \"b\") }", "only one argument named \"name\"");
@@ -87,8 +74,7 @@ Test(validate, arguments)
     invalid("{ required(n: null) }", "Expected value of type \"Int!\", found null");
 }
 
-Test(validate, fragments)
-{
+Test(validate, fragments) {
     valid("{ dogs { ...F } } fragment F on Dog { name }");
     invalid("{ dogs { ...F } } fragment F on Dog { name } fragment F on Dog { id }",
             "only one fragment named \"F\"");
@@ -102,16 +88,14 @@ Test(validate, fragments)
     invalid("{ dogs { ...A } } fragment A on Dog { name ...A }", "within itself");
 }
 
-Test(validate, fragment_spreads_possible)
-{
+Test(validate, fragment_spreads_possible) {
     valid("{ dogs { ... on Dog { name } } }");
     invalid("{ dogs { ...H } } fragment H on Human { name }",
             "cannot be spread here as objects of type \"Dog\" can never be of type \"Human\"");
     invalid("{ dogs { ... on Human { name } } }", "can never be of type \"Human\"");
 }
 
-Test(validate, variables)
-{
+Test(validate, variables) {
     valid("query Q($id: ID!) { dog(id: $id) { name } }");
     valid("query Q($n: Int = 3) { required(n: $n) }");
     valid("query Q($c: Color) { dogs(color: $c) { name } }");
@@ -123,8 +107,7 @@ Test(validate, variables)
     invalid("query Q($a: Dog) { hello }", "cannot be non-input type \"Dog\"");
     invalid("query Q($a: Nope) { hello }", "Unknown type \"Nope\"");
     invalid("query Q { echo(n: $x) }", "Variable \"$x\" is not defined by operation \"Q\"");
-    invalid("{ dogs { ...F } } fragment F on Dog { barks(loud: $l) }",
-            "Variable \"$l\" is not defined");
+    invalid("{ dogs { ...F } } fragment F on Dog { barks(loud: $l) }", "Variable \"$l\" is not defined");
     invalid("query Q($a: Int) { hello }", "Variable \"$a\" is never used in operation \"Q\"");
     invalid("query Q($a: Int) { required(n: $a) }",
             "Variable \"$a\" of type \"Int\" used in position expecting type \"Int!\"");
@@ -134,8 +117,7 @@ Test(validate, variables)
     invalid("query Q($x: Int) { echo(point: {x: $x}) }", "expecting type \"Int!\"");
 }
 
-Test(validate, directives)
-{
+Test(validate, directives) {
     valid("{ hello @include(if: true) dogs @skip(if: false) { name } }");
     valid("query Q($b: Boolean!) { hello @include(if: $b) }");
     invalid("{ hello @nope }", "Unknown directive \"@nope\"");
@@ -146,8 +128,7 @@ Test(validate, directives)
     invalid("{ hello @skip(if: 1) }", "Boolean cannot represent");
 }
 
-Test(validate, values_of_correct_type)
-{
+Test(validate, values_of_correct_type) {
     valid("{ echo(n: 1, f: 1, b: true, s: \"x\", id: 7, list: [1, null], color: RED, "
           "point: {x: 1, tags: \"one\"}, when: \"2024-01-01T00:00:00Z\") }");
     valid("{ echo(list: 3) }");
@@ -168,8 +149,7 @@ Test(validate, values_of_correct_type)
     invalid("{ echo(when: \"yesterday\") }", "DateTime cannot represent");
 }
 
-Test(validate, overlapping_fields)
-{
+Test(validate, overlapping_fields) {
     valid("{ hello hello }");
     valid("{ a: hello(name: \"x\") a: hello(name: \"x\") }");
     valid("{ dogs { name } dogs { id } }");
@@ -182,13 +162,9 @@ Test(validate, overlapping_fields)
     invalid("{ dogs { f: id } dogs { f: mustName } }", "different fields");
 }
 
-Test(validate, executable_definitions)
-{
-    invalid("{ hello } type T { a: Int }", "not executable");
-}
+Test(validate, executable_definitions) { invalid("{ hello } type T { a: Int }", "not executable"); }
 
-Test(validate, schema_without_mutation_root)
-{
+Test(validate, schema_without_mutation_root) {
     byron_graphql_schema_t *s = byron_graphql_schema_new();
     byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);
     byron_graphql_type_add_field(q, "a", "Int", NULL);
@@ -201,8 +177,7 @@ Test(validate, schema_without_mutation_root)
     byron_graphql_schema_free(s);
 }
 
-Test(validate, limits)
-{
+Test(validate, limits) {
     byron_graphql_limits_t lim;
     byron_graphql_limits_init(&lim);
     lim.max_fields = 5;
@@ -219,8 +194,7 @@ Test(validate, limits)
     char chain[8192];
     size_t n = (size_t)snprintf(chain, sizeof(chain), "{ dogs { ...F0 } }");
     for (int i = 0; i < 100; i++)
-        n += (size_t)snprintf(chain + n, sizeof(chain) - n, " fragment F%d on Dog { ...F%d }", i,
-                              i + 1);
+        n += (size_t)snprintf(chain + n, sizeof(chain) - n, " fragment F%d on Dog { ...F%d }", i, i + 1);
     snprintf(chain + n, sizeof(chain) - n, " fragment F100 on Dog { id name nickname color barks }");
     cr_assert_eq(byron_graphql_parse(chain, strlen(chain), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
     cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
@@ -246,14 +220,13 @@ Test(validate, limits)
     byron_graphql_document_free(doc);
 }
 
-Test(validate, fragment_bomb_is_bounded)
-{
+Test(validate, fragment_bomb_is_bounded) {
     /* Each fragment spreads the next twice: 2^20 fields if expanded. */
     char q[4096];
     size_t n = (size_t)snprintf(q, sizeof(q), "{ dogs { ...F0 } }");
     for (int i = 0; i < 20; i++)
-        n += (size_t)snprintf(q + n, sizeof(q) - n, " fragment F%d on Dog { ...F%d ...F%d }", i,
-                              i + 1, i + 1);
+        n +=
+            (size_t)snprintf(q + n, sizeof(q) - n, " fragment F%d on Dog { ...F%d ...F%d }", i, i + 1, i + 1);
     snprintf(q + n, sizeof(q) - n, " fragment F20 on Dog { name }");
     json_object *e = fx_validate(S, q);
     cr_assert(fx_has_error(e, "fields"), "%s", e ? json_object_to_json_string(e) : "valid?");
@@ -261,8 +234,8 @@ Test(validate, fragment_bomb_is_bounded)
     /* The same bomb at a subscription's root (checked before the limits). */
     n = (size_t)snprintf(q, sizeof(q), "subscription { ...F0 }");
     for (int i = 0; i < 20; i++)
-        n += (size_t)snprintf(q + n, sizeof(q) - n,
-                              " fragment F%d on Subscription { ...F%d ...F%d }", i, i + 1, i + 1);
+        n += (size_t)snprintf(q + n, sizeof(q) - n, " fragment F%d on Subscription { ...F%d ...F%d }", i,
+                              i + 1, i + 1);
     snprintf(q + n, sizeof(q) - n, " fragment F20 on Subscription { tick }");
     e = fx_validate(S, q);
     cr_assert(fx_has_error(e, "fields"), "%s", e ? json_object_to_json_string(e) : "valid?");

@@ -3,11 +3,11 @@
  * queries and mutations over subscribe, subscriptions fed by a fake event
  * source, completion from both sides, and every close code.
  */
+#include "fixtures.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "fixtures.h"
 
 typedef struct fake_source {
     int subscribed, unsubscribed;
@@ -16,9 +16,8 @@ typedef struct fake_source {
     int fail;
 } fake_source_t;
 
-static int fake_subscribe(void *ctx, const char *id, const char *field, json_object *args,
-                          void **handle, byron_graphql_field_error_t *err)
-{
+static int fake_subscribe(void *ctx, const char *id, const char *field, json_object *args, void **handle,
+                          byron_graphql_field_error_t *err) {
     fake_source_t *f = ctx;
     if (f->fail) {
         snprintf(err->message, sizeof(err->message), "broker down");
@@ -33,15 +32,13 @@ static int fake_subscribe(void *ctx, const char *id, const char *field, json_obj
     return 0;
 }
 
-static void fake_unsubscribe(void *ctx, void *handle)
-{
+static void fake_unsubscribe(void *ctx, void *handle) {
     fake_source_t *f = ctx;
     cr_assert_eq(handle, f);
     f->unsubscribed++;
 }
 
-static int deny(void *ctx, json_object *payload)
-{
+static int deny(void *ctx, json_object *payload) {
     json_object *tok = NULL;
     return payload && json_object_object_get_ex(payload, "token", &tok) ? 0 : -1;
 }
@@ -52,16 +49,14 @@ static byron_graphql_event_source_t SRC = {fake_subscribe, fake_unsubscribe, &F}
 static byron_graphql_ws_t *W;
 static byron_graphql_ws_output_t O;
 
-static void setup(void)
-{
+static void setup(void) {
     S = fx_schema();
     memset(&F, 0, sizeof(F));
     byron_graphql_ws_options_t o = {.source = &SRC, .resolve = fx_resolve};
     W = byron_graphql_ws_new(S, &o);
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
     byron_graphql_ws_output_cleanup(&O);
     byron_graphql_ws_free(W);
     byron_graphql_schema_free(S);
@@ -69,28 +64,24 @@ static void teardown(void)
 
 TestSuite(ws, .init = setup, .fini = teardown);
 
-static void in(const char *msg)
-{
+static void in(const char *msg) {
     byron_graphql_ws_output_cleanup(&O);
     byron_graphql_ws_receive(W, msg, strlen(msg), &O);
 }
 
-static void expect(size_t count, int close_code)
-{
+static void expect(size_t count, int close_code) {
     cr_assert_eq(O.count, count, "got %zu messages (first: %s), close %d", O.count,
                  O.count ? O.messages[0] : "-", O.close_code);
     cr_assert_eq(O.close_code, close_code, "close %d (%s)", O.close_code, O.close_reason);
 }
 
-static void init(void)
-{
+static void init(void) {
     in("{\"type\":\"connection_init\"}");
     expect(1, 0);
     cr_assert_str_eq(O.messages[0], "{\"type\":\"connection_ack\"}");
 }
 
-Test(ws, handshake_ping_pong)
-{
+Test(ws, handshake_ping_pong) {
     in("{\"type\":\"ping\"}");
     expect(1, 0);
     cr_assert_str_eq(O.messages[0], "{\"type\":\"pong\"}");
@@ -103,8 +94,7 @@ Test(ws, handshake_ping_pong)
     expect(0, 4429);
 }
 
-Test(ws, query_and_mutation_over_subscribe)
-{
+Test(ws, query_and_mutation_over_subscribe) {
     init();
     in("{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{\"query\":\"{ hello }\"}}");
     expect(2, 0);
@@ -130,8 +120,7 @@ Test(ws, query_and_mutation_over_subscribe)
     expect(2, 0);
 }
 
-Test(ws, subscription_lifecycle)
-{
+Test(ws, subscription_lifecycle) {
     init();
     in("{\"id\":\"s1\",\"type\":\"subscribe\",\"payload\":{\"query\":\"subscription S($e: Int) "
        "{ t: tick(every: $e) }\",\"operationName\":\"S\",\"variables\":{\"e\":5}}}");
@@ -167,8 +156,7 @@ Test(ws, subscription_lifecycle)
     cr_assert_eq(F.unsubscribed, 2); /* closing released both */
 }
 
-Test(ws, completion_both_ways)
-{
+Test(ws, completion_both_ways) {
     init();
     in("{\"id\":\"a\",\"type\":\"subscribe\",\"payload\":{\"query\":\"subscription { tick }\"}}");
     in("{\"id\":\"b\",\"type\":\"subscribe\",\"payload\":{\"query\":\"subscription { tick }\"}}");
@@ -201,8 +189,7 @@ Test(ws, completion_both_ways)
     cr_assert(strstr(O.messages[0], "broker down"));
 }
 
-Test(ws, close_codes)
-{
+Test(ws, close_codes) {
     in("{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{\"query\":\"{ hello }\"}}");
     expect(0, 4401);
     /* A closed machine ignores input. */
@@ -210,8 +197,7 @@ Test(ws, close_codes)
     expect(0, 0);
 }
 
-Test(ws, invalid_messages)
-{
+Test(ws, invalid_messages) {
     const char *bad[] = {
         "not json",
         "[]",
@@ -227,15 +213,13 @@ Test(ws, invalid_messages)
         byron_graphql_ws_free(W);
         byron_graphql_ws_options_t o = {.source = &SRC};
         W = byron_graphql_ws_new(S, &o);
-        if (i >= 4 && i != 8)
-            init();
+        if (i >= 4 && i != 8) init();
         in(bad[i]);
         cr_assert_eq(O.close_code, 4400, "case %zu: close %d", i, O.close_code);
     }
 }
 
-Test(ws, init_rejected_and_timeout)
-{
+Test(ws, init_rejected_and_timeout) {
     byron_graphql_ws_free(W);
     byron_graphql_ws_options_t o = {.source = &SRC, .authorize = deny};
     W = byron_graphql_ws_new(S, &o);
@@ -255,8 +239,7 @@ Test(ws, init_rejected_and_timeout)
     expect(0, 4408);
 }
 
-Test(ws, subscription_limit)
-{
+Test(ws, subscription_limit) {
     byron_graphql_ws_free(W);
     byron_graphql_ws_options_t o = {.source = &SRC, .max_subscriptions = 1};
     W = byron_graphql_ws_new(S, &o);

@@ -24,10 +24,9 @@
 #ifndef BYRON_GRAPHQL_H
 #define BYRON_GRAPHQL_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <json-c/json.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,10 +36,10 @@ extern "C" {
 
 typedef enum byron_graphql_status {
     BYRON_GRAPHQL_OK = 0,
-    BYRON_GRAPHQL_ESYNTAX,   /* the document does not parse */
-    BYRON_GRAPHQL_ELIMIT,    /* a hard limit (size, tokens, depth, fields, deadline) was hit */
-    BYRON_GRAPHQL_EINVALID,  /* validation failed, or a bad argument / schema / config */
-    BYRON_GRAPHQL_ENOMEM,    /* allocation failed */
+    BYRON_GRAPHQL_ESYNTAX,  /* the document does not parse */
+    BYRON_GRAPHQL_ELIMIT,   /* a hard limit (size, tokens, depth, fields, deadline) was hit */
+    BYRON_GRAPHQL_EINVALID, /* validation failed, or a bad argument / schema / config */
+    BYRON_GRAPHQL_ENOMEM,   /* allocation failed */
 } byron_graphql_status_t;
 
 /* Human text for a status; static storage. */
@@ -87,8 +86,7 @@ typedef enum byron_graphql_operation_kind {
  * frees with byron_graphql_document_free(). On failure *errors (if errors is
  * not NULL) is a new JSON array of one error with its location; the caller
  * puts it. `len` is the byte length of `src` (which need not be terminated). */
-byron_graphql_status_t byron_graphql_parse(const char *src, size_t len,
-                                           const byron_graphql_limits_t *limits,
+byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
                                            byron_graphql_document_t **out, json_object **errors);
 void byron_graphql_document_free(byron_graphql_document_t *doc);
 
@@ -96,8 +94,8 @@ void byron_graphql_document_free(byron_graphql_document_t *doc);
  * reports its kind. Returns EINVALID with a message when there is none. */
 byron_graphql_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
                                                         const char *operation_name,
-                                                        byron_graphql_operation_kind_t *kind,
-                                                        char *errbuf, size_t errlen);
+                                                        byron_graphql_operation_kind_t *kind, char *errbuf,
+                                                        size_t errlen);
 
 /* ---------------------------------------------------------------- schema */
 
@@ -118,14 +116,14 @@ typedef enum byron_graphql_type_kind {
 
 typedef struct byron_graphql_resolve_info {
     const byron_graphql_schema_t *schema;
-    const char *parent_type;               /* name of the object type */
+    const char *parent_type; /* name of the object type */
     const char *field_name;
-    const char *response_key;              /* alias or field name */
+    const char *response_key; /* alias or field name */
     const byron_graphql_type_t *return_type;
-    const char *meta;                      /* byron_graphql_field_set_meta(), or NULL */
-    void *field_udata;                     /* from byron_graphql_schema_set_resolver() */
-    json_object *path;                     /* borrowed, valid during the call: the response path */
-    json_object *variables;                /* borrowed: coerced variable values */
+    const char *meta;       /* byron_graphql_field_set_meta(), or NULL */
+    void *field_udata;      /* from byron_graphql_schema_set_resolver() */
+    json_object *path;      /* borrowed, valid during the call: the response path */
+    json_object *variables; /* borrowed: coerced variable values */
     byron_graphql_operation_kind_t operation;
     /* Milliseconds left before the execution deadline (-1: none). The
      * executor checks the deadline between resolver calls only, so a resolver
@@ -143,22 +141,21 @@ typedef struct byron_graphql_field_error {
 
 /* Fills `err` (code may be NULL: INTERNAL_SERVER_ERROR) and returns -1, so a
  * resolver can `return byron_graphql_field_error_set(err, "NOT_FOUND", "...")`. */
-int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code,
-                                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A resolver. Returns 0 and a new reference in *result (NULL means null), or
  * nonzero with `err` filled. `parent` is borrowed; `args` is the coerced
  * argument object (borrowed; absent optional arguments are absent keys).
  * Resolvers run synchronously on the executing thread and may block. */
-typedef int (*byron_graphql_resolve_fn)(void *ctx, json_object *parent, const char *field,
-                                        json_object *args,
-                                        const byron_graphql_resolve_info_t *info,
-                                        json_object **result, byron_graphql_field_error_t *err);
+typedef int (*byron_graphql_resolve_fn)(void *ctx, json_object *parent, const char *field, json_object *args,
+                                        const byron_graphql_resolve_info_t *info, json_object **result,
+                                        byron_graphql_field_error_t *err);
 
 /* The default resolver: parent[field] (a new reference), null otherwise. */
-int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
-                                  json_object *args, const byron_graphql_resolve_info_t *info,
-                                  json_object **result, byron_graphql_field_error_t *err);
+int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                  const byron_graphql_resolve_info_t *info, json_object **result,
+                                  byron_graphql_field_error_t *err);
 
 /* A new schema holding the built-in scalars (Int Float String Boolean ID),
  * directives (@include @skip @deprecated @specifiedBy) and the introspection
@@ -169,8 +166,8 @@ byron_graphql_schema_t *byron_graphql_schema_new(void);
 void byron_graphql_schema_free(byron_graphql_schema_t *schema);
 
 byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *schema,
-                                                    byron_graphql_type_kind_t kind,
-                                                    const char *name, const char *description);
+                                                    byron_graphql_type_kind_t kind, const char *name,
+                                                    const char *description);
 /* Object and input object fields; for input objects `default_json` (borrowed,
  * may be NULL) is the default value. */
 byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *type, const char *name,
@@ -190,18 +187,17 @@ void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *type, const cha
 
 /* Per-field resolver; takes precedence over the request's resolver. Like
  * every builder call, only before the schema is shared between threads. */
-byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema,
-                                                         const char *type, const char *field,
-                                                         byron_graphql_resolve_fn fn, void *udata);
-void byron_graphql_schema_set_roots(byron_graphql_schema_t *schema, const char *query,
-                                    const char *mutation, const char *subscription);
+byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema, const char *type,
+                                                         const char *field, byron_graphql_resolve_fn fn,
+                                                         void *udata);
+void byron_graphql_schema_set_roots(byron_graphql_schema_t *schema, const char *query, const char *mutation,
+                                    const char *subscription);
 /* Resolves type references and checks the schema (names, kinds, non-empty
  * types, roots). After this the schema is read-only. */
 byron_graphql_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *schema, char *errbuf,
                                                      size_t errlen);
 
-const byron_graphql_type_t *byron_graphql_schema_type(const byron_graphql_schema_t *schema,
-                                                      const char *name);
+const byron_graphql_type_t *byron_graphql_schema_type(const byron_graphql_schema_t *schema, const char *name);
 byron_graphql_type_kind_t byron_graphql_type_kind(const byron_graphql_type_t *type);
 const char *byron_graphql_type_name(const byron_graphql_type_t *type); /* NULL for wrappers */
 const byron_graphql_type_t *byron_graphql_type_of(const byron_graphql_type_t *type);
@@ -211,8 +207,8 @@ const byron_graphql_type_t *byron_graphql_type_of(const byron_graphql_type_t *ty
  * docs/graphql.md for every generated name). On failure errbuf names the
  * offending field ("models[1].fields[0].type: unknown type \"Foo\""). */
 byron_graphql_status_t byron_graphql_schema_from_component(json_object *component,
-                                                           byron_graphql_schema_t **out,
-                                                           char *errbuf, size_t errlen);
+                                                           byron_graphql_schema_t **out, char *errbuf,
+                                                           size_t errlen);
 
 /* The schema in SDL (without built-ins and introspection types). Caller frees. */
 char *byron_graphql_schema_print(const byron_graphql_schema_t *schema);
@@ -223,8 +219,7 @@ char *byron_graphql_schema_print(const byron_graphql_schema_t *schema);
  * On failure *errors is a new JSON array (caller puts). */
 byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *schema,
                                               const byron_graphql_document_t *doc,
-                                              const byron_graphql_limits_t *limits,
-                                              json_object **errors);
+                                              const byron_graphql_limits_t *limits, json_object **errors);
 
 /* ---------------------------------------------------------------- execution */
 
@@ -243,19 +238,17 @@ typedef struct byron_graphql_request {
  * entry when the request failed before execution — bad variables, unknown
  * operation — in which case the status is EINVALID). */
 byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *schema,
-                                             const byron_graphql_request_t *request,
-                                             json_object **response);
+                                             const byron_graphql_request_t *request, json_object **response);
 
 /* Parse + validate + execute a query text: what both transports do.
  * *response is always set on return (caller puts). */
 byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *schema, const char *query,
-                                         const byron_graphql_request_t *request,
-                                         json_object **response);
+                                         const byron_graphql_request_t *request, json_object **response);
 
 /* ---------------------------------------------------------------- GraphQL over HTTP */
 
 typedef struct byron_graphql_http_options {
-    size_t max_body_bytes;        /* 1 MiB by default (0 in the struct: default) */
+    size_t max_body_bytes; /* 1 MiB by default (0 in the struct: default) */
     byron_graphql_resolve_fn resolve;
     void *ctx;
     json_object *root_value;
@@ -263,10 +256,10 @@ typedef struct byron_graphql_http_options {
 } byron_graphql_http_options_t;
 
 typedef struct byron_graphql_http_response {
-    int status;                   /* HTTP status code */
-    char content_type[64];        /* e.g. "application/graphql-response+json; charset=utf-8" */
-    char allow[32];               /* "Allow" header value for 405, else "" */
-    char *body;                   /* malloc'd; caller frees with byron_graphql_http_response_cleanup */
+    int status;            /* HTTP status code */
+    char content_type[64]; /* e.g. "application/graphql-response+json; charset=utf-8" */
+    char allow[32];        /* "Allow" header value for 405, else "" */
+    char *body;            /* malloc'd; caller frees with byron_graphql_http_response_cleanup */
     size_t body_len;
 } byron_graphql_http_response_t;
 
@@ -275,9 +268,8 @@ typedef struct byron_graphql_http_response {
  * NULL when absent. Never fails: every outcome is an HTTP response. */
 void byron_graphql_http_handle(const byron_graphql_schema_t *schema,
                                const byron_graphql_http_options_t *options, const char *method,
-                               const char *content_type, const char *accept,
-                               const char *query_string, const char *body, size_t body_len,
-                               byron_graphql_http_response_t *response);
+                               const char *content_type, const char *accept, const char *query_string,
+                               const char *body, size_t body_len, byron_graphql_http_response_t *response);
 void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *response);
 
 /* ---------------------------------------------------------------- graphql-transport-ws */
@@ -291,21 +283,21 @@ typedef struct byron_graphql_ws byron_graphql_ws_t;
  * byron_graphql_ws_push_event(); unsubscribe() is called exactly once for
  * every successful subscribe() (client complete, close, or free). */
 typedef struct byron_graphql_event_source {
-    int (*subscribe)(void *ctx, const char *id, const char *field, json_object *args,
-                     void **handle, byron_graphql_field_error_t *err);
+    int (*subscribe)(void *ctx, const char *id, const char *field, json_object *args, void **handle,
+                     byron_graphql_field_error_t *err);
     void (*unsubscribe)(void *ctx, void *handle);
     void *ctx;
 } byron_graphql_event_source_t;
 
 typedef struct byron_graphql_ws_options {
     const byron_graphql_event_source_t *source;
-    byron_graphql_resolve_fn resolve;        /* for queries, mutations, event selection */
+    byron_graphql_resolve_fn resolve; /* for queries, mutations, event selection */
     void *ctx;
     const byron_graphql_limits_t *limits;
     /* Checks connection_init's payload (borrowed, may be NULL): 0 accepts,
      * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
     int (*authorize)(void *ctx, json_object *payload);
-    unsigned max_subscriptions;              /* 100 by default; beyond: error message */
+    unsigned max_subscriptions; /* 100 by default; beyond: error message */
 } byron_graphql_ws_options_t;
 
 /* The state machine's output for one input: zero or more text messages to
@@ -314,7 +306,7 @@ typedef struct byron_graphql_ws_options {
 typedef struct byron_graphql_ws_output {
     char **messages;
     size_t count;
-    int close_code;            /* 0: keep open */
+    int close_code; /* 0: keep open */
     char close_reason[128];
 } byron_graphql_ws_output_t;
 
@@ -342,8 +334,7 @@ void byron_graphql_ws_push_event(byron_graphql_ws_t *ws, const char *id, json_ob
  * otherwise → `error`). The handle is considered released: unsubscribe()
  * is not called for it. */
 void byron_graphql_ws_source_end(byron_graphql_ws_t *ws, const char *id,
-                                 const byron_graphql_field_error_t *error,
-                                 byron_graphql_ws_output_t *out);
+                                 const byron_graphql_field_error_t *error, byron_graphql_ws_output_t *out);
 int byron_graphql_ws_acknowledged(const byron_graphql_ws_t *ws);
 void byron_graphql_ws_output_cleanup(byron_graphql_ws_output_t *out);
 

@@ -6,14 +6,13 @@
  *   xcheck execute ROOT < cases     one response per {"q": query, "v": variables},
  *                                   default resolvers over the ROOT JSON file
  */
+#include "fixtures.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixtures.h"
-
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     byron_graphql_schema_t *s = fx_schema();
     json_object *root = argc > 2 ? json_object_from_file(argv[2]) : NULL;
@@ -27,8 +26,7 @@ int main(int argc, char **argv)
         json_object *c = json_tokener_parse(line), *out = NULL;
         if (strcmp(mode, "validate") == 0) {
             out = fx_validate(s, json_object_get_string(c));
-            if (out == NULL)
-                out = json_object_new_array();
+            if (out == NULL) out = json_object_new_array();
         } else {
             json_object *q = NULL, *v = NULL;
             json_object_object_get_ex(c, "q", &q);
