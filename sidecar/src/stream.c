@@ -150,7 +150,19 @@ byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_s
     memset(out, 0, sizeof *out);
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
-    natsStatus ns = js_GetLastMsg(&m, s->js, s->comp->stream, subject, NULL, &jerr);
+    /* Direct get first: cheaper for the server (no JS API round trip through
+     * the leader's API handler). In a cluster it may be served by a replica
+     * that is behind: a stale sequence only costs a conflict and a retry, but
+     * a stale "no such message" would be a wrong NOT_FOUND, so that answer is
+     * confirmed with the leader (js_GetLastMsg). */
+    jsDirectGetMsgOptions dg;
+    jsDirectGetMsgOptions_Init(&dg);
+    dg.LastBySubject = subject;
+    natsStatus ns = js_DirectGetMsg(&m, s->js, s->comp->stream, NULL, &dg);
+    if (ns != NATS_OK) {
+        m = NULL;
+        ns = js_GetLastMsg(&m, s->js, s->comp->stream, subject, NULL, &jerr);
+    }
     if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return BYRON_OK;
     if (ns != NATS_OK) return nats_err(err, ns, jerr, "reading the aggregate's last event");
     fill_meta(m, out);
