@@ -274,6 +274,21 @@ static void lower_first(const char *in, char *out, size_t n) {
     out[0] = (char)tolower((unsigned char)out[0]);
 }
 
+/* A root field `field: ret` tagged "<verb>:<model>" (info->meta), with
+ * `id: ID!` when with_id and `input: <input>` when input is not NULL. */
+static byron_graphql_field_t *root_field(gen_t *g, byron_graphql_type_t *root, const char *field,
+                                         const char *ret, const char *verb, const char *model, bool with_id,
+                                         const char *input) {
+    char meta[300];
+    byron_graphql_field_t *f = add_field(g, root, field, ret, NULL);
+    if (f == NULL) return NULL;
+    if (with_id) byron_graphql_field_add_arg(f, "id", "ID!", NULL, NULL);
+    if (input) byron_graphql_field_add_arg(f, "input", input, NULL, NULL);
+    snprintf(meta, sizeof(meta), "%s:%s", verb, model);
+    byron_graphql_field_set_meta(f, meta);
+    return f;
+}
+
 static int model(gen_t *g, json_object *m, size_t idx, byron_graphql_type_t *query,
                  byron_graphql_type_t *mutation, byron_graphql_type_t *subscription) {
     char where[64], n1[160], n2[160], ref[200], meta[200], lc[140];
@@ -390,13 +405,20 @@ static int model(gen_t *g, json_object *m, size_t idx, byron_graphql_type_t *que
     }
     /* Root fields. */
     lower_first(name, lc, sizeof(lc));
-    if (!(f = add_field(g, query, lc, name, NULL))) goto out;
-    byron_graphql_field_add_arg(f, "id", "ID!", NULL, NULL);
-    snprintf(meta, sizeof(meta), "get:%s", name);
-    byron_graphql_field_set_meta(f, meta);
+    snprintf(ref, sizeof(ref), "%sMutationResult!", name);
+    snprintf(n1, sizeof(n1), "create%s", name);
+    snprintf(n2, sizeof(n2), "%sCreateInput!", name);
+    if (!root_field(g, query, lc, name, "get", name, true, NULL) ||
+        !root_field(g, mutation, n1, ref, "create", name, false, n2))
+        goto out;
+    snprintf(n1, sizeof(n1), "update%s", name);
+    snprintf(n2, sizeof(n2), "%sUpdateInput!", name);
+    if (!root_field(g, mutation, n1, ref, "update", name, true, n2)) goto out;
+    snprintf(n1, sizeof(n1), "delete%s", name);
+    if (!root_field(g, mutation, n1, ref, "delete", name, true, NULL)) goto out;
     snprintf(n1, sizeof(n1), "%ss", lc);
     snprintf(ref, sizeof(ref), "%sConnection!", name);
-    if (!(f = add_field(g, query, n1, ref, NULL))) goto out;
+    if (!(f = root_field(g, query, n1, ref, "list", name, false, NULL))) goto out;
     snprintf(n2, sizeof(n2), "%sFilter", name);
     byron_graphql_field_add_arg(f, "filter", n2, NULL, NULL);
     snprintf(n2, sizeof(n2), "[%sOrderBy!]", name);
@@ -405,28 +427,6 @@ static int model(gen_t *g, json_object *m, size_t idx, byron_graphql_type_t *que
     byron_graphql_field_add_arg(f, "after", "String", NULL, "Cursor to page forward from.");
     byron_graphql_field_add_arg(f, "last", "Int", NULL, "Backward page size.");
     byron_graphql_field_add_arg(f, "before", "String", NULL, "Cursor to page backward from.");
-    snprintf(meta, sizeof(meta), "list:%s", name);
-    byron_graphql_field_set_meta(f, meta);
-
-    snprintf(ref, sizeof(ref), "%sMutationResult!", name);
-    snprintf(n1, sizeof(n1), "create%s", name);
-    if (!(f = add_field(g, mutation, n1, ref, NULL))) goto out;
-    snprintf(n2, sizeof(n2), "%sCreateInput!", name);
-    byron_graphql_field_add_arg(f, "input", n2, NULL, NULL);
-    snprintf(meta, sizeof(meta), "create:%s", name);
-    byron_graphql_field_set_meta(f, meta);
-    snprintf(n1, sizeof(n1), "update%s", name);
-    if (!(f = add_field(g, mutation, n1, ref, NULL))) goto out;
-    byron_graphql_field_add_arg(f, "id", "ID!", NULL, NULL);
-    snprintf(n2, sizeof(n2), "%sUpdateInput!", name);
-    byron_graphql_field_add_arg(f, "input", n2, NULL, NULL);
-    snprintf(meta, sizeof(meta), "update:%s", name);
-    byron_graphql_field_set_meta(f, meta);
-    snprintf(n1, sizeof(n1), "delete%s", name);
-    if (!(f = add_field(g, mutation, n1, ref, NULL))) goto out;
-    byron_graphql_field_add_arg(f, "id", "ID!", NULL, NULL);
-    snprintf(meta, sizeof(meta), "delete:%s", name);
-    byron_graphql_field_set_meta(f, meta);
 
     snprintf(n1, sizeof(n1), "%sEvents", lc);
     if (!(f = add_field(g, subscription, n1, "ByronEvent!",
