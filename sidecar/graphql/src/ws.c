@@ -128,7 +128,7 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
     if (q == NULL || json_object_get_type(q) != json_type_string ||
         (op && json_object_get_type(op) != json_type_string) ||
         (vars && json_object_get_type(vars) != json_type_object)) {
-        close_with(ws, out, 4400, "Invalid subscribe payload");
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, "Invalid subscribe payload");
         return;
     }
     const char *opname = op ? json_object_get_string(op) : NULL;
@@ -189,7 +189,7 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
         free(s);
         json_object_put(args);
         byron_graphql_document_free(doc);
-        close_with(ws, out, 4500, "Out of memory");
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_INTERNAL_ERROR, "Out of memory");
         return;
     }
     s->doc = doc;
@@ -229,7 +229,7 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
     if (!ok || m == NULL || json_object_get_type(m) != json_type_object ||
         !json_object_object_get_ex(m, "type", &type) || json_object_get_type(type) != json_type_string) {
         json_object_put(m);
-        close_with(ws, out, 4400, "Invalid message received");
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, "Invalid message received");
         return;
     }
     json_object_object_get_ex(m, "id", &id);
@@ -237,13 +237,13 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
     const char *t = json_object_get_string(type);
     if (strcmp(t, "connection_init") == 0) {
         if (payload && json_object_get_type(payload) != json_type_object) {
-            close_with(ws, out, 4400, "Invalid connection_init payload");
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, "Invalid connection_init payload");
         } else if (ws->init_received) {
-            close_with(ws, out, 4429, "Too many initialisation requests");
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_TOO_MANY_INITS, "Too many initialisation requests");
         } else {
             ws->init_received = true;
             if (ws->opts.authorize && ws->opts.authorize(ws->opts.ctx, payload) != 0) {
-                close_with(ws, out, 4403, "Forbidden");
+                close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_FORBIDDEN, "Forbidden");
             } else {
                 ws->acknowledged = true;
                 emit(out, message("connection_ack", NULL, NULL));
@@ -257,20 +257,20 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
         if (id == NULL || json_object_get_type(id) != json_type_string ||
             json_object_get_string_len(id) == 0 || payload == NULL ||
             json_object_get_type(payload) != json_type_object) {
-            close_with(ws, out, 4400, "Invalid subscribe message");
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, "Invalid subscribe message");
         } else if (!ws->acknowledged) {
-            close_with(ws, out, 4401, "Unauthorized");
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_UNAUTHORIZED, "Unauthorized");
         } else if (find(ws, json_object_get_string(id))) {
             char reason[128];
             snprintf(reason, sizeof(reason), "Subscriber for %.80s already exists",
                      json_object_get_string(id));
-            close_with(ws, out, 4409, reason);
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_SUBSCRIBER_EXISTS, reason);
         } else {
             handle_subscribe(ws, json_object_get_string(id), payload, out);
         }
     } else if (strcmp(t, "complete") == 0) {
         if (id == NULL || json_object_get_type(id) != json_type_string) {
-            close_with(ws, out, 4400, "Invalid complete message");
+            close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, "Invalid complete message");
         } else {
             sub_t *s = find(ws, json_object_get_string(id));
             if (s) {
@@ -283,14 +283,15 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
     } else {
         char reason[128];
         snprintf(reason, sizeof(reason), "Unexpected message type \"%.60s\"", t);
-        close_with(ws, out, 4400, reason);
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST, reason);
     }
     json_object_put(m);
 }
 
 void byron_graphql_ws_timeout(byron_graphql_ws_t *ws, byron_graphql_ws_output_t *out) {
     memset(out, 0, sizeof(*out));
-    if (!ws->acknowledged && !ws->closed) close_with(ws, out, 4408, "Connection initialisation timeout");
+    if (!ws->acknowledged && !ws->closed)
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_INIT_TIMEOUT, "Connection initialisation timeout");
 }
 
 void byron_graphql_ws_push_event(byron_graphql_ws_t *ws, const char *id, json_object *event,

@@ -276,6 +276,21 @@ void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *response
 
 typedef struct byron_graphql_ws byron_graphql_ws_t;
 
+/* The protocol's WebSocket subprotocol name, and its close codes. The
+ * machine itself closes with 4400, 4401, 4403, 4408, 4409, 4429 and 4500;
+ * the sidecar closes with 4406 when the client does not offer the
+ * subprotocol. 4499 (Terminated) is a client-side code. */
+#define BYRON_GRAPHQL_WS_PROTOCOL "graphql-transport-ws"
+#define BYRON_GRAPHQL_WS_CLOSE_BAD_REQUEST 4400
+#define BYRON_GRAPHQL_WS_CLOSE_UNAUTHORIZED 4401
+#define BYRON_GRAPHQL_WS_CLOSE_FORBIDDEN 4403
+#define BYRON_GRAPHQL_WS_CLOSE_SUBPROTOCOL_NOT_ACCEPTABLE 4406
+#define BYRON_GRAPHQL_WS_CLOSE_INIT_TIMEOUT 4408
+#define BYRON_GRAPHQL_WS_CLOSE_SUBSCRIBER_EXISTS 4409
+#define BYRON_GRAPHQL_WS_CLOSE_TOO_MANY_INITS 4429
+#define BYRON_GRAPHQL_WS_CLOSE_TERMINATED 4499
+#define BYRON_GRAPHQL_WS_CLOSE_INTERNAL_ERROR 4500
+
 /* Where subscription events come from; the sidecar implements it (NATS).
  * subscribe() starts a source for the root field `field` with coerced `args`
  * and returns 0 with an opaque handle, or nonzero with err filled (sent to
