@@ -165,11 +165,14 @@ int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *fi
 byron_graphql_schema_t *byron_graphql_schema_new(void);
 void byron_graphql_schema_free(byron_graphql_schema_t *schema);
 
+/* A type (SCALAR, OBJECT, ENUM or INPUT_OBJECT); NULL when the name is taken,
+ * the kind is not buildable or the schema is finalized. */
 byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *schema,
                                                     byron_graphql_type_kind_t kind, const char *name,
                                                     const char *description);
-/* Object and input object fields; for input objects `default_json` (borrowed,
- * may be NULL) is the default value. */
+/* A field of an object or input object (NULL when the name is taken). An
+ * input field's default comes from byron_graphql_field_set_default(); JSON
+ * passed to the builder is copied, never kept. */
 byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *type, const char *name,
                                                     const char *type_ref, const char *description);
 byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *field,
