@@ -192,6 +192,11 @@ static size_t on_data(char *p, size_t s, size_t n, void *ud) {
 
 int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
            h_resp_t *out) {
+    return h_http_hdr(unix_path, port, method, path, body, timeout_ms, NULL, out);
+}
+
+int h_http_hdr(const char *unix_path, int port, const char *method, const char *path, const char *body,
+               long timeout_ms, const char *header, h_resp_t *out) {
     memset(out, 0, sizeof *out);
     CURL *c = curl_easy_init();
     char url[512];
@@ -199,6 +204,7 @@ int h_http(const char *unix_path, int port, const char *method, const char *path
     buf_t b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
+    if (header) h = curl_slist_append(h, header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     if (unix_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

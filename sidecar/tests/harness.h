@@ -36,6 +36,9 @@ typedef struct h_resp {
 /* HTTP over TCP (unix_path NULL) or a Unix socket; body NULL: GET. 0 on transport success. */
 int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
            h_resp_t *out);
+/* The same with one extra request header ("traceparent: ..."), or NULL. */
+int h_http_hdr(const char *unix_path, int port, const char *method, const char *path, const char *body,
+               long timeout_ms, const char *header, h_resp_t *out);
 void h_resp_free(h_resp_t *r);
 /* POST /v1/commands/<cmd> on the sidecar's TCP port. */
 int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out);

@@ -535,3 +535,70 @@ Test(commands_it, sigterm_finishes_in_flight_commands, .timeout = 60) {
     cr_assert_eq(json_object_array_length(evs), 1);
     json_object_put(evs);
 }
+
+static void *slow_create(void *arg) {
+    slow_call_t *s = arg;
+    char body[128];
+    snprintf(body, sizeof body, "{\"input\":{\"customer\":\"ann\",\"slow\":0.5}}");
+    h_command(s->sc, "createOrder", body, &s->r);
+    return NULL;
+}
+
+Test(commands_it, full_queue_answers_503, .timeout = 60) {
+    h_sidecar_t sc;
+    const char *extra[] = {"--workers", "1", "--queue", "1", NULL};
+    h_sidecar_start(&sc, "queue", "python", extra);
+    /* One running, one queued, the rest refused at once. */
+    slow_call_t calls[5];
+    pthread_t t[5];
+    for (int i = 0; i < 5; i++) {
+        calls[i] = (slow_call_t){&sc, {0}};
+        pthread_create(&t[i], NULL, slow_create, &calls[i]);
+    }
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 5; i++) {
+        pthread_join(t[i], NULL);
+        if (calls[i].r.status == 200) ok++;
+        if (calls[i].r.status == 503) {
+            refused++;
+            cr_assert_str_eq(h_error_code(&calls[i].r), "UNAVAILABLE");
+        }
+        h_resp_free(&calls[i].r);
+    }
+    cr_assert_geq(ok, 2, "ok %d refused %d", ok, refused);
+    cr_assert_geq(refused, 1, "ok %d refused %d", ok, refused);
+    cr_assert_eq(ok + refused, 5);
+    h_resp_t r;
+    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_assert_not_null(strstr(r.body, "byron_sidecar_queue_rejected_total"), "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
+Test(commands_it, traceparent_flows_into_the_event, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "trace", NULL, NULL);
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "traceparent: %s", tp);
+    h_resp_t r;
+    cr_assert_eq(h_http_hdr(NULL, sc.port, "POST", "/v1/commands/createOrder",
+                            "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}", 10000, hdr, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "events.0.traceparent"), tp);
+    uint64_t seq = (uint64_t)jint(r.json, "sequences.0");
+    h_resp_free(&r);
+    /* A re-sent create with the same key: the original answer, not CONFLICT. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(json_object_get_boolean(jget(r.json, "duplicate")));
+    cr_assert_eq((uint64_t)jint(r.json, "sequences.0"), seq);
+    h_resp_free(&r);
+    char subject[256];
+    subject_of(&sc, "Order", "tp-1", subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 1);
+    cr_assert_str_eq(jstr(evs, "0.event.traceparent"), tp);
+    json_object_put(evs);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
