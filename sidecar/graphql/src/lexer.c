@@ -131,8 +131,11 @@ static int hex4(const char *p, const char *end, uint32_t *out) {
 
 static int lex_string(gql_lexer_t *lx, gql_token_t *tok) {
     const char *p = lx->p + 1;
-    /* Decoded text is never longer than the raw text. */
-    char *out = gql_arena_alloc(lx->arena, (size_t)(lx->end - p) + 1);
+    /* Decoded text is never longer than the raw text; measure the raw text
+     * first, so a document of many strings costs O(n), not O(n) per string. */
+    const char *q = p;
+    while (q < lx->end && *q != '"' && *q != '\n' && *q != '\r') q += (*q == '\\' && q + 1 < lx->end) ? 2 : 1;
+    char *out = gql_arena_alloc(lx->arena, (size_t)(q - p) + 1);
     if (out == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
     size_t n = 0;
     while (p < lx->end) {
@@ -206,7 +209,11 @@ static bool blank_line(const char *s, size_t n) {
  * dropped. O(n) over the raw text, two passes. */
 static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok) {
     const char *p = lx->p + 3;
-    size_t cap = (size_t)(lx->end - p) + 1;
+    /* Size the buffers by this string's raw text, not the rest of the document. */
+    const char *q = p;
+    while (q < lx->end && !(lx->end - q >= 3 && q[0] == '"' && q[1] == '"' && q[2] == '"'))
+        q += (lx->end - q >= 4 && q[0] == '\\' && q[1] == '"' && q[2] == '"' && q[3] == '"') ? 4 : 1;
+    size_t cap = (size_t)(q - p) + 1;
     char *raw = gql_arena_alloc(lx->arena, cap);
     char *out = gql_arena_alloc(lx->arena, cap);
     if (raw == NULL || out == NULL) return fail(lx, lx->p, "Out of memory.", NULL);
