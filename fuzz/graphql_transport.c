@@ -1,0 +1,87 @@
+/*
+ * graphql_transport.c — libFuzzer target for the two transports. The input
+ * is split into lines: the first byte of the input picks the mode.
+ *   'h': line 1 method, 2 content type, 3 accept, 4 query string, rest body
+ *        → byron_graphql_http_handle()
+ *   otherwise: every line is a graphql-transport-ws message to one machine;
+ *        a line "!<id>" pushes an event to subscription <id>, "~<id>" ends it.
+ */
+#include "byron/graphql.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static byron_graphql_schema_t *S;
+
+static int sub(void *ctx, const char *id, const char *field, json_object *args, void **handle,
+               byron_graphql_field_error_t *err) {
+    *handle = ctx;
+    return id[0] == 'x' ? byron_graphql_field_error_set(err, "NOPE", "refused %s", field) : 0;
+}
+
+static void unsub(void *ctx, void *handle) {
+    if (handle != ctx) abort();
+}
+
+static int dummy;
+static const byron_graphql_event_source_t SOURCE = {sub, unsub, &dummy};
+
+static void init(void) {
+    json_object *c = json_tokener_parse(
+        "{\"enums\":[{\"name\":\"S\",\"values\":[\"A\",\"B\"]}],\"models\":[{\"name\":\"Item\","
+        "\"fields\":[{\"name\":\"n\",\"type\":\"Int\",\"indexed\":true},{\"name\":\"s\",\"type\":"
+        "\"S\"},{\"name\":\"next\",\"type\":\"Item\"}]}],\"commands\":[{\"name\":\"poke\",\"model\":"
+        "\"Item\",\"input\":[{\"name\":\"by\",\"type\":\"Int\",\"required\":true}]}]}");
+    char err[256];
+    if (byron_graphql_schema_from_component(c, &S, err, sizeof(err)) != BYRON_GRAPHQL_OK) abort();
+    json_object_put(c);
+}
+
+static char *line(const char **p, const char *end) {
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    size_t n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+    char *s = strndup(*p, n);
+    *p = nl ? nl + 1 : end;
+    return s;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (S == NULL) init();
+    const char *p = (const char *)data, *end = p + size;
+    if (size > 0 && data[0] == 'h') {
+        p++;
+        char *method = line(&p, end), *ct = line(&p, end), *accept = line(&p, end), *qs = line(&p, end);
+        byron_graphql_http_response_t r;
+        byron_graphql_http_handle(S, NULL, method, ct[0] ? ct : NULL, accept[0] ? accept : NULL, qs, p,
+                                  (size_t)(end - p), &r);
+        byron_graphql_http_response_cleanup(&r);
+        free(method);
+        free(ct);
+        free(accept);
+        free(qs);
+        return 0;
+    }
+    byron_graphql_ws_options_t o = {.source = &SOURCE, .max_subscriptions = 4};
+    byron_graphql_ws_t *ws = byron_graphql_ws_new(S, &o);
+    json_object *event = json_tokener_parse(
+        "{\"sequence\":\"1\",\"type\":\"ItemCreated\",\"model\":\"Item\",\"id\":\"i\",\"version\":1,"
+        "\"data\":{\"n\":1}}");
+    while (p < end) {
+        char *msg = line(&p, end);
+        byron_graphql_ws_output_t out;
+        if (msg[0] == '!')
+            byron_graphql_ws_push_event(ws, msg + 1, event, &out);
+        else if (msg[0] == '~')
+            byron_graphql_ws_source_end(ws, msg + 1, NULL, &out);
+        else
+            byron_graphql_ws_receive(ws, msg, strlen(msg), &out);
+        byron_graphql_ws_output_cleanup(&out);
+        free(msg);
+    }
+    json_object_put(event);
+    byron_graphql_ws_free(ws);
+    return 0;
+}
