@@ -27,6 +27,8 @@ case $cmd in
       exit 0
     fi
     t0=$(date +%s)
+    # written first: should up.sh fail half-way, the clean-up still takes it down
+    printf 'KUBECONFIG=%s\nBROUGHT_UP=1\nLOCAL=1\n' "$KUBECONFIG_FILE" >"$envfile"
     kc=$("$cluster_dir/up.sh")
     clog "e2e: local cluster up in $(( $(date +%s) - t0 ))s"
     printf 'KUBECONFIG=%s\nBROUGHT_UP=1\nLOCAL=1\n' "$kc" >"$envfile"

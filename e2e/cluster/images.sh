@@ -260,6 +260,7 @@ import_images() {
   for tar in "$IMAGES"/*.tar; do
     [ -e "$tar" ] || continue
     name=$(basename "$tar" .tar)
+    if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then continue; fi
     key=$(cat "$IMAGES/$name.key" 2>/dev/null || true)
     if [ -n "$key" ] && [ "$(cat "$marks/$name" 2>/dev/null)" = "$key" ]; then continue; fi
     clog "importing $name into containerd (k8s.io)"

@@ -362,6 +362,7 @@ main() {
     clog "cluster already up; refreshing images that changed"
     "$cluster_dir/images.sh" --import >"$LOGS/images-build.log" 2>&1 ||
       clog "warning: image refresh failed: $LOGS/images-build.log"
+    apply_addons
     echo "$KUBECONFIG_FILE"
     return 0
   fi
@@ -378,18 +379,15 @@ main() {
   start_etcd
   start_containerd
 
-  # images: build whatever changed (cached: seconds when nothing did), import
-  # into containerd while the control plane starts.
-  "$cluster_dir/images.sh" >"$LOGS/images-build.log" 2>&1 || {
-    tail -20 "$LOGS/images-build.log" >&2
-    [ -s "$IMAGES/pause.tar" ] && [ -s "$IMAGES/coredns.tar" ] || cdie "image build failed: $LOGS/images-build.log"
-    clog "warning: some images failed to build (see $LOGS/images-build.log); going on"
-  }
+  # Images: build whatever changed (cached: seconds when nothing did) and
+  # import it while the control plane starts. The cluster's own images first;
+  # the project's (operator, sidecar: Dockerfile builds) while CoreDNS starts.
+  wait_up containerd 30 ctr --address "$CTR_SOCK" version
+  "$cluster_dir/images.sh" --import debian pause coredns local-path-provisioner nats ferretdb probe \
+    >"$LOGS/images-cluster.log" 2>&1 &
+  local images_pid=$!
   wait_up etcd 30 curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
   start_apiserver
-  wait_up containerd 30 ctr --address "$CTR_SOCK" version
-  "$cluster_dir/images.sh" --import-only >"$LOGS/images-import.log" 2>&1 ||
-    { tail -20 "$LOGS/images-import.log" >&2; cdie "image import failed"; }
   wait_up kube-apiserver 60 kc get --raw /readyz
   clog "api server ready ($(elapsed)s)"
   start_controllers
@@ -397,12 +395,22 @@ main() {
   apply_addons
   wait_up kubelet 60 node_ready
   clog "node $NODE_NAME Ready ($(elapsed)s)"
+  wait "$images_pid" || { tail -20 "$LOGS/images-cluster.log" >&2; cdie "building/importing the cluster's images failed: $LOGS/images-cluster.log"; }
+  clog "cluster images imported ($(elapsed)s)"
+  "$cluster_dir/images.sh" --import operator sidecar >"$LOGS/images-project.log" 2>&1 &
+  images_pid=$!
   wait_up kube-controller-manager 60 kc -n default get serviceaccount default
   kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=90s >/dev/null ||
     { kc -n kube-system get pods -o wide >&2; cdie "CoreDNS not Available after 90s"; }
   clog "CoreDNS Available ($(elapsed)s)"
   kc -n local-path-storage wait --for=condition=Available deployment/local-path-provisioner --timeout=60s >/dev/null ||
     { kc -n local-path-storage get pods -o wide >&2; cdie "local-path-provisioner not Available after 60s"; }
+  if wait "$images_pid"; then
+    clog "project images (operator, sidecar) imported ($(elapsed)s)"
+  else
+    tail -5 "$LOGS/images-project.log" >&2
+    clog "warning: the operator/sidecar images did not build: $LOGS/images-project.log"
+  fi
   clog "cluster up in $(elapsed)s; export KUBECONFIG=$KUBECONFIG_FILE"
   echo "$KUBECONFIG_FILE"
 }
