@@ -22,7 +22,9 @@
 #include "byron/json.h"
 #include "byron/log.h"
 
-typedef enum { JOB_COMMAND, JOB_CACHE_GET, JOB_CACHE_QUERY } job_kind_t;
+typedef enum { JOB_COMMAND, JOB_CACHE_GET, JOB_CACHE_QUERY, JOB_MOUNT } job_kind_t;
+
+#define MAX_MOUNTS 8
 
 typedef struct job {
     byron_server_t *srv;
@@ -32,15 +34,22 @@ typedef struct job {
     char traceparent[64];
     char *body;
     size_t len;
+    const byron_server_mount_t *mount; /* JOB_MOUNT */
+    char method[8], path[300], query[2048], ctype[128], accept[256];
     /* The answer, filled by the worker. */
     int status;
     char *resp;
+    size_t resp_len;
+    char resp_ctype[128], allow[64];
     struct job *next;
 } job_t;
 
 typedef struct {
     char method[8];
     char path[300];
+    char query[2048];
+    char ctype[128], accept[256];
+    int query_too_long;
     char traceparent[64];
     char *body;
     size_t len;
@@ -48,7 +57,7 @@ typedef struct {
     job_t *job;
     /* The pending answer. */
     int status;
-    const char *ctype;
+    char resp_ctype[128], allow[64];
     char *resp;
     size_t resp_len;
     int has_resp;
@@ -66,6 +75,8 @@ struct byron_server {
     atomic_int inflight;
     pthread_mutex_t lock; /* guards done */
     job_t *done;
+    byron_server_mount_t mounts[MAX_MOUNTS];
+    size_t nmounts;
 };
 
 static void job_free(job_t *j) {
@@ -201,10 +212,26 @@ static void run_job(void *arg) {
             const char *code = cache_code(st, &http);
             set_error(j, http, code, err.msg);
         }
+    } else if (j->kind == JOB_MOUNT) {
+        byron_server_request_t req = {.method = j->method, .path = j->path, .query = j->query,
+                                      .content_type = j->ctype, .accept = j->accept, .traceparent = j->traceparent,
+                                      .body = j->body, .len = j->len};
+        byron_server_reply_t rep = {.status = 500};
+        j->mount->fn(j->mount->ud, &req, &rep);
+        j->status = rep.status;
+        j->resp = rep.body;
+        j->resp_len = rep.body ? rep.len : 0;
+        snprintf(j->resp_ctype, sizeof j->resp_ctype, "%s", rep.content_type[0] ? rep.content_type : "application/json");
+        snprintf(j->allow, sizeof j->allow, "%s", rep.allow);
+        if (!j->resp) j->resp = strdup("");
     } else {
         run_query(j, sc);
     }
     if (!j->resp) set_error(j, 500, BYRON_CODE_INTERNAL, "out of memory");
+    if (j->kind != JOB_MOUNT) {
+        j->resp_len = strlen(j->resp);
+        snprintf(j->resp_ctype, sizeof j->resp_ctype, "application/json");
+    }
     pthread_mutex_lock(&srv->lock);
     j->next = srv->done;
     srv->done = j;
@@ -212,14 +239,20 @@ static void run_job(void *arg) {
     lws_cancel_service(srv->ctx);
 }
 
-static void respond(struct lws *wsi, session_t *s, int status, const char *ctype, char *body) {
+static void respond_len(struct lws *wsi, session_t *s, int status, const char *ctype, char *body, size_t len,
+                        const char *allow) {
     free(s->resp);
     s->status = status;
-    s->ctype = ctype;
+    snprintf(s->resp_ctype, sizeof s->resp_ctype, "%s", ctype);
+    snprintf(s->allow, sizeof s->allow, "%s", allow ? allow : "");
     s->resp = body;
-    s->resp_len = body ? strlen(body) : 0;
+    s->resp_len = body ? len : 0;
     s->has_resp = 1;
     lws_callback_on_writable(wsi);
+}
+
+static void respond(struct lws *wsi, session_t *s, int status, const char *ctype, char *body) {
+    respond_len(wsi, s, status, ctype, body, body ? strlen(body) : 0, NULL);
 }
 
 static void respond_error(struct lws *wsi, session_t *s, int status, const char *code, const char *msg) {
@@ -254,7 +287,7 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
         respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "commands are served by the api sidecar");
         return;
     }
-    if (kind != JOB_COMMAND && !sc->cache) {
+    if ((kind == JOB_CACHE_GET || kind == JOB_CACHE_QUERY) && !sc->cache) {
         respond_error(wsi, s, 503, BYRON_CODE_UNAVAILABLE, "no cache configured");
         return;
     }
@@ -269,6 +302,15 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
     snprintf(j->arg1, sizeof j->arg1, "%s", a1);
     snprintf(j->arg2, sizeof j->arg2, "%s", a2 ? a2 : "");
     snprintf(j->traceparent, sizeof j->traceparent, "%s", s->traceparent);
+    if (kind == JOB_MOUNT) {
+        for (size_t i = 0; i < srv->nmounts; i++)
+            if (strcmp(srv->mounts[i].path, s->path) == 0) j->mount = &srv->mounts[i];
+        snprintf(j->method, sizeof j->method, "%s", s->method);
+        snprintf(j->path, sizeof j->path, "%s", s->path);
+        snprintf(j->query, sizeof j->query, "%s", s->query);
+        snprintf(j->ctype, sizeof j->ctype, "%s", s->ctype);
+        snprintf(j->accept, sizeof j->accept, "%s", s->accept);
+    }
     j->body = s->body;
     j->len = s->len;
     s->body = NULL;
@@ -284,10 +326,19 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
     atomic_fetch_add(&srv->inflight, 1);
 }
 
+static int is_mounted(byron_server_t *srv, const char *path) {
+    for (size_t i = 0; i < srv->nmounts; i++)
+        if (strcmp(srv->mounts[i].path, path) == 0) return 1;
+    return 0;
+}
+
 static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
     byron_sidecar_t *sc = srv->sc;
     char a[160], b[160];
-    if (strcmp(s->path, "/healthz") == 0) {
+    if (is_mounted(srv, s->path)) {
+        if (s->query_too_long) respond_error(wsi, s, 414, BYRON_CODE_BAD_USER_INPUT, "query string too long");
+        else dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
+    } else if (strcmp(s->path, "/healthz") == 0) {
         respond(wsi, s, 200, "application/json", strdup("{\"status\":\"ok\"}"));
     } else if (strcmp(s->path, "/readyz") == 0 || strcmp(s->path, "/v1/health") == 0) {
         int ready = 0;
@@ -315,6 +366,8 @@ static void handle_post(struct lws *wsi, session_t *s, byron_server_t *srv) {
     char a[160], b[160];
     if (s->too_large) {
         respond_error(wsi, s, 413, BYRON_CODE_BAD_USER_INPUT, "request body larger than 1 MiB");
+    } else if (is_mounted(srv, s->path)) {
+        dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
     } else if (segments(s->path, "/v1/commands/", a, sizeof a, b, sizeof b) == 1) {
         dispatch(wsi, s, srv, JOB_COMMAND, a, NULL);
     } else if (segments(s->path, "/v1/cache/", a, sizeof a, b, sizeof b) == 2 && strcmp(b, "query") == 0) {
@@ -335,13 +388,50 @@ static void collect_done(byron_server_t *srv) {
         if (j->wsi) {
             session_t *s = lws_wsi_user(j->wsi);
             s->job = NULL;
-            respond(j->wsi, s, j->status, "application/json", j->resp);
+            respond_len(j->wsi, s, j->status, j->resp_ctype, j->resp, j->resp_len, j->allow);
             j->resp = NULL;
         }
         atomic_fetch_sub(&srv->inflight, 1);
         job_free(j);
         j = next;
     }
+}
+
+/* lws splits and URL-decodes the query into fragments ("name=value"); encode
+ * them again so a handler sees the query string as the client sent it (a
+ * decoded '&' or '=' inside a value would otherwise change its meaning). */
+static int query_string(struct lws *wsi, char *out, size_t cap) {
+    static const char HEX[] = "0123456789ABCDEF";
+    size_t n = 0;
+    char frag[2048];
+    out[0] = '\0';
+    for (int i = 0;; i++) {
+        int len = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len < 0) break;
+        if (i > 0) {
+            if (n + 1 >= cap) return -1;
+            out[n++] = '&';
+        }
+        int seen_eq = 0;
+        for (int k = 0; k < len; k++) {
+            unsigned char ch = (unsigned char)frag[k];
+            int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                        ch == '-' || ch == '_' || ch == '.' || ch == '~';
+            if (ch == '=' && !seen_eq) {
+                seen_eq = 1;
+                plain = 1;
+            }
+            if (n + (plain ? 1 : 3) >= cap) return -1;
+            if (plain) out[n++] = (char)ch;
+            else {
+                out[n++] = '%';
+                out[n++] = HEX[ch >> 4];
+                out[n++] = HEX[ch & 15];
+            }
+        }
+        out[n] = '\0';
+    }
+    return 0;
 }
 
 static void session_reset(session_t *s) {
@@ -365,9 +455,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP: {
         session_reset(s);
         snprintf(s->path, sizeof s->path, "%s", (const char *)in);
-        s->traceparent[0] = '\0';
+        s->traceparent[0] = s->ctype[0] = s->accept[0] = '\0';
         if (lws_hdr_custom_length(wsi, "traceparent:", 12) > 0)
             lws_hdr_custom_copy(wsi, s->traceparent, sizeof s->traceparent, "traceparent:", 12);
+        if (lws_hdr_copy(wsi, s->ctype, sizeof s->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) s->ctype[0] = '\0';
+        if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) < 0) s->accept[0] = '\0';
+        s->query_too_long = query_string(wsi, s->query, sizeof s->query) < 0;
         if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
             snprintf(s->method, sizeof s->method, "POST");
             char cl[32] = "";
@@ -406,9 +499,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!s->has_resp) return 0; /* still waiting for the pool */
         unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->ctype, s->resp_len, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
+        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end)) return -1;
+        if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
+                                                        (int)strlen(s->allow), &p, end))
             return -1;
+        if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
         unsigned char *wire = malloc(LWS_PRE + s->resp_len + 1);
         if (!wire) return -1;
         memcpy(wire + LWS_PRE, s->resp ? s->resp : "", s->resp_len);
@@ -444,6 +539,7 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
     }
     srv->sc = sc;
     pthread_mutex_init(&srv->lock, NULL);
+    for (size_t i = 0; i < o->nmounts && i < MAX_MOUNTS; i++) srv->mounts[srv->nmounts++] = o->mounts[i];
     lws_set_log_level(LLL_ERR, NULL);
     srv->protocols[0] = (struct lws_protocols){
         .name = "http", .callback = callback, .per_session_data_size = sizeof(session_t)};
