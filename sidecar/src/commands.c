@@ -233,6 +233,40 @@ static byron_status_t result_from_stored(byron_commands_t *c, uint64_t seq, byro
     return BYRON_OK;
 }
 
+/* Unique fields: no other cached object may hold the value. The cache lags
+ * the stream, so this catches the common case early with a clear message; the
+ * sink's unique index is the final guard. One query per unique field set. */
+static byron_status_t check_unique(byron_commands_t *c, const byron_model_t *m, const char *id, json_object *input,
+                                   byron_command_result_t *out, byron_err_t *err) {
+    if (!c->o.cache) return BYRON_OK;
+    for (size_t i = 0; i < m->nfields; i++) {
+        json_object *v = NULL;
+        if (!m->fields[i].unique || !json_object_object_get_ex(input, m->fields[i].name, &v) || !v) continue;
+        json_object *filter = json_object_new_object(), *ne = json_object_new_object();
+        json_object_object_add(filter, m->fields[i].name, json_object_get(v));
+        json_object_object_add(ne, "ne", json_object_new_string(id));
+        json_object_object_add(filter, "id", ne);
+        byron_cache_query_t q = {.model = m->name, .filter = filter, .limit = 1};
+        byron_cache_page_t page;
+        byron_err_t cerr = {0};
+        byron_status_t st = byron_cache_list(c->o.cache, &q, &page, &cerr);
+        json_object_put(filter);
+        if (st != BYRON_OK) {
+            byron_err_set(err, st == BYRON_EUNAVAILABLE ? BYRON_EUNAVAILABLE : BYRON_EIO, "%s", cerr.msg);
+            return fail(out, BYRON_CODE_UNAVAILABLE, err->code);
+        }
+        json_object *other = json_object_array_get_idx(page.items, 0), *oid = NULL;
+        if (other && json_object_object_get_ex(other, "id", &oid)) {
+            byron_err_set(err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s", m->fields[i].name,
+                          byron_json_compact(v), m->name, json_object_get_string(oid));
+            byron_cache_page_cleanup(&page);
+            return fail(out, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
+        }
+        byron_cache_page_cleanup(&page);
+    }
+    return BYRON_OK;
+}
+
 static void call_after(byron_commands_t *c, const byron_command_request_t *req, json_object *body,
                        const byron_command_result_t *out, const char *tp) {
     char path[300];
@@ -353,6 +387,9 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
             fail(out, BYRON_CODE_NOT_FOUND, st);
             break;
         }
+        if ((ref.kind == BYRON_CMD_CREATE || ref.kind == BYRON_CMD_UPDATE) &&
+            (st = check_unique(c, m, id, input, out, err)) != BYRON_OK)
+            break;
         json_object *current = NULL;
         if (exists && c->o.cache && c->o.app) { /* only the hooks read the current state */
             byron_err_t cerr = {0};

@@ -425,7 +425,22 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
         cr_assert(mongoc_collection_insert_one(coll, doc, NULL, NULL, &be), "%s", be.message);
         bson_destroy(doc);
     }
+    {
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8("u-1"), "version", BCON_INT64(1), "customer", BCON_UTF8("zed"), "code",
+                               BCON_UTF8("X-1"));
+        bson_error_t be;
+        cr_assert(mongoc_collection_insert_one(coll, doc, NULL, NULL, &be), "%s", be.message);
+        bson_destroy(doc);
+    }
     h_resp_t r;
+    /* A unique field already used by a cached object: CONFLICT naming it. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-1\"}}", &r), 0);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "error.message"), "input.code: \"X-1\" is already used by Order u-1");
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-2\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
     cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/cache/Order/c-3", NULL, 5000, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "id"), "c-3");
@@ -456,12 +471,12 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
     h_resp_free(&r);
     /* Ordered by an indexed field, descending, with a range filter. */
     cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query",
-                        "{\"filter\":{\"id\":{\"gte\":\"c-2\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3}", 5000, &r), 0);
+                        "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3}", 5000, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-5");
     cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-3");
     cr_assert_str_eq(jstr(r.json, "items.2.id"), "c-6");
-    snprintf(body, sizeof body, "{\"filter\":{\"id\":{\"gte\":\"c-2\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3,\"after\":\"%s\"}",
+    snprintf(body, sizeof body, "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3,\"after\":\"%s\"}",
              jstr(r.json, "endCursor"));
     h_resp_free(&r);
     cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", body, 5000, &r), 0);
