@@ -4,13 +4,18 @@
 //	probe get URL                 GET URL, print the body; fails on a non-2xx status
 //	      [-token FILE] [-ca FILE]  bearer token and CA bundle (e.g. the pod's service account)
 //	probe lookup NAME             resolve NAME with the pod's resolver, print the addresses
+//	probe banner HOST:PORT        connect, print the first line the server sends (NATS: INFO ...)
+//	probe mongo-ping HOST:PORT    MongoDB wire protocol: OP_MSG {hello: 1}, fails unless ok: 1
 //
 // It runs inside pods of the local cluster, so every request stays in the cluster.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"io"
@@ -107,6 +112,87 @@ func lookup(args []string) {
 	fmt.Println(strings.Join(addrs, " "))
 }
 
+func banner(args []string) {
+	if len(args) != 1 {
+		fail("usage: probe banner HOST:PORT")
+	}
+	c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		fail("%s: %v", args[0], err)
+	}
+	fmt.Print(line)
+}
+
+// bsonDoc encodes a flat document of int32 and string fields, in order.
+func bsonDoc(fields ...any) []byte {
+	var b bytes.Buffer
+	for i := 0; i+1 < len(fields); i += 2 {
+		name := fields[i].(string)
+		switch v := fields[i+1].(type) {
+		case int32:
+			b.WriteByte(0x10)
+			b.WriteString(name + "\x00")
+			binary.Write(&b, binary.LittleEndian, v)
+		case string:
+			b.WriteByte(0x02)
+			b.WriteString(name + "\x00")
+			binary.Write(&b, binary.LittleEndian, int32(len(v)+1))
+			b.WriteString(v + "\x00")
+		}
+	}
+	b.WriteByte(0)
+	out := make([]byte, 4, 4+b.Len())
+	binary.LittleEndian.PutUint32(out, uint32(4+b.Len()))
+	return append(out, b.Bytes()...)
+}
+
+func mongoPing(args []string) {
+	if len(args) != 1 {
+		fail("usage: probe mongo-ping HOST:PORT")
+	}
+	c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	doc := bsonDoc("hello", int32(1), "$db", "admin")
+	// OP_MSG: header (length, requestID, responseTo, opCode 2013), flags, section kind 0
+	msg := make([]byte, 16+4+1, 16+4+1+len(doc))
+	binary.LittleEndian.PutUint32(msg[4:], 1)
+	binary.LittleEndian.PutUint32(msg[12:], 2013)
+	msg = append(msg, doc...)
+	binary.LittleEndian.PutUint32(msg[0:], uint32(len(msg)))
+	if _, err := c.Write(msg); err != nil {
+		fail("%v", err)
+	}
+	hdr := make([]byte, 16)
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		fail("reading reply: %v", err)
+	}
+	n := binary.LittleEndian.Uint32(hdr[0:])
+	if op := binary.LittleEndian.Uint32(hdr[12:]); op != 2013 || n < 21 || n > 16<<20 {
+		fail("unexpected reply: opCode %d, length %d", op, n)
+	}
+	body := make([]byte, n-16)
+	if _, err := io.ReadFull(c, body); err != nil {
+		fail("reading reply: %v", err)
+	}
+	reply := body[5:] // flags, section kind 0
+	// "ok" as a double (0x01) equal to 1.0
+	i := bytes.Index(reply, []byte("\x01ok\x00"))
+	if i < 0 || i+12 > len(reply) || binary.LittleEndian.Uint64(reply[i+4:]) != 0x3FF0000000000000 {
+		fail("reply without ok: 1 (%d bytes)", len(reply))
+	}
+	fmt.Printf("ok: hello answered by %s (%d bytes)\n", args[0], len(reply))
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fail("usage: probe serve|get|lookup ...")
@@ -118,6 +204,10 @@ func main() {
 		get(os.Args[2:])
 	case "lookup":
 		lookup(os.Args[2:])
+	case "banner":
+		banner(os.Args[2:])
+	case "mongo-ping":
+		mongoPing(os.Args[2:])
 	default:
 		fail("unknown command %q", os.Args[1])
 	}
