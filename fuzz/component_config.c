@@ -1,11 +1,11 @@
 /* component_config.c — fuzz the component config parser and validator
  * (sidecar/src/config.c): arbitrary JSON must be accepted cleanly or rejected
  * with a message, and an accepted component must render as metadata. */
-#include <stddef.h>
-#include <stdint.h>
-
 #include "byron/json.h"
 #include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

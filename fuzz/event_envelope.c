@@ -1,11 +1,11 @@
 /* event_envelope.c — fuzz the envelope parser/validator: every event received
  * from the stream or an app goes through byron_event_parse. Must never crash,
  * leak or accept something byron_event_validate rejects on re-check. */
+#include "envelope.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-#include "envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,6 +14,12 @@
  * byron-sidecar (no app), which reads the aggregate's last event, validates,
  * builds the envelope and publishes. Reports ops/s, latency percentiles and
  * the sidecar's RSS. */
+#include "byron/json.h"
+#include "byron/log.h"
+#include "envelope.h"
+#include "stream.h"
+#include "subject.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,12 +30,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "byron/json.h"
-#include "byron/log.h"
-#include "envelope.h"
-#include "stream.h"
-#include "subject.h"
 
 #define MAX_THREADS 256
 #define MAX_SAMPLES 2000000
@@ -117,13 +117,23 @@ static void *raw_worker(void *arg) {
     json_object *data = json_object_new_object();
     for (long i = 0; now_s() < a->until; i++) {
         json_object_object_add(data, "count", json_object_new_int((int)i));
-        byron_event_spec_t spec = {.source = a->comp->source, .type = "OrderUpdated", .subject = id, .model = "Order",
-                                   .version = version + 1, .command = "updateOrder", .data = data};
+        byron_event_spec_t spec = {.source = a->comp->source,
+                                   .type = "OrderUpdated",
+                                   .subject = id,
+                                   .model = "Order",
+                                   .version = version + 1,
+                                   .command = "updateOrder",
+                                   .data = data};
         json_object *ev = byron_event_build(&spec);
         const char *payload = byron_json_compact(ev);
         snprintf(msgid, sizeof msgid, "%s:%ld", id, i);
-        byron_publish_t p = {.subject = subject, .data = payload, .len = strlen(payload), .msg_id = msgid,
-                             .expected_seq = last, .version = version + 1, .type = "OrderUpdated"};
+        byron_publish_t p = {.subject = subject,
+                             .data = payload,
+                             .len = strlen(payload),
+                             .msg_id = msgid,
+                             .expected_seq = last,
+                             .version = version + 1,
+                             .type = "OrderUpdated"};
         uint64_t seq;
         byron_err_t err;
         double t0 = now_s();
@@ -181,8 +191,10 @@ static void *sc_worker(void *arg) {
         snprintf(body, sizeof body, "{\"id\":\"sc-%d\",\"input\":{\"count\":%ld}}", a->t, i);
         double t0 = now_s();
         long code = post(c, a->port, "/v1/commands/updateOrder", body);
-        if (code == 200) record(a->s, now_s() - t0);
-        else atomic_fetch_add(&a->s->errors, 1);
+        if (code == 200)
+            record(a->s, now_s() - t0);
+        else
+            atomic_fetch_add(&a->s->errors, 1);
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -204,7 +216,8 @@ static long rss_kb(pid_t pid, const char *field) {
 static byron_component_t *component(const char *name) {
     char text[1024];
     snprintf(text, sizeof text,
-             "{\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,\"models\":[{\"name\":\"Order\",\"fields\":"
+             "{\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,\"models\":[{\"name\":\"Order\","
+             "\"fields\":"
              "[{\"name\":\"customer\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
              name);
     json_object *root;
@@ -217,21 +230,25 @@ static byron_component_t *component(const char *name) {
 }
 
 static void print_row(const result_t *r, int conc) {
-    printf("| %-22s | %4d | %9.0f | %7.2f | %7.2f | %7.2f | %8.2f | %6d |\n", r->name, conc, r->ops, r->p50, r->p90,
-           r->p99, r->max, r->errors);
+    printf("| %-22s | %4d | %9.0f | %7.2f | %7.2f | %7.2f | %8.2f | %6d |\n", r->name, conc, r->ops, r->p50,
+           r->p90, r->p99, r->max, r->errors);
 }
 
 int main(int argc, char **argv) {
     int conc = 8, secs = 10, workers = 8;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--concurrency") == 0) conc = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--seconds") == 0) secs = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--workers") == 0) workers = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--concurrency") == 0)
+            conc = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            secs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--workers") == 0)
+            workers = atoi(argv[i + 1]);
     }
     if (conc < 1 || conc > MAX_THREADS) conc = 8;
     char nats_url[512] = "", mongo_uri[512] = "";
     const char *v;
-    if ((v = setting("BYRON_NATS_URL"))) snprintf(nats_url, sizeof nats_url, "%s", v); /* setting() reuses its buffer */
+    if ((v = setting("BYRON_NATS_URL")))
+        snprintf(nats_url, sizeof nats_url, "%s", v); /* setting() reuses its buffer */
     if ((v = setting("BYRON_MONGO_URI"))) snprintf(mongo_uri, sizeof mongo_uri, "%s", v);
     if (!nats_url[0] || !mongo_uri[0]) {
         fprintf(stderr, "need BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV)\n");
@@ -246,7 +263,8 @@ int main(int argc, char **argv) {
     char name[64];
     snprintf(name, sizeof name, "raw-%s", tag);
     byron_component_t *raw = component(name);
-    byron_stream_options_t so = {.url = nats_url, .client_name = "bench-raw", .replicas = 1, .request_timeout_ms = 5000};
+    byron_stream_options_t so = {
+        .url = nats_url, .client_name = "bench-raw", .replicas = 1, .request_timeout_ms = 5000};
     byron_err_t err;
     byron_stream_t *st = byron_stream_new(raw, &so, &err);
     if (!st || byron_stream_ensure(st, &err) != BYRON_OK) {
@@ -282,7 +300,8 @@ int main(int argc, char **argv) {
     json_object_to_file(cfg, meta);
     json_object_put(meta);
     const char *b = getenv("BYRON_SIDECAR");
-    if (b) snprintf(bin, sizeof bin, "%s", b);
+    if (b)
+        snprintf(bin, sizeof bin, "%s", b);
     else {
         ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
         bin[n > 0 ? n : 0] = '\0';
@@ -294,9 +313,9 @@ int main(int argc, char **argv) {
     snprintf(workers_s, sizeof workers_s, "%d", workers);
     pid_t pid = fork();
     if (pid == 0) {
-        execl(bin, bin, "--mode=api", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri, "--http-port",
-              port_s, "--bind", "127.0.0.1", "--sidecar-socket", "", "--workers", workers_s, "--log-level", "warn",
-              (char *)NULL);
+        execl(bin, bin, "--mode=api", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
+              "--http-port", port_s, "--bind", "127.0.0.1", "--sidecar-socket", "", "--workers", workers_s,
+              "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
     CURL *probe = curl_easy_init();
@@ -334,13 +353,14 @@ int main(int argc, char **argv) {
     printf("\n%d s per side, concurrency %d, sidecar workers %d, file-stored stream, 1 event per op "
            "(Nats-Msg-Id + expected last subject sequence), ack awaited\n\n",
            secs, conc, workers);
-    printf("| %-22s | %4s | %9s | %7s | %7s | %7s | %8s | %6s |\n", "path", "conc", "ops/s", "p50 ms", "p90 ms",
-           "p99 ms", "max ms", "errors");
-    printf("|------------------------|------|-----------|---------|---------|---------|----------|--------|\n");
+    printf("| %-22s | %4s | %9s | %7s | %7s | %7s | %8s | %6s |\n", "path", "conc", "ops/s", "p50 ms",
+           "p90 ms", "p99 ms", "max ms", "errors");
+    printf(
+        "|------------------------|------|-----------|---------|---------|---------|----------|--------|\n");
     print_row(&r_raw, conc);
     print_row(&r_sc, conc);
-    printf("\nsidecar RSS: idle %ld KiB, after load %ld KiB, peak %ld KiB; exit status %d\n", rss_idle, rss_load,
-           rss_peak, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("\nsidecar RSS: idle %ld KiB, after load %ld KiB, peak %ld KiB; exit status %d\n", rss_idle,
+           rss_load, rss_peak, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     free(rs.lat);
     free(ss.lat);
     byron_component_free(raw);

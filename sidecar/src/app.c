@@ -1,13 +1,13 @@
 /* app.c — calls into the app over its Unix socket (libcurl easy, one per thread). */
 #include "app.h"
 
+#include "byron/json.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "byron/json.h"
 
 /* A thread's handle, linked into the app's list so _free can reach them all. */
 typedef struct handle {
@@ -46,7 +46,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
     return n;
 }
 
-byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics, byron_err_t *err) {
+byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics,
+                           byron_err_t *err) {
     byron_app_t *a = calloc(1, sizeof *a);
     if (!a || !(a->socket_path = strdup(socket_path))) {
         free(a);
@@ -60,9 +61,11 @@ byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metric
     static const char *const HOOK[] = {"hook", NULL};
     if (metrics) {
         a->calls = byron_metrics_register(metrics, BYRON_METRIC_COUNTER, "byron_sidecar_app_calls_total",
-                                          "Calls from the sidecar into the app, by hook and outcome.", LABELS, NULL, 0);
-        a->duration = byron_metrics_register(metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_app_call_duration_seconds",
-                                             "Duration of calls into the app.", HOOK, NULL, 0);
+                                          "Calls from the sidecar into the app, by hook and outcome.", LABELS,
+                                          NULL, 0);
+        a->duration =
+            byron_metrics_register(metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_app_call_duration_seconds",
+                                   "Duration of calls into the app.", HOOK, NULL, 0);
     }
     return a;
 }
@@ -112,7 +115,8 @@ static void count(byron_app_t *a, const char *hook, const char *outcome, double 
 
 /* One request. body NULL: GET. */
 static byron_status_t perform(byron_app_t *a, const char *hook, const char *path, const char *body,
-                              const char *traceparent, int timeout_ms, body_t *out, long *status, byron_err_t *err) {
+                              const char *traceparent, int timeout_ms, body_t *out, long *status,
+                              byron_err_t *err) {
     double started = now_s();
     CURL *c = thread_handle(a);
     if (!c) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
@@ -156,7 +160,8 @@ static byron_status_t perform(byron_app_t *a, const char *hook, const char *path
         st = byron_err_set(err, BYRON_EPROTO, "app call %s failed: %s", path,
                            out->too_large ? "response larger than 1 MiB" : curl_easy_strerror(rc));
     }
-    if (st == BYRON_OK) count(a, hook, *status >= 200 && *status < 300 ? "ok" : *status == 404 ? "absent" : "error", started);
+    if (st == BYRON_OK)
+        count(a, hook, *status >= 200 && *status < 300 ? "ok" : *status == 404 ? "absent" : "error", started);
     return st;
 }
 
@@ -166,8 +171,8 @@ byron_status_t byron_app_post(byron_app_t *a, const char *hook, const char *path
     *resp = NULL;
     body_t b = {0};
     long code = 0;
-    byron_status_t st =
-        perform(a, hook, path, body ? byron_json_compact(body) : "{}", traceparent, timeout_ms, &b, &code, err);
+    byron_status_t st = perform(a, hook, path, body ? byron_json_compact(body) : "{}", traceparent,
+                                timeout_ms, &b, &code, err);
     if (status) *status = code;
     if (st != BYRON_OK) goto out;
     if (code == 404) {
@@ -188,8 +193,8 @@ byron_status_t byron_app_post(byron_app_t *a, const char *hook, const char *path
         json_object *e;
         if (json_object_object_get_ex(obj, "error", &e) && json_object_is_type(e, json_type_string))
             msg = json_object_get_string(e);
-        st = byron_err_set(err, BYRON_EPROTO, "app answered %s with HTTP %ld%s%.200s", path, code, msg ? ": " : "",
-                           msg ? msg : "");
+        st = byron_err_set(err, BYRON_EPROTO, "app answered %s with HTTP %ld%s%.200s", path, code,
+                           msg ? ": " : "", msg ? msg : "");
         json_object_put(obj);
         goto out;
     }

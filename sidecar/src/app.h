@@ -9,17 +9,18 @@
 #ifndef BYRON_SIDECAR_APP_H
 #define BYRON_SIDECAR_APP_H
 
-#include <json-c/json.h>
-
 #include "byron/metrics.h"
 #include "byron/status.h"
+
+#include <json-c/json.h>
 
 #define BYRON_APP_MAX_RESPONSE (1u << 20)
 
 typedef struct byron_app byron_app_t;
 
 /* socket_path: the app's socket; timeout_ms: the default per-call timeout. */
-byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics, byron_err_t *err);
+byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics,
+                           byron_err_t *err);
 void byron_app_free(byron_app_t *app);
 const char *byron_app_socket(const byron_app_t *app);
 

@@ -6,13 +6,13 @@
  * (sort value, id) seen), O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
+#include "byron/json.h"
+
 #include <libwebsockets.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
 
 struct byron_cache {
     const byron_component_t *comp;
@@ -21,7 +21,8 @@ struct byron_cache {
     char *db;
 };
 
-byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri_str, int max_clients, byron_err_t *err) {
+byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri_str, int max_clients,
+                               byron_err_t *err) {
     byron_cache_t *cache = calloc(1, sizeof *cache);
     bson_error_t be;
     if (!cache) {
@@ -93,7 +94,8 @@ static json_object *doc_to_json(const bson_t *doc) {
     char *s = bson_as_relaxed_extended_json(doc, &len);
     json_object *obj = NULL;
     byron_err_t e;
-    if (s && byron_json_parse(s, len, 0, &obj, &e) == BYRON_OK && json_object_is_type(obj, json_type_object)) {
+    if (s && byron_json_parse(s, len, 0, &obj, &e) == BYRON_OK &&
+        json_object_is_type(obj, json_type_object)) {
         json_object *id;
         if (json_object_object_get_ex(obj, "_id", &id)) {
             json_object_object_add(obj, "id", json_object_get(id));
@@ -114,7 +116,8 @@ byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const ch
                                byron_err_t *err) {
     *out = NULL;
     if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
-    if (!byron_id_is_valid(id)) return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
+    if (!byron_id_is_valid(id))
+        return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
     mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, model);
     bson_t filter = BSON_INITIALIZER;
@@ -125,7 +128,8 @@ byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const ch
     bson_error_t be;
     byron_status_t st = BYRON_OK;
     if (mongoc_cursor_next(cur, &doc)) {
-        if (!(*out = doc_to_json(doc))) st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", model, id);
+        if (!(*out = doc_to_json(doc)))
+            st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", model, id);
     } else if (mongoc_cursor_error(cur, &be)) {
         st = mongo_err(err, &be, "read");
     } else {
@@ -154,14 +158,16 @@ static const char *key_for(const byron_model_t *m, const char *field) {
 
 static byron_status_t build_filter(const byron_model_t *m, json_object *filter, json_object *and,
                                    byron_err_t *err) {
-    static const char *const OPS[][2] = {{"eq", "$eq"}, {"ne", "$ne"}, {"gt", "$gt"}, {"gte", "$gte"},
+    static const char *const OPS[][2] = {{"eq", "$eq"}, {"ne", "$ne"},   {"gt", "$gt"}, {"gte", "$gte"},
                                          {"lt", "$lt"}, {"lte", "$lte"}, {"in", "$in"}};
     if (!filter) return BYRON_OK;
-    if (!json_object_is_type(filter, json_type_object)) return byron_err_set(err, BYRON_EINVAL, "filter: must be an object");
+    if (!json_object_is_type(filter, json_type_object))
+        return byron_err_set(err, BYRON_EINVAL, "filter: must be an object");
     json_object_object_foreach(filter, field, val) {
         const char *key = key_for(m, field);
         if (!key)
-            return byron_err_set(err, BYRON_EINVAL, "filter.%.64s: not an indexed field of %s", field, m->name);
+            return byron_err_set(err, BYRON_EINVAL, "filter.%.64s: not an indexed field of %s", field,
+                                 m->name);
         json_object *cond = json_object_new_object();
         if (json_object_is_type(val, json_type_object)) {
             json_object *ops = json_object_new_object();
@@ -173,7 +179,8 @@ static byron_status_t build_filter(const byron_model_t *m, json_object *filter, 
                     json_object_put(ops);
                     json_object_put(cond);
                     return byron_err_set(err, BYRON_EINVAL, "filter.%.64s.%.16s: %s", field, op,
-                                         mop ? "\"in\" takes a list, the others a value" : "unknown operator (eq ne gt gte lt lte in)");
+                                         mop ? "\"in\" takes a list, the others a value"
+                                             : "unknown operator (eq ne gt gte lt lte in)");
                 }
                 json_object_object_add(ops, mop, json_object_get(arg));
             }
@@ -207,11 +214,12 @@ static char *cursor_encode(json_object *sortval, json_object *id) {
     return out;
 }
 
-static byron_status_t cursor_decode(const char *cur, json_object **sortval, json_object **id, json_object **holder,
-                                    byron_err_t *err) {
+static byron_status_t cursor_decode(const char *cur, json_object **sortval, json_object **id,
+                                    json_object **holder, byron_err_t *err) {
     size_t n = strlen(cur);
     char buf[2048];
-    if (n == 0 || n > sizeof buf) return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
+    if (n == 0 || n > sizeof buf)
+        return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
     int len = lws_b64_decode_string_len(cur, (int)n, buf, (int)sizeof buf);
     json_object *arr = NULL;
     byron_err_t e;
@@ -241,7 +249,9 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
     if (!m) return BYRON_EINVAL;
     const char *sort_field = q->order_by ? q->order_by : "id";
     const char *sort_key = key_for(m, sort_field);
-    if (!sort_key) return byron_err_set(err, BYRON_EINVAL, "orderBy: \"%.64s\" is not an indexed field of %s", sort_field, m->name);
+    if (!sort_key)
+        return byron_err_set(err, BYRON_EINVAL, "orderBy: \"%.64s\" is not an indexed field of %s",
+                             sort_field, m->name);
     int limit = q->limit ? q->limit : BYRON_CACHE_DEFAULT_LIMIT;
     if (limit < 1 || limit > BYRON_CACHE_MAX_LIMIT)
         return byron_err_set(err, BYRON_EINVAL, "first: must be between 1 and %d", BYRON_CACHE_MAX_LIMIT);
@@ -255,7 +265,7 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
                 json_object_array_add(and, cmp("_id", op, id));
             } else {
                 /* (f > v) or (f == v and _id > id) */
-                json_object *or = json_object_new_array(), *tie = json_object_new_object();
+                json_object * or = json_object_new_array(), *tie = json_object_new_object();
                 json_object_array_add(or, cmp(sort_key, op, sv));
                 json_object *eq = json_object_new_object();
                 json_object_object_add(eq, "$eq", json_object_get(sv));
@@ -276,8 +286,10 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
         return st;
     }
     json_object *fj = json_object_new_object();
-    if (json_object_array_length(and) > 0) json_object_object_add(fj, "$and", and);
-    else json_object_put(and);
+    if (json_object_array_length(and) > 0)
+        json_object_object_add(fj, "$and", and);
+    else
+        json_object_put(and);
     json_object_put(holder);
     const char *ftext = byron_json_compact(fj);
     bson_error_t be;
@@ -287,8 +299,8 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
     int dir = q->descending ? -1 : 1;
     bson_t *opts = strcmp(sort_key, "_id") == 0
                        ? BCON_NEW("sort", "{", "_id", BCON_INT32(dir), "}", "limit", BCON_INT64(limit + 1))
-                       : BCON_NEW("sort", "{", sort_key, BCON_INT32(dir), "_id", BCON_INT32(dir), "}", "limit",
-                                  BCON_INT64(limit + 1));
+                       : BCON_NEW("sort", "{", sort_key, BCON_INT32(dir), "_id", BCON_INT32(dir), "}",
+                                  "limit", BCON_INT64(limit + 1));
     mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, m->name);
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);

@@ -9,10 +9,10 @@
 #ifndef BYRON_SIDECAR_CACHE_H
 #define BYRON_SIDECAR_CACHE_H
 
-#include <json-c/json.h>
-
 #include "byron/status.h"
 #include "config.h"
+
+#include <json-c/json.h>
 
 #define BYRON_CACHE_MAX_LIMIT 1000
 #define BYRON_CACHE_DEFAULT_LIMIT 100
@@ -21,7 +21,8 @@ typedef struct byron_cache byron_cache_t;
 
 /* max_clients bounds the pool (and so the concurrent queries). Does not
  * connect: the first call does (see byron_cache_ping). */
-byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri, int max_clients, byron_err_t *err);
+byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri, int max_clients,
+                               byron_err_t *err);
 void byron_cache_free(byron_cache_t *cache);
 /* The database in use: the URI's, or "byron_<component>". */
 const char *byron_cache_database(const byron_cache_t *cache);

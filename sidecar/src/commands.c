@@ -11,17 +11,17 @@
  * may lag the sink, so it only feeds the hooks' "current" state. */
 #include "commands.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
 #include "byron/backoff.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "envelope.h"
 #include "subject.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 struct byron_commands {
     byron_commands_options_t o;
@@ -42,15 +42,15 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     if (opts->metrics) {
         static const char *const L2[] = {"command", "code", NULL};
         static const char *const L1[] = {"command", NULL};
-        c->total = byron_metrics_register(opts->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_commands_total",
-                                          "Commands run, by command and result code (OK on success).", L2, NULL, 0);
+        c->total =
+            byron_metrics_register(opts->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_commands_total",
+                                   "Commands run, by command and result code (OK on success).", L2, NULL, 0);
         c->duration = byron_metrics_register(opts->metrics, BYRON_METRIC_HISTOGRAM,
                                              "byron_sidecar_command_duration_seconds",
                                              "Command latency until its events are durable.", L1, NULL, 0);
-        c->conflicts = byron_metrics_register(opts->metrics, BYRON_METRIC_COUNTER,
-                                              "byron_sidecar_command_conflicts_total",
-                                              "Optimistic-concurrency conflicts (each one re-runs the command).", L1,
-                                              NULL, 0);
+        c->conflicts = byron_metrics_register(
+            opts->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_command_conflicts_total",
+            "Optimistic-concurrency conflicts (each one re-runs the command).", L1, NULL, 0);
     }
     return c;
 }
@@ -80,7 +80,8 @@ json_object *byron_command_result_to_json(const byron_command_result_t *r) {
     json_object_object_add(o, "id", json_object_new_string(r->id));
     json_object_object_add(o, "version", json_object_new_int64(r->version));
     json_object *seqs = json_object_new_array();
-    for (size_t i = 0; i < r->nevents; i++) json_object_array_add(seqs, json_object_new_uint64(r->sequences[i]));
+    for (size_t i = 0; i < r->nevents; i++)
+        json_object_array_add(seqs, json_object_new_uint64(r->sequences[i]));
     json_object_object_add(o, "sequences", seqs);
     json_object_object_add(o, "events", r->events ? json_object_get(r->events) : json_object_new_array());
     json_object_object_add(o, "duplicate", json_object_new_boolean(r->duplicate));
@@ -115,7 +116,8 @@ static const char *app_code(byron_status_t st) {
 
 /* A {"reject": {"message": ..., "code": ...}} answer. Returns BYRON_OK when
  * not a rejection, BYRON_EREJECTED (err, out set) when one, BYRON_EPROTO when malformed. */
-static byron_status_t check_reject(json_object *resp, const char *what, byron_command_result_t *out, byron_err_t *err) {
+static byron_status_t check_reject(json_object *resp, const char *what, byron_command_result_t *out,
+                                   byron_err_t *err) {
     json_object *rej;
     if (!json_object_object_get_ex(resp, "reject", &rej) || !rej) return BYRON_OK;
     const char *msg = NULL, *code = NULL;
@@ -136,8 +138,8 @@ typedef struct {
 } pending_event_t;
 
 /* Events returned by a custom command: 1..MAX, each type declared in emits. */
-static byron_status_t take_events(const byron_command_def_t *def, json_object *resp, pending_event_t *evs, size_t *n,
-                                  byron_command_result_t *out, byron_err_t *err) {
+static byron_status_t take_events(const byron_command_def_t *def, json_object *resp, pending_event_t *evs,
+                                  size_t *n, byron_command_result_t *out, byron_err_t *err) {
     json_object *arr;
     byron_err_t perr = {0};
     if (byron_json_get_array(resp, "", "events", 0, &arr, &perr) != BYRON_OK) {
@@ -146,8 +148,8 @@ static byron_status_t take_events(const byron_command_def_t *def, json_object *r
     }
     size_t len = json_object_array_length(arr);
     if (len == 0 || len > BYRON_COMMAND_MAX_EVENTS) {
-        byron_err_set(err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)", def->name, len,
-                      BYRON_COMMAND_MAX_EVENTS);
+        byron_err_set(err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)", def->name,
+                      len, BYRON_COMMAND_MAX_EVENTS);
         return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
     for (size_t i = 0; i < len; i++) {
@@ -157,15 +159,17 @@ static byron_status_t take_events(const byron_command_def_t *def, json_object *r
         snprintf(p, sizeof p, "events[%zu]", i);
         if (byron_json_get_string(e, p, "type", 0, &type, &perr) != BYRON_OK ||
             byron_json_get_object(e, p, "data", BYRON_JSON_OPTIONAL, &data, &perr) != BYRON_OK) {
-            byron_err_set(err, BYRON_EPROTO, "app answered command %s with a bad event: %s", def->name, perr.msg);
+            byron_err_set(err, BYRON_EPROTO, "app answered command %s with a bad event: %s", def->name,
+                          perr.msg);
             return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
         }
         int declared = 0;
         for (size_t k = 0; k < def->nemits; k++)
             if (strcmp(def->emits[k], type) == 0) declared = 1;
         if (!declared) {
-            byron_err_set(err, BYRON_EPROTO, "app answered command %s with %s.type \"%.64s\", which it does not emit",
-                          def->name, p, type);
+            byron_err_set(err, BYRON_EPROTO,
+                          "app answered command %s with %s.type \"%.64s\", which it does not emit", def->name,
+                          p, type);
             return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
         }
         evs[*n].type = type; /* points into resp, which outlives the events */
@@ -176,9 +180,9 @@ static byron_status_t take_events(const byron_command_def_t *def, json_object *r
 }
 
 /* The request body of every hook: what the command is about. */
-static json_object *hook_body(const byron_command_request_t *req, const byron_command_ref_t *ref, const char *id,
-                              json_object *input, json_object *current, const byron_stream_last_t *last,
-                              int attempt) {
+static json_object *hook_body(const byron_command_request_t *req, const byron_command_ref_t *ref,
+                              const char *id, json_object *input, json_object *current,
+                              const byron_stream_last_t *last, int attempt) {
     json_object *b = json_object_new_object();
     json_object_object_add(b, "command", json_object_new_string(req->command));
     json_object_object_add(b, "kind", json_object_new_string(KIND_NAMES[ref->kind]));
@@ -194,7 +198,8 @@ static json_object *hook_body(const byron_command_request_t *req, const byron_co
             json_object_array_add(emits, json_object_new_string(ref->custom->emits[i]));
         json_object_object_add(b, "emits", emits);
     }
-    if (req->idempotency_key) json_object_object_add(b, "idempotencyKey", json_object_new_string(req->idempotency_key));
+    if (req->idempotency_key)
+        json_object_object_add(b, "idempotencyKey", json_object_new_string(req->idempotency_key));
     return b;
 }
 
@@ -236,8 +241,8 @@ static byron_status_t result_from_stored(byron_commands_t *c, uint64_t seq, byro
 /* Unique fields: no other cached object may hold the value. The cache lags
  * the stream, so this catches the common case early with a clear message; the
  * sink's unique index is the final guard. One query per unique field set. */
-static byron_status_t check_unique(byron_commands_t *c, const byron_model_t *m, const char *id, json_object *input,
-                                   byron_command_result_t *out, byron_err_t *err) {
+static byron_status_t check_unique(byron_commands_t *c, const byron_model_t *m, const char *id,
+                                   json_object *input, byron_command_result_t *out, byron_err_t *err) {
     if (!c->o.cache) return BYRON_OK;
     for (size_t i = 0; i < m->nfields; i++) {
         json_object *v = NULL;
@@ -257,8 +262,8 @@ static byron_status_t check_unique(byron_commands_t *c, const byron_model_t *m, 
         }
         json_object *other = json_object_array_get_idx(page.items, 0), *oid = NULL;
         if (other && json_object_object_get_ex(other, "id", &oid)) {
-            byron_err_set(err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s", m->fields[i].name,
-                          byron_json_compact(v), m->name, json_object_get_string(oid));
+            byron_err_set(err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s",
+                          m->fields[i].name, byron_json_compact(v), m->name, json_object_get_string(oid));
             byron_cache_page_cleanup(&page);
             return fail(out, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
         }
@@ -275,7 +280,8 @@ static void call_after(byron_commands_t *c, const byron_command_request_t *req, 
     json_object_object_add(body, "version", json_object_new_int64(out->version));
     json_object *resp = NULL;
     byron_err_t e = {0};
-    byron_status_t st = byron_app_post(c->o.app, "after", path, body, tp, c->o.app_timeout_ms, &resp, NULL, &e);
+    byron_status_t st =
+        byron_app_post(c->o.app, "after", path, body, tp, c->o.app_timeout_ms, &resp, NULL, &e);
     json_object_put(resp);
     /* The events are durable: an after hook cannot undo them, only be told. */
     if (st != BYRON_OK && st != BYRON_ENOTFOUND)
@@ -283,8 +289,8 @@ static void call_after(byron_commands_t *c, const byron_command_request_t *req, 
                   (char *)NULL);
 }
 
-static byron_status_t run(byron_commands_t *c, const byron_command_request_t *req, byron_command_result_t *out,
-                          byron_err_t *err, double started) {
+static byron_status_t run(byron_commands_t *c, const byron_command_request_t *req,
+                          byron_command_result_t *out, byron_err_t *err, double started) {
     byron_command_ref_t ref;
     if (!req->command || byron_component_command(c->o.component, req->command, &ref) != BYRON_OK) {
         byron_err_set(err, BYRON_EINVAL, "unknown command \"%.64s\"", req->command ? req->command : "");
@@ -342,7 +348,8 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
      * key elsewhere cannot make an unrelated command look like a duplicate. */
     char key[BYRON_UUID_LEN + 1], id_prefix[400];
     if (!req->idempotency_key) byron_uuid4(key);
-    snprintf(id_prefix, sizeof id_prefix, "%s:%s:%s:", req->command, id, req->idempotency_key ? req->idempotency_key : key);
+    snprintf(id_prefix, sizeof id_prefix, "%s:%s:%s:", req->command, id,
+             req->idempotency_key ? req->idempotency_key : key);
     char tp[BYRON_TRACEPARENT_LEN + 1];
     const char *traceparent = req->traceparent;
     if (!traceparent || !byron_traceparent_is_valid(traceparent)) {
@@ -359,13 +366,14 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
 
     for (int attempt = 1;; attempt++) {
         if (attempt > c->o.max_attempts) {
-            st = byron_err_set(err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts", m->name, id,
-                               c->o.max_attempts);
+            st = byron_err_set(err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts",
+                               m->name, id, c->o.max_attempts);
             fail(out, BYRON_CODE_CONFLICT, st);
             break;
         }
         byron_stream_last_t last;
-        while ((st = byron_stream_last(c->o.stream, subject, &last, err)) == BYRON_EUNAVAILABLE && mono_s() < deadline)
+        while ((st = byron_stream_last(c->o.stream, subject, &last, err)) == BYRON_EUNAVAILABLE &&
+               mono_s() < deadline)
             sleep_ms(byron_backoff_next(&bo));
         if (st != BYRON_OK) {
             fail(out, st == BYRON_EPROTO ? BYRON_CODE_INTERNAL : BYRON_CODE_UNAVAILABLE, st);
@@ -383,7 +391,8 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
             break;
         }
         if (ref.kind != BYRON_CMD_CREATE && !exists) {
-            st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s %s", m->name, id, last.seq ? "was deleted" : "not found");
+            st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s %s", m->name, id,
+                               last.seq ? "was deleted" : "not found");
             fail(out, BYRON_CODE_NOT_FOUND, st);
             break;
         }
@@ -410,27 +419,32 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
             char path[300];
             json_object *resp = NULL;
             snprintf(path, sizeof path, "/v1/commands/%s/before", req->command);
-            st = byron_app_post(c->o.app, "before", path, body, traceparent, c->o.app_timeout_ms, &resp, NULL, err);
-            if (st == BYRON_OK) st = check_reject(resp, path, out, err);
-            else if (st == BYRON_ENOTFOUND) st = BYRON_OK; /* no before hook */
-            else fail(out, app_code(st), st);
+            st = byron_app_post(c->o.app, "before", path, body, traceparent, c->o.app_timeout_ms, &resp, NULL,
+                                err);
+            if (st == BYRON_OK)
+                st = check_reject(resp, path, out, err);
+            else if (st == BYRON_ENOTFOUND)
+                st = BYRON_OK; /* no before hook */
+            else
+                fail(out, app_code(st), st);
             json_object_put(resp);
             if (st == BYRON_OK && ref.kind == BYRON_CMD_CUSTOM) {
                 snprintf(path, sizeof path, "/v1/commands/%s", req->command);
-                st = byron_app_post(c->o.app, "command", path, body, traceparent, c->o.app_timeout_ms, &resp_custom,
-                                    NULL, err);
+                st = byron_app_post(c->o.app, "command", path, body, traceparent, c->o.app_timeout_ms,
+                                    &resp_custom, NULL, err);
                 if (st == BYRON_ENOTFOUND)
-                    st = byron_err_set(err, BYRON_EPROTO, "app does not implement command %s (%s: 404)", req->command,
-                                       path);
-                if (st != BYRON_OK) fail(out, app_code(st), st);
+                    st = byron_err_set(err, BYRON_EPROTO, "app does not implement command %s (%s: 404)",
+                                       req->command, path);
+                if (st != BYRON_OK)
+                    fail(out, app_code(st), st);
                 else if ((st = check_reject(resp_custom, path, out, err)) == BYRON_OK)
                     st = take_events(ref.custom, resp_custom, evs, &nev, out, err);
             }
             if (st == BYRON_OK) after_body = json_object_get(body);
             json_object_put(body);
         } else if (ref.kind == BYRON_CMD_CUSTOM) {
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "command %s needs the app, and this component runs without one",
-                               req->command);
+            st = byron_err_set(err, BYRON_EUNAVAILABLE,
+                               "command %s needs the app, and this component runs without one", req->command);
             fail(out, BYRON_CODE_APP_ERROR, st);
         }
         json_object_put(current);
@@ -459,16 +473,28 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
         int conflict = 0, dup = 0;
         for (size_t i = 0; i < nev && st == BYRON_OK; i++) {
             char type[160], msg_id[420];
-            if (ref.kind != BYRON_CMD_CUSTOM) snprintf(type, sizeof type, "%s%s", m->name, evs[i].type);
-            else snprintf(type, sizeof type, "%s", evs[i].type);
+            if (ref.kind != BYRON_CMD_CUSTOM)
+                snprintf(type, sizeof type, "%s%s", m->name, evs[i].type);
+            else
+                snprintf(type, sizeof type, "%s", evs[i].type);
             snprintf(msg_id, sizeof msg_id, "%s%zu", id_prefix, i);
-            byron_event_spec_t spec = {.source = c->o.component->source, .type = type, .subject = id, .model = m->name,
-                                       .version = last.version + (int64_t)i + 1, .command = req->command,
-                                       .traceparent = traceparent, .data = evs[i].data};
+            byron_event_spec_t spec = {.source = c->o.component->source,
+                                       .type = type,
+                                       .subject = id,
+                                       .model = m->name,
+                                       .version = last.version + (int64_t)i + 1,
+                                       .command = req->command,
+                                       .traceparent = traceparent,
+                                       .data = evs[i].data};
             json_object *ev = byron_event_build(&spec);
             const char *payload = byron_json_compact(ev);
-            byron_publish_t p = {.subject = subject, .data = payload, .len = strlen(payload), .msg_id = msg_id,
-                                 .expected_seq = expected, .version = spec.version, .type = type};
+            byron_publish_t p = {.subject = subject,
+                                 .data = payload,
+                                 .len = strlen(payload),
+                                 .msg_id = msg_id,
+                                 .expected_seq = expected,
+                                 .version = spec.version,
+                                 .type = type};
             uint64_t seq = 0;
             int duplicate = 0;
             /* Unavailable (no ack in time, reconnecting): the same message id
@@ -478,7 +504,8 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
                 /* A duplicate acked with sequence 0: the server knows the id but
                  * not yet where it was stored. Ask again shortly. */
                 if (st == BYRON_OK && duplicate && seq == 0) {
-                    byron_log(BYRON_LOG_WARN, "duplicate without a sequence, retrying", "msg_id", msg_id, (char *)NULL);
+                    byron_log(BYRON_LOG_WARN, "duplicate without a sequence, retrying", "msg_id", msg_id,
+                              (char *)NULL);
                     st = byron_err_set(err, BYRON_EUNAVAILABLE, "duplicate of a command still being stored");
                 }
                 if (st != BYRON_EUNAVAILABLE || mono_s() >= deadline) break;
@@ -500,10 +527,11 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
                 expected = seq;
             } else {
                 json_object_put(ev);
-                if (st == BYRON_ECONFLICT && i == 0) conflict = 1;
+                if (st == BYRON_ECONFLICT && i == 0)
+                    conflict = 1;
                 else if (st == BYRON_ECONFLICT)
-                    byron_err_set(err, BYRON_ECONFLICT, "%s %s changed after %zu of %zu events were written", m->name,
-                                  id, i, nev);
+                    byron_err_set(err, BYRON_ECONFLICT, "%s %s changed after %zu of %zu events were written",
+                                  m->name, id, i, nev);
             }
         }
         for (size_t i = 0; i < nev; i++) json_object_put(evs[i].data);
@@ -516,7 +544,8 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
             sleep_ms(byron_backoff_next(&bo));
             continue;
         }
-        if (st != BYRON_OK) fail(out, st == BYRON_ECONFLICT ? BYRON_CODE_CONFLICT : BYRON_CODE_UNAVAILABLE, st);
+        if (st != BYRON_OK)
+            fail(out, st == BYRON_ECONFLICT ? BYRON_CODE_CONFLICT : BYRON_CODE_UNAVAILABLE, st);
         if (st == BYRON_OK && !dup && after_body) call_after(c, req, after_body, out, traceparent);
         break;
     }
@@ -524,8 +553,8 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
     return st;
 }
 
-byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_request_t *req, byron_command_result_t *out,
-                                  byron_err_t *err) {
+byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_request_t *req,
+                                  byron_command_result_t *out, byron_err_t *err) {
     memset(out, 0, sizeof *out);
     byron_err_t local = {0};
     if (!err) err = &local;
@@ -543,7 +572,8 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
     } else {
         out->code = NULL;
     }
-    const char *known = req->command && byron_component_command(c->o.component, req->command, &(byron_command_ref_t){0}) == BYRON_OK
+    const char *known = req->command && byron_component_command(c->o.component, req->command,
+                                                                &(byron_command_ref_t){0}) == BYRON_OK
                             ? req->command
                             : "unknown";
     const char *labels[] = {known, st == BYRON_OK ? "OK" : out->code};
@@ -553,9 +583,9 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
 }
 
 byron_status_t byron_commands_execute(byron_commands_t *c, const char *command_name, const char *id,
-                                      json_object *input, const char *idempotency_key, byron_command_result_t *out,
-                                      byron_err_t *err) {
-    byron_command_request_t req = {.command = command_name, .id = id, .input = input,
-                                   .idempotency_key = idempotency_key};
+                                      json_object *input, const char *idempotency_key,
+                                      byron_command_result_t *out, byron_err_t *err) {
+    byron_command_request_t req = {
+        .command = command_name, .id = id, .input = input, .idempotency_key = idempotency_key};
     return byron_commands_run(c, &req, out, err);
 }

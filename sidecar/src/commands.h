@@ -10,15 +10,15 @@
 #ifndef BYRON_SIDECAR_COMMANDS_H
 #define BYRON_SIDECAR_COMMANDS_H
 
-#include <json-c/json.h>
-#include <stdint.h>
-
 #include "app.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "cache.h"
 #include "config.h"
 #include "stream.h"
+
+#include <json-c/json.h>
+#include <stdint.h>
 
 #define BYRON_COMMAND_MAX_EVENTS 16
 
@@ -49,15 +49,15 @@ void byron_commands_free(byron_commands_t *cmds);
 #define BYRON_CODE_INTERNAL "INTERNAL"
 
 typedef struct byron_command_result {
-    char id[BYRON_ID_MAX + 1];   /* the aggregate id (generated for a create without one) */
-    int64_t version;             /* the aggregate's version after the command */
+    char id[BYRON_ID_MAX + 1]; /* the aggregate id (generated for a create without one) */
+    int64_t version;           /* the aggregate's version after the command */
     size_t nevents;
     uint64_t sequences[BYRON_COMMAND_MAX_EVENTS]; /* durable stream sequences, in order */
-    json_object *events;         /* array of the envelopes, with byronsequence; owned */
-    int duplicate;               /* the idempotency key was seen: the original result */
+    json_object *events;                          /* array of the envelopes, with byronsequence; owned */
+    int duplicate;                                /* the idempotency key was seen: the original result */
     /* On failure: */
-    const char *code;            /* one of BYRON_CODE_* (static) */
-    char app_code[64];           /* REJECTED: the app's own code, if it gave one */
+    const char *code;  /* one of BYRON_CODE_* (static) */
+    char app_code[64]; /* REJECTED: the app's own code, if it gave one */
 } byron_command_result_t;
 
 typedef struct byron_command_request {
@@ -77,8 +77,8 @@ byron_status_t byron_commands_run(byron_commands_t *cmds, const byron_command_re
 
 /* The same with positional arguments. */
 byron_status_t byron_commands_execute(byron_commands_t *cmds, const char *command_name, const char *id,
-                                      json_object *input, const char *idempotency_key, byron_command_result_t *out,
-                                      byron_err_t *err);
+                                      json_object *input, const char *idempotency_key,
+                                      byron_command_result_t *out, byron_err_t *err);
 
 void byron_command_result_cleanup(byron_command_result_t *out);
 

@@ -6,12 +6,12 @@
  * errors too: a typo ("requird") silently ignored is a bug shipped. */
 #include "config.h"
 
+#include "byron/json.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
 
 #define MAX_PARTITIONS 4096
 #define MAX_ITEMS 1024
@@ -109,8 +109,9 @@ static byron_status_t get_array_len(json_object *obj, const char *path, const ch
 }
 
 /* An array of strings, each checked by valid(); duplicates are errors. */
-static byron_status_t parse_names(json_object *obj, const char *path, const char *key, int (*valid)(const char *),
-                                  const char *what, char ***out, size_t *nout, byron_err_t *err) {
+static byron_status_t parse_names(json_object *obj, const char *path, const char *key,
+                                  int (*valid)(const char *), const char *what, char ***out, size_t *nout,
+                                  byron_err_t *err) {
     json_object *arr;
     size_t n;
     byron_status_t st = get_array_len(obj, path, key, &arr, &n, err);
@@ -122,7 +123,9 @@ static byron_status_t parse_names(json_object *obj, const char *path, const char
         if (!json_object_is_type(v, json_type_string))
             return byron_err_set(err, BYRON_EINVAL, "%s.%s[%zu]: must be a string", path, key, i);
         const char *s = json_object_get_string(v);
-        if (!valid(s)) return byron_err_set(err, BYRON_EINVAL, "%s.%s[%zu]: \"%s\" is not a valid %s", path, key, i, s, what);
+        if (!valid(s))
+            return byron_err_set(err, BYRON_EINVAL, "%s.%s[%zu]: \"%s\" is not a valid %s", path, key, i, s,
+                                 what);
         for (size_t j = 0; j < *nout; j++)
             if (strcmp((*out)[j], s) == 0)
                 return byron_err_set(err, BYRON_EINVAL, "%s.%s[%zu]: duplicate \"%s\"", path, key, i, s);
@@ -131,13 +134,15 @@ static byron_status_t parse_names(json_object *obj, const char *path, const char
     return BYRON_OK;
 }
 
-static const char *const FIELD_KEYS[] = {"name", "type", "required", "list", "indexed", "unique", "description", NULL};
+static const char *const FIELD_KEYS[] = {"name",    "type",   "required",    "list",
+                                         "indexed", "unique", "description", NULL};
 
 static const struct {
     const char *name;
     byron_type_kind_t kind;
-} SCALARS[] = {{"ID", BYRON_TYPE_ID},           {"String", BYRON_TYPE_STRING},     {"Int", BYRON_TYPE_INT},
-               {"Float", BYRON_TYPE_FLOAT},     {"Boolean", BYRON_TYPE_BOOLEAN},   {"DateTime", BYRON_TYPE_DATETIME},
+} SCALARS[] = {{"ID", BYRON_TYPE_ID},           {"String", BYRON_TYPE_STRING},
+               {"Int", BYRON_TYPE_INT},         {"Float", BYRON_TYPE_FLOAT},
+               {"Boolean", BYRON_TYPE_BOOLEAN}, {"DateTime", BYRON_TYPE_DATETIME},
                {"JSON", BYRON_TYPE_JSON}};
 
 /* Resolve a declared type name against scalars, enums and models. */
@@ -183,9 +188,11 @@ static byron_status_t parse_fields(const byron_component_t *c, json_object *obj,
         if ((st = byron_json_get_string(fo, fp, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!(f->name = strdup(name))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         if (!byron_name_is_field(name))
-            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[a-z][A-Za-z0-9]*$", fp, name);
+            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[a-z][A-Za-z0-9]*$", fp,
+                                 name);
         if (strcmp(name, "id") == 0 || strcmp(name, "version") == 0)
-            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" is implicit and may not be declared", fp, name);
+            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" is implicit and may not be declared", fp,
+                                 name);
         for (size_t j = 0; j + 1 < *nout; j++)
             if (strcmp((*out)[j].name, name) == 0)
                 return byron_err_set(err, BYRON_EINVAL, "%s.name: duplicate field \"%s\"", fp, name);
@@ -280,7 +287,8 @@ static byron_status_t parse_enums(byron_component_t *c, json_object *root, byron
         const char *name;
         if ((st = byron_json_get_string(eo, p, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!byron_name_is_type(name))
-            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[A-Z][A-Za-z0-9]*$", p, name);
+            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[A-Z][A-Za-z0-9]*$", p,
+                                 name);
         if (type_name_taken(c, name))
             return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" is already a type", p, name);
         byron_enum_t *e = &c->enums[c->nenums++];
@@ -311,7 +319,8 @@ static byron_status_t parse_models(byron_component_t *c, json_object *root, byro
         const char *name;
         if ((st = byron_json_get_string(mo, p, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!byron_name_is_type(name))
-            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[A-Z][A-Za-z0-9]*$", p, name);
+            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[A-Z][A-Za-z0-9]*$", p,
+                                 name);
         if (type_name_taken(c, name))
             return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" is already a type", p, name);
         if (!(c->models[i].name = strdup(name))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
@@ -342,7 +351,8 @@ static byron_status_t parse_commands(byron_component_t *c, json_object *root, by
     size_t n;
     byron_status_t st = get_array_len(root, "", "commands", &arr, &n, err);
     if (st != BYRON_OK || n == 0) return st;
-    if (!(c->commands = calloc(n, sizeof *c->commands))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    if (!(c->commands = calloc(n, sizeof *c->commands)))
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         char p[64];
         snprintf(p, sizeof p, "commands[%zu]", i);
@@ -354,7 +364,8 @@ static byron_status_t parse_commands(byron_component_t *c, json_object *root, by
         const char *name, *model;
         if ((st = byron_json_get_string(co, p, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!byron_name_is_field(name))
-            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[a-z][A-Za-z0-9]*$", p, name);
+            return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" must match ^[a-z][A-Za-z0-9]*$", p,
+                                 name);
         if (is_generated_name(c, name))
             return byron_err_set(err, BYRON_EINVAL, "%s.name: \"%s\" is a generated command", p, name);
         for (size_t j = 0; j + 1 < c->ncommands; j++)
@@ -366,10 +377,11 @@ static byron_status_t parse_commands(byron_component_t *c, json_object *root, by
             return byron_err_set(err, BYRON_EINVAL, "%s.model: unknown model \"%s\"", p, model);
         if (!(d->model_name = strdup(model))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         if ((st = parse_fields(c, co, p, "input", &d->input, &d->ninput, err)) != BYRON_OK) return st;
-        if ((st = parse_names(co, p, "emits", byron_name_is_type, "event type (^[A-Z][A-Za-z0-9]*$)", &d->emits,
-                              &d->nemits, err)) != BYRON_OK)
+        if ((st = parse_names(co, p, "emits", byron_name_is_type, "event type (^[A-Z][A-Za-z0-9]*$)",
+                              &d->emits, &d->nemits, err)) != BYRON_OK)
             return st;
-        if (d->nemits == 0) return byron_err_set(err, BYRON_EINVAL, "%s.emits: must name at least one event type", p);
+        if (d->nemits == 0)
+            return byron_err_set(err, BYRON_EINVAL, "%s.emits: must name at least one event type", p);
     }
     return BYRON_OK;
 }
@@ -394,12 +406,14 @@ static byron_status_t parse_subscriptions(byron_component_t *c, json_object *roo
         if ((st = byron_json_get_string(so, p, "component", 0, &comp, err)) != BYRON_OK) return st;
         if (!is_dns_label(comp))
             return byron_err_set(err, BYRON_EINVAL, "%s.component: \"%s\" is not a DNS label", p, comp);
-        if ((st = byron_json_get_string(so, p, "namespace", BYRON_JSON_OPTIONAL, &ns, err)) != BYRON_OK) return st;
+        if ((st = byron_json_get_string(so, p, "namespace", BYRON_JSON_OPTIONAL, &ns, err)) != BYRON_OK)
+            return st;
         if (!is_dns_label(ns))
             return byron_err_set(err, BYRON_EINVAL, "%s.namespace: \"%s\" is not a DNS label", p, ns);
         if (!(s->component = strdup(comp)) || !(s->namespace_ = strdup(ns)))
             return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-        if ((st = parse_names(so, p, "events", byron_name_is_type, "event type", &s->events, &s->nevents, err)))
+        if ((st = parse_names(so, p, "events", byron_name_is_type, "event type", &s->events, &s->nevents,
+                              err)))
             return st;
     }
     return BYRON_OK;
@@ -413,8 +427,8 @@ static char *str_printf(const char *fmt, const char *a, const char *b) {
 }
 
 byron_status_t byron_component_parse(json_object *root, byron_component_t **out, byron_err_t *err) {
-    static const char *const KEYS[] = {"apiVersion", "component", "namespace", "partitions", "enums", "models",
-                                       "commands", "subscriptions", NULL};
+    static const char *const KEYS[] = {"apiVersion", "component", "namespace",     "partitions", "enums",
+                                       "models",     "commands",  "subscriptions", NULL};
     *out = NULL;
     if (!json_object_is_type(root, json_type_object))
         return byron_err_set(err, BYRON_EINVAL, "component config: must be a JSON object");
@@ -424,9 +438,11 @@ byron_status_t byron_component_parse(json_object *root, byron_component_t **out,
     const char *api = "byron.io/v1alpha1", *comp, *ns;
     int64_t partitions = 1;
     if ((st = check_keys(root, "", KEYS, err)) != BYRON_OK) goto err;
-    if ((st = byron_json_get_string(root, "", "apiVersion", BYRON_JSON_OPTIONAL, &api, err)) != BYRON_OK) goto err;
+    if ((st = byron_json_get_string(root, "", "apiVersion", BYRON_JSON_OPTIONAL, &api, err)) != BYRON_OK)
+        goto err;
     if (strcmp(api, "byron.io/v1alpha1") != 0) {
-        st = byron_err_set(err, BYRON_EINVAL, "apiVersion: \"%s\" is not supported (want byron.io/v1alpha1)", api);
+        st = byron_err_set(err, BYRON_EINVAL, "apiVersion: \"%s\" is not supported (want byron.io/v1alpha1)",
+                           api);
         goto err;
     }
     if ((st = byron_json_get_string(root, "", "component", 0, &comp, err)) != BYRON_OK) goto err;
@@ -488,7 +504,8 @@ const byron_field_t *byron_model_field(const byron_model_t *m, const char *name)
     return NULL;
 }
 
-byron_status_t byron_component_command(const byron_component_t *c, const char *name, byron_command_ref_t *out) {
+byron_status_t byron_component_command(const byron_component_t *c, const char *name,
+                                       byron_command_ref_t *out) {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < c->ncommands; i++)
         if (strcmp(c->commands[i].name, name) == 0) {
@@ -514,7 +531,8 @@ byron_status_t byron_component_command(const byron_component_t *c, const char *n
 }
 
 /* One value (not a list) against a field's type. */
-static byron_status_t check_value(const byron_field_t *f, json_object *v, const char *path, byron_err_t *err) {
+static byron_status_t check_value(const byron_field_t *f, json_object *v, const char *path,
+                                  byron_err_t *err) {
     json_type t = json_object_get_type(v);
     switch (f->kind) {
     case BYRON_TYPE_JSON: return BYRON_OK;
@@ -525,8 +543,8 @@ static byron_status_t check_value(const byron_field_t *f, json_object *v, const 
     case BYRON_TYPE_MODEL:
         if (t != json_type_string) break;
         if (!byron_id_is_valid(json_object_get_string(v)))
-            return byron_err_set(err, BYRON_EINVAL, "%s: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", path,
-                                 json_object_get_string(v));
+            return byron_err_set(err, BYRON_EINVAL, "%s: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})",
+                                 path, json_object_get_string(v));
         return BYRON_OK;
     case BYRON_TYPE_INT: {
         if (t != json_type_int) break;
@@ -551,8 +569,8 @@ static byron_status_t check_value(const byron_field_t *f, json_object *v, const 
         if (t != json_type_string) break;
         for (size_t i = 0; i < f->enum_def->nvalues; i++)
             if (strcmp(f->enum_def->values[i], json_object_get_string(v)) == 0) return BYRON_OK;
-        return byron_err_set(err, BYRON_EINVAL, "%s: \"%.64s\" is not a value of %s", path, json_object_get_string(v),
-                             f->enum_def->name);
+        return byron_err_set(err, BYRON_EINVAL, "%s: \"%.64s\" is not a value of %s", path,
+                             json_object_get_string(v), f->enum_def->name);
     }
     return byron_err_set(err, BYRON_EINVAL, "%s: must be %s", path, f->type_name);
 }
@@ -565,7 +583,8 @@ byron_status_t byron_input_validate(const byron_field_t *fields, size_t n, json_
         char p[320];
         snprintf(p, sizeof p, "%s.%.128s", path, key);
         if (allow_id && strcmp(key, "id") == 0) {
-            if (!json_object_is_type(val, json_type_string) || !byron_id_is_valid(json_object_get_string(val)))
+            if (!json_object_is_type(val, json_type_string) ||
+                !byron_id_is_valid(json_object_get_string(val)))
                 return byron_err_set(err, BYRON_EINVAL, "%s: must be an id ([A-Za-z0-9_-]{1,128})", p);
             continue;
         }
@@ -663,7 +682,8 @@ json_object *byron_component_to_json(const byron_component_t *c) {
         json_object *m = json_object_new_object();
         json_object_object_add(m, "component", json_object_new_string(c->subscriptions[i].component));
         json_object_object_add(m, "namespace", json_object_new_string(c->subscriptions[i].namespace_));
-        json_object_object_add(m, "events", names_to_json(c->subscriptions[i].events, c->subscriptions[i].nevents));
+        json_object_object_add(m, "events",
+                               names_to_json(c->subscriptions[i].events, c->subscriptions[i].nevents));
         json_object_array_add(subs, m);
     }
     json_object_object_add(o, "subscriptions", subs);

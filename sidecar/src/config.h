@@ -8,10 +8,10 @@
 #ifndef BYRON_SIDECAR_CONFIG_H
 #define BYRON_SIDECAR_CONFIG_H
 
+#include "byron/status.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
-
-#include "byron/status.h"
 
 #define BYRON_ID_MAX 128 /* ids: [A-Za-z0-9_-]{1,128} */
 #define BYRON_CONFIG_MAX_BYTES (4u << 20)
@@ -41,8 +41,8 @@ typedef struct byron_field {
     char *type_name; /* as declared: "String", "OrderStatus", "OrderLine" */
     byron_type_kind_t kind;
     int required, list, indexed, unique;
-    const byron_enum_t *enum_def;          /* BYRON_TYPE_ENUM */
-    const struct byron_model *model_ref;   /* BYRON_TYPE_MODEL */
+    const byron_enum_t *enum_def;        /* BYRON_TYPE_ENUM */
+    const struct byron_model *model_ref; /* BYRON_TYPE_MODEL */
 } byron_field_t;
 
 typedef struct byron_model {
@@ -109,13 +109,14 @@ void byron_component_free(byron_component_t *c);
 const byron_model_t *byron_component_model(const byron_component_t *c, const char *name);
 const byron_field_t *byron_model_field(const byron_model_t *m, const char *name);
 /* createM / updateM / deleteM or a custom command; BYRON_ENOTFOUND if none. */
-byron_status_t byron_component_command(const byron_component_t *c, const char *name, byron_command_ref_t *out);
+byron_status_t byron_component_command(const byron_component_t *c, const char *name,
+                                       byron_command_ref_t *out);
 
 /* Name checks from the contract. */
-int byron_name_is_type(const char *s);   /* ^[A-Z][A-Za-z0-9]*$ */
-int byron_name_is_field(const char *s);  /* ^[a-z][A-Za-z0-9]*$ */
+int byron_name_is_type(const char *s);       /* ^[A-Z][A-Za-z0-9]*$ */
+int byron_name_is_field(const char *s);      /* ^[a-z][A-Za-z0-9]*$ */
 int byron_name_is_enum_value(const char *s); /* ^[A-Z][A-Z0-9_]*$ */
-int byron_id_is_valid(const char *s);    /* ^[A-Za-z0-9_-]{1,128}$ */
+int byron_id_is_valid(const char *s);        /* ^[A-Za-z0-9_-]{1,128}$ */
 /* RFC 3339 date-time ("2026-11-26T06:40:00Z", fractional seconds and offsets allowed). */
 int byron_datetime_is_valid(const char *s);
 

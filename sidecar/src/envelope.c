@@ -1,14 +1,14 @@
 /* envelope.c — build and validate CloudEvents envelopes. */
 #include "envelope.h"
 
+#include "byron/json.h"
+#include "config.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include "byron/json.h"
-#include "config.h"
 
 static void random_bytes(unsigned char *buf, size_t n) {
     size_t got = 0;
@@ -87,7 +87,8 @@ json_object *byron_event_build(const byron_event_spec_t *spec) {
     json_object_object_add(ev, "byronmodel", json_object_new_string(spec->model));
     json_object_object_add(ev, "byronversion", json_object_new_int64(spec->version));
     if (spec->command) json_object_object_add(ev, "byroncommand", json_object_new_string(spec->command));
-    if (spec->traceparent) json_object_object_add(ev, "traceparent", json_object_new_string(spec->traceparent));
+    if (spec->traceparent)
+        json_object_object_add(ev, "traceparent", json_object_new_string(spec->traceparent));
     return ev;
 }
 
@@ -115,7 +116,8 @@ byron_status_t byron_event_validate(json_object *ev, byron_err_t *err) {
     byron_status_t st;
     if ((st = want_string(ev, "specversion", 1, &s, err))) return st;
     if (strcmp(s, "1.0") != 0)
-        return byron_err_set(err, BYRON_EINVAL, "event.specversion: \"%.16s\" is not supported (want 1.0)", s);
+        return byron_err_set(err, BYRON_EINVAL, "event.specversion: \"%.16s\" is not supported (want 1.0)",
+                             s);
     if ((st = want_string(ev, "id", 1, &s, err))) return st;
     if (strlen(s) > 256) return byron_err_set(err, BYRON_EINVAL, "event.id: longer than 256 bytes");
     if ((st = want_string(ev, "source", 1, &s, err))) return st;
@@ -130,12 +132,14 @@ byron_status_t byron_event_validate(json_object *ev, byron_err_t *err) {
         return byron_err_set(err, BYRON_EINVAL, "event.time: \"%.64s\" is not an RFC 3339 date-time", s);
     if ((st = want_string(ev, "datacontenttype", 0, &s, err))) return st;
     if (s && strcmp(s, "application/json") != 0)
-        return byron_err_set(err, BYRON_EINVAL, "event.datacontenttype: \"%.64s\" (want application/json)", s);
+        return byron_err_set(err, BYRON_EINVAL, "event.datacontenttype: \"%.64s\" (want application/json)",
+                             s);
     json_object *data;
     if ((st = byron_json_get_object(ev, "event", "data", 0, &data, err))) return st;
     if ((st = want_string(ev, "byronmodel", 1, &s, err))) return st;
     if (!byron_name_is_type(s))
-        return byron_err_set(err, BYRON_EINVAL, "event.byronmodel: \"%.64s\" must match ^[A-Z][A-Za-z0-9]*$", s);
+        return byron_err_set(err, BYRON_EINVAL, "event.byronmodel: \"%.64s\" must match ^[A-Z][A-Za-z0-9]*$",
+                             s);
     int64_t i;
     if ((st = byron_json_get_int(ev, "event", "byronversion", 0, 1, INT64_MAX, &i, err))) return st;
     if ((st = byron_json_get_int(ev, "event", "byronsequence", BYRON_JSON_OPTIONAL, 1, INT64_MAX, &i, err)))
@@ -146,11 +150,13 @@ byron_status_t byron_event_validate(json_object *ev, byron_err_t *err) {
         return byron_err_set(err, BYRON_EINVAL, "event.traceparent: not a W3C traceparent");
     /* Other attributes: CloudEvents names, scalar values. */
     json_object_object_foreach(ev, key, val) {
-        if (!is_attr_name(key)) return byron_err_set(err, BYRON_EINVAL, "event: \"%.64s\" is not a valid attribute name", key);
+        if (!is_attr_name(key))
+            return byron_err_set(err, BYRON_EINVAL, "event: \"%.64s\" is not a valid attribute name", key);
         if (strcmp(key, "data") == 0) continue;
         json_type t = json_object_get_type(val);
         if (t == json_type_object || t == json_type_array || t == json_type_null)
-            return byron_err_set(err, BYRON_EINVAL, "event.%s: attribute values must be strings, numbers or booleans", key);
+            return byron_err_set(err, BYRON_EINVAL,
+                                 "event.%s: attribute values must be strings, numbers or booleans", key);
     }
     return BYRON_OK;
 }

@@ -13,11 +13,11 @@
 #ifndef BYRON_SIDECAR_ENVELOPE_H
 #define BYRON_SIDECAR_ENVELOPE_H
 
+#include "byron/status.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "byron/status.h"
 
 #define BYRON_EVENT_MAX_BYTES (1u << 20)
 #define BYRON_UUID_LEN 36

@@ -7,6 +7,10 @@
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
+#include "byron/log.h"
+#include "server.h"
+#include "sidecar.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -19,17 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "byron/log.h"
-#include "server.h"
-#include "sidecar.h"
-
 /* libmongoc logs through here, as JSON lines; info and below are dropped. */
 static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, const char *message, void *ud) {
     (void)ud;
     if (level > MONGOC_LOG_LEVEL_WARNING) return;
     if (strstr(message, "endSessions")) return; /* FerretDB has no sessions: harmless at shutdown */
-    byron_log(level <= MONGOC_LOG_LEVEL_CRITICAL ? BYRON_LOG_ERROR : BYRON_LOG_WARN, "mongoc", "domain", domain,
-              "detail", message, (char *)NULL);
+    byron_log(level <= MONGOC_LOG_LEVEL_CRITICAL ? BYRON_LOG_ERROR : BYRON_LOG_WARN, "mongoc", "domain",
+              domain, "detail", message, (char *)NULL);
 }
 
 typedef struct {
@@ -92,7 +92,8 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     s->app_socket = getenv("BYRON_APP_SOCKET");
     s->sidecar_socket = env_or("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock");
     s->bind = getenv("BYRON_BIND");
-    if (env_int("BYRON_HTTP_PORT", 8080, 0, 65535, &s->http_port) || env_int("BYRON_WORKERS", 8, 1, 256, &s->workers) ||
+    if (env_int("BYRON_HTTP_PORT", 8080, 0, 65535, &s->http_port) ||
+        env_int("BYRON_WORKERS", 8, 1, 256, &s->workers) ||
         env_int("BYRON_QUEUE", 256, 1, 100000, &s->queue) ||
         env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
         env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts))
@@ -123,11 +124,21 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         case 'a': s->app_socket = optarg; break;
         case 's': s->sidecar_socket = optarg; break;
         case 'b': s->bind = optarg; break;
-        case 'p': if (parse_int("--http-port", optarg, 0, 65535, &s->http_port)) return 2; break;
-        case 'w': if (parse_int("--workers", optarg, 1, 256, &s->workers)) return 2; break;
-        case 'q': if (parse_int("--queue", optarg, 1, 100000, &s->queue)) return 2; break;
-        case 't': if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2; break;
-        case 'x': if (parse_int("--max-attempts", optarg, 1, 1000, &s->max_attempts)) return 2; break;
+        case 'p':
+            if (parse_int("--http-port", optarg, 0, 65535, &s->http_port)) return 2;
+            break;
+        case 'w':
+            if (parse_int("--workers", optarg, 1, 256, &s->workers)) return 2;
+            break;
+        case 'q':
+            if (parse_int("--queue", optarg, 1, 100000, &s->queue)) return 2;
+            break;
+        case 't':
+            if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2;
+            break;
+        case 'x':
+            if (parse_int("--max-attempts", optarg, 1, 1000, &s->max_attempts)) return 2;
+            break;
         case 'l':
             if ((*level = byron_log_level_parse(optarg)) < 0) {
                 fprintf(stderr, "byron-sidecar: --log-level: unknown level \"%s\"\n", optarg);
@@ -139,10 +150,10 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         default: usage(stderr); return 2;
         }
     }
-    const char *missing = !s->mode ? "--mode (or BYRON_MODE)"
-                          : !s->nats_url || !*s->nats_url ? "--nats-url (or BYRON_NATS_URL)"
+    const char *missing = !s->mode                          ? "--mode (or BYRON_MODE)"
+                          : !s->nats_url || !*s->nats_url   ? "--nats-url (or BYRON_NATS_URL)"
                           : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
-                                                             : NULL;
+                                                            : NULL;
     if (missing) {
         fprintf(stderr, "byron-sidecar: %s is required\n", missing);
         return 2;
@@ -168,8 +179,9 @@ static void set_check(byron_health_t *h, int *ok, char *buf, int now_ok, const c
     snprintf(buf, 256, "%s", now_ok ? "" : msg);
     pthread_mutex_unlock(&h->lock);
     if (was != now_ok)
-        byron_log(now_ok ? BYRON_LOG_INFO : BYRON_LOG_WARN, now_ok ? "dependency ready" : "dependency not ready",
-                  "dependency", what, "error", now_ok ? "" : msg, (char *)NULL);
+        byron_log(now_ok ? BYRON_LOG_INFO : BYRON_LOG_WARN,
+                  now_ok ? "dependency ready" : "dependency not ready", "dependency", what, "error",
+                  now_ok ? "" : msg, (char *)NULL);
 }
 
 /* Readiness of NATS (and the stream), MongoDB and the app, every second. */
@@ -179,8 +191,10 @@ static void *health_thread(void *arg) {
     while (!atomic_load(&hc->stop)) {
         byron_err_t err = {0};
         int ok = byron_stream_connected(sc->stream);
-        if (!ok) byron_err_set(&err, BYRON_EUNAVAILABLE, "not connected");
-        else if (!byron_stream_ready(sc->stream)) ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
+        if (!ok)
+            byron_err_set(&err, BYRON_EUNAVAILABLE, "not connected");
+        else if (!byron_stream_ready(sc->stream))
+            ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
         set_check(&sc->health, &sc->health.nats_ok, sc->health.nats_err, ok, err.msg, "nats");
         byron_err_clear(&err);
         ok = byron_cache_ping(sc->cache, &err) == BYRON_OK;
@@ -238,17 +252,22 @@ int main(int argc, char **argv) {
     int health_started = 0;
     rc = 1;
     char client_name[160];
-    snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component, s.mode);
-    byron_stream_options_t so = {.url = s.nats_url, .client_name = client_name, .replicas = 1,
-                                 .request_timeout_ms = 5000};
+    snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component,
+             s.mode);
+    byron_stream_options_t so = {
+        .url = s.nats_url, .client_name = client_name, .replicas = 1, .request_timeout_ms = 5000};
     const char *repl = getenv("BYRON_STREAM_REPLICAS");
     if (repl) so.replicas = atoi(repl);
     if (!(sc.stream = byron_stream_new(comp, &so, &err))) goto out;
     if (!(sc.cache = byron_cache_new(comp, s.mongo_uri, s.workers + 2, &err))) goto out;
     if (s.app_socket && !(sc.app = byron_app_new(s.app_socket, s.app_timeout_ms, sc.metrics, &err))) goto out;
     if (strcmp(s.mode, "api") == 0) {
-        byron_commands_options_t co = {.component = comp, .stream = sc.stream, .cache = sc.cache, .app = sc.app,
-                                       .metrics = sc.metrics, .max_attempts = s.max_attempts,
+        byron_commands_options_t co = {.component = comp,
+                                       .stream = sc.stream,
+                                       .cache = sc.cache,
+                                       .app = sc.app,
+                                       .metrics = sc.metrics,
+                                       .max_attempts = s.max_attempts,
                                        .app_timeout_ms = s.app_timeout_ms};
         if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
     }
@@ -263,12 +282,14 @@ int main(int argc, char **argv) {
     health_started = 1;
     char port[16];
     snprintf(port, sizeof port, "%d", byron_server_port(srv));
-    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s.mode, "component", comp->component,
-              "namespace", comp->namespace_, "stream", comp->stream, "http_port", port, "sidecar_socket",
-              s.sidecar_socket ? s.sidecar_socket : "", "app_socket", s.app_socket ? s.app_socket : "",
-              "cache_database", byron_cache_database(sc.cache), (char *)NULL);
+    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s.mode, "component",
+              comp->component, "namespace", comp->namespace_, "stream", comp->stream, "http_port", port,
+              "sidecar_socket", s.sidecar_socket ? s.sidecar_socket : "", "app_socket",
+              s.app_socket ? s.app_socket : "", "cache_database", byron_cache_database(sc.cache),
+              (char *)NULL);
     if (strcmp(s.mode, "sink") == 0)
-        byron_log(BYRON_LOG_WARN, "sink mode: event projection is not implemented in this build", (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "sink mode: event projection is not implemented in this build",
+                  (char *)NULL);
 
     int sig = 0;
     sigwait(&sigs, &sig);

@@ -11,16 +11,16 @@
  * comes back; only the service thread touches sessions and wsi pointers. */
 #include "server.h"
 
+#include "byron/httpd.h"
+#include "byron/json.h"
+#include "byron/log.h"
+
 #include <libwebsockets.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "byron/httpd.h"
-#include "byron/json.h"
-#include "byron/log.h"
 
 typedef enum { JOB_COMMAND, JOB_CACHE_GET, JOB_CACHE_QUERY, JOB_MOUNT } job_kind_t;
 
@@ -138,7 +138,8 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
             if (!ok && !err.msg[0]) byron_err_set(&err, BYRON_EINVAL, "body.%.64s: unknown field", k);
         }
         /* Each getter leaves its message in err on failure; checked below. */
-        if (!err.msg[0] && byron_json_get_string(body, "body", "id", BYRON_JSON_OPTIONAL, &id, &err) == BYRON_OK &&
+        if (!err.msg[0] &&
+            byron_json_get_string(body, "body", "id", BYRON_JSON_OPTIONAL, &id, &err) == BYRON_OK &&
             byron_json_get_object(body, "body", "input", BYRON_JSON_OPTIONAL, &input, &err) == BYRON_OK)
             byron_json_get_string(body, "body", "idempotencyKey", BYRON_JSON_OPTIONAL, &key, &err);
     }
@@ -147,7 +148,10 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
         json_object_put(body);
         return;
     }
-    byron_command_request_t req = {.command = j->arg1, .id = id, .input = input, .idempotency_key = key,
+    byron_command_request_t req = {.command = j->arg1,
+                                   .id = id,
+                                   .input = input,
+                                   .idempotency_key = key,
                                    .traceparent = j->traceparent[0] ? j->traceparent : NULL};
     byron_command_result_t res;
     if (byron_commands_run(sc->commands, &req, &res, &err) == BYRON_OK) {
@@ -171,7 +175,8 @@ static void run_query(job_t *j, byron_sidecar_t *sc) {
         byron_json_get_object(body, "body", "filter", BYRON_JSON_OPTIONAL, &q.filter, &err) ||
         byron_json_get_string(body, "body", "orderBy", BYRON_JSON_OPTIONAL, &q.order_by, &err) ||
         byron_json_get_bool(body, "body", "descending", BYRON_JSON_OPTIONAL, &desc, &err) ||
-        byron_json_get_int(body, "body", "first", BYRON_JSON_OPTIONAL, 1, BYRON_CACHE_MAX_LIMIT, &first, &err) ||
+        byron_json_get_int(body, "body", "first", BYRON_JSON_OPTIONAL, 1, BYRON_CACHE_MAX_LIMIT, &first,
+                           &err) ||
         byron_json_get_string(body, "body", "after", BYRON_JSON_OPTIONAL, &q.after, &err)) {
         set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);
         json_object_put(body);
@@ -206,22 +211,29 @@ static void run_job(void *arg) {
         json_object *o = NULL;
         byron_err_t err = {0};
         byron_status_t st = byron_cache_get(sc->cache, j->arg1, j->arg2, &o, &err);
-        if (st == BYRON_OK) set_json(j, 200, o);
+        if (st == BYRON_OK)
+            set_json(j, 200, o);
         else {
             int http;
             const char *code = cache_code(st, &http);
             set_error(j, http, code, err.msg);
         }
     } else if (j->kind == JOB_MOUNT) {
-        byron_server_request_t req = {.method = j->method, .path = j->path, .query = j->query,
-                                      .content_type = j->ctype, .accept = j->accept, .traceparent = j->traceparent,
-                                      .body = j->body, .len = j->len};
+        byron_server_request_t req = {.method = j->method,
+                                      .path = j->path,
+                                      .query = j->query,
+                                      .content_type = j->ctype,
+                                      .accept = j->accept,
+                                      .traceparent = j->traceparent,
+                                      .body = j->body,
+                                      .len = j->len};
         byron_server_reply_t rep = {.status = 500};
         j->mount->fn(j->mount->ud, &req, &rep);
         j->status = rep.status;
         j->resp = rep.body;
         j->resp_len = rep.body ? rep.len : 0;
-        snprintf(j->resp_ctype, sizeof j->resp_ctype, "%s", rep.content_type[0] ? rep.content_type : "application/json");
+        snprintf(j->resp_ctype, sizeof j->resp_ctype, "%s",
+                 rep.content_type[0] ? rep.content_type : "application/json");
         snprintf(j->allow, sizeof j->allow, "%s", rep.allow);
         if (!j->resp) j->resp = strdup("");
     } else {
@@ -336,8 +348,10 @@ static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
     byron_sidecar_t *sc = srv->sc;
     char a[160], b[160];
     if (is_mounted(srv, s->path)) {
-        if (s->query_too_long) respond_error(wsi, s, 414, BYRON_CODE_BAD_USER_INPUT, "query string too long");
-        else dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
+        if (s->query_too_long)
+            respond_error(wsi, s, 414, BYRON_CODE_BAD_USER_INPUT, "query string too long");
+        else
+            dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
     } else if (strcmp(s->path, "/healthz") == 0) {
         respond(wsi, s, 200, "application/json", strdup("{\"status\":\"ok\"}"));
     } else if (strcmp(s->path, "/readyz") == 0 || strcmp(s->path, "/v1/health") == 0) {
@@ -347,7 +361,8 @@ static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
         json_object_put(o);
     } else if (strcmp(s->path, "/metrics") == 0) {
         size_t len = 0;
-        respond(wsi, s, 200, "text/plain; version=0.0.4; charset=utf-8", byron_metrics_render(sc->metrics, &len));
+        respond(wsi, s, 200, "text/plain; version=0.0.4; charset=utf-8",
+                byron_metrics_render(sc->metrics, &len));
     } else if (strcmp(s->path, "/v1/meta") == 0) {
         json_object *o = byron_component_to_json(sc->component);
         json_object_object_add(o, "mode", json_object_new_string(sc->mode));
@@ -422,7 +437,8 @@ static int query_string(struct lws *wsi, char *out, size_t cap) {
                 plain = 1;
             }
             if (n + (plain ? 1 : 3) >= cap) return -1;
-            if (plain) out[n++] = (char)ch;
+            if (plain)
+                out[n++] = (char)ch;
             else {
                 out[n++] = '%';
                 out[n++] = HEX[ch >> 4];
@@ -493,13 +509,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             s->body[s->len] = '\0';
         }
         return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        handle_post(wsi, s, srv);
-        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: handle_post(wsi, s, srv); return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!s->has_resp) return 0; /* still waiting for the pool */
         unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end)) return -1;
+        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end))
+            return -1;
         if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
                                                         (int)strlen(s->allow), &p, end))
             return -1;
@@ -518,8 +533,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (s) session_reset(s);
         break;
-    default:
-        break;
+    default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }

@@ -15,7 +15,7 @@ typedef struct byron_server byron_server_t;
 
 /* A mounted handler (the GraphQL endpoint): runs on a worker thread, may block. */
 typedef struct byron_server_request {
-    const char *method;       /* "GET", "POST" */
+    const char *method; /* "GET", "POST" */
     const char *path;
     const char *query;        /* raw-encoded query string (no '?'), "" if none */
     const char *content_type; /* "" if absent */
@@ -28,12 +28,13 @@ typedef struct byron_server_request {
 typedef struct byron_server_reply {
     int status;
     char content_type[128];
-    char allow[64];           /* Allow header for a 405, "" for none */
-    char *body;               /* malloc'd by the handler, freed by the server */
+    char allow[64]; /* Allow header for a 405, "" for none */
+    char *body;     /* malloc'd by the handler, freed by the server */
     size_t len;
 } byron_server_reply_t;
 
-typedef void (*byron_server_handler_fn)(void *ud, const byron_server_request_t *req, byron_server_reply_t *reply);
+typedef void (*byron_server_handler_fn)(void *ud, const byron_server_request_t *req,
+                                        byron_server_reply_t *reply);
 
 typedef struct byron_server_mount {
     const char *path; /* exact path, e.g. "/graphql"; both listeners */
@@ -42,9 +43,9 @@ typedef struct byron_server_mount {
 } byron_server_mount_t;
 
 typedef struct byron_server_options {
-    const char *bind_addr;   /* NULL: all interfaces */
-    int port;                /* 0: any free port */
-    const char *unix_path;   /* NULL: no Unix socket */
+    const char *bind_addr;              /* NULL: all interfaces */
+    int port;                           /* 0: any free port */
+    const char *unix_path;              /* NULL: no Unix socket */
     const byron_server_mount_t *mounts; /* copied; up to 8 */
     size_t nmounts;
 } byron_server_options_t;

@@ -32,4 +32,3 @@ json_object *byron_sidecar_readiness(byron_sidecar_t *sc, int *ready) {
     json_object_object_add(o, "checks", deps);
     return o;
 }
-

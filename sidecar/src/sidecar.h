@@ -3,9 +3,6 @@
 #ifndef BYRON_SIDECAR_SIDECAR_H
 #define BYRON_SIDECAR_SIDECAR_H
 
-#include <pthread.h>
-#include <stdatomic.h>
-
 #include "app.h"
 #include "byron/metrics.h"
 #include "cache.h"
@@ -13,6 +10,9 @@
 #include "config.h"
 #include "stream.h"
 #include "workpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 /* Readiness of each dependency, refreshed by main's health thread; read by /readyz. */
 typedef struct byron_health {
@@ -27,7 +27,7 @@ typedef struct byron_sidecar {
     byron_metrics_t *metrics;
     byron_stream_t *stream;
     byron_cache_t *cache;
-    byron_app_t *app; /* NULL: no app */
+    byron_app_t *app;           /* NULL: no app */
     byron_commands_t *commands; /* api mode */
     byron_workpool_t *pool;
     byron_health_t health;

@@ -1,15 +1,15 @@
 /* stream.c — JetStream via cnats: one connection, synchronous calls with timeouts. */
 #include "stream.h"
 
+#include "byron/log.h"
+#include "subject.h"
+
 #include <inttypes.h>
 #include <nats/nats.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/log.h"
-#include "subject.h"
 
 struct byron_stream {
     const byron_component_t *comp;
@@ -25,9 +25,10 @@ static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, c
     const char *text = nats_GetLastError(NULL);
     if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NOT_YET_CONNECTED || s == NATS_NO_SERVER_SUPPORT)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "%s: JetStream unavailable: %s", what, natsStatus_GetText(s));
-    return byron_err_set(err, BYRON_EIO, "%s: %s (JetStream error %d%s%s)", what, natsStatus_GetText(s), (int)jerr,
-                         text ? ": " : "", text ? text : "");
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "%s: JetStream unavailable: %s", what,
+                             natsStatus_GetText(s));
+    return byron_err_set(err, BYRON_EIO, "%s: %s (JetStream error %d%s%s)", what, natsStatus_GetText(s),
+                         (int)jerr, text ? ": " : "", text ? text : "");
 }
 
 static void on_disconnected(natsConnection *nc, void *ud) {
@@ -43,7 +44,8 @@ static void on_reconnected(natsConnection *nc, void *ud) {
     byron_log(BYRON_LOG_INFO, "NATS reconnected", (char *)NULL);
 }
 
-byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_options_t *o, byron_err_t *err) {
+byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_options_t *o,
+                                 byron_err_t *err) {
     byron_stream_t *s = calloc(1, sizeof *s);
     natsOptions *opts = NULL;
     natsStatus ns;
@@ -118,8 +120,10 @@ byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
     natsStatus ns = js_GetStreamInfo(&si, s->js, cfg.Name, NULL, &jerr);
     if (ns == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
         ns = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
-        if (jerr == JSStreamNameExistErr) ns = js_UpdateStream(&si, s->js, &cfg, NULL, &jerr); /* lost a race */
-        if (ns == NATS_OK) byron_log(BYRON_LOG_INFO, "stream created", "stream", cfg.Name, "subjects", filter, (char *)NULL);
+        if (jerr == JSStreamNameExistErr)
+            ns = js_UpdateStream(&si, s->js, &cfg, NULL, &jerr); /* lost a race */
+        if (ns == NATS_OK)
+            byron_log(BYRON_LOG_INFO, "stream created", "stream", cfg.Name, "subjects", filter, (char *)NULL);
     } else if (ns == NATS_OK) {
         int same = si->Config->SubjectsLen == 1 && strcmp(si->Config->Subjects[0], filter) == 0 &&
                    si->Config->Duplicates == cfg.Duplicates && si->Config->AllowDirect;
@@ -142,11 +146,14 @@ static void fill_meta(natsMsg *m, byron_stream_last_t *out) {
     out->version = 0;
     out->type[0] = out->msg_id[0] = '\0';
     if (natsMsgHeader_Get(m, BYRON_HDR_VERSION, &v) == NATS_OK && v) out->version = strtoll(v, NULL, 10);
-    if (natsMsgHeader_Get(m, BYRON_HDR_TYPE, &v) == NATS_OK && v) snprintf(out->type, sizeof out->type, "%s", v);
-    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v) snprintf(out->msg_id, sizeof out->msg_id, "%s", v);
+    if (natsMsgHeader_Get(m, BYRON_HDR_TYPE, &v) == NATS_OK && v)
+        snprintf(out->type, sizeof out->type, "%s", v);
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v)
+        snprintf(out->msg_id, sizeof out->msg_id, "%s", v);
 }
 
-byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out, byron_err_t *err) {
+byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out,
+                                 byron_err_t *err) {
     memset(out, 0, sizeof *out);
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
@@ -167,12 +174,14 @@ byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_s
     if (ns != NATS_OK) return nats_err(err, ns, jerr, "reading the aggregate's last event");
     fill_meta(m, out);
     natsMsg_Destroy(m);
-    if (out->version <= 0) return byron_err_set(err, BYRON_EPROTO, "event %" PRIu64 " on %s has no %s header", out->seq, subject, BYRON_HDR_VERSION);
+    if (out->version <= 0)
+        return byron_err_set(err, BYRON_EPROTO, "event %" PRIu64 " on %s has no %s header", out->seq, subject,
+                             BYRON_HDR_VERSION);
     return BYRON_OK;
 }
 
-byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, size_t *len, byron_stream_last_t *meta,
-                                byron_err_t *err) {
+byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, size_t *len,
+                                byron_stream_last_t *meta, byron_err_t *err) {
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
     natsStatus ns = js_GetMsg(&m, s->js, s->comp->stream, seq, NULL, &jerr);
@@ -191,8 +200,8 @@ byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, si
     return data && !*data ? byron_err_set(err, BYRON_ENOMEM, "out of memory") : BYRON_OK;
 }
 
-static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *subject, uint64_t *seq, int *duplicate,
-                                  byron_err_t *err) {
+static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *subject, uint64_t *seq,
+                                  int *duplicate, byron_err_t *err) {
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = s->timeout_ms;
@@ -210,8 +219,8 @@ static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *s
     return BYRON_OK;
 }
 
-byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq, int *duplicate,
-                                    byron_err_t *err) {
+byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,
+                                    int *duplicate, byron_err_t *err) {
     natsMsg *msg = NULL;
     char expected[24], version[24];
     snprintf(expected, sizeof expected, "%" PRIu64, p->expected_seq);

@@ -23,9 +23,10 @@ uint32_t byron_partition(const char *model, const char *id, int partitions) {
     return partitions > 0 ? h % (uint32_t)partitions : 0;
 }
 
-int byron_subject_format(char *buf, size_t cap, const byron_component_t *c, const char *model, const char *id) {
-    int n = snprintf(buf, cap, "%s.%u.%s.%s", c->subject_prefix, byron_partition(model, id, c->partitions), model,
-                     id);
+int byron_subject_format(char *buf, size_t cap, const byron_component_t *c, const char *model,
+                         const char *id) {
+    int n = snprintf(buf, cap, "%s.%u.%s.%s", c->subject_prefix, byron_partition(model, id, c->partitions),
+                     model, id);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 

@@ -7,10 +7,10 @@
 #ifndef BYRON_SIDECAR_SUBJECT_H
 #define BYRON_SIDECAR_SUBJECT_H
 
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "config.h"
 
 /* 32-bit FNV-1a over len bytes (offset basis 2166136261, prime 16777619). */
 uint32_t byron_fnv1a32(const void *data, size_t len);
@@ -19,7 +19,8 @@ uint32_t byron_fnv1a32(const void *data, size_t len);
 uint32_t byron_partition(const char *model, const char *id, int partitions);
 
 /* Write the aggregate's subject into buf; returns the length, or -1 if it does not fit. */
-int byron_subject_format(char *buf, size_t cap, const byron_component_t *c, const char *model, const char *id);
+int byron_subject_format(char *buf, size_t cap, const byron_component_t *c, const char *model,
+                         const char *id);
 
 /* byron.<ns>.<component>.> — what the component's stream captures. */
 int byron_subject_stream_filter(char *buf, size_t cap, const byron_component_t *c);

@@ -54,8 +54,9 @@ byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t
     if (metrics) {
         p->depth = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "byron_sidecar_queue_depth",
                                           "Jobs waiting for a worker.", NULL, NULL, 0);
-        p->rejected = byron_metrics_register(metrics, BYRON_METRIC_COUNTER, "byron_sidecar_queue_rejected_total",
-                                             "Requests refused with 503 because the queue was full.", NULL, NULL, 0);
+        p->rejected =
+            byron_metrics_register(metrics, BYRON_METRIC_COUNTER, "byron_sidecar_queue_rejected_total",
+                                   "Requests refused with 503 because the queue was full.", NULL, NULL, 0);
     }
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, worker, p) != 0) break;
@@ -72,8 +73,10 @@ byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t
 byron_status_t byron_workpool_submit(byron_workpool_t *p, byron_work_fn fn, void *arg) {
     pthread_mutex_lock(&p->lock);
     byron_status_t st = BYRON_OK;
-    if (p->draining) st = BYRON_ESTATE;
-    else if (p->len == p->cap) st = BYRON_ELIMIT;
+    if (p->draining)
+        st = BYRON_ESTATE;
+    else if (p->len == p->cap)
+        st = BYRON_ELIMIT;
     else {
         p->ring[(p->head + p->len) % p->cap] = (job_t){fn, arg};
         p->len++;

@@ -1,6 +1,8 @@
 /* harness.c — see harness.h. */
 #include "harness.h"
 
+#include "byron/json.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -15,8 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "byron/json.h"
 
 static char env_buf[8192];
 
@@ -190,8 +190,8 @@ static size_t on_data(char *p, size_t s, size_t n, void *ud) {
     return s * n;
 }
 
-int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
-           h_resp_t *out) {
+int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body,
+           long timeout_ms, h_resp_t *out) {
     return h_http_hdr(unix_path, port, method, path, body, timeout_ms, NULL, out);
 }
 
@@ -240,7 +240,8 @@ int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out)
 
 const char *h_error_code(h_resp_t *r) {
     json_object *e, *c;
-    if (r->json && json_object_object_get_ex(r->json, "error", &e) && json_object_object_get_ex(e, "code", &c))
+    if (r->json && json_object_object_get_ex(r->json, "error", &e) &&
+        json_object_object_get_ex(e, "code", &c))
         return json_object_get_string(c);
     return "";
 }
@@ -269,7 +270,9 @@ json_object *h_stream_events(const char *stream, const char *prefix) {
             json_object_object_add(o, "msgid", byron_json_str(id));
             json_object *ev = NULL;
             byron_err_t e;
-            if (byron_json_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &ev, &e) != BYRON_OK) ev = NULL;
+            if (byron_json_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &ev, &e) !=
+                BYRON_OK)
+                ev = NULL;
             json_object_object_add(o, "event", ev);
             json_object_array_add(arr, o);
         }

@@ -34,8 +34,8 @@ typedef struct h_resp {
 } h_resp_t;
 
 /* HTTP over TCP (unix_path NULL) or a Unix socket; body NULL: GET. 0 on transport success. */
-int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body, long timeout_ms,
-           h_resp_t *out);
+int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body,
+           long timeout_ms, h_resp_t *out);
 /* The same with one extra request header ("traceparent: ..."), or NULL. */
 int h_http_hdr(const char *unix_path, int port, const char *method, const char *path, const char *body,
                long timeout_ms, const char *header, h_resp_t *out);

@@ -1,6 +1,11 @@
 /* test_commands_it.c — the api sidecar against real nats-server, FerretDB and
  * the reference apps: events in the stream, hooks, app failures, concurrency,
  * idempotency, a broker restart, cache reads, shutdown. */
+#include "byron/json.h"
+#include "envelope.h"
+#include "harness.h"
+#include "subject.h"
+
 #include <criterion/criterion.h>
 #include <mongoc/mongoc.h>
 #include <pthread.h>
@@ -12,19 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "byron/json.h"
-#include "envelope.h"
-#include "harness.h"
-#include "subject.h"
-
 static json_object *jget(json_object *o, const char *path) {
     /* "a.b.0.c": objects by key, arrays by index. */
     char buf[256];
     snprintf(buf, sizeof buf, "%s", path);
     char *save = NULL; /* strtok_r: writers call this from 50 threads */
     for (char *tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
-        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
-        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
+        if (json_object_is_type(o, json_type_array))
+            o = json_object_array_get_idx(o, (size_t)atoi(tok));
+        else if (!json_object_object_get_ex(o, tok, &o))
+            return NULL;
     }
     return o;
 }
@@ -39,7 +41,9 @@ Test(commands_it, generated_commands_produce_well_formed_events, .timeout = 60) 
     h_sidecar_t sc;
     h_sidecar_start(&sc, "gen", NULL, NULL);
     h_resp_t r;
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\",\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(h_command(&sc, "createOrder",
+                           "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\",\"status\":\"OPEN\"}}", &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(jint(r.json, "version"), 1);
     uint64_t seq1 = (uint64_t)jint(r.json, "sequences.0");
@@ -67,9 +71,11 @@ Test(commands_it, generated_commands_produce_well_formed_events, .timeout = 60) 
         {"updateOrder", "{\"id\":\"o-1\",\"input\":{\"status\":\"OPEN\"}}", "NOT_FOUND", 404}, /* deleted */
         {"updateOrder", "{\"id\":\"nope\",\"input\":{\"status\":\"OPEN\"}}", "NOT_FOUND", 404},
         {"deleteOrder", "{\"id\":\"nope\"}", "NOT_FOUND", 404},
-        {"createOrder", "{\"id\":\"o-2\",\"input\":{\"status\":\"OPEN\"}}", "BAD_USER_INPUT", 400}, /* customer required */
+        {"createOrder", "{\"id\":\"o-2\",\"input\":{\"status\":\"OPEN\"}}", "BAD_USER_INPUT",
+         400}, /* customer required */
         {"createOrder", "{\"id\":\"a.b\",\"input\":{\"customer\":\"x\"}}", "BAD_USER_INPUT", 400},
-        {"createOrder", "{\"id\":\"o-3\",\"input\":{\"customer\":\"x\",\"status\":\"LOST\"}}", "BAD_USER_INPUT", 400},
+        {"createOrder", "{\"id\":\"o-3\",\"input\":{\"customer\":\"x\",\"status\":\"LOST\"}}",
+         "BAD_USER_INPUT", 400},
         {"createNothing", "{}", "BAD_USER_INPUT", 400},
         {"createOrder", "not json", "BAD_USER_INPUT", 400},
         {"shipOrder", "{\"id\":\"o-9\",\"input\":{\"carrier\":\"ups\"}}", "NOT_FOUND", 404},
@@ -125,19 +131,26 @@ static void app_protocol(const char *lang) {
     h_sidecar_start(&sc, lang, lang, extra);
     h_resp_t r;
     /* Before hook rejects: message and app code reach the caller. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"reject\":\"out of stock\"}}", &r), 0);
+    cr_assert_eq(h_command(&sc, "createOrder",
+                           "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"reject\":\"out of stock\"}}",
+                           &r),
+                 0);
     cr_assert_eq(r.status, 422, "%s", r.body);
     cr_assert_str_eq(h_error_code(&r), "REJECTED");
     cr_assert_str_eq(jstr(r.json, "error.message"), "out of stock");
     cr_assert_str_eq(jstr(r.json, "error.appCode"), "REJECTED_BY_APP");
     h_resp_free(&r);
     /* Slow app: a timeout, cleanly. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"slow\":1.5}}", &r), 0);
+    cr_assert_eq(
+        h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"slow\":1.5}}", &r),
+        0);
     cr_assert_eq(r.status, 504, "%s", r.body);
     cr_assert_str_eq(h_error_code(&r), "APP_TIMEOUT");
     h_resp_free(&r);
     /* Garbage answer: an app error naming the problem. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"garbage\":true}}", &r), 0);
+    cr_assert_eq(h_command(&sc, "createOrder",
+                           "{\"id\":\"r-1\",\"input\":{\"customer\":\"ann\",\"garbage\":true}}", &r),
+                 0);
     cr_assert_eq(r.status, 502, "%s", r.body);
     cr_assert_str_eq(h_error_code(&r), "APP_ERROR");
     cr_assert_not_null(strstr(jstr(r.json, "error.message"), "invalid JSON"), "%s", r.body);
@@ -157,7 +170,10 @@ static void app_protocol(const char *lang) {
     cr_assert_eq(jint(r.json, "version"), 2);
     cr_assert_str_eq(jstr(r.json, "events.0.type"), "OrderShipped");
     h_resp_free(&r);
-    cr_assert_eq(h_command(&sc, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"ups\",\"reject\":\"already shipped\"}}", &r), 0);
+    cr_assert_eq(h_command(&sc, "shipOrder",
+                           "{\"id\":\"r-1\",\"input\":{\"carrier\":\"ups\",\"reject\":\"already shipped\"}}",
+                           &r),
+                 0);
     cr_assert_eq(r.status, 422, "%s", r.body);
     h_resp_free(&r);
     evs = h_stream_events(sc.stream, subject);
@@ -174,7 +190,8 @@ static void app_protocol(const char *lang) {
     h_resp_free(&r);
     /* The app-call metric counted the timeout. */
     cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
-    cr_assert_not_null(strstr(r.body, "byron_sidecar_app_calls_total{hook=\"before\",outcome=\"timeout\"} 1"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "byron_sidecar_app_calls_total{hook=\"before\",outcome=\"timeout\"} 1"),
+                       "%s", r.body);
     h_resp_free(&r);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
     /* The app read the sidecar's metadata during its own start-up. */
@@ -232,7 +249,8 @@ typedef struct {
 static void *writer(void *arg) {
     writer_t *w = arg;
     char body[256];
-    snprintf(body, sizeof body, "{\"id\":\"hot\",\"input\":{\"count\":%d},\"idempotencyKey\":\"%s\"}", w->i, w->key);
+    snprintf(body, sizeof body, "{\"id\":\"hot\",\"input\":{\"count\":%d},\"idempotencyKey\":\"%s\"}", w->i,
+             w->key);
     h_resp_t r;
     if (h_command(w->sc, "updateOrder", body, &r) == 0) {
         w->status = r.status;
@@ -291,9 +309,9 @@ Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
             json_object *e = json_object_array_get_idx(evs, k);
             if (json_object_get_int(jget(e, "event.data.count")) == i && jget(e, "event.data.count")) {
                 found++;
-                cr_assert_eq((uint64_t)jint(e, "seq"), ws[i].seq, "writer %d (dup %d): stream seq %lld, told %llu; %s", i,
-                             ws[i].duplicate, (long long)jint(e, "seq"), (unsigned long long)ws[i].seq,
-                             ws[i].body);
+                cr_assert_eq((uint64_t)jint(e, "seq"), ws[i].seq,
+                             "writer %d (dup %d): stream seq %lld, told %llu; %s", i, ws[i].duplicate,
+                             (long long)jint(e, "seq"), (unsigned long long)ws[i].seq, ws[i].body);
                 cr_assert_eq(jint(e, "event.byronversion"), ws[i].version, "writer %d: %s", i, ws[i].body);
             }
         }
@@ -313,8 +331,8 @@ Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
         if (ws[i].status != 200) continue;
         cr_assert_eq(again[i].status, 200, "resend %d: %ld", i, again[i].status);
         cr_assert(again[i].duplicate, "resend %d not reported as duplicate", i);
-        cr_assert_eq(again[i].seq, ws[i].seq, "resend %d: seq %llu vs %llu: %s", i, (unsigned long long)again[i].seq,
-                     (unsigned long long)ws[i].seq, again[i].body);
+        cr_assert_eq(again[i].seq, ws[i].seq, "resend %d: seq %llu vs %llu: %s", i,
+                     (unsigned long long)again[i].seq, (unsigned long long)ws[i].seq, again[i].body);
     }
     evs = h_stream_events(sc.stream, subject);
     cr_assert_eq(json_object_array_length(evs), (size_t)accepted + 1);
@@ -340,7 +358,8 @@ static void *restart_writer(void *arg) {
     while (!*w->stop && w->n < 400) {
         char body[256], id[32];
         snprintf(id, sizeof id, "t%d-%d", w->t, w->n);
-        snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"c\"},\"idempotencyKey\":\"k-%s\"}", id, id);
+        snprintf(body, sizeof body,
+                 "{\"id\":\"%s\",\"input\":{\"customer\":\"c\"},\"idempotencyKey\":\"k-%s\"}", id, id);
         h_resp_t r;
         if (h_command(w->sc, "createOrder", body, &r) == 0 && r.status == 200) {
             snprintf(w->ids[w->accepted], sizeof w->ids[0], "%s", id);
@@ -368,8 +387,8 @@ Test(commands_it, nats_restart_loses_no_accepted_command, .timeout = 180) {
     }
     usleep(700000);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/scripts/testenv restart nats %s >/dev/null 2>&1", getenv("BYRON_SOURCE_DIR"),
-             h_env("BYRON_TESTENV_DIR"));
+    snprintf(cmd, sizeof cmd, "%s/scripts/testenv restart nats %s >/dev/null 2>&1",
+             getenv("BYRON_SOURCE_DIR"), h_env("BYRON_TESTENV_DIR"));
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     usleep(1500000);
     stop = 1;
@@ -398,7 +417,8 @@ Test(commands_it, nats_restart_loses_no_accepted_command, .timeout = 180) {
     json_object_put(evs);
     /* And the sidecar serves again after the restart. */
     h_resp_t r;
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"after-restart\",\"input\":{\"customer\":\"c\"}}", &r), 0);
+    cr_assert_eq(
+        h_command(&sc, "createOrder", "{\"id\":\"after-restart\",\"input\":{\"customer\":\"c\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
@@ -419,26 +439,30 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
         char id[16], cust[16];
         snprintf(id, sizeof id, "c-%d", i);
         snprintf(cust, sizeof cust, "%s", i % 2 ? "bob" : "ann");
-        bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "version", BCON_INT64(1), "customer", BCON_UTF8(cust), "count",
-                               BCON_INT32(10 - i));
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "version", BCON_INT64(1), "customer", BCON_UTF8(cust),
+                               "count", BCON_INT32(10 - i));
         bson_error_t be;
         cr_assert(mongoc_collection_insert_one(coll, doc, NULL, NULL, &be), "%s", be.message);
         bson_destroy(doc);
     }
     {
-        bson_t *doc = BCON_NEW("_id", BCON_UTF8("u-1"), "version", BCON_INT64(1), "customer", BCON_UTF8("zed"), "code",
-                               BCON_UTF8("X-1"));
+        bson_t *doc = BCON_NEW("_id", BCON_UTF8("u-1"), "version", BCON_INT64(1), "customer",
+                               BCON_UTF8("zed"), "code", BCON_UTF8("X-1"));
         bson_error_t be;
         cr_assert(mongoc_collection_insert_one(coll, doc, NULL, NULL, &be), "%s", be.message);
         bson_destroy(doc);
     }
     h_resp_t r;
     /* A unique field already used by a cached object: CONFLICT naming it. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-1\"}}", &r), 0);
+    cr_assert_eq(
+        h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-1\"}}", &r),
+        0);
     cr_assert_eq(r.status, 409, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "error.message"), "input.code: \"X-1\" is already used by Order u-1");
     h_resp_free(&r);
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-2\"}}", &r), 0);
+    cr_assert_eq(
+        h_command(&sc, "createOrder", "{\"id\":\"u-2\",\"input\":{\"customer\":\"a\",\"code\":\"X-2\"}}", &r),
+        0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/cache/Order/c-3", NULL, 5000, &r), 0);
@@ -454,14 +478,17 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
     cr_assert_eq(r.status, 400, "%s", r.body);
     h_resp_free(&r);
     /* Pages of 2 over customer == "ann", by id: c-0 c-2 | c-4 c-6. */
-    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", "{\"filter\":{\"customer\":\"ann\"},\"first\":2}", 5000, &r), 0);
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query",
+                        "{\"filter\":{\"customer\":\"ann\"},\"first\":2}", 5000, &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(json_object_array_length(jget(r.json, "items")), 2);
     cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-0");
     cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-2");
     cr_assert(json_object_get_boolean(jget(r.json, "hasNextPage")));
     char body[512];
-    snprintf(body, sizeof body, "{\"filter\":{\"customer\":\"ann\"},\"first\":2,\"after\":\"%s\"}", jstr(r.json, "endCursor"));
+    snprintf(body, sizeof body, "{\"filter\":{\"customer\":\"ann\"},\"first\":2,\"after\":\"%s\"}",
+             jstr(r.json, "endCursor"));
     h_resp_free(&r);
     cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", body, 5000, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -471,12 +498,17 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
     h_resp_free(&r);
     /* Ordered by an indexed field, descending, with a range filter. */
     cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query",
-                        "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3}", 5000, &r), 0);
+                        "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\","
+                        "\"descending\":true,\"first\":3}",
+                        5000, &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "items.0.id"), "c-5");
     cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-3");
     cr_assert_str_eq(jstr(r.json, "items.2.id"), "c-6");
-    snprintf(body, sizeof body, "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\",\"descending\":true,\"first\":3,\"after\":\"%s\"}",
+    snprintf(body, sizeof body,
+             "{\"filter\":{\"id\":{\"gte\":\"c-2\",\"lt\":\"d\"}},\"orderBy\":\"customer\",\"descending\":"
+             "true,\"first\":3,\"after\":\"%s\"}",
              jstr(r.json, "endCursor"));
     h_resp_free(&r);
     cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", body, 5000, &r), 0);
@@ -486,7 +518,8 @@ Test(commands_it, cache_reads_over_the_app_socket, .timeout = 60) {
     cr_assert_str_eq(jstr(r.json, "items.1.id"), "c-2");
     h_resp_free(&r);
     /* Not indexed: refused. */
-    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", "{\"filter\":{\"count\":3}}", 5000, &r), 0);
+    cr_assert_eq(h_http(sc.sock, 0, "POST", "/v1/cache/Order/query", "{\"filter\":{\"count\":3}}", 5000, &r),
+                 0);
     cr_assert_eq(r.status, 400, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "error.message"), "filter.count: not an indexed field of Order");
     h_resp_free(&r);
@@ -509,7 +542,9 @@ Test(commands_it, bad_config_names_the_field, .timeout = 30) {
           "[{\"name\":\"f\",\"type\":\"Strin\"}]}]}",
           f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "%s/sidecar/byron-sidecar --mode=api --config %s --nats-url nats://127.0.0.1:1 --mongo-uri mongodb://127.0.0.1:1 2>&1; echo rc=$?",
+    snprintf(cmd, sizeof cmd,
+             "%s/sidecar/byron-sidecar --mode=api --config %s --nats-url nats://127.0.0.1:1 --mongo-uri "
+             "mongodb://127.0.0.1:1 2>&1; echo rc=$?",
              getenv("BYRON_BINARY_DIR"), path);
     FILE *p = popen(cmd, "r");
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -598,13 +633,18 @@ Test(commands_it, traceparent_flows_into_the_event, .timeout = 60) {
     snprintf(hdr, sizeof hdr, "traceparent: %s", tp);
     h_resp_t r;
     cr_assert_eq(h_http_hdr(NULL, sc.port, "POST", "/v1/commands/createOrder",
-                            "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}", 10000, hdr, &r), 0);
+                            "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}",
+                            10000, hdr, &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(jstr(r.json, "events.0.traceparent"), tp);
     uint64_t seq = (uint64_t)jint(r.json, "sequences.0");
     h_resp_free(&r);
     /* A re-sent create with the same key: the original answer, not CONFLICT. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}", &r), 0);
+    cr_assert_eq(h_command(&sc, "createOrder",
+                           "{\"id\":\"tp-1\",\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"once\"}",
+                           &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(json_object_get_boolean(jget(r.json, "duplicate")));
     cr_assert_eq((uint64_t)jint(r.json, "sequences.0"), seq);

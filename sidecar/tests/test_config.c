@@ -1,10 +1,10 @@
 /* test_config.c — component config parsing and validation. */
+#include "byron/json.h"
+#include "config.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "config.h"
 
 static byron_status_t parse_str(const char *text, byron_component_t **c, byron_err_t *err) {
     json_object *root = NULL;
@@ -17,7 +17,8 @@ static byron_status_t parse_str(const char *text, byron_component_t **c, byron_e
 
 static char *data_path(const char *name) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/sidecar/tests/data/%s", getenv("BYRON_SOURCE_DIR") ? getenv("BYRON_SOURCE_DIR") : SRC_DIR, name);
+    snprintf(buf, sizeof buf, "%s/sidecar/tests/data/%s",
+             getenv("BYRON_SOURCE_DIR") ? getenv("BYRON_SOURCE_DIR") : SRC_DIR, name);
     return buf;
 }
 
@@ -53,7 +54,8 @@ Test(config, loads_the_example) {
 Test(config, dashes_become_underscores_in_stream_names) {
     byron_component_t *c = NULL;
     byron_err_t err = {0};
-    cr_assert_eq(parse_str("{\"component\":\"my-orders\",\"namespace\":\"a-b\"}", &c, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(parse_str("{\"component\":\"my-orders\",\"namespace\":\"a-b\"}", &c, &err), BYRON_OK, "%s",
+                 err.msg);
     cr_assert_str_eq(c->stream, "BYRON_a_b_my_orders");
     cr_assert_eq(c->partitions, 1);
     byron_component_free(c);
@@ -67,36 +69,53 @@ static const struct {
     {"[]", "component config: must be a JSON object"},
     {"{\"namespace\":\"shop\"}", "component: required"},
     {"{\"component\":\"Orders\",\"namespace\":\"shop\"}", "component: \"Orders\" is not a DNS label"},
-    {"{\"component\":\"o\",\"namespace\":\"shop\",\"partitions\":0}", "partitions: must be between 1 and 4096"},
+    {"{\"component\":\"o\",\"namespace\":\"shop\",\"partitions\":0}",
+     "partitions: must be between 1 and 4096"},
     {"{\"component\":\"o\",\"namespace\":\"shop\",\"modles\":[]}", "modles: unknown field"},
-    {"{\"component\":\"o\",\"namespace\":\"shop\",\"apiVersion\":\"v2\"}", "apiVersion: \"v2\" is not supported (want byron.io/v1alpha1)"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[]},{\"name\":\"B\",\"fields\":[{\"name\":\"x\",\"type\":\"Strin\"}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"shop\",\"apiVersion\":\"v2\"}",
+     "apiVersion: \"v2\" is not supported (want byron.io/v1alpha1)"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[]},{\"name\":\"B\","
+     "\"fields\":[{\"name\":\"x\",\"type\":\"Strin\"}]}]}",
      "models[1].fields[0].type: unknown type \"Strin\""},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"a\"}]}", "models[0].name: \"a\" must match ^[A-Z][A-Za-z0-9]*$"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"},{\"name\":\"A\"}]}", "models[1].name: \"A\" is already a type"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"String\"}]}", "models[0].name: \"String\" is already a type"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"id\",\"type\":\"ID\"}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"a\"}]}",
+     "models[0].name: \"a\" must match ^[A-Z][A-Za-z0-9]*$"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"},{\"name\":\"A\"}]}",
+     "models[1].name: \"A\" is already a type"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"String\"}]}",
+     "models[0].name: \"String\" is already a type"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"id\","
+     "\"type\":\"ID\"}]}]}",
      "models[0].fields[0].name: \"id\" is implicit and may not be declared"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\",\"type\":\"Int\",\"requird\":true}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\","
+     "\"type\":\"Int\",\"requird\":true}]}]}",
      "models[0].fields[0].requird: unknown field"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\",\"type\":\"Int\",\"required\":1}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\","
+     "\"type\":\"Int\",\"required\":1}]}]}",
      "models[0].fields[0].required: must be a boolean, not an integer"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\",\"type\":\"Int\"},{\"name\":\"x\",\"type\":\"Int\"}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\","
+     "\"type\":\"Int\"},{\"name\":\"x\",\"type\":\"Int\"}]}]}",
      "models[0].fields[1].name: duplicate field \"x\""},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\",\"type\":\"JSON\",\"indexed\":true}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"x\","
+     "\"type\":\"JSON\",\"indexed\":true}]}]}",
      "models[0].fields[0].indexed: a JSON field cannot be indexed"},
     {"{\"component\":\"o\",\"namespace\":\"s\",\"enums\":[{\"name\":\"E\",\"values\":[\"a\"]}]}",
      "enums[0].values[0]: \"a\" is not a valid enum value (^[A-Z][A-Z0-9_]*$)"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"enums\":[{\"name\":\"E\",\"values\":[]}]}", "enums[0].values: must not be empty"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\",\"model\":\"B\",\"emits\":[\"X\"]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"enums\":[{\"name\":\"E\",\"values\":[]}]}",
+     "enums[0].values: must not be empty"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\","
+     "\"model\":\"B\",\"emits\":[\"X\"]}]}",
      "commands[0].model: unknown model \"B\""},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"createA\",\"model\":\"A\",\"emits\":[\"X\"]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":"
+     "\"createA\",\"model\":\"A\",\"emits\":[\"X\"]}]}",
      "commands[0].name: \"createA\" is a generated command"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\",\"model\":\"A\"}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\","
+     "\"model\":\"A\"}]}",
      "commands[0].emits: must name at least one event type"},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\",\"model\":\"A\",\"emits\":[\"X\"],\"input\":[{\"name\":\"n\",\"type\":\"Nope\"}]}]}",
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"models\":[{\"name\":\"A\"}],\"commands\":[{\"name\":\"go\","
+     "\"model\":\"A\",\"emits\":[\"X\"],\"input\":[{\"name\":\"n\",\"type\":\"Nope\"}]}]}",
      "commands[0].input[0].type: unknown type \"Nope\""},
-    {"{\"component\":\"o\",\"namespace\":\"s\",\"subscriptions\":[{\"component\":\"C\"}]}", "subscriptions[0].component: \"C\" is not a DNS label"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"subscriptions\":[{\"component\":\"C\"}]}",
+     "subscriptions[0].component: \"C\" is not a DNS label"},
 };
 
 Test(config, bad_configs_name_the_field) {
@@ -129,10 +148,13 @@ Test(config, input_validation) {
     byron_component_t *c = NULL;
     byron_err_t err = {0};
     cr_assert_eq(byron_component_load(data_path("orders.json"), &c, &err), BYRON_OK, "%s", err.msg);
-    cr_assert_eq(validate(c, "{\"customer\":\"ann\",\"status\":\"OPEN\",\"total\":3,\"count\":2,"
-                             "\"placedAt\":\"2026-11-26T06:40:00.5+01:00\",\"lines\":[\"l1\",\"l-2\"],\"notes\":{\"a\":[1]}}",
-                          0, &err),
-                 BYRON_OK, "%s", err.msg);
+    cr_assert_eq(
+        validate(
+            c,
+            "{\"customer\":\"ann\",\"status\":\"OPEN\",\"total\":3,\"count\":2,"
+            "\"placedAt\":\"2026-11-26T06:40:00.5+01:00\",\"lines\":[\"l1\",\"l-2\"],\"notes\":{\"a\":[1]}}",
+            0, &err),
+        BYRON_OK, "%s", err.msg);
     cr_assert_eq(validate(c, "{\"status\":\"OPEN\"}", 0, &err), BYRON_EINVAL);
     cr_assert_str_eq(err.msg, "input.customer: required");
     cr_assert_eq(validate(c, "{\"status\":\"OPEN\"}", 1, &err), BYRON_OK);

@@ -1,18 +1,23 @@
 /* test_envelope.c — CloudEvents envelopes: built ones validate, broken ones name the attribute. */
-#include <criterion/criterion.h>
-#include <string.h>
-
 #include "byron/json.h"
 #include "config.h"
 #include "envelope.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
 
 static json_object *sample(void) {
     json_object *data = json_object_new_object();
     json_object_object_add(data, "customer", json_object_new_string("ann"));
     char tp[BYRON_TRACEPARENT_LEN + 1];
     byron_traceparent_new(tp);
-    byron_event_spec_t spec = {.source = "/byron/shop/orders", .type = "OrderCreated", .subject = "o-1",
-                               .model = "Order", .version = 1, .command = "createOrder", .traceparent = tp,
+    byron_event_spec_t spec = {.source = "/byron/shop/orders",
+                               .type = "OrderCreated",
+                               .subject = "o-1",
+                               .model = "Order",
+                               .version = 1,
+                               .command = "createOrder",
+                               .traceparent = tp,
                                .data = data};
     json_object *ev = byron_event_build(&spec);
     json_object_put(data);

@@ -1,6 +1,9 @@
 /* test_server.c — the HTTP server on its own: mounted handlers on the worker
  * pool (how GraphQL plugs in), query strings, Allow headers, probes, the Unix
  * socket, a client that hangs up before its answer. No external servers. */
+#include "byron/json.h"
+#include "server.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -8,9 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "byron/json.h"
-#include "server.h"
 
 static void echo(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
     (void)ud;
@@ -49,8 +49,8 @@ static size_t collect(char *p, size_t s, size_t n, void *ud) {
     return s * n;
 }
 
-static long call(const char *sock, int port, const char *method, const char *path, const char *body, long timeout_ms,
-                 char **out, char *ctype, size_t ctype_cap) {
+static long call(const char *sock, int port, const char *method, const char *path, const char *body,
+                 long timeout_ms, char **out, char *ctype, size_t ctype_cap) {
     CURL *c = curl_easy_init();
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
@@ -73,8 +73,10 @@ static long call(const char *sock, int port, const char *method, const char *pat
     if (ctype) snprintf(ctype, ctype_cap, "%s", ct ? ct : "");
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (out) *out = b.buf;
-    else free(b.buf);
+    if (out)
+        *out = b.buf;
+    else
+        free(b.buf);
     return code;
 }
 
@@ -97,7 +99,8 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     char path[300];
     snprintf(path, sizeof path, "%s/sidecar.sock", sock);
     byron_server_mount_t m = {"/graphql", echo, NULL};
-    byron_server_options_t o = {.bind_addr = "127.0.0.1", .port = 0, .unix_path = path, .mounts = &m, .nmounts = 1};
+    byron_server_options_t o = {
+        .bind_addr = "127.0.0.1", .port = 0, .unix_path = path, .mounts = &m, .nmounts = 1};
     byron_server_t *srv = byron_server_new(&sc, &o, &err);
     cr_assert_not_null(srv, "%s", err.msg);
     int port = byron_server_port(srv);
@@ -114,8 +117,9 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     cr_assert_eq(call(NULL, port, "POST", "/v1/commands/createOrder", "{}", 2000, NULL, NULL, 0), 404);
 
     /* A mounted GET: the query string arrives encoded as sent. */
-    cr_assert_eq(call(NULL, port, "GET", "/graphql?query=%7B%20a%20%7D&x=a%26b%3Dc", NULL, 2000, &body, ct, sizeof ct),
-                 200);
+    cr_assert_eq(
+        call(NULL, port, "GET", "/graphql?query=%7B%20a%20%7D&x=a%26b%3Dc", NULL, 2000, &body, ct, sizeof ct),
+        200);
     cr_assert_str_eq(ct, "application/graphql-response+json");
     json_object *j = NULL;
     cr_assert_eq(byron_json_parse(body, strlen(body), 0, &j, &err), BYRON_OK, "%s", body);

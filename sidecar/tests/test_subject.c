@@ -1,10 +1,10 @@
 /* test_subject.c — fnv1a32, partitions and subjects as in the contract. */
+#include "byron/json.h"
+#include "subject.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "subject.h"
 
 Test(subject, fnv1a32_reference_vectors) {
     /* Reference values of 32-bit FNV-1a (isthe.com/chongo/tech/comp/fnv). */
@@ -28,7 +28,8 @@ Test(subject, partition_hashes_model_slash_id) {
 }
 
 Test(subject, formats) {
-    const char *text = "{\"component\":\"orders\",\"namespace\":\"shop\",\"partitions\":8,\"models\":[{\"name\":\"Order\"}]}";
+    const char *text = "{\"component\":\"orders\",\"namespace\":\"shop\",\"partitions\":8,\"models\":[{"
+                       "\"name\":\"Order\"}]}";
     json_object *root;
     byron_err_t err;
     cr_assert_eq(byron_json_parse(text, strlen(text), 0, &root, &err), BYRON_OK);
