@@ -1,1 +1,664 @@
+/* test_integration.c — byron-operator against the real kube-apiserver of
+ * scripts/testenv. No controller-manager runs there: Deployments never get
+ * ready by themselves, so the tests write workload status themselves, and
+ * the garbage collector never deletes children (we check their owner
+ * references instead). Each test gets its own namespace and its own
+ * operator process (the real binary, scoped with --namespace). */
 #include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "byron/json.h"
+#include "informer.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "testenv.h"
+
+static byron_kube_client_t *kc;
+
+static void setup_client(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    byron_kube_config_t *cfg = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_kubeconfig_load(byron_testenv("BYRON_KUBECONFIG"), NULL, &cfg, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_not_null(kc = byron_kube_client_new(cfg, &err), "%s", err.msg);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* GET; NULL on 404 (fails the test on other errors). */
+static json_object *kget(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_object *kget(const char *fmt, ...) {
+    char path[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    json_object *o = NULL;
+    byron_err_t err = {0};
+    byron_status_t st = byron_kube_do(kc, "GET", path, NULL, NULL, &o, &err);
+    if (st == BYRON_ENOTFOUND) return NULL;
+    cr_assert_eq(st, BYRON_OK, "%s", err.msg);
+    return o;
+}
+
+static byron_status_t kdo(const char *method, const char *path, const char *ctype, const char *body, byron_err_t *err) {
+    json_object *b = NULL;
+    if (body) cr_assert_eq(byron_json_parse(body, strlen(body), 0, &b, err), BYRON_OK, "%s", err->msg);
+    byron_status_t st = byron_kube_do(kc, method, path, ctype, b, NULL, err);
+    json_object_put(b);
+    return st;
+}
+
+static json_object *at(json_object *o, const char *path) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *tok = strtok(buf, "|"); tok && o; tok = strtok(NULL, "|")) {
+        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
+        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
+    }
+    return o;
+}
+static const char *s_at(json_object *o, const char *path) {
+    json_object *v = at(o, path);
+    return v ? json_object_get_string(v) : "";
+}
+
+static void install_crd(void) {
+    char path[1024], *buf = NULL;
+    size_t len;
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", getenv("BYRON_SOURCE_DIR"));
+    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    json_object *crd = NULL;
+    cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
+    free(buf);
+    cr_assert_eq(byron_kube_apply(kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io",
+                                  crd, NULL, &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object_put(crd);
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        json_object *o = NULL;
+        if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &o, &err) == BYRON_OK) {
+            json_object_put(o);
+            break;
+        }
+        cr_assert_lt(byron_test_now_ms(), deadline, "CRD not served: %s", err.msg);
+        sleep_ms(100);
+    }
+}
+
+static char ns[64];
+
+static void make_namespace(void) {
+    static int n;
+    snprintf(ns, sizeof ns, "it-%d-%d", (int)getpid(), n++);
+    char body[256];
+    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("POST", "/api/v1/namespaces", "application/json", body, &err), BYRON_OK, "%s", err.msg);
+}
+
+static void setup(void) {
+    setup_client();
+    install_crd();
+    make_namespace();
+}
+
+static void teardown(void) {
+    byron_kube_client_free(kc);
+    kc = NULL;
+    curl_global_cleanup();
+}
+
+TestSuite(operator, .init = setup, .fini = teardown, .timeout = 180);
+
+static int free_port(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+typedef struct op {
+    pid_t pid;
+    int port;
+    char log[256];
+} op_t;
+
+/* Start the real binary; extra: NULL-terminated extra flags. */
+static op_t start_operator(const char *const *extra) {
+    op_t op = {0};
+    op.port = free_port();
+    snprintf(op.log, sizeof op.log, "/tmp/byron-operator-%s-%d.log", ns, op.port);
+    char bin[1024], port[16];
+    snprintf(bin, sizeof bin, "%s/operator/byron-operator", getenv("BYRON_BINARY_DIR"));
+    snprintf(port, sizeof port, "%d", op.port);
+    const char *argv[32] = {bin, "--kubeconfig", byron_testenv("BYRON_KUBECONFIG"), "--namespace", ns,
+                            "--sidecar-image", "byron-sidecar:it", "--default-broker-url", "nats://nats:4222",
+                            "--metrics-port", port, "--probe-port", port, "--log-level", "debug"};
+    int n = 15;
+    for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    op.pid = fork();
+    cr_assert_geq(op.pid, 0);
+    if (op.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test must not leave operators behind */
+        FILE *f = freopen(op.log, "w", stderr);
+        (void)f;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return op;
+}
+
+static int stop_operator(op_t *op) {
+    if (op->pid <= 0) return -1;
+    kill(op->pid, SIGTERM);
+    int status = 0;
+    waitpid(op->pid, &status, 0);
+    op->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+} body_t;
+static size_t collect(char *p, size_t sz, size_t n, void *ud) {
+    body_t *b = ud;
+    char *nb = realloc(b->buf, b->len + sz * n + 1);
+    memcpy(nb + b->len, p, sz * n);
+    b->buf = nb;
+    b->len += sz * n;
+    b->buf[b->len] = '\0';
+    return sz * n;
+}
+
+/* Plain HTTP (metrics, etcd's JSON gateway). Caller frees; NULL on failure. */
+static char *http(const char *method, const char *url, const char *body) {
+    CURL *c = curl_easy_init();
+    body_t b = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        free(b.buf);
+        return NULL;
+    }
+    return b.buf ? b.buf : strdup("");
+}
+
+/* Value of one metric series line ("name{labels}") or -1. */
+static double metric(op_t *op, const char *series) {
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op->port);
+    char *text = http("GET", url, NULL);
+    if (!text) return -1;
+    double v = -1;
+    char *p = strstr(text, series);
+    if (p) v = strtod(p + strlen(series), NULL);
+    free(text);
+    return v;
+}
+
+static const char *BC_JSON =
+    "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"%s\"},"
+    "\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\"}]}],"
+    "\"api\":{\"replicas\":2},\"sink\":{\"image\":\"acme/orders:1\"}}}";
+
+static void create_bc(const char *name) {
+    char body[2048], path[256];
+    snprintf(body, sizeof body, BC_JSON, name);
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "%s", err.msg);
+}
+
+static const char *CHILDREN[][2] = {
+    {"/apis/apps/v1/namespaces/%s/deployments/%s-api", "Deployment"},
+    {"/apis/apps/v1/namespaces/%s/deployments/%s-sink", "Deployment"},
+    {"/apis/apps/v1/namespaces/%s/statefulsets/%s-cache", "StatefulSet"},
+    {"/api/v1/namespaces/%s/services/%s-cache", "Service"},
+    {"/api/v1/namespaces/%s/services/%s-api", "Service"},
+    {"/api/v1/namespaces/%s/configmaps/%s-config", "ConfigMap"},
+    {"/api/v1/namespaces/%s/secrets/%s-cache-credentials", "Secret"},
+};
+#define N_CHILDREN 7
+
+static json_object *get_child(int i, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, CHILDREN[i][0], ns, name);
+    return kget("%s", path);
+}
+
+static json_object *get_bc(const char *name) {
+    return kget("/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%s", ns, name);
+}
+
+static void wait_children(const char *name, long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o;
+        while (!(o = get_child(i, name))) {
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s %s-... not created", CHILDREN[i][1], name);
+            sleep_ms(50);
+        }
+        json_object_put(o);
+    }
+}
+
+/* Wait until the component's status satisfies pred. Returns the object. */
+static json_object *wait_bc(const char *name, int (*pred)(json_object *), long timeout_ms, const char *what) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    for (;;) {
+        json_object *o = get_bc(name);
+        if (o && pred(o)) return o;
+        json_object_put(o);
+        cr_assert_lt(byron_test_now_ms(), deadline, "timed out waiting for %s", what);
+        sleep_ms(50);
+    }
+}
+
+static int has_status(json_object *o) {
+    return json_object_get_int64(at(o, "status|observedGeneration")) == json_object_get_int64(at(o, "metadata|generation"));
+}
+
+static const char *condition(json_object *o, const char *type, const char *field) {
+    json_object *conds = at(o, "status|conditions");
+    for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
+        json_object *cd = json_object_array_get_idx(conds, i);
+        if (!strcmp(s_at(cd, "type"), type)) return s_at(cd, field);
+    }
+    return "";
+}
+
+Test(operator, create_makes_every_child_with_owner_references_and_status) {
+    op_t op = start_operator(NULL);
+    create_bc("orders");
+    wait_children("orders", 20000);
+    json_object *bc = wait_bc("orders", has_status, 20000, "status");
+    const char *uid = s_at(bc, "metadata|uid");
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "orders");
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), uid, "%s", CHILDREN[i][1]);
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|controller"), "true");
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|blockOwnerDeletion"), "true");
+        cr_assert_str_eq(s_at(o, "metadata|labels|app.kubernetes.io/managed-by"), "byron-operator");
+        json_object_put(o);
+    }
+    json_object *api = get_child(0, "orders"), *sink = get_child(1, "orders");
+    cr_assert_eq(json_object_get_int(at(api, "spec|replicas")), 2);
+    cr_assert_str_eq(s_at(api, "spec|template|spec|containers|0|name"), "byron-sidecar", "no api image: sidecar only");
+    cr_assert_str_eq(s_at(api, "spec|template|spec|containers|0|image"), "byron-sidecar:it");
+    cr_assert_str_eq(s_at(sink, "spec|template|spec|containers|0|image"), "acme/orders:1");
+    cr_assert_str_eq(s_at(sink, "spec|template|spec|containers|1|args|0"), "--mode=sink");
+    cr_assert_eq(json_object_get_int(at(sink, "spec|replicas")), 1, "unset: the API server's default");
+    json_object *cm = get_child(5, "orders");
+    cr_assert(strstr(s_at(cm, "data|component.json"), "\"component\":\"orders\""), "%s", s_at(cm, "data|component.json"));
+    cr_assert_str_eq(condition(bc, "Ready", "status"), "False");
+    cr_assert_str_eq(condition(bc, "Progressing", "status"), "True");
+    cr_assert_str_eq(condition(bc, "Degraded", "status"), "False");
+    cr_assert_str_eq(s_at(bc, "status|api|ready"), "0/2");
+    cr_assert(strstr(s_at(bc, "status|graphqlEndpoint"), "orders-api."));
+    /* The Secret is never re-applied: its password survives reconciles. */
+    json_object *sec = get_child(6, "orders");
+    char pw[256];
+    snprintf(pw, sizeof pw, "%s", s_at(sec, "data|password"));
+    cr_assert_gt(strlen(pw), 20);
+    /* Idle: nothing more is written (status only when changed). */
+    const char *rv = s_at(bc, "metadata|resourceVersion");
+    char rv0[32];
+    snprintf(rv0, sizeof rv0, "%s", rv);
+    sleep_ms(1500);
+    json_object *bc2 = get_bc("orders");
+    cr_assert_str_eq(s_at(bc2, "metadata|resourceVersion"), rv0, "status rewritten while nothing changed");
+    cr_assert_gt(metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"), 0);
+    json_object_put(bc2);
+    json_object_put(sec);
+    json_object_put(cm);
+    json_object_put(api);
+    json_object_put(sink);
+    json_object_put(bc);
+    cr_assert_eq(stop_operator(&op), 0, "clean exit on SIGTERM");
+}
+
+static int api_three(json_object *o) { return !strcmp(s_at(o, "status|api|ready"), "0/3"); }
+
+Test(operator, api_replicas_change_touches_only_the_api_deployment) {
+    op_t op = start_operator(NULL);
+    create_bc("orders");
+    wait_children("orders", 20000);
+    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    sleep_ms(500);
+    char before[N_CHILDREN][32];
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "orders");
+        snprintf(before[i], 32, "%s", s_at(o, "metadata|resourceVersion"));
+        json_object_put(o);
+    }
+    json_object *api0 = get_child(0, "orders");
+    char hash0[64];
+    snprintf(hash0, sizeof hash0, "%s", s_at(api0, "spec|template|metadata|annotations|byron.io/config-hash"));
+    json_object_put(api0);
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}", &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object_put(wait_bc("orders", api_three, 20000, "api 0/3"));
+    sleep_ms(1000);
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "orders");
+        if (i == 0) {
+            cr_assert_str_neq(s_at(o, "metadata|resourceVersion"), before[i], "API Deployment unchanged");
+            cr_assert_eq(json_object_get_int(at(o, "spec|replicas")), 3);
+            cr_assert_str_eq(s_at(o, "spec|template|metadata|annotations|byron.io/config-hash"), hash0, "pods rolled");
+        } else {
+            cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), before[i], "%s changed", CHILDREN[i][1]);
+        }
+        json_object_put(o);
+    }
+    stop_operator(&op);
+}
+
+static void set_ready(const char *kind_path, const char *name, int ready) {
+    char path[512], body[256];
+    snprintf(path, sizeof path, "%s/namespaces/%s/%s/status", kind_path, ns, name);
+    snprintf(body, sizeof body, "{\"status\":{\"replicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}", ready,
+             ready, ready);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", body, &err), BYRON_OK, "%s", err.msg);
+}
+
+static int is_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "True"); }
+static int not_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "False"); }
+
+Test(operator, status_follows_workload_status) {
+    op_t op = start_operator(NULL);
+    create_bc("orders");
+    wait_children("orders", 20000);
+    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    set_ready("/apis/apps/v1", "deployments/orders-api", 2);
+    set_ready("/apis/apps/v1", "deployments/orders-sink", 1);
+    sleep_ms(300);
+    json_object *bc = get_bc("orders");
+    cr_assert_str_eq(condition(bc, "Ready", "status"), "False", "cache not ready yet");
+    json_object_put(bc);
+    set_ready("/apis/apps/v1", "statefulsets/orders-cache", 1);
+    bc = wait_bc("orders", is_ready, 20000, "Ready=True");
+    cr_assert_str_eq(s_at(bc, "status|api|ready"), "2/2");
+    cr_assert_str_eq(s_at(bc, "status|sink|ready"), "1/1");
+    cr_assert_str_eq(s_at(bc, "status|cache|state"), "Ready");
+    cr_assert_str_eq(condition(bc, "Progressing", "status"), "False");
+    json_object_put(bc);
+    set_ready("/apis/apps/v1", "deployments/orders-sink", 0);
+    bc = wait_bc("orders", not_ready, 20000, "Ready=False after the sink lost its pod");
+    cr_assert_str_eq(s_at(bc, "status|sink|ready"), "0/1");
+    cr_assert_str_eq(condition(bc, "Ready", "reason"), "ComponentsNotReady");
+    json_object_put(bc);
+    stop_operator(&op);
+}
+
+static int external(json_object *o) { return !strcmp(s_at(o, "status|cache|state"), "External"); }
+
+Test(operator, switching_to_an_external_cache_deletes_the_statefulset) {
+    op_t op = start_operator(NULL);
+    create_bc("orders");
+    wait_children("orders", 20000);
+    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json",
+                     "{\"spec\":{\"cache\":{\"external\":{\"uri\":\"mongodb://db.example:27017/\"}}}}", &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object_put(wait_bc("orders", external, 20000, "cache External"));
+    for (int i = 2; i <= 3; i++) { /* StatefulSet and headless Service */
+        long long deadline = byron_test_now_ms() + 10000;
+        json_object *o;
+        while ((o = get_child(i, "orders"))) {
+            json_object_put(o);
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s still there", CHILDREN[i][1]);
+            sleep_ms(50);
+        }
+    }
+    json_object *api = get_child(0, "orders");
+    cr_assert(strstr(json_object_to_json_string_ext(api, JSON_C_TO_STRING_NOSLASHESCAPE), "mongodb://db.example:27017/"), "sidecar uses the external URI");
+    json_object_put(api);
+    stop_operator(&op);
+}
+
+/* POST a component; expect 422 naming `field`. */
+static void expect_rejected(const char *spec, const char *field) {
+    char body[4096], path[256];
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"bad\"},"
+             "\"spec\":%s}",
+             spec);
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_EINVAL, "accepted: %s", spec);
+    cr_assert(strstr(err.msg, field), "'%s' does not name %s", err.msg, field);
+}
+
+Test(operator, invalid_components_are_rejected_naming_the_field) {
+    expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"x\",\"type\":\"Nope\"}]}]}",
+                    "spec.models[].fields[].type");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"},{\"name\":\"Order\"}]}", "spec.models[1]");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\"}]}",
+                    "spec.commands[].model");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\"}]}",
+                    "spec.commands[].name");
+    expect_rejected("{\"models\":[{\"name\":\"order\"}]}", "spec.models[0].name");
+    expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"ID\"}]}]}",
+                    "spec.models[0].fields[0]");
+    expect_rejected("{\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}", "spec.cache");
+    expect_rejected("{\"cache\":{\"external\":{}}}", "spec.cache.external");
+    expect_rejected("{\"partitions\":0}", "spec.partitions");
+    expect_rejected("{\"api\":{\"replicas\":-1}}", "spec.api.replicas");
+    expect_rejected("{\"broker\":{\"url\":\"http://x\"}}", "spec.broker.url");
+    /* Immutable partitions, on update. */
+    create_bc("fixed");
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/fixed", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"partitions\":16}}", &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "spec.partitions") && strstr(err.msg, "immutable"), "%s", err.msg);
+    /* Defaults were applied. */
+    json_object *bc = get_bc("fixed");
+    cr_assert_eq(json_object_get_int(at(bc, "spec|partitions")), 8);
+    cr_assert_str_eq(s_at(bc, "spec|cache|image"), "mongo:7");
+    json_object_put(bc);
+}
+
+/* Compact etcd at its current revision: every older resourceVersion is gone. */
+static void compact_etcd(void) {
+    char url[256];
+    snprintf(url, sizeof url, "%s/v3/kv/range", byron_testenv("BYRON_ETCD_URL"));
+    char *r = http("POST", url, "{\"key\":\"AA==\",\"limit\":1}");
+    cr_assert_not_null(r);
+    json_object *o = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(r, strlen(r), 0, &o, &err), BYRON_OK, "%s", err.msg);
+    char body[128];
+    snprintf(body, sizeof body, "{\"revision\":\"%s\",\"physical\":true}", s_at(o, "header|revision"));
+    free(r);
+    json_object_put(o);
+    snprintf(url, sizeof url, "%s/v3/kv/compaction", byron_testenv("BYRON_ETCD_URL"));
+    r = http("POST", url, body);
+    cr_assert_not_null(r);
+    free(r);
+}
+
+static void churn(int n) { /* writes the operator does not watch: revisions move on */
+    char path[256], body[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", ns);
+    for (int i = 0; i < n; i++) {
+        snprintf(body, sizeof body, "{\"metadata\":{\"generateName\":\"churn-\"},\"data\":{\"i\":\"%d\"}}", i);
+        byron_err_t err = {0};
+        cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "%s", err.msg);
+    }
+}
+
+Test(operator, watches_survive_an_api_server_restart_and_410_gone) {
+    op_t op = start_operator(NULL);
+    create_bc("before");
+    wait_children("before", 20000);
+    json_object_put(wait_bc("before", has_status, 20000, "status"));
+    const char *lists = "byron_informer_lists_total{kind=\"ByronComponent\"}";
+    cr_assert_eq(metric(&op, lists), 1);
+    churn(20);
+    compact_etcd();
+    cr_assert_eq(byron_testenv_ctl("restart", "kube-apiserver"), 0);
+    /* After the restart the informers come back with resourceVersions older
+     * than the compaction: 410 Gone, relist, carry on. */
+    create_bc("after");
+    wait_children("after", 60000);
+    json_object_put(wait_bc("after", has_status, 20000, "status after restart"));
+    long long deadline = byron_test_now_ms() + 10000;
+    while (metric(&op, lists) < 2) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "no relist after 410 (lists=%g)", metric(&op, lists));
+        sleep_ms(100);
+    }
+    cr_assert(metric(&op, "byron_informer_watch_errors_total{kind=\"ByronComponent\"}") >= 1, "restart was seen");
+    stop_operator(&op);
+}
+
+static void on_ev(void *ud, byron_event_type_t t, json_object *o) { (*(int *)ud)++; }
+
+Test(operator, informer_relists_when_forced_to_a_too_old_resource_version) {
+    create_bc("one");
+    churn(5);
+    compact_etcd();
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    int events = 0;
+    byron_informer_options_t o = {.kind = "ByronComponent", .path = path, .handler = on_ev, .ud = &events,
+                                  .initial_resource_version = "2"};
+    byron_err_t err = {0};
+    byron_informer_t *inf = byron_informer_new(kc, &o, &err);
+    cr_assert_not_null(inf, "%s", err.msg);
+    cr_assert_eq(byron_informer_start(inf, &err), BYRON_OK);
+    long long deadline = byron_test_now_ms() + 15000;
+    while (!byron_informer_synced(inf)) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "never relisted");
+        sleep_ms(50);
+    }
+    cr_assert_eq(byron_informer_lists(inf), 1);
+    char key[128];
+    snprintf(key, sizeof key, "%s/one", ns);
+    cr_assert(byron_store_has(byron_informer_store(inf), key));
+    cr_assert_geq(events, 1);
+    /* And it watches on from the list. */
+    create_bc("two");
+    snprintf(key, sizeof key, "%s/two", ns);
+    while (!byron_store_has(byron_informer_store(inf), key)) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "watch after relist saw nothing");
+        sleep_ms(50);
+    }
+    byron_informer_free(inf);
+}
+
+static json_object *lease(const char *name) {
+    return kget("/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", ns, name);
+}
+
+Test(operator, two_operators_elect_one_leader_and_hand_over_on_shutdown) {
+    const char *extra[] = {"--leader-elect", "--lease-namespace", ns, "--lease-name", "byron-it", NULL};
+    op_t a = start_operator(extra);
+    sleep_ms(700);
+    op_t b = start_operator(extra);
+    const char *leader = "leader_election_master_status{name=\"byron-it\"}";
+    long long deadline = byron_test_now_ms() + 20000;
+    while (metric(&a, leader) + metric(&b, leader) != 1) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "no single leader (a=%g b=%g)", metric(&a, leader), metric(&b, leader));
+        sleep_ms(100);
+    }
+    sleep_ms(3000); /* a few renew periods: still exactly one */
+    cr_assert_eq(metric(&a, leader) + metric(&b, leader), 1);
+    op_t *lead = metric(&a, leader) == 1 ? &a : &b, *standby = lead == &a ? &b : &a;
+    json_object *l = lease("byron-it");
+    cr_assert_not_null(l);
+    char holder[256];
+    snprintf(holder, sizeof holder, "%s", s_at(l, "spec|holderIdentity"));
+    cr_assert_gt(strlen(holder), 0);
+    json_object_put(l);
+    /* Only the leader reconciles. */
+    create_bc("led");
+    wait_children("led", 20000);
+    cr_assert_eq(metric(standby, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"), -1,
+                 "the standby reconciled");
+    cr_assert_eq(stop_operator(lead), 0);
+    l = lease("byron-it");
+    cr_assert_str_eq(s_at(l, "spec|holderIdentity"), "", "lease released on shutdown");
+    json_object_put(l);
+    deadline = byron_test_now_ms() + 10000;
+    while (metric(standby, leader) != 1) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "the standby did not take over");
+        sleep_ms(100);
+    }
+    l = lease("byron-it");
+    cr_assert_str_neq(s_at(l, "spec|holderIdentity"), holder);
+    cr_assert_geq(json_object_get_int(at(l, "spec|leaseTransitions")), 1);
+    json_object_put(l);
+    stop_operator(standby);
+}
+
+Test(operator, deleted_component_leaves_children_to_the_garbage_collector) {
+    op_t op = start_operator(NULL);
+    create_bc("gone");
+    wait_children("gone", 20000);
+    json_object *bc = wait_bc("gone", has_status, 20000, "status");
+    char uid[128], path[256];
+    snprintf(uid, sizeof uid, "%s", s_at(bc, "metadata|uid"));
+    json_object_put(bc);
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/gone", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    sleep_ms(1000);
+    /* No garbage collector runs here: the children stay, each pointing at the
+     * deleted owner so the real cluster's collector removes them; the operator
+     * neither recreates nor touches them. */
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "gone");
+        cr_assert_not_null(o);
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), uid);
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|blockOwnerDeletion"), "true");
+        json_object_put(o);
+    }
+    stop_operator(&op);
+}
+
+Test(operator, deleted_child_is_recreated) {
+    op_t op = start_operator(NULL);
+    create_bc("heal");
+    wait_children("heal", 20000);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/heal-config", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    wait_children("heal", 10000);
+    stop_operator(&op);
+}
