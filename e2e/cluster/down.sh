@@ -70,14 +70,34 @@ remove_pods() {
 }
 
 kill_shims() {
-  # shims of our containerd keep their pid in the task bundle (shim.pid)
-  local f pid
-  for f in "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/shim.pid \
-           "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/init.pid; do
+  # a shim is the parent of its containers' init processes (init.pid in each
+  # task bundle); with the init, it is ours to end
+  local f pid ppid
+  for f in "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/init.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f" 2>/dev/null) || continue
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    [ -n "$pid" ] || continue
+    ppid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
+    if [ -n "$ppid" ] && [ "$ppid" != 1 ] &&
+       [[ $(ps -o comm= -p "$ppid" 2>/dev/null) == containerd-shim* ]]; then
+      kill -KILL "$ppid" 2>/dev/null
+    fi
+    kill -KILL "$pid" 2>/dev/null
   done
+  true
+}
+
+# Processes of pods that outlived their shim (containerd killed from outside):
+# everything in the kubelet's pod cgroups is ours.
+kill_pod_processes() {
+  local f pid
+  for f in $(find /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/memory/kubepods \
+               -name cgroup.procs 2>/dev/null); do
+    while read -r pid; do
+      [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    done <"$f"
+  done
+  true
 }
 
 unmount_under() {
@@ -163,6 +183,7 @@ main() {
   stop 20 kube-proxy kube-scheduler kube-controller-manager kube-apiserver
   stop 15 etcd containerd
   kill_shims
+  kill_pod_processes
   unmount_under "$STATE"
   unmount_under "$RUNDIR"
   unmount_under "$CTR_ROOT"
