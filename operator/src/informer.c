@@ -25,6 +25,7 @@ struct byron_informer {
     byron_informer_handler_fn handler;
     void *ud;
     unsigned min_watch_s, max_watch_s;
+    int slim;
     byron_store_t *store;
     pthread_t thread;
     int started;
@@ -55,6 +56,7 @@ byron_informer_t *byron_informer_new(byron_kube_client_t *c, const byron_informe
     inf->ud = o->ud;
     inf->min_watch_s = o->min_watch_s ? o->min_watch_s : 300;
     inf->max_watch_s = o->max_watch_s ? o->max_watch_s : 600;
+    inf->slim = o->slim;
     inf->store = byron_store_new();
     pthread_mutex_init(&inf->mu, NULL);
     pthread_condattr_t ca;
@@ -86,6 +88,16 @@ static void sleep_ms(byron_informer_t *inf, uint64_t ms) {
     while (!atomic_load(&inf->stop) && pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) == 0) {
     }
     pthread_mutex_unlock(&inf->mu);
+}
+
+static void store_put(byron_informer_t *inf, const char *key, json_object *o) {
+    if (!inf->slim) {
+        byron_store_set(inf->store, key, o);
+        return;
+    }
+    json_object *s = byron_store_slim(o);
+    byron_store_set(inf->store, key, s);
+    json_object_put(s);
 }
 
 static const char *rv_of(json_object *o) {
@@ -136,7 +148,7 @@ static byron_status_t do_list(byron_informer_t *inf, byron_err_t *err) {
             char key[512];
             if (byron_store_key(o, key, sizeof(key)) != 0) continue;
             int existed = byron_store_has(inf->store, key);
-            byron_store_set(inf->store, key, o);
+            store_put(inf, key, o);
             byron_strmap_set(seen, key, (void *)1);
             if (inf->handler) inf->handler(inf->ud, existed ? BYRON_EVENT_MODIFIED : BYRON_EVENT_ADDED, o);
         }
@@ -196,7 +208,7 @@ static int on_line(void *ud, char *line, size_t len) {
             byron_store_delete(inf->store, key);
             if (inf->handler) inf->handler(inf->ud, BYRON_EVENT_DELETED, obj);
         } else {
-            byron_store_set(inf->store, key, obj);
+            store_put(inf, key, obj);
             if (inf->handler)
                 inf->handler(inf->ud, !strcmp(type, "ADDED") ? BYRON_EVENT_ADDED : BYRON_EVENT_MODIFIED, obj);
         }

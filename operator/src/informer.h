@@ -36,6 +36,9 @@ typedef struct byron_informer_options {
      * list (so a too-old one can be forced). NULL: list first. */
     const char *initial_resource_version;
     unsigned min_watch_s, max_watch_s; /* 0: 300 and 600 */
+    /* Store byron_store_slim(obj) instead of obj (the handler still sees the
+     * whole object). For kinds the reconciler only checks, not reads. */
+    int slim;
 } byron_informer_options_t;
 
 typedef struct byron_informer byron_informer_t;

@@ -156,6 +156,7 @@ byron_controller_t *byron_controller_new(const byron_controller_options_t *o, by
                 .m_watch_errors = c->m_werr,
                 .min_watch_s = o->min_watch_s,
                 .max_watch_s = o->max_watch_s,
+                .slim = k != 0,
             };
             if (!(c->informers[k][i] = byron_informer_new(o->client, &io, err))) goto fail;
         }
@@ -316,7 +317,9 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
     json_object *cur = NULL;
     byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &cur, err);
     if (st == BYRON_OK) {
-        byron_store_set_if_newer(store, key, cur);
+        json_object *slim = byron_store_slim(cur);
+        byron_store_set_if_newer(store, key, slim);
+        json_object_put(slim);
         json_object_put(cur);
         return BYRON_OK;
     }
@@ -334,7 +337,9 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
     json_object_put(sec);
     if (st == BYRON_ECONFLICT) return BYRON_OK; /* created meanwhile: theirs stands */
     if (st) return st;
-    byron_store_set_if_newer(store, key, created);
+    json_object *slim = byron_store_slim(created);
+    byron_store_set_if_newer(store, key, slim);
+    json_object_put(slim);
     json_object_put(created);
     byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, (char *)NULL);
     return BYRON_OK;
@@ -429,7 +434,9 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
             snprintf(first_err, sizeof(first_err), "%s", err->msg);
             break;
         }
-        byron_store_set_if_newer(store, okey, out); /* don't re-apply before the watch catches up */
+        json_object *slim = byron_store_slim(out);
+        byron_store_set_if_newer(store, okey, slim); /* don't re-apply before the watch catches up */
+        json_object_put(slim);
         json_object_put(out);
         applied++;
     }

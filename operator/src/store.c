@@ -44,8 +44,12 @@ int byron_store_key(json_object *obj, char *buf, size_t n) {
 }
 
 void byron_store_trim(json_object *obj) {
-    json_object *md;
-    if (json_object_object_get_ex(obj, "metadata", &md)) json_object_object_del(md, "managedFields");
+    json_object *md, *ann;
+    if (!json_object_object_get_ex(obj, "metadata", &md)) return;
+    json_object_object_del(md, "managedFields");
+    /* kubectl apply's copy of the whole object: as big as the spec, never read. */
+    if (json_object_object_get_ex(md, "annotations", &ann))
+        json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
 }
 
 void byron_store_set(byron_store_t *s, const char *key, json_object *obj) {
@@ -122,4 +126,41 @@ char **byron_store_keys(byron_store_t *s, size_t *n) {
     pthread_mutex_unlock(&s->mu);
     *n = k.n;
     return k.keys;
+}
+
+static void copy_key(json_object *from, json_object *to, const char *key) {
+    json_object *v;
+    if (json_object_object_get_ex(from, key, &v)) json_object_object_add(to, key, json_object_get(v));
+}
+
+json_object *byron_store_slim(json_object *obj) {
+    json_object *out = json_object_new_object(), *md, *ann, *h, *spec, *st;
+    copy_key(obj, out, "apiVersion");
+    copy_key(obj, out, "kind");
+    if (json_object_object_get_ex(obj, "metadata", &md)) {
+        json_object *m = json_object_new_object();
+        const char *keys[] = {"name", "namespace", "uid", "resourceVersion", "generation", "labels",
+                              "ownerReferences", "deletionTimestamp"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) copy_key(md, m, keys[i]);
+        if (json_object_object_get_ex(md, "annotations", &ann) &&
+            json_object_object_get_ex(ann, "byron.io/applied-hash", &h)) {
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "byron.io/applied-hash", json_object_get(h));
+            json_object_object_add(m, "annotations", a);
+        }
+        json_object_object_add(out, "metadata", m);
+    }
+    if (json_object_object_get_ex(obj, "spec", &spec) && json_object_is_type(spec, json_type_object)) {
+        json_object *s = json_object_new_object();
+        copy_key(spec, s, "replicas");
+        json_object_object_add(out, "spec", s);
+    }
+    if (json_object_object_get_ex(obj, "status", &st) && json_object_is_type(st, json_type_object)) {
+        json_object *s = json_object_new_object();
+        const char *keys[] = {"replicas", "readyReplicas", "availableReplicas", "updatedReplicas",
+                              "observedGeneration"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) copy_key(st, s, keys[i]);
+        json_object_object_add(out, "status", s);
+    }
+    return out;
 }
