@@ -143,6 +143,7 @@ typedef struct op {
 } op_t;
 
 /* Start the real binary; extra: NULL-terminated extra flags. */
+static const char *op_kubeconfig; /* NULL: the testenv admin */
 static op_t start_operator(const char *const *extra) {
     op_t op = {0};
     op.port = free_port();
@@ -150,7 +151,8 @@ static op_t start_operator(const char *const *extra) {
     char bin[1024], port[16];
     snprintf(bin, sizeof bin, "%s/operator/byron-operator", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", op.port);
-    const char *argv[32] = {bin, "--kubeconfig", byron_testenv("BYRON_KUBECONFIG"), "--namespace", ns,
+    const char *argv[32] = {bin, "--kubeconfig", op_kubeconfig ? op_kubeconfig : byron_testenv("BYRON_KUBECONFIG"),
+                            "--namespace", ns,
                             "--sidecar-image", "byron-sidecar:it", "--default-broker-url", "nats://nats:4222",
                             "--metrics-port", port, "--probe-port", port, "--log-level", "debug"};
     int n = 15;
@@ -661,4 +663,100 @@ Test(operator, deleted_child_is_recreated) {
     cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
     wait_children("heal", 10000);
     stop_operator(&op);
+}
+
+/* Apply every document of operator/deploy/rbac.yaml with byron-system → ns. */
+static void apply_rbac(void) {
+    char path[1024], *buf = NULL;
+    size_t len;
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "%s/operator/deploy/rbac.yaml", getenv("BYRON_SOURCE_DIR"));
+    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    for (char *doc = buf, *next; doc; doc = next) {
+        next = strstr(doc, "\n---\n");
+        if (next) {
+            *next = '\0';
+            next += 5;
+        }
+        json_object *o = NULL;
+        cr_assert_eq(byron_yaml_parse(doc, strlen(doc), 1, &o, &err), BYRON_OK, "%s", err.msg);
+        /* Move the namespaced parts into the test namespace. */
+        char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        char fixed[8192] = "";
+        for (char *p = text, *hit; *p; p = hit + strlen("byron-system")) {
+            hit = strstr(p, "byron-system");
+            if (!hit) {
+                strcat(fixed, p);
+                break;
+            }
+            strncat(fixed, p, (size_t)(hit - p));
+            strcat(fixed, ns);
+        }
+        free(text);
+        cr_assert_eq(byron_json_parse(fixed, strlen(fixed), 0, &o, &err), BYRON_OK, "%s", err.msg);
+        const char *kind = s_at(o, "kind"), *name = s_at(o, "metadata|name");
+        char url[512];
+        if (!strcmp(kind, "ClusterRoleBinding")) {
+            char n2[128];
+            snprintf(n2, sizeof n2, "byron-operator-%s", ns);
+            json_object_object_add(at(o, "metadata"), "name", json_object_new_string(n2));
+            snprintf(url, sizeof url, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/%s", n2);
+        } else if (!strcmp(kind, "ClusterRole")) {
+            snprintf(url, sizeof url, "/apis/rbac.authorization.k8s.io/v1/clusterroles/%s", name);
+        } else if (!strcmp(kind, "ServiceAccount")) {
+            snprintf(url, sizeof url, "/api/v1/namespaces/%s/serviceaccounts/%s", ns, name);
+        } else {
+            snprintf(url, sizeof url, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/%ss/%s", ns,
+                     !strcmp(kind, "Role") ? "role" : "rolebinding", name);
+        }
+        cr_assert_eq(byron_kube_apply(kc, url, o, NULL, &err), BYRON_OK, "%s: %s", kind, err.msg);
+        json_object_put(o);
+    }
+    free(buf);
+}
+
+Test(operator, least_privilege_rbac_is_enough) {
+    apply_rbac();
+    /* A token for the ServiceAccount, as the kubelet would project it. */
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/byron-operator/token", ns);
+    json_object *req = NULL, *resp = NULL;
+    byron_err_t err = {0};
+    const char *tr = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{\"expirationSeconds\":3600}}";
+    byron_json_parse(tr, strlen(tr), 0, &req, NULL);
+    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s", err.msg);
+    char kcfg[256];
+    snprintf(kcfg, sizeof kcfg, "/tmp/byron-it-%s.kubeconfig", ns);
+    FILE *f = fopen(kcfg, "w");
+    fprintf(f,
+            "apiVersion: v1\nkind: Config\ncurrent-context: sa\n"
+            "clusters: [{name: t, cluster: {server: '%s', certificate-authority: '%s/pki/ca.crt'}}]\n"
+            "users: [{name: sa, user: {token: '%s'}}]\n"
+            "contexts: [{name: sa, context: {cluster: t, user: sa}}]\n",
+            byron_testenv("BYRON_KUBE_SERVER"), byron_testenv("BYRON_TESTENV_DIR"), s_at(resp, "status|token"));
+    fclose(f);
+    json_object_put(req);
+    json_object_put(resp);
+    op_kubeconfig = kcfg;
+    const char *extra[] = {"--leader-elect", "--lease-namespace", ns, NULL};
+    op_t op = start_operator(extra);
+    create_bc("least");
+    wait_children("least", 20000);
+    json_object_put(wait_bc("least", has_status, 20000, "status written with the operator's own rights"));
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/least", ns);
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json",
+                     "{\"spec\":{\"cache\":{\"external\":{\"uri\":\"mongodb://db:27017/\"}}}}", &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object_put(wait_bc("least", external, 20000, "external cache"));
+    json_object *ss;
+    long long deadline = byron_test_now_ms() + 10000;
+    while ((ss = get_child(2, "least"))) {
+        json_object_put(ss);
+        cr_assert_lt(byron_test_now_ms(), deadline, "StatefulSet not deleted");
+        sleep_ms(50);
+    }
+    cr_assert_eq(metric(&op, "rest_client_requests_total{code=\"403\""), -1, "a call was forbidden (see %s)", op.log);
+    stop_operator(&op);
+    unlink(kcfg);
 }
