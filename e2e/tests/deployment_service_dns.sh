@@ -4,6 +4,7 @@
 # through the `kubernetes` Service with its service-account token.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 new_ns e2e-dns
+HOSTPORT=$(( 30000 - 1 - RANDOM % 1000 ))   # below the NodePort range
 
 kubectl -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: apps/v1
@@ -32,6 +33,14 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: web-nodeport}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: client-view}
@@ -52,6 +61,7 @@ spec:
     image: $PROBE
     imagePullPolicy: IfNotPresent
     args: [serve, ":8081"]
+    ports: [{containerPort: 8081, hostPort: $HOSTPORT}]
 YAML
 
 kubectl -n "$NS" wait --for=condition=Available deployment/web --timeout=120s >/dev/null ||
@@ -82,3 +92,15 @@ if cx probe get -ca "$sa/ca.crt" "https://kubernetes.default.svc/api/v1/namespac
   fail "anonymous request was allowed"
 fi
 pass "pod reached the API server via the kubernetes Service with its service-account token"
+
+# From the node (local cluster only): a NodePort (kube-proxy) and a hostPort
+# (CNI portmap) reach the pods.
+if [ "$E2E_LOCAL" = 1 ]; then
+  np=$(kubectl -n "$NS" get service web-nodeport -o jsonpath='{.spec.ports[0].nodePort}')
+  retry 30 "NodePort $NODE_IP:$np from the node" curl -fsS --max-time 5 "http://$NODE_IP:$np/"
+  [[ $OUT == "byron-probe web-"* ]] || fail "unexpected NodePort answer: $OUT"
+  pass "NodePort $np reaches the deployment"
+  retry 30 "hostPort $NODE_IP:$HOSTPORT from the node" curl -fsS --max-time 5 "http://$NODE_IP:$HOSTPORT/"
+  [[ $OUT == "byron-probe client"* ]] || fail "unexpected hostPort answer: $OUT"
+  pass "hostPort $HOSTPORT (portmap) reaches the client pod"
+fi
