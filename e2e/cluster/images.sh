@@ -257,10 +257,15 @@ import_images() {
   local marks=$CTR_ROOT/byron-imported
   mkdir -p "$marks"
   local tar name key
-  for tar in "$IMAGES"/*.tar; do
+  local tars=()
+  if [ ${#only[@]} -gt 0 ]; then       # in the order given: what pods need first
+    for name in "${only[@]}"; do tars+=("$IMAGES/$name.tar"); done
+  else
+    tars=("$IMAGES"/*.tar)
+  fi
+  for tar in "${tars[@]}"; do
     [ -e "$tar" ] || continue
     name=$(basename "$tar" .tar)
-    if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then continue; fi
     key=$(cat "$IMAGES/$name.key" 2>/dev/null || true)
     if [ -n "$key" ] && [ "$(cat "$marks/$name" 2>/dev/null)" = "$key" ]; then continue; fi
     clog "importing $name into containerd (k8s.io)"

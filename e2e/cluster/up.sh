@@ -380,11 +380,23 @@ main() {
   start_containerd
 
   # Images: build whatever changed (cached: seconds when nothing did) and
-  # import it while the control plane starts. The cluster's own images first;
-  # the project's (operator, sidecar: Dockerfile builds) while CoreDNS starts.
+  # import it while the control plane starts. The Debian base first; then the
+  # cluster's own images (built and imported) and the project's (operator,
+  # sidecar: Dockerfile builds, the long pole when cold) side by side.
   wait_up containerd 30 ctr --address "$CTR_SOCK" version
-  "$cluster_dir/images.sh" --import debian pause coredns local-path-provisioner nats ferretdb probe \
-    >"$LOGS/images-cluster.log" 2>&1 &
+  rm -f "$STATE"/images-*.rc
+  (
+    set +e
+    "$cluster_dir/images.sh" debian >"$LOGS/images-base.log" 2>&1
+    "$cluster_dir/images.sh" operator sidecar >"$LOGS/images-project.log" 2>&1 &
+    project=$!
+    "$cluster_dir/images.sh" --import pause coredns local-path-provisioner debian probe nats ferretdb \
+      >"$LOGS/images-cluster.log" 2>&1
+    echo $? >"$STATE/images-cluster.rc"
+    wait $project; rc=$?
+    "$cluster_dir/images.sh" --import-only operator sidecar >>"$LOGS/images-project.log" 2>&1 || rc=1
+    echo $rc >"$STATE/images-project.rc"
+  ) &
   local images_pid=$!
   wait_up etcd 30 curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
   start_apiserver
@@ -395,17 +407,21 @@ main() {
   apply_addons
   wait_up kubelet 60 node_ready
   clog "node $NODE_NAME Ready ($(elapsed)s)"
-  wait "$images_pid" || { tail -20 "$LOGS/images-cluster.log" >&2; cdie "building/importing the cluster's images failed: $LOGS/images-cluster.log"; }
+  wait_for 600 "the cluster's images" test -s "$STATE/images-cluster.rc" ||
+    cdie "the cluster's images are not ready after 600s: $LOGS/images-cluster.log"
+  if [ "$(cat "$STATE/images-cluster.rc")" != 0 ]; then
+    tail -20 "$LOGS/images-base.log" "$LOGS/images-cluster.log" >&2
+    cdie "building/importing the cluster's images failed: $LOGS/images-cluster.log"
+  fi
   clog "cluster images imported ($(elapsed)s)"
-  "$cluster_dir/images.sh" --import operator sidecar >"$LOGS/images-project.log" 2>&1 &
-  images_pid=$!
   wait_up kube-controller-manager 60 kc -n default get serviceaccount default
   kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=90s >/dev/null ||
     { kc -n kube-system get pods -o wide >&2; cdie "CoreDNS not Available after 90s"; }
   clog "CoreDNS Available ($(elapsed)s)"
   kc -n local-path-storage wait --for=condition=Available deployment/local-path-provisioner --timeout=60s >/dev/null ||
     { kc -n local-path-storage get pods -o wide >&2; cdie "local-path-provisioner not Available after 60s"; }
-  if wait "$images_pid"; then
+  wait "$images_pid"
+  if [ "$(cat "$STATE/images-project.rc" 2>/dev/null)" = 0 ]; then
     clog "project images (operator, sidecar) imported ($(elapsed)s)"
   else
     tail -5 "$LOGS/images-project.log" >&2
