@@ -23,6 +23,7 @@ op_pid=
 cleanup() {
   [ -n "$op_pid" ] && kill -TERM "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null || true
   "$src/scripts/testenv" stop "$dir/env" >/dev/null 2>&1 || true
+  rm -rf "$dir"
 }
 trap cleanup EXIT
 "$src/scripts/testenv" start "$dir/env" >/dev/null 2>&1

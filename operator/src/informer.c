@@ -7,6 +7,7 @@
  * at hundreds of watches, which an operator watching its own kinds never has. */
 #include "informer.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -169,6 +170,9 @@ static byron_status_t do_list(byron_informer_t *inf, byron_err_t *err) {
         byron_metric_add(inf->m_relists, v, 1);
     }
     atomic_store(&inf->synced, 1);
+    /* A list of thousands of objects is the operator's largest transient
+     * allocation; hand it back to the OS rather than keep it as free heap. */
+    malloc_trim(0);
 out:
     for (size_t i = 0; i < nold; i++) free(old[i]);
     free(old);

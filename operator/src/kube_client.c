@@ -176,6 +176,27 @@ static void setup_common(byron_kube_client_t *c, CURL *h, const char *url) {
     }
 }
 
+/* URL, TLS, credentials and headers for one request on h. Returns the
+ * header list, to free after the transfer (curl copies the URL). */
+static struct curl_slist *prepare(byron_kube_client_t *c, CURL *h, const char *path, const char *content_type) {
+    size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
+    char *url = malloc(ul);
+    if (url) snprintf(url, ul, "%s%s", c->cfg->server, path);
+    setup_common(c, h, url ? url : "");
+    free(url);
+    struct curl_slist *hdrs = NULL;
+    char auth[8192], ct[128];
+    auth_header(c, auth, sizeof(auth));
+    if (auth[0]) hdrs = curl_slist_append(hdrs, auth);
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (content_type) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+        hdrs = curl_slist_append(hdrs, ct);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    return hdrs;
+}
+
 typedef struct {
     char *buf;
     size_t len, cap, max;
@@ -213,20 +234,7 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     memset(resp, 0, sizeof(*resp));
     CURL *h = handle_get(c);
     if (!h) return byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
-    size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
-    char *url = malloc(ul);
-    snprintf(url, ul, "%s%s", c->cfg->server, path);
-    setup_common(c, h, url);
-    struct curl_slist *hdrs = NULL;
-    char auth[8192], ct[128];
-    auth_header(c, auth, sizeof(auth));
-    if (auth[0]) hdrs = curl_slist_append(hdrs, auth);
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (content_type) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
-        hdrs = curl_slist_append(hdrs, ct);
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    struct curl_slist *hdrs = prepare(c, h, path, content_type);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -241,7 +249,6 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->code);
     curl_slist_free_all(hdrs);
-    free(url);
     handle_put(c, h);
     count(c, method, rc == CURLE_OK ? resp->code : 0);
     if (rc != CURLE_OK) {
@@ -351,16 +358,7 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
     /* Own handle, not pooled: a watch holds its connection for minutes. */
     CURL *h = curl_easy_init();
     if (!h) return byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
-    size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
-    char *url = malloc(ul);
-    snprintf(url, ul, "%s%s", c->cfg->server, path);
-    setup_common(c, h, url);
-    struct curl_slist *hdrs = NULL;
-    char auth[8192];
-    auth_header(c, auth, sizeof(auth));
-    if (auth[0]) hdrs = curl_slist_append(hdrs, auth);
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    struct curl_slist *hdrs = prepare(c, h, path, NULL);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
     stream_t s = {.b = {.max = MAX_LINE}, .fn = line_fn, .ud = ud, .stop = stop, .h = h};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
@@ -372,7 +370,6 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_code);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
-    free(url);
     count(c, "WATCH", rc == CURLE_OK || s.aborted ? *http_code : 0);
     byron_status_t st = BYRON_OK;
     if (stop && atomic_load(stop)) st = byron_err_set(err, BYRON_ESTATE, "stopped");

@@ -1,12 +1,12 @@
 /* store.h — the local cache of one kind of object, fed by an informer.
  *
- * Keys are "namespace/name" ("name" for cluster-scoped objects). Readers get
- * deep copies: json-c objects are not safe to share between threads (even a
- * read may cache a serialisation inside the object), and a copy of one object
- * costs far less than the API round trip the store saves. Writers strip
- * metadata.managedFields first: the operator never reads it and it is often
- * the largest part of an object (controller-runtime's "transform" does the
- * same). */
+ * Keys are "namespace/name" ("name" for cluster-scoped objects). Objects are
+ * kept serialized and readers get a freshly parsed copy: json-c objects are
+ * not safe to share between threads (even a read may cache a serialisation
+ * inside the object), and text is ~10x smaller than a json-c tree. Writers
+ * strip metadata.managedFields first: the operator never reads it and it is
+ * often the largest part of an object (controller-runtime's "transform" does
+ * the same). */
 #ifndef BYRON_STORE_H
 #define BYRON_STORE_H
 
@@ -21,14 +21,13 @@ void byron_store_free(byron_store_t *s);
 /* "ns/name" of obj into buf; 0 on success, -1 when metadata.name is missing. */
 int byron_store_key(json_object *obj, char *buf, size_t n);
 
-/* Insert or replace; takes a reference to obj (the store keeps obj itself,
- * so the caller must not modify it afterwards). */
+/* Insert or replace a serialized copy of obj (trimmed in place first). */
 void byron_store_set(byron_store_t *s, const char *key, json_object *obj);
 /* Same, unless the stored object has a numerically greater resourceVersion
  * (used to write an apply's answer through before its watch event comes). */
 void byron_store_set_if_newer(byron_store_t *s, const char *key, json_object *obj);
 void byron_store_delete(byron_store_t *s, const char *key);
-/* A deep copy (caller puts), NULL when absent. */
+/* A parsed copy (caller puts), NULL when absent. */
 json_object *byron_store_get(byron_store_t *s, const char *key);
 int byron_store_has(byron_store_t *s, const char *key);
 size_t byron_store_len(byron_store_t *s);
