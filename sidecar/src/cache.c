@@ -242,6 +242,44 @@ static json_object *cmp(const char *key, const char *op, json_object *v) {
     return o;
 }
 
+/* Runs a find and collects up to max_items documents as JSON (a new array in
+ * *items); *more says whether the cursor had another one (max_items < 0: no
+ * bound). Pops a pooled client for the duration. */
+static byron_status_t find_json(byron_cache_t *cache, const char *coll_name, const bson_t *filter,
+                                const bson_t *opts, int max_items, json_object **items, int *more,
+                                byron_err_t *err) {
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, coll_name);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    json_object *arr = json_object_new_array();
+    const bson_t *doc;
+    bson_error_t be;
+    int n = 0;
+    if (more) *more = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        if (max_items >= 0 && n == max_items) {
+            if (more) *more = 1; /* the one extra document fetched answers "is there more?" */
+            break;
+        }
+        json_object *o = doc_to_json(doc);
+        if (o) {
+            json_object_array_add(arr, o);
+            n++;
+        }
+    }
+    byron_status_t st = BYRON_OK;
+    if (mongoc_cursor_error(cur, &be)) st = mongo_err(err, &be, "query");
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(cache->pool, cl);
+    if (st != BYRON_OK) {
+        json_object_put(arr);
+        arr = NULL;
+    }
+    *items = arr;
+    return st;
+}
+
 byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t *q, byron_cache_page_t *out,
                                 byron_err_t *err) {
     memset(out, 0, sizeof *out);
@@ -301,33 +339,11 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
                        ? BCON_NEW("sort", "{", "_id", BCON_INT32(dir), "}", "limit", BCON_INT64(limit + 1))
                        : BCON_NEW("sort", "{", sort_key, BCON_INT32(dir), "_id", BCON_INT32(dir), "}",
                                   "limit", BCON_INT64(limit + 1));
-    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, m->name);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-    out->items = json_object_new_array();
-    const bson_t *doc;
-    int n = 0;
-    while (mongoc_cursor_next(cur, &doc)) {
-        if (n == limit) {
-            out->has_next = 1; /* the one extra document fetched answers "is there more?" */
-            break;
-        }
-        json_object *o = doc_to_json(doc);
-        if (o) {
-            json_object_array_add(out->items, o);
-            n++;
-        }
-    }
-    if (mongoc_cursor_error(cur, &be)) st = mongo_err(err, &be, "query");
-    mongoc_cursor_destroy(cur);
-    mongoc_collection_destroy(coll);
-    mongoc_client_pool_push(cache->pool, cl);
+    st = find_json(cache, m->name, filter, opts, limit, &out->items, &out->has_next, err);
     bson_destroy(opts);
     bson_destroy(filter);
-    if (st != BYRON_OK) {
-        byron_cache_page_cleanup(out);
-        return st;
-    }
+    if (st != BYRON_OK) return st;
+    int n = (int)json_object_array_length(out->items);
     if (n > 0) {
         json_object *last = json_object_array_get_idx(out->items, (size_t)n - 1), *id = NULL, *sv = NULL;
         json_object_object_get_ex(last, "id", &id);
@@ -335,4 +351,19 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
         out->end_cursor = cursor_encode(strcmp(sort_key, "_id") == 0 ? id : sv, id);
     }
     return BYRON_OK;
+}
+
+byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const char *filter_json,
+                                const char *opts_json, json_object **items, byron_err_t *err) {
+    *items = NULL;
+    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
+    bson_error_t be;
+    bson_t *filter = bson_new_from_json((const uint8_t *)filter_json, -1, &be);
+    if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
+    bson_t *opts = opts_json ? bson_new_from_json((const uint8_t *)opts_json, -1, &be) : NULL;
+    byron_status_t st = opts_json && !opts ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
+                                           : find_json(cache, model, filter, opts, -1, items, NULL, err);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    return st;
 }

@@ -60,4 +60,12 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
                                 byron_err_t *err);
 void byron_cache_page_cleanup(byron_cache_page_t *page);
 
+/* A raw find for the GraphQL layer, which builds richer queries (and/or/not,
+ * several sort keys, backward pages) than byron_cache_list: filter and
+ * options ("sort", "limit", ...) are MongoDB extended JSON. Appends each
+ * document, `_id` renamed `id`, to *items (a new array, caller puts).
+ * BYRON_EUNAVAILABLE when the cache is unreachable. */
+byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const char *filter_json,
+                                const char *opts_json, json_object **items, byron_err_t *err);
+
 #endif

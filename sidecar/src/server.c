@@ -32,6 +32,7 @@ typedef struct job {
     job_kind_t kind;
     char arg1[160], arg2[160]; /* command | model, id */
     char traceparent[64];
+    char idem[160];
     char *body;
     size_t len;
     const byron_server_mount_t *mount; /* JOB_MOUNT */
@@ -51,6 +52,7 @@ typedef struct {
     char ctype[128], accept[256];
     int query_too_long;
     char traceparent[64];
+    char idem[160];
     char *body;
     size_t len;
     int too_large;
@@ -66,7 +68,7 @@ typedef struct {
 struct byron_server {
     byron_sidecar_t *sc;
     struct lws_context *ctx;
-    struct lws_protocols protocols[2];
+    struct lws_protocols protocols[3];
     char *unix_path;
     int port;
     pthread_t thread;
@@ -225,6 +227,7 @@ static void run_job(void *arg) {
                                       .content_type = j->ctype,
                                       .accept = j->accept,
                                       .traceparent = j->traceparent,
+                                      .idempotency_key = j->idem,
                                       .body = j->body,
                                       .len = j->len};
         byron_server_reply_t rep = {.status = 500};
@@ -314,6 +317,7 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
     snprintf(j->arg1, sizeof j->arg1, "%s", a1);
     snprintf(j->arg2, sizeof j->arg2, "%s", a2 ? a2 : "");
     snprintf(j->traceparent, sizeof j->traceparent, "%s", s->traceparent);
+    snprintf(j->idem, sizeof j->idem, "%s", s->idem);
     if (kind == JOB_MOUNT) {
         for (size_t i = 0; i < srv->nmounts; i++)
             if (strcmp(srv->mounts[i].path, s->path) == 0) j->mount = &srv->mounts[i];
@@ -471,9 +475,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP: {
         session_reset(s);
         snprintf(s->path, sizeof s->path, "%s", (const char *)in);
-        s->traceparent[0] = s->ctype[0] = s->accept[0] = '\0';
+        s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = '\0';
         if (lws_hdr_custom_length(wsi, "traceparent:", 12) > 0)
             lws_hdr_custom_copy(wsi, s->traceparent, sizeof s->traceparent, "traceparent:", 12);
+        if (lws_hdr_custom_length(wsi, "idempotency-key:", 16) > 0 &&
+            lws_hdr_custom_copy(wsi, s->idem, sizeof s->idem, "idempotency-key:", 16) < 0)
+            s->idem[0] = '\0';
         if (lws_hdr_copy(wsi, s->ctype, sizeof s->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) s->ctype[0] = '\0';
         if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) < 0) s->accept[0] = '\0';
         s->query_too_long = query_string(wsi, s->query, sizeof s->query) < 0;
@@ -529,6 +536,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (n < (int)want) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
+    /* A WebSocket upgrade that offered no subprotocol lands on this (the
+     * default) protocol: close it the way graphql-transport-ws servers do. */
+    case LWS_CALLBACK_ESTABLISHED: lws_callback_on_writable(wsi); return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        static const char why[] = "Subprotocol not acceptable";
+        lws_close_reason(wsi, 4406, (unsigned char *)why, sizeof why - 1);
+        return -1;
+    }
+    case LWS_CALLBACK_RECEIVE: return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (s) session_reset(s);
@@ -557,6 +573,7 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
     lws_set_log_level(LLL_ERR, NULL);
     srv->protocols[0] = (struct lws_protocols){
         .name = "http", .callback = callback, .per_session_data_size = sizeof(session_t)};
+    if (o->ws_protocol) srv->protocols[1] = *o->ws_protocol;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;

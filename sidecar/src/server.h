@@ -21,6 +21,7 @@ typedef struct byron_server_request {
     const char *content_type; /* "" if absent */
     const char *accept;       /* "" if absent */
     const char *traceparent;  /* "" if absent */
+    const char *idempotency_key; /* Idempotency-Key header, "" if absent */
     const char *body;         /* NUL-terminated; NULL for none */
     size_t len;
 } byron_server_request_t;
@@ -42,12 +43,19 @@ typedef struct byron_server_mount {
     void *ud;
 } byron_server_mount_t;
 
+struct lws_protocols;
+
 typedef struct byron_server_options {
     const char *bind_addr;              /* NULL: all interfaces */
     int port;                           /* 0: any free port */
     const char *unix_path;              /* NULL: no Unix socket */
     const byron_server_mount_t *mounts; /* copied; up to 8 */
     size_t nmounts;
+    /* A WebSocket protocol served on the same listeners (the GraphQL
+     * subscriptions, graphql_subscriptions.c), selected by the client's
+     * Sec-WebSocket-Protocol; NULL: none. A WebSocket client that offers no
+     * subprotocol is closed with 4406 (Subprotocol not acceptable). */
+    const struct lws_protocols *ws_protocol;
 } byron_server_options_t;
 
 byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options_t *opts, byron_err_t *err);

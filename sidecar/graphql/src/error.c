@@ -36,6 +36,17 @@ int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *
     return -1;
 }
 
+void gql_error_add_ext(json_object *error, const byron_graphql_field_error_t *ferr) {
+    json_object *ext = NULL;
+    if (!ferr || !ferr->ext_key[0] || !json_object_object_get_ex(error, "extensions", &ext)) return;
+    char key[sizeof(ferr->ext_key)], val[sizeof(ferr->ext_value)];
+    memcpy(key, ferr->ext_key, sizeof(key)); /* the resolver may not have terminated them */
+    memcpy(val, ferr->ext_value, sizeof(val));
+    val[sizeof(val) - 1] = '\0';
+    key[sizeof(key) - 1] = '\0';
+    if (strcmp(key, "code") != 0) json_object_object_add(ext, key, json_object_new_string(val));
+}
+
 size_t gql_strlcpy(char *dst, const char *src, size_t n) {
     size_t len = strlen(src);
     if (n) {

@@ -403,8 +403,11 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
         json_object_put(raw);
         ferr.message[sizeof(ferr.message) - 1] = '\0';
         ferr.code[sizeof(ferr.code) - 1] = '\0';
+        ferr.ext_key[sizeof(ferr.ext_key) - 1] = '\0';
         field_error(ex, g, ferr.code[0] ? ferr.code : BYRON_GRAPHQL_CODE_INTERNAL, "%s",
                     ferr.message[0] ? ferr.message : "Resolver failed.");
+        size_t ne = json_object_array_length(ex->errors);
+        if (ne > 0) gql_error_add_ext(json_object_array_get_idx(ex->errors, ne - 1), &ferr);
         return -1;
     }
     int r = complete_value(ex, &c, f->type, raw, out);

@@ -270,6 +270,8 @@ void gql_error_add(json_object *errors, const gql_loc_t *loc, const char *code, 
 json_object *gql_error_new(const gql_loc_t *loc, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void gql_error_add_loc(json_object *error, const gql_loc_t *loc);
+/* Adds ferr's extra extension entry (ext_key/ext_value), if any, to error. */
+void gql_error_add_ext(json_object *error, const byron_graphql_field_error_t *ferr);
 size_t gql_strlcpy(char *dst, const char *src, size_t n);
 
 /* ---------------------------------------------------------------- introspection */

@@ -128,6 +128,8 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
             json_object_object_get_ex(args, "n", &n);
             *result = json_object_get(n);
         } else if (!strcmp(field, "boom") || !strcmp(field, "boomNN")) {
+            snprintf(err->ext_key, sizeof(err->ext_key), "appCode");
+            snprintf(err->ext_value, sizeof(err->ext_value), "KA");
             return byron_graphql_field_error_set(err, "BOOM", "ka%s", "boom");
         } else if (!strcmp(field, "slow")) {
             struct timespec ts = {0, 30 * 1000000L};

@@ -151,6 +151,8 @@ Test(execute, resolver_errors_and_paths) {
     cr_assert_str_eq(jget(e, "path"), "[\"boom\"]");
     cr_assert_str_eq(jget(e, "locations"), "[{\"line\":2,\"column\":3}]");
     cr_assert_str_eq(jget(json_object_object_get(e, "extensions"), "code"), "\"BOOM\"");
+    /* The resolver's extra extension entry (the sidecar's appCode). */
+    cr_assert_str_eq(jget(json_object_object_get(e, "extensions"), "appCode"), "\"KA\"");
     json_object_put(r);
 
     /* Serialization failure of a nullable leaf. */

@@ -172,7 +172,7 @@ Test(ws, completion_both_ways) {
     cr_assert_str_eq(O.messages[0], "{\"id\":\"b\",\"type\":\"complete\"}");
     cr_assert_eq(F.unsubscribed, 1);
     in("{\"id\":\"c\",\"type\":\"subscribe\",\"payload\":{\"query\":\"subscription { tick }\"}}");
-    byron_graphql_field_error_t e = {"stream deleted", "STREAM_GONE"};
+    byron_graphql_field_error_t e = {.message = "stream deleted", .code = "STREAM_GONE"};
     byron_graphql_ws_output_cleanup(&O);
     byron_graphql_ws_source_end(W, "c", &e, &O);
     expect(1, 0);

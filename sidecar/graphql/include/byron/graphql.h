@@ -137,6 +137,10 @@ typedef struct byron_graphql_resolve_info {
 typedef struct byron_graphql_field_error {
     char message[512];
     char code[64];
+    /* One optional extra string entry in `extensions` besides `code` (the
+     * sidecar's "appCode" for an app's rejection); empty ext_key: none. */
+    char ext_key[32];
+    char ext_value[128];
 } byron_graphql_field_error_t;
 
 /* Fills `err` (code may be NULL: INTERNAL_SERVER_ERROR) and returns -1, so a
