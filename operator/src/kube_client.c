@@ -29,7 +29,7 @@ struct byron_kube_client {
     int npool;
     pthread_mutex_t token_mu;
     char *token;
-    time_t token_mtime;
+    struct timespec token_mtime;
     time_t token_checked;
     byron_metric_t *requests; /* rest_client_requests_total{code,method} */
 };
@@ -57,7 +57,7 @@ byron_kube_client_t *byron_kube_client_new(byron_kube_config_t *cfg, byron_err_t
     c->token = cfg->token ? strdup(cfg->token) : NULL;
     if (cfg->token_file) {
         struct stat sb;
-        if (stat(cfg->token_file, &sb) == 0) c->token_mtime = sb.st_mtime;
+        if (stat(cfg->token_file, &sb) == 0) c->token_mtime = sb.st_mtim;
     }
     c->share = curl_share_init();
     if (!c->share) {
@@ -109,14 +109,14 @@ static void auth_header(byron_kube_client_t *c, char *buf, size_t n) {
         time_t now = time(NULL);
         struct stat sb;
         if (now != c->token_checked && stat(c->cfg->token_file, &sb) == 0 &&
-            sb.st_mtime != c->token_mtime) {
+            (sb.st_mtim.tv_sec != c->token_mtime.tv_sec || sb.st_mtim.tv_nsec != c->token_mtime.tv_nsec)) {
             char *t = NULL;
             if (byron_read_file(c->cfg->token_file, 1 << 16, &t, NULL, NULL) == BYRON_OK) {
                 size_t l = strlen(t);
                 while (l && (t[l - 1] == '\n' || t[l - 1] == '\r' || t[l - 1] == ' ')) t[--l] = '\0';
                 free(c->token);
                 c->token = t;
-                c->token_mtime = sb.st_mtime;
+                c->token_mtime = sb.st_mtim;
             }
         }
         c->token_checked = now;

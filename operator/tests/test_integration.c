@@ -760,3 +760,46 @@ Test(operator, least_privilege_rbac_is_enough) {
     stop_operator(&op);
     unlink(kcfg);
 }
+
+Test(operator, client_rereads_a_rotated_token_file) {
+    char tok[256], kcfg[256], path[512];
+    snprintf(tok, sizeof tok, "/tmp/byron-it-%s.token", ns);
+    snprintf(kcfg, sizeof kcfg, "/tmp/byron-it-%s-rot.kubeconfig", ns);
+    FILE *f = fopen(tok, "w");
+    fputs("not-a-token\n", f);
+    fclose(f);
+    f = fopen(kcfg, "w");
+    fprintf(f,
+            "current-context: sa\n"
+            "clusters: [{name: t, cluster: {server: '%s', certificate-authority: '%s/pki/ca.crt'}}]\n"
+            "users: [{name: sa, user: {tokenFile: '%s'}}]\n"
+            "contexts: [{name: sa, context: {cluster: t, user: sa}}]\n",
+            byron_testenv("BYRON_KUBE_SERVER"), byron_testenv("BYRON_TESTENV_DIR"), tok);
+    fclose(f);
+    byron_kube_config_t *cfg = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_kubeconfig_load(kcfg, NULL, &cfg, &err), BYRON_OK, "%s", err.msg);
+    byron_kube_client_t *c = byron_kube_client_new(cfg, &err);
+    json_object *o = NULL;
+    cr_assert_eq(byron_kube_do(c, "GET", "/apis", NULL, NULL, &o, &err), BYRON_EREJECTED, "%s", err.msg);
+    cr_assert(strstr(err.msg, "401"), "%s", err.msg);
+    /* The kubelet rotates the projected token: write a real one. */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", ns);
+    cr_assert_eq(kdo("POST", path, "application/json", "{\"metadata\":{\"name\":\"rotator\"}}", &err), BYRON_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/rotator/token", ns);
+    json_object *req = NULL, *resp = NULL;
+    const char *tr = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{}}";
+    byron_json_parse(tr, strlen(tr), 0, &req, NULL);
+    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s", err.msg);
+    f = fopen(tok, "w");
+    fprintf(f, "%s\n", s_at(resp, "status|token"));
+    fclose(f);
+    sleep_ms(1100); /* the file is checked at most once a second */
+    cr_assert_eq(byron_kube_do(c, "GET", "/apis", NULL, NULL, &o, &err), BYRON_OK, "token not re-read: %s", err.msg);
+    json_object_put(o);
+    json_object_put(req);
+    json_object_put(resp);
+    byron_kube_client_free(c);
+    unlink(tok);
+    unlink(kcfg);
+}
