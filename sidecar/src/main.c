@@ -8,6 +8,7 @@
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
 #include "byron/log.h"
+#include "graphql_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
 
@@ -35,6 +36,8 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts;
+    int print_schema;
+    byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
 } settings_t;
 
 static const char *env_or(const char *name, const char *dflt) {
@@ -72,6 +75,7 @@ static void usage(FILE *f) {
             "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
             "  --log-level L         debug|info|warn|error\n"
             "  --version, --help\n");
+    byron_gqlapi_usage(f);
 }
 
 static int env_int(const char *name, int dflt, int min, int max, int *out) {
@@ -98,7 +102,13 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
         env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts))
         return 2;
-    static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
+    byron_err_t gerr = {0};
+    byron_gqlapi_options_init(&s->graphql);
+    if (byron_gqlapi_options_from_env(&s->graphql, &gerr) != BYRON_OK) {
+        fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
+        return 2;
+    }
+    static const struct option base[] = {{"mode", required_argument, NULL, 'm'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"nats-url", required_argument, NULL, 'n'},
                                          {"mongo-uri", required_argument, NULL, 'o'},
@@ -113,10 +123,24 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"log-level", required_argument, NULL, 'l'},
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                                         {"print-schema", no_argument, NULL, 'P'}};
+    /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
+    struct option opts[sizeof base / sizeof base[0] + 32];
+    size_t nopts = sizeof base / sizeof base[0];
+    memcpy(opts, base, sizeof base);
+    for (size_t i = 0; byron_gqlapi_flag_names[i] && nopts + 1 < sizeof opts / sizeof opts[0]; i++)
+        opts[nopts++] = (struct option){byron_gqlapi_flag_names[i], required_argument, NULL, 'G'};
+    opts[nopts] = (struct option){NULL, 0, NULL, 0};
+    int c, li = 0;
+    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
+        case 'P': s->print_schema = 1; break;
+        case 'G':
+            if (byron_gqlapi_option_set(&s->graphql, opts[li].name + strlen("graphql-"), optarg, &gerr)) {
+                fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
+                return 2;
+            }
+            break;
         case 'm': s->mode = optarg; break;
         case 'c': s->config = optarg; break;
         case 'n': s->nats_url = optarg; break;
@@ -150,6 +174,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         default: usage(stderr); return 2;
         }
     }
+    if (s->print_schema) return 0; /* needs only --config */
     const char *missing = !s->mode                          ? "--mode (or BYRON_MODE)"
                           : !s->nats_url || !*s->nats_url   ? "--nats-url (or BYRON_NATS_URL)"
                           : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
@@ -220,6 +245,18 @@ int main(int argc, char **argv) {
     byron_log_setup("sidecar", (byron_log_level_t)level, 2);
 
     byron_err_t err = {0};
+    if (s.print_schema) {
+        byron_graphql_schema_t *schema = NULL;
+        if (byron_gqlapi_schema_load(s.config, &schema, &err) != BYRON_OK) {
+            fprintf(stderr, "byron-sidecar: %s: %s\n", s.config, err.msg);
+            return 2;
+        }
+        char *sdl = byron_graphql_schema_print(schema);
+        fputs(sdl ? sdl : "", stdout);
+        free(sdl);
+        byron_graphql_schema_free(schema);
+        return sdl ? 0 : 1;
+    }
     byron_component_t *comp = NULL;
     if (byron_component_load(s.config, &comp, &err) != BYRON_OK) {
         byron_log(BYRON_LOG_ERROR, "invalid component config", "error", err.msg, (char *)NULL);
@@ -247,6 +284,7 @@ int main(int argc, char **argv) {
     sc.component = comp;
     sc.metrics = byron_metrics_new();
     byron_server_t *srv = NULL;
+    byron_gqlapi_t *gql = NULL;
     pthread_t health;
     health_ctx_t hc = {.sc = &sc};
     int health_started = 0;
@@ -274,6 +312,13 @@ int main(int argc, char **argv) {
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
     /* The sidecar's socket is served before the app is up: the app may call it while starting. */
     byron_server_options_t sopts = {.bind_addr = s.bind, .port = s.http_port, .unix_path = s.sidecar_socket};
+    byron_server_mount_t mounts[2];
+    if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
+        if (!(gql = byron_gqlapi_new(&sc, s.config, s.nats_url, &s.graphql, &err))) goto out;
+        sopts.nmounts = byron_gqlapi_mounts(gql, mounts);
+        sopts.mounts = mounts;
+        sopts.ws_protocol = byron_gqlapi_ws_protocol(gql);
+    }
     if (!(srv = byron_server_new(&sc, &sopts, &err))) goto out;
     if (pthread_create(&health, NULL, health_thread, &hc) != 0) {
         byron_err_set(&err, BYRON_EIO, "cannot start the health thread");
@@ -316,6 +361,7 @@ out:
     if (health_started) pthread_join(health, NULL);
     byron_workpool_drain_free(sc.pool);
     byron_server_free(srv);
+    byron_gqlapi_free(gql); /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_app_free(sc.app);
     byron_cache_free(sc.cache);

@@ -1,0 +1,238 @@
+/* graphql_endpoint.c — /graphql over HTTP and the SDL, on the server's worker pool.
+ *
+ * The engine's HTTP handler (byron_graphql_http_handle) does the protocol:
+ * methods, media types, status codes, limits. This file feeds it one request
+ * at a time on a worker, with a per-request resolver context carrying the
+ * Idempotency-Key and traceparent headers, and holds the configuration. */
+#include "graphql_endpoint.h"
+
+#include "byron/json.h"
+#include "graphql_resolvers.h"
+#include "graphql_subscriptions.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct byron_gqlapi {
+    byron_sidecar_t *sc;
+    byron_graphql_schema_t *schema;
+    byron_gqlapi_options_t opts;
+    char *sdl;
+    size_t sdl_len;
+    byron_gqlapi_subs_t *subs;
+};
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct {
+    const char *name; /* flag without "--graphql-"; env: BYRON_GRAPHQL_ + upper snake */
+    size_t offset;
+    int is_size; /* size_t, else unsigned */
+    unsigned long min, max;
+    const char *help;
+} option_def_t;
+
+#define OFF(f) offsetof(byron_gqlapi_options_t, f)
+static const option_def_t OPTIONS[] = {
+    {"max-body-bytes", OFF(max_body_bytes), 1, 1024, 1u << 20, "HTTP request body (413 beyond)"},
+    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 0, 1u << 20,
+     "query text (DOCUMENT_TOO_LARGE; 0: off)"},
+    {"max-tokens", OFF(limits.max_tokens), 1, 0, 10000000, "lexical tokens (TOO_MANY_TOKENS; 0: off)"},
+    {"max-depth", OFF(limits.max_depth), 0, 0, 1000, "selection depth (DEPTH_LIMIT_EXCEEDED; 0: off)"},
+    {"max-fields", OFF(limits.max_fields), 0, 0, 1000000,
+     "fields after fragment expansion (QUERY_TOO_COMPLEX; 0: off)"},
+    {"max-aliases", OFF(limits.max_aliases), 0, 0, 1000000, "aliased fields (QUERY_TOO_COMPLEX; 0: off)"},
+    {"deadline-ms", OFF(limits.deadline_ms), 0, 0, 600000,
+     "execution time, checked between resolvers (DEADLINE_EXCEEDED; 0: off)"},
+    {"max-subscriptions", OFF(max_subscriptions), 0, 1, 100000, "subscriptions per WebSocket connection"},
+    {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
+    {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
+     "events + unsent messages per connection before closing it with 1013 (slow client)"},
+    {"ws-init-timeout-ms", OFF(ws_init_timeout_ms), 0, 100, 600000,
+     "connection_init must arrive within this (4408)"},
+    {"ws-workers", OFF(ws_workers), 0, 1, 256, "threads running WebSocket operations"},
+};
+#undef OFF
+#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+const char *const byron_gqlapi_flag_names[] = {"graphql-max-body-bytes",
+                                               "graphql-max-document-bytes",
+                                               "graphql-max-tokens",
+                                               "graphql-max-depth",
+                                               "graphql-max-fields",
+                                               "graphql-max-aliases",
+                                               "graphql-deadline-ms",
+                                               "graphql-max-subscriptions",
+                                               "graphql-max-connections",
+                                               "graphql-ws-queue",
+                                               "graphql-ws-init-timeout-ms",
+                                               "graphql-ws-workers",
+                                               NULL};
+
+void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
+    memset(o, 0, sizeof *o);
+    byron_graphql_limits_init(&o->limits);
+    o->max_body_bytes = 1u << 20;
+    o->max_subscriptions = 100;
+    o->max_connections = 1000;
+    o->ws_queue = 1024;
+    o->ws_init_timeout_ms = 10000;
+    o->ws_workers = 2;
+}
+
+static unsigned long get_opt(const byron_gqlapi_options_t *o, const option_def_t *d) {
+    const char *p = (const char *)o + d->offset;
+    if (d->is_size) return (unsigned long)*(const size_t *)(const void *)p;
+    return *(const unsigned *)(const void *)p;
+}
+
+byron_status_t byron_gqlapi_option_set(byron_gqlapi_options_t *o, const char *name, const char *value,
+                                       byron_err_t *err) {
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const option_def_t *d = &OPTIONS[i];
+        if (strcmp(d->name, name) != 0) continue;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || value[0] == '-' || v < d->min || v > d->max)
+            return byron_err_set(err, BYRON_EINVAL,
+                                 "--graphql-%s: \"%s\" is not a number between %lu and %lu", name, value,
+                                 d->min, d->max);
+        char *p = (char *)o + d->offset;
+        if (d->is_size)
+            *(size_t *)(void *)p = (size_t)v;
+        else
+            *(unsigned *)(void *)p = (unsigned)v;
+        return BYRON_OK;
+    }
+    return byron_err_set(err, BYRON_EINVAL, "unknown GraphQL option \"%s\"", name);
+}
+
+static void env_name(const char *name, char *out, size_t cap) {
+    size_t j = (size_t)snprintf(out, cap, "BYRON_GRAPHQL_");
+    for (size_t i = 0; name[i] && j + 1 < cap; i++) out[j++] = name[i] == '-' ? '_' : (char)(name[i] & ~0x20);
+    out[j] = '\0';
+}
+
+byron_status_t byron_gqlapi_options_from_env(byron_gqlapi_options_t *o, byron_err_t *err) {
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char env[80];
+        env_name(OPTIONS[i].name, env, sizeof env);
+        const char *v = getenv(env);
+        if (v && *v && byron_gqlapi_option_set(o, OPTIONS[i].name, v, err) != BYRON_OK)
+            return byron_err_prefix(err, "%s", env);
+    }
+    return BYRON_OK;
+}
+
+void byron_gqlapi_usage(FILE *f) {
+    byron_gqlapi_options_t d;
+    byron_gqlapi_options_init(&d);
+    fprintf(f, "GraphQL (api mode; env BYRON_GRAPHQL_<NAME>):\n"
+               "  --print-schema        print the component's GraphQL SDL and exit\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char env[80];
+        env_name(OPTIONS[i].name, env, sizeof env);
+        fprintf(f, "  --graphql-%-20s %s (default %lu)\n", OPTIONS[i].name, OPTIONS[i].help,
+                get_opt(&d, &OPTIONS[i]));
+    }
+}
+
+/* ------------------------------------------------------------------ schema */
+
+byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_schema_t **out,
+                                        byron_err_t *err) {
+    json_object *root = NULL;
+    *out = NULL;
+    if (byron_json_parse_file(config_path, BYRON_CONFIG_MAX_BYTES, &root, err) != BYRON_OK) return err->code;
+    char msg[512];
+    byron_graphql_status_t gs = byron_graphql_schema_from_component(root, out, msg, sizeof msg);
+    json_object_put(root);
+    if (gs != BYRON_GRAPHQL_OK) return byron_err_set(err, BYRON_EINVAL, "GraphQL schema: %s", msg);
+    return BYRON_OK;
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static void http_graphql(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
+    byron_gqlapi_t *api = ud;
+    byron_gqlapi_request_t rctx;
+    byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
+    byron_graphql_http_options_t o = {.max_body_bytes = api->opts.max_body_bytes,
+                                      .resolve = byron_gqlapi_resolve,
+                                      .ctx = &rctx,
+                                      .limits = &api->opts.limits};
+    byron_graphql_http_response_t r;
+    byron_graphql_http_handle(api->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
+                              req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
+                              req->body ? req->len : 0, &r);
+    byron_gqlapi_request_cleanup(&rctx);
+    rep->status = r.status;
+    snprintf(rep->content_type, sizeof rep->content_type, "%s", r.content_type);
+    snprintf(rep->allow, sizeof rep->allow, "%s", r.allow);
+    rep->body = r.body; /* handed over to the server */
+    rep->len = r.body_len;
+    r.body = NULL;
+    byron_graphql_http_response_cleanup(&r);
+}
+
+/* GET /graphql/schema.graphql: the SDL, for code generators. */
+static void http_sdl(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
+    byron_gqlapi_t *api = ud;
+    if (strcmp(req->method, "GET") != 0) {
+        rep->status = 405;
+        snprintf(rep->allow, sizeof rep->allow, "GET");
+        snprintf(rep->content_type, sizeof rep->content_type, "text/plain; charset=utf-8");
+        rep->body = strdup("only GET\n");
+        rep->len = rep->body ? strlen(rep->body) : 0;
+        return;
+    }
+    rep->status = 200;
+    snprintf(rep->content_type, sizeof rep->content_type, "application/graphql; charset=utf-8");
+    rep->body = malloc(api->sdl_len + 1);
+    if (rep->body) memcpy(rep->body, api->sdl, api->sdl_len + 1);
+    rep->len = rep->body ? api->sdl_len : 0;
+}
+
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
+                                 const byron_gqlapi_options_t *o, byron_err_t *err) {
+    byron_gqlapi_t *api = calloc(1, sizeof *api);
+    if (!api) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    api->sc = sc;
+    api->opts = *o;
+    if (byron_gqlapi_schema_load(config_path, &api->schema, err) != BYRON_OK) goto err;
+    if (!(api->sdl = byron_graphql_schema_print(api->schema))) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        goto err;
+    }
+    api->sdl_len = strlen(api->sdl);
+    if (nats_url && !(api->subs = byron_gqlapi_subs_new(sc, api->schema, nats_url, &api->opts, err)))
+        goto err;
+    return api;
+err:
+    byron_gqlapi_free(api);
+    return NULL;
+}
+
+void byron_gqlapi_free(byron_gqlapi_t *api) {
+    if (!api) return;
+    byron_gqlapi_subs_free(api->subs);
+    byron_graphql_schema_free(api->schema);
+    free(api->sdl);
+    free(api);
+}
+
+size_t byron_gqlapi_mounts(byron_gqlapi_t *api, byron_server_mount_t *mounts) {
+    mounts[0] = (byron_server_mount_t){"/graphql", http_graphql, api};
+    mounts[1] = (byron_server_mount_t){"/graphql/schema.graphql", http_sdl, api};
+    return 2;
+}
+
+const struct lws_protocols *byron_gqlapi_ws_protocol(byron_gqlapi_t *api) {
+    return api->subs ? byron_gqlapi_subs_protocol(api->subs) : NULL;
+}

@@ -1,0 +1,55 @@
+/* graphql_endpoint.h — the api sidecar's GraphQL endpoint: the schema generated
+ * from component.json, its limits, GraphQL over HTTP on /graphql and the SDL on
+ * /graphql/schema.graphql (mounted on the server's worker pool), and the
+ * graphql-transport-ws subscriptions (graphql_subscriptions.h) on the same path.
+ * See docs/graphql.md, "Serving it". */
+#ifndef BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
+#define BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
+
+#include "byron/graphql.h"
+#include "server.h"
+#include "sidecar.h"
+
+#include <stdio.h>
+
+/* Every setting has a flag (--graphql-<name>) and an env var
+ * (BYRON_GRAPHQL_<NAME>); byron_gqlapi_usage() lists them with defaults. */
+typedef struct byron_gqlapi_options {
+    byron_graphql_limits_t limits; /* max-document-bytes, max-tokens, max-depth, max-fields, max-aliases,
+                                      deadline-ms */
+    size_t max_body_bytes;         /* HTTP body (capped by the server's 1 MiB) */
+    unsigned max_subscriptions;    /* per WebSocket connection */
+    unsigned max_connections;      /* WebSocket connections per sidecar */
+    unsigned ws_queue;             /* per connection: queued events and unsent messages before close 1013 */
+    unsigned ws_init_timeout_ms;   /* connection_init must arrive within this */
+    unsigned ws_workers;           /* threads running WebSocket operations and event selections */
+} byron_gqlapi_options_t;
+
+void byron_gqlapi_options_init(byron_gqlapi_options_t *o);
+/* Reads the BYRON_GRAPHQL_* environment variables. */
+byron_status_t byron_gqlapi_options_from_env(byron_gqlapi_options_t *o, byron_err_t *err);
+/* Sets one option by its flag name without "--graphql-" ("max-depth"). */
+byron_status_t byron_gqlapi_option_set(byron_gqlapi_options_t *o, const char *name, const char *value,
+                                       byron_err_t *err);
+/* Names of the flags, for getopt: "graphql-max-depth", ...; NULL-terminated. */
+extern const char *const byron_gqlapi_flag_names[];
+void byron_gqlapi_usage(FILE *f);
+
+/* The schema of a component.json file (errors name the field). Caller frees. */
+byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_schema_t **out,
+                                        byron_err_t *err);
+
+typedef struct byron_gqlapi byron_gqlapi_t;
+
+/* Builds the schema and, with nats_url, the subscription side (its own NATS
+ * connection and ws workers). Start the server with byron_gqlapi_mounts() and
+ * byron_gqlapi_ws_protocol(); free this after the server. */
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
+                                 const byron_gqlapi_options_t *o, byron_err_t *err);
+void byron_gqlapi_free(byron_gqlapi_t *api);
+/* Fills mounts[0..2): /graphql and /graphql/schema.graphql; returns 2. */
+size_t byron_gqlapi_mounts(byron_gqlapi_t *api, byron_server_mount_t *mounts);
+/* The graphql-transport-ws protocol for byron_server_options_t.ws_protocol. */
+const struct lws_protocols *byron_gqlapi_ws_protocol(byron_gqlapi_t *api);
+
+#endif

@@ -1,0 +1,593 @@
+/* graphql_resolvers.c — the generated GraphQL fields, served from the cache and
+ * the command API.
+ *
+ *   m(id)                 byron_cache_get; absent → null
+ *   ms(filter, orderBy,   one MongoDB find: the filter tree becomes $and/$or/$nor,
+ *      first/after,       orderBy becomes the sort (ties broken by id), cursors are
+ *      last/before)       keyset positions (the sort values and the id of an edge),
+ *                         so a page costs O(page), never O(offset)
+ *   ref fields            by id, through a per-request memo; a list of ids is one $in
+ *   mutations             byron_commands_run; its error codes become extensions.code
+ *
+ * Everything here blocks and runs on a worker (graphql_endpoint.c,
+ * graphql_subscriptions.c). */
+#include "graphql_resolvers.h"
+
+#include "byron/json.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILTER_DEPTH 32
+#define MAX_SORT_KEYS 8
+
+void byron_gqlapi_request_init(byron_gqlapi_request_t *r, byron_sidecar_t *sc, const char *idempotency_key,
+                               const char *traceparent) {
+    memset(r, 0, sizeof *r);
+    r->sc = sc;
+    r->idempotency_key = idempotency_key && *idempotency_key ? idempotency_key : NULL;
+    r->traceparent = traceparent && *traceparent ? traceparent : NULL;
+}
+
+void byron_gqlapi_request_cleanup(byron_gqlapi_request_t *r) {
+    json_object_put(r->memo);
+    r->memo = NULL;
+}
+
+/* A cache failure as a field error. */
+static int cache_error(byron_graphql_field_error_t *e, byron_status_t st, const byron_err_t *err) {
+    const char *code = st == BYRON_EINVAL         ? BYRON_CODE_BAD_USER_INPUT
+                       : st == BYRON_EUNAVAILABLE ? BYRON_CODE_UNAVAILABLE
+                                                  : BYRON_GRAPHQL_CODE_INTERNAL;
+    return byron_graphql_field_error_set(e, code, "%s", err->msg);
+}
+
+static const char *arg_str(json_object *args, const char *key) {
+    json_object *v = NULL;
+    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* ------------------------------------------------------------------ objects by id */
+
+/* The cached object (a new reference), NULL when absent. */
+static int load(byron_gqlapi_request_t *r, const char *model, const char *id, json_object **out,
+                byron_graphql_field_error_t *e) {
+    char key[300];
+    snprintf(key, sizeof key, "%s/%s", model, id);
+    json_object *hit = NULL;
+    if (r->memo && json_object_object_get_ex(r->memo, key, &hit)) {
+        *out = json_object_get(hit);
+        return 0;
+    }
+    byron_err_t err = {0};
+    json_object *o = NULL;
+    byron_status_t st = byron_cache_get(r->sc->cache, model, id, &o, &err);
+    if (st == BYRON_ENOTFOUND) {
+        *out = NULL;
+        return 0;
+    }
+    if (st != BYRON_OK) return cache_error(e, st, &err);
+    if (!r->memo) r->memo = json_object_new_object();
+    json_object_object_add(r->memo, key, json_object_get(o));
+    *out = o;
+    return 0;
+}
+
+static int resolve_get(byron_gqlapi_request_t *r, const char *model, json_object *args, json_object **out,
+                       byron_graphql_field_error_t *e) {
+    const char *id = arg_str(args, "id");
+    if (!id || !byron_id_is_valid(id))
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+                                             "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})",
+                                             id ? id : "");
+    return load(r, model, id, out, e);
+}
+
+/* A model-typed field: the parent holds the id, or a list of ids. Dangling
+ * references resolve to null (single) or are left out (list): the referenced
+ * object may not be projected yet, or deleted. */
+static int resolve_ref(byron_gqlapi_request_t *r, const char *model, json_object *parent, const char *field,
+                       json_object **out, byron_graphql_field_error_t *e) {
+    json_object *v = NULL;
+    *out = NULL;
+    if (!parent || !json_object_object_get_ex(parent, field, &v) || !v) return 0;
+    if (json_object_is_type(v, json_type_string)) {
+        const char *id = json_object_get_string(v);
+        return byron_id_is_valid(id) ? load(r, model, id, out, e) : 0;
+    }
+    if (!json_object_is_type(v, json_type_array)) return 0;
+    size_t n = json_object_array_length(v);
+    json_object *ids = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *id = json_object_array_get_idx(v, i);
+        if (json_object_is_type(id, json_type_string) && byron_id_is_valid(json_object_get_string(id)))
+            json_object_array_add(ids, json_object_get(id));
+    }
+    json_object *found = NULL;
+    if (json_object_array_length(ids) > 0) {
+        json_object *f = json_object_new_object(), *in = json_object_new_object();
+        json_object_object_add(in, "$in", ids);
+        json_object_object_add(f, "_id", in);
+        byron_err_t err = {0};
+        byron_status_t st = byron_cache_find(r->sc->cache, model, byron_json_compact(f), NULL, &found, &err);
+        json_object_put(f);
+        if (st != BYRON_OK) return cache_error(e, st, &err);
+    } else {
+        json_object_put(ids);
+    }
+    /* In the order of the stored ids; each at most once per position. */
+    json_object *res = json_object_new_array();
+    for (size_t i = 0; i < n && found; i++) {
+        const char *want = json_object_get_string(json_object_array_get_idx(v, i));
+        for (size_t k = 0; want && k < json_object_array_length(found); k++) {
+            json_object *o = json_object_array_get_idx(found, k), *oid = NULL;
+            if (json_object_object_get_ex(o, "id", &oid) && strcmp(json_object_get_string(oid), want) == 0) {
+                json_object_array_add(res, json_object_get(o));
+                break;
+            }
+        }
+    }
+    json_object_put(found);
+    *out = res;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ lists */
+
+typedef struct {
+    const char *key;   /* MongoDB key: "_id" or the field name */
+    const char *field; /* the same as a key of the returned objects ("id" for _id) */
+    int dir;           /* 1 or -1 */
+} sort_key_t;
+
+/* Whether an MOrderField value names the field: the schema generator spells
+ * them in UPPER_SNAKE (placedAt → PLACED_AT). */
+static int is_order_value(const char *field, const char *value) {
+    for (size_t i = 0; field[i]; i++) {
+        if (i > 0 && isupper((unsigned char)field[i]) && *value++ != '_') return 0;
+        if (*value++ != (char)toupper((unsigned char)field[i])) return 0;
+    }
+    return *value == '\0';
+}
+
+static json_object *op_cond(const char *key, const char *op, json_object *v) {
+    json_object *o = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_add(c, op, json_object_get(v));
+    json_object_object_add(o, key, c);
+    return o;
+}
+
+/* Always-false condition: an empty $in. */
+static json_object *cond_false(void) {
+    json_object *o = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_add(c, "$in", json_object_new_array());
+    json_object_object_add(o, "_id", c);
+    return o;
+}
+
+static json_object *wrap(const char *op, json_object *arr) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, op, arr);
+    return o;
+}
+
+/* MFilter → a MongoDB condition; *out NULL means "everything". Field names
+ * were checked by the schema (only id and indexed fields are in MFilter). */
+static int translate_filter(const byron_model_t *m, json_object *f, int depth, json_object **out,
+                            byron_graphql_field_error_t *e) {
+    static const char *const OPS[][2] = {{"eq", "$eq"}, {"ne", "$ne"},   {"gt", "$gt"}, {"gte", "$gte"},
+                                         {"lt", "$lt"}, {"lte", "$lte"}, {"in", "$in"}};
+    *out = NULL;
+    if (!f || !json_object_is_type(f, json_type_object)) return 0;
+    if (depth > MAX_FILTER_DEPTH)
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "filter: nested deeper than %d",
+                                             MAX_FILTER_DEPTH);
+    json_object *and = json_object_new_array();
+    int failed = 0;
+    json_object_object_foreach(f, key, val) {
+        if (failed) break;
+        if (!val) continue; /* an explicit null: no constraint */
+        if (strcmp(key, "and") == 0 || strcmp(key, "or") == 0) {
+            int is_or = key[0] == 'o', any_true = 0;
+            json_object *parts = json_object_new_array();
+            for (size_t i = 0; i < json_object_array_length(val) && !failed; i++) {
+                json_object *c = NULL;
+                failed = translate_filter(m, json_object_array_get_idx(val, i), depth + 1, &c, e) != 0;
+                if (c)
+                    json_object_array_add(parts, c);
+                else
+                    any_true = 1;
+            }
+            if (failed || (!is_or && json_object_array_length(parts) == 0) || (is_or && any_true)) {
+                json_object_put(parts); /* and: all true; or: one branch always true */
+            } else if (is_or && json_object_array_length(parts) == 0) {
+                json_object_put(parts);
+                json_object_array_add(and, cond_false()); /* or: [] matches nothing */
+            } else {
+                json_object_array_add(and, wrap(is_or ? "$or" : "$and", parts));
+            }
+        } else if (strcmp(key, "not") == 0) {
+            json_object *c = NULL;
+            failed = translate_filter(m, val, depth + 1, &c, e) != 0;
+            if (!failed) {
+                if (!c) {
+                    json_object_array_add(and, cond_false());
+                } else {
+                    json_object *arr = json_object_new_array();
+                    json_object_array_add(arr, c);
+                    json_object_array_add(and, wrap("$nor", arr));
+                }
+            }
+        } else {
+            const char *mkey = strcmp(key, "id") == 0 ? "_id" : key;
+            if (!json_object_is_type(val, json_type_object)) continue;
+            json_object_object_foreach(val, op, arg) {
+                const char *mop = NULL;
+                for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+                    if (strcmp(OPS[i][0], op) == 0) mop = OPS[i][1];
+                if (!mop) {
+                    failed =
+                        byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+                                                      "filter.%.64s.%.16s: unknown operator", key, op) != 0;
+                    break;
+                }
+                if (strcmp(op, "in") == 0 && !json_object_is_type(arg, json_type_array)) continue;
+                json_object_array_add(and, op_cond(mkey, mop, arg));
+            }
+        }
+    }
+    (void)m;
+    if (failed) {
+        json_object_put(and);
+        return -1;
+    }
+    size_t n = json_object_array_length(and);
+    if (n == 0) {
+        json_object_put(and);
+    } else if (n == 1) {
+        *out = json_object_get(json_object_array_get_idx(and, 0));
+        json_object_put(and);
+    } else {
+        *out = wrap("$and", and);
+    }
+    return 0;
+}
+
+static int parse_order(const byron_model_t *m, json_object *order, sort_key_t *keys, size_t *nkeys,
+                       byron_graphql_field_error_t *e) {
+    size_t n = 0;
+    int has_id = 0;
+    for (size_t i = 0; order && json_object_is_type(order, json_type_array) &&
+                       i < json_object_array_length(order) && !has_id;
+         i++) {
+        json_object *o = json_object_array_get_idx(order, i), *fv = NULL, *dv = NULL;
+        if (!json_object_object_get_ex(o, "field", &fv)) continue;
+        const char *fname = json_object_get_string(fv);
+        int dir = json_object_object_get_ex(o, "direction", &dv) && dv &&
+                          strcmp(json_object_get_string(dv), "DESC") == 0
+                      ? -1
+                      : 1;
+        if (n + 1 >= MAX_SORT_KEYS)
+            return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "orderBy: at most %d keys",
+                                                 MAX_SORT_KEYS - 1);
+        if (strcmp(fname, "ID") == 0) {
+            keys[n++] = (sort_key_t){"_id", "id", dir};
+            has_id = 1; /* unique: later keys cannot matter */
+            continue;
+        }
+        const char *match = NULL;
+        for (size_t k = 0; k < m->nfields && !match; k++)
+            if (is_order_value(m->fields[k].name, fname)) match = m->fields[k].name;
+        if (!match)
+            return byron_graphql_field_error_set(
+                e, BYRON_CODE_BAD_USER_INPUT, "orderBy: %.64s is not a sortable field of %s", fname, m->name);
+        keys[n++] = (sort_key_t){match, match, dir};
+    }
+    if (!has_id) keys[n++] = (sort_key_t){"_id", "id", 1}; /* ties broken by id */
+    *nkeys = n;
+    return 0;
+}
+
+/* The order's signature, kept in cursors so a cursor is only used with the order that made it. */
+static void order_sig(const sort_key_t *keys, size_t n, char *out, size_t cap) {
+    size_t j = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && j < cap; i++)
+        j += (size_t)snprintf(out + j, cap - j, "%s%s%c", i ? "," : "", keys[i].field,
+                              keys[i].dir > 0 ? '+' : '-');
+}
+
+/* Cursor: base64url of ["<order signature>", [sort values], "<id>"]. */
+static json_object *cursor_of(json_object *node, const sort_key_t *keys, size_t n, const char *sig) {
+    json_object *arr = json_object_new_array(), *vals = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(node, keys[i].field, &v);
+        json_object_array_add(vals, json_object_get(v));
+    }
+    json_object_array_add(arr, json_object_new_string(sig));
+    json_object_array_add(arr, vals);
+    const char *s = byron_json_compact(arr);
+    int len = (int)strlen(s), cap = len * 4 / 3 + 8;
+    char *buf = malloc((size_t)cap);
+    json_object *out = NULL;
+    if (buf && lws_b64_encode_string_url(s, len, buf, cap) >= 0) out = json_object_new_string(buf);
+    free(buf);
+    json_object_put(arr);
+    return out;
+}
+
+static int cursor_decode(const char *which, const char *cur, const char *sig, size_t n, json_object **vals,
+                         byron_graphql_field_error_t *e) {
+    char buf[4096];
+    size_t len = strlen(cur);
+    json_object *arr = NULL;
+    byron_err_t err;
+    int dl =
+        len > 0 && len < sizeof buf ? lws_b64_decode_string_len(cur, (int)len, buf, (int)sizeof buf) : -1;
+    if (dl <= 0 || byron_json_parse(buf, (size_t)dl, 8, &arr, &err) != BYRON_OK ||
+        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
+        !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_array) ||
+        json_object_array_length(json_object_array_get_idx(arr, 1)) != n) {
+        json_object_put(arr);
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: not a cursor from this API",
+                                             which);
+    }
+    if (strcmp(json_object_get_string(json_object_array_get_idx(arr, 0)), sig) != 0) {
+        json_object_put(arr);
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+                                             "%s: the cursor belongs to a different orderBy", which);
+    }
+    *vals = json_object_get(json_object_array_get_idx(arr, 1));
+    json_object_put(arr);
+    return 0;
+}
+
+/* Documents strictly beyond the cursor position `vals` when walking the keys
+ * in direction sign (1: as sorted, -1: backwards). MongoDB sorts null and
+ * missing values first, so "after null" ascending is "not null", and
+ * descending past a value includes the nulls. */
+static json_object *beyond(const sort_key_t *keys, size_t n, json_object *vals, int sign) {
+    json_object *ors = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *conj = json_object_new_array();
+        for (size_t k = 0; k < i; k++) {
+            json_object *v = json_object_array_get_idx(vals, k);
+            json_object_array_add(conj, op_cond(keys[k].key, "$eq", v));
+        }
+        json_object *v = json_object_array_get_idx(vals, i);
+        int dir = keys[i].dir * sign;
+        json_object *step = NULL;
+        if (dir > 0) {
+            step = op_cond(keys[i].key, v ? "$gt" : "$ne", v);
+        } else if (v) {
+            json_object *alt = json_object_new_array();
+            json_object_array_add(alt, op_cond(keys[i].key, "$lt", v));
+            json_object_array_add(alt, op_cond(keys[i].key, "$eq", NULL));
+            step = wrap("$or", alt);
+        }
+        if (!step) {
+            json_object_put(conj); /* nothing sorts below null */
+            continue;
+        }
+        json_object_array_add(conj, step);
+        json_object_array_add(ors, json_object_array_length(conj) == 1
+                                       ? json_object_get(json_object_array_get_idx(conj, 0))
+                                       : wrap("$and", json_object_get(conj)));
+        json_object_put(conj);
+    }
+    if (json_object_array_length(ors) == 0) {
+        json_object_put(ors);
+        return cond_false();
+    }
+    return wrap("$or", ors);
+}
+
+static int int_arg(json_object *args, const char *key, int *out) {
+    json_object *v = NULL;
+    if (!args || !json_object_object_get_ex(args, key, &v) || !v) return 0;
+    *out = json_object_get_int(v);
+    return 1;
+}
+
+static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, json_object *args,
+                        json_object **out, byron_graphql_field_error_t *e) {
+    const byron_model_t *m = byron_component_model(r->sc->component, model_name);
+    if (!m) return byron_graphql_field_error_set(e, NULL, "unknown model %s", model_name);
+    int first = 0, last = 0;
+    int has_first = int_arg(args, "first", &first), has_last = int_arg(args, "last", &last);
+    const char *after = arg_str(args, "after"), *before = arg_str(args, "before");
+    if (has_first && has_last)
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+                                             "first and last cannot be combined: page forwards or backwards");
+    if ((has_first && (first < 0 || first > BYRON_CACHE_MAX_LIMIT)) ||
+        (has_last && (last < 0 || last > BYRON_CACHE_MAX_LIMIT)))
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: must be between 0 and %d",
+                                             has_first ? "first" : "last", BYRON_CACHE_MAX_LIMIT);
+    int backwards = has_last;
+    int limit = has_first ? first : has_last ? last : BYRON_CACHE_DEFAULT_LIMIT;
+
+    sort_key_t keys[MAX_SORT_KEYS];
+    size_t nkeys = 0;
+    json_object *order = NULL;
+    if (args) json_object_object_get_ex(args, "orderBy", &order);
+    if (parse_order(m, order, keys, &nkeys, e)) return -1;
+    char sig[512];
+    order_sig(keys, nkeys, sig, sizeof sig);
+
+    json_object *filter = NULL, *fcond = NULL, *conds = json_object_new_array();
+    if (args) json_object_object_get_ex(args, "filter", &filter);
+    if (translate_filter(m, filter, 0, &fcond, e)) {
+        json_object_put(conds);
+        return -1;
+    }
+    if (fcond) json_object_array_add(conds, fcond);
+    const char *cursors[2] = {after, before};
+    for (int c = 0; c < 2; c++) {
+        if (!cursors[c]) continue;
+        json_object *vals = NULL;
+        if (cursor_decode(c ? "before" : "after", cursors[c], sig, nkeys, &vals, e)) {
+            json_object_put(conds);
+            return -1;
+        }
+        json_object_array_add(conds, beyond(keys, nkeys, vals, c ? -1 : 1));
+        json_object_put(vals);
+    }
+    size_t nc = json_object_array_length(conds);
+    json_object *fj = nc == 0   ? json_object_new_object()
+                      : nc == 1 ? json_object_get(json_object_array_get_idx(conds, 0))
+                                : wrap("$and", json_object_get(conds));
+    json_object_put(conds);
+    json_object *opts = json_object_new_object(), *sort = json_object_new_object();
+    for (size_t i = 0; i < nkeys; i++)
+        json_object_object_add(sort, keys[i].key,
+                               json_object_new_int(backwards ? -keys[i].dir : keys[i].dir));
+    json_object_object_add(opts, "sort", sort);
+    json_object_object_add(opts, "limit", json_object_new_int(limit + 1)); /* +1: is there more? */
+    char *ftext = strdup(byron_json_compact(fj));
+    json_object_put(fj);
+    json_object *items = NULL;
+    byron_err_t err = {0};
+    byron_status_t st =
+        ftext ? byron_cache_find(r->sc->cache, m->name, ftext, byron_json_compact(opts), &items, &err)
+              : byron_err_set(&err, BYRON_ENOMEM, "out of memory");
+    free(ftext);
+    json_object_put(opts);
+    if (st != BYRON_OK) return cache_error(e, st, &err);
+
+    size_t got = json_object_array_length(items);
+    int more = got > (size_t)limit;
+    size_t n = more ? (size_t)limit : got;
+    json_object *edges = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *node = json_object_array_get_idx(items, backwards ? n - 1 - i : i);
+        json_object *edge = json_object_new_object();
+        json_object_object_add(edge, "cursor", cursor_of(node, keys, nkeys, sig));
+        json_object_object_add(edge, "node", json_object_get(node));
+        json_object_array_add(edges, edge);
+    }
+    json_object_put(items);
+    /* Relay: the far side is only known when a cursor bounds it; reported
+     * true then (the cursor's own edge lies there), false otherwise. */
+    json_object *pi = json_object_new_object();
+    json_object_object_add(pi, "hasNextPage", json_object_new_boolean(backwards ? before != NULL : more));
+    json_object_object_add(pi, "hasPreviousPage", json_object_new_boolean(backwards ? more : after != NULL));
+    json_object *c0 = NULL, *c1 = NULL;
+    if (n > 0) {
+        json_object_object_get_ex(json_object_array_get_idx(edges, 0), "cursor", &c0);
+        json_object_object_get_ex(json_object_array_get_idx(edges, n - 1), "cursor", &c1);
+    }
+    json_object_object_add(pi, "startCursor", json_object_get(c0));
+    json_object_object_add(pi, "endCursor", json_object_get(c1));
+    json_object *conn = json_object_new_object();
+    json_object_object_add(conn, "edges", edges);
+    json_object_object_add(conn, "pageInfo", pi);
+    *out = conn;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ mutations */
+
+json_object *byron_gqlapi_event(json_object *env, uint64_t seq) {
+    json_object *v = NULL;
+    if (!env || !json_object_is_type(env, json_type_object)) return NULL;
+    if (!seq && json_object_object_get_ex(env, "byronsequence", &v)) seq = (uint64_t)json_object_get_int64(v);
+    json_object *ev = json_object_new_object();
+    char s[24];
+    snprintf(s, sizeof s, "%" PRIu64, seq);
+    json_object_object_add(ev, "sequence", json_object_new_string(s));
+    static const char *const MAP[][2] = {{"type", "type"},  {"model", "byronmodel"},
+                                         {"id", "subject"}, {"version", "byronversion"},
+                                         {"time", "time"},  {"data", "data"}};
+    for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
+        if (json_object_object_get_ex(env, MAP[i][1], &v))
+            json_object_object_add(ev, MAP[i][0], json_object_get(v));
+    return ev;
+}
+
+static int resolve_command(byron_gqlapi_request_t *r, const char *command, int has_id, json_object *args,
+                           const byron_graphql_resolve_info_t *info, json_object **out,
+                           byron_graphql_field_error_t *e) {
+    if (!r->sc->commands)
+        return byron_graphql_field_error_set(e, BYRON_CODE_UNAVAILABLE,
+                                             "mutations are served by the api sidecar");
+    json_object *input = NULL;
+    if (args) json_object_object_get_ex(args, "input", &input);
+    char key[160];
+    const char *idem = NULL;
+    if (r->idempotency_key) {
+        /* One header, several mutation fields: each is its own command, scoped by its response key. */
+        if (snprintf(key, sizeof key, "%s/%s", r->idempotency_key, info->response_key) > 128)
+            return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+                                                 "Idempotency-Key: too long (with the field's response key, "
+                                                 "at most 128 characters)");
+        idem = key;
+    }
+    byron_command_request_t req = {.command = command,
+                                   .id = has_id ? arg_str(args, "id") : NULL,
+                                   .input = input,
+                                   .idempotency_key = idem,
+                                   .traceparent = r->traceparent};
+    byron_command_result_t res;
+    byron_err_t err = {0};
+    int rc = 0;
+    if (byron_commands_run(r->sc->commands, &req, &res, &err) == BYRON_OK) {
+        json_object *o = json_object_new_object(), *events = json_object_new_array();
+        json_object_object_add(o, "id", json_object_new_string(res.id));
+        json_object_object_add(o, "version", json_object_new_int64(res.version));
+        char seq[24];
+        snprintf(seq, sizeof seq, "%" PRIu64, res.nevents ? res.sequences[res.nevents - 1] : 0);
+        json_object_object_add(o, "sequence", json_object_new_string(seq));
+        for (size_t i = 0; res.events && i < json_object_array_length(res.events); i++) {
+            json_object *ev = byron_gqlapi_event(json_object_array_get_idx(res.events, i),
+                                                 i < res.nevents ? res.sequences[i] : 0);
+            if (ev) json_object_array_add(events, ev);
+        }
+        json_object_object_add(o, "events", events);
+        json_object_object_add(o, "duplicate", json_object_new_boolean(res.duplicate));
+        *out = o;
+    } else {
+        const char *code =
+            res.code && strcmp(res.code, BYRON_CODE_INTERNAL) != 0 ? res.code : BYRON_GRAPHQL_CODE_INTERNAL;
+        if (res.app_code[0]) {
+            snprintf(e->ext_key, sizeof e->ext_key, "appCode");
+            snprintf(e->ext_value, sizeof e->ext_value, "%s", res.app_code);
+        }
+        rc = byron_graphql_field_error_set(e, code, "%s", err.msg[0] ? err.msg : "command failed");
+    }
+    byron_command_result_cleanup(&res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                         const byron_graphql_resolve_info_t *info, json_object **result,
+                         byron_graphql_field_error_t *err) {
+    byron_gqlapi_request_t *r = ctx;
+    const char *meta = info->meta;
+    if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+    const char *colon = strchr(meta, ':');
+    if (!colon) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+    size_t vlen = (size_t)(colon - meta);
+    const char *model = colon + 1;
+#define VERB(v) (vlen == sizeof(v) - 1 && strncmp(meta, v, vlen) == 0)
+    if (VERB("get")) return resolve_get(r, model, args, result, err);
+    if (VERB("list")) return resolve_list(r, model, args, result, err);
+    if (VERB("ref")) return resolve_ref(r, model, parent, field, result, err);
+    if (VERB("create")) return resolve_command(r, field, 0, args, info, result, err);
+    if (VERB("update") || VERB("delete") || VERB("command"))
+        return resolve_command(r, field, 1, args, info, result, err);
+#undef VERB
+    if (strncmp(meta, "events:", 7) == 0)
+        return byron_graphql_field_error_set(
+            err, BYRON_GRAPHQL_CODE_OPERATION,
+            "subscriptions are served over WebSocket (graphql-transport-ws)");
+    return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+}

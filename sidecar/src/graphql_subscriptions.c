@@ -1,0 +1,695 @@
+/* graphql_subscriptions.c — graphql-transport-ws on /graphql.
+ *
+ * Three kinds of threads touch a connection, each with one job:
+ *
+ *   lws service thread  bytes only: collects a text message (≤ max-body-bytes),
+ *                       queues it as a task; writes queued answers when the
+ *                       socket is writable; fires the connection_init timer.
+ *   NATS delivery       one ordered JetStream consumer per subscription (own
+ *   (cnats pool)        connection, library delivery pool): copies the event
+ *                       into the connection's task queue. Never blocks.
+ *   ws workers          run a connection's tasks in order through the engine's
+ *                       state machine (receive / push_event / timeout / free):
+ *                       a connection is queued on the run queue at most once,
+ *                       so its machine is only ever used by one thread at a
+ *                       time. Answers go to the connection's outbox, then a
+ *                       notify list + lws_cancel_service wake the service thread.
+ *
+ * Bounded: connections (--graphql-max-connections, then the upgrade is refused),
+ * subscriptions per connection (the engine's max_subscriptions), queued events
+ * and unsent messages per connection (--graphql-ws-queue: beyond, the client
+ * is too slow and the connection is closed with 1013 "Try Again Later", which
+ * graphql-ws clients retry; they can resume with fromSequence).
+ *
+ * Lifetimes: a connection is reference counted (service thread until CLOSED,
+ * the run queue while scheduled, the notify list, each NATS subscription until
+ * cnats reports it complete). Subscriptions are freed in cnats' on-complete
+ * callback, after their last message handler returned. */
+#include "graphql_subscriptions.h"
+
+#include "byron/json.h"
+#include "byron/log.h"
+#include "graphql_resolvers.h"
+#include "subject.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libwebsockets.h>
+#include <nats/nats.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLOSE_SLOW 1013    /* Try Again Later: graphql-ws clients retry it */
+#define CLOSE_TOO_BIG 1009 /* Message Too Big */
+
+typedef enum { T_RECV, T_EVENT, T_TIMEOUT, T_CLOSE } task_kind_t;
+
+typedef struct task {
+    struct task *next;
+    task_kind_t kind;
+    unsigned gen; /* T_EVENT: the subscription's generation */
+    uint64_t seq; /* T_EVENT: stream sequence */
+    char *data;
+    size_t len;
+} task_t;
+
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
+} out_msg_t;
+
+typedef struct conn conn_t;
+
+typedef struct sub {
+    struct sub *next; /* conn->active: worker only */
+    conn_t *conn;
+    natsSubscription *nsub;
+    unsigned gen;
+    char *id;
+} sub_t;
+
+struct conn {
+    byron_gqlapi_subs_t *subs;
+    atomic_int refs;
+    pthread_mutex_t lock; /* everything down to `scheduled` */
+    task_t *in_head, *in_tail;
+    unsigned in_events;
+    out_msg_t *out_head, *out_tail;
+    unsigned out_count;
+    int close_code, close_now;
+    char close_reason[128];
+    int scheduled, notified, gone;
+    conn_t *run_next, *notify_next;
+    /* Worker only (one at a time). */
+    byron_graphql_ws_t *machine;
+    byron_graphql_event_source_t source;
+    byron_gqlapi_request_t rctx;
+    sub_t *active;
+    unsigned next_gen;
+    /* Service thread only. */
+    struct lws *wsi;
+    char *rx;
+    size_t rx_len;
+};
+
+typedef struct {
+    conn_t *c;
+} pss_t;
+
+struct byron_gqlapi_subs {
+    byron_sidecar_t *sc;
+    const byron_graphql_schema_t *schema;
+    byron_gqlapi_options_t opts;
+    natsConnection *nc;
+    jsCtx *js;
+    struct lws_protocols protocol;
+    _Atomic(struct lws_context *) ctx;
+    atomic_int stopping;
+    atomic_int nconns;
+    pthread_mutex_t lock; /* run queue */
+    pthread_cond_t cond, idle;
+    conn_t *run_head, *run_tail;
+    int stop, running;
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t nlock; /* notify list */
+    conn_t *notify_head;
+};
+
+/* ------------------------------------------------------------------ connections */
+
+static void conn_ref(conn_t *c) { atomic_fetch_add(&c->refs, 1); }
+
+static void conn_release(conn_t *c) {
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+    for (task_t *t = c->in_head, *n; t; t = n) {
+        n = t->next;
+        free(t->data);
+        free(t);
+    }
+    for (out_msg_t *m = c->out_head, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    byron_gqlapi_request_cleanup(&c->rctx);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static void schedule(byron_gqlapi_subs_t *subs, conn_t *c) {
+    pthread_mutex_lock(&subs->lock);
+    c->run_next = NULL;
+    if (subs->run_tail)
+        subs->run_tail->run_next = c;
+    else
+        subs->run_head = c;
+    subs->run_tail = c;
+    pthread_cond_signal(&subs->cond);
+    pthread_mutex_unlock(&subs->lock);
+}
+
+/* Wake the service thread to write c's outbox (or close it). */
+static void notify(conn_t *c) {
+    byron_gqlapi_subs_t *subs = c->subs;
+    int add = 0;
+    pthread_mutex_lock(&c->lock);
+    if (!c->notified && !c->gone) {
+        c->notified = add = 1;
+        conn_ref(c);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!add) return;
+    pthread_mutex_lock(&subs->nlock);
+    c->notify_next = subs->notify_head;
+    subs->notify_head = c;
+    pthread_mutex_unlock(&subs->nlock);
+    struct lws_context *ctx = atomic_load(&subs->ctx);
+    if (ctx && !atomic_load(&subs->stopping)) lws_cancel_service(ctx);
+}
+
+/* Mark c to be closed now (slow client): its queues are dropped. Lock held. */
+static void overflow_locked(conn_t *c, const char *what) {
+    if (c->close_now) return;
+    c->close_now = 1;
+    c->close_code = CLOSE_SLOW;
+    snprintf(c->close_reason, sizeof c->close_reason, "Slow consumer: more than %u %s queued",
+             c->subs->opts.ws_queue, what);
+}
+
+/* Queue a task; takes ownership of t. Tasks for a closed connection are
+ * dropped, except the final T_CLOSE. */
+static void push_task(conn_t *c, task_t *t) {
+    int sched = 0;
+    pthread_mutex_lock(&c->lock);
+    if ((c->gone && t->kind != T_CLOSE) || (c->close_now && t->kind == T_EVENT)) {
+        pthread_mutex_unlock(&c->lock);
+        free(t->data);
+        free(t);
+        return;
+    }
+    if (t->kind == T_EVENT && c->in_events >= c->subs->opts.ws_queue) {
+        overflow_locked(c, "events");
+        pthread_mutex_unlock(&c->lock);
+        free(t->data);
+        free(t);
+        notify(c);
+        return;
+    }
+    if (t->kind == T_EVENT) c->in_events++;
+    t->next = NULL;
+    if (c->in_tail)
+        c->in_tail->next = t;
+    else
+        c->in_head = t;
+    c->in_tail = t;
+    if (!c->scheduled) {
+        c->scheduled = sched = 1;
+        conn_ref(c);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (sched) schedule(c->subs, c);
+}
+
+static void push_simple(conn_t *c, task_kind_t kind, char *data, size_t len) {
+    task_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        free(data);
+        return;
+    }
+    t->kind = kind;
+    t->data = data;
+    t->len = len;
+    push_task(c, t);
+}
+
+/* The machine's output → the outbox (bounded) and a wake-up. */
+static void deliver(conn_t *c, byron_graphql_ws_output_t *out) {
+    int wake = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < out->count && !c->gone && !c->close_now; i++) {
+        if (c->out_count >= c->subs->opts.ws_queue) {
+            overflow_locked(c, "unsent messages");
+            break;
+        }
+        size_t len = strlen(out->messages[i]);
+        out_msg_t *m = malloc(sizeof *m + LWS_PRE + len);
+        if (!m) break;
+        m->next = NULL;
+        m->len = len;
+        memcpy(m->buf + LWS_PRE, out->messages[i], len);
+        if (c->out_tail)
+            c->out_tail->next = m;
+        else
+            c->out_head = m;
+        c->out_tail = m;
+        c->out_count++;
+        wake = 1;
+    }
+    if (out->close_code && !c->close_code) {
+        c->close_code = out->close_code;
+        snprintf(c->close_reason, sizeof c->close_reason, "%s", out->close_reason);
+    }
+    if (c->close_code) wake = 1;
+    pthread_mutex_unlock(&c->lock);
+    if (wake) notify(c);
+}
+
+/* ------------------------------------------------------------------ event source (worker) */
+
+static void on_msg(natsConnection *nc, natsSubscription *nsub, natsMsg *msg, void *closure) {
+    (void)nc;
+    (void)nsub;
+    sub_t *s = closure;
+    jsMsgMetaData *meta = NULL;
+    task_t *t = calloc(1, sizeof *t);
+    int len = natsMsg_GetDataLength(msg);
+    if (t && (t->data = malloc((size_t)len + 1))) {
+        memcpy(t->data, natsMsg_GetData(msg), (size_t)len);
+        t->data[len] = '\0';
+        t->len = (size_t)len;
+        t->kind = T_EVENT;
+        t->gen = s->gen;
+        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+            t->seq = meta->Sequence.Stream;
+            jsMsgMetaData_Destroy(meta);
+        }
+        push_task(s->conn, t);
+    } else {
+        free(t);
+    }
+    natsMsg_Destroy(msg);
+}
+
+/* cnats: the subscription is closed and its handler will not run again. */
+static void on_complete(void *closure) {
+    sub_t *s = closure;
+    conn_release(s->conn);
+    free(s->id);
+    free(s);
+}
+
+static const char *arg_str(json_object *args, const char *key) {
+    json_object *v = NULL;
+    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Subscription.mEvents(id, fromSequence): an ordered consumer on the model's
+ * (or one object's) subjects, from a sequence or from now. */
+static int src_subscribe(void *ctx, const char *id, const char *field, json_object *args, void **handle,
+                         byron_graphql_field_error_t *err) {
+    conn_t *c = ctx;
+    byron_gqlapi_subs_t *subs = c->subs;
+    const byron_component_t *comp = subs->sc->component;
+    const byron_model_t *m = NULL;
+    for (size_t i = 0; i < comp->nmodels && !m; i++) {
+        char name[200];
+        snprintf(name, sizeof name, "%c%sEvents", tolower((unsigned char)comp->models[i].name[0]),
+                 comp->models[i].name + 1);
+        if (strcmp(name, field) == 0) m = &comp->models[i];
+    }
+    if (!m)
+        return byron_graphql_field_error_set(err, NULL, "%s: not a subscription of this component", field);
+    const char *oid = arg_str(args, "id"), *from = arg_str(args, "fromSequence");
+    if (oid && !byron_id_is_valid(oid))
+        return byron_graphql_field_error_set(err, BYRON_CODE_BAD_USER_INPUT,
+                                             "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", oid);
+    uint64_t seq = 0;
+    if (from) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(from, &end, 10);
+        if (errno || end == from || *end || !isdigit((unsigned char)from[0]) || v == 0)
+            return byron_graphql_field_error_set(
+                err, BYRON_CODE_BAD_USER_INPUT,
+                "fromSequence: \"%.32s\" is not a stream sequence (a positive "
+                "decimal number)",
+                from);
+        seq = v;
+    }
+    char subject[BYRON_SUBJECT_MAX];
+    if (oid)
+        byron_subject_format(subject, sizeof subject, comp, m->name, oid);
+    else
+        snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
+    sub_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->id = strdup(id))) {
+        free(s);
+        return byron_graphql_field_error_set(err, NULL, "out of memory");
+    }
+    s->conn = c;
+    s->gen = ++c->next_gen;
+    conn_ref(c);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = comp->stream;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = seq ? js_DeliverByStartSequence : js_DeliverNew;
+    so.Config.OptStartSeq = seq;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_Subscribe(&s->nsub, subs->js, subject, on_msg, s, NULL, &so, &jerr);
+    if (ns == NATS_OK && (ns = natsSubscription_SetOnCompleteCB(s->nsub, on_complete, s)) != NATS_OK) {
+        natsSubscription_Unsubscribe(s->nsub); /* cannot happen on a fresh async subscription */
+        natsSubscription_Destroy(s->nsub);
+        s->nsub = NULL;
+    }
+    if (ns != NATS_OK) {
+        conn_release(c);
+        free(s->id);
+        free(s);
+        return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s (%d)",
+                                             subject, natsStatus_GetText(ns), (int)jerr);
+    }
+    s->next = c->active;
+    c->active = s;
+    *handle = s;
+    return 0;
+}
+
+static void src_unsubscribe(void *ctx, void *handle) {
+    conn_t *c = ctx;
+    sub_t *s = handle;
+    for (sub_t **p = &c->active; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    natsSubscription *nsub = s->nsub;
+    natsSubscription_Unsubscribe(nsub); /* s is freed by on_complete, maybe already */
+    natsSubscription_Destroy(nsub);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+static void run_event(conn_t *c, task_t *t, byron_graphql_ws_output_t *out) {
+    sub_t *s = c->active;
+    while (s && s->gen != t->gen) s = s->next;
+    if (!s) return; /* completed meanwhile */
+    json_object *env = NULL;
+    byron_err_t err;
+    if (byron_json_parse(t->data, t->len, 64, &env, &err) != BYRON_OK) {
+        byron_log(BYRON_LOG_WARN, "unreadable event skipped by a subscription", "error", err.msg,
+                  (char *)NULL);
+        return;
+    }
+    json_object *ev = byron_gqlapi_event(env, t->seq);
+    if (ev) byron_graphql_ws_push_event(c->machine, s->id, ev, out);
+    json_object_put(ev);
+    json_object_put(env);
+}
+
+/* Runs c's tasks until its queue is empty; c is scheduled exactly once meanwhile. */
+static void conn_run(conn_t *c) {
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        task_t *t = c->in_head;
+        if (!t) {
+            c->scheduled = 0;
+            pthread_mutex_unlock(&c->lock);
+            break;
+        }
+        c->in_head = t->next;
+        if (!c->in_head) c->in_tail = NULL;
+        if (t->kind == T_EVENT) c->in_events--;
+        pthread_mutex_unlock(&c->lock);
+        byron_graphql_ws_output_t out;
+        memset(&out, 0, sizeof out);
+        if (c->machine) {
+            switch (t->kind) {
+            case T_RECV: byron_graphql_ws_receive(c->machine, t->data, t->len, &out); break;
+            case T_TIMEOUT: byron_graphql_ws_timeout(c->machine, &out); break;
+            case T_EVENT: run_event(c, t, &out); break;
+            case T_CLOSE:
+                byron_graphql_ws_free(c->machine); /* unsubscribes what is still running */
+                c->machine = NULL;
+                break;
+            }
+        }
+        byron_gqlapi_request_cleanup(&c->rctx); /* no cache reads shared between operations */
+        deliver(c, &out);
+        byron_graphql_ws_output_cleanup(&out);
+        free(t->data);
+        free(t);
+    }
+    conn_release(c);
+}
+
+static void *worker(void *arg) {
+    byron_gqlapi_subs_t *subs = arg;
+    pthread_mutex_lock(&subs->lock);
+    for (;;) {
+        while (!subs->run_head && !subs->stop) pthread_cond_wait(&subs->cond, &subs->lock);
+        conn_t *c = subs->run_head;
+        if (!c) break; /* stopping and nothing left */
+        subs->run_head = c->run_next;
+        if (!subs->run_head) subs->run_tail = NULL;
+        subs->running++;
+        pthread_mutex_unlock(&subs->lock);
+        conn_run(c);
+        pthread_mutex_lock(&subs->lock);
+        if (--subs->running == 0 && !subs->run_head) pthread_cond_broadcast(&subs->idle);
+    }
+    pthread_mutex_unlock(&subs->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ lws protocol (service thread) */
+
+static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {
+    conn_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->subs = subs;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->lock, NULL);
+    c->wsi = wsi;
+    byron_gqlapi_request_init(&c->rctx, subs->sc, NULL, NULL);
+    c->source =
+        (byron_graphql_event_source_t){.subscribe = src_subscribe, .unsubscribe = src_unsubscribe, .ctx = c};
+    byron_graphql_ws_options_t wo = {.source = &c->source,
+                                     .resolve = byron_gqlapi_resolve,
+                                     .ctx = &c->rctx,
+                                     .limits = &subs->opts.limits,
+                                     .max_subscriptions = subs->opts.max_subscriptions};
+    if (!(c->machine = byron_graphql_ws_new(subs->schema, &wo))) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void collect_notified(byron_gqlapi_subs_t *subs) {
+    pthread_mutex_lock(&subs->nlock);
+    conn_t *c = subs->notify_head;
+    subs->notify_head = NULL;
+    pthread_mutex_unlock(&subs->nlock);
+    while (c) {
+        conn_t *next = c->notify_next;
+        pthread_mutex_lock(&c->lock);
+        c->notified = 0;
+        pthread_mutex_unlock(&c->lock);
+        if (c->wsi) lws_callback_on_writable(c->wsi);
+        conn_release(c);
+        c = next;
+    }
+}
+
+static int write_one(struct lws *wsi, conn_t *c) {
+    pthread_mutex_lock(&c->lock);
+    if (c->close_now) {
+        int code = c->close_code;
+        char reason[sizeof c->close_reason];
+        snprintf(reason, sizeof reason, "%s", c->close_reason);
+        pthread_mutex_unlock(&c->lock);
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+        return -1;
+    }
+    out_msg_t *m = c->out_head;
+    if (m) {
+        c->out_head = m->next;
+        if (!c->out_head) c->out_tail = NULL;
+        c->out_count--;
+    }
+    int more = c->out_head != NULL, code = c->close_code;
+    char reason[sizeof c->close_reason];
+    snprintf(reason, sizeof reason, "%s", c->close_reason);
+    pthread_mutex_unlock(&c->lock);
+    if (m) {
+        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        int ok = n >= (int)m->len;
+        free(m);
+        if (!ok) return -1;
+        if (more || code) lws_callback_on_writable(wsi); /* one frame per writable; close after the last */
+        return 0;
+    }
+    if (code) {
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+        return -1;
+    }
+    return 0;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    const struct lws_protocols *proto = lws_get_protocol(wsi);
+    byron_gqlapi_subs_t *subs = proto ? proto->user : NULL;
+    pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (subs) collect_notified(subs);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[64] = "";
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/graphql") != 0)
+            return 1; /* subscriptions live on /graphql only */
+        if (atomic_load(&subs->sc->draining) || atomic_load(&subs->stopping)) return 1;
+        if (atomic_load(&subs->nconns) >= (int)subs->opts.max_connections) {
+            byron_log(BYRON_LOG_WARN, "WebSocket connection refused: --graphql-max-connections reached",
+                      (char *)NULL);
+            return 1;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        atomic_store(&subs->ctx, lws_get_context(wsi));
+        if (!(pss->c = conn_new(subs, wsi))) return -1;
+        atomic_fetch_add(&subs->nconns, 1);
+        lws_set_timer_usecs(wsi, (lws_usec_t)subs->opts.ws_init_timeout_ms * 1000);
+        return 0;
+    case LWS_CALLBACK_RECEIVE: {
+        conn_t *c = pss->c;
+        if (!c) return -1;
+        if (c->rx_len + len > subs->opts.max_body_bytes) {
+            static const char why[] = "Message too big";
+            lws_close_reason(wsi, CLOSE_TOO_BIG, (unsigned char *)why, sizeof why - 1);
+            return -1;
+        }
+        char *nb = realloc(c->rx, c->rx_len + len + 1);
+        if (!nb) return -1;
+        memcpy(nb + c->rx_len, in, len);
+        c->rx = nb;
+        c->rx_len += len;
+        c->rx[c->rx_len] = '\0';
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+            push_simple(c, T_RECV, c->rx, c->rx_len);
+            c->rx = NULL;
+            c->rx_len = 0;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_TIMER:
+        if (pss->c) push_simple(pss->c, T_TIMEOUT, NULL, 0);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: return pss->c ? write_one(wsi, pss->c) : -1;
+    case LWS_CALLBACK_CLOSED: {
+        conn_t *c = pss->c;
+        if (!c) return 0;
+        pss->c = NULL;
+        c->wsi = NULL;
+        free(c->rx);
+        c->rx = NULL;
+        pthread_mutex_lock(&c->lock);
+        c->gone = 1;
+        pthread_mutex_unlock(&c->lock);
+        push_simple(c, T_CLOSE, NULL, 0); /* the machine is freed on a worker: unsubscribing blocks */
+        atomic_fetch_sub(&subs->nconns, 1);
+        conn_release(c);
+        return 0;
+    }
+    default: return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
+                                           const char *nats_url, const byron_gqlapi_options_t *o,
+                                           byron_err_t *err) {
+    byron_gqlapi_subs_t *subs = calloc(1, sizeof *subs);
+    natsOptions *no = NULL;
+    natsStatus ns;
+    if (!subs) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    subs->sc = sc;
+    subs->schema = schema;
+    subs->opts = *o;
+    pthread_mutex_init(&subs->lock, NULL);
+    pthread_mutex_init(&subs->nlock, NULL);
+    pthread_cond_init(&subs->cond, NULL);
+    pthread_cond_init(&subs->idle, NULL);
+    subs->protocol = (struct lws_protocols){.name = BYRON_GRAPHQL_WS_PROTOCOL,
+                                            .callback = ws_callback,
+                                            .per_session_data_size = sizeof(pss_t),
+                                            .user = subs};
+    char name[200];
+    snprintf(name, sizeof name, "byron-sidecar/%s/%s/subscriptions", sc->component->namespace_,
+             sc->component->component);
+    /* A connection of its own: event deliveries do not queue behind command
+     * traffic, and the library's delivery pool serves every subscription
+     * instead of a thread each. */
+    if ((ns = natsOptions_Create(&no)) != NATS_OK || (ns = natsOptions_SetURL(no, nats_url)) != NATS_OK ||
+        (ns = natsOptions_SetName(no, name)) != NATS_OK ||
+        (ns = natsOptions_SetRetryOnFailedConnect(no, true, NULL, NULL)) != NATS_OK ||
+        (ns = natsOptions_SetMaxReconnect(no, -1)) != NATS_OK ||
+        (ns = natsOptions_SetReconnectWait(no, 200)) != NATS_OK ||
+        (ns = natsOptions_UseGlobalMessageDelivery(no, true)) != NATS_OK)
+        goto nerr;
+    ns = natsConnection_Connect(&subs->nc, no);
+    if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) goto nerr;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 5000;
+    if ((ns = natsConnection_JetStream(&subs->js, subs->nc, &jo)) != NATS_OK) goto nerr;
+    natsOptions_Destroy(no);
+    no = NULL;
+    subs->threads = calloc(o->ws_workers, sizeof *subs->threads);
+    if (!subs->threads) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        goto err;
+    }
+    for (unsigned i = 0; i < o->ws_workers; i++) {
+        if (pthread_create(&subs->threads[i], NULL, worker, subs) != 0) {
+            byron_err_set(err, BYRON_EIO, "cannot start the WebSocket workers");
+            goto err;
+        }
+        subs->nthreads++;
+    }
+    return subs;
+nerr:
+    byron_err_set(err, BYRON_EIO, "subscriptions: NATS %s: %s", nats_url, natsStatus_GetText(ns));
+err:
+    natsOptions_Destroy(no);
+    byron_gqlapi_subs_free(subs);
+    return NULL;
+}
+
+const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs) { return &subs->protocol; }
+
+void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
+    if (!subs) return;
+    atomic_store(&subs->stopping, 1);
+    /* The server is gone: its CLOSED callbacks queued every connection's
+     * T_CLOSE. Let the workers finish them (unsubscribing), then stop. */
+    pthread_mutex_lock(&subs->lock);
+    subs->stop = 1;
+    pthread_cond_broadcast(&subs->cond);
+    pthread_mutex_unlock(&subs->lock);
+    for (unsigned i = 0; i < subs->nthreads; i++) pthread_join(subs->threads[i], NULL);
+    free(subs->threads);
+    /* Closing the connection completes any subscription still open (on_complete runs). */
+    if (subs->nc) natsConnection_Close(subs->nc);
+    jsCtx_Destroy(subs->js);
+    natsConnection_Destroy(subs->nc);
+    collect_notified(subs); /* drop the references the notify list still holds */
+    pthread_cond_destroy(&subs->cond);
+    pthread_cond_destroy(&subs->idle);
+    pthread_mutex_destroy(&subs->lock);
+    pthread_mutex_destroy(&subs->nlock);
+    free(subs);
+}

@@ -1,0 +1,26 @@
+/* graphql_subscriptions.h — GraphQL subscriptions over WebSocket
+ * (graphql-transport-ws on /graphql), fed from the component's JetStream stream.
+ *
+ * An lws protocol on the server's service thread moves bytes only; the
+ * protocol state machine (the engine's byron_graphql_ws_*) runs on a small
+ * pool of ws workers, one connection at a time per worker, so each machine is
+ * serialised. Events come from one ordered (ephemeral) JetStream consumer per
+ * subscription on a dedicated NATS connection. docs/graphql.md, "Subscriptions". */
+#ifndef BYRON_SIDECAR_GRAPHQL_SUBSCRIPTIONS_H
+#define BYRON_SIDECAR_GRAPHQL_SUBSCRIPTIONS_H
+
+#include "graphql_endpoint.h"
+
+typedef struct byron_gqlapi_subs byron_gqlapi_subs_t;
+
+/* Connects to NATS in the background and starts o->ws_workers threads. The
+ * schema must outlive it. */
+byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
+                                           const char *nats_url, const byron_gqlapi_options_t *o,
+                                           byron_err_t *err);
+const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs);
+/* After the server is freed (no more callbacks): ends every subscription,
+ * joins the workers. */
+void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs);
+
+#endif
