@@ -273,6 +273,22 @@ import_images() {
     # one rootfs stands in for both debian:SUITE and debian:SUITE-slim
     [ "$name" = debian ] && ctr_k8s images tag --force "$DEBIAN_IMAGE" "$DEBIAN_SLIM_IMAGE" >/dev/null
     printf '%s' "$key" >"$marks/$name"
+    imported=1
+  done
+  [ "${imported:-0}" = 1 ] && prune_replaced
+  true
+}
+
+# An image imported again under the same name leaves its old version behind as
+# a bare sha256: reference (kept by the CRI plugin); drop those that no named
+# image points to, so the persistent store does not grow with every rebuild.
+prune_replaced() {
+  local list; list=$(ctr_k8s images ls 2>/dev/null | awk 'NR > 1 {print $1, $3}')
+  local named; named=$(printf '%s\n' "$list" | awk '$1 !~ /^sha256:/ {print $2}')
+  local ref digest
+  printf '%s\n' "$list" | awk '$1 ~ /^sha256:/' | while read -r ref digest; do
+    printf '%s\n' "$named" | grep -qx "$digest" && continue
+    ctr_k8s images rm "$ref" >/dev/null 2>&1 || true
   done
 }
 
