@@ -38,6 +38,12 @@ static void on_disconnected(natsConnection *nc, void *ud) {
     byron_log(BYRON_LOG_WARN, "NATS disconnected", (char *)NULL);
 }
 
+static void on_connected(natsConnection *nc, void *ud) {
+    (void)nc;
+    (void)ud;
+    byron_log(BYRON_LOG_INFO, "NATS connected", (char *)NULL);
+}
+
 static void on_reconnected(natsConnection *nc, void *ud) {
     (void)nc;
     (void)ud;
@@ -58,8 +64,10 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
     s->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 5000;
     if ((ns = natsOptions_Create(&opts)) != NATS_OK || (ns = natsOptions_SetURL(opts, o->url)) != NATS_OK ||
         (ns = natsOptions_SetName(opts, o->client_name ? o->client_name : "byron-sidecar")) != NATS_OK ||
-        /* Keep trying forever: the broker being down is a readiness state, not a crash. */
-        (ns = natsOptions_SetRetryOnFailedConnect(opts, true, NULL, NULL)) != NATS_OK ||
+        /* Keep trying forever, in the background (a connected callback makes
+         * natsConnection_Connect return at once instead of retrying inline):
+         * the broker being down is a readiness state, not a crash. */
+        (ns = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL)) != NATS_OK ||
         (ns = natsOptions_SetMaxReconnect(opts, -1)) != NATS_OK ||
         (ns = natsOptions_SetReconnectWait(opts, 200)) != NATS_OK ||
         (ns = natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024)) != NATS_OK ||
@@ -152,9 +160,17 @@ static void fill_meta(natsMsg *m, byron_stream_last_t *out) {
         snprintf(out->msg_id, sizeof out->msg_id, "%s", v);
 }
 
+/* While disconnected, a request would only wait out its timeout: answer at
+ * once and let the caller's retry loop (bounded by its deadline) come back. */
+static byron_status_t check_connected(byron_stream_t *s, byron_err_t *err) {
+    if (byron_stream_connected(s)) return BYRON_OK;
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
+}
+
 byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out,
                                  byron_err_t *err) {
     memset(out, 0, sizeof *out);
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
     /* Direct get first: cheaper for the server (no JS API round trip through
@@ -221,6 +237,7 @@ static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *s
 
 byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,
                                     int *duplicate, byron_err_t *err) {
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
     natsMsg *msg = NULL;
     char expected[24], version[24];
     snprintf(expected, sizeof expected, "%" PRIu64, p->expected_seq);

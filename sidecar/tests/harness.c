@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,6 +60,8 @@ static pid_t spawn(char *const argv[], const char *log, char *const extra_env[])
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        /* A failed assertion ends the test process: take the children with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
@@ -95,6 +98,11 @@ static void write_config(h_sidecar_t *sc) {
 }
 
 void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra) {
+    h_sidecar_start_ex(sc, name, app, extra, NULL, 1);
+}
+
+void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
+                        const char *nats_url, int wait_ready) {
     static int seq;
     memset(sc, 0, sizeof *sc);
     snprintf(sc->component, sizeof sc->component, "%s-%d-%d", name, (int)getpid() % 100000, seq++);
@@ -115,7 +123,7 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
     const char *uri = h_env("BYRON_MONGO_URI");
     snprintf(mongo, sizeof mongo, "%s", uri);
     char nats[600];
-    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(nats, sizeof nats, "%s", nats_url ? nats_url : h_env("BYRON_NATS_URL"));
     char *argv[40];
     int n = 0;
     argv[n++] = bin;
@@ -151,7 +159,8 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
     }
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
-        if (h_http(NULL, sc->port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200) {
+        if (h_http(NULL, sc->port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&
+            r.status == 200) {
             h_resp_free(&r);
             return;
         }

@@ -24,6 +24,9 @@ typedef struct h_sidecar {
  * test config; app: NULL (none), "python" or "node"; extra: NULL-terminated
  * extra arguments. Waits until /readyz answers 200. */
 void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra);
+/* The same against another NATS URL (NULL: the testenv's), optionally without waiting for readiness. */
+void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
+                        const char *nats_url, int wait_ready);
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);
 

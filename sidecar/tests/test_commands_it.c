@@ -657,3 +657,28 @@ Test(commands_it, traceparent_flows_into_the_event, .timeout = 60) {
     json_object_put(evs);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
+
+Test(commands_it, broker_down_at_start_is_a_readiness_state, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start_ex(&sc, "nonats", NULL, NULL, "nats://127.0.0.1:1", 0);
+    h_resp_t r;
+    for (int i = 0; i < 40; i++) { /* the first health round */
+        cr_assert_eq(h_http(NULL, sc.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        if (jget(r.json, "checks.nats.error")) break;
+        h_resp_free(&r);
+        usleep(100000);
+    }
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_eq(json_object_get_boolean(jget(r.json, "checks.nats.ok")), 0, "%s", r.body);
+    cr_assert_eq(json_object_get_boolean(jget(r.json, "checks.mongodb.ok")), 1, "%s", r.body);
+    h_resp_free(&r);
+    /* Still serves what does not need the broker, and stops promptly. */
+    cr_assert_eq(h_http(sc.sock, 0, "GET", "/v1/meta", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 200);
+    h_resp_free(&r);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_lt(t1.tv_sec - t0.tv_sec, 5);
+}
