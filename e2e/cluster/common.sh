@@ -70,4 +70,13 @@ wait_for() {
   done
 }
 
+# cluster_lock: one up.sh / down.sh at a time (fd 9; nested calls share it).
+cluster_lock() {
+  [ -n "${BYRON_CLUSTER_LOCKED:-}" ] && return 0
+  mkdir -p "$BYRON_CACHE"
+  exec 9>"$BYRON_CACHE/cluster.lock"
+  flock -w 900 9 || cdie "another up.sh/down.sh holds $BYRON_CACHE/cluster.lock"
+  export BYRON_CLUSTER_LOCKED=1
+}
+
 ctr_k8s() { ctr --address "$CTR_SOCK" -n k8s.io "$@"; }

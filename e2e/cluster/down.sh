@@ -177,6 +177,7 @@ remove_cgroups() {
 
 main() {
   [ "$(id -u)" -eq 0 ] || cdie "down.sh needs root"
+  cluster_lock
   clog "tearing down the local cluster"
   stop 15 kubelet            # first: it would restart the pods
   remove_pods

@@ -118,7 +118,7 @@ EOF
 # start NAME COMMAND...: run in its own session, log to logs/NAME.log, pid file.
 start() {
   local name=$1; shift
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -358,6 +358,7 @@ node_ready() {
 
 main() {
   preflight
+  cluster_lock
   if healthy; then
     clog "cluster already up; refreshing images that changed"
     "$cluster_dir/images.sh" --import >"$LOGS/images-build.log" 2>&1 ||
