@@ -333,8 +333,8 @@ static int cursor_decode(const char *which, const char *cur, const char *sig, si
         len > 0 && len < sizeof buf ? lws_b64_decode_string_len(cur, (int)len, buf, (int)sizeof buf) : -1;
     if (dl <= 0 || byron_json_parse(buf, (size_t)dl, 8, &arr, &err) != BYRON_OK ||
         !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
-        !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_array) ||
-        json_object_array_length(json_object_array_get_idx(arr, 1)) != n) {
+        !json_object_is_type(json_object_array_get_idx(arr, 0), json_type_string) ||
+        !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_array)) {
         json_object_put(arr);
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: not a cursor from this API",
                                              which);
@@ -343,6 +343,11 @@ static int cursor_decode(const char *which, const char *cur, const char *sig, si
         json_object_put(arr);
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
                                              "%s: the cursor belongs to a different orderBy", which);
+    }
+    if (json_object_array_length(json_object_array_get_idx(arr, 1)) != n) {
+        json_object_put(arr);
+        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: not a cursor from this API",
+                                             which);
     }
     *vals = json_object_get(json_object_array_get_idx(arr, 1));
     json_object_put(arr);
@@ -529,6 +534,22 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
                                                  "at most 128 characters)");
         idem = key;
     }
+    /* A create without a client-chosen id would get a new UUID each time, so
+     * a re-sent one would create a second object: under a key, its id is
+     * derived from the key instead (64-bit FNV-1a; "k" + 16 hex digits). */
+    json_object *own_input = NULL;
+    if (idem && !has_id && input && json_object_is_type(input, json_type_object) &&
+        !json_object_object_get_ex(input, "id", NULL)) {
+        uint64_t h = 14695981039346656037ull;
+        for (const unsigned char *p = (const unsigned char *)idem; *p; p++) h = (h ^ *p) * 1099511628211ull;
+        char gen[24];
+        snprintf(gen, sizeof gen, "k%016" PRIx64, h);
+        json_object_deep_copy(input, &own_input, NULL);
+        if (own_input) {
+            json_object_object_add(own_input, "id", json_object_new_string(gen));
+            input = own_input;
+        }
+    }
     byron_command_request_t req = {.command = command,
                                    .id = has_id ? arg_str(args, "id") : NULL,
                                    .input = input,
@@ -562,6 +583,7 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
         rc = byron_graphql_field_error_set(e, code, "%s", err.msg[0] ? err.msg : "command failed");
     }
     byron_command_result_cleanup(&res);
+    json_object_put(own_input);
     return rc;
 }
 

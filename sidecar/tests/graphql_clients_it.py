@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""graphql_clients_it.py — the GraphQL API proven with real clients.
+
+Starts a real byron-sidecar (api mode, with the Node reference app) against the
+testenv's nats-server and FerretDB, then runs the Node client scripts in
+sidecar/tests/clients/ against it, one after the other:
+
+  schema_check.cjs  graphql-js: buildClientSchema(introspection) == our SDL,
+                    validation of client queries, queries on seeded cache documents
+  http_check.cjs    plain HTTP: status codes, media types, mutations and their errors
+  ws_check.cjs      graphql-ws: subscriptions fed by mutations, replay, protocol errors
+  audit.cjs         graphql-http's serverAudits (every MUST passes; SHOULDs reported)
+
+Each script seeds what it needs (cache documents written into FerretDB in the
+shape the sink writes: _id, version, fields). Any failed assertion fails the
+test; the sidecar must then stop cleanly on SIGTERM (exit 0, no sanitizer report).
+
+Usage (ctest does this): BYRON_TESTENV=... BYRON_SOURCE_DIR=... BYRON_BINARY_DIR=...
+  graphql_clients_it.py [script ...]
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SCRIPTS = ["schema_check.cjs", "http_check.cjs", "ws_check.cjs", "audit.cjs"]
+
+
+def env_file(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                out[k] = v
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def node_modules():
+    cache = os.environ.get("BYRON_CACHE", os.path.expanduser("~/.cache/byron"))
+    nm = os.path.join(cache, "node", "current", "node_modules")
+    if not os.path.isdir(os.path.join(nm, "graphql-http")):
+        sys.exit(f"node packages missing in {nm}: run scripts/bootstrap test")
+    return nm
+
+
+def wait_ready(port, proc, log, deadline_s=30):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            sys.exit(f"sidecar exited with {proc.returncode}; log:\n{open(log).read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    sys.exit(f"sidecar not ready within {deadline_s} s; log:\n{open(log).read()}")
+
+
+def main():
+    src = os.environ["BYRON_SOURCE_DIR"]
+    binary = os.path.join(os.environ["BYRON_BINARY_DIR"], "sidecar", "byron-sidecar")
+    tenv = env_file(os.environ["BYRON_TESTENV"])
+    scripts = sys.argv[1:] or SCRIPTS
+    nm = node_modules()
+    work = tempfile.mkdtemp(prefix="byron-gql-it-")
+    component = f"gql-{os.getpid()}-{int(time.time()) % 100000}"
+    with open(os.path.join(src, "sidecar/tests/data/orders.json")) as f:
+        cfg = json.load(f)
+    cfg["component"], cfg["namespace"] = component, "it"
+    config = os.path.join(work, "component.json")
+    with open(config, "w") as f:
+        json.dump(cfg, f)
+    port = free_port()
+    log = os.path.join(work, "sidecar.log")
+    app_sock, sc_sock = os.path.join(work, "app.sock"), os.path.join(work, "sidecar.sock")
+    app = subprocess.Popen(
+        ["node", os.path.join(src, "examples/reference-app/node/app.js")],
+        env={**os.environ, "BYRON_APP_SOCKET": app_sock, "BYRON_SIDECAR_SOCKET": sc_sock},
+        stdout=open(os.path.join(work, "app.log"), "w"), stderr=subprocess.STDOUT)
+    # Small, test-visible limits: the clients check that each is enforced.
+    args = [binary, "--mode=api", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
+            "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--bind", "127.0.0.1",
+            "--sidecar-socket", sc_sock, "--app-socket", app_sock,
+            "--graphql-max-body-bytes", "65536", "--graphql-max-depth", "12",
+            "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500"]
+    sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    failed = []
+    try:
+        wait_ready(port, sidecar, log)
+        env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
+               "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
+               "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component}
+        for s in scripts:
+            print(f"=== {s}", flush=True)
+            r = subprocess.run(["node", os.path.join(src, "sidecar/tests/clients", s)], env=env, timeout=300)
+            if r.returncode != 0:
+                failed.append(s)
+    finally:
+        sidecar.send_signal(signal.SIGTERM)
+        try:
+            rc = sidecar.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            sidecar.kill()
+            rc = -9
+        app.terminate()
+        app.wait(timeout=10)
+    text = open(log).read()
+    if rc != 0:
+        failed.append(f"sidecar exit status {rc}")
+    if "ERROR: AddressSanitizer" in text or "ERROR: LeakSanitizer" in text or "runtime error:" in text:
+        failed.append("sanitizer report in the sidecar log")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}\n--- sidecar log ({log}):\n{text[-20000:]}")
+        sys.exit(1)
+    print("all client checks passed")
+
+
+if __name__ == "__main__":
+    main()
