@@ -105,7 +105,11 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
                         const char *nats_url, int wait_ready) {
     static int seq;
     memset(sc, 0, sizeof *sc);
-    snprintf(sc->component, sizeof sc->component, "%s-%d-%d", name, (int)getpid() % 100000, seq++);
+    /* "=name": exactly that component (a second replica of an earlier one). */
+    if (name[0] == '=')
+        snprintf(sc->component, sizeof sc->component, "%s", name + 1);
+    else
+        snprintf(sc->component, sizeof sc->component, "%s-%d-%d", name, (int)getpid() % 100000, seq++);
     snprintf(sc->stream, sizeof sc->stream, "BYRON_it_%s", sc->component);
     for (char *p = sc->stream; *p; p++)
         if (*p == '-') *p = '_';

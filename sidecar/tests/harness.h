@@ -20,7 +20,8 @@ typedef struct h_sidecar {
     char component[64], stream[128];
 } h_sidecar_t;
 
-/* Start an api sidecar for a fresh component (name unique per call) with the
+/* Start an api sidecar for a fresh component (name unique per call; "=name":
+ * exactly that component, i.e. another replica of one already started) with the
  * test config; app: NULL (none), "python" or "node"; extra: NULL-terminated
  * extra arguments. Waits until /readyz answers 200. */
 void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra);

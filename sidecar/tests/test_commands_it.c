@@ -237,6 +237,7 @@ Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
 
 typedef struct {
     h_sidecar_t *sc;
+    h_sidecar_t *sc2; /* odd writers go to a second replica, when set */
     int i;
     char key[64];
     long status;
@@ -252,7 +253,8 @@ static void *writer(void *arg) {
     snprintf(body, sizeof body, "{\"id\":\"hot\",\"input\":{\"count\":%d},\"idempotencyKey\":\"%s\"}", w->i,
              w->key);
     h_resp_t r;
-    if (h_command(w->sc, "updateOrder", body, &r) == 0) {
+    h_sidecar_t *target = w->sc2 && (w->i % 2) ? w->sc2 : w->sc;
+    if (h_command(target, "updateOrder", body, &r) == 0) {
         w->status = r.status;
         if (r.status == 200) {
             w->seq = (uint64_t)jint(r.json, "sequences.0");
@@ -271,10 +273,15 @@ static void run_writers(writer_t *ws) {
     for (int i = 0; i < WRITERS; i++) pthread_join(t[i], NULL);
 }
 
-Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
-    h_sidecar_t sc;
+static void concurrent_writers(int replicas) {
+    h_sidecar_t sc, sc2;
     const char *extra[] = {"--workers", "8", "--max-attempts", "50", NULL};
     h_sidecar_start(&sc, "hot", NULL, extra);
+    if (replicas == 2) {
+        char same[80];
+        snprintf(same, sizeof same, "=%s", sc.component);
+        h_sidecar_start(&sc2, same, NULL, extra);
+    }
     h_resp_t r;
     cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"hot\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -283,6 +290,7 @@ Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
     memset(ws, 0, sizeof ws);
     for (int i = 0; i < WRITERS; i++) {
         ws[i].sc = &sc;
+        ws[i].sc2 = replicas == 2 ? &sc2 : NULL;
         ws[i].i = i;
         snprintf(ws[i].key, sizeof ws[i].key, "w-%d", i);
     }
@@ -338,10 +346,16 @@ Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) {
     cr_assert_eq(json_object_array_length(evs), (size_t)accepted + 1);
     json_object_put(evs);
     cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
-    cr_log_info("conflict retries: %s", strstr(r.body, "byron_sidecar_command_conflicts_total{") ?: "none");
+    const char *cl = strstr(r.body, "byron_sidecar_command_conflicts_total{");
+    cr_log_info("conflict retries: %.*s", cl ? (int)strcspn(cl, "\n") : 4, cl ? cl : "none");
     h_resp_free(&r);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
+    if (replicas == 2) cr_assert_eq(h_sidecar_stop(&sc2), 0);
 }
+
+Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) { concurrent_writers(1); }
+/* Two API replicas of one component: the stream serialises them as it does threads. */
+Test(commands_it, concurrent_writers_across_two_replicas, .timeout = 120) { concurrent_writers(2); }
 
 /* Writers that keep creating orders while nats-server restarts. */
 typedef struct {
