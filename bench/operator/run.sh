@@ -5,8 +5,9 @@
 # (kube-apiserver + etcd on loopback):
 #   1. baseline: bench_operator writes what a reconcile writes (component POST,
 #      Secret POST, 6 server-side applies, status PATCH) for N components in
-#      namespace bench-raw, with CLIENT_THREADS threads — the raw rate of a
-#      plain client on the same API server in the same run;
+#      namespace bench-raw, with CLIENT_THREADS threads, then again with
+#      CLIENT_THREADS+WORKERS threads — the raw rate of a plain client on the
+#      same API server in the same run;
 #   2. operator: byron-operator (--workers WORKERS, watching bench-op) is
 #      started, its idle RSS read; bench_operator POSTs N components and polls
 #      until every one has status for its generation and every child exists;
@@ -29,11 +30,17 @@ trap cleanup EXIT
 "$src/scripts/testenv" start "$dir/env" >/dev/null 2>&1
 export KUBECONFIG=$dir/env/kubeconfig
 bench=$build/operator/bench_operator
-rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2/1024}' "/proc/$1/status"; }
+rss() {
+  awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2/1024}' "/proc/$1/status"
+  awk -v hz="$(getconf CLK_TCK)" '{printf "cpu %.1f s", ($14 + $15) / hz}' "/proc/$1/stat"
+}
 
 echo "# N=$N operator workers=$W client threads=$T ($(nproc) cores, $(date -u +%FT%TZ))"
 "$bench" crd "$src"
 "$bench" raw bench-raw "$N" "$T"
+# The operator run has T creating threads and W workers writing at once:
+# a baseline with as many writers, for a like-for-like rate.
+"$bench" raw bench-raw2 "$N" "$((T + W))"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$build/operator/byron-operator" --kubeconfig "$KUBECONFIG" --namespace bench-op --workers "$W" \

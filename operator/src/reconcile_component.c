@@ -312,18 +312,10 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
     byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
     if (byron_store_has(store, key)) return BYRON_OK;
-    /* Not in the store: maybe not there yet, maybe not ours to see yet. Ask. */
-    byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
-    json_object *cur = NULL;
-    byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &cur, err);
-    if (st == BYRON_OK) {
-        json_object *slim = byron_store_slim(cur);
-        byron_store_set_if_newer(store, key, slim);
-        json_object_put(slim);
-        json_object_put(cur);
-        return BYRON_OK;
-    }
-    if (st != BYRON_ENOTFOUND) return st;
+    /* Not in the (synced) store: almost surely absent. Create it; a 409 means
+     * it exists after all (the store lagged, or another writer won): keep it.
+     * This saves the GET every new component would otherwise cost. */
+    byron_status_t st;
     /* Generated once: 24 random bytes as hex. Never re-applied afterwards, so
      * a reconcile never rotates a password the running cache already uses. */
     unsigned char rnd[24];
