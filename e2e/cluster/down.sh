@@ -166,6 +166,27 @@ clean_iptables() {
   true
 }
 
+# What the kubelet and containerd keep at fixed host paths, whatever their
+# configured directories: shim sockets, the CNI result cache, the kubelet's
+# device-plugin socket, /var/log/containers links to pod logs.
+remove_host_leftovers() {
+  local f a
+  for f in "$RUNDIR"/containerd/io.containerd.runtime.v2.task/*/*/address; do
+    [ -f "$f" ] || continue
+    a=$(cat "$f" 2>/dev/null); a=${a#unix://}
+    case $a in /run/containerd/s/*) rm -f "$a" ;; esac
+  done
+  rmdir /run/containerd/s /run/containerd 2>/dev/null   # only when empty
+  rm -f /var/lib/cni/results/byron-* 2>/dev/null
+  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null
+  if [ -d /var/log/containers ]; then
+    find /var/log/containers -maxdepth 1 -type l -lname "$STATE/pod-logs/*" -delete 2>/dev/null
+  fi
+  true
+}
+
 remove_cgroups() {
   local d
   for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice; do
@@ -185,6 +206,7 @@ main() {
   stop 15 etcd containerd
   kill_shims
   kill_pod_processes
+  remove_host_leftovers
   unmount_under "$STATE"
   unmount_under "$RUNDIR"
   unmount_under "$CTR_ROOT"

@@ -252,6 +252,7 @@ authorization: {mode: Webhook}
 clusterDomain: $CLUSTER_DOMAIN
 clusterDNS: [$DNS_SERVICE_IP]
 resolvConf: $CONF/resolv.conf
+podLogsDir: $STATE/pod-logs
 failSwapOn: false
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
