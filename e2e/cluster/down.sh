@@ -196,9 +196,34 @@ remove_cgroups() {
   true
 }
 
+# verify_clean: fail, naming them, if any trace of the cluster is left.
+verify_clean() {
+  local left=()
+  findmnt -rn -o TARGET | grep -qE "^($STATE|$RUNDIR|$CTR_ROOT)" && left+=("mounts under the cluster's directories")
+  ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && left+=("$CNI_BRIDGE")
+  ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && left+=("$NODE_BRIDGE")
+  local v
+  for v in $pod_veths; do
+    ip link show "$v" >/dev/null 2>&1 && left+=("$v")
+  done
+  local cmd
+  for cmd in iptables-save ip6tables-save; do
+    command -v "$cmd" >/dev/null && "$cmd" 2>/dev/null | grep -qE 'KUBE-|CNI-|BYRON-' && left+=("$cmd: KUBE-/CNI-/BYRON- rules")
+  done
+  [ -d "$RUNDIR" ] && left+=("$RUNDIR")
+  [ -d "$STATE" ] && left+=("$STATE")
+  ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 && left+=("kubepods cgroups")
+  if [ ${#left[@]} -gt 0 ]; then
+    clog "left behind: ${left[*]}"
+    return 1
+  fi
+}
+
 main() {
   [ "$(id -u)" -eq 0 ] || cdie "down.sh needs root"
   cluster_lock
+  # the pods' host-side veths, to check at the end that they are gone
+  pod_veths=$(ip -o link show master "$CNI_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
   clog "tearing down the local cluster"
   stop 15 kubelet            # first: it would restart the pods
   remove_pods
@@ -221,6 +246,7 @@ main() {
     # the image store stays; drop containerd's leftover container metadata
     :
   fi
+  verify_clean || return 1
   clog "local cluster removed"
 }
 
