@@ -44,6 +44,10 @@
 
 #define CLOSE_SLOW 1013    /* Try Again Later: graphql-ws clients retry it */
 #define CLOSE_TOO_BIG 1009 /* Message Too Big */
+/* Events waiting for a worker may reach this many times --graphql-ws-queue:
+ * a replay (fromSequence) arrives from NATS faster than it is executed, so
+ * the unsent-message bound, not this one, is what catches a slow client. */
+#define EVENTS_PER_QUEUE 8
 
 typedef enum { T_RECV, T_EVENT, T_TIMEOUT, T_CLOSE } task_kind_t;
 
@@ -176,8 +180,7 @@ static void overflow_locked(conn_t *c, const char *what) {
     if (c->close_now) return;
     c->close_now = 1;
     c->close_code = CLOSE_SLOW;
-    snprintf(c->close_reason, sizeof c->close_reason, "Slow consumer: more than %u %s queued",
-             c->subs->opts.ws_queue, what);
+    snprintf(c->close_reason, sizeof c->close_reason, "Slow consumer: too many %s queued", what);
 }
 
 /* Queue a task; takes ownership of t. Tasks for a closed connection are
@@ -191,7 +194,7 @@ static void push_task(conn_t *c, task_t *t) {
         free(t);
         return;
     }
-    if (t->kind == T_EVENT && c->in_events >= c->subs->opts.ws_queue) {
+    if (t->kind == T_EVENT && c->in_events >= EVENTS_PER_QUEUE * c->subs->opts.ws_queue) {
         overflow_locked(c, "events");
         pthread_mutex_unlock(&c->lock);
         free(t->data);

@@ -95,8 +95,9 @@ def main():
     args = [binary, "--mode=api", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
             "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--bind", "127.0.0.1",
             "--sidecar-socket", sc_sock, "--app-socket", app_sock,
-            "--graphql-max-body-bytes", "65536", "--graphql-max-depth", "12",
-            "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500"]
+            "--graphql-max-body-bytes", "65536", "--graphql-max-depth", "20",
+            "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500",
+            "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     failed = []
     try:

@@ -58,9 +58,9 @@ run('http_check', async () => {
 
   // Limits.
   let deep = 'id';
-  for (let i = 0; i < 14; i++) deep = `lines { ${deep} }`;
+  for (let i = 0; i < 22; i++) deep = `lines { ${deep} }`;
   let g = await gql(`{ order(id: "x") { ${deep} } }`);
-  eq(code(g), 'DEPTH_LIMIT_EXCEEDED', '--graphql-max-depth 12 is enforced');
+  eq(code(g), 'DEPTH_LIMIT_EXCEEDED', '--graphql-max-depth 20 is enforced');
   g = await gql('{ ' + Array.from({ length: 250 }, (_, i) => `a${i}: __typename`).join(' ') + ' }');
   eq(code(g), 'QUERY_TOO_COMPLEX', 'too many aliases');
 

@@ -1,0 +1,27 @@
+/* test_graphql_it.c — the GraphQL API against real clients (integration tier).
+ *
+ * The checks are Node scripts using the clients people actually run
+ * (graphql-js, graphql-ws, graphql-http's audits; sidecar/tests/clients/);
+ * graphql_clients_it.py starts a real byron-sidecar and the reference app
+ * against the testenv's nats-server and FerretDB and runs them. This test
+ * runs that wrapper once per script, so a failure names the client. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+static void run_script(const char *script) {
+    const char *src = getenv("BYRON_SOURCE_DIR");
+    cr_assert_not_null(src, "BYRON_SOURCE_DIR is not set (run through ctest)");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "python3 %s/sidecar/tests/graphql_clients_it.py %s 2>&1", src, script);
+    fflush(stdout);
+    int rc = system(cmd);
+    cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s failed (exit %d); output above", script,
+              WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+}
+
+Test(graphql_it, graphql_js_schema_validation_queries, .timeout = 300) { run_script("schema_check.cjs"); }
+Test(graphql_it, plain_http_statuses_mutations_errors, .timeout = 300) { run_script("http_check.cjs"); }
+Test(graphql_it, graphql_ws_subscriptions, .timeout = 300) { run_script("ws_check.cjs"); }
+Test(graphql_it, graphql_http_server_audits, .timeout = 300) { run_script("audit.cjs"); }
