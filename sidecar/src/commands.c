@@ -449,6 +449,7 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
         }
         json_object_put(current);
         if (st != BYRON_OK) {
+            for (size_t i = 0; i < nev; i++) json_object_put(evs[i].data); /* a bad event after good ones */
             json_object_put(resp_custom);
             break;
         }

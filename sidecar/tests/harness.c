@@ -108,8 +108,15 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     /* "=name": exactly that component (a second replica of an earlier one). */
     if (name[0] == '=')
         snprintf(sc->component, sizeof sc->component, "%s", name + 1);
-    else
-        snprintf(sc->component, sizeof sc->component, "%s-%d-%d", name, (int)getpid() % 100000, seq++);
+    else { /* random: streams outlive test runs in a developer's long-lived testenv */
+        unsigned rnd = (unsigned)getpid();
+        FILE *u = fopen("/dev/urandom", "rb");
+        if (u) {
+            if (fread(&rnd, sizeof rnd, 1, u) != 1) rnd = (unsigned)getpid();
+            fclose(u);
+        }
+        snprintf(sc->component, sizeof sc->component, "%s-%08x-%d", name, rnd, seq++);
+    }
     snprintf(sc->stream, sizeof sc->stream, "BYRON_it_%s", sc->component);
     for (char *p = sc->stream; *p; p++)
         if (*p == '-') *p = '_';

@@ -176,8 +176,25 @@ static void app_protocol(const char *lang) {
                  0);
     cr_assert_eq(r.status, 422, "%s", r.body);
     h_resp_free(&r);
+    /* An undeclared event type after a good one: APP_ERROR, nothing written. */
+    cr_assert_eq(
+        h_command(&sc, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"x\",\"badEvent\":true}}", &r),
+        0);
+    cr_assert_eq(r.status, 502, "%s", r.body);
+    cr_assert_not_null(strstr(jstr(r.json, "error.message"), "NotDeclared"), "%s", r.body);
+    h_resp_free(&r);
+    /* Three events from one command: consecutive versions and sequences. */
+    cr_assert_eq(
+        h_command(&sc, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"dhl\",\"repeat\":3}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "version"), 5);
+    cr_assert_eq(json_object_array_length(jget(r.json, "sequences")), 3);
+    cr_assert_eq(jint(r.json, "events.2.byronversion"), 5);
+    h_resp_free(&r);
     evs = h_stream_events(sc.stream, subject);
-    cr_assert_eq(json_object_array_length(evs), 2);
+    cr_assert_eq(json_object_array_length(evs), 5);
+    for (size_t k = 0; k < 5; k++)
+        cr_assert_eq(jint(json_object_array_get_idx(evs, k), "event.byronversion"), (int64_t)k + 1);
     cr_assert_str_eq(jstr(evs, "1.event.type"), "OrderShipped");
     cr_assert_str_eq(jstr(evs, "1.event.data.carrier"), "ups");
     byron_err_t err = {0};
@@ -185,8 +202,8 @@ static void app_protocol(const char *lang) {
     json_object_put(evs);
     /* The after hook ran for both accepted commands. */
     cr_assert_eq(h_http(sc.app_sock, 0, "GET", "/v1/stats", NULL, 2000, &r), 0);
-    cr_assert_eq(jint(r.json, "after"), 2, "%s", r.body);
-    cr_assert_eq(jint(r.json, "command"), 1, "%s", r.body);
+    cr_assert_eq(jint(r.json, "after"), 3, "%s", r.body);
+    cr_assert_eq(jint(r.json, "command"), 3, "%s", r.body);
     h_resp_free(&r);
     /* The app-call metric counted the timeout. */
     cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
@@ -629,7 +646,9 @@ Test(commands_it, full_queue_answers_503, .timeout = 60) {
         }
         h_resp_free(&calls[i].r);
     }
-    cr_assert_geq(ok, 2, "ok %d refused %d", ok, refused);
+    /* At least the running one succeeds (the queued one too, unless the
+     * others arrived before the worker took the first off the queue). */
+    cr_assert_geq(ok, 1, "ok %d refused %d", ok, refused);
     cr_assert_geq(refused, 1, "ok %d refused %d", ok, refused);
     cr_assert_eq(ok + refused, 5);
     h_resp_t r;

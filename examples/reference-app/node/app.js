@@ -3,7 +3,8 @@
 // ../python/app.py: see docs/app-protocol.md.
 //   "reject": "why"  before hook rejects   "slow": seconds  before hook sleeps
 //   "garbage": true  before hook answers non-JSON
-// Custom commands emit their first declared event type with the input as data.
+// Custom commands emit their first declared event type with the input as data
+// ("repeat": n emits n of them; "badEvent": true adds an undeclared type).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -51,7 +52,10 @@ function handle(req, res, body) {
     stats.command++;
     const emits = input.emits || [];
     if (!emits.length) return reply(res, 500, { error: `command ${parts[2]} declares no events` });
-    return reply(res, 200, { events: [{ type: emits[0], data: input.input || {} }] });
+    const inp = input.input || {};
+    const events = Array.from({ length: Number(inp.repeat || 1) }, () => ({ type: emits[0], data: inp }));
+    if (inp.badEvent) events.push({ type: 'NotDeclared', data: {} });
+    return reply(res, 200, { events });
   }
   return reply(res, 404, { error: 'no such path' });
 }

@@ -10,7 +10,8 @@ Behaviour, driven by the command input (for tests and demos):
   "slow": seconds   the before hook sleeps that long first
   "garbage": true   the before hook answers with something that is not JSON
 Custom commands emit one event: the first type the command declares, with the
-input as data. Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
+input as data ("repeat": n emits n of them; "badEvent": true adds an event of an
+undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
 """
 import http.client
 import json
@@ -122,7 +123,11 @@ class Handler(BaseHTTPRequestHandler):
             emits = req.get("emits") or []
             if not emits:
                 return self.reply(500, {"error": "command %s declares no events" % parts[2]})
-            return self.reply(200, {"events": [{"type": emits[0], "data": req.get("input") or {}}]})
+            inp = req.get("input") or {}
+            events = [{"type": emits[0], "data": inp} for _ in range(int(inp.get("repeat") or 1))]
+            if inp.get("badEvent"):
+                events.append({"type": "NotDeclared", "data": {}})
+            return self.reply(200, {"events": events})
         return self.reply(404, {"error": "no such path"})
 
 
