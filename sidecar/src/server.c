@@ -510,7 +510,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         {
             char *nb = realloc(s->body, s->len + len + 1);
             if (!nb) return -1;
-            memcpy(nb + s->len, in, len);
+            if (len) memcpy(nb + s->len, in, len); /* an empty body arrives as (NULL, 0) */
             s->body = nb;
             s->len += len;
             s->body[s->len] = '\0';
