@@ -609,6 +609,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ------------------------------------------------------------------ lifecycle */
 
+static void subs_connected(natsConnection *nc, void *ud) {
+    (void)nc;
+    (void)ud;
+}
+
 byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
                                            const char *nats_url, const byron_gqlapi_options_t *o,
                                            byron_err_t *err) {
@@ -638,7 +643,11 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
      * instead of a thread each. */
     if ((ns = natsOptions_Create(&no)) != NATS_OK || (ns = natsOptions_SetURL(no, nats_url)) != NATS_OK ||
         (ns = natsOptions_SetName(no, name)) != NATS_OK ||
-        (ns = natsOptions_SetRetryOnFailedConnect(no, true, NULL, NULL)) != NATS_OK ||
+        /* With a connected callback the first connect happens in the
+         * background; without one cnats retries inline, forever
+         * (MaxReconnect -1), and a broker down at start would block start-up
+         * and SIGTERM. */
+        (ns = natsOptions_SetRetryOnFailedConnect(no, true, subs_connected, NULL)) != NATS_OK ||
         (ns = natsOptions_SetMaxReconnect(no, -1)) != NATS_OK ||
         (ns = natsOptions_SetReconnectWait(no, 200)) != NATS_OK ||
         (ns = natsOptions_UseGlobalMessageDelivery(no, true)) != NATS_OK)
