@@ -140,8 +140,14 @@ build_image() {
   local t0=$SECONDS
   if "$fn"; then
     printf '%s' "$key" >"$IMAGES/$name.key"
+    rm -f "$IMAGES/$name.failed"
     clog "image $name built in $((SECONDS - t0))s"
   else
+    # no stale image stands in for a failed build: the tarball goes, and a
+    # marker says why (the e2e tests look for it)
+    rm -f "$IMAGES/$name.tar" "$IMAGES/$name.key"
+    printf 'build of %s failed at %s; log: %s\n' "$name" "$(date -u +%FT%TZ)" "$IMAGES/$name.build.log" \
+      >"$IMAGES/$name.failed"
     clog "image $name FAILED (skipped)"
     failed+=("$name")
   fi

@@ -9,6 +9,10 @@ new_ns e2e-images
 
 check() {   # NAME IMAGE BINARY
   local name=$1 image=$2 binary=$3
+  # the local build of this image failed: say so rather than test an old one
+  if [ "$E2E_LOCAL" = 1 ] && [ -f "$IMAGES/$name.failed" ]; then
+    fail "$(cat "$IMAGES/$name.failed")"
+  fi
   kubectl -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
