@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct byron_gqlapi {
     byron_sidecar_t *sc;
@@ -22,6 +23,7 @@ struct byron_gqlapi {
     char *sdl;
     size_t sdl_len;
     byron_gqlapi_subs_t *subs;
+    byron_metric_t *requests, *duration; /* NULL without metrics */
 };
 
 /* ------------------------------------------------------------------ options */
@@ -156,8 +158,15 @@ byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_s
 
 /* ------------------------------------------------------------------ HTTP */
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void http_graphql(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
     byron_gqlapi_t *api = ud;
+    double started = now_s();
     byron_gqlapi_request_t rctx;
     byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
     byron_graphql_http_options_t o = {.max_body_bytes = api->opts.max_body_bytes,
@@ -176,6 +185,13 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     rep->len = r.body_len;
     r.body = NULL;
     byron_graphql_http_response_cleanup(&r);
+    if (api->requests) {
+        char status[8];
+        snprintf(status, sizeof status, "%d", rep->status);
+        const char *labels[] = {status};
+        byron_metric_add(api->requests, labels, 1);
+        byron_metric_observe(api->duration, NULL, now_s() - started);
+    }
 }
 
 /* GET /graphql/schema.graphql: the SDL, for code generators. */
@@ -211,12 +227,25 @@ byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, c
         goto err;
     }
     api->sdl_len = strlen(api->sdl);
+    if (sc->metrics) {
+        static const char *const STATUS[] = {"status", NULL};
+        api->requests = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_http_requests_total",
+            "GraphQL requests over HTTP, by status code.", STATUS, NULL, 0);
+        api->duration = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_graphql_http_request_duration_seconds",
+            "Time to answer a GraphQL request over HTTP (on a worker).", NULL, NULL, 0);
+    }
     if (nats_url && !(api->subs = byron_gqlapi_subs_new(sc, api->schema, nats_url, &api->opts, err)))
         goto err;
     return api;
 err:
     byron_gqlapi_free(api);
     return NULL;
+}
+
+void byron_gqlapi_stop(byron_gqlapi_t *api) {
+    if (api && api->subs) byron_gqlapi_subs_stop(api->subs);
 }
 
 void byron_gqlapi_free(byron_gqlapi_t *api) {

@@ -46,6 +46,8 @@ typedef struct byron_gqlapi byron_gqlapi_t;
  * byron_gqlapi_ws_protocol(); free this after the server. */
 byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
                                  const byron_gqlapi_options_t *o, byron_err_t *err);
+/* Before freeing the server: the ws workers stop waking its service thread. */
+void byron_gqlapi_stop(byron_gqlapi_t *api);
 void byron_gqlapi_free(byron_gqlapi_t *api);
 /* Fills mounts[0..2): /graphql and /graphql/schema.graphql; returns 2. */
 size_t byron_gqlapi_mounts(byron_gqlapi_t *api, byron_server_mount_t *mounts);

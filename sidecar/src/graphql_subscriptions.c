@@ -114,7 +114,8 @@ struct byron_gqlapi_subs {
     _Atomic(struct lws_context *) ctx;
     atomic_int stopping;
     atomic_int nconns;
-    pthread_mutex_t lock; /* run queue */
+    byron_metric_t *m_conns, *m_subs, *m_slow; /* NULL without metrics */
+    pthread_mutex_t lock;                      /* run queue */
     pthread_cond_t cond, idle;
     conn_t *run_head, *run_tail;
     int stop, running;
@@ -170,14 +171,17 @@ static void notify(conn_t *c) {
     pthread_mutex_lock(&subs->nlock);
     c->notify_next = subs->notify_head;
     subs->notify_head = c;
-    pthread_mutex_unlock(&subs->nlock);
+    /* Under nlock: byron_gqlapi_subs_stop() takes it to set `stopping`, so no
+     * wake-up can reach a context that is being destroyed. */
     struct lws_context *ctx = atomic_load(&subs->ctx);
     if (ctx && !atomic_load(&subs->stopping)) lws_cancel_service(ctx);
+    pthread_mutex_unlock(&subs->nlock);
 }
 
 /* Mark c to be closed now (slow client): its queues are dropped. Lock held. */
 static void overflow_locked(conn_t *c, const char *what) {
     if (c->close_now) return;
+    if (c->subs->m_slow) byron_metric_add(c->subs->m_slow, NULL, 1);
     c->close_now = 1;
     c->close_code = CLOSE_SLOW;
     snprintf(c->close_reason, sizeof c->close_reason, "Slow consumer: too many %s queued", what);
@@ -371,6 +375,7 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
     s->next = c->active;
     c->active = s;
     *handle = s;
+    if (subs->m_subs) byron_metric_add(subs->m_subs, NULL, 1);
     return 0;
 }
 
@@ -382,6 +387,7 @@ static void src_unsubscribe(void *ctx, void *handle) {
             *p = s->next;
             break;
         }
+    if (c->subs->m_subs) byron_metric_add(c->subs->m_subs, NULL, -1);
     natsSubscription *nsub = s->nsub;
     natsSubscription_Unsubscribe(nsub); /* s is freed by on_complete, maybe already */
     natsSubscription_Destroy(nsub);
@@ -561,6 +567,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         atomic_store(&subs->ctx, lws_get_context(wsi));
         if (!(pss->c = conn_new(subs, wsi))) return -1;
         atomic_fetch_add(&subs->nconns, 1);
+        if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, 1);
         lws_set_timer_usecs(wsi, (lws_usec_t)subs->opts.ws_init_timeout_ms * 1000);
         return 0;
     case LWS_CALLBACK_RECEIVE: {
@@ -600,6 +607,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         pthread_mutex_unlock(&c->lock);
         push_simple(c, T_CLOSE, NULL, 0); /* the machine is freed on a worker: unsubscribing blocks */
         atomic_fetch_sub(&subs->nconns, 1);
+        if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, -1);
         conn_release(c);
         return 0;
     }
@@ -635,6 +643,17 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
                                             .callback = ws_callback,
                                             .per_session_data_size = sizeof(pss_t),
                                             .user = subs};
+    if (sc->metrics) {
+        subs->m_conns =
+            byron_metrics_register(sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_ws_connections",
+                                   "Open graphql-transport-ws connections.", NULL, NULL, 0);
+        subs->m_subs = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_subscriptions",
+            "Running GraphQL subscriptions (one ordered JetStream consumer each).", NULL, NULL, 0);
+        subs->m_slow = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_ws_slow_closed_total",
+            "WebSocket connections closed with 1013 because the client was too slow.", NULL, NULL, 0);
+    }
     char name[200];
     snprintf(name, sizeof name, "byron-sidecar/%s/%s/subscriptions", sc->component->namespace_,
              sc->component->component);
@@ -683,9 +702,15 @@ err:
 
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs) { return &subs->protocol; }
 
+void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs) {
+    pthread_mutex_lock(&subs->nlock);
+    atomic_store(&subs->stopping, 1);
+    pthread_mutex_unlock(&subs->nlock);
+}
+
 void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
     if (!subs) return;
-    atomic_store(&subs->stopping, 1);
+    byron_gqlapi_subs_stop(subs);
     /* The server is gone: its CLOSED callbacks queued every connection's
      * T_CLOSE. Let the workers finish them (unsubscribing), then stop. */
     pthread_mutex_lock(&subs->lock);

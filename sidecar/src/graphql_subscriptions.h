@@ -19,6 +19,9 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
                                            const char *nats_url, const byron_gqlapi_options_t *o,
                                            byron_err_t *err);
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs);
+/* Before the server is freed: no worker calls lws_cancel_service on its
+ * context after this returns. */
+void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs);
 /* After the server is freed (no more callbacks): ends every subscription,
  * joins the workers. */
 void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs);

@@ -360,6 +360,7 @@ out:
     atomic_store(&hc.stop, 1);
     if (health_started) pthread_join(health, NULL);
     byron_workpool_drain_free(sc.pool);
+    byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
     byron_gqlapi_free(gql); /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);

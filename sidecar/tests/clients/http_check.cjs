@@ -101,4 +101,10 @@ run('http_check', async () => {
   check(c.body.data && c.body.data.createOrder.id !== a.body.data.createOrder.id, 'without a key, a new command');
   const long = await gql(m, null, { 'idempotency-key': 'k'.repeat(127) });
   eq(code(long), 'BAD_USER_INPUT', 'an over-long Idempotency-Key is BAD_USER_INPUT');
+
+  // Metrics.
+  const metrics = await (await fetch(URL.replace(/\/graphql$/, '/metrics'))).text();
+  check(/byron_sidecar_graphql_http_requests_total\{status="200"\} [1-9]/.test(metrics), 'requests are counted by status', metrics.slice(0, 400));
+  check(/byron_sidecar_graphql_http_requests_total\{status="415"\} [1-9]/.test(metrics), '415s are counted');
+  check(metrics.includes('byron_sidecar_graphql_ws_connections'), 'the ws connection gauge is exported');
 });
