@@ -56,6 +56,7 @@ def ms(v):
 
 def wrk(url, script, a, env):
     out = subprocess.run(["wrk", "-t", str(a.threads), "-c", str(a.connections), "-d", f"{a.seconds}s", "--latency",
+                          "--timeout", "10s",
                           "-s", os.path.join(SRC, "bench/graphql", script), url],
                          env=env, capture_output=True, text=True, check=True).stdout
     lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))

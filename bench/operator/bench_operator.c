@@ -10,6 +10,11 @@
  * Both print one line: "<mode> n=N seconds=S objects_per_s=R". Credentials:
  * $KUBECONFIG. Objects are built by the operator's own desired.c, so the
  * baseline writes byte-for-byte what the operator writes. */
+#include "byron/json.h"
+#include "desired.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,11 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "byron/json.h"
-#include "desired.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
 
 static byron_kube_client_t *kc;
 static const char *ns;
@@ -37,12 +37,13 @@ static double now_s(void) {
 
 static json_object *component(int i) {
     char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"c%04d\","
-             "\"namespace\":\"%s\"},\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\","
-             "\"type\":\"String\",\"indexed\":true},{\"name\":\"total\",\"type\":\"Float\"}]}],"
-             "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\"}],\"api\":{\"replicas\":1}}}",
-             i, ns);
+    snprintf(
+        buf, sizeof buf,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"c%04d\","
+        "\"namespace\":\"%s\"},\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\","
+        "\"type\":\"String\",\"indexed\":true},{\"name\":\"total\",\"type\":\"Float\"}]}],"
+        "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\"}],\"api\":{\"replicas\":1}}}",
+        i, ns);
     json_object *o = NULL;
     byron_json_parse(buf, strlen(buf), 0, &o, NULL);
     return o;
@@ -58,7 +59,8 @@ static void create_component(int i, json_object **out) {
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
     byron_err_t err = {0};
-    if (byron_kube_do(kc, "POST", path, "application/json", bc, out, &err) != BYRON_OK) die("create component", &err);
+    if (byron_kube_do(kc, "POST", path, "application/json", bc, out, &err) != BYRON_OK)
+        die("create component", &err);
     json_object_put(bc);
 }
 
@@ -73,7 +75,8 @@ static void *raw_worker(void *arg) {
         create_component(i, &bc);
         json_object *sec = byron_desired_secret(bc, "0123456789abcdef0123456789abcdef01234567");
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
-        if (byron_kube_do(kc, "POST", path, "application/json", sec, NULL, &err) != BYRON_OK) die("secret", &err);
+        if (byron_kube_do(kc, "POST", path, "application/json", sec, NULL, &err) != BYRON_OK)
+            die("secret", &err);
         json_object_put(sec);
         byron_desired_t d;
         if (byron_desired_build(bc, &o, &d, &err) != BYRON_OK) die("build", &err);
@@ -83,11 +86,13 @@ static void *raw_worker(void *arg) {
         }
         byron_desired_cleanup(&d);
         json_object *patch = NULL;
-        const char *st = "{\"status\":{\"observedGeneration\":1,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
-                         "\"reason\":\"ComponentsNotReady\",\"message\":\"waiting\",\"lastTransitionTime\":"
-                         "\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}";
+        const char *st =
+            "{\"status\":{\"observedGeneration\":1,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+            "\"reason\":\"ComponentsNotReady\",\"message\":\"waiting\",\"lastTransitionTime\":"
+            "\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}";
         byron_json_parse(st, strlen(st), 0, &patch, NULL);
-        snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/c%04d/status", ns, i);
+        snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/c%04d/status", ns,
+                 i);
         if (byron_kube_do(kc, "PATCH", path, "application/merge-patch+json", patch, NULL, &err) != BYRON_OK)
             die("status", &err);
         json_object_put(patch);
@@ -108,8 +113,8 @@ static int count(const char *prefix, const char *plural, int status_only) {
     char path[1024], cont[2048] = "";
     int n = 0;
     do {
-        snprintf(path, sizeof path, "%s/namespaces/%s/%s?limit=500%s%s", prefix, ns, plural, cont[0] ? "&continue=" : "",
-                 cont);
+        snprintf(path, sizeof path, "%s/namespaces/%s/%s?limit=500%s%s", prefix, ns, plural,
+                 cont[0] ? "&continue=" : "", cont);
         json_object *list = NULL, *items, *md, *c;
         byron_err_t err = {0};
         if (byron_kube_do(kc, "GET", path, NULL, NULL, &list, &err) != BYRON_OK) die("list", &err);
@@ -120,8 +125,10 @@ static int count(const char *prefix, const char *plural, int status_only) {
                 n++;
                 continue;
             }
-            if (json_object_object_get_ex(it, "status", &st) && json_object_object_get_ex(st, "observedGeneration", &og) &&
-                json_object_object_get_ex(it, "metadata", &imd) && json_object_object_get_ex(imd, "generation", &gen) &&
+            if (json_object_object_get_ex(it, "status", &st) &&
+                json_object_object_get_ex(st, "observedGeneration", &og) &&
+                json_object_object_get_ex(it, "metadata", &imd) &&
+                json_object_object_get_ex(imd, "generation", &gen) &&
                 json_object_get_int64(og) == json_object_get_int64(gen))
                 n++;
         }
@@ -135,7 +142,8 @@ static int count(const char *prefix, const char *plural, int status_only) {
 
 static void ensure_namespace(void) {
     char body[256];
-    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
     json_object *o = NULL;
     byron_json_parse(body, strlen(body), 0, &o, NULL);
     byron_err_t err = {0};
@@ -162,12 +170,14 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", argc > 2 ? argv[2] : ".");
         json_object *crd = NULL;
         if (byron_read_file(path, 1 << 20, &buf, &len, &err) || byron_yaml_parse(buf, len, 1, &crd, &err) ||
-            byron_kube_apply(kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io", crd,
-                             NULL, &err))
+            byron_kube_apply(
+                kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io", crd,
+                NULL, &err))
             die("crd", &err);
         for (int i = 0; i < 300; i++) {
             json_object *o = NULL;
-            if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents?limit=1", NULL, NULL, &o, NULL) == BYRON_OK) {
+            if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents?limit=1", NULL, NULL, &o,
+                              NULL) == BYRON_OK) {
                 json_object_put(o);
                 break;
             }
@@ -206,16 +216,18 @@ int main(int argc, char **argv) {
         int svc = count("/api/v1", "services", 0), cm = count("/api/v1", "configmaps", 0),
             sec = count("/api/v1", "secrets", 0);
         if (dep != 2 * n_total || sts != n_total || svc != 2 * n_total || cm != n_total || sec != n_total) {
-            fprintf(stderr, "bench_operator: children missing: deployments %d statefulsets %d services %d "
-                            "configmaps %d secrets %d\n", dep, sts, svc, cm, sec);
+            fprintf(stderr,
+                    "bench_operator: children missing: deployments %d statefulsets %d services %d "
+                    "configmaps %d secrets %d\n",
+                    dep, sts, svc, cm, sec);
             return 1;
         }
         t0 += now_s() - td; /* the verification is not the operator's time */
     }
     double dt = now_s() - t0;
     /* 9 writes per component: component, secret, 6 applies, status. */
-    printf("%s n=%d threads=%d seconds=%.2f components_per_s=%.1f writes_per_s=%.0f\n", argv[1], n_total, threads, dt,
-           n_total / dt, 9.0 * n_total / dt);
+    printf("%s n=%d threads=%d seconds=%.2f components_per_s=%.1f writes_per_s=%.0f\n", argv[1], n_total,
+           threads, dt, n_total / dt, 9.0 * n_total / dt);
     byron_kube_client_free(kc);
     curl_global_cleanup();
     return 0;

@@ -6,12 +6,12 @@
  * an admission webhook) may own. */
 #include "desired.h"
 
+#include "byron/json.h"
+#include "strmap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "strmap.h"
 
 /* --- json-c shorthands ------------------------------------------------------ */
 static json_object *obj(void) { return json_object_new_object(); }
@@ -20,9 +20,15 @@ static json_object *set(json_object *o, const char *k, json_object *v) {
     json_object_object_add(o, k, v);
     return v;
 }
-static void sets(json_object *o, const char *k, const char *v) { json_object_object_add(o, k, json_object_new_string(v)); }
-static void seti(json_object *o, const char *k, int64_t v) { json_object_object_add(o, k, json_object_new_int64(v)); }
-static void setb(json_object *o, const char *k, int v) { json_object_object_add(o, k, json_object_new_boolean(v)); }
+static void sets(json_object *o, const char *k, const char *v) {
+    json_object_object_add(o, k, json_object_new_string(v));
+}
+static void seti(json_object *o, const char *k, int64_t v) {
+    json_object_object_add(o, k, json_object_new_int64(v));
+}
+static void setb(json_object *o, const char *k, int v) {
+    json_object_object_add(o, k, json_object_new_boolean(v));
+}
 static json_object *push(json_object *a, json_object *v) {
     json_object_array_add(a, v);
     return v;
@@ -177,7 +183,8 @@ typedef struct spec {
     int64_t partitions;
 } spec_t;
 
-static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s, byron_err_t *err) {
+static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s,
+                                byron_err_t *err) {
     byron_status_t st;
     memset(s, 0, sizeof(*s));
     json_object *md = NULL;
@@ -188,7 +195,8 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
         (st = byron_json_get_object(bc, "", "spec", BYRON_JSON_REQUIRED, &s->spec, err)))
         return st;
     s->partitions = 8;
-    if ((st = byron_json_get_int(s->spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &s->partitions, err)) ||
+    if ((st = byron_json_get_int(s->spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &s->partitions,
+                                 err)) ||
         (st = byron_json_get_object(s->spec, "spec", "api", BYRON_JSON_OPTIONAL, &s->api, err)) ||
         (st = byron_json_get_object(s->spec, "spec", "sink", BYRON_JSON_OPTIONAL, &s->sink, err)) ||
         (st = byron_json_get_object(s->spec, "spec", "cache", BYRON_JSON_OPTIONAL, &s->cache, err)) ||
@@ -210,37 +218,48 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
     }
     s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
     if (s->cache) {
-        if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image, err)) ||
-            (st = byron_json_get_object(s->cache, "spec.cache", "storage", BYRON_JSON_OPTIONAL, &s->storage, err)) ||
-            (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external, err)))
+        if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image,
+                                        err)) ||
+            (st = byron_json_get_object(s->cache, "spec.cache", "storage", BYRON_JSON_OPTIONAL, &s->storage,
+                                        err)) ||
+            (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external,
+                                        err)))
             return st;
         /* The CRD defaults storage; an explicit external wins only if the
          * user did not also write storage — CEL rejects both at apply. */
         if (s->external) {
             const char *uri = NULL;
             json_object *ref = NULL;
-            if ((st = byron_json_get_string(s->external, "spec.cache.external", "uri", BYRON_JSON_OPTIONAL, &uri, err)) ||
-                (st = byron_json_get_object(s->external, "spec.cache.external", "secretRef", BYRON_JSON_OPTIONAL, &ref, err)))
+            if ((st = byron_json_get_string(s->external, "spec.cache.external", "uri", BYRON_JSON_OPTIONAL,
+                                            &uri, err)) ||
+                (st = byron_json_get_object(s->external, "spec.cache.external", "secretRef",
+                                            BYRON_JSON_OPTIONAL, &ref, err)))
                 return st;
             if (!uri == !ref)
-                return byron_err_set(err, BYRON_EINVAL, "spec.cache.external: exactly one of uri and secretRef");
-            if (ref && ((st = byron_json_get_string(ref, "spec.cache.external.secretRef", "name", BYRON_JSON_REQUIRED, &x, err)) ||
-                        (st = byron_json_get_string(ref, "spec.cache.external.secretRef", "key", BYRON_JSON_REQUIRED, &x, err))))
+                return byron_err_set(err, BYRON_EINVAL,
+                                     "spec.cache.external: exactly one of uri and secretRef");
+            if (ref && ((st = byron_json_get_string(ref, "spec.cache.external.secretRef", "name",
+                                                    BYRON_JSON_REQUIRED, &x, err)) ||
+                        (st = byron_json_get_string(ref, "spec.cache.external.secretRef", "key",
+                                                    BYRON_JSON_REQUIRED, &x, err))))
                 return st;
         }
         if (s->storage) {
             const char *sz;
-            if ((st = byron_json_get_string(s->storage, "spec.cache.storage", "size", BYRON_JSON_OPTIONAL, &sz, err)) ||
-                (st = byron_json_get_string(s->storage, "spec.cache.storage", "storageClassName", BYRON_JSON_OPTIONAL, &sz, err)))
+            if ((st = byron_json_get_string(s->storage, "spec.cache.storage", "size", BYRON_JSON_OPTIONAL,
+                                            &sz, err)) ||
+                (st = byron_json_get_string(s->storage, "spec.cache.storage", "storageClassName",
+                                            BYRON_JSON_OPTIONAL, &sz, err)))
                 return st;
         }
     }
     s->broker_url = o->default_broker_url;
-    if (s->broker &&
-        (st = byron_json_get_string(s->broker, "spec.broker", "url", BYRON_JSON_OPTIONAL, &s->broker_url, err)))
+    if (s->broker && (st = byron_json_get_string(s->broker, "spec.broker", "url", BYRON_JSON_OPTIONAL,
+                                                 &s->broker_url, err)))
         return st;
     if (!s->broker_url || !*s->broker_url)
-        return byron_err_set(err, BYRON_EINVAL, "spec.broker.url: required (the operator has no --default-broker-url)");
+        return byron_err_set(err, BYRON_EINVAL,
+                             "spec.broker.url: required (the operator has no --default-broker-url)");
     return BYRON_OK;
 }
 
@@ -306,7 +325,8 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     json_object *d = skeleton(bc, &BYRON_KIND_DEPLOYMENT, name, mode);
     json_object *spec = set(d, "spec", obj()), *v;
     /* replicas only when the user wrote it: otherwise HPA / kubectl scale own it. */
-    if (part && json_object_object_get_ex(part, "replicas", &v)) seti(spec, "replicas", json_object_get_int64(v));
+    if (part && json_object_object_get_ex(part, "replicas", &v))
+        seti(spec, "replicas", json_object_get_int64(v));
     seti(spec, "revisionHistoryLimit", 3);
     set(set(spec, "selector", obj()), "matchLabels", selector(bc, mode));
     json_object *tpl = set(spec, "template", obj()), *tmd = set(tpl, "metadata", obj());
@@ -451,7 +471,8 @@ static json_object *statefulset(json_object *bc, const spec_t *s) {
     const char *size = "1Gi", *cls = NULL;
     json_object *v;
     if (s->storage && json_object_object_get_ex(s->storage, "size", &v)) size = json_object_get_string(v);
-    if (s->storage && json_object_object_get_ex(s->storage, "storageClassName", &v)) cls = json_object_get_string(v);
+    if (s->storage && json_object_object_get_ex(s->storage, "storageClassName", &v))
+        cls = json_object_get_string(v);
     if (cls) sets(pspec, "storageClassName", cls);
     sets(set(set(pspec, "resources", obj()), "requests", obj()), "storage", size);
     return ss;
@@ -467,8 +488,8 @@ static void add(byron_desired_t *d, const byron_kind_t *k, json_object *o) {
     sets(set(md, "annotations", obj()), BYRON_ANN_APPLIED_HASH, e->hash);
 }
 
-byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o,
-                                   byron_desired_t *out, byron_err_t *err) {
+byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
+                                   byron_err_t *err) {
     memset(out, 0, sizeof(*out));
     spec_t s;
     json_object *config = NULL;
@@ -476,7 +497,8 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     if (st) return st;
     if ((st = byron_desired_component_config(bc, &config, err))) return st;
     /* Pretty-printed with sorted-by-insertion keys: deterministic for one spec. */
-    const char *cj = json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *cj =
+        json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     hash_hex(cj, out->config_hash);
     char name[300];
     byron_desired_name(bc, "-config", name, sizeof(name));
@@ -508,8 +530,8 @@ json_object *byron_desired_secret(json_object *bc, const char *password) {
     json_object *data = set(sec, "data", obj());
     const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
     /* authSource=admin: the root user lives in the admin database. */
-    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin", password,
-             c, c, ns);
+    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin",
+             password, c, c, ns);
     const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
     for (int i = 0; i < 3; i++) {
         char *b = byron_base64((const unsigned char *)vals[i], strlen(vals[i]));

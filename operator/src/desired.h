@@ -14,10 +14,10 @@
 #ifndef BYRON_DESIRED_H
 #define BYRON_DESIRED_H
 
-#include <json-c/json.h>
-
 #include "byron/status.h"
 #include "resource.h"
+
+#include <json-c/json.h>
 
 typedef struct byron_desired_options {
     const char *sidecar_image;       /* --sidecar-image */
@@ -31,7 +31,7 @@ typedef struct byron_desired_obj {
     const byron_kind_t *kind;
     json_object *obj; /* owned */
     char name[256];
-    char hash[17];    /* also in metadata.annotations["byron.io/applied-hash"] */
+    char hash[17]; /* also in metadata.annotations["byron.io/applied-hash"] */
 } byron_desired_obj_t;
 
 typedef struct byron_desired {
@@ -47,8 +47,8 @@ typedef struct byron_desired {
 /* Build everything the component should own except the Secret (see
  * byron_desired_secret). Fails with EINVAL and the field's path when the spec
  * is unusable ("spec.cache: storage and external are exclusive"). */
-byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o,
-                                   byron_desired_t *out, byron_err_t *err);
+byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
+                                   byron_err_t *err);
 void byron_desired_cleanup(byron_desired_t *d);
 
 /* component.json for the sidecar (caller puts). */

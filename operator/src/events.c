@@ -1,15 +1,15 @@
 /* events.c — POST /api/v1/namespaces/<ns>/events, with repeat suppression. */
 #include "events.h"
 
+#include "byron/log.h"
+#include "strmap.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "byron/log.h"
-#include "strmap.h"
 
 #define REPEAT_S 600
 #define MAX_REMEMBERED 20000
@@ -47,14 +47,16 @@ static const char *get(json_object *o, const char *k1, const char *k2) {
 }
 
 /* Non-zero when this event was posted less than REPEAT_S ago. */
-static int repeated(byron_recorder_t *r, const char *ns, const char *name, const char *reason, const char *msg) {
+static int repeated(byron_recorder_t *r, const char *ns, const char *name, const char *reason,
+                    const char *msg) {
     char key[1024];
     snprintf(key, sizeof(key), "%s/%s\x1f%s\x1f%016llx", ns, name, reason, byron_fnv1a64(msg, strlen(msg)));
     time_t now = time(NULL);
     int rep = 0;
     pthread_mutex_lock(&r->mu);
     time_t *t = byron_strmap_get(r->last, key);
-    if (t && now - *t < REPEAT_S) rep = 1;
+    if (t && now - *t < REPEAT_S)
+        rep = 1;
     else {
         if (byron_strmap_len(r->last) > MAX_REMEMBERED) { /* forget everything: bounded memory */
             byron_strmap_free(r->last);
@@ -82,8 +84,8 @@ void byron_recorder_event(byron_recorder_t *r, json_object *about, const char *t
     if (repeated(r, ns, name, reason, msg)) return;
     char now[40], gen[300], path[512];
     byron_kube_time_now(now, sizeof(now), 0);
-    json_object *ev = json_object_new_object(), *md = json_object_new_object(), *io = json_object_new_object(),
-                *src = json_object_new_object();
+    json_object *ev = json_object_new_object(), *md = json_object_new_object(),
+                *io = json_object_new_object(), *src = json_object_new_object();
     snprintf(gen, sizeof(gen), "%s.", name);
     json_object_object_add(md, "generateName", json_object_new_string(gen));
     json_object_object_add(md, "namespace", json_object_new_string(ns));

@@ -8,9 +8,9 @@
 #ifndef BYRON_EVENTS_H
 #define BYRON_EVENTS_H
 
-#include <json-c/json.h>
-
 #include "kube_client.h"
+
+#include <json-c/json.h>
 
 typedef struct byron_recorder byron_recorder_t;
 

@@ -7,6 +7,11 @@
  * at hundreds of watches, which an operator watching its own kinds never has. */
 #include "informer.h"
 
+#include "byron/backoff.h"
+#include "byron/json.h"
+#include "byron/log.h"
+#include "strmap.h"
+
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,11 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "byron/backoff.h"
-#include "byron/json.h"
-#include "byron/log.h"
-#include "strmap.h"
 
 struct byron_informer {
     byron_kube_client_t *client;
@@ -103,7 +103,8 @@ static void store_put(byron_informer_t *inf, const char *key, json_object *o) {
 
 static const char *rv_of(json_object *o) {
     json_object *md, *rv;
-    if (json_object_object_get_ex(o, "metadata", &md) && json_object_object_get_ex(md, "resourceVersion", &rv))
+    if (json_object_object_get_ex(o, "metadata", &md) &&
+        json_object_object_get_ex(md, "resourceVersion", &rv))
         return json_object_get_string(rv);
     return NULL;
 }
@@ -241,12 +242,14 @@ static void *run(void *arg) {
         }
         char path[4096];
         unsigned t = (unsigned)byron_backoff_uniform(&inf->backoff, inf->min_watch_s, inf->max_watch_s);
-        snprintf(path, sizeof(path), "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s",
-                 inf->path, t, inf->rv);
+        snprintf(path, sizeof(path),
+                 "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%u&resourceVersion=%s", inf->path, t,
+                 inf->rv);
         add_selector(inf, path, sizeof(path));
         long code = 0;
         inf->need_list = 0;
-        byron_status_t st = byron_kube_stream(inf->client, path, (long)t + 30, on_line, inf, &inf->stop, &code, &err);
+        byron_status_t st =
+            byron_kube_stream(inf->client, path, (long)t + 30, on_line, inf, &inf->stop, &code, &err);
         if (atomic_load(&inf->stop)) break;
         if (inf->need_list || code == 410) {
             byron_log(BYRON_LOG_INFO, "resourceVersion too old, relisting", "kind", inf->kind,
@@ -265,8 +268,8 @@ static void *run(void *arg) {
         uint64_t d = byron_backoff_next(&inf->backoff);
         char ds[32];
         snprintf(ds, sizeof(ds), "%llu", (unsigned long long)d);
-        byron_log(BYRON_LOG_WARN, "watch failed, retrying", "kind", inf->kind, "error", err.msg,
-                  "retry_ms", ds, (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "watch failed, retrying", "kind", inf->kind, "error", err.msg, "retry_ms",
+                  ds, (char *)NULL);
         sleep_ms(inf, d);
         /* A list failure after a broken watch is handled above; a watch of a
          * forced too-old RV answers 410, also handled above. */

@@ -11,12 +11,12 @@
 #ifndef BYRON_INFORMER_H
 #define BYRON_INFORMER_H
 
-#include <json-c/json.h>
-
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "kube_client.h"
 #include "store.h"
+
+#include <json-c/json.h>
 
 typedef enum { BYRON_EVENT_ADDED, BYRON_EVENT_MODIFIED, BYRON_EVENT_DELETED } byron_event_type_t;
 

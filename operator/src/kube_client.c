@@ -6,6 +6,8 @@
  * file when the file's mtime changes, checked at most once a second. */
 #include "kube_client.h"
 
+#include "byron/json.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,10 +16,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "byron/json.h"
-
 #define POOL_MAX 16
-#define MAX_BODY (256u << 20)  /* a list of 1000s of objects can be big */
+#define MAX_BODY (256u << 20) /* a list of 1000s of objects can be big */
 #define MAX_LINE (32u << 20)
 
 struct byron_kube_client {
@@ -90,9 +90,9 @@ const byron_kube_config_t *byron_kube_client_config(const byron_kube_client_t *c
 
 void byron_kube_client_set_metrics(byron_kube_client_t *c, byron_metrics_t *m) {
     static const char *const labels[] = {"code", "method", NULL};
-    c->requests = byron_metrics_register(m, BYRON_METRIC_COUNTER, "rest_client_requests_total",
-                                         "Requests to the Kubernetes API by status code and method.",
-                                         labels, NULL, 0);
+    c->requests =
+        byron_metrics_register(m, BYRON_METRIC_COUNTER, "rest_client_requests_total",
+                               "Requests to the Kubernetes API by status code and method.", labels, NULL, 0);
 }
 
 void byron_kube_response_cleanup(byron_kube_response_t *r) {
@@ -130,8 +130,10 @@ static CURL *handle_get(byron_kube_client_t *c) {
     pthread_mutex_lock(&c->pool_mu);
     if (c->npool) h = c->pool[--c->npool];
     pthread_mutex_unlock(&c->pool_mu);
-    if (h) curl_easy_reset(h);
-    else h = curl_easy_init();
+    if (h)
+        curl_easy_reset(h);
+    else
+        h = curl_easy_init();
     return h;
 }
 
@@ -145,10 +147,19 @@ static void handle_put(byron_kube_client_t *c, CURL *h) {
     if (h) curl_easy_cleanup(h);
 }
 
-static void setup_common(byron_kube_client_t *c, CURL *h, const char *url) {
+/* shared: take part in the shared connection cache (requests). Watches
+ * don't: each holds its connection for minutes, and in a shared cache those
+ * busy connections would count against the idle ones kept for reuse. */
+static void setup_common(byron_kube_client_t *c, CURL *h, const char *url, int shared) {
     const byron_kube_config_t *cfg = c->cfg;
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    if (shared) {
+        curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+        /* The cache closes the oldest connection beyond this many (default
+         * 5): it must exceed the number of concurrent requests, or a busy
+         * operator reconnects (TCP + TLS handshake) for every request. */
+        curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)POOL_MAX * 2);
+    }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -178,11 +189,12 @@ static void setup_common(byron_kube_client_t *c, CURL *h, const char *url) {
 
 /* URL, TLS, credentials and headers for one request on h. Returns the
  * header list, to free after the transfer (curl copies the URL). */
-static struct curl_slist *prepare(byron_kube_client_t *c, CURL *h, const char *path, const char *content_type) {
+static struct curl_slist *prepare(byron_kube_client_t *c, CURL *h, const char *path, const char *content_type,
+                                  int shared) {
     size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
     char *url = malloc(ul);
     if (url) snprintf(url, ul, "%s%s", c->cfg->server, path);
-    setup_common(c, h, url ? url : "");
+    setup_common(c, h, url ? url : "", shared);
     free(url);
     struct curl_slist *hdrs = NULL;
     char auth[8192], ct[128];
@@ -229,12 +241,12 @@ static void count(byron_kube_client_t *c, const char *method, long code) {
 }
 
 byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, const char *path,
-                                  const char *content_type, const char *body,
-                                  byron_kube_response_t *resp, byron_err_t *err) {
+                                  const char *content_type, const char *body, byron_kube_response_t *resp,
+                                  byron_err_t *err) {
     memset(resp, 0, sizeof(*resp));
     CURL *h = handle_get(c);
     if (!h) return byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
-    struct curl_slist *hdrs = prepare(c, h, path, content_type);
+    struct curl_slist *hdrs = prepare(c, h, path, content_type, 1);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -261,16 +273,23 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     return BYRON_OK;
 }
 
-byron_status_t byron_kube_status_error(long code, const char *method, const char *path,
-                                       const char *body, byron_err_t *err) {
+byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,
+                                       byron_err_t *err) {
     byron_status_t st;
-    if (code == 400 || code == 422) st = BYRON_EINVAL;
-    else if (code == 401 || code == 403) st = BYRON_EREJECTED;
-    else if (code == 404) st = BYRON_ENOTFOUND;
-    else if (code == 409) st = BYRON_ECONFLICT;
-    else if (code == 410) st = BYRON_ESTATE;
-    else if (code == 429 || code >= 500) st = BYRON_EUNAVAILABLE;
-    else st = BYRON_EPROTO;
+    if (code == 400 || code == 422)
+        st = BYRON_EINVAL;
+    else if (code == 401 || code == 403)
+        st = BYRON_EREJECTED;
+    else if (code == 404)
+        st = BYRON_ENOTFOUND;
+    else if (code == 409)
+        st = BYRON_ECONFLICT;
+    else if (code == 410)
+        st = BYRON_ESTATE;
+    else if (code == 429 || code >= 500)
+        st = BYRON_EUNAVAILABLE;
+    else
+        st = BYRON_EPROTO;
     json_object *o = NULL;
     const char *reason = "", *msg = "";
     if (body && *body && byron_json_parse(body, strlen(body), 0, &o, NULL) == BYRON_OK &&
@@ -291,7 +310,9 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
                              byron_err_t *err) {
     if (out) *out = NULL;
     byron_kube_response_t r;
-    const char *b = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+    const char *b =
+        body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+             : NULL;
     byron_status_t st = byron_kube_request(c, method, path, content_type, b, &r, err);
     if (st) return st;
     if (r.code < 200 || r.code > 299) {
@@ -304,8 +325,8 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
     return st;
 }
 
-byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj,
-                                json_object **out, byron_err_t *err) {
+byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj, json_object **out,
+                                byron_err_t *err) {
     char full[1024];
     snprintf(full, sizeof(full), "%s?fieldManager=byron-operator&force=true", path);
     return byron_kube_do(c, "PATCH", full, "application/apply-patch+yaml", obj, out, err);
@@ -358,7 +379,7 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
     /* Own handle, not pooled: a watch holds its connection for minutes. */
     CURL *h = curl_easy_init();
     if (!h) return byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
-    struct curl_slist *hdrs = prepare(c, h, path, NULL);
+    struct curl_slist *hdrs = prepare(c, h, path, NULL, 0);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
     stream_t s = {.b = {.max = MAX_LINE}, .fn = line_fn, .ud = ud, .stop = stop, .h = h};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
@@ -372,8 +393,10 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
     curl_easy_cleanup(h);
     count(c, "WATCH", rc == CURLE_OK || s.aborted ? *http_code : 0);
     byron_status_t st = BYRON_OK;
-    if (stop && atomic_load(stop)) st = byron_err_set(err, BYRON_ESTATE, "stopped");
-    else if (s.aborted) st = byron_err_set(err, BYRON_EPROTO, "watch %s: aborted by handler", path);
+    if (stop && atomic_load(stop))
+        st = byron_err_set(err, BYRON_ESTATE, "stopped");
+    else if (s.aborted)
+        st = byron_err_set(err, BYRON_EPROTO, "watch %s: aborted by handler", path);
     else if (*http_code && (*http_code < 200 || *http_code > 299))
         st = byron_kube_status_error(*http_code, "GET", path, s.b.buf, err);
     else if (rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT)
@@ -387,8 +410,8 @@ void byron_kube_urlencode(const char *s, char *buf, size_t n) {
     size_t k = 0;
     for (; *s && k + 4 < n; s++) {
         unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+            ch == '_' || ch == '.' || ch == '~') {
             buf[k++] = (char)ch;
         } else {
             buf[k++] = '%';
@@ -406,6 +429,8 @@ void byron_kube_time_now(char *buf, size_t n, int micro) {
     gmtime_r(&ts.tv_sec, &tm);
     char base[32];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (micro) snprintf(buf, n, "%s.%06ldZ", base, ts.tv_nsec / 1000);
-    else snprintf(buf, n, "%sZ", base);
+    if (micro)
+        snprintf(buf, n, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+    else
+        snprintf(buf, n, "%sZ", base);
 }

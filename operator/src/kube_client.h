@@ -12,13 +12,13 @@
 #ifndef BYRON_KUBE_CLIENT_H
 #define BYRON_KUBE_CLIENT_H
 
-#include <json-c/json.h>
-#include <stdatomic.h>
-#include <stddef.h>
-
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "kubeconfig.h"
+
+#include <json-c/json.h>
+#include <stdatomic.h>
+#include <stddef.h>
 
 typedef struct byron_kube_client byron_kube_client_t;
 
@@ -39,8 +39,8 @@ void byron_kube_response_cleanup(byron_kube_response_t *r);
 /* One request. Returns non-OK only for transport failures; HTTP errors are
  * in resp->code. path starts with "/" and may carry a query string. */
 byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, const char *path,
-                                  const char *content_type, const char *body,
-                                  byron_kube_response_t *resp, byron_err_t *err);
+                                  const char *content_type, const char *body, byron_kube_response_t *resp,
+                                  byron_err_t *err);
 
 /* A request whose 2xx answer is parsed into *out (caller puts; out may be
  * NULL to discard). Non-2xx becomes an error as mapped above. */
@@ -50,8 +50,8 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
 
 /* Server-side apply of obj (fieldManager=byron-operator, force=true) at path
  * (the object's own URL). *out gets the object as stored (may be NULL). */
-byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj,
-                                json_object **out, byron_err_t *err);
+byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj, json_object **out,
+                                byron_err_t *err);
 
 /* Streaming GET (watch): line_fn gets each newline-terminated line; a
  * non-zero return aborts. Returns when the server ends the stream, on error,
@@ -63,8 +63,8 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
                                  long *http_code, byron_err_t *err);
 
 /* The human message of an API Status body ("" if none) into err, mapped. */
-byron_status_t byron_kube_status_error(long code, const char *method, const char *path,
-                                       const char *body, byron_err_t *err);
+byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,
+                                       byron_err_t *err);
 
 /* Percent-encode s for a query string into buf. */
 void byron_kube_urlencode(const char *s, char *buf, size_t n);

@@ -2,6 +2,8 @@
  * error names its field) and in-cluster service-account credentials. */
 #include "kubeconfig.h"
 
+#include "byron/json.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -11,12 +13,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "byron/json.h"
-
 #define MAX_FILE (4u << 20)
 
-byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len,
-                               byron_err_t *err) {
+byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len, byron_err_t *err) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return byron_err_set(err, BYRON_EIO, "%s: %s", path, strerror(errno));
@@ -79,8 +78,9 @@ static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             if (!k || k->type != YAML_SCALAR_NODE) continue;
-            json_object_object_add(o, (const char *)k->data.scalar.value,
-                                   yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, typed));
+            json_object_object_add(
+                o, (const char *)k->data.scalar.value,
+                yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, typed));
         }
         return o;
     }
@@ -96,8 +96,7 @@ byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_obj
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     if (!yaml_parser_load(&p, &doc)) {
         byron_status_t st = byron_err_set(err, BYRON_EINVAL, "invalid YAML at line %zu: %s",
-                                          p.problem_mark.line + 1,
-                                          p.problem ? p.problem : "parse error");
+                                          p.problem_mark.line + 1, p.problem ? p.problem : "parse error");
         yaml_parser_delete(&p);
         return st;
     }
@@ -149,9 +148,8 @@ static int b64decode(const char *in, char **out, size_t *outlen) {
 }
 
 /* Find the entry named `name` in a list of {name, <field>: {...}}. */
-static byron_status_t find_named(json_object *root, const char *list, const char *field,
-                                 const char *name, json_object **out, char *path, size_t pathlen,
-                                 byron_err_t *err) {
+static byron_status_t find_named(json_object *root, const char *list, const char *field, const char *name,
+                                 json_object **out, char *path, size_t pathlen, byron_err_t *err) {
     json_object *arr = NULL;
     byron_status_t st = byron_json_get_array(root, "", list, BYRON_JSON_OPTIONAL, &arr, err);
     if (st) return st;
@@ -185,8 +183,10 @@ static byron_status_t load_pem(json_object *o, const char *path, const char *key
     }
     if (file) {
         char full[PATH_MAX];
-        if (file[0] == '/' || !base_dir) snprintf(full, sizeof(full), "%s", file);
-        else snprintf(full, sizeof(full), "%s/%s", base_dir, file);
+        if (file[0] == '/' || !base_dir)
+            snprintf(full, sizeof(full), "%s", file);
+        else
+            snprintf(full, sizeof(full), "%s/%s", base_dir, file);
         if (byron_read_file(full, MAX_FILE, out, outlen, err) != BYRON_OK) {
             byron_err_prefix(err, "%s.%s", path, key);
             if (err) err->code = BYRON_EINVAL; /* a kubeconfig naming a missing file is a bad kubeconfig */
@@ -217,9 +217,8 @@ static char *dup_trim2(const char *s, int slashes) {
 }
 #define dup_trim(s) dup_trim2((s), 0)
 
-byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir,
-                                      const char *context, byron_kube_config_t **out,
-                                      byron_err_t *err) {
+byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir, const char *context,
+                                      byron_kube_config_t **out, byron_err_t *err) {
     *out = NULL;
     json_object *root = NULL, *ctx = NULL, *cluster = NULL, *user = NULL;
     byron_kube_config_t *c = NULL;
@@ -240,8 +239,8 @@ byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *b
     if ((st = find_named(root, "clusters", "cluster", cluster_name, &cluster, cpath, sizeof(cpath), err)))
         goto err;
     if ((st = byron_json_get_string(cluster, cpath, "server", BYRON_JSON_REQUIRED, &server, err)) ||
-        (st = byron_json_get_bool(cluster, cpath, "insecure-skip-tls-verify", BYRON_JSON_OPTIONAL,
-                                  &insecure, err)))
+        (st = byron_json_get_bool(cluster, cpath, "insecure-skip-tls-verify", BYRON_JSON_OPTIONAL, &insecure,
+                                  err)))
         goto err;
     if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
         st = byron_err_set(err, BYRON_EINVAL, "%s.server: must be an http(s) URL, got '%s'", cpath, server);
@@ -264,15 +263,17 @@ byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *b
             (st = byron_json_get_string(user, upath, "tokenFile", BYRON_JSON_OPTIONAL, &tokfile, err)))
             goto err;
         if (!!c->cert_pem != !!c->key_pem) {
-            st = byron_err_set(err, BYRON_EINVAL, "%s: client-certificate and client-key go together",
-                               upath);
+            st = byron_err_set(err, BYRON_EINVAL, "%s: client-certificate and client-key go together", upath);
             goto err;
         }
-        if (tok) c->token = strdup(tok);
+        if (tok)
+            c->token = strdup(tok);
         else if (tokfile) {
             char full[PATH_MAX];
-            if (tokfile[0] == '/' || !base_dir) snprintf(full, sizeof(full), "%s", tokfile);
-            else snprintf(full, sizeof(full), "%s/%s", base_dir, tokfile);
+            if (tokfile[0] == '/' || !base_dir)
+                snprintf(full, sizeof(full), "%s", tokfile);
+            else
+                snprintf(full, sizeof(full), "%s/%s", base_dir, tokfile);
             c->token_file = strdup(full);
             char *t = NULL;
             if ((st = byron_read_file(full, 1 << 16, &t, NULL, err))) {
@@ -292,8 +293,8 @@ err:
     return st;
 }
 
-byron_status_t byron_kubeconfig_load(const char *path, const char *context,
-                                     byron_kube_config_t **out, byron_err_t *err) {
+byron_status_t byron_kubeconfig_load(const char *path, const char *context, byron_kube_config_t **out,
+                                     byron_err_t *err) {
     char def[PATH_MAX];
     if (!path || !*path) path = getenv("KUBECONFIG");
     if (!path || !*path) {
@@ -308,16 +309,17 @@ byron_status_t byron_kubeconfig_load(const char *path, const char *context,
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else snprintf(dir, sizeof(dir), ".");
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
     st = byron_kubeconfig_parse(buf, len, dir, context, out, err);
     free(buf);
     if (st) byron_err_prefix(err, "kubeconfig %s", path);
     return st;
 }
 
-byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out,
-                                           byron_err_t *err) {
+byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out, byron_err_t *err) {
     *out = NULL;
     if (!root) root = "/var/run/secrets/kubernetes.io/serviceaccount";
     const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");

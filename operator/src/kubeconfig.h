@@ -11,37 +11,35 @@
 #ifndef BYRON_KUBECONFIG_H
 #define BYRON_KUBECONFIG_H
 
+#include "byron/status.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 
-#include "byron/status.h"
-
 typedef struct byron_kube_config {
-    char *server;        /* "https://host:port", no trailing slash */
-    char *ca_pem;        /* NULL: system trust store */
+    char *server; /* "https://host:port", no trailing slash */
+    char *ca_pem; /* NULL: system trust store */
     size_t ca_len;
-    char *cert_pem;      /* client certificate, NULL when none */
+    char *cert_pem; /* client certificate, NULL when none */
     size_t cert_len;
     char *key_pem;
     size_t key_len;
-    char *token;         /* static bearer token, or the token file's content */
-    char *token_file;    /* re-read on change; NULL for a static token */
-    int insecure;        /* insecure-skip-tls-verify */
-    char *namespace;     /* the context's namespace, NULL when none */
+    char *token;      /* static bearer token, or the token file's content */
+    char *token_file; /* re-read on change; NULL for a static token */
+    int insecure;     /* insecure-skip-tls-verify */
+    char *namespace;  /* the context's namespace, NULL when none */
 } byron_kube_config_t;
 
 /* Parse a kubeconfig document. context: NULL for current-context. base_dir:
  * directory relative file paths are resolved against. Caller frees *out. */
-byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir,
-                                      const char *context, byron_kube_config_t **out,
-                                      byron_err_t *err);
+byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir, const char *context,
+                                      byron_kube_config_t **out, byron_err_t *err);
 /* Load a kubeconfig file (path NULL: $KUBECONFIG, then ~/.kube/config). */
-byron_status_t byron_kubeconfig_load(const char *path, const char *context,
-                                     byron_kube_config_t **out, byron_err_t *err);
+byron_status_t byron_kubeconfig_load(const char *path, const char *context, byron_kube_config_t **out,
+                                     byron_err_t *err);
 /* Service-account credentials of the pod we run in. root: NULL for
  * /var/run/secrets/kubernetes.io/serviceaccount (tests pass a directory). */
-byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out,
-                                           byron_err_t *err);
+byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out, byron_err_t *err);
 void byron_kube_config_free(byron_kube_config_t *c);
 
 /* Parse the first YAML document (a mapping) into JSON. Plain true/false
@@ -50,7 +48,6 @@ void byron_kube_config_free(byron_kube_config_t *c);
 byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_object **out, byron_err_t *err);
 
 /* Read a whole file (at most max bytes); caller frees *out. */
-byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len,
-                               byron_err_t *err);
+byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len, byron_err_t *err);
 
 #endif

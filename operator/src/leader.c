@@ -1,15 +1,15 @@
 /* leader.c — Lease-based leader election; one renew thread while leading. */
 #include "leader.h"
 
+#include "byron/json.h"
+#include "byron/log.h"
+#include "resource.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "byron/json.h"
-#include "byron/log.h"
-#include "resource.h"
 
 struct byron_leader {
     byron_kube_client_t *client;
@@ -60,7 +60,8 @@ static json_object *lease_body(byron_leader_t *l, json_object *old, const char *
                                int acquiring) {
     char now[40];
     byron_kube_time_now(now, sizeof(now), 1);
-    json_object *o = json_object_new_object(), *md = json_object_new_object(), *spec = json_object_new_object();
+    json_object *o = json_object_new_object(), *md = json_object_new_object(),
+                *spec = json_object_new_object();
     json_object_object_add(o, "apiVersion", json_object_new_string(BYRON_KIND_LEASE.api_version));
     json_object_object_add(o, "kind", json_object_new_string("Lease"));
     json_object_object_add(md, "name", json_object_new_string(l->name));
@@ -69,11 +70,14 @@ static json_object *lease_body(byron_leader_t *l, json_object *old, const char *
     const char *acq = now;
     if (old) {
         json_object *omd, *ospec, *v;
-        if (json_object_object_get_ex(old, "metadata", &omd) && json_object_object_get_ex(omd, "resourceVersion", &v))
+        if (json_object_object_get_ex(old, "metadata", &omd) &&
+            json_object_object_get_ex(omd, "resourceVersion", &v))
             json_object_object_add(md, "resourceVersion", json_object_get(v));
         if (json_object_object_get_ex(old, "spec", &ospec)) {
-            if (json_object_object_get_ex(ospec, "leaseTransitions", &v)) transitions = json_object_get_int64(v);
-            if (!acquiring && json_object_object_get_ex(ospec, "acquireTime", &v)) acq = json_object_get_string(v);
+            if (json_object_object_get_ex(ospec, "leaseTransitions", &v))
+                transitions = json_object_get_int64(v);
+            if (!acquiring && json_object_object_get_ex(ospec, "acquireTime", &v))
+                acq = json_object_get_string(v);
         }
     }
     if (acquiring && old) transitions++;
@@ -105,7 +109,8 @@ int byron_leader_try(byron_leader_t *l, byron_err_t *err) {
     json_object *spec = NULL, *v;
     const char *holder = "", *renew = "";
     json_object_object_get_ex(cur, "spec", &spec);
-    if (spec && json_object_object_get_ex(spec, "holderIdentity", &v) && json_object_is_type(v, json_type_string))
+    if (spec && json_object_object_get_ex(spec, "holderIdentity", &v) &&
+        json_object_is_type(v, json_type_string))
         holder = json_object_get_string(v);
     if (spec && json_object_object_get_ex(spec, "renewTime", &v)) renew = json_object_get_string(v);
     int64_t dur = l->lease_ms / 1000;
@@ -161,8 +166,8 @@ static void *renew_loop(void *arg) {
             last_ok = mono_ms();
             continue;
         }
-        byron_log(BYRON_LOG_WARN, "lease renew failed", "lease", l->name,
-                  "error", r < 0 ? err.msg : "held by another candidate", (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "lease renew failed", "lease", l->name, "error",
+                  r < 0 ? err.msg : "held by another candidate", (char *)NULL);
         if (r == 0 || mono_ms() - last_ok > l->deadline_ms) {
             atomic_store(&l->leading, 0);
             byron_log(BYRON_LOG_ERROR, "leadership lost", "lease", l->name, (char *)NULL);
@@ -180,7 +185,8 @@ byron_status_t byron_leader_run(byron_leader_t *l, const atomic_int *stop, byron
         byron_err_t e = {0};
         int r = byron_leader_try(l, &e);
         if (r == 1) break;
-        if (r < 0) byron_log(BYRON_LOG_WARN, "lease acquire failed", "error", e.msg, (char *)NULL);
+        if (r < 0)
+            byron_log(BYRON_LOG_WARN, "lease acquire failed", "error", e.msg, (char *)NULL);
         else if (!logged++)
             byron_log(BYRON_LOG_INFO, "waiting for leadership", "lease", l->name, "holder", l->observed,
                       (char *)NULL);
@@ -220,7 +226,8 @@ void byron_leader_release(byron_leader_t *l) {
     byron_err_t err = {0};
     if (byron_kube_do(l->client, "GET", path, NULL, NULL, &cur, &err) == BYRON_OK) {
         json_object *spec, *v;
-        if (json_object_object_get_ex(cur, "spec", &spec) && json_object_object_get_ex(spec, "holderIdentity", &v) &&
+        if (json_object_object_get_ex(cur, "spec", &spec) &&
+            json_object_object_get_ex(spec, "holderIdentity", &v) &&
             !strcmp(json_object_get_string(v), l->identity)) {
             json_object *body = lease_body(l, cur, "", 1, 0);
             if (byron_kube_do(l->client, "PUT", path, "application/json", body, NULL, &err) == BYRON_OK)

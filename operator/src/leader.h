@@ -14,15 +14,15 @@
 #ifndef BYRON_LEADER_H
 #define BYRON_LEADER_H
 
-#include <stdatomic.h>
-
 #include "byron/status.h"
 #include "kube_client.h"
 
+#include <stdatomic.h>
+
 typedef struct byron_leader_options {
     const char *namespace;
-    const char *name;     /* Lease name: "byron-operator" */
-    const char *identity; /* this candidate: hostname_random */
+    const char *name;                               /* Lease name: "byron-operator" */
+    const char *identity;                           /* this candidate: hostname_random */
     unsigned lease_ms, renew_deadline_ms, retry_ms; /* 0: 15000 / 10000 / 2000 */
 } byron_leader_options_t;
 

@@ -7,6 +7,15 @@
  * Threads: one per informer (list+watch), --workers reconcilers, the lease
  * renewer, the probe/metrics server, the signal waiter, and main, which
  * sleeps until shutdown. */
+#include "byron/httpd.h"
+#include "byron/log.h"
+#include "byron/metrics.h"
+#include "events.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "leader.h"
+#include "reconcile_component.h"
+
 #include <curl/curl.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -19,15 +28,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "byron/httpd.h"
-#include "byron/log.h"
-#include "byron/metrics.h"
-#include "events.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
-#include "leader.h"
-#include "reconcile_component.h"
 
 #define MAX_NS 64
 
@@ -45,9 +45,9 @@ typedef struct flags {
     unsigned lease_ms, renew_ms, retry_ms;
 } flags_t;
 
-static atomic_int g_stop;     /* SIGTERM/SIGINT or leadership lost */
+static atomic_int g_stop; /* SIGTERM/SIGINT or leadership lost */
 static atomic_int g_lost;
-static atomic_int g_ready;    /* informers synced (or standby) */
+static atomic_int g_ready; /* informers synced (or standby) */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 
@@ -78,29 +78,31 @@ static void healthz(void *ud, const char *method, const char *path, byron_http_r
 }
 
 static void readyz(void *ud, const char *method, const char *path, byron_http_response_t *resp) {
-    if (atomic_load(&g_ready)) byron_http_respond(resp, 200, "text/plain", "ok\n");
-    else byron_http_respond(resp, 503, "text/plain", "informers not synced\n");
+    if (atomic_load(&g_ready))
+        byron_http_respond(resp, 200, "text/plain", "ok\n");
+    else
+        byron_http_respond(resp, 503, "text/plain", "informers not synced\n");
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: byron-operator [flags]\n"
-            "  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG, ~/.kube/config)\n"
-            "  --context NAME             kubeconfig context (default: current-context)\n"
-            "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
-            "  --workers N                concurrent reconciles (default 2)\n"
-            "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
-            "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
-            "  --default-broker-url URL   broker when spec.broker.url is unset\n"
-            "  --leader-elect             elect a leader through a Lease before reconciling\n"
-            "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
-            "  --lease-name NAME          Lease name (default byron-operator)\n"
-            "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
-            "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
-            "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
-            "  --bind-address ADDR        listen address for both (default: all)\n"
-            "  --log-level debug|info|warn|error\n"
-            "  --version, --help\n");
+    fprintf(
+        f, "usage: byron-operator [flags]\n"
+           "  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG, ~/.kube/config)\n"
+           "  --context NAME             kubeconfig context (default: current-context)\n"
+           "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
+           "  --workers N                concurrent reconciles (default 2)\n"
+           "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
+           "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
+           "  --default-broker-url URL   broker when spec.broker.url is unset\n"
+           "  --leader-elect             elect a leader through a Lease before reconciling\n"
+           "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
+           "  --lease-name NAME          Lease name (default byron-operator)\n"
+           "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
+           "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
+           "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
+           "  --bind-address ADDR        listen address for both (default: all)\n"
+           "  --log-level debug|info|warn|error\n"
+           "  --version, --help\n");
 }
 
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
@@ -115,20 +117,47 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 }
 
 static int parse_flags(int argc, char **argv, flags_t *f) {
-    enum { F_KUBECONFIG = 256, F_CONTEXT, F_NS, F_WORKERS, F_SIDECAR, F_CACHE, F_BROKER, F_LEADER, F_LEASE_NS,
-           F_LEASE_NAME, F_METRICS, F_PROBE, F_BIND, F_LOG, F_LEASE_MS, F_RENEW_MS, F_RETRY_MS, F_VERSION, F_HELP };
-    static const struct option opts[] = {
-        {"kubeconfig", required_argument, NULL, F_KUBECONFIG}, {"context", required_argument, NULL, F_CONTEXT},
-        {"namespace", required_argument, NULL, F_NS}, {"workers", required_argument, NULL, F_WORKERS},
-        {"sidecar-image", required_argument, NULL, F_SIDECAR}, {"default-cache-image", required_argument, NULL, F_CACHE},
-        {"default-broker-url", required_argument, NULL, F_BROKER}, {"leader-elect", no_argument, NULL, F_LEADER},
-        {"lease-namespace", required_argument, NULL, F_LEASE_NS}, {"lease-name", required_argument, NULL, F_LEASE_NAME},
-        {"metrics-port", required_argument, NULL, F_METRICS}, {"probe-port", required_argument, NULL, F_PROBE},
-        {"bind-address", required_argument, NULL, F_BIND}, {"log-level", required_argument, NULL, F_LOG},
-        {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
-        {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
-        {"retry-period-ms", required_argument, NULL, F_RETRY_MS}, {"version", no_argument, NULL, F_VERSION},
-        {"help", no_argument, NULL, F_HELP}, {NULL, 0, NULL, 0}};
+    enum {
+        F_KUBECONFIG = 256,
+        F_CONTEXT,
+        F_NS,
+        F_WORKERS,
+        F_SIDECAR,
+        F_CACHE,
+        F_BROKER,
+        F_LEADER,
+        F_LEASE_NS,
+        F_LEASE_NAME,
+        F_METRICS,
+        F_PROBE,
+        F_BIND,
+        F_LOG,
+        F_LEASE_MS,
+        F_RENEW_MS,
+        F_RETRY_MS,
+        F_VERSION,
+        F_HELP
+    };
+    static const struct option opts[] = {{"kubeconfig", required_argument, NULL, F_KUBECONFIG},
+                                         {"context", required_argument, NULL, F_CONTEXT},
+                                         {"namespace", required_argument, NULL, F_NS},
+                                         {"workers", required_argument, NULL, F_WORKERS},
+                                         {"sidecar-image", required_argument, NULL, F_SIDECAR},
+                                         {"default-cache-image", required_argument, NULL, F_CACHE},
+                                         {"default-broker-url", required_argument, NULL, F_BROKER},
+                                         {"leader-elect", no_argument, NULL, F_LEADER},
+                                         {"lease-namespace", required_argument, NULL, F_LEASE_NS},
+                                         {"lease-name", required_argument, NULL, F_LEASE_NAME},
+                                         {"metrics-port", required_argument, NULL, F_METRICS},
+                                         {"probe-port", required_argument, NULL, F_PROBE},
+                                         {"bind-address", required_argument, NULL, F_BIND},
+                                         {"log-level", required_argument, NULL, F_LOG},
+                                         {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
+                                         {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
+                                         {"retry-period-ms", required_argument, NULL, F_RETRY_MS},
+                                         {"version", no_argument, NULL, F_VERSION},
+                                         {"help", no_argument, NULL, F_HELP},
+                                         {NULL, 0, NULL, 0}};
     int c, v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -189,7 +218,8 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
     return 0;
 }
 
-static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics, byron_metrics_t *m, byron_err_t *err) {
+static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics, byron_metrics_t *m,
+                            byron_err_t *err) {
     byron_httpd_options_t ho = {.bind_addr = bind, .port = port};
     byron_httpd_t *h = byron_httpd_new(&ho, err);
     if (!h) return NULL;
@@ -206,8 +236,12 @@ static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics,
 }
 
 int main(int argc, char **argv) {
-    flags_t f = {.workers = 2, .metrics_port = 8080, .probe_port = 8081, .log_level = BYRON_LOG_INFO,
-                 .lease_name = "byron-operator", .cache_image = "mongo:7"};
+    flags_t f = {.workers = 2,
+                 .metrics_port = 8080,
+                 .probe_port = 8081,
+                 .log_level = BYRON_LOG_INFO,
+                 .lease_name = "byron-operator",
+                 .cache_image = "mongo:7"};
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc == 1 ? 0 : rc;
     byron_log_setup("operator", (byron_log_level_t)f.log_level, 2);
@@ -238,8 +272,10 @@ int main(int argc, char **argv) {
     char identity[300];
 
     byron_status_t st;
-    if (!f.kubeconfig && getenv("KUBERNETES_SERVICE_HOST")) st = byron_kubeconfig_in_cluster(NULL, &cfg, &err);
-    else st = byron_kubeconfig_load(f.kubeconfig, f.context, &cfg, &err);
+    if (!f.kubeconfig && getenv("KUBERNETES_SERVICE_HOST"))
+        st = byron_kubeconfig_in_cluster(NULL, &cfg, &err);
+    else
+        st = byron_kubeconfig_load(f.kubeconfig, f.context, &cfg, &err);
     if (st) {
         byron_log(BYRON_LOG_ERROR, "cannot load credentials", "error", err.msg, (char *)NULL);
         goto out;
@@ -254,9 +290,9 @@ int main(int argc, char **argv) {
     snprintf(identity, sizeof(identity), "%s_%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2], rnd[3]);
 
     static const char *const lname[] = {"name", NULL};
-    byron_metric_t *m_leader = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "leader_election_master_status",
-                                                      "1 when this instance leads (or leader election is off).",
-                                                      lname, NULL, 0);
+    byron_metric_t *m_leader =
+        byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "leader_election_master_status",
+                               "1 when this instance leads (or leader election is off).", lname, NULL, 0);
     const char *leader_label[] = {f.lease_name};
     byron_metric_set(m_leader, leader_label, 0);
 
@@ -273,12 +309,16 @@ int main(int argc, char **argv) {
     if (f.leader_elect) {
         const char *lns = f.lease_namespace ? f.lease_namespace : getenv("POD_NAMESPACE");
         if (!lns || !*lns) lns = cfg->namespace && *cfg->namespace ? cfg->namespace : "byron-system";
-        byron_leader_options_t lo = {.namespace = lns, .name = f.lease_name, .identity = identity,
-                                     .lease_ms = f.lease_ms, .renew_deadline_ms = f.renew_ms, .retry_ms = f.retry_ms};
+        byron_leader_options_t lo = {.namespace = lns,
+                                     .name = f.lease_name,
+                                     .identity = identity,
+                                     .lease_ms = f.lease_ms,
+                                     .renew_deadline_ms = f.renew_ms,
+                                     .retry_ms = f.retry_ms};
         if (!(leader = byron_leader_new(client, &lo, &err))) goto fail;
         atomic_store(&g_ready, 1); /* a standby is ready: it is doing its job */
-        byron_log(BYRON_LOG_INFO, "leader election", "identity", identity, "lease", f.lease_name, "namespace", lns,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_INFO, "leader election", "identity", identity, "lease", f.lease_name, "namespace",
+                  lns, (char *)NULL);
         if (byron_leader_run(leader, &g_stop, on_lost, NULL, &err) != BYRON_OK) {
             exit_code = 0; /* stopped while standing by */
             goto out;
@@ -290,7 +330,8 @@ int main(int argc, char **argv) {
 
     byron_controller_options_t co = {
         .client = client,
-        .desired = {.sidecar_image = f.sidecar_image, .default_cache_image = f.cache_image,
+        .desired = {.sidecar_image = f.sidecar_image,
+                    .default_cache_image = f.cache_image,
                     .default_broker_url = f.broker_url},
         .namespaces = f.nns ? f.namespaces : NULL,
         .nnamespaces = f.nns,

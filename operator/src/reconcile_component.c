@@ -9,6 +9,11 @@
  * the child is deleted (which the watch sees, and we recreate it). */
 #include "reconcile_component.h"
 
+#include "byron/json.h"
+#include "byron/log.h"
+#include "informer.h"
+#include "workqueue.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,17 +22,12 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "byron/json.h"
-#include "byron/log.h"
-#include "informer.h"
-#include "workqueue.h"
-
 #define N_KINDS (1 + BYRON_N_OWNED_KINDS) /* index 0: ByronComponent */
 
 struct byron_controller {
     byron_controller_options_t o;
     char **namespaces;
-    size_t nns; /* 0: one informer per kind over all namespaces */
+    size_t nns;                            /* 0: one informer per kind over all namespaces */
     byron_informer_t **informers[N_KINDS]; /* [kind][namespace] */
     size_t ninf;
     byron_workqueue_t *queue;
@@ -36,7 +36,9 @@ struct byron_controller {
     byron_metric_t *m_total, *m_errors, *m_time, *m_active, *m_lists, *m_werr;
 };
 
-static const byron_kind_t *kind_at(int i) { return i == 0 ? &BYRON_KIND_COMPONENT : BYRON_OWNED_KINDS[i - 1]; }
+static const byron_kind_t *kind_at(int i) {
+    return i == 0 ? &BYRON_KIND_COMPONENT : BYRON_OWNED_KINDS[i - 1];
+}
 
 static int kind_index(const byron_kind_t *k) {
     for (int i = 0; i < N_KINDS; i++)
@@ -55,13 +57,15 @@ static byron_store_t *store_for(byron_controller_t *c, const byron_kind_t *k, co
 
 static const char *md_str(json_object *o, const char *k) {
     json_object *md, *v;
-    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v)) return NULL;
+    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v))
+        return NULL;
     return json_object_get_string(v);
 }
 
 static int64_t md_int(json_object *o, const char *k) {
     json_object *md, *v;
-    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v)) return 0;
+    if (!o || !json_object_object_get_ex(o, "metadata", &md) || !json_object_object_get_ex(md, k, &v))
+        return 0;
     return json_object_get_int64(v);
 }
 
@@ -73,7 +77,8 @@ static void on_component(void *ud, byron_event_type_t t, json_object *obj) {
      * changing reach us through their own informers). */
     if (t == BYRON_EVENT_MODIFIED && !md_str(obj, "deletionTimestamp")) {
         json_object *st, *og;
-        if (json_object_object_get_ex(obj, "status", &st) && json_object_object_get_ex(st, "observedGeneration", &og) &&
+        if (json_object_object_get_ex(obj, "status", &st) &&
+            json_object_object_get_ex(st, "observedGeneration", &og) &&
             json_object_get_int64(og) == md_int(obj, "generation"))
             return;
     }
@@ -84,13 +89,15 @@ static void on_component(void *ud, byron_event_type_t t, json_object *obj) {
 static void on_owned(void *ud, byron_event_type_t t, json_object *obj) {
     byron_controller_t *c = ud;
     json_object *md, *refs;
-    if (!json_object_object_get_ex(obj, "metadata", &md) || !json_object_object_get_ex(md, "ownerReferences", &refs))
+    if (!json_object_object_get_ex(obj, "metadata", &md) ||
+        !json_object_object_get_ex(md, "ownerReferences", &refs))
         return;
     const char *ns = md_str(obj, "namespace");
     for (size_t i = 0; i < json_object_array_length(refs); i++) {
         json_object *r = json_object_array_get_idx(refs, i), *v;
         if (!json_object_object_get_ex(r, "controller", &v) || !json_object_get_boolean(v)) continue;
-        if (!json_object_object_get_ex(r, "kind", &v) || strcmp(json_object_get_string(v), "ByronComponent")) continue;
+        if (!json_object_object_get_ex(r, "kind", &v) || strcmp(json_object_get_string(v), "ByronComponent"))
+            continue;
         if (!json_object_object_get_ex(r, "apiVersion", &v) ||
             strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1))
             continue;
@@ -119,27 +126,32 @@ byron_controller_t *byron_controller_new(const byron_controller_options_t *o, by
     if (o->metrics) {
         static const char *const lr[] = {"controller", "result", NULL}, *const l[] = {"controller", NULL},
                                  *const lk[] = {"kind", NULL};
-        c->m_total = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "controller_runtime_reconcile_total",
-                                            "Reconciles per controller and result (success, error).", lr, NULL, 0);
+        c->m_total =
+            byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "controller_runtime_reconcile_total",
+                                   "Reconciles per controller and result (success, error).", lr, NULL, 0);
         c->m_errors = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER,
                                              "controller_runtime_reconcile_errors_total",
                                              "Reconciles that returned an error.", l, NULL, 0);
-        c->m_time = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
+        c->m_time = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM,
+                                           "controller_runtime_reconcile_time_seconds",
                                            "Seconds per reconcile.", l, NULL, 0);
-        c->m_active = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "controller_runtime_active_workers",
-                                             "Workers reconciling right now.", l, NULL, 0);
+        c->m_active =
+            byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "controller_runtime_active_workers",
+                                   "Workers reconciling right now.", l, NULL, 0);
         byron_metric_t *mx = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE,
                                                     "controller_runtime_max_concurrent_reconciles",
                                                     "Configured workers (--workers).", l, NULL, 0);
         const char *v[] = {"byroncomponent"};
         if (mx) byron_metric_set(mx, v, c->nworkers);
-        c->m_lists = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_lists_total",
-                                            "Full lists per kind (first sync, then after 410 Gone).", lk, NULL, 0);
-        c->m_werr = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_watch_errors_total",
-                                           "Watches that broke and were retried after a backoff.", lk, NULL, 0);
+        c->m_lists =
+            byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_lists_total",
+                                   "Full lists per kind (first sync, then after 410 Gone).", lk, NULL, 0);
+        c->m_werr =
+            byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_informer_watch_errors_total",
+                                   "Watches that broke and were retried after a backoff.", lk, NULL, 0);
     }
-    byron_workqueue_options_t qo = {.name = "byroncomponent", .base_delay_ms = 100, .max_delay_ms = 300000,
-                                    .metrics = o->metrics};
+    byron_workqueue_options_t qo = {
+        .name = "byroncomponent", .base_delay_ms = 100, .max_delay_ms = 300000, .metrics = o->metrics};
     if (!(c->queue = byron_workqueue_new(&qo))) goto oom;
     for (int k = 0; k < N_KINDS; k++) {
         if (!(c->informers[k] = calloc(c->ninf, sizeof(byron_informer_t *)))) goto oom;
@@ -180,7 +192,8 @@ static part_status_t workload_status(json_object *o, int64_t fallback_desired) {
     json_object *spec, *st, *v;
     if (o && json_object_object_get_ex(o, "spec", &spec) && json_object_object_get_ex(spec, "replicas", &v))
         p.desired = json_object_get_int64(v);
-    if (o && json_object_object_get_ex(o, "status", &st) && json_object_object_get_ex(st, "readyReplicas", &v))
+    if (o && json_object_object_get_ex(o, "status", &st) &&
+        json_object_object_get_ex(st, "readyReplicas", &v))
         p.ready = json_object_get_int64(v);
     return p;
 }
@@ -223,8 +236,8 @@ static json_object *part_json(part_status_t p) {
 
 /* Compute status from the stores; patch it when it differs. failure: NULL
  * when the reconcile went well, else (reason, message) for Degraded. */
-static byron_status_t write_status(byron_controller_t *c, json_object *bc, int external, const char *fail_reason,
-                                   const char *fail_msg, byron_err_t *err) {
+static byron_status_t write_status(byron_controller_t *c, json_object *bc, int external,
+                                   const char *fail_reason, const char *fail_msg, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
     int64_t gen = md_int(bc, "generation");
     char key[600], now[40], msg[600];
@@ -241,30 +254,40 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
     json_object *spec = NULL, *v, *part;
     json_object_object_get_ex(bc, "spec", &spec);
     int64_t want_api = 1, want_sink = 1;
-    if (spec && json_object_object_get_ex(spec, "api", &part) && json_object_object_get_ex(part, "replicas", &v))
+    if (spec && json_object_object_get_ex(spec, "api", &part) &&
+        json_object_object_get_ex(part, "replicas", &v))
         want_api = json_object_get_int64(v);
-    if (spec && json_object_object_get_ex(spec, "sink", &part) && json_object_object_get_ex(part, "replicas", &v))
+    if (spec && json_object_object_get_ex(spec, "sink", &part) &&
+        json_object_object_get_ex(part, "replicas", &v))
         want_sink = json_object_get_int64(v);
     part_status_t pa = workload_status(api, want_api), ps = workload_status(sink, want_sink),
                   pc = workload_status(cache, 1);
     int cache_ready = external || (pc.present && pc.ready >= 1);
-    int ready = !fail_reason && pa.present && ps.present && pa.ready >= pa.desired && ps.ready >= ps.desired &&
-                cache_ready;
+    int ready = !fail_reason && pa.present && ps.present && pa.ready >= pa.desired &&
+                ps.ready >= ps.desired && cache_ready;
 
     json_object *st = json_object_new_object(), *conds = json_object_new_array();
     json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-    if (ready) snprintf(msg, sizeof(msg), "api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                        (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                        external ? "external" : "ready");
-    else snprintf(msg, sizeof(msg), "waiting: api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                  (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                  external ? "external" : cache_ready ? "ready" : "not ready");
-    json_object_array_add(conds, condition(old_status, "Ready", ready, ready ? BYRON_REASON_READY : BYRON_REASON_NOT_READY,
+    if (ready)
+        snprintf(msg, sizeof(msg), "api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
+                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
+                 external ? "external" : "ready");
+    else
+        snprintf(msg, sizeof(msg), "waiting: api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
+                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
+                 external      ? "external"
+                 : cache_ready ? "ready"
+                               : "not ready");
+    json_object_array_add(conds, condition(old_status, "Ready", ready,
+                                           ready ? BYRON_REASON_READY : BYRON_REASON_NOT_READY,
                                            fail_reason ? fail_msg : msg, gen, now));
-    json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
-                                           ready || fail_reason ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
-                                           ready ? "all parts are ready" : fail_reason ? "blocked by an error" : msg,
-                                           gen, now));
+    json_object_array_add(conds,
+                          condition(old_status, "Progressing", !ready && !fail_reason,
+                                    ready || fail_reason ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
+                                    ready         ? "all parts are ready"
+                                    : fail_reason ? "blocked by an error"
+                                                  : msg,
+                                    gen, now));
     json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
                                            fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
                                            fail_reason ? fail_msg : "all objects applied", gen, now));
@@ -274,7 +297,10 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
     json_object *cs = json_object_new_object();
     json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
     json_object_object_add(cs, "external", json_object_new_boolean(external));
-    json_object_object_add(cs, "state", json_object_new_string(external ? "External" : cache_ready ? "Ready" : "NotReady"));
+    json_object_object_add(cs, "state",
+                           json_object_new_string(external      ? "External"
+                                                  : cache_ready ? "Ready"
+                                                                : "NotReady"));
     json_object_object_add(st, "cache", cs);
     char ep[700];
     snprintf(ep, sizeof(ep), "http://%s-api.%s.svc/graphql", name, ns);
@@ -292,7 +318,9 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
         if (rc == BYRON_ENOTFOUND) rc = BYRON_OK; /* deleted meanwhile */
         if (rc == BYRON_OK && c->o.recorder) {
             json_object *oldready = find_condition(old_status, "Ready");
-            const char *was = oldready && json_object_object_get_ex(oldready, "status", &v) ? json_object_get_string(v) : "";
+            const char *was = oldready && json_object_object_get_ex(oldready, "status", &v)
+                                  ? json_object_get_string(v)
+                                  : "";
             if (ready && strcmp(was, "True") != 0)
                 byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", msg);
         }
@@ -338,8 +366,8 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
 }
 
 /* Delete a child that is no longer desired, if it exists and is ours. */
-static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const byron_kind_t *k, const char *suffix,
-                                   int *deleted, byron_err_t *err) {
+static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const byron_kind_t *k,
+                                   const char *suffix, int *deleted, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *uid = md_str(bc, "uid");
     char name[300], key[600], path[800];
     byron_desired_name(bc, suffix, name, sizeof(name));
@@ -349,10 +377,12 @@ static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const
     if (!cur) return BYRON_OK;
     json_object *md, *refs;
     int ours = 0;
-    if (json_object_object_get_ex(cur, "metadata", &md) && json_object_object_get_ex(md, "ownerReferences", &refs))
+    if (json_object_object_get_ex(cur, "metadata", &md) &&
+        json_object_object_get_ex(md, "ownerReferences", &refs))
         for (size_t i = 0; i < json_object_array_length(refs); i++) {
             json_object *r = json_object_array_get_idx(refs, i), *v;
-            if (json_object_object_get_ex(r, "uid", &v) && uid && !strcmp(json_object_get_string(v), uid)) ours = 1;
+            if (json_object_object_get_ex(r, "uid", &v) && uid && !strcmp(json_object_get_string(v), uid))
+                ours = 1;
         }
     json_object_put(cur);
     if (!ours) return BYRON_OK;
@@ -407,7 +437,8 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     int applied = 0, deleted = 0;
     char first_err[BYRON_ERR_MSG_MAX] = "";
-    if (!d.cache_external && (st = ensure_secret(c, bc, err))) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    if (!d.cache_external && (st = ensure_secret(c, bc, err)))
+        snprintf(first_err, sizeof(first_err), "%s", err->msg);
     for (int i = 0; i < d.n && !st; i++) {
         byron_desired_obj_t *o = &d.objs[i];
         char okey[600], path[800];
@@ -438,17 +469,19 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
             st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
     }
-    if (st) byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);
+    if (st)
+        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);
     else if (applied || deleted) {
         char gen[32];
         snprintf(gen, sizeof(gen), "%lld", (long long)md_int(bc, "generation"));
         byron_log(BYRON_LOG_INFO, "reconciled", "key", key, "generation", gen, (char *)NULL);
         byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_RECONCILED,
-                             "generation %lld: applied %d object(s), deleted %d", (long long)md_int(bc, "generation"),
-                             applied, deleted);
+                             "generation %lld: applied %d object(s), deleted %d",
+                             (long long)md_int(bc, "generation"), applied, deleted);
     }
     byron_err_t e2 = {0};
-    byron_status_t sst = write_status(c, bc, d.cache_external, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
+    byron_status_t sst =
+        write_status(c, bc, d.cache_external, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
     byron_desired_cleanup(&d);
     json_object_put(bc);
     if (!st && sst) {
@@ -467,7 +500,8 @@ static double now_s(void) {
 
 static void *worker(void *arg) {
     byron_controller_t *c = arg;
-    const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"}, *bad[] = {"byroncomponent", "error"};
+    const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"},
+               *bad[] = {"byroncomponent", "error"};
     char *key;
     while ((key = byron_workqueue_get(c->queue))) {
         if (c->m_active) byron_metric_add(c->m_active, l, 1);
@@ -514,7 +548,8 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
         for (size_t i = 0; i < c->ninf; i++)
             if ((st = byron_informer_start(c->informers[k][i], err))) return st;
     for (unsigned waited = 0; !byron_controller_synced(c); waited += 50) {
-        if (waited >= timeout_ms) return byron_err_set(err, BYRON_ETIMEDOUT, "informers not synced within %u ms", timeout_ms);
+        if (waited >= timeout_ms)
+            return byron_err_set(err, BYRON_ETIMEDOUT, "informers not synced within %u ms", timeout_ms);
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
     }
@@ -532,7 +567,8 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
 void byron_controller_stop(byron_controller_t *c) {
     if (!c) return;
     for (int k = 0; k < N_KINDS; k++)
-        for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_request_stop(c->informers[k][i]);
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++)
+            byron_informer_request_stop(c->informers[k][i]);
     for (int k = 0; k < N_KINDS; k++)
         for (size_t i = 0; c->informers[k] && i < c->ninf; i++) byron_informer_stop(c->informers[k][i]);
     if (c->queue) byron_workqueue_shutdown(c->queue);

@@ -12,22 +12,22 @@
 #ifndef BYRON_RECONCILE_COMPONENT_H
 #define BYRON_RECONCILE_COMPONENT_H
 
-#include <stddef.h>
-
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "desired.h"
 #include "events.h"
 #include "kube_client.h"
 
+#include <stddef.h>
+
 typedef struct byron_controller_options {
     byron_kube_client_t *client;
     byron_desired_options_t desired;
     const char *const *namespaces; /* NULL or empty: all namespaces */
     size_t nnamespaces;
-    int workers;                   /* 0: 2 */
-    byron_metrics_t *metrics;      /* optional */
-    byron_recorder_t *recorder;    /* optional */
+    int workers;                       /* 0: 2 */
+    byron_metrics_t *metrics;          /* optional */
+    byron_recorder_t *recorder;        /* optional */
     unsigned min_watch_s, max_watch_s; /* informer watch timeouts (0: 300/600) */
 } byron_controller_options_t;
 

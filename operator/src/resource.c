@@ -20,9 +20,12 @@ const byron_kind_t *const BYRON_OWNED_KINDS[] = {&BYRON_KIND_SECRET, &BYRON_KIND
                                                  &BYRON_KIND_DEPLOYMENT};
 
 void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n) {
-    if (ns && name) snprintf(buf, n, "%s/namespaces/%s/%s/%s", k->prefix, ns, k->plural, name);
-    else if (ns) snprintf(buf, n, "%s/namespaces/%s/%s", k->prefix, ns, k->plural);
-    else snprintf(buf, n, "%s/%s", k->prefix, k->plural);
+    if (ns && name)
+        snprintf(buf, n, "%s/namespaces/%s/%s/%s", k->prefix, ns, k->plural, name);
+    else if (ns)
+        snprintf(buf, n, "%s/namespaces/%s/%s", k->prefix, ns, k->plural);
+    else
+        snprintf(buf, n, "%s/%s", k->prefix, k->plural);
 }
 
 const byron_kind_t *byron_kind_find(const char *kind) {

@@ -7,13 +7,13 @@
  * the deep copy thread safety would need anyway. */
 #include "store.h"
 
+#include "byron/json.h"
+#include "strmap.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "strmap.h"
 
 typedef struct entry {
     unsigned long long rv;
@@ -50,7 +50,8 @@ int byron_store_key(json_object *obj, char *buf, size_t n) {
         return -1;
     if (json_object_object_get_ex(md, "namespace", &ns) && json_object_get_string_len(ns) > 0)
         snprintf(buf, n, "%s/%s", json_object_get_string(ns), json_object_get_string(name));
-    else snprintf(buf, n, "%s", json_object_get_string(name));
+    else
+        snprintf(buf, n, "%s", json_object_get_string(name));
     return 0;
 }
 
@@ -74,8 +75,8 @@ static unsigned long long rv_of(json_object *o) {
 static entry_t *serialize(json_object *obj) {
     byron_store_trim(obj);
     size_t len = 0;
-    const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                         &len);
+    const char *text =
+        json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     entry_t *e = malloc(sizeof(*e) + len + 1);
     if (!e) return NULL;
     e->rv = rv_of(obj);
@@ -172,8 +173,14 @@ json_object *byron_store_slim(json_object *obj) {
     copy_key(obj, out, "kind");
     if (json_object_object_get_ex(obj, "metadata", &md)) {
         json_object *m = json_object_new_object();
-        const char *keys[] = {"name", "namespace", "uid", "resourceVersion", "generation", "labels",
-                              "ownerReferences", "deletionTimestamp"};
+        const char *keys[] = {"name",
+                              "namespace",
+                              "uid",
+                              "resourceVersion",
+                              "generation",
+                              "labels",
+                              "ownerReferences",
+                              "deletionTimestamp"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) copy_key(md, m, keys[i]);
         if (json_object_object_get_ex(md, "annotations", &ann) &&
             json_object_object_get_ex(ann, "byron.io/applied-hash", &h)) {

@@ -6,12 +6,12 @@
  * heap is the optimisation deliberately not taken. */
 #include "workqueue.h"
 
+#include "strmap.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "strmap.h"
 
 typedef struct node {
     struct node *next;
@@ -71,10 +71,10 @@ byron_workqueue_t *byron_workqueue_new(const byron_workqueue_options_t *o) {
                                            "Keys added to the work queue.", l, NULL, 0);
         q->m_retries = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "workqueue_retries_total",
                                               "Rate-limited requeues (errors).", l, NULL, 0);
-        q->m_latency = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM,
-                                              "workqueue_queue_duration_seconds",
-                                              "Seconds a key waits in the queue before a worker takes it.",
-                                              l, lat, sizeof(lat) / sizeof(lat[0]));
+        q->m_latency =
+            byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "workqueue_queue_duration_seconds",
+                                   "Seconds a key waits in the queue before a worker takes it.", l, lat,
+                                   sizeof(lat) / sizeof(lat[0]));
     }
     if (!q->dirty || !q->processing || !q->failures || !q->name) {
         byron_workqueue_free(q);
@@ -108,8 +108,10 @@ static void push_locked(byron_workqueue_t *q, const char *key) {
     if (!n) return;
     n->key = strdup(key);
     n->next = NULL;
-    if (q->tail) q->tail->next = n;
-    else q->head = n;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
     q->tail = n;
     q->len++;
     if (q->m_depth) byron_metric_set(q->m_depth, q->labels, (double)q->len);

@@ -10,17 +10,17 @@
 #ifndef BYRON_WORKQUEUE_H
 #define BYRON_WORKQUEUE_H
 
+#include "byron/metrics.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "byron/metrics.h"
 
 typedef struct byron_workqueue byron_workqueue_t;
 
 typedef struct byron_workqueue_options {
-    const char *name;        /* metrics label */
-    uint64_t base_delay_ms;  /* first retry delay (0: 5 ms) */
-    uint64_t max_delay_ms;   /* cap (0: 1000 s, as client-go) */
+    const char *name;         /* metrics label */
+    uint64_t base_delay_ms;   /* first retry delay (0: 5 ms) */
+    uint64_t max_delay_ms;    /* cap (0: 1000 s, as client-go) */
     byron_metrics_t *metrics; /* optional: workqueue_* families */
 } byron_workqueue_options_t;
 

@@ -1,21 +1,25 @@
 /* test_desired.c — the pure builders: names, owner references, security,
  * replicas ownership, config hash, external cache, spec errors. */
+#include "byron/json.h"
+#include "desired.h"
+#include "jpath.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "desired.h"
 
 static const char *BC =
     "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\","
     "\"metadata\":{\"name\":\"orders\",\"namespace\":\"shop\",\"uid\":\"u-1\",\"generation\":3},"
     "\"spec\":{\"partitions\":8,"
     "\"enums\":[{\"name\":\"OrderStatus\",\"values\":[\"OPEN\",\"SHIPPED\"]}],"
-    "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":true}]}],"
-    "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\",\"input\":[{\"name\":\"carrier\",\"type\":\"String\"}]}],"
-    "\"subscriptions\":[{\"component\":\"customers\"},{\"component\":\"billing\",\"namespace\":\"fin\",\"events\":[\"Paid\"]}],"
+    "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":"
+    "true}]}],"
+    "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\",\"input\":[{\"name\":\"carrier\",\"type\":"
+    "\"String\"}]}],"
+    "\"subscriptions\":[{\"component\":\"customers\"},{\"component\":\"billing\",\"namespace\":\"fin\","
+    "\"events\":[\"Paid\"]}],"
     "\"api\":{\"image\":\"acme/orders:1\",\"replicas\":2,\"env\":[{\"name\":\"X\",\"value\":\"1\"}]},"
     "\"sink\":{},"
     "\"cache\":{\"image\":\"mongo:7\",\"storage\":{\"size\":\"5Gi\",\"storageClassName\":\"fast\"}},"
@@ -28,22 +32,6 @@ static json_object *parse(const char *s) {
     byron_err_t err = {0};
     cr_assert_eq(byron_json_parse(s, strlen(s), 0, &o, &err), BYRON_OK, "%s", err.msg);
     return o;
-}
-
-static json_object *at(json_object *o, const char *path) {
-    /* "a|b|0|c": object keys and array indexes ("|" because label keys hold dots) */
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *tok = strtok(buf, "|"); tok && o; tok = strtok(NULL, "|")) {
-        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
-        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
-    }
-    return o;
-}
-
-static const char *s_at(json_object *o, const char *path) {
-    json_object *v = at(o, path);
-    return v ? json_object_get_string(v) : NULL;
 }
 
 static byron_desired_obj_t *find(byron_desired_t *d, const char *kind, const char *name) {
@@ -62,8 +50,9 @@ Test(desired, every_child_is_named_labelled_and_owned) {
     byron_desired_t d;
     build(bc, &d);
     cr_assert_eq(d.n, 6);
-    const char *want[][2] = {{"ConfigMap", "orders-config"}, {"Service", "orders-cache"}, {"StatefulSet", "orders-cache"},
-                             {"Service", "orders-api"}, {"Deployment", "orders-api"}, {"Deployment", "orders-sink"}};
+    const char *want[][2] = {{"ConfigMap", "orders-config"},  {"Service", "orders-cache"},
+                             {"StatefulSet", "orders-cache"}, {"Service", "orders-api"},
+                             {"Deployment", "orders-api"},    {"Deployment", "orders-sink"}};
     for (int i = 0; i < 6; i++) {
         byron_desired_obj_t *o = find(&d, want[i][0], want[i][1]);
         cr_assert_not_null(o, "%s %s", want[i][0], want[i][1]);
@@ -82,7 +71,8 @@ Test(desired, every_child_is_named_labelled_and_owned) {
 static json_object *container(json_object *dep, const char *name) {
     json_object *cs = at(dep, "spec|template|spec|containers");
     for (size_t i = 0; cs && i < json_object_array_length(cs); i++)
-        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), name)) return json_object_array_get_idx(cs, i);
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), name))
+            return json_object_array_get_idx(cs, i);
     return NULL;
 }
 
@@ -181,8 +171,10 @@ Test(desired, api_replicas_change_touches_only_the_api_deployment) {
     cr_assert_str_eq(da.config_hash, db.config_hash, "replicas are not configuration: no pod roll");
     for (int i = 0; i < da.n; i++) {
         int api = !strcmp(da.objs[i].name, "orders-api") && !strcmp(da.objs[i].kind->kind, "Deployment");
-        if (api) cr_assert_str_neq(da.objs[i].hash, db.objs[i].hash);
-        else cr_assert_str_eq(da.objs[i].hash, db.objs[i].hash, "%s changed", da.objs[i].name);
+        if (api)
+            cr_assert_str_neq(da.objs[i].hash, db.objs[i].hash);
+        else
+            cr_assert_str_eq(da.objs[i].hash, db.objs[i].hash, "%s changed", da.objs[i].name);
     }
     byron_desired_cleanup(&da);
     byron_desired_cleanup(&db);
@@ -230,8 +222,10 @@ Test(desired, external_cache_has_no_statefulset_and_uses_the_given_uri) {
 static void expect_invalid(const char *patch_path, const char *key, json_object *value, const char *needle) {
     json_object *bc = parse(BC);
     json_object *target = patch_path ? at(bc, patch_path) : bc;
-    if (value) json_object_object_add(target, key, value);
-    else json_object_object_del(target, key);
+    if (value)
+        json_object_object_add(target, key, value);
+    else
+        json_object_object_del(target, key);
     byron_desired_t d;
     byron_err_t err = {0};
     cr_assert_eq(byron_desired_build(bc, &OPTS, &d, &err), BYRON_EINVAL, "accepted");
@@ -255,8 +249,8 @@ Test(desired, unusable_specs_name_the_field) {
     cr_assert(strstr(err.msg, "spec.broker.url"), "%s", err.msg);
     o.default_broker_url = "nats://d:4222";
     cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
-    cr_assert(has_env(container(find(&d, "Deployment", "orders-sink")->obj, "byron-sidecar"), "BYRON_NATS_URL",
-                      "nats://d:4222"));
+    cr_assert(has_env(container(find(&d, "Deployment", "orders-sink")->obj, "byron-sidecar"),
+                      "BYRON_NATS_URL", "nats://d:4222"));
     byron_desired_cleanup(&d);
     json_object_put(bc);
 }
@@ -278,7 +272,8 @@ Test(desired, deterministic_output) {
     build(bc, &a);
     build(bc, &b);
     for (int i = 0; i < a.n; i++)
-        cr_assert_str_eq(json_object_to_json_string(a.objs[i].obj), json_object_to_json_string(b.objs[i].obj));
+        cr_assert_str_eq(json_object_to_json_string(a.objs[i].obj),
+                         json_object_to_json_string(b.objs[i].obj));
     byron_desired_cleanup(&a);
     byron_desired_cleanup(&b);
     json_object_put(bc);

@@ -4,24 +4,25 @@
  * the garbage collector never deletes children (we check their owner
  * references instead). Each test gets its own namespace and its own
  * operator process (the real binary, scoped with --namespace). */
+#include "byron/json.h"
+#include "informer.h"
+#include "jpath.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "testenv.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "byron/json.h"
-#include "informer.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
-#include "testenv.h"
 
 static byron_kube_client_t *kc;
 
@@ -29,7 +30,8 @@ static void setup_client(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     byron_kube_config_t *cfg = NULL;
     byron_err_t err = {0};
-    cr_assert_eq(byron_kubeconfig_load(byron_testenv("BYRON_KUBECONFIG"), NULL, &cfg, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_kubeconfig_load(byron_testenv("BYRON_KUBECONFIG"), NULL, &cfg, &err), BYRON_OK, "%s",
+                 err.msg);
     cr_assert_not_null(kc = byron_kube_client_new(cfg, &err), "%s", err.msg);
 }
 
@@ -54,26 +56,13 @@ static json_object *kget(const char *fmt, ...) {
     return o;
 }
 
-static byron_status_t kdo(const char *method, const char *path, const char *ctype, const char *body, byron_err_t *err) {
+static byron_status_t kdo(const char *method, const char *path, const char *ctype, const char *body,
+                          byron_err_t *err) {
     json_object *b = NULL;
     if (body) cr_assert_eq(byron_json_parse(body, strlen(body), 0, &b, err), BYRON_OK, "%s", err->msg);
     byron_status_t st = byron_kube_do(kc, method, path, ctype, b, NULL, err);
     json_object_put(b);
     return st;
-}
-
-static json_object *at(json_object *o, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *tok = strtok(buf, "|"); tok && o; tok = strtok(NULL, "|")) {
-        if (json_object_is_type(o, json_type_array)) o = json_object_array_get_idx(o, (size_t)atoi(tok));
-        else if (!json_object_object_get_ex(o, tok, &o)) return NULL;
-    }
-    return o;
-}
-static const char *s_at(json_object *o, const char *path) {
-    json_object *v = at(o, path);
-    return v ? json_object_get_string(v) : "";
 }
 
 static void install_crd(void) {
@@ -85,14 +74,16 @@ static void install_crd(void) {
     json_object *crd = NULL;
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
     free(buf);
-    cr_assert_eq(byron_kube_apply(kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io",
-                                  crd, NULL, &err),
+    cr_assert_eq(byron_kube_apply(
+                     kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io",
+                     crd, NULL, &err),
                  BYRON_OK, "%s", err.msg);
     json_object_put(crd);
     long long deadline = byron_test_now_ms() + 30000;
     for (;;) {
         json_object *o = NULL;
-        if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &o, &err) == BYRON_OK) {
+        if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &o, &err) ==
+            BYRON_OK) {
             json_object_put(o);
             break;
         }
@@ -107,7 +98,8 @@ static void make_namespace(void) {
     static int n;
     snprintf(ns, sizeof ns, "it-%d-%d", (int)getpid(), n++);
     char body[256];
-    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
     byron_err_t err = {0};
     cr_assert_eq(kdo("POST", "/api/v1/namespaces", "application/json", body, &err), BYRON_OK, "%s", err.msg);
 }
@@ -151,10 +143,21 @@ static op_t start_operator(const char *const *extra) {
     char bin[1024], port[16];
     snprintf(bin, sizeof bin, "%s/operator/byron-operator", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", op.port);
-    const char *argv[32] = {bin, "--kubeconfig", op_kubeconfig ? op_kubeconfig : byron_testenv("BYRON_KUBECONFIG"),
-                            "--namespace", ns,
-                            "--sidecar-image", "byron-sidecar:it", "--default-broker-url", "nats://nats:4222",
-                            "--metrics-port", port, "--probe-port", port, "--log-level", "debug"};
+    const char *argv[32] = {bin,
+                            "--kubeconfig",
+                            op_kubeconfig ? op_kubeconfig : byron_testenv("BYRON_KUBECONFIG"),
+                            "--namespace",
+                            ns,
+                            "--sidecar-image",
+                            "byron-sidecar:it",
+                            "--default-broker-url",
+                            "nats://nats:4222",
+                            "--metrics-port",
+                            port,
+                            "--probe-port",
+                            port,
+                            "--log-level",
+                            "debug"};
     int n = 15;
     for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
     argv[n] = NULL;
@@ -284,7 +287,8 @@ static json_object *wait_bc(const char *name, int (*pred)(json_object *), long t
 }
 
 static int has_status(json_object *o) {
-    return json_object_get_int64(at(o, "status|observedGeneration")) == json_object_get_int64(at(o, "metadata|generation"));
+    return json_object_get_int64(at(o, "status|observedGeneration")) ==
+           json_object_get_int64(at(o, "metadata|generation"));
 }
 
 static const char *condition(json_object *o, const char *type, const char *field) {
@@ -312,13 +316,15 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
     }
     json_object *api = get_child(0, "orders"), *sink = get_child(1, "orders");
     cr_assert_eq(json_object_get_int(at(api, "spec|replicas")), 2);
-    cr_assert_str_eq(s_at(api, "spec|template|spec|containers|0|name"), "byron-sidecar", "no api image: sidecar only");
+    cr_assert_str_eq(s_at(api, "spec|template|spec|containers|0|name"), "byron-sidecar",
+                     "no api image: sidecar only");
     cr_assert_str_eq(s_at(api, "spec|template|spec|containers|0|image"), "byron-sidecar:it");
     cr_assert_str_eq(s_at(sink, "spec|template|spec|containers|0|image"), "acme/orders:1");
     cr_assert_str_eq(s_at(sink, "spec|template|spec|containers|1|args|0"), "--mode=sink");
     cr_assert_eq(json_object_get_int(at(sink, "spec|replicas")), 1, "unset: the API server's default");
     json_object *cm = get_child(5, "orders");
-    cr_assert(strstr(s_at(cm, "data|component.json"), "\"component\":\"orders\""), "%s", s_at(cm, "data|component.json"));
+    cr_assert(strstr(s_at(cm, "data|component.json"), "\"component\":\"orders\""), "%s",
+              s_at(cm, "data|component.json"));
     cr_assert_str_eq(condition(bc, "Ready", "status"), "False");
     cr_assert_str_eq(condition(bc, "Progressing", "status"), "True");
     cr_assert_str_eq(condition(bc, "Degraded", "status"), "False");
@@ -336,7 +342,9 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
     sleep_ms(1500);
     json_object *bc2 = get_bc("orders");
     cr_assert_str_eq(s_at(bc2, "metadata|resourceVersion"), rv0, "status rewritten while nothing changed");
-    cr_assert_gt(metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"), 0);
+    cr_assert_gt(
+        metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
+        0);
     json_object_put(bc2);
     json_object_put(sec);
     json_object_put(cm);
@@ -362,13 +370,15 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
     }
     json_object *api0 = get_child(0, "orders");
     char hash0[64];
-    snprintf(hash0, sizeof hash0, "%s", s_at(api0, "spec|template|metadata|annotations|byron.io/config-hash"));
+    snprintf(hash0, sizeof hash0, "%s",
+             s_at(api0, "spec|template|metadata|annotations|byron.io/config-hash"));
     json_object_put(api0);
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
     byron_err_t err = {0};
-    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}", &err),
-                 BYRON_OK, "%s", err.msg);
+    cr_assert_eq(
+        kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}", &err),
+        BYRON_OK, "%s", err.msg);
     json_object_put(wait_bc("orders", api_three, 20000, "api 0/3"));
     sleep_ms(1000);
     for (int i = 0; i < N_CHILDREN; i++) {
@@ -376,7 +386,8 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
         if (i == 0) {
             cr_assert_str_neq(s_at(o, "metadata|resourceVersion"), before[i], "API Deployment unchanged");
             cr_assert_eq(json_object_get_int(at(o, "spec|replicas")), 3);
-            cr_assert_str_eq(s_at(o, "spec|template|metadata|annotations|byron.io/config-hash"), hash0, "pods rolled");
+            cr_assert_str_eq(s_at(o, "spec|template|metadata|annotations|byron.io/config-hash"), hash0,
+                             "pods rolled");
         } else {
             cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), before[i], "%s changed", CHILDREN[i][1]);
         }
@@ -388,8 +399,9 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
 static void set_ready(const char *kind_path, const char *name, int ready) {
     char path[512], body[256];
     snprintf(path, sizeof path, "%s/namespaces/%s/%s/status", kind_path, ns, name);
-    snprintf(body, sizeof body, "{\"status\":{\"replicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}", ready,
-             ready, ready);
+    snprintf(body, sizeof body,
+             "{\"status\":{\"replicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}", ready, ready,
+             ready);
     byron_err_t err = {0};
     cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", body, &err), BYRON_OK, "%s", err.msg);
 }
@@ -447,7 +459,9 @@ Test(operator, switching_to_an_external_cache_deletes_the_statefulset) {
         }
     }
     json_object *api = get_child(0, "orders");
-    cr_assert(strstr(json_object_to_json_string_ext(api, JSON_C_TO_STRING_NOSLASHESCAPE), "mongodb://db.example:27017/"), "sidecar uses the external URI");
+    cr_assert(strstr(json_object_to_json_string_ext(api, JSON_C_TO_STRING_NOSLASHESCAPE),
+                     "mongodb://db.example:27017/"),
+              "sidecar uses the external URI");
     json_object_put(api);
     stop_operator(&op);
 }
@@ -455,10 +469,11 @@ Test(operator, switching_to_an_external_cache_deletes_the_statefulset) {
 /* POST a component; expect 422 naming `field`. */
 static void expect_rejected(const char *spec, const char *field) {
     char body[4096], path[256];
-    snprintf(body, sizeof body,
-             "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"bad\"},"
-             "\"spec\":%s}",
-             spec);
+    snprintf(
+        body, sizeof body,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"bad\"},"
+        "\"spec\":%s}",
+        spec);
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
     byron_err_t err = {0};
     cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_EINVAL, "accepted: %s", spec);
@@ -469,14 +484,17 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
     expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"x\",\"type\":\"Nope\"}]}]}",
                     "spec.models[].fields[].type");
     expect_rejected("{\"models\":[{\"name\":\"Order\"},{\"name\":\"Order\"}]}", "spec.models[1]");
-    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\"}]}",
-                    "spec.commands[].model");
-    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\"}]}",
-                    "spec.commands[].name");
+    expect_rejected(
+        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\"}]}",
+        "spec.commands[].model");
+    expect_rejected(
+        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\"}]}",
+        "spec.commands[].name");
     expect_rejected("{\"models\":[{\"name\":\"order\"}]}", "spec.models[0].name");
     expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"ID\"}]}]}",
                     "spec.models[0].fields[0]");
-    expect_rejected("{\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}", "spec.cache");
+    expect_rejected("{\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}",
+                    "spec.cache");
     expect_rejected("{\"cache\":{\"external\":{}}}", "spec.cache.external");
     expect_rejected("{\"partitions\":0}", "spec.partitions");
     expect_rejected("{\"api\":{\"replicas\":-1}}", "spec.api.replicas");
@@ -486,7 +504,8 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/fixed", ns);
     byron_err_t err = {0};
-    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"partitions\":16}}", &err), BYRON_EINVAL);
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"partitions\":16}}", &err),
+                 BYRON_EINVAL);
     cr_assert(strstr(err.msg, "spec.partitions") && strstr(err.msg, "immutable"), "%s", err.msg);
     /* Defaults were applied. */
     json_object *bc = get_bc("fixed");
@@ -518,7 +537,8 @@ static void churn(int n) { /* writes the operator does not watch: revisions move
     char path[256], body[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", ns);
     for (int i = 0; i < n; i++) {
-        snprintf(body, sizeof body, "{\"metadata\":{\"generateName\":\"churn-\"},\"data\":{\"i\":\"%d\"}}", i);
+        snprintf(body, sizeof body, "{\"metadata\":{\"generateName\":\"churn-\"},\"data\":{\"i\":\"%d\"}}",
+                 i);
         byron_err_t err = {0};
         cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "%s", err.msg);
     }
@@ -544,7 +564,8 @@ Test(operator, watches_survive_an_api_server_restart_and_410_gone) {
         cr_assert_lt(byron_test_now_ms(), deadline, "no relist after 410 (lists=%g)", metric(&op, lists));
         sleep_ms(100);
     }
-    cr_assert(metric(&op, "byron_informer_watch_errors_total{kind=\"ByronComponent\"}") >= 1, "restart was seen");
+    cr_assert(metric(&op, "byron_informer_watch_errors_total{kind=\"ByronComponent\"}") >= 1,
+              "restart was seen");
     stop_operator(&op);
 }
 
@@ -557,7 +578,10 @@ Test(operator, informer_relists_when_forced_to_a_too_old_resource_version) {
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
     int events = 0;
-    byron_informer_options_t o = {.kind = "ByronComponent", .path = path, .handler = on_ev, .ud = &events,
+    byron_informer_options_t o = {.kind = "ByronComponent",
+                                  .path = path,
+                                  .handler = on_ev,
+                                  .ud = &events,
                                   .initial_resource_version = "2"};
     byron_err_t err = {0};
     byron_informer_t *inf = byron_informer_new(kc, &o, &err);
@@ -595,7 +619,8 @@ Test(operator, two_operators_elect_one_leader_and_hand_over_on_shutdown) {
     const char *leader = "leader_election_master_status{name=\"byron-it\"}";
     long long deadline = byron_test_now_ms() + 20000;
     while (metric(&a, leader) + metric(&b, leader) != 1) {
-        cr_assert_lt(byron_test_now_ms(), deadline, "no single leader (a=%g b=%g)", metric(&a, leader), metric(&b, leader));
+        cr_assert_lt(byron_test_now_ms(), deadline, "no single leader (a=%g b=%g)", metric(&a, leader),
+                     metric(&b, leader));
         sleep_ms(100);
     }
     sleep_ms(3000); /* a few renew periods: still exactly one */
@@ -610,8 +635,10 @@ Test(operator, two_operators_elect_one_leader_and_hand_over_on_shutdown) {
     /* Only the leader reconciles. */
     create_bc("led");
     wait_children("led", 20000);
-    cr_assert_eq(metric(standby, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"), -1,
-                 "the standby reconciled");
+    cr_assert_eq(
+        metric(standby,
+               "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
+        -1, "the standby reconciled");
     cr_assert_eq(stop_operator(lead), 0);
     l = lease("byron-it");
     cr_assert_str_eq(s_at(l, "spec|holderIdentity"), "", "lease released on shutdown");
@@ -681,7 +708,8 @@ static void apply_rbac(void) {
         json_object *o = NULL;
         cr_assert_eq(byron_yaml_parse(doc, strlen(doc), 1, &o, &err), BYRON_OK, "%s", err.msg);
         /* Move the namespaced parts into the test namespace. */
-        char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        char *text = strdup(
+            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
         char fixed[8192] = "";
         for (char *p = text, *hit; *p; p = hit + strlen("byron-system")) {
@@ -723,9 +751,11 @@ Test(operator, least_privilege_rbac_is_enough) {
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/byron-operator/token", ns);
     json_object *req = NULL, *resp = NULL;
     byron_err_t err = {0};
-    const char *tr = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{\"expirationSeconds\":3600}}";
+    const char *tr = "{\"apiVersion\":\"authentication.k8s.io/"
+                     "v1\",\"kind\":\"TokenRequest\",\"spec\":{\"expirationSeconds\":3600}}";
     byron_json_parse(tr, strlen(tr), 0, &req, NULL);
-    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s",
+                 err.msg);
     char kcfg[256];
     snprintf(kcfg, sizeof kcfg, "/tmp/byron-it-%s.kubeconfig", ns);
     FILE *f = fopen(kcfg, "w");
@@ -734,7 +764,8 @@ Test(operator, least_privilege_rbac_is_enough) {
             "clusters: [{name: t, cluster: {server: '%s', certificate-authority: '%s/pki/ca.crt'}}]\n"
             "users: [{name: sa, user: {token: '%s'}}]\n"
             "contexts: [{name: sa, context: {cluster: t, user: sa}}]\n",
-            byron_testenv("BYRON_KUBE_SERVER"), byron_testenv("BYRON_TESTENV_DIR"), s_at(resp, "status|token"));
+            byron_testenv("BYRON_KUBE_SERVER"), byron_testenv("BYRON_TESTENV_DIR"),
+            s_at(resp, "status|token"));
     fclose(f);
     json_object_put(req);
     json_object_put(resp);
@@ -756,7 +787,8 @@ Test(operator, least_privilege_rbac_is_enough) {
         cr_assert_lt(byron_test_now_ms(), deadline, "StatefulSet not deleted");
         sleep_ms(50);
     }
-    cr_assert_eq(metric(&op, "rest_client_requests_total{code=\"403\""), -1, "a call was forbidden (see %s)", op.log);
+    cr_assert_eq(metric(&op, "rest_client_requests_total{code=\"403\""), -1, "a call was forbidden (see %s)",
+                 op.log);
     stop_operator(&op);
     unlink(kcfg);
 }
@@ -785,17 +817,20 @@ Test(operator, client_rereads_a_rotated_token_file) {
     cr_assert(strstr(err.msg, "401"), "%s", err.msg);
     /* The kubelet rotates the projected token: write a real one. */
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", ns);
-    cr_assert_eq(kdo("POST", path, "application/json", "{\"metadata\":{\"name\":\"rotator\"}}", &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(kdo("POST", path, "application/json", "{\"metadata\":{\"name\":\"rotator\"}}", &err),
+                 BYRON_OK, "%s", err.msg);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/rotator/token", ns);
     json_object *req = NULL, *resp = NULL;
     const char *tr = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{}}";
     byron_json_parse(tr, strlen(tr), 0, &req, NULL);
-    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_kube_do(kc, "POST", path, "application/json", req, &resp, &err), BYRON_OK, "%s",
+                 err.msg);
     f = fopen(tok, "w");
     fprintf(f, "%s\n", s_at(resp, "status|token"));
     fclose(f);
     sleep_ms(1100); /* the file is checked at most once a second */
-    cr_assert_eq(byron_kube_do(c, "GET", "/apis", NULL, NULL, &o, &err), BYRON_OK, "token not re-read: %s", err.msg);
+    cr_assert_eq(byron_kube_do(c, "GET", "/apis", NULL, NULL, &o, &err), BYRON_OK, "token not re-read: %s",
+                 err.msg);
     json_object_put(o);
     json_object_put(req);
     json_object_put(resp);

@@ -1,4 +1,6 @@
 /* test_kubeconfig.c — kubeconfig and in-cluster credentials: good and malformed. */
+#include "kubeconfig.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,38 +8,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kubeconfig.h"
-
-static const char *GOOD =
-    "apiVersion: v1\n"
-    "kind: Config\n"
-    "current-context: dev\n"
-    "clusters:\n"
-    "- name: prod\n"
-    "  cluster: {server: 'https://prod:6443', certificate-authority-data: UFJPRA==}\n"
-    "- name: local\n"
-    "  cluster:\n"
-    "    server: https://127.0.0.1:6443/\n"
-    "    certificate-authority-data: Q0EtUEVN\n"   /* CA-PEM */
-    "- name: lab\n"
-    "  cluster: {server: https://lab:6443, insecure-skip-tls-verify: true}\n"
-    "users:\n"
-    "- name: admin\n"
-    "  user:\n"
-    "    client-certificate-data: Q0VSVA==\n"     /* CERT */
-    "    client-key-data: S0VZ\n"                 /* KEY */
-    "- name: bot\n"
-    "  user: {token: abc.def}\n"
-    "contexts:\n"
-    "- name: dev\n"
-    "  context: {cluster: local, user: admin, namespace: shop}\n"
-    "- name: lab\n"
-    "  context: {cluster: lab, user: bot}\n";
+static const char *GOOD = "apiVersion: v1\n"
+                          "kind: Config\n"
+                          "current-context: dev\n"
+                          "clusters:\n"
+                          "- name: prod\n"
+                          "  cluster: {server: 'https://prod:6443', certificate-authority-data: UFJPRA==}\n"
+                          "- name: local\n"
+                          "  cluster:\n"
+                          "    server: https://127.0.0.1:6443/\n"
+                          "    certificate-authority-data: Q0EtUEVN\n" /* CA-PEM */
+                          "- name: lab\n"
+                          "  cluster: {server: https://lab:6443, insecure-skip-tls-verify: true}\n"
+                          "users:\n"
+                          "- name: admin\n"
+                          "  user:\n"
+                          "    client-certificate-data: Q0VSVA==\n" /* CERT */
+                          "    client-key-data: S0VZ\n"             /* KEY */
+                          "- name: bot\n"
+                          "  user: {token: abc.def}\n"
+                          "contexts:\n"
+                          "- name: dev\n"
+                          "  context: {cluster: local, user: admin, namespace: shop}\n"
+                          "- name: lab\n"
+                          "  context: {cluster: lab, user: bot}\n";
 
 Test(kubeconfig, current_context_with_inline_data) {
     byron_kube_config_t *c = NULL;
     byron_err_t err = {0};
-    cr_assert_eq(byron_kubeconfig_parse(GOOD, strlen(GOOD), "/nowhere", NULL, &c, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_kubeconfig_parse(GOOD, strlen(GOOD), "/nowhere", NULL, &c, &err), BYRON_OK, "%s",
+                 err.msg);
     cr_assert_str_eq(c->server, "https://127.0.0.1:6443");
     cr_assert_eq(c->ca_len, 6);
     cr_assert(memcmp(c->ca_pem, "CA-PEM", 6) == 0);
@@ -78,12 +78,13 @@ Test(kubeconfig, file_paths_relative_to_the_kubeconfig_and_token_file) {
     write_file("pki/a.crt", "CERTFILE");
     write_file("pki/a.key", "KEYFILE");
     write_file("tok", "tok-1\n");
-    write_file("config",
-               "current-context: c\n"
-               "clusters: [{name: k, cluster: {server: 'https://k:1', certificate-authority: pki/ca.crt}}]\n"
-               "users: [{name: u, user: {client-certificate: pki/a.crt, client-key: pki/a.key}},\n"
-               "        {name: t, user: {tokenFile: tok}}]\n"
-               "contexts: [{name: c, context: {cluster: k, user: u}}, {name: d, context: {cluster: k, user: t}}]\n");
+    write_file(
+        "config",
+        "current-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://k:1', certificate-authority: pki/ca.crt}}]\n"
+        "users: [{name: u, user: {client-certificate: pki/a.crt, client-key: pki/a.key}},\n"
+        "        {name: t, user: {tokenFile: tok}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}, {name: d, context: {cluster: k, user: t}}]\n");
     char path[600];
     snprintf(path, sizeof path, "%s/config", dir);
     byron_kube_config_t *c = NULL;
@@ -134,7 +135,8 @@ Test(kubeconfig, malformed_documents_are_clear_errors) {
     expect_error("- a\n- b\n", NULL, "mapping");
     expect_error("clusters: []\n", NULL, "current-context");
     expect_error(GOOD, "nope", "contexts: no entry named 'nope'");
-    expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: [{name: k, cluster: {}}]\n",
+    expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: [{name: k, "
+                 "cluster: {}}]\n",
                  NULL, "clusters[0].cluster.server");
     expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
                  "clusters: [{name: k, cluster: {server: 'ftp://x'}}]\n",
@@ -146,9 +148,10 @@ Test(kubeconfig, malformed_documents_are_clear_errors) {
                  "clusters: [{name: k, cluster: {server: 'https://x'}}]\n"
                  "users: [{name: u, user: {client-certificate-data: QQ==}}]\n",
                  NULL, "client-certificate and client-key go together");
-    expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-                 "clusters: [{name: k, cluster: {server: 'https://x', certificate-authority: /no/such/ca}}]\n",
-                 NULL, "certificate-authority");
+    expect_error(
+        "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+        "clusters: [{name: k, cluster: {server: 'https://x', certificate-authority: /no/such/ca}}]\n",
+        NULL, "certificate-authority");
     expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
                  "clusters: [{name: k, cluster: {server: 'https://x', insecure-skip-tls-verify: maybe}}]\n",
                  NULL, "insecure-skip-tls-verify");
@@ -159,8 +162,9 @@ Test(yaml, typed_manifest_scalars) {
     json_object *o = NULL;
     byron_err_t err = {0};
     cr_assert_eq(byron_yaml_parse(doc, strlen(doc), 1, &o, &err), BYRON_OK, "%s", err.msg);
-    cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-                     "{\"a\":1,\"b\":\"1\",\"c\":1.5,\"d\":true,\"e\":null,\"f\":[\"x\",2],\"g\":{\"k\":\"v\"},"
-                     "\"h\":{\"k\":\"v\"}}");
+    cr_assert_str_eq(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+        "{\"a\":1,\"b\":\"1\",\"c\":1.5,\"d\":true,\"e\":null,\"f\":[\"x\",2],\"g\":{\"k\":\"v\"},"
+        "\"h\":{\"k\":\"v\"}}");
     json_object_put(o);
 }

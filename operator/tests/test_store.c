@@ -1,11 +1,11 @@
 /* test_store.c — the informer store: copies, newer-wins write-through, slim. */
+#include "byron/json.h"
+#include "store.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/json.h"
-#include "store.h"
 
 static json_object *parse(const char *s) {
     json_object *o = NULL;
@@ -13,13 +13,14 @@ static json_object *parse(const char *s) {
     return o;
 }
 
-static const char *DEP =
-    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"c-api\",\"namespace\":\"ns\","
-    "\"resourceVersion\":\"%d\",\"uid\":\"u\",\"managedFields\":[{\"manager\":\"x\"}],"
-    "\"annotations\":{\"byron.io/applied-hash\":\"h\",\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\",\"o\":\"1\"},"
-    "\"ownerReferences\":[{\"uid\":\"owner\",\"controller\":true}]},"
-    "\"spec\":{\"replicas\":3,\"template\":{\"spec\":{\"containers\":[]}}},"
-    "\"status\":{\"replicas\":3,\"readyReplicas\":2,\"conditions\":[]}}";
+static const char *DEP = "{\"apiVersion\":\"apps/"
+                         "v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"c-api\",\"namespace\":\"ns\","
+                         "\"resourceVersion\":\"%d\",\"uid\":\"u\",\"managedFields\":[{\"manager\":\"x\"}],"
+                         "\"annotations\":{\"byron.io/applied-hash\":\"h\",\"kubectl.kubernetes.io/"
+                         "last-applied-configuration\":\"{}\",\"o\":\"1\"},"
+                         "\"ownerReferences\":[{\"uid\":\"owner\",\"controller\":true}]},"
+                         "\"spec\":{\"replicas\":3,\"template\":{\"spec\":{\"containers\":[]}}},"
+                         "\"status\":{\"replicas\":3,\"readyReplicas\":2,\"conditions\":[]}}";
 
 static json_object *dep(int rv) {
     char buf[1024];
@@ -55,11 +56,15 @@ Test(store, set_if_newer_never_goes_back) {
     byron_store_set_if_newer(s, "ns/c-api", d9);
     byron_store_set_if_newer(s, "ns/c-api", d7); /* an older watch event after a write-through */
     json_object *g = byron_store_get(s, "ns/c-api");
-    cr_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")), "9");
+    cr_assert_str_eq(json_object_get_string(
+                         json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")),
+                     "9");
     json_object_put(g);
     byron_store_set_if_newer(s, "ns/c-api", d10);
     g = byron_store_get(s, "ns/c-api");
-    cr_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")), "10");
+    cr_assert_str_eq(json_object_get_string(
+                         json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")),
+                     "10");
     json_object_put(g);
     size_t n;
     char **keys = byron_store_keys(s, &n);
@@ -76,13 +81,15 @@ Test(store, set_if_newer_never_goes_back) {
 
 Test(store, slim_keeps_what_the_reconciler_reads) {
     json_object *d = dep(3), *sl = byron_store_slim(d);
-    cr_assert_str_eq(json_object_to_json_string_ext(sl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                     "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"c-api\","
-                     "\"namespace\":\"ns\",\"uid\":\"u\",\"resourceVersion\":\"3\",\"ownerReferences\":[{\"uid\":"
-                     "\"owner\",\"controller\":true}],\"annotations\":{\"byron.io/applied-hash\":\"h\"}},"
-                     "\"spec\":{\"replicas\":3},\"status\":{\"replicas\":3,\"readyReplicas\":2}}");
+    cr_assert_str_eq(
+        json_object_to_json_string_ext(sl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"c-api\","
+        "\"namespace\":\"ns\",\"uid\":\"u\",\"resourceVersion\":\"3\",\"ownerReferences\":[{\"uid\":"
+        "\"owner\",\"controller\":true}],\"annotations\":{\"byron.io/applied-hash\":\"h\"}},"
+        "\"spec\":{\"replicas\":3},\"status\":{\"replicas\":3,\"readyReplicas\":2}}");
     json_object_put(sl);
-    json_object *sec = parse("{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},\"data\":{\"password\":\"c2VjcmV0\"}}");
+    json_object *sec =
+        parse("{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},\"data\":{\"password\":\"c2VjcmV0\"}}");
     sl = byron_store_slim(sec);
     cr_assert_null(strstr(json_object_to_json_string(sl), "c2VjcmV0"), "secret data never stored");
     json_object_put(sl);

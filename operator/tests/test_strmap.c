@@ -1,10 +1,10 @@
 /* test_strmap.c — the hash map under the stores and the work queue. */
+#include "strmap.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "strmap.h"
 
 static int freed;
 static void count_free(void *v) {

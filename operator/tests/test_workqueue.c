@@ -1,13 +1,13 @@
 /* test_workqueue.c — de-duplication, exclusivity, delays and backoff. */
+#include "byron/metrics.h"
+#include "workqueue.h"
+
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "byron/metrics.h"
-#include "workqueue.h"
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -54,7 +54,8 @@ Test(workqueue, rate_limited_backoff_doubles_caps_and_forget_resets) {
     byron_workqueue_options_t o = {.name = "t", .base_delay_ms = 5, .max_delay_ms = 40};
     byron_workqueue_t *q = byron_workqueue_new(&o);
     uint64_t want[] = {5, 10, 20, 40, 40};
-    for (int i = 0; i < 5; i++) cr_assert_eq(byron_workqueue_add_rate_limited(q, "a/x"), want[i], "retry %d", i);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(byron_workqueue_add_rate_limited(q, "a/x"), want[i], "retry %d", i);
     cr_assert_eq(byron_workqueue_requeues(q, "a/x"), 5);
     byron_workqueue_forget(q, "a/x");
     cr_assert_eq(byron_workqueue_requeues(q, "a/x"), 0);
