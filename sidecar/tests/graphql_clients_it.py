@@ -96,7 +96,7 @@ def main():
             "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--bind", "127.0.0.1",
             "--sidecar-socket", sc_sock, "--app-socket", app_sock,
             "--graphql-max-body-bytes", "65536", "--graphql-max-depth", "20",
-            "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500",
+            "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500", "--graphql-ws-queue", "16",
             "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     failed = []

@@ -115,4 +115,35 @@ run('ws_check', async () => {
   check(x.code === 'error' || x.code === 1006, 'WebSocket on another path is refused', x);
   x = await rawClose('graphql-transport-ws', [{ type: 'connection_init' }, { type: 'ping' }, { type: 'complete', id: 'none' }, JSON.stringify({ type: 'subscribe', id: 'q', payload: { query: '{ __typename }' } }), { type: 'bogus' }]);
   eq([x.code, x.msgs.map((v) => v.type)], [4400, ['connection_ack', 'pong', 'next', 'complete']], 'ping → pong, a query → next + complete, unknown type → 4400');
+  // A client that stops reading: the unsent messages pile up past --graphql-ws-queue
+  // (16 here) and the sidecar closes it (1013) instead of buffering without bound.
+  const big = 'x'.repeat(60000);
+  const firstBig = await gql(`mutation { createOrder(input: {customer: "big", notes: {pad: "${big}"}}) { sequence } }`);
+  for (let i = 0; i < 79; i++) await gql(`mutation { createOrder(input: {customer: "big", notes: {pad: "${big}"}}) { id } }`);
+  const metric = async () => Number((/byron_sidecar_graphql_ws_slow_closed_total (\d+)/.exec(await (await fetch(URL.replace(/\/graphql$/, '/metrics'))).text()) || [0, 0])[1]);
+  const before = await metric();
+  const slow = await new Promise((resolve) => {
+    const ws = new WebSocket(WS_URL, 'graphql-transport-ws');
+    let closed = null;
+    ws.on('close', (code) => { closed = code; });
+    ws.on('error', () => {});
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ type: 'connection_init' }));
+      ws.send(JSON.stringify({ type: 'subscribe', id: 's', payload: { query: `subscription { orderEvents(fromSequence: "${firstBig.body.data.createOrder.sequence}") { data } }` } }));
+      ws._socket.pause(); // stop reading: 80 events of 60 kB fill the socket buffers
+      const end = Date.now() + 15000;
+      const poll = async () => {
+        const n = await metric();
+        if (n > before || Date.now() > end) {
+          ws._socket.resume();
+          const wait = Date.now() + 5000;
+          const fin = () => (closed !== null || Date.now() > wait ? (ws.terminate(), resolve({ n, closed })) : setTimeout(fin, 50));
+          fin();
+        } else setTimeout(poll, 100);
+      };
+      poll();
+    });
+  });
+  check(slow.n === before + 1, 'a client that stops reading is closed as a slow consumer', slow);
+  check(slow.closed === 1013 || slow.closed === 1006, 'it sees 1013 (or the drop, if the close frame could not be written)', slow);
 });
