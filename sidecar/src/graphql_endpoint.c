@@ -244,6 +244,10 @@ err:
     return NULL;
 }
 
+void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms) {
+    if (api && api->subs) byron_gqlapi_subs_drain(api->subs, wait_ms);
+}
+
 void byron_gqlapi_stop(byron_gqlapi_t *api) {
     if (api && api->subs) byron_gqlapi_subs_stop(api->subs);
 }

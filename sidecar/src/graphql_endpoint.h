@@ -46,6 +46,9 @@ typedef struct byron_gqlapi byron_gqlapi_t;
  * byron_gqlapi_ws_protocol(); free this after the server. */
 byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
                                  const byron_gqlapi_options_t *o, byron_err_t *err);
+/* On SIGTERM, while the server still runs: WebSocket clients are closed with
+ * 1001 (waits up to wait_ms). */
+void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms);
 /* Before freeing the server: the ws workers stop waking its service thread. */
 void byron_gqlapi_stop(byron_gqlapi_t *api);
 void byron_gqlapi_free(byron_gqlapi_t *api);

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLOSE_SLOW 1013    /* Try Again Later: graphql-ws clients retry it */
 #define CLOSE_TOO_BIG 1009 /* Message Too Big */
@@ -88,6 +89,7 @@ struct conn {
     char close_reason[128];
     int scheduled, notified, gone;
     conn_t *run_next, *notify_next;
+    conn_t *all_prev, *all_next; /* subs->all, under subs->alock */
     /* Worker only (one at a time). */
     byron_graphql_ws_t *machine;
     byron_graphql_event_source_t source;
@@ -123,6 +125,8 @@ struct byron_gqlapi_subs {
     unsigned nthreads;
     pthread_mutex_t nlock; /* notify list */
     conn_t *notify_head;
+    pthread_mutex_t alock; /* every open connection, for the shutdown close */
+    conn_t *all;
 };
 
 /* ------------------------------------------------------------------ connections */
@@ -566,6 +570,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_ESTABLISHED:
         atomic_store(&subs->ctx, lws_get_context(wsi));
         if (!(pss->c = conn_new(subs, wsi))) return -1;
+        pthread_mutex_lock(&subs->alock);
+        pss->c->all_next = subs->all;
+        if (subs->all) subs->all->all_prev = pss->c;
+        subs->all = pss->c;
+        pthread_mutex_unlock(&subs->alock);
         atomic_fetch_add(&subs->nconns, 1);
         if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, 1);
         lws_set_timer_usecs(wsi, (lws_usec_t)subs->opts.ws_init_timeout_ms * 1000);
@@ -600,6 +609,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (!c) return 0;
         pss->c = NULL;
         c->wsi = NULL;
+        pthread_mutex_lock(&subs->alock);
+        if (c->all_prev)
+            c->all_prev->all_next = c->all_next;
+        else
+            subs->all = c->all_next;
+        if (c->all_next) c->all_next->all_prev = c->all_prev;
+        pthread_mutex_unlock(&subs->alock);
         free(c->rx);
         c->rx = NULL;
         pthread_mutex_lock(&c->lock);
@@ -637,6 +653,7 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
     subs->opts = *o;
     pthread_mutex_init(&subs->lock, NULL);
     pthread_mutex_init(&subs->nlock, NULL);
+    pthread_mutex_init(&subs->alock, NULL);
     pthread_cond_init(&subs->cond, NULL);
     pthread_cond_init(&subs->idle, NULL);
     subs->protocol = (struct lws_protocols){.name = BYRON_GRAPHQL_WS_PROTOCOL,
@@ -702,6 +719,37 @@ err:
 
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs) { return &subs->protocol; }
 
+void byron_gqlapi_subs_drain(byron_gqlapi_subs_t *subs, int wait_ms) {
+    /* Mark every connection for a 1001 close, then wake the loop for each;
+     * the references keep them alive outside the lock. */
+    pthread_mutex_lock(&subs->alock);
+    size_t n = 0;
+    for (conn_t *c = subs->all; c; c = c->all_next) n++;
+    conn_t **list = n ? calloc(n, sizeof *list) : NULL;
+    n = 0;
+    for (conn_t *c = subs->all; c && list; c = c->all_next) {
+        pthread_mutex_lock(&c->lock);
+        if (!c->gone && !c->close_now) {
+            c->close_now = 1;
+            c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+            snprintf(c->close_reason, sizeof c->close_reason, "Server shutting down");
+            conn_ref(c);
+            list[n++] = c;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&subs->alock);
+    for (size_t i = 0; i < n; i++) {
+        notify(list[i]);
+        conn_release(list[i]);
+    }
+    free(list);
+    for (int waited = 0; waited < wait_ms && atomic_load(&subs->nconns) > 0; waited += 20) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs) {
     pthread_mutex_lock(&subs->nlock);
     atomic_store(&subs->stopping, 1);
@@ -728,5 +776,6 @@ void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
     pthread_cond_destroy(&subs->idle);
     pthread_mutex_destroy(&subs->lock);
     pthread_mutex_destroy(&subs->nlock);
+    pthread_mutex_destroy(&subs->alock);
     free(subs);
 }

@@ -19,6 +19,9 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
                                            const char *nats_url, const byron_gqlapi_options_t *o,
                                            byron_err_t *err);
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs);
+/* On SIGTERM: closes every WebSocket with 1001 (Going Away: graphql-ws
+ * clients reconnect, to another replica) and waits up to wait_ms for them. */
+void byron_gqlapi_subs_drain(byron_gqlapi_subs_t *subs, int wait_ms);
 /* Before the server is freed: no worker calls lws_cancel_service on its
  * context after this returns. */
 void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs);

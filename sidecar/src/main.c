@@ -341,6 +341,7 @@ int main(int argc, char **argv) {
     byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", (char *)NULL);
     /* Drain: refuse new work, let queued and running work finish and be answered. */
     atomic_store(&sc.draining, 1);
+    byron_gqlapi_drain(gql, 1000); /* WebSocket clients: 1001, reconnect elsewhere */
     byron_workpool_drain_free(sc.pool);
     sc.pool = NULL;
     for (int i = 0; i < 100 && byron_server_inflight(srv) > 0; i++) {

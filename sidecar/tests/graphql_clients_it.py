@@ -100,6 +100,7 @@ def main():
             "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     failed = []
+    holder = None
     try:
         wait_ready(port, sidecar, log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
@@ -110,6 +111,14 @@ def main():
             r = subprocess.run(["node", os.path.join(src, "sidecar/tests/clients", s)], env=env, timeout=300)
             if r.returncode != 0:
                 failed.append(s)
+        holder = None
+        if "ws_check.cjs" in scripts:
+            # Shutdown with an open subscription: the client must see 1001 (Going Away).
+            holder = subprocess.Popen(["node", os.path.join(src, "sidecar/tests/clients/ws_hold.cjs")], env=env,
+                                      stdout=subprocess.PIPE, text=True)
+            line = holder.stdout.readline().strip()
+            if line != "ready":
+                failed.append(f"ws_hold: {line!r}")
     finally:
         sidecar.send_signal(signal.SIGTERM)
         try:
@@ -119,6 +128,15 @@ def main():
             rc = -9
         app.terminate()
         app.wait(timeout=10)
+    if holder:
+        try:
+            out = holder.communicate(timeout=20)[0].strip()
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            out = "no close seen"
+        print(f"=== shutdown with an open subscription: {out}")
+        if out != "closed 1001":
+            failed.append(f"ws_hold: {out!r} (want closed 1001)")
     text = open(log).read()
     if rc != 0:
         failed.append(f"sidecar exit status {rc}")
