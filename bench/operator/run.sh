@@ -52,6 +52,8 @@ sleep 1
 echo "operator idle: $(rss $op_pid)"
 "$bench" operator bench-op "$N" "$T" 2>"$dir/progress.log"
 echo "operator at N=$N: $(rss $op_pid)"
+# The machine is shared: a second baseline after the operator run brackets it.
+"$bench" raw bench-raw3 "$N" "$((T + W))"
 curl -fsS "http://127.0.0.1:$port/metrics" |
   grep -E '^(controller_runtime_reconcile_total|controller_runtime_reconcile_errors_total|rest_client_requests_total|workqueue_retries_total)' |
   sed 's/^/  /'

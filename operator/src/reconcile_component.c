@@ -283,7 +283,7 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
                                            fail_reason ? fail_msg : msg, gen, now));
     json_object_array_add(conds,
                           condition(old_status, "Progressing", !ready && !fail_reason,
-                                    ready || fail_reason ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
+                                    fail_reason ? BYRON_REASON_BLOCKED : ready ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
                                     ready         ? "all parts are ready"
                                     : fail_reason ? "blocked by an error"
                                                   : msg,

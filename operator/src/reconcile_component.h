@@ -50,6 +50,7 @@ unsigned byron_controller_component_lists(byron_controller_t *c);
 #define BYRON_REASON_NOT_READY "ComponentsNotReady"
 #define BYRON_REASON_ROLLING "RollingOut"
 #define BYRON_REASON_COMPLETE "RolloutComplete"
+#define BYRON_REASON_BLOCKED "Blocked"
 #define BYRON_REASON_INVALID "InvalidSpec"
 #define BYRON_REASON_APPLY_FAILED "ApplyFailed"
 #define BYRON_REASON_RECONCILED "Reconciled"
