@@ -25,7 +25,8 @@ stop() {
   for name in "$@"; do
     [ -f "$PIDS/$name.pid" ] || continue
     pid=$(cat "$PIDS/$name.pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    # only if that pid still is the process we started (not a reused pid)
+    if kill -0 "$pid" 2>/dev/null && grep -qa -- "$name" "/proc/$pid/cmdline" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null && pids+=("$pid:$name")
     fi
     rm -f "$PIDS/$name.pid"

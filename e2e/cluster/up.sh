@@ -43,7 +43,7 @@ healthy() {
   [ -f "$KUBECONFIG_FILE" ] || return 1
   local p
   for p in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    [ -f "$PIDS/$p.pid" ] && kill -0 "$(cat "$PIDS/$p.pid")" 2>/dev/null || return 1
+    [ -f "$PIDS/$p.pid" ] && grep -qa -- "$p" "/proc/$(cat "$PIDS/$p.pid")/cmdline" 2>/dev/null || return 1
   done
   kc get --raw /readyz >/dev/null 2>&1 || return 1
   [ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
