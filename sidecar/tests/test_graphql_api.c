@@ -1,0 +1,85 @@
+/* test_graphql_api.c — the GraphQL layer's pieces that need no servers: its
+ * options (flags and environment), the schema loaded from component.json, and
+ * envelopes as ByronEvents. Everything else is proven against real servers
+ * and real clients by sidecar_graphql_it. */
+#include "graphql_endpoint.h"
+#include "graphql_resolvers.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+Test(graphql_api, options_defaults_flags_env) {
+    byron_gqlapi_options_t o;
+    byron_err_t err = {0};
+    byron_gqlapi_options_init(&o);
+    cr_assert_eq(o.limits.max_depth, 32);
+    cr_assert_eq(o.max_body_bytes, 1u << 20);
+    cr_assert_eq(o.ws_queue, 1024);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "max-depth", "15", &err), BYRON_OK);
+    cr_assert_eq(o.limits.max_depth, 15);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "max-body-bytes", "4096", &err), BYRON_OK);
+    cr_assert_eq(o.max_body_bytes, 4096);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "max-depth", "-1", &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "--graphql-max-depth") != NULL, "%s", err.msg);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "ws-workers", "0", &err), BYRON_EINVAL);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "max-body-bytes", "9999999", &err), BYRON_EINVAL);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "nope", "1", &err), BYRON_EINVAL);
+    cr_assert_eq(byron_gqlapi_option_set(&o, "deadline-ms", "12x", &err), BYRON_EINVAL);
+    setenv("BYRON_GRAPHQL_MAX_SUBSCRIPTIONS", "7", 1);
+    setenv("BYRON_GRAPHQL_WS_INIT_TIMEOUT_MS", "2500", 1);
+    cr_assert_eq(byron_gqlapi_options_from_env(&o, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(o.max_subscriptions, 7);
+    cr_assert_eq(o.ws_init_timeout_ms, 2500);
+    setenv("BYRON_GRAPHQL_MAX_FIELDS", "lots", 1);
+    cr_assert_eq(byron_gqlapi_options_from_env(&o, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "BYRON_GRAPHQL_MAX_FIELDS") != NULL, "%s", err.msg);
+    unsetenv("BYRON_GRAPHQL_MAX_FIELDS");
+    /* Every flag name maps to an option (200 or 2048 is in every range). */
+    for (size_t i = 0; byron_gqlapi_flag_names[i]; i++) {
+        const char *name = byron_gqlapi_flag_names[i] + strlen("graphql-");
+        cr_assert(byron_gqlapi_option_set(&o, name, "200", &err) == BYRON_OK ||
+                      byron_gqlapi_option_set(&o, name, "2048", &err) == BYRON_OK,
+                  "%s: %s", name, err.msg);
+    }
+}
+
+Test(graphql_api, schema_from_component_json) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/sidecar/tests/data/orders.json", SRC_DIR);
+    byron_graphql_schema_t *schema = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_gqlapi_schema_load(path, &schema, &err), BYRON_OK, "%s", err.msg);
+    char *sdl = byron_graphql_schema_print(schema);
+    cr_assert(strstr(sdl, "  orders(\n") != NULL);
+    cr_assert(strstr(sdl, "): ByronEvent!") != NULL);
+    free(sdl);
+    byron_graphql_schema_free(schema);
+    FILE *f = fopen("/tmp/byron-gql-bad-component.json", "w");
+    fputs("{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"x\",\"namespace\":\"y\",\"partitions\":1,"
+          "\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"b\",\"type\":\"Strin\"}]}]}",
+          f);
+    fclose(f);
+    cr_assert_eq(byron_gqlapi_schema_load("/tmp/byron-gql-bad-component.json", &schema, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "models[0].fields[0].type") != NULL, "%s", err.msg);
+    remove("/tmp/byron-gql-bad-component.json");
+}
+
+Test(graphql_api, envelope_as_byron_event) {
+    json_object *env = json_tokener_parse(
+        "{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"/byron/shop/orders\",\"type\":\"OrderUpdated\","
+        "\"subject\":\"o-1\",\"time\":\"2026-11-26T06:51:56.977Z\",\"data\":{\"status\":\"SHIPPED\"},"
+        "\"byronmodel\":\"Order\",\"byronversion\":2,\"byronsequence\":9007199254740993}");
+    json_object *ev = byron_gqlapi_event(env, 0);
+    cr_assert_str_eq(
+        json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN),
+        "{\"sequence\":\"9007199254740993\",\"type\":\"OrderUpdated\",\"model\":\"Order\",\"id\":\"o-1\","
+        "\"version\":2,\"time\":\"2026-11-26T06:51:56.977Z\",\"data\":{\"status\":\"SHIPPED\"}}");
+    json_object_put(ev);
+    ev = byron_gqlapi_event(env, 42); /* the message's own sequence wins */
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(ev, "sequence")), "42");
+    json_object_put(ev);
+    json_object_put(env);
+    cr_assert_null(byron_gqlapi_event(NULL, 1));
+}
