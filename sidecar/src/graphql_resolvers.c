@@ -303,7 +303,7 @@ static void order_sig(const sort_key_t *keys, size_t n, char *out, size_t cap) {
                               keys[i].dir > 0 ? '+' : '-');
 }
 
-/* Cursor: base64url of ["<order signature>", [sort values], "<id>"]. */
+/* Cursor: base64url of ["<order signature>", [sort values, the id last]]. */
 static json_object *cursor_of(json_object *node, const sort_key_t *keys, size_t n, const char *sig) {
     json_object *arr = json_object_new_array(), *vals = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
