@@ -37,6 +37,7 @@ typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts;
     int print_schema;
+    int rebuild; /* sink: drop the cache and the durables, re-project from the stream */
     byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
 } settings_t;
 
@@ -73,6 +74,8 @@ static void usage(FILE *f) {
             "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
             "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
             "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
+            "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
+            "                        whole stream (docs/sink.md); run one sink replica while it does\n"
             "  --log-level L         debug|info|warn|error\n"
             "  --version, --help\n");
     byron_gqlapi_usage(f);
@@ -123,7 +126,8 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"log-level", required_argument, NULL, 'l'},
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
-                                         {"print-schema", no_argument, NULL, 'P'}};
+                                         {"print-schema", no_argument, NULL, 'P'},
+                                         {"rebuild", no_argument, NULL, 'R'}};
     /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
     struct option opts[sizeof base / sizeof base[0] + 32];
     size_t nopts = sizeof base / sizeof base[0];
@@ -135,6 +139,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
         case 'P': s->print_schema = 1; break;
+        case 'R': s->rebuild = 1; break;
         case 'G':
             if (byron_gqlapi_option_set(&s->graphql, opts[li].name + strlen("graphql-"), optarg, &gerr)) {
                 fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
@@ -309,6 +314,16 @@ int main(int argc, char **argv) {
                                        .app_timeout_ms = s.app_timeout_ms};
         if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
     }
+    if (strcmp(s.mode, "sink") == 0) {
+        byron_sink_options_t ko = {.component = comp,
+                                   .nats_url = s.nats_url,
+                                   .mongo_uri = s.mongo_uri,
+                                   .database = byron_cache_database(sc.cache),
+                                   .app = sc.app,
+                                   .metrics = sc.metrics,
+                                   .rebuild = s.rebuild};
+        if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err))) goto out;
+    }
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
     /* The sidecar's socket is served before the app is up: the app may call it while starting. */
     byron_server_options_t sopts = {.bind_addr = s.bind, .port = s.http_port, .unix_path = s.sidecar_socket};
@@ -332,9 +347,6 @@ int main(int argc, char **argv) {
               "sidecar_socket", s.sidecar_socket ? s.sidecar_socket : "", "app_socket",
               s.app_socket ? s.app_socket : "", "cache_database", byron_cache_database(sc.cache),
               (char *)NULL);
-    if (strcmp(s.mode, "sink") == 0)
-        byron_log(BYRON_LOG_WARN, "sink mode: event projection is not implemented in this build",
-                  (char *)NULL);
 
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -363,6 +375,7 @@ out:
     byron_workpool_drain_free(sc.pool);
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
+    byron_sink_free(sc.sink); /* after the server (readiness reads it); settles the events in hand */
     byron_gqlapi_free(gql); /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_app_free(sc.app);

@@ -11,6 +11,8 @@
  * comes back; only the service thread touches sessions and wsi pointers. */
 #include "server.h"
 
+#include "cache_wait.h"
+
 #include "byron/httpd.h"
 #include "byron/json.h"
 #include "byron/log.h"
@@ -33,6 +35,7 @@ typedef struct job {
     char arg1[160], arg2[160]; /* command | model, id */
     char traceparent[64];
     char idem[160];
+    char consistency[16]; /* Byron-Consistency header: "projected" waits for the sink */
     char *body;
     size_t len;
     const byron_server_mount_t *mount; /* JOB_MOUNT */
@@ -53,6 +56,7 @@ typedef struct {
     int query_too_long;
     char traceparent[64];
     char idem[160];
+    char consistency[16];
     char *body;
     size_t len;
     int too_large;
@@ -127,23 +131,26 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
         set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);
         return;
     }
-    const char *id = NULL, *key = NULL;
+    const char *id = NULL, *key = NULL, *consistency = j->consistency[0] ? j->consistency : NULL;
     json_object *input = NULL;
-    static const char *const KEYS[] = {"id", "input", "idempotencyKey"};
+    static const char *const KEYS[] = {"id", "input", "idempotencyKey", "consistency"};
     if (!json_object_is_type(body, json_type_object)) {
         byron_err_set(&err, BYRON_EINVAL, "body: must be a JSON object");
     } else {
         json_object_object_foreach(body, k, v) {
             (void)v;
             int ok = 0;
-            for (size_t i = 0; i < 3; i++) ok |= strcmp(KEYS[i], k) == 0;
+            for (size_t i = 0; i < 4; i++) ok |= strcmp(KEYS[i], k) == 0;
             if (!ok && !err.msg[0]) byron_err_set(&err, BYRON_EINVAL, "body.%.64s: unknown field", k);
         }
         /* Each getter leaves its message in err on failure; checked below. */
         if (!err.msg[0] &&
             byron_json_get_string(body, "body", "id", BYRON_JSON_OPTIONAL, &id, &err) == BYRON_OK &&
-            byron_json_get_object(body, "body", "input", BYRON_JSON_OPTIONAL, &input, &err) == BYRON_OK)
-            byron_json_get_string(body, "body", "idempotencyKey", BYRON_JSON_OPTIONAL, &key, &err);
+            byron_json_get_object(body, "body", "input", BYRON_JSON_OPTIONAL, &input, &err) == BYRON_OK &&
+            byron_json_get_string(body, "body", "idempotencyKey", BYRON_JSON_OPTIONAL, &key, &err) == BYRON_OK)
+            byron_json_get_string(body, "body", "consistency", BYRON_JSON_OPTIONAL, &consistency, &err);
+        if (!err.msg[0] && consistency && strcmp(consistency, "durable") != 0 && strcmp(consistency, "projected") != 0)
+            byron_err_set(&err, BYRON_EINVAL, "consistency: \"%.32s\" is not durable or projected", consistency);
     }
     if (err.msg[0]) {
         set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);
@@ -157,7 +164,10 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
                                    .traceparent = j->traceparent[0] ? j->traceparent : NULL};
     byron_command_result_t res;
     if (byron_commands_run(sc->commands, &req, &res, &err) == BYRON_OK) {
-        set_json(j, 200, byron_command_result_to_json(&res));
+        json_object *out = byron_command_result_to_json(&res);
+        if (consistency && strcmp(consistency, "projected") == 0) /* read-your-writes (cache_wait.h) */
+            byron_cache_wait_command(sc->cache, sc->component, j->arg1, &res, out);
+        set_json(j, 200, out);
     } else {
         j->status = byron_command_http_status(res.code);
         j->resp = error_body(res.code, err.msg, res.app_code);
@@ -318,6 +328,7 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
     snprintf(j->arg2, sizeof j->arg2, "%s", a2 ? a2 : "");
     snprintf(j->traceparent, sizeof j->traceparent, "%s", s->traceparent);
     snprintf(j->idem, sizeof j->idem, "%s", s->idem);
+    snprintf(j->consistency, sizeof j->consistency, "%s", s->consistency);
     if (kind == JOB_MOUNT) {
         for (size_t i = 0; i < srv->nmounts; i++)
             if (strcmp(srv->mounts[i].path, s->path) == 0) j->mount = &srv->mounts[i];
@@ -475,7 +486,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP: {
         session_reset(s);
         snprintf(s->path, sizeof s->path, "%s", (const char *)in);
-        s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = '\0';
+        s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = s->consistency[0] = '\0';
+        if (lws_hdr_custom_length(wsi, "byron-consistency:", 18) > 0 &&
+            lws_hdr_custom_copy(wsi, s->consistency, sizeof s->consistency, "byron-consistency:", 18) < 0)
+            s->consistency[0] = '\0';
         if (lws_hdr_custom_length(wsi, "traceparent:", 12) > 0)
             lws_hdr_custom_copy(wsi, s->traceparent, sizeof s->traceparent, "traceparent:", 12);
         if (lws_hdr_custom_length(wsi, "idempotency-key:", 16) > 0 &&

@@ -28,6 +28,7 @@ json_object *byron_sidecar_readiness(byron_sidecar_t *sc, int *ready) {
     *ready = nats && mongo && app && !draining;
     json_object_object_add(o, "ready", json_object_new_boolean(*ready));
     if (draining) json_object_object_add(o, "draining", json_object_new_boolean(1));
+    if (sc->sink) byron_sink_readiness(sc->sink, deps, ready);
     json_object_object_add(o, "mode", json_object_new_string(sc->mode));
     json_object_object_add(o, "checks", deps);
     return o;

@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "commands.h"
 #include "config.h"
+#include "sink.h"
 #include "stream.h"
 #include "workpool.h"
 
@@ -29,6 +30,7 @@ typedef struct byron_sidecar {
     byron_cache_t *cache;
     byron_app_t *app;           /* NULL: no app */
     byron_commands_t *commands; /* api mode */
+    byron_sink_t *sink;         /* sink mode: the projection (sink.h) */
     byron_workpool_t *pool;
     byron_health_t health;
     atomic_int draining; /* SIGTERM: no new work, finish what is in flight */

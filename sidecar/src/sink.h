@@ -1,0 +1,64 @@
+/* sink.h — the Sink: projects the event log into the cache (docs/sink.md).
+ *
+ * Lanes: one per partition of the component's stream (durable pull consumer
+ * "byron-sink-p<p>", filter byron.<ns>.<c>.<p>.>, MaxAckPending 1) and one per
+ * subscription (durable "byron-sub-<ns>-<c>" on the other component's stream,
+ * MaxAckPending 1). Every replica pulls from every lane, so at most one event
+ * per lane is in flight cluster-wide: per-aggregate order holds, replicas
+ * share the lanes, and a dead replica's event comes back after AckWait.
+ *
+ * Threads: a fixed set of lane threads (BYRON_SINK_THREADS, default
+ * min(lanes, 8)), each owning lanes t, t+T, ... and polling them round-robin
+ * with no-wait fetches; each event is projected synchronously on its lane's
+ * thread (MongoDB + app calls are blocking). Nothing here runs on the HTTP
+ * loop. The sink has its own NATS connection and its own MongoDB pool. */
+#ifndef BYRON_SIDECAR_SINK_H
+#define BYRON_SIDECAR_SINK_H
+
+#include "app.h"
+#include "byron/metrics.h"
+#include "byron/status.h"
+#include "config.h"
+
+#include <json-c/json.h>
+
+typedef struct byron_sink byron_sink_t;
+
+typedef struct byron_sink_options {
+    const byron_component_t *component; /* required */
+    const char *nats_url;               /* required */
+    const char *mongo_uri;              /* required */
+    const char *database;               /* the cache database (byron_cache_database) */
+    byron_app_t *app;                   /* NULL: no app (default projection only) */
+    byron_metrics_t *metrics;           /* NULL: none */
+    int threads;         /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
+    int max_deliver;     /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
+    int retry_ms;        /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
+    int ack_wait_ms;     /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
+    int rebuild;         /* drop the cache and the durables first (--rebuild) */
+} byron_sink_options_t;
+
+/* Fill the env-driven fields (threads, max_deliver, retry_ms, ack_wait_ms); BYRON_EINVAL names the variable. */
+byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
+
+/* Start the lanes (they connect and create their consumers in the background,
+ * retrying with backoff). With rebuild, first waits (≤ 30 s) for NATS and
+ * MongoDB, deletes the durables and drops the collections. */
+byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err);
+/* Stop fetching, finish the events in hand (acked or NAKed), join, free. */
+void byron_sink_free(byron_sink_t *s);
+
+/* Adds "sink" (the own stream's lanes: blocking) and "subscriptions" (reported,
+ * not blocking: another component being away must not fail this one) to a
+ * readiness "checks" object; *ready is cleared when the own lanes are not up. */
+void byron_sink_readiness(byron_sink_t *s, json_object *checks, int *ready);
+
+/* Names (exposed for tests and tools). */
+#define BYRON_SINK_DURABLE_FMT "byron-sink-p%d"
+#define BYRON_SINK_STATE_COLLECTION "_byron_sink"
+/* byron-sub-<ns>-<component> into buf. */
+void byron_sink_subscription_durable(const byron_component_t *c, char *buf, size_t cap);
+/* BYRON_<ns>_<c>_DLQ and byrondlq.<ns>.<c> into the buffers. */
+void byron_sink_dlq_names(const byron_component_t *c, char *stream, size_t scap, char *prefix, size_t pcap);
+
+#endif
