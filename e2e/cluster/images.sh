@@ -137,8 +137,14 @@ build_image() {
     return 0
   fi
   clog "building image $name"
-  local t0=$SECONDS
-  if "$fn"; then
+  local t0=$SECONDS rc
+  # errexit inside the builder: a subshell outside any condition (in an `if`,
+  # bash would ignore set -e and report the last command's status)
+  set +e
+  (set -e; "$fn")
+  rc=$?
+  set -e
+  if [ $rc -eq 0 ]; then
     printf '%s' "$key" >"$IMAGES/$name.key"
     rm -f "$IMAGES/$name.failed"
     clog "image $name built in $((SECONDS - t0))s"
