@@ -240,6 +240,10 @@ main() {
   remove_links
   clean_iptables
   remove_cgroups
+  # the host's sysctls as they were before up.sh
+  if [ -f "$STATE/host-sysctl.saved" ]; then
+    sysctl -q -p "$STATE/host-sysctl.saved" >/dev/null 2>&1 || clog "warning: could not restore sysctls"
+  fi
   rm -rf "$STATE" "$RUNDIR"
   if [ $purge -eq 1 ]; then
     rm -rf "$CTR_ROOT"

@@ -142,6 +142,9 @@ wait_up() {
 }
 
 host_network() {
+  # the host's values, for down.sh to put back
+  sysctl -e net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables \
+    net.bridge.bridge-nf-call-ip6tables 2>/dev/null | tr -d ' ' >"$STATE/host-sysctl.saved"
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null ||
     clog "warning: bridge-nf-call-iptables unavailable (pod-to-service on the same bridge may fail)"
