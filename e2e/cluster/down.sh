@@ -185,6 +185,7 @@ remove_host_leftovers() {
   if [ -d /var/log/containers ]; then
     find /var/log/containers -maxdepth 1 -type l -lname "$STATE/pod-logs/*" -delete 2>/dev/null
   fi
+  rmdir /var/log/containers /var/log/pods 2>/dev/null   # the kubelet makes them; only when empty
   true
 }
 
