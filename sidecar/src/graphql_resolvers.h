@@ -19,7 +19,9 @@ typedef struct byron_gqlapi_request {
     byron_sidecar_t *sc;
     const char *idempotency_key; /* Idempotency-Key header, NULL or "": none */
     const char *traceparent;     /* NULL or "": a new trace */
-    json_object *memo;           /* "Model/id" → object loaded during this request (owned) */
+    json_object *memo;           /* "Model/id" → object (null: absent) loaded in this request (owned) */
+    json_object *page;           /* the last list page's nodes, for batching their references (owned) */
+    json_object *batched;        /* "Type.field" references already loaded for all of `page` (owned) */
 } byron_gqlapi_request_t;
 
 void byron_gqlapi_request_init(byron_gqlapi_request_t *r, byron_sidecar_t *sc, const char *idempotency_key,

@@ -83,6 +83,10 @@ run('schema_check', async () => {
   eq(r.body, { data: { order: { id: 'o03', version: 1, customer: 'c3', status: 'OPEN', total: 4.5, count: 3, lines: [{ id: 'l1', sku: 'A', qty: 1 }, { id: 'l2', sku: 'B', qty: 2 }] } } }, 'order by id, with referenced lines');
   r = await gql('{ order(id: "o07") { lines { id } } }');
   eq(r.body, { data: { order: { lines: [{ id: 'l2' }, { id: 'l1' }] } } }, 'references keep their order; a dangling one is left out');
+  r = await gql('{ orders(first: 12) { edges { node { id lines { id sku } } } } a: orders(last: 2) { edges { node { id lines { id } } } } }');
+  eq(r.body.data && r.body.data.orders.edges.map((e) => [e.node.id, e.node.lines.map((l) => l.id)]),
+    docsO.slice(0, 12).map((d) => [d._id, d._id === 'o07' ? ['l2', 'l1'] : ['l1', 'l2']]), 'references of a whole page (loaded in one batch) keep per-node order, dangling left out');
+  eq(r.body.data && r.body.data.a.edges.map((e) => e.node.lines.length), [2, 2], 'a second list in the same request resolves its own references');
   r = await gql('{ order(id: "missing") { id } }');
   eq(r.body, { data: { order: null } }, 'absent id is null');
   r = await gql('{ order(id: "bad.id") { id } }');
