@@ -6,10 +6,12 @@
 
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct byron_stream {
     const byron_component_t *comp;
@@ -19,6 +21,11 @@ struct byron_stream {
     int timeout_ms;
     atomic_int ensured;
     atomic_int closing; /* no "disconnected" warning for our own close */
+    /* cnats runs connection callbacks on its own thread, after Close returns:
+     * free waits for the closed callback (the last one) before freeing. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int closed;
 };
 
 static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, const char *what) {
@@ -36,6 +43,15 @@ static void on_disconnected(natsConnection *nc, void *ud) {
     byron_stream_t *s = ud;
     if (atomic_load(&s->closing)) return;
     byron_log(BYRON_LOG_WARN, "NATS disconnected", (char *)NULL);
+}
+
+static void on_closed(natsConnection *nc, void *ud) {
+    (void)nc;
+    byron_stream_t *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->closed = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void on_connected(natsConnection *nc, void *ud) {
@@ -60,6 +76,8 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         return NULL;
     }
     s->comp = c;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     s->replicas = o->replicas > 0 ? o->replicas : 1;
     s->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 5000;
     if ((ns = natsOptions_Create(&opts)) != NATS_OK || (ns = natsOptions_SetURL(opts, o->url)) != NATS_OK ||
@@ -73,6 +91,7 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         (ns = natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024)) != NATS_OK ||
         (ns = natsOptions_SetTimeout(opts, 2000)) != NATS_OK ||
         (ns = natsOptions_SetDisconnectedCB(opts, on_disconnected, s)) != NATS_OK ||
+        (ns = natsOptions_SetClosedCB(opts, on_closed, s)) != NATS_OK ||
         (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL)) != NATS_OK)
         goto err;
     ns = natsConnection_Connect(&s->nc, opts);
@@ -96,8 +115,18 @@ void byron_stream_free(byron_stream_t *s) {
     atomic_store(&s->closing, 1);
     if (s->nc) {
         natsConnection_FlushTimeout(s->nc, 1000);
+        natsConnection_Close(s->nc);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        pthread_mutex_lock(&s->mu);
+        while (!s->closed && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
+        }
+        pthread_mutex_unlock(&s->mu);
         natsConnection_Destroy(s->nc);
     }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
