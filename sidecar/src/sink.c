@@ -322,6 +322,44 @@ static json_object *fields_of(json_object *obj) {
     return o;
 }
 
+/* Tombstones: the version of a deleted aggregate, kept in the sink's own
+ * collection (the model's collection holds only live objects, the shape the
+ * API reads), so that a replay or a redelivery over a warm cache does not
+ * bring a deleted object back for a while. One small document per deleted id. */
+static void tombstone_key(char *buf, size_t cap, const char *model, const char *id) {
+    snprintf(buf, cap, "tomb:%s/%s", model, id);
+}
+
+static result_t tombstone_read(byron_sink_t *s, mongoc_client_t *cl, const char *model, const char *id,
+                               int64_t *version, byron_err_t *err) {
+    char key[300];
+    tombstone_key(key, sizeof key, model, id);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
+    json_object *doc = NULL;
+    result_t r = read_doc(coll, key, &doc, version, err);
+    json_object_put(doc);
+    mongoc_collection_destroy(coll);
+    return r;
+}
+
+static result_t tombstone_write(byron_sink_t *s, mongoc_client_t *cl, const char *model, const char *id,
+                                int64_t version, byron_err_t *err) {
+    char key[300];
+    tombstone_key(key, sizeof key, model, id);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+    bson_t *u = BCON_NEW("$set", "{", "version", BCON_INT64(version), "}");
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+    bson_error_t be;
+    result_t r = R_PROJECTED;
+    if (!mongoc_collection_update_one(coll, filter, u, opts, NULL, &be)) r = mongo_fail(&be, "tombstone write", err);
+    bson_destroy(filter);
+    bson_destroy(u);
+    bson_destroy(opts);
+    mongoc_collection_destroy(coll);
+    return r;
+}
+
 /* An event of this component, on its own aggregate. */
 static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *ev, uint64_t attempt,
                             byron_err_t *err) {
@@ -350,6 +388,7 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
         memset(&ans, 0, sizeof ans);
         byron_err_clear(err);
         if ((r = read_doc(coll, id, &cur, &stored, err)) != R_PROJECTED) break;
+        if (!cur && (r = tombstone_read(s, cl, m->name, id, &stored, err)) != R_PROJECTED) break;
         byron_guard_t g = byron_guard_decide(stored, version, full);
         if (g == BYRON_GUARD_SKIP) {
             json_object_put(cur);
@@ -413,6 +452,15 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
         }
         if (del) {
             ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
+            if (ok && tombstone_write(s, cl, m->name, id, version, err) != R_PROJECTED) {
+                bson_destroy(&filter);
+                json_object_put(set);
+                json_object_put(unset);
+                json_object_put(cur);
+                byron_handler_answer_cleanup(&ans);
+                r = R_UNAVAILABLE;
+                break;
+            }
         } else {
             json_object_object_add(set, "version", json_object_new_int64(version));
             json_object *u = set;
@@ -601,6 +649,27 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
     byron_status_t st = BYRON_OK;
     for (size_t i = 0; i < s->comp->nmodels && st == BYRON_OK; i++) {
         const byron_model_t *m = &s->comp->models[i];
+        /* Only the missing ones: FerretDB 1.24 drops the connection (a panic)
+         * on createIndexes of a unique index that already exists. */
+        char have[2048] = ",";
+        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, m->name);
+        mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+        const bson_t *ix;
+        while (mongoc_cursor_next(cur, &ix)) {
+            bson_iter_t it;
+            if (bson_iter_init_find(&it, ix, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
+                size_t l = strlen(have);
+                snprintf(have + l, sizeof have - l, "%s,", bson_iter_utf8(&it, NULL));
+            }
+        }
+        bson_error_t lbe;
+        int list_failed = mongoc_cursor_error(cur, &lbe) && lbe.code != 26; /* 26: no such collection yet */
+        mongoc_cursor_destroy(cur);
+        mongoc_collection_destroy(coll);
+        if (list_failed) {
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "listing the indexes of %s: %s", m->name, lbe.message);
+            break;
+        }
         bson_t cmd = BSON_INITIALIZER, arr, reply;
         BSON_APPEND_UTF8(&cmd, "createIndexes", m->name);
         BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
@@ -609,9 +678,13 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             const byron_field_t *fd = &m->fields[f];
             if (!fd->indexed && !fd->unique) continue;
             char k[16], name[160];
-            snprintf(k, sizeof k, "%d", n++);
+            snprintf(k, sizeof k, "%d", n);
             snprintf(name, sizeof name, "%s_1", fd->name);
+            char needle[170];
+            snprintf(needle, sizeof needle, ",%s,", name);
+            if (strstr(have, needle)) continue;
             bson_t idx, key;
+            n++;
             BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
             BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &key);
             BSON_APPEND_INT32(&key, fd->name, 1);

@@ -56,7 +56,7 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
-static pid_t spawn(char *const argv[], const char *log, char *const extra_env[]) {
+pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
@@ -72,7 +72,7 @@ static pid_t spawn(char *const argv[], const char *log, char *const extra_env[])
     return pid;
 }
 
-static int wait_exit(pid_t pid, int timeout_ms) {
+int h_wait_exit(pid_t pid, int timeout_ms) {
     for (int waited = 0; waited < timeout_ms; waited += 20) {
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -157,7 +157,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     }
     for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
     argv[n] = NULL;
-    sc->pid = spawn(argv, sc->log, NULL);
+    sc->pid = h_spawn(argv, sc->log, NULL);
     if (app) {
         char script[600], env_app[400], env_sc[400];
         snprintf(script, sizeof script, "%s/examples/reference-app/%s/%s", getenv("BYRON_SOURCE_DIR"), app,
@@ -166,7 +166,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
         snprintf(env_sc, sizeof env_sc, "BYRON_SIDECAR_SOCKET=%s", sc->sock);
         char *aargv[] = {strcmp(app, "node") == 0 ? "node" : "python3", script, NULL};
         char *aenv[] = {env_app, env_sc, NULL};
-        sc->app_pid = spawn(aargv, sc->app_log, aenv);
+        sc->app_pid = h_spawn(aargv, sc->app_log, aenv);
     }
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
@@ -185,12 +185,12 @@ int h_sidecar_stop(h_sidecar_t *sc) {
     int rc = -1;
     if (sc->pid > 0) {
         kill(sc->pid, SIGTERM);
-        rc = wait_exit(sc->pid, 15000);
+        rc = h_wait_exit(sc->pid, 15000);
         sc->pid = 0;
     }
     if (sc->app_pid > 0) {
         kill(sc->app_pid, SIGTERM);
-        wait_exit(sc->app_pid, 5000);
+        h_wait_exit(sc->app_pid, 5000);
         sc->app_pid = 0;
     }
     return rc;

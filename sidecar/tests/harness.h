@@ -28,6 +28,12 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
 /* The same against another NATS URL (NULL: the testenv's), optionally without waiting for readiness. */
 void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
                         const char *nats_url, int wait_ready);
+/* Fork and exec argv with stdout/stderr appended to log and extra "K=V"
+ * environment entries (NULL-terminated, or NULL); the child dies with the test. */
+pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]);
+/* Wait up to timeout_ms for pid: its exit status (128+signal), or -1 after SIGKILL. */
+int h_wait_exit(pid_t pid, int timeout_ms);
+
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);
 

@@ -12,6 +12,15 @@ Behaviour, driven by the command input (for tests and demos):
 Custom commands emit one event: the first type the command declares, with the
 input as data ("repeat": n emits n of them; "badEvent": true adds an event of an
 undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
+
+Event handlers (sink side, POST /v1/events/<type>):
+  own custom event  sets the event data's keys that are fields of the aggregate's model
+                    (e.g. OrderShipped {"status": "SHIPPED"} → status), plus
+                    REFAPP_EVENT_SET='{"OrderShipped": {"status": "SHIPPED"}}' per type
+  subscribed event  mirrors the other component's object into this component's first
+                    model: {"changes": [{"model": M, "id": <event subject>, "set": <data ∩ M's fields>}]}
+  generated event   {} (the sidecar's default projection)
+  any event whose data holds the string "poison" fails (500): for dead-letter tests.
 """
 import http.client
 import json
@@ -26,6 +35,8 @@ from http.server import BaseHTTPRequestHandler
 SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
 SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
+EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
+META = {}  # the component, from GET /v1/meta at start-up
 
 stats_lock = threading.Lock()
 stats = {"before": 0, "after": 0, "command": 0, "events": 0}
@@ -100,7 +111,9 @@ class Handler(BaseHTTPRequestHandler):
         hook = parts[3] if len(parts) == 4 else None
         if parts[1] == "events":
             count("events")
-            return self.reply(200, {}) if hook or not NO_HOOKS else self.reply(404, {})
+            if hook or NO_HOOKS:
+                return self.reply(200, {}) if hook and not NO_HOOKS else self.reply(404, {})
+            return self.handle_event(parts[2], req)
         if hook == "before":
             if NO_HOOKS:
                 return self.reply(404, {"error": "no hook"})
@@ -131,6 +144,38 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(404, {"error": "no such path"})
 
 
+def model_fields(name):
+    for m in META.get("models") or []:
+        if m["name"] == name:
+            return {f["name"] for f in m["fields"]}
+    return set()
+
+
+def handle_event(self, etype, req):
+    ev = req.get("event") or {}
+    data = ev.get("data") or {}
+    if "poison" in [v for v in data.values() if isinstance(v, str)]:
+        return self.reply(500, {"error": "poisoned event %s" % ev.get("id")})
+    if req.get("subscribed"):
+        models = META.get("models") or []
+        if not models:
+            return self.reply(200, {})
+        target = models[0]["name"]
+        fields = model_fields(target)
+        setv = {k: v for k, v in data.items() if k in fields}
+        return self.reply(200, {"changes": [{"model": target, "id": ev.get("subject"), "set": setv}]})
+    model = ev.get("byronmodel", "")
+    if etype in (model + "Created", model + "Updated", model + "Deleted"):
+        return self.reply(200, {})
+    fields = model_fields(model)
+    setv = {k: v for k, v in data.items() if k in fields}
+    setv.update(EVENT_SET.get(etype) or {})
+    return self.reply(200, {"set": setv} if setv else {})
+
+
+Handler.handle_event = handle_event
+
+
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
@@ -141,6 +186,7 @@ def main():
         for _ in range(50):
             try:
                 status, meta = sidecar_get("/v1/meta")
+                META.update(meta or {})
                 log("sidecar metadata", status=status, component=meta.get("component"), mode=meta.get("mode"))
                 break
             except OSError:

@@ -1,0 +1,584 @@
+/* test_sink_it.c — the sink against real nats-server and FerretDB, with
+ * byron-sidecar processes (api and sink modes) and the Python reference app:
+ * the cache converges to the fold of the log (Q1), replicas share the work and
+ * survive a kill, replays do not double-apply, poison events reach the DLQ,
+ * subscriptions work across components and survive the other one being away
+ * (Q2, Q3), read-your-writes. Every wait has a deadline. */
+#include "byron/json.h"
+#include "harness.h"
+#include "sink.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- a sink process (and optionally the Python app beside it) ---------- */
+
+typedef struct sink_proc {
+    pid_t pid, app_pid;
+    int port;
+    char dir[256], sock[300], app_sock[300], log[300], app_log[300];
+} sink_proc_t;
+
+static int ready(int port) {
+    h_resp_t r;
+    int ok = h_http(NULL, port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200;
+    h_resp_free(&r);
+    return ok;
+}
+
+/* env: NULL-terminated "K=V" for the sink (BYRON_SINK_*); app_env for the app. */
+static void sink_start(sink_proc_t *k, const char *config, int app, char *const *env, char *const *app_env,
+                       const char *extra_arg) {
+    memset(k, 0, sizeof *k);
+    snprintf(k->dir, sizeof k->dir, "/tmp/byron-sink-XXXXXX");
+    cr_assert_not_null(mkdtemp(k->dir));
+    snprintf(k->sock, sizeof k->sock, "%s/sidecar.sock", k->dir);
+    snprintf(k->app_sock, sizeof k->app_sock, "%s/app.sock", k->dir);
+    snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
+    snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
+    k->port = h_free_port();
+    char bin[600], port[16], mongo[600], nats[600], cfg[400];
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(port, sizeof port, "%d", k->port);
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[24];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--mode=sink";
+    argv[n++] = "--config";
+    argv[n++] = cfg;
+    argv[n++] = "--nats-url";
+    argv[n++] = nats;
+    argv[n++] = "--mongo-uri";
+    argv[n++] = mongo;
+    argv[n++] = "--http-port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--sidecar-socket";
+    argv[n++] = k->sock;
+    if (app) {
+        argv[n++] = "--app-socket";
+        argv[n++] = k->app_sock;
+    }
+    if (extra_arg) argv[n++] = (char *)extra_arg;
+    argv[n] = NULL;
+    k->pid = h_spawn(argv, k->log, env);
+    if (app) {
+        char script[600], e1[400], e2[400];
+        snprintf(script, sizeof script, "%s/examples/reference-app/python/app.py", getenv("BYRON_SOURCE_DIR"));
+        snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
+        snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
+        char *aargv[] = {"python3", script, NULL};
+        char *aenv[8] = {e1, e2, NULL};
+        for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
+        k->app_pid = h_spawn(aargv, k->app_log, aenv);
+    }
+    int64_t deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline && !ready(k->port)) sleep_ms(50);
+    cr_assert(ready(k->port), "sink not ready within 20 s; see %s", k->log);
+}
+
+static int sink_stop(sink_proc_t *k, int sig) {
+    int rc = -1;
+    if (k->pid > 0) {
+        kill(k->pid, sig);
+        rc = h_wait_exit(k->pid, 15000);
+        k->pid = 0;
+    }
+    if (k->app_pid > 0) {
+        kill(k->app_pid, SIGTERM);
+        h_wait_exit(k->app_pid, 5000);
+        k->app_pid = 0;
+    }
+    return rc;
+}
+
+/* Sum of byron_sink_events_total over types for one outcome. */
+static double outcome_total(int port, const char *outcome) {
+    h_resp_t r;
+    double v = 0;
+    char needle[64];
+    snprintf(needle, sizeof needle, "outcome=\"%s\"} ", outcome);
+    if (h_http(NULL, port, "GET", "/metrics", NULL, 2000, &r) == 0 && r.body) {
+        for (char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+            char *e = strchr(p, '\n');
+            if (strncmp(p, "byron_sink_events_total{", 24) != 0) continue;
+            char *hit = strstr(p, needle);
+            if (hit && (!e || hit < e)) v += strtod(hit + strlen(needle), NULL);
+        }
+    }
+    h_resp_free(&r);
+    return v;
+}
+
+/* ---- the fold ---------------------------------------------------------- */
+
+/* {"Order/o-1": {"id":..,"version":..,fields}} from the stream, as the
+ * generated events define it; custom events: the version, plus set (the
+ * reference app's handler sets the data's model fields). */
+static json_object *fold(const char *stream, int custom_sets) {
+    json_object *evs = h_stream_events(stream, NULL), *state = json_object_new_object();
+    for (size_t i = 0; i < json_object_array_length(evs); i++) {
+        json_object *ev = json_object_object_get(json_object_array_get_idx(evs, i), "event");
+        const char *type = json_object_get_string(json_object_object_get(ev, "type"));
+        const char *model = json_object_get_string(json_object_object_get(ev, "byronmodel"));
+        const char *id = json_object_get_string(json_object_object_get(ev, "subject"));
+        json_object *data = json_object_object_get(ev, "data");
+        char key[300], created[140], updated[140], deleted[140];
+        snprintf(key, sizeof key, "%s/%s", model, id);
+        snprintf(created, sizeof created, "%sCreated", model);
+        snprintf(updated, sizeof updated, "%sUpdated", model);
+        snprintf(deleted, sizeof deleted, "%sDeleted", model);
+        json_object *doc = NULL;
+        json_object_object_get_ex(state, key, &doc);
+        if (strcmp(type, deleted) == 0) {
+            json_object_object_del(state, key);
+            continue;
+        }
+        if (strcmp(type, created) == 0 || !doc) {
+            doc = json_object_new_object();
+            json_object_object_add(state, key, doc);
+        }
+        if (strcmp(type, created) == 0 || strcmp(type, updated) == 0 || custom_sets) {
+            json_object_object_foreach(data, k, v) {
+                if (strcmp(type, created) != 0 && strcmp(type, updated) != 0 && strcmp(k, "carrier") == 0) continue;
+                json_object_object_add(doc, k, json_object_get(v));
+            }
+        }
+        json_object_object_add(doc, "id", json_object_new_string(id));
+        json_object_object_add(doc, "version", json_object_get(json_object_object_get(ev, "byronversion")));
+    }
+    json_object_put(evs);
+    return state;
+}
+
+/* Every cached object of the models, keyed as the fold, through the sink's cache API. */
+static json_object *cache_dump(int port, const char *const *models) {
+    json_object *all = json_object_new_object();
+    for (const char *const *m = models; *m; m++) {
+        char after[512] = "";
+        for (;;) {
+            char path[200], body[700];
+            snprintf(path, sizeof path, "/v1/cache/%s/query", *m);
+            if (after[0])
+                snprintf(body, sizeof body, "{\"first\":1000,\"after\":\"%s\"}", after);
+            else
+                snprintf(body, sizeof body, "{\"first\":1000}");
+            h_resp_t r;
+            cr_assert_eq(h_http(NULL, port, "POST", path, body, 5000, &r), 0);
+            cr_assert_eq(r.status, 200, "%s", r.body);
+            json_object *items = json_object_object_get(r.json, "items");
+            for (size_t i = 0; i < json_object_array_length(items); i++) {
+                json_object *o = json_object_array_get_idx(items, i);
+                char key[300];
+                snprintf(key, sizeof key, "%s/%s", *m, json_object_get_string(json_object_object_get(o, "id")));
+                json_object_object_add(all, key, json_object_get(o));
+            }
+            int more = json_object_get_boolean(json_object_object_get(r.json, "hasNextPage"));
+            const char *end = json_object_get_string(json_object_object_get(r.json, "endCursor"));
+            snprintf(after, sizeof after, "%s", end ? end : "");
+            h_resp_free(&r);
+            if (!more) break;
+        }
+    }
+    return all;
+}
+
+/* "" when equal, else the first difference (static buffer). */
+static const char *diff(json_object *want, json_object *got) {
+    static char buf[2048];
+    json_object_object_foreach(want, k, w) {
+        json_object *g = NULL;
+        if (!json_object_object_get_ex(got, k, &g)) {
+            snprintf(buf, sizeof buf, "%s missing from the cache (want %s)", k, json_object_to_json_string(w));
+            return buf;
+        }
+        json_object_object_foreach(w, f, wv) {
+            json_object *gv = NULL;
+            json_object_object_get_ex(g, f, &gv);
+            if (!json_object_equal(wv, gv)) {
+                snprintf(buf, sizeof buf, "%s.%s: want %s, cached %s", k, f, json_object_to_json_string(wv),
+                         json_object_to_json_string(gv));
+                return buf;
+            }
+        }
+        json_object_object_foreach(g, gf, gv2) {
+            (void)gv2;
+            json_object *x = NULL;
+            if (!json_object_object_get_ex(w, gf, &x)) {
+                snprintf(buf, sizeof buf, "%s.%s: cached but not in the log", k, gf);
+                return buf;
+            }
+        }
+    }
+    json_object_object_foreach(got, gk, gvv) {
+        (void)gvv;
+        json_object *x = NULL;
+        if (!json_object_object_get_ex(want, gk, &x)) {
+            snprintf(buf, sizeof buf, "%s cached but not in the log", gk);
+            return buf;
+        }
+    }
+    return "";
+}
+
+static const char *const ORDER_MODELS[] = {"Order", "OrderLine", NULL};
+
+/* Wait (deadline) until the cache equals the fold of the stream. */
+static void converge(const char *stream, int port, int custom_sets, int timeout_ms) {
+    json_object *want = fold(stream, custom_sets);
+    char last[2048] = "";
+    for (int64_t deadline = mono_ms() + timeout_ms;;) {
+        json_object *got = cache_dump(port, ORDER_MODELS);
+        snprintf(last, sizeof last, "%s", diff(want, got));
+        json_object_put(got);
+        if (!last[0] || mono_ms() > deadline) break;
+        sleep_ms(100);
+    }
+    cr_assert_str_empty(last, "cache did not converge to the log: %s", last);
+    json_object_put(want);
+}
+
+/* ---- load -------------------------------------------------------------- */
+
+typedef struct {
+    h_sidecar_t *api;
+    int first, count, aggregates;
+    unsigned seed;
+} burst_t;
+
+/* A deterministic mix on aggregates b-<first..first+aggregates): create,
+ * updates of several fields, deletes and re-creates. */
+static void *burst(void *arg) {
+    burst_t *b = arg;
+    unsigned seed = b->seed;
+    char *exists = calloc((size_t)b->aggregates, 1);
+    for (int i = 0; i < b->count; i++) {
+        int a = (int)(rand_r(&seed) % (unsigned)b->aggregates);
+        char id[32], body[512];
+        snprintf(id, sizeof id, "b-%d", b->first + a);
+        const char *cmd;
+        if (!exists[a]) {
+            cmd = "createOrder";
+            snprintf(body, sizeof body,
+                     "{\"id\":\"%s\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\",\"count\":%d,\"total\":%d.5,"
+                     "\"notes\":{\"n\":[1,2]},\"placedAt\":\"2026-11-26T07:00:00Z\"}}",
+                     id, i, i, i);
+        } else if (rand_r(&seed) % 10 == 0) {
+            cmd = "deleteOrder";
+            snprintf(body, sizeof body, "{\"id\":\"%s\"}", id);
+        } else {
+            cmd = "updateOrder";
+            static const char *const ST[] = {"OPEN", "SHIPPED", "CANCELLED"};
+            snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"count\":%d,\"status\":\"%s\",\"customer\":\"u%u\"}}",
+                     id, i, ST[i % 3], rand_r(&seed) % 7);
+        }
+        h_resp_t r;
+        cr_assert_eq(h_command(b->api, cmd, body, &r), 0);
+        cr_assert_eq(r.status, 200, "%s %s: %s", cmd, body, r.body);
+        h_resp_free(&r);
+        exists[a] = strcmp(cmd, "deleteOrder") != 0;
+    }
+    free(exists);
+    return NULL;
+}
+
+static void run_bursts(h_sidecar_t *api, int threads, int per_thread, int aggregates_per_thread, unsigned seed) {
+    pthread_t t[8];
+    burst_t b[8];
+    for (int i = 0; i < threads; i++) {
+        b[i] = (burst_t){.api = api, .first = i * 1000 + (int)(seed % 997) * 10000, .count = per_thread,
+                         .aggregates = aggregates_per_thread, .seed = seed + (unsigned)i};
+        pthread_create(&t[i], NULL, burst, &b[i]);
+    }
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "q1", NULL, NULL);
+    sink_proc_t k;
+    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    run_bursts(&api, 4, 100, 15, 1);
+    converge(api.stream, k.port, 0, 30000);
+    cr_assert_gt(outcome_total(k.port, "projected"), 399);
+    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    /* Read-your-writes: the answer waits for the sink. */
+    h_resp_t r;
+    cr_assert_eq(h_command(&api, "createOrder",
+                           "{\"id\":\"ryw-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}", &r),
+                 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(json_object_get_boolean(json_object_object_get(r.json, "projected")), "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/ryw-1", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "read-your-writes: %s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_http_hdr(NULL, api.port, "POST", "/v1/commands/deleteOrder", "{\"id\":\"ryw-1\"}", 10000,
+                            "Byron-Consistency: projected", &r),
+                 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(json_object_get_boolean(json_object_object_get(r.json, "projected")), "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/ryw-1", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    h_resp_free(&r);
+    /* A bad consistency value is the client's error. */
+    cr_assert_eq(h_command(&api, "createOrder", "{\"consistency\":\"eventual\",\"input\":{\"customer\":\"x\"}}", &r), 0);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    h_resp_free(&r);
+    /* Indexes declared in the model exist: a unique one refuses a duplicate. */
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
+Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "repl", NULL, NULL);
+    char *env[] = {"BYRON_SINK_ACK_WAIT_MS=1500", NULL};
+    sink_proc_t k1, k2;
+    sink_start(&k1, api.config, 0, env, NULL, NULL);
+    sink_start(&k2, api.config, 0, env, NULL, NULL);
+    run_bursts(&api, 4, 60, 20, 2);
+    /* Both replicas project (they share the partitions' consumers). */
+    int64_t deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline && (outcome_total(k1.port, "projected") < 1 || outcome_total(k2.port, "projected") < 1))
+        sleep_ms(50);
+    double p1 = outcome_total(k1.port, "projected"), p2 = outcome_total(k2.port, "projected");
+    cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
+    /* Kill one in the middle of the next burst: the other finishes. */
+    pthread_t t;
+    burst_t b = {.api = &api, .first = 500000, .count = 300, .aggregates = 40, .seed = 3};
+    pthread_create(&t, NULL, burst, &b);
+    sleep_ms(300);
+    cr_assert_eq(sink_stop(&k1, SIGKILL), 128 + SIGKILL);
+    pthread_join(t, NULL);
+    converge(api.stream, k2.port, 0, 60000);
+    /* Order: an out-of-order event would have been refused by the guard and retried ("failed") */
+    cr_assert_eq(outcome_total(k2.port, "dead_lettered"), 0);
+    cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
+static void delete_durables(const char *stream, int partitions) {
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    for (int p = 0; p < partitions; p++) {
+        char name[64];
+        snprintf(name, sizeof name, BYRON_SINK_DURABLE_FMT, p);
+        jsErrCode jerr = 0;
+        js_DeleteConsumer(js, stream, name, NULL, &jerr);
+    }
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "replay", NULL, NULL);
+    sink_proc_t k;
+    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    run_bursts(&api, 2, 80, 10, 4);
+    converge(api.stream, k.port, 0, 30000);
+    json_object *before = cache_dump(k.port, ORDER_MODELS);
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    json_object *evs = h_stream_events(api.stream, NULL);
+    size_t nevents = json_object_array_length(evs);
+    json_object_put(evs);
+    /* Replay over the warm cache: the durables are gone, every event comes again, the guard skips them all. */
+    delete_durables(api.stream, 8);
+    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    int64_t deadline = mono_ms() + 30000;
+    while (mono_ms() < deadline && outcome_total(k.port, "skipped") < (double)nevents) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.port, "skipped"), (double)nevents);
+    cr_assert_eq(outcome_total(k.port, "projected"), 0);
+    json_object *after = cache_dump(k.port, ORDER_MODELS);
+    cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
+    json_object_put(after);
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    /* Rebuild: collections dropped, durables deleted, the same cache again from the log. */
+    sink_start(&k, api.config, 0, NULL, NULL, "--rebuild");
+    converge(api.stream, k.port, 0, 30000);
+    after = cache_dump(k.port, ORDER_MODELS);
+    cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
+    cr_assert_eq(outcome_total(k.port, "skipped"), 0);
+    json_object_put(after);
+    json_object_put(before);
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
+Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout = 180) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "poison", "python", NULL);
+    char *env[] = {"BYRON_SINK_MAX_DELIVER=3", "BYRON_SINK_RETRY_MS=50", NULL};
+    char *app_env[] = {"REFAPP_EVENT_SET={\"OrderShipped\":{\"status\":\"SHIPPED\"}}", NULL};
+    sink_proc_t k;
+    sink_start(&k, api.config, 1, env, app_env, NULL);
+    h_resp_t r;
+    static const char *const CMDS[][2] = {
+        {"createOrder", "{\"id\":\"p-1\",\"input\":{\"customer\":\"ann\",\"status\":\"OPEN\"}}"},
+        {"createOrder", "{\"id\":\"p-2\",\"input\":{\"customer\":\"bob\",\"status\":\"OPEN\"}}"},
+        {"shipOrder", "{\"id\":\"p-1\",\"input\":{\"carrier\":\"poison\"}}"},
+        {"shipOrder", "{\"id\":\"p-2\",\"input\":{\"carrier\":\"ups\"}}"},
+        {"createOrder", "{\"id\":\"p-3\",\"input\":{\"customer\":\"cy\"}}"},
+    };
+    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++) {
+        cr_assert_eq(h_command(&api, CMDS[i][0], CMDS[i][1], &r), 0);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        h_resp_free(&r);
+    }
+    /* The poison event lands in the DLQ with its error, after 3 deliveries. */
+    char dlq[256], prefix[256];
+    snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
+    (void)prefix;
+    int64_t deadline = mono_ms() + 30000;
+    while (mono_ms() < deadline && outcome_total(k.port, "dead_lettered") < 1) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 1);
+    json_object *d = h_stream_events(dlq, NULL);
+    cr_assert_eq(json_object_array_length(d), 1);
+    json_object *m = json_object_object_get(json_object_array_get_idx(d, 0), "event");
+    const char *why = json_object_get_string(json_object_object_get(m, "error"));
+    cr_assert(why && strstr(why, "500"), "error: %s", why ? why : "(none)");
+    cr_assert_eq(json_object_get_int(json_object_object_get(m, "deliveries")), 3);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(m, "event"), "subject")), "p-1");
+    json_object_put(d);
+    /* Later events are projected: the custom one through the app's handler. */
+    deadline = mono_ms() + 20000;
+    for (;;) {
+        json_object *o = NULL;
+        cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-3", NULL, 2000, &r), 0);
+        int ok3 = r.status == 200;
+        h_resp_free(&r);
+        cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-2", NULL, 2000, &r), 0);
+        o = r.json;
+        int ok2 = o && json_object_get_int(json_object_object_get(o, "version")) == 2 &&
+                  strcmp(json_object_get_string(json_object_object_get(o, "status")), "SHIPPED") == 0;
+        if ((ok2 && ok3) || mono_ms() > deadline) {
+            cr_assert(ok2 && ok3, "p-2: %s; p-3 projected: %d", r.body, ok3);
+            h_resp_free(&r);
+            break;
+        }
+        h_resp_free(&r);
+        sleep_ms(50);
+    }
+    /* The poisoned aggregate stays at the version before the poison. */
+    cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-1", NULL, 2000, &r), 0);
+    cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "version")), 1, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
+/* Component B subscribes to A's OrderCreated events (and to a component that
+ * does not exist); A has no sink at all. */
+Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .timeout = 180) {
+    h_sidecar_t a;
+    h_sidecar_start(&a, "suba", NULL, NULL);
+    char bdir[] = "/tmp/byron-subb-XXXXXX", bcfg[300], bname[100];
+    cr_assert_not_null(mkdtemp(bdir));
+    snprintf(bcfg, sizeof bcfg, "%s/component.json", bdir);
+    snprintf(bname, sizeof bname, "%s-b", a.component);
+    FILE *f = fopen(bcfg, "w");
+    fprintf(f,
+            "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"it\",\"partitions\":2,"
+            "\"models\":[{\"name\":\"OrderMirror\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":true},"
+            "{\"name\":\"status\",\"type\":\"String\"}]}],"
+            "\"subscriptions\":[{\"component\":\"%s\",\"events\":[\"OrderCreated\"]},{\"component\":\"ghost-%s\"}]}",
+            bname, a.component, a.component);
+    fclose(f);
+    sink_proc_t b;
+    sink_start(&b, bcfg, 1, NULL, NULL, NULL);
+    /* B is ready although one of its subscriptions has no stream: reported, not blocking. */
+    h_resp_t r;
+    int64_t deadline = mono_ms() + 10000;
+    for (;;) {
+        cr_assert_eq(h_http(NULL, b.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        json_object *subs = json_object_object_get(json_object_object_get(r.json, "checks"), "subscriptions");
+        const char *e = json_object_get_string(json_object_object_get(subs, "error"));
+        if ((e && strstr(e, "stream not found")) || mono_ms() > deadline) {
+            cr_assert_eq(r.status, 200, "%s", r.body);
+            cr_assert(e && strstr(e, "stream not found"), "%s", r.body);
+            h_resp_free(&r);
+            break;
+        }
+        h_resp_free(&r);
+        sleep_ms(50);
+    }
+    for (int i = 0; i < 20; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"id\":\"m-%d\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\"}}", i, i);
+        cr_assert_eq(h_command(&a, "createOrder", body, &r), 0);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        h_resp_free(&r);
+    }
+    cr_assert_eq(h_command(&a, "updateOrder", "{\"id\":\"m-0\",\"input\":{\"status\":\"SHIPPED\"}}", &r), 0);
+    h_resp_free(&r);
+    /* B's cache mirrors A's creates (not the update: B listens to OrderCreated only). */
+    deadline = mono_ms() + 20000;
+    for (;;) {
+        static const char *const M[] = {"OrderMirror", NULL};
+        json_object *got = cache_dump(b.port, M);
+        int n = json_object_object_length(got);
+        json_object *m0 = json_object_object_get(got, "OrderMirror/m-0");
+        int ok = n == 20 && m0 && strcmp(json_object_get_string(json_object_object_get(m0, "status")), "OPEN") == 0 &&
+                 strcmp(json_object_get_string(json_object_object_get(m0, "customer")), "c0") == 0;
+        if (ok || mono_ms() > deadline) {
+            cr_assert(ok, "B's cache: %s", json_object_to_json_string(got));
+            json_object_put(got);
+            break;
+        }
+        json_object_put(got);
+        sleep_ms(100);
+    }
+    cr_assert_geq(outcome_total(b.port, "filtered"), 1);
+    /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
+    h_sidecar_stop(&a);
+    cr_assert(ready(b.port));
+    /* A restarted (same component) with new events: B catches up. */
+    h_sidecar_t a2;
+    char same[80];
+    snprintf(same, sizeof same, "=%s", a.component);
+    h_sidecar_start(&a2, same, NULL, NULL);
+    cr_assert_eq(h_command(&a2, "createOrder", "{\"id\":\"m-late\",\"input\":{\"customer\":\"late\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline) {
+        cr_assert_eq(h_http(NULL, b.port, "GET", "/v1/cache/OrderMirror/m-late", NULL, 2000, &r), 0);
+        long st = r.status;
+        h_resp_free(&r);
+        if (st == 200) break;
+        sleep_ms(50);
+    }
+    cr_assert_eq(h_http(NULL, b.port, "GET", "/v1/cache/OrderMirror/m-late", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(sink_stop(&b, SIGTERM), 0);
+    h_sidecar_stop(&a2);
+}
