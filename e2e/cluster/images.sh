@@ -237,15 +237,18 @@ source_key() {
   (cd "$repo_root" && {
     cat "$1/Dockerfile" .dockerignore 2>/dev/null
     git ls-files -co --exclude-standard -z 2>/dev/null |
-      grep -zvE '^(e2e|docs|examples|helm|fuzz/artifacts)/' | sort -z |
+      grep -zvE '^(e2e|docs|examples|helm|fuzz/artifacts|fuzz/corpus)/' | sort -z |
       xargs -0 sha256sum 2>/dev/null
   } | sha256sum | cut -c1-16)
 }
 
+# fnkey FUNCTION...: hash of the functions' text — an image's key changes when
+# the code that builds it does, not with every edit of this script.
+fnkey() { declare -f bh finish scratch_image "$@" | sha256sum | cut -c1-12; }
+
 build_images() {
   command -v buildah >/dev/null || cdie "buildah missing: run scripts/bootstrap cluster"
-  local self; self=$(hash_files "$0")
-  local deb; deb=$(printf '%s' "$self $DEBIAN_SUITE" | sha256sum | cut -c1-16)
+  local deb; deb=$(printf '%s' "$(fnkey img_debian debian_rootfs_tar) $DEBIAN_SUITE" | sha256sum | cut -c1-16)
   # the base must also exist in buildah's storage for the images built on it
   if ! bh inspect --type image "localhost/byron/debian:$DEBIAN_SUITE" >/dev/null 2>&1; then
     rm -f "$IMAGES/debian.key"
@@ -253,14 +256,14 @@ build_images() {
   local only_saved=("${only[@]}"); only=()
   build_image debian "$deb" img_debian
   only=("${only_saved[@]}")
-  build_image pause "$self-$(hash_files "$BIN/pause")" img_pause
-  build_image coredns "$self-$(hash_files "$BIN/coredns")" img_coredns
-  build_image nats "$self-$(hash_files "$BIN/nats-server")" img_nats
-  build_image ferretdb "$self-$(hash_files "$BIN/ferretdb")" img_ferretdb
-  build_image local-path-provisioner "$self-$(hash_files "$BIN/local-path-provisioner")" img_local_path
-  build_image probe "$self-$deb-$(hash_files "$BIN/e2e-probe")" img_probe
-  build_image operator "$self-$deb-$(source_key operator)" img_operator
-  build_image sidecar "$self-$deb-$(source_key sidecar)" img_sidecar
+  build_image pause "$(fnkey img_pause)-$(hash_files "$BIN/pause")" img_pause
+  build_image coredns "$(fnkey img_coredns)-$(hash_files "$BIN/coredns")" img_coredns
+  build_image nats "$(fnkey img_nats)-$(hash_files "$BIN/nats-server")" img_nats
+  build_image ferretdb "$(fnkey img_ferretdb)-$(hash_files "$BIN/ferretdb")" img_ferretdb
+  build_image local-path-provisioner "$(fnkey img_local_path)-$(hash_files "$BIN/local-path-provisioner")" img_local_path
+  build_image probe "$(fnkey img_probe)-$deb-$(hash_files "$BIN/e2e-probe")" img_probe
+  build_image operator "$(fnkey img_operator dockerfile_image)-$deb-$(source_key operator)" img_operator
+  build_image sidecar "$(fnkey img_sidecar dockerfile_image)-$deb-$(source_key sidecar)" img_sidecar
 }
 
 # --- import into containerd ------------------------------------------------------
