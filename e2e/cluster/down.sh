@@ -146,22 +146,20 @@ remove_links() {
 # Drop every KUBE-* / CNI-* / BYRON-* chain and every rule that mentions one, table by
 # table; other rules are restored unchanged.
 clean_iptables() {
-  local cmd t dump
+  local cmd t dump try
   for cmd in iptables ip6tables; do
     command -v "$cmd" >/dev/null || continue
     for t in filter nat mangle raw; do
-      dump=$("$cmd-save" -t "$t" 2>/dev/null) || continue
-      printf '%s\n' "$dump" | grep -qE 'KUBE-|CNI-|BYRON-' || continue
-      printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-|BYRON-' | "$cmd-restore" -T "$t" 2>/dev/null ||
-        printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-|BYRON-' | "$cmd-restore" ||
-        clog "warning: could not clean $cmd table $t"
+      # retried: another program may hold the xtables lock or change the
+      # table between our read and our write
+      for try in 1 2 3 4 5; do
+        dump=$("$cmd-save" -t "$t" 2>/dev/null) || break
+        printf '%s\n' "$dump" | grep -qE 'KUBE-|CNI-|BYRON-' || break
+        printf '%s\n' "$dump" | grep -vE 'KUBE-|CNI-|BYRON-' | "$cmd-restore" -w 5 -T "$t" 2>/dev/null && continue
+        [ $try -lt 5 ] && sleep 0.5 || clog "warning: could not clean $cmd table $t"
+      done
     done
   done
-  # kube-proxy's nftables tables, should a run have used that mode
-  if command -v nft >/dev/null; then
-    nft delete table ip kube-proxy 2>/dev/null
-    nft delete table ip6 kube-proxy 2>/dev/null
-  fi
   conntrack -D -s "$POD_CIDR" >/dev/null 2>&1
   conntrack -D -d "$POD_CIDR" >/dev/null 2>&1
   true
