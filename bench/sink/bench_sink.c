@@ -1,0 +1,291 @@
+/* bench_sink.c — sink projection throughput vs raw mongoc upserts of the same
+ * documents, in one run.
+ *
+ *   bench_sink [--aggregates A] [--updates U] [--threads T]
+ *
+ * Needs BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV, the testenv env
+ * file) and BYRON_SIDECAR (the binary; default: next to this one).
+ *
+ * 1. Publishes A × (1 + U) events (OrderCreated, then U OrderUpdated per
+ *    aggregate) into a fresh component's stream, as the api sidecar would
+ *    (envelopes, Byron-Version/Byron-Type headers, expected subject sequences).
+ * 2. Baseline: T threads write the same documents with raw mongoc — one
+ *    update_one(upsert, $set fields + version) per event, in each aggregate's
+ *    order, no read, no guard — into a scratch database.
+ * 3. Sink: starts byron-sidecar --mode=sink (BYRON_SINK_THREADS=T, no app) on
+ *    the backlog and times it until every aggregate is cached at version 1+U.
+ * Reports events/s for both and the sink's RSS peak. */
+#include "byron/json.h"
+#include "envelope.h"
+#include "stream.h"
+#include "subject.h"
+
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An env variable, else the same key in the testenv env file. */
+static const char *setting(const char *key) {
+    static char buf[16384], val[1024];
+    const char *v = getenv(key), *path = getenv("BYRON_TESTENV");
+    if (v && *v) return v;
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) return NULL;
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    size_t kl = strlen(key);
+    for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
+            snprintf(val, sizeof val, "%.*s", (int)strcspn(l + kl + 1, "\n"), l + kl + 1);
+            return val;
+        }
+    return NULL;
+}
+
+typedef struct {
+    int aggregates, updates, threads;
+    byron_component_t *comp;
+    byron_stream_t *stream;
+    mongoc_client_pool_t *pool;
+    const char *db;
+} bench_t;
+
+typedef struct {
+    bench_t *b;
+    int index;
+    int failed;
+} job_t;
+
+static json_object *event_data(int agg, int v) {
+    json_object *d = json_object_new_object();
+    char s[32];
+    if (v == 1) {
+        snprintf(s, sizeof s, "a-%d", agg);
+        json_object_object_add(d, "id", json_object_new_string(s));
+        snprintf(s, sizeof s, "customer-%d", agg % 97);
+        json_object_object_add(d, "customer", json_object_new_string(s));
+    }
+    json_object_object_add(d, "status", json_object_new_string(v % 2 ? "OPEN" : "SHIPPED"));
+    json_object_object_add(d, "count", json_object_new_int(v));
+    return d;
+}
+
+/* Publishes the events of aggregates index, index+T, ... in order. */
+static void *publish(void *arg) {
+    job_t *j = arg;
+    bench_t *b = j->b;
+    for (int a = j->index; a < b->aggregates; a += b->threads) {
+        char id[32], subject[BYRON_SUBJECT_MAX], msgid[80];
+        snprintf(id, sizeof id, "a-%d", a);
+        byron_subject_format(subject, sizeof subject, b->comp, "Order", id);
+        uint64_t last = 0;
+        for (int v = 1; v <= 1 + b->updates; v++) {
+            json_object *data = event_data(a, v);
+            byron_event_spec_t spec = {.source = b->comp->source, .type = v == 1 ? "OrderCreated" : "OrderUpdated",
+                                       .subject = id, .model = "Order", .version = v,
+                                       .command = v == 1 ? "createOrder" : "updateOrder", .data = data};
+            json_object *ev = byron_event_build(&spec);
+            const char *txt = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+            snprintf(msgid, sizeof msgid, "bench:%s:%d", id, v);
+            byron_publish_t p = {.subject = subject, .data = txt, .len = strlen(txt), .msg_id = msgid,
+                                 .expected_seq = last, .version = v, .type = spec.type};
+            byron_err_t err = {0};
+            if (byron_stream_publish(b->stream, &p, &last, NULL, &err) != BYRON_OK) {
+                fprintf(stderr, "publish: %s\n", err.msg);
+                j->failed = 1;
+            }
+            json_object_put(ev);
+            json_object_put(data);
+            if (j->failed) return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* The baseline: the same documents, one raw upsert per event. */
+static void *upsert(void *arg) {
+    job_t *j = arg;
+    bench_t *b = j->b;
+    mongoc_client_t *cl = mongoc_client_pool_pop(b->pool);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, b->db, "Order");
+    for (int a = j->index; a < b->aggregates; a += b->threads) {
+        char id[32];
+        snprintf(id, sizeof id, "a-%d", a);
+        for (int v = 1; v <= 1 + b->updates && !j->failed; v++) {
+            json_object *data = event_data(a, v), *u = json_object_new_object();
+            json_object_object_del(data, "id");
+            json_object_object_add(data, "version", json_object_new_int(v));
+            json_object_object_add(u, "$set", data);
+            bson_error_t be;
+            bson_t *ub = bson_new_from_json((const uint8_t *)json_object_to_json_string(u), -1, &be);
+            bson_t *filter = BCON_NEW("_id", BCON_UTF8(id)), *opts = BCON_NEW("upsert", BCON_BOOL(true));
+            if (!mongoc_collection_update_one(coll, filter, ub, opts, NULL, &be)) {
+                fprintf(stderr, "upsert: %s\n", be.message);
+                j->failed = 1;
+            }
+            bson_destroy(ub);
+            bson_destroy(filter);
+            bson_destroy(opts);
+            json_object_put(u);
+        }
+    }
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(b->pool, cl);
+    return NULL;
+}
+
+static int run_jobs(bench_t *b, void *(*fn)(void *)) {
+    pthread_t t[64];
+    job_t j[64];
+    for (int i = 0; i < b->threads; i++) {
+        j[i] = (job_t){.b = b, .index = i};
+        pthread_create(&t[i], NULL, fn, &j[i]);
+    }
+    int failed = 0;
+    for (int i = 0; i < b->threads; i++) {
+        pthread_join(t[i], NULL);
+        failed |= j[i].failed;
+    }
+    return failed;
+}
+
+static int64_t count_at(mongoc_client_pool_t *pool, const char *db, int version) {
+    mongoc_client_t *cl = mongoc_client_pool_pop(pool);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, "Order");
+    bson_t *filter = BCON_NEW("version", BCON_INT32(version));
+    bson_error_t be;
+    int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &be);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
+    mongoc_client_pool_push(pool, cl);
+    return n;
+}
+
+static long rss_peak_kb(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb;
+}
+
+int main(int argc, char **argv) {
+    bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--aggregates") == 0) b.aggregates = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--updates") == 0) b.updates = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0) b.threads = atoi(argv[i + 1]);
+    }
+    if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0) {
+        fprintf(stderr, "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64]\n");
+        return 2;
+    }
+    char nats_url[1024], mongo_uri[1024];
+    const char *v1 = setting("BYRON_NATS_URL");
+    snprintf(nats_url, sizeof nats_url, "%s", v1 ? v1 : "");
+    const char *v2 = setting("BYRON_MONGO_URI");
+    snprintf(mongo_uri, sizeof mongo_uri, "%s", v2 ? v2 : "");
+    if (!nats_url[0] || !mongo_uri[0]) {
+        fprintf(stderr, "need BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV)\n");
+        return 2;
+    }
+    mongoc_init();
+    char name[64], dir[] = "/tmp/bench-sink-XXXXXX", cfg[128], conf[1024];
+    snprintf(name, sizeof name, "bench-sink-%d", (int)getpid());
+    if (!mkdtemp(dir)) return 1;
+    snprintf(cfg, sizeof cfg, "%s/component.json", dir);
+    snprintf(conf, sizeof conf,
+             "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,"
+             "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":true},"
+             "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
+             name);
+    FILE *f = fopen(cfg, "w");
+    fputs(conf, f);
+    fclose(f);
+    byron_err_t err = {0};
+    if (byron_component_load(cfg, &b.comp, &err) != BYRON_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    byron_stream_options_t so = {.url = nats_url, .client_name = "bench_sink", .replicas = 1, .request_timeout_ms = 5000};
+    b.stream = byron_stream_new(b.comp, &so, &err);
+    for (int i = 0; b.stream && i < 100 && byron_stream_ensure(b.stream, &err) != BYRON_OK; i++) usleep(50000);
+    if (!b.stream || !byron_stream_ready(b.stream)) {
+        fprintf(stderr, "stream: %s\n", err.msg);
+        return 1;
+    }
+    long total = (long)b.aggregates * (1 + b.updates);
+    printf("events: %ld (%d aggregates x %d), threads/lanes: %d, partitions: 8\n", total, b.aggregates,
+           1 + b.updates, b.threads);
+    double t0 = now_s();
+    if (run_jobs(&b, publish)) return 1;
+    printf("published in %.2f s (%.0f events/s)\n", now_s() - t0, (double)total / (now_s() - t0));
+
+    mongoc_uri_t *uri = mongoc_uri_new(mongo_uri);
+    b.pool = mongoc_client_pool_new(uri);
+    mongoc_client_pool_max_size(b.pool, (uint32_t)b.threads + 2);
+    char scratch[96];
+    snprintf(scratch, sizeof scratch, "bench_raw_%d", (int)getpid());
+    b.db = scratch;
+    t0 = now_s();
+    if (run_jobs(&b, upsert)) return 1;
+    double raw_s = now_s() - t0;
+    if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates) fprintf(stderr, "baseline: wrong final state\n");
+    printf("raw mongoc upserts:  %.2f s  %8.0f events/s\n", raw_s, (double)total / raw_s);
+
+    char bin[1024], threads_env[64], sink_db[96];
+    const char *sb = getenv("BYRON_SIDECAR");
+    if (sb) {
+        snprintf(bin, sizeof bin, "%s", sb);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+        bin[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(bin, '/');
+        if (slash) snprintf(slash, sizeof bin - (size_t)(slash - bin), "/byron-sidecar");
+    }
+    snprintf(threads_env, sizeof threads_env, "BYRON_SINK_THREADS=%d", b.threads);
+    snprintf(sink_db, sizeof sink_db, "byron_%s", name);
+    for (char *p = sink_db; *p; p++)
+        if (*p == '-') *p = '_';
+    t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        putenv(threads_env);
+        execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
+              "--http-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "", "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    int64_t done = 0;
+    while (now_s() - t0 < 600 && (done = count_at(b.pool, sink_db, 1 + b.updates)) < b.aggregates) usleep(20000);
+    double sink_s = now_s() - t0;
+    long rss = rss_peak_kb(pid);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    if (done < b.aggregates) {
+        fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done, b.aggregates);
+        return 1;
+    }
+    printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw; from process start; RSS peak %ld KiB)\n",
+           sink_s, (double)total / sink_s, 100.0 * raw_s / sink_s, rss);
+    mongoc_client_pool_destroy(b.pool);
+    mongoc_uri_destroy(uri);
+    byron_stream_free(b.stream);
+    byron_component_free(b.comp);
+    mongoc_cleanup();
+    return 0;
+}
