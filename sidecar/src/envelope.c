@@ -67,7 +67,8 @@ void byron_time_now_rfc3339(char *out, size_t cap) {
     gmtime_r(&ts.tv_sec, &tm);
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+    /* cap >= 25 in every caller; a smaller buffer gets a cut, terminated string. */
+    if (snprintf(out, cap, "%s.%03ldZ", base, ts.tv_nsec / 1000000) >= (int)cap && cap) out[cap - 1] = '\0';
 }
 
 json_object *byron_event_build(const byron_event_spec_t *spec) {
