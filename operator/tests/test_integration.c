@@ -510,7 +510,9 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
     /* Defaults were applied. */
     json_object *bc = get_bc("fixed");
     cr_assert_eq(json_object_get_int(at(bc, "spec|partitions")), 8);
-    cr_assert_str_eq(s_at(bc, "spec|cache|image"), "mongo:7");
+    /* No cache image default: unset means the operator's --default-cache-image. */
+    cr_assert_null(at(bc, "spec|cache|image"));
+    cr_assert_not_null(at(bc, "spec|cache"));
     json_object_put(bc);
 }
 
