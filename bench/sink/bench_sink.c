@@ -11,7 +11,8 @@
  *    (envelopes, Byron-Version/Byron-Type headers, expected subject sequences).
  * 2. Baseline: T threads write the same documents with raw mongoc — one
  *    update_one(upsert, $set fields + version) per event, in each aggregate's
- *    order, no read, no guard — into a scratch database.
+ *    order, no read, no guard — into a scratch database; then again with the
+ *    expected version in the filter (what the sink's conditional write costs).
  * 3. Sink: starts byron-sidecar --mode=sink (BYRON_SINK_THREADS=T, no app) on
  *    the backlog and times it until every aggregate is cached at version 1+U.
  * Reports events/s for both and the sink's RSS peak. */
@@ -56,6 +57,7 @@ static const char *setting(const char *key) {
 
 typedef struct {
     int aggregates, updates, threads;
+    int conditional; /* baseline 2: the filter carries the expected version, as the sink's writes do */
     byron_component_t *comp;
     byron_stream_t *stream;
     mongoc_client_pool_t *pool;
@@ -131,6 +133,7 @@ static void *upsert(void *arg) {
             bson_error_t be;
             bson_t *ub = bson_new_from_json((const uint8_t *)json_object_to_json_string(u), -1, &be);
             bson_t *filter = BCON_NEW("_id", BCON_UTF8(id)), *opts = BCON_NEW("upsert", BCON_BOOL(true));
+            if (b->conditional && v > 1) BSON_APPEND_INT32(filter, "version", v - 1);
             if (!mongoc_collection_update_one(coll, filter, ub, opts, NULL, &be)) {
                 fprintf(stderr, "upsert: %s\n", be.message);
                 j->failed = 1;
@@ -246,7 +249,16 @@ int main(int argc, char **argv) {
     if (run_jobs(&b, upsert)) return 1;
     double raw_s = now_s() - t0;
     if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates) fprintf(stderr, "baseline: wrong final state\n");
-    printf("raw mongoc upserts:  %.2f s  %8.0f events/s\n", raw_s, (double)total / raw_s);
+    printf("raw mongoc upserts:  %.2f s  %8.0f events/s  (filter {_id})\n", raw_s, (double)total / raw_s);
+    char scratch2[96];
+    snprintf(scratch2, sizeof scratch2, "bench_rawc_%d", (int)getpid());
+    b.db = scratch2;
+    b.conditional = 1;
+    t0 = now_s();
+    if (run_jobs(&b, upsert)) return 1;
+    double rawc_s = now_s() - t0;
+    printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n", rawc_s,
+           (double)total / rawc_s);
 
     char bin[1024], threads_env[64], sink_db[96];
     const char *sb = getenv("BYRON_SIDECAR");
