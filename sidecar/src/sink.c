@@ -813,8 +813,8 @@ static void count(byron_sink_t *s, const char *type, const char *outcome) {
 static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
     int64_t t0 = now_ms();
     jsMsgMetaData *meta = NULL;
-    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
-        natsMsg_Ack(msg, NULL);
+    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
+        natsMsg_Nak(msg, NULL);
         return;
     }
     if (s->m.pending) {
