@@ -43,6 +43,7 @@ typedef struct flags {
     const char *bind;
     int log_level;
     unsigned lease_ms, renew_ms, retry_ms;
+    int resync_s;
 } flags_t;
 
 static atomic_int g_stop; /* SIGTERM/SIGINT or leadership lost */
@@ -98,6 +99,8 @@ static void usage(FILE *f) {
            "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
            "  --lease-name NAME          Lease name (default byron-operator)\n"
            "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
+           "  --resync-period SECONDS    re-apply every child this often, reverting drift (default 600; 0: "
+           "never)\n"
            "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
            "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
            "  --bind-address ADDR        listen address for both (default: all)\n"
@@ -135,6 +138,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_LEASE_MS,
         F_RENEW_MS,
         F_RETRY_MS,
+        F_RESYNC,
         F_VERSION,
         F_HELP
     };
@@ -155,6 +159,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
                                          {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
                                          {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
                                          {"retry-period-ms", required_argument, NULL, F_RETRY_MS},
+                                         {"resync-period", required_argument, NULL, F_RESYNC},
                                          {"version", no_argument, NULL, F_VERSION},
                                          {"help", no_argument, NULL, F_HELP},
                                          {NULL, 0, NULL, 0}};
@@ -206,6 +211,9 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
             if (parse_int("--retry-period-ms", optarg, 100, 600000, &v)) return 2;
             f->retry_ms = (unsigned)v;
             break;
+        case F_RESYNC:
+            if (parse_int("--resync-period", optarg, 0, 86400, &f->resync_s)) return 2;
+            break;
         case F_VERSION: printf("byron-operator %s\n", BYRON_VERSION); return 1;
         case F_HELP: usage(stdout); return 1;
         default: usage(stderr); return 2;
@@ -237,6 +245,7 @@ static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics,
 
 int main(int argc, char **argv) {
     flags_t f = {.workers = 2,
+                 .resync_s = 600,
                  .metrics_port = 8080,
                  .probe_port = 8081,
                  .log_level = BYRON_LOG_INFO,
@@ -338,6 +347,7 @@ int main(int argc, char **argv) {
         .workers = f.workers,
         .metrics = metrics,
         .recorder = rec,
+        .resync_s = (unsigned)f.resync_s,
     };
     if (!(ctl = byron_controller_new(&co, &err))) goto fail;
     if (byron_controller_start(ctl, 120000, &err) != BYRON_OK) goto fail;

@@ -12,6 +12,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
+#include "strmap.h"
 #include "workqueue.h"
 
 #include <pthread.h>
@@ -33,6 +34,14 @@ struct byron_controller {
     byron_workqueue_t *queue;
     pthread_t *workers;
     int nworkers, started;
+    /* Resync: a thread that re-enqueues every component each resync_s, and
+     * per component the monotonic second of its last full re-apply. */
+    pthread_t resync_thread;
+    int resync_started;
+    atomic_int stop_resync;
+    pthread_mutex_t rs_mu;
+    pthread_cond_t rs_cv;
+    byron_strmap_t *last_full; /* key → time_t* (under rs_mu) */
     byron_metric_t *m_total, *m_errors, *m_time, *m_active, *m_lists, *m_werr;
 };
 
@@ -117,6 +126,13 @@ byron_controller_t *byron_controller_new(const byron_controller_options_t *o, by
     }
     c->o = *o;
     c->nworkers = o->workers > 0 ? o->workers : 2;
+    pthread_mutex_init(&c->rs_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->rs_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    c->last_full = byron_strmap_new(free);
     c->nns = o->namespaces ? o->nnamespaces : 0;
     c->ninf = c->nns ? c->nns : 1;
     if (c->nns) {
@@ -281,13 +297,14 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
     json_object_array_add(conds, condition(old_status, "Ready", ready,
                                            ready ? BYRON_REASON_READY : BYRON_REASON_NOT_READY,
                                            fail_reason ? fail_msg : msg, gen, now));
-    json_object_array_add(conds,
-                          condition(old_status, "Progressing", !ready && !fail_reason,
-                                    fail_reason ? BYRON_REASON_BLOCKED : ready ? BYRON_REASON_COMPLETE : BYRON_REASON_ROLLING,
-                                    ready         ? "all parts are ready"
-                                    : fail_reason ? "blocked by an error"
-                                                  : msg,
-                                    gen, now));
+    json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
+                                           fail_reason ? BYRON_REASON_BLOCKED
+                                           : ready     ? BYRON_REASON_COMPLETE
+                                                       : BYRON_REASON_ROLLING,
+                                           ready         ? "all parts are ready"
+                                           : fail_reason ? "blocked by an error"
+                                                         : msg,
+                                           gen, now));
     json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
                                            fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
                                            fail_reason ? fail_msg : "all objects applied", gen, now));
@@ -330,6 +347,12 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
     json_object_put(sink);
     json_object_put(cache);
     return rc;
+}
+
+static time_t mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
 }
 
 /* --- the credentials Secret ---------------------------------------------------- */
@@ -407,7 +430,12 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
     byron_store_t *bcs = store_for(c, &BYRON_KIND_COMPONENT, ns);
     json_object *bc = bcs ? byron_store_get(bcs, key) : NULL;
-    if (!bc) return BYRON_OK; /* deleted: the garbage collector follows the owner references */
+    if (!bc) {
+        pthread_mutex_lock(&c->rs_mu);
+        byron_strmap_del(c->last_full, key);
+        pthread_mutex_unlock(&c->rs_mu);
+        return BYRON_OK; /* deleted: the garbage collector follows the owner references */
+    }
     if (md_str(bc, "deletionTimestamp")) {
         json_object_put(bc);
         return BYRON_OK;
@@ -435,8 +463,19 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         json_object_put(bc);
         return st;
     }
-    int applied = 0, deleted = 0;
+    int applied = 0, deleted = 0, force = 0;
     char first_err[BYRON_ERR_MSG_MAX] = "";
+    time_t now = mono_s();
+    if (c->o.resync_s) {
+        pthread_mutex_lock(&c->rs_mu);
+        time_t *last = byron_strmap_get(c->last_full, key);
+        if (!last && (last = malloc(sizeof(*last)))) {
+            *last = now; /* first sight (or operator start): the hashes are trusted until the next resync */
+            byron_strmap_set(c->last_full, key, last);
+        }
+        force = last && now - *last >= (time_t)c->o.resync_s;
+        pthread_mutex_unlock(&c->rs_mu);
+    }
     if (!d.cache_external && (st = ensure_secret(c, bc, err)))
         snprintf(first_err, sizeof(first_err), "%s", err->msg);
     for (int i = 0; i < d.n && !st; i++) {
@@ -445,10 +484,14 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         snprintf(okey, sizeof(okey), "%s/%s", ns, o->name);
         byron_store_t *store = store_for(c, o->kind, ns);
         json_object *cur = byron_store_get(store, okey), *md, *ann, *h;
-        int same = cur && json_object_object_get_ex(cur, "metadata", &md) &&
+        int same = !force && cur && json_object_object_get_ex(cur, "metadata", &md) &&
                    json_object_object_get_ex(md, "annotations", &ann) &&
                    json_object_object_get_ex(ann, BYRON_ANN_APPLIED_HASH, &h) &&
                    !strcmp(json_object_get_string(h), o->hash);
+        char old_rv[32] = "";
+        if (cur && json_object_object_get_ex(cur, "metadata", &md) &&
+            json_object_object_get_ex(md, "resourceVersion", &h))
+            snprintf(old_rv, sizeof(old_rv), "%s", json_object_get_string(h));
         json_object_put(cur);
         if (same) continue;
         byron_kind_path(o->kind, ns, o->name, path, sizeof(path));
@@ -457,11 +500,23 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
             snprintf(first_err, sizeof(first_err), "%s", err->msg);
             break;
         }
-        json_object *slim = byron_store_slim(out);
+        json_object *slim = byron_store_slim(out), *omd, *orv;
+        /* A forced re-apply of an unchanged object is a no-op on the server
+         * (same resourceVersion): count only real changes. */
+        if (!old_rv[0] || !json_object_object_get_ex(slim, "metadata", &omd) ||
+            !json_object_object_get_ex(omd, "resourceVersion", &orv) ||
+            strcmp(json_object_get_string(orv), old_rv) != 0)
+            applied++;
         byron_store_set_if_newer(store, okey, slim); /* don't re-apply before the watch catches up */
         json_object_put(slim);
         json_object_put(out);
-        applied++;
+    }
+    if (force && !st) {
+        pthread_mutex_lock(&c->rs_mu);
+        time_t *last = byron_strmap_get(c->last_full, key);
+        if (last) *last = now;
+        pthread_mutex_unlock(&c->rs_mu);
+        if (applied) byron_log(BYRON_LOG_INFO, "resync reverted drift", "key", key, (char *)NULL);
     }
     if (!st && d.cache_external) {
         if (!(st = delete_owned(c, bc, &BYRON_KIND_STATEFULSET, "-cache", &deleted, err)) &&
@@ -541,6 +596,33 @@ unsigned byron_controller_component_lists(byron_controller_t *c) {
     return n;
 }
 
+/* Every resync_s: enqueue every component. O(components) per period. */
+static void *resync_loop(void *arg) {
+    byron_controller_t *c = arg;
+    pthread_mutex_lock(&c->rs_mu);
+    while (!atomic_load(&c->stop_resync)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += c->o.resync_s;
+        while (!atomic_load(&c->stop_resync) && pthread_cond_timedwait(&c->rs_cv, &c->rs_mu, &ts) == 0) {
+        }
+        if (atomic_load(&c->stop_resync)) break;
+        pthread_mutex_unlock(&c->rs_mu);
+        for (size_t i = 0; i < c->ninf; i++) {
+            size_t n = 0;
+            char **keys = byron_store_keys(byron_informer_store(c->informers[0][i]), &n);
+            for (size_t k = 0; k < n; k++) {
+                byron_workqueue_add(c->queue, keys[k]);
+                free(keys[k]);
+            }
+            free(keys);
+        }
+        pthread_mutex_lock(&c->rs_mu);
+    }
+    pthread_mutex_unlock(&c->rs_mu);
+    return NULL;
+}
+
 byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms, byron_err_t *err) {
     byron_status_t st;
     /* Owned kinds first, so the first component events find their children. */
@@ -560,12 +642,25 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
             c->nworkers = i;
             return byron_err_set(err, BYRON_ENOMEM, "cannot start worker");
         }
+    if (c->o.resync_s) {
+        if (pthread_create(&c->resync_thread, NULL, resync_loop, c) != 0)
+            return byron_err_set(err, BYRON_ENOMEM, "cannot start the resync thread");
+        c->resync_started = 1;
+    }
     c->started = 1;
     return BYRON_OK;
 }
 
 void byron_controller_stop(byron_controller_t *c) {
     if (!c) return;
+    if (c->resync_started) {
+        pthread_mutex_lock(&c->rs_mu);
+        atomic_store(&c->stop_resync, 1);
+        pthread_cond_broadcast(&c->rs_cv);
+        pthread_mutex_unlock(&c->rs_mu);
+        pthread_join(c->resync_thread, NULL);
+        c->resync_started = 0;
+    }
     for (int k = 0; k < N_KINDS; k++)
         for (size_t i = 0; c->informers[k] && i < c->ninf; i++)
             byron_informer_request_stop(c->informers[k][i]);
@@ -588,6 +683,9 @@ void byron_controller_free(byron_controller_t *c) {
         free(c->informers[k]);
     }
     byron_workqueue_free(c->queue);
+    byron_strmap_free(c->last_full);
+    pthread_cond_destroy(&c->rs_cv);
+    pthread_mutex_destroy(&c->rs_mu);
     for (size_t i = 0; i < c->nns; i++) free(c->namespaces[i]);
     free(c->namespaces);
     free(c);

@@ -29,6 +29,10 @@ typedef struct byron_controller_options {
     byron_metrics_t *metrics;          /* optional */
     byron_recorder_t *recorder;        /* optional */
     unsigned min_watch_s, max_watch_s; /* informer watch timeouts (0: 300/600) */
+    /* Every resync_s seconds each component is reconciled with every child
+     * re-applied regardless of its hash annotation, which reverts drift
+     * (hand edits) that left the annotation alone. 0: never. */
+    unsigned resync_s;
 } byron_controller_options_t;
 
 typedef struct byron_controller byron_controller_t;
