@@ -522,7 +522,7 @@ void byron_desired_cleanup(byron_desired_t *d) {
     d->n = 0;
 }
 
-json_object *byron_desired_secret(json_object *bc, const char *password) {
+json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options) {
     char name[300], host[600];
     byron_desired_name(bc, "-cache-credentials", name, sizeof(name));
     json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "cache");
@@ -530,8 +530,8 @@ json_object *byron_desired_secret(json_object *bc, const char *password) {
     json_object *data = set(sec, "data", obj());
     const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
     /* authSource=admin: the root user lives in the admin database. */
-    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin",
-             password, c, c, ns);
+    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
+             password, c, c, ns, uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
     const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
     for (int i = 0; i < 3; i++) {
         char *b = byron_base64((const unsigned char *)vals[i], strlen(vals[i]));

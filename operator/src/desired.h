@@ -23,6 +23,7 @@ typedef struct byron_desired_options {
     const char *sidecar_image;       /* --sidecar-image */
     const char *default_cache_image; /* --default-cache-image (mongo:7) */
     const char *default_broker_url;  /* --default-broker-url */
+    const char *cache_uri_options;   /* --cache-uri-options: appended to the generated cache URI, or NULL */
 } byron_desired_options_t;
 
 #define BYRON_DESIRED_MAX 6
@@ -55,7 +56,9 @@ void byron_desired_cleanup(byron_desired_t *d);
 byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err);
 
 /* The cache credentials Secret with this password (caller puts). */
-json_object *byron_desired_secret(json_object *bc, const char *password);
+/* uri_options (NULL or ""): extra connection-string options appended to the
+ * URI, e.g. "authMechanism=PLAIN" for a cache that is not MongoDB itself. */
+json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options);
 
 /* Name helpers: "<c><suffix>" into buf. */
 void byron_desired_name(json_object *bc, const char *suffix, char *buf, size_t n);

@@ -36,7 +36,7 @@ typedef struct flags {
     const char *namespaces[MAX_NS];
     size_t nns;
     int workers;
-    const char *sidecar_image, *cache_image, *broker_url;
+    const char *sidecar_image, *cache_image, *broker_url, *cache_uri_options;
     int leader_elect;
     const char *lease_namespace, *lease_name;
     int metrics_port, probe_port;
@@ -94,6 +94,7 @@ static void usage(FILE *f) {
            "  --workers N                concurrent reconciles (default 2)\n"
            "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
            "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
+           "  --cache-uri-options OPTS   appended to generated cache URIs (e.g. authMechanism=PLAIN)\n"
            "  --default-broker-url URL   broker when spec.broker.url is unset\n"
            "  --leader-elect             elect a leader through a Lease before reconciling\n"
            "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
@@ -127,6 +128,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_WORKERS,
         F_SIDECAR,
         F_CACHE,
+        F_CACHE_URI_OPTS,
         F_BROKER,
         F_LEADER,
         F_LEASE_NS,
@@ -148,6 +150,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
                                          {"workers", required_argument, NULL, F_WORKERS},
                                          {"sidecar-image", required_argument, NULL, F_SIDECAR},
                                          {"default-cache-image", required_argument, NULL, F_CACHE},
+                                         {"cache-uri-options", required_argument, NULL, F_CACHE_URI_OPTS},
                                          {"default-broker-url", required_argument, NULL, F_BROKER},
                                          {"leader-elect", no_argument, NULL, F_LEADER},
                                          {"lease-namespace", required_argument, NULL, F_LEASE_NS},
@@ -182,6 +185,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
             break;
         case F_SIDECAR: f->sidecar_image = optarg; break;
         case F_CACHE: f->cache_image = optarg; break;
+        case F_CACHE_URI_OPTS: f->cache_uri_options = optarg; break;
         case F_BROKER: f->broker_url = optarg; break;
         case F_LEADER: f->leader_elect = 1; break;
         case F_LEASE_NS: f->lease_namespace = optarg; break;
@@ -341,7 +345,8 @@ int main(int argc, char **argv) {
         .client = client,
         .desired = {.sidecar_image = f.sidecar_image,
                     .default_cache_image = f.cache_image,
-                    .default_broker_url = f.broker_url},
+                    .default_broker_url = f.broker_url,
+                    .cache_uri_options = f.cache_uri_options},
         .namespaces = f.nns ? f.namespaces : NULL,
         .nnamespaces = f.nns,
         .workers = f.workers,

@@ -374,7 +374,7 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
         return byron_err_set(err, BYRON_EIO, "getrandom failed");
     char pw[49];
     for (int i = 0; i < 24; i++) snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-    json_object *sec = byron_desired_secret(bc, pw), *created = NULL;
+    json_object *sec = byron_desired_secret(bc, pw, c->o.desired.cache_uri_options), *created = NULL;
     byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
     st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
     json_object_put(sec);

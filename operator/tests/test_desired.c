@@ -25,7 +25,7 @@ static const char *BC =
     "\"cache\":{\"image\":\"mongo:7\",\"storage\":{\"size\":\"5Gi\",\"storageClassName\":\"fast\"}},"
     "\"broker\":{\"url\":\"nats://nats:4222\"}}}";
 
-static const byron_desired_options_t OPTS = {"byron-sidecar:test", "mongo:7", "nats://default:4222"};
+static const byron_desired_options_t OPTS = {"byron-sidecar:test", "mongo:7", "nats://default:4222", NULL};
 
 static json_object *parse(const char *s) {
     json_object *o = NULL;
@@ -242,7 +242,7 @@ Test(desired, unusable_specs_name_the_field) {
     /* No broker in the spec and no operator default. */
     json_object *bc = parse(BC);
     json_object_object_del(at(bc, "spec"), "broker");
-    byron_desired_options_t o = {"s", "mongo:7", NULL};
+    byron_desired_options_t o = {"s", "mongo:7", NULL, NULL};
     byron_desired_t d;
     byron_err_t err = {0};
     cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
@@ -257,11 +257,20 @@ Test(desired, unusable_specs_name_the_field) {
 
 Test(desired, secret_holds_base64_credentials_and_uri) {
     json_object *bc = parse(BC);
-    json_object *s = byron_desired_secret(bc, "pw");
+    json_object *s = byron_desired_secret(bc, "pw", NULL);
     cr_assert_str_eq(s_at(s, "metadata|name"), "orders-cache-credentials");
     cr_assert_str_eq(s_at(s, "data|password"), "cHc=");
     cr_assert_str_eq(s_at(s, "data|username"), "Ynlyb24=");
     cr_assert_not_null(at(s, "data|uri"));
+    json_object_put(s);
+    /* --cache-uri-options: appended to the URI's options. */
+    s = byron_desired_secret(bc, "pw", "authMechanism=PLAIN");
+    char want[512];
+    snprintf(want, sizeof want, "mongodb://byron:pw@orders-cache-0.orders-cache.%s.svc:27017/?authSource=admin&authMechanism=PLAIN",
+             s_at(bc, "metadata|namespace"));
+    char *b64 = byron_base64((const unsigned char *)want, strlen(want));
+    cr_assert_str_eq(s_at(s, "data|uri"), b64);
+    free(b64);
     json_object_put(s);
     json_object_put(bc);
 }
