@@ -4,10 +4,11 @@
  *   bench_operator raw NS N THREADS          the baseline: this process writes what the operator
  *                                            would for N components (component POST, Secret POST,
  *                                            6 server-side applies, status PATCH) with THREADS threads
- *   bench_operator operator NS N THREADS     POST N components, then poll until every one has its
+ *   bench_operator operator NS N THREADS     POST N components, then watch until every one has its
  *                                            status for its generation and every child exists
  *
- * Both print one line: "<mode> n=N seconds=S objects_per_s=R". Credentials:
+ * Both print one line: "<mode> n=N threads=T seconds=S components_per_s=R writes_per_s=W".
+ * Credentials:
  * $KUBECONFIG. Objects are built by the operator's own desired.c, so the
  * baseline writes byte-for-byte what the operator writes. */
 #include "byron/json.h"
@@ -68,14 +69,14 @@ static void create_component(int i, json_object **out) {
 
 /* What one reconcile of a new component writes, done directly. */
 static void *raw_worker(void *arg) {
-    byron_desired_options_t o = {"byron-sidecar:bench", "mongo:7", "nats://nats:4222"};
+    byron_desired_options_t o = {"byron-sidecar:bench", "mongo:7", "nats://nats:4222", NULL};
     int i;
     while ((i = atomic_fetch_add(&next_i, 1)) < n_total) {
         json_object *bc = NULL;
         byron_err_t err = {0};
         char path[512];
         create_component(i, &bc);
-        json_object *sec = byron_desired_secret(bc, "0123456789abcdef0123456789abcdef01234567");
+        json_object *sec = byron_desired_secret(bc, "0123456789abcdef0123456789abcdef01234567", NULL);
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
         if (byron_kube_do(kc, "POST", path, "application/json", sec, NULL, &err) != BYRON_OK)
             die("secret", &err);
@@ -109,34 +110,17 @@ static void *create_worker(void *arg) {
     return NULL;
 }
 
-/* Count items of a collection in ns (paginated); with status_only, only
- * components whose status covers their generation. */
-/* status_only polls are served from the API server's watch cache
- * (resourceVersion=0): a consistent list would be a quorum read of every
- * component from etcd each second, load the operator would be blamed for. */
-static int count(const char *prefix, const char *plural, int status_only) {
+/* Count the items of a collection in ns (paginated, consistent lists). */
+static int count(const char *prefix, const char *plural) {
     char path[1024], cont[2048] = "";
     int n = 0;
     do {
-        snprintf(path, sizeof path, "%s/namespaces/%s/%s?limit=500%s%s%s", prefix, ns, plural,
-                 status_only ? "&resourceVersion=0" : "", cont[0] ? "&continue=" : "", cont);
+        snprintf(path, sizeof path, "%s/namespaces/%s/%s?limit=500%s%s", prefix, ns, plural,
+                 cont[0] ? "&continue=" : "", cont);
         json_object *list = NULL, *items, *md, *c;
         byron_err_t err = {0};
         if (byron_kube_do(kc, "GET", path, NULL, NULL, &list, &err) != BYRON_OK) die("list", &err);
-        json_object_object_get_ex(list, "items", &items);
-        for (size_t i = 0; i < json_object_array_length(items); i++) {
-            json_object *it = json_object_array_get_idx(items, i), *st, *og, *imd, *gen;
-            if (!status_only) {
-                n++;
-                continue;
-            }
-            if (json_object_object_get_ex(it, "status", &st) &&
-                json_object_object_get_ex(st, "observedGeneration", &og) &&
-                json_object_object_get_ex(it, "metadata", &imd) &&
-                json_object_object_get_ex(imd, "generation", &gen) &&
-                json_object_get_int64(og) == json_object_get_int64(gen))
-                n++;
-        }
+        if (json_object_object_get_ex(list, "items", &items)) n += (int)json_object_array_length(items);
         cont[0] = '\0';
         if (json_object_object_get_ex(list, "metadata", &md) && json_object_object_get_ex(md, "continue", &c))
             byron_kube_urlencode(json_object_get_string(c), cont, sizeof cont);
@@ -244,9 +228,9 @@ int main(int argc, char **argv) {
         /* Status is written after a reconcile's applies: every component with
          * status for its generation implies its children exist. Verify. */
         double td = now_s();
-        int dep = count("/apis/apps/v1", "deployments", 0), sts = count("/apis/apps/v1", "statefulsets", 0);
-        int svc = count("/api/v1", "services", 0), cm = count("/api/v1", "configmaps", 0),
-            sec = count("/api/v1", "secrets", 0);
+        int dep = count("/apis/apps/v1", "deployments"), sts = count("/apis/apps/v1", "statefulsets");
+        int svc = count("/api/v1", "services"), cm = count("/api/v1", "configmaps"),
+            sec = count("/api/v1", "secrets");
         if (dep != 2 * n_total || sts != n_total || svc != 2 * n_total || cm != n_total || sec != n_total) {
             fprintf(stderr,
                     "bench_operator: children missing: deployments %d statefulsets %d services %d "

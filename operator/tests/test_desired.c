@@ -266,8 +266,10 @@ Test(desired, secret_holds_base64_credentials_and_uri) {
     /* --cache-uri-options: appended to the URI's options. */
     s = byron_desired_secret(bc, "pw", "authMechanism=PLAIN");
     char want[512];
-    snprintf(want, sizeof want, "mongodb://byron:pw@orders-cache-0.orders-cache.%s.svc:27017/?authSource=admin&authMechanism=PLAIN",
-             s_at(bc, "metadata|namespace"));
+    snprintf(
+        want, sizeof want,
+        "mongodb://byron:pw@orders-cache-0.orders-cache.%s.svc:27017/?authSource=admin&authMechanism=PLAIN",
+        s_at(bc, "metadata|namespace"));
     char *b64 = byron_base64((const unsigned char *)want, strlen(want));
     cr_assert_str_eq(s_at(s, "data|uri"), b64);
     free(b64);

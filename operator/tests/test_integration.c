@@ -499,6 +499,16 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
     expect_rejected("{\"partitions\":0}", "spec.partitions");
     expect_rejected("{\"api\":{\"replicas\":-1}}", "spec.api.replicas");
     expect_rejected("{\"broker\":{\"url\":\"http://x\"}}", "spec.broker.url");
+    /* Names that could not name a Service (<name>-api) are refused up front. */
+    char body[512], path0[256];
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"byron.io/"
+             "v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"9lives\"},"
+             "\"spec\":{}}");
+    snprintf(path0, sizeof path0, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    byron_err_t err0 = {0};
+    cr_assert_eq(kdo("POST", path0, "application/json", body, &err0), BYRON_EINVAL, "accepted 9lives");
+    cr_assert(strstr(err0.msg, "metadata.name"), "%s", err0.msg);
     /* Immutable partitions, on update. */
     create_bc("fixed");
     char path[256];
