@@ -50,6 +50,8 @@ LOCAL_PATH_IMAGE=docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONE
 PROBE_IMAGE=docker.io/byron/e2e-probe:dev
 OPERATOR_IMAGE=docker.io/byron/operator:dev
 SIDECAR_IMAGE=docker.io/byron/sidecar:dev
+# the example component's app (examples/orders/Dockerfile)
+EXAMPLE_ORDERS_IMAGE=docker.io/byron/example-orders:dev
 
 export PATH="$BIN:$PATH"
 

@@ -63,6 +63,12 @@ build_tools() {
     (cd "$repo_root/e2e/probe" && go build -trimpath -ldflags='-s -w' -o "$BIN/e2e-probe" .)
     stamp_set e2e-probe "$key"
   fi
+  key=$(hash_files "$cluster_dir/ferretdb/mongod-shim.c")
+  if ! stamp_ok mongod-shim "$key" || [ ! -x "$BIN/mongod-shim" ]; then
+    clog "building mongod-shim (static C)"
+    cc -static -O2 -s -Wall -Wextra -Werror -o "$BIN/mongod-shim" "$cluster_dir/ferretdb/mongod-shim.c"
+    stamp_set mongod-shim "$key"
+  fi
   key=$(hash_files "$cluster_dir/pause/pause.c")
   if ! stamp_ok pause "$key" || [ ! -x "$BIN/pause" ]; then
     clog "building pause (static C)"
@@ -194,9 +200,10 @@ img_nats() {
 
 img_ferretdb() {
   # MongoDB wire protocol on :27017, SQLite files in /data/db (where a mongo
-  # StatefulSet mounts its volume).
-  scratch_image ferretdb "$FERRETDB_IMAGE" "$BIN/ferretdb:/ferretdb" -- \
-    --entrypoint '["/ferretdb"]' --cmd '["--listen-addr=0.0.0.0:27017","--sqlite-dir=/data/db"]' \
+  # StatefulSet mounts its volume). The entrypoint translates mongod's flags
+  # (a cache StatefulSet passes --bind_ip_all): ferretdb/mongod-shim.c.
+  scratch_image ferretdb "$FERRETDB_IMAGE" "$BIN/ferretdb:/ferretdb" "$BIN/mongod-shim:/mongod-shim" -- \
+    --entrypoint '["/mongod-shim"]' --cmd '["--listen-addr=0.0.0.0:27017","--sqlite-dir=/data/db"]' \
     --port 27017 --os linux --arch amd64
 }
 
@@ -229,6 +236,18 @@ dockerfile_image() {
   mv "$IMAGES/$name.tar.tmp" "$IMAGES/$name.tar"
 }
 img_operator() { dockerfile_image operator "$OPERATOR_IMAGE"; }
+# The example's app (examples/orders/Dockerfile, its own directory as context).
+img_example_orders() {
+  local dir=$repo_root/examples/orders
+  bh bud --quiet --layers --pull=never --network host \
+    --build-arg "RUNTIME_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
+    -f "$dir/Dockerfile" -t "$EXAMPLE_ORDERS_IMAGE" "$dir" \
+    >"$IMAGES/example-orders.build.log" 2>&1 ||
+    { clog "see $IMAGES/example-orders.build.log"; tail -20 "$IMAGES/example-orders.build.log" >&2; return 1; }
+  rm -f "$IMAGES/example-orders.tar.tmp"
+  bh push --quiet "$EXAMPLE_ORDERS_IMAGE" "docker-archive:$IMAGES/example-orders.tar.tmp:$EXAMPLE_ORDERS_IMAGE" >/dev/null
+  mv "$IMAGES/example-orders.tar.tmp" "$IMAGES/example-orders.tar"
+}
 img_sidecar() { dockerfile_image sidecar "$SIDECAR_IMAGE"; }
 
 # Inputs of the project's images: the Dockerfile and the build context (the
@@ -259,11 +278,12 @@ build_images() {
   build_image pause "$(fnkey img_pause)-$(hash_files "$BIN/pause")" img_pause
   build_image coredns "$(fnkey img_coredns)-$(hash_files "$BIN/coredns")" img_coredns
   build_image nats "$(fnkey img_nats)-$(hash_files "$BIN/nats-server")" img_nats
-  build_image ferretdb "$(fnkey img_ferretdb)-$(hash_files "$BIN/ferretdb")" img_ferretdb
+  build_image ferretdb "$(fnkey img_ferretdb)-$(hash_files "$BIN/ferretdb" "$BIN/mongod-shim")" img_ferretdb
   build_image local-path-provisioner "$(fnkey img_local_path)-$(hash_files "$BIN/local-path-provisioner")" img_local_path
   build_image probe "$(fnkey img_probe)-$deb-$(hash_files "$BIN/e2e-probe")" img_probe
   build_image operator "$(fnkey img_operator dockerfile_image)-$deb-$(source_key operator)" img_operator
   build_image sidecar "$(fnkey img_sidecar dockerfile_image)-$deb-$(source_key sidecar)" img_sidecar
+  build_image example-orders "$(fnkey img_example_orders)-$deb-$(hash_files "$repo_root/examples/orders/Dockerfile" "$repo_root"/examples/orders/app/*.py)" img_example_orders
 }
 
 # --- import into containerd ------------------------------------------------------

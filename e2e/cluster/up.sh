@@ -393,13 +393,13 @@ main() {
   (
     set +e
     "$cluster_dir/images.sh" debian >"$LOGS/images-base.log" 2>&1
-    "$cluster_dir/images.sh" operator sidecar >"$LOGS/images-project.log" 2>&1 &
+    "$cluster_dir/images.sh" operator sidecar example-orders >"$LOGS/images-project.log" 2>&1 &
     project=$!
     "$cluster_dir/images.sh" --import pause coredns local-path-provisioner debian probe nats ferretdb \
       >"$LOGS/images-cluster.log" 2>&1
     echo $? >"$STATE/images-cluster.rc"
     wait $project; rc=$?
-    "$cluster_dir/images.sh" --import-only operator sidecar >>"$LOGS/images-project.log" 2>&1 || rc=1
+    "$cluster_dir/images.sh" --import-only operator sidecar example-orders >>"$LOGS/images-project.log" 2>&1 || rc=1
     echo $rc >"$STATE/images-project.rc"
   ) &
   local images_pid=$!
@@ -427,10 +427,10 @@ main() {
     { kc -n local-path-storage get pods -o wide >&2; cdie "local-path-provisioner not Available after 60s"; }
   wait "$images_pid"
   if [ "$(cat "$STATE/images-project.rc" 2>/dev/null)" = 0 ]; then
-    clog "project images (operator, sidecar) imported ($(elapsed)s)"
+    clog "project images (operator, sidecar, example-orders) imported ($(elapsed)s)"
   else
     tail -5 "$LOGS/images-project.log" >&2
-    clog "warning: the operator/sidecar images did not build: $LOGS/images-project.log"
+    clog "warning: the operator/sidecar/example images did not build: $LOGS/images-project.log"
   fi
   clog "cluster up in $(elapsed)s; export KUBECONFIG=$KUBECONFIG_FILE"
   echo "$KUBECONFIG_FILE"
