@@ -5,6 +5,9 @@
 //   "garbage": true  before hook answers non-JSON
 // Custom commands emit their first declared event type with the input as data
 // ("repeat": n emits n of them; "badEvent": true adds an undeclared type).
+// Event handlers (sink side) as in app.py: own custom events set the data's
+// model fields (+ REFAPP_EVENT_SET per type), subscribed events are mirrored into
+// this component's first model through "changes", data holding "poison" fails.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -12,7 +15,36 @@ const fs = require('fs');
 const SOCKET = process.env.BYRON_APP_SOCKET || '/var/run/byron/app.sock';
 const SIDECAR = process.env.BYRON_SIDECAR_SOCKET || '';
 const NO_HOOKS = process.env.REFAPP_NO_HOOKS === '1';
+const EVENT_SET = JSON.parse(process.env.REFAPP_EVENT_SET || '{}');
 const stats = { before: 0, after: 0, command: 0, events: 0 };
+let META = {}; // the component, from GET /v1/meta at start-up
+
+function modelFields(name) {
+  const m = (META.models || []).find((x) => x.name === name);
+  return new Set(m ? m.fields.map((f) => f.name) : []);
+}
+
+function pick(data, fields) {
+  const out = {};
+  for (const [k, v] of Object.entries(data)) if (fields.has(k)) out[k] = v;
+  return out;
+}
+
+function handleEvent(res, type, req) {
+  const ev = req.event || {};
+  const data = ev.data || {};
+  if (Object.values(data).includes('poison')) return reply(res, 500, { error: `poisoned event ${ev.id}` });
+  if (req.subscribed) {
+    const models = META.models || [];
+    if (!models.length) return reply(res, 200, {});
+    const target = models[0].name;
+    return reply(res, 200, { changes: [{ model: target, id: ev.subject, set: pick(data, modelFields(target)) }] });
+  }
+  const model = ev.byronmodel || '';
+  if ([`${model}Created`, `${model}Updated`, `${model}Deleted`].includes(type)) return reply(res, 200, {});
+  const set = Object.assign(pick(data, modelFields(model)), EVENT_SET[type] || {});
+  return reply(res, 200, Object.keys(set).length ? { set } : {});
+}
 
 function log(msg, fields) {
   process.stderr.write(JSON.stringify(Object.assign({ ts: new Date().toISOString(), logger: 'refapp-node', msg }, fields || {})) + '\n');
@@ -35,7 +67,11 @@ function handle(req, res, body) {
   const parts = req.url.replace(/^\/+|\/+$/g, '').split('/');
   if (parts.length < 3 || parts[0] !== 'v1' || !['commands', 'events'].includes(parts[1])) return reply(res, 404, { error: 'no such path' });
   const hook = parts.length === 4 ? parts[3] : null;
-  if (parts[1] === 'events') { stats.events++; return reply(res, 200, {}); }
+  if (parts[1] === 'events') {
+    stats.events++;
+    if (hook || NO_HOOKS) return hook && !NO_HOOKS ? reply(res, 200, {}) : reply(res, 404, {});
+    return handleEvent(res, parts[2], input);
+  }
   if (hook === 'before' || hook === 'after') {
     if (NO_HOOKS) return reply(res, 404, { error: 'no hook' });
     stats[hook]++;
@@ -66,7 +102,7 @@ function readMeta(attempt) {
     let b = '';
     res.on('data', (c) => { b += c; });
     res.on('end', () => {
-      try { const m = JSON.parse(b); log('sidecar metadata', { status: res.statusCode, component: m.component, mode: m.mode }); } catch (e) { log('sidecar metadata unreadable'); }
+      try { const m = JSON.parse(b); META = m; log('sidecar metadata', { status: res.statusCode, component: m.component, mode: m.mode }); } catch (e) { log('sidecar metadata unreadable'); }
     });
   });
   req.on('error', () => { if (attempt < 50) setTimeout(() => readMeta(attempt + 1), 100); });
