@@ -16,10 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char CONFIG[] =
     "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"orders\",\"namespace\":\"shop\",\"partitions\":4,"
     "\"enums\":[{\"name\":\"OrderStatus\",\"values\":[\"OPEN\",\"SHIPPED\"]}],"
-    "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":true},"
+    "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":"
+    "true},"
     "{\"name\":\"status\",\"type\":\"OrderStatus\"},{\"name\":\"count\",\"type\":\"Int\"},"
     "{\"name\":\"lines\",\"type\":\"OrderLine\",\"list\":true},{\"name\":\"notes\",\"type\":\"JSON\"}]},"
-    "{\"name\":\"OrderLine\",\"fields\":[{\"name\":\"sku\",\"type\":\"String\"},{\"name\":\"at\",\"type\":\"DateTime\"}]}]}";
+    "{\"name\":\"OrderLine\",\"fields\":[{\"name\":\"sku\",\"type\":\"String\"},{\"name\":\"at\",\"type\":"
+    "\"DateTime\"}]}]}";
 
 static byron_component_t *component(void) {
     static byron_component_t *c;

@@ -95,14 +95,23 @@ static void *publish(void *arg) {
         uint64_t last = 0;
         for (int v = 1; v <= 1 + b->updates; v++) {
             json_object *data = event_data(a, v);
-            byron_event_spec_t spec = {.source = b->comp->source, .type = v == 1 ? "OrderCreated" : "OrderUpdated",
-                                       .subject = id, .model = "Order", .version = v,
-                                       .command = v == 1 ? "createOrder" : "updateOrder", .data = data};
+            byron_event_spec_t spec = {.source = b->comp->source,
+                                       .type = v == 1 ? "OrderCreated" : "OrderUpdated",
+                                       .subject = id,
+                                       .model = "Order",
+                                       .version = v,
+                                       .command = v == 1 ? "createOrder" : "updateOrder",
+                                       .data = data};
             json_object *ev = byron_event_build(&spec);
             const char *txt = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
             snprintf(msgid, sizeof msgid, "bench:%s:%d", id, v);
-            byron_publish_t p = {.subject = subject, .data = txt, .len = strlen(txt), .msg_id = msgid,
-                                 .expected_seq = last, .version = v, .type = spec.type};
+            byron_publish_t p = {.subject = subject,
+                                 .data = txt,
+                                 .len = strlen(txt),
+                                 .msg_id = msgid,
+                                 .expected_seq = last,
+                                 .version = v,
+                                 .type = spec.type};
             byron_err_t err = {0};
             if (byron_stream_publish(b->stream, &p, &last, NULL, &err) != BYRON_OK) {
                 fprintf(stderr, "publish: %s\n", err.msg);
@@ -190,9 +199,12 @@ static long rss_peak_kb(pid_t pid) {
 int main(int argc, char **argv) {
     bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8};
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--aggregates") == 0) b.aggregates = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--updates") == 0) b.updates = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0) b.threads = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--aggregates") == 0)
+            b.aggregates = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--updates") == 0)
+            b.updates = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0)
+            b.threads = atoi(argv[i + 1]);
     }
     if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0) {
         fprintf(stderr, "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64]\n");
@@ -212,11 +224,13 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "bench-sink-%d", (int)getpid());
     if (!mkdtemp(dir)) return 1;
     snprintf(cfg, sizeof cfg, "%s/component.json", dir);
-    snprintf(conf, sizeof conf,
-             "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,"
-             "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":true},"
-             "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
-             name);
+    snprintf(
+        conf, sizeof conf,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,"
+        "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":"
+        "true},"
+        "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
+        name);
     FILE *f = fopen(cfg, "w");
     fputs(conf, f);
     fclose(f);
@@ -225,9 +239,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    byron_stream_options_t so = {.url = nats_url, .client_name = "bench_sink", .replicas = 1, .request_timeout_ms = 5000};
+    byron_stream_options_t so = {
+        .url = nats_url, .client_name = "bench_sink", .replicas = 1, .request_timeout_ms = 5000};
     b.stream = byron_stream_new(b.comp, &so, &err);
-    for (int i = 0; b.stream && i < 100 && byron_stream_ensure(b.stream, &err) != BYRON_OK; i++) usleep(50000);
+    for (int i = 0; b.stream && i < 100 && byron_stream_ensure(b.stream, &err) != BYRON_OK; i++)
+        usleep(50000);
     if (!b.stream || !byron_stream_ready(b.stream)) {
         fprintf(stderr, "stream: %s\n", err.msg);
         return 1;
@@ -248,7 +264,8 @@ int main(int argc, char **argv) {
     t0 = now_s();
     if (run_jobs(&b, upsert)) return 1;
     double raw_s = now_s() - t0;
-    if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates) fprintf(stderr, "baseline: wrong final state\n");
+    if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates)
+        fprintf(stderr, "baseline: wrong final state\n");
     printf("raw mongoc upserts:  %.2f s  %8.0f events/s  (filter {_id})\n", raw_s, (double)total / raw_s);
     char scratch2[96];
     snprintf(scratch2, sizeof scratch2, "bench_rawc_%d", (int)getpid());
@@ -257,8 +274,8 @@ int main(int argc, char **argv) {
     t0 = now_s();
     if (run_jobs(&b, upsert)) return 1;
     double rawc_s = now_s() - t0;
-    printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n", rawc_s,
-           (double)total / rawc_s);
+    printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n",
+           rawc_s, (double)total / rawc_s);
 
     char bin[1024], threads_env[64], sink_db[96];
     const char *sb = getenv("BYRON_SIDECAR");
@@ -279,20 +296,24 @@ int main(int argc, char **argv) {
     if (pid == 0) {
         putenv(threads_env);
         execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
-              "--http-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "", "--log-level", "warn", (char *)NULL);
+              "--http-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "", "--log-level", "warn",
+              (char *)NULL);
         _exit(127);
     }
     int64_t done = 0;
-    while (now_s() - t0 < 600 && (done = count_at(b.pool, sink_db, 1 + b.updates)) < b.aggregates) usleep(20000);
+    while (now_s() - t0 < 600 && (done = count_at(b.pool, sink_db, 1 + b.updates)) < b.aggregates)
+        usleep(20000);
     double sink_s = now_s() - t0;
     long rss = rss_peak_kb(pid);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     if (done < b.aggregates) {
-        fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done, b.aggregates);
+        fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done,
+                b.aggregates);
         return 1;
     }
-    printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw; from process start; RSS peak %ld KiB)\n",
+    printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw; from process start; RSS peak %ld "
+           "KiB)\n",
            sink_s, (double)total / sink_s, 100.0 * raw_s / sink_s, rss);
     mongoc_client_pool_destroy(b.pool);
     mongoc_uri_destroy(uri);

@@ -18,8 +18,8 @@
 
 /* BYRON_OK once model/id is cached with a version >= version (absent, when
  * deleted is set); BYRON_ETIMEDOUT after timeout_ms; BYRON_EINVAL for an unknown model. */
-byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model, const char *id, int64_t version,
-                                        int deleted, int timeout_ms, byron_err_t *err);
+byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model, const char *id,
+                                        int64_t version, int deleted, int timeout_ms, byron_err_t *err);
 
 /* For a successful command's result: waits (BYRON_CONSISTENCY_TIMEOUT_MS) and
  * adds "projected": true|false (and "projectionError") to its JSON answer. */

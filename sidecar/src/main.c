@@ -37,7 +37,7 @@ typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts;
     int print_schema;
-    int rebuild; /* sink: drop the cache and the durables, re-project from the stream */
+    int rebuild;                    /* sink: drop the cache and the durables, re-project from the stream */
     byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
 } settings_t;
 
@@ -322,7 +322,8 @@ int main(int argc, char **argv) {
                                    .app = sc.app,
                                    .metrics = sc.metrics,
                                    .rebuild = s.rebuild};
-        if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err))) goto out;
+        if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
+            goto out;
     }
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
     /* The sidecar's socket is served before the app is up: the app may call it while starting. */
@@ -376,7 +377,7 @@ out:
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
     byron_sink_free(sc.sink); /* after the server (readiness reads it); settles the events in hand */
-    byron_gqlapi_free(gql); /* after the server: its last callbacks queue work for the ws workers */
+    byron_gqlapi_free(gql);   /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_app_free(sc.app);
     byron_cache_free(sc.cache);

@@ -62,16 +62,20 @@ static byron_status_t parse_change(json_object *o, const byron_model_t *m, const
                 return byron_err_set(err, BYRON_EINVAL, "%sunset: must be a list of field names", path);
             for (size_t i = 0; i < json_object_array_length(v); i++) {
                 json_object *e = json_object_array_get_idx(v, i);
-                const byron_field_t *f =
-                    json_object_is_type(e, json_type_string) ? byron_model_field(m, json_object_get_string(e)) : NULL;
+                const byron_field_t *f = json_object_is_type(e, json_type_string)
+                                             ? byron_model_field(m, json_object_get_string(e))
+                                             : NULL;
                 if (!f)
-                    return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: not a field of %s", path, i, m->name);
+                    return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: not a field of %s", path, i,
+                                         m->name);
                 if (f->required)
-                    return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: %s is required, it cannot be unset",
-                                         path, i, f->name);
+                    return byron_err_set(err, BYRON_EINVAL,
+                                         "%sunset[%zu]: %s is required, it cannot be unset", path, i,
+                                         f->name);
                 json_object *sv = NULL;
                 if (ch->set && json_object_object_get_ex(ch->set, f->name, &sv))
-                    return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: %s is also in set", path, i, f->name);
+                    return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: %s is also in set", path, i,
+                                         f->name);
             }
             ch->unset = json_object_get(v);
         } else if (strcmp(k, "delete") == 0 && v) {
@@ -103,7 +107,8 @@ byron_status_t byron_handler_answer_parse(const byron_component_t *c, json_objec
     if (json_object_object_get_ex(answer, "skip", &skip) && skip) {
         json_object *msg = NULL;
         if (!json_object_is_type(skip, json_type_object) ||
-            (json_object_object_get_ex(skip, "message", &msg) && msg && !json_object_is_type(msg, json_type_string))) {
+            (json_object_object_get_ex(skip, "message", &msg) && msg &&
+             !json_object_is_type(msg, json_type_string))) {
             st = byron_err_set(err, BYRON_EPROTO, "answer.skip: must be {\"message\": \"...\"}");
             goto out;
         }
@@ -122,9 +127,10 @@ byron_status_t byron_handler_answer_parse(const byron_component_t *c, json_objec
     }
     if (own_keys) {
         if (!own_model) {
-            st = byron_err_set(err, BYRON_EPROTO,
-                               "answer: set/unset/delete apply to the event's own aggregate, which an event of "
-                               "another component does not have here: answer with \"changes\"");
+            st = byron_err_set(
+                err, BYRON_EPROTO,
+                "answer: set/unset/delete apply to the event's own aggregate, which an event of "
+                "another component does not have here: answer with \"changes\"");
             goto out;
         }
         static const char *const OTHER[] = {"skip", "changes", NULL};

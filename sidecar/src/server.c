@@ -11,11 +11,10 @@
  * comes back; only the service thread touches sessions and wsi pointers. */
 #include "server.h"
 
-#include "cache_wait.h"
-
 #include "byron/httpd.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "cache_wait.h"
 
 #include <libwebsockets.h>
 #include <stdatomic.h>
@@ -147,10 +146,13 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
         if (!err.msg[0] &&
             byron_json_get_string(body, "body", "id", BYRON_JSON_OPTIONAL, &id, &err) == BYRON_OK &&
             byron_json_get_object(body, "body", "input", BYRON_JSON_OPTIONAL, &input, &err) == BYRON_OK &&
-            byron_json_get_string(body, "body", "idempotencyKey", BYRON_JSON_OPTIONAL, &key, &err) == BYRON_OK)
+            byron_json_get_string(body, "body", "idempotencyKey", BYRON_JSON_OPTIONAL, &key, &err) ==
+                BYRON_OK)
             byron_json_get_string(body, "body", "consistency", BYRON_JSON_OPTIONAL, &consistency, &err);
-        if (!err.msg[0] && consistency && strcmp(consistency, "durable") != 0 && strcmp(consistency, "projected") != 0)
-            byron_err_set(&err, BYRON_EINVAL, "consistency: \"%.32s\" is not durable or projected", consistency);
+        if (!err.msg[0] && consistency && strcmp(consistency, "durable") != 0 &&
+            strcmp(consistency, "projected") != 0)
+            byron_err_set(&err, BYRON_EINVAL, "consistency: \"%.32s\" is not durable or projected",
+                          consistency);
     }
     if (err.msg[0]) {
         set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);

@@ -36,7 +36,7 @@ typedef enum { LANE_OWN, LANE_SUB } lane_kind_t;
 
 typedef struct lane {
     lane_kind_t kind;
-    int partition;                     /* LANE_OWN */
+    int partition;                      /* LANE_OWN */
     const byron_subscription_t *subdef; /* LANE_SUB */
     char stream[160], durable[160], filter[320];
     natsSubscription *sub;
@@ -99,8 +99,8 @@ static void lane_set(lane_t *l, int ok, const char *msg) {
     snprintf(l->err, sizeof l->err, "%s", ok ? "" : msg);
     pthread_mutex_unlock(&l->lock);
     if (was != ok)
-        byron_log(ok ? BYRON_LOG_INFO : BYRON_LOG_WARN, ok ? "sink lane up" : "sink lane down", "stream", l->stream,
-                  "consumer", l->durable, "error", ok ? "" : msg, (char *)NULL);
+        byron_log(ok ? BYRON_LOG_INFO : BYRON_LOG_WARN, ok ? "sink lane up" : "sink lane down", "stream",
+                  l->stream, "consumer", l->durable, "error", ok ? "" : msg, (char *)NULL);
 }
 
 void byron_sink_subscription_durable(const byron_component_t *c, char *buf, size_t cap) {
@@ -148,7 +148,8 @@ static result_t mongo_fail(const bson_error_t *be, const char *what, byron_err_t
 
 static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
     bson_error_t be;
-    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), -1, &be);
+    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                                   -1, &be);
     if (!b) byron_err_set(err, BYRON_EINVAL, "cannot convert to BSON: %s", be.message);
     return b;
 }
@@ -167,11 +168,13 @@ static result_t read_doc(mongoc_collection_t *coll, const char *id, json_object 
     result_t r = R_PROJECTED;
     if (mongoc_cursor_next(cur, &d)) {
         bson_iter_t it;
-        if (bson_iter_init_find(&it, d, "version") && BSON_ITER_HOLDS_NUMBER(&it)) *version = bson_iter_as_int64(&it);
+        if (bson_iter_init_find(&it, d, "version") && BSON_ITER_HOLDS_NUMBER(&it))
+            *version = bson_iter_as_int64(&it);
         size_t len = 0;
         char *s = bson_as_relaxed_extended_json(d, &len);
         byron_err_t e;
-        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK && json_object_is_type(*doc, json_type_object)) {
+        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK &&
+            json_object_is_type(*doc, json_type_object)) {
             json_object *idv;
             if (json_object_object_get_ex(*doc, "_id", &idv)) {
                 json_object_object_add(*doc, "id", json_object_get(idv));
@@ -192,7 +195,8 @@ static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strs
 
 /* An explicit change from a handler ("changes"): unconditional, idempotent
  * (absolute set/unset, delete); a missing object is created with version 0. */
-static result_t apply_change(mongoc_client_t *cl, const char *db, const byron_change_t *ch, byron_err_t *err) {
+static result_t apply_change(mongoc_client_t *cl, const char *db, const byron_change_t *ch,
+                             byron_err_t *err) {
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, ch->model->name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", ch->id);
@@ -202,10 +206,12 @@ static result_t apply_change(mongoc_client_t *cl, const char *db, const byron_ch
     if (ch->del) {
         ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
     } else {
-        json_object *u = json_object_new_object(), *unset = json_object_new_object(), *soi = json_object_new_object();
+        json_object *u = json_object_new_object(), *unset = json_object_new_object(),
+                    *soi = json_object_new_object();
         json_object_object_add(soi, "version", json_object_new_int(0));
         json_object_object_add(u, "$setOnInsert", soi);
-        if (ch->set && json_object_object_length(ch->set)) json_object_object_add(u, "$set", json_object_get(ch->set));
+        if (ch->set && json_object_object_length(ch->set))
+            json_object_object_add(u, "$set", json_object_get(ch->set));
         for (size_t i = 0; ch->unset && i < json_object_array_length(ch->unset); i++)
             json_object_object_add(unset, json_object_get_string(json_object_array_get_idx(ch->unset, i)),
                                    json_object_new_string(""));
@@ -234,8 +240,8 @@ out:
 /* ---- the app ----------------------------------------------------------- */
 
 /* POST /v1/events/<type>[/hook]. R_PROJECTED with *resp (NULL: not implemented, 404). */
-static result_t app_call(byron_sink_t *s, const char *type, const char *hook, json_object *body, const char *tp,
-                         json_object **resp, byron_err_t *err) {
+static result_t app_call(byron_sink_t *s, const char *type, const char *hook, json_object *body,
+                         const char *tp, json_object **resp, byron_err_t *err) {
     *resp = NULL;
     char path[256];
     snprintf(path, sizeof path, "/v1/events/%s%s%s", type, hook ? "/" : "", hook ? hook : "");
@@ -275,7 +281,8 @@ static result_t app_handle(byron_sink_t *s, json_object *ev, json_object *curren
     result_t r = app_call(s, type, "before", body, tp, &resp, err);
     if (r == R_PROJECTED && resp) {
         if (byron_handler_answer_parse(s->comp, resp, NULL, NULL, ans, err) != BYRON_OK || ans->nchanges) {
-            if (!err->msg[0] || ans->nchanges) byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
+            if (!err->msg[0] || ans->nchanges)
+                byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
             byron_handler_answer_cleanup(ans);
             byron_err_prefix(err, "app /v1/events/%s/before", type);
             r = R_RETRY;
@@ -286,7 +293,8 @@ static result_t app_handle(byron_sink_t *s, json_object *ev, json_object *curren
     if (r != R_PROJECTED || ans->skip) goto out;
     r = app_call(s, type, NULL, body, tp, &resp, err);
     if (r == R_PROJECTED && !resp) r = R_UNHANDLED;
-    if (r == R_PROJECTED && byron_handler_answer_parse(s->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
+    if (r == R_PROJECTED &&
+        byron_handler_answer_parse(s->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
         byron_err_prefix(err, "app /v1/events/%s", type);
         r = R_RETRY;
     }
@@ -303,8 +311,8 @@ static void app_after(byron_sink_t *s, json_object *ev, json_object *current) {
     json_object_object_add(body, "current", json_object_get(current));
     byron_err_t err = {0};
     const char *type = json_object_get_string(json_object_object_get(ev, "type"));
-    if (app_call(s, type, "after", body, json_object_get_string(json_object_object_get(ev, "traceparent")), &resp,
-                 &err) != R_PROJECTED)
+    if (app_call(s, type, "after", body, json_object_get_string(json_object_object_get(ev, "traceparent")),
+                 &resp, &err) != R_PROJECTED)
         byron_log(BYRON_LOG_WARN, "event after hook failed", "type", type, "error", err.msg, (char *)NULL);
     json_object_put(resp);
     json_object_put(body);
@@ -317,7 +325,8 @@ static json_object *fields_of(json_object *obj) {
     json_object *o = json_object_new_object();
     if (!obj) return o;
     json_object_object_foreach(obj, k, v) {
-        if (strcmp(k, "id") != 0 && strcmp(k, "version") != 0) json_object_object_add(o, k, json_object_get(v));
+        if (strcmp(k, "id") != 0 && strcmp(k, "version") != 0)
+            json_object_object_add(o, k, json_object_get(v));
     }
     return o;
 }
@@ -352,7 +361,8 @@ static result_t tombstone_write(byron_sink_t *s, mongoc_client_t *cl, const char
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
     bson_error_t be;
     result_t r = R_PROJECTED;
-    if (!mongoc_collection_update_one(coll, filter, u, opts, NULL, &be)) r = mongo_fail(&be, "tombstone write", err);
+    if (!mongoc_collection_update_one(coll, filter, u, opts, NULL, &be))
+        r = mongo_fail(&be, "tombstone write", err);
     bson_destroy(filter);
     bson_destroy(u);
     bson_destroy(opts);
@@ -370,7 +380,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
     json_object *data = json_object_object_get(ev, "data");
     const byron_model_t *m = byron_component_model(s->comp, mname);
     if (!m) {
-        byron_err_set(err, BYRON_EINVAL, "event.byronmodel: %s is not a model of %s", mname, s->comp->component);
+        byron_err_set(err, BYRON_EINVAL, "event.byronmodel: %s is not a model of %s", mname,
+                      s->comp->component);
         return R_POISON;
     }
     byron_event_kind_t kind = byron_event_kind(type, m->name);
@@ -396,7 +407,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
             bson_error_t be;
             bson_iter_t it;
             bool ok = mongoc_collection_update_one(coll, &filter, ub, NULL, &reply, &be);
-            int matched = ok && bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1;
+            int matched =
+                ok && bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1;
             bson_destroy(&reply);
             bson_destroy(&filter);
             bson_destroy(ub);
@@ -424,8 +436,10 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
         }
         if (g == BYRON_GUARD_GAP) {
             json_object_put(cur);
-            byron_err_set(err, BYRON_ESTATE, "%s %s: cached version %" PRId64 ", event version %" PRId64
-                          ": an earlier event is missing", m->name, id, stored, version);
+            byron_err_set(err, BYRON_ESTATE,
+                          "%s %s: cached version %" PRId64 ", event version %" PRId64
+                          ": an earlier event is missing",
+                          m->name, id, stored, version);
             r = R_RETRY;
             break;
         }
@@ -453,7 +467,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
         }
         if (set && ans.has_own) {
             if (ans.own.set) {
-                json_object_object_foreach(ans.own.set, k, v) json_object_object_add(set, k, json_object_get(v));
+                json_object_object_foreach(ans.own.set, k, v)
+                    json_object_object_add(set, k, json_object_get(v));
             }
             for (size_t i = 0; ans.own.unset && i < json_object_array_length(ans.own.unset); i++) {
                 const char *f = json_object_get_string(json_object_array_get_idx(ans.own.unset, i));
@@ -494,7 +509,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
             if (!replace) {
                 u = json_object_new_object();
                 json_object_object_add(u, "$set", set);
-                if (json_object_object_length(unset)) json_object_object_add(u, "$unset", json_object_get(unset));
+                if (json_object_object_length(unset))
+                    json_object_object_add(u, "$unset", json_object_get(unset));
             }
             bson_t *ub = json_to_bson(u, err);
             json_object_put(u);
@@ -533,7 +549,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
         json_object_put(unset);
         if (!ok) {
             r = mongo_fail(&be, "write", err);
-            if (r == R_RETRY && is_dup_key(&be)) r = R_POISON; /* a unique index refuses it: replays cannot help */
+            if (r == R_RETRY && is_dup_key(&be))
+                r = R_POISON; /* a unique index refuses it: replays cannot help */
         } else if (lost) {
             r = R_RETRY;
             byron_err_set(err, BYRON_ECONFLICT, "%s %s changed concurrently", m->name, id);
@@ -553,8 +570,8 @@ static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *e
 }
 
 /* An event of a subscribed component: the app's handler says what changes. */
-static result_t project_subscribed(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, json_object *ev, uint64_t seq,
-                                   uint64_t attempt, byron_err_t *err) {
+static result_t project_subscribed(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, json_object *ev,
+                                   uint64_t seq, uint64_t attempt, byron_err_t *err) {
     const char *type = json_object_get_string(json_object_object_get(ev, "type"));
     const byron_subscription_t *sd = l->subdef;
     if (sd->nevents) {
@@ -660,7 +677,8 @@ static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, cons
     natsMsg_Destroy(dm);
     json_object_put(o);
     if (ns != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s", s->dlq_stream, natsStatus_GetText(ns));
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s", s->dlq_stream,
+                             natsStatus_GetText(ns));
     return BYRON_OK;
 }
 
@@ -694,7 +712,8 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
         mongoc_cursor_destroy(cur);
         mongoc_collection_destroy(coll);
         if (list_failed) {
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "listing the indexes of %s: %s", m->name, lbe.message);
+            st =
+                byron_err_set(err, BYRON_EUNAVAILABLE, "listing the indexes of %s: %s", m->name, lbe.message);
             break;
         }
         bson_t cmd = BSON_INITIALIZER, arr, reply;
@@ -724,7 +743,8 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
         bson_error_t be;
         if (n && !mongoc_client_write_command_with_opts(cl, s->o.database, &cmd, NULL, &reply, &be)) {
             if (be.domain == MONGOC_ERROR_SERVER_SELECTION || be.domain == MONGOC_ERROR_STREAM)
-                st = byron_err_set(err, BYRON_EUNAVAILABLE, "creating the indexes of %s: %s", m->name, be.message);
+                st = byron_err_set(err, BYRON_EUNAVAILABLE, "creating the indexes of %s: %s", m->name,
+                                   be.message);
             else /* an index the data violates: projection goes on, reads are slower, the log says why */
                 byron_log(BYRON_LOG_ERROR, "cannot create an index", "model", m->name, "error", be.message,
                           (char *)NULL);
@@ -743,7 +763,8 @@ static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl,
         return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
     if (l->kind == LANE_OWN && ensure_indexes(s, cl, err) != BYRON_OK) return err->code;
     if (l->kind == LANE_SUB) { /* the checkpoint */
-        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
+        mongoc_collection_t *coll =
+            mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
         char key[200];
         snprintf(key, sizeof key, "sub:%s", l->stream);
         bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
@@ -755,7 +776,8 @@ static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl,
             bson_iter_t it;
             if (bson_iter_init_find(&it, d, "seq")) l->checkpoint = (uint64_t)bson_iter_as_int64(&it);
         } else if (mongoc_cursor_error(cur, &be)) {
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading the subscription checkpoint: %s", be.message);
+            st =
+                byron_err_set(err, BYRON_EUNAVAILABLE, "reading the subscription checkpoint: %s", be.message);
         }
         mongoc_cursor_destroy(cur);
         bson_destroy(filter);
@@ -776,14 +798,16 @@ static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl,
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus ns = js_AddConsumer(&ci, s->js, l->stream, &cc, NULL, &jerr);
-    if (ns != NATS_OK && (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr || jerr == 10148))
+    if (ns != NATS_OK &&
+        (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr || jerr == 10148))
         ns = js_UpdateConsumer(&ci, s->js, l->stream, &cc, NULL, &jerr);
     jsConsumerInfo_Destroy(ci);
     if (ns != NATS_OK) {
         const char *txt = nats_GetLastError(NULL);
         return byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s on %s: %s%s%s", l->durable, l->stream,
                              jerr == JSStreamNotFoundErr ? "stream not found" : natsStatus_GetText(ns),
-                             txt && jerr != JSStreamNotFoundErr ? ": " : "", txt && jerr != JSStreamNotFoundErr ? txt : "");
+                             txt && jerr != JSStreamNotFoundErr ? ": " : "",
+                             txt && jerr != JSStreamNotFoundErr ? txt : "");
     }
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -793,7 +817,8 @@ static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl,
     ns = js_PullSubscribe(&l->sub, s->js, l->filter, l->durable, NULL, &so, &jerr);
     if (ns != NATS_OK) {
         l->sub = NULL;
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", l->durable, natsStatus_GetText(ns));
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", l->durable,
+                             natsStatus_GetText(ns));
     }
     return BYRON_OK;
 }
@@ -813,7 +838,8 @@ static void count(byron_sink_t *s, const char *type, const char *outcome) {
 static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
     int64_t t0 = now_ms();
     jsMsgMetaData *meta = NULL;
-    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
+    if (natsMsg_GetMetaData(&meta, msg) !=
+        NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
         natsMsg_Nak(msg, NULL);
         return;
     }
@@ -831,8 +857,9 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
         r = R_POISON;
     } else {
         snprintf(type, sizeof type, "%s", json_object_get_string(json_object_object_get(ev, "type")));
-        r = l->kind == LANE_OWN ? project_own(s, cl, ev, meta->NumDelivered, &err)
-                                : project_subscribed(s, l, cl, ev, meta->Sequence.Stream, meta->NumDelivered, &err);
+        r = l->kind == LANE_OWN
+                ? project_own(s, cl, ev, meta->NumDelivered, &err)
+                : project_subscribed(s, l, cl, ev, meta->Sequence.Stream, meta->NumDelivered, &err);
     }
     const char *outcome = "projected";
     switch (r) {
@@ -846,7 +873,10 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
          * a redelivery, which the guard skips. */
         jsErrCode jerr = 0;
         natsMsg_AckSync(msg, NULL, &jerr);
-        outcome = r == R_PROJECTED ? "projected" : r == R_SKIPPED ? "skipped" : r == R_UNHANDLED ? "unhandled" : "filtered";
+        outcome = r == R_PROJECTED   ? "projected"
+                  : r == R_SKIPPED   ? "skipped"
+                  : r == R_UNHANDLED ? "unhandled"
+                                     : "filtered";
         if (r == R_UNHANDLED)
             byron_log(BYRON_LOG_DEBUG, "event without a handler: version only", "type", type, (char *)NULL);
         break;
@@ -855,8 +885,8 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
         int64_t delay = (int64_t)s->o.retry_ms * 4;
         natsMsg_NakWithDelay(msg, delay > NAK_MAX_MS ? NAK_MAX_MS : delay, NULL);
         outcome = "failed";
-        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error", err.msg,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error",
+                  err.msg, (char *)NULL);
         break;
     }
     case R_RETRY:
@@ -871,24 +901,27 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
                 char seq[24], n[24];
                 snprintf(seq, sizeof seq, "%" PRIu64, meta->Sequence.Stream);
                 snprintf(n, sizeof n, "%" PRIu64, meta->NumDelivered);
-                byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq, "type", type,
-                          "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
+                byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq,
+                          "type", type, "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
                 break;
             }
-            byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "error", de.msg, (char *)NULL);
+            byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "error", de.msg,
+                      (char *)NULL);
         }
         int64_t delay = s->o.retry_ms;
         for (uint64_t i = 1; i < meta->NumDelivered && delay < NAK_MAX_MS; i++) delay *= 2;
         natsMsg_NakWithDelay(msg, delay > NAK_MAX_MS ? NAK_MAX_MS : delay, NULL);
         outcome = "failed";
-        byron_log(BYRON_LOG_WARN, "event not projected: will retry", "type", type, "error", err.msg, (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "event not projected: will retry", "type", type, "error", err.msg,
+                  (char *)NULL);
         break;
     }
     }
     count(s, type, outcome);
     if (s->m.latency && (r == R_PROJECTED || r == R_UNHANDLED)) {
         byron_metric_observe(s->m.latency, NULL, (double)(now_ms() - t0) / 1000.0);
-        if (meta->Timestamp > 0 && s->m.age) byron_metric_observe(s->m.age, NULL, now_s_real() - (double)meta->Timestamp / 1e9);
+        if (meta->Timestamp > 0 && s->m.age)
+            byron_metric_observe(s->m.age, NULL, now_s_real() - (double)meta->Timestamp / 1e9);
     }
     json_object_put(ev);
     jsMsgMetaData_Destroy(meta);
@@ -961,7 +994,8 @@ static void *lane_thread(void *arg) {
                 /* e.g. the consumer was deleted (a rebuild elsewhere): bind again */
                 const char *txt = nats_GetLastError(NULL);
                 char msg[300];
-                snprintf(msg, sizeof msg, "fetch: %s%s%s", natsStatus_GetText(ns), txt ? ": " : "", txt ? txt : "");
+                snprintf(msg, sizeof msg, "fetch: %s%s%s", natsStatus_GetText(ns), txt ? ": " : "",
+                         txt ? txt : "");
                 jsConsumerInfo *ci = NULL;
                 if (js_GetConsumerInfo(&ci, s->js, l->stream, l->durable, NULL, &jerr) != NATS_OK) {
                     lane_set(l, 0, msg);
@@ -987,13 +1021,15 @@ static void *lane_thread(void *arg) {
 
 static byron_status_t rebuild(byron_sink_t *s, byron_err_t *err) {
     int64_t deadline = now_ms() + 30000;
-    while (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED && now_ms() < deadline) sleep_ms_stop(s, 100);
+    while (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED && now_ms() < deadline)
+        sleep_ms_stop(s, 100);
     if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "rebuild: NATS not reachable within 30 s");
     for (size_t i = 0; i < s->nlanes; i++) {
         jsErrCode jerr = 0;
         natsStatus ns = js_DeleteConsumer(s->js, s->lanes[i].stream, s->lanes[i].durable, NULL, &jerr);
-        if (ns != NATS_OK && ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr && jerr != JSStreamNotFoundErr)
+        if (ns != NATS_OK && ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
+            jerr != JSStreamNotFoundErr)
             return byron_err_set(err, BYRON_EIO, "rebuild: deleting consumer %s: %s", s->lanes[i].durable,
                                  natsStatus_GetText(ns));
     }
@@ -1009,8 +1045,9 @@ static byron_status_t rebuild(byron_sink_t *s, byron_err_t *err) {
     }
     mongoc_client_pool_push(s->pool, cl);
     if (st == BYRON_OK)
-        byron_log(BYRON_LOG_WARN, "rebuild: cache dropped and consumers deleted; re-projecting from the stream",
-                  "database", s->o.database, (char *)NULL);
+        byron_log(BYRON_LOG_WARN,
+                  "rebuild: cache dropped and consumers deleted; re-projecting from the stream", "database",
+                  s->o.database, (char *)NULL);
     return st;
 }
 
@@ -1063,13 +1100,17 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     if (o->metrics) {
         static const char *const EL[] = {"type", "outcome", NULL};
         static const char *const PL[] = {"consumer", NULL};
-        s->m.events = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
-                                             "Events handled by the sink, by type and outcome (projected, skipped, "
-                                             "unhandled, filtered, failed, dead_lettered)", EL, NULL, 0);
-        s->m.latency = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
-                                              "Time to project one event (read, app, write)", NULL, NULL, 0);
-        s->m.age = byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_event_age_seconds",
-                                          "From the event's storage in the stream to its projection", NULL, NULL, 0);
+        s->m.events =
+            byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
+                                   "Events handled by the sink, by type and outcome (projected, skipped, "
+                                   "unhandled, filtered, failed, dead_lettered)",
+                                   EL, NULL, 0);
+        s->m.latency =
+            byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
+                                   "Time to project one event (read, app, write)", NULL, NULL, 0);
+        s->m.age =
+            byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_event_age_seconds",
+                                   "From the event's storage in the stream to its projection", NULL, NULL, 0);
         s->m.pending = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_sink_consumer_pending",
                                               "Events not yet delivered, per consumer (lag)", PL, NULL, 0);
     }
@@ -1077,9 +1118,10 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     natsStatus ns;
     char name[200];
     snprintf(name, sizeof name, "byron-sink/%s/%s", s->comp->namespace_, s->comp->component);
-    if ((ns = natsOptions_Create(&nopts)) != NATS_OK || (ns = natsOptions_SetURL(nopts, o->nats_url)) != NATS_OK ||
+    if ((ns = natsOptions_Create(&nopts)) != NATS_OK ||
+        (ns = natsOptions_SetURL(nopts, o->nats_url)) != NATS_OK ||
         (ns = natsOptions_SetName(nopts, name)) != NATS_OK ||
-                /* with a connected callback, Connect returns at once and connects in the background */
+        /* with a connected callback, Connect returns at once and connects in the background */
         (ns = natsOptions_SetRetryOnFailedConnect(nopts, true, on_connected, NULL)) != NATS_OK ||
         (ns = natsOptions_SetMaxReconnect(nopts, -1)) != NATS_OK ||
         (ns = natsOptions_SetReconnectWait(nopts, 200)) != NATS_OK ||

@@ -31,14 +31,15 @@ typedef struct byron_sink_options {
     const char *database;               /* the cache database (byron_cache_database) */
     byron_app_t *app;                   /* NULL: no app (default projection only) */
     byron_metrics_t *metrics;           /* NULL: none */
-    int threads;         /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
-    int max_deliver;     /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
-    int retry_ms;        /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
-    int ack_wait_ms;     /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
-    int rebuild;         /* drop the cache and the durables first (--rebuild) */
+    int threads;     /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
+    int max_deliver; /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
+    int retry_ms;    /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
+    int ack_wait_ms; /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
+    int rebuild;     /* drop the cache and the durables first (--rebuild) */
 } byron_sink_options_t;
 
-/* Fill the env-driven fields (threads, max_deliver, retry_ms, ack_wait_ms); BYRON_EINVAL names the variable. */
+/* Fill the env-driven fields (threads, max_deliver, retry_ms, ack_wait_ms); BYRON_EINVAL names the variable.
+ */
 byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
 /* Start the lanes (they connect and create their consumers in the background,

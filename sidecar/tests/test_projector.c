@@ -44,7 +44,8 @@ Test(guard, event_kinds) {
 static byron_component_t *load(void) {
     byron_component_t *c = NULL;
     byron_err_t err = {0};
-    cr_assert_eq(byron_component_load(SRC_DIR "/sidecar/tests/data/orders.json", &c, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_load(SRC_DIR "/sidecar/tests/data/orders.json", &c, &err), BYRON_OK, "%s",
+                 err.msg);
     return c;
 }
 
@@ -66,8 +67,9 @@ Test(answer, good_answers) {
     cr_assert(!a.has_own && !a.nchanges && !a.skip);
     byron_handler_answer_cleanup(&a);
 
-    cr_assert_eq(parse(c, "{\"set\":{\"status\":\"SHIPPED\",\"count\":2},\"unset\":[\"notes\"]}", 1, &a, &err),
-                 BYRON_OK, "%s", err.msg);
+    cr_assert_eq(
+        parse(c, "{\"set\":{\"status\":\"SHIPPED\",\"count\":2},\"unset\":[\"notes\"]}", 1, &a, &err),
+        BYRON_OK, "%s", err.msg);
     cr_assert(a.has_own);
     cr_assert_str_eq(a.own.id, "o-1");
     cr_assert_str_eq(a.own.model->name, "Order");
@@ -84,11 +86,12 @@ Test(answer, good_answers) {
     cr_assert_str_eq(a.skip_message, "not mine");
     byron_handler_answer_cleanup(&a);
 
-    cr_assert_eq(parse(c,
-                       "{\"changes\":[{\"model\":\"OrderLine\",\"id\":\"l-1\",\"set\":{\"sku\":\"x\",\"qty\":1}},"
-                       "{\"model\":\"Order\",\"id\":\"o-9\",\"delete\":true}]}",
-                       0, &a, &err),
-                 BYRON_OK, "%s", err.msg);
+    cr_assert_eq(
+        parse(c,
+              "{\"changes\":[{\"model\":\"OrderLine\",\"id\":\"l-1\",\"set\":{\"sku\":\"x\",\"qty\":1}},"
+              "{\"model\":\"Order\",\"id\":\"o-9\",\"delete\":true}]}",
+              0, &a, &err),
+        BYRON_OK, "%s", err.msg);
     cr_assert_eq(a.nchanges, 2);
     cr_assert_str_eq(a.changes[0].model->name, "OrderLine");
     cr_assert_str_eq(a.changes[1].id, "o-9");
@@ -123,22 +126,26 @@ Test(answer, bad_answers_name_the_fault) {
         {"{\"changes\":[{\"id\":\"x\"}]}", 0, "answer.changes[0].model: must name a model of orders"},
         {"{\"changes\":[{\"model\":\"Nope\",\"id\":\"x\"}]}", 0, "answer.changes[0].model"},
         {"{\"changes\":[{\"model\":\"Order\",\"id\":\"a.b\"}]}", 0, "answer.changes[0].id: must be an id"},
-        {"{\"changes\":[{\"model\":\"Order\",\"id\":\"x\",\"sett\":{}}]}", 0, "answer.changes[0].sett: unknown field"},
-        {"{\"changes\":[{\"model\":\"Order\",\"id\":\"x\"},{\"model\":\"Order\",\"id\":\"y\",\"set\":{\"qty\":1}}]}",
+        {"{\"changes\":[{\"model\":\"Order\",\"id\":\"x\",\"sett\":{}}]}", 0,
+         "answer.changes[0].sett: unknown field"},
+        {"{\"changes\":[{\"model\":\"Order\",\"id\":\"x\"},{\"model\":\"Order\",\"id\":\"y\",\"set\":{"
+         "\"qty\":1}}]}",
          0, "answer.changes[1].set.qty: unknown field"},
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         byron_handler_answer_t a;
         byron_err_t err = {0};
         cr_assert_eq(parse(c, BAD[i].text, BAD[i].own, &a, &err), BYRON_EPROTO, "%s: accepted", BAD[i].text);
-        cr_assert(strstr(err.msg, BAD[i].msg), "%s: message \"%s\" lacks \"%s\"", BAD[i].text, err.msg, BAD[i].msg);
+        cr_assert(strstr(err.msg, BAD[i].msg), "%s: message \"%s\" lacks \"%s\"", BAD[i].text, err.msg,
+                  BAD[i].msg);
         cr_assert(!a.changes && !a.own.set && !a.own.unset, "%s: not cleaned up", BAD[i].text);
     }
     /* Bounded: at most BYRON_HANDLER_MAX_CHANGES. */
     char big[8192];
     size_t n = (size_t)snprintf(big, sizeof big, "{\"changes\":[");
     for (int i = 0; i <= BYRON_HANDLER_MAX_CHANGES; i++)
-        n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"model\":\"Order\",\"id\":\"x%d\"}", i ? "," : "", i);
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"model\":\"Order\",\"id\":\"x%d\"}", i ? "," : "",
+                              i);
     snprintf(big + n, sizeof big - n, "]}");
     byron_handler_answer_t a;
     byron_err_t err = {0};

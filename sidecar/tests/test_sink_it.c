@@ -173,7 +173,8 @@ static json_object *fold(const char *stream, int custom_sets) {
         }
         if (strcmp(type, created) == 0 || strcmp(type, updated) == 0 || custom_sets) {
             json_object_object_foreach(data, k, v) {
-                if (strcmp(type, created) != 0 && strcmp(type, updated) != 0 && strcmp(k, "carrier") == 0) continue;
+                if (strcmp(type, created) != 0 && strcmp(type, updated) != 0 && strcmp(k, "carrier") == 0)
+                    continue;
                 json_object_object_add(doc, k, json_object_get(v));
             }
         }
@@ -203,7 +204,8 @@ static json_object *cache_dump(int port, const char *const *models) {
             for (size_t i = 0; i < json_object_array_length(items); i++) {
                 json_object *o = json_object_array_get_idx(items, i);
                 char key[300];
-                snprintf(key, sizeof key, "%s/%s", *m, json_object_get_string(json_object_object_get(o, "id")));
+                snprintf(key, sizeof key, "%s/%s", *m,
+                         json_object_get_string(json_object_object_get(o, "id")));
                 json_object_object_add(all, key, json_object_get(o));
             }
             int more = json_object_get_boolean(json_object_object_get(r.json, "hasNextPage"));
@@ -222,7 +224,8 @@ static const char *diff(json_object *want, json_object *got) {
     json_object_object_foreach(want, k, w) {
         json_object *g = NULL;
         if (!json_object_object_get_ex(got, k, &g)) {
-            snprintf(buf, sizeof buf, "%s missing from the cache (want %s)", k, json_object_to_json_string(w));
+            snprintf(buf, sizeof buf, "%s missing from the cache (want %s)", k,
+                     json_object_to_json_string(w));
             return buf;
         }
         json_object_object_foreach(w, f, wv) {
@@ -293,7 +296,8 @@ static void *burst(void *arg) {
         if (!exists[a]) {
             cmd = "createOrder";
             snprintf(body, sizeof body,
-                     "{\"id\":\"%s\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\",\"count\":%d,\"total\":%d.5,"
+                     "{\"id\":\"%s\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\",\"count\":%d,"
+                     "\"total\":%d.5,"
                      "\"notes\":{\"n\":[1,2]},\"placedAt\":\"2026-11-26T07:00:00Z\"}}",
                      id, i, i, i);
         } else if (rand_r(&seed) % 10 == 0) {
@@ -302,8 +306,9 @@ static void *burst(void *arg) {
         } else {
             cmd = "updateOrder";
             static const char *const ST[] = {"OPEN", "SHIPPED", "CANCELLED"};
-            snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"count\":%d,\"status\":\"%s\",\"customer\":\"u%u\"}}",
-                     id, i, ST[i % 3], rand_r(&seed) % 7);
+            snprintf(body, sizeof body,
+                     "{\"id\":\"%s\",\"input\":{\"count\":%d,\"status\":\"%s\",\"customer\":\"u%u\"}}", id, i,
+                     ST[i % 3], rand_r(&seed) % 7);
         }
         h_resp_t r;
         cr_assert_eq(h_command(b->api, cmd, body, &r), 0);
@@ -315,12 +320,16 @@ static void *burst(void *arg) {
     return NULL;
 }
 
-static void run_bursts(h_sidecar_t *api, int threads, int per_thread, int aggregates_per_thread, unsigned seed) {
+static void run_bursts(h_sidecar_t *api, int threads, int per_thread, int aggregates_per_thread,
+                       unsigned seed) {
     pthread_t t[8];
     burst_t b[8];
     for (int i = 0; i < threads; i++) {
-        b[i] = (burst_t){.api = api, .first = i * 1000 + (int)(seed % 997) * 10000, .count = per_thread,
-                         .aggregates = aggregates_per_thread, .seed = seed + (unsigned)i};
+        b[i] = (burst_t){.api = api,
+                         .first = i * 1000 + (int)(seed % 997) * 10000,
+                         .count = per_thread,
+                         .aggregates = aggregates_per_thread,
+                         .seed = seed + (unsigned)i};
         pthread_create(&t[i], NULL, burst, &b[i]);
     }
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
@@ -339,9 +348,10 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
     /* Read-your-writes: the answer waits for the sink. */
     h_resp_t r;
-    cr_assert_eq(h_command(&api, "createOrder",
-                           "{\"id\":\"ryw-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}", &r),
-                 0);
+    cr_assert_eq(
+        h_command(&api, "createOrder",
+                  "{\"id\":\"ryw-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}", &r),
+        0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(json_object_get_boolean(json_object_object_get(r.json, "projected")), "%s", r.body);
     h_resp_free(&r);
@@ -358,7 +368,9 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     cr_assert_eq(r.status, 404, "%s", r.body);
     h_resp_free(&r);
     /* A bad consistency value is the client's error. */
-    cr_assert_eq(h_command(&api, "createOrder", "{\"consistency\":\"eventual\",\"input\":{\"customer\":\"x\"}}", &r), 0);
+    cr_assert_eq(
+        h_command(&api, "createOrder", "{\"consistency\":\"eventual\",\"input\":{\"customer\":\"x\"}}", &r),
+        0);
     cr_assert_eq(r.status, 400, "%s", r.body);
     h_resp_free(&r);
     /* Indexes declared in the model exist: a unique one refuses a duplicate. */
@@ -376,7 +388,8 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     run_bursts(&api, 4, 60, 20, 2);
     /* Both replicas project (they share the partitions' consumers). */
     int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && (outcome_total(k1.port, "projected") < 1 || outcome_total(k2.port, "projected") < 1))
+    while (mono_ms() < deadline &&
+           (outcome_total(k1.port, "projected") < 1 || outcome_total(k2.port, "projected") < 1))
         sleep_ms(50);
     double p1 = outcome_total(k1.port, "projected"), p2 = outcome_total(k2.port, "projected");
     cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
@@ -424,7 +437,8 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     json_object *evs = h_stream_events(api.stream, NULL);
     size_t nevents = json_object_array_length(evs);
     json_object_put(evs);
-    /* Replay over the warm cache: the durables are gone, every event comes again, the guard skips them all. */
+    /* Replay over the warm cache: the durables are gone, every event comes again, the guard skips them all.
+     */
     delete_durables(api.stream, 8);
     sink_start(&k, api.config, 0, NULL, NULL, NULL);
     int64_t deadline = mono_ms() + 30000;
@@ -480,7 +494,8 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     const char *why = json_object_get_string(json_object_object_get(m, "error"));
     cr_assert(why && strstr(why, "500"), "error: %s", why ? why : "(none)");
     cr_assert_eq(json_object_get_int(json_object_object_get(m, "deliveries")), 3);
-    cr_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(m, "event"), "subject")), "p-1");
+    cr_assert_str_eq(
+        json_object_get_string(json_object_object_get(json_object_object_get(m, "event"), "subject")), "p-1");
     json_object_put(d);
     /* Later events are projected: the custom one through the app's handler. */
     deadline = mono_ms() + 20000;
@@ -519,15 +534,19 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     snprintf(bcfg, sizeof bcfg, "%s/component.json", bdir);
     snprintf(bname, sizeof bname, "%s-b", a.component);
     FILE *f = fopen(bcfg, "w");
-    fprintf(f,
-            "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"it\",\"partitions\":2,"
-            "\"models\":[{\"name\":\"OrderMirror\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":true},"
-            "{\"name\":\"status\",\"type\":\"String\"}]}],"
-            "\"subscriptions\":[{\"component\":\"%s\",\"events\":[\"OrderCreated\"]},{\"component\":\"ghost-%s\"}]}",
-            bname, a.component, a.component);
+    fprintf(
+        f,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"it\",\"partitions\":2,"
+        "\"models\":[{\"name\":\"OrderMirror\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\","
+        "\"indexed\":true},"
+        "{\"name\":\"status\",\"type\":\"String\"}]}],"
+        "\"subscriptions\":[{\"component\":\"%s\",\"events\":[\"OrderCreated\"]},{\"component\":\"ghost-%s\"}"
+        "]}",
+        bname, a.component, a.component);
     fclose(f);
     sink_proc_t b;
-    sink_start(&b, bcfg, 2, NULL, NULL, NULL); /* the Node reference app (the Python one serves the DLQ test) */
+    sink_start(&b, bcfg, 2, NULL, NULL,
+               NULL); /* the Node reference app (the Python one serves the DLQ test) */
     /* B is ready although one of its subscriptions has no stream: reported, not blocking. */
     h_resp_t r;
     int64_t deadline = mono_ms() + 10000;
@@ -546,7 +565,8 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     }
     for (int i = 0; i < 20; i++) {
         char body[200];
-        snprintf(body, sizeof body, "{\"id\":\"m-%d\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\"}}", i, i);
+        snprintf(body, sizeof body, "{\"id\":\"m-%d\",\"input\":{\"customer\":\"c%d\",\"status\":\"OPEN\"}}",
+                 i, i);
         cr_assert_eq(h_command(&a, "createOrder", body, &r), 0);
         cr_assert_eq(r.status, 200, "%s", r.body);
         h_resp_free(&r);
@@ -560,7 +580,8 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         json_object *got = cache_dump(b.port, M);
         int n = json_object_object_length(got);
         json_object *m0 = json_object_object_get(got, "OrderMirror/m-0");
-        int ok = n == 20 && m0 && strcmp(json_object_get_string(json_object_object_get(m0, "status")), "OPEN") == 0 &&
+        int ok = n == 20 && m0 &&
+                 strcmp(json_object_get_string(json_object_object_get(m0, "status")), "OPEN") == 0 &&
                  strcmp(json_object_get_string(json_object_object_get(m0, "customer")), "c0") == 0;
         if (ok || mono_ms() > deadline) {
             cr_assert(ok, "B's cache: %s", json_object_to_json_string(got));
@@ -582,7 +603,8 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     char same[80];
     snprintf(same, sizeof same, "=%s", a.component);
     h_sidecar_start(&a2, same, NULL, NULL);
-    cr_assert_eq(h_command(&a2, "createOrder", "{\"id\":\"m-late\",\"input\":{\"customer\":\"late\"}}", &r), 0);
+    cr_assert_eq(h_command(&a2, "createOrder", "{\"id\":\"m-late\",\"input\":{\"customer\":\"late\"}}", &r),
+                 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     deadline = mono_ms() + 20000;
