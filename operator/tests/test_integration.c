@@ -300,6 +300,26 @@ static const char *condition(json_object *o, const char *type, const char *field
     return "";
 }
 
+/* The usual opening: an operator, one component, its children and status. */
+static op_t operator_with_component(const char *name, const char *const *extra) {
+    op_t op = start_operator(extra);
+    create_bc(name);
+    wait_children(name, 20000);
+    json_object_put(wait_bc(name, has_status, 20000, "status"));
+    return op;
+}
+
+/* Wait until child i of component name is gone. */
+static void wait_gone(int i, const char *name, long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    json_object *o;
+    while ((o = get_child(i, name))) {
+        json_object_put(o);
+        cr_assert_lt(byron_test_now_ms(), deadline, "%s of %s still there", CHILDREN[i][1], name);
+        sleep_ms(50);
+    }
+}
+
 Test(operator, create_makes_every_child_with_owner_references_and_status) {
     op_t op = start_operator(NULL);
     create_bc("orders");
@@ -357,10 +377,7 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
 static int api_three(json_object *o) { return !strcmp(s_at(o, "status|api|ready"), "0/3"); }
 
 Test(operator, api_replicas_change_touches_only_the_api_deployment) {
-    op_t op = start_operator(NULL);
-    create_bc("orders");
-    wait_children("orders", 20000);
-    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    op_t op = operator_with_component("orders", NULL);
     sleep_ms(500);
     char before[N_CHILDREN][32];
     for (int i = 0; i < N_CHILDREN; i++) {
@@ -410,10 +427,7 @@ static int is_ready(json_object *o) { return !strcmp(condition(o, "Ready", "stat
 static int not_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "False"); }
 
 Test(operator, status_follows_workload_status) {
-    op_t op = start_operator(NULL);
-    create_bc("orders");
-    wait_children("orders", 20000);
-    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    op_t op = operator_with_component("orders", NULL);
     set_ready("/apis/apps/v1", "deployments/orders-api", 2);
     set_ready("/apis/apps/v1", "deployments/orders-sink", 1);
     sleep_ms(300);
@@ -438,10 +452,7 @@ Test(operator, status_follows_workload_status) {
 static int external(json_object *o) { return !strcmp(s_at(o, "status|cache|state"), "External"); }
 
 Test(operator, switching_to_an_external_cache_deletes_the_statefulset) {
-    op_t op = start_operator(NULL);
-    create_bc("orders");
-    wait_children("orders", 20000);
-    json_object_put(wait_bc("orders", has_status, 20000, "status"));
+    op_t op = operator_with_component("orders", NULL);
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
     byron_err_t err = {0};
@@ -449,15 +460,8 @@ Test(operator, switching_to_an_external_cache_deletes_the_statefulset) {
                      "{\"spec\":{\"cache\":{\"external\":{\"uri\":\"mongodb://db.example:27017/\"}}}}", &err),
                  BYRON_OK, "%s", err.msg);
     json_object_put(wait_bc("orders", external, 20000, "cache External"));
-    for (int i = 2; i <= 3; i++) { /* StatefulSet and headless Service */
-        long long deadline = byron_test_now_ms() + 10000;
-        json_object *o;
-        while ((o = get_child(i, "orders"))) {
-            json_object_put(o);
-            cr_assert_lt(byron_test_now_ms(), deadline, "%s still there", CHILDREN[i][1]);
-            sleep_ms(50);
-        }
-    }
+    wait_gone(2, "orders", 10000); /* StatefulSet */
+    wait_gone(3, "orders", 10000); /* and its headless Service */
     json_object *api = get_child(0, "orders");
     cr_assert(strstr(json_object_to_json_string_ext(api, JSON_C_TO_STRING_NOSLASHESCAPE),
                      "mongodb://db.example:27017/"),
@@ -557,10 +561,7 @@ static void churn(int n) { /* writes the operator does not watch: revisions move
 }
 
 Test(operator, watches_survive_an_api_server_restart_and_410_gone) {
-    op_t op = start_operator(NULL);
-    create_bc("before");
-    wait_children("before", 20000);
-    json_object_put(wait_bc("before", has_status, 20000, "status"));
+    op_t op = operator_with_component("before", NULL);
     const char *lists = "byron_informer_lists_total{kind=\"ByronComponent\"}";
     cr_assert_eq(metric(&op, lists), 1);
     churn(20);
@@ -792,13 +793,7 @@ Test(operator, least_privilege_rbac_is_enough) {
                      "{\"spec\":{\"cache\":{\"external\":{\"uri\":\"mongodb://db:27017/\"}}}}", &err),
                  BYRON_OK, "%s", err.msg);
     json_object_put(wait_bc("least", external, 20000, "external cache"));
-    json_object *ss;
-    long long deadline = byron_test_now_ms() + 10000;
-    while ((ss = get_child(2, "least"))) {
-        json_object_put(ss);
-        cr_assert_lt(byron_test_now_ms(), deadline, "StatefulSet not deleted");
-        sleep_ms(50);
-    }
+    wait_gone(2, "least", 10000);
     cr_assert_eq(metric(&op, "rest_client_requests_total{code=\"403\""), -1, "a call was forbidden (see %s)",
                  op.log);
     stop_operator(&op);
@@ -853,10 +848,7 @@ Test(operator, client_rereads_a_rotated_token_file) {
 
 Test(operator, resync_reverts_drift_in_a_child) {
     const char *extra[] = {"--resync-period", "2", NULL};
-    op_t op = start_operator(extra);
-    create_bc("drift");
-    wait_children("drift", 20000);
-    json_object_put(wait_bc("drift", has_status, 20000, "status"));
+    op_t op = operator_with_component("drift", extra);
     json_object *cm = get_child(5, "drift");
     char rv0[32];
     snprintf(rv0, sizeof rv0, "%s", s_at(cm, "metadata|resourceVersion"));
