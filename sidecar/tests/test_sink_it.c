@@ -45,6 +45,19 @@ static int ready(int port) {
     return ok;
 }
 
+/* The reference app beside a sink (1: Python, 2: Node), on the sink's sockets. */
+static void app_start(sink_proc_t *k, int app, char *const *app_env) {
+    char script[600], e1[400], e2[400];
+    snprintf(script, sizeof script, "%s/examples/reference-app/%s", getenv("BYRON_SOURCE_DIR"),
+             app == 2 ? "node/app.js" : "python/app.py");
+    snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
+    snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
+    char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
+    char *aenv[8] = {e1, e2, NULL};
+    for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
+    k->app_pid = h_spawn(aargv, k->app_log, aenv);
+}
+
 /* app: 0 none, 1 the Python reference app, 2 the Node one. env: NULL-terminated
  * "K=V" for the sink (BYRON_SINK_*); app_env for the app. */
 static void sink_start(sink_proc_t *k, const char *config, int app, char *const *env, char *const *app_env,
@@ -86,17 +99,7 @@ static void sink_start(sink_proc_t *k, const char *config, int app, char *const 
     if (extra_arg) argv[n++] = (char *)extra_arg;
     argv[n] = NULL;
     k->pid = h_spawn(argv, k->log, env);
-    if (app) {
-        char script[600], e1[400], e2[400];
-        snprintf(script, sizeof script, "%s/examples/reference-app/%s", getenv("BYRON_SOURCE_DIR"),
-                 app == 2 ? "node/app.js" : "python/app.py");
-        snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
-        snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
-        char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
-        char *aenv[8] = {e1, e2, NULL};
-        for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
-        k->app_pid = h_spawn(aargv, k->app_log, aenv);
-    }
+    if (app) app_start(k, app, app_env);
     int64_t deadline = mono_ms() + 20000;
     while (mono_ms() < deadline && !ready(k->port)) sleep_ms(50);
     cr_assert(ready(k->port), "sink not ready within 20 s; see %s", k->log);
@@ -636,4 +639,48 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     h_resp_free(&r);
     cr_assert_eq(sink_stop(&b, SIGTERM), 0);
     h_sidecar_stop(&a2);
+}
+
+/* The app being away is not the event's fault: its events are retried past
+ * MaxDeliver, never dead-lettered, and projected once it is back. */
+Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "appdown", "python", NULL);
+    char *env[] = {"BYRON_SINK_MAX_DELIVER=2", "BYRON_SINK_RETRY_MS=50", NULL};
+    char *app_env[] = {"REFAPP_EVENT_SET={\"OrderShipped\":{\"status\":\"SHIPPED\"}}", NULL};
+    sink_proc_t k;
+    sink_start(&k, api.config, 1, env, app_env, NULL);
+    h_resp_t r;
+    cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    h_resp_free(&r);
+    int64_t deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline && outcome_total(k.port, "projected") < 1) sleep_ms(50);
+    kill(k.app_pid, SIGKILL);
+    h_wait_exit(k.app_pid, 5000);
+    k.app_pid = 0;
+    unlink(k.app_sock);
+    cr_assert_eq(h_command(&api, "shipOrder", "{\"id\":\"d-1\",\"input\":{\"carrier\":\"ups\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline && outcome_total(k.port, "failed") < 4) sleep_ms(50);
+    cr_assert_geq(outcome_total(k.port, "failed"), 4, "the event was not retried while the app was away");
+    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    app_start(&k, 1, app_env);
+    deadline = mono_ms() + 20000;
+    for (;;) {
+        cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/d-1", NULL, 2000, &r), 0);
+        int ok = r.json && json_object_get_int(json_object_object_get(r.json, "version")) == 2 &&
+                 strcmp(json_object_get_string(json_object_object_get(r.json, "status")), "SHIPPED") == 0;
+        if (ok || mono_ms() > deadline) {
+            cr_assert(ok, "not projected after the app came back: %s", r.body);
+            h_resp_free(&r);
+            break;
+        }
+        h_resp_free(&r);
+        sleep_ms(50);
+    }
+    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
 }
