@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The real chart (helm/byron): `helm install` brings up the operator (with its
+# RBAC) and NATS JetStream; the operator becomes Available and holds the
+# leader Lease; the CRD refuses an invalid ByronComponent naming the field;
+# `helm uninstall` removes the operator and NATS.
+. "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
+check_built operator sidecar
+no_other_operator
+new_ns e2e-chart
+
+helm lint "$CHART" >/dev/null 2>&1 || fail "helm lint helm/byron"
+install_byron
+kubectl -n "$NS" wait --for=condition=Available "deployment/$OPERATOR_DEPLOY" --timeout=60s >/dev/null ||
+  fail "operator not Available"
+[ "$(kubectl -n "$NS" get deployment "$OPERATOR_DEPLOY" -o jsonpath='{.spec.template.spec.containers[0].image}')" = "$OPERATOR" ] ||
+  fail "operator image is not $OPERATOR"
+pass "helm install: operator Available ($OPERATOR)"
+
+# The leader Lease, held by the running operator pod.
+pod=$(kubectl -n "$NS" get pod -l app.kubernetes.io/name=byron-operator -o jsonpath='{.items[0].metadata.name}')
+retry 60 "the operator holds the Lease" \
+  sh -c "kubectl -n '$NS' get lease byron-operator -o jsonpath='{.spec.holderIdentity}' | grep -q '^$pod'"
+pass "leader Lease byron-operator held by $pod"
+
+kubectl -n "$NS" rollout status "statefulset/$REL-nats" --timeout=60s >/dev/null || fail "NATS not ready"
+[ "$(kubectl -n "$NS" get pvc "data-$REL-nats-0" -o jsonpath='{.status.phase}')" = Bound ] || fail "NATS volume not Bound"
+pass "NATS JetStream StatefulSet ready on a bound volume"
+
+# Invalid components are refused by the API server, naming the field.
+reject() {   # WHAT FIELD-IN-MESSAGE YAML-SPEC
+  local out
+  if out=$(kubectl -n "$NS" apply -f - 2>&1 <<YAML
+apiVersion: byron.io/v1alpha1
+kind: ByronComponent
+metadata: {name: bad}
+spec: $3
+YAML
+  ); then fail "$1 was accepted"; fi
+  [[ $out == *"$2"* ]] || fail "$1: the error does not name $2: $out"
+}
+reject "an unknown field type" "spec.models[].fields[].type" \
+  '{models: [{name: Order, fields: [{name: customer, type: Custmer}]}]}'
+reject "zero partitions" "spec.partitions" '{partitions: 0}'
+reject "a command on no model" "spec.commands[].model" \
+  '{models: [{name: Order, fields: [{name: total, type: Float}]}], commands: [{name: ship, model: Ordr, emits: [Shipped]}]}'
+pass "invalid ByronComponents refused by kubectl apply, naming the field"
+
+helm uninstall "$REL" -n "$NS" --wait --timeout 120s >/dev/null || fail "helm uninstall"
+left=$(kubectl -n "$NS" get deployment,statefulset,service,serviceaccount,role -l "app.kubernetes.io/instance=$REL" -o name)
+[ -z "$left" ] || fail "left after uninstall: $left"
+kubectl get clusterrole "$REL-operator" >/dev/null 2>&1 && fail "ClusterRole $REL-operator left after uninstall"
+kubectl -n "$NS" wait --for=delete pod -l "app.kubernetes.io/instance=$REL" --timeout=60s >/dev/null 2>&1 ||
+  fail "pods of the release still there 60s after uninstall"
+REL=
+pass "helm uninstall removed the operator, its RBAC and NATS"

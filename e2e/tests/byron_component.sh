@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A ByronComponent on a real cluster, end to end: the real chart's operator
+# turns examples/orders into API and Sink Deployments, a cache StatefulSet on a
+# bound volume, Services, a ConfigMap and a Secret, all owned by the component;
+# it becomes Ready with observedGeneration; GraphQL through the API Service
+# runs commands (durable sequences), custom commands and the app's hooks;
+# queries return what the sink projected; a second component (shipping)
+# consumes orders' events; scaling the API changes only the API Deployment;
+# pods run non-root on a read-only root filesystem; deleting the component
+# garbage-collects its children.
+. "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
+check_built operator sidecar example-orders ferretdb
+no_other_operator
+new_ns e2e-byron
+install_byron
+pass "chart installed (release $REL, operator watching $NS)"
+
+# --- the component and its children ---------------------------------------------------
+apply_example component.yaml
+kubectl -n "$NS" wait --for=condition=Ready bc/orders --timeout=180s >/dev/null || {
+  kubectl -n "$NS" describe bc orders >&2
+  kubectl -n "$NS" logs "deployment/$OPERATOR_DEPLOY" --tail=30 >&2
+  fail "bc/orders not Ready within 180s"
+}
+bc() { kubectl -n "$NS" get bc orders -o jsonpath="$1"; }
+gen=$(bc '{.metadata.generation}')
+[ "$(bc '{.status.observedGeneration}')" = "$gen" ] || fail "status.observedGeneration $(bc '{.status.observedGeneration}') != generation $gen"
+[ "$(bc '{.status.conditions[?(@.type=="Ready")].observedGeneration}')" = "$gen" ] || fail "Ready condition's observedGeneration"
+[ "$(bc '{.status.api.ready}') $(bc '{.status.sink.ready}') $(bc '{.status.cache.state}')" = "1/1 1/1 Ready" ] ||
+  fail "status: api $(bc '{.status.api.ready}') sink $(bc '{.status.sink.ready}') cache $(bc '{.status.cache.state}')"
+pass "bc/orders Ready, observedGeneration $gen, api 1/1 sink 1/1 cache Ready"
+
+uid=$(bc '{.metadata.uid}')
+children=(deployment/orders-api deployment/orders-sink statefulset/orders-cache service/orders-api
+          service/orders-cache configmap/orders-config secret/orders-cache-credentials)
+for c in "${children[@]}"; do
+  owner=$(kubectl -n "$NS" get "$c" -o jsonpath='{.metadata.ownerReferences[?(@.kind=="ByronComponent")].uid} {.metadata.ownerReferences[?(@.kind=="ByronComponent")].controller}') ||
+    fail "$c missing"
+  [ "$owner" = "$uid true" ] || fail "$c is not controlled by bc/orders (owner: '$owner')"
+done
+[ "$(kubectl -n "$NS" get pvc data-orders-cache-0 -o jsonpath='{.status.phase}')" = Bound ] || fail "cache volume not Bound"
+[ -n "$(kubectl -n "$NS" get configmap orders-config -o jsonpath='{.data.component\.json}')" ] || fail "no component.json"
+pass "children with the component as controller owner: ${children[*]}; cache PVC Bound"
+
+# --- security: non-root, read-only root filesystem -----------------------------------------
+for pod in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}'); do
+  for c in $(kubectl -n "$NS" get pod "$pod" -o jsonpath='{.spec.containers[*].name}'); do
+    ro=$(kubectl -n "$NS" get pod "$pod" -o jsonpath="{.spec.containers[?(@.name==\"$c\")].securityContext.readOnlyRootFilesystem}")
+    [ "$ro" = true ] || fail "$pod/$c: readOnlyRootFilesystem is not true"
+  done
+  [ "$(kubectl -n "$NS" get pod "$pod" -o jsonpath='{.spec.securityContext.runAsNonRoot}')" = true ] ||
+    fail "$pod: runAsNonRoot is not set"
+done
+# and in fact: the processes are not root and cannot write to /
+api_pod=$(kubectl -n "$NS" get pod -l byron.io/component=orders,byron.io/role=api -o jsonpath='{.items[0].metadata.name}')
+out=$(kubectl -n "$NS" exec "$api_pod" -c app -- python3 -c '
+import os
+try:
+    open("/probe", "w"); w = "writable"
+except OSError as e:
+    w = "read-only" if e.errno == 30 else "denied"
+print(os.getuid(), w)') || fail "exec in the app container"
+[ "$out" = "65532 read-only" ] || fail "app container: uid and / are '$out', want '65532 read-only'"
+sc=$(kubectl -n "$NS" get pod "$api_pod" -o jsonpath='{.spec.containers[?(@.name!="app")].name}')
+out=$(kubectl -n "$NS" exec "$api_pod" -c "$sc" -- sh -c 'id -u; touch /probe 2>/dev/null && echo writable || echo read-only') ||
+  fail "exec in the sidecar"
+[ "$(echo $out)" = "65532 read-only" ] || fail "sidecar: uid and / are '$out'"
+pass "every container non-root (uid 65532) on a read-only root filesystem"
+
+# --- GraphQL through the API Service -------------------------------------------------------
+port_forward orders-api; ORDERS=http://127.0.0.1:$PORT/graphql
+gql "$ORDERS" 'mutation { createOrder(input: {id: "o-1", customer: "ann", total: 42.5}) { id version sequence } }'
+seq1=$(jq_ 'a["data"]["createOrder"]["sequence"]')
+[[ $seq1 =~ ^[1-9][0-9]*$ ]] || fail "createOrder: no durable sequence: $ANSWER"
+[ "$(jq_ 'a["data"]["createOrder"]["version"]')" = 1 ] || fail "createOrder version: $ANSWER"
+gql "$ORDERS" 'mutation { shipOrder(id: "o-1", input: {carrier: "ups"}) { version sequence events { type } } }'
+seq2=$(jq_ 'a["data"]["shipOrder"]["sequence"]')
+[[ $seq2 =~ ^[0-9]+$ ]] && [ "$seq2" -gt "$seq1" ] || fail "shipOrder: sequence $seq2 after $seq1: $ANSWER"
+[ "$(jq_ 'a["data"]["shipOrder"]["events"][0]["type"]')" = OrderShipped ] || fail "shipOrder events: $ANSWER"
+pass "mutations return durable sequences ($seq1, then $seq2 for the custom command)"
+
+gql_until 60 "$ORDERS" '{ order(id: "o-1") { customer total status carrier version } }' \
+  'a["data"]["order"] == {"customer": "ann", "total": 42.5, "status": "SHIPPED", "carrier": "ups", "version": 2}'
+gql "$ORDERS" '{ orders(filter: {status: {eq: SHIPPED}}) { edges { node { id } } } }'
+[ "$(jq_ '[e["node"]["id"] for e in a["data"]["orders"]["edges"]]')" = "['o-1']" ] || fail "list by status: $ANSWER"
+pass "queries return the projected order (status set by the app's sink handler), by id and by an indexed field"
+
+gql "$ORDERS" 'mutation { createOrder(input: {id: "o-2", customer: "bob", total: 10}) { version } }'
+gql "$ORDERS" 'mutation { cancelOrder(id: "o-2", input: {reason: "no"}) { version } }'
+gql_until 60 "$ORDERS" '{ order(id: "o-2") { status } }' 'a["data"]["order"]["status"] == "CANCELLED"'
+gql "$ORDERS" 'mutation { shipOrder(id: "o-2", input: {carrier: "dhl"}) { version } }'
+[ "$(jq_ 'a["errors"][0]["extensions"]["code"] + " " + a["errors"][0]["extensions"]["appCode"]')" = "REJECTED ORDER_CANCELLED" ] ||
+  fail "shipping a cancelled order: $ANSWER"
+[ "$(jq_ 'a["errors"][0]["message"]')" = "order o-2 is cancelled and cannot be shipped" ] || fail "rejection message: $ANSWER"
+gql "$ORDERS" 'mutation { createOrder(input: {customer: "eve", total: -1}) { version } }'
+[ "$(jq_ 'a["errors"][0]["extensions"]["appCode"]')" = BAD_TOTAL ] || fail "a negative total: $ANSWER"
+pass "the app's before hooks reject with their message (cancelled order, negative total)"
+
+# --- a second component consuming orders' events --------------------------------------------
+apply_example shipping.yaml
+kubectl -n "$NS" wait --for=condition=Ready bc/shipping --timeout=180s >/dev/null || fail "bc/shipping not Ready"
+port_forward shipping-api; SHIPPING=http://127.0.0.1:$PORT/graphql
+gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier } }' \
+  'a["data"]["shipment"] == {"orderId": "o-1", "carrier": "ups"}'
+gql "$SHIPPING" '{ shipments { edges { node { id } } } }'
+[ "$(jq_ 'len(a["data"]["shipments"]["edges"])')" = 1 ] || fail "only shipped orders make shipments: $ANSWER"
+pass "shipping's sink projected orders' OrderShipped into a Shipment"
+stop_port_forwards
+
+# --- scaling the API only ----------------------------------------------------------------------
+obj_state() {   # spec generations of the sink and the cache, the config's version
+  kubectl -n "$NS" get deployment/orders-sink statefulset/orders-cache \
+    -o jsonpath='{range .items[*]}{.metadata.name}:{.metadata.generation} {end}'
+  kubectl -n "$NS" get configmap/orders-config -o jsonpath='{.metadata.resourceVersion}'
+}
+before=$(obj_state)
+kubectl -n "$NS" patch bc orders --type=merge -p '{"spec":{"api":{"replicas":2}}}' >/dev/null || fail "patch api.replicas"
+gen2=$(bc '{.metadata.generation}')
+retry 120 "API scaled to 2/2 and Ready at generation $gen2" sh -c "
+  [ \"\$(kubectl -n '$NS' get bc orders -o jsonpath='{.status.api.ready} {.status.observedGeneration} {.status.conditions[?(@.type==\"Ready\")].status}')\" = '2/2 $gen2 True' ]"
+[ "$(kubectl -n "$NS" get deployment orders-api -o jsonpath='{.spec.replicas} {.status.readyReplicas}')" = "2 2" ] ||
+  fail "API Deployment not at 2 ready replicas"
+[ "$(obj_state)" = "$before" ] || fail "scaling the API changed other children: $before -> $(obj_state)"
+[ "$(kubectl -n "$NS" get deployment orders-sink -o jsonpath='{.spec.replicas}')" = 1 ] || fail "sink replicas changed"
+pass "spec.api.replicas=2 scaled only the API Deployment (sink, cache, config untouched)"
+
+# --- deletion: the garbage collector follows the owner references -----------------------------
+kubectl -n "$NS" delete bc orders --wait=true --timeout=60s >/dev/null || fail "delete bc/orders"
+retry 120 "children of bc/orders garbage-collected" sh -c "
+  [ -z \"\$(kubectl -n '$NS' get ${children[*]} --ignore-not-found -o name)\" ]"
+kubectl -n "$NS" wait --for=delete pod -l byron.io/component=orders --timeout=120s >/dev/null 2>&1 ||
+  fail "pods of bc/orders still there 120s after its deletion"
+pass "deleting bc/orders garbage-collected all its children and pods"
+
+helm uninstall "$REL" -n "$NS" --wait --timeout 120s >/dev/null || fail "helm uninstall"
+[ -z "$(kubectl -n "$NS" get deployment "$OPERATOR_DEPLOY" --ignore-not-found -o name)" ] || fail "operator left after uninstall"
+REL=
+pass "helm uninstall removed the operator"

@@ -1,0 +1,109 @@
+# e2e/tests/byron_lib.sh — helpers of the tests of Byron itself (the chart,
+# the operator, the sidecar, the example component) on a real cluster.
+# shellcheck shell=bash
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v helm >/dev/null || fail "helm not found (scripts/bootstrap cluster builds it into $BIN)"
+CHART=$BYRON_SOURCE_DIR/helm/byron
+EXAMPLE=$BYRON_SOURCE_DIR/examples/orders
+[ -d "$CHART" ] || CHART=$here_tests/../../helm/byron
+[ -d "$EXAMPLE" ] || EXAMPLE=$here_tests/../../examples/orders
+
+# The images under test: locally built ones by default; for another cluster,
+# BYRON_E2E_*_IMAGE name them (docs/local-cluster.md).
+OPERATOR=${BYRON_E2E_OPERATOR_IMAGE:-$OPERATOR_IMAGE}
+SIDECAR=${BYRON_E2E_SIDECAR_IMAGE:-$SIDECAR_IMAGE}
+NATS=${BYRON_E2E_NATS_IMAGE:-$NATS_IMAGE}
+MONGO=${BYRON_E2E_MONGO_IMAGE:-$FERRETDB_IMAGE}
+EXAMPLE_IMG=${BYRON_E2E_EXAMPLE_IMAGE:-$EXAMPLE_ORDERS_IMAGE}
+# FerretDB (the local stand-in for mongo) authenticates with PLAIN only.
+if [ "$MONGO" = "$FERRETDB_IMAGE" ]; then
+  CACHE_URI_OPTIONS=${BYRON_E2E_CACHE_URI_OPTIONS-authMechanism=PLAIN}
+else
+  CACHE_URI_OPTIONS=${BYRON_E2E_CACHE_URI_OPTIONS-}
+fi
+
+# A failed local build must not be tested through an older image.
+check_built() {
+  local n
+  [ "$E2E_LOCAL" = 1 ] || return 0
+  for n in "$@"; do
+    [ ! -f "$IMAGES/$n.failed" ] || fail "$(cat "$IMAGES/$n.failed")"
+  done
+}
+
+# Byron's operator watches every namespace by default: two of them on one
+# cluster would fight over the same components. The tests install their own,
+# watching only their namespace; an all-namespaces one (scripts/demo) must go.
+no_other_operator() {
+  local other
+  other=$(kubectl get deployment -A -l app.kubernetes.io/name=byron-operator \
+    -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {end}')
+  [ -z "$other" ] || fail "another Byron operator is installed ($other): remove it first (scripts/demo --down)"
+}
+
+# install_byron: the real chart, released as $REL into $NS, the operator
+# watching $NS only; waits for the operator and NATS (helm --wait).
+install_byron() {
+  REL=byron-e2e-$RANDOM
+  local values=(
+    --set "operator.image.repository=${OPERATOR%:*}" --set-string "operator.image.tag=${OPERATOR##*:}"
+    --set "sidecar.image.repository=${SIDECAR%:*}" --set-string "sidecar.image.tag=${SIDECAR##*:}"
+    --set "nats.image.repository=${NATS%:*}" --set-string "nats.image.tag=${NATS##*:}"
+    --set "cache.image=$MONGO" --set "cache.uriOptions=$CACHE_URI_OPTIONS"
+    --set "operator.watchNamespaces={$NS}" --set nats.storage.size=256Mi
+  )
+  # helm installs a chart's CRDs only when absent: apply the one under test.
+  kubectl apply --server-side --force-conflicts -f "$CHART/crds/" >/dev/null || fail "CRD apply"
+  kubectl wait --for=condition=Established crd/byroncomponents.byron.io --timeout=30s >/dev/null ||
+    fail "CRD not Established"
+  # on exit: uninstall (its RBAC is cluster-scoped), then the namespace goes
+  trap byron_cleanup EXIT
+  helm install "$REL" "$CHART" -n "$NS" --wait --timeout 180s "${values[@]}" >/dev/null ||
+    fail "helm install of helm/byron"
+  OPERATOR_DEPLOY=$REL-operator
+}
+
+byron_cleanup() {
+  stop_port_forwards
+  if [ -n "${REL:-}" ]; then helm uninstall "$REL" -n "$NS" --wait --timeout 60s >/dev/null 2>&1 || true; fi
+  kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+}
+
+# apply_example FILE: an example component, its app image substituted.
+apply_example() {
+  sed "s#image: docker.io/byron/example-orders:[^ ]*#image: $EXAMPLE_IMG#" "$EXAMPLE/$1" |
+    kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply $1"
+}
+
+# port_forward SERVICE: a local port to the Service's port 80 (PORT).
+PF_PIDS=()
+port_forward() {
+  local log; log=$(mktemp)
+  kubectl -n "$NS" port-forward "svc/$1" 0:80 >"$log" 2>&1 &
+  PF_PIDS+=($!)
+  wait_for 30 "port-forward to $1" grep -q 'Forwarding from 127.0.0.1' "$log" ||
+    { cat "$log" >&2; fail "kubectl port-forward svc/$1"; }
+  PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\) ->.*/\1/p' "$log" | head -1)
+  rm -f "$log"
+}
+stop_port_forwards() { local p; for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; PF_PIDS=(); }
+
+# gql URL QUERY: POST a GraphQL query; the answer in $ANSWER.
+gql() {
+  local body; body=$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$2")
+  ANSWER=$(curl -sS --max-time 20 -H 'Content-Type: application/json' "$1" -d "$body") ||
+    fail "no answer from $1 to $2"
+}
+# jq_ PYTHON-EXPRESSION: evaluate over $ANSWER as `a` ('' on any error).
+jq_() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$ANSWER" "$1" 2>/dev/null || true; }
+# gql_until SECONDS URL QUERY EXPRESSION: repeat until EXPRESSION is True
+# (the cache is eventually consistent with the log).
+gql_until() {
+  local end=$(( $(date +%s) + $1 ))
+  while :; do
+    gql "$2" "$3"
+    [ "$(jq_ "$4")" = True ] && return 0
+    [ "$(date +%s)" -lt "$end" ] || fail "not within $1 s: $4; last answer: $ANSWER"
+    sleep 0.3
+  done
+}
