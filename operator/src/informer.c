@@ -12,6 +12,13 @@
 #include "byron/log.h"
 #include "strmap.h"
 
+/* Objects per list page. A page is parsed whole into a json-c tree (~10x its
+ * text), and every informer lists at once at start-up: the page size bounds
+ * the operator's peak memory, not its steady state. 100 keeps the peak of a
+ * restart over ~50,000 objects near the steady-state RSS; the price is more
+ * list requests at start-up (one per 100 objects). */
+#define LIST_PAGE 100
+
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -128,7 +135,7 @@ static byron_status_t do_list(byron_informer_t *inf, byron_err_t *err) {
     /* A set of the keys listed, to find deletions afterwards. */
     seen = byron_strmap_new(NULL);
     do {
-        snprintf(path, sizeof(path), "%s?limit=500", inf->path);
+        snprintf(path, sizeof(path), "%s?limit=%d", inf->path, LIST_PAGE);
         add_selector(inf, path, sizeof(path));
         if (cont[0]) {
             size_t l = strlen(path);

@@ -1,6 +1,6 @@
 /* informer.h — list+watch one collection into a store (client-go's reflector).
  *
- * Each informer runs one thread: list (paginated, 500 a page) → replace the
+ * Each informer runs one thread: list (paginated, 100 a page) → replace the
  * store → watch from the list's resourceVersion with allowWatchBookmarks and
  * a timeoutSeconds drawn from [5 min, 10 min] so a fleet of operators does
  * not reconnect in step. A watch that ends cleanly is resumed from the last
