@@ -953,8 +953,12 @@ static void *lane_thread(void *arg) {
     free(ta);
     mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
     int64_t idle = 0;
+    /* A thread with one lane long-polls it (the server answers as soon as an
+     * event is available: no polling when idle); a thread with several polls
+     * them round-robin without waiting, and backs off when all are empty. */
+    int single = (size_t)t + (size_t)s->nthreads >= s->nlanes;
     while (!atomic_load(&s->stop)) {
-        int got = 0;
+        int got = 0, waited = 0;
         for (size_t i = (size_t)t; i < s->nlanes && !atomic_load(&s->stop); i += (size_t)s->nthreads) {
             lane_t *l = &s->lanes[i];
             if (!l->sub) {
@@ -975,8 +979,8 @@ static void *lane_thread(void *arg) {
             jsFetchRequest fr;
             jsFetchRequest_Init(&fr);
             fr.Batch = 1; /* MaxAckPending 1: the server has at most one for us */
-            fr.NoWait = true;
-            fr.Expires = 0;
+            fr.NoWait = !single;
+            fr.Expires = single ? (int64_t)500 * 1000000 : 0; /* ≤ 0.5 s: shutdown stays prompt */
             jsErrCode jerr = 0;
             natsStatus ns = natsSubscription_FetchRequest(&list, l->sub, &fr);
             (void)jerr;
@@ -987,6 +991,7 @@ static void *lane_thread(void *arg) {
                 }
                 natsMsgList_Destroy(&list);
             } else if (ns == NATS_TIMEOUT || ns == NATS_NOT_FOUND) {
+                waited = single && ns == NATS_TIMEOUT;
                 refresh_pending(s, l);
             } else if (ns == NATS_CONNECTION_CLOSED || ns == NATS_INVALID_SUBSCRIPTION) {
                 lane_unbind(l);
@@ -1004,9 +1009,9 @@ static void *lane_thread(void *arg) {
                 jsConsumerInfo_Destroy(ci);
             }
         }
-        if (got) {
-            idle = 0;
-        } else { /* nothing anywhere: back off a little (latency ≤ 100 ms when idle) */
+        if (got || waited) {
+            idle = 0; /* a long poll already waited */
+        } else {      /* nothing anywhere: back off a little (latency ≤ 100 ms when idle) */
             idle = idle ? idle * 2 : 5;
             if (idle > 100) idle = 100;
             sleep_ms_stop(s, idle);
