@@ -192,6 +192,10 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         fprintf(stderr, "byron-sidecar: --mode: \"%s\" is not api or sink\n", s->mode);
         return 2;
     }
+    if (s->rebuild && strcmp(s->mode, "sink") != 0) {
+        fprintf(stderr, "byron-sidecar: --rebuild: only in sink mode\n");
+        return 2;
+    }
     if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
     if (s->sidecar_socket && !*s->sidecar_socket) s->sidecar_socket = NULL;
     return 0;

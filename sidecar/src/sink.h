@@ -8,9 +8,10 @@
  * share the lanes, and a dead replica's event comes back after AckWait.
  *
  * Threads: a fixed set of lane threads (BYRON_SINK_THREADS, default
- * min(lanes, 8)), each owning lanes t, t+T, ... and polling them round-robin
- * with no-wait fetches; each event is projected synchronously on its lane's
- * thread (MongoDB + app calls are blocking). Nothing here runs on the HTTP
+ * min(lanes, 8)), each owning lanes t, t+T, ...: one lane is long-polled,
+ * several are polled round-robin with no-wait fetches; each event is
+ * projected synchronously on its lane's thread (MongoDB + app calls are
+ * blocking). Nothing here runs on the HTTP
  * loop. The sink has its own NATS connection and its own MongoDB pool. */
 #ifndef BYRON_SIDECAR_SINK_H
 #define BYRON_SIDECAR_SINK_H
