@@ -204,6 +204,9 @@ static struct curl_slist *prepare(byron_kube_client_t *c, CURL *h, const char *p
     if (content_type) {
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
         hdrs = curl_slist_append(hdrs, ct);
+        /* No "Expect: 100-continue" round trip before a body: the API server
+         * reads every body anyway. */
+        hdrs = curl_slist_append(hdrs, "Expect:");
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     return hdrs;
