@@ -1,0 +1,124 @@
+"""Unit tests of the example apps: the local app protocol over a real Unix
+socket, as the sidecar speaks it (python3 -m unittest, no dependencies)."""
+import http.client
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import byron_app  # noqa: E402
+import orders  # noqa: E402
+import shipping  # noqa: E402
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("app", timeout=5)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def serve(app):
+    """Start app on a fresh socket; return a function that POSTs to it."""
+    path = os.path.join(tempfile.mkdtemp(), "app.sock")
+    handler = type("Handler", (byron_app._Handler,), {"app": app})
+    server = byron_app._Server(path, handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def call(method, url, body=None):
+        # a fresh connection per call keeps the test free of leaked sockets
+        conn = UnixConnection(path)
+        try:
+            conn.request(method, url, body=json.dumps(body) if body is not None else None,
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, json.loads(r.read() or b"null")
+        finally:
+            conn.close()
+
+    return server, call
+
+
+class OrdersApp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server, call = serve(orders.app)
+        cls.call = staticmethod(call)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def cmd(self, hook, command, **req):
+        path = "/v1/commands/%s%s" % (command, "/" + hook if hook else "")
+        return self.call("POST", path, req)
+
+    def test_health(self):
+        self.assertEqual(self.call("GET", "/v1/health"), (200, {"status": "ok"}))
+
+    def test_create_accepts_a_positive_total(self):
+        self.assertEqual(self.cmd("before", "createOrder", input={"customer": "ann", "total": 1.5}), (200, {}))
+
+    def test_create_rejects_a_negative_total(self):
+        status, body = self.cmd("before", "createOrder", input={"customer": "ann", "total": -1})
+        self.assertEqual(status, 200)
+        self.assertEqual(body["reject"]["code"], "BAD_TOTAL")
+
+    def test_ship_an_open_order(self):
+        self.assertEqual(self.cmd("before", "shipOrder", id="o-1", current={"status": "OPEN"}), (200, {}))
+        # the cache may not have the order yet: decided as OPEN
+        self.assertEqual(self.cmd("before", "shipOrder", id="o-1", current=None), (200, {}))
+        status, body = self.cmd(None, "shipOrder", id="o-1", input={"carrier": "ups"})
+        self.assertEqual((status, body), (200, {"events": [{"type": "OrderShipped", "data": {"carrier": "ups"}}]}))
+
+    def test_shipping_a_cancelled_order_is_rejected(self):
+        status, body = self.cmd("before", "shipOrder", id="o-2", current={"status": "CANCELLED"})
+        self.assertEqual(body["reject"], {"message": "order o-2 is cancelled and cannot be shipped",
+                                          "code": "ORDER_CANCELLED"})
+
+    def test_cancelling_a_shipped_order_is_rejected(self):
+        _, body = self.cmd("before", "cancelOrder", id="o-3", current={"status": "SHIPPED"})
+        self.assertEqual(body["reject"]["code"], "ALREADY_SHIPPED")
+
+    def test_unknown_hooks_are_not_implemented(self):
+        self.assertEqual(self.cmd("after", "shipOrder", id="o-1")[0], 404)
+        self.assertEqual(self.call("POST", "/v1/events/OrderUpdated", {"event": {}})[0], 404)
+
+    def test_event_handlers_set_the_status(self):
+        ev = lambda t, d: {"event": {"type": t, "subject": "o-1", "data": d}}  # noqa: E731
+        self.assertEqual(self.call("POST", "/v1/events/OrderCreated", ev("OrderCreated", {"customer": "ann"})),
+                         (200, {"set": {"status": "OPEN"}}))
+        self.assertEqual(self.call("POST", "/v1/events/OrderShipped", ev("OrderShipped", {"carrier": "ups"})),
+                         (200, {"set": {"status": "SHIPPED", "carrier": "ups"}}))
+        self.assertEqual(self.call("POST", "/v1/events/OrderCancelled", ev("OrderCancelled", {"reason": "x"})),
+                         (200, {"set": {"status": "CANCELLED", "cancelReason": "x"}}))
+
+    def test_an_empty_body_is_an_empty_request(self):
+        self.assertEqual(self.call("POST", "/v1/commands/shipOrder/before", None), (200, {}))
+
+
+class ShippingApp(unittest.TestCase):
+    def test_an_order_shipped_makes_a_shipment(self):
+        server, call = serve(shipping.app)
+        try:
+            status, body = call("POST", "/v1/events/OrderShipped", {"subscribed": True, "event": {
+                "type": "OrderShipped", "subject": "o-9", "time": "2026-01-01T00:00:00Z",
+                "data": {"carrier": "dhl"}}})
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.assertEqual((status, body), (200, {"changes": [{"model": "Shipment", "id": "o-9", "set": {
+            "orderId": "o-9", "carrier": "dhl", "shippedAt": "2026-01-01T00:00:00Z"}}]}))
+
+
+if __name__ == "__main__":
+    unittest.main()
