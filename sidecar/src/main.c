@@ -210,7 +210,7 @@ static void set_check(byron_health_t *h, int *ok, char *buf, int now_ok, const c
     pthread_mutex_lock(&h->lock);
     int was = *ok;
     *ok = now_ok;
-    snprintf(buf, 256, "%s", now_ok ? "" : msg);
+    if (snprintf(buf, 256, "%s", now_ok ? "" : msg) >= 256) buf[255] = '\0'; /* keep the start */
     pthread_mutex_unlock(&h->lock);
     if (was != now_ok)
         byron_log(now_ok ? BYRON_LOG_INFO : BYRON_LOG_WARN,

@@ -96,7 +96,9 @@ static void lane_set(lane_t *l, int ok, const char *msg) {
     pthread_mutex_lock(&l->lock);
     int was = l->ok;
     l->ok = ok;
-    snprintf(l->err, sizeof l->err, "%s", ok ? "" : msg);
+    /* The readiness text keeps the start of a long message. */
+    if (snprintf(l->err, sizeof l->err, "%s", ok ? "" : msg) >= (int)sizeof l->err)
+        l->err[sizeof l->err - 1] = '\0';
     pthread_mutex_unlock(&l->lock);
     if (was != ok)
         byron_log(ok ? BYRON_LOG_INFO : BYRON_LOG_WARN, ok ? "sink lane up" : "sink lane down", "stream",
