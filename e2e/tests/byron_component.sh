@@ -16,7 +16,9 @@ install_byron
 pass "chart installed (release $REL, operator watching $NS)"
 
 # --- the component and its children ---------------------------------------------------
+# shipping (which consumes orders' events) comes up alongside; it is checked below
 apply_example component.yaml
+apply_example shipping.yaml
 kubectl -n "$NS" wait --for=condition=Ready bc/orders --timeout=180s >/dev/null || {
   kubectl -n "$NS" describe bc orders >&2
   kubectl -n "$NS" logs "deployment/$OPERATOR_DEPLOY" --tail=30 >&2
@@ -97,7 +99,6 @@ gql "$ORDERS" 'mutation { createOrder(input: {customer: "eve", total: -1}) { ver
 pass "the app's before hooks reject with their message (cancelled order, negative total)"
 
 # --- a second component consuming orders' events --------------------------------------------
-apply_example shipping.yaml
 kubectl -n "$NS" wait --for=condition=Ready bc/shipping --timeout=180s >/dev/null || fail "bc/shipping not Ready"
 port_forward shipping-api; SHIPPING=http://127.0.0.1:$PORT/graphql
 gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier } }' \
