@@ -112,7 +112,7 @@ static void *create_worker(void *arg) {
 
 /* Count the items of a collection in ns (paginated, consistent lists). */
 static int count(const char *prefix, const char *plural) {
-    char path[1024], cont[2048] = "";
+    char path[4096], cont[2048] = ""; /* room for the longest continue token */
     int n = 0;
     do {
         snprintf(path, sizeof path, "%s/namespaces/%s/%s?limit=500%s%s", prefix, ns, plural,
