@@ -45,10 +45,13 @@ reject "a command on no model" "spec.commands[].model" \
   '{models: [{name: Order, fields: [{name: total, type: Float}]}], commands: [{name: ship, model: Ordr, emits: [Shipped]}]}'
 pass "invalid ByronComponents refused by kubectl apply, naming the field"
 
+rbac=$(kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" -o name)
+[ -n "$rbac" ] || fail "the release has no cluster-scoped RBAC"
 helm uninstall "$REL" -n "$NS" --wait --timeout 120s >/dev/null || fail "helm uninstall"
 left=$(kubectl -n "$NS" get deployment,statefulset,service,serviceaccount,role -l "app.kubernetes.io/instance=$REL" -o name)
 [ -z "$left" ] || fail "left after uninstall: $left"
-kubectl get clusterrole "$REL-operator" >/dev/null 2>&1 && fail "ClusterRole $REL-operator left after uninstall"
+left=$(kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" -o name)
+[ -z "$left" ] || fail "left after uninstall: $left"
 kubectl -n "$NS" wait --for=delete pod -l "app.kubernetes.io/instance=$REL" --timeout=60s >/dev/null 2>&1 ||
   fail "pods of the release still there 60s after uninstall"
 REL=
