@@ -89,11 +89,11 @@ port_forward() {
 stop_port_forwards() { local p; for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; PF_PIDS=(); }
 
 # gql URL QUERY: POST a GraphQL query; the answer in $ANSWER.
-gql() {
+gql_try() {
   local body; body=$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$2")
-  ANSWER=$(curl -sS --max-time 20 -H 'Content-Type: application/json' "$1" -d "$body") ||
-    fail "no answer from $1 to $2"
+  ANSWER=$(curl -sS --max-time 20 -H 'Content-Type: application/json' "$1" -d "$body" 2>&1)
 }
+gql() { gql_try "$@" || fail "no answer from $1 to $2: $ANSWER"; }
 # jq_ PYTHON-EXPRESSION: evaluate over $ANSWER as `a` ('' on any error).
 jq_() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$ANSWER" "$1" 2>/dev/null || true; }
 # gql_until SECONDS URL QUERY EXPRESSION: repeat until EXPRESSION is True
@@ -101,8 +101,7 @@ jq_() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); print(eval(sys.a
 gql_until() {
   local end=$(( $(date +%s) + $1 ))
   while :; do
-    gql "$2" "$3"
-    [ "$(jq_ "$4")" = True ] && return 0
+    gql_try "$2" "$3" && [ "$(jq_ "$4")" = True ] && return 0
     [ "$(date +%s)" -lt "$end" ] || fail "not within $1 s: $4; last answer: $ANSWER"
     sleep 0.3
   done
