@@ -57,6 +57,12 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
 
 void byron_commands_free(byron_commands_t *c) { free(c); }
 
+void byron_command_key_id(const char *key, char out[BYRON_KEY_ID_LEN + 1]) {
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    snprintf(out, BYRON_KEY_ID_LEN + 1, "k%016" PRIx64, h);
+}
+
 void byron_command_result_cleanup(byron_command_result_t *out) {
     json_object_put(out->events);
     out->events = NULL;
@@ -326,7 +332,10 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
     char gen[BYRON_UUID_LEN + 1];
     if (!id && in_id) id = json_object_get_string(in_id);
     if (!id && ref.kind == BYRON_CMD_CREATE) {
-        byron_uuid4(gen);
+        if (req->idempotency_key)
+            byron_command_key_id(req->idempotency_key, gen);
+        else
+            byron_uuid4(gen);
         id = gen;
     }
     if (!id || !byron_id_is_valid(id)) {

@@ -82,6 +82,12 @@ byron_status_t byron_commands_execute(byron_commands_t *cmds, const char *comman
 
 void byron_command_result_cleanup(byron_command_result_t *out);
 
+/* The id of a create without one, under an idempotency key: derived from the
+ * key (64-bit FNV-1a; "k" + 16 hex digits), so a re-sent create lands on the
+ * same object. byron_commands_run uses it (REST and GraphQL alike). */
+#define BYRON_KEY_ID_LEN 17
+void byron_command_key_id(const char *key, char out[BYRON_KEY_ID_LEN + 1]);
+
 /* {"id":..,"version":..,"sequences":[..],"events":[..],"duplicate":..}; caller puts. */
 json_object *byron_command_result_to_json(const byron_command_result_t *out);
 

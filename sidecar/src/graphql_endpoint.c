@@ -169,6 +169,7 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     double started = now_s();
     byron_gqlapi_request_t rctx;
     byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
+    rctx.wait_projected = req->consistency && strcmp(req->consistency, "projected") == 0;
     byron_graphql_http_options_t o = {.max_body_bytes = api->opts.max_body_bytes,
                                       .resolve = byron_gqlapi_resolve,
                                       .ctx = &rctx,

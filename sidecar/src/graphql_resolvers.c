@@ -13,6 +13,8 @@
  * graphql_subscriptions.c). */
 #include "graphql_resolvers.h"
 
+#include "cache_wait.h"
+
 #include "byron/json.h"
 
 #include <ctype.h>
@@ -604,22 +606,8 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
                                                  "at most 128 characters)");
         idem = key;
     }
-    /* A create without a client-chosen id would get a new UUID each time, so
-     * a re-sent one would create a second object: under a key, its id is
-     * derived from the key instead (64-bit FNV-1a; "k" + 16 hex digits). */
-    json_object *own_input = NULL;
-    if (idem && !has_id && input && json_object_is_type(input, json_type_object) &&
-        !json_object_object_get_ex(input, "id", NULL)) {
-        uint64_t h = 14695981039346656037ull;
-        for (const unsigned char *p = (const unsigned char *)idem; *p; p++) h = (h ^ *p) * 1099511628211ull;
-        char gen[24];
-        snprintf(gen, sizeof gen, "k%016" PRIx64, h);
-        json_object_deep_copy(input, &own_input, NULL);
-        if (own_input) {
-            json_object_object_add(own_input, "id", json_object_new_string(gen));
-            input = own_input;
-        }
-    }
+    /* A create without input.id under a key gets an id derived from the key
+     * (byron_command_key_id, in byron_commands_run), so a re-sent one lands on the same object. */
     byron_command_request_t req = {.command = command,
                                    .id = has_id ? arg_str(args, "id") : NULL,
                                    .input = input,
@@ -642,6 +630,9 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
         }
         json_object_object_add(o, "events", events);
         json_object_object_add(o, "duplicate", json_object_new_boolean(res.duplicate));
+        /* Read-your-writes (cache_wait.h): adds "projected" (and "projectionError"). */
+        if (r->wait_projected && r->sc->cache)
+            byron_cache_wait_command(r->sc->cache, r->sc->component, command, &res, o);
         *out = o;
     } else {
         const char *code =
@@ -653,7 +644,6 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
         rc = byron_graphql_field_error_set(e, code, "%s", err.msg[0] ? err.msg : "command failed");
     }
     byron_command_result_cleanup(&res);
-    json_object_put(own_input);
     return rc;
 }
 

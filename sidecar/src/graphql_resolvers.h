@@ -19,6 +19,7 @@ typedef struct byron_gqlapi_request {
     byron_sidecar_t *sc;
     const char *idempotency_key; /* Idempotency-Key header, NULL or "": none */
     const char *traceparent;     /* NULL or "": a new trace */
+    int wait_projected;          /* Byron-Consistency: projected — mutations wait for the sink */
     json_object *memo;           /* "Model/id" → object (null: absent) loaded in this request (owned) */
     json_object *page;           /* the last list page's nodes, for batching their references (owned) */
     json_object *batched;        /* "Type.field" references already loaded for all of `page` (owned) */

@@ -240,6 +240,7 @@ static void run_job(void *arg) {
                                       .accept = j->accept,
                                       .traceparent = j->traceparent,
                                       .idempotency_key = j->idem,
+                                      .consistency = j->consistency,
                                       .body = j->body,
                                       .len = j->len};
         byron_server_reply_t rep = {.status = 500};

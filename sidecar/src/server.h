@@ -22,6 +22,7 @@ typedef struct byron_server_request {
     const char *accept;       /* "" if absent */
     const char *traceparent;  /* "" if absent */
     const char *idempotency_key; /* Idempotency-Key header, "" if absent */
+    const char *consistency;     /* Byron-Consistency header, "" if absent */
     const char *body;         /* NUL-terminated; NULL for none */
     size_t len;
 } byron_server_request_t;

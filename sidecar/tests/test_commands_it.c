@@ -691,6 +691,46 @@ Test(commands_it, traceparent_flows_into_the_event, .timeout = 60) {
     cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
 
+/* A create without an id under a key: the id is derived from the key (as on
+ * GraphQL), so a re-sent create lands on the same object, once. */
+Test(commands_it, keyed_create_without_id_gets_the_same_id, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "keyid", NULL, NULL);
+    h_resp_t r;
+    const char *body = "{\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"mk-1\"}";
+    cr_assert_eq(h_command(&sc, "createOrder", body, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
+    cr_assert(id[0] == 'k' && strlen(id) == 17, "%s", r.body);
+    cr_assert_not(json_object_get_boolean(jget(r.json, "duplicate")), "%s", r.body);
+    uint64_t seq = (uint64_t)jint(r.json, "sequences.0");
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "createOrder", body, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "id"), id, "%s", r.body);
+    cr_assert(json_object_get_boolean(jget(r.json, "duplicate")), "%s", r.body);
+    cr_assert_eq((uint64_t)jint(r.json, "sequences.0"), seq);
+    h_resp_free(&r);
+    char subject[256];
+    subject_of(&sc, "Order", id, subject, sizeof subject);
+    json_object *evs = h_stream_events(sc.stream, subject);
+    cr_assert_eq(json_object_array_length(evs), 1);
+    json_object_put(evs);
+    /* Another key: another object; no key: a UUID. */
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"mk-2\"}",
+                           &r),
+                 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_neq(jstr(r.json, "id"), id, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(strlen(jstr(r.json, "id")), 36, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
 Test(commands_it, broker_down_at_start_is_a_readiness_state, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start_ex(&sc, "nonats", NULL, NULL, "nats://127.0.0.1:1", 0);

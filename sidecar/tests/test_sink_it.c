@@ -399,6 +399,56 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/ryw-1", NULL, 2000, &r), 0);
     cr_assert_eq(r.status, 404, "%s", r.body);
     h_resp_free(&r);
+    /* GraphQL mutations honour the same header: an immediate query sees the new version. */
+    static const char *const GQL[][2] = {
+        {"{\"query\":\"mutation { createOrder(input: {id: \\\"ryw-g\\\", customer: \\\"bob\\\"}) "
+         "{ id version projected } }\"}",
+         "createOrder"},
+        {"{\"query\":\"mutation { updateOrder(id: \\\"ryw-g\\\", input: {customer: \\\"cy\\\"}) "
+         "{ id version projected } }\"}",
+         "updateOrder"},
+        {"{\"query\":\"mutation { deleteOrder(id: \\\"ryw-g\\\") { id version projected } }\"}",
+         "deleteOrder"},
+    };
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(h_http_hdr(NULL, api.port, "POST", "/graphql", GQL[i][0], 10000,
+                                "Byron-Consistency: projected", &r),
+                     0);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        json_object *res = NULL;
+        cr_assert(json_object_object_get_ex(json_object_object_get(r.json, "data"), GQL[i][1], &res), "%s",
+                  r.body);
+        cr_assert(json_object_get_boolean(json_object_object_get(res, "projected")), "%s", r.body);
+        cr_assert_eq(json_object_get_int64(json_object_object_get(res, "version")), i + 1, "%s", r.body);
+        h_resp_free(&r);
+        cr_assert_eq(h_http(NULL, api.port, "POST", "/graphql",
+                            "{\"query\":\"{ order(id: \\\"ryw-g\\\") { id version customer } }\"}", 5000, &r),
+                     0);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        json_object *o = json_object_object_get(json_object_object_get(r.json, "data"), "order");
+        if (i < 2) {
+            cr_assert_eq(json_object_get_int64(json_object_object_get(o, "version")), i + 1,
+                         "read-your-writes: %s", r.body);
+            cr_assert_str_eq(json_object_get_string(json_object_object_get(o, "customer")), i ? "cy" : "bob",
+                             "%s", r.body);
+        } else {
+            cr_assert_null(o, "deleted, still cached: %s", r.body);
+        }
+        h_resp_free(&r);
+    }
+    /* Without the header: no wait, projected is null. */
+    cr_assert_eq(h_http(NULL, api.port, "POST", "/graphql",
+                        "{\"query\":\"mutation { createOrder(input: {customer: \\\"dee\\\"}) { projected } }\"}",
+                        5000, &r),
+                 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(json_object_is_type(
+                  json_object_object_get(json_object_object_get(json_object_object_get(r.json, "data"),
+                                                                "createOrder"),
+                                         "projected"),
+                  json_type_null),
+              "%s", r.body);
+    h_resp_free(&r);
     /* A bad consistency value is the client's error. */
     cr_assert_eq(
         h_command(&api, "createOrder", "{\"consistency\":\"eventual\",\"input\":{\"customer\":\"x\"}}", &r),

@@ -359,6 +359,9 @@ static int model(gen_t *g, json_object *m, size_t idx, byron_graphql_type_t *que
     add_field(g, mr, "sequence", "String!",
               "Stream sequence of the last event, as a decimal string (64-bit).");
     add_field(g, mr, "events", "[ByronEvent!]!", "The events the command emitted.");
+    add_field(g, mr, "projected", "Boolean",
+              "Under the Byron-Consistency: projected header: whether the cache had the command's "
+              "version within the wait (read-your-writes); null otherwise.");
     snprintf(n1, sizeof(n1), "%sEdge", name);
     if (!(edge = add_type(g, BYRON_GRAPHQL_OBJECT, n1, NULL))) goto out;
     add_field(g, edge, "cursor", "String!", NULL);
