@@ -620,7 +620,9 @@ Test(commands_it, sigterm_finishes_in_flight_commands, .timeout = 60) {
 static void *slow_create(void *arg) {
     slow_call_t *s = arg;
     char body[128];
-    snprintf(body, sizeof body, "{\"input\":{\"customer\":\"ann\",\"slow\":0.5}}");
+    /* 2 s in the app: wide enough that on a loaded machine the other requests
+     * still arrive while the first runs and the second waits in the queue. */
+    snprintf(body, sizeof body, "{\"input\":{\"customer\":\"ann\",\"slow\":2.0}}");
     h_command(s->sc, "createOrder", body, &s->r);
     return NULL;
 }
