@@ -97,6 +97,30 @@ static void write_config(h_sidecar_t *sc) {
     json_object_put(root);
 }
 
+int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
+                   const char *mongo, const char *port, const char *sock, const char *app_sock) {
+    int n = 0;
+    argv[n++] = (char *)bin;
+    argv[n++] = (char *)mode;
+    argv[n++] = "--config";
+    argv[n++] = (char *)config;
+    argv[n++] = "--nats-url";
+    argv[n++] = (char *)nats;
+    argv[n++] = "--mongo-uri";
+    argv[n++] = (char *)mongo;
+    argv[n++] = "--http-port";
+    argv[n++] = (char *)port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--sidecar-socket";
+    argv[n++] = (char *)sock;
+    if (app_sock) {
+        argv[n++] = "--app-socket";
+        argv[n++] = (char *)app_sock;
+    }
+    return n;
+}
+
 void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra) {
     h_sidecar_start_ex(sc, name, app, extra, NULL, 1);
 }
@@ -136,25 +160,8 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     char nats[600];
     snprintf(nats, sizeof nats, "%s", nats_url ? nats_url : h_env("BYRON_NATS_URL"));
     char *argv[40];
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--mode=api";
-    argv[n++] = "--config";
-    argv[n++] = sc->config;
-    argv[n++] = "--nats-url";
-    argv[n++] = nats;
-    argv[n++] = "--mongo-uri";
-    argv[n++] = mongo;
-    argv[n++] = "--http-port";
-    argv[n++] = port;
-    argv[n++] = "--bind";
-    argv[n++] = "127.0.0.1";
-    argv[n++] = "--sidecar-socket";
-    argv[n++] = sc->sock;
-    if (app) {
-        argv[n++] = "--app-socket";
-        argv[n++] = sc->app_sock;
-    }
+    int n = h_sidecar_argv(argv, bin, "--mode=api", sc->config, nats, mongo, port, sc->sock,
+                           app ? sc->app_sock : NULL);
     for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
     argv[n] = NULL;
     sc->pid = h_spawn(argv, sc->log, NULL);

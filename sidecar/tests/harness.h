@@ -28,6 +28,11 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
 /* The same against another NATS URL (NULL: the testenv's), optionally without waiting for readiness. */
 void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
                         const char *nats_url, int wait_ready);
+/* The command line every test sidecar shares (api or sink mode, loopback,
+ * testenv servers); app_sock: NULL for no app. Fills argv (room for at least
+ * 17 entries) without the NULL terminator and returns the count. */
+int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
+                   const char *mongo, const char *port, const char *sock, const char *app_sock);
 /* Fork and exec argv with stdout/stderr appended to log and extra "K=V"
  * environment entries (NULL-terminated, or NULL); the child dies with the test. */
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]);

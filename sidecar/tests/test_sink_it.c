@@ -78,25 +78,7 @@ static void sink_start(sink_proc_t *k, const char *config, int app, char *const 
     snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
     snprintf(cfg, sizeof cfg, "%s", config);
     char *argv[24];
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--mode=sink";
-    argv[n++] = "--config";
-    argv[n++] = cfg;
-    argv[n++] = "--nats-url";
-    argv[n++] = nats;
-    argv[n++] = "--mongo-uri";
-    argv[n++] = mongo;
-    argv[n++] = "--http-port";
-    argv[n++] = port;
-    argv[n++] = "--bind";
-    argv[n++] = "127.0.0.1";
-    argv[n++] = "--sidecar-socket";
-    argv[n++] = k->sock;
-    if (app) {
-        argv[n++] = "--app-socket";
-        argv[n++] = k->app_sock;
-    }
+    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
     if (extra_arg) argv[n++] = (char *)extra_arg;
     argv[n] = NULL;
     k->pid = h_spawn(argv, k->log, env);
