@@ -204,15 +204,18 @@ typedef struct cur {
     const group_t *g;
 } cur_t;
 
+/* A value as JSON ("x" quoted), for error messages, as graphql-js shows it.
+ * Called only on error: printing caches the text inside `raw`. */
+static const char *repr(json_object *raw) {
+    return json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
 static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_object **out, char *err,
                           size_t errlen) {
     json_type jt = json_object_get_type(raw);
-    /* Messages show the value as JSON ("x" quoted), as graphql-js does. */
-    const char *s =
-        json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (t->kind == BYRON_GRAPHQL_ENUM) {
         if (jt != json_type_string || gql_enum_value(t, json_object_get_string(raw)) == NULL) {
-            snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, s);
+            snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, repr(raw));
             return -1;
         }
         *out = json_object_get(raw);
@@ -229,13 +232,13 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
             int64_t i = json_object_get_int64(raw);
             if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN || d > INT32_MAX ||
                 (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
-                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", s);
+                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", repr(raw));
                 return -1;
             }
             *out = json_object_new_int((int32_t)(jt == json_type_int ? i : (int64_t)d));
             return 0;
         }
-        snprintf(err, errlen, "Int cannot represent non-integer value: %s", s);
+        snprintf(err, errlen, "Int cannot represent non-integer value: %s", repr(raw));
         return -1;
     }
     if (!strcmp(n, "Float")) {
@@ -244,7 +247,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
                 jt == json_type_double ? json_object_get(raw) : gql_json_double(json_object_get_double(raw));
             return 0;
         }
-        snprintf(err, errlen, "Float cannot represent non numeric value: %s", s);
+        snprintf(err, errlen, "Float cannot represent non numeric value: %s", repr(raw));
         return -1;
     }
     if (!strcmp(n, "String") || !strcmp(n, "ID") || !strcmp(n, "DateTime")) {
@@ -257,7 +260,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
             *out = json_object_new_string(json_object_get_string(raw));
             return 0;
         }
-        snprintf(err, errlen, "%s cannot represent value: %s", n, s);
+        snprintf(err, errlen, "%s cannot represent value: %s", n, repr(raw));
         return -1;
     }
     if (!strcmp(n, "Boolean")) {
@@ -266,7 +269,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
                                            : json_object_new_boolean(json_object_get_double(raw) != 0);
             return 0;
         }
-        snprintf(err, errlen, "Boolean cannot represent a non boolean value: %s", s);
+        snprintf(err, errlen, "Boolean cannot represent a non boolean value: %s", repr(raw));
         return -1;
     }
     /* JSON and other custom scalars: the value as is. */

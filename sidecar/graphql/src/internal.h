@@ -147,7 +147,13 @@ struct byron_graphql_field {
     const char *name, *description, *deprecation, *meta;
     const char *type_src;
     byron_graphql_type_t *type; /* resolved by finalize */
-    json_object *default_value; /* owned by the schema; NULL: none */
+    /* The default value, immutable once set (docs/graphql.md, "Threads"): JSON
+     * text parsed anew for every use, so no json_object (whose reference
+     * count is not atomic) is ever shared by two requests; and, from
+     * finalize, the GraphQL literal that introspection and the SDL print.
+     * NULL: no default. Both in the schema's arena. */
+    const char *default_json;
+    const char *default_literal;
     struct byron_graphql_field *args;
     byron_graphql_resolve_fn resolve;
     void *udata;
@@ -210,7 +216,6 @@ struct byron_graphql_schema {
     byron_graphql_field_t *meta_schema;   /* __schema: __Schema! */
     byron_graphql_field_t *meta_type;     /* __type(name: String!): __Type */
     byron_graphql_field_t *meta_typename; /* __typename: String! */
-    json_object *owned;                   /* array keeping default values alive */
     bool finalized;
     bool failed; /* an allocation failed while building */
 };
@@ -237,6 +242,9 @@ const byron_graphql_field_t *gql_field_def(const byron_graphql_schema_t *s, cons
 bool gql_name_valid(const char *s);
 
 /* ---------------------------------------------------------------- values */
+
+/* A new value of f's default (the caller owns it); NULL when f has none. */
+json_object *gql_field_default_new(const byron_graphql_field_t *f);
 
 /* Literal → JSON without a type (used for defaults in SDL-like contexts and
  * the JSON scalar). Variables are looked up in `vars` (may be NULL). */

@@ -210,11 +210,8 @@ int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *pare
             *result = json_object_new_boolean(x->deprecation != NULL);
         else if (!strcmp(f, "deprecationReason"))
             *result = str_or_null(x->deprecation);
-        else if (!strcmp(f, "defaultValue") && x->default_value) {
-            char *lit = gql_json_to_literal(x->type, x->default_value);
-            *result = json_object_new_string(lit);
-            free(lit);
-        }
+        else if (!strcmp(f, "defaultValue"))
+            *result = str_or_null(x->default_literal);
     } else if (!strcmp(pn, "__EnumValue")) {
         const gql_enum_value_t *v = ud;
         if (!strcmp(f, "name"))

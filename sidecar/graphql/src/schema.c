@@ -93,7 +93,6 @@ static byron_graphql_field_t *directive_arg(byron_graphql_schema_t *s, gql_direc
 byron_graphql_schema_t *byron_graphql_schema_new(void) {
     byron_graphql_schema_t *s = calloc(1, sizeof(*s));
     if (s == NULL) return NULL;
-    s->owned = json_object_new_array();
     static const struct {
         const char *name, *desc;
     } scalars[] = {
@@ -152,7 +151,7 @@ byron_graphql_schema_t *byron_graphql_schema_new(void) {
     s->meta_typename =
         new_value(s, "__typename", "String!", "The name of the current Object type at runtime.");
     gql_introspection_install(s);
-    if (s->failed || s->owned == NULL) {
+    if (s->failed) {
         byron_graphql_schema_free(s);
         return NULL;
     }
@@ -161,7 +160,6 @@ byron_graphql_schema_t *byron_graphql_schema_new(void) {
 
 void byron_graphql_schema_free(byron_graphql_schema_t *s) {
     if (s == NULL) return;
-    json_object_put(s->owned);
     gql_arena_cleanup(&s->arena);
     free(s);
 }
@@ -211,16 +209,18 @@ byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *t, con
 
 byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *f, json_object *def) {
     if (f == NULL) return BYRON_GRAPHQL_EINVALID;
-    if (def == NULL) {
-        f->default_value = NULL;
-        return BYRON_GRAPHQL_OK;
-    }
-    /* Deep copy: the schema must not share mutable JSON with its builder. */
-    json_object *copy = NULL;
-    if (json_object_deep_copy(def, &copy, NULL) != 0) return BYRON_GRAPHQL_ENOMEM;
-    json_object_array_add(f->schema->owned, copy);
-    f->default_value = copy;
-    return BYRON_GRAPHQL_OK;
+    if (f->schema->finalized) return BYRON_GRAPHQL_EINVALID;
+    f->default_json = NULL;
+    if (def == NULL) return BYRON_GRAPHQL_OK;
+    /* Kept as text: the schema must share no json_object with its builder, nor
+     * later between requests (internal.h). */
+    f->default_json = sdup(f->schema, json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    return f->default_json ? BYRON_GRAPHQL_OK : BYRON_GRAPHQL_ENOMEM;
+}
+
+json_object *gql_field_default_new(const byron_graphql_field_t *f) {
+    return f->default_json ? json_tokener_parse(f->default_json) : NULL;
 }
 
 byron_graphql_field_t *byron_graphql_field_add_arg(byron_graphql_field_t *field, const char *name,
@@ -466,14 +466,20 @@ static int resolve_value(byron_graphql_schema_t *s, byron_graphql_field_t *f, bo
         snprintf(errbuf, errlen, "%s.%s: type \"%s\" is not an output type", where, f->name, f->type_src);
         return -1;
     }
-    if (input && f->default_value) {
+    if (input && f->default_json) {
         char msg[256];
-        json_object *coerced = NULL;
-        if (gql_coerce_json(f->type, f->default_value, &coerced, msg, sizeof(msg), f->name) < 0) {
-            snprintf(errbuf, errlen, "%s.%s: invalid default value: %s", where, f->name, msg);
+        json_object *def = gql_field_default_new(f), *coerced = NULL;
+        int bad = def == NULL || gql_coerce_json(f->type, def, &coerced, msg, sizeof(msg), f->name) < 0;
+        char *lit = bad ? NULL : gql_json_to_literal(f->type, def);
+        json_object_put(def);
+        json_object_put(coerced);
+        if (bad) {
+            snprintf(errbuf, errlen, "%s.%s: invalid default value: %s", where, f->name,
+                     def ? msg : "out of memory");
             return -1;
         }
-        json_object_put(coerced);
+        f->default_literal = sdup(s, lit ? lit : "null");
+        free(lit);
     }
     return 0;
 }

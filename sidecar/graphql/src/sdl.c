@@ -81,11 +81,9 @@ static void input_value(out_t *o, const byron_graphql_field_t *a) {
     put(o, a->name);
     put(o, ": ");
     put(o, gql_type_str(a->type, tb, sizeof(tb)));
-    if (a->default_value) {
-        char *lit = gql_json_to_literal(a->type, a->default_value);
+    if (a->default_literal) {
         put(o, " = ");
-        put(o, lit ? lit : "null");
-        free(lit);
+        put(o, a->default_literal);
     }
     deprecated(o, a->deprecation);
 }

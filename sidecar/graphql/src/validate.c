@@ -191,10 +191,10 @@ static void check_value(vctx_t *v, const byron_graphql_type_t *type, const gql_v
                 check_value(v, NULL, i, false);
                 continue;
             }
-            check_value(v, f->type, i, f->default_value != NULL);
+            check_value(v, f->type, i, f->default_json != NULL);
         }
         for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
-            if (f->type->kind != BYRON_GRAPHQL_NON_NULL || f->default_value) continue;
+            if (f->type->kind != BYRON_GRAPHQL_NON_NULL || f->default_json) continue;
             bool found = false;
             for (const gql_value_t *i = val->items; i && !found; i = i->next)
                 found = strcmp(i->name, f->name) == 0;
@@ -238,10 +238,10 @@ static void check_args(vctx_t *v, const byron_graphql_field_t *defs, const gql_a
             check_value(v, NULL, a->value, false);
             continue;
         }
-        check_value(v, d->type, a->value, d->default_value != NULL);
+        check_value(v, d->type, a->value, d->default_json != NULL);
     }
     for (const byron_graphql_field_t *d = defs; d; d = d->next) {
-        if (d->type->kind != BYRON_GRAPHQL_NON_NULL || d->default_value) continue;
+        if (d->type->kind != BYRON_GRAPHQL_NON_NULL || d->default_json) continue;
         bool found = false;
         for (const gql_argument_t *a = args; a && !found; a = a->next) found = strcmp(a->name, d->name) == 0;
         /* graphql-js names the field without its type here ("Type.field" above). */

@@ -197,8 +197,8 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
                     return -1;
                 }
                 json_object_object_add(obj, f->name, c);
-            } else if (f->default_value) {
-                json_object_object_add(obj, f->name, json_object_get(f->default_value));
+            } else if (f->default_json) {
+                json_object_object_add(obj, f->name, gql_field_default_new(f));
             } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
                 json_object_put(obj);
                 return json_fail(err, errlen, path, in,
@@ -403,8 +403,8 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
             }
             if (r == 0) {
                 json_object_object_add(obj, f->name, c);
-            } else if (f->default_value) {
-                json_object_object_add(obj, f->name, json_object_get(f->default_value));
+            } else if (f->default_json) {
+                json_object_object_add(obj, f->name, gql_field_default_new(f));
             } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
                 json_object_put(obj);
                 return ERR("Field \"%s.%s\" of required type \"%s\" was not provided.", type->name, f->name,
@@ -450,8 +450,8 @@ int gql_coerce_arguments(const byron_graphql_field_t *defs, const gql_argument_t
         }
         if (r == 0) {
             json_object_object_add(obj, d->name, c);
-        } else if (d->default_value) {
-            json_object_object_add(obj, d->name, json_object_get(d->default_value));
+        } else if (d->default_json) {
+            json_object_object_add(obj, d->name, gql_field_default_new(d));
         } else if (d->type->kind == BYRON_GRAPHQL_NON_NULL) {
             json_object_put(obj);
             if (a)
