@@ -78,6 +78,21 @@ static int64_t md_int(json_object *o, const char *k) {
     return json_object_get_int64(v);
 }
 
+/* Whether o carries an owner reference to the component with this uid. */
+static int owned_by(json_object *o, const char *uid) {
+    json_object *md, *refs;
+    if (!uid || !o || !json_object_object_get_ex(o, "metadata", &md) ||
+        !json_object_object_get_ex(md, "ownerReferences", &refs))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(refs); i++) {
+        json_object *v;
+        if (json_object_object_get_ex(json_object_array_get_idx(refs, i), "uid", &v) &&
+            !strcmp(json_object_get_string(v), uid))
+            return 1;
+    }
+    return 0;
+}
+
 /* --- event handlers (informer threads) ----------------------------------- */
 static void on_component(void *ud, byron_event_type_t t, json_object *obj) {
     byron_controller_t *c = ud;
@@ -355,17 +370,66 @@ static time_t mono_s(void) {
     return ts.tv_sec;
 }
 
+/* --- objects we must not adopt ------------------------------------------------- */
+
+/* Objects with a child's name that are not ours, gathered by one reconcile. */
+typedef struct foreign {
+    int n;
+    char msg[BYRON_ERR_MSG_MAX];
+} foreign_t;
+
+static void foreign_add(foreign_t *f, const byron_kind_t *k, const char *ns, const char *name) {
+    if (f->n++ == 0)
+        snprintf(f->msg, sizeof(f->msg),
+                 "%s %s/%s exists and is not owned by this ByronComponent: left untouched; delete or "
+                 "rename it",
+                 k->kind, ns, name);
+    else if (f->n == 2 && strlen(f->msg) + 40 < sizeof(f->msg))
+        strcat(f->msg, " (and other objects, see the events)");
+}
+
+/* Whether a child we are about to write is someone else's: an object with
+ * its name that carries no owner reference to this component (made by hand,
+ * by another tool or by another component). Server-side apply with force would
+ * take such an object over, and deleting the component would then have the
+ * garbage collector delete it: so it is never written. The stores only hold
+ * objects with our managed-by label; a name absent from them costs one GET
+ * (a new component's first reconcile), which also sees unlabelled objects.
+ * Returns 1 when foreign, 0 when ours or absent, -1 (err set) when the GET
+ * failed. A window remains between that GET and the create; closing it needs
+ * a create-only apply, which server-side apply does not have. */
+static int is_foreign(byron_controller_t *c, json_object *cur, const char *uid, const byron_kind_t *k,
+                      const char *ns, const char *name, byron_err_t *err) {
+    if (cur) return !owned_by(cur, uid);
+    char path[800];
+    byron_kind_path(k, ns, name, path, sizeof(path));
+    json_object *live = NULL;
+    byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &live, err);
+    if (st == BYRON_ENOTFOUND) return 0;
+    if (st) return -1;
+    int f = !owned_by(live, uid);
+    json_object_put(live);
+    return f;
+}
+
 /* --- the credentials Secret ---------------------------------------------------- */
-static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byron_err_t *err) {
-    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, foreign_t *foreign,
+                                    byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
     char sname[300], key[600], path[700];
     byron_desired_name(bc, "-cache-credentials", sname, sizeof(sname));
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
     byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
-    if (byron_store_has(store, key)) return BYRON_OK;
+    json_object *cur = byron_store_get(store, key);
+    if (cur) {
+        if (!owned_by(cur, uid)) foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+        json_object_put(cur);
+        return BYRON_OK;
+    }
     /* Not in the (synced) store: almost surely absent. Create it; a 409 means
-     * it exists after all (the store lagged, or another writer won): keep it.
-     * This saves the GET every new component would otherwise cost. */
+     * it exists after all: the store lagged (ours, keep it) or someone else's
+     * (reported, never used). This saves the GET every new component would
+     * otherwise cost. */
     byron_status_t st;
     /* Generated once: 24 random bytes as hex. Never re-applied afterwards, so
      * a reconcile never rotates a password the running cache already uses. */
@@ -378,7 +442,13 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, byro
     byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
     st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
     json_object_put(sec);
-    if (st == BYRON_ECONFLICT) return BYRON_OK; /* created meanwhile: theirs stands */
+    if (st == BYRON_ECONFLICT) {
+        byron_err_clear(err);
+        int f = is_foreign(c, NULL, uid, &BYRON_KIND_SECRET, ns, sname, err);
+        if (f < 0) return err->code;
+        if (f) foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+        return BYRON_OK;
+    }
     if (st) return st;
     json_object *slim = byron_store_slim(created);
     byron_store_set_if_newer(store, key, slim);
@@ -398,15 +468,7 @@ static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const
     byron_store_t *store = store_for(c, k, ns);
     json_object *cur = byron_store_get(store, key);
     if (!cur) return BYRON_OK;
-    json_object *md, *refs;
-    int ours = 0;
-    if (json_object_object_get_ex(cur, "metadata", &md) &&
-        json_object_object_get_ex(md, "ownerReferences", &refs))
-        for (size_t i = 0; i < json_object_array_length(refs); i++) {
-            json_object *r = json_object_array_get_idx(refs, i), *v;
-            if (json_object_object_get_ex(r, "uid", &v) && uid && !strcmp(json_object_get_string(v), uid))
-                ours = 1;
-        }
+    int ours = owned_by(cur, uid);
     json_object_put(cur);
     if (!ours) return BYRON_OK;
     byron_kind_path(k, ns, name, path, sizeof(path));
@@ -476,7 +538,9 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         force = last && now - *last >= (time_t)c->o.resync_s;
         pthread_mutex_unlock(&c->rs_mu);
     }
-    if (!d.cache_external && (st = ensure_secret(c, bc, err)))
+    foreign_t foreign = {0};
+    const char *uid = md_str(bc, "uid");
+    if (!d.cache_external && (st = ensure_secret(c, bc, &foreign, err)))
         snprintf(first_err, sizeof(first_err), "%s", err->msg);
     for (int i = 0; i < d.n && !st; i++) {
         byron_desired_obj_t *o = &d.objs[i];
@@ -484,6 +548,20 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         snprintf(okey, sizeof(okey), "%s/%s", ns, o->name);
         byron_store_t *store = store_for(c, o->kind, ns);
         json_object *cur = byron_store_get(store, okey), *md, *ann, *h;
+        int f = is_foreign(c, cur, uid, o->kind, ns, o->name, err);
+        if (f) {
+            json_object_put(cur);
+            if (f < 0) {
+                st = err->code;
+                snprintf(first_err, sizeof(first_err), "%s", err->msg);
+                break;
+            }
+            foreign_add(&foreign, o->kind, ns, o->name);
+            byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_NOT_OWNED,
+                                 "%s %s exists and is not owned by this ByronComponent: left untouched",
+                                 o->kind->kind, o->name);
+            continue;
+        }
         int same = !force && cur && json_object_object_get_ex(cur, "metadata", &md) &&
                    json_object_object_get_ex(md, "annotations", &ann) &&
                    json_object_object_get_ex(ann, BYRON_ANN_APPLIED_HASH, &h) &&
@@ -523,6 +601,19 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
             !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)))
             st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
+    if (!st && foreign.n) {
+        /* Reported like a failed apply, retried with backoff: the object's
+         * owner may delete or rename it, and nothing we watch would tell us. */
+        byron_err_t e2 = {0};
+        byron_status_t sst = write_status(c, bc, d.cache_external, BYRON_REASON_NOT_OWNED, foreign.msg, &e2);
+        byron_desired_cleanup(&d);
+        json_object_put(bc);
+        if (sst) {
+            *err = e2;
+            return sst;
+        }
+        return byron_err_set(err, BYRON_ECONFLICT, "%s", foreign.msg);
     }
     if (st)
         byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);

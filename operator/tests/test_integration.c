@@ -875,3 +875,68 @@ Test(operator, resync_reverts_drift_in_a_child) {
     }
     stop_operator(&op);
 }
+
+static int not_owned(json_object *o) { return !strcmp(condition(o, "Degraded", "reason"), "NotOwned"); }
+
+Test(operator, an_object_with_a_childs_name_is_reported_not_adopted) {
+    /* Someone's own Deployment and Secret, with the names the component's would have. */
+    char path[256];
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments", ns);
+    cr_assert_eq(kdo("POST", path, "application/json",
+                     "{\"metadata\":{\"name\":\"taken-api\"},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"mine\"}},"
+                     "\"template\":{\"metadata\":{\"labels\":{\"app\":\"mine\"}},"
+                     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"mine:1\"}]}}}}",
+                     &err),
+                 BYRON_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
+    cr_assert_eq(kdo("POST", path, "application/json",
+                     "{\"metadata\":{\"name\":\"taken-cache-credentials\"},\"stringData\":{\"password\":\"mine\"}}",
+                     &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object *dep0 = get_child(0, "taken"), *sec0 = get_child(6, "taken");
+    op_t op = start_operator(NULL);
+    create_bc("taken");
+    json_object *bc = wait_bc("taken", not_owned, 20000, "Degraded NotOwned");
+    const char *msg = condition(bc, "Degraded", "message");
+    cr_assert(strstr(msg, "taken-api") || strstr(msg, "taken-cache-credentials"), "message names no object: %s",
+              msg);
+    cr_assert_str_eq(condition(bc, "Degraded", "status"), "True");
+    json_object_put(bc);
+    /* The component's other children exist; the foreign objects are untouched. */
+    json_object *o = get_child(1, "taken");
+    cr_assert_not_null(o, "the sink Deployment was not created");
+    json_object_put(o);
+    json_object *dep = get_child(0, "taken"), *sec = get_child(6, "taken");
+    cr_assert_str_eq(s_at(dep, "metadata|resourceVersion"), s_at(dep0, "metadata|resourceVersion"),
+                     "the foreign Deployment was written");
+    cr_assert_null(at(dep, "metadata|ownerReferences"), "the foreign Deployment was adopted");
+    cr_assert_str_eq(s_at(sec, "metadata|resourceVersion"), s_at(sec0, "metadata|resourceVersion"),
+                     "the foreign Secret was written");
+    cr_assert_null(at(sec, "metadata|ownerReferences"), "the foreign Secret was adopted");
+    json_object_put(dep);
+    json_object_put(sec);
+    json_object_put(dep0);
+    json_object_put(sec0);
+    /* Their owner removes them: the component gets its own. */
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments/taken-api", ns);
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/taken-cache-credentials", ns);
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        dep = get_child(0, "taken");
+        sec = get_child(6, "taken");
+        bc = get_bc("taken");
+        bc = bc ? bc : json_object_new_object();
+        int done = dep && sec && at(dep, "metadata|ownerReferences") && at(sec, "metadata|ownerReferences") &&
+                   !strcmp(condition(bc, "Degraded", "status"), "False");
+        json_object_put(dep);
+        json_object_put(sec);
+        json_object_put(bc);
+        if (done) break;
+        cr_assert_lt(byron_test_now_ms(), deadline, "the component did not recover once the names were free");
+        sleep_ms(100);
+    }
+    stop_operator(&op);
+}
