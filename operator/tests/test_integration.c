@@ -884,23 +884,25 @@ Test(operator, an_object_with_a_childs_name_is_reported_not_adopted) {
     byron_err_t err = {0};
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments", ns);
     cr_assert_eq(kdo("POST", path, "application/json",
-                     "{\"metadata\":{\"name\":\"taken-api\"},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"mine\"}},"
+                     "{\"metadata\":{\"name\":\"taken-api\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+                     "\"app\":\"mine\"}},"
                      "\"template\":{\"metadata\":{\"labels\":{\"app\":\"mine\"}},"
                      "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"mine:1\"}]}}}}",
                      &err),
                  BYRON_OK, "%s", err.msg);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
-    cr_assert_eq(kdo("POST", path, "application/json",
-                     "{\"metadata\":{\"name\":\"taken-cache-credentials\"},\"stringData\":{\"password\":\"mine\"}}",
-                     &err),
-                 BYRON_OK, "%s", err.msg);
+    cr_assert_eq(
+        kdo("POST", path, "application/json",
+            "{\"metadata\":{\"name\":\"taken-cache-credentials\"},\"stringData\":{\"password\":\"mine\"}}",
+            &err),
+        BYRON_OK, "%s", err.msg);
     json_object *dep0 = get_child(0, "taken"), *sec0 = get_child(6, "taken");
     op_t op = start_operator(NULL);
     create_bc("taken");
     json_object *bc = wait_bc("taken", not_owned, 20000, "Degraded NotOwned");
     const char *msg = condition(bc, "Degraded", "message");
-    cr_assert(strstr(msg, "taken-api") || strstr(msg, "taken-cache-credentials"), "message names no object: %s",
-              msg);
+    cr_assert(strstr(msg, "taken-api") || strstr(msg, "taken-cache-credentials"),
+              "message names no object: %s", msg);
     cr_assert_str_eq(condition(bc, "Degraded", "status"), "True");
     json_object_put(bc);
     /* The component's other children exist; the foreign objects are untouched. */
