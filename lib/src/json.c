@@ -2,10 +2,32 @@
 #include "byron/json.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* json-c accepts NaN, Infinity and overflowing exponents even in strict mode;
+ * JSON has no such numbers, and they would reach events, the cache and
+ * arithmetic in apps. Depth is bounded by the parser's. */
+static int all_finite(json_object *o) {
+    switch (json_object_get_type(o)) {
+    case json_type_double: return isfinite(json_object_get_double(o));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (!all_finite(json_object_array_get_idx(o, i))) return 0;
+        return 1;
+    case json_type_object: {
+        json_object_object_foreach(o, k, v) {
+            (void)k;
+            if (!all_finite(v)) return 0;
+        }
+        return 1;
+    }
+    default: return 1;
+    }
+}
 
 byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json_object **out,
                                 byron_err_t *err) {
@@ -42,6 +64,10 @@ byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json
             json_object_put(obj);
             return byron_err_set(err, BYRON_EINVAL, "invalid JSON: trailing data at byte %zu", i);
         }
+    }
+    if (!all_finite(obj)) {
+        json_object_put(obj);
+        return byron_err_set(err, BYRON_EINVAL, "invalid JSON: numbers must be finite (no NaN, Infinity or 1e999)");
     }
     *out = obj;
     return BYRON_OK;

@@ -38,6 +38,22 @@ Test(json, rejects_garbage_trailing_data_and_depth) {
     cr_assert_eq(parse_err("", &err), BYRON_EINVAL);
 }
 
+Test(json, rejects_non_finite_numbers) {
+    static const char *const BAD[] = {"NaN", "[1, Infinity]", "{\"a\": {\"b\": -Infinity}}", "1e999",
+                                      "[-1E400]"};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        json_object *o = NULL;
+        byron_err_t err = {0};
+        cr_assert_eq(byron_json_parse(BAD[i], strlen(BAD[i]), 0, &o, &err), BYRON_EINVAL, "accepted %s", BAD[i]);
+        cr_assert(strstr(err.msg, "finite"), "%s", err.msg);
+        cr_assert_null(o);
+    }
+    json_object *o = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse("[1.5e300, -0.0, 7]", 18, 0, &o, &err), BYRON_OK, "%s", err.msg);
+    json_object_put(o);
+}
+
 Test(json, getters_name_the_field) {
     json_object *o = parse_ok("{\"name\": 7, \"n\": 300, \"ok\": true, \"s\": \"x\", \"m\": {}}");
     byron_err_t err = {0};

@@ -6,6 +6,7 @@
  * errors too: a typo ("requird") silently ignored is a bug shipped. */
 #include "config.h"
 
+#include "access.h"
 #include "byron/json.h"
 
 #include <ctype.h>
@@ -256,6 +257,7 @@ void byron_component_free(byron_component_t *c) {
     free(c->stream);
     free(c->subject_prefix);
     free(c->source);
+    byron_access_free(c->access);
     free(c);
 }
 
@@ -428,7 +430,8 @@ static char *str_printf(const char *fmt, const char *a, const char *b) {
 
 byron_status_t byron_component_parse(json_object *root, byron_component_t **out, byron_err_t *err) {
     static const char *const KEYS[] = {"apiVersion", "component", "namespace",     "partitions", "enums",
-                                       "models",     "commands",  "subscriptions", NULL};
+                                       "models",     "commands",  "subscriptions", "auth",
+                                       NULL};
     *out = NULL;
     if (!json_object_is_type(root, json_type_object))
         return byron_err_set(err, BYRON_EINVAL, "component config: must be a JSON object");
@@ -466,6 +469,9 @@ byron_status_t byron_component_parse(json_object *root, byron_component_t **out,
     if ((st = parse_enums(c, root, err)) || (st = parse_models(c, root, err)) ||
         (st = parse_commands(c, root, err)) || (st = parse_subscriptions(c, root, err)))
         goto err;
+    json_object *auth = NULL;
+    json_object_object_get_ex(root, "auth", &auth);
+    if ((st = byron_access_parse(c, auth, &c->access, err)) != BYRON_OK) goto err;
     c->stream = str_printf("BYRON_%s_%s", ns, comp);
     c->subject_prefix = str_printf("byron.%s.%s", ns, comp);
     c->source = str_printf("/byron/%s/%s", ns, comp);

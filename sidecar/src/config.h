@@ -28,6 +28,8 @@ typedef enum {
     BYRON_TYPE_MODEL, /* field->model_ref is set; stored as the id(s) */
 } byron_type_kind_t;
 
+struct byron_access;
+
 typedef struct byron_enum {
     char *name;
     char **values;
@@ -85,6 +87,9 @@ typedef struct byron_component {
     char *stream;         /* BYRON_<ns>_<component>, '-' → '_' */
     char *subject_prefix; /* byron.<ns>.<component> */
     char *source;         /* CloudEvents source: /byron/<ns>/<component> */
+    /* Who may do what (`auth`; access.h): never NULL once parsed — without
+     * `auth` the policy grants nothing to clients (the app keeps everything). */
+    struct byron_access *access;
 } byron_component_t;
 
 /* What a command name resolves to. */
