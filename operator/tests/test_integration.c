@@ -489,20 +489,20 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
                     "spec.models[].fields[].type");
     expect_rejected("{\"models\":[{\"name\":\"Order\"},{\"name\":\"Order\"}]}", "spec.models[1]");
     expect_rejected(
-        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\"}]}",
+        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\",\"emits\":[\"Shipped\"]}]}",
         "spec.commands[].model");
     expect_rejected(
-        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\"}]}",
+        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\",\"emits\":[\"X\"]}]}",
         "spec.commands[].name");
     expect_rejected("{\"models\":[{\"name\":\"order\"}]}", "spec.models[0].name");
     expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"ID\"}]}]}",
                     "spec.models[0].fields[0]");
-    expect_rejected("{\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}",
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}",
                     "spec.cache");
-    expect_rejected("{\"cache\":{\"external\":{}}}", "spec.cache.external");
-    expect_rejected("{\"partitions\":0}", "spec.partitions");
-    expect_rejected("{\"api\":{\"replicas\":-1}}", "spec.api.replicas");
-    expect_rejected("{\"broker\":{\"url\":\"http://x\"}}", "spec.broker.url");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"cache\":{\"external\":{}}}", "spec.cache.external");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"partitions\":0}", "spec.partitions");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"api\":{\"replicas\":-1}}", "spec.api.replicas");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"broker\":{\"url\":\"http://x\"}}", "spec.broker.url");
     /* Names that could not name a Service (<name>-api) are refused up front. */
     char body[512], path0[256];
     snprintf(body, sizeof body,
