@@ -6,7 +6,9 @@
  * an admission webhook) may own. */
 #include "desired.h"
 
+#include "byron/graphql.h"
 #include "byron/json.h"
+#include "config.h" /* the sidecar's component parser: one parser for the component */
 #include "strmap.h"
 
 #include <stdio.h>
@@ -263,6 +265,34 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
     return BYRON_OK;
 }
 
+/* A spec the CRD accepted must also start a sidecar: run exactly the checks a
+ * sidecar runs on component.json at start-up — its parser (every mode; exit 2)
+ * and the GraphQL schema generator (api mode) — and report their refusal as
+ * the spec's. The CRD's rules catch nearly all of these at apply time; this
+ * catches what CEL cannot see (e.g. a subscription that names our namespace
+ * explicitly beside one that leaves it out) and any rule the CRD lacks. */
+static byron_status_t check_like_the_sidecar(json_object *config, byron_err_t *err) {
+    static const char *const SPEC_KEYS[] = {"enums", "models", "commands", "subscriptions", "partitions", "auth"};
+    byron_component_t *c = NULL;
+    byron_err_t e = {0};
+    char msg[BYRON_ERR_MSG_MAX];
+    if (byron_component_parse(config, &c, &e) == BYRON_OK) {
+        byron_component_free(c);
+        byron_graphql_schema_t *schema = NULL;
+        if (byron_graphql_schema_from_component(config, &schema, msg, sizeof msg) == BYRON_GRAPHQL_OK) {
+            byron_graphql_schema_free(schema);
+            return BYRON_OK;
+        }
+    } else {
+        snprintf(msg, sizeof msg, "%s", e.msg);
+    }
+    /* The sidecar's paths are relative to component.json, which mirrors spec. */
+    for (size_t i = 0; i < sizeof SPEC_KEYS / sizeof SPEC_KEYS[0]; i++)
+        if (!strncmp(msg, SPEC_KEYS[i], strlen(SPEC_KEYS[i])))
+            return byron_err_set(err, BYRON_EINVAL, "spec.%s", msg);
+    return byron_err_set(err, BYRON_EINVAL, "spec: %s", msg);
+}
+
 byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err) {
     *out = NULL;
     json_object *spec = NULL, *v;
@@ -496,6 +526,10 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     byron_status_t st = read_spec(bc, o, &s, err);
     if (st) return st;
     if ((st = byron_desired_component_config(bc, &config, err))) return st;
+    if ((st = check_like_the_sidecar(config, err))) {
+        json_object_put(config);
+        return st;
+    }
     /* Pretty-printed with sorted-by-insertion keys: deterministic for one spec. */
     const char *cj =
         json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

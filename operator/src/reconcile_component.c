@@ -309,8 +309,11 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
                  external      ? "external"
                  : cache_ready ? "ready"
                                : "not ready");
+    /* Not ready because of the spec or an apply failure: Ready says why. */
     json_object_array_add(conds, condition(old_status, "Ready", ready,
-                                           ready ? BYRON_REASON_READY : BYRON_REASON_NOT_READY,
+                                           ready         ? BYRON_REASON_READY
+                                           : fail_reason ? fail_reason
+                                                         : BYRON_REASON_NOT_READY,
                                            fail_reason ? fail_msg : msg, gen, now));
     json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
                                            fail_reason ? BYRON_REASON_BLOCKED

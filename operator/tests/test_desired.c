@@ -17,7 +17,7 @@ static const char *BC =
     "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"required\":"
     "true}]}],"
     "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\",\"input\":[{\"name\":\"carrier\",\"type\":"
-    "\"String\"}]}],"
+    "\"String\"}],\"emits\":[\"OrderShipped\"]}],"
     "\"subscriptions\":[{\"component\":\"customers\"},{\"component\":\"billing\",\"namespace\":\"fin\","
     "\"events\":[\"Paid\"]}],"
     "\"api\":{\"image\":\"acme/orders:1\",\"replicas\":2,\"env\":[{\"name\":\"X\",\"value\":\"1\"}]},"
@@ -179,7 +179,7 @@ Test(desired, api_replicas_change_touches_only_the_api_deployment) {
     byron_desired_cleanup(&da);
     byron_desired_cleanup(&db);
     /* A model change is configuration: every pod template rolls. */
-    json_object_object_add(at(b, "spec|models|0"), "name", json_object_new_string("Purchase"));
+    json_object_object_add(at(b, "spec|models|0|fields|0"), "indexed", json_object_new_boolean(1));
     build(b, &db);
     build(a, &da);
     cr_assert_str_neq(da.config_hash, db.config_hash);
@@ -253,6 +253,43 @@ Test(desired, unusable_specs_name_the_field) {
                       "BYRON_NATS_URL", "nats://d:4222"));
     byron_desired_cleanup(&d);
     json_object_put(bc);
+}
+
+/* What the CRD cannot see, or might miss, the operator refuses with the
+ * sidecar's own checks: InvalidSpec, and no object is built. */
+static void expect_sidecar_refusal(const char *spec_json, const char *want) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"metadata\":{\"name\":\"orders\",\"namespace\":\"shop\",\"uid\":\"u\"},\"spec\":%s}",
+             spec_json);
+    json_object *bc = parse(text);
+    byron_desired_t d = {0};
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &OPTS, &d, &err), BYRON_EINVAL, "accepted: %s", spec_json);
+    cr_assert(strstr(err.msg, want), "'%s' does not say '%s'", err.msg, want);
+    cr_assert_eq(d.n, 0, "objects were built for an invalid spec");
+    json_object_put(bc);
+}
+
+Test(desired, specs_the_sidecar_would_refuse_are_invalid) {
+    /* Our namespace written out on one subscription and left out on the other:
+     * the same component twice, which no CEL rule can see. */
+    expect_sidecar_refusal("{\"models\":[{\"name\":\"Order\"}],\"subscriptions\":[{\"component\":\"a\"},"
+                           "{\"component\":\"a\",\"namespace\":\"shop\"}]}",
+                           "spec.subscriptions[1]: duplicate subscription to shop/a");
+    /* The sidecar's parser (exit 2 at start-up). */
+    expect_sidecar_refusal("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\","
+                           "\"model\":\"Order\"}]}",
+                           "spec.commands[0].emits");
+    expect_sidecar_refusal("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"tags\",\"type\":"
+                           "\"String\",\"list\":true,\"indexed\":true}]}]}",
+                           "spec.models[0].fields[0].indexed");
+    /* The GraphQL schema generator (api mode would exit 1). */
+    expect_sidecar_refusal("{\"models\":[]}", "spec.models: at least one model");
+    expect_sidecar_refusal("{\"models\":[{\"name\":\"Order\"},{\"name\":\"OrderEdge\"}]}", "OrderEdge");
+    expect_sidecar_refusal("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"not\",\"type\":"
+                           "\"String\",\"indexed\":true}]}]}",
+                           "OrderFilter.not");
 }
 
 Test(desired, secret_holds_base64_credentials_and_uri) {

@@ -412,6 +412,14 @@ static byron_status_t parse_subscriptions(byron_component_t *c, json_object *roo
             return st;
         if (!is_dns_label(ns))
             return byron_err_set(err, BYRON_EINVAL, "%s.namespace: \"%s\" is not a DNS label", p, ns);
+        /* Lanes of one component share one durable consumer: a second subscription
+         * would split its events between two filters and drop some silently. */
+        for (size_t j = 0; j + 1 < c->nsubscriptions; j++)
+            if (!strcmp(c->subscriptions[j].component, comp) && !strcmp(c->subscriptions[j].namespace_, ns))
+                return byron_err_set(err, BYRON_EINVAL,
+                                     "%s: duplicate subscription to %s/%s (one per component: list all its "
+                                     "event types in one)",
+                                     p, ns, comp);
         if (!(s->component = strdup(comp)) || !(s->namespace_ = strdup(ns)))
             return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         if ((st = parse_names(so, p, "events", byron_name_is_type, "event type", &s->events, &s->nevents,

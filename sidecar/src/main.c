@@ -254,7 +254,13 @@ int main(int argc, char **argv) {
     byron_log_setup("sidecar", (byron_log_level_t)level, 2);
 
     byron_err_t err = {0};
-    if (s.print_schema) {
+    if (s.print_schema) { /* exactly the start-up checks of both modes, then the SDL */
+        byron_component_t *checked = NULL;
+        if (byron_component_load(s.config, &checked, &err) != BYRON_OK) {
+            fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+            return 2;
+        }
+        byron_component_free(checked);
         byron_graphql_schema_t *schema = NULL;
         if (byron_gqlapi_schema_load(s.config, &schema, &err) != BYRON_OK) {
             fprintf(stderr, "byron-sidecar: %s: %s\n", s.config, err.msg);

@@ -116,6 +116,9 @@ static const struct {
      "commands[0].input[0].type: unknown type \"Nope\""},
     {"{\"component\":\"o\",\"namespace\":\"s\",\"subscriptions\":[{\"component\":\"C\"}]}",
      "subscriptions[0].component: \"C\" is not a DNS label"},
+    {"{\"component\":\"o\",\"namespace\":\"s\",\"subscriptions\":[{\"component\":\"c\"},{\"component\":\"c\","
+     "\"namespace\":\"s\",\"events\":[\"X\"]}]}",
+     "subscriptions[1]: duplicate subscription to s/c (one per component: list all its event types in one)"},
 };
 
 Test(config, bad_configs_name_the_field) {

@@ -188,4 +188,8 @@ Test(component, invalid_configs) {
         "commands[0].input[0].type: unknown type \"Q\"");
     bad("{\"models\": [{\"name\": \"PageInfo\"}]}", "\"PageInfo\" collides");
     bad("{\"models\": [{\"name\": \"A\"}, {\"name\": \"AFilter\"}]}", "collides");
+    /* An indexed field named like a filter combinator would replace it silently. */
+    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"or\", \"type\": \"Int\", "
+        "\"indexed\": true}]}]}",
+        "\"AFilter.or\" collides");
 }
