@@ -942,3 +942,34 @@ Test(operator, an_object_with_a_childs_name_is_reported_not_adopted) {
     }
     stop_operator(&op);
 }
+
+static int invalid_spec(json_object *o) { return !strcmp(condition(o, "Ready", "reason"), "InvalidSpec"); }
+
+/* What no CEL rule can see (our namespace written out on one subscription,
+ * left out on the other: one component twice) the operator refuses with the
+ * sidecar's own checks: Ready and Degraded say InvalidSpec, naming the field,
+ * and no child exists — not one sidecar to crash-loop. */
+Test(operator, a_spec_the_sidecar_would_refuse_is_reported_and_nothing_is_written) {
+    op_t op = start_operator(NULL);
+    char body[1024], path[256], want[256];
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"twice\"},"
+             "\"spec\":{\"models\":[{\"name\":\"Order\"}],\"subscriptions\":[{\"component\":\"customers\"},"
+             "{\"component\":\"customers\",\"namespace\":\"%s\"}]}}",
+             ns);
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "the API server refused it: %s",
+                 err.msg);
+    json_object *bc = wait_bc("twice", invalid_spec, 20000, "Ready InvalidSpec");
+    snprintf(want, sizeof want, "spec.subscriptions[1]: duplicate subscription to %s/customers", ns);
+    cr_assert_str_eq(condition(bc, "Ready", "status"), "False");
+    cr_assert(strstr(condition(bc, "Ready", "message"), want), "%s", condition(bc, "Ready", "message"));
+    cr_assert_str_eq(condition(bc, "Degraded", "reason"), "InvalidSpec");
+    json_object_put(bc);
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "twice");
+        cr_assert_null(o, "%s twice-... was created for an invalid spec", CHILDREN[i][1]);
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}

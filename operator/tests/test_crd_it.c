@@ -1,0 +1,394 @@
+/* test_crd_it.c — the ByronComponent CRD on the real kube-apiserver of
+ * scripts/testenv, against the real sidecar binary.
+ *
+ * - kubectl explain is a manual: every property of the OpenAPI v3 document the
+ *   API server publishes for the CRD has a description.
+ * - The CRD refuses what the sidecar refuses: for each case of
+ *   operator/tests/data/crd_cases.yaml `refused`, `byron-sidecar --print-schema`
+ *   exits 2 on the component.json the operator would write (so it is a real
+ *   sidecar refusal), and the API server rejects the spec naming the field.
+ * - Nothing the API server accepts is refused by the sidecar (`accepted`).
+ * - docs/evolution.md: each refused change is rejected naming the field, each
+ *   allowed change is accepted (`evolution`).
+ * Creates and updates run with dryRun=All except the evolution base object. */
+#include "byron/json.h"
+#include "desired.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "testenv.h"
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static byron_kube_client_t *kc;
+static json_object *cases;
+static char ns[64];
+
+static json_object *get(json_object *o, const char *k) {
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static const char *str(json_object *o, const char *k) {
+    json_object *v = get(o, k);
+    return v ? json_object_get_string(v) : "";
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static json_object *read_yaml(const char *rel) {
+    char path[1024], *buf = NULL;
+    size_t len = 0;
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "%s/%s", getenv("BYRON_SOURCE_DIR"), rel);
+    json_object *o = NULL;
+    cr_assert_eq(byron_read_file(path, 4 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_yaml_parse(buf, len, 1, &o, &err), BYRON_OK, "%s: %s", rel, err.msg);
+    free(buf);
+    return o;
+}
+
+static void setup(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    byron_kube_config_t *cfg = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_kubeconfig_load(byron_testenv("BYRON_KUBECONFIG"), NULL, &cfg, &err), BYRON_OK, "%s",
+                 err.msg);
+    cr_assert_not_null(kc = byron_kube_client_new(cfg, &err), "%s", err.msg);
+    json_object *crd = read_yaml("crds/byron.io_byroncomponents.yaml");
+    cr_assert_eq(byron_kube_apply(
+                     kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io",
+                     crd, NULL, &err),
+                 BYRON_OK, "the API server refused the CRD: %s", err.msg);
+    json_object_put(crd);
+    long long deadline = byron_test_now_ms() + 30000;
+    json_object *list = NULL;
+    while (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &list, &err) !=
+           BYRON_OK) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "CRD not served: %s", err.msg);
+        sleep_ms(100);
+    }
+    json_object_put(list);
+    static int n;
+    snprintf(ns, sizeof ns, "crd-%d-%d", (int)getpid(), n++);
+    json_object *nso = json_tokener_parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{}}");
+    json_object_object_add(get(nso, "metadata"), "name", json_object_new_string(ns));
+    cr_assert_eq(byron_kube_do(kc, "POST", "/api/v1/namespaces", "application/json", nso, NULL, &err),
+                 BYRON_OK, "%s", err.msg);
+    json_object_put(nso);
+    cases = read_yaml("operator/tests/data/crd_cases.yaml");
+}
+
+static void teardown(void) {
+    json_object_put(cases);
+    byron_kube_client_free(kc);
+    kc = NULL;
+    curl_global_cleanup();
+}
+
+TestSuite(crd, .init = setup, .fini = teardown, .timeout = 300);
+
+/* A ByronComponent named `name` in our namespace with a copy of spec. */
+static json_object *component(const char *name, json_object *spec) {
+    json_object *bc =
+                    json_tokener_parse("{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\"}"),
+                *md;
+    json_object_object_add(bc, "metadata", md = json_object_new_object());
+    json_object_object_add(md, "name", json_object_new_string(name));
+    json_object_object_add(md, "namespace", json_object_new_string(ns));
+    json_object *copy = NULL;
+    json_object_deep_copy(spec, &copy, NULL);
+    json_object_object_add(bc, "spec", copy);
+    return bc;
+}
+
+static char *bc_path(const char *name, const char *query) {
+    static char path[512];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents%s%s%s", ns,
+             name ? "/" : "", name ? name : "", query);
+    return path;
+}
+
+/* The sidecar's start-up checks on the component.json the operator writes for
+ * bc: its exit status, and what it printed on stderr in *msg. */
+static int sidecar_check(json_object *bc, char *msg, size_t cap) {
+    json_object *config = NULL;
+    byron_err_t err = {0};
+    if (byron_desired_component_config(bc, &config, &err) != BYRON_OK) {
+        /* The operator refuses to convert it (partitions out of range): hand
+         * the sidecar the spec as the conversion would have. */
+        static const char *const KEYS[] = {"partitions", "enums", "models", "commands", "subscriptions"};
+        config = json_tokener_parse("{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"x\"}");
+        json_object_object_add(config, "namespace", json_object_new_string(ns));
+        for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+            json_object *v = get(get(bc, "spec"), KEYS[i]), *copy = NULL;
+            if (v && json_object_deep_copy(v, &copy, NULL) == 0)
+                json_object_object_add(config, KEYS[i], copy);
+        }
+    }
+    char file[] = "/tmp/byron-crd-it-XXXXXX";
+    int fd = mkstemp(file);
+    cr_assert_geq(fd, 0);
+    const char *text = json_object_to_json_string_ext(config, JSON_C_TO_STRING_PLAIN);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    json_object_put(config);
+    char bin[1024];
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    int pipefd[2];
+    cr_assert_eq(pipe(pipefd), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    char *argv[] = {bin, "--print-schema", "--config", file, NULL};
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0, "cannot run %s", bin);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(pipefd[0], msg + n, cap - 1 - n)) > 0) n += (size_t)r;
+    msg[n] = '\0';
+    close(pipefd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    unlink(file);
+    cr_assert(WIFEXITED(status), "byron-sidecar died (signal %d): %s", WTERMSIG(status), msg);
+    return WEXITSTATUS(status);
+}
+
+/* POST (dryRun) a component; BYRON_OK and the stored object in *out, or the error. */
+static byron_status_t try_create(json_object *bc, json_object **out, byron_err_t *err) {
+    return byron_kube_do(kc, "POST", bc_path(NULL, "?dryRun=All"), "application/json", bc, out, err);
+}
+
+/* Failures are gathered so one run shows every case that broke. */
+typedef struct {
+    char text[16384];
+    size_t len;
+    int n;
+} report_t;
+
+static void failed(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failed(report_t *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->len + 2 < sizeof r->text) {
+        int w = vsnprintf(r->text + r->len, sizeof r->text - r->len - 1, fmt, ap);
+        r->len += w > 0 ? (size_t)w : 0;
+        if (r->len > sizeof r->text - 2) r->len = sizeof r->text - 2;
+        r->text[r->len++] = '\n';
+        r->text[r->len] = '\0';
+    }
+    va_end(ap);
+    r->n++;
+}
+
+/* Does msg contain every string of `says`? The first missing one, else NULL. */
+static const char *missing_in(json_object *says, const char *msg) {
+    for (size_t i = 0; says && i < json_object_array_length(says); i++) {
+        const char *want = json_object_get_string(json_object_array_get_idx(says, i));
+        if (!strstr(msg, want)) return want;
+    }
+    return NULL;
+}
+
+/* A refusal must be a 422 whose message says everything in `says`. */
+static void expect_refused(report_t *r, const char *name, byron_status_t st, const byron_err_t *err,
+                           json_object *says) {
+    const char *miss;
+    if (st == BYRON_OK)
+        failed(r, "%s: the API server accepted it", name);
+    else if (st != BYRON_EINVAL)
+        failed(r, "%s: the API server answered %d, not 422: %s", name, st, err->msg);
+    else if ((miss = missing_in(says, err->msg)))
+        failed(r, "%s: the API server's message does not say \"%s\": %s", name, miss, err->msg);
+}
+
+static void replace_ns(const char *in, char *out, size_t cap) {
+    const char *p = strstr(in, "NAMESPACE");
+    if (p)
+        snprintf(out, cap, "%.*s%s%s", (int)(p - in), in, ns, p + strlen("NAMESPACE"));
+    else
+        snprintf(out, cap, "%s", in);
+}
+
+Test(crd, refuses_what_the_sidecar_refuses) {
+    json_object *list = get(cases, "refused");
+    size_t n = json_object_array_length(list);
+    cr_assert_geq(n, 40, "the corpus lost its cases");
+    report_t r = {0};
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(list, i);
+        const char *name = str(c, "case");
+        json_object *bc = component("refused", get(c, "spec"));
+        char out[4096], want[512];
+        replace_ns(str(c, "sidecar"), want, sizeof want);
+        int rc = sidecar_check(bc, out, sizeof out);
+        if (rc != 2 || !strstr(out, want))
+            failed(&r, "%s: the sidecar %s (exit %d, wanted \"%s\"): %s", name,
+                   rc == 0 ? "accepts it: not a sidecar refusal" : "refuses it otherwise", rc, want, out);
+        byron_err_t err = {0};
+        json_object *created = NULL;
+        byron_status_t st = try_create(bc, &created, &err);
+        json_object_put(created);
+        expect_refused(&r, name, st, &err, get(c, "says"));
+        json_object_put(bc);
+    }
+    cr_assert_eq(r.n, 0, "%d of %zu cases:\n%s", r.n, n, r.text);
+}
+
+Test(crd, accepts_nothing_the_sidecar_refuses) {
+    json_object *list = get(cases, "accepted");
+    size_t n = json_object_array_length(list);
+    cr_assert_geq(n, 8, "the corpus lost its cases");
+    report_t r = {0};
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(list, i);
+        const char *name = str(c, "case");
+        json_object *bc = component("accepted", get(c, "spec")), *stored = NULL;
+        byron_err_t err = {0};
+        if (try_create(bc, &stored, &err) != BYRON_OK) {
+            failed(&r, "%s: the API server refused it: %s", name, err.msg);
+        } else {
+            /* What the operator reads: the stored object, defaults applied. */
+            char out[4096];
+            int rc = sidecar_check(stored, out, sizeof out);
+            if (rc != 0) failed(&r, "%s: the API server accepts it, the sidecar exits %d: %s", name, rc, out);
+            byron_desired_t d;
+            byron_desired_options_t o = {"byron-sidecar:it", "mongo:7", "nats://nats:4222", NULL};
+            if (byron_desired_build(stored, &o, &d, &err) != BYRON_OK)
+                failed(&r, "%s: the operator calls it invalid: %s", name, err.msg);
+            else
+                byron_desired_cleanup(&d);
+        }
+        json_object_put(stored);
+        json_object_put(bc);
+    }
+    cr_assert_eq(r.n, 0, "%d of %zu cases:\n%s", r.n, n, r.text);
+}
+
+/* Create the evolution base (for real: transition rules need an old object). */
+static json_object *create_base(const char *name) {
+    json_object *ev = get(cases, "evolution"), *bc = component(name, get(ev, "base")), *stored = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_kube_do(kc, "POST", bc_path(NULL, ""), "application/json", bc, &stored, &err),
+                 BYRON_OK, "the base: %s", err.msg);
+    json_object_put(bc);
+    return stored;
+}
+
+/* The stored object with spec keys replaced by those of `set`, PUT with dryRun. */
+static byron_status_t try_change(json_object *stored, const char *name, json_object *set, byron_err_t *err) {
+    json_object *bc = NULL;
+    json_object_deep_copy(stored, &bc, NULL);
+    json_object *spec = get(bc, "spec");
+    json_object_object_foreach(set, k, v) {
+        json_object *copy = NULL;
+        json_object_deep_copy(v, &copy, NULL);
+        json_object_object_add(spec, k, copy);
+    }
+    byron_status_t st =
+        byron_kube_do(kc, "PUT", bc_path(name, "?dryRun=All"), "application/json", bc, NULL, err);
+    json_object_put(bc);
+    return st;
+}
+
+Test(crd, refuses_the_changes_old_events_cannot_take) {
+    json_object *stored = create_base("evolving"), *list = get(get(cases, "evolution"), "refused");
+    size_t n = json_object_array_length(list);
+    cr_assert_geq(n, 14, "the corpus lost its cases");
+    report_t r = {0};
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(list, i);
+        byron_err_t err = {0};
+        byron_status_t st = try_change(stored, "evolving", get(c, "set"), &err);
+        expect_refused(&r, str(c, "case"), st, &err, get(c, "says"));
+    }
+    json_object_put(stored);
+    cr_assert_eq(r.n, 0, "%d of %zu changes:\n%s", r.n, n, r.text);
+}
+
+Test(crd, allows_the_changes_old_events_can_take) {
+    json_object *stored = create_base("growing"), *list = get(get(cases, "evolution"), "allowed");
+    size_t n = json_object_array_length(list);
+    cr_assert_geq(n, 10, "the corpus lost its cases");
+    report_t r = {0};
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(list, i);
+        byron_err_t err = {0};
+        if (try_change(stored, "growing", get(c, "set"), &err) != BYRON_OK)
+            failed(&r, "%s: refused: %s", str(c, "case"), err.msg);
+    }
+    json_object_put(stored);
+    cr_assert_eq(r.n, 0, "%d of %zu changes:\n%s", r.n, n, r.text);
+}
+
+/* --- kubectl explain: the published OpenAPI v3 schema -------------------- */
+static void undescribed(json_object *s, const char *path, int depth, report_t *r, int *checked) {
+    json_object *props = get(s, "properties");
+    if (props) {
+        json_object_object_foreach(props, name, sub) {
+            char p[512];
+            snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", name);
+            (*checked)++;
+            const char *d = str(sub, "description");
+            if (!*d) failed(r, "%s: no description", p);
+            undescribed(sub, p, depth + 1, r, checked);
+        }
+    }
+    json_object *items = get(s, "items");
+    if (items) {
+        char p[512];
+        snprintf(p, sizeof p, "%s[]", path);
+        undescribed(items, p, depth + 1, r, checked);
+    }
+}
+
+Test(crd, kubectl_explain_describes_every_field) {
+    long long deadline = byron_test_now_ms() + 60000;
+    json_object *schema = NULL, *doc = NULL;
+    byron_err_t err = {0};
+    for (;;) {
+        json_object *index = NULL;
+        const char *url = NULL;
+        if (byron_kube_do(kc, "GET", "/openapi/v3", NULL, NULL, &index, &err) == BYRON_OK)
+            url = str(get(get(index, "paths"), "apis/byron.io/v1alpha1"), "serverRelativeURL");
+        if (url && *url && byron_kube_do(kc, "GET", url, NULL, NULL, &doc, &err) == BYRON_OK) {
+            schema = get(get(get(doc, "components"), "schemas"), "io.byron.v1alpha1.ByronComponent");
+            /* Published asynchronously: wait for this CRD's text. */
+            json_object *models = get(get(get(get(schema, "properties"), "spec"), "properties"), "models");
+            if (models && strstr(str(models, "description"), "aggregates")) {
+                json_object_put(index);
+                break;
+            }
+            json_object_put(doc);
+            doc = NULL;
+        }
+        json_object_put(index);
+        cr_assert_lt(byron_test_now_ms(), deadline, "the CRD's OpenAPI v3 schema was not published: %s",
+                     err.msg);
+        sleep_ms(200);
+    }
+    report_t r = {0};
+    int checked = 0;
+    undescribed(schema, "", 0, &r, &checked);
+    json_object_put(doc);
+    cr_assert_geq(checked, 80, "only %d properties: not the whole CRD", checked);
+    cr_assert_eq(r.n, 0, "%d of %d properties:\n%s", r.n, checked, r.text);
+}
