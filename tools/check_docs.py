@@ -389,6 +389,30 @@ for d, i, t in doc_tokens(r'--set(?:-string)?[ =]"?([A-Za-z0-9_.\\]+)=', 1):
     if not ok:
         problem(f'{d}:{i}', f'--set {t}: helm/byron/values.yaml has no key {t}')
 
+# --- images: one scheme, one version ----------------------------------------------------
+VERSION = re.search(r'project\(byron VERSION ([0-9][0-9.]*)', read('CMakeLists.txt')).group(1)
+app_version = re.search(r'^appVersion:\s*"?([^"\s]+)"?', read('helm/byron/Chart.yaml'), re.M)
+if not app_version or app_version.group(1) != VERSION:
+    problem('helm/byron/Chart.yaml', f'appVersion must be Byron\'s version {VERSION} (CMakeLists.txt project())')
+IMAGE_RX = re.compile(r'(?<![\w.-])((?:[\w.-]+(?::\d+)?/)?byron/(operator|sidecar|example-orders|e2e-probe|[\w-]+))'
+                      r'(?::([\w.<>…-]+))?')
+for f in sorted(set(CODE + DOCS)):
+    if f.startswith(('build', 'tools/check_docs.py')):
+        continue
+    text = code_text.get(f) if f in code_text else read(f)
+    for i, line in enumerate(text.split('\n'), 1):
+        if 'byron-io' in line:
+            problem(f'{f}:{i}', 'an image of the old scheme (byron-io): Byron\'s images are docker.io/byron/<part>:<version>')
+        for m in IMAGE_RX.finditer(line):
+            name, part, tag = m.groups()
+            if '/byron/' not in '/' + name or name.startswith(('scripts', 'sidecar', 'operator')):
+                continue
+            if part not in ('operator', 'sidecar', 'example-orders', 'e2e-probe'):
+                continue
+            if tag is not None and tag not in (VERSION, 'dev', '<version>', '<ver>', '…') and not tag.startswith('$'):
+                problem(f'{f}:{i}', f'image {name}:{tag}: Byron\'s images are tagged with its version {VERSION} '
+                                    f'(or dev, built locally)')
+
 for p in problems:
     print(p)
 if problems:

@@ -392,7 +392,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     }
     json_object *sc = push(cs, obj());
     sets(sc, "name", "byron-sidecar");
-    sets(sc, "image", o->sidecar_image ? o->sidecar_image : "ghcr.io/byron-io/byron-sidecar:" BYRON_VERSION);
+    sets(sc, "image", o->sidecar_image ? o->sidecar_image : BYRON_DEFAULT_SIDECAR_IMAGE);
     char arg[32];
     snprintf(arg, sizeof(arg), "--mode=%s", mode);
     push(set(sc, "args", arr()), json_object_new_string(arg));

@@ -42,6 +42,11 @@ typedef struct byron_desired {
     char config_hash[17];
 } byron_desired_t;
 
+/* Byron's images are docker.io/byron/<part>:<version> (operator, sidecar,
+ * example-orders; docs/operator.md, "Images"); the version is the project's
+ * (CMakeLists.txt), which the chart's appVersion repeats (checked by docs.check). */
+#define BYRON_DEFAULT_SIDECAR_IMAGE "docker.io/byron/sidecar:" BYRON_VERSION
+
 #define BYRON_ANN_APPLIED_HASH "byron.io/applied-hash"
 #define BYRON_ANN_CONFIG_HASH "byron.io/config-hash"
 

@@ -93,6 +93,7 @@ static void usage(FILE *f) {
            "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
            "  --workers N                concurrent reconciles (default 2)\n"
            "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
+           "                             (default " BYRON_DEFAULT_SIDECAR_IMAGE ")\n"
            "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
            "  --cache-uri-options OPTS   appended to generated cache URIs (e.g. authMechanism=PLAIN)\n"
            "  --default-broker-url URL   broker when spec.broker.url is unset\n"
