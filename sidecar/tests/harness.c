@@ -56,9 +56,37 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
+/* Every child and its log, so that h_wait_exit can read what it left there. */
+static struct {
+    pid_t pid;
+    char log[300];
+} children[128];
+
+int h_log_sanitizer_report(const char *log) {
+    static const char *const MARKS[] = {"WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
+                                        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+    FILE *f = fopen(log, "r");
+    char line[4096];
+    int found = 0, shown = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++) found = strstr(line, MARKS[i]) != NULL;
+        /* The report's first lines into the test's own output: the test then
+         * fails on them too (FAIL_REGULAR_EXPRESSION of sanitizer builds). */
+        if (found && shown++ < 40) fprintf(stderr, "%s: %s", log, line);
+    }
+    if (f) fclose(f);
+    return found;
+}
+
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
+    for (size_t i = 0; pid > 0 && i < sizeof children / sizeof children[0]; i++)
+        if (children[i].pid == 0) {
+            children[i].pid = pid;
+            snprintf(children[i].log, sizeof children[i].log, "%s", log);
+            break;
+        }
     if (pid == 0) {
         /* A failed assertion ends the test process: take the children with it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -72,16 +100,32 @@ pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
     return pid;
 }
 
+/* A child that wrote a sanitizer report fails the test, whatever its exit status. */
+static void check_child_log(pid_t pid) {
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i].pid == pid) {
+            children[i].pid = 0;
+            cr_expect(!h_log_sanitizer_report(children[i].log), "sanitizer report in %s", children[i].log);
+        }
+}
+
 int h_wait_exit(pid_t pid, int timeout_ms) {
+    int rc = -1;
     for (int waited = 0; waited < timeout_ms; waited += 20) {
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r == pid) {
+            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            break;
+        }
         sleep_ms(20);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
+    if (rc == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    check_child_log(pid);
+    return rc;
 }
 
 static void write_config(h_sidecar_t *sc) {

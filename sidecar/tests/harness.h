@@ -36,8 +36,11 @@ int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *c
 /* Fork and exec argv with stdout/stderr appended to log and extra "K=V"
  * environment entries (NULL-terminated, or NULL); the child dies with the test. */
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]);
-/* Wait up to timeout_ms for pid: its exit status (128+signal), or -1 after SIGKILL. */
+/* Wait up to timeout_ms for pid: its exit status (128+signal), or -1 after SIGKILL.
+ * A child of h_spawn whose log holds a sanitizer report fails the test. */
 int h_wait_exit(pid_t pid, int timeout_ms);
+/* Whether the log holds an ASan/LSan/UBSan/TSan report (its first lines go to stderr). */
+int h_log_sanitizer_report(const char *log);
 
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);
