@@ -4,7 +4,13 @@
  * (graphql-js, graphql-ws, graphql-http's audits; sidecar/tests/clients/);
  * graphql_clients_it.py starts a real byron-sidecar and the reference app
  * against the testenv's nats-server and FerretDB and runs them. This test
- * runs that wrapper once per script, so a failure names the client. */
+ * runs that wrapper once per script, so a failure names the client.
+ *
+ * stress.cjs (issue 17) is every public surface at once: 16 HTTP connections
+ * sending every kind of GraphQL operation, REST commands and cache reads,
+ * WebSocket subscriptions opened and closed while events flow, every answer
+ * checked; the sidecar must survive and exit 0 without a sanitizer report.
+ * Its own ctest, sidecar_stress, puts it in the concurrency tier (TSan). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,3 +31,4 @@ Test(graphql_it, graphql_js_schema_validation_queries, .timeout = 300) { run_scr
 Test(graphql_it, plain_http_statuses_mutations_errors, .timeout = 300) { run_script("http_check.cjs"); }
 Test(graphql_it, graphql_ws_subscriptions, .timeout = 300) { run_script("ws_check.cjs"); }
 Test(graphql_it, graphql_http_server_audits, .timeout = 300) { run_script("audit.cjs"); }
+Test(graphql_it, stress_every_surface_at_once, .timeout = 900) { run_script("stress.cjs"); }

@@ -49,6 +49,20 @@ async function seed(collections) {
   }
 }
 
+// Collects `n` results of a graphql-ws subscription (or its error) with a deadline.
+function collect(client, payload, n, ms = 10000) {
+  return new Promise((resolve) => {
+    const got = [];
+    let dispose = null;
+    const timer = setTimeout(() => { dispose && dispose(); resolve({ got, error: 'timeout' }); }, ms);
+    dispose = client.subscribe(payload, {
+      next: (v) => { got.push(v); if (got.length === n) { clearTimeout(timer); dispose(); resolve({ got }); } },
+      error: (e) => { clearTimeout(timer); resolve({ got, error: e }); },
+      complete: () => { clearTimeout(timer); resolve({ got, completed: true }); },
+    });
+  });
+}
+
 function done(name) {
   console.log(`${name}: ${passes} checks passed, ${failures} failed`);
   process.exit(failures ? 1 : 0);
@@ -58,4 +72,4 @@ function run(name, fn) {
   fn().then(() => done(name), (e) => { console.log(`  FAIL ${name} threw: ${e && e.stack || e}`); failures++; done(name); });
 }
 
-module.exports = { URL: URL_, check, eq, gql, seed, run };
+module.exports = { URL: URL_, check, collect, eq, gql, seed, run };

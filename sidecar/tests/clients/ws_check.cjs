@@ -6,26 +6,12 @@
 'use strict';
 const { createClient } = require('graphql-ws');
 const WebSocket = require('ws');
-const { URL, check, eq, gql, run } = require('./lib.cjs');
+const { URL, check, collect, eq, gql, run } = require('./lib.cjs');
 
 const WS_URL = URL.replace(/^http/, 'ws');
 
 function newClient() {
   return createClient({ url: WS_URL, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
-}
-
-// Collects `n` results of a subscription (or its error) with a deadline.
-function collect(client, payload, n, ms = 10000) {
-  return new Promise((resolve) => {
-    const got = [];
-    let dispose = null;
-    const timer = setTimeout(() => { dispose && dispose(); resolve({ got, error: 'timeout' }); }, ms);
-    dispose = client.subscribe(payload, {
-      next: (v) => { got.push(v); if (got.length === n) { clearTimeout(timer); dispose(); resolve({ got }); } },
-      error: (e) => { clearTimeout(timer); resolve({ got, error: e }); },
-      complete: () => { clearTimeout(timer); resolve({ got, completed: true }); },
-    });
-  });
 }
 
 async function once(client, query, variables) {
