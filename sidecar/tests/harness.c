@@ -128,6 +128,8 @@ int h_wait_exit(pid_t pid, int timeout_ms) {
     return rc;
 }
 
+int h_sidecar_partitions;
+
 static void write_config(h_sidecar_t *sc) {
     char src[600];
     snprintf(src, sizeof src, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
@@ -136,6 +138,8 @@ static void write_config(h_sidecar_t *sc) {
     cr_assert_eq(byron_json_parse_file(src, 1 << 20, &root, &err), BYRON_OK, "%s", err.msg);
     json_object_object_add(root, "component", json_object_new_string(sc->component));
     json_object_object_add(root, "namespace", json_object_new_string("it"));
+    if (h_sidecar_partitions > 0)
+        json_object_object_add(root, "partitions", json_object_new_int(h_sidecar_partitions));
     snprintf(sc->config, sizeof sc->config, "%s/component.json", sc->dir);
     cr_assert_eq(json_object_to_file(sc->config, root), 0);
     json_object_put(root);

@@ -20,6 +20,9 @@ typedef struct h_sidecar {
     char component[64], stream[128];
 } h_sidecar_t;
 
+/* Partitions of the components h_sidecar_start writes (0: orders.json's 8). */
+extern int h_sidecar_partitions;
+
 /* Start an api sidecar for a fresh component (name unique per call; "=name":
  * exactly that component, i.e. another replica of one already started) with the
  * test config; app: NULL (none), "python" or "node"; extra: NULL-terminated

@@ -13,6 +13,7 @@
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,4 +749,64 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
     cr_assert_eq(sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
+}
+
+/* ---- stress (the concurrency tier, issue 17) ---------------------------- */
+
+typedef struct {
+    int port;
+    atomic_int stop;
+    int reads, failures; /* read by the test's thread after the join */
+} reader_t;
+
+/* Reads the sink serves while it projects: cache queries (its worker pool),
+ * readiness (every lane's state) and metrics. Counts; the test asserts. */
+static void *reader(void *arg) {
+    reader_t *r = arg;
+    static const char *const PATHS[] = {"/v1/cache/Order/query", "/readyz", "/metrics"};
+    for (int i = 0; !atomic_load(&r->stop); i++) {
+        h_resp_t resp;
+        const char *path = PATHS[i % 3];
+        int post = i % 3 == 0;
+        int ok = h_http(NULL, r->port, post ? "POST" : "GET", path, post ? "{\"first\":50}" : NULL, 10000, &resp) ==
+                     0 &&
+                 (resp.status == 200 || (i % 3 == 1 && resp.status == 503));
+        h_resp_free(&resp);
+        r->reads++;
+        r->failures += !ok;
+    }
+    return NULL;
+}
+
+/* Many partitions and lanes: 32 partitions over 5 lane threads in each of two
+ * replicas (one calling the app's handlers from its lanes), 8 writers, and
+ * reads of the sinks' own endpoints all the while. The cache must end up the
+ * fold of the log and both sinks must exit 0 (no sanitizer report). */
+Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
+    h_sidecar_partitions = 32;
+    h_sidecar_t api;
+    h_sidecar_start(&api, "kstress", NULL, NULL);
+    h_sidecar_partitions = 0;
+    char *env[] = {"BYRON_SINK_THREADS=5", NULL};
+    sink_proc_t k1, k2;
+    sink_start(&k1, api.config, 1, env, NULL, NULL);
+    sink_start(&k2, api.config, 0, env, NULL, NULL);
+    reader_t r1 = {.port = k1.port}, r2 = {.port = k2.port};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, reader, &r1);
+    pthread_create(&t2, NULL, reader, &r2);
+    run_bursts(&api, 8, 50, 25, 17);
+    converge(api.stream, k1.port, 0, 120000);
+    atomic_store(&r1.stop, 1);
+    atomic_store(&r2.stop, 1);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    cr_assert(r1.reads > 0 && r2.reads > 0);
+    cr_assert_eq(r1.failures + r2.failures, 0, "%d of %d reads failed", r1.failures + r2.failures,
+                 r1.reads + r2.reads);
+    cr_assert(outcome_total(k1.port, "projected") > 0 && outcome_total(k2.port, "projected") > 0,
+              "both replicas project");
+    cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
+    cr_assert_eq(sink_stop(&k1, SIGTERM), 0);
+    cr_assert_eq(h_sidecar_stop(&api), 0);
 }
