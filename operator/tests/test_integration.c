@@ -173,12 +173,27 @@ static op_t start_operator(const char *const *extra) {
     return op;
 }
 
+/* Whether the operator's log holds a sanitizer report (ASan, UBSan, TSan). */
+static int sanitizer_report(const char *log) {
+    static const char *const MARKS[] = {"WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
+                                        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+    FILE *f = fopen(log, "r");
+    char line[4096];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++) found = strstr(line, MARKS[i]) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* SIGTERM and wait: the exit status; a sanitizer report in the log fails the test. */
 static int stop_operator(op_t *op) {
     if (op->pid <= 0) return -1;
     kill(op->pid, SIGTERM);
     int status = 0;
     waitpid(op->pid, &status, 0);
     op->pid = 0;
+    cr_expect(!sanitizer_report(op->log), "sanitizer report in %s", op->log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -972,4 +987,59 @@ Test(operator, a_spec_the_sidecar_would_refuse_is_reported_and_nothing_is_writte
         cr_assert_null(o, "%s twice-... was created for an invalid spec", CHILDREN[i][1]);
     }
     cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* Many components on many workers (the concurrency tier, issue 17): 24
+ * components created at once for 8 workers, a resync every second re-applying
+ * every child meanwhile, half of them scaled, children deleted and workloads
+ * made ready under them, probes and metrics read all the while. Every
+ * component ends with all its children and the status of its generation,
+ * and the operator exits 0 without a sanitizer report. */
+static int api_four(json_object *o) { return has_status(o) && !strcmp(s_at(o, "status|api|ready"), "0/4"); }
+static int ready_all(json_object *o) { return has_status(o) && !strcmp(condition(o, "Ready", "status"), "True"); }
+
+Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
+    enum { N = 24 };
+    const char *extra[] = {"--workers", "8", "--resync-period", "1", NULL};
+    op_t op = start_operator(extra);
+    char name[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name[i], sizeof name[i], "s%02d", i);
+        create_bc(name[i]);
+    }
+    byron_err_t err = {0};
+    char path[512], url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op.port);
+    for (int i = 0; i < N; i++) {
+        char *m = http("GET", url, NULL); /* the probe server's thread, while the workers reconcile */
+        cr_assert_not_null(m, "metrics while reconciling");
+        free(m);
+        if (i % 2 == 0) { /* scale the API */
+            snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%.31s", ns, name[i]);
+            cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":4}}}",
+                             &err),
+                         BYRON_OK, "%s", err.msg);
+        } else if (i % 4 == 1) { /* delete a child as soon as it exists */
+            wait_children(name[i], 60000);
+            snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%.31s-config", ns, name[i]);
+            cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+        } else { /* make its workloads ready */
+            wait_children(name[i], 60000);
+            char w[96];
+            snprintf(w, sizeof w, "deployments/%.31s-api", name[i]);
+            set_ready("/apis/apps/v1", w, 2);
+            snprintf(w, sizeof w, "deployments/%.31s-sink", name[i]);
+            set_ready("/apis/apps/v1", w, 1);
+            snprintf(w, sizeof w, "statefulsets/%.31s-cache", name[i]);
+            set_ready("/apis/apps/v1", w, 1);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        wait_children(name[i], 60000);
+        json_object_put(wait_bc(name[i], i % 2 == 0 ? api_four : i % 4 == 3 ? ready_all : has_status, 60000,
+                                name[i]));
+    }
+    cr_assert_gt(metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
+                 N);
+    cr_assert_eq(stop_operator(&op), 0, "clean exit on SIGTERM");
 }
