@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The real chart (helm/byron): `helm install` brings up the operator (with its
 # RBAC) and NATS JetStream; the operator becomes Available and holds the
-# leader Lease; the CRD refuses an invalid ByronComponent naming the field;
+# leader Lease; in namespaced mode it has Roles only (kubectl auth can-i); the CRD refuses an invalid ByronComponent naming the field;
 # `helm uninstall` removes the operator and NATS.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
 check_built operator sidecar
-no_other_operator
+no_cluster_wide_operator
 new_ns e2e-chart
 
 helm lint "$CHART" >/dev/null 2>&1 || fail "helm lint helm/byron"
@@ -19,8 +19,23 @@ pass "helm install: operator Available ($OPERATOR)"
 # The leader Lease, held by the running operator pod.
 pod=$(kubectl -n "$NS" get pod -l app.kubernetes.io/name=byron-operator -o jsonpath='{.items[0].metadata.name}')
 retry 60 "the operator holds the Lease" \
-  sh -c "kubectl -n '$NS' get lease byron-operator -o jsonpath='{.spec.holderIdentity}' | grep -q '^$pod'"
-pass "leader Lease byron-operator held by $pod"
+  sh -c "kubectl -n '$NS' get lease '$REL-operator' -o jsonpath='{.spec.holderIdentity}' | grep -q '^$pod'"
+pass "leader Lease $REL-operator held by $pod"
+
+# Namespaced mode (operator.watchNamespaces): Roles only, rights in $NS only.
+[ -z "$(kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" -o name)" ] ||
+  fail "namespaced mode created cluster-scoped RBAC"
+sa=system:serviceaccount:$NS:$OPERATOR_SA
+can() { kubectl auth can-i "$@" --as "$sa" 2>/dev/null; }
+for want in "patch deployments -n $NS" "list secrets -n $NS" "patch byroncomponents.byron.io --subresource=status -n $NS" \
+            "create events -n $NS" "update leases.coordination.k8s.io -n $NS"; do
+  [ "$(can $want)" = yes ] || fail "the operator may not: $want"
+done
+for deny in "list secrets -A" "list secrets -n kube-system" "patch deployments -n kube-system" \
+            "list byroncomponents.byron.io -A" "delete deployments -n $NS" "update secrets -n $NS"; do
+  [ "$(can $deny)" = no ] || fail "the operator may: $deny"
+done
+pass "namespaced mode: Roles only; kubectl auth can-i: what the operator needs in $NS, nothing elsewhere"
 
 kubectl -n "$NS" rollout status "statefulset/$REL-nats" --timeout=60s >/dev/null || fail "NATS not ready"
 [ "$(kubectl -n "$NS" get pvc "data-$REL-nats-0" -o jsonpath='{.status.phase}')" = Bound ] || fail "NATS volume not Bound"
@@ -45,10 +60,8 @@ reject "a command on no model" "spec.commands[].model" \
   '{models: [{name: Order, fields: [{name: total, type: Float}]}], commands: [{name: ship, model: Ordr, emits: [Shipped]}]}'
 pass "invalid ByronComponents refused by kubectl apply, naming the field"
 
-rbac=$(kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" -o name)
-[ -n "$rbac" ] || fail "the release has no cluster-scoped RBAC"
 helm uninstall "$REL" -n "$NS" --wait --timeout 120s >/dev/null || fail "helm uninstall"
-left=$(kubectl -n "$NS" get deployment,statefulset,service,serviceaccount,role -l "app.kubernetes.io/instance=$REL" -o name)
+left=$(kubectl -n "$NS" get deployment,statefulset,service,serviceaccount,role,rolebinding -l "app.kubernetes.io/instance=$REL" -o name)
 [ -z "$left" ] || fail "left after uninstall: $left"
 left=$(kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" -o name)
 [ -z "$left" ] || fail "left after uninstall: $left"

@@ -10,7 +10,7 @@
 # garbage-collects its children.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
 check_built operator sidecar example-orders ferretdb
-no_other_operator
+no_cluster_wide_operator
 new_ns e2e-byron
 install_byron
 pass "chart installed (release $REL, operator watching $NS)"

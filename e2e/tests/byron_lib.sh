@@ -31,14 +31,19 @@ check_built() {
   done
 }
 
-# Byron's operator watches every namespace by default: two of them on one
-# cluster would fight over the same components. The tests install their own,
-# watching only their namespace; an all-namespaces one (scripts/demo) must go.
-no_other_operator() {
-  local other
-  other=$(kubectl get deployment -A -l app.kubernetes.io/name=byron-operator \
-    -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {end}')
-  [ -z "$other" ] || fail "another Byron operator is installed ($other): remove it first (scripts/demo --down)"
+# The tests install their own Byron release in namespaced mode (its operator
+# watches only the test's namespace), so they share a cluster with other
+# namespaced releases — scripts/demo's among them. An operator watching every
+# namespace (the chart's default, operator.watchNamespaces empty) would also
+# reconcile the tests' components and fight theirs: that one must go.
+no_cluster_wide_operator() {
+  local d wide=()
+  for d in $(kubectl get deployment -A -l app.kubernetes.io/name=byron-operator \
+      -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {end}'); do
+    kubectl -n "${d%%/*}" get deployment "${d#*/}" -o jsonpath='{.spec.template.spec.containers[0].args}' |
+      grep -q -- '--namespace=' || wide+=("$d")
+  done
+  [ ${#wide[@]} = 0 ] || fail "a Byron operator watching all namespaces is installed (${wide[*]}): it would reconcile the tests' components too; remove it (helm uninstall) or install it with operator.watchNamespaces"
 }
 
 # install_byron: the real chart, released as $REL into $NS, the operator
@@ -60,7 +65,8 @@ install_byron() {
   trap byron_cleanup EXIT
   helm install "$REL" "$CHART" -n "$NS" --wait --timeout 180s "${values[@]}" >/dev/null ||
     fail "helm install of helm/byron"
-  OPERATOR_DEPLOY=$REL-operator
+  OPERATOR_DEPLOY=$REL-operator   # the release's fullname is $REL (it contains "byron")
+  OPERATOR_SA=$REL-operator
 }
 
 byron_cleanup() {

@@ -6,7 +6,7 @@
 # removes everything it made.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
 check_built operator sidecar example-orders ferretdb
-no_other_operator
+no_cluster_wide_operator
 demo=$BYRON_SOURCE_DIR/scripts/demo
 [ -x "$demo" ] || demo=$here_tests/../../scripts/demo
 suffix=$(date +%s)-$RANDOM

@@ -720,8 +720,10 @@ Test(operator, deleted_child_is_recreated) {
     stop_operator(&op);
 }
 
-/* Apply every document of operator/deploy/rbac.yaml with byron-system → ns. */
-static void apply_rbac(void) {
+/* Apply every document of operator/deploy/rbac.yaml with byron-system → ns.
+ * namespaced: as the chart does with operator.watchNamespaces, the ClusterRole's
+ * rules become a Role in ns bound by a RoleBinding: no cluster-wide right. */
+static void apply_rbac(int namespaced) {
     char path[1024], *buf = NULL;
     size_t len;
     byron_err_t err = {0};
@@ -753,7 +755,15 @@ static void apply_rbac(void) {
         cr_assert_eq(byron_json_parse(fixed, strlen(fixed), 0, &o, &err), BYRON_OK, "%s", err.msg);
         const char *kind = s_at(o, "kind"), *name = s_at(o, "metadata|name");
         char url[512];
-        if (!strcmp(kind, "ClusterRoleBinding")) {
+        if (namespaced && !strncmp(kind, "Cluster", 7)) {
+            const char *k = !strcmp(kind, "ClusterRole") ? "Role" : "RoleBinding";
+            json_object_object_add(o, "kind", json_object_new_string(k));
+            json_object_object_add(at(o, "metadata"), "namespace", json_object_new_string(ns));
+            json_object *ref = at(o, "roleRef");
+            if (ref) json_object_object_add(ref, "kind", json_object_new_string("Role"));
+            snprintf(url, sizeof url, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/%ss/%s", ns,
+                     !strcmp(k, "Role") ? "role" : "rolebinding", name);
+        } else if (!strcmp(kind, "ClusterRoleBinding")) {
             char n2[128];
             snprintf(n2, sizeof n2, "byron-operator-%s", ns);
             json_object_object_add(at(o, "metadata"), "name", json_object_new_string(n2));
@@ -772,8 +782,11 @@ static void apply_rbac(void) {
     free(buf);
 }
 
-Test(operator, least_privilege_rbac_is_enough) {
-    apply_rbac();
+/* The operator, with only the rights of operator/deploy/rbac.yaml, runs a
+ * component through create, status and a switch to an external cache without
+ * one forbidden call. */
+static void run_with_least_privilege(int namespaced) {
+    apply_rbac(namespaced);
     /* A token for the ServiceAccount, as the kubelet would project it. */
     char path[512];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/byron-operator/token", ns);
@@ -813,6 +826,29 @@ Test(operator, least_privilege_rbac_is_enough) {
                  op.log);
     stop_operator(&op);
     unlink(kcfg);
+    op_kubeconfig = NULL;
+}
+
+Test(operator, least_privilege_rbac_is_enough) { run_with_least_privilege(0); }
+
+Test(operator, namespaced_mode_needs_only_roles) {
+    run_with_least_privilege(1);
+    /* and the ServiceAccount really has nothing outside the namespace */
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":\"SubjectAccessReview\",\"spec\":{"
+             "\"user\":\"system:serviceaccount:%s:byron-operator\",\"resourceAttributes\":{"
+             "\"verb\":\"list\",\"resource\":\"secrets\"}}}",
+             ns);
+    json_object *req = NULL, *resp = NULL;
+    byron_err_t err = {0};
+    byron_json_parse(body, strlen(body), 0, &req, NULL);
+    cr_assert_eq(byron_kube_do(kc, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                               "application/json", req, &resp, &err),
+                 BYRON_OK, "%s", err.msg);
+    cr_assert_str_neq(s_at(resp, "status|allowed"), "true", "list secrets in all namespaces is allowed");
+    json_object_put(req);
+    json_object_put(resp);
 }
 
 Test(operator, client_rereads_a_rotated_token_file) {
