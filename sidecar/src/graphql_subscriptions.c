@@ -30,6 +30,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "graphql_resolvers.h"
+#include "nats_options.h"
 #include "subject.h"
 
 #include <ctype.h>
@@ -688,6 +689,7 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
         (ns = natsOptions_SetReconnectWait(no, 200)) != NATS_OK ||
         (ns = natsOptions_UseGlobalMessageDelivery(no, true)) != NATS_OK)
         goto nerr;
+    if (byron_nats_options_apply(no, err) != BYRON_OK) goto err;
     ns = natsConnection_Connect(&subs->nc, no);
     if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) goto nerr;
     jsOptions jo;

@@ -16,6 +16,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "envelope.h"
+#include "nats_options.h"
 #include "projector.h"
 
 #include <errno.h>
@@ -1136,6 +1137,7 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
         byron_err_set(err, BYRON_EIO, "NATS options: %s", natsStatus_GetText(ns));
         goto fail;
     }
+    if (byron_nats_options_apply(nopts, err) != BYRON_OK) goto fail;
     ns = natsConnection_Connect(&s->nc, nopts);
     if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) {
         s->nc = NULL;

@@ -2,6 +2,7 @@
 #include "stream.h"
 
 #include "byron/log.h"
+#include "nats_options.h"
 #include "subject.h"
 
 #include <inttypes.h>
@@ -94,6 +95,11 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         (ns = natsOptions_SetClosedCB(opts, on_closed, s)) != NATS_OK ||
         (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL)) != NATS_OK)
         goto err;
+    if (byron_nats_options_apply(opts, err) != BYRON_OK) {
+        natsOptions_Destroy(opts);
+        byron_stream_free(s);
+        return NULL;
+    }
     ns = natsConnection_Connect(&s->nc, opts);
     if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) goto err;
     jsOptions jo;
