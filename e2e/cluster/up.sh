@@ -118,7 +118,10 @@ EOF
 # start NAME COMMAND...: run in its own session, log to logs/NAME.log, pid file.
 start() {
   local name=$1; shift
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
+  # No inherited descriptor survives in the daemons: a lock the caller holds
+  # (flock /tmp/byron-e2e.lock on fd 3, cluster_lock on fd 9) would otherwise
+  # stay held for as long as the cluster runs.
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
