@@ -97,8 +97,9 @@ Test(kube, crd_becomes_established) {
     while (!established && byron_test_now_ms() < deadline) {
         json_object *o = NULL, *conds = NULL, *status = NULL;
         cr_assert_eq(kube("GET", path, NULL, &o), 200);
+        /* A new CRD's status may hold "conditions": null before the first update. */
         if (json_object_object_get_ex(o, "status", &status) &&
-            json_object_object_get_ex(status, "conditions", &conds)) {
+            json_object_object_get_ex(status, "conditions", &conds) && json_object_is_type(conds, json_type_array)) {
             for (size_t i = 0; i < json_object_array_length(conds); i++) {
                 json_object *cnd = json_object_array_get_idx(conds, i);
                 if (strcmp(json_object_get_string(json_object_object_get(cnd, "type")), "Established") == 0 &&
