@@ -112,14 +112,12 @@ static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name,
     return m;
 }
 
-byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
-                               byron_err_t *err) {
+/* The document with _id `id` in collection `coll` as JSON (`_id` → `id`);
+ * BYRON_ENOTFOUND when absent. */
+static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, const char *coll_name,
+                                 const char *id, json_object **out, byron_err_t *err) {
     *out = NULL;
-    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
-    if (!byron_id_is_valid(id))
-        return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
-    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, model);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, coll_name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
     bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
@@ -129,17 +127,78 @@ byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const ch
     byron_status_t st = BYRON_OK;
     if (mongoc_cursor_next(cur, &doc)) {
         if (!(*out = doc_to_json(doc)))
-            st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", model, id);
+            st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", coll_name, id);
     } else if (mongoc_cursor_error(cur, &be)) {
         st = mongo_err(err, &be, "read");
     } else {
-        st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s not found", model, id);
+        st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s not found", coll_name, id);
     }
     mongoc_cursor_destroy(cur);
     bson_destroy(opts);
     bson_destroy(&filter);
     mongoc_collection_destroy(coll);
+    return st;
+}
+
+byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
+                               byron_err_t *err) {
+    *out = NULL;
+    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
+    if (!byron_id_is_valid(id))
+        return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    byron_status_t st = find_by_id(cache, cl, model, id, out, err);
     mongoc_client_pool_push(cache->pool, cl);
+    return st;
+}
+
+static int64_t version_of(json_object *doc) {
+    json_object *v = NULL;
+    return doc && json_object_object_get_ex(doc, "version", &v) ? json_object_get_int64(v) : 0;
+}
+
+byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, const char *id, int with_block,
+                                      byron_cache_projection_t *out, byron_err_t *err) {
+    memset(out, 0, sizeof *out);
+    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
+    if (!byron_id_is_valid(id))
+        return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
+    char key[BYRON_ID_MAX + 160];
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    json_object *state = NULL;
+    byron_status_t st = find_by_id(cache, cl, model, id, &out->doc, err);
+    if (st == BYRON_OK) {
+        out->version = version_of(out->doc);
+    } else if (st == BYRON_ENOTFOUND) { /* deleted (or never projected): its tombstone */
+        byron_err_clear(err);
+        snprintf(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
+        st = find_by_id(cache, cl, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
+        if (st == BYRON_OK) out->version = version_of(state);
+        json_object_put(state);
+        state = NULL;
+    }
+    if ((st == BYRON_OK || st == BYRON_ENOTFOUND) && with_block) {
+        byron_err_clear(err);
+        snprintf(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model, id);
+        st = find_by_id(cache, cl, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
+        if (st == BYRON_OK) {
+            json_object *why = NULL;
+            out->blocked = 1;
+            out->blocked_version = version_of(state);
+            json_object_object_get_ex(state, "reason", &why);
+            snprintf(out->blocked_why, sizeof out->blocked_why, "%s", why ? json_object_get_string(why) : "");
+        }
+        json_object_put(state);
+    }
+    mongoc_client_pool_push(cache->pool, cl);
+    if (st == BYRON_ENOTFOUND) {
+        byron_err_clear(err);
+        st = BYRON_OK;
+    }
+    if (st != BYRON_OK) {
+        json_object_put(out->doc);
+        out->doc = NULL;
+    }
     return st;
 }
 

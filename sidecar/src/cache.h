@@ -34,6 +34,29 @@ byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err);
 byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
                                byron_err_t *err);
 
+/* The sink's own records (docs/sink.md), beside the models' collections:
+ *   tomb:<Model>/<id>      {version}: a deleted aggregate's last version
+ *   blocked:<Model>/<id>   {version, sequence, reason}: the aggregate cannot be
+ *                          projected past `version`: the event at stream
+ *                          `sequence` was dead-lettered
+ *   lane:<lane>            the lane's journal (sink.c) */
+#define BYRON_CACHE_STATE_COLLECTION "_byron_sink"
+#define BYRON_CACHE_TOMBSTONE_FMT "tomb:%s/%s"
+#define BYRON_CACHE_BLOCKED_FMT "blocked:%s/%s"
+
+/* How far the sink has projected one aggregate. */
+typedef struct byron_cache_projection {
+    json_object *doc; /* the cached object, NULL when there is none (owned: byron_cache_projection_cleanup) */
+    int64_t version;  /* the version projected: the document's, else its tombstone's, else 0 */
+    int blocked;      /* a dead letter stops it at blocked_version (read only with with_block) */
+    int64_t blocked_version;
+    char blocked_why[256];
+} byron_cache_projection_t;
+
+/* Two or three reads (document, tombstone when absent, block marker when asked). */
+byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, const char *id, int with_block,
+                                      byron_cache_projection_t *out, byron_err_t *err);
+
 /* A page of a model's objects.
  *   filter    NULL or an object: {"field": value} (equality) or
  *             {"field": {"eq"|"ne"|"gt"|"gte"|"lt"|"lte": value, "in": [values]}}, ANDed;

@@ -9,33 +9,67 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model, const char *id,
                                         int64_t version, int deleted, int timeout_ms, byron_err_t *err) {
     int64_t deadline = mono_ms() + timeout_ms;
     long step = 5;
     int64_t seen = -1;
     for (;;) {
-        json_object *doc = NULL;
+        byron_cache_projection_t p;
         byron_err_t e = {0};
-        byron_status_t st = byron_cache_get(cache, model, id, &doc, &e);
+        byron_status_t st = byron_cache_projection(cache, model, id, 0, &p, &e);
         if (st == BYRON_EINVAL) return byron_err_set(err, st, "%s", e.msg);
         if (st == BYRON_OK) {
-            json_object *v = NULL;
-            seen = json_object_object_get_ex(doc, "version", &v) ? json_object_get_int64(v) : 0;
-            json_object_put(doc);
-            if (!deleted && seen >= version) return BYRON_OK;
-        } else if (st == BYRON_ENOTFOUND) {
-            seen = 0;
-            if (deleted) return BYRON_OK;
+            seen = p.version;
+            int done = p.version >= version && (!deleted || p.doc == NULL);
+            json_object_put(p.doc);
+            if (done) return BYRON_OK;
         }
         if (mono_ms() + step > deadline)
             return byron_err_set(err, BYRON_ETIMEDOUT,
                                  "%s %s not projected within %d ms (cached version %lld, expected %s%lld)",
-                                 model, id, timeout_ms, (long long)seen, deleted ? "deleted after " : "",
+                                 model, id, timeout_ms, (long long)seen, deleted ? "deleted at " : "",
                                  (long long)version);
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(step);
         if (step < 50) step *= 2;
+    }
+}
+
+byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id, int64_t version,
+                                      int timeout_ms, json_object **state, byron_err_t *err) {
+    int64_t deadline = mono_ms() + timeout_ms;
+    long step = 1;
+    *state = NULL;
+    for (int round = 0;; round++) {
+        byron_cache_projection_t p;
+        /* The block marker only matters once the projection is seen behind. */
+        byron_status_t st = byron_cache_projection(cache, model, id, round > 0, &p, err);
+        if (st != BYRON_OK) return st;
+        if (p.version == version) {
+            *state = p.doc;
+            return BYRON_OK;
+        }
+        json_object_put(p.doc);
+        if (p.version > version)
+            return byron_err_set(err, BYRON_ECONFLICT, "%s %s changed (projected version %lld, read %lld)",
+                                 model, id, (long long)p.version, (long long)version);
+        if (p.blocked)
+            return byron_err_set(err, BYRON_ESTATE,
+                                 "%s %s cannot be changed: the sink stopped it at version %lld (%s); repair the "
+                                 "dead letter (docs/sink.md, \"Dead letters\")",
+                                 model, id, (long long)p.blocked_version, p.blocked_why);
+        if (mono_ms() + step > deadline)
+            return byron_err_set(err, BYRON_ETIMEDOUT,
+                                 "%s %s: the cache has not projected version %lld within %d ms (it is at %lld): "
+                                 "the sink is behind or down",
+                                 model, id, (long long)version, timeout_ms, (long long)p.version);
+        sleep_ms(step);
+        if (step < 20) step *= 2;
     }
 }
 

@@ -1,21 +1,32 @@
 /* commands.c — one command, start to durable events.
  *
- *   resolve + validate input ─► read the aggregate's last event (version, seq)
- *   ─► exists? (create: must not; others: must) ─► current state from the cache
- *   ─► app: before hook (may reject) / custom command (returns events)
- *   ─► publish each event with Nats-Msg-Id and the expected last subject sequence
- *   ─► conflict? re-read and re-run the hooks (bounded) ─► after hook ─► result
+ *   prepare   resolve the command, validate the input, derive the id, the
+ *             aggregate's subject and the message ids
+ *   attempt   (again on a conflict, at most --max-attempts times)
+ *     read      the aggregate's last event (version, sequence) from the stream
+ *     state     existence from the stream; `current`: the cached object at
+ *               exactly that version (cache_wait.h), when a hook or a unique
+ *               release needs it
+ *     claims    unique values: claim the new ones, release the old (unique.h)
+ *     decide    the app: before hook (may reject), custom command (its events)
+ *     append    claims, releases and events in one atomic append, conditioned
+ *               on every sequence read (stream.h)
+ *   after hook
  *
- * Existence and versions come from the stream, not the cache: the stream is
- * the truth and the only thing the expected-sequence check protects; the cache
- * may lag the sink, so it only feeds the hooks' "current" state. */
+ * The guarantee (docs/consistency.md): a decision sees exactly the state it
+ * appends after — the append is conditioned on the sequence that state was
+ * read at, so if anything changed in between the append fails and the whole
+ * attempt runs again on the new state. Existence and versions come from the
+ * stream, the truth; the cache is only read at a version the stream names. */
 #include "commands.h"
 
 #include "byron/backoff.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "cache_wait.h"
 #include "envelope.h"
 #include "subject.h"
+#include "unique.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,7 +36,7 @@
 
 struct byron_commands {
     byron_commands_options_t o;
-    byron_metric_t *total, *duration, *conflicts;
+    byron_metric_t *total, *duration, *conflicts, *state_wait;
 };
 
 static const char *const KIND_NAMES[] = {"create", "update", "delete", "custom"};
@@ -39,6 +50,7 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     c->o = *opts;
     if (c->o.max_attempts <= 0) c->o.max_attempts = 10;
     if (c->o.deadline_ms <= 0) c->o.deadline_ms = 15000;
+    if (c->o.state_wait_ms <= 0) c->o.state_wait_ms = 5000;
     if (opts->metrics) {
         static const char *const L2[] = {"command", "code", NULL};
         static const char *const L1[] = {"command", NULL};
@@ -51,6 +63,10 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
         c->conflicts = byron_metrics_register(
             opts->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_command_conflicts_total",
             "Optimistic-concurrency conflicts (each one re-runs the command).", L1, NULL, 0);
+        c->state_wait = byron_metrics_register(
+            opts->metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_command_state_wait_seconds",
+            "Time a command waited for the cache to reach the aggregate's version (exact state).", NULL,
+            NULL, 0);
     }
     return c;
 }
@@ -105,11 +121,411 @@ static void sleep_ms(uint64_t ms) {
     nanosleep(&ts, NULL);
 }
 
-/* Set out->code with the status, so callers can `return fail(...)`. */
-static byron_status_t fail(byron_command_result_t *out, const char *code, byron_status_t st) {
-    out->code = code;
+/* ------------------------------------------------------------------ the run */
+
+typedef struct {
+    const char *type;
+    json_object *data; /* owned reference */
+} pending_event_t;
+
+/* A claim on (or a release of) one unique value, for this attempt's append. */
+typedef struct {
+    char subject[BYRON_SUBJECT_MAX];
+    uint64_t expected; /* the claim subject's last sequence, as read */
+    int release;
+    char *payload; /* malloc'd JSON */
+} claim_t;
+
+#define MAX_CLAIMS 128
+
+typedef struct run {
+    byron_commands_t *c;
+    const byron_command_request_t *req;
+    byron_command_result_t *out;
+    byron_err_t *err;
+    byron_command_ref_t ref;
+    const byron_model_t *m;
+    json_object *input;
+    const char *id;
+    char id_buf[BYRON_UUID_LEN + 1];
+    char subject[BYRON_SUBJECT_MAX];
+    char id_prefix[400]; /* message ids: <command>:<id>:<key>: — the same on every attempt */
+    char traceparent[BYRON_TRACEPARENT_LEN + 1];
+    char deleted_type[160];
+    double deadline;
+    byron_backoff_t bo;
+    /* This attempt. */
+    int attempt;
+    int again; /* the attempt lost a race: run it again */
+    byron_stream_last_t last;
+    int exists;
+    json_object *current; /* the state at last.version; NULL: none */
+    claim_t claims[MAX_CLAIMS];
+    size_t nclaims;
+    pending_event_t evs[BYRON_COMMAND_MAX_EVENTS];
+    size_t nev;
+    json_object *resp_custom; /* the custom command's answer: evs[].type point into it */
+    json_object *hook_body;   /* what the hooks were sent; kept for the after hook */
+} run_t;
+
+/* Set the result's code with the status, so callers can `return fail(...)`. */
+static byron_status_t fail(run_t *r, const char *code, byron_status_t st) {
+    r->out->code = code;
     return st;
 }
+
+static void attempt_cleanup(run_t *r) {
+    json_object_put(r->current);
+    r->current = NULL;
+    for (size_t i = 0; i < r->nclaims; i++) free(r->claims[i].payload);
+    r->nclaims = 0;
+    for (size_t i = 0; i < r->nev; i++) json_object_put(r->evs[i].data);
+    r->nev = 0;
+    json_object_put(r->resp_custom);
+    r->resp_custom = NULL;
+    json_object_put(r->hook_body);
+    r->hook_body = NULL;
+    r->again = 0;
+}
+
+/* ------------------------------------------------------------------ prepare */
+
+static int key_is_valid(const char *k) {
+    size_t n = strlen(k);
+    if (n == 0 || n > 128) return 0;
+    for (; *k; k++)
+        if (*k <= ' ' || *k > '~') return 0;
+    return 1;
+}
+
+static byron_status_t validate_input(run_t *r) {
+    const byron_model_t *m = r->m;
+    byron_status_t st = BYRON_OK;
+    switch (r->ref.kind) {
+    case BYRON_CMD_CREATE: st = byron_input_validate(m->fields, m->nfields, r->input, 0, 1, "input", r->err); break;
+    case BYRON_CMD_UPDATE:
+        st = byron_input_validate(m->fields, m->nfields, r->input, 1, 0, "input", r->err);
+        if (st == BYRON_OK && json_object_object_length(r->input) == 0)
+            st = byron_err_set(r->err, BYRON_EINVAL, "input: nothing to update");
+        break;
+    case BYRON_CMD_DELETE:
+        if (json_object_object_length(r->input) > 0)
+            st = byron_err_set(r->err, BYRON_EINVAL, "input: delete takes no input");
+        break;
+    case BYRON_CMD_CUSTOM:
+        st = byron_input_validate(r->ref.custom->input, r->ref.custom->ninput, r->input, 0, 0, "input", r->err);
+        break;
+    }
+    return st == BYRON_OK ? BYRON_OK : fail(r, BYRON_CODE_BAD_USER_INPUT, st);
+}
+
+/* The aggregate id: the request's, input.id, or for a create a new one
+ * (derived from the idempotency key, so a re-sent create lands on the same object). */
+static byron_status_t resolve_id(run_t *r) {
+    json_object *in_id = NULL;
+    json_object_object_get_ex(r->input, "id", &in_id);
+    const char *id = r->req->id;
+    if (in_id && id && strcmp(json_object_get_string(in_id), id) != 0) {
+        byron_err_set(r->err, BYRON_EINVAL, "input.id: differs from the command's id");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    if (!id && in_id) id = json_object_get_string(in_id);
+    if (!id && r->ref.kind == BYRON_CMD_CREATE) {
+        if (r->req->idempotency_key)
+            byron_command_key_id(r->req->idempotency_key, r->id_buf);
+        else
+            byron_uuid4(r->id_buf);
+        id = r->id_buf;
+    }
+    if (!id || !byron_id_is_valid(id)) {
+        byron_err_set(r->err, BYRON_EINVAL, "id: %s%.64s%s", id ? "\"" : "required", id ? id : "",
+                      id ? "\" is not a valid id ([A-Za-z0-9_-]{1,128})" : "");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    r->id = id;
+    snprintf(r->out->id, sizeof r->out->id, "%s", id);
+    return BYRON_OK;
+}
+
+static byron_status_t prepare(run_t *r) {
+    const byron_command_request_t *req = r->req;
+    if (!req->command || byron_component_command(r->c->o.component, req->command, &r->ref) != BYRON_OK) {
+        byron_err_set(r->err, BYRON_EINVAL, "unknown command \"%.64s\"", req->command ? req->command : "");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    r->m = r->ref.model;
+    if (!json_object_is_type(r->input, json_type_object)) {
+        byron_err_set(r->err, BYRON_EINVAL, "input: must be an object");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    byron_status_t st;
+    if ((st = validate_input(r)) != BYRON_OK || (st = resolve_id(r)) != BYRON_OK) return st;
+    if (req->idempotency_key && !key_is_valid(req->idempotency_key)) {
+        byron_err_set(r->err, BYRON_EINVAL, "idempotencyKey: 1 to 128 printable ASCII characters, no spaces");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    if (byron_subject_format(r->subject, sizeof r->subject, r->c->o.component, r->m->name, r->id) < 0) {
+        byron_err_set(r->err, BYRON_EINVAL, "id: too long for a subject");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+    }
+    /* Message ids are scoped to command and aggregate, so a client reusing a
+     * key elsewhere cannot make an unrelated command look like a duplicate. */
+    char key[BYRON_UUID_LEN + 1];
+    if (!req->idempotency_key) byron_uuid4(key);
+    snprintf(r->id_prefix, sizeof r->id_prefix, "%s:%s:%s:", req->command, r->id,
+             req->idempotency_key ? req->idempotency_key : key);
+    if (req->traceparent && byron_traceparent_is_valid(req->traceparent))
+        snprintf(r->traceparent, sizeof r->traceparent, "%s", req->traceparent);
+    else
+        byron_traceparent_new(r->traceparent);
+    snprintf(r->deleted_type, sizeof r->deleted_type, "%sDeleted", r->m->name);
+    return BYRON_OK;
+}
+
+/* ------------------------------------------------------------------ read back */
+
+/* The envelope stored at seq, with byronsequence, appended to out->events. */
+static byron_status_t add_stored(run_t *r, uint64_t seq, const char *data, size_t len,
+                                 const byron_stream_last_t *meta) {
+    json_object *ev = NULL;
+    byron_err_t perr = {0};
+    if (byron_event_parse(data, len, &ev, &perr) != BYRON_OK) {
+        byron_err_set(r->err, BYRON_EPROTO, "stored event %" PRIu64 ": %s", seq, perr.msg);
+        return fail(r, BYRON_CODE_INTERNAL, BYRON_EPROTO);
+    }
+    json_object_object_add(ev, "byronsequence", json_object_new_uint64(seq));
+    json_object_array_add(r->out->events, ev);
+    r->out->sequences[r->out->nevents++] = seq;
+    r->out->version = meta->version;
+    return BYRON_OK;
+}
+
+/* The command was applied before (a re-send, or an append whose ack was
+ * lost): its events, read back from `from`, where the first one is stored.
+ * They were appended together: at consecutive sequences. */
+static byron_status_t read_back(run_t *r, uint64_t from) {
+    json_object_put(r->out->events);
+    r->out->events = json_object_new_array();
+    r->out->nevents = 0;
+    byron_status_t st = BYRON_OK;
+    for (uint64_t seq = from; r->out->nevents < BYRON_COMMAND_MAX_EVENTS; seq++) {
+        char *data = NULL;
+        size_t len = 0;
+        byron_stream_last_t meta;
+        byron_err_t e = {0};
+        st = byron_stream_get(r->c->o.stream, seq, &data, &len, &meta, &e);
+        int ours = st == BYRON_OK && strncmp(meta.msg_id, r->id_prefix, strlen(r->id_prefix)) == 0;
+        if (ours) st = add_stored(r, meta.seq, data, len, &meta);
+        free(data);
+        if (!ours || st != BYRON_OK) {
+            if (st != BYRON_OK && st != BYRON_ENOTFOUND && !r->out->nevents) {
+                byron_err_set(r->err, st, "%s", e.msg);
+                return fail(r, BYRON_CODE_UNAVAILABLE, st);
+            }
+            break;
+        }
+    }
+    if (r->out->nevents == 0) { /* stored, but not visible yet: look again */
+        r->again = 1;
+        return BYRON_OK;
+    }
+    r->out->duplicate = 1;
+    return BYRON_OK;
+}
+
+/* The append was a duplicate: applied by an earlier try of this command (an
+ * ack lost) or by a re-send. seq: where its first event is stored, when the
+ * ack said (a single message), else 0: the stream is asked (stream.h). */
+static byron_status_t read_back_duplicate(run_t *r, uint64_t seq) {
+    if (!seq) {
+        char first[420];
+        snprintf(first, sizeof first, "%s0", r->id_prefix);
+        byron_err_t e = {0};
+        byron_status_t st = byron_stream_find_msg_id(r->c->o.stream, r->subject, first, &seq, &e);
+        if (st == BYRON_ENOTFOUND) { /* stored, but not visible yet: look again */
+            r->again = 1;
+            return BYRON_OK;
+        }
+        if (st != BYRON_OK) {
+            byron_err_set(r->err, st, "%s", e.msg);
+            return fail(r, BYRON_CODE_UNAVAILABLE, st);
+        }
+    }
+    return read_back(r, seq);
+}
+
+/* ------------------------------------------------------------------ read + state */
+
+static byron_status_t read_last(run_t *r) {
+    byron_status_t st;
+    while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
+           mono_s() < r->deadline)
+        sleep_ms(byron_backoff_next(&r->bo));
+    if (st == BYRON_OK && r->last.seq && r->last.version <= 0)
+        st = byron_err_set(r->err, BYRON_EPROTO, "event %" PRIu64 " on %s has no %s header", r->last.seq,
+                           r->subject, BYRON_HDR_VERSION);
+    if (st != BYRON_OK) return fail(r, st == BYRON_EPROTO ? BYRON_CODE_INTERNAL : BYRON_CODE_UNAVAILABLE, st);
+    r->exists = r->last.seq && strcmp(r->last.type, r->deleted_type) != 0;
+    return BYRON_OK;
+}
+
+static byron_status_t check_exists(run_t *r) {
+    if (r->ref.kind == BYRON_CMD_CREATE && r->exists) {
+        byron_err_set(r->err, BYRON_ECONFLICT, "%s %s already exists", r->m->name, r->id);
+        return fail(r, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
+    }
+    if (r->ref.kind != BYRON_CMD_CREATE && !r->exists) {
+        byron_err_set(r->err, BYRON_ENOTFOUND, "%s %s %s", r->m->name, r->id,
+                      r->last.seq ? "was deleted" : "not found");
+        return fail(r, BYRON_CODE_NOT_FOUND, BYRON_ENOTFOUND);
+    }
+    return BYRON_OK;
+}
+
+/* Whether the command may give up a unique value: a delete of a model with
+ * unique fields, an update that sets one. */
+static int changes_unique(const run_t *r) {
+    if (r->ref.kind != BYRON_CMD_UPDATE && r->ref.kind != BYRON_CMD_DELETE) return 0;
+    for (size_t i = 0; i < r->m->nfields; i++)
+        if (r->m->fields[i].unique &&
+            (r->ref.kind == BYRON_CMD_DELETE || json_object_object_get_ex(r->input, r->m->fields[i].name, NULL)))
+            return 1;
+    return 0;
+}
+
+/* `current` is read when a hook decides on it, or to release the unique
+ * values the command gives up. */
+static int needs_state(const run_t *r) {
+    if (!r->exists || !r->c->o.cache) return 0;
+    return r->c->o.app || changes_unique(r);
+}
+
+/* A cache_wait_state outcome as the command's: ECONFLICT → run again. */
+static byron_status_t state_outcome(run_t *r, byron_status_t st) {
+    if (st == BYRON_OK) return BYRON_OK;
+    if (st == BYRON_ECONFLICT) {
+        r->again = 1;
+        return BYRON_OK;
+    }
+    return fail(r, BYRON_CODE_UNAVAILABLE, st == BYRON_ETIMEDOUT || st == BYRON_ESTATE ? BYRON_EUNAVAILABLE : st);
+}
+
+static int state_wait_ms(const run_t *r) {
+    double left = (r->deadline - mono_s()) * 1000.0;
+    int ms = r->c->o.state_wait_ms;
+    return left < ms ? (left > 1 ? (int)left : 1) : ms;
+}
+
+/* The state of model m's aggregate `id` at `version` (cache_wait.h), timed. */
+static byron_status_t wait_state(run_t *r, const char *id, int64_t version, json_object **state) {
+    double t0 = mono_s();
+    byron_status_t st =
+        byron_cache_wait_state(r->c->o.cache, r->m->name, id, version, state_wait_ms(r), state, r->err);
+    if (r->c->state_wait) byron_metric_observe(r->c->state_wait, NULL, mono_s() - t0);
+    return st;
+}
+
+static byron_status_t read_state(run_t *r) {
+    if (!needs_state(r)) return BYRON_OK;
+    return state_outcome(r, wait_state(r, r->id, r->last.version, &r->current));
+}
+
+/* ------------------------------------------------------------------ unique claims */
+
+/* Whether aggregate `owner` holds value v of f at its latest version. */
+static byron_status_t holder_has(run_t *r, const byron_field_t *f, json_object *v, const char *owner, int *held) {
+    char subject[BYRON_SUBJECT_MAX];
+    *held = 0;
+    if (byron_subject_format(subject, sizeof subject, r->c->o.component, r->m->name, owner) < 0) return BYRON_OK;
+    byron_stream_last_t ol;
+    byron_status_t st = byron_stream_last(r->c->o.stream, subject, &ol, r->err);
+    if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
+    if (!ol.seq || strcmp(ol.type, r->deleted_type) == 0) return BYRON_OK; /* gone: the claim is stale */
+    json_object *state = NULL, *have = NULL;
+    st = wait_state(r, owner, ol.version, &state);
+    if (st == BYRON_OK) *held = state && json_object_object_get_ex(state, f->name, &have) &&
+                                byron_unique_same(f, have, v);
+    json_object_put(state);
+    return state_outcome(r, st);
+}
+
+static byron_status_t add_claim(run_t *r, const char *subject, uint64_t expected, const byron_field_t *f,
+                                json_object *v, int release) {
+    if (r->nclaims == MAX_CLAIMS) {
+        byron_err_set(r->err, BYRON_ELIMIT, "too many unique values in one command");
+        return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_ELIMIT);
+    }
+    claim_t *cl = &r->claims[r->nclaims++];
+    snprintf(cl->subject, sizeof cl->subject, "%s", subject);
+    cl->expected = expected;
+    cl->release = release;
+    json_object *p = byron_unique_payload(r->m, f, v, release ? "" : r->id);
+    cl->payload = strdup(byron_json_compact(p));
+    json_object_put(p);
+    if (!cl->payload) {
+        byron_err_set(r->err, BYRON_ENOMEM, "out of memory");
+        return fail(r, BYRON_CODE_INTERNAL, BYRON_ENOMEM);
+    }
+    return BYRON_OK;
+}
+
+/* Claim v for this aggregate: refused (CONFLICT) while another live aggregate holds it. */
+static byron_status_t claim(run_t *r, const byron_field_t *f, json_object *v) {
+    char subject[BYRON_SUBJECT_MAX];
+    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, f, v) < 0) return BYRON_OK;
+    byron_stream_last_t cl;
+    byron_status_t st = byron_stream_last(r->c->o.stream, subject, &cl, r->err);
+    if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
+    if (cl.seq && cl.claim[0] && strcmp(cl.claim, r->id) != 0) {
+        int held = 0;
+        if ((st = holder_has(r, f, v, cl.claim, &held)) != BYRON_OK || r->again) return st;
+        if (held) {
+            byron_err_set(r->err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s", f->name,
+                          byron_json_compact(v), r->m->name, cl.claim);
+            return fail(r, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
+        }
+    }
+    return add_claim(r, subject, cl.seq, f, v, 0);
+}
+
+/* Release v, which this aggregate gives up (only if the claim is ours). */
+static byron_status_t release(run_t *r, const byron_field_t *f, json_object *v) {
+    char subject[BYRON_SUBJECT_MAX];
+    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, f, v) < 0) return BYRON_OK;
+    byron_stream_last_t cl;
+    byron_status_t st = byron_stream_last(r->c->o.stream, subject, &cl, r->err);
+    if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
+    if (!cl.seq || strcmp(cl.claim, r->id) != 0) return BYRON_OK;
+    return add_claim(r, subject, cl.seq, f, v, 1);
+}
+
+static json_object *field_value(json_object *obj, const char *name) {
+    json_object *v = NULL;
+    if (!obj || !json_object_object_get_ex(obj, name, &v) || json_object_is_type(v, json_type_null)) return NULL;
+    return v;
+}
+
+/* Unique values in the log: every value the aggregate takes is claimed, every
+ * value it gives up released, in the append itself. Custom events never change
+ * unique fields (the sink refuses a handler that tries). */
+static byron_status_t plan_claims(run_t *r) {
+    byron_command_kind_t k = r->ref.kind;
+    if (k == BYRON_CMD_CUSTOM) return BYRON_OK;
+    for (size_t i = 0; i < r->m->nfields && !r->again; i++) {
+        const byron_field_t *f = &r->m->fields[i];
+        if (!f->unique || (k == BYRON_CMD_UPDATE && !json_object_object_get_ex(r->input, f->name, NULL)))
+            continue;
+        json_object *nv = k == BYRON_CMD_DELETE ? NULL : field_value(r->input, f->name);
+        json_object *ov = field_value(r->current, f->name);
+        if (nv && ov && byron_unique_same(f, nv, ov)) continue; /* already ours */
+        byron_status_t st;
+        if (nv && (st = claim(r, f, nv)) != BYRON_OK) return st;
+        if (ov && !r->again && (st = release(r, f, ov)) != BYRON_OK) return st;
+    }
+    return BYRON_OK;
+}
+
+/* ------------------------------------------------------------------ decide */
 
 /* App call outcome → command error code. */
 static const char *app_code(byron_status_t st) {
@@ -120,43 +536,37 @@ static const char *app_code(byron_status_t st) {
     }
 }
 
-/* A {"reject": {"message": ..., "code": ...}} answer. Returns BYRON_OK when
- * not a rejection, BYRON_EREJECTED (err, out set) when one, BYRON_EPROTO when malformed. */
-static byron_status_t check_reject(json_object *resp, const char *what, byron_command_result_t *out,
-                                   byron_err_t *err) {
+/* A {"reject": {"message": ..., "code": ...}} answer. BYRON_OK when not a
+ * rejection, BYRON_EREJECTED when one, BYRON_EPROTO when malformed. */
+static byron_status_t check_reject(run_t *r, json_object *resp, const char *what) {
     json_object *rej;
     if (!json_object_object_get_ex(resp, "reject", &rej) || !rej) return BYRON_OK;
     const char *msg = NULL, *code = NULL;
     byron_err_t perr = {0};
     if (byron_json_get_string(rej, "reject", "message", 0, &msg, &perr) != BYRON_OK ||
         byron_json_get_string(rej, "reject", "code", BYRON_JSON_OPTIONAL, &code, &perr) != BYRON_OK) {
-        byron_err_set(err, BYRON_EPROTO, "app answered %s with a malformed rejection: %s", what, perr.msg);
-        return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
+        byron_err_set(r->err, BYRON_EPROTO, "app answered %s with a malformed rejection: %s", what, perr.msg);
+        return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
-    if (code) snprintf(out->app_code, sizeof out->app_code, "%s", code);
-    byron_err_set(err, BYRON_EREJECTED, "%s", msg);
-    return fail(out, BYRON_CODE_REJECTED, BYRON_EREJECTED);
+    if (code) snprintf(r->out->app_code, sizeof r->out->app_code, "%s", code);
+    byron_err_set(r->err, BYRON_EREJECTED, "%s", msg);
+    return fail(r, BYRON_CODE_REJECTED, BYRON_EREJECTED);
 }
 
-typedef struct {
-    const char *type;
-    json_object *data; /* owned reference */
-} pending_event_t;
-
 /* Events returned by a custom command: 1..MAX, each type declared in emits. */
-static byron_status_t take_events(const byron_command_def_t *def, json_object *resp, pending_event_t *evs,
-                                  size_t *n, byron_command_result_t *out, byron_err_t *err) {
+static byron_status_t take_events(run_t *r, json_object *resp) {
+    const byron_command_def_t *def = r->ref.custom;
     json_object *arr;
     byron_err_t perr = {0};
     if (byron_json_get_array(resp, "", "events", 0, &arr, &perr) != BYRON_OK) {
-        byron_err_set(err, BYRON_EPROTO, "app answered command %s without events: %s", def->name, perr.msg);
-        return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
+        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s without events: %s", def->name, perr.msg);
+        return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
     size_t len = json_object_array_length(arr);
     if (len == 0 || len > BYRON_COMMAND_MAX_EVENTS) {
-        byron_err_set(err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)", def->name,
+        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)", def->name,
                       len, BYRON_COMMAND_MAX_EVENTS);
-        return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
+        return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
     for (size_t i = 0; i < len; i++) {
         json_object *e = json_object_array_get_idx(arr, i), *data = NULL;
@@ -165,401 +575,232 @@ static byron_status_t take_events(const byron_command_def_t *def, json_object *r
         snprintf(p, sizeof p, "events[%zu]", i);
         if (byron_json_get_string(e, p, "type", 0, &type, &perr) != BYRON_OK ||
             byron_json_get_object(e, p, "data", BYRON_JSON_OPTIONAL, &data, &perr) != BYRON_OK) {
-            byron_err_set(err, BYRON_EPROTO, "app answered command %s with a bad event: %s", def->name,
+            byron_err_set(r->err, BYRON_EPROTO, "app answered command %s with a bad event: %s", def->name,
                           perr.msg);
-            return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
+            return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
         }
         int declared = 0;
-        for (size_t k = 0; k < def->nemits; k++)
-            if (strcmp(def->emits[k], type) == 0) declared = 1;
+        for (size_t k = 0; k < def->nemits; k++) declared |= strcmp(def->emits[k], type) == 0;
         if (!declared) {
-            byron_err_set(err, BYRON_EPROTO,
-                          "app answered command %s with %s.type \"%.64s\", which it does not emit", def->name,
-                          p, type);
-            return fail(out, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
+            byron_err_set(r->err, BYRON_EPROTO,
+                          "app answered command %s with %s.type \"%.64s\", which it does not emit", def->name, p,
+                          type);
+            return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
         }
-        evs[*n].type = type; /* points into resp, which outlives the events */
-        evs[*n].data = data ? json_object_get(data) : json_object_new_object();
-        (*n)++;
+        r->evs[r->nev].type = type; /* points into resp_custom, which outlives the events */
+        r->evs[r->nev].data = data ? json_object_get(data) : json_object_new_object();
+        r->nev++;
     }
     return BYRON_OK;
 }
 
 /* The request body of every hook: what the command is about. */
-static json_object *hook_body(const byron_command_request_t *req, const byron_command_ref_t *ref,
-                              const char *id, json_object *input, json_object *current,
-                              const byron_stream_last_t *last, int attempt) {
+static json_object *hook_body(const run_t *r) {
     json_object *b = json_object_new_object();
-    json_object_object_add(b, "command", json_object_new_string(req->command));
-    json_object_object_add(b, "kind", json_object_new_string(KIND_NAMES[ref->kind]));
-    json_object_object_add(b, "model", json_object_new_string(ref->model->name));
-    json_object_object_add(b, "id", json_object_new_string(id));
-    json_object_object_add(b, "input", json_object_get(input));
-    json_object_object_add(b, "current", current ? json_object_get(current) : NULL);
-    json_object_object_add(b, "version", json_object_new_int64(last->version));
-    json_object_object_add(b, "attempt", json_object_new_int(attempt));
-    if (ref->custom) {
+    json_object_object_add(b, "command", json_object_new_string(r->req->command));
+    json_object_object_add(b, "kind", json_object_new_string(KIND_NAMES[r->ref.kind]));
+    json_object_object_add(b, "model", json_object_new_string(r->m->name));
+    json_object_object_add(b, "id", json_object_new_string(r->id));
+    json_object_object_add(b, "input", json_object_get(r->input));
+    json_object_object_add(b, "current", json_object_get(r->current));
+    json_object_object_add(b, "version", json_object_new_int64(r->last.version));
+    json_object_object_add(b, "attempt", json_object_new_int(r->attempt));
+    if (r->ref.custom) {
         json_object *emits = json_object_new_array();
-        for (size_t i = 0; i < ref->custom->nemits; i++)
-            json_object_array_add(emits, json_object_new_string(ref->custom->emits[i]));
+        for (size_t i = 0; i < r->ref.custom->nemits; i++)
+            json_object_array_add(emits, json_object_new_string(r->ref.custom->emits[i]));
         json_object_object_add(b, "emits", emits);
     }
-    if (req->idempotency_key)
-        json_object_object_add(b, "idempotencyKey", json_object_new_string(req->idempotency_key));
+    if (r->req->idempotency_key)
+        json_object_object_add(b, "idempotencyKey", json_object_new_string(r->req->idempotency_key));
     return b;
 }
 
-static int key_is_valid(const char *k) {
-    size_t n = strlen(k);
-    if (n == 0 || n > 128) return 0;
-    for (; *k; k++)
-        if (*k <= ' ' || *k > '~') return 0;
-    return 1;
+/* POST path with the hook body; BYRON_ENOTFOUND: the app does not serve it. */
+static byron_status_t app_call(run_t *r, const char *hook, const char *path, json_object **resp) {
+    return byron_app_post(r->c->o.app, hook, path, r->hook_body, r->traceparent, r->c->o.app_timeout_ms, resp,
+                          NULL, r->err);
 }
 
-/* Fill out from an event already in the stream (a re-sent command). */
-static byron_status_t result_from_stored(byron_commands_t *c, uint64_t seq, byron_command_result_t *out,
-                                         byron_err_t *err) {
-    char *data = NULL;
-    size_t len = 0;
-    byron_stream_last_t meta;
-    if (seq == 0) {
-        byron_err_set(err, BYRON_EUNAVAILABLE, "duplicate command: its event's sequence is not known yet");
-        return fail(out, BYRON_CODE_UNAVAILABLE, BYRON_EUNAVAILABLE);
-    }
-    byron_status_t st = byron_stream_get(c->o.stream, seq, &data, &len, &meta, err);
-    if (st != BYRON_OK) return fail(out, BYRON_CODE_UNAVAILABLE, st);
-    json_object *ev = NULL;
-    byron_err_t perr = {0};
-    out->events = json_object_new_array();
-    if (byron_event_parse(data, len, &ev, &perr) == BYRON_OK) {
-        json_object_object_add(ev, "byronsequence", json_object_new_uint64(seq));
-        json_object_array_add(out->events, ev);
-    }
-    free(data);
-    out->version = meta.version;
-    out->nevents = 1;
-    out->sequences[0] = seq;
-    out->duplicate = 1;
-    return BYRON_OK;
-}
-
-/* Unique fields: no other cached object may hold the value. The cache lags
- * the stream, so this catches the common case early with a clear message; the
- * sink's unique index is the final guard. One query per unique field set. */
-static byron_status_t check_unique(byron_commands_t *c, const byron_model_t *m, const char *id,
-                                   json_object *input, byron_command_result_t *out, byron_err_t *err) {
-    if (!c->o.cache) return BYRON_OK;
-    for (size_t i = 0; i < m->nfields; i++) {
-        json_object *v = NULL;
-        if (!m->fields[i].unique || !json_object_object_get_ex(input, m->fields[i].name, &v) || !v) continue;
-        json_object *filter = json_object_new_object(), *ne = json_object_new_object();
-        json_object_object_add(filter, m->fields[i].name, json_object_get(v));
-        json_object_object_add(ne, "ne", json_object_new_string(id));
-        json_object_object_add(filter, "id", ne);
-        byron_cache_query_t q = {.model = m->name, .filter = filter, .limit = 1};
-        byron_cache_page_t page;
-        byron_err_t cerr = {0};
-        byron_status_t st = byron_cache_list(c->o.cache, &q, &page, &cerr);
-        json_object_put(filter);
-        if (st != BYRON_OK) {
-            byron_err_set(err, st == BYRON_EUNAVAILABLE ? BYRON_EUNAVAILABLE : BYRON_EIO, "%s", cerr.msg);
-            return fail(out, BYRON_CODE_UNAVAILABLE, err->code);
-        }
-        json_object *other = json_object_array_get_idx(page.items, 0), *oid = NULL;
-        if (other && json_object_object_get_ex(other, "id", &oid)) {
-            byron_err_set(err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s",
-                          m->fields[i].name, byron_json_compact(v), m->name, json_object_get_string(oid));
-            byron_cache_page_cleanup(&page);
-            return fail(out, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
-        }
-        byron_cache_page_cleanup(&page);
-    }
-    return BYRON_OK;
-}
-
-static void call_after(byron_commands_t *c, const byron_command_request_t *req, json_object *body,
-                       const byron_command_result_t *out, const char *tp) {
+static byron_status_t run_hooks(run_t *r) {
     char path[300];
-    snprintf(path, sizeof path, "/v1/commands/%s/after", req->command);
-    json_object_object_add(body, "events", json_object_get(out->events));
-    json_object_object_add(body, "version", json_object_new_int64(out->version));
+    json_object *resp = NULL;
+    r->hook_body = hook_body(r);
+    snprintf(path, sizeof path, "/v1/commands/%s/before", r->req->command);
+    byron_status_t st = app_call(r, "before", path, &resp);
+    if (st == BYRON_OK)
+        st = check_reject(r, resp, path);
+    else if (st == BYRON_ENOTFOUND)
+        st = BYRON_OK; /* no before hook */
+    else
+        fail(r, app_code(st), st);
+    json_object_put(resp);
+    if (st != BYRON_OK || r->ref.kind != BYRON_CMD_CUSTOM) return st;
+    snprintf(path, sizeof path, "/v1/commands/%s", r->req->command);
+    st = app_call(r, "command", path, &r->resp_custom);
+    if (st == BYRON_ENOTFOUND)
+        st = byron_err_set(r->err, BYRON_EPROTO, "app does not implement command %s (%s: 404)", r->req->command,
+                           path);
+    if (st != BYRON_OK) return fail(r, app_code(st), st);
+    if ((st = check_reject(r, r->resp_custom, path)) != BYRON_OK) return st;
+    return take_events(r, r->resp_custom);
+}
+
+/* The events to append: the app's (custom) or the generated one. */
+static byron_status_t decide(run_t *r) {
+    byron_status_t st = BYRON_OK;
+    if (r->c->o.app) {
+        if ((st = run_hooks(r)) != BYRON_OK) return st;
+    } else if (r->ref.kind == BYRON_CMD_CUSTOM) {
+        byron_err_set(r->err, BYRON_EUNAVAILABLE, "command %s needs the app, and this component runs without one",
+                      r->req->command);
+        return fail(r, BYRON_CODE_APP_ERROR, BYRON_EUNAVAILABLE);
+    }
+    if (r->ref.kind == BYRON_CMD_CUSTOM) return BYRON_OK;
+    static const char *const SUFFIX[] = {"Created", "Updated", "Deleted"};
+    json_object *data = NULL;
+    if (r->ref.kind == BYRON_CMD_CREATE) {
+        json_object_deep_copy(r->input, &data, NULL);
+        json_object_object_add(data, "id", json_object_new_string(r->id));
+    } else if (r->ref.kind == BYRON_CMD_UPDATE) {
+        data = json_object_get(r->input);
+    } else {
+        data = json_object_new_object();
+    }
+    r->evs[0] = (pending_event_t){SUFFIX[r->ref.kind], data};
+    r->nev = 1;
+    return BYRON_OK;
+}
+
+/* ------------------------------------------------------------------ append */
+
+static byron_status_t append(run_t *r) {
+    size_t n = r->nclaims + r->nev;
+    byron_publish_t msgs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
+    json_object *envs[BYRON_COMMAND_MAX_EVENTS];
+    char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][420], types[BYRON_COMMAND_MAX_EVENTS][160];
+    uint64_t seqs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
+    memset(msgs, 0, sizeof msgs);
+    for (size_t i = 0; i < r->nclaims; i++) {
+        const claim_t *cl = &r->claims[i];
+        snprintf(msg_ids[i], sizeof msg_ids[i], "%sc%zu", r->id_prefix, i);
+        msgs[i] = (byron_publish_t){.subject = cl->subject,
+                                    .data = cl->payload,
+                                    .len = strlen(cl->payload),
+                                    .msg_id = msg_ids[i],
+                                    .expected_seq = cl->expected,
+                                    .claim = cl->release ? "" : r->id};
+    }
+    for (size_t i = 0; i < r->nev; i++) {
+        size_t k = r->nclaims + i;
+        if (r->ref.kind != BYRON_CMD_CUSTOM)
+            snprintf(types[i], sizeof types[i], "%s%s", r->m->name, r->evs[i].type);
+        else
+            snprintf(types[i], sizeof types[i], "%s", r->evs[i].type);
+        snprintf(msg_ids[k], sizeof msg_ids[k], "%s%zu", r->id_prefix, i);
+        byron_event_spec_t spec = {.source = r->c->o.component->source,
+                                   .type = types[i],
+                                   .subject = r->id,
+                                   .model = r->m->name,
+                                   .version = r->last.version + (int64_t)i + 1,
+                                   .command = r->req->command,
+                                   .traceparent = r->traceparent,
+                                   .data = r->evs[i].data};
+        envs[i] = byron_event_build(&spec);
+        const char *payload = byron_json_compact(envs[i]);
+        /* Only the first event of the aggregate expects a sequence: the rest
+         * follow it inside the same atomic append. */
+        msgs[k] = (byron_publish_t){.subject = r->subject,
+                                    .data = payload,
+                                    .len = strlen(payload),
+                                    .msg_id = msg_ids[k],
+                                    .unconditional = i > 0,
+                                    .expected_seq = r->last.seq,
+                                    .version = spec.version,
+                                    .type = types[i]};
+    }
+    byron_status_t st;
+    int dup = 0;
+    /* Unavailable (no ack in time, reconnecting): the same message ids again
+     * are safe, the stream de-duplicates them. */
+    while ((st = byron_stream_append(r->c->o.stream, msgs, n, seqs, &dup, r->err)) == BYRON_EUNAVAILABLE &&
+           mono_s() < r->deadline)
+        sleep_ms(byron_backoff_next(&r->bo));
+    if (st == BYRON_OK && !dup) {
+        r->out->events = json_object_new_array();
+        for (size_t i = 0; i < r->nev; i++) {
+            uint64_t seq = seqs[r->nclaims + i];
+            json_object_object_add(envs[i], "byronsequence", json_object_new_uint64(seq));
+            json_object_array_add(r->out->events, envs[i]);
+            envs[i] = NULL;
+            r->out->sequences[r->out->nevents++] = seq;
+            r->out->version = r->last.version + (int64_t)i + 1;
+        }
+    }
+    for (size_t i = 0; i < r->nev; i++) json_object_put(envs[i]);
+    if (st == BYRON_ECONFLICT) { /* something we read changed: decide again on the new state */
+        r->again = 1;
+        return BYRON_OK;
+    }
+    if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
+    return dup ? read_back_duplicate(r, n == 1 ? seqs[0] : 0) : BYRON_OK;
+}
+
+/* ------------------------------------------------------------------ the command */
+
+static void call_after(run_t *r) {
+    char path[300];
+    snprintf(path, sizeof path, "/v1/commands/%s/after", r->req->command);
+    json_object_object_add(r->hook_body, "events", json_object_get(r->out->events));
+    json_object_object_add(r->hook_body, "version", json_object_new_int64(r->out->version));
     json_object *resp = NULL;
     byron_err_t e = {0};
-    byron_status_t st =
-        byron_app_post(c->o.app, "after", path, body, tp, c->o.app_timeout_ms, &resp, NULL, &e);
+    byron_status_t st = byron_app_post(r->c->o.app, "after", path, r->hook_body, r->traceparent,
+                                       r->c->o.app_timeout_ms, &resp, NULL, &e);
     json_object_put(resp);
     /* The events are durable: an after hook cannot undo them, only be told. */
     if (st != BYRON_OK && st != BYRON_ENOTFOUND)
-        byron_log(BYRON_LOG_WARN, "after hook failed", "command", req->command, "id", out->id, "error", e.msg,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "after hook failed", "command", r->req->command, "id", r->out->id, "error",
+                  e.msg, (char *)NULL);
 }
 
-static byron_status_t run(byron_commands_t *c, const byron_command_request_t *req,
-                          byron_command_result_t *out, byron_err_t *err, double started) {
-    byron_command_ref_t ref;
-    if (!req->command || byron_component_command(c->o.component, req->command, &ref) != BYRON_OK) {
-        byron_err_set(err, BYRON_EINVAL, "unknown command \"%.64s\"", req->command ? req->command : "");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
+/* One attempt; sets r->again when it lost a race and must run again. */
+static byron_status_t attempt(run_t *r) {
+    byron_status_t st;
+    if ((st = read_last(r)) != BYRON_OK) return st;
+    /* A re-sent command whose events are the aggregate's last: the original
+     * result. Its events were appended together, the last one carries its
+     * index: the first is that many sequences earlier. */
+    size_t plen = strlen(r->id_prefix);
+    if (r->last.seq && strncmp(r->last.msg_id, r->id_prefix, plen) == 0) {
+        uint64_t index = strtoull(r->last.msg_id + plen, NULL, 10);
+        return read_back(r, index < r->last.seq ? r->last.seq - index : 1);
     }
-    json_object *input = req->input; /* never NULL here: see byron_commands_run */
-    if (!json_object_is_type(input, json_type_object)) {
-        byron_err_set(err, BYRON_EINVAL, "input: must be an object");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
-    }
-    byron_status_t st = BYRON_OK;
-    const byron_model_t *m = ref.model;
-    json_object *in_id = NULL;
-    json_object_object_get_ex(input, "id", &in_id);
-    const char *id = req->id;
-    if (ref.kind == BYRON_CMD_CREATE) {
-        st = byron_input_validate(m->fields, m->nfields, input, 0, 1, "input", err);
-    } else if (ref.kind == BYRON_CMD_UPDATE) {
-        st = byron_input_validate(m->fields, m->nfields, input, 1, 0, "input", err);
-        if (st == BYRON_OK && json_object_object_length(input) == 0)
-            st = byron_err_set(err, BYRON_EINVAL, "input: nothing to update");
-    } else if (ref.kind == BYRON_CMD_DELETE) {
-        if (json_object_object_length(input) > 0)
-            st = byron_err_set(err, BYRON_EINVAL, "input: delete takes no input");
-    } else {
-        st = byron_input_validate(ref.custom->input, ref.custom->ninput, input, 0, 0, "input", err);
-    }
-    if (st != BYRON_OK) return fail(out, BYRON_CODE_BAD_USER_INPUT, st);
-    if (in_id && id && strcmp(json_object_get_string(in_id), id) != 0) {
-        byron_err_set(err, BYRON_EINVAL, "input.id: differs from the command's id");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
-    }
-    char gen[BYRON_UUID_LEN + 1];
-    if (!id && in_id) id = json_object_get_string(in_id);
-    if (!id && ref.kind == BYRON_CMD_CREATE) {
-        if (req->idempotency_key)
-            byron_command_key_id(req->idempotency_key, gen);
-        else
-            byron_uuid4(gen);
-        id = gen;
-    }
-    if (!id || !byron_id_is_valid(id)) {
-        byron_err_set(err, BYRON_EINVAL, "id: %s%.64s%s", id ? "\"" : "required", id ? id : "",
-                      id ? "\" is not a valid id ([A-Za-z0-9_-]{1,128})" : "");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
-    }
-    snprintf(out->id, sizeof out->id, "%s", id);
-    if (req->idempotency_key && !key_is_valid(req->idempotency_key)) {
-        byron_err_set(err, BYRON_EINVAL, "idempotencyKey: 1 to 128 printable ASCII characters, no spaces");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
-    }
-    char subject[BYRON_SUBJECT_MAX];
-    if (byron_subject_format(subject, sizeof subject, c->o.component, m->name, id) < 0) {
-        byron_err_set(err, BYRON_EINVAL, "id: too long for a subject");
-        return fail(out, BYRON_CODE_BAD_USER_INPUT, BYRON_EINVAL);
-    }
-    /* Message ids are scoped to command and aggregate, so a client reusing a
-     * key elsewhere cannot make an unrelated command look like a duplicate. */
-    char key[BYRON_UUID_LEN + 1], id_prefix[400];
-    if (!req->idempotency_key) byron_uuid4(key);
-    snprintf(id_prefix, sizeof id_prefix, "%s:%s:%s:", req->command, id,
-             req->idempotency_key ? req->idempotency_key : key);
-    char tp[BYRON_TRACEPARENT_LEN + 1];
-    const char *traceparent = req->traceparent;
-    if (!traceparent || !byron_traceparent_is_valid(traceparent)) {
-        byron_traceparent_new(tp);
-        traceparent = tp;
-    }
-    char deleted[160];
-    snprintf(deleted, sizeof deleted, "%sDeleted", m->name);
-    byron_backoff_t bo;
-    byron_backoff_init(&bo, 2, 100, 0);
-    double deadline = started + c->o.deadline_ms / 1000.0;
-    const char *label[] = {req->command};
-    json_object *after_body = NULL;
+    if ((st = check_exists(r)) != BYRON_OK || (st = read_state(r)) != BYRON_OK || r->again) return st;
+    if ((st = plan_claims(r)) != BYRON_OK || r->again) return st;
+    if ((st = decide(r)) != BYRON_OK) return st;
+    return append(r);
+}
 
-    for (int attempt = 1;; attempt++) {
-        if (attempt > c->o.max_attempts) {
-            st = byron_err_set(err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts",
-                               m->name, id, c->o.max_attempts);
-            fail(out, BYRON_CODE_CONFLICT, st);
+static byron_status_t run(run_t *r) {
+    byron_status_t st = prepare(r);
+    if (st != BYRON_OK) return st;
+    const char *label[] = {r->req->command};
+    for (r->attempt = 1;; r->attempt++) {
+        attempt_cleanup(r);
+        if (r->attempt > r->c->o.max_attempts) {
+            st = byron_err_set(r->err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts", r->m->name,
+                               r->id, r->c->o.max_attempts);
+            fail(r, BYRON_CODE_CONFLICT, st);
             break;
         }
-        byron_stream_last_t last;
-        while ((st = byron_stream_last(c->o.stream, subject, &last, err)) == BYRON_EUNAVAILABLE &&
-               mono_s() < deadline)
-            sleep_ms(byron_backoff_next(&bo));
-        if (st != BYRON_OK) {
-            fail(out, st == BYRON_EPROTO ? BYRON_CODE_INTERNAL : BYRON_CODE_UNAVAILABLE, st);
-            break;
-        }
-        /* A re-sent command whose events are the aggregate's last: the original result. */
-        if (last.seq && strncmp(last.msg_id, id_prefix, strlen(id_prefix)) == 0) {
-            st = result_from_stored(c, last.seq, out, err);
-            break;
-        }
-        int exists = last.seq && strcmp(last.type, deleted) != 0;
-        if (ref.kind == BYRON_CMD_CREATE && exists) {
-            st = byron_err_set(err, BYRON_ECONFLICT, "%s %s already exists", m->name, id);
-            fail(out, BYRON_CODE_CONFLICT, st);
-            break;
-        }
-        if (ref.kind != BYRON_CMD_CREATE && !exists) {
-            st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s %s", m->name, id,
-                               last.seq ? "was deleted" : "not found");
-            fail(out, BYRON_CODE_NOT_FOUND, st);
-            break;
-        }
-        if ((ref.kind == BYRON_CMD_CREATE || ref.kind == BYRON_CMD_UPDATE) &&
-            (st = check_unique(c, m, id, input, out, err)) != BYRON_OK)
-            break;
-        json_object *current = NULL;
-        if (exists && c->o.cache && c->o.app) { /* only the hooks read the current state */
-            byron_err_t cerr = {0};
-            byron_status_t cst = byron_cache_get(c->o.cache, m->name, id, &current, &cerr);
-            if (cst != BYRON_OK && cst != BYRON_ENOTFOUND) {
-                st = byron_err_set(err, cst, "%s", cerr.msg);
-                fail(out, BYRON_CODE_UNAVAILABLE, st);
-                break;
-            }
-        }
-        pending_event_t evs[BYRON_COMMAND_MAX_EVENTS];
-        size_t nev = 0;
-        json_object *resp_custom = NULL;
-        json_object_put(after_body);
-        after_body = NULL;
-        if (c->o.app) {
-            json_object *body = hook_body(req, &ref, id, input, current, &last, attempt);
-            char path[300];
-            json_object *resp = NULL;
-            snprintf(path, sizeof path, "/v1/commands/%s/before", req->command);
-            st = byron_app_post(c->o.app, "before", path, body, traceparent, c->o.app_timeout_ms, &resp, NULL,
-                                err);
-            if (st == BYRON_OK)
-                st = check_reject(resp, path, out, err);
-            else if (st == BYRON_ENOTFOUND)
-                st = BYRON_OK; /* no before hook */
-            else
-                fail(out, app_code(st), st);
-            json_object_put(resp);
-            if (st == BYRON_OK && ref.kind == BYRON_CMD_CUSTOM) {
-                snprintf(path, sizeof path, "/v1/commands/%s", req->command);
-                st = byron_app_post(c->o.app, "command", path, body, traceparent, c->o.app_timeout_ms,
-                                    &resp_custom, NULL, err);
-                if (st == BYRON_ENOTFOUND)
-                    st = byron_err_set(err, BYRON_EPROTO, "app does not implement command %s (%s: 404)",
-                                       req->command, path);
-                if (st != BYRON_OK)
-                    fail(out, app_code(st), st);
-                else if ((st = check_reject(resp_custom, path, out, err)) == BYRON_OK)
-                    st = take_events(ref.custom, resp_custom, evs, &nev, out, err);
-            }
-            if (st == BYRON_OK) after_body = json_object_get(body);
-            json_object_put(body);
-        } else if (ref.kind == BYRON_CMD_CUSTOM) {
-            st = byron_err_set(err, BYRON_EUNAVAILABLE,
-                               "command %s needs the app, and this component runs without one", req->command);
-            fail(out, BYRON_CODE_APP_ERROR, st);
-        }
-        json_object_put(current);
-        if (st != BYRON_OK) {
-            for (size_t i = 0; i < nev; i++) json_object_put(evs[i].data); /* a bad event after good ones */
-            json_object_put(resp_custom);
-            break;
-        }
-        if (ref.kind != BYRON_CMD_CUSTOM) {
-            static const char *const SUFFIX[] = {"Created", "Updated", "Deleted"};
-            json_object *data = NULL;
-            if (ref.kind == BYRON_CMD_CREATE) {
-                json_object_deep_copy(input, &data, NULL);
-                json_object_object_add(data, "id", json_object_new_string(id));
-            } else if (ref.kind == BYRON_CMD_UPDATE) {
-                data = json_object_get(input);
-            } else {
-                data = json_object_new_object();
-            }
-            evs[0].data = data;
-            evs[0].type = SUFFIX[ref.kind];
-            nev = 1;
-        }
-        /* Publish in order; each event expects the previous one's sequence. */
-        out->events = json_object_new_array();
-        uint64_t expected = last.seq;
-        int conflict = 0, dup = 0;
-        for (size_t i = 0; i < nev && st == BYRON_OK; i++) {
-            char type[160], msg_id[420];
-            if (ref.kind != BYRON_CMD_CUSTOM)
-                snprintf(type, sizeof type, "%s%s", m->name, evs[i].type);
-            else
-                snprintf(type, sizeof type, "%s", evs[i].type);
-            snprintf(msg_id, sizeof msg_id, "%s%zu", id_prefix, i);
-            byron_event_spec_t spec = {.source = c->o.component->source,
-                                       .type = type,
-                                       .subject = id,
-                                       .model = m->name,
-                                       .version = last.version + (int64_t)i + 1,
-                                       .command = req->command,
-                                       .traceparent = traceparent,
-                                       .data = evs[i].data};
-            json_object *ev = byron_event_build(&spec);
-            const char *payload = byron_json_compact(ev);
-            byron_publish_t p = {.subject = subject,
-                                 .data = payload,
-                                 .len = strlen(payload),
-                                 .msg_id = msg_id,
-                                 .expected_seq = expected,
-                                 .version = spec.version,
-                                 .type = type};
-            uint64_t seq = 0;
-            int duplicate = 0;
-            /* Unavailable (no ack in time, reconnecting): the same message id
-             * again is safe, the stream de-duplicates it. */
-            for (;;) {
-                st = byron_stream_publish(c->o.stream, &p, &seq, &duplicate, err);
-                /* A duplicate acked with sequence 0: the server knows the id but
-                 * not yet where it was stored. Ask again shortly. */
-                if (st == BYRON_OK && duplicate && seq == 0) {
-                    byron_log(BYRON_LOG_WARN, "duplicate without a sequence, retrying", "msg_id", msg_id,
-                              (char *)NULL);
-                    st = byron_err_set(err, BYRON_EUNAVAILABLE, "duplicate of a command still being stored");
-                }
-                if (st != BYRON_EUNAVAILABLE || mono_s() >= deadline) break;
-                sleep_ms(byron_backoff_next(&bo));
-            }
-            if (st == BYRON_OK && duplicate && i == 0) {
-                json_object_put(ev);
-                json_object_put(out->events);
-                out->events = NULL;
-                dup = 1;
-                st = result_from_stored(c, seq, out, err); /* applied by an earlier attempt or sender */
-                break;
-            }
-            if (st == BYRON_OK) {
-                json_object_object_add(ev, "byronsequence", json_object_new_uint64(seq));
-                json_object_array_add(out->events, ev);
-                out->sequences[out->nevents++] = seq;
-                out->version = spec.version;
-                expected = seq;
-            } else {
-                json_object_put(ev);
-                if (st == BYRON_ECONFLICT && i == 0)
-                    conflict = 1;
-                else if (st == BYRON_ECONFLICT)
-                    byron_err_set(err, BYRON_ECONFLICT, "%s %s changed after %zu of %zu events were written",
-                                  m->name, id, i, nev);
-            }
-        }
-        for (size_t i = 0; i < nev; i++) json_object_put(evs[i].data);
-        json_object_put(resp_custom);
-        if (conflict) {
-            if (c->conflicts) byron_metric_add(c->conflicts, label, 1);
-            json_object_put(out->events);
-            out->events = NULL;
-            out->nevents = 0;
-            sleep_ms(byron_backoff_next(&bo));
-            continue;
-        }
-        if (st != BYRON_OK)
-            fail(out, st == BYRON_ECONFLICT ? BYRON_CODE_CONFLICT : BYRON_CODE_UNAVAILABLE, st);
-        if (st == BYRON_OK && !dup && after_body) call_after(c, req, after_body, out, traceparent);
-        break;
+        st = attempt(r);
+        if (st != BYRON_OK || !r->again) break;
+        if (r->c->conflicts) byron_metric_add(r->c->conflicts, label, 1);
+        sleep_ms(byron_backoff_next(&r->bo));
     }
-    json_object_put(after_body);
+    if (st == BYRON_OK && !r->out->duplicate && r->c->o.app) call_after(r);
+    attempt_cleanup(r);
     return st;
 }
 
@@ -569,10 +810,19 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
     byron_err_t local = {0};
     if (!err) err = &local;
     double started = mono_s();
-    byron_command_request_t r = *req;
-    json_object *empty = NULL;
-    if (!r.input) r.input = empty = json_object_new_object();
-    byron_status_t st = run(c, &r, out, err, started);
+    json_object *empty = req->input ? NULL : json_object_new_object();
+    run_t *r = calloc(1, sizeof *r);
+    byron_status_t st;
+    if (!r) {
+        st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        out->code = BYRON_CODE_INTERNAL;
+    } else {
+        *r = (run_t){.c = c, .req = req, .out = out, .err = err, .input = req->input ? req->input : empty,
+                     .deadline = started + c->o.deadline_ms / 1000.0};
+        byron_backoff_init(&r->bo, 2, 100, 0);
+        st = run(r);
+        free(r);
+    }
     json_object_put(empty);
     if (st != BYRON_OK) {
         json_object_put(out->events);

@@ -1,5 +1,6 @@
-/* commands.h — running commands: validate, read the aggregate, run the app's
- * hooks, publish the events with optimistic concurrency (docs/sidecar.md).
+/* commands.h — running commands: validate, read the aggregate and its exact
+ * state, claim unique values, run the app's hooks, append the events with
+ * optimistic concurrency (docs/sidecar.md, docs/consistency.md).
  *
  * This is the entry point the GraphQL layer calls for mutations, and what
  * POST /v1/commands/<name> runs. byron_commands_execute blocks (JetStream
@@ -33,6 +34,8 @@ typedef struct byron_commands_options {
     int max_attempts;                   /* optimistic-concurrency attempts (0: 10) */
     int deadline_ms;                    /* whole command, incl. retries while JetStream is away (0: 15000) */
     int app_timeout_ms;                 /* per hook / command call (0: the app client's default) */
+    int state_wait_ms;                  /* how long a command waits for the cache to reach the aggregate's
+                                           version before UNAVAILABLE (0: 5000; cache_wait.h) */
 } byron_commands_options_t;
 
 byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron_err_t *err);

@@ -35,7 +35,7 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
-    int http_port, workers, queue, app_timeout_ms, max_attempts;
+    int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms;
     int print_schema;
     int rebuild;                    /* sink: drop the cache and the durables, re-project from the stream */
     byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
@@ -74,6 +74,8 @@ static void usage(FILE *f) {
             "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
             "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
             "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
+            "  --state-wait-ms N     how long a command waits for the cache to reach the aggregate's\n"
+            "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
             "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
             "                        whole stream (docs/sink.md); run one sink replica while it does\n"
             "  --log-level L         debug|info|warn|error\n"
@@ -103,7 +105,8 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         env_int("BYRON_WORKERS", 8, 1, 256, &s->workers) ||
         env_int("BYRON_QUEUE", 256, 1, 100000, &s->queue) ||
         env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
-        env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts))
+        env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts) ||
+        env_int("BYRON_STATE_WAIT_MS", 5000, 10, 600000, &s->state_wait_ms))
         return 2;
     byron_err_t gerr = {0};
     byron_gqlapi_options_init(&s->graphql);
@@ -123,6 +126,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"queue", required_argument, NULL, 'q'},
                                          {"app-timeout-ms", required_argument, NULL, 't'},
                                          {"max-attempts", required_argument, NULL, 'x'},
+                                         {"state-wait-ms", required_argument, NULL, 'W'},
                                          {"log-level", required_argument, NULL, 'l'},
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
@@ -167,6 +171,9 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
             break;
         case 'x':
             if (parse_int("--max-attempts", optarg, 1, 1000, &s->max_attempts)) return 2;
+            break;
+        case 'W':
+            if (parse_int("--state-wait-ms", optarg, 10, 600000, &s->state_wait_ms)) return 2;
             break;
         case 'l':
             if ((*level = byron_log_level_parse(optarg)) < 0) {
@@ -321,6 +328,7 @@ int main(int argc, char **argv) {
                                        .app = sc.app,
                                        .metrics = sc.metrics,
                                        .max_attempts = s.max_attempts,
+                                       .state_wait_ms = s.state_wait_ms,
                                        .app_timeout_ms = s.app_timeout_ms};
         if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
     }

@@ -1,8 +1,10 @@
 /* stream.c — JetStream via cnats: one connection, synchronous calls with timeouts. */
 #include "stream.h"
 
+#include "byron/json.h"
 #include "byron/log.h"
 #include "nats_options.h"
+#include "envelope.h"
 #include "subject.h"
 
 #include <inttypes.h>
@@ -142,43 +144,118 @@ int byron_stream_connected(byron_stream_t *s) {
 
 int byron_stream_ready(byron_stream_t *s) { return atomic_load(&s->ensured) && byron_stream_connected(s); }
 
-byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
+/* While disconnected, a request would only wait out its timeout: answer at
+ * once and let the caller's retry loop (bounded by its deadline) come back. */
+static byron_status_t check_connected(byron_stream_t *s, byron_err_t *err) {
+    if (byron_stream_connected(s)) return BYRON_OK;
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
+}
+
+/* A JetStream API request with a JSON body; *resp is the parsed answer
+ * (caller puts). An {"error": ...} answer is BYRON_EIO (or BYRON_ENOTFOUND for
+ * 10059, stream not found) with the server's description; *api_code is its
+ * err_code (0: none). */
+static byron_status_t js_api(byron_stream_t *s, const char *subject, const char *req, json_object **resp,
+                             int *api_code, byron_err_t *err) {
+    natsMsg *reply = NULL;
+    *resp = NULL;
+    *api_code = 0;
+    natsStatus ns = natsConnection_RequestString(&reply, s->nc, subject, req ? req : "", s->timeout_ms);
+    if (ns != NATS_OK) return nats_err(err, ns, 0, subject);
+    byron_err_t pe = {0};
+    byron_status_t st = byron_json_parse(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 32,
+                                         resp, &pe);
+    natsMsg_Destroy(reply);
+    if (st != BYRON_OK) return byron_err_set(err, BYRON_EPROTO, "%s: unreadable answer: %s", subject, pe.msg);
+    json_object *e = NULL, *v = NULL;
+    if (!json_object_object_get_ex(*resp, "error", &e) || !e) return BYRON_OK;
+    if (json_object_object_get_ex(e, "err_code", &v)) *api_code = json_object_get_int(v);
+    const char *d = json_object_object_get_ex(e, "description", &v) ? json_object_get_string(v) : "error";
+    return byron_err_set(err, *api_code == 10059 ? BYRON_ENOTFOUND : BYRON_EIO, "%s: %s (JetStream error %d)",
+                         subject, d, *api_code);
+}
+
+/* The stream's desired configuration (docs/events.md, "Stream and subjects"). */
+static json_object *stream_config(byron_stream_t *s) {
     char filter[BYRON_SUBJECT_MAX];
-    snprintf(filter, sizeof filter, "%s.>", s->comp->subject_prefix);
-    const char *subjects[] = {filter};
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = s->comp->stream;
-    cfg.Description = "Byron component event log";
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Retention = js_LimitsPolicy; /* the log is the source of truth: no limits, nothing expires */
-    cfg.Replicas = s->replicas;
-    cfg.Duplicates = (int64_t)120 * 1000000000; /* de-duplication window: 2 min */
-    cfg.AllowDirect = true;
-    cfg.DenyDelete = true;
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    natsStatus ns = js_GetStreamInfo(&si, s->js, cfg.Name, NULL, &jerr);
-    if (ns == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-        ns = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
-        if (jerr == JSStreamNameExistErr)
-            ns = js_UpdateStream(&si, s->js, &cfg, NULL, &jerr); /* lost a race */
-        if (ns == NATS_OK)
-            byron_log(BYRON_LOG_INFO, "stream created", "stream", cfg.Name, "subjects", filter, (char *)NULL);
-    } else if (ns == NATS_OK) {
-        int same = si->Config->SubjectsLen == 1 && strcmp(si->Config->Subjects[0], filter) == 0 &&
-                   si->Config->Duplicates == cfg.Duplicates && si->Config->AllowDirect;
-        jsStreamInfo_Destroy(si);
-        si = NULL;
-        if (!same) {
-            ns = js_UpdateStream(&si, s->js, &cfg, NULL, &jerr);
-            if (ns == NATS_OK) byron_log(BYRON_LOG_INFO, "stream updated", "stream", cfg.Name, (char *)NULL);
+    byron_subject_stream_filter(filter, sizeof filter, s->comp);
+    json_object *c = json_object_new_object(), *subjects = json_object_new_array();
+    json_object_array_add(subjects, json_object_new_string(filter));
+    json_object_object_add(c, "name", json_object_new_string(s->comp->stream));
+    json_object_object_add(c, "description", json_object_new_string("Byron component event log"));
+    json_object_object_add(c, "subjects", subjects);
+    json_object_object_add(c, "retention", json_object_new_string("limits"));
+    /* The log is the source of truth: no limits, nothing expires. */
+    json_object_object_add(c, "max_consumers", json_object_new_int(-1));
+    json_object_object_add(c, "max_msgs", json_object_new_int(-1));
+    json_object_object_add(c, "max_bytes", json_object_new_int(-1));
+    json_object_object_add(c, "max_age", json_object_new_int(0));
+    json_object_object_add(c, "max_msg_size", json_object_new_int(-1));
+    json_object_object_add(c, "discard", json_object_new_string("old"));
+    json_object_object_add(c, "storage", json_object_new_string("file"));
+    json_object_object_add(c, "num_replicas", json_object_new_int(s->replicas));
+    json_object_object_add(c, "duplicate_window", json_object_new_int64((int64_t)120 * 1000000000));
+    json_object_object_add(c, "allow_direct", json_object_new_boolean(1));
+    json_object_object_add(c, "deny_delete", json_object_new_boolean(1));
+    json_object_object_add(c, "deny_purge", json_object_new_boolean(1));
+    /* Unique claims and multi-event commands are appended as atomic batches. */
+    json_object_object_add(c, "allow_atomic", json_object_new_boolean(1));
+    return c;
+}
+
+/* Whether the server's config already has every setting we manage. */
+static int stream_config_same(json_object *want, json_object *have) {
+    static const char *const KEYS[] = {"subjects",    "num_replicas", "duplicate_window", "allow_direct",
+                                       "deny_delete", "deny_purge",   "allow_atomic"};
+    if (!have) return 0;
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+        json_object *a = NULL, *b = NULL;
+        json_object_object_get_ex(want, KEYS[i], &a);
+        json_object_object_get_ex(have, KEYS[i], &b);
+        if (!b || !json_object_equal(a, b)) return 0;
+    }
+    return 1;
+}
+
+byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    char subj[256];
+    json_object *want = stream_config(s), *resp = NULL, *have = NULL;
+    const char *body = byron_json_compact(want);
+    int code = 0;
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", s->comp->stream);
+    byron_status_t st = js_api(s, subj, NULL, &resp, &code, err);
+    const char *done = NULL;
+    if (st == BYRON_ENOTFOUND) {
+        json_object_put(resp);
+        byron_err_clear(err);
+        snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", s->comp->stream);
+        st = js_api(s, subj, body, &resp, &code, err);
+        done = "stream created";
+        if (code == 10058) { /* stream name in use: another replica won the race */
+            json_object_put(resp);
+            byron_err_clear(err);
+            snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", s->comp->stream);
+            st = js_api(s, subj, body, &resp, &code, err);
+            done = "stream updated";
+        }
+    } else if (st == BYRON_OK) {
+        json_object_object_get_ex(resp, "config", &have);
+        if (!stream_config_same(want, have)) {
+            json_object_put(resp);
+            snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", s->comp->stream);
+            st = js_api(s, subj, body, &resp, &code, err);
+            done = "stream updated";
         }
     }
-    jsStreamInfo_Destroy(si);
-    if (ns != NATS_OK) return nats_err(err, ns, jerr, "ensuring stream");
+    json_object_put(resp);
+    json_object_put(want);
+    if (st != BYRON_OK) return byron_err_prefix(err, "ensuring stream %s", s->comp->stream);
+    if (done) {
+        char r[16];
+        snprintf(r, sizeof r, "%d", s->replicas);
+        byron_log(BYRON_LOG_INFO, done, "stream", s->comp->stream, "replicas", r, (char *)NULL);
+    }
     atomic_store(&s->ensured, 1);
     return BYRON_OK;
 }
@@ -193,13 +270,9 @@ static void fill_meta(natsMsg *m, byron_stream_last_t *out) {
         snprintf(out->type, sizeof out->type, "%s", v);
     if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v)
         snprintf(out->msg_id, sizeof out->msg_id, "%s", v);
-}
-
-/* While disconnected, a request would only wait out its timeout: answer at
- * once and let the caller's retry loop (bounded by its deadline) come back. */
-static byron_status_t check_connected(byron_stream_t *s, byron_err_t *err) {
-    if (byron_stream_connected(s)) return BYRON_OK;
-    return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
+    out->claim[0] = '\0';
+    out->has_claim = natsMsgHeader_Get(m, BYRON_HDR_CLAIM, &v) == NATS_OK && v;
+    if (out->has_claim) snprintf(out->claim, sizeof out->claim, "%s", v);
 }
 
 byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out,
@@ -225,10 +298,33 @@ byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_s
     if (ns != NATS_OK) return nats_err(err, ns, jerr, "reading the aggregate's last event");
     fill_meta(m, out);
     natsMsg_Destroy(m);
-    if (out->version <= 0)
-        return byron_err_set(err, BYRON_EPROTO, "event %" PRIu64 " on %s has no %s header", out->seq, subject,
-                             BYRON_HDR_VERSION);
     return BYRON_OK;
+}
+
+/* The message's payload into a malloc'd, NUL-terminated copy. */
+static byron_status_t copy_data(natsMsg *m, char **data, size_t *len, byron_err_t *err) {
+    *len = (size_t)natsMsg_GetDataLength(m);
+    if (!(*data = malloc(*len + 1))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    memcpy(*data, natsMsg_GetData(m), *len);
+    (*data)[*len] = '\0';
+    return BYRON_OK;
+}
+
+byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data, size_t *len,
+                                 byron_stream_last_t *meta, byron_err_t *err) {
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    jsDirectGetMsgOptions dg;
+    jsDirectGetMsgOptions_Init(&dg);
+    dg.Sequence = from;
+    dg.NextBySubject = subject;
+    natsMsg *m = NULL;
+    natsStatus ns = js_DirectGetMsg(&m, s->js, s->comp->stream, NULL, &dg);
+    if (ns == NATS_NOT_FOUND) return byron_err_set(err, BYRON_ENOTFOUND, "no message on %s from %" PRIu64, subject, from);
+    if (ns != NATS_OK) return nats_err(err, ns, 0, "reading the stream");
+    if (meta) fill_meta(m, meta);
+    byron_status_t st = data ? copy_data(m, data, len, err) : BYRON_OK;
+    natsMsg_Destroy(m);
+    return st;
 }
 
 byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, size_t *len,
@@ -240,15 +336,9 @@ byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, si
         return byron_err_set(err, BYRON_ENOTFOUND, "no event at sequence %" PRIu64, seq);
     if (ns != NATS_OK) return nats_err(err, ns, jerr, "reading an event");
     if (meta) fill_meta(m, meta);
-    if (data) {
-        *len = (size_t)natsMsg_GetDataLength(m);
-        if ((*data = malloc(*len + 1))) {
-            memcpy(*data, natsMsg_GetData(m), *len);
-            (*data)[*len] = '\0';
-        }
-    }
+    byron_status_t st = data ? copy_data(m, data, len, err) : BYRON_OK;
     natsMsg_Destroy(m);
-    return data && !*data ? byron_err_set(err, BYRON_ENOMEM, "out of memory") : BYRON_OK;
+    return st;
 }
 
 static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *subject, uint64_t *seq,
@@ -270,29 +360,121 @@ static byron_status_t publish_msg(byron_stream_t *s, natsMsg *msg, const char *s
     return BYRON_OK;
 }
 
+/* The message for p, with its headers; batch: Nats-Batch-Id, or NULL. The
+ * headers are set by hand rather than with jsPubOptions: cnats omits an
+ * expected subject sequence of 0, which is exactly the "must not exist yet"
+ * check a create needs. */
+static natsStatus build_msg(byron_stream_t *s, const byron_publish_t *p, const char *batch, size_t index,
+                            int commit, natsMsg **out) {
+    natsMsg *msg = NULL;
+    char num[24];
+    natsStatus ns = natsMsg_Create(&msg, p->subject, NULL, p->data, (int)p->len);
+    if (ns == NATS_OK && p->msg_id) ns = natsMsgHeader_Set(msg, "Nats-Msg-Id", p->msg_id);
+    if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, "Nats-Expected-Stream", s->comp->stream);
+    if (ns == NATS_OK && !p->unconditional) {
+        snprintf(num, sizeof num, "%" PRIu64, p->expected_seq);
+        ns = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", num);
+    }
+    if (ns == NATS_OK && p->version > 0) {
+        snprintf(num, sizeof num, "%" PRId64, p->version);
+        ns = natsMsgHeader_Set(msg, BYRON_HDR_VERSION, num);
+    }
+    if (ns == NATS_OK && p->type) ns = natsMsgHeader_Set(msg, BYRON_HDR_TYPE, p->type);
+    if (ns == NATS_OK && p->claim) ns = natsMsgHeader_Set(msg, BYRON_HDR_CLAIM, p->claim);
+    if (ns == NATS_OK && batch) {
+        snprintf(num, sizeof num, "%zu", index + 1);
+        ns = natsMsgHeader_Set(msg, "Nats-Batch-Id", batch);
+        if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, "Nats-Batch-Sequence", num);
+        if (ns == NATS_OK && commit) ns = natsMsgHeader_Set(msg, "Nats-Batch-Commit", "1");
+    }
+    if (ns != NATS_OK) natsMsg_Destroy(msg);
+    *out = ns == NATS_OK ? msg : NULL;
+    return ns;
+}
+
+/* A publish ack (jsPubAck JSON) → sequence; errors as for byron_stream_append. */
+static byron_status_t read_ack(natsMsg *reply, uint64_t *seq, int *duplicate, byron_err_t *err) {
+    json_object *a = NULL, *e = NULL, *v = NULL;
+    byron_err_t pe = {0};
+    if (byron_json_parse(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 16, &a, &pe) !=
+        BYRON_OK)
+        return byron_err_set(err, BYRON_EPROTO, "unreadable publish ack: %s", pe.msg);
+    byron_status_t st = BYRON_OK;
+    if (json_object_object_get_ex(a, "error", &e) && e) {
+        int code = json_object_object_get_ex(e, "err_code", &v) ? json_object_get_int(v) : 0;
+        const char *d = json_object_object_get_ex(e, "description", &v) ? json_object_get_string(v) : "error";
+        switch (code) {
+        case 10071: /* wrong last sequence */
+        case 10164: /* wrong last sequence (subject in flight, clustered) */
+            st = byron_err_set(err, BYRON_ECONFLICT, "changed concurrently: %s", d);
+            break;
+        case 10201: /* the batch holds a message id already stored: a re-sent append */
+            *duplicate = 1;
+            break;
+        case 10158: /* duplicate message id in process */
+        case 10176: /* incomplete batch (a message lost on the way) */
+        case 10210: /* too many batches in flight */
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "publishing: %s (JetStream error %d)", d, code);
+            break;
+        default: st = byron_err_set(err, BYRON_EIO, "publishing: %s (JetStream error %d)", d, code);
+        }
+    } else {
+        *seq = json_object_object_get_ex(a, "seq", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        if (json_object_object_get_ex(a, "duplicate", &v) && json_object_get_boolean(v)) *duplicate = 1;
+    }
+    json_object_put(a);
+    return st;
+}
+
+byron_status_t byron_stream_append(byron_stream_t *s, const byron_publish_t *msgs, size_t n, uint64_t *seqs,
+                                   int *duplicate, byron_err_t *err) {
+    int dup = 0;
+    if (duplicate) *duplicate = 0;
+    if (n == 0 || n > BYRON_APPEND_MAX) return byron_err_set(err, BYRON_EINVAL, "append of %zu messages", n);
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    char batch[BYRON_UUID_LEN + 1];
+    if (n > 1) byron_uuid4(batch);
+    /* The batch's messages before the commit need no answer: the commit's ack
+     * says whether all of them were stored (an incomplete batch is refused). */
+    natsStatus ns = NATS_OK;
+    for (size_t i = 0; i + 1 < n && ns == NATS_OK; i++) {
+        natsMsg *m = NULL;
+        if ((ns = build_msg(s, &msgs[i], batch, i, 0, &m)) == NATS_OK) ns = natsConnection_PublishMsg(s->nc, m);
+        natsMsg_Destroy(m);
+    }
+    natsMsg *commit = NULL, *reply = NULL;
+    if (ns == NATS_OK) ns = build_msg(s, &msgs[n - 1], n > 1 ? batch : NULL, n - 1, 1, &commit);
+    if (ns == NATS_OK) ns = natsConnection_RequestMsg(&reply, s->nc, commit, s->timeout_ms);
+    natsMsg_Destroy(commit);
+    if (ns != NATS_OK) return nats_err(err, ns, 0, "publishing");
+    uint64_t last = 0;
+    byron_status_t st = read_ack(reply, &last, &dup, err);
+    natsMsg_Destroy(reply);
+    if (st != BYRON_OK) return st;
+    if (duplicate) *duplicate = dup;
+    /* A batch is stored at consecutive sequences ending at the commit's. */
+    for (size_t i = 0; i < n; i++) seqs[i] = dup && n > 1 ? 0 : last - (uint64_t)(n - 1 - i);
+    return BYRON_OK;
+}
+
+byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id, uint64_t *seq,
+                                        byron_err_t *err) {
+    byron_publish_t probe = {.subject = subject, .data = "", .msg_id = msg_id, .expected_seq = UINT64_MAX};
+    int dup = 0;
+    *seq = 0;
+    byron_status_t st = byron_stream_append(s, &probe, 1, seq, &dup, err);
+    if (st == BYRON_ECONFLICT || (st == BYRON_OK && (!dup || !*seq))) { /* not a known id (or no sequence yet) */
+        byron_err_clear(err);
+        if (st == BYRON_OK && !dup)
+            byron_log(BYRON_LOG_ERROR, "a msg-id probe was stored", "subject", subject, (char *)NULL);
+        return byron_err_set(err, BYRON_ENOTFOUND, "no message %s on %s", msg_id, subject);
+    }
+    return st;
+}
+
 byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,
                                     int *duplicate, byron_err_t *err) {
-    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
-    natsMsg *msg = NULL;
-    char expected[24], version[24];
-    snprintf(expected, sizeof expected, "%" PRIu64, p->expected_seq);
-    snprintf(version, sizeof version, "%" PRId64, p->version);
-    /* The headers are set by hand rather than with jsPubOptions: cnats omits an
-     * expected subject sequence of 0, which is exactly the "must not exist yet"
-     * check a create needs. */
-    natsStatus ns = natsMsg_Create(&msg, p->subject, NULL, p->data, (int)p->len);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, "Nats-Msg-Id", p->msg_id);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, "Nats-Expected-Stream", s->comp->stream);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", expected);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(msg, BYRON_HDR_VERSION, version);
-    if (ns == NATS_OK && p->type) ns = natsMsgHeader_Set(msg, BYRON_HDR_TYPE, p->type);
-    if (ns != NATS_OK) {
-        natsMsg_Destroy(msg);
-        return byron_err_set(err, BYRON_ENOMEM, "building the message: %s", natsStatus_GetText(ns));
-    }
-    byron_status_t st = publish_msg(s, msg, p->subject, seq, duplicate, err);
-    natsMsg_Destroy(msg);
-    return st;
+    return byron_stream_append(s, p, 1, seq, duplicate, err);
 }
 
 byron_status_t byron_stream_publish_raw(byron_stream_t *s, const char *subject, const char *data, size_t len,

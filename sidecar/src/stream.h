@@ -17,13 +17,14 @@
  * reader learn an aggregate's version and state without parsing the payload. */
 #define BYRON_HDR_VERSION "Byron-Version"
 #define BYRON_HDR_TYPE "Byron-Type"
+#define BYRON_HDR_CLAIM "Byron-Claim"
 
 typedef struct byron_stream byron_stream_t;
 
 typedef struct byron_stream_options {
     const char *url;
     const char *client_name; /* shows in the server's connz */
-    int replicas;            /* stream replicas (1 for a single server) */
+    int replicas;            /* stream replicas (1 for a single server, 3 in a cluster) */
     int request_timeout_ms;  /* per JetStream API call / publish ack wait */
 } byron_stream_options_t;
 
@@ -32,8 +33,12 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
                                  byron_err_t *err);
 void byron_stream_free(byron_stream_t *s);
 
-/* Create the stream, or update it when its config differs: idempotent, safe
- * from several replicas at once. */
+/* Create the stream, or update it when its settings differ: idempotent, safe
+ * from several replicas at once. Settings (docs/events.md): file storage,
+ * limits retention with no limits, DenyDelete, DenyPurge, AllowDirect,
+ * AllowAtomicPublish, duplicate window 2 min, the configured replicas. Sent as
+ * JSON to the JetStream API ($JS.API.STREAM.*): cnats 3.4 has no field for
+ * atomic publish. */
 byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err);
 int byron_stream_connected(byron_stream_t *s);
 int byron_stream_ready(byron_stream_t *s); /* connected and ensured */
@@ -44,31 +49,63 @@ typedef struct byron_stream_last {
     int64_t version;  /* byronversion of that event */
     char type[129];   /* its event type */
     char msg_id[160]; /* its Nats-Msg-Id */
+    char claim[160];  /* its Byron-Claim header (unique.h); "" when none */
+    int has_claim;    /* the header was present ("" is a release) */
 } byron_stream_last_t;
 
 /* BYRON_OK with out->seq == 0 when the subject is empty. */
 byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out,
                                  byron_err_t *err);
 
+/* The first message on subject at or after sequence from (a direct get):
+ * BYRON_ENOTFOUND when there is none. Payload malloc'd (caller frees); data
+ * may be NULL to read the headers only. */
+byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data, size_t *len,
+                                 byron_stream_last_t *meta, byron_err_t *err);
+
 /* Read the event stored at seq (its payload, malloc'd: caller frees). */
 byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, size_t *len,
                                 byron_stream_last_t *meta, byron_err_t *err);
 
+/* One message of an append. */
 typedef struct byron_publish {
     const char *subject;
     const char *data;
     size_t len;
     const char *msg_id;    /* Nats-Msg-Id: de-duplication */
+    int unconditional;     /* no Nats-Expected-Last-Subject-Sequence (a later message of the same subject in one append) */
     uint64_t expected_seq; /* Nats-Expected-Last-Subject-Sequence (0: the subject must be empty) */
-    int64_t version;       /* Byron-Version header */
-    const char *type;      /* Byron-Type header */
+    int64_t version;       /* Byron-Version header (0: none) */
+    const char *type;      /* Byron-Type header (NULL: none) */
+    const char *claim;     /* Byron-Claim header (unique.h: the owner's id, "" for a release; NULL: none) */
 } byron_publish_t;
 
-/* Publish and wait for the stream's ack.
- *   BYRON_OK           *seq = stored sequence; *duplicate when the msg id was seen (seq: the original)
- *   BYRON_ECONFLICT    the subject's last sequence is not expected_seq
- *   BYRON_EUNAVAILABLE no ack in time, no JetStream responder, disconnected: safe to retry with the same msg
- * id */
+#define BYRON_APPEND_MAX 256 /* messages in one append (the server allows 1000 in a batch) */
+
+/* Append messages to the stream and wait for the stream's ack: all of them or
+ * none (one message: a plain publish; several: a JetStream atomic batch,
+ * nats-server 2.12+, stored at consecutive sequences). Every condition
+ * (expected last subject sequence) is checked at the commit.
+ *   BYRON_OK           seqs[i] = stored sequence of msgs[i]; *duplicate when a
+ *                      message id was seen before (nothing new stored; seqs are 0
+ *                      for a batch: read the stream to find the original)
+ *   BYRON_ECONFLICT    a subject's last sequence is not the expected one
+ *   BYRON_EUNAVAILABLE no ack in time, no JetStream responder, disconnected, batch
+ *                      limits: safe to retry with the same message ids
+ * Blocking, thread-safe. */
+byron_status_t byron_stream_append(byron_stream_t *s, const byron_publish_t *msgs, size_t n, uint64_t *seqs,
+                                   int *duplicate, byron_err_t *err);
+
+/* The sequence of the message stored under msg_id on subject, while the
+ * stream's duplicate window remembers the id: BYRON_ENOTFOUND when none is.
+ * Asks the stream itself (de-duplication is checked before any condition): a
+ * probe publish that cannot be stored — its expected last subject sequence
+ * can never match — answered with the original's sequence if the id is
+ * known. Finds what a lost ack or a re-sent batch leaves unknown. */
+byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id, uint64_t *seq,
+                                        byron_err_t *err);
+
+/* One message (byron_stream_append with n = 1). */
 byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,
                                     int *duplicate, byron_err_t *err);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """graphql_clients_it.py — the GraphQL API proven with real clients.
 
-Starts a real byron-sidecar (api mode, with the Node reference app) against the
-testenv's nats-server and FerretDB, then runs the Node client scripts in
+Starts a real byron-sidecar (api mode, with the Node reference app) and a sink
+(commands decide on the state the sink projected) against the testenv's
+nats-server and FerretDB, then runs the Node client scripts in
 sidecar/tests/clients/ against it, one after the other:
 
   schema_check.cjs  graphql-js: buildClientSchema(introspection) == our SDL,
@@ -15,7 +16,7 @@ sidecar/tests/clients/ against it, one after the other:
 
 Each script seeds what it needs (cache documents written into FerretDB in the
 shape the sink writes: _id, version, fields). Any failed assertion fails the
-test; the sidecar must then stop cleanly on SIGTERM (exit 0, no sanitizer report).
+test; both sidecars must then stop cleanly on SIGTERM (exit 0, no sanitizer report).
 
 Usage (ctest does this): BYRON_TESTENV=... BYRON_SOURCE_DIR=... BYRON_BINARY_DIR=...
   graphql_clients_it.py [script ...]
@@ -78,6 +79,15 @@ def sanitizer_report(text):
                                    "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer"))
 
 
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return -9
+
+
 def main():
     src = os.environ["BYRON_SOURCE_DIR"]
     binary = os.path.join(os.environ["BYRON_BINARY_DIR"], "sidecar", "byron-sidecar")
@@ -108,10 +118,17 @@ def main():
                  "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500",
                  "--graphql-ws-queue", "16", "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    sink_port, sink_log = free_port(), os.path.join(work, "sink.log")
+    sink = subprocess.Popen(
+        [binary, "--mode=sink", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
+         "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(sink_port), "--bind", "127.0.0.1",
+         "--sidecar-socket", os.path.join(work, "sink.sock")],
+        stdout=open(sink_log, "w"), stderr=subprocess.STDOUT)
     failed = []
     holder = None
     try:
         wait_ready(port, sidecar, log)
+        wait_ready(sink_port, sink, sink_log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
                "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component}
@@ -129,12 +146,8 @@ def main():
             if line != "ready":
                 failed.append(f"ws_hold: {line!r}")
     finally:
-        sidecar.send_signal(signal.SIGTERM)
-        try:
-            rc = sidecar.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            sidecar.kill()
-            rc = -9
+        rc = stop(sidecar)
+        sink_rc = stop(sink)
         app.terminate()
         app.wait(timeout=10)
     if holder:
@@ -147,12 +160,14 @@ def main():
         if out != "closed 1001":
             failed.append(f"ws_hold: {out!r} (want closed 1001)")
     text = open(log).read()
-    if rc != 0:
-        failed.append(f"sidecar exit status {rc}")
-    if sanitizer_report(text):
-        failed.append("sanitizer report in the sidecar log")
+    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log)):
+        if code != 0:
+            failed.append(f"{name} exit status {code}")
+        if sanitizer_report(open(path).read()):
+            failed.append(f"sanitizer report in the {name} log")
     if failed:
-        print(f"FAILED: {', '.join(failed)}\n--- sidecar log ({log}):\n{text[-20000:]}")
+        print(f"FAILED: {', '.join(failed)}\n--- sidecar log ({log}):\n{text[-20000:]}\n--- sink log tail:\n"
+              f"{open(sink_log).read()[-4000:]}")
         sys.exit(1)
     print("all client checks passed")
 

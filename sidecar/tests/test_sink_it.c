@@ -32,78 +32,6 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- a sink process (and optionally the Python app beside it) ---------- */
-
-typedef struct sink_proc {
-    pid_t pid, app_pid;
-    int port;
-    char dir[256], sock[300], app_sock[300], log[300], app_log[300];
-} sink_proc_t;
-
-static int ready(int port) {
-    h_resp_t r;
-    int ok = h_http(NULL, port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200;
-    h_resp_free(&r);
-    return ok;
-}
-
-/* The reference app beside a sink (1: Python, 2: Node), on the sink's sockets. */
-static void app_start(sink_proc_t *k, int app, char *const *app_env) {
-    char script[600], e1[400], e2[400];
-    snprintf(script, sizeof script, "%s/examples/reference-app/%s", getenv("BYRON_SOURCE_DIR"),
-             app == 2 ? "node/app.js" : "python/app.py");
-    snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
-    snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
-    char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
-    char *aenv[8] = {e1, e2, NULL};
-    for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
-    k->app_pid = h_spawn(aargv, k->app_log, aenv);
-}
-
-/* app: 0 none, 1 the Python reference app, 2 the Node one. env: NULL-terminated
- * "K=V" for the sink (BYRON_SINK_*); app_env for the app. */
-static void sink_start(sink_proc_t *k, const char *config, int app, char *const *env, char *const *app_env,
-                       const char *extra_arg) {
-    memset(k, 0, sizeof *k);
-    snprintf(k->dir, sizeof k->dir, "/tmp/byron-sink-XXXXXX");
-    cr_assert_not_null(mkdtemp(k->dir));
-    snprintf(k->sock, sizeof k->sock, "%s/sidecar.sock", k->dir);
-    snprintf(k->app_sock, sizeof k->app_sock, "%s/app.sock", k->dir);
-    snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
-    snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
-    k->port = h_free_port();
-    char bin[600], port[16], mongo[600], nats[600], cfg[400];
-    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
-    snprintf(port, sizeof port, "%d", k->port);
-    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
-    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
-    snprintf(cfg, sizeof cfg, "%s", config);
-    char *argv[24];
-    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
-    if (extra_arg) argv[n++] = (char *)extra_arg;
-    argv[n] = NULL;
-    k->pid = h_spawn(argv, k->log, env);
-    if (app) app_start(k, app, app_env);
-    int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && !ready(k->port)) sleep_ms(50);
-    cr_assert(ready(k->port), "sink not ready within 20 s; see %s", k->log);
-}
-
-static int sink_stop(sink_proc_t *k, int sig) {
-    int rc = -1;
-    if (k->pid > 0) {
-        kill(k->pid, sig);
-        rc = h_wait_exit(k->pid, 15000);
-        k->pid = 0;
-    }
-    if (k->app_pid > 0) {
-        kill(k->app_pid, SIGTERM);
-        h_wait_exit(k->app_pid, 5000);
-        k->app_pid = 0;
-    }
-    return rc;
-}
-
 static int file_contains(const char *path, const char *needle) {
     FILE *f = fopen(path, "r");
     char line[4096];
@@ -355,8 +283,8 @@ static const char *index_names(const char *db, const char *coll_name) {
 Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     h_sidecar_t api;
     h_sidecar_start(&api, "q1", NULL, NULL);
-    sink_proc_t k;
-    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 4, 100, 15, 1);
     converge(api.stream, k.port, 0, 30000);
     cr_assert_gt(outcome_total(k.port, "projected"), 399);
@@ -444,7 +372,7 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     for (char *p = db; *p; p++)
         if (*p == '-') *p = '_';
     cr_assert_str_eq(index_names(db, "Order"), ",_id_,code_1!,customer_1,");
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
 
@@ -452,9 +380,9 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     h_sidecar_t api;
     h_sidecar_start(&api, "repl", NULL, NULL);
     char *env[] = {"BYRON_SINK_ACK_WAIT_MS=1500", NULL};
-    sink_proc_t k1, k2;
-    sink_start(&k1, api.config, 0, env, NULL, NULL);
-    sink_start(&k2, api.config, 0, env, NULL, NULL);
+    h_sink_t k1, k2;
+    h_sink_start(&k1, api.config, 0, env, NULL, NULL);
+    h_sink_start(&k2, api.config, 0, env, NULL, NULL);
     run_bursts(&api, 4, 60, 20, 2);
     /* Both replicas project (they share the partitions' consumers). */
     int64_t deadline = mono_ms() + 20000;
@@ -468,7 +396,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     burst_t b = {.api = &api, .first = 500000, .count = 300, .aggregates = 40, .seed = 3};
     pthread_create(&t, NULL, burst, &b);
     sleep_ms(300);
-    cr_assert_eq(sink_stop(&k1, SIGKILL), 128 + SIGKILL);
+    cr_assert_eq(h_sink_stop(&k1, SIGKILL), 128 + SIGKILL);
     pthread_join(t, NULL);
     converge(api.stream, k2.port, 0, 60000);
     /* Order: an event delivered before its predecessor was applied would have
@@ -476,7 +404,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     cr_assert_eq(outcome_total(k2.port, "dead_lettered"), 0);
     cr_assert(!file_contains(k1.log, "an earlier event is missing"), "replica 1 saw a gap; see %s", k1.log);
     cr_assert(!file_contains(k2.log, "an earlier event is missing"), "replica 2 saw a gap; see %s", k2.log);
-    cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
 
@@ -498,19 +426,19 @@ static void delete_durables(const char *stream, int partitions) {
 Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     h_sidecar_t api;
     h_sidecar_start(&api, "replay", NULL, NULL);
-    sink_proc_t k;
-    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 2, 80, 10, 4);
     converge(api.stream, k.port, 0, 30000);
     json_object *before = cache_dump(k.port, ORDER_MODELS);
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     json_object *evs = h_stream_events(api.stream, NULL);
     size_t nevents = json_object_array_length(evs);
     json_object_put(evs);
     /* Replay over the warm cache: the durables are gone, every event comes again, the guard skips them all.
      */
     delete_durables(api.stream, 8);
-    sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     int64_t deadline = mono_ms() + 30000;
     while (mono_ms() < deadline && outcome_total(k.port, "skipped") < (double)nevents) sleep_ms(50);
     cr_assert_eq(outcome_total(k.port, "skipped"), (double)nevents);
@@ -518,16 +446,16 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     json_object *after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
     json_object_put(after);
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     /* Rebuild: collections dropped, durables deleted, the same cache again from the log. */
-    sink_start(&k, api.config, 0, NULL, NULL, "--rebuild");
+    h_sink_start(&k, api.config, 0, NULL, NULL, "--rebuild");
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
     cr_assert_eq(outcome_total(k.port, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
 
@@ -536,8 +464,8 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     h_sidecar_start(&api, "poison", "python", NULL);
     char *env[] = {"BYRON_SINK_MAX_DELIVER=3", "BYRON_SINK_RETRY_MS=50", NULL};
     char *app_env[] = {"REFAPP_EVENT_SET={\"OrderShipped\":{\"status\":\"SHIPPED\"}}", NULL};
-    sink_proc_t k;
-    sink_start(&k, api.config, 1, env, app_env, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 1, env, app_env, NULL);
     h_resp_t r;
     /* p-2 and p-3 share p-1's partition: the lane the poison blocks while it is retried. */
     char id2[32] = "", id3[32] = "";
@@ -605,7 +533,7 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-1", NULL, 2000, &r), 0);
     cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "version")), 1, "%s", r.body);
     h_resp_free(&r);
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
 
@@ -629,8 +557,8 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         "]}",
         bname, a.component, a.component);
     fclose(f);
-    sink_proc_t b;
-    sink_start(&b, bcfg, 2, NULL, NULL,
+    h_sink_t b;
+    h_sink_start(&b, bcfg, 2, NULL, NULL,
                NULL); /* the Node reference app (the Python one serves the DLQ test) */
     /* B is ready although one of its subscriptions has no stream: reported, not blocking. */
     h_resp_t r;
@@ -682,7 +610,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     cr_assert_geq(outcome_total(b.port, "filtered"), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
-    cr_assert(ready(b.port));
+    cr_assert(h_ready(b.port));
     /* A restarted (same component) with new events: B catches up. */
     h_sidecar_t a2;
     char same[80];
@@ -703,7 +631,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     cr_assert_eq(h_http(NULL, b.port, "GET", "/v1/cache/OrderMirror/m-late", NULL, 2000, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
-    cr_assert_eq(sink_stop(&b, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&b, SIGTERM), 0);
     h_sidecar_stop(&a2);
 }
 
@@ -714,8 +642,8 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     h_sidecar_start(&api, "appdown", "python", NULL);
     char *env[] = {"BYRON_SINK_MAX_DELIVER=2", "BYRON_SINK_RETRY_MS=50", NULL};
     char *app_env[] = {"REFAPP_EVENT_SET={\"OrderShipped\":{\"status\":\"SHIPPED\"}}", NULL};
-    sink_proc_t k;
-    sink_start(&k, api.config, 1, env, app_env, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 1, env, app_env, NULL);
     h_resp_t r;
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
@@ -732,7 +660,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     while (mono_ms() < deadline && outcome_total(k.port, "failed") < 4) sleep_ms(50);
     cr_assert_geq(outcome_total(k.port, "failed"), 4, "the event was not retried while the app was away");
     cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
-    app_start(&k, 1, app_env);
+    h_app_start(&k, 1, app_env);
     deadline = mono_ms() + 20000;
     for (;;) {
         cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/d-1", NULL, 2000, &r), 0);
@@ -747,7 +675,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
         sleep_ms(50);
     }
     cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
-    cr_assert_eq(sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
 
