@@ -705,6 +705,7 @@ static byron_status_t append(run_t *r) {
                                    .version = r->last.version + (int64_t)i + 1,
                                    .command = r->req->command,
                                    .traceparent = r->traceparent,
+                                   .generation = r->c->o.component->schema_generation,
                                    .data = r->evs[i].data};
         envs[i] = byron_event_build(&spec);
         const char *payload = byron_json_compact(envs[i]);

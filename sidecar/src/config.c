@@ -437,9 +437,9 @@ static char *str_printf(const char *fmt, const char *a, const char *b) {
 }
 
 byron_status_t byron_component_parse(json_object *root, byron_component_t **out, byron_err_t *err) {
-    static const char *const KEYS[] = {"apiVersion", "component", "namespace",     "partitions", "enums",
-                                       "models",     "commands",  "subscriptions", "auth",
-                                       NULL};
+    static const char *const KEYS[] = {"apiVersion", "component",     "namespace",        "partitions",
+                                       "enums",      "models",        "commands",         "subscriptions",
+                                       "auth",       "schemaGeneration", NULL};
     *out = NULL;
     if (!json_object_is_type(root, json_type_object))
         return byron_err_set(err, BYRON_EINVAL, "component config: must be a JSON object");
@@ -447,7 +447,7 @@ byron_status_t byron_component_parse(json_object *root, byron_component_t **out,
     if (!c) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     byron_status_t st;
     const char *api = "byron.io/v1alpha1", *comp, *ns;
-    int64_t partitions = 1;
+    int64_t partitions = 1, generation = 0;
     if ((st = check_keys(root, "", KEYS, err)) != BYRON_OK) goto err;
     if ((st = byron_json_get_string(root, "", "apiVersion", BYRON_JSON_OPTIONAL, &api, err)) != BYRON_OK)
         goto err;
@@ -470,6 +470,10 @@ byron_status_t byron_component_parse(json_object *root, byron_component_t **out,
                                  err)) != BYRON_OK)
         goto err;
     c->partitions = (int)partitions;
+    if ((st = byron_json_get_int(root, "", "schemaGeneration", BYRON_JSON_OPTIONAL, 0, INT64_MAX, &generation,
+                                 err)) != BYRON_OK)
+        goto err;
+    c->schema_generation = generation;
     if (!(c->api_version = strdup(api)) || !(c->component = strdup(comp)) || !(c->namespace_ = strdup(ns))) {
         st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
         goto err;
@@ -662,6 +666,7 @@ json_object *byron_component_to_json(const byron_component_t *c) {
     json_object_object_add(o, "component", json_object_new_string(c->component));
     json_object_object_add(o, "namespace", json_object_new_string(c->namespace_));
     json_object_object_add(o, "partitions", json_object_new_int(c->partitions));
+    json_object_object_add(o, "schemaGeneration", json_object_new_int64(c->schema_generation));
     json_object_object_add(o, "stream", json_object_new_string(c->stream));
     json_object_object_add(o, "subjectPrefix", json_object_new_string(c->subject_prefix));
     json_object_object_add(o, "source", json_object_new_string(c->source));

@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BYRON_ID_MAX 128 /* ids: [A-Za-z0-9_-]{1,128} */
 #define BYRON_CONFIG_MAX_BYTES (4u << 20)
@@ -75,6 +76,12 @@ typedef struct byron_component {
     char *component;
     char *namespace_;
     int partitions;
+    /* Which revision of the models this config is (0: unknown). The operator
+     * raises it whenever models, enums or commands change; events carry the
+     * revision they were written under (byrongeneration), so a sink can tell
+     * an event of a newer model, which it defers, from a bad one
+     * (docs/evolution.md). */
+    int64_t schema_generation;
     byron_enum_t *enums;
     size_t nenums;
     byron_model_t *models;

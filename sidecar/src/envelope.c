@@ -90,6 +90,7 @@ json_object *byron_event_build(const byron_event_spec_t *spec) {
     if (spec->command) json_object_object_add(ev, "byroncommand", json_object_new_string(spec->command));
     if (spec->traceparent)
         json_object_object_add(ev, "traceparent", json_object_new_string(spec->traceparent));
+    if (spec->generation > 0) json_object_object_add(ev, "byrongeneration", json_object_new_int64(spec->generation));
     return ev;
 }
 
@@ -144,6 +145,8 @@ byron_status_t byron_event_validate(json_object *ev, byron_err_t *err) {
     int64_t i;
     if ((st = byron_json_get_int(ev, "event", "byronversion", 0, 1, INT64_MAX, &i, err))) return st;
     if ((st = byron_json_get_int(ev, "event", "byronsequence", BYRON_JSON_OPTIONAL, 1, INT64_MAX, &i, err)))
+        return st;
+    if ((st = byron_json_get_int(ev, "event", "byrongeneration", BYRON_JSON_OPTIONAL, 0, INT64_MAX, &i, err)))
         return st;
     if ((st = want_string(ev, "byroncommand", 0, &s, err))) return st;
     if ((st = want_string(ev, "traceparent", 0, &s, err))) return st;

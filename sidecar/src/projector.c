@@ -43,6 +43,13 @@ void byron_handler_answer_cleanup(byron_handler_answer_t *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* Unique values are claimed in the event log by the api's commands
+ * (unique.h): a handler that changed one would hold a value nobody claimed. */
+static byron_status_t unique_refused(byron_err_t *err, const char *path, const char *field) {
+    return byron_err_set(err, BYRON_EINVAL, "%s.%s: unique: it changes only through create and update commands",
+                         path, field);
+}
+
 /* set / unset / delete of one change, checked against its model. keys: the
  * keys allowed besides those three (NULL-terminated). */
 static byron_status_t parse_change(json_object *o, const byron_model_t *m, const char *path,
@@ -56,6 +63,10 @@ static byron_status_t parse_change(json_object *o, const byron_model_t *m, const
             snprintf(p, sizeof p, "%sset", path);
             byron_status_t st = byron_input_validate(m->fields, m->nfields, v, 1, 0, p, err);
             if (st != BYRON_OK) return st;
+            json_object_object_foreach(v, f, fv) {
+                (void)fv;
+                if (byron_model_field(m, f)->unique) return unique_refused(err, p, f);
+            }
             ch->set = json_object_get(v);
         } else if (strcmp(k, "unset") == 0 && v) {
             if (!json_object_is_type(v, json_type_array))
@@ -68,6 +79,11 @@ static byron_status_t parse_change(json_object *o, const byron_model_t *m, const
                 if (!f)
                     return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: not a field of %s", path, i,
                                          m->name);
+                if (f->unique)
+                    return byron_err_set(err, BYRON_EINVAL,
+                                         "%sunset[%zu]: %s is unique: it changes only through create and update "
+                                         "commands",
+                                         path, i, f->name);
                 if (f->required)
                     return byron_err_set(err, BYRON_EINVAL,
                                          "%sunset[%zu]: %s is required, it cannot be unset", path, i,

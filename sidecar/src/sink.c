@@ -15,9 +15,11 @@
 
 #include "byron/json.h"
 #include "byron/log.h"
+#include "cache.h"
 #include "envelope.h"
 #include "nats_options.h"
-#include "projector.h"
+#include "projection.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -49,7 +51,7 @@ typedef struct lane {
 } lane_t;
 
 typedef struct outcome_metrics {
-    byron_metric_t *events, *latency, *age, *pending;
+    byron_metric_t *events, *latency, *age, *pending, *dlq_failures;
 } outcome_metrics_t;
 
 struct byron_sink {
@@ -67,10 +69,10 @@ struct byron_sink {
     atomic_int indexes_done, dlq_done;
     pthread_mutex_t index_lock; /* one lane creates the indexes, the others wait for it */
     char dlq_stream[192], dlq_prefix[192];
+    byron_projection_t *proj;
     outcome_metrics_t m;
 };
 
-typedef enum { R_PROJECTED, R_SKIPPED, R_UNHANDLED, R_FILTERED, R_RETRY, R_POISON, R_UNAVAILABLE } result_t;
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -133,482 +135,11 @@ byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t 
     if (env_int("BYRON_SINK_THREADS", 1, 256, &o->threads, err) ||
         env_int("BYRON_SINK_MAX_DELIVER", 1, 1000, &o->max_deliver, err) ||
         env_int("BYRON_SINK_RETRY_MS", 1, 600000, &o->retry_ms, err) ||
-        env_int("BYRON_SINK_ACK_WAIT_MS", 100, 3600000, &o->ack_wait_ms, err))
+        env_int("BYRON_SINK_ACK_WAIT_MS", 100, 3600000, &o->ack_wait_ms, err) ||
+        env_int("BYRON_SINK_DLQ_ATTEMPTS", 1, 100000, &o->dlq_attempts, err) ||
+        env_int("BYRON_SINK_DEFER_MS", 1000, 86400000, &o->defer_ms, err))
         return BYRON_EINVAL;
     return BYRON_OK;
-}
-
-/* ---- MongoDB ----------------------------------------------------------- */
-
-static result_t mongo_fail(const bson_error_t *be, const char *what, byron_err_t *err) {
-    if (be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM) {
-        byron_err_set(err, BYRON_EUNAVAILABLE, "cache unavailable (%s): %s", what, be->message);
-        return R_UNAVAILABLE;
-    }
-    byron_err_set(err, BYRON_EIO, "cache %s failed: %s", what, be->message);
-    return R_RETRY;
-}
-
-static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
-    bson_error_t be;
-    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-                                   -1, &be);
-    if (!b) byron_err_set(err, BYRON_EINVAL, "cannot convert to BSON: %s", be.message);
-    return b;
-}
-
-/* The cached document as JSON (`_id` → `id`) and its version (0: none). */
-static result_t read_doc(mongoc_collection_t *coll, const char *id, json_object **doc, int64_t *version,
-                         byron_err_t *err) {
-    *doc = NULL;
-    *version = 0;
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", id);
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
-    const bson_t *d;
-    bson_error_t be;
-    result_t r = R_PROJECTED;
-    if (mongoc_cursor_next(cur, &d)) {
-        bson_iter_t it;
-        if (bson_iter_init_find(&it, d, "version") && BSON_ITER_HOLDS_NUMBER(&it))
-            *version = bson_iter_as_int64(&it);
-        size_t len = 0;
-        char *s = bson_as_relaxed_extended_json(d, &len);
-        byron_err_t e;
-        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK &&
-            json_object_is_type(*doc, json_type_object)) {
-            json_object *idv;
-            if (json_object_object_get_ex(*doc, "_id", &idv)) {
-                json_object_object_add(*doc, "id", json_object_get(idv));
-                json_object_object_del(*doc, "_id");
-            }
-        }
-        bson_free(s);
-    } else if (mongoc_cursor_error(cur, &be)) {
-        r = mongo_fail(&be, "read", err);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(&filter);
-    return r;
-}
-
-static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strstr(be->message, "E11000"); }
-
-/* An explicit change from a handler ("changes"): unconditional, idempotent
- * (absolute set/unset, delete); a missing object is created with version 0. */
-static result_t apply_change(mongoc_client_t *cl, const char *db, const byron_change_t *ch,
-                             byron_err_t *err) {
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, ch->model->name);
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", ch->id);
-    bson_error_t be;
-    bool ok;
-    result_t r = R_PROJECTED;
-    if (ch->del) {
-        ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
-    } else {
-        json_object *u = json_object_new_object(), *unset = json_object_new_object(),
-                    *soi = json_object_new_object();
-        json_object_object_add(soi, "version", json_object_new_int(0));
-        json_object_object_add(u, "$setOnInsert", soi);
-        if (ch->set && json_object_object_length(ch->set))
-            json_object_object_add(u, "$set", json_object_get(ch->set));
-        for (size_t i = 0; ch->unset && i < json_object_array_length(ch->unset); i++)
-            json_object_object_add(unset, json_object_get_string(json_object_array_get_idx(ch->unset, i)),
-                                   json_object_new_string(""));
-        if (json_object_object_length(unset))
-            json_object_object_add(u, "$unset", unset);
-        else
-            json_object_put(unset);
-        bson_t *ub = json_to_bson(u, err);
-        json_object_put(u);
-        if (!ub) {
-            r = R_POISON;
-            goto out;
-        }
-        bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-        ok = mongoc_collection_update_one(coll, &filter, ub, opts, NULL, &be);
-        bson_destroy(opts);
-        bson_destroy(ub);
-    }
-    if (!ok) r = mongo_fail(&be, "write", err);
-out:
-    bson_destroy(&filter);
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
-/* ---- the app ----------------------------------------------------------- */
-
-/* POST /v1/events/<type>[/hook]. R_PROJECTED with *resp (NULL: not implemented, 404). */
-static result_t app_call(byron_sink_t *s, const char *type, const char *hook, json_object *body,
-                         const char *tp, json_object **resp, byron_err_t *err) {
-    *resp = NULL;
-    char path[256];
-    snprintf(path, sizeof path, "/v1/events/%s%s%s", type, hook ? "/" : "", hook ? hook : "");
-    char label[32];
-    snprintf(label, sizeof label, "event%s%s", hook ? "_" : "", hook ? hook : "");
-    long status = 0;
-    byron_status_t st = byron_app_post(s->o.app, label, path, body, tp, 0, resp, &status, err);
-    if (st == BYRON_ENOTFOUND) return R_PROJECTED;
-    if (st == BYRON_EUNAVAILABLE) return R_UNAVAILABLE;
-    if (st != BYRON_OK) {
-        byron_err_prefix(err, "app %s", path);
-        return R_RETRY;
-    }
-    if (status == 422) {
-        json_object_put(*resp);
-        *resp = NULL;
-        byron_err_set(err, BYRON_EREJECTED, "app %s answered 422", path);
-        return R_RETRY;
-    }
-    return R_PROJECTED;
-}
-
-/* before hook + handler. *ans initialised in every case. */
-static result_t app_handle(byron_sink_t *s, json_object *ev, json_object *current, int subscribed,
-                           const byron_model_t *own_model, const char *own_id, uint64_t attempt,
-                           byron_handler_answer_t *ans, byron_err_t *err) {
-    memset(ans, 0, sizeof *ans);
-    if (!s->o.app) return R_UNHANDLED;
-    const char *type = json_object_get_string(json_object_object_get(ev, "type"));
-    const char *tp = json_object_get_string(json_object_object_get(ev, "traceparent"));
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "event", json_object_get(ev));
-    json_object_object_add(body, "current", json_object_get(current));
-    json_object_object_add(body, "subscribed", json_object_new_boolean(subscribed));
-    json_object_object_add(body, "attempt", json_object_new_int64((int64_t)attempt));
-    json_object *resp = NULL;
-    result_t r = app_call(s, type, "before", body, tp, &resp, err);
-    if (r == R_PROJECTED && resp) {
-        if (byron_handler_answer_parse(s->comp, resp, NULL, NULL, ans, err) != BYRON_OK || ans->nchanges) {
-            if (!err->msg[0] || ans->nchanges)
-                byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
-            byron_handler_answer_cleanup(ans);
-            byron_err_prefix(err, "app /v1/events/%s/before", type);
-            r = R_RETRY;
-        }
-    }
-    json_object_put(resp);
-    resp = NULL;
-    if (r != R_PROJECTED || ans->skip) goto out;
-    r = app_call(s, type, NULL, body, tp, &resp, err);
-    if (r == R_PROJECTED && !resp) r = R_UNHANDLED;
-    if (r == R_PROJECTED &&
-        byron_handler_answer_parse(s->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
-        byron_err_prefix(err, "app /v1/events/%s", type);
-        r = R_RETRY;
-    }
-out:
-    json_object_put(resp);
-    json_object_put(body);
-    return r;
-}
-
-static void app_after(byron_sink_t *s, json_object *ev, json_object *current) {
-    if (!s->o.app) return;
-    json_object *body = json_object_new_object(), *resp = NULL;
-    json_object_object_add(body, "event", json_object_get(ev));
-    json_object_object_add(body, "current", json_object_get(current));
-    byron_err_t err = {0};
-    const char *type = json_object_get_string(json_object_object_get(ev, "type"));
-    if (app_call(s, type, "after", body, json_object_get_string(json_object_object_get(ev, "traceparent")),
-                 &resp, &err) != R_PROJECTED)
-        byron_log(BYRON_LOG_WARN, "event after hook failed", "type", type, "error", err.msg, (char *)NULL);
-    json_object_put(resp);
-    json_object_put(body);
-}
-
-/* ---- projection -------------------------------------------------------- */
-
-/* A copy of obj without the keys "id" and "version". */
-static json_object *fields_of(json_object *obj) {
-    json_object *o = json_object_new_object();
-    if (!obj) return o;
-    json_object_object_foreach(obj, k, v) {
-        if (strcmp(k, "id") != 0 && strcmp(k, "version") != 0)
-            json_object_object_add(o, k, json_object_get(v));
-    }
-    return o;
-}
-
-/* Tombstones: the version of a deleted aggregate, kept in the sink's own
- * collection (the model's collection holds only live objects, the shape the
- * API reads), so that a replay or a redelivery over a warm cache does not
- * bring a deleted object back for a while. One small document per deleted id. */
-static void tombstone_key(char *buf, size_t cap, const char *model, const char *id) {
-    snprintf(buf, cap, "tomb:%s/%s", model, id);
-}
-
-static result_t tombstone_read(byron_sink_t *s, mongoc_client_t *cl, const char *model, const char *id,
-                               int64_t *version, byron_err_t *err) {
-    char key[300];
-    tombstone_key(key, sizeof key, model, id);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
-    json_object *doc = NULL;
-    result_t r = read_doc(coll, key, &doc, version, err);
-    json_object_put(doc);
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
-static result_t tombstone_write(byron_sink_t *s, mongoc_client_t *cl, const char *model, const char *id,
-                                int64_t version, byron_err_t *err) {
-    char key[300];
-    tombstone_key(key, sizeof key, model, id);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-    bson_t *u = BCON_NEW("$set", "{", "version", BCON_INT64(version), "}");
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    bson_error_t be;
-    result_t r = R_PROJECTED;
-    if (!mongoc_collection_update_one(coll, filter, u, opts, NULL, &be))
-        r = mongo_fail(&be, "tombstone write", err);
-    bson_destroy(filter);
-    bson_destroy(u);
-    bson_destroy(opts);
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
-/* An event of this component, on its own aggregate. */
-static result_t project_own(byron_sink_t *s, mongoc_client_t *cl, json_object *ev, uint64_t attempt,
-                            byron_err_t *err) {
-    const char *type = json_object_get_string(json_object_object_get(ev, "type"));
-    const char *mname = json_object_get_string(json_object_object_get(ev, "byronmodel"));
-    const char *id = json_object_get_string(json_object_object_get(ev, "subject"));
-    int64_t version = json_object_get_int64(json_object_object_get(ev, "byronversion"));
-    json_object *data = json_object_object_get(ev, "data");
-    const byron_model_t *m = byron_component_model(s->comp, mname);
-    if (!m) {
-        byron_err_set(err, BYRON_EINVAL, "event.byronmodel: %s is not a model of %s", mname,
-                      s->comp->component);
-        return R_POISON;
-    }
-    byron_event_kind_t kind = byron_event_kind(type, m->name);
-    if (kind != BYRON_EVENT_CUSTOM && kind != BYRON_EVENT_DELETED &&
-        byron_input_validate(m->fields, m->nfields, data, 1, 1, "event.data", err) != BYRON_OK)
-        return R_POISON;
-    int full = kind == BYRON_EVENT_CREATED || kind == BYRON_EVENT_DELETED;
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, m->name);
-    result_t r = R_RETRY;
-    /* Fast path for the common case, an update with no app to consult: write
-     * on the expected version directly (one round trip instead of read +
-     * write); anything unexpected (no match) goes the full way below. */
-    if (!s->o.app && kind == BYRON_EVENT_UPDATED && version > 1) {
-        json_object *u = json_object_new_object(), *set = fields_of(data);
-        json_object_object_add(set, "version", json_object_new_int64(version));
-        json_object_object_add(u, "$set", set);
-        bson_t *ub = json_to_bson(u, err);
-        json_object_put(u);
-        if (ub) {
-            bson_t filter = BSON_INITIALIZER, reply;
-            BSON_APPEND_UTF8(&filter, "_id", id);
-            BSON_APPEND_INT64(&filter, "version", version - 1);
-            bson_error_t be;
-            bson_iter_t it;
-            bool ok = mongoc_collection_update_one(coll, &filter, ub, NULL, &reply, &be);
-            int matched =
-                ok && bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 1;
-            bson_destroy(&reply);
-            bson_destroy(&filter);
-            bson_destroy(ub);
-            if (matched) {
-                mongoc_collection_destroy(coll);
-                return R_PROJECTED;
-            }
-        }
-        byron_err_clear(err);
-    }
-    byron_err_set(err, BYRON_ECONFLICT, "%s %s: the cached document kept changing under us", m->name, id);
-    for (int round = 0; round < 4; round++) {
-        json_object *cur = NULL;
-        int64_t stored = 0;
-        byron_handler_answer_t ans;
-        memset(&ans, 0, sizeof ans);
-        byron_err_clear(err);
-        if ((r = read_doc(coll, id, &cur, &stored, err)) != R_PROJECTED) break;
-        if (!cur && (r = tombstone_read(s, cl, m->name, id, &stored, err)) != R_PROJECTED) break;
-        byron_guard_t g = byron_guard_decide(stored, version, full);
-        if (g == BYRON_GUARD_SKIP) {
-            json_object_put(cur);
-            r = R_SKIPPED;
-            break;
-        }
-        if (g == BYRON_GUARD_GAP) {
-            json_object_put(cur);
-            byron_err_set(err, BYRON_ESTATE,
-                          "%s %s: cached version %" PRId64 ", event version %" PRId64
-                          ": an earlier event is missing",
-                          m->name, id, stored, version);
-            r = R_RETRY;
-            break;
-        }
-        /* Generated events project by themselves; the app may add to them. */
-        result_t ar = app_handle(s, ev, cur, 0, m, id, attempt, &ans, err);
-        if (ar == R_RETRY || ar == R_UNAVAILABLE) {
-            json_object_put(cur);
-            r = ar;
-            break;
-        }
-        int handled = ar == R_PROJECTED;
-        byron_err_clear(err);
-        /* What to write. */
-        int del = 0, replace = 0;
-        json_object *set = NULL, *unset = json_object_new_object();
-        if (ans.skip) {
-            set = json_object_new_object();
-        } else if (kind == BYRON_EVENT_DELETED || (ans.has_own && ans.own.del)) {
-            del = 1;
-        } else if (kind == BYRON_EVENT_CREATED) {
-            replace = 1;
-            set = fields_of(data);
-        } else {
-            set = kind == BYRON_EVENT_UPDATED ? fields_of(data) : json_object_new_object();
-        }
-        if (set && ans.has_own) {
-            if (ans.own.set) {
-                json_object_object_foreach(ans.own.set, k, v)
-                    json_object_object_add(set, k, json_object_get(v));
-            }
-            for (size_t i = 0; ans.own.unset && i < json_object_array_length(ans.own.unset); i++) {
-                const char *f = json_object_get_string(json_object_array_get_idx(ans.own.unset, i));
-                if (replace)
-                    json_object_object_del(set, f);
-                else {
-                    json_object_object_del(set, f);
-                    json_object_object_add(unset, f, json_object_new_string(""));
-                }
-            }
-        }
-        bson_error_t be;
-        bool ok = true, lost = false;
-        bson_t filter = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&filter, "_id", id);
-        if (del || replace) {
-            bson_t lt;
-            BSON_APPEND_DOCUMENT_BEGIN(&filter, "version", &lt);
-            BSON_APPEND_INT64(&lt, "$lt", version);
-            bson_append_document_end(&filter, &lt);
-        } else {
-            BSON_APPEND_INT64(&filter, "version", stored);
-        }
-        if (del) {
-            ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
-            if (ok && tombstone_write(s, cl, m->name, id, version, err) != R_PROJECTED) {
-                bson_destroy(&filter);
-                json_object_put(set);
-                json_object_put(unset);
-                json_object_put(cur);
-                byron_handler_answer_cleanup(&ans);
-                r = R_UNAVAILABLE;
-                break;
-            }
-        } else {
-            json_object_object_add(set, "version", json_object_new_int64(version));
-            json_object *u = set;
-            if (!replace) {
-                u = json_object_new_object();
-                json_object_object_add(u, "$set", set);
-                if (json_object_object_length(unset))
-                    json_object_object_add(u, "$unset", json_object_get(unset));
-            }
-            bson_t *ub = json_to_bson(u, err);
-            json_object_put(u);
-            set = NULL;
-            if (!ub) {
-                bson_destroy(&filter);
-                json_object_put(unset);
-                json_object_put(cur);
-                byron_handler_answer_cleanup(&ans);
-                r = R_POISON;
-                break;
-            }
-            /* Upsert only where no document exists: an existing one must match the version read. */
-            bson_t *opts = BCON_NEW("upsert", BCON_BOOL(replace || !cur));
-            bson_t reply;
-            if (replace)
-                ok = mongoc_collection_replace_one(coll, &filter, ub, opts, &reply, &be);
-            else
-                ok = mongoc_collection_update_one(coll, &filter, ub, opts, &reply, &be);
-            if (ok) {
-                bson_iter_t it;
-                int64_t matched = 0, upserted = 0;
-                if (bson_iter_init_find(&it, &reply, "matchedCount")) matched = bson_iter_as_int64(&it);
-                if (bson_iter_init_find(&it, &reply, "upsertedCount")) upserted = bson_iter_as_int64(&it);
-                lost = matched == 0 && upserted == 0;
-            } else if (is_dup_key(&be) && (replace || !cur)) {
-                ok = true;
-                lost = true; /* another replica inserted it first: read again */
-            }
-            bson_destroy(&reply);
-            bson_destroy(opts);
-            bson_destroy(ub);
-        }
-        bson_destroy(&filter);
-        json_object_put(set);
-        json_object_put(unset);
-        if (!ok) {
-            r = mongo_fail(&be, "write", err);
-            if (r == R_RETRY && is_dup_key(&be))
-                r = R_POISON; /* a unique index refuses it: replays cannot help */
-        } else if (lost) {
-            r = R_RETRY;
-            byron_err_set(err, BYRON_ECONFLICT, "%s %s changed concurrently", m->name, id);
-        } else {
-            r = R_PROJECTED;
-            for (size_t i = 0; i < ans.nchanges && r == R_PROJECTED; i++)
-                r = apply_change(cl, s->o.database, &ans.changes[i], err);
-            if (r == R_PROJECTED) app_after(s, ev, cur);
-            if (r == R_PROJECTED && kind == BYRON_EVENT_CUSTOM && !handled && !ans.skip) r = R_UNHANDLED;
-        }
-        json_object_put(cur);
-        byron_handler_answer_cleanup(&ans);
-        if (!(ok && lost)) break; /* lost a race: read again and decide again */
-    }
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
-/* An event of a subscribed component: the app's handler says what changes. */
-static result_t project_subscribed(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, json_object *ev,
-                                   uint64_t seq, uint64_t attempt, byron_err_t *err) {
-    const char *type = json_object_get_string(json_object_object_get(ev, "type"));
-    const byron_subscription_t *sd = l->subdef;
-    if (sd->nevents) {
-        int listed = 0;
-        for (size_t i = 0; i < sd->nevents && !listed; i++) listed = strcmp(sd->events[i], type) == 0;
-        if (!listed) return R_FILTERED;
-    }
-    if (seq <= l->checkpoint) return R_SKIPPED;
-    byron_handler_answer_t ans;
-    result_t r = app_handle(s, ev, NULL, 1, NULL, NULL, attempt, &ans, err);
-    if (r == R_PROJECTED) {
-        for (size_t i = 0; i < ans.nchanges && r == R_PROJECTED; i++)
-            r = apply_change(cl, s->o.database, &ans.changes[i], err);
-    }
-    byron_handler_answer_cleanup(&ans);
-    if (r != R_PROJECTED && r != R_UNHANDLED) return r;
-    /* The checkpoint: a redelivered event (ack lost) is not handed to the app again. */
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
-    char key[200];
-    snprintf(key, sizeof key, "sub:%s", l->stream);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-    bson_t *u = BCON_NEW("$set", "{", "seq", BCON_INT64((int64_t)seq), "}");
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    bson_error_t be;
-    if (!mongoc_collection_update_one(coll, filter, u, opts, NULL, &be))
-        r = mongo_fail(&be, "checkpoint write", err);
-    else
-        l->checkpoint = seq;
-    bson_destroy(filter);
-    bson_destroy(u);
-    bson_destroy(opts);
-    mongoc_collection_destroy(coll);
-    if (r == R_PROJECTED || r == R_UNHANDLED) app_after(s, ev, NULL);
-    return r;
 }
 
 /* ---- dead letters ------------------------------------------------------ */
@@ -638,37 +169,54 @@ static byron_status_t ensure_dlq(byron_sink_t *s, byron_err_t *err) {
     return BYRON_OK;
 }
 
-static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, const jsMsgMetaData *meta,
-                                  const char *why, byron_err_t *err) {
-    if (ensure_dlq(s, err) != BYRON_OK) return err->code;
+/* The dead letter's payload: the event with why it could not be projected;
+ * when that would not fit in one message (an event near the payload limit
+ * plus this metadata), a reference to it instead (stream, sequence), which
+ * the stream still holds. Caller puts. */
+static json_object *dead_letter_body(const lane_t *l, natsMsg *msg, const jsMsgMetaData *meta,
+                                     const char *why, int by_reference) {
     json_object *o = json_object_new_object(), *ev = NULL;
     byron_err_t pe;
     const char *data = natsMsg_GetData(msg);
     int len = natsMsg_GetDataLength(msg);
+    char ts[40];
+    byron_time_now_rfc3339(ts, sizeof ts);
     json_object_object_add(o, "error", json_object_new_string(why));
     json_object_object_add(o, "stream", json_object_new_string(l->stream));
     json_object_object_add(o, "sequence", json_object_new_int64((int64_t)meta->Sequence.Stream));
     json_object_object_add(o, "subject", json_object_new_string(natsMsg_GetSubject(msg)));
     json_object_object_add(o, "consumer", json_object_new_string(l->durable));
     json_object_object_add(o, "deliveries", json_object_new_int64((int64_t)meta->NumDelivered));
-    char ts[40];
-    byron_time_now_rfc3339(ts, sizeof ts);
     json_object_object_add(o, "time", json_object_new_string(ts));
-    if (data && byron_json_parse(data, (size_t)len, 64, &ev, &pe) == BYRON_OK)
+    if (by_reference)
+        json_object_object_add(o, "reference", json_object_new_boolean(1));
+    else if (data && byron_json_parse(data, (size_t)len, 64, &ev, &pe) == BYRON_OK)
         json_object_object_add(o, "event", ev);
     else
         json_object_object_add(o, "raw", json_object_new_string_len(data ? data : "", data ? len : 0));
-    const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    char subj[400], msgid[256], seq[24];
+    return o;
+}
+
+static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, const jsMsgMetaData *meta,
+                                  const char *why, byron_err_t *err) {
+    if (ensure_dlq(s, err) != BYRON_OK) return err->code;
+    char subj[400], msgid[256], seq[24], hwhy[200];
     snprintf(seq, sizeof seq, "%" PRIu64, meta->Sequence.Stream);
     snprintf(subj, sizeof subj, "%s.%s", s->dlq_prefix, l->kind == LANE_OWN ? "own" : "sub");
     snprintf(msgid, sizeof msgid, "dlq:%s:%s", l->stream, seq);
-    natsMsg *dm = NULL;
-    natsStatus ns = natsMsg_Create(&dm, subj, NULL, txt, (int)strlen(txt));
-    char hwhy[200];
     snprintf(hwhy, sizeof hwhy, "%.199s", why);
     for (char *p = hwhy; *p; p++)
         if (*p == '\r' || *p == '\n') *p = ' ';
+    json_object *o = dead_letter_body(l, msg, meta, why, 0);
+    const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    /* Headers and framing fit in 2 KiB (the reason is cut to 199 bytes). */
+    if (strlen(txt) + 2048 > (size_t)natsConnection_GetMaxPayload(s->nc)) {
+        json_object_put(o);
+        o = dead_letter_body(l, msg, meta, why, 1);
+        txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    }
+    natsMsg *dm = NULL;
+    natsStatus ns = natsMsg_Create(&dm, subj, NULL, txt, (int)strlen(txt));
     if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Nats-Msg-Id", msgid);
     if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Byron-Dlq-Error", hwhy);
     if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Byron-Dlq-Stream", l->stream);
@@ -680,12 +228,25 @@ static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, cons
     natsMsg_Destroy(dm);
     json_object_put(o);
     if (ns != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s", s->dlq_stream,
-                             natsStatus_GetText(ns));
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s (JetStream error %d)", s->dlq_stream,
+                             natsStatus_GetText(ns), (int)jerr);
     return BYRON_OK;
 }
 
 /* ---- lanes ------------------------------------------------------------- */
+
+/* Unique values are held in the event log (unique.h), not by the cache: the
+ * sink's partitions project in their own orders, so a value one aggregate
+ * released and another claimed may sit in both cached documents for a moment.
+ * A unique index would refuse that moment's write; indexes are plain. */
+static void drop_index(byron_sink_t *s, mongoc_client_t *cl, const char *coll, const char *name) {
+    bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8(coll), "index", BCON_UTF8(name));
+    bson_error_t be;
+    if (!mongoc_client_write_command_with_opts(cl, s->o.database, cmd, NULL, NULL, &be))
+        byron_log(BYRON_LOG_WARN, "cannot drop a unique index", "model", coll, "index", name, "error", be.message,
+                  (char *)NULL);
+    bson_destroy(cmd);
+}
 
 static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron_err_t *err) {
     if (atomic_load(&s->indexes_done)) return BYRON_OK;
@@ -699,15 +260,17 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
         const byron_model_t *m = &s->comp->models[i];
         /* Only the missing ones: FerretDB 1.24 drops the connection (a panic)
          * on createIndexes of a unique index that already exists. */
-        char have[2048] = ",";
+        char have[2048] = ",", uniq[2048] = ",";
         mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, m->name);
         mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
         const bson_t *ix;
         while (mongoc_cursor_next(cur, &ix)) {
-            bson_iter_t it;
+            bson_iter_t it, u;
             if (bson_iter_init_find(&it, ix, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
-                size_t l = strlen(have);
-                snprintf(have + l, sizeof have - l, "%s,", bson_iter_utf8(&it, NULL));
+                int unique = bson_iter_init_find(&u, ix, "unique") && bson_iter_as_bool(&u);
+                char *list = unique ? uniq : have;
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof have - l, "%s,", bson_iter_utf8(&it, NULL));
             }
         }
         bson_error_t lbe;
@@ -732,6 +295,7 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             char needle[170];
             snprintf(needle, sizeof needle, ",%s,", name);
             if (strstr(have, needle)) continue;
+            if (strstr(uniq, needle)) drop_index(s, cl, m->name, name); /* an earlier version's unique index */
             bson_t idx, key;
             n++;
             BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
@@ -739,7 +303,6 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             BSON_APPEND_INT32(&key, fd->name, 1);
             bson_append_document_end(&idx, &key);
             BSON_APPEND_UTF8(&idx, "name", name);
-            if (fd->unique) BSON_APPEND_BOOL(&idx, "unique", true);
             bson_append_document_end(&arr, &idx);
         }
         bson_append_array_end(&cmd, &arr);
@@ -837,12 +400,48 @@ static void count(byron_sink_t *s, const char *type, const char *outcome) {
     byron_metric_add(s->m.events, v, 1);
 }
 
+static int64_t nak_delay(byron_sink_t *s, uint64_t deliveries) {
+    int64_t delay = s->o.retry_ms;
+    for (uint64_t i = 1; i < deliveries && delay < NAK_MAX_MS; i++) delay *= 2;
+    return delay > NAK_MAX_MS ? NAK_MAX_MS : delay;
+}
+
+/* A dead letter for an event that cannot be projected (projection.h says what
+ * then happens to its aggregate), then the event is terminated. A dead letter
+ * that cannot be stored is retried, at most dlq_attempts deliveries; then the
+ * event is terminated anyway — counted and logged, the partition never stalls. */
+static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg,
+                               const jsMsgMetaData *meta, const byron_proj_msg_t *pm, byron_proj_result_t r,
+                               const char *type, const char *why) {
+    byron_err_t de = {0};
+    char seq[24], n[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, meta->Sequence.Stream);
+    snprintf(n, sizeof n, "%" PRIu64, meta->NumDelivered);
+    int stored = dead_letter(s, l, msg, meta, why, &de) == BYRON_OK;
+    int give_up = !stored && (int64_t)meta->NumDelivered >= s->o.dlq_attempts;
+    if ((stored || give_up) && byron_projection_dead_lettered(s->proj, cl, pm, r, why, &de) == BYRON_OK) {
+        natsMsg_Term(msg, NULL);
+        if (stored) {
+            byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq, "type", type,
+                      "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
+            return "dead_lettered";
+        }
+        if (s->m.dlq_failures) byron_metric_add(s->m.dlq_failures, NULL, 1);
+        byron_log(BYRON_LOG_ERROR, "event terminated: its dead letter could not be stored", "stream", l->stream,
+                  "sequence", seq, "type", type, "deliveries", n, "error", why, "dlq_error", de.msg, (char *)NULL);
+        return "dead_letter_failed";
+    }
+    byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "stream", l->stream, "sequence", seq,
+              "error", de.msg, (char *)NULL);
+    natsMsg_NakWithDelay(msg, nak_delay(s, meta->NumDelivered), NULL);
+    return "failed";
+}
+
 /* Project one message and settle it (ack / NAK with delay / dead-letter + term). */
 static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
     int64_t t0 = now_ms();
     jsMsgMetaData *meta = NULL;
-    if (natsMsg_GetMetaData(&meta, msg) !=
-        NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
+    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
         natsMsg_Nak(msg, NULL);
         return;
     }
@@ -850,83 +449,69 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
         const char *v[] = {l->durable};
         byron_metric_set(s->m.pending, v, (double)meta->NumPending);
     }
+    const char *hv = NULL;
+    if (natsMsgHeader_Get(msg, BYRON_HDR_VERSION, &hv) != NATS_OK) hv = NULL;
+    byron_proj_msg_t pm = {.sub = l->subdef,
+                           .partition = l->partition,
+                           .lane = l->durable,
+                           .checkpoint = &l->checkpoint,
+                           .stream = l->stream,
+                           .subject = natsMsg_GetSubject(msg),
+                           .seq = meta->Sequence.Stream,
+                           .deliveries = meta->NumDelivered,
+                           .stored_ns = meta->Timestamp,
+                           .header_version = hv,
+                           .data = natsMsg_GetData(msg),
+                           .len = (size_t)natsMsg_GetDataLength(msg)};
     byron_err_t err = {0};
-    json_object *ev = NULL;
-    result_t r;
-    char type[130] = "";
-    const char *ht = NULL;
-    if (natsMsgHeader_Get(msg, "Byron-Type", &ht) == NATS_OK && ht) snprintf(type, sizeof type, "%s", ht);
-    if (byron_event_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &ev, &err) != BYRON_OK) {
-        r = R_POISON;
-    } else {
-        snprintf(type, sizeof type, "%s", json_object_get_string(json_object_object_get(ev, "type")));
-        r = l->kind == LANE_OWN
-                ? project_own(s, cl, ev, meta->NumDelivered, &err)
-                : project_subscribed(s, l, cl, ev, meta->Sequence.Stream, meta->NumDelivered, &err);
-    }
-    const char *outcome = "projected";
+    char type[130];
+    byron_proj_result_t r = byron_projection_apply(s->proj, cl, &pm, type, sizeof type, &err);
+    const char *outcome = byron_proj_result_name(r);
+    char why[BYRON_ERR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err.msg[0] ? err.msg : "unknown error");
     switch (r) {
-    case R_PROJECTED:
-    case R_SKIPPED:
-    case R_UNHANDLED:
-    case R_FILTERED: {
+    case BYRON_PROJ_APPLIED:
+    case BYRON_PROJ_SKIPPED:
+    case BYRON_PROJ_UNHANDLED:
+    case BYRON_PROJ_FILTERED: {
         /* Synchronous: with MaxAckPending 1 the lane's next event is released
          * only once the server has the ack, so the next fetch finds it at once
          * instead of coming back empty and backing off. A lost ack only means
          * a redelivery, which the guard skips. */
         jsErrCode jerr = 0;
         natsMsg_AckSync(msg, NULL, &jerr);
-        outcome = r == R_PROJECTED   ? "projected"
-                  : r == R_SKIPPED   ? "skipped"
-                  : r == R_UNHANDLED ? "unhandled"
-                                     : "filtered";
-        if (r == R_UNHANDLED)
-            byron_log(BYRON_LOG_DEBUG, "event without a handler: version only", "type", type, (char *)NULL);
         break;
     }
-    case R_UNAVAILABLE: { /* not the event's fault: retry without counting towards the dead letter */
-        int64_t delay = (int64_t)s->o.retry_ms * 4;
-        natsMsg_NakWithDelay(msg, delay > NAK_MAX_MS ? NAK_MAX_MS : delay, NULL);
+    case BYRON_PROJ_UNAVAILABLE: /* not the event's fault: retry without counting towards the dead letter */
+        natsMsg_NakWithDelay(msg, (int64_t)s->o.retry_ms * 4 > NAK_MAX_MS ? NAK_MAX_MS : (int64_t)s->o.retry_ms * 4,
+                             NULL);
         outcome = "failed";
-        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error",
-                  err.msg, (char *)NULL);
-        break;
-    }
-    case R_RETRY:
-    case R_POISON: {
-        if (r == R_POISON || (int64_t)meta->NumDelivered >= s->o.max_deliver) {
-            byron_err_t de = {0};
-            char why[BYRON_ERR_MSG_MAX];
-            snprintf(why, sizeof why, "%s", err.msg[0] ? err.msg : "unknown error");
-            if (dead_letter(s, l, msg, meta, why, &de) == BYRON_OK) {
-                natsMsg_Term(msg, NULL);
-                outcome = "dead_lettered";
-                char seq[24], n[24];
-                snprintf(seq, sizeof seq, "%" PRIu64, meta->Sequence.Stream);
-                snprintf(n, sizeof n, "%" PRIu64, meta->NumDelivered);
-                byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq,
-                          "type", type, "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
-                break;
-            }
-            byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "error", de.msg,
-                      (char *)NULL);
-        }
-        int64_t delay = s->o.retry_ms;
-        for (uint64_t i = 1; i < meta->NumDelivered && delay < NAK_MAX_MS; i++) delay *= 2;
-        natsMsg_NakWithDelay(msg, delay > NAK_MAX_MS ? NAK_MAX_MS : delay, NULL);
-        outcome = "failed";
-        byron_log(BYRON_LOG_WARN, "event not projected: will retry", "type", type, "error", err.msg,
+        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error", err.msg,
                   (char *)NULL);
         break;
-    }
+    case BYRON_PROJ_DEFER: /* a newer model's event: a sink that knows it will take it */
+        natsMsg_NakWithDelay(msg, nak_delay(s, meta->NumDelivered), NULL);
+        byron_log(BYRON_LOG_INFO, "event deferred: written under a newer model", "type", type, "reason", err.msg,
+                  (char *)NULL);
+        break;
+    case BYRON_PROJ_RETRY:
+        if ((int64_t)meta->NumDelivered < s->o.max_deliver) {
+            natsMsg_NakWithDelay(msg, nak_delay(s, meta->NumDelivered), NULL);
+            outcome = "failed";
+            byron_log(BYRON_LOG_WARN, "event not projected: will retry", "type", type, "error", err.msg,
+                      (char *)NULL);
+            break;
+        }
+        __attribute__((fallthrough)); /* it kept failing */
+    case BYRON_PROJ_INVALID:
+    case BYRON_PROJ_BLOCKED: outcome = settle_dead(s, l, cl, msg, meta, &pm, r, type, why); break;
     }
     count(s, type, outcome);
-    if (s->m.latency && (r == R_PROJECTED || r == R_UNHANDLED)) {
+    if (s->m.latency && (r == BYRON_PROJ_APPLIED || r == BYRON_PROJ_UNHANDLED)) {
         byron_metric_observe(s->m.latency, NULL, (double)(now_ms() - t0) / 1000.0);
         if (meta->Timestamp > 0 && s->m.age)
             byron_metric_observe(s->m.age, NULL, now_s_real() - (double)meta->Timestamp / 1e9);
     }
-    json_object_put(ev);
     jsMsgMetaData_Destroy(meta);
 }
 
@@ -1081,6 +666,8 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     if (s->o.max_deliver <= 0) s->o.max_deliver = 5;
     if (s->o.retry_ms <= 0) s->o.retry_ms = 500;
     if (s->o.ack_wait_ms <= 0) s->o.ack_wait_ms = 30000;
+    if (s->o.dlq_attempts <= 0) s->o.dlq_attempts = s->o.max_deliver + 10;
+    if (!(s->proj = byron_projection_new(s->comp, o->database, o->app, o->defer_ms, err))) goto fail;
     byron_sink_dlq_names(s->comp, s->dlq_stream, sizeof s->dlq_stream, s->dlq_prefix, sizeof s->dlq_prefix);
     s->nlanes = (size_t)s->comp->partitions + s->comp->nsubscriptions;
     if (!(s->lanes = calloc(s->nlanes, sizeof *s->lanes))) goto nomem;
@@ -1101,7 +688,8 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
             for (char *p = l->stream; *p; p++)
                 if (*p == '-') *p = '_';
             byron_sink_subscription_durable(s->comp, l->durable, sizeof l->durable);
-            snprintf(l->filter, sizeof l->filter, "byron.%s.%s.>", sd->namespace_, sd->component);
+            /* Exactly the aggregate subjects (6 tokens): not the other component's unique claims. */
+            snprintf(l->filter, sizeof l->filter, "byron.%s.%s.*.*.*", sd->namespace_, sd->component);
         }
         snprintf(l->err, sizeof l->err, "starting");
     }
@@ -1111,7 +699,7 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
         s->m.events =
             byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
                                    "Events handled by the sink, by type and outcome (projected, skipped, "
-                                   "unhandled, filtered, failed, dead_lettered)",
+                                   "unhandled, filtered, failed, deferred, dead_lettered, dead_letter_failed)",
                                    EL, NULL, 0);
         s->m.latency =
             byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
@@ -1121,6 +709,10 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
                                    "From the event's storage in the stream to its projection", NULL, NULL, 0);
         s->m.pending = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_sink_consumer_pending",
                                               "Events not yet delivered, per consumer (lag)", PL, NULL, 0);
+        s->m.dlq_failures = byron_metrics_register(
+            o->metrics, BYRON_METRIC_COUNTER, "byron_sink_dead_letter_failures_total",
+            "Events terminated because their dead letter could not be stored (they stay in the stream)", NULL,
+            NULL, 0);
     }
     /* Own connection: the sink's fetches and acks do not queue behind anything else. */
     natsStatus ns;
@@ -1204,6 +796,7 @@ void byron_sink_free(byron_sink_t *s) {
     }
     if (s->pool) mongoc_client_pool_destroy(s->pool);
     mongoc_uri_destroy(s->uri);
+    byron_projection_free(s->proj);
     for (size_t i = 0; s->lanes && i < s->nlanes; i++) pthread_mutex_destroy(&s->lanes[i].lock);
     free(s->lanes);
     pthread_mutex_destroy(&s->index_lock);

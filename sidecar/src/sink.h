@@ -11,8 +11,8 @@
  * min(lanes, 8)), each owning lanes t, t+T, ...: one lane is long-polled,
  * several are polled round-robin with no-wait fetches; each event is
  * projected synchronously on its lane's thread (MongoDB + app calls are
- * blocking). Nothing here runs on the HTTP
- * loop. The sink has its own NATS connection and its own MongoDB pool. */
+ * blocking; projection.h). Nothing here runs on the HTTP loop. The sink has
+ * its own NATS connection and its own MongoDB pool. */
 #ifndef BYRON_SIDECAR_SINK_H
 #define BYRON_SIDECAR_SINK_H
 
@@ -36,11 +36,14 @@ typedef struct byron_sink_options {
     int max_deliver; /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
     int retry_ms;    /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
     int ack_wait_ms; /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
+    int dlq_attempts; /* deliveries before an event whose dead letter cannot be stored is
+                         terminated anyway (0: max_deliver + 10);      env BYRON_SINK_DLQ_ATTEMPTS */
+    int defer_ms;    /* how long an event of a newer model waits for a sink that knows it
+                        (0: 600000);                                   env BYRON_SINK_DEFER_MS */
     int rebuild;     /* drop the cache and the durables first (--rebuild) */
 } byron_sink_options_t;
 
-/* Fill the env-driven fields (threads, max_deliver, retry_ms, ack_wait_ms); BYRON_EINVAL names the variable.
- */
+/* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */
 byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
 /* Start the lanes (they connect and create their consumers in the background,

@@ -366,12 +366,13 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
         0);
     cr_assert_eq(r.status, 400, "%s", r.body);
     h_resp_free(&r);
-    /* The indexes declared in the model exist, the unique one unique. */
+    /* The indexes declared in the model exist, all plain: unique values are held
+     * in the event log (unique.h), not by the cache. */
     char db[160];
     snprintf(db, sizeof db, "byron_%s", api.component);
     for (char *p = db; *p; p++)
         if (*p == '-') *p = '_';
-    cr_assert_str_eq(index_names(db, "Order"), ",_id_,code_1!,customer_1,");
+    cr_assert_str_eq(index_names(db, "Order"), ",_id_,code_1,customer_1,");
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -402,8 +403,8 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     /* Order: an event delivered before its predecessor was applied would have
      * met the guard's gap rule, which logs and retries it: neither replica did. */
     cr_assert_eq(outcome_total(k2.port, "dead_lettered"), 0);
-    cr_assert(!file_contains(k1.log, "an earlier event is missing"), "replica 1 saw a gap; see %s", k1.log);
-    cr_assert(!file_contains(k2.log, "an earlier event is missing"), "replica 2 saw a gap; see %s", k2.log);
+    cr_assert(!file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
+    cr_assert(!file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
