@@ -788,9 +788,10 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         int64_t stored = 0;
         byron_err_clear(err);
         if ((r = read_projection(p, cl, o->model->name, o->id, &cur, &stored, err)) != BYRON_PROJ_APPLIED) break;
-        if (o->version <= stored || o->version > stored + 1) {
+        byron_guard_t g = byron_guard_decide(stored, o->version);
+        if (g != BYRON_GUARD_APPLY) {
             json_object_put(cur);
-            r = o->version <= stored ? BYRON_PROJ_SKIPPED : gap(p, cl, o, stored, err);
+            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, o, stored, err);
             break;
         }
         /* Generated events project by themselves; the app may add to them. */

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-byron_guard_t byron_guard_decide(int64_t stored, int64_t version, int full_state) {
+byron_guard_t byron_guard_decide(int64_t stored, int64_t version) {
     if (version <= stored) return BYRON_GUARD_SKIP;
-    if (version == stored + 1 || full_state) return BYRON_GUARD_APPLY;
-    return BYRON_GUARD_GAP;
+    return version == stored + 1 ? BYRON_GUARD_APPLY : BYRON_GUARD_GAP;
 }
 
 const char *byron_guard_name(byron_guard_t g) {

@@ -14,18 +14,16 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-/* What to do with an event given the version of the cached document. */
+/* What to do with an event given the aggregate's projected version. */
 typedef enum {
-    BYRON_GUARD_APPLY, /* the next version (or a newer full state): write it */
+    BYRON_GUARD_APPLY, /* the next version: write it */
     BYRON_GUARD_SKIP,  /* already applied (redelivery, replay over a warm cache): ack, no write */
-    BYRON_GUARD_GAP,   /* an earlier event is missing: never apply out of order, retry later */
+    BYRON_GUARD_GAP,   /* not the next version: never applied (docs/sink.md, "Version guard") */
 } byron_guard_t;
 
-/* stored: the cached document's version, 0 when there is none (or it was
- * written only by subscription changes). full_state: the event carries the
- * whole state (MCreated, MDeleted), so any newer version may be written
- * idempotently; every other event applies only on stored + 1. O(1). */
-byron_guard_t byron_guard_decide(int64_t stored, int64_t version, int full_state);
+/* stored: the projected version (the document's, else its tombstone's, 0
+ * when there is neither). Strict: only stored + 1 applies. O(1). */
+byron_guard_t byron_guard_decide(int64_t stored, int64_t version);
 const char *byron_guard_name(byron_guard_t g);
 
 typedef enum {
