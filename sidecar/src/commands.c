@@ -160,6 +160,11 @@ typedef struct run {
     byron_stream_last_t last;
     int exists;
     json_object *current; /* the state at last.version; NULL: none */
+    byron_unique_holdings_t held; /* the unique values the aggregate holds at last.version */
+    int held_known;               /* held came from the last event's header (else from current) */
+    char unique_hdr[BYRON_UNIQUE_HDR_MAX]; /* what it holds after this command (the events' Byron-Unique) */
+    int has_unique_hdr;
+    int state_read; /* current was read (needs_state) */
     claim_t claims[MAX_CLAIMS];
     size_t nclaims;
     pending_event_t evs[BYRON_COMMAND_MAX_EVENTS];
@@ -186,6 +191,8 @@ static void attempt_cleanup(run_t *r) {
     json_object_put(r->hook_body);
     r->hook_body = NULL;
     r->again = 0;
+    r->has_unique_hdr = 0;
+    r->state_read = 0;
 }
 
 /* ------------------------------------------------------------------ prepare */
@@ -361,9 +368,9 @@ static byron_status_t read_last(run_t *r) {
     while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
            mono_s() < r->deadline)
         sleep_ms(byron_backoff_next(&r->bo));
-    if (st == BYRON_OK && r->last.seq && r->last.version <= 0)
-        st = byron_err_set(r->err, BYRON_EPROTO, "event %" PRIu64 " on %s has no %s header", r->last.seq,
-                           r->subject, BYRON_HDR_VERSION);
+    if (st == BYRON_OK && r->last.seq && (r->last.version <= 0 || r->last.version >= BYRON_VERSION_MAX))
+        st = byron_err_set(r->err, BYRON_EPROTO, "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
+                           "the api did not write: docs/sink.md, \"Dead letters\")", r->last.seq, r->subject, BYRON_HDR_VERSION);
     if (st != BYRON_OK) return fail(r, st == BYRON_EPROTO ? BYRON_CODE_INTERNAL : BYRON_CODE_UNAVAILABLE, st);
     r->exists = r->last.seq && strcmp(r->last.type, r->deleted_type) != 0;
     return BYRON_OK;
@@ -382,6 +389,20 @@ static byron_status_t check_exists(run_t *r) {
     return BYRON_OK;
 }
 
+static int model_has_unique(const byron_model_t *m) {
+    for (size_t i = 0; i < m->nfields; i++)
+        if (m->fields[i].unique) return 1;
+    return 0;
+}
+
+/* What the aggregate holds, from its last event's Byron-Unique header (unique.h). */
+static void read_holdings(run_t *r) {
+    r->held_known = 1;
+    memset(&r->held, 0, sizeof r->held);
+    if (!r->exists || !model_has_unique(r->m)) return; /* a new aggregate holds nothing */
+    r->held_known = r->last.has_unique && byron_unique_holdings_parse(r->m, r->last.unique, &r->held) == 0;
+}
+
 /* Whether the command may give up a unique value: a delete of a model with
  * unique fields, an update that sets one. */
 static int changes_unique(const run_t *r) {
@@ -393,11 +414,12 @@ static int changes_unique(const run_t *r) {
     return 0;
 }
 
-/* `current` is read when a hook decides on it, or to release the unique
- * values the command gives up. */
+/* `current` is read when a hook decides on it — or, for an aggregate whose
+ * last event predates the Byron-Unique header, to learn the unique values the
+ * command gives up. */
 static int needs_state(const run_t *r) {
     if (!r->exists || !r->c->o.cache) return 0;
-    return r->c->o.app || changes_unique(r);
+    return r->c->o.app || (!r->held_known && changes_unique(r));
 }
 
 /* A cache_wait_state outcome as the command's: ECONFLICT → run again. */
@@ -427,13 +449,17 @@ static byron_status_t wait_state(run_t *r, const char *id, int64_t version, json
 
 static byron_status_t read_state(run_t *r) {
     if (!needs_state(r)) return BYRON_OK;
+    r->state_read = 1;
     return state_outcome(r, wait_state(r, r->id, r->last.version, &r->current));
 }
 
 /* ------------------------------------------------------------------ unique claims */
 
-/* Whether aggregate `owner` holds value v of f at its latest version. */
-static byron_status_t holder_has(run_t *r, const byron_field_t *f, json_object *v, const char *owner, int *held) {
+/* Whether aggregate `owner` holds the value of f hashed h at its latest
+ * version: its last event says (Byron-Unique), or, for an older event without
+ * the header, its state read exactly. */
+static byron_status_t holder_has(run_t *r, size_t fi, const char *h, const char *owner, int *held) {
+    const byron_field_t *f = &r->m->fields[fi];
     char subject[BYRON_SUBJECT_MAX];
     *held = 0;
     if (byron_subject_format(subject, sizeof subject, r->c->o.component, r->m->name, owner) < 0) return BYRON_OK;
@@ -441,16 +467,23 @@ static byron_status_t holder_has(run_t *r, const byron_field_t *f, json_object *
     byron_status_t st = byron_stream_last(r->c->o.stream, subject, &ol, r->err);
     if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
     if (!ol.seq || strcmp(ol.type, r->deleted_type) == 0) return BYRON_OK; /* gone: the claim is stale */
+    byron_unique_holdings_t oh;
+    if (ol.has_unique && byron_unique_holdings_parse(r->m, ol.unique, &oh) == 0) {
+        *held = strcmp(oh.hash[fi], h) == 0;
+        return BYRON_OK;
+    }
     json_object *state = NULL, *have = NULL;
+    char hh[BYRON_UNIQUE_HASH_LEN + 1];
     st = wait_state(r, owner, ol.version, &state);
-    if (st == BYRON_OK) *held = state && json_object_object_get_ex(state, f->name, &have) &&
-                                byron_unique_same(f, have, v);
+    if (st == BYRON_OK)
+        *held = state && json_object_object_get_ex(state, f->name, &have) && byron_unique_hash(f, have, hh) == 0 &&
+                strcmp(hh, h) == 0;
     json_object_put(state);
     return state_outcome(r, st);
 }
 
-static byron_status_t add_claim(run_t *r, const char *subject, uint64_t expected, const byron_field_t *f,
-                                json_object *v, int release) {
+static byron_status_t add_claim(run_t *r, const char *subject, uint64_t expected, size_t fi, json_object *v,
+                                const char *h, int release) {
     if (r->nclaims == MAX_CLAIMS) {
         byron_err_set(r->err, BYRON_ELIMIT, "too many unique values in one command");
         return fail(r, BYRON_CODE_BAD_USER_INPUT, BYRON_ELIMIT);
@@ -459,7 +492,8 @@ static byron_status_t add_claim(run_t *r, const char *subject, uint64_t expected
     snprintf(cl->subject, sizeof cl->subject, "%s", subject);
     cl->expected = expected;
     cl->release = release;
-    json_object *p = byron_unique_payload(r->m, f, v, release ? "" : r->id);
+    json_object *p = byron_unique_payload(r->m, &r->m->fields[fi], v, h, release ? "" : r->id);
+    /* (the payload's owner "" is a release; its header says "~") */
     cl->payload = strdup(byron_json_compact(p));
     json_object_put(p);
     if (!cl->payload) {
@@ -469,34 +503,37 @@ static byron_status_t add_claim(run_t *r, const char *subject, uint64_t expected
     return BYRON_OK;
 }
 
-/* Claim v for this aggregate: refused (CONFLICT) while another live aggregate holds it. */
-static byron_status_t claim(run_t *r, const byron_field_t *f, json_object *v) {
+/* Claim value v (hash h) of field fi for this aggregate: refused (CONFLICT)
+ * while another live aggregate holds it. */
+static byron_status_t claim(run_t *r, size_t fi, json_object *v, const char *h) {
+    const byron_field_t *f = &r->m->fields[fi];
     char subject[BYRON_SUBJECT_MAX];
-    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, f, v) < 0) return BYRON_OK;
+    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, f, h) < 0) return BYRON_OK;
     byron_stream_last_t cl;
     byron_status_t st = byron_stream_last(r->c->o.stream, subject, &cl, r->err);
     if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
-    if (cl.seq && cl.claim[0] && strcmp(cl.claim, r->id) != 0) {
+    if (cl.seq && byron_id_is_valid(cl.claim) && strcmp(cl.claim, r->id) != 0) {
         int held = 0;
-        if ((st = holder_has(r, f, v, cl.claim, &held)) != BYRON_OK || r->again) return st;
+        if ((st = holder_has(r, fi, h, cl.claim, &held)) != BYRON_OK || r->again) return st;
         if (held) {
             byron_err_set(r->err, BYRON_ECONFLICT, "input.%s: %.64s is already used by %s %.64s", f->name,
                           byron_json_compact(v), r->m->name, cl.claim);
             return fail(r, BYRON_CODE_CONFLICT, BYRON_ECONFLICT);
         }
     }
-    return add_claim(r, subject, cl.seq, f, v, 0);
+    return add_claim(r, subject, cl.seq, fi, v, h, 0);
 }
 
-/* Release v, which this aggregate gives up (only if the claim is ours). */
-static byron_status_t release(run_t *r, const byron_field_t *f, json_object *v) {
+/* Release the value hashed h, which this aggregate gives up (only if the claim is ours). */
+static byron_status_t release(run_t *r, size_t fi, const char *h) {
     char subject[BYRON_SUBJECT_MAX];
-    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, f, v) < 0) return BYRON_OK;
+    if (byron_unique_subject(subject, sizeof subject, r->c->o.component, r->m, &r->m->fields[fi], h) < 0)
+        return BYRON_OK;
     byron_stream_last_t cl;
     byron_status_t st = byron_stream_last(r->c->o.stream, subject, &cl, r->err);
     if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
     if (!cl.seq || strcmp(cl.claim, r->id) != 0) return BYRON_OK;
-    return add_claim(r, subject, cl.seq, f, v, 1);
+    return add_claim(r, subject, cl.seq, fi, NULL, h, 1);
 }
 
 static json_object *field_value(json_object *obj, const char *name) {
@@ -506,22 +543,36 @@ static json_object *field_value(json_object *obj, const char *name) {
 }
 
 /* Unique values in the log: every value the aggregate takes is claimed, every
- * value it gives up released, in the append itself. Custom events never change
- * unique fields (the sink refuses a handler that tries). */
+ * value it gives up released, in the append itself; its events say what it
+ * holds after them (r->unique_hdr). Custom events never change unique fields
+ * (the sink refuses a handler that tries). */
 static byron_status_t plan_claims(run_t *r) {
+    if (!model_has_unique(r->m)) return BYRON_OK;
     byron_command_kind_t k = r->ref.kind;
-    if (k == BYRON_CMD_CUSTOM) return BYRON_OK;
-    for (size_t i = 0; i < r->m->nfields && !r->again; i++) {
+    /* An older last event without the header, and no state read (the command
+     * changes no unique value): what the aggregate holds stays unrecorded. */
+    if (!r->held_known && !r->state_read) return BYRON_OK;
+    if (!r->held_known) /* an older last event: what the state holds */
+        for (size_t i = 0; i < r->m->nfields; i++)
+            if (r->m->fields[i].unique) byron_unique_hash(&r->m->fields[i], field_value(r->current, r->m->fields[i].name), r->held.hash[i]);
+    byron_unique_holdings_t next = r->held;
+    for (size_t i = 0; i < r->m->nfields && !r->again && k != BYRON_CMD_CUSTOM; i++) {
         const byron_field_t *f = &r->m->fields[i];
-        if (!f->unique || (k == BYRON_CMD_UPDATE && !json_object_object_get_ex(r->input, f->name, NULL)))
-            continue;
+        if (!f->unique || (k == BYRON_CMD_UPDATE && !json_object_object_get_ex(r->input, f->name, NULL))) continue;
         json_object *nv = k == BYRON_CMD_DELETE ? NULL : field_value(r->input, f->name);
-        json_object *ov = field_value(r->current, f->name);
-        if (nv && ov && byron_unique_same(f, nv, ov)) continue; /* already ours */
+        char nh[BYRON_UNIQUE_HASH_LEN + 1] = "";
+        if (nv) byron_unique_hash(f, nv, nh);
+        if (strcmp(nh, r->held.hash[i]) == 0) continue; /* unchanged */
         byron_status_t st;
-        if (nv && (st = claim(r, f, nv)) != BYRON_OK) return st;
-        if (ov && !r->again && (st = release(r, f, ov)) != BYRON_OK) return st;
+        if (nh[0] && (st = claim(r, i, nv, nh)) != BYRON_OK) return st;
+        if (r->held.hash[i][0] && !r->again && (st = release(r, i, r->held.hash[i])) != BYRON_OK) return st;
+        snprintf(next.hash[i], sizeof next.hash[i], "%s", nh);
     }
+    if (byron_unique_holdings_format(r->m, &next, r->unique_hdr, sizeof r->unique_hdr) < 0) {
+        byron_err_set(r->err, BYRON_ELIMIT, "%s: too many unique values to record", r->m->name);
+        return fail(r, BYRON_CODE_INTERNAL, BYRON_ELIMIT);
+    }
+    r->has_unique_hdr = 1;
     return BYRON_OK;
 }
 
@@ -689,7 +740,7 @@ static byron_status_t append(run_t *r) {
                                     .len = strlen(cl->payload),
                                     .msg_id = msg_ids[i],
                                     .expected_seq = cl->expected,
-                                    .claim = cl->release ? "" : r->id};
+                                    .claim = cl->release ? BYRON_UNIQUE_NONE : r->id};
     }
     for (size_t i = 0; i < r->nev; i++) {
         size_t k = r->nclaims + i;
@@ -718,7 +769,8 @@ static byron_status_t append(run_t *r) {
                                     .unconditional = i > 0,
                                     .expected_seq = r->last.seq,
                                     .version = spec.version,
-                                    .type = types[i]};
+                                    .type = types[i],
+                                    .unique = r->has_unique_hdr ? r->unique_hdr : NULL};
     }
     byron_status_t st;
     int dup = 0;
@@ -777,7 +829,9 @@ static byron_status_t attempt(run_t *r) {
         uint64_t index = strtoull(r->last.msg_id + plen, NULL, 10);
         return read_back(r, index < r->last.seq ? r->last.seq - index : 1);
     }
-    if ((st = check_exists(r)) != BYRON_OK || (st = read_state(r)) != BYRON_OK || r->again) return st;
+    if ((st = check_exists(r)) != BYRON_OK) return st;
+    read_holdings(r);
+    if ((st = read_state(r)) != BYRON_OK || r->again) return st;
     if ((st = plan_claims(r)) != BYRON_OK || r->again) return st;
     if ((st = decide(r)) != BYRON_OK) return st;
     return append(r);

@@ -175,6 +175,8 @@ static byron_status_t parse_fields(const byron_component_t *c, json_object *obj,
     size_t n;
     byron_status_t st = get_array_len(obj, path, key, &arr, &n, err);
     if (st != BYRON_OK || n == 0) return st;
+    if (n > BYRON_FIELDS_MAX)
+        return byron_err_set(err, BYRON_EINVAL, "%s.%s: %zu fields, at most %d", path, key, n, BYRON_FIELDS_MAX);
     if (!(*out = calloc(n, sizeof **out))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         char fp[256];

@@ -16,6 +16,7 @@
 
 #define BYRON_ID_MAX 128 /* ids: [A-Za-z0-9_-]{1,128} */
 #define BYRON_CONFIG_MAX_BYTES (4u << 20)
+#define BYRON_FIELDS_MAX 64 /* per model and per command input (the CRD's maxItems) */
 
 typedef enum {
     BYRON_TYPE_ID,

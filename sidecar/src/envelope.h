@@ -20,6 +20,10 @@
 #include <stdint.h>
 
 #define BYRON_EVENT_MAX_BYTES (1u << 20)
+/* An aggregate's version never goes beyond 2^53 (exact in every JSON reader):
+ * an event claiming more is absurd — the sink dead-letters it without moving
+ * the aggregate, the api refuses to append after it. */
+#define BYRON_VERSION_MAX 9007199254740992LL
 #define BYRON_UUID_LEN 36
 #define BYRON_TRACEPARENT_LEN 55
 

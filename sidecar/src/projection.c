@@ -688,9 +688,9 @@ static byron_proj_result_t check_own(byron_projection_t *p, const byron_proj_msg
                       m->header_version ? m->header_version : "(absent)", o->version);
         return BYRON_PROJ_INVALID;
     }
-    if ((uint64_t)o->version > m->seq) {
-        byron_err_set(err, BYRON_EINVAL, "event.byronversion %" PRId64 " is beyond its stream sequence %" PRIu64,
-                      o->version, m->seq);
+    if (o->version > BYRON_VERSION_MAX) {
+        byron_err_set(err, BYRON_EINVAL, "event.byronversion %" PRId64 " is absurd (above %" PRId64 ")",
+                      o->version, (int64_t)BYRON_VERSION_MAX);
         return BYRON_PROJ_INVALID;
     }
     o->kind = byron_event_kind(o->type, o->model->name);
@@ -698,11 +698,19 @@ static byron_proj_result_t check_own(byron_projection_t *p, const byron_proj_msg
         byron_err_set(err, BYRON_EINVAL, "event.type: no command of %s emits %s", o->model->name, o->type);
         return not_understood(p, m, o->ev, err);
     }
-    /* Names and types only: which fields are required was the api's to check
-     * when it wrote the event (an older event may predate a field). */
+    /* A create carries the whole object: every required field (no allowed
+     * model change adds one to an existing model: docs/evolution.md), and its
+     * own id; an update only names and types. */
     if ((o->kind == BYRON_EVENT_CREATED || o->kind == BYRON_EVENT_UPDATED) &&
-        byron_input_validate(o->model->fields, o->model->nfields, o->data, 1, 1, "event.data", err) != BYRON_OK)
+        byron_input_validate(o->model->fields, o->model->nfields, o->data, o->kind == BYRON_EVENT_UPDATED, 1,
+                             "event.data", err) != BYRON_OK)
         return not_understood(p, m, o->ev, err);
+    json_object *did = NULL;
+    if (o->kind == BYRON_EVENT_CREATED &&
+        (!json_object_object_get_ex(o->data, "id", &did) || strcmp(json_object_get_string(did), o->id) != 0)) {
+        byron_err_set(err, BYRON_EINVAL, "event.data.id: must be the event's subject %s", o->id);
+        return BYRON_PROJ_INVALID;
+    }
     return BYRON_PROJ_APPLIED;
 }
 
@@ -913,7 +921,7 @@ byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_clie
      * claimed (what the api counts from), with nothing applied. */
     char *end = NULL;
     long long hv = m->header_version ? strtoll(m->header_version, &end, 10) : 0;
-    if (!m->header_version || *end || hv <= stored) return BYRON_OK;
+    if (!m->header_version || *end || hv <= stored || hv > BYRON_VERSION_MAX) return BYRON_OK;
     writes_t w = {.op = OP_UPDATE, .model = model, .id = id, .from = stored, .to = hv, .had_doc = had_doc};
     w.set = json_object_new_object();
     w.unset = json_object_new_object();

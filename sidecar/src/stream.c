@@ -273,6 +273,9 @@ static void fill_meta(natsMsg *m, byron_stream_last_t *out) {
     out->claim[0] = '\0';
     out->has_claim = natsMsgHeader_Get(m, BYRON_HDR_CLAIM, &v) == NATS_OK && v;
     if (out->has_claim) snprintf(out->claim, sizeof out->claim, "%s", v);
+    out->unique[0] = '\0';
+    out->has_unique = natsMsgHeader_Get(m, BYRON_HDR_UNIQUE, &v) == NATS_OK && v && strlen(v) < sizeof out->unique;
+    if (out->has_unique) snprintf(out->unique, sizeof out->unique, "%s", v);
 }
 
 byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_stream_last_t *out,
@@ -381,6 +384,7 @@ static natsStatus build_msg(byron_stream_t *s, const byron_publish_t *p, const c
     }
     if (ns == NATS_OK && p->type) ns = natsMsgHeader_Set(msg, BYRON_HDR_TYPE, p->type);
     if (ns == NATS_OK && p->claim) ns = natsMsgHeader_Set(msg, BYRON_HDR_CLAIM, p->claim);
+    if (ns == NATS_OK && p->unique) ns = natsMsgHeader_Set(msg, BYRON_HDR_UNIQUE, p->unique);
     if (ns == NATS_OK && batch) {
         snprintf(num, sizeof num, "%zu", index + 1);
         ns = natsMsgHeader_Set(msg, "Nats-Batch-Id", batch);

@@ -18,6 +18,8 @@
 #define BYRON_HDR_VERSION "Byron-Version"
 #define BYRON_HDR_TYPE "Byron-Type"
 #define BYRON_HDR_CLAIM "Byron-Claim"
+#define BYRON_HDR_UNIQUE "Byron-Unique"
+#define BYRON_UNIQUE_HDR_MAX 2560 /* 64 fields × (name + '=' + 32 hex + ';') */
 
 typedef struct byron_stream byron_stream_t;
 
@@ -50,7 +52,9 @@ typedef struct byron_stream_last {
     char type[129];   /* its event type */
     char msg_id[160]; /* its Nats-Msg-Id */
     char claim[160];  /* its Byron-Claim header (unique.h); "" when none */
-    int has_claim;    /* the header was present ("" is a release) */
+    int has_claim;    /* the header was present ("~" is a release) */
+    char unique[BYRON_UNIQUE_HDR_MAX]; /* its Byron-Unique header: the unique values the aggregate holds */
+    int has_unique;                    /* the header was present ("~": holds none) */
 } byron_stream_last_t;
 
 /* BYRON_OK with out->seq == 0 when the subject is empty. */
@@ -77,7 +81,8 @@ typedef struct byron_publish {
     uint64_t expected_seq; /* Nats-Expected-Last-Subject-Sequence (0: the subject must be empty) */
     int64_t version;       /* Byron-Version header (0: none) */
     const char *type;      /* Byron-Type header (NULL: none) */
-    const char *claim;     /* Byron-Claim header (unique.h: the owner's id, "" for a release; NULL: none) */
+    const char *claim;     /* Byron-Claim header (unique.h: the owner's id, "~" for a release; NULL: none) */
+    const char *unique;    /* Byron-Unique header (unique.h: the values the aggregate holds after it; NULL: none) */
 } byron_publish_t;
 
 #define BYRON_APPEND_MAX 256 /* messages in one append (the server allows 1000 in a batch) */

@@ -122,7 +122,7 @@ def main():
     open(sink_log, "w").close()
     # Scripts whose commands decide on projected state need the sink; the others
     # page through documents they seed, which a projecting sink would join.
-    sink = None if not set(scripts) & {"http_check.cjs", "ws_check.cjs"} else subprocess.Popen(
+    sink = None if not set(scripts) & {"http_check.cjs", "ws_check.cjs", "stress.cjs"} else subprocess.Popen(
         [binary, "--mode=sink", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
          "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(sink_port), "--bind", "127.0.0.1",
          "--sidecar-socket", os.path.join(work, "sink.sock")],

@@ -717,9 +717,9 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     h_sidecar_start(&api, "kstress", NULL, NULL);
     h_sidecar_partitions = 0;
     char *env[] = {"BYRON_SINK_THREADS=5", NULL};
-    sink_proc_t k1, k2;
-    sink_start(&k1, api.config, 1, env, NULL, NULL);
-    sink_start(&k2, api.config, 0, env, NULL, NULL);
+    h_sink_t k1, k2;
+    h_sink_start(&k1, api.config, 1, env, NULL, NULL);
+    h_sink_start(&k2, api.config, 0, env, NULL, NULL);
     reader_t r1 = {.port = k1.port}, r2 = {.port = k2.port};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, reader, &r1);
@@ -735,7 +735,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
                  r1.reads + r2.reads);
     cr_assert(outcome_total(k1.port, "projected") > 0 && outcome_total(k2.port, "projected") > 0,
               "both replicas project");
-    cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
-    cr_assert_eq(sink_stop(&k1, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
+    cr_assert_eq(h_sink_stop(&k1, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&api), 0);
 }
