@@ -11,6 +11,7 @@
 #include "graphql_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
+#include "verify.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ static int parse_int(const char *flag, const char *s, int min, int max, int *out
 static void usage(FILE *f) {
     fprintf(f,
             "usage: byron-sidecar --mode=api|sink [options]\n"
+            "       byron-sidecar --mode=verify --help   the fold checker (docs/consistency.md)\n"
             "  --mode M              api or sink (env BYRON_MODE)\n"
             "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
             "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
@@ -247,6 +249,16 @@ static void *health_thread(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        mongoc_init();
+        mongoc_log_set_handler(mongoc_log_to_json, NULL);
+        int vrc = byron_verify_main(argc, argv);
+        mongoc_cleanup();
+        curl_global_cleanup();
+        nats_CloseAndWait(2000);
+        return vrc;
+    }
     settings_t s;
     int level = BYRON_LOG_INFO;
     int rc = parse_settings(argc, argv, &s, &level);
