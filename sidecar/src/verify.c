@@ -19,6 +19,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "fold.h"
+#include "nats_options.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -205,6 +206,10 @@ static byron_status_t nats_open(verify_t *v, byron_err_t *err) {
         (ns = natsOptions_SetTimeout(no, 5000)) != NATS_OK) {
         natsOptions_Destroy(no);
         return byron_err_set(err, BYRON_EINVAL, "NATS options: %s", natsStatus_GetText(ns));
+    }
+    if (byron_nats_options_apply(no, err) != BYRON_OK) { /* the pod's NATS identity, TLS and inbox */
+        natsOptions_Destroy(no);
+        return err->code;
     }
     ns = natsConnection_Connect(&v->nc, no);
     natsOptions_Destroy(no);
