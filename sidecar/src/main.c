@@ -377,8 +377,9 @@ int main(int argc, char **argv) {
     /* Drain: refuse new work, let queued and running work finish and be answered. */
     atomic_store(&sc.draining, 1);
     byron_gqlapi_drain(gql, 1000); /* WebSocket clients: 1001, reconnect elsewhere */
-    byron_workpool_drain_free(sc.pool);
-    sc.pool = NULL;
+    /* The server's thread may still be dispatching a request it read before
+     * `draining`: the pool answers it "shutting down" and is freed after the server. */
+    byron_workpool_drain(sc.pool);
     for (int i = 0; i < 100 && byron_server_inflight(srv) > 0; i++) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
@@ -395,9 +396,10 @@ out:
     }
     atomic_store(&hc.stop, 1);
     if (health_started) pthread_join(health, NULL);
-    byron_workpool_drain_free(sc.pool);
+    byron_workpool_drain(sc.pool);
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
+    byron_workpool_free(sc.pool); /* nothing submits any more */
     byron_sink_free(sc.sink); /* after the server (readiness reads it); settles the events in hand */
     byron_gqlapi_free(gql);   /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);

@@ -143,8 +143,9 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     cr_assert_eq(call(NULL, port, "GET", "/healthz", NULL, 2000, NULL, NULL, 0), 200);
     cr_assert_eq(byron_server_inflight(srv), 0);
 
-    byron_workpool_drain_free(sc.pool);
+    byron_workpool_drain(sc.pool);
     byron_server_free(srv);
+    byron_workpool_free(sc.pool);
     cr_assert_neq(access(path, F_OK), 0, "the socket file is removed");
     rmdir(sock);
     byron_metrics_free(sc.metrics);
