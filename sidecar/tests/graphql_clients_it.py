@@ -114,7 +114,7 @@ def main():
         wait_ready(port, sidecar, log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
-               "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component}
+               "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component, "SIDECAR_SOCKET": sc_sock}
         for s in scripts:
             print(f"=== {s}", flush=True)
             r = subprocess.run(["node", os.path.join(src, "sidecar/tests/clients", s)], env=env, timeout=600)
