@@ -78,7 +78,8 @@ int h_log_sanitizer_report(const char *log) {
     return found;
 }
 
-pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
+/* Fork and exec with stdout to out (NULL: the log) and stderr to log. */
+static pid_t spawn(char *const argv[], const char *out, const char *log, char *const extra_env[]) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     for (size_t i = 0; pid > 0 && i < sizeof children / sizeof children[0]; i++)
@@ -91,13 +92,18 @@ pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
         /* A failed assertion ends the test process: take the children with it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
+        int ofd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : fd;
+        dup2(ofd, 1);
         dup2(fd, 2);
         for (char *const *e = extra_env; e && *e; e++) putenv(*e);
         execvp(argv[0], argv);
         _exit(127);
     }
     return pid;
+}
+
+pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
+    return spawn(argv, NULL, log, extra_env);
 }
 
 /* A child that wrote a sanitizer report fails the test, whatever its exit status. */
@@ -125,6 +131,114 @@ int h_wait_exit(pid_t pid, int timeout_ms) {
         waitpid(pid, NULL, 0);
     }
     check_child_log(pid);
+    return rc;
+}
+
+int64_t h_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int h_ready(int port) {
+    h_resp_t r;
+    int ok = h_http(NULL, port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200;
+    h_resp_free(&r);
+    return ok;
+}
+
+/* The reference app beside a sink (1: Python, 2: Node), on the sink's sockets. */
+void h_app_start(h_sink_t *k, int app, char *const *app_env) {
+    char script[600], e1[400], e2[400];
+    snprintf(script, sizeof script, "%s/examples/reference-app/%s", getenv("BYRON_SOURCE_DIR"),
+             app == 2 ? "node/app.js" : "python/app.py");
+    snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
+    snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
+    char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
+    char *aenv[8] = {e1, e2, NULL};
+    for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
+    k->app_pid = h_spawn(aargv, k->app_log, aenv);
+}
+
+void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
+                  const char *extra_arg) {
+    memset(k, 0, sizeof *k);
+    snprintf(k->dir, sizeof k->dir, "/tmp/byron-sink-XXXXXX");
+    cr_assert_not_null(mkdtemp(k->dir));
+    snprintf(k->sock, sizeof k->sock, "%s/sidecar.sock", k->dir);
+    snprintf(k->app_sock, sizeof k->app_sock, "%s/app.sock", k->dir);
+    snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
+    snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
+    k->port = h_free_port();
+    char bin[600], port[16], mongo[600], nats[600], cfg[400];
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(port, sizeof port, "%d", k->port);
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[24];
+    int n =
+        h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
+    if (extra_arg) argv[n++] = (char *)extra_arg;
+    argv[n] = NULL;
+    k->pid = h_spawn(argv, k->log, env);
+    if (app) h_app_start(k, app, app_env);
+    int64_t deadline = h_mono_ms() + 20000;
+    while (h_mono_ms() < deadline && !h_ready(k->port)) sleep_ms(50);
+    cr_assert(h_ready(k->port), "sink not ready within 20 s; see %s", k->log);
+}
+
+int h_sink_stop(h_sink_t *k, int sig) {
+    int rc = -1;
+    if (k->pid > 0) {
+        kill(k->pid, sig);
+        rc = h_wait_exit(k->pid, 15000);
+        k->pid = 0;
+    }
+    if (k->app_pid > 0) {
+        kill(k->app_pid, SIGTERM);
+        h_wait_exit(k->app_pid, 5000);
+        k->app_pid = 0;
+    }
+    return rc;
+}
+
+int h_verify(const char *config, const char *app_sock, char **report) {
+    return h_verify_ex(config, app_sock, NULL, report);
+}
+
+int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report) {
+    char dir[] = "/tmp/byron-verify-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char out[300], log[300], bin[600], nats[600], mongo[600], cfg[400], sock[400];
+    snprintf(out, sizeof out, "%s/report.jsonl", dir);
+    snprintf(log, sizeof log, "%s/verify.log", dir);
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[32] = {bin,  "--mode=verify", "--config", cfg,         "--nats-url",
+                      nats, "--mongo-uri",   mongo,      "--wait-ms", "60000"};
+    int n = 10;
+    if (app_sock) {
+        snprintf(sock, sizeof sock, "%s", app_sock);
+        argv[n++] = "--app-socket";
+        argv[n++] = sock;
+    }
+    for (const char *const *e = extra; e && *e && n < 30; e++) argv[n++] = (char *)*e;
+    argv[n] = NULL;
+    pid_t pid = spawn(argv, out, log, NULL);
+    int rc = h_wait_exit(pid, 120000);
+    if (report) {
+        FILE *f = fopen(out, "r");
+        cr_assert_not_null(f, "%s", out);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        *report = calloc(1, (size_t)len + 1);
+        cr_assert_eq(fread(*report, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+    }
     return rc;
 }
 

@@ -45,6 +45,38 @@ int h_wait_exit(pid_t pid, int timeout_ms);
 /* Whether the log holds an ASan/LSan/UBSan/TSan report (its first lines go to stderr). */
 int h_log_sanitizer_report(const char *log);
 
+int64_t h_mono_ms(void);
+/* /readyz on the port answers 200. */
+int h_ready(int port);
+
+/* A sink process for a component (its config: an api sidecar's), and
+ * optionally the reference app beside it on the sink's sockets (app: 0 none,
+ * 1 Python, 2 Node). env: NULL-terminated "K=V" for the sink (BYRON_SINK_*);
+ * app_env for the app; extra_arg: one more flag or NULL. Waits (20 s) until
+ * /readyz answers 200. */
+typedef struct h_sink {
+    pid_t pid, app_pid;
+    int port;
+    char dir[256], sock[300], app_sock[300], log[300], app_log[300];
+} h_sink_t;
+void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
+                  const char *extra_arg);
+/* (Re)start the reference app beside a sink (1: Python, 2: Node). */
+void h_app_start(h_sink_t *k, int app, char *const *app_env);
+/* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1). */
+int h_sink_stop(h_sink_t *k, int sig);
+
+/* The fold checker (docs/consistency.md): byron-sidecar --mode=verify on the
+ * component of config, with the app on app_sock (NULL: none; pass the sink's
+ * app socket to fold custom events as the sink did). Waits up to 60 s for the
+ * sink to settle. Returns its exit status (0: the cache equals the fold, 1: it
+ * differs, 3: not settled) and, if report is not NULL, its stdout (one JSON
+ * line per finding, then the summary; caller frees). A sanitizer report fails
+ * the test. Call it after a scenario: cr_assert_eq(h_verify(cfg, sock, NULL), 0). */
+int h_verify(const char *config, const char *app_sock, char **report);
+/* The same with more flags (NULL-terminated, or NULL), e.g. {"--wait-ms", "500", NULL}. */
+int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report);
+
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);
 
