@@ -271,7 +271,9 @@ Test(crd, accepts_nothing_the_sidecar_refuses) {
             int rc = sidecar_check(stored, out, sizeof out);
             if (rc != 0) failed(&r, "%s: the API server accepts it, the sidecar exits %d: %s", name, rc, out);
             byron_desired_t d;
-            byron_desired_options_t o = {"byron-sidecar:it", "mongo:7", "nats://nats:4222", NULL};
+            byron_desired_options_t o = {.sidecar_image = "byron-sidecar:it",
+                                         .default_cache_image = "mongo:7",
+                                         .default_broker_url = "nats://nats:4222"};
             if (byron_desired_build(stored, &o, &d, &err) != BYRON_OK)
                 failed(&r, "%s: the operator calls it invalid: %s", name, err.msg);
             else
@@ -550,7 +552,9 @@ Test(crd, random_specs_the_api_server_accepts_never_crash_loop) {
             accepted++;
             int rc = sidecar_check(stored, out, sizeof out);
             byron_desired_t d;
-            byron_desired_options_t o = {"byron-sidecar:it", "mongo:7", "nats://nats:4222", NULL};
+            byron_desired_options_t o = {.sidecar_image = "byron-sidecar:it",
+                                         .default_cache_image = "mongo:7",
+                                         .default_broker_url = "nats://nats:4222"};
             byron_status_t st = byron_desired_build(stored, &o, &d, &err);
             if (st == BYRON_OK) byron_desired_cleanup(&d);
             /* the sidecar's message without its "byron-sidecar: <file>: " prefix */

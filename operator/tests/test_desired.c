@@ -1,5 +1,6 @@
 /* test_desired.c — the pure builders: names, owner references, security,
  * replicas ownership, config hash, external cache, spec errors. */
+#include "base64.h"
 #include "byron/json.h"
 #include "desired.h"
 #include "jpath.h"
@@ -25,7 +26,9 @@ static const char *BC =
     "\"cache\":{\"image\":\"mongo:7\",\"storage\":{\"size\":\"5Gi\",\"storageClassName\":\"fast\"}},"
     "\"broker\":{\"url\":\"nats://nats:4222\"}}}";
 
-static const byron_desired_options_t OPTS = {"byron-sidecar:test", "mongo:7", "nats://default:4222", NULL};
+static const byron_desired_options_t OPTS = {.sidecar_image = "byron-sidecar:test",
+                                             .default_cache_image = "mongo:7",
+                                             .default_broker_url = "nats://default:4222"};
 
 static json_object *parse(const char *s) {
     json_object *o = NULL;
@@ -242,7 +245,7 @@ Test(desired, unusable_specs_name_the_field) {
     /* No broker in the spec and no operator default. */
     json_object *bc = parse(BC);
     json_object_object_del(at(bc, "spec"), "broker");
-    byron_desired_options_t o = {"s", "mongo:7", NULL, NULL};
+    byron_desired_options_t o = {.sidecar_image = "s", .default_cache_image = "mongo:7"};
     byron_desired_t d;
     byron_err_t err = {0};
     cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
@@ -307,7 +310,7 @@ Test(desired, secret_holds_base64_credentials_and_uri) {
         want, sizeof want,
         "mongodb://byron:pw@orders-cache-0.orders-cache.%s.svc:27017/?authSource=admin&authMechanism=PLAIN",
         s_at(bc, "metadata|namespace"));
-    char *b64 = byron_base64((const unsigned char *)want, strlen(want));
+    char *b64 = byron_base64_encode((const unsigned char *)want, strlen(want), 0);
     cr_assert_str_eq(s_at(s, "data|uri"), b64);
     free(b64);
     json_object_put(s);
