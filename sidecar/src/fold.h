@@ -11,10 +11,15 @@
  *                   aggregate is at (its document's, else its tombstone's, else
  *                   0): valid iff the envelope validates, the NATS subject is
  *                   the one derived from (byronmodel, subject), the model is
- *                   the component's, Byron-Version == byronversion == s + 1,
- *                   and generated events' data fits the model. Invalid → must
- *                   be dead-lettered, changes nothing. Valid and dead-lettered
- *                   (its handler failed for good) → changes nothing. Otherwise
+ *                   the component's, Byron-Version == byronversion, the version
+ *                   is not beyond the stream sequence, a custom type is emitted
+ *                   by a command of the model, generated events' data fit the
+ *                   model, and byronversion == s + 1. Invalid → must be
+ *                   dead-lettered, applies nothing, and the aggregate its
+ *                   subject names moves past the claimed version (never frozen;
+ *                   not for a stale version, nor for a gap on a stopped
+ *                   aggregate). Valid and dead-lettered (its handler failed for
+ *                   good) → applies nothing, stops the aggregate. Otherwise
  *                   applied: generated projection, then the handler's answer.
  *   subscribed      the listed types of the other stream's aggregate subjects;
  *                   only the handler's `changes` apply.
