@@ -141,7 +141,16 @@ static natsConnection *connection(byron_broker_t *b, const char *url, byron_err_
         (b->o.ca_file && ((ns = natsOptions_LoadCATrustedCertificates(no, b->o.ca_file)) != NATS_OK ||
                           (ns = natsOptions_SetSecure(no, true)) != NATS_OK)))
         goto fail;
-    ns = natsConnection_Connect(&c->nc, no);
+    /* cnats 3.4 (Debian 12) loses the server's nonce when the INFO line
+     * arrives in two reads (about one connect in a hundred here) and then
+     * sends no signature: the server refuses it as an authorization
+     * violation. A second connect gets a new INFO. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        ns = natsConnection_Connect(&c->nc, no);
+        if (ns != NATS_CONNECTION_AUTH_FAILED || !b->o.identity) break;
+        natsConnection_Destroy(c->nc);
+        c->nc = NULL;
+    }
 fail:
     natsOptions_Destroy(no);
     if (ns == NATS_OK) {

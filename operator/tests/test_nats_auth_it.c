@@ -146,7 +146,16 @@ static natsStatus client_connect(client_t *c, json_object *perm, const char *inb
         natsOptions_SetUserCredentialsFromFiles(o, c->creds, NULL);
     }
     if (inbox) natsOptions_SetCustomInboxPrefix(o, inbox);
-    natsStatus s = natsConnection_Connect(&c->nc, o);
+    /* Three tries: cnats 3.4 loses the nonce when the server's INFO comes in
+     * two reads (~1% of connects; see broker.c) — a refusal must hold every
+     * time, a lost nonce does not repeat. */
+    natsStatus s = NATS_ERR;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        s = natsConnection_Connect(&c->nc, o);
+        if (s != NATS_CONNECTION_AUTH_FAILED) break;
+        natsConnection_Destroy(c->nc);
+        c->nc = NULL;
+    }
     natsOptions_Destroy(o);
     if (s == NATS_OK) {
         jsOptions jo;
