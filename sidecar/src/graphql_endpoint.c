@@ -6,6 +6,7 @@
  * Idempotency-Key and traceparent headers, and holds the configuration. */
 #include "graphql_endpoint.h"
 
+#include "auth.h"
 #include "byron/json.h"
 #include "graphql_resolvers.h"
 #include "graphql_subscriptions.h"
@@ -170,10 +171,12 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     byron_gqlapi_request_t rctx;
     byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
     rctx.wait_projected = req->consistency && strcmp(req->consistency, "projected") == 0;
+    if (req->principal) rctx.principal = req->principal;
     byron_graphql_http_options_t o = {.max_body_bytes = api->opts.max_body_bytes,
                                       .resolve = byron_gqlapi_resolve,
                                       .ctx = &rctx,
-                                      .limits = &api->opts.limits};
+                                      .limits = &api->opts.limits,
+                                      .authorize = byron_gqlapi_authorize};
     byron_graphql_http_response_t r;
     byron_graphql_http_handle(api->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
                               req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
@@ -182,6 +185,7 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     rep->status = r.status;
     snprintf(rep->content_type, sizeof rep->content_type, "%s", r.content_type);
     snprintf(rep->allow, sizeof rep->allow, "%s", r.allow);
+    if (rep->status == 401) byron_auth_challenge(NULL, rep->challenge, sizeof rep->challenge);
     rep->body = r.body; /* handed over to the server */
     rep->len = r.body_len;
     r.body = NULL;

@@ -27,6 +27,7 @@
  * callback, after their last message handler returned. */
 #include "graphql_subscriptions.h"
 
+#include "auth.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "graphql_resolvers.h"
@@ -76,6 +77,8 @@ typedef struct sub {
     natsSubscription *nsub;
     unsigned gen;
     char *id;
+    char *model;              /* worker only */
+    byron_access_rows_t rows; /* worker only: the rows the subscriber may see (access.h) */
 } sub_t;
 
 struct conn {
@@ -89,12 +92,15 @@ struct conn {
     int close_code, close_now;
     char close_reason[128];
     int scheduled, notified, gone;
+    int64_t timer_at_ms; /* a worker asks the service thread to arm the timer (token expiry); 0: none */
     conn_t *run_next, *notify_next;
     conn_t *all_prev, *all_next; /* subs->all, under subs->alock */
     /* Worker only (one at a time). */
     byron_graphql_ws_t *machine;
     byron_graphql_event_source_t source;
     byron_gqlapi_request_t rctx;
+    byron_principal_t principal; /* anonymous until connection_init proves otherwise; the app on the socket */
+    int public_listener;         /* set at ESTABLISHED, read by workers after */
     sub_t *active;
     unsigned next_gen;
     /* Service thread only. */
@@ -146,6 +152,7 @@ static void conn_release(conn_t *c) {
         free(m);
     }
     byron_gqlapi_request_cleanup(&c->rctx);
+    byron_principal_cleanup(&c->principal);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -300,6 +307,8 @@ static void on_msg(natsConnection *nc, natsSubscription *nsub, natsMsg *msg, voi
 static void on_complete(void *closure) {
     sub_t *s = closure;
     conn_release(s->conn);
+    byron_access_rows_cleanup(&s->rows); /* last touched by the worker that unsubscribed */
+    free(s->model);
     free(s->id);
     free(s);
 }
@@ -350,9 +359,17 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
     else
         snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
     sub_t *s = calloc(1, sizeof *s);
-    if (!s || !(s->id = strdup(id))) {
+    if (!s || !(s->id = strdup(id)) || !(s->model = strdup(m->name))) {
+        if (s) free(s->id);
         free(s);
         return byron_graphql_field_error_set(err, NULL, "out of memory");
+    }
+    /* Allowed by the engine's authorize hook already; what remains is which rows. */
+    if (byron_access_check(comp->access, field, &c->principal, &s->rows) != BYRON_ACCESS_ALLOW) {
+        free(s->model);
+        free(s->id);
+        free(s);
+        return byron_graphql_field_error_set(err, BYRON_CODE_FORBIDDEN, "%s: not allowed", field);
     }
     s->conn = c;
     s->gen = ++c->next_gen;
@@ -372,6 +389,8 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
     }
     if (ns != NATS_OK) {
         conn_release(c);
+        byron_access_rows_cleanup(&s->rows);
+        free(s->model);
         free(s->id);
         free(s);
         return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s (%d)",
@@ -400,6 +419,37 @@ static void src_unsubscribe(void *ctx, void *handle) {
 
 /* ------------------------------------------------------------------ workers */
 
+/* Row rules on an event: its object is the event's data over the cached
+ * object (an update carries only the changed fields), with the id. */
+static int event_visible(conn_t *c, sub_t *s, json_object *ev) {
+    if (byron_access_rows_all(&s->rows)) return 1;
+    json_object *data = NULL, *id = NULL, *obj = NULL;
+    json_object_object_get_ex(ev, "id", &id);
+    json_object_object_get_ex(ev, "data", &data);
+    byron_err_t err = {0};
+    if (id && c->subs->sc->cache &&
+        byron_cache_get(c->subs->sc->cache, s->model, json_object_get_string(id), &obj, &err) != BYRON_OK)
+        obj = NULL;
+    if (!obj) obj = json_object_new_object();
+    if (json_object_is_type(data, json_type_object)) {
+        json_object_object_foreach(data, k, v) json_object_object_add(obj, k, json_object_get(v));
+    }
+    if (id) json_object_object_add(obj, "id", json_object_get(id));
+    int ok = byron_access_rows_match(&s->rows, obj);
+    json_object_put(obj);
+    return ok;
+}
+
+/* A connection whose token expired is closed (4403); its subscriptions end with it. */
+static int expired(conn_t *c, byron_graphql_ws_output_t *out) {
+    if (c->principal.kind != BYRON_PRINCIPAL_USER) return 0;
+    const byron_access_settings_t *st = byron_access_settings(c->subs->sc->component->access);
+    if ((int64_t)time(NULL) < c->principal.exp + st->skew_s) return 0;
+    out->close_code = BYRON_GRAPHQL_WS_CLOSE_FORBIDDEN;
+    snprintf(out->close_reason, sizeof out->close_reason, "Forbidden: token expired");
+    return 1;
+}
+
 static void run_event(conn_t *c, task_t *t, byron_graphql_ws_output_t *out) {
     sub_t *s = c->active;
     while (s && s->gen != t->gen) s = s->next;
@@ -412,6 +462,10 @@ static void run_event(conn_t *c, task_t *t, byron_graphql_ws_output_t *out) {
         return;
     }
     json_object *ev = byron_gqlapi_event(env, t->seq);
+    if (ev && !event_visible(c, s, ev)) {
+        json_object_put(ev);
+        ev = NULL;
+    }
     if (ev) byron_graphql_ws_push_event(c->machine, s->id, ev, out);
     json_object_put(ev);
     json_object_put(env);
@@ -433,7 +487,9 @@ static void conn_run(conn_t *c) {
         pthread_mutex_unlock(&c->lock);
         byron_graphql_ws_output_t out;
         memset(&out, 0, sizeof out);
-        if (c->machine) {
+        if (c->machine && t->kind != T_CLOSE && expired(c, &out)) {
+            /* the close below ends it all */
+        } else if (c->machine) {
             switch (t->kind) {
             case T_RECV: byron_graphql_ws_receive(c->machine, t->data, t->len, &out); break;
             case T_TIMEOUT: byron_graphql_ws_timeout(c->machine, &out); break;
@@ -474,6 +530,39 @@ static void *worker(void *arg) {
 
 /* ------------------------------------------------------------------ lws protocol (service thread) */
 
+/* The bearer token of connection_init ({"Authorization": "Bearer …"} — as
+ * graphql-ws clients send connectionParams — or {"token": "…"}). No token:
+ * anonymous. A refused token closes the connection with 4403; an accepted
+ * one arms the timer for its expiry. Runs on a ws worker. */
+static int ws_authenticate(void *ctx, json_object *payload) {
+    conn_t *c = (conn_t *)(void *)((char *)ctx - offsetof(conn_t, rctx));
+    if (!c->public_listener) return 0; /* the app */
+    json_object *v = NULL;
+    const char *header = NULL, *token = NULL;
+    if (payload && (json_object_object_get_ex(payload, "Authorization", &v) ||
+                    json_object_object_get_ex(payload, "authorization", &v)))
+        header = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    else if (payload && json_object_object_get_ex(payload, "token", &v))
+        token = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    if (!header && !token) return 0;
+    byron_err_t err = {0};
+    byron_status_t st = !c->subs->sc->auth ? byron_err_set(&err, BYRON_EINVAL, "this API accepts no tokens")
+                        : header           ? byron_auth_header(c->subs->sc->auth, header, &c->principal, &err)
+                                           : byron_auth_token(c->subs->sc->auth, token, &c->principal, &err);
+    if (st != BYRON_OK) {
+        byron_principal_cleanup(&c->principal);
+        byron_log(BYRON_LOG_INFO, "WebSocket connection_init refused", "error", err.msg, (char *)NULL);
+        return -1;
+    }
+    const byron_access_settings_t *as = byron_access_settings(c->subs->sc->component->access);
+    int64_t left_ms = (c->principal.exp + as->skew_s - (int64_t)time(NULL)) * 1000;
+    pthread_mutex_lock(&c->lock);
+    c->timer_at_ms = left_ms > 0 ? left_ms : 1;
+    pthread_mutex_unlock(&c->lock);
+    notify(c);
+    return 0;
+}
+
 static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {
     conn_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -482,13 +571,19 @@ static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {
     pthread_mutex_init(&c->lock, NULL);
     c->wsi = wsi;
     byron_gqlapi_request_init(&c->rctx, subs->sc, NULL, NULL);
+    byron_principal_init(&c->principal);
+    c->public_listener = strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0;
+    if (!c->public_listener) c->principal.kind = BYRON_PRINCIPAL_APP;
+    c->rctx.principal = &c->principal;
     c->source =
         (byron_graphql_event_source_t){.subscribe = src_subscribe, .unsubscribe = src_unsubscribe, .ctx = c};
     byron_graphql_ws_options_t wo = {.source = &c->source,
                                      .resolve = byron_gqlapi_resolve,
                                      .ctx = &c->rctx,
                                      .limits = &subs->opts.limits,
-                                     .max_subscriptions = subs->opts.max_subscriptions};
+                                     .max_subscriptions = subs->opts.max_subscriptions,
+                                     .authorize = ws_authenticate,
+                                     .authorize_field = byron_gqlapi_authorize};
     if (!(c->machine = byron_graphql_ws_new(subs->schema, &wo))) {
         pthread_mutex_destroy(&c->lock);
         free(c);
@@ -506,7 +601,11 @@ static void collect_notified(byron_gqlapi_subs_t *subs) {
         conn_t *next = c->notify_next;
         pthread_mutex_lock(&c->lock);
         c->notified = 0;
+        int64_t timer_ms = c->timer_at_ms;
+        c->timer_at_ms = 0;
         pthread_mutex_unlock(&c->lock);
+        /* The token's expiry replaces the (spent) connection_init timer. */
+        if (c->wsi && timer_ms) lws_set_timer_usecs(c->wsi, (lws_usec_t)timer_ms * 1000);
         if (c->wsi) lws_callback_on_writable(c->wsi);
         conn_release(c);
         c = next;
@@ -561,6 +660,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/graphql") != 0)
             return 1; /* subscriptions live on /graphql only */
         if (atomic_load(&subs->sc->draining) || atomic_load(&subs->stopping)) return 1;
+        char origin[256] = "";
+        if (strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0 &&
+            lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
+            !byron_access_origin_allowed(subs->sc->component->access, origin)) {
+            byron_log(BYRON_LOG_INFO, "WebSocket upgrade refused: origin not allowed", "origin", origin,
+                      (char *)NULL);
+            return 1; /* a page on another site cannot open a socket in its visitor's name */
+        }
         if (atomic_load(&subs->nconns) >= (int)subs->opts.max_connections) {
             byron_log(BYRON_LOG_WARN, "WebSocket connection refused: --graphql-max-connections reached",
                       (char *)NULL);

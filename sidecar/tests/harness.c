@@ -260,7 +260,8 @@ static void write_config(h_sidecar_t *sc) {
 }
 
 int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
-                   const char *mongo, const char *port, const char *sock, const char *app_sock) {
+                   const char *mongo, const char *port, const char *admin_port, const char *sock,
+                   const char *app_sock) {
     int n = 0;
     argv[n++] = (char *)bin;
     argv[n++] = (char *)mode;
@@ -272,8 +273,11 @@ int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *c
     argv[n++] = (char *)mongo;
     argv[n++] = "--http-port";
     argv[n++] = (char *)port;
+    argv[n++] = "--admin-port";
+    argv[n++] = (char *)admin_port;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
+    argv[n++] = "--rest-over-tcp";
     argv[n++] = "--sidecar-socket";
     argv[n++] = (char *)sock;
     if (app_sock) {
@@ -314,7 +318,9 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     snprintf(sc->log, sizeof sc->log, "%s/sidecar.log", sc->dir);
     snprintf(sc->app_log, sizeof sc->app_log, "%s/app.log", sc->dir);
     sc->port = h_free_port();
-    char bin[600], port[16], mongo[600];
+    sc->admin_port = h_free_port();
+    char bin[600], port[16], admin[16], mongo[600];
+    snprintf(admin, sizeof admin, "%d", sc->admin_port);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", sc->port);
     const char *uri = h_env("BYRON_MONGO_URI");
@@ -322,7 +328,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     char nats[600];
     snprintf(nats, sizeof nats, "%s", nats_url ? nats_url : h_env("BYRON_NATS_URL"));
     char *argv[40];
-    int n = h_sidecar_argv(argv, bin, "--mode=api", sc->config, nats, mongo, port, sc->sock,
+    int n = h_sidecar_argv(argv, bin, "--mode=api", sc->config, nats, mongo, port, admin, sc->sock,
                            app ? sc->app_sock : NULL);
     for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
     argv[n] = NULL;
@@ -339,7 +345,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     }
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
-        if (h_http(NULL, sc->port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&
+        if (h_http(NULL, sc->admin_port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&
             r.status == 200) {
             h_resp_free(&r);
             return;

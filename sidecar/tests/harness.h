@@ -15,7 +15,7 @@ int h_free_port(void);
 
 typedef struct h_sidecar {
     pid_t pid, app_pid;
-    int port;
+    int port, admin_port; /* public (GraphQL; REST is enabled for tests) and admin (probes, metrics) */
     char dir[256], config[300], sock[300], app_sock[300], log[300], app_log[300];
     char component[64], stream[128];
 } h_sidecar_t;
@@ -32,10 +32,12 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
 void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
                         const char *nats_url, int wait_ready);
 /* The command line every test sidecar shares (api or sink mode, loopback,
- * testenv servers); app_sock: NULL for no app. Fills argv (room for at least
- * 17 entries) without the NULL terminator and returns the count. */
+ * testenv servers, REST on the public port too); app_sock: NULL for no app.
+ * Fills argv (room for at least 20 entries) without the NULL terminator and
+ * returns the count. */
 int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
-                   const char *mongo, const char *port, const char *sock, const char *app_sock);
+                   const char *mongo, const char *port, const char *admin_port, const char *sock,
+                   const char *app_sock);
 /* Fork and exec argv with stdout/stderr appended to log and extra "K=V"
  * environment entries (NULL-terminated, or NULL); the child dies with the test. */
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]);

@@ -36,7 +36,7 @@ static int64_t mono_ms(void) {
 
 typedef struct sink_proc {
     pid_t pid, app_pid;
-    int port;
+    int port, admin; /* public (REST, enabled for tests) and admin (probes, metrics) */
     char dir[256], sock[300], app_sock[300], log[300], app_log[300];
 } sink_proc_t;
 
@@ -72,21 +72,24 @@ static void sink_start(sink_proc_t *k, const char *config, int app, char *const 
     snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
     snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
     k->port = h_free_port();
-    char bin[600], port[16], mongo[600], nats[600], cfg[400];
+    k->admin = h_free_port();
+    char bin[600], port[16], admin[16], mongo[600], nats[600], cfg[400];
+    snprintf(admin, sizeof admin, "%d", k->admin);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", k->port);
     snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
     snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
     snprintf(cfg, sizeof cfg, "%s", config);
-    char *argv[24];
-    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
+    char *argv[28];
+    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, admin, k->sock,
+                           app ? k->app_sock : NULL);
     if (extra_arg) argv[n++] = (char *)extra_arg;
     argv[n] = NULL;
     k->pid = h_spawn(argv, k->log, env);
     if (app) app_start(k, app, app_env);
     int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && !ready(k->port)) sleep_ms(50);
-    cr_assert(ready(k->port), "sink not ready within 20 s; see %s", k->log);
+    while (mono_ms() < deadline && !ready(k->admin)) sleep_ms(50);
+    cr_assert(ready(k->admin), "sink not ready within 20 s; see %s", k->log);
 }
 
 static int sink_stop(sink_proc_t *k, int sig) {
@@ -359,8 +362,8 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 4, 100, 15, 1);
     converge(api.stream, k.port, 0, 30000);
-    cr_assert_gt(outcome_total(k.port, "projected"), 399);
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    cr_assert_gt(outcome_total(k.admin, "projected"), 399);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     /* Read-your-writes: the answer waits for the sink. */
     h_resp_t r;
     cr_assert_eq(
@@ -459,9 +462,9 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     /* Both replicas project (they share the partitions' consumers). */
     int64_t deadline = mono_ms() + 20000;
     while (mono_ms() < deadline &&
-           (outcome_total(k1.port, "projected") < 1 || outcome_total(k2.port, "projected") < 1))
+           (outcome_total(k1.admin, "projected") < 1 || outcome_total(k2.admin, "projected") < 1))
         sleep_ms(50);
-    double p1 = outcome_total(k1.port, "projected"), p2 = outcome_total(k2.port, "projected");
+    double p1 = outcome_total(k1.admin, "projected"), p2 = outcome_total(k2.admin, "projected");
     cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
     /* Kill one in the middle of the next burst: the other finishes. */
     pthread_t t;
@@ -473,7 +476,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     converge(api.stream, k2.port, 0, 60000);
     /* Order: an event delivered before its predecessor was applied would have
      * met the guard's gap rule, which logs and retries it: neither replica did. */
-    cr_assert_eq(outcome_total(k2.port, "dead_lettered"), 0);
+    cr_assert_eq(outcome_total(k2.admin, "dead_lettered"), 0);
     cr_assert(!file_contains(k1.log, "an earlier event is missing"), "replica 1 saw a gap; see %s", k1.log);
     cr_assert(!file_contains(k2.log, "an earlier event is missing"), "replica 2 saw a gap; see %s", k2.log);
     cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
@@ -512,9 +515,9 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     delete_durables(api.stream, 8);
     sink_start(&k, api.config, 0, NULL, NULL, NULL);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.port, "skipped") < (double)nevents) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.port, "skipped"), (double)nevents);
-    cr_assert_eq(outcome_total(k.port, "projected"), 0);
+    while (mono_ms() < deadline && outcome_total(k.admin, "skipped") < (double)nevents) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.admin, "skipped"), (double)nevents);
+    cr_assert_eq(outcome_total(k.admin, "projected"), 0);
     json_object *after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
     json_object_put(after);
@@ -524,7 +527,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
-    cr_assert_eq(outcome_total(k.port, "skipped"), 0);
+    cr_assert_eq(outcome_total(k.admin, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
     cr_assert_eq(sink_stop(&k, SIGTERM), 0);
@@ -568,8 +571,8 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     char dlq[256];
     snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.port, "dead_lettered") < 1) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 1);
+    while (mono_ms() < deadline && outcome_total(k.admin, "dead_lettered") < 1) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 1);
     json_object *d = h_stream_events(dlq, NULL);
     cr_assert_eq(json_object_array_length(d), 1);
     json_object *m = json_object_object_get(json_object_array_get_idx(d, 0), "event");
@@ -626,7 +629,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         "\"indexed\":true},"
         "{\"name\":\"status\",\"type\":\"String\"}]}],"
         "\"subscriptions\":[{\"component\":\"%s\",\"events\":[\"OrderCreated\"]},{\"component\":\"ghost-%s\"}"
-        "]}",
+        "],\"auth\":{\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}}",
         bname, a.component, a.component);
     fclose(f);
     sink_proc_t b;
@@ -636,7 +639,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     h_resp_t r;
     int64_t deadline = mono_ms() + 10000;
     for (;;) {
-        cr_assert_eq(h_http(NULL, b.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        cr_assert_eq(h_http(NULL, b.admin, "GET", "/readyz", NULL, 2000, &r), 0);
         json_object *subs = json_object_object_get(json_object_object_get(r.json, "checks"), "subscriptions");
         const char *e = json_object_get_string(json_object_object_get(subs, "error"));
         if ((e && strstr(e, "stream not found")) || mono_ms() > deadline) {
@@ -678,11 +681,11 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     }
     /* The update is not listed: consumed and counted, not handed to the app. */
     deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline && outcome_total(b.port, "filtered") < 1) sleep_ms(50);
-    cr_assert_geq(outcome_total(b.port, "filtered"), 1);
+    while (mono_ms() < deadline && outcome_total(b.admin, "filtered") < 1) sleep_ms(50);
+    cr_assert_geq(outcome_total(b.admin, "filtered"), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
-    cr_assert(ready(b.port));
+    cr_assert(ready(b.admin));
     /* A restarted (same component) with new events: B catches up. */
     h_sidecar_t a2;
     char same[80];
@@ -720,7 +723,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
     int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.port, "projected") < 1) sleep_ms(50);
+    while (mono_ms() < deadline && outcome_total(k.admin, "projected") < 1) sleep_ms(50);
     kill(k.app_pid, SIGKILL);
     h_wait_exit(k.app_pid, 5000);
     k.app_pid = 0;
@@ -729,9 +732,9 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.port, "failed") < 4) sleep_ms(50);
-    cr_assert_geq(outcome_total(k.port, "failed"), 4, "the event was not retried while the app was away");
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    while (mono_ms() < deadline && outcome_total(k.admin, "failed") < 4) sleep_ms(50);
+    cr_assert_geq(outcome_total(k.admin, "failed"), 4, "the event was not retried while the app was away");
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     app_start(&k, 1, app_env);
     deadline = mono_ms() + 20000;
     for (;;) {
@@ -746,7 +749,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
         h_resp_free(&r);
         sleep_ms(50);
     }
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     cr_assert_eq(sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }

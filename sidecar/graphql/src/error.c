@@ -14,6 +14,7 @@ const char *byron_graphql_status_str(byron_graphql_status_t status) {
     case BYRON_GRAPHQL_ELIMIT: return "limit exceeded";
     case BYRON_GRAPHQL_EINVALID: return "invalid";
     case BYRON_GRAPHQL_ENOMEM: return "out of memory";
+    case BYRON_GRAPHQL_EDENIED: return "access denied";
     }
     return "unknown status";
 }

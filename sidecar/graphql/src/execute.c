@@ -43,6 +43,7 @@ typedef struct exec {
     struct timespec deadline;
     bool has_deadline, deadline_hit, deadline_reported;
     json_object *event; /* subscription event mode: the root field's value */
+    byron_graphql_authorize_fn authorize;
 } exec_t;
 
 int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
@@ -530,6 +531,7 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
     ex->doc = req->document;
     ex->resolve = req->resolve;
     ex->ctx = req->ctx;
+    ex->authorize = req->authorize;
     ex->errors = json_object_new_array();
     ex->path = json_object_new_array();
     if (req->document == NULL) {
@@ -568,6 +570,26 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
     return BYRON_GRAPHQL_OK;
 }
 
+/* The authorize hook on root fields `gs` of type rt: the first refusal
+ * becomes the operation's only error. */
+static byron_graphql_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt,
+                                              const groups_t *gs) {
+    if (!ex->authorize) return BYRON_GRAPHQL_OK;
+    for (size_t i = 0; i < gs->n; i++) {
+        const gql_selection_t *f = gs->g[i].fields[0];
+        if (strncmp(f->name, "__", 2) == 0) continue; /* introspection: the schema is public */
+        const byron_graphql_field_t *def = gql_type_field(rt, f->name);
+        byron_graphql_field_error_t fe;
+        memset(&fe, 0, sizeof fe);
+        if (def && ex->authorize(ex->ctx, ex->op->operation, def->name, def->meta, &fe) != 0) {
+            gql_error_add(ex->errors, &f->loc, fe.code[0] ? fe.code : "FORBIDDEN", "%s",
+                          fe.message[0] ? fe.message : "Not allowed.");
+            return BYRON_GRAPHQL_EDENIED;
+        }
+    }
+    return BYRON_GRAPHQL_OK;
+}
+
 static void exec_cleanup(exec_t *ex) {
     json_object_put(ex->errors);
     json_object_put(ex->path);
@@ -579,15 +601,16 @@ static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_objec
     groups_t gs = {0};
     visited_t vis = {0};
     json_object *data = NULL;
+    byron_graphql_status_t st = BYRON_GRAPHQL_OK;
     if (collect_fields(ex, rt, ex->op->selections, &gs, &vis) < 0) {
         gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-    } else {
+    } else if (ex->event || (st = authorize_roots(ex, rt, &gs)) == BYRON_GRAPHQL_OK) {
         execute_fields(ex, rt, root, &gs, &data);
     }
     groups_free(&gs);
     free(vis.names);
-    *response = response_new(ex->errors, data, true);
-    return BYRON_GRAPHQL_OK;
+    *response = response_new(ex->errors, data, st == BYRON_GRAPHQL_OK);
+    return st;
 }
 
 byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
@@ -656,6 +679,9 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
             } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err, sizeof(err)) < 0) {
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
                 st = BYRON_GRAPHQL_EINVALID;
+            } else if ((st = authorize_roots(&ex, s->subscription, &gs)) != BYRON_GRAPHQL_OK) {
+                json_object_put(*args);
+                *args = NULL;
             } else {
                 *field = def->name;
             }

@@ -40,6 +40,7 @@ typedef enum byron_graphql_status {
     BYRON_GRAPHQL_ELIMIT,   /* a hard limit (size, tokens, depth, fields, deadline) was hit */
     BYRON_GRAPHQL_EINVALID, /* validation failed, or a bad argument / schema / config */
     BYRON_GRAPHQL_ENOMEM,   /* allocation failed */
+    BYRON_GRAPHQL_EDENIED,  /* the authorize hook refused a root field: nothing was executed */
 } byron_graphql_status_t;
 
 /* Human text for a status; static storage. */
@@ -230,6 +231,15 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *sche
 
 /* ---------------------------------------------------------------- execution */
 
+/* Access control on an operation's root fields, before anything executes:
+ * called once per root field the operation selects (after @skip/@include and
+ * fragments; introspection fields excepted) with the field's meta tag; 0
+ * allows, nonzero refuses the whole operation with err (its code becomes
+ * extensions.code). Over HTTP a refusal is status 401 when the code is
+ * "UNAUTHENTICATED", 403 otherwise; over WebSocket an `error` message. */
+typedef int (*byron_graphql_authorize_fn)(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                          const char *meta, byron_graphql_field_error_t *err);
+
 typedef struct byron_graphql_request {
     const byron_graphql_document_t *document; /* validated */
     const char *operation_name;               /* NULL: the only operation */
@@ -238,6 +248,7 @@ typedef struct byron_graphql_request {
     byron_graphql_resolve_fn resolve;         /* NULL: byron_graphql_default_resolve */
     void *ctx;                                /* passed to every resolver */
     const byron_graphql_limits_t *limits;
+    byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
 } byron_graphql_request_t;
 
 /* Executes a validated document. *response is a new JSON object
@@ -260,6 +271,7 @@ typedef struct byron_graphql_http_options {
     void *ctx;
     json_object *root_value;
     const byron_graphql_limits_t *limits;
+    byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
 } byron_graphql_http_options_t;
 
 typedef struct byron_graphql_http_response {
@@ -320,6 +332,7 @@ typedef struct byron_graphql_ws_options {
      * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
     int (*authorize)(void *ctx, json_object *payload);
     unsigned max_subscriptions; /* 100 by default; beyond: error message */
+    byron_graphql_authorize_fn authorize_field; /* root fields of every operation; NULL: all allowed */
 } byron_graphql_ws_options_t;
 
 /* The state machine's output for one input: zero or more text messages to
