@@ -39,16 +39,24 @@ typedef struct {
 
 #define OFF(f) offsetof(byron_gqlapi_options_t, f)
 static const option_def_t OPTIONS[] = {
+    /* Limits can be raised up to a hard maximum, never switched off (docs/security.md). */
     {"max-body-bytes", OFF(max_body_bytes), 1, 1024, 1u << 20, "HTTP request body (413 beyond)"},
-    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 0, 1u << 20,
-     "query text (DOCUMENT_TOO_LARGE; 0: off)"},
-    {"max-tokens", OFF(limits.max_tokens), 1, 0, 10000000, "lexical tokens (TOO_MANY_TOKENS; 0: off)"},
-    {"max-depth", OFF(limits.max_depth), 0, 0, 1000, "selection depth (DEPTH_LIMIT_EXCEEDED; 0: off)"},
-    {"max-fields", OFF(limits.max_fields), 0, 0, 1000000,
-     "fields after fragment expansion (QUERY_TOO_COMPLEX; 0: off)"},
-    {"max-aliases", OFF(limits.max_aliases), 0, 0, 1000000, "aliased fields (QUERY_TOO_COMPLEX; 0: off)"},
-    {"deadline-ms", OFF(limits.deadline_ms), 0, 0, 600000,
-     "execution time, checked between resolvers (DEADLINE_EXCEEDED; 0: off)"},
+    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 1, BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES,
+     "query text (DOCUMENT_TOO_LARGE)"},
+    {"max-tokens", OFF(limits.max_tokens), 1, 1, BYRON_GRAPHQL_HARD_MAX_TOKENS,
+     "lexical tokens (TOO_MANY_TOKENS)"},
+    {"max-depth", OFF(limits.max_depth), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEPTH,
+     "selection depth (DEPTH_LIMIT_EXCEEDED)"},
+    {"max-fields", OFF(limits.max_fields), 0, 1, BYRON_GRAPHQL_HARD_MAX_FIELDS,
+     "fields after fragment expansion (QUERY_TOO_COMPLEX)"},
+    {"max-aliases", OFF(limits.max_aliases), 0, 1, BYRON_GRAPHQL_HARD_MAX_ALIASES,
+     "aliased fields (QUERY_TOO_COMPLEX)"},
+    {"deadline-ms", OFF(limits.deadline_ms), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS,
+     "execution time, checked between resolvers (DEADLINE_EXCEEDED)"},
+    {"max-cost", OFF(limits.max_cost), 0, 1, BYRON_GRAPHQL_HARD_MAX_COST,
+     "field resolutions an operation may ask for, first/last multiplying through nesting "
+     "(QUERY_TOO_COMPLEX)"},
+    {"max-response-bytes", OFF(max_response_bytes), 1, 1024, 64u << 20, "response body (RESPONSE_TOO_LARGE)"},
     {"max-subscriptions", OFF(max_subscriptions), 0, 1, 100000, "subscriptions per WebSocket connection"},
     {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
     {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
@@ -60,24 +68,18 @@ static const option_def_t OPTIONS[] = {
 #undef OFF
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
-const char *const byron_gqlapi_flag_names[] = {"graphql-max-body-bytes",
-                                               "graphql-max-document-bytes",
-                                               "graphql-max-tokens",
-                                               "graphql-max-depth",
-                                               "graphql-max-fields",
-                                               "graphql-max-aliases",
-                                               "graphql-deadline-ms",
-                                               "graphql-max-subscriptions",
-                                               "graphql-max-connections",
-                                               "graphql-ws-queue",
-                                               "graphql-ws-init-timeout-ms",
-                                               "graphql-ws-workers",
-                                               NULL};
+const char *const byron_gqlapi_flag_names[] = {
+    "graphql-max-body-bytes",     "graphql-max-document-bytes", "graphql-max-tokens",
+    "graphql-max-depth",          "graphql-max-fields",         "graphql-max-aliases",
+    "graphql-deadline-ms",        "graphql-max-cost",           "graphql-max-response-bytes",
+    "graphql-max-subscriptions",  "graphql-max-connections",    "graphql-ws-queue",
+    "graphql-ws-init-timeout-ms", "graphql-ws-workers",         NULL};
 
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     memset(o, 0, sizeof *o);
     byron_graphql_limits_init(&o->limits);
     o->max_body_bytes = 1u << 20;
+    o->max_response_bytes = 8u << 20;
     o->max_subscriptions = 100;
     o->max_connections = 1000;
     o->ws_queue = 1024;
@@ -186,6 +188,19 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     snprintf(rep->content_type, sizeof rep->content_type, "%s", r.content_type);
     snprintf(rep->allow, sizeof rep->allow, "%s", r.allow);
     if (rep->status == 401) byron_auth_challenge(NULL, rep->challenge, sizeof rep->challenge);
+    if (r.body_len > api->opts.max_response_bytes) {
+        /* Built already (execution is synchronous), never sent: the client asks for less. */
+        char msg[256];
+        snprintf(
+            msg, sizeof msg,
+            "{\"errors\":[{\"message\":\"The response would be %zu bytes, more than the %zu allowed; ask for "
+            "fewer fields or a smaller page.\",\"extensions\":{\"code\":\"RESPONSE_TOO_LARGE\"}}]}",
+            r.body_len, api->opts.max_response_bytes);
+        free(r.body);
+        r.body = strdup(msg);
+        r.body_len = r.body ? strlen(r.body) : 0;
+        rep->status = 400;
+    }
     rep->body = r.body; /* handed over to the server */
     rep->len = r.body_len;
     r.body = NULL;

@@ -34,6 +34,7 @@ void byron_gqlapi_request_init(byron_gqlapi_request_t *r, byron_sidecar_t *sc, c
     memset(r, 0, sizeof *r);
     r->sc = sc;
     r->principal = &ANONYMOUS;
+    r->deadline_ms = -1;
     r->idempotency_key = idempotency_key && *idempotency_key ? idempotency_key : NULL;
     r->traceparent = traceparent && *traceparent ? traceparent : NULL;
 }
@@ -58,6 +59,13 @@ static const char *arg_str(json_object *args, const char *key) {
     if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
+}
+
+/* MongoDB stops a query when the request's deadline would pass (maxTimeMS). */
+static void add_max_time(const byron_gqlapi_request_t *r, json_object *opts) {
+    if (r->deadline_ms >= 0)
+        json_object_object_add(opts, "maxTimeMS",
+                               json_object_new_int64(r->deadline_ms > 0 ? r->deadline_ms : 1));
 }
 
 /* ------------------------------------------------------------------ access */
@@ -162,7 +170,11 @@ static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *
     json_object_object_add(in, "$in", json_object_get(missing));
     json_object_object_add(f, "_id", in);
     byron_err_t err = {0};
-    byron_status_t st = byron_cache_find(r->sc->cache, model, byron_json_compact(f), NULL, &found, &err);
+    json_object *opts = json_object_new_object();
+    add_max_time(r, opts);
+    byron_status_t st =
+        byron_cache_find(r->sc->cache, model, byron_json_compact(f), byron_json_compact(opts), &found, &err);
+    json_object_put(opts);
     json_object_put(f);
     if (st != BYRON_OK) {
         json_object_put(missing);
@@ -604,6 +616,7 @@ static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, 
                                json_object_new_int(backwards ? -keys[i].dir : keys[i].dir));
     json_object_object_add(opts, "sort", sort);
     json_object_object_add(opts, "limit", json_object_new_int(limit + 1)); /* +1: is there more? */
+    add_max_time(r, opts);
     char *ftext = strdup(byron_json_compact(fj));
     json_object_put(fj);
     json_object *items = NULL;
@@ -743,6 +756,7 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
                          byron_graphql_field_error_t *err) {
     byron_gqlapi_request_t *r = ctx;
     const char *meta = info->meta;
+    r->deadline_ms = info->deadline_remaining_ms;
     if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     const char *colon = strchr(meta, ':');
     if (!colon) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);

@@ -22,6 +22,7 @@ typedef struct byron_gqlapi_request {
     const char *traceparent;     /* NULL or "": a new trace */
     int wait_projected;          /* Byron-Consistency: projected — mutations wait for the sink */
     const byron_principal_t *principal; /* who asks (never NULL once set up; borrowed) */
+    int64_t deadline_ms;                /* what is left of the request's deadline (-1: none): MongoDB's maxTimeMS */
     json_object *memo;           /* "Model/id" → object (null: absent) loaded in this request (owned) */
     json_object *page;           /* the last list page's nodes, for batching their references (owned) */
     json_object *batched;        /* "Type.field" references already loaded for all of `page` (owned) */

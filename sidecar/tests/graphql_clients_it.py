@@ -63,7 +63,7 @@ def wait_ready(port, proc, log, deadline_s=30):
         if proc.poll() is not None:
             sys.exit(f"sidecar exited with {proc.returncode}; log:\n{open(log).read()}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # admin port
                 if r.status == 200:
                     return
         except Exception:
@@ -92,7 +92,7 @@ def main():
     config = os.path.join(work, "component.json")
     with open(config, "w") as f:
         json.dump(cfg, f)
-    port = free_port()
+    port, admin = free_port(), free_port()
     log = os.path.join(work, "sidecar.log")
     app_sock, sc_sock = os.path.join(work, "app.sock"), os.path.join(work, "sidecar.sock")
     app = subprocess.Popen(
@@ -100,8 +100,8 @@ def main():
         env={**os.environ, "BYRON_APP_SOCKET": app_sock, "BYRON_SIDECAR_SOCKET": sc_sock},
         stdout=open(os.path.join(work, "app.log"), "w"), stderr=subprocess.STDOUT)
     args = [binary, "--mode=api", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
-            "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--bind", "127.0.0.1",
-            "--sidecar-socket", sc_sock, "--app-socket", app_sock]
+            "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--admin-port", str(admin),
+            "--bind", "127.0.0.1", "--sidecar-socket", sc_sock, "--app-socket", app_sock]
     if scripts != ["stress.cjs"]:  # the stress test runs with the defaults users get
         # Small, test-visible limits: the clients check that each is enforced.
         args += ["--graphql-max-body-bytes", "65536", "--graphql-max-depth", "20",
@@ -111,8 +111,9 @@ def main():
     failed = []
     holder = None
     try:
-        wait_ready(port, sidecar, log)
+        wait_ready(admin, sidecar, log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
+               "METRICS_URL": f"http://127.0.0.1:{admin}/metrics",
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
                "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component, "SIDECAR_SOCKET": sc_sock}
         for s in scripts:

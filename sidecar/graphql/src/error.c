@@ -23,6 +23,7 @@ void byron_graphql_limits_init(byron_graphql_limits_t *l) {
     l->max_document_bytes = 65536;
     l->max_tokens = 20000;
     l->max_depth = 32;
+    l->max_cost = 50000;
     l->max_fields = 2000;
     l->max_aliases = 200;
     l->deadline_ms = 10000;

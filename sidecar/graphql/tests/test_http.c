@@ -176,7 +176,8 @@ static int deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char 
 
 static void post_authz(const char *code, const char *body) {
     byron_graphql_http_response_cleanup(&R);
-    byron_graphql_http_options_t o = {.resolve = counting_resolve, .authorize = deny_boom, .ctx = (void *)code};
+    byron_graphql_http_options_t o = {
+        .resolve = counting_resolve, .authorize = deny_boom, .ctx = (void *)code};
     byron_graphql_http_handle(S, &o, "POST", JSON, GQLR, NULL, body, strlen(body), &R);
 }
 

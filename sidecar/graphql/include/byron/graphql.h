@@ -61,7 +61,17 @@ const char *byron_graphql_status_str(byron_graphql_status_t status);
 /* ---------------------------------------------------------------- limits */
 
 /* Hard limits. byron_graphql_limits_init() fills the defaults shown; a NULL
- * limits pointer anywhere below means "the defaults". Zero disables a limit. */
+ * limits pointer anywhere below means "the defaults". No limit can be turned
+ * off: zero, or a value above the hard maximum below, means the hard maximum
+ * (deep nesting would otherwise exhaust the C stack: 1 MiB of "[" is enough). */
+#define BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES (1u << 20)
+#define BYRON_GRAPHQL_HARD_MAX_TOKENS 1000000u
+#define BYRON_GRAPHQL_HARD_MAX_DEPTH 256u
+#define BYRON_GRAPHQL_HARD_MAX_FIELDS 100000u
+#define BYRON_GRAPHQL_HARD_MAX_ALIASES 100000u
+#define BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS 600000u
+#define BYRON_GRAPHQL_HARD_MAX_COST 10000000u
+#define BYRON_GRAPHQL_DEFAULT_PAGE 100u
 typedef struct byron_graphql_limits {
     size_t max_document_bytes; /* 65536: source text size */
     size_t max_tokens;         /* 20000: lexical tokens in a document */
@@ -69,6 +79,11 @@ typedef struct byron_graphql_limits {
     unsigned max_fields;       /* 2000: field selections after fragment expansion */
     unsigned max_aliases;      /* 200: aliased fields after fragment expansion */
     unsigned deadline_ms;      /* 10000: wall time for one execution */
+    /* 50000: how many field resolutions an operation may ask for, counted
+     * before it runs, with `first`/`last` multiplying through nesting (a
+     * field that takes them but was not given one counts as a default page of
+     * BYRON_GRAPHQL_DEFAULT_PAGE). QUERY_TOO_COMPLEX beyond. */
+    unsigned max_cost;
 } byron_graphql_limits_t;
 
 void byron_graphql_limits_init(byron_graphql_limits_t *limits);
