@@ -149,7 +149,7 @@ static json_object *env_field(const char *name, const char *path) {
 static json_object *probe(const char *path, int period) {
     json_object *p = obj(), *g = set(p, "httpGet", obj());
     sets(g, "path", path);
-    sets(g, "port", "http");
+    sets(g, "port", "admin");
     seti(p, "periodSeconds", period);
     seti(p, "timeoutSeconds", 2);
     seti(p, "failureThreshold", 3);
@@ -167,6 +167,7 @@ static json_object *mount(const char *name, const char *path, int ro) {
 /* What the spec says, read once with paths for errors. */
 typedef struct spec {
     json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
+    json_object *keys_secret; /* spec.auth.keysSecretRef, or NULL */
     const char *broker_url, *cache_image;
     int64_t partitions;
     int64_t stream_replicas, stream_max_bytes;
@@ -242,6 +243,16 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
                 return st;
         }
     }
+    json_object *auth = NULL;
+    if ((st = byron_json_get_object(s->spec, "spec", "auth", BYRON_JSON_OPTIONAL, &auth, err)) ||
+        (auth && (st = byron_json_get_object(auth, "spec.auth", "keysSecretRef", BYRON_JSON_OPTIONAL,
+                                             &s->keys_secret, err))))
+        return st;
+    if (s->keys_secret && ((st = byron_json_get_string(s->keys_secret, "spec.auth.keysSecretRef", "name",
+                                                       BYRON_JSON_REQUIRED, &x, err)) ||
+                           (st = byron_json_get_string(s->keys_secret, "spec.auth.keysSecretRef", "key",
+                                                       BYRON_JSON_REQUIRED, &x, err))))
+        return st;
     s->broker_url = o->default_broker_url;
     s->stream_replicas = o->default_stream_replicas > 0 ? o->default_stream_replicas : 1;
     s->stream_max_bytes = o->default_stream_max_bytes > 0 ? o->default_stream_max_bytes : -1;
@@ -330,6 +341,17 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
         if (!json_object_object_get_ex(s, "namespace", &v)) sets(s, "namespace", ns);
         if (!json_object_object_get_ex(s, "events", &v)) set(s, "events", arr());
     }
+    /* Who may call the API: spec.auth as is, except where the keys live (a mount, not config). */
+    json_object *auth = NULL;
+    if ((st = byron_json_get_object(spec, "spec", "auth", BYRON_JSON_OPTIONAL, &auth, err))) {
+        json_object_put(c);
+        return st;
+    }
+    if (auth) {
+        json_object *a = copy(auth);
+        json_object_object_del(a, "keysSecretRef");
+        set(c, "auth", a);
+    }
     *out = c;
     return BYRON_OK;
 }
@@ -416,12 +438,21 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
     push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
     push(env, env_value("BYRON_HTTP_PORT", "8080"));
+    char admin[16];
+    snprintf(admin, sizeof admin, "%d", BYRON_SIDECAR_ADMIN_PORT);
+    push(env, env_value("BYRON_ADMIN_PORT", admin));
+    if (s->keys_secret) push(env, env_value("BYRON_AUTH_JWKS_FILE", "/etc/byron-auth/jwks.json"));
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
     json_object *port = push(set(sc, "ports", arr()), obj());
     sets(port, "name", "http");
     seti(port, "containerPort", 8080);
     sets(port, "protocol", "TCP");
+    /* Probes and metrics on their own port, which the Service does not list (docs/security.md). */
+    json_object *aport = push(json_object_object_get(sc, "ports"), obj());
+    sets(aport, "name", "admin");
+    seti(aport, "containerPort", BYRON_SIDECAR_ADMIN_PORT);
+    sets(aport, "protocol", "TCP");
     set(sc, "readinessProbe", probe("/readyz", 5));
     set(sc, "livenessProbe", probe("/healthz", 10));
     set(sc, "resources", requests("50m", "64Mi", "256Mi"));
@@ -429,6 +460,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(mounts, mount("byron-run", "/var/run/byron", 0));
     push(mounts, mount("config", "/etc/byron", 1));
     if (o->nats_auth) push(mounts, mount("nats-credentials", BYRON_NATS_CREDS_DIR, 1));
+    if (s->keys_secret) push(mounts, mount("auth-keys", "/etc/byron-auth", 1));
     set(sc, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
     vol = push(vols, obj());
@@ -452,6 +484,14 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
         json_object *item = push(set(sv, "items", arr()), obj());
         sets(item, "key", key);
         sets(item, "path", "nats.creds");
+    }
+    if (s->keys_secret) { /* the token verification keys, from the component's Secret */
+        vol = push(vols, obj());
+        sets(vol, "name", "auth-keys");
+        json_object *ksec = set(vol, "secret", obj()), *kitem = push(set(ksec, "items", arr()), obj());
+        sets(ksec, "secretName", json_object_get_string(json_object_object_get(s->keys_secret, "name")));
+        sets(kitem, "key", json_object_get_string(json_object_object_get(s->keys_secret, "key")));
+        sets(kitem, "path", "jwks.json");
     }
     return d;
 }
@@ -555,6 +595,19 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     byron_status_t st = read_spec(bc, o, &s, err);
     if (st) return st;
     if ((st = byron_desired_component_config(bc, &config, err))) return st;
+    if (!json_object_object_get_ex(config, "auth", NULL) && o->default_auth) {
+        /* The chart-wide default (--default-auth), for components that declare none. */
+        json_object *d = NULL;
+        byron_err_t perr;
+        if (byron_json_parse(o->default_auth, strlen(o->default_auth), 32, &d, &perr) != BYRON_OK ||
+            !json_object_is_type(d, json_type_object)) {
+            json_object_put(d);
+            json_object_put(config);
+            return byron_err_set(err, BYRON_EINVAL, "--default-auth: not a JSON object");
+        }
+        json_object_object_del(d, "keysSecretRef");
+        set(config, "auth", d);
+    }
     if ((st = check_like_the_sidecar(config, err))) {
         json_object_put(config);
         return st;

@@ -10,6 +10,7 @@
 #include "base64.h"
 #include "broker.h"
 #include "byron/httpd.h"
+#include "byron/json.h"
 #include "byron/log.h"
 #include "byron/metrics.h"
 #include "events.h"
@@ -43,6 +44,7 @@ typedef struct flags {
     size_t nns;
     int workers;
     const char *sidecar_image, *cache_image, *broker_url, *cache_uri_options;
+    const char *default_auth; /* --default-auth: spec.auth for components without one (JSON) */
     int leader_elect;
     const char *lease_namespace, *lease_name;
     int metrics_port, probe_port;
@@ -110,6 +112,8 @@ static void usage(FILE *f) {
         "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
         "  --cache-uri-options OPTS   appended to generated cache URIs (e.g. authMechanism=PLAIN)\n"
         "  --default-broker-url URL   broker when spec.broker.url is unset\n"
+        "  --default-auth JSON        spec.auth for components that declare none (chart value\n"
+        "                             componentDefaults.auth; docs/security.md)\n"
         "  --default-stream-replicas N  stream replicas when spec.broker.replicas is unset (1 or 3; 1)\n"
         "  --default-stream-max-bytes SIZE  stream size limit when spec.broker.maxBytes is unset\n"
         "                             (e.g. 10Gi; -1: none, the default)\n"
@@ -154,6 +158,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_SIDECAR,
         F_CACHE,
         F_CACHE_URI_OPTS,
+        F_DEFAULT_AUTH,
         F_BROKER,
         F_LEADER,
         F_LEASE_NS,
@@ -184,6 +189,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         {"default-cache-image", required_argument, NULL, F_CACHE},
         {"cache-uri-options", required_argument, NULL, F_CACHE_URI_OPTS},
         {"default-broker-url", required_argument, NULL, F_BROKER},
+        {"default-auth", required_argument, NULL, F_DEFAULT_AUTH},
         {"leader-elect", no_argument, NULL, F_LEADER},
         {"lease-namespace", required_argument, NULL, F_LEASE_NS},
         {"lease-name", required_argument, NULL, F_LEASE_NAME},
@@ -224,6 +230,19 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         case F_SIDECAR: f->sidecar_image = optarg; break;
         case F_CACHE: f->cache_image = optarg; break;
         case F_CACHE_URI_OPTS: f->cache_uri_options = optarg; break;
+        case F_DEFAULT_AUTH: {
+            json_object *a = NULL;
+            byron_err_t aerr;
+            if (byron_json_parse(optarg, strlen(optarg), 32, &a, &aerr) != BYRON_OK ||
+                !json_object_is_type(a, json_type_object)) {
+                json_object_put(a);
+                fprintf(stderr, "byron-operator: --default-auth: not a JSON object (spec.auth)\n");
+                return 2;
+            }
+            json_object_put(a);
+            f->default_auth = optarg;
+            break;
+        }
         case F_BROKER: f->broker_url = optarg; break;
         case F_LEADER: f->leader_elect = 1; break;
         case F_LEASE_NS: f->lease_namespace = optarg; break;
@@ -559,7 +578,8 @@ int main(int argc, char **argv) {
                     .default_stream_replicas = f.stream_replicas,
                     .default_stream_max_bytes = f.stream_max_bytes,
                     .nats_auth = f.nats_identity_secret != NULL,
-                    .nats_ca_pem = ca_pem},
+                    .nats_ca_pem = ca_pem,
+                    .default_auth = f.default_auth},
         .namespaces = f.nns ? f.namespaces : NULL,
         .nnamespaces = f.nns,
         .workers = f.workers,

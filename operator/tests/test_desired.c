@@ -113,6 +113,12 @@ Test(desired, api_deployment_runs_app_and_sidecar_hardened) {
     cr_assert_str_eq(s_at(sc, "readinessProbe|httpGet|path"), "/readyz");
     cr_assert_str_eq(s_at(sc, "livenessProbe|httpGet|path"), "/healthz");
     cr_assert_str_eq(s_at(sc, "ports|0|containerPort"), "8080");
+    /* Probes and metrics on the admin port, which the Service does not list. */
+    cr_assert_str_eq(s_at(sc, "readinessProbe|httpGet|port"), "admin");
+    cr_assert_str_eq(s_at(sc, "livenessProbe|httpGet|port"), "admin");
+    cr_assert_str_eq(s_at(sc, "ports|1|name"), "admin");
+    cr_assert_str_eq(s_at(sc, "ports|1|containerPort"), "9090");
+    cr_assert(has_env(sc, "BYRON_ADMIN_PORT", "9090"));
     cr_assert_str_eq(s_at(sc, "volumeMounts|1|mountPath"), "/etc/byron");
     cr_assert_not_null(at(sc, "resources|requests|cpu"));
     json_object *c2[] = {app, sc};
@@ -327,5 +333,59 @@ Test(desired, deterministic_output) {
                          json_object_to_json_string(b.objs[i].obj));
     byron_desired_cleanup(&a);
     byron_desired_cleanup(&b);
+    json_object_put(bc);
+}
+
+/* spec.auth reaches component.json (keys from a Secret become a mount, not
+ * config); without one the operator's --default-auth applies. */
+Test(desired, auth_from_the_spec_or_the_default) {
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
+             "\"keysSecretRef\":{\"name\":\"idp-keys\",\"key\":\"jwks\"},"
+             "\"rules\":[{\"operations\":[\"orders\"],\"claims\":[{\"claim\":\"scp\",\"equals\":\"r\"}]}]}}}",
+             (int)(strlen(BC) - 2), BC);
+    json_object *bc = parse(text);
+    byron_desired_t d;
+    build(bc, &d);
+    json_object *cm = find(&d, "ConfigMap", "orders-config")->obj, *cj = NULL;
+    const char *cfg = s_at(cm, "data|component.json");
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(cfg, strlen(cfg), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(s_at(cj, "auth|issuer"), "https://id.test/");
+    cr_assert_str_eq(s_at(cj, "auth|rules|0|operations|0"), "orders");
+    cr_assert_null(at(cj, "auth|keysSecretRef"), "where the keys live is not config");
+    json_object_put(cj);
+    json_object *sc = NULL, *dep = find(&d, "Deployment", "orders-api")->obj;
+    json_object *cs = at(dep, "spec|template|spec|containers");
+    for (size_t i = 0; i < json_object_array_length(cs); i++)
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar")) sc = json_object_array_get_idx(cs, i);
+    cr_assert_not_null(sc);
+    int env_ok = 0;
+    json_object *env = at(sc, "env");
+    for (size_t i = 0; i < json_object_array_length(env); i++)
+        env_ok |= !strcmp(s_at(json_object_array_get_idx(env, i), "name"), "BYRON_AUTH_JWKS_FILE") &&
+                  !strcmp(s_at(json_object_array_get_idx(env, i), "value"), "/etc/byron-auth/jwks.json");
+    cr_assert(env_ok, "the sidecar reads the keys from the mounted Secret");
+    json_object *vols = at(dep, "spec|template|spec|volumes");
+    cr_assert_str_eq(s_at(vols, "2|secret|secretName"), "idp-keys");
+    cr_assert_str_eq(s_at(vols, "2|secret|items|0|key"), "jwks");
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+
+    /* No spec.auth: the chart-wide default. */
+    bc = parse(BC);
+    byron_desired_options_t o = OPTS;
+    o.default_auth = "{\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}";
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cm = find(&d, "ConfigMap", "orders-config")->obj;
+    cfg = s_at(cm, "data|component.json");
+    cr_assert_eq(byron_json_parse(cfg, strlen(cfg), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(s_at(cj, "auth|rules|0|operations|0"), "*");
+    json_object_put(cj);
+    byron_desired_cleanup(&d);
+    /* A default the sidecar would refuse is the spec's problem, named. */
+    o.default_auth = "{\"rules\":[{\"operations\":[\"nope\"],\"anonymous\":true}]}";
+    cr_assert_neq(byron_desired_build(bc, &o, &d, &err), BYRON_OK);
+    cr_assert(strstr(err.msg, "spec.auth.rules[0].operations[0]"), "%s", err.msg);
     json_object_put(bc);
 }
