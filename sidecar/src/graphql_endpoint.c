@@ -58,9 +58,13 @@ static const option_def_t OPTIONS[] = {
      "(QUERY_TOO_COMPLEX)"},
     {"max-response-bytes", OFF(max_response_bytes), 1, 1024, 64u << 20, "response body (RESPONSE_TOO_LARGE)"},
     {"max-subscriptions", OFF(max_subscriptions), 0, 1, 100000, "subscriptions per WebSocket connection"},
+    {"max-replica-subscriptions", OFF(max_replica_subscriptions), 0, 1, 1000000,
+     "subscriptions of all connections of this sidecar (TOO_MANY_SUBSCRIPTIONS)"},
     {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
     {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
      "events + unsent messages per connection before closing it with 1013 (slow client)"},
+    {"ws-queue-bytes", OFF(ws_queue_bytes), 1, 65536, 256u << 20,
+     "bytes of those per connection before closing it with 1013 (slow client)"},
     {"ws-init-timeout-ms", OFF(ws_init_timeout_ms), 0, 100, 600000,
      "connection_init must arrive within this (4408)"},
     {"ws-workers", OFF(ws_workers), 0, 1, 256, "threads running WebSocket operations"},
@@ -68,12 +72,23 @@ static const option_def_t OPTIONS[] = {
 #undef OFF
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
-const char *const byron_gqlapi_flag_names[] = {
-    "graphql-max-body-bytes",     "graphql-max-document-bytes", "graphql-max-tokens",
-    "graphql-max-depth",          "graphql-max-fields",         "graphql-max-aliases",
-    "graphql-deadline-ms",        "graphql-max-cost",           "graphql-max-response-bytes",
-    "graphql-max-subscriptions",  "graphql-max-connections",    "graphql-ws-queue",
-    "graphql-ws-init-timeout-ms", "graphql-ws-workers",         NULL};
+const char *const byron_gqlapi_flag_names[] = {"graphql-max-body-bytes",
+                                               "graphql-max-document-bytes",
+                                               "graphql-max-tokens",
+                                               "graphql-max-depth",
+                                               "graphql-max-fields",
+                                               "graphql-max-aliases",
+                                               "graphql-deadline-ms",
+                                               "graphql-max-cost",
+                                               "graphql-max-response-bytes",
+                                               "graphql-max-subscriptions",
+                                               "graphql-max-replica-subscriptions",
+                                               "graphql-max-connections",
+                                               "graphql-ws-queue",
+                                               "graphql-ws-queue-bytes",
+                                               "graphql-ws-init-timeout-ms",
+                                               "graphql-ws-workers",
+                                               NULL};
 
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     memset(o, 0, sizeof *o);
@@ -83,6 +98,8 @@ void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     o->max_subscriptions = 100;
     o->max_connections = 1000;
     o->ws_queue = 1024;
+    o->ws_queue_bytes = 8u << 20;
+    o->max_replica_subscriptions = 10000;
     o->ws_init_timeout_ms = 10000;
     o->ws_workers = 2;
 }

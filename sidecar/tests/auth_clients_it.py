@@ -44,7 +44,7 @@ def main():
     binary = os.path.join(os.environ["BYRON_BINARY_DIR"], "sidecar", "byron-sidecar")
     tenv = env_file(os.environ["BYRON_TESTENV"])
     nm = node_modules()
-    with urllib.request.urlopen(tenv["BYRON_OIDC_ISSUER"] + ".well-known/openid-configuration", timeout=5) as r:
+    with urllib.request.urlopen(tenv["BYRON_OIDC_ISSUER"] + ".well-known/openid-configuration", timeout=30) as r:
         issuer = json.load(r)["issuer"]
     work = tempfile.mkdtemp(prefix="byron-auth-it-")
     component = f"auth-{os.getpid()}-{int(time.time()) % 100000}"

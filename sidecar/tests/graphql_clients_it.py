@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.request
 
-SCRIPTS = ["schema_check.cjs", "http_check.cjs", "ws_check.cjs", "audit.cjs"]
+SCRIPTS = ["schema_check.cjs", "http_check.cjs", "ws_check.cjs", "audit.cjs", "subs_check.cjs"]
 
 
 def env_file(path):
@@ -101,19 +101,21 @@ def main():
         stdout=open(os.path.join(work, "app.log"), "w"), stderr=subprocess.STDOUT)
     args = [binary, "--mode=api", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
             "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--admin-port", str(admin),
-            "--bind", "127.0.0.1", "--sidecar-socket", sc_sock, "--app-socket", app_sock]
+            "--bind", "127.0.0.1", "--sidecar-socket", sc_sock, "--app-socket", app_sock,
+            "--rest-over-tcp"]  # the stress test drives REST too (anonymous rules in the test config)
     if scripts != ["stress.cjs"]:  # the stress test runs with the defaults users get
         # Small, test-visible limits: the clients check that each is enforced.
         args += ["--graphql-max-body-bytes", "65536", "--graphql-max-depth", "20",
                  "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500",
-                 "--graphql-ws-queue", "16", "--app-timeout-ms", "1000"]
+                 "--graphql-ws-queue", "16", "--graphql-max-replica-subscriptions", "60",
+                 "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     failed = []
     holder = None
     try:
         wait_ready(admin, sidecar, log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
-               "METRICS_URL": f"http://127.0.0.1:{admin}/metrics",
+               "METRICS_URL": f"http://127.0.0.1:{admin}/metrics", "NATS_MONITOR_URL": tenv["BYRON_NATS_MONITOR_URL"],
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
                "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component, "SIDECAR_SOCKET": sc_sock}
         for s in scripts:

@@ -31,6 +31,7 @@ Test(graphql_it, graphql_js_schema_validation_queries, .timeout = 300) { run_scr
 Test(graphql_it, plain_http_statuses_mutations_errors, .timeout = 300) { run_script("http_check.cjs"); }
 Test(graphql_it, graphql_ws_subscriptions, .timeout = 300) { run_script("ws_check.cjs"); }
 Test(graphql_it, graphql_http_server_audits, .timeout = 300) { run_script("audit.cjs"); }
+Test(graphql_it, one_consumer_per_model_fanned_out, .timeout = 300) { run_script("subs_check.cjs"); }
 Test(graphql_it, stress_every_surface_at_once, .timeout = 900) { run_script("stress.cjs"); }
 
 /* Identity against a real OpenID Connect provider (Ory Hydra from the testenv):

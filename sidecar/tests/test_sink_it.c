@@ -423,17 +423,18 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
         h_resp_free(&r);
     }
     /* Without the header: no wait, projected is null. */
-    cr_assert_eq(h_http(NULL, api.port, "POST", "/graphql",
-                        "{\"query\":\"mutation { createOrder(input: {customer: \\\"dee\\\"}) { projected } }\"}",
-                        5000, &r),
-                 0);
+    cr_assert_eq(
+        h_http(NULL, api.port, "POST", "/graphql",
+               "{\"query\":\"mutation { createOrder(input: {customer: \\\"dee\\\"}) { projected } }\"}", 5000,
+               &r),
+        0);
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert(json_object_is_type(
-                  json_object_object_get(json_object_object_get(json_object_object_get(r.json, "data"),
-                                                                "createOrder"),
-                                         "projected"),
-                  json_type_null),
-              "%s", r.body);
+    cr_assert(
+        json_object_is_type(
+            json_object_object_get(
+                json_object_object_get(json_object_object_get(r.json, "data"), "createOrder"), "projected"),
+            json_type_null),
+        "%s", r.body);
     h_resp_free(&r);
     /* A bad consistency value is the client's error. */
     cr_assert_eq(
@@ -757,7 +758,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
 /* ---- stress (the concurrency tier, issue 17) ---------------------------- */
 
 typedef struct {
-    int port;
+    int port, admin; /* REST reads on the public port; probes and metrics on the admin port */
     atomic_int stop;
     int reads, failures; /* read by the test's thread after the join */
 } reader_t;
@@ -771,8 +772,8 @@ static void *reader(void *arg) {
         h_resp_t resp;
         const char *path = PATHS[i % 3];
         int post = i % 3 == 0;
-        int ok = h_http(NULL, r->port, post ? "POST" : "GET", path, post ? "{\"first\":50}" : NULL, 10000, &resp) ==
-                     0 &&
+        int ok = h_http(NULL, post ? r->port : r->admin, post ? "POST" : "GET", path,
+                        post ? "{\"first\":50}" : NULL, 10000, &resp) == 0 &&
                  (resp.status == 200 || (i % 3 == 1 && resp.status == 503));
         h_resp_free(&resp);
         r->reads++;
@@ -794,7 +795,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     sink_proc_t k1, k2;
     sink_start(&k1, api.config, 1, env, NULL, NULL);
     sink_start(&k2, api.config, 0, env, NULL, NULL);
-    reader_t r1 = {.port = k1.port}, r2 = {.port = k2.port};
+    reader_t r1 = {.port = k1.port, .admin = k1.admin}, r2 = {.port = k2.port, .admin = k2.admin};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, reader, &r1);
     pthread_create(&t2, NULL, reader, &r2);
@@ -807,7 +808,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     cr_assert(r1.reads > 0 && r2.reads > 0);
     cr_assert_eq(r1.failures + r2.failures, 0, "%d of %d reads failed", r1.failures + r2.failures,
                  r1.reads + r2.reads);
-    cr_assert(outcome_total(k1.port, "projected") > 0 && outcome_total(k2.port, "projected") > 0,
+    cr_assert(outcome_total(k1.admin, "projected") > 0 && outcome_total(k2.admin, "projected") > 0,
               "both replicas project");
     cr_assert_eq(sink_stop(&k2, SIGTERM), 0);
     cr_assert_eq(sink_stop(&k1, SIGTERM), 0);
