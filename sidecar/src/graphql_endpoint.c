@@ -63,7 +63,7 @@ static const option_def_t OPTIONS[] = {
     {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
     {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
      "events + unsent messages per connection before closing it with 1013 (slow client)"},
-    {"ws-queue-bytes", OFF(ws_queue_bytes), 1, 65536, 256u << 20,
+    {"ws-queue-bytes", OFF(ws_queue_bytes), 1, 1024, 256u << 20,
      "bytes of those per connection before closing it with 1013 (slow client)"},
     {"ws-init-timeout-ms", OFF(ws_init_timeout_ms), 0, 100, 600000,
      "connection_init must arrive within this (4408)"},
