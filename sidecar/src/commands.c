@@ -15,6 +15,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "envelope.h"
+#include "principal.h"
 #include "subject.h"
 
 #include <inttypes.h>
@@ -206,6 +207,7 @@ static json_object *hook_body(const byron_command_request_t *req, const byron_co
     }
     if (req->idempotency_key)
         json_object_object_add(b, "idempotencyKey", json_object_new_string(req->idempotency_key));
+    if (req->principal) json_object_object_add(b, "principal", byron_principal_to_json(req->principal));
     return b;
 }
 
@@ -494,6 +496,10 @@ static byron_status_t run(byron_commands_t *c, const byron_command_request_t *re
                                        .model = m->name,
                                        .version = last.version + (int64_t)i + 1,
                                        .command = req->command,
+                                       .principal =
+                                           req->principal && req->principal->kind == BYRON_PRINCIPAL_USER
+                                               ? req->principal->sub
+                                               : NULL,
                                        .traceparent = traceparent,
                                        .data = evs[i].data};
             json_object *ev = byron_event_build(&spec);

@@ -32,6 +32,7 @@ typedef struct byron_event_spec {
     int64_t version;         /* byronversion, >= 1 */
     const char *command;     /* byroncommand, optional */
     const char *traceparent; /* optional */
+    const char *principal;   /* byronprincipal: the verified caller's subject (docs/security.md), optional */
     json_object *data;       /* object; the envelope takes a reference (json_object_get) */
 } byron_event_spec_t;
 
