@@ -714,7 +714,8 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
                                    .id = has_id ? arg_str(args, "id") : NULL,
                                    .input = input,
                                    .idempotency_key = idem,
-                                   .traceparent = r->traceparent};
+                                   .traceparent = r->traceparent,
+                                   .principal = r->principal};
     byron_command_result_t res;
     byron_err_t err = {0};
     int rc = 0;

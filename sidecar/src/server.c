@@ -232,7 +232,8 @@ static void run_command(job_t *j, byron_sidecar_t *sc, const byron_principal_t *
                                    .id = id,
                                    .input = input,
                                    .idempotency_key = key ? scoped : NULL,
-                                   .traceparent = j->traceparent[0] ? j->traceparent : NULL};
+                                   .traceparent = j->traceparent[0] ? j->traceparent : NULL,
+                                   .principal = who};
     byron_command_result_t res;
     if (byron_commands_run(sc->commands, &req, &res, &err) == BYRON_OK) {
         json_object *out = byron_command_result_to_json(&res);
