@@ -30,7 +30,7 @@ typedef struct byron_desired_options {
     int64_t default_stream_max_bytes; /* --default-stream-max-bytes: -1 or 0 for no limit */
     int nats_auth;                    /* NATS users per component: mount <c>-nats-credentials */
     const char *nats_ca_pem;          /* CA of the brokers' TLS certificates (PEM), or NULL */
-    const char *default_auth;         /* --default-auth: spec.auth (JSON) for components without one, or NULL */
+    const char *default_auth; /* --default-auth: spec.auth (JSON) for components without one, or NULL */
 } byron_desired_options_t;
 
 /* The sidecar's admin port (probes, metrics): in the pod, never in the Service. */

@@ -445,8 +445,9 @@ Test(nats_auth, the_operator_creates_updates_and_never_takes_over_a_foreign_stre
 /* The sidecars themselves, each with only its own role's credentials: a
  * command is accepted, published and projected. */
 static pid_t sidecar(const char *mode, const char *config, const char *creds, const char *inbox, int port,
-                     const char *dir, char *log, size_t logcap) {
-    char bin[600], p[16], sock[400];
+                     int admin, const char *dir, char *log, size_t logcap) {
+    char bin[600], p[16], a[16], sock[400];
+    snprintf(a, sizeof a, "%d", admin);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(p, sizeof p, "%d", port);
     snprintf(sock, sizeof sock, "%s/%s.sock", dir, mode);
@@ -456,7 +457,7 @@ static pid_t sidecar(const char *mode, const char *config, const char *creds, co
     snprintf(e1, sizeof e1, "BYRON_NATS_CREDS=%s", creds);
     snprintf(e2, sizeof e2, "BYRON_NATS_INBOX_PREFIX=%s", inbox);
     char *argv[24], *env[] = {e1, e2, NULL};
-    int n = h_sidecar_argv(argv, bin, m, config, srv.url, (char *)h_env("BYRON_MONGO_URI"), p, sock, NULL);
+    int n = h_sidecar_argv(argv, bin, m, config, srv.url, (char *)h_env("BYRON_MONGO_URI"), p, a, sock, NULL);
     argv[n] = NULL;
     return h_spawn(argv, log, env);
 }
@@ -485,7 +486,7 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
     json_object_put(root);
     const char *roles[] = {"api", "sink"};
     pid_t pids[2];
-    int ports[2];
+    int ports[2], admins[2]; /* public (GraphQL, REST) and admin (probes) */
     char logs[2][400];
     byron_natsperm_ref_t subs[] = {{"it", "customers"}};
     for (int i = 0; i < 2; i++) {
@@ -500,11 +501,13 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
         free(creds);
         byron_natsperm_inbox("it", comp, roles[i], inbox, sizeof inbox);
         ports[i] = h_free_port();
-        pids[i] = sidecar(roles[i], config, path, inbox, ports[i], srv.dir, logs[i], sizeof logs[i]);
+        admins[i] = h_free_port();
+        pids[i] =
+            sidecar(roles[i], config, path, inbox, ports[i], admins[i], srv.dir, logs[i], sizeof logs[i]);
     }
     for (int i = 0; i < 2; i++) {
         long long deadline = now_ms() + 30000;
-        while (!ready(ports[i])) {
+        while (!ready(admins[i])) {
             cr_assert_lt(now_ms(), deadline, "%s sidecar not ready; see %s", roles[i], logs[i]);
             sleep_ms(100);
         }

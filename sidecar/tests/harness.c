@@ -69,7 +69,8 @@ int h_log_sanitizer_report(const char *log) {
     char line[4096];
     int found = 0, shown = 0;
     while (f && fgets(line, sizeof line, f)) {
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++) found = strstr(line, MARKS[i]) != NULL;
+        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
+            found = strstr(line, MARKS[i]) != NULL;
         /* The report's first lines into the test's own output: the test then
          * fails on them too (FAIL_REGULAR_EXPRESSION of sanitizer builds). */
         if (found && shown++ < 40) fprintf(stderr, "%s: %s", log, line);
@@ -170,22 +171,24 @@ void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, ch
     snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
     snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
     k->port = h_free_port();
-    char bin[600], port[16], mongo[600], nats[600], cfg[400];
+    k->admin = h_free_port();
+    char bin[600], port[16], admin[16], mongo[600], nats[600], cfg[400];
+    snprintf(admin, sizeof admin, "%d", k->admin);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", k->port);
     snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
     snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
     snprintf(cfg, sizeof cfg, "%s", config);
-    char *argv[24];
-    int n =
-        h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
+    char *argv[28];
+    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, admin, k->sock,
+                           app ? k->app_sock : NULL);
     if (extra_arg) argv[n++] = (char *)extra_arg;
     argv[n] = NULL;
     k->pid = h_spawn(argv, k->log, env);
     if (app) h_app_start(k, app, app_env);
     int64_t deadline = h_mono_ms() + 20000;
-    while (h_mono_ms() < deadline && !h_ready(k->port)) sleep_ms(50);
-    cr_assert(h_ready(k->port), "sink not ready within 20 s; see %s", k->log);
+    while (h_mono_ms() < deadline && !h_ready(k->admin)) sleep_ms(50);
+    cr_assert(h_ready(k->admin), "sink not ready within 20 s; see %s", k->log);
 }
 
 int h_sink_stop(h_sink_t *k, int sig) {

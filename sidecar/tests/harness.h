@@ -58,7 +58,7 @@ int h_ready(int port);
  * /readyz answers 200. */
 typedef struct h_sink {
     pid_t pid, app_pid;
-    int port;
+    int port, admin; /* public (REST, enabled for tests) and admin (probes, metrics) */
     char dir[256], sock[300], app_sock[300], log[300], app_log[300];
 } h_sink_t;
 void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,

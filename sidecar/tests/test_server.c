@@ -329,8 +329,9 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     /* The budget is given back: the same body passes now. */
     cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{\"x\":1}", ok_post, NULL), 200);
 
-    byron_workpool_drain_free(sc.pool);
+    byron_workpool_drain(sc.pool);
     byron_server_free(srv);
+    byron_workpool_free(sc.pool);
     rmdir(dir);
     byron_component_free(comp);
     byron_metrics_free(sc.metrics);
