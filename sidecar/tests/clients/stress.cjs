@@ -39,6 +39,15 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS, maxFreeSocket
 const sockets = new Set();
 let requests = 0;
 
+// The sidecar's admin port (METRICS_URL names it): probes and metrics.
+async function adminGet(path) {
+  const r = await fetch(new URL(path, process.env.METRICS_URL));
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (_) { /* not JSON */ }
+  return { status: r.status, text, json };
+}
+
 // socketPath: the sidecar's Unix socket (the app's side) instead of TCP.
 function request(method, path, body, headers = {}, socketPath = undefined) {
   return new Promise((resolve) => {
@@ -170,11 +179,11 @@ async function round(w, r) {
   check(x.status === 200 && x.text === reference.sdl, `${tag}: GET /graphql/schema.graphql`, x.text.slice(0, 200));
   x = await request('GET', '/v1/meta');
   check(x.status === 200 && x.json && x.json.mode === 'api' && x.json.models.length === 2, `${tag}: GET /v1/meta`, x.text.slice(0, 200));
-  x = await request('GET', '/readyz');
+  x = await adminGet('/readyz'); // probes and metrics: the admin port (docs/security.md)
   check(x.status === 200 && x.json && x.json.ready === true, `${tag}: GET /readyz`, x.text.slice(0, 200));
-  x = await request('GET', '/healthz');
+  x = await adminGet('/healthz');
   eq(x.status, 200, `${tag}: GET /healthz`);
-  x = await request('GET', '/metrics');
+  x = await adminGet('/metrics');
   check(x.status === 200 && x.text.includes('byron_sidecar_graphql_http_requests_total{status="200"}'), `${tag}: GET /metrics`);
 }
 
