@@ -35,6 +35,7 @@ endif()
 add_library(byron::cjose UNKNOWN IMPORTED)
 set_target_properties(byron::cjose PROPERTIES IMPORTED_LOCATION ${BYRON_CJOSE_LIB}
   INTERFACE_INCLUDE_DIRECTORIES ${BYRON_CJOSE_INCLUDE})
+# libcrypto also signs NATS credentials (ed25519, operator/src/nkeys.c).
 byron_dep(crypto libcrypto libssl-dev)
 if(BYRON_TESTS)
   byron_dep(criterion criterion libcriterion-dev)

@@ -29,7 +29,7 @@ function(byron_test_properties name label timeout)
   if("integration" IN_LIST label OR "concurrency" IN_LIST label)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED testenv)
     list(APPEND env "BYRON_TESTENV=${CMAKE_BINARY_DIR}/testenv/env" "BYRON_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
-         "BYRON_BINARY_DIR=${CMAKE_BINARY_DIR}" "BYRON_SANITIZER=${BYRON_SANITIZER}")
+         "BYRON_BINARY_DIR=${CMAKE_BINARY_DIR}")
   endif()
   if(env)
     set_tests_properties(${name} PROPERTIES ENVIRONMENT "${env}")

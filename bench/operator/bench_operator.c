@@ -69,7 +69,9 @@ static void create_component(int i, json_object **out) {
 
 /* What one reconcile of a new component writes, done directly. */
 static void *raw_worker(void *arg) {
-    byron_desired_options_t o = {"byron-sidecar:bench", "mongo:7", "nats://nats:4222", NULL};
+    byron_desired_options_t o = {.sidecar_image = "byron-sidecar:bench",
+                                 .default_cache_image = "mongo:7",
+                                 .default_broker_url = "nats://nats:4222"};
     int i;
     while ((i = atomic_fetch_add(&next_i, 1)) < n_total) {
         json_object *bc = NULL;

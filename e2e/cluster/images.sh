@@ -228,6 +228,7 @@ dockerfile_image() {
   [ -f "$repo_root/$name/Dockerfile" ] || { clog "$name/Dockerfile missing"; return 1; }
   bh bud --quiet --layers --pull=never --network host \
     --build-arg "BUILD_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
+    --build-arg "BUILD_TREE=$(printf '%s' "$repo_root" | sha256sum | cut -c1-12)" \
     --build-arg "RUNTIME_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
     -f "$repo_root/$name/Dockerfile" -t "$ref" "$repo_root" \
     >"$IMAGES/$name.build.log" 2>&1 || { clog "see $IMAGES/$name.build.log"; tail -20 "$IMAGES/$name.build.log" >&2; return 1; }

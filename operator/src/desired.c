@@ -6,9 +6,11 @@
  * an admission webhook) may own. */
 #include "desired.h"
 
+#include "base64.h"
 #include "byron/graphql.h"
 #include "byron/json.h"
 #include "config.h" /* the sidecar's component parser: one parser for the component */
+#include "natsperm.h"
 #include "strmap.h"
 
 #include <stdio.h>
@@ -44,22 +46,6 @@ static const char *str_at(json_object *o, const char *k1, const char *k2) {
     json_object *a, *b;
     if (!json_object_object_get_ex(o, k1, &a) || !json_object_object_get_ex(a, k2, &b)) return "";
     return json_object_get_string(b);
-}
-
-char *byron_base64(const unsigned char *in, size_t len) {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = malloc((len + 2) / 3 * 4 + 1), *p = o;
-    if (!o) return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
-                     (i + 2 < len ? in[i + 2] : 0);
-        *p++ = t[v >> 18 & 63];
-        *p++ = t[v >> 12 & 63];
-        *p++ = i + 1 < len ? t[v >> 6 & 63] : '=';
-        *p++ = i + 2 < len ? t[v & 63] : '=';
-    }
-    *p = '\0';
-    return o;
 }
 
 void byron_desired_name(json_object *bc, const char *suffix, char *buf, size_t n) {
@@ -163,7 +149,7 @@ static json_object *env_field(const char *name, const char *path) {
 static json_object *probe(const char *path, int period) {
     json_object *p = obj(), *g = set(p, "httpGet", obj());
     sets(g, "path", path);
-    sets(g, "port", "http");
+    sets(g, "port", "admin");
     seti(p, "periodSeconds", period);
     seti(p, "timeoutSeconds", 2);
     seti(p, "failureThreshold", 3);
@@ -181,8 +167,10 @@ static json_object *mount(const char *name, const char *path, int ro) {
 /* What the spec says, read once with paths for errors. */
 typedef struct spec {
     json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
+    json_object *keys_secret; /* spec.auth.keysSecretRef, or NULL */
     const char *broker_url, *cache_image;
     int64_t partitions;
+    int64_t stream_replicas, stream_max_bytes;
 } spec_t;
 
 static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s,
@@ -255,10 +243,33 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
                 return st;
         }
     }
-    s->broker_url = o->default_broker_url;
-    if (s->broker && (st = byron_json_get_string(s->broker, "spec.broker", "url", BYRON_JSON_OPTIONAL,
-                                                 &s->broker_url, err)))
+    json_object *auth = NULL;
+    if ((st = byron_json_get_object(s->spec, "spec", "auth", BYRON_JSON_OPTIONAL, &auth, err)) ||
+        (auth && (st = byron_json_get_object(auth, "spec.auth", "keysSecretRef", BYRON_JSON_OPTIONAL,
+                                             &s->keys_secret, err))))
         return st;
+    if (s->keys_secret && ((st = byron_json_get_string(s->keys_secret, "spec.auth.keysSecretRef", "name",
+                                                       BYRON_JSON_REQUIRED, &x, err)) ||
+                           (st = byron_json_get_string(s->keys_secret, "spec.auth.keysSecretRef", "key",
+                                                       BYRON_JSON_REQUIRED, &x, err))))
+        return st;
+    s->broker_url = o->default_broker_url;
+    s->stream_replicas = o->default_stream_replicas > 0 ? o->default_stream_replicas : 1;
+    s->stream_max_bytes = o->default_stream_max_bytes > 0 ? o->default_stream_max_bytes : -1;
+    if (s->broker) {
+        json_object *mb;
+        if ((st = byron_json_get_string(s->broker, "spec.broker", "url", BYRON_JSON_OPTIONAL, &s->broker_url,
+                                        err)) ||
+            (st = byron_json_get_int(s->broker, "spec.broker", "replicas", BYRON_JSON_OPTIONAL, 1, 5,
+                                     &s->stream_replicas, err)))
+            return st;
+        if (s->stream_replicas != 1 && s->stream_replicas != 3)
+            return byron_err_set(err, BYRON_EINVAL, "spec.broker.replicas: must be 1 or 3, not %lld",
+                                 (long long)s->stream_replicas);
+        if (json_object_object_get_ex(s->broker, "maxBytes", &mb) &&
+            (st = byron_desired_bytes(mb, "spec.broker.maxBytes", &s->stream_max_bytes, err)))
+            return st;
+    }
     if (!s->broker_url || !*s->broker_url)
         return byron_err_set(err, BYRON_EINVAL,
                              "spec.broker.url: required (the operator has no --default-broker-url)");
@@ -272,7 +283,8 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
  * catches what CEL cannot see (e.g. a subscription that names our namespace
  * explicitly beside one that leaves it out) and any rule the CRD lacks. */
 static byron_status_t check_like_the_sidecar(json_object *config, byron_err_t *err) {
-    static const char *const SPEC_KEYS[] = {"enums", "models", "commands", "subscriptions", "partitions", "auth"};
+    static const char *const SPEC_KEYS[] = {"enums",         "models",     "commands",
+                                            "subscriptions", "partitions", "auth"};
     byron_component_t *c = NULL;
     byron_err_t e = {0};
     char msg[BYRON_ERR_MSG_MAX];
@@ -328,6 +340,17 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
         }
         if (!json_object_object_get_ex(s, "namespace", &v)) sets(s, "namespace", ns);
         if (!json_object_object_get_ex(s, "events", &v)) set(s, "events", arr());
+    }
+    /* Who may call the API: spec.auth as is, except where the keys live (a mount, not config). */
+    json_object *auth = NULL;
+    if ((st = byron_json_get_object(spec, "spec", "auth", BYRON_JSON_OPTIONAL, &auth, err))) {
+        json_object_put(c);
+        return st;
+    }
+    if (auth) {
+        json_object *a = copy(auth);
+        json_object_object_del(a, "keysSecretRef");
+        set(c, "auth", a);
     }
     *out = c;
     return BYRON_OK;
@@ -400,22 +423,44 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(env, env_value("BYRON_MODE", mode));
     push(env, env_value("BYRON_CONFIG", "/etc/byron/component.json"));
     push(env, env_value("BYRON_NATS_URL", s->broker_url));
+    char num[32], inbox[400];
+    snprintf(num, sizeof(num), "%lld", (long long)s->stream_replicas);
+    push(env, env_value("BYRON_STREAM_REPLICAS", num));
+    snprintf(num, sizeof(num), "%lld", (long long)s->stream_max_bytes);
+    push(env, env_value("BYRON_STREAM_MAX_BYTES", num));
+    /* The only inbox its NATS user may subscribe to (natsperm.h). */
+    byron_natsperm_inbox(str_at(bc, "metadata", "namespace"), str_at(bc, "metadata", "name"), mode, inbox,
+                         sizeof(inbox));
+    push(env, env_value("BYRON_NATS_INBOX_PREFIX", inbox));
+    if (o->nats_auth) push(env, env_value("BYRON_NATS_CREDS", BYRON_NATS_CREDS_DIR "/nats.creds"));
+    if (o->nats_ca_pem) push(env, env_value("BYRON_NATS_CA", "/etc/byron/" BYRON_NATS_CA_KEY));
     push(env, mongo_uri_env(bc, s));
     if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
     push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
     push(env, env_value("BYRON_HTTP_PORT", "8080"));
+    char admin[16];
+    snprintf(admin, sizeof admin, "%d", BYRON_SIDECAR_ADMIN_PORT);
+    push(env, env_value("BYRON_ADMIN_PORT", admin));
+    if (s->keys_secret) push(env, env_value("BYRON_AUTH_JWKS_FILE", "/etc/byron-auth/jwks.json"));
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
     json_object *port = push(set(sc, "ports", arr()), obj());
     sets(port, "name", "http");
     seti(port, "containerPort", 8080);
     sets(port, "protocol", "TCP");
+    /* Probes and metrics on their own port, which the Service does not list (docs/security.md). */
+    json_object *aport = push(json_object_object_get(sc, "ports"), obj());
+    sets(aport, "name", "admin");
+    seti(aport, "containerPort", BYRON_SIDECAR_ADMIN_PORT);
+    sets(aport, "protocol", "TCP");
     set(sc, "readinessProbe", probe("/readyz", 5));
     set(sc, "livenessProbe", probe("/healthz", 10));
     set(sc, "resources", requests("50m", "64Mi", "256Mi"));
     json_object *mounts = set(sc, "volumeMounts", arr());
     push(mounts, mount("byron-run", "/var/run/byron", 0));
     push(mounts, mount("config", "/etc/byron", 1));
+    if (o->nats_auth) push(mounts, mount("nats-credentials", BYRON_NATS_CREDS_DIR, 1));
+    if (s->keys_secret) push(mounts, mount("auth-keys", "/etc/byron-auth", 1));
     set(sc, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
     vol = push(vols, obj());
@@ -424,6 +469,30 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     vol = push(vols, obj());
     sets(vol, "name", "config");
     sets(set(vol, "configMap", obj()), "name", cm);
+    if (o->nats_auth) {
+        /* Only this role's credentials reach the pod. A Secret volume (not an
+         * env var) so that renewed credentials reach running pods; cnats reads
+         * the file at every (re)connect. */
+        char sec[300], key[32];
+        byron_desired_name(bc, "-nats-credentials", sec, sizeof(sec));
+        snprintf(key, sizeof(key), "%s.creds", mode);
+        vol = push(vols, obj());
+        sets(vol, "name", "nats-credentials");
+        json_object *sv = set(vol, "secret", obj());
+        sets(sv, "secretName", sec);
+        seti(sv, "defaultMode", 0440);
+        json_object *item = push(set(sv, "items", arr()), obj());
+        sets(item, "key", key);
+        sets(item, "path", "nats.creds");
+    }
+    if (s->keys_secret) { /* the token verification keys, from the component's Secret */
+        vol = push(vols, obj());
+        sets(vol, "name", "auth-keys");
+        json_object *ksec = set(vol, "secret", obj()), *kitem = push(set(ksec, "items", arr()), obj());
+        sets(ksec, "secretName", json_object_get_string(json_object_object_get(s->keys_secret, "name")));
+        sets(kitem, "key", json_object_get_string(json_object_object_get(s->keys_secret, "key")));
+        sets(kitem, "path", "jwks.json");
+    }
     return d;
 }
 
@@ -526,6 +595,19 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     byron_status_t st = read_spec(bc, o, &s, err);
     if (st) return st;
     if ((st = byron_desired_component_config(bc, &config, err))) return st;
+    if (!json_object_object_get_ex(config, "auth", NULL) && o->default_auth) {
+        /* The chart-wide default (--default-auth), for components that declare none. */
+        json_object *d = NULL;
+        byron_err_t perr;
+        if (byron_json_parse(o->default_auth, strlen(o->default_auth), 32, &d, &perr) != BYRON_OK ||
+            !json_object_is_type(d, json_type_object)) {
+            json_object_put(d);
+            json_object_put(config);
+            return byron_err_set(err, BYRON_EINVAL, "--default-auth: not a JSON object");
+        }
+        json_object_object_del(d, "keysSecretRef");
+        set(config, "auth", d);
+    }
     if ((st = check_like_the_sidecar(config, err))) {
         json_object_put(config);
         return st;
@@ -536,8 +618,9 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     hash_hex(cj, out->config_hash);
     char name[300];
     byron_desired_name(bc, "-config", name, sizeof(name));
-    json_object *cm = skeleton(bc, &BYRON_KIND_CONFIGMAP, name, "config");
-    sets(set(cm, "data", obj()), "component.json", cj);
+    json_object *cm = skeleton(bc, &BYRON_KIND_CONFIGMAP, name, "config"), *cmd = set(cm, "data", obj());
+    sets(cmd, "component.json", cj);
+    if (o->nats_ca_pem) sets(cmd, BYRON_NATS_CA_KEY, o->nats_ca_pem); /* a CA is public: no Secret needed */
     json_object_put(config);
     add(out, &BYRON_KIND_CONFIGMAP, cm);
     out->cache_external = s.external != NULL;
@@ -548,7 +631,67 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     add(out, &BYRON_KIND_SERVICE, service(bc, "-api", "api", 0, 80, "http"));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "api", s.api, out->config_hash));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "sink", s.sink, out->config_hash));
+    out->streams.broker_url = s.broker_url;
+    out->streams.replicas = (int)s.stream_replicas;
+    out->streams.max_bytes = s.stream_max_bytes;
     return BYRON_OK;
+}
+
+json_object *byron_desired_nats_secret(json_object *bc, const char *api_creds, const char *sink_creds,
+                                       const char *permissions_hash, int64_t renew_at) {
+    char name[300], ts[32];
+    byron_desired_name(bc, "-nats-credentials", name, sizeof(name));
+    json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "broker");
+    sets(sec, "type", "Opaque");
+    json_object *ann = set(json_object_object_get(sec, "metadata"), "annotations", obj());
+    sets(ann, BYRON_ANN_NATS_PERMISSIONS, permissions_hash);
+    snprintf(ts, sizeof(ts), "%lld", (long long)renew_at);
+    sets(ann, BYRON_ANN_NATS_RENEW_AT, ts);
+    json_object *data = set(sec, "data", obj());
+    const char *keys[] = {"api.creds", "sink.creds"}, *vals[] = {api_creds, sink_creds};
+    for (int i = 0; i < 2; i++) {
+        char *b = byron_base64_encode((const unsigned char *)vals[i], strlen(vals[i]), 0);
+        sets(data, keys[i], b);
+        free(b);
+    }
+    return sec;
+}
+
+byron_status_t byron_desired_bytes(json_object *v, const char *path, int64_t *out, byron_err_t *err) {
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t n = json_object_get_int64(v);
+        if (n < -1) return byron_err_set(err, BYRON_EINVAL, "%s: must be -1 (no limit) or a size", path);
+        *out = n == 0 ? -1 : n;
+        return BYRON_OK;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return byron_err_set(err, BYRON_EINVAL, "%s: must be a size such as 10Gi", path);
+    const char *t = json_object_get_string(v);
+    char *end;
+    unsigned long long n = strtoull(t, &end, 10);
+    static const struct {
+        const char *suffix;
+        int64_t mult;
+    } U[] = {{"", 1},
+             {"k", 1000},
+             {"M", 1000000},
+             {"G", 1000000000},
+             {"T", 1000000000000},
+             {"Ki", 1024},
+             {"Mi", 1024 * 1024},
+             {"Gi", 1024LL * 1024 * 1024},
+             {"Ti", 1024LL * 1024 * 1024 * 1024}};
+    if (end == t || *t == '-' || *t == '+')
+        return byron_err_set(err, BYRON_EINVAL, "%s: \"%.32s\" is not a size such as 10Gi", path, t);
+    for (size_t i = 0; i < sizeof(U) / sizeof(U[0]); i++)
+        if (!strcmp(end, U[i].suffix)) {
+            if (n > (unsigned long long)(INT64_MAX / U[i].mult))
+                return byron_err_set(err, BYRON_EINVAL, "%s: %.32s is too large", path, t);
+            *out = n ? (int64_t)n * U[i].mult : -1;
+            return BYRON_OK;
+        }
+    return byron_err_set(err, BYRON_EINVAL, "%s: \"%.32s\": unknown unit (Ki, Mi, Gi, Ti, k, M, G, T)", path,
+                         t);
 }
 
 void byron_desired_cleanup(byron_desired_t *d) {
@@ -568,7 +711,7 @@ json_object *byron_desired_secret(json_object *bc, const char *password, const c
              password, c, c, ns, uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
     const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
     for (int i = 0; i < 3; i++) {
-        char *b = byron_base64((const unsigned char *)vals[i], strlen(vals[i]));
+        char *b = byron_base64_encode((const unsigned char *)vals[i], strlen(vals[i]), 0);
         sets(data, keys[i], b);
         free(b);
     }

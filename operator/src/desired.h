@@ -10,7 +10,8 @@
  *   Service     c-cache               headless, 27017          } unless
  *   StatefulSet c-cache               mongo, PVC "data"         } cache.external
  *   Service     c-api                 80 → http (8080)
- *   Deployment  c-api, c-sink         [app] + byron-sidecar --mode=api|sink */
+ *   Deployment  c-api, c-sink         [app] + byron-sidecar --mode=api|sink
+ *   Secret      c-nats-credentials    NATS users of api and sink (reconcile mints them) */
 #ifndef BYRON_DESIRED_H
 #define BYRON_DESIRED_H
 
@@ -18,15 +19,31 @@
 #include "resource.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 
 typedef struct byron_desired_options {
-    const char *sidecar_image;       /* --sidecar-image */
-    const char *default_cache_image; /* --default-cache-image (mongo:7) */
-    const char *default_broker_url;  /* --default-broker-url */
-    const char *cache_uri_options;   /* --cache-uri-options: appended to the generated cache URI, or NULL */
+    const char *sidecar_image;        /* --sidecar-image */
+    const char *default_cache_image;  /* --default-cache-image (mongo:7) */
+    const char *default_broker_url;   /* --default-broker-url */
+    const char *cache_uri_options;    /* --cache-uri-options: appended to the generated cache URI, or NULL */
+    int default_stream_replicas;      /* --default-stream-replicas: 1 or 3 (0: 1) */
+    int64_t default_stream_max_bytes; /* --default-stream-max-bytes: -1 or 0 for no limit */
+    int nats_auth;                    /* NATS users per component: mount <c>-nats-credentials */
+    const char *nats_ca_pem;          /* CA of the brokers' TLS certificates (PEM), or NULL */
+    const char *default_auth; /* --default-auth: spec.auth (JSON) for components without one, or NULL */
 } byron_desired_options_t;
 
+/* The sidecar's admin port (probes, metrics): in the pod, never in the Service. */
+#define BYRON_SIDECAR_ADMIN_PORT 9090
+
 #define BYRON_DESIRED_MAX 6
+
+/* What the component's streams should be (the operator creates them). */
+typedef struct byron_desired_streams {
+    const char *broker_url; /* points into the component */
+    int replicas;
+    int64_t max_bytes; /* -1: unlimited */
+} byron_desired_streams_t;
 
 typedef struct byron_desired_obj {
     const byron_kind_t *kind;
@@ -40,6 +57,7 @@ typedef struct byron_desired {
     int n;
     int cache_external;
     char config_hash[17];
+    byron_desired_streams_t streams;
 } byron_desired_t;
 
 /* Byron's images are docker.io/byron/<part>:<version> (operator, sidecar,
@@ -48,6 +66,8 @@ typedef struct byron_desired {
 #define BYRON_DEFAULT_SIDECAR_IMAGE "docker.io/byron/sidecar:" BYRON_VERSION
 
 #define BYRON_ANN_APPLIED_HASH "byron.io/applied-hash"
+#define BYRON_NATS_CREDS_DIR "/etc/byron-nats" /* the role's nats.creds in the sidecar */
+#define BYRON_NATS_CA_KEY "nats-ca.crt"        /* in <c>-config, so /etc/byron/nats-ca.crt */
 #define BYRON_ANN_CONFIG_HASH "byron.io/config-hash"
 
 /* Build everything the component should own except the Secret (see
@@ -65,10 +85,19 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
  * URI, e.g. "authMechanism=PLAIN" for a cache that is not MongoDB itself. */
 json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options);
 
+/* The NATS credentials Secret <c>-nats-credentials: one .creds file per
+ * role (keys api.creds, sink.creds; each pod mounts only its own), with our
+ * annotations (caller puts). */
+json_object *byron_desired_nats_secret(json_object *bc, const char *api_creds, const char *sink_creds,
+                                       const char *permissions_hash, int64_t renew_at);
+#define BYRON_ANN_NATS_PERMISSIONS "byron.io/nats-permissions"
+#define BYRON_ANN_NATS_RENEW_AT "byron.io/nats-renew-at"
+
+/* A byte size: a non-negative integer, or a string "<n>[Ki|Mi|Gi|Ti|k|M|G|T]".
+ * -1 means "no limit". EINVAL naming path otherwise. */
+byron_status_t byron_desired_bytes(json_object *v, const char *path, int64_t *out, byron_err_t *err);
+
 /* Name helpers: "<c><suffix>" into buf. */
 void byron_desired_name(json_object *bc, const char *suffix, char *buf, size_t n);
-
-/* Standard base64 of len bytes (caller frees). */
-char *byron_base64(const unsigned char *in, size_t len);
 
 #endif

@@ -2,6 +2,7 @@
  * error names its field) and in-cluster service-account credentials. */
 #include "kubeconfig.h"
 
+#include "base64.h"
 #include "byron/json.h"
 
 #include <ctype.h>
@@ -108,45 +109,6 @@ byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_obj
     return BYRON_OK;
 }
 
-/* --- base64 (the *-data fields) ---------------------------------------- */
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-/* Decode standard or URL base64, whitespace ignored. Caller frees. */
-static int b64decode(const char *in, char **out, size_t *outlen) {
-    size_t n = strlen(in);
-    char *o = malloc(n / 4 * 3 + 4);
-    if (!o) return -1;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)in[i];
-        if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        int v = b64val(c);
-        if (v < 0) {
-            free(o);
-            return -1;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    o[k] = '\0';
-    *out = o;
-    *outlen = k;
-    return 0;
-}
-
 /* Find the entry named `name` in a list of {name, <field>: {...}}. */
 static byron_status_t find_named(json_object *root, const char *list, const char *field, const char *name,
                                  json_object **out, char *path, size_t pathlen, byron_err_t *err) {
@@ -177,7 +139,7 @@ static byron_status_t load_pem(json_object *o, const char *path, const char *key
     if ((st = byron_json_get_string(o, path, dkey, BYRON_JSON_OPTIONAL, &data, err))) return st;
     if ((st = byron_json_get_string(o, path, key, BYRON_JSON_OPTIONAL, &file, err))) return st;
     if (data) {
-        if (b64decode(data, out, outlen) != 0 || *outlen == 0)
+        if (byron_base64_decode(data, strlen(data), out, outlen) != 0 || *outlen == 0)
             return byron_err_set(err, BYRON_EINVAL, "%s.%s: not valid base64", path, dkey);
         return BYRON_OK;
     }

@@ -7,7 +7,10 @@
  * Threads: one per informer (list+watch), --workers reconcilers, the lease
  * renewer, the probe/metrics server, the signal waiter, and main, which
  * sleeps until shutdown. */
+#include "base64.h"
+#include "broker.h"
 #include "byron/httpd.h"
+#include "byron/json.h"
 #include "byron/log.h"
 #include "byron/metrics.h"
 #include "events.h"
@@ -17,8 +20,11 @@
 #include "reconcile_component.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <nats/nats.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +44,7 @@ typedef struct flags {
     size_t nns;
     int workers;
     const char *sidecar_image, *cache_image, *broker_url, *cache_uri_options;
+    const char *default_auth; /* --default-auth: spec.auth for components without one (JSON) */
     int leader_elect;
     const char *lease_namespace, *lease_name;
     int metrics_port, probe_port;
@@ -44,6 +52,12 @@ typedef struct flags {
     int log_level;
     unsigned lease_ms, renew_ms, retry_ms;
     int resync_s;
+    const char *nats_identity_secret; /* "ns/name" */
+    int nats_identity_generate;
+    const char *nats_ca_file;
+    int nats_creds_ttl_s;
+    int stream_replicas;
+    int64_t stream_max_bytes;
 } flags_t;
 
 static atomic_int g_stop; /* SIGTERM/SIGINT or leadership lost */
@@ -87,27 +101,41 @@ static void readyz(void *ud, const char *method, const char *path, byron_http_re
 
 static void usage(FILE *f) {
     fprintf(
-        f, "usage: byron-operator [flags]\n"
-           "  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG, ~/.kube/config)\n"
-           "  --context NAME             kubeconfig context (default: current-context)\n"
-           "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
-           "  --workers N                concurrent reconciles (default 2)\n"
-           "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
-           "                             (default " BYRON_DEFAULT_SIDECAR_IMAGE ")\n"
-           "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
-           "  --cache-uri-options OPTS   appended to generated cache URIs (e.g. authMechanism=PLAIN)\n"
-           "  --default-broker-url URL   broker when spec.broker.url is unset\n"
-           "  --leader-elect             elect a leader through a Lease before reconciling\n"
-           "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
-           "  --lease-name NAME          Lease name (default byron-operator)\n"
-           "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
-           "  --resync-period SECONDS    re-apply every child this often, reverting drift (default 600; 0: "
-           "never)\n"
-           "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
-           "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
-           "  --bind-address ADDR        listen address for both (default: all)\n"
-           "  --log-level debug|info|warn|error\n"
-           "  --version, --help\n");
+        f,
+        "usage: byron-operator [flags]\n"
+        "  --kubeconfig PATH          kubeconfig (default: in-cluster, then $KUBECONFIG, ~/.kube/config)\n"
+        "  --context NAME             kubeconfig context (default: current-context)\n"
+        "  --namespace NS[,NS...]     watch only these namespaces (repeatable; default: all)\n"
+        "  --workers N                concurrent reconciles (default 2)\n"
+        "  --sidecar-image IMAGE      byron-sidecar image for API and Sink pods\n"
+        "                             (default " BYRON_DEFAULT_SIDECAR_IMAGE ")\n"
+        "  --default-cache-image IMG  cache image when spec.cache.image is unset (default mongo:7)\n"
+        "  --cache-uri-options OPTS   appended to generated cache URIs (e.g. authMechanism=PLAIN)\n"
+        "  --default-broker-url URL   broker when spec.broker.url is unset\n"
+        "  --default-auth JSON        spec.auth for components that declare none (chart value\n"
+        "                             componentDefaults.auth; docs/security.md)\n"
+        "  --default-stream-replicas N  stream replicas when spec.broker.replicas is unset (1 or 3; 1)\n"
+        "  --default-stream-max-bytes SIZE  stream size limit when spec.broker.maxBytes is unset\n"
+        "                             (e.g. 10Gi; -1: none, the default)\n"
+        "  --nats-identity-secret NS/NAME  NATS authentication: the release's trust chain; every\n"
+        "                             component gets its own NATS users\n"
+        "  --nats-identity-generate   create that Secret with a new trust chain when absent\n"
+        "  --nats-credentials-ttl S   lifetime of a component's NATS user (default 86400; renewed at half)\n"
+        "  --nats-ca-file PATH        CA (PEM) of the brokers' TLS certificates\n"
+        "  --leader-elect             elect a leader through a Lease before reconciling\n"
+        "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
+        "  --lease-name NAME          Lease name (default byron-operator)\n"
+        "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
+        "  --resync-period SECONDS    re-apply every child this often, reverting drift (default 600; 0: "
+        "never)\n"
+        "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
+        "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
+        "  --bind-address ADDR        listen address for both (default: all)\n"
+        "  --log-level debug|info|warn|error\n"
+        "  --version, --help\n"
+        "\n"
+        "byron-operator nats-identity DIR: write a new NATS trust chain into DIR (auth.conf for\n"
+        "your nats-server, account.pub and account-signing.seed for the operator's Secret).\n");
 }
 
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
@@ -130,6 +158,7 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_SIDECAR,
         F_CACHE,
         F_CACHE_URI_OPTS,
+        F_DEFAULT_AUTH,
         F_BROKER,
         F_LEADER,
         F_LEASE_NS,
@@ -142,31 +171,45 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_RENEW_MS,
         F_RETRY_MS,
         F_RESYNC,
+        F_NATS_ID,
+        F_NATS_ID_GEN,
+        F_NATS_CA,
+        F_NATS_TTL,
+        F_STREAM_REPLICAS,
+        F_STREAM_MAX_BYTES,
         F_VERSION,
         F_HELP
     };
-    static const struct option opts[] = {{"kubeconfig", required_argument, NULL, F_KUBECONFIG},
-                                         {"context", required_argument, NULL, F_CONTEXT},
-                                         {"namespace", required_argument, NULL, F_NS},
-                                         {"workers", required_argument, NULL, F_WORKERS},
-                                         {"sidecar-image", required_argument, NULL, F_SIDECAR},
-                                         {"default-cache-image", required_argument, NULL, F_CACHE},
-                                         {"cache-uri-options", required_argument, NULL, F_CACHE_URI_OPTS},
-                                         {"default-broker-url", required_argument, NULL, F_BROKER},
-                                         {"leader-elect", no_argument, NULL, F_LEADER},
-                                         {"lease-namespace", required_argument, NULL, F_LEASE_NS},
-                                         {"lease-name", required_argument, NULL, F_LEASE_NAME},
-                                         {"metrics-port", required_argument, NULL, F_METRICS},
-                                         {"probe-port", required_argument, NULL, F_PROBE},
-                                         {"bind-address", required_argument, NULL, F_BIND},
-                                         {"log-level", required_argument, NULL, F_LOG},
-                                         {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
-                                         {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
-                                         {"retry-period-ms", required_argument, NULL, F_RETRY_MS},
-                                         {"resync-period", required_argument, NULL, F_RESYNC},
-                                         {"version", no_argument, NULL, F_VERSION},
-                                         {"help", no_argument, NULL, F_HELP},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"kubeconfig", required_argument, NULL, F_KUBECONFIG},
+        {"context", required_argument, NULL, F_CONTEXT},
+        {"namespace", required_argument, NULL, F_NS},
+        {"workers", required_argument, NULL, F_WORKERS},
+        {"sidecar-image", required_argument, NULL, F_SIDECAR},
+        {"default-cache-image", required_argument, NULL, F_CACHE},
+        {"cache-uri-options", required_argument, NULL, F_CACHE_URI_OPTS},
+        {"default-broker-url", required_argument, NULL, F_BROKER},
+        {"default-auth", required_argument, NULL, F_DEFAULT_AUTH},
+        {"leader-elect", no_argument, NULL, F_LEADER},
+        {"lease-namespace", required_argument, NULL, F_LEASE_NS},
+        {"lease-name", required_argument, NULL, F_LEASE_NAME},
+        {"metrics-port", required_argument, NULL, F_METRICS},
+        {"probe-port", required_argument, NULL, F_PROBE},
+        {"bind-address", required_argument, NULL, F_BIND},
+        {"log-level", required_argument, NULL, F_LOG},
+        {"lease-duration-ms", required_argument, NULL, F_LEASE_MS},
+        {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
+        {"retry-period-ms", required_argument, NULL, F_RETRY_MS},
+        {"resync-period", required_argument, NULL, F_RESYNC},
+        {"nats-identity-secret", required_argument, NULL, F_NATS_ID},
+        {"nats-identity-generate", no_argument, NULL, F_NATS_ID_GEN},
+        {"nats-ca-file", required_argument, NULL, F_NATS_CA},
+        {"nats-credentials-ttl", required_argument, NULL, F_NATS_TTL},
+        {"default-stream-replicas", required_argument, NULL, F_STREAM_REPLICAS},
+        {"default-stream-max-bytes", required_argument, NULL, F_STREAM_MAX_BYTES},
+        {"version", no_argument, NULL, F_VERSION},
+        {"help", no_argument, NULL, F_HELP},
+        {NULL, 0, NULL, 0}};
     int c, v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -187,6 +230,19 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         case F_SIDECAR: f->sidecar_image = optarg; break;
         case F_CACHE: f->cache_image = optarg; break;
         case F_CACHE_URI_OPTS: f->cache_uri_options = optarg; break;
+        case F_DEFAULT_AUTH: {
+            json_object *a = NULL;
+            byron_err_t aerr;
+            if (byron_json_parse(optarg, strlen(optarg), 32, &a, &aerr) != BYRON_OK ||
+                !json_object_is_type(a, json_type_object)) {
+                json_object_put(a);
+                fprintf(stderr, "byron-operator: --default-auth: not a JSON object (spec.auth)\n");
+                return 2;
+            }
+            json_object_put(a);
+            f->default_auth = optarg;
+            break;
+        }
         case F_BROKER: f->broker_url = optarg; break;
         case F_LEADER: f->leader_elect = 1; break;
         case F_LEASE_NS: f->lease_namespace = optarg; break;
@@ -219,6 +275,39 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         case F_RESYNC:
             if (parse_int("--resync-period", optarg, 0, 86400, &f->resync_s)) return 2;
             break;
+        case F_NATS_ID:
+            if (!strchr(optarg, '/') || optarg[0] == '/' || !strchr(optarg, '/')[1]) {
+                fprintf(stderr, "byron-operator: --nats-identity-secret: expected NAMESPACE/NAME, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            f->nats_identity_secret = optarg;
+            break;
+        case F_NATS_ID_GEN: f->nats_identity_generate = 1; break;
+        case F_NATS_CA: f->nats_ca_file = optarg; break;
+        case F_NATS_TTL:
+            if (parse_int("--nats-credentials-ttl", optarg, 10, 31 * 86400, &f->nats_creds_ttl_s)) return 2;
+            break;
+        case F_STREAM_REPLICAS:
+            if (parse_int("--default-stream-replicas", optarg, 1, 3, &f->stream_replicas) ||
+                f->stream_replicas == 2) {
+                fprintf(stderr, "byron-operator: --default-stream-replicas: 1 or 3\n");
+                return 2;
+            }
+            break;
+        case F_STREAM_MAX_BYTES: {
+            json_object *size =
+                !strcmp(optarg, "-1") ? json_object_new_int(-1) : json_object_new_string(optarg);
+            byron_err_t e = {0};
+            byron_status_t st =
+                byron_desired_bytes(size, "--default-stream-max-bytes", &f->stream_max_bytes, &e);
+            json_object_put(size);
+            if (st) {
+                fprintf(stderr, "byron-operator: %s\n", e.msg);
+                return 2;
+            }
+            break;
+        }
         case F_VERSION: printf("byron-operator %s\n", BYRON_VERSION); return 1;
         case F_HELP: usage(stdout); return 1;
         default: usage(stderr); return 2;
@@ -229,6 +318,123 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         return 2;
     }
     return 0;
+}
+
+/* byron-operator nats-identity DIR: a trust chain for a NATS you run yourself. */
+static int write_file(const char *dir, const char *name, const char *text, mode_t mode) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) {
+        fprintf(stderr, "byron-operator: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n;
+    close(fd);
+    if (!ok) fprintf(stderr, "byron-operator: %s: write failed\n", path);
+    return ok ? 0 : -1;
+}
+
+static int nats_identity_command(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: byron-operator nats-identity DIR\n");
+        return 2;
+    }
+    byron_natsidentity_t id;
+    byron_err_t err = {0};
+    json_object *data = byron_natsidentity_generate(&id, (int64_t)time(NULL), &err);
+    if (!data) {
+        fprintf(stderr, "byron-operator: %s\n", err.msg);
+        return 1;
+    }
+    int rc = 0;
+    json_object_object_foreach(data, k, v) {
+        /* the seed and the route password are secrets; auth.conf holds only public JWTs */
+        if (write_file(argv[2], k, json_object_get_string(v),
+                       strcmp(k, BYRON_NATSID_AUTH_CONF) ? 0600 : 0644))
+            rc = 1;
+    }
+    byron_nkey_wipe(&id.signing);
+    json_object_put(data);
+    if (!rc)
+        printf("NATS identity written to %s: include auth.conf in nats-server's configuration; give the "
+               "operator the rest as a Secret (--nats-identity-secret).\n",
+               argv[2]);
+    return rc;
+}
+
+/* The release's NATS identity: read from its Secret, or generated and stored
+ * there by the first operator to start (a 409 means another replica won the
+ * race: its identity is read back). */
+static byron_status_t load_nats_identity(byron_kube_client_t *client, const char *ref, int generate,
+                                         byron_natsidentity_t *id, byron_err_t *err) {
+    char ns[256], path[600];
+    const char *name = strchr(ref, '/') + 1;
+    snprintf(ns, sizeof(ns), "%.*s", (int)(name - 1 - ref), ref);
+    byron_kind_path(&BYRON_KIND_SECRET, ns, name, path, sizeof(path));
+    json_object *sec = NULL, *data = NULL;
+    byron_status_t st = byron_kube_do(client, "GET", path, NULL, NULL, &sec, err);
+    if (st == BYRON_ENOTFOUND && !generate)
+        return byron_err_set(
+            err, BYRON_EINVAL,
+            "Secret %s: not found; make it from `byron-operator nats-identity DIR` (the trust chain "
+            "your NATS has in its auth.conf), or pass --nats-identity-generate",
+            ref);
+    if (st == BYRON_ENOTFOUND) {
+        byron_err_clear(err);
+        json_object *fresh = byron_natsidentity_generate(id, (int64_t)time(NULL), err);
+        if (!fresh) return err->code;
+        json_object *body = json_object_new_object(), *md = json_object_new_object(),
+                    *labels = json_object_new_object(), *d = json_object_new_object();
+        json_object_object_add(body, "apiVersion", json_object_new_string("v1"));
+        json_object_object_add(body, "kind", json_object_new_string("Secret"));
+        json_object_object_add(md, "name", json_object_new_string(name));
+        json_object_object_add(labels, "app.kubernetes.io/part-of", json_object_new_string("byron"));
+        json_object_object_add(labels, "app.kubernetes.io/name", json_object_new_string("byron-operator"));
+        json_object_object_add(md, "labels", labels);
+        json_object_object_add(body, "metadata", md);
+        json_object_object_add(body, "type", json_object_new_string("Opaque"));
+        json_object_object_foreach(fresh, k, v) {
+            const char *t = json_object_get_string(v);
+            char *b = byron_base64_encode((const unsigned char *)t, strlen(t), 0);
+            json_object_object_add(d, k, json_object_new_string(b ? b : ""));
+            free(b);
+        }
+        json_object_object_add(body, "data", d);
+        json_object_put(fresh);
+        byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
+        st = byron_kube_do(client, "POST", path, "application/json", body, NULL, err);
+        json_object_put(body);
+        if (st == BYRON_OK) {
+            byron_log(BYRON_LOG_INFO, "NATS identity created", "secret", ref, "account", id->account,
+                      (char *)NULL);
+            return BYRON_OK;
+        }
+        byron_nkey_wipe(&id->signing);
+        if (st != BYRON_ECONFLICT) return byron_err_prefix(err, "creating Secret %s", ref);
+        byron_err_clear(err);
+        byron_kind_path(&BYRON_KIND_SECRET, ns, name, path, sizeof(path));
+        st = byron_kube_do(client, "GET", path, NULL, NULL, &sec, err);
+    }
+    if (st) return byron_err_prefix(err, "reading Secret %s", ref);
+    json_object *enc = json_object_object_get(sec, "data");
+    data = json_object_new_object();
+    if (enc && json_object_is_type(enc, json_type_object)) {
+        json_object_object_foreach(enc, k, v) {
+            char *dec = NULL;
+            size_t len = 0;
+            const char *t = json_object_get_string(v);
+            if (byron_base64_decode(t, strlen(t), &dec, &len) == 0) {
+                json_object_object_add(data, k, json_object_new_string_len(dec, (int)len));
+                free(dec);
+            }
+        }
+    }
+    st = byron_natsidentity_load(data, id, err);
+    json_object_put(data);
+    json_object_put(sec);
+    return st ? byron_err_prefix(err, "Secret %s", ref) : BYRON_OK;
 }
 
 static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics, byron_metrics_t *m,
@@ -256,6 +462,7 @@ int main(int argc, char **argv) {
                  .log_level = BYRON_LOG_INFO,
                  .lease_name = "byron-operator",
                  .cache_image = "mongo:7"};
+    if (argc > 1 && !strcmp(argv[1], "nats-identity")) return nats_identity_command(argc, argv);
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc == 1 ? 0 : rc;
     byron_log_setup("operator", (byron_log_level_t)f.log_level, 2);
@@ -281,6 +488,9 @@ int main(int argc, char **argv) {
     byron_recorder_t *rec = NULL;
     byron_leader_t *leader = NULL;
     byron_controller_t *ctl = NULL;
+    byron_broker_t *broker = NULL;
+    byron_natsidentity_t nats_id;
+    char *ca_pem = NULL;
     pthread_t sigthr;
     int exit_code = 1;
     char identity[300];
@@ -296,6 +506,20 @@ int main(int argc, char **argv) {
     }
     if (!(client = byron_kube_client_new(cfg, &err))) goto fail;
     byron_kube_client_set_metrics(client, metrics);
+    if (f.nats_identity_secret &&
+        load_nats_identity(client, f.nats_identity_secret, f.nats_identity_generate, &nats_id, &err))
+        goto fail;
+    if (f.nats_ca_file) {
+        size_t len = 0;
+        if (byron_read_file(f.nats_ca_file, 64 * 1024, &ca_pem, &len, &err)) goto fail;
+        if (!strstr(ca_pem, "-----BEGIN CERTIFICATE-----")) {
+            byron_err_set(&err, BYRON_EINVAL, "--nats-ca-file %s: no PEM certificate in it", f.nats_ca_file);
+            goto fail;
+        }
+    }
+    byron_broker_options_t bo = {.identity = f.nats_identity_secret ? &nats_id : NULL,
+                                 .ca_file = f.nats_ca_file};
+    if (!(broker = byron_broker_new(&bo, &err))) goto fail;
 
     char host[256] = "byron-operator";
     gethostname(host, sizeof(host));
@@ -344,10 +568,18 @@ int main(int argc, char **argv) {
 
     byron_controller_options_t co = {
         .client = client,
+        .broker = broker,
+        .nats_identity = f.nats_identity_secret ? &nats_id : NULL,
+        .nats_credentials_ttl_s = (unsigned)f.nats_creds_ttl_s,
         .desired = {.sidecar_image = f.sidecar_image,
                     .default_cache_image = f.cache_image,
                     .default_broker_url = f.broker_url,
-                    .cache_uri_options = f.cache_uri_options},
+                    .cache_uri_options = f.cache_uri_options,
+                    .default_stream_replicas = f.stream_replicas,
+                    .default_stream_max_bytes = f.stream_max_bytes,
+                    .nats_auth = f.nats_identity_secret != NULL,
+                    .nats_ca_pem = ca_pem,
+                    .default_auth = f.default_auth},
         .namespaces = f.nns ? f.namespaces : NULL,
         .nnamespaces = f.nns,
         .workers = f.workers,
@@ -373,6 +605,9 @@ out:
     /* Order: stop acting (informers, workers), then give up the Lease so a
      * standby starts from a quiet cluster, then the servers. */
     byron_controller_free(ctl);
+    byron_broker_free(broker); /* after the workers that use it */
+    free(ca_pem);
+    if (f.nats_identity_secret) byron_nkey_wipe(&nats_id.signing);
     byron_leader_free(leader);
     byron_recorder_free(rec);
     byron_httpd_free(h_probe);
@@ -380,6 +615,7 @@ out:
     byron_kube_client_free(client);
     byron_metrics_free(metrics);
     curl_global_cleanup();
+    nats_CloseAndWait(2000); /* cnats' own threads, after the broker closed its connections */
     byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
     return exit_code;
 }

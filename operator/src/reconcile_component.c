@@ -12,6 +12,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
+#include "natsperm.h"
 #include "strmap.h"
 #include "workqueue.h"
 
@@ -373,6 +374,14 @@ static time_t mono_s(void) {
     return ts.tv_sec;
 }
 
+/* What the API server answered to our write, into the store (slim): a requeue
+ * before the watch event arrives then finds it current and writes nothing. */
+static void store_written(byron_store_t *store, const char *key, json_object *written) {
+    json_object *slim = byron_store_slim(written);
+    byron_store_set_if_newer(store, key, slim);
+    json_object_put(slim);
+}
+
 /* --- objects we must not adopt ------------------------------------------------- */
 
 /* Objects with a child's name that are not ours, gathered by one reconcile. */
@@ -453,11 +462,125 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
         return BYRON_OK;
     }
     if (st) return st;
-    json_object *slim = byron_store_slim(created);
-    byron_store_set_if_newer(store, key, slim);
-    json_object_put(slim);
+    store_written(store, key, created);
     json_object_put(created);
     byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, (char *)NULL);
+    return BYRON_OK;
+}
+
+/* --- NATS credentials ----------------------------------------------------------- */
+
+/* The permissions of the component's two NATS users (natsperm.h). */
+static byron_status_t nats_permissions(json_object *bc, json_object **api, json_object **sink,
+                                       byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    json_object *spec = json_object_object_get(bc, "spec"), *subs = NULL;
+    byron_status_t st = byron_json_get_array(spec, "spec", "subscriptions", BYRON_JSON_OPTIONAL, &subs, err);
+    if (st) return st;
+    size_t n = subs ? json_object_array_length(subs) : 0;
+    byron_natsperm_ref_t *refs = calloc(n + 1, sizeof *refs);
+    if (!refs) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && !st; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "spec.subscriptions[%zu]", i);
+        json_object *sub = json_object_array_get_idx(subs, i);
+        refs[i].namespace_ = ns;
+        if ((st =
+                 byron_json_get_string(sub, path, "component", BYRON_JSON_REQUIRED, &refs[i].component, err)))
+            break;
+        st = byron_json_get_string(sub, path, "namespace", BYRON_JSON_OPTIONAL, &refs[i].namespace_, err);
+    }
+    if (!st) {
+        *api = byron_natsperm_api(ns, name);
+        *sink = byron_natsperm_sink(ns, name, refs, n);
+        if (!*api || !*sink) {
+            json_object_put(*api);
+            json_object_put(*sink);
+            st = byron_err_set(err, BYRON_EINVAL, "metadata.name: too long for NATS subjects");
+        }
+    }
+    free(refs);
+    return st;
+}
+
+/* Mint the component's NATS users into <c>-nats-credentials when the Secret
+ * is missing, was minted for other permissions (subscriptions changed) or
+ * reaches half of its lifetime. *renew_in_s: seconds until the next renewal
+ * (the caller requeues then). A renewed Secret reaches running pods through
+ * their Secret volume; cnats reads the file at every reconnect, and the server
+ * disconnects a user whose JWT expired, so a pod moves to the new user within
+ * one lifetime without a restart. */
+static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object *bc, foreign_t *foreign,
+                                              int64_t *renew_in_s, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
+    char sname[300], key[600], path[800], hash[32];
+    json_object *api = NULL, *sink = NULL;
+    byron_status_t st = nats_permissions(bc, &api, &sink, err);
+    if (st) return st;
+    const char *pa = byron_json_compact(api), *ps = byron_json_compact(sink);
+    size_t blen = strlen(c->o.nats_identity->account) + strlen(pa) + strlen(ps) + 3;
+    char *both = malloc(blen);
+    if (!both) {
+        json_object_put(api);
+        json_object_put(sink);
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    }
+    snprintf(both, blen, "%s|%s|%s", c->o.nats_identity->account, pa, ps);
+    snprintf(hash, sizeof(hash), "%016llx", byron_fnv1a64(both, strlen(both)));
+    free(both);
+    byron_desired_name(bc, "-nats-credentials", sname, sizeof(sname));
+    snprintf(key, sizeof(key), "%s/%s", ns, sname);
+    byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
+    json_object *cur = byron_store_get(store, key), *md, *ann, *v;
+    int64_t now = (int64_t)time(NULL),
+            ttl = c->o.nats_credentials_ttl_s ? c->o.nats_credentials_ttl_s : 86400;
+    int f = is_foreign(c, cur, uid, &BYRON_KIND_SECRET, ns, sname, err);
+    if (f) {
+        json_object_put(cur);
+        json_object_put(api);
+        json_object_put(sink);
+        if (f < 0) return err->code;
+        foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+        return BYRON_OK;
+    }
+    if (cur && json_object_object_get_ex(cur, "metadata", &md) &&
+        json_object_object_get_ex(md, "annotations", &ann) &&
+        json_object_object_get_ex(ann, BYRON_ANN_NATS_PERMISSIONS, &v) &&
+        !strcmp(json_object_get_string(v), hash) &&
+        json_object_object_get_ex(ann, BYRON_ANN_NATS_RENEW_AT, &v)) {
+        int64_t renew_at = strtoll(json_object_get_string(v), NULL, 10);
+        if (renew_at > now && renew_at - now <= ttl) { /* current (and not from a clock far ahead) */
+            *renew_in_s = renew_at - now;
+            json_object_put(cur);
+            json_object_put(api);
+            json_object_put(sink);
+            return BYRON_OK;
+        }
+    }
+    json_object_put(cur);
+    char uname[600];
+    snprintf(uname, sizeof(uname), "%s/%s/api", ns, name);
+    char *api_creds = byron_natsidentity_mint(c->o.nats_identity, uname, api, now, now + ttl, err);
+    snprintf(uname, sizeof(uname), "%s/%s/sink", ns, name);
+    char *sink_creds =
+        api_creds ? byron_natsidentity_mint(c->o.nats_identity, uname, sink, now, now + ttl, err) : NULL;
+    json_object_put(api);
+    json_object_put(sink);
+    if (!sink_creds) {
+        free(api_creds);
+        return err->code;
+    }
+    json_object *sec = byron_desired_nats_secret(bc, api_creds, sink_creds, hash, now + ttl / 2), *out = NULL;
+    free(api_creds);
+    free(sink_creds);
+    byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
+    st = byron_kube_apply(c->o.client, path, sec, &out, err);
+    json_object_put(sec);
+    if (st) return st;
+    store_written(store, key, out);
+    json_object_put(out);
+    *renew_in_s = ttl / 2;
+    byron_log(BYRON_LOG_INFO, "NATS credentials minted", "namespace", ns, "name", name, (char *)NULL);
     return BYRON_OK;
 }
 
@@ -543,7 +666,10 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     foreign_t foreign = {0};
     const char *uid = md_str(bc, "uid");
+    int64_t renew_in_s = 0;
     if (!d.cache_external && (st = ensure_secret(c, bc, &foreign, err)))
+        snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    if (!st && c->o.nats_identity && (st = ensure_nats_credentials(c, bc, &foreign, &renew_in_s, err)))
         snprintf(first_err, sizeof(first_err), "%s", err->msg);
     for (int i = 0; i < d.n && !st; i++) {
         byron_desired_obj_t *o = &d.objs[i];
@@ -618,6 +744,31 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         }
         return byron_err_set(err, BYRON_ECONFLICT, "%s", foreign.msg);
     }
+    if (!st && c->o.broker) {
+        /* Streams after the children: pods wait for their stream anyway, and
+         * a broker that is not up yet must not hold back the Deployments. */
+        byron_broker_streams_t bs = {.url = d.streams.broker_url,
+                                     .namespace_ = ns,
+                                     .component = md_str(bc, "name"),
+                                     .replicas = d.streams.replicas,
+                                     .max_bytes = d.streams.max_bytes};
+        byron_err_t se = {0};
+        if (byron_broker_ensure_streams(c->o.broker, &bs, &se) != BYRON_OK) {
+            /* Retried every few seconds, not with the growing backoff: a broker
+             * that comes up (at install time, NATS after the operator) is
+             * picked up at once. */
+            byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_STREAM, "%s", se.msg);
+            byron_err_t e2 = {0};
+            byron_status_t sst = write_status(c, bc, d.cache_external, BYRON_REASON_STREAM, se.msg, &e2);
+            byron_desired_cleanup(&d);
+            json_object_put(bc);
+            byron_log(BYRON_LOG_WARN, "streams not ready", "key", key, "error", se.msg, (char *)NULL);
+            byron_workqueue_add_after(c->queue, key, 5000);
+            if (sst) *err = e2;
+            return sst;
+        }
+    }
+    if (!st && renew_in_s > 0) byron_workqueue_add_after(c->queue, key, (uint64_t)renew_in_s * 1000);
     if (st)
         byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);
     else if (applied || deleted) {

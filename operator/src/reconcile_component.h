@@ -12,16 +12,25 @@
 #ifndef BYRON_RECONCILE_COMPONENT_H
 #define BYRON_RECONCILE_COMPONENT_H
 
+#include "broker.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "desired.h"
 #include "events.h"
 #include "kube_client.h"
+#include "natsidentity.h"
 
 #include <stddef.h>
 
 typedef struct byron_controller_options {
     byron_kube_client_t *client;
+    /* The components' streams: created and updated by the operator (NULL: not
+     * managed here — tests of the operator alone). */
+    byron_broker_t *broker;
+    /* NATS users per component, minted from this identity into
+     * <c>-nats-credentials (NULL: the brokers need no authentication). */
+    const byron_natsidentity_t *nats_identity;
+    unsigned nats_credentials_ttl_s; /* a user JWT's lifetime (0: 24 h); renewed at half of it */
     byron_desired_options_t desired;
     const char *const *namespaces; /* NULL or empty: all namespaces */
     size_t nnamespaces;
@@ -57,7 +66,8 @@ unsigned byron_controller_component_lists(byron_controller_t *c);
 #define BYRON_REASON_BLOCKED "Blocked"
 #define BYRON_REASON_INVALID "InvalidSpec"
 #define BYRON_REASON_APPLY_FAILED "ApplyFailed"
-#define BYRON_REASON_NOT_OWNED "NotOwned" /* an object with a child's name is someone else's */
+#define BYRON_REASON_NOT_OWNED "NotOwned"    /* an object with a child's name is someone else's */
+#define BYRON_REASON_STREAM "StreamNotReady" /* the broker is unreachable or refused the stream */
 #define BYRON_REASON_RECONCILED "Reconciled"
 
 #endif

@@ -168,7 +168,7 @@ static void copy_key(json_object *from, json_object *to, const char *key) {
 }
 
 json_object *byron_store_slim(json_object *obj) {
-    json_object *out = json_object_new_object(), *md, *ann, *h, *spec, *st;
+    json_object *out = json_object_new_object(), *md, *ann, *spec, *st;
     copy_key(obj, out, "apiVersion");
     copy_key(obj, out, "kind");
     if (json_object_object_get_ex(obj, "metadata", &md)) {
@@ -182,11 +182,17 @@ json_object *byron_store_slim(json_object *obj) {
                               "ownerReferences",
                               "deletionTimestamp"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) copy_key(md, m, keys[i]);
+        /* Our own annotations only (byron.io/…: applied hash, NATS credential
+         * renewal): what a reconcile compares against. */
         if (json_object_object_get_ex(md, "annotations", &ann) &&
-            json_object_object_get_ex(ann, "byron.io/applied-hash", &h)) {
-            json_object *a = json_object_new_object();
-            json_object_object_add(a, "byron.io/applied-hash", json_object_get(h));
-            json_object_object_add(m, "annotations", a);
+            json_object_is_type(ann, json_type_object)) {
+            json_object *a = NULL;
+            json_object_object_foreach(ann, k, v) {
+                if (strncmp(k, "byron.io/", 9)) continue;
+                if (!a) a = json_object_new_object();
+                json_object_object_add(a, k, json_object_get(v));
+            }
+            if (a) json_object_object_add(m, "annotations", a);
         }
         json_object_object_add(out, "metadata", m);
     }

@@ -40,7 +40,7 @@ char **byron_store_keys(byron_store_t *s, size_t *n);
 void byron_store_trim(json_object *obj);
 
 /* A new object with only what the reconciler reads of an owned child:
- * identity, resourceVersion, labels, our applied-hash annotation, owner
+ * identity, resourceVersion, labels, our byron.io/ annotations, owner
  * references, deletionTimestamp, spec.replicas and the replica counts of
  * status (controller-runtime's metadata-only informers, plus what status
  * needs). A Deployment shrinks from ~5 KB of JSON to ~0.5 KB, and Secret

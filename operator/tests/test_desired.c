@@ -1,5 +1,6 @@
 /* test_desired.c — the pure builders: names, owner references, security,
  * replicas ownership, config hash, external cache, spec errors. */
+#include "base64.h"
 #include "byron/json.h"
 #include "desired.h"
 #include "jpath.h"
@@ -25,7 +26,9 @@ static const char *BC =
     "\"cache\":{\"image\":\"mongo:7\",\"storage\":{\"size\":\"5Gi\",\"storageClassName\":\"fast\"}},"
     "\"broker\":{\"url\":\"nats://nats:4222\"}}}";
 
-static const byron_desired_options_t OPTS = {"byron-sidecar:test", "mongo:7", "nats://default:4222", NULL};
+static const byron_desired_options_t OPTS = {.sidecar_image = "byron-sidecar:test",
+                                             .default_cache_image = "mongo:7",
+                                             .default_broker_url = "nats://default:4222"};
 
 static json_object *parse(const char *s) {
     json_object *o = NULL;
@@ -110,6 +113,12 @@ Test(desired, api_deployment_runs_app_and_sidecar_hardened) {
     cr_assert_str_eq(s_at(sc, "readinessProbe|httpGet|path"), "/readyz");
     cr_assert_str_eq(s_at(sc, "livenessProbe|httpGet|path"), "/healthz");
     cr_assert_str_eq(s_at(sc, "ports|0|containerPort"), "8080");
+    /* Probes and metrics on the admin port, which the Service does not list. */
+    cr_assert_str_eq(s_at(sc, "readinessProbe|httpGet|port"), "admin");
+    cr_assert_str_eq(s_at(sc, "livenessProbe|httpGet|port"), "admin");
+    cr_assert_str_eq(s_at(sc, "ports|1|name"), "admin");
+    cr_assert_str_eq(s_at(sc, "ports|1|containerPort"), "9090");
+    cr_assert(has_env(sc, "BYRON_ADMIN_PORT", "9090"));
     cr_assert_str_eq(s_at(sc, "volumeMounts|1|mountPath"), "/etc/byron");
     cr_assert_not_null(at(sc, "resources|requests|cpu"));
     json_object *c2[] = {app, sc};
@@ -242,7 +251,7 @@ Test(desired, unusable_specs_name_the_field) {
     /* No broker in the spec and no operator default. */
     json_object *bc = parse(BC);
     json_object_object_del(at(bc, "spec"), "broker");
-    byron_desired_options_t o = {"s", "mongo:7", NULL, NULL};
+    byron_desired_options_t o = {.sidecar_image = "s", .default_cache_image = "mongo:7"};
     byron_desired_t d;
     byron_err_t err = {0};
     cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
@@ -307,7 +316,7 @@ Test(desired, secret_holds_base64_credentials_and_uri) {
         want, sizeof want,
         "mongodb://byron:pw@orders-cache-0.orders-cache.%s.svc:27017/?authSource=admin&authMechanism=PLAIN",
         s_at(bc, "metadata|namespace"));
-    char *b64 = byron_base64((const unsigned char *)want, strlen(want));
+    char *b64 = byron_base64_encode((const unsigned char *)want, strlen(want), 0);
     cr_assert_str_eq(s_at(s, "data|uri"), b64);
     free(b64);
     json_object_put(s);
@@ -324,5 +333,59 @@ Test(desired, deterministic_output) {
                          json_object_to_json_string(b.objs[i].obj));
     byron_desired_cleanup(&a);
     byron_desired_cleanup(&b);
+    json_object_put(bc);
+}
+
+/* spec.auth reaches component.json (keys from a Secret become a mount, not
+ * config); without one the operator's --default-auth applies. */
+Test(desired, auth_from_the_spec_or_the_default) {
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
+             "\"keysSecretRef\":{\"name\":\"idp-keys\",\"key\":\"jwks\"},"
+             "\"rules\":[{\"operations\":[\"orders\"],\"claims\":[{\"claim\":\"scp\",\"equals\":\"r\"}]}]}}}",
+             (int)(strlen(BC) - 2), BC);
+    json_object *bc = parse(text);
+    byron_desired_t d;
+    build(bc, &d);
+    json_object *cm = find(&d, "ConfigMap", "orders-config")->obj, *cj = NULL;
+    const char *cfg = s_at(cm, "data|component.json");
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(cfg, strlen(cfg), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(s_at(cj, "auth|issuer"), "https://id.test/");
+    cr_assert_str_eq(s_at(cj, "auth|rules|0|operations|0"), "orders");
+    cr_assert_null(at(cj, "auth|keysSecretRef"), "where the keys live is not config");
+    json_object_put(cj);
+    json_object *sc = NULL, *dep = find(&d, "Deployment", "orders-api")->obj;
+    json_object *cs = at(dep, "spec|template|spec|containers");
+    for (size_t i = 0; i < json_object_array_length(cs); i++)
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar")) sc = json_object_array_get_idx(cs, i);
+    cr_assert_not_null(sc);
+    int env_ok = 0;
+    json_object *env = at(sc, "env");
+    for (size_t i = 0; i < json_object_array_length(env); i++)
+        env_ok |= !strcmp(s_at(json_object_array_get_idx(env, i), "name"), "BYRON_AUTH_JWKS_FILE") &&
+                  !strcmp(s_at(json_object_array_get_idx(env, i), "value"), "/etc/byron-auth/jwks.json");
+    cr_assert(env_ok, "the sidecar reads the keys from the mounted Secret");
+    json_object *vols = at(dep, "spec|template|spec|volumes");
+    cr_assert_str_eq(s_at(vols, "2|secret|secretName"), "idp-keys");
+    cr_assert_str_eq(s_at(vols, "2|secret|items|0|key"), "jwks");
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+
+    /* No spec.auth: the chart-wide default. */
+    bc = parse(BC);
+    byron_desired_options_t o = OPTS;
+    o.default_auth = "{\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}";
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cm = find(&d, "ConfigMap", "orders-config")->obj;
+    cfg = s_at(cm, "data|component.json");
+    cr_assert_eq(byron_json_parse(cfg, strlen(cfg), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(s_at(cj, "auth|rules|0|operations|0"), "*");
+    json_object_put(cj);
+    byron_desired_cleanup(&d);
+    /* A default the sidecar would refuse is the spec's problem, named. */
+    o.default_auth = "{\"rules\":[{\"operations\":[\"nope\"],\"anonymous\":true}]}";
+    cr_assert_neq(byron_desired_build(bc, &o, &d, &err), BYRON_OK);
+    cr_assert(strstr(err.msg, "spec.auth.rules[0].operations[0]"), "%s", err.msg);
     json_object_put(bc);
 }

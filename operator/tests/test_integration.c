@@ -4,11 +4,14 @@
  * the garbage collector never deletes children (we check their owner
  * references instead). Each test gets its own namespace and its own
  * operator process (the real binary, scoped with --namespace). */
+#include "base64.h"
 #include "byron/json.h"
 #include "informer.h"
 #include "jpath.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
+#include "natsidentity.h"
+#include "natsjwt.h"
 #include "testenv.h"
 
 #include <criterion/criterion.h>
@@ -151,7 +154,7 @@ static op_t start_operator(const char *const *extra) {
                             "--sidecar-image",
                             "byron-sidecar:it",
                             "--default-broker-url",
-                            "nats://nats:4222",
+                            byron_testenv("BYRON_NATS_URL"),
                             "--metrics-port",
                             port,
                             "--probe-port",
@@ -181,7 +184,8 @@ static int sanitizer_report(const char *log) {
     char line[4096];
     int found = 0;
     while (f && !found && fgets(line, sizeof line, f))
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++) found = strstr(line, MARKS[i]) != NULL;
+        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
+            found = strstr(line, MARKS[i]) != NULL;
     if (f) fclose(f);
     return found;
 }
@@ -503,21 +507,23 @@ Test(operator, invalid_components_are_rejected_naming_the_field) {
     expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"x\",\"type\":\"Nope\"}]}]}",
                     "spec.models[].fields[].type");
     expect_rejected("{\"models\":[{\"name\":\"Order\"},{\"name\":\"Order\"}]}", "spec.models[1]");
-    expect_rejected(
-        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":\"Parcel\",\"emits\":[\"Shipped\"]}]}",
-        "spec.commands[].model");
-    expect_rejected(
-        "{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":\"Order\",\"emits\":[\"X\"]}]}",
-        "spec.commands[].name");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"ship\",\"model\":"
+                    "\"Parcel\",\"emits\":[\"Shipped\"]}]}",
+                    "spec.commands[].model");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"commands\":[{\"name\":\"createOrder\",\"model\":"
+                    "\"Order\",\"emits\":[\"X\"]}]}",
+                    "spec.commands[].name");
     expect_rejected("{\"models\":[{\"name\":\"order\"}]}", "spec.models[0].name");
     expect_rejected("{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"ID\"}]}]}",
                     "spec.models[0].fields[0]");
-    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"cache\":{\"storage\":{\"size\":\"1Gi\"},\"external\":{\"uri\":\"mongodb://x\"}}}",
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"cache\":{\"storage\":{\"size\":\"1Gi\"},"
+                    "\"external\":{\"uri\":\"mongodb://x\"}}}",
                     "spec.cache");
     expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"cache\":{\"external\":{}}}", "spec.cache.external");
     expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"partitions\":0}", "spec.partitions");
     expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"api\":{\"replicas\":-1}}", "spec.api.replicas");
-    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"broker\":{\"url\":\"http://x\"}}", "spec.broker.url");
+    expect_rejected("{\"models\":[{\"name\":\"Order\"}],\"broker\":{\"url\":\"http://x\"}}",
+                    "spec.broker.url");
     /* Names that could not name a Service (<name>-api) are refused up front. */
     char body[512], path0[256];
     snprintf(body, sizeof body,
@@ -811,7 +817,15 @@ static void run_with_least_privilege(int namespaced) {
     json_object_put(req);
     json_object_put(resp);
     op_kubeconfig = kcfg;
-    const char *extra[] = {"--leader-elect", "--lease-namespace", ns, NULL};
+    char idref[128];
+    snprintf(idref, sizeof idref, "%s/byron-nats-identity", ns);
+    const char *extra[] = {"--leader-elect",
+                           "--lease-namespace",
+                           ns,
+                           "--nats-identity-secret",
+                           idref,
+                           "--nats-identity-generate",
+                           NULL};
     op_t op = start_operator(extra);
     create_bc("least");
     wait_children("least", 20000);
@@ -1003,11 +1017,12 @@ static int invalid_spec(json_object *o) { return !strcmp(condition(o, "Ready", "
 Test(operator, a_spec_the_sidecar_would_refuse_is_reported_and_nothing_is_written) {
     op_t op = start_operator(NULL);
     char body[1024], path[256], want[256];
-    snprintf(body, sizeof body,
-             "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"twice\"},"
-             "\"spec\":{\"models\":[{\"name\":\"Order\"}],\"subscriptions\":[{\"component\":\"customers\"},"
-             "{\"component\":\"customers\",\"namespace\":\"%s\"}]}}",
-             ns);
+    snprintf(
+        body, sizeof body,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"twice\"},"
+        "\"spec\":{\"models\":[{\"name\":\"Order\"}],\"subscriptions\":[{\"component\":\"customers\"},"
+        "{\"component\":\"customers\",\"namespace\":\"%s\"}]}}",
+        ns);
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
     byron_err_t err = {0};
     cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "the API server refused it: %s",
@@ -1032,7 +1047,9 @@ Test(operator, a_spec_the_sidecar_would_refuse_is_reported_and_nothing_is_writte
  * component ends with all its children and the status of its generation,
  * and the operator exits 0 without a sanitizer report. */
 static int api_four(json_object *o) { return has_status(o) && !strcmp(s_at(o, "status|api|ready"), "0/4"); }
-static int ready_all(json_object *o) { return has_status(o) && !strcmp(condition(o, "Ready", "status"), "True"); }
+static int ready_all(json_object *o) {
+    return has_status(o) && !strcmp(condition(o, "Ready", "status"), "True");
+}
 
 Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     enum { N = 24 };
@@ -1051,9 +1068,10 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
         cr_assert_not_null(m, "metrics while reconciling");
         free(m);
         if (i % 2 == 0) { /* scale the API */
-            snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%.31s", ns, name[i]);
-            cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":4}}}",
-                             &err),
+            snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%.31s", ns,
+                     name[i]);
+            cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json",
+                             "{\"spec\":{\"api\":{\"replicas\":4}}}", &err),
                          BYRON_OK, "%s", err.msg);
         } else if (i % 4 == 1) { /* delete a child as soon as it exists */
             wait_children(name[i], 60000);
@@ -1072,10 +1090,123 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     }
     for (int i = 0; i < N; i++) {
         wait_children(name[i], 60000);
-        json_object_put(wait_bc(name[i], i % 2 == 0 ? api_four : i % 4 == 3 ? ready_all : has_status, 60000,
-                                name[i]));
+        json_object_put(wait_bc(name[i],
+                                i % 2 == 0   ? api_four
+                                : i % 4 == 3 ? ready_all
+                                             : has_status,
+                                60000, name[i]));
     }
-    cr_assert_gt(metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
-                 N);
+    cr_assert_gt(
+        metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
+        N);
     cr_assert_eq(stop_operator(&op), 0, "clean exit on SIGTERM");
+}
+
+static const char *b64_field(json_object *sec, const char *key, char *buf, size_t n) {
+    char *dec = NULL;
+    size_t len = 0;
+    const char *v = s_at(sec, key);
+    buf[0] = '\0';
+    if (byron_base64_decode(v, strlen(v), &dec, &len) == 0) {
+        snprintf(buf, n, "%s", dec);
+        free(dec);
+    }
+    return buf;
+}
+
+static json_object *wait_secret(const char *name, long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    json_object *o;
+    while (!(o = kget("/api/v1/namespaces/%s/secrets/%s", ns, name))) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "Secret %s not created", name);
+        sleep_ms(50);
+    }
+    return o;
+}
+
+/* The claims of the user JWT inside a .creds file. */
+static json_object *creds_claims(const char *creds) {
+    const char *b = strstr(creds, "-----BEGIN NATS USER JWT-----\n");
+    cr_assert_not_null(b, "not a creds file: %s", creds);
+    b += strlen("-----BEGIN NATS USER JWT-----\n");
+    char jwt[4096];
+    snprintf(jwt, sizeof jwt, "%.*s", (int)strcspn(b, "\n"), b);
+    json_object *c = byron_natsjwt_peek(jwt);
+    cr_assert_not_null(c, "unreadable JWT");
+    return c;
+}
+
+Test(operator, nats_users_are_minted_per_component_mounted_per_role_and_renewed) {
+    char ref[128];
+    snprintf(ref, sizeof ref, "%s/byron-nats-identity", ns);
+    const char *extra[] = {"--nats-identity-secret", ref,  "--nats-identity-generate",
+                           "--nats-credentials-ttl", "10", NULL};
+    op_t op = operator_with_component("creds", extra);
+    json_object *id = wait_secret("byron-nats-identity", 10000);
+    char account[128], buf[8192];
+    b64_field(at(id, "data"), BYRON_NATSID_ACCOUNT, account, sizeof account);
+    cr_assert_eq(account[0], 'A', "account.pub: %s", account);
+    cr_assert(strstr(b64_field(at(id, "data"), BYRON_NATSID_AUTH_CONF, buf, sizeof buf), "resolver: MEMORY"));
+    json_object_put(id);
+
+    json_object *sec = wait_secret("creds-nats-credentials", 20000);
+    json_object *bc = get_bc("creds");
+    cr_assert_str_eq(s_at(sec, "metadata|ownerReferences|0|uid"), s_at(bc, "metadata|uid"));
+    json_object_put(bc);
+    char want[256];
+    const char *roles[] = {"api", "sink"};
+    for (int i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s.creds", roles[i]);
+        b64_field(at(sec, "data"), key, buf, sizeof buf);
+        json_object *c = creds_claims(buf);
+        cr_assert_str_eq(s_at(c, "nats|issuer_account"), account);
+        cr_assert_eq(json_object_get_int64(at(c, "exp")) - json_object_get_int64(at(c, "iat")), 10);
+        snprintf(want, sizeof want, "byron.%s.creds.>", ns);
+        const char *pub = json_object_to_json_string(at(c, "nats|pub|allow"));
+        cr_assert_eq(strstr(pub, want) != NULL, i == 0, "%s may%s publish events: %s", roles[i],
+                     i ? "" : " not", pub);
+        json_object_put(c);
+        /* its Deployment mounts its own file, and only that one */
+        json_object *d = kget("/apis/apps/v1/namespaces/%s/deployments/creds-%s", ns, roles[i]);
+        const char *vols = json_object_to_json_string(at(d, "spec|template|spec|volumes"));
+        cr_assert(strstr(vols, key) && !strstr(vols, i ? "api.creds" : "sink.creds"), "%s volumes: %s",
+                  roles[i], vols);
+        json_object *cs = at(d, "spec|template|spec|containers"), *sc = NULL;
+        for (size_t k = 0; k < json_object_array_length(cs); k++)
+            if (!strcmp(s_at(json_object_array_get_idx(cs, k), "name"), "byron-sidecar"))
+                sc = json_object_array_get_idx(cs, k);
+        const char *env = json_object_to_json_string(at(sc, "env"));
+        cr_assert(strstr(env, "BYRON_NATS_CREDS") && strstr(env, "BYRON_NATS_INBOX_PREFIX"), "%s env: %s",
+                  roles[i], env);
+        json_object_put(d);
+    }
+    /* renewed at half its lifetime: new users, same account */
+    char first[8192];
+    b64_field(at(sec, "data"), "api.creds", first, sizeof first);
+    json_object_put(sec);
+    long long deadline = byron_test_now_ms() + 20000;
+    for (;;) {
+        sec = kget("/api/v1/namespaces/%s/secrets/creds-nats-credentials", ns);
+        b64_field(at(sec, "data"), "api.creds", buf, sizeof buf);
+        json_object_put(sec);
+        if (strcmp(buf, first)) break;
+        cr_assert_lt(byron_test_now_ms(), deadline, "credentials not renewed");
+        sleep_ms(200);
+    }
+    /* a restarted operator keeps the release's identity */
+    cr_assert_eq(stop_operator(&op), 0);
+    op = start_operator(extra);
+    deadline = byron_test_now_ms() + 20000;
+    while (
+        metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}") <
+        1) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "the restarted operator did not reconcile (see %s)",
+                     op.log);
+        sleep_ms(100);
+    }
+    id = wait_secret("byron-nats-identity", 1000);
+    cr_assert_str_eq(b64_field(at(id, "data"), BYRON_NATSID_ACCOUNT, buf, sizeof buf), account);
+    json_object_put(id);
+    cr_assert_eq(stop_operator(&op), 0);
 }

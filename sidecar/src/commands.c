@@ -25,6 +25,7 @@
 #include "byron/log.h"
 #include "cache_wait.h"
 #include "envelope.h"
+#include "principal.h"
 #include "subject.h"
 #include "unique.h"
 
@@ -664,6 +665,7 @@ static json_object *hook_body(const run_t *r) {
     }
     if (r->req->idempotency_key)
         json_object_object_add(b, "idempotencyKey", json_object_new_string(r->req->idempotency_key));
+    if (r->req->principal) json_object_object_add(b, "principal", byron_principal_to_json(r->req->principal));
     return b;
 }
 
@@ -757,6 +759,9 @@ static byron_status_t append(run_t *r) {
                                    .command = r->req->command,
                                    .traceparent = r->traceparent,
                                    .generation = r->c->o.component->schema_generation,
+                                   .principal = r->req->principal && r->req->principal->kind == BYRON_PRINCIPAL_USER
+                                                    ? r->req->principal->sub
+                                                    : NULL,
                                    .data = r->evs[i].data};
         envs[i] = byron_event_build(&spec);
         const char *payload = byron_json_compact(envs[i]);

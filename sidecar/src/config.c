@@ -550,12 +550,37 @@ byron_status_t byron_component_command(const byron_component_t *c, const char *n
     return BYRON_ENOTFOUND;
 }
 
+/* A JSON field's value is stored as is in MongoDB documents: a key starting
+ * with '$' would read as an operator there, one with '.' as a path into a
+ * nested document. Refused at any depth (the parser bounds the depth). */
+static byron_status_t json_keys_safe(json_object *v, const char *path, int depth, byron_err_t *err) {
+    if (depth > 64) return byron_err_set(err, BYRON_EINVAL, "%s: nested deeper than 64 levels", path);
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            byron_status_t st = json_keys_safe(json_object_array_get_idx(v, i), path, depth + 1, err);
+            if (st != BYRON_OK) return st;
+        }
+    } else if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, k, sub) {
+            if (k[0] == '$' || strchr(k, '.'))
+                return byron_err_set(
+                    err, BYRON_EINVAL,
+                    "%s: key \"%.64s\" may not start with '$' or contain '.' (JSON values are stored in "
+                    "MongoDB)",
+                    path, k);
+            byron_status_t st = json_keys_safe(sub, path, depth + 1, err);
+            if (st != BYRON_OK) return st;
+        }
+    }
+    return BYRON_OK;
+}
+
 /* One value (not a list) against a field's type. */
 static byron_status_t check_value(const byron_field_t *f, json_object *v, const char *path,
                                   byron_err_t *err) {
     json_type t = json_object_get_type(v);
     switch (f->kind) {
-    case BYRON_TYPE_JSON: return BYRON_OK;
+    case BYRON_TYPE_JSON: return json_keys_safe(v, path, 0, err);
     case BYRON_TYPE_STRING:
         if (t != json_type_string) break;
         return BYRON_OK;

@@ -37,6 +37,7 @@ typedef struct byron_event_spec {
     const char *command;     /* byroncommand, optional */
     const char *traceparent; /* optional */
     int64_t generation;      /* byrongeneration: the component's schema generation (0: none) */
+    const char *principal;   /* byronprincipal: the verified caller's subject (docs/security.md), optional */
     json_object *data;       /* object; the envelope takes a reference (json_object_get) */
 } byron_event_spec_t;
 

@@ -6,6 +6,7 @@
  * Idempotency-Key and traceparent headers, and holds the configuration. */
 #include "graphql_endpoint.h"
 
+#include "auth.h"
 #include "byron/json.h"
 #include "graphql_resolvers.h"
 #include "graphql_subscriptions.h"
@@ -38,20 +39,32 @@ typedef struct {
 
 #define OFF(f) offsetof(byron_gqlapi_options_t, f)
 static const option_def_t OPTIONS[] = {
+    /* Limits can be raised up to a hard maximum, never switched off (docs/security.md). */
     {"max-body-bytes", OFF(max_body_bytes), 1, 1024, 1u << 20, "HTTP request body (413 beyond)"},
-    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 0, 1u << 20,
-     "query text (DOCUMENT_TOO_LARGE; 0: off)"},
-    {"max-tokens", OFF(limits.max_tokens), 1, 0, 10000000, "lexical tokens (TOO_MANY_TOKENS; 0: off)"},
-    {"max-depth", OFF(limits.max_depth), 0, 0, 1000, "selection depth (DEPTH_LIMIT_EXCEEDED; 0: off)"},
-    {"max-fields", OFF(limits.max_fields), 0, 0, 1000000,
-     "fields after fragment expansion (QUERY_TOO_COMPLEX; 0: off)"},
-    {"max-aliases", OFF(limits.max_aliases), 0, 0, 1000000, "aliased fields (QUERY_TOO_COMPLEX; 0: off)"},
-    {"deadline-ms", OFF(limits.deadline_ms), 0, 0, 600000,
-     "execution time, checked between resolvers (DEADLINE_EXCEEDED; 0: off)"},
+    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 1, BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES,
+     "query text (DOCUMENT_TOO_LARGE)"},
+    {"max-tokens", OFF(limits.max_tokens), 1, 1, BYRON_GRAPHQL_HARD_MAX_TOKENS,
+     "lexical tokens (TOO_MANY_TOKENS)"},
+    {"max-depth", OFF(limits.max_depth), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEPTH,
+     "selection depth (DEPTH_LIMIT_EXCEEDED)"},
+    {"max-fields", OFF(limits.max_fields), 0, 1, BYRON_GRAPHQL_HARD_MAX_FIELDS,
+     "fields after fragment expansion (QUERY_TOO_COMPLEX)"},
+    {"max-aliases", OFF(limits.max_aliases), 0, 1, BYRON_GRAPHQL_HARD_MAX_ALIASES,
+     "aliased fields (QUERY_TOO_COMPLEX)"},
+    {"deadline-ms", OFF(limits.deadline_ms), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS,
+     "execution time, checked between resolvers (DEADLINE_EXCEEDED)"},
+    {"max-cost", OFF(limits.max_cost), 0, 1, BYRON_GRAPHQL_HARD_MAX_COST,
+     "field resolutions an operation may ask for, first/last multiplying through nesting "
+     "(QUERY_TOO_COMPLEX)"},
+    {"max-response-bytes", OFF(max_response_bytes), 1, 1024, 64u << 20, "response body (RESPONSE_TOO_LARGE)"},
     {"max-subscriptions", OFF(max_subscriptions), 0, 1, 100000, "subscriptions per WebSocket connection"},
+    {"max-replica-subscriptions", OFF(max_replica_subscriptions), 0, 1, 1000000,
+     "subscriptions of all connections of this sidecar (TOO_MANY_SUBSCRIPTIONS)"},
     {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
     {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
      "events + unsent messages per connection before closing it with 1013 (slow client)"},
+    {"ws-queue-bytes", OFF(ws_queue_bytes), 1, 1024, 256u << 20,
+     "bytes of those per connection before closing it with 1013 (slow client)"},
     {"ws-init-timeout-ms", OFF(ws_init_timeout_ms), 0, 100, 600000,
      "connection_init must arrive within this (4408)"},
     {"ws-workers", OFF(ws_workers), 0, 1, 256, "threads running WebSocket operations"},
@@ -66,9 +79,13 @@ const char *const byron_gqlapi_flag_names[] = {"graphql-max-body-bytes",
                                                "graphql-max-fields",
                                                "graphql-max-aliases",
                                                "graphql-deadline-ms",
+                                               "graphql-max-cost",
+                                               "graphql-max-response-bytes",
                                                "graphql-max-subscriptions",
+                                               "graphql-max-replica-subscriptions",
                                                "graphql-max-connections",
                                                "graphql-ws-queue",
+                                               "graphql-ws-queue-bytes",
                                                "graphql-ws-init-timeout-ms",
                                                "graphql-ws-workers",
                                                NULL};
@@ -77,9 +94,12 @@ void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     memset(o, 0, sizeof *o);
     byron_graphql_limits_init(&o->limits);
     o->max_body_bytes = 1u << 20;
+    o->max_response_bytes = 8u << 20;
     o->max_subscriptions = 100;
     o->max_connections = 1000;
     o->ws_queue = 1024;
+    o->ws_queue_bytes = 8u << 20;
+    o->max_replica_subscriptions = 10000;
     o->ws_init_timeout_ms = 10000;
     o->ws_workers = 2;
 }
@@ -170,10 +190,12 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     byron_gqlapi_request_t rctx;
     byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
     rctx.wait_projected = req->consistency && strcmp(req->consistency, "projected") == 0;
+    if (req->principal) rctx.principal = req->principal;
     byron_graphql_http_options_t o = {.max_body_bytes = api->opts.max_body_bytes,
                                       .resolve = byron_gqlapi_resolve,
                                       .ctx = &rctx,
-                                      .limits = &api->opts.limits};
+                                      .limits = &api->opts.limits,
+                                      .authorize = byron_gqlapi_authorize};
     byron_graphql_http_response_t r;
     byron_graphql_http_handle(api->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
                               req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
@@ -182,6 +204,20 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     rep->status = r.status;
     snprintf(rep->content_type, sizeof rep->content_type, "%s", r.content_type);
     snprintf(rep->allow, sizeof rep->allow, "%s", r.allow);
+    if (rep->status == 401) byron_auth_challenge(NULL, rep->challenge, sizeof rep->challenge);
+    if (r.body_len > api->opts.max_response_bytes) {
+        /* Built already (execution is synchronous), never sent: the client asks for less. */
+        char msg[256];
+        snprintf(
+            msg, sizeof msg,
+            "{\"errors\":[{\"message\":\"The response would be %zu bytes, more than the %zu allowed; ask for "
+            "fewer fields or a smaller page.\",\"extensions\":{\"code\":\"RESPONSE_TOO_LARGE\"}}]}",
+            r.body_len, api->opts.max_response_bytes);
+        free(r.body);
+        r.body = strdup(msg);
+        r.body_len = r.body ? strlen(r.body) : 0;
+        rep->status = 400;
+    }
     rep->body = r.body; /* handed over to the server */
     rep->len = r.body_len;
     r.body = NULL;

@@ -16,11 +16,14 @@
  * (BYRON_GRAPHQL_<NAME>); byron_gqlapi_usage() lists them with defaults. */
 typedef struct byron_gqlapi_options {
     byron_graphql_limits_t limits; /* max-document-bytes, max-tokens, max-depth, max-fields, max-aliases,
-                                      deadline-ms */
+                                      deadline-ms, max-cost */
     size_t max_body_bytes;         /* HTTP body (capped by the server's 1 MiB) */
+    size_t max_response_bytes;     /* HTTP response body (RESPONSE_TOO_LARGE beyond) */
     unsigned max_subscriptions;    /* per WebSocket connection */
     unsigned max_connections;      /* WebSocket connections per sidecar */
     unsigned ws_queue;             /* per connection: queued events and unsent messages before close 1013 */
+    size_t ws_queue_bytes;         /* per connection: bytes of those, before close 1013 */
+    unsigned max_replica_subscriptions; /* all connections of this sidecar together */
     unsigned ws_init_timeout_ms;   /* connection_init must arrive within this */
     unsigned ws_workers;           /* threads running WebSocket operations and event selections */
 } byron_gqlapi_options_t;

@@ -13,9 +13,9 @@
  * graphql_subscriptions.c). */
 #include "graphql_resolvers.h"
 
-#include "cache_wait.h"
-
 #include "byron/json.h"
+#include "cache_wait.h"
+#include "guard.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -27,10 +27,14 @@
 #define MAX_FILTER_DEPTH 32
 #define MAX_SORT_KEYS 8
 
+static const byron_principal_t ANONYMOUS = {.kind = BYRON_PRINCIPAL_ANONYMOUS};
+
 void byron_gqlapi_request_init(byron_gqlapi_request_t *r, byron_sidecar_t *sc, const char *idempotency_key,
                                const char *traceparent) {
     memset(r, 0, sizeof *r);
     r->sc = sc;
+    r->principal = &ANONYMOUS;
+    r->deadline_ms = -1;
     r->idempotency_key = idempotency_key && *idempotency_key ? idempotency_key : NULL;
     r->traceparent = traceparent && *traceparent ? traceparent : NULL;
 }
@@ -55,6 +59,38 @@ static const char *arg_str(json_object *args, const char *key) {
     if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
+}
+
+/* MongoDB stops a query when the request's deadline would pass (maxTimeMS). */
+static void add_max_time(const byron_gqlapi_request_t *r, json_object *opts) {
+    if (r->deadline_ms >= 0)
+        json_object_object_add(opts, "maxTimeMS",
+                               json_object_new_int64(r->deadline_ms > 0 ? r->deadline_ms : 1));
+}
+
+/* ------------------------------------------------------------------ access */
+
+static int refused(byron_graphql_field_error_t *e, byron_access_decision_t d, const char *op) {
+    return d == BYRON_ACCESS_UNAUTHENTICATED
+               ? byron_graphql_field_error_set(e, BYRON_CODE_UNAUTHENTICATED, "%s: authentication required",
+                                               op)
+               : byron_graphql_field_error_set(e, BYRON_CODE_FORBIDDEN, "%s: not allowed", op);
+}
+
+int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                           const char *meta, byron_graphql_field_error_t *err) {
+    (void)kind;
+    byron_gqlapi_request_t *r = ctx;
+    if (!meta) return 0; /* not a generated operation (none exist today): nothing to guard */
+    byron_access_decision_t d = byron_access_check(r->sc->component->access, field, r->principal, NULL);
+    return d == BYRON_ACCESS_ALLOW ? 0 : refused(err, d, field);
+}
+
+/* The rows `op` allows the request's principal; -1 (e set) when none. */
+static int rows_for(byron_gqlapi_request_t *r, const char *op, byron_access_rows_t *rows,
+                    byron_graphql_field_error_t *e) {
+    byron_access_decision_t d = byron_access_check(r->sc->component->access, op, r->principal, rows);
+    return d == BYRON_ACCESS_ALLOW ? 0 : refused(e, d, op);
 }
 
 /* ------------------------------------------------------------------ objects by id */
@@ -84,14 +120,22 @@ static int load(byron_gqlapi_request_t *r, const char *model, const char *id, js
     return 0;
 }
 
-static int resolve_get(byron_gqlapi_request_t *r, const char *model, json_object *args, json_object **out,
-                       byron_graphql_field_error_t *e) {
+static int resolve_get(byron_gqlapi_request_t *r, const char *model, const char *field, json_object *args,
+                       json_object **out, byron_graphql_field_error_t *e) {
     const char *id = arg_str(args, "id");
     if (!id || !byron_id_is_valid(id))
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
                                              "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})",
                                              id ? id : "");
-    return load(r, model, id, out, e);
+    byron_access_rows_t rows = {0};
+    if (rows_for(r, field, &rows, e)) return -1;
+    int rc = load(r, model, id, out, e);
+    if (rc == 0 && *out && !byron_access_rows_match(&rows, *out)) { /* not yours: as if absent */
+        json_object_put(*out);
+        *out = NULL;
+    }
+    byron_access_rows_cleanup(&rows);
+    return rc;
 }
 
 /* Adds the valid ids `v` holds (an id or a list of ids) to the object `ids`. */
@@ -126,7 +170,11 @@ static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *
     json_object_object_add(in, "$in", json_object_get(missing));
     json_object_object_add(f, "_id", in);
     byron_err_t err = {0};
-    byron_status_t st = byron_cache_find(r->sc->cache, model, byron_json_compact(f), NULL, &found, &err);
+    json_object *opts = json_object_new_object();
+    add_max_time(r, opts);
+    byron_status_t st =
+        byron_cache_find(r->sc->cache, model, byron_json_compact(f), byron_json_compact(opts), &found, &err);
+    json_object_put(opts);
     json_object_put(f);
     if (st != BYRON_OK) {
         json_object_put(missing);
@@ -173,6 +221,10 @@ static int batch_page(byron_gqlapi_request_t *r, const char *model, json_object 
     return rc;
 }
 
+static int resolve_ref_rows(byron_gqlapi_request_t *r, const char *model, json_object *parent,
+                            const char *field, const char *ptype, json_object *v, json_object **out,
+                            byron_graphql_field_error_t *e);
+
 /* A model-typed field: the parent holds the id, or a list of ids. Dangling
  * references resolve to null (single) or are left out (list): the referenced
  * object may not be projected yet, or deleted. */
@@ -181,6 +233,32 @@ static int resolve_ref(byron_gqlapi_request_t *r, const char *model, json_object
     json_object *v = NULL;
     *out = NULL;
     if (!parent || !json_object_object_get_ex(parent, field, &v) || !v) return 0;
+    /* Following a reference reads the referenced model: its by-id rule applies. */
+    char op[200];
+    byron_guard_op_name(model, "", op, sizeof op);
+    byron_access_rows_t rows = {0};
+    if (rows_for(r, op, &rows, e)) return -1;
+    int rc = resolve_ref_rows(r, model, parent, field, ptype, v, out, e);
+    if (rc == 0 && *out && !byron_access_rows_all(&rows)) {
+        if (json_object_is_type(*out, json_type_array)) {
+            json_object *kept = json_object_new_array();
+            for (size_t i = 0; i < json_object_array_length(*out); i++)
+                if (byron_access_rows_match(&rows, json_object_array_get_idx(*out, i)))
+                    json_object_array_add(kept, json_object_get(json_object_array_get_idx(*out, i)));
+            json_object_put(*out);
+            *out = kept;
+        } else if (!byron_access_rows_match(&rows, *out)) {
+            json_object_put(*out);
+            *out = NULL;
+        }
+    }
+    byron_access_rows_cleanup(&rows);
+    return rc;
+}
+
+static int resolve_ref_rows(byron_gqlapi_request_t *r, const char *model, json_object *parent,
+                            const char *field, const char *ptype, json_object *v, json_object **out,
+                            byron_graphql_field_error_t *e) {
     if (batch_page(r, model, parent, ptype, field, e)) return -1;
     if (json_object_is_type(v, json_type_string)) {
         const char *id = json_object_get_string(v);
@@ -461,6 +539,9 @@ static json_object *beyond(const sort_key_t *keys, size_t n, json_object *vals, 
     return wrap("$or", ors);
 }
 
+static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
+                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e);
+
 static int int_arg(json_object *args, const char *key, int *out) {
     json_object *v = NULL;
     if (!args || !json_object_object_get_ex(args, key, &v) || !v) return 0;
@@ -468,10 +549,21 @@ static int int_arg(json_object *args, const char *key, int *out) {
     return 1;
 }
 
-static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, json_object *args,
-                        json_object **out, byron_graphql_field_error_t *e) {
+static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, const char *field,
+                        json_object *args, json_object **out, byron_graphql_field_error_t *e) {
     const byron_model_t *m = byron_component_model(r->sc->component, model_name);
     if (!m) return byron_graphql_field_error_set(e, NULL, "unknown model %s", model_name);
+    byron_access_rows_t rows = {0};
+    if (rows_for(r, field, &rows, e)) return -1;
+    json_object *rows_cond = byron_access_rows_filter(&rows);
+    byron_access_rows_cleanup(&rows);
+    int rc = resolve_list_rows(r, m, args, rows_cond, out, e);
+    json_object_put(rows_cond);
+    return rc;
+}
+
+static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
+                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e) {
     int first = 0, last = 0;
     int has_first = int_arg(args, "first", &first), has_last = int_arg(args, "last", &last);
     const char *after = arg_str(args, "after"), *before = arg_str(args, "before");
@@ -500,6 +592,8 @@ static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, json_
         return -1;
     }
     if (fcond) json_object_array_add(conds, fcond);
+    if (rows_cond)
+        json_object_array_add(conds, json_object_get(rows_cond)); /* row rules: only the caller's */
     const char *cursors[2] = {after, before};
     for (int c = 0; c < 2; c++) {
         if (!cursors[c]) continue;
@@ -522,6 +616,7 @@ static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, json_
                                json_object_new_int(backwards ? -keys[i].dir : keys[i].dir));
     json_object_object_add(opts, "sort", sort);
     json_object_object_add(opts, "limit", json_object_new_int(limit + 1)); /* +1: is there more? */
+    add_max_time(r, opts);
     char *ftext = strdup(byron_json_compact(fj));
     json_object_put(fj);
     json_object *items = NULL;
@@ -596,15 +691,22 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
                                              "mutations are served by the api sidecar");
     json_object *input = NULL;
     if (args) json_object_object_get_ex(args, "input", &input);
-    char key[160];
+    byron_guard_refusal_t refusal;
+    byron_err_t gerr = {0};
+    if (byron_guard_command(r->sc, r->principal, command, has_id ? arg_str(args, "id") : NULL, input,
+                            &refusal, &gerr) != 0)
+        return byron_graphql_field_error_set(e, refusal.code, "%s", gerr.msg);
+    char key[160], scoped[200];
     const char *idem = NULL;
     if (r->idempotency_key) {
-        /* One header, several mutation fields: each is its own command, scoped by its response key. */
-        if (snprintf(key, sizeof key, "%s/%s", r->idempotency_key, info->response_key) > 128)
+        /* One header, several mutation fields: each is its own command, scoped by its response key
+         * and by the caller (guard.h): another caller's equal key never returns this result. */
+        if (snprintf(key, sizeof key, "%s/%s", r->idempotency_key, info->response_key) >= (int)sizeof key ||
+            byron_guard_scope_key(r->principal, key, scoped, sizeof scoped) != 0)
             return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
                                                  "Idempotency-Key: too long (with the field's response key, "
-                                                 "at most 128 characters)");
-        idem = key;
+                                                 "at most 110 characters)");
+        idem = scoped;
     }
     /* A create without input.id under a key gets an id derived from the key
      * (byron_command_key_id, in byron_commands_run), so a re-sent one lands on the same object. */
@@ -612,7 +714,8 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
                                    .id = has_id ? arg_str(args, "id") : NULL,
                                    .input = input,
                                    .idempotency_key = idem,
-                                   .traceparent = r->traceparent};
+                                   .traceparent = r->traceparent,
+                                   .principal = r->principal};
     byron_command_result_t res;
     byron_err_t err = {0};
     int rc = 0;
@@ -654,14 +757,15 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
                          byron_graphql_field_error_t *err) {
     byron_gqlapi_request_t *r = ctx;
     const char *meta = info->meta;
+    r->deadline_ms = info->deadline_remaining_ms;
     if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     const char *colon = strchr(meta, ':');
     if (!colon) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     size_t vlen = (size_t)(colon - meta);
     const char *model = colon + 1;
 #define VERB(v) (vlen == sizeof(v) - 1 && strncmp(meta, v, vlen) == 0)
-    if (VERB("get")) return resolve_get(r, model, args, result, err);
-    if (VERB("list")) return resolve_list(r, model, args, result, err);
+    if (VERB("get")) return resolve_get(r, model, field, args, result, err);
+    if (VERB("list")) return resolve_list(r, model, field, args, result, err);
     if (VERB("ref")) return resolve_ref(r, model, parent, field, info->parent_type, result, err);
     if (VERB("create")) return resolve_command(r, field, 0, args, info, result, err);
     if (VERB("update") || VERB("delete") || VERB("command"))

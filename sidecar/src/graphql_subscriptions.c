@@ -27,6 +27,7 @@
  * callback, after their last message handler returned. */
 #include "graphql_subscriptions.h"
 
+#include "auth.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "graphql_resolvers.h"
@@ -53,14 +54,53 @@
 
 typedef enum { T_RECV, T_EVENT, T_TIMEOUT, T_CLOSE } task_kind_t;
 
+/* One event as received from the stream, shared read-only by every
+ * subscriber it is fanned out to (one copy, however many subscribers). */
+typedef struct shared_ev {
+    atomic_int refs;
+    uint64_t seq; /* stream sequence */
+    size_t len;
+    char data[]; /* the envelope, NUL-terminated */
+} shared_ev_t;
+
+static shared_ev_t *shared_ev_new(natsMsg *msg) {
+    int len = natsMsg_GetDataLength(msg);
+    shared_ev_t *e = malloc(sizeof *e + (size_t)len + 1);
+    if (!e) return NULL;
+    atomic_init(&e->refs, 1);
+    e->len = (size_t)len;
+    memcpy(e->data, natsMsg_GetData(msg), (size_t)len);
+    e->data[len] = '\0';
+    e->seq = 0;
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        e->seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    return e;
+}
+
+static void shared_ev_release(shared_ev_t *e) {
+    if (e && atomic_fetch_sub(&e->refs, 1) == 1) free(e);
+}
+
 typedef struct task {
     struct task *next;
     task_kind_t kind;
-    unsigned gen; /* T_EVENT: the subscription's generation */
-    uint64_t seq; /* T_EVENT: stream sequence */
-    char *data;
+    unsigned gen;    /* T_EVENT: the subscription's generation */
+    shared_ev_t *ev; /* T_EVENT: a reference */
+    char *data;      /* T_RECV */
     size_t len;
 } task_t;
+
+static void task_free(task_t *t) {
+    free(t->data);
+    shared_ev_release(t->ev);
+    free(t);
+}
+
+/* Bytes a task holds against the connection's queue bound. */
+static size_t task_bytes(const task_t *t) { return t->ev ? t->ev->len : t->len; }
 
 typedef struct out_msg {
     struct out_msg *next;
@@ -69,13 +109,18 @@ typedef struct out_msg {
 } out_msg_t;
 
 typedef struct conn conn_t;
+typedef struct feed feed_t;
 
 typedef struct sub {
     struct sub *next; /* conn->active: worker only */
     conn_t *conn;
-    natsSubscription *nsub;
+    feed_t *feed;           /* live events from the model's shared feed; NULL: own consumer (replay) */
+    char *oid;              /* only this object's events (feed subscriptions), or NULL */
+    natsSubscription *nsub; /* own consumer (fromSequence replays) */
     unsigned gen;
     char *id;
+    char *model;              /* worker only */
+    byron_access_rows_t rows; /* worker only: the rows the subscriber may see (access.h) */
 } sub_t;
 
 struct conn {
@@ -84,17 +129,21 @@ struct conn {
     pthread_mutex_t lock; /* everything down to `scheduled` */
     task_t *in_head, *in_tail;
     unsigned in_events;
+    size_t in_bytes, out_bytes; /* bounded by --graphql-ws-queue-bytes */
     out_msg_t *out_head, *out_tail;
     unsigned out_count;
     int close_code, close_now;
     char close_reason[128];
     int scheduled, notified, gone;
+    int64_t timer_at_ms; /* a worker asks the service thread to arm the timer (token expiry); 0: none */
     conn_t *run_next, *notify_next;
     conn_t *all_prev, *all_next; /* subs->all, under subs->alock */
     /* Worker only (one at a time). */
     byron_graphql_ws_t *machine;
     byron_graphql_event_source_t source;
     byron_gqlapi_request_t rctx;
+    byron_principal_t principal; /* anonymous until connection_init proves otherwise; the app on the socket */
+    int public_listener;         /* set at ESTABLISHED, read by workers after */
     sub_t *active;
     unsigned next_gen;
     /* Service thread only. */
@@ -107,6 +156,20 @@ typedef struct {
     conn_t *c;
 } pss_t;
 
+/* One ordered JetStream consumer per model per replica, fanned out in
+ * process to every live subscription of that model (feed_on_msg). Started
+ * by the model's first subscriber, kept until shutdown. */
+struct feed {
+    byron_gqlapi_subs_t *subs;
+    const byron_model_t *model;
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t done_cond;
+    natsSubscription *nsub; /* NULL until the first subscriber */
+    int done;               /* cnats completed nsub */
+    sub_t **members;
+    size_t n, cap;
+};
+
 struct byron_gqlapi_subs {
     byron_sidecar_t *sc;
     const byron_graphql_schema_t *schema;
@@ -117,8 +180,10 @@ struct byron_gqlapi_subs {
     _Atomic(struct lws_context *) ctx;
     atomic_int stopping;
     atomic_int nconns;
-    byron_metric_t *m_conns, *m_subs, *m_slow; /* NULL without metrics */
-    pthread_mutex_t lock;                      /* run queue */
+    atomic_int nsubs; /* subscriptions of every connection (--graphql-max-replica-subscriptions) */
+    feed_t *feeds;    /* one per model, component order */
+    byron_metric_t *m_conns, *m_subs, *m_slow, *m_feeds; /* NULL without metrics */
+    pthread_mutex_t lock;                                /* run queue */
     pthread_cond_t cond, idle;
     conn_t *run_head, *run_tail;
     int stop, running;
@@ -138,14 +203,14 @@ static void conn_release(conn_t *c) {
     if (atomic_fetch_sub(&c->refs, 1) != 1) return;
     for (task_t *t = c->in_head, *n; t; t = n) {
         n = t->next;
-        free(t->data);
-        free(t);
+        task_free(t);
     }
     for (out_msg_t *m = c->out_head, *n; m; m = n) {
         n = m->next;
         free(m);
     }
     byron_gqlapi_request_cleanup(&c->rctx);
+    byron_principal_cleanup(&c->principal);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -199,19 +264,20 @@ static void push_task(conn_t *c, task_t *t) {
     pthread_mutex_lock(&c->lock);
     if ((c->gone && t->kind != T_CLOSE) || (c->close_now && t->kind == T_EVENT)) {
         pthread_mutex_unlock(&c->lock);
-        free(t->data);
-        free(t);
+        task_free(t);
         return;
     }
-    if (t->kind == T_EVENT && c->in_events >= EVENTS_PER_QUEUE * c->subs->opts.ws_queue) {
-        overflow_locked(c, "events");
+    if (t->kind == T_EVENT &&
+        (c->in_events >= EVENTS_PER_QUEUE * c->subs->opts.ws_queue ||
+         (c->in_events > 0 && c->in_bytes + c->out_bytes + task_bytes(t) > c->subs->opts.ws_queue_bytes))) {
+        overflow_locked(c, c->in_events >= EVENTS_PER_QUEUE * c->subs->opts.ws_queue ? "events" : "bytes");
         pthread_mutex_unlock(&c->lock);
-        free(t->data);
-        free(t);
+        task_free(t);
         notify(c);
         return;
     }
     if (t->kind == T_EVENT) c->in_events++;
+    c->in_bytes += task_bytes(t);
     t->next = NULL;
     if (c->in_tail)
         c->in_tail->next = t;
@@ -243,11 +309,13 @@ static void deliver(conn_t *c, byron_graphql_ws_output_t *out) {
     int wake = 0;
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < out->count && !c->gone && !c->close_now; i++) {
-        if (c->out_count >= c->subs->opts.ws_queue) {
-            overflow_locked(c, "unsent messages");
+        size_t len = strlen(out->messages[i]);
+        /* One message always fits, however big: the bound is on what piles up. */
+        if (c->out_count >= c->subs->opts.ws_queue ||
+            (c->out_count > 0 && c->out_bytes + len > c->subs->opts.ws_queue_bytes)) {
+            overflow_locked(c, c->out_count >= c->subs->opts.ws_queue ? "unsent messages" : "bytes");
             break;
         }
-        size_t len = strlen(out->messages[i]);
         out_msg_t *m = malloc(sizeof *m + LWS_PRE + len);
         if (!m) break;
         m->next = NULL;
@@ -259,6 +327,7 @@ static void deliver(conn_t *c, byron_graphql_ws_output_t *out) {
             c->out_head = m;
         c->out_tail = m;
         c->out_count++;
+        c->out_bytes += len;
         wake = 1;
     }
     if (out->close_code && !c->close_code) {
@@ -276,19 +345,10 @@ static void on_msg(natsConnection *nc, natsSubscription *nsub, natsMsg *msg, voi
     (void)nc;
     (void)nsub;
     sub_t *s = closure;
-    jsMsgMetaData *meta = NULL;
     task_t *t = calloc(1, sizeof *t);
-    int len = natsMsg_GetDataLength(msg);
-    if (t && (t->data = malloc((size_t)len + 1))) {
-        memcpy(t->data, natsMsg_GetData(msg), (size_t)len);
-        t->data[len] = '\0';
-        t->len = (size_t)len;
+    if (t && (t->ev = shared_ev_new(msg))) {
         t->kind = T_EVENT;
         t->gen = s->gen;
-        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-            t->seq = meta->Sequence.Stream;
-            jsMsgMetaData_Destroy(meta);
-        }
         push_task(s->conn, t);
     } else {
         free(t);
@@ -296,12 +356,109 @@ static void on_msg(natsConnection *nc, natsSubscription *nsub, natsMsg *msg, voi
     natsMsg_Destroy(msg);
 }
 
-/* cnats: the subscription is closed and its handler will not run again. */
-static void on_complete(void *closure) {
-    sub_t *s = closure;
+static void sub_free(sub_t *s) {
+    atomic_fetch_sub(&s->conn->subs->nsubs, 1);
     conn_release(s->conn);
+    byron_access_rows_cleanup(&s->rows); /* last touched by the worker that unsubscribed */
+    free(s->model);
+    free(s->oid);
     free(s->id);
     free(s);
+}
+
+/* cnats: the subscription is closed and its handler will not run again. */
+static void on_complete(void *closure) { sub_free(closure); }
+
+/* ------------------------------------------------------------------ feeds: one consumer per model */
+
+/* The model's events, fanned out to its live subscribers (cnats delivers a
+ * subscription's messages one at a time, so each subscriber sees them in
+ * stream order). One copy of the event, shared; a task per subscriber. */
+static void feed_on_msg(natsConnection *nc, natsSubscription *nsub, natsMsg *msg, void *closure) {
+    (void)nc;
+    (void)nsub;
+    feed_t *f = closure;
+    shared_ev_t *ev = shared_ev_new(msg);
+    const char *subject = natsMsg_GetSubject(msg), *dot = subject ? strrchr(subject, '.') : NULL;
+    const char *oid = dot ? dot + 1 : "";
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; ev && i < f->n; i++) {
+        sub_t *s = f->members[i];
+        if (s->oid && strcmp(s->oid, oid) != 0) continue;
+        task_t *t = calloc(1, sizeof *t);
+        if (!t) break;
+        t->kind = T_EVENT;
+        t->gen = s->gen;
+        atomic_fetch_add(&ev->refs, 1);
+        t->ev = ev;
+        push_task(s->conn, t);
+    }
+    pthread_mutex_unlock(&f->lock);
+    shared_ev_release(ev);
+    natsMsg_Destroy(msg);
+}
+
+static void feed_on_complete(void *closure) {
+    feed_t *f = closure;
+    pthread_mutex_lock(&f->lock);
+    f->done = 1;
+    pthread_cond_broadcast(&f->done_cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Adds s to the model's feed, starting its consumer for the first subscriber. */
+static int feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
+    byron_gqlapi_subs_t *subs = f->subs;
+    const byron_component_t *comp = subs->sc->component;
+    pthread_mutex_lock(&f->lock);
+    if (!f->nsub) {
+        char subject[BYRON_SUBJECT_MAX];
+        snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, f->model->name);
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = comp->stream;
+        so.Ordered = true;
+        so.Config.DeliverPolicy = js_DeliverNew;
+        jsErrCode jerr = 0;
+        natsStatus ns = js_Subscribe(&f->nsub, subs->js, subject, feed_on_msg, f, NULL, &so, &jerr);
+        if (ns == NATS_OK) ns = natsSubscription_SetOnCompleteCB(f->nsub, feed_on_complete, f);
+        if (ns != NATS_OK) {
+            if (f->nsub) {
+                natsSubscription_Unsubscribe(f->nsub);
+                natsSubscription_Destroy(f->nsub);
+                f->nsub = NULL;
+            }
+            pthread_mutex_unlock(&f->lock);
+            return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE,
+                                                 "cannot subscribe to %s: %s (%d)", subject,
+                                                 natsStatus_GetText(ns), (int)jerr);
+        }
+        if (subs->m_feeds) byron_metric_add(subs->m_feeds, NULL, 1);
+    }
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        sub_t **nm = realloc(f->members, cap * sizeof *nm);
+        if (!nm) {
+            pthread_mutex_unlock(&f->lock);
+            return byron_graphql_field_error_set(err, NULL, "out of memory");
+        }
+        f->members = nm;
+        f->cap = cap;
+    }
+    f->members[f->n++] = s;
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
+/* After this returns, the feed hands s no more events. O(subscribers of the model). */
+static void feed_leave(feed_t *f, sub_t *s) {
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->members[i] == s) {
+            f->members[i] = f->members[--f->n];
+            break;
+        }
+    pthread_mutex_unlock(&f->lock);
 }
 
 static const char *arg_str(json_object *args, const char *key) {
@@ -350,13 +507,42 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
     else
         snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
     sub_t *s = calloc(1, sizeof *s);
-    if (!s || !(s->id = strdup(id))) {
+    if (!s || !(s->id = strdup(id)) || !(s->model = strdup(m->name))) {
+        if (s) free(s->id);
         free(s);
         return byron_graphql_field_error_set(err, NULL, "out of memory");
+    }
+    /* Allowed by the engine's authorize hook already; what remains is which rows. */
+    if (byron_access_check(comp->access, field, &c->principal, &s->rows) != BYRON_ACCESS_ALLOW) {
+        free(s->model);
+        free(s->id);
+        free(s);
+        return byron_graphql_field_error_set(err, BYRON_CODE_FORBIDDEN, "%s: not allowed", field);
     }
     s->conn = c;
     s->gen = ++c->next_gen;
     conn_ref(c);
+    if (atomic_fetch_add(&subs->nsubs, 1) >= (int)subs->opts.max_replica_subscriptions) {
+        sub_free(s);
+        return byron_graphql_field_error_set(err, "TOO_MANY_SUBSCRIPTIONS",
+                                             "this server holds its maximum of %u subscriptions; retry later",
+                                             subs->opts.max_replica_subscriptions);
+    }
+    if (!seq) { /* live events: the model's one shared consumer */
+        feed_t *f = &subs->feeds[m - comp->models];
+        if ((oid && !(s->oid = strdup(oid))) || feed_join(f, s, err) != 0) {
+            if (!err->message[0]) byron_graphql_field_error_set(err, NULL, "out of memory");
+            sub_free(s);
+            return -1;
+        }
+        s->feed = f;
+        s->next = c->active;
+        c->active = s;
+        *handle = s;
+        if (subs->m_subs) byron_metric_add(subs->m_subs, NULL, 1);
+        return 0;
+    }
+    /* A replay (fromSequence) reads from that sequence on a consumer of its own. */
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = comp->stream;
@@ -371,9 +557,7 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
         s->nsub = NULL;
     }
     if (ns != NATS_OK) {
-        conn_release(c);
-        free(s->id);
-        free(s);
+        sub_free(s);
         return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s (%d)",
                                              subject, natsStatus_GetText(ns), (int)jerr);
     }
@@ -393,6 +577,11 @@ static void src_unsubscribe(void *ctx, void *handle) {
             break;
         }
     if (c->subs->m_subs) byron_metric_add(c->subs->m_subs, NULL, -1);
+    if (s->feed) {
+        feed_leave(s->feed, s);
+        sub_free(s);
+        return;
+    }
     natsSubscription *nsub = s->nsub;
     natsSubscription_Unsubscribe(nsub); /* s is freed by on_complete, maybe already */
     natsSubscription_Destroy(nsub);
@@ -400,18 +589,53 @@ static void src_unsubscribe(void *ctx, void *handle) {
 
 /* ------------------------------------------------------------------ workers */
 
+/* Row rules on an event: its object is the event's data over the cached
+ * object (an update carries only the changed fields), with the id. */
+static int event_visible(conn_t *c, sub_t *s, json_object *ev) {
+    if (byron_access_rows_all(&s->rows)) return 1;
+    json_object *data = NULL, *id = NULL, *obj = NULL;
+    json_object_object_get_ex(ev, "id", &id);
+    json_object_object_get_ex(ev, "data", &data);
+    byron_err_t err = {0};
+    if (id && c->subs->sc->cache &&
+        byron_cache_get(c->subs->sc->cache, s->model, json_object_get_string(id), &obj, &err) != BYRON_OK)
+        obj = NULL;
+    if (!obj) obj = json_object_new_object();
+    if (json_object_is_type(data, json_type_object)) {
+        json_object_object_foreach(data, k, v) json_object_object_add(obj, k, json_object_get(v));
+    }
+    if (id) json_object_object_add(obj, "id", json_object_get(id));
+    int ok = byron_access_rows_match(&s->rows, obj);
+    json_object_put(obj);
+    return ok;
+}
+
+/* A connection whose token expired is closed (4403); its subscriptions end with it. */
+static int expired(conn_t *c, byron_graphql_ws_output_t *out) {
+    if (c->principal.kind != BYRON_PRINCIPAL_USER) return 0;
+    const byron_access_settings_t *st = byron_access_settings(c->subs->sc->component->access);
+    if ((int64_t)time(NULL) < c->principal.exp + st->skew_s) return 0;
+    out->close_code = BYRON_GRAPHQL_WS_CLOSE_FORBIDDEN;
+    snprintf(out->close_reason, sizeof out->close_reason, "Forbidden: token expired");
+    return 1;
+}
+
 static void run_event(conn_t *c, task_t *t, byron_graphql_ws_output_t *out) {
     sub_t *s = c->active;
     while (s && s->gen != t->gen) s = s->next;
     if (!s) return; /* completed meanwhile */
     json_object *env = NULL;
     byron_err_t err;
-    if (byron_json_parse(t->data, t->len, 64, &env, &err) != BYRON_OK) {
+    if (byron_json_parse(t->ev->data, t->ev->len, 64, &env, &err) != BYRON_OK) {
         byron_log(BYRON_LOG_WARN, "unreadable event skipped by a subscription", "error", err.msg,
                   (char *)NULL);
         return;
     }
-    json_object *ev = byron_gqlapi_event(env, t->seq);
+    json_object *ev = byron_gqlapi_event(env, t->ev->seq);
+    if (ev && !event_visible(c, s, ev)) {
+        json_object_put(ev);
+        ev = NULL;
+    }
     if (ev) byron_graphql_ws_push_event(c->machine, s->id, ev, out);
     json_object_put(ev);
     json_object_put(env);
@@ -430,10 +654,13 @@ static void conn_run(conn_t *c) {
         c->in_head = t->next;
         if (!c->in_head) c->in_tail = NULL;
         if (t->kind == T_EVENT) c->in_events--;
+        c->in_bytes -= task_bytes(t);
         pthread_mutex_unlock(&c->lock);
         byron_graphql_ws_output_t out;
         memset(&out, 0, sizeof out);
-        if (c->machine) {
+        if (c->machine && t->kind != T_CLOSE && expired(c, &out)) {
+            /* the close below ends it all */
+        } else if (c->machine) {
             switch (t->kind) {
             case T_RECV: byron_graphql_ws_receive(c->machine, t->data, t->len, &out); break;
             case T_TIMEOUT: byron_graphql_ws_timeout(c->machine, &out); break;
@@ -447,8 +674,7 @@ static void conn_run(conn_t *c) {
         byron_gqlapi_request_cleanup(&c->rctx); /* no cache reads shared between operations */
         deliver(c, &out);
         byron_graphql_ws_output_cleanup(&out);
-        free(t->data);
-        free(t);
+        task_free(t);
     }
     conn_release(c);
 }
@@ -474,6 +700,39 @@ static void *worker(void *arg) {
 
 /* ------------------------------------------------------------------ lws protocol (service thread) */
 
+/* The bearer token of connection_init ({"Authorization": "Bearer …"} — as
+ * graphql-ws clients send connectionParams — or {"token": "…"}). No token:
+ * anonymous. A refused token closes the connection with 4403; an accepted
+ * one arms the timer for its expiry. Runs on a ws worker. */
+static int ws_authenticate(void *ctx, json_object *payload) {
+    conn_t *c = (conn_t *)(void *)((char *)ctx - offsetof(conn_t, rctx));
+    if (!c->public_listener) return 0; /* the app */
+    json_object *v = NULL;
+    const char *header = NULL, *token = NULL;
+    if (payload && (json_object_object_get_ex(payload, "Authorization", &v) ||
+                    json_object_object_get_ex(payload, "authorization", &v)))
+        header = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    else if (payload && json_object_object_get_ex(payload, "token", &v))
+        token = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    if (!header && !token) return 0;
+    byron_err_t err = {0};
+    byron_status_t st = !c->subs->sc->auth ? byron_err_set(&err, BYRON_EINVAL, "this API accepts no tokens")
+                        : header           ? byron_auth_header(c->subs->sc->auth, header, &c->principal, &err)
+                                           : byron_auth_token(c->subs->sc->auth, token, &c->principal, &err);
+    if (st != BYRON_OK) {
+        byron_principal_cleanup(&c->principal);
+        byron_log(BYRON_LOG_INFO, "WebSocket connection_init refused", "error", err.msg, (char *)NULL);
+        return -1;
+    }
+    const byron_access_settings_t *as = byron_access_settings(c->subs->sc->component->access);
+    int64_t left_ms = (c->principal.exp + as->skew_s - (int64_t)time(NULL)) * 1000;
+    pthread_mutex_lock(&c->lock);
+    c->timer_at_ms = left_ms > 0 ? left_ms : 1;
+    pthread_mutex_unlock(&c->lock);
+    notify(c);
+    return 0;
+}
+
 static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {
     conn_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -482,13 +741,19 @@ static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {
     pthread_mutex_init(&c->lock, NULL);
     c->wsi = wsi;
     byron_gqlapi_request_init(&c->rctx, subs->sc, NULL, NULL);
+    byron_principal_init(&c->principal);
+    c->public_listener = strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0;
+    if (!c->public_listener) c->principal.kind = BYRON_PRINCIPAL_APP;
+    c->rctx.principal = &c->principal;
     c->source =
         (byron_graphql_event_source_t){.subscribe = src_subscribe, .unsubscribe = src_unsubscribe, .ctx = c};
     byron_graphql_ws_options_t wo = {.source = &c->source,
                                      .resolve = byron_gqlapi_resolve,
                                      .ctx = &c->rctx,
                                      .limits = &subs->opts.limits,
-                                     .max_subscriptions = subs->opts.max_subscriptions};
+                                     .max_subscriptions = subs->opts.max_subscriptions,
+                                     .authorize = ws_authenticate,
+                                     .authorize_field = byron_gqlapi_authorize};
     if (!(c->machine = byron_graphql_ws_new(subs->schema, &wo))) {
         pthread_mutex_destroy(&c->lock);
         free(c);
@@ -506,7 +771,11 @@ static void collect_notified(byron_gqlapi_subs_t *subs) {
         conn_t *next = c->notify_next;
         pthread_mutex_lock(&c->lock);
         c->notified = 0;
+        int64_t timer_ms = c->timer_at_ms;
+        c->timer_at_ms = 0;
         pthread_mutex_unlock(&c->lock);
+        /* The token's expiry replaces the (spent) connection_init timer. */
+        if (c->wsi && timer_ms) lws_set_timer_usecs(c->wsi, (lws_usec_t)timer_ms * 1000);
         if (c->wsi) lws_callback_on_writable(c->wsi);
         conn_release(c);
         c = next;
@@ -528,6 +797,7 @@ static int write_one(struct lws *wsi, conn_t *c) {
         c->out_head = m->next;
         if (!c->out_head) c->out_tail = NULL;
         c->out_count--;
+        c->out_bytes -= m->len;
     }
     int more = c->out_head != NULL, code = c->close_code;
     char reason[sizeof c->close_reason];
@@ -561,6 +831,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/graphql") != 0)
             return 1; /* subscriptions live on /graphql only */
         if (atomic_load(&subs->sc->draining) || atomic_load(&subs->stopping)) return 1;
+        char origin[256] = "";
+        if (strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0 &&
+            lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
+            !byron_access_origin_allowed(subs->sc->component->access, origin)) {
+            byron_log(BYRON_LOG_INFO, "WebSocket upgrade refused: origin not allowed", "origin", origin,
+                      (char *)NULL);
+            return 1; /* a page on another site cannot open a socket in its visitor's name */
+        }
         if (atomic_load(&subs->nconns) >= (int)subs->opts.max_connections) {
             byron_log(BYRON_LOG_WARN, "WebSocket connection refused: --graphql-max-connections reached",
                       (char *)NULL);
@@ -657,6 +935,23 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
     pthread_mutex_init(&subs->alock, NULL);
     pthread_cond_init(&subs->cond, NULL);
     pthread_cond_init(&subs->idle, NULL);
+    atomic_init(&subs->nsubs, 0);
+    if (sc->component->nmodels && !(subs->feeds = calloc(sc->component->nmodels, sizeof *subs->feeds))) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        pthread_mutex_destroy(&subs->lock);
+        pthread_mutex_destroy(&subs->nlock);
+        pthread_mutex_destroy(&subs->alock);
+        pthread_cond_destroy(&subs->cond);
+        pthread_cond_destroy(&subs->idle);
+        free(subs);
+        return NULL;
+    }
+    for (size_t i = 0; i < sc->component->nmodels; i++) {
+        subs->feeds[i].subs = subs;
+        subs->feeds[i].model = &sc->component->models[i];
+        pthread_mutex_init(&subs->feeds[i].lock, NULL);
+        pthread_cond_init(&subs->feeds[i].done_cond, NULL);
+    }
     subs->protocol = (struct lws_protocols){.name = BYRON_GRAPHQL_WS_PROTOCOL,
                                             .callback = ws_callback,
                                             .per_session_data_size = sizeof(pss_t),
@@ -665,9 +960,12 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
         subs->m_conns =
             byron_metrics_register(sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_ws_connections",
                                    "Open graphql-transport-ws connections.", NULL, NULL, 0);
-        subs->m_subs = byron_metrics_register(
-            sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_subscriptions",
-            "Running GraphQL subscriptions (one ordered JetStream consumer each).", NULL, NULL, 0);
+        subs->m_subs =
+            byron_metrics_register(sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_subscriptions",
+                                   "Running GraphQL subscriptions.", NULL, NULL, 0);
+        subs->m_feeds = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_GAUGE, "byron_sidecar_graphql_feeds",
+            "JetStream consumers feeding live subscriptions: one per model with subscribers.", NULL, NULL, 0);
         subs->m_slow = byron_metrics_register(
             sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_ws_slow_closed_total",
             "WebSocket connections closed with 1013 because the client was too slow.", NULL, NULL, 0);
@@ -769,8 +1067,31 @@ void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
     pthread_mutex_unlock(&subs->lock);
     for (unsigned i = 0; i < subs->nthreads; i++) pthread_join(subs->threads[i], NULL);
     free(subs->threads);
+    /* The feeds: every subscriber left with its connection's T_CLOSE; stop
+     * each consumer and wait for cnats to be done with it. */
+    for (size_t i = 0; subs->feeds && i < subs->sc->component->nmodels; i++) {
+        feed_t *f = &subs->feeds[i];
+        if (f->nsub) {
+            natsSubscription_Unsubscribe(f->nsub);
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 2;
+            pthread_mutex_lock(&f->lock);
+            while (!f->done && pthread_cond_timedwait(&f->done_cond, &f->lock, &until) == 0) {
+            }
+            pthread_mutex_unlock(&f->lock);
+        }
+    }
     /* Closing the connection completes any subscription still open (on_complete runs). */
     if (subs->nc) natsConnection_Close(subs->nc);
+    for (size_t i = 0; subs->feeds && i < subs->sc->component->nmodels; i++) {
+        feed_t *f = &subs->feeds[i];
+        natsSubscription_Destroy(f->nsub);
+        free(f->members);
+        pthread_cond_destroy(&f->done_cond);
+        pthread_mutex_destroy(&f->lock);
+    }
+    free(subs->feeds);
     jsCtx_Destroy(subs->js);
     natsConnection_Destroy(subs->nc);
     collect_notified(subs); /* drop the references the notify list still holds */

@@ -7,10 +7,12 @@
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
+#include "auth.h"
 #include "byron/log.h"
 #include "graphql_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
+#include "verify.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -36,6 +38,8 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms;
+    int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms;
+    const char *jwks_file; /* keys from a mounted Secret instead of the issuer's JWKS */
     int print_schema;
     int rebuild;                    /* sink: drop the cache and the durables, re-project from the stream */
     byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
@@ -59,27 +63,38 @@ static int parse_int(const char *flag, const char *s, int min, int max, int *out
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: byron-sidecar --mode=api|sink [options]\n"
-            "  --mode M              api or sink (env BYRON_MODE)\n"
-            "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
-            "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
-            "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
-            "  --app-socket PATH     the app's socket (env BYRON_APP_SOCKET; unset or empty: no app)\n"
-            "  --sidecar-socket PATH this sidecar's socket for the app (env BYRON_SIDECAR_SOCKET,\n"
-            "                        default /var/run/byron/sidecar.sock; empty: none)\n"
-            "  --http-port N         probes, metrics, commands (env BYRON_HTTP_PORT, default 8080; 0: any)\n"
-            "  --bind ADDR           listen address (env BYRON_BIND, default all interfaces)\n"
-            "  --workers N           worker threads (env BYRON_WORKERS, default 8)\n"
-            "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
-            "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
-            "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
-            "  --state-wait-ms N     how long a command waits for the cache to reach the aggregate's\n"
-            "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
-            "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
-            "                        whole stream (docs/sink.md); run one sink replica while it does\n"
-            "  --log-level L         debug|info|warn|error\n"
-            "  --version, --help\n");
+    fprintf(
+        f,
+        "usage: byron-sidecar --mode=api|sink [options]\n"
+        "       byron-sidecar --mode=verify --help   the fold checker (docs/consistency.md)\n"
+        "  --mode M              api or sink (env BYRON_MODE)\n"
+        "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
+        "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
+        "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
+        "  --app-socket PATH     the app's socket (env BYRON_APP_SOCKET; unset or empty: no app)\n"
+        "  --sidecar-socket PATH this sidecar's socket for the app (env BYRON_SIDECAR_SOCKET,\n"
+        "                        default /var/run/byron/sidecar.sock; empty: none)\n"
+        "  --http-port N         the public port: GraphQL (env BYRON_HTTP_PORT, default 8080; 0: any)\n"
+        "  --admin-port N        /healthz /readyz /metrics (env BYRON_ADMIN_PORT, default 9090; 0: any;\n"
+        "                        -1: none) — keep it out of the Service\n"
+        "  --rest-over-tcp       serve /v1/commands, /v1/cache, /v1/meta on the public port too, with the\n"
+        "                        same authentication as GraphQL (env BYRON_REST_TCP=1; default: app socket "
+        "only)\n"
+        "  --max-inflight-mib N  request bodies held at once before 503 (env BYRON_MAX_INFLIGHT_MIB,\n"
+        "                        default 64, 1..1024)\n"
+        "  --auth-jwks-file PATH token keys from this JWK Set file (a mounted Secret) instead of the\n"
+        "                        issuer's (env BYRON_AUTH_JWKS_FILE)\n"
+        "  --bind ADDR           listen address (env BYRON_BIND, default all interfaces)\n"
+        "  --workers N           worker threads (env BYRON_WORKERS, default 8)\n"
+        "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
+        "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
+        "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
+        "  --state-wait-ms N     how long a command waits for the cache to reach the aggregate's\n"
+        "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
+        "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
+        "                        whole stream (docs/sink.md); run one sink replica while it does\n"
+        "  --log-level L         debug|info|warn|error\n"
+        "  --version, --help\n");
     byron_gqlapi_usage(f);
 }
 
@@ -106,8 +121,13 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         env_int("BYRON_QUEUE", 256, 1, 100000, &s->queue) ||
         env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
         env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts) ||
-        env_int("BYRON_STATE_WAIT_MS", 5000, 10, 600000, &s->state_wait_ms))
+        env_int("BYRON_STATE_WAIT_MS", 5000, 10, 600000, &s->state_wait_ms) ||
+        env_int("BYRON_ADMIN_PORT", 9090, -1, 65535, &s->admin_port) ||
+        env_int("BYRON_REST_TCP", 0, 0, 1, &s->rest_tcp) ||
+        env_int("BYRON_MAX_INFLIGHT_MIB", 64, 1, 1024, &s->max_inflight_mib) ||
+        env_int("BYRON_AUTH_JWKS_MIN_REFRESH_MS", 10000, 100, 3600000, &s->jwks_min_refresh_ms))
         return 2;
+    s->jwks_file = getenv("BYRON_AUTH_JWKS_FILE");
     byron_err_t gerr = {0};
     byron_gqlapi_options_init(&s->graphql);
     if (byron_gqlapi_options_from_env(&s->graphql, &gerr) != BYRON_OK) {
@@ -131,6 +151,10 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"print-schema", no_argument, NULL, 'P'},
+                                         {"admin-port", required_argument, NULL, 'A'},
+                                         {"rest-over-tcp", no_argument, NULL, 'T'},
+                                         {"max-inflight-mib", required_argument, NULL, 'I'},
+                                         {"auth-jwks-file", required_argument, NULL, 'J'},
                                          {"rebuild", no_argument, NULL, 'R'}};
     /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
     struct option opts[sizeof base / sizeof base[0] + 32];
@@ -143,6 +167,14 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (c) {
         case 'P': s->print_schema = 1; break;
+        case 'T': s->rest_tcp = 1; break;
+        case 'J': s->jwks_file = optarg; break;
+        case 'A':
+            if (parse_int("--admin-port", optarg, -1, 65535, &s->admin_port)) return 2;
+            break;
+        case 'I':
+            if (parse_int("--max-inflight-mib", optarg, 1, 1024, &s->max_inflight_mib)) return 2;
+            break;
         case 'R': s->rebuild = 1; break;
         case 'G':
             if (byron_gqlapi_option_set(&s->graphql, opts[li].name + strlen("graphql-"), optarg, &gerr)) {
@@ -254,6 +286,16 @@ static void *health_thread(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        mongoc_init();
+        mongoc_log_set_handler(mongoc_log_to_json, NULL);
+        int vrc = byron_verify_main(argc, argv);
+        mongoc_cleanup();
+        curl_global_cleanup();
+        nats_CloseAndWait(2000);
+        return vrc;
+    }
     settings_t s;
     int level = BYRON_LOG_INFO;
     int rc = parse_settings(argc, argv, &s, &level);
@@ -331,6 +373,11 @@ int main(int argc, char **argv) {
                                        .state_wait_ms = s.state_wait_ms,
                                        .app_timeout_ms = s.app_timeout_ms};
         if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
+        byron_auth_options_t ao = {.settings = byron_access_settings(comp->access),
+                                   .keys_file = s.jwks_file,
+                                   .min_refresh_ms = s.jwks_min_refresh_ms,
+                                   .metrics = sc.metrics};
+        if (!(sc.auth = byron_auth_new(&ao, &err))) goto out;
     }
     if (strcmp(s.mode, "sink") == 0) {
         byron_sink_options_t ko = {.component = comp,
@@ -345,7 +392,12 @@ int main(int argc, char **argv) {
     }
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
     /* The sidecar's socket is served before the app is up: the app may call it while starting. */
-    byron_server_options_t sopts = {.bind_addr = s.bind, .port = s.http_port, .unix_path = s.sidecar_socket};
+    byron_server_options_t sopts = {.bind_addr = s.bind,
+                                    .port = s.http_port,
+                                    .unix_path = s.sidecar_socket,
+                                    .admin_port = s.admin_port,
+                                    .rest_tcp = s.rest_tcp,
+                                    .max_inflight_bytes = (size_t)s.max_inflight_mib << 20};
     byron_server_mount_t mounts[2];
     if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
         if (!(gql = byron_gqlapi_new(&sc, s.config, s.nats_url, &s.graphql, &err))) goto out;
@@ -361,9 +413,11 @@ int main(int argc, char **argv) {
     health_started = 1;
     char port[16];
     snprintf(port, sizeof port, "%d", byron_server_port(srv));
+    char admin[16];
+    snprintf(admin, sizeof admin, "%d", byron_server_admin_port(srv));
     byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s.mode, "component",
               comp->component, "namespace", comp->namespace_, "stream", comp->stream, "http_port", port,
-              "sidecar_socket", s.sidecar_socket ? s.sidecar_socket : "", "app_socket",
+              "admin_port", admin, "sidecar_socket", s.sidecar_socket ? s.sidecar_socket : "", "app_socket",
               s.app_socket ? s.app_socket : "", "cache_database", byron_cache_database(sc.cache),
               (char *)NULL);
 
@@ -373,8 +427,9 @@ int main(int argc, char **argv) {
     /* Drain: refuse new work, let queued and running work finish and be answered. */
     atomic_store(&sc.draining, 1);
     byron_gqlapi_drain(gql, 1000); /* WebSocket clients: 1001, reconnect elsewhere */
-    byron_workpool_drain_free(sc.pool);
-    sc.pool = NULL;
+    /* The server's thread may still be dispatching a request it read before
+     * `draining`: the pool answers it "shutting down" and is freed after the server. */
+    byron_workpool_drain(sc.pool);
     for (int i = 0; i < 100 && byron_server_inflight(srv) > 0; i++) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
@@ -391,12 +446,14 @@ out:
     }
     atomic_store(&hc.stop, 1);
     if (health_started) pthread_join(health, NULL);
-    byron_workpool_drain_free(sc.pool);
+    byron_workpool_drain(sc.pool);
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
+    byron_workpool_free(sc.pool); /* nothing submits any more */
     byron_sink_free(sc.sink); /* after the server (readiness reads it); settles the events in hand */
     byron_gqlapi_free(gql);   /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
+    byron_auth_free(sc.auth);
     byron_app_free(sc.app);
     byron_cache_free(sc.cache);
     byron_stream_free(sc.stream);

@@ -11,21 +11,28 @@
  * comes back; only the service thread touches sessions and wsi pointers. */
 #include "server.h"
 
+#include "auth.h"
 #include "byron/httpd.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache_wait.h"
+#include "guard.h"
 
 #include <libwebsockets.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 typedef enum { JOB_COMMAND, JOB_CACHE_GET, JOB_CACHE_QUERY, JOB_MOUNT } job_kind_t;
 
 #define MAX_MOUNTS 8
+#define MAX_AUTHORIZATION (BYRON_TOKEN_MAX_BYTES + 32)
+
+/* Which listener a request came in on decides what it may reach (server.h). */
+typedef enum { L_PUBLIC, L_UNIX, L_ADMIN } listener_t;
 
 typedef struct job {
     byron_server_t *srv;
@@ -37,13 +44,16 @@ typedef struct job {
     char consistency[16]; /* Byron-Consistency header: "projected" waits for the sink */
     char *body;
     size_t len;
+    size_t held;                       /* bytes of the in-flight budget this job holds */
+    listener_t listener;               /* L_UNIX: the app */
+    char *authorization;               /* Authorization header (public listener), NULL: none */
     const byron_server_mount_t *mount; /* JOB_MOUNT */
     char method[8], path[300], query[2048], ctype[128], accept[256];
     /* The answer, filled by the worker. */
     int status;
     char *resp;
     size_t resp_len;
-    char resp_ctype[128], allow[64];
+    char resp_ctype[128], allow[64], challenge[256];
     struct job *next;
 } job_t;
 
@@ -59,10 +69,20 @@ typedef struct {
     char *body;
     size_t len;
     int too_large;
+    int over_budget; /* the in-flight budget was spent: the body is discarded, 503 */
+    size_t held;     /* budget bytes reserved for this body */
+    listener_t listener;
+    char *authorization;
+    char origin[256]; /* Origin header, "" if none */
+    /* A refusal decided at the headers of a POST, answered once its body is
+     * read (answering before leaves the body on the wire). 0: none. */
+    int deny_status;
+    const char *deny_code, *deny_msg;
+    char cors_origin[256]; /* Access-Control-Allow-Origin for the answer, "" for none */
     job_t *job;
     /* The pending answer. */
     int status;
-    char resp_ctype[128], allow[64];
+    char resp_ctype[128], allow[64], challenge[256];
     char *resp;
     size_t resp_len;
     int has_resp;
@@ -72,6 +92,7 @@ struct byron_server {
     byron_sidecar_t *sc;
     struct lws_context *ctx;
     struct lws_protocols protocols[3];
+    struct lws_protocols admin_protocols[2]; /* lws keeps the pointer: must live as long as the server */
     char *unix_path;
     int port;
     pthread_t thread;
@@ -82,12 +103,42 @@ struct byron_server {
     job_t *done;
     byron_server_mount_t mounts[MAX_MOUNTS];
     size_t nmounts;
+    struct lws_vhost *vh_public, *vh_unix, *vh_admin;
+    int admin_port; /* -1: none */
+    int rest_tcp;
+    size_t max_inflight;
+    atomic_size_t inflight_bytes; /* request bodies held (service thread reserves, anyone releases) */
+    byron_metric_t *m_refused;    /* {reason}: requests refused before any work */
 };
+
+static void budget_release(byron_server_t *srv, size_t *held) {
+    if (*held) atomic_fetch_sub(&srv->inflight_bytes, *held);
+    *held = 0;
+}
+
+/* Reserve n more bytes for a body; 0 when the budget cannot take them. */
+static int budget_reserve(byron_server_t *srv, size_t *held, size_t n) {
+    size_t before = atomic_fetch_add(&srv->inflight_bytes, n);
+    if (before + n > srv->max_inflight) {
+        atomic_fetch_sub(&srv->inflight_bytes, n);
+        return 0;
+    }
+    *held += n;
+    return 1;
+}
+
+static void count_refused(byron_server_t *srv, const char *reason) {
+    if (!srv->m_refused) return;
+    const char *labels[] = {reason};
+    byron_metric_add(srv->m_refused, labels, 1);
+}
 
 static void job_free(job_t *j) {
     if (!j) return;
+    budget_release(j->srv, &j->held);
     free(j->body);
     free(j->resp);
+    free(j->authorization);
     free(j);
 }
 
@@ -113,6 +164,12 @@ static void set_error(job_t *j, int status, const char *code, const char *msg) {
     j->resp = error_body(code, msg, NULL);
 }
 
+/* A policy refusal: 401 carries the bearer challenge. */
+static void set_refusal(job_t *j, const byron_guard_refusal_t *r, const char *msg) {
+    set_error(j, r->http, r->code, msg);
+    if (r->http == 401) byron_auth_challenge(NULL, j->challenge, sizeof j->challenge);
+}
+
 static const char *cache_code(byron_status_t st, int *http) {
     switch (st) {
     case BYRON_EINVAL: *http = 400; return BYRON_CODE_BAD_USER_INPUT;
@@ -123,7 +180,7 @@ static const char *cache_code(byron_status_t st, int *http) {
 }
 
 /* POST /v1/commands/<name>  {"id"?, "input"?, "idempotencyKey"?} */
-static void run_command(job_t *j, byron_sidecar_t *sc) {
+static void run_command(job_t *j, byron_sidecar_t *sc, const byron_principal_t *who) {
     json_object *body = NULL;
     byron_err_t err = {0};
     if (byron_json_parse(j->body ? j->body : "{}", j->body ? j->len : 2, 64, &body, &err) != BYRON_OK) {
@@ -159,11 +216,24 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
         json_object_put(body);
         return;
     }
+    byron_guard_refusal_t refusal;
+    if (byron_guard_command(sc, who, j->arg1, id, input, &refusal, &err) != 0) {
+        set_refusal(j, &refusal, err.msg);
+        json_object_put(body);
+        return;
+    }
+    char scoped[160];
+    if (key && byron_guard_scope_key(who, key, scoped, sizeof scoped) != 0) {
+        set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, "idempotencyKey: at most 110 characters");
+        json_object_put(body);
+        return;
+    }
     byron_command_request_t req = {.command = j->arg1,
                                    .id = id,
                                    .input = input,
-                                   .idempotency_key = key,
-                                   .traceparent = j->traceparent[0] ? j->traceparent : NULL};
+                                   .idempotency_key = key ? scoped : NULL,
+                                   .traceparent = j->traceparent[0] ? j->traceparent : NULL,
+                                   .principal = who};
     byron_command_result_t res;
     if (byron_commands_run(sc->commands, &req, &res, &err) == BYRON_OK) {
         json_object *out = byron_command_result_to_json(&res);
@@ -179,7 +249,7 @@ static void run_command(job_t *j, byron_sidecar_t *sc) {
 }
 
 /* POST /v1/cache/<Model>/query  {"filter"?, "orderBy"?, "descending"?, "first"?, "after"?} */
-static void run_query(job_t *j, byron_sidecar_t *sc) {
+static void run_query(job_t *j, byron_sidecar_t *sc, const byron_principal_t *who) {
     json_object *body = NULL;
     byron_err_t err = {0};
     byron_cache_query_t q = {.model = j->arg1};
@@ -198,8 +268,41 @@ static void run_query(job_t *j, byron_sidecar_t *sc) {
     }
     q.limit = (int)first;
     q.descending = desc;
+    const byron_model_t *m = byron_component_model(sc->component, j->arg1);
+    char op[200];
+    byron_guard_op_name(j->arg1, "s", op, sizeof op);
+    byron_guard_refusal_t refusal;
+    byron_access_rows_t rows = {0};
+    if (!m) {
+        set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, "unknown model");
+        json_object_put(body);
+        return;
+    }
+    if (byron_guard_read(sc, who, op, &rows, &refusal, &err) != 0) {
+        set_refusal(j, &refusal, err.msg);
+        json_object_put(body);
+        return;
+    }
+    if (byron_guard_filter(m, q.filter, &err) != BYRON_OK) {
+        set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);
+        byron_access_rows_cleanup(&rows);
+        json_object_put(body);
+        return;
+    }
     byron_cache_page_t page;
     byron_status_t st = byron_cache_list(sc->cache, &q, &page, &err);
+    if (st == BYRON_OK && !byron_access_rows_all(&rows)) {
+        /* Row rules: the page keeps only the caller's rows (pages may come out
+         * shorter than `first`; the cursor still moves past the whole page). */
+        json_object *kept = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(page.items); i++) {
+            json_object *o = json_object_array_get_idx(page.items, i);
+            if (byron_access_rows_match(&rows, o)) json_object_array_add(kept, json_object_get(o));
+        }
+        json_object_put(page.items);
+        page.items = kept;
+    }
+    byron_access_rows_cleanup(&rows);
     if (st == BYRON_OK) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "items", json_object_get(page.items));
@@ -215,17 +318,60 @@ static void run_query(job_t *j, byron_sidecar_t *sc) {
     json_object_put(body);
 }
 
+/* The principal of a job: the app on the Unix socket, else from the bearer
+ * token. -1 when the credentials are refused (the answer is set). */
+static int authenticate(job_t *j, byron_sidecar_t *sc, byron_principal_t *who) {
+    byron_principal_init(who);
+    if (j->listener == L_UNIX) {
+        who->kind = BYRON_PRINCIPAL_APP;
+        return 0;
+    }
+    if (!j->authorization) return 0;
+    byron_err_t err = {0};
+    byron_status_t st = sc->auth ? byron_auth_header(sc->auth, j->authorization, who, &err)
+                                 : byron_err_set(&err, BYRON_EINVAL, "this API accepts no tokens");
+    if (st == BYRON_OK) return 0;
+    if (st == BYRON_EUNAVAILABLE) {
+        set_error(j, 503, BYRON_CODE_UNAVAILABLE, err.msg);
+    } else {
+        set_error(j, 401, BYRON_CODE_UNAUTHENTICATED, err.msg);
+        byron_auth_challenge(err.msg, j->challenge, sizeof j->challenge);
+    }
+    return -1;
+}
+
 static void run_job(void *arg) {
     job_t *j = arg;
     byron_server_t *srv = j->srv;
     byron_sidecar_t *sc = srv->sc;
-    if (j->kind == JOB_COMMAND) {
-        run_command(j, sc);
+    byron_principal_t who;
+    if (authenticate(j, sc, &who) != 0) {
+        /* answered */
+    } else if (j->kind == JOB_COMMAND) {
+        run_command(j, sc, &who);
     } else if (j->kind == JOB_CACHE_GET) {
         json_object *o = NULL;
         byron_err_t err = {0};
-        byron_status_t st = byron_cache_get(sc->cache, j->arg1, j->arg2, &o, &err);
-        if (st == BYRON_OK)
+        char op[200];
+        byron_guard_op_name(j->arg1, "", op, sizeof op);
+        byron_access_rows_t rows = {0};
+        byron_guard_refusal_t refusal;
+        byron_status_t st = BYRON_OK;
+        if (byron_component_model(sc->component, j->arg1) &&
+            byron_guard_read(sc, &who, op, &rows, &refusal, &err) != 0) {
+            set_refusal(j, &refusal, err.msg);
+            st = BYRON_EREJECTED;
+        } else {
+            st = byron_cache_get(sc->cache, j->arg1, j->arg2, &o, &err);
+            if (st == BYRON_OK && !byron_access_rows_match(&rows, o)) { /* not yours: as if absent */
+                json_object_put(o);
+                st = byron_err_set(&err, BYRON_ENOTFOUND, "%s %s not found", j->arg1, j->arg2);
+            }
+        }
+        byron_access_rows_cleanup(&rows);
+        if (st == BYRON_EREJECTED) {
+            /* answered */
+        } else if (st == BYRON_OK)
             set_json(j, 200, o);
         else {
             int http;
@@ -242,7 +388,8 @@ static void run_job(void *arg) {
                                       .idempotency_key = j->idem,
                                       .consistency = j->consistency,
                                       .body = j->body,
-                                      .len = j->len};
+                                      .len = j->len,
+                                      .principal = &who};
         byron_server_reply_t rep = {.status = 500};
         j->mount->fn(j->mount->ud, &req, &rep);
         j->status = rep.status;
@@ -251,10 +398,12 @@ static void run_job(void *arg) {
         snprintf(j->resp_ctype, sizeof j->resp_ctype, "%s",
                  rep.content_type[0] ? rep.content_type : "application/json");
         snprintf(j->allow, sizeof j->allow, "%s", rep.allow);
+        snprintf(j->challenge, sizeof j->challenge, "%s", rep.challenge);
         if (!j->resp) j->resp = strdup("");
     } else {
-        run_query(j, sc);
+        run_query(j, sc, &who);
     }
+    byron_principal_cleanup(&who);
     if (!j->resp) set_error(j, 500, BYRON_CODE_INTERNAL, "out of memory");
     if (j->kind != JOB_MOUNT) {
         j->resp_len = strlen(j->resp);
@@ -269,6 +418,7 @@ static void run_job(void *arg) {
 
 static void respond_len(struct lws *wsi, session_t *s, int status, const char *ctype, char *body, size_t len,
                         const char *allow) {
+    budget_release(lws_context_user(lws_get_context(wsi)), &s->held); /* the body is no longer needed */
     free(s->resp);
     s->status = status;
     snprintf(s->resp_ctype, sizeof s->resp_ctype, "%s", ctype);
@@ -343,8 +493,11 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
     }
     j->body = s->body;
     j->len = s->len;
-    s->body = NULL;
-    s->len = 0;
+    j->held = s->held;
+    j->listener = s->listener;
+    j->authorization = s->authorization;
+    s->body = s->authorization = NULL;
+    s->len = s->held = 0;
     byron_status_t st = byron_workpool_submit(sc->pool, run_job, j);
     if (st != BYRON_OK) {
         job_free(j);
@@ -362,15 +515,10 @@ static int is_mounted(byron_server_t *srv, const char *path) {
     return 0;
 }
 
-static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
+/* Probes and metrics: the admin listener (and the app's socket). */
+static int handle_probe(struct lws *wsi, session_t *s, byron_server_t *srv) {
     byron_sidecar_t *sc = srv->sc;
-    char a[160], b[160];
-    if (is_mounted(srv, s->path)) {
-        if (s->query_too_long)
-            respond_error(wsi, s, 414, BYRON_CODE_BAD_USER_INPUT, "query string too long");
-        else
-            dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
-    } else if (strcmp(s->path, "/healthz") == 0) {
+    if (strcmp(s->path, "/healthz") == 0) {
         respond(wsi, s, 200, "application/json", strdup("{\"status\":\"ok\"}"));
     } else if (strcmp(s->path, "/readyz") == 0 || strcmp(s->path, "/v1/health") == 0) {
         int ready = 0;
@@ -381,7 +529,34 @@ static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
         size_t len = 0;
         respond(wsi, s, 200, "text/plain; version=0.0.4; charset=utf-8",
                 byron_metrics_render(sc->metrics, &len));
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* REST (/v1/...) is the app's; on the public port only when enabled. */
+static int rest_allowed(struct lws *wsi, session_t *s, byron_server_t *srv) {
+    if (s->listener == L_UNIX || (s->listener == L_PUBLIC && srv->rest_tcp)) return 1;
+    respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND,
+                  "no such endpoint (REST is served on the app's Unix socket; see docs/security.md)");
+    return 0;
+}
+
+static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
+    byron_sidecar_t *sc = srv->sc;
+    char a[160], b[160];
+    if (s->listener == L_ADMIN) {
+        if (!handle_probe(wsi, s, srv)) respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "no such endpoint");
+    } else if (is_mounted(srv, s->path)) {
+        if (s->query_too_long)
+            respond_error(wsi, s, 414, BYRON_CODE_BAD_USER_INPUT, "query string too long");
+        else
+            dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
+    } else if (s->listener == L_UNIX && handle_probe(wsi, s, srv)) {
+        /* answered */
     } else if (strcmp(s->path, "/v1/meta") == 0) {
+        if (!rest_allowed(wsi, s, srv)) return;
         json_object *o = byron_component_to_json(sc->component);
         json_object_object_add(o, "mode", json_object_new_string(sc->mode));
         json_object_object_add(o, "version", json_object_new_string(BYRON_VERSION));
@@ -389,18 +564,42 @@ static void handle_get(struct lws *wsi, session_t *s, byron_server_t *srv) {
         respond(wsi, s, 200, "application/json", strdup(byron_json_compact(o)));
         json_object_put(o);
     } else if (segments(s->path, "/v1/cache/", a, sizeof a, b, sizeof b) == 2) {
-        dispatch(wsi, s, srv, JOB_CACHE_GET, a, b);
+        if (rest_allowed(wsi, s, srv)) dispatch(wsi, s, srv, JOB_CACHE_GET, a, b);
     } else {
         respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "no such endpoint");
     }
 }
 
+/* application/json, with no parameter but an optional utf-8 charset. */
+static int is_json_type(const char *ct) {
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0) return 0;
+    const char *p = ct + n;
+    while (*p == ' ') p++;
+    if (!*p) return 1;
+    if (*p++ != ';') return 0;
+    while (*p == ' ') p++;
+    return strncasecmp(p, "charset=utf-8", 13) == 0 && p[13] == '\0';
+}
+
 static void handle_post(struct lws *wsi, session_t *s, byron_server_t *srv) {
     char a[160], b[160];
-    if (s->too_large) {
+    if (s->deny_status) {
+        respond_error(wsi, s, s->deny_status, s->deny_code, s->deny_msg);
+    } else if (s->over_budget) {
+        count_refused(srv, "inflight_bytes");
+        respond_error(wsi, s, 503, BYRON_CODE_UNAVAILABLE, "too many request bytes in flight, retry later");
+    } else if (s->too_large) {
         respond_error(wsi, s, 413, BYRON_CODE_BAD_USER_INPUT, "request body larger than 1 MiB");
+    } else if (s->listener == L_ADMIN) {
+        respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "no such endpoint");
     } else if (is_mounted(srv, s->path)) {
         dispatch(wsi, s, srv, JOB_MOUNT, "", NULL);
+    } else if (strncmp(s->path, "/v1/", 4) == 0 && !rest_allowed(wsi, s, srv)) {
+        /* answered */
+    } else if (strncmp(s->path, "/v1/", 4) == 0 && !is_json_type(s->ctype)) {
+        /* Not a form or text/plain: a browser cannot send this cross-site without a preflight. */
+        respond_error(wsi, s, 415, BYRON_CODE_BAD_USER_INPUT, "Content-Type must be application/json");
     } else if (segments(s->path, "/v1/commands/", a, sizeof a, b, sizeof b) == 1) {
         dispatch(wsi, s, srv, JOB_COMMAND, a, NULL);
     } else if (segments(s->path, "/v1/cache/", a, sizeof a, b, sizeof b) == 2 && strcmp(b, "query") == 0) {
@@ -421,6 +620,7 @@ static void collect_done(byron_server_t *srv) {
         if (j->wsi) {
             session_t *s = lws_wsi_user(j->wsi);
             s->job = NULL;
+            snprintf(s->challenge, sizeof s->challenge, "%s", j->challenge);
             respond_len(j->wsi, s, j->status, j->resp_ctype, j->resp, j->resp_len, j->allow);
             j->resp = NULL;
         }
@@ -468,14 +668,97 @@ static int query_string(struct lws *wsi, char *out, size_t cap) {
     return 0;
 }
 
-static void session_reset(session_t *s) {
+static void session_reset(byron_server_t *srv, session_t *s) {
+    if (srv) budget_release(srv, &s->held);
     free(s->body);
     free(s->resp);
-    s->body = s->resp = NULL;
+    free(s->authorization);
+    s->body = s->resp = s->authorization = NULL;
     s->len = s->resp_len = 0;
-    s->too_large = s->has_resp = 0;
+    s->too_large = s->has_resp = s->over_budget = s->deny_status = 0;
+    s->challenge[0] = s->cors_origin[0] = s->origin[0] = '\0';
     if (s->job) s->job->wsi = NULL; /* orphan: freed when it comes back */
     s->job = NULL;
+}
+
+/* CORS answer headers; on a preflight also what may be sent. */
+static int add_cors_headers(struct lws *wsi, session_t *s, unsigned char **p, unsigned char *end) {
+    static const struct {
+        const char *name, *value;
+        int preflight;
+    } H[] = {{"vary:", "Origin", 0},
+             {"access-control-expose-headers:", "WWW-Authenticate", 0},
+             {"access-control-allow-methods:", "GET, POST", 1},
+             {"access-control-allow-headers:",
+              "authorization, content-type, idempotency-key, byron-consistency, traceparent", 1},
+             {"access-control-max-age:", "600", 1}};
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+                                    (unsigned char *)s->cors_origin, (int)strlen(s->cors_origin), p, end))
+        return -1;
+    for (size_t i = 0; i < sizeof H / sizeof H[0]; i++)
+        if ((!H[i].preflight || s->status == 204) &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)H[i].name, (unsigned char *)H[i].value,
+                                        (int)strlen(H[i].value), p, end))
+            return -1;
+    return 0;
+}
+
+static listener_t listener_of(byron_server_t *srv, struct lws *wsi) {
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    return vh == srv->vh_unix ? L_UNIX : vh == srv->vh_admin ? L_ADMIN : L_PUBLIC;
+}
+
+static int header_copy(struct lws *wsi, const char *name, char *out, size_t cap) {
+    int n = (int)strlen(name);
+    out[0] = '\0';
+    if (lws_hdr_custom_length(wsi, name, n) <= 0) return 0;
+    if (lws_hdr_custom_copy(wsi, out, (int)cap, name, n) < 0) out[0] = '\0';
+    return out[0] != '\0';
+}
+
+/* Refuse now, or after the body of a POST. */
+static void deny(struct lws *wsi, session_t *s, int status, const char *code, const char *msg) {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+        s->deny_status = status;
+        s->deny_code = code;
+        s->deny_msg = msg;
+        return;
+    }
+    respond_error(wsi, s, status, code, msg);
+}
+
+/* Browsers on other origins (public listener). 1: answered or refused (preflight or refusal). */
+static int cors(struct lws *wsi, session_t *s, byron_server_t *srv, int is_options) {
+    const byron_access_t *access = srv->sc->component ? srv->sc->component->access : NULL;
+    if (s->listener != L_PUBLIC)
+        return is_options ? (respond_error(wsi, s, 405, BYRON_CODE_BAD_USER_INPUT, "method not allowed"), 1)
+                          : 0;
+    if (lws_hdr_copy(wsi, s->origin, sizeof s->origin, WSI_TOKEN_ORIGIN) < 0) s->origin[0] = '\0';
+    if (!s->origin[0]) {
+        if (!is_options) return 0;
+        respond_error(wsi, s, 405, BYRON_CODE_BAD_USER_INPUT, "method not allowed");
+        return 1;
+    }
+    if (!access || !byron_access_origin_allowed(access, s->origin)) {
+        /* Refused, not just unreadable: a simple cross-site request would still have run. */
+        count_refused(srv, "origin");
+        deny(wsi, s, 403, BYRON_CODE_FORBIDDEN, "origin not allowed");
+        return 1;
+    }
+    int any = byron_access_settings(access)->norigins == 1 &&
+              strcmp(byron_access_settings(access)->origins[0], "*") == 0;
+    snprintf(s->cors_origin, sizeof s->cors_origin, "%s", any ? "*" : s->origin);
+    if (!is_options) return 0;
+    char method[16];
+    header_copy(wsi, "access-control-request-method:", method, sizeof method);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+        s->cors_origin[0] = '\0';
+        respond_error(wsi, s, 403, BYRON_CODE_FORBIDDEN, "method not allowed cross-origin");
+        return 1;
+    }
+    s->status = 204; /* the preflight answer: headers only (WRITEABLE adds the CORS ones) */
+    respond(wsi, s, 204, "text/plain", NULL);
+    return 1;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
@@ -487,7 +770,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (srv) collect_done(srv);
         return 0;
     case LWS_CALLBACK_HTTP: {
-        session_reset(s);
+        session_reset(srv, s);
+        s->listener = listener_of(srv, wsi);
         snprintf(s->path, sizeof s->path, "%s", (const char *)in);
         s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = s->consistency[0] = '\0';
         if (lws_hdr_custom_length(wsi, "byron-consistency:", 18) > 0 &&
@@ -501,11 +785,27 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_hdr_copy(wsi, s->ctype, sizeof s->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) s->ctype[0] = '\0';
         if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) < 0) s->accept[0] = '\0';
         s->query_too_long = query_string(wsi, s->query, sizeof s->query) < 0;
+        int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+        if (alen > 0 && s->listener == L_PUBLIC) {
+            if (alen >= MAX_AUTHORIZATION || !(s->authorization = malloc((size_t)alen + 1)) ||
+                lws_hdr_copy(wsi, s->authorization, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+                deny(wsi, s, 431, BYRON_CODE_BAD_USER_INPUT, "Authorization header too large");
+                if (!s->deny_status) return 0; /* answered */
+            }
+        }
+        if (!s->deny_status && cors(wsi, s, srv, lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0) &&
+            !s->deny_status)
+            return 0;
         if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
             snprintf(s->method, sizeof s->method, "POST");
             char cl[32] = "";
             if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-                if (strtoull(cl, NULL, 10) > BYRON_SERVER_MAX_BODY) s->too_large = 1;
+                unsigned long long n = strtoull(cl, NULL, 10);
+                /* Reserved before a byte is buffered: beyond the budget the body is read and dropped. */
+                if (n > BYRON_SERVER_MAX_BODY)
+                    s->too_large = 1;
+                else if (!budget_reserve(srv, &s->held, (size_t)n))
+                    s->over_budget = 1;
                 return 0; /* wait for the body */
             }
             handle_post(wsi, s, srv);
@@ -520,8 +820,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
-        if (s->too_large || s->len + len > BYRON_SERVER_MAX_BODY) {
-            s->too_large = 1;
+        if (s->deny_status || s->too_large || s->over_budget || s->len + len > BYRON_SERVER_MAX_BODY) {
+            if (!s->over_budget && !s->deny_status) s->too_large = 1;
+            free(s->body);
+            s->body = NULL;
+            s->len = 0;
+            budget_release(srv, &s->held);
+            return 0;
+        }
+        /* A body without Content-Length reserves as it arrives. */
+        if (s->len + len > s->held && !budget_reserve(srv, &s->held, s->len + len - s->held)) {
+            s->over_budget = 1;
+            free(s->body);
+            s->body = NULL;
+            s->len = 0;
+            budget_release(srv, &s->held);
             return 0;
         }
         {
@@ -536,12 +849,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: handle_post(wsi, s, srv); return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!s->has_resp) return 0; /* still waiting for the pool */
-        unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
+        unsigned char hdr[LWS_PRE + 2048], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
         if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end))
             return -1;
         if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
                                                         (int)strlen(s->allow), &p, end))
             return -1;
+        if (s->challenge[0] &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                        (unsigned char *)s->challenge, (int)strlen(s->challenge), &p, end))
+            return -1;
+        if (s->cors_origin[0] && add_cors_headers(wsi, s, &p, end)) return -1;
         if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
         unsigned char *wire = malloc(LWS_PRE + s->resp_len + 1);
         if (!wire) return -1;
@@ -549,7 +867,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         int n = lws_write(wsi, wire + LWS_PRE, s->resp_len, LWS_WRITE_HTTP_FINAL);
         free(wire);
         size_t want = s->resp_len;
-        session_reset(s);
+        session_reset(srv, s);
         if (n < (int)want) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
@@ -564,7 +882,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE: return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (s) session_reset(s);
+        if (s) session_reset(srv, s);
         break;
     default: break;
     }
@@ -585,6 +903,16 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
         return NULL;
     }
     srv->sc = sc;
+    srv->rest_tcp = o->rest_tcp;
+    srv->admin_port = -1;
+    srv->max_inflight = o->max_inflight_bytes ? o->max_inflight_bytes : BYRON_SERVER_DEFAULT_INFLIGHT_BYTES;
+    atomic_init(&srv->inflight_bytes, 0);
+    if (sc->metrics) {
+        static const char *const L[] = {"reason", NULL};
+        srv->m_refused = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_http_refused_total",
+            "Requests refused before any work, by reason (inflight_bytes, origin).", L, NULL, 0);
+    }
     pthread_mutex_init(&srv->lock, NULL);
     for (size_t i = 0; i < o->nmounts && i < MAX_MOUNTS; i++) srv->mounts[srv->nmounts++] = o->mounts[i];
     lws_set_log_level(LLL_ERR, NULL);
@@ -597,6 +925,11 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
     info.protocols = srv->protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    /* Idle connections: HTTP keep-alive ends after lws' 5 s; a WebSocket is
+     * pinged after 30 s of silence and dropped after 60 s without a valid pong. */
+    static const lws_retry_bo_t IDLE = {.secs_since_valid_ping = 30, .secs_since_valid_hangup = 60};
+    info.retry_and_idle_policy = &IDLE;
+
     if (!(srv->ctx = lws_create_context(&info))) {
         byron_err_set(err, BYRON_EIO, "cannot create the HTTP context");
         goto err;
@@ -609,7 +942,22 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
         byron_err_set(err, BYRON_EIO, "cannot listen on %s:%d", o->bind_addr ? o->bind_addr : "*", o->port);
         goto err;
     }
+    srv->vh_public = vh;
     srv->port = lws_get_vhost_listen_port(vh);
+    if (o->admin_port >= 0) {
+        info.port = o->admin_port;
+        info.iface = o->admin_bind;
+        info.vhost_name = "admin";
+        srv->admin_protocols[0] = srv->protocols[0]; /* no WebSocket on the admin port */
+        info.protocols = srv->admin_protocols;
+        if (!(srv->vh_admin = lws_create_vhost(srv->ctx, &info))) {
+            byron_err_set(err, BYRON_EIO, "cannot listen on admin %s:%d", o->admin_bind ? o->admin_bind : "*",
+                          o->admin_port);
+            goto err;
+        }
+        info.protocols = srv->protocols;
+        srv->admin_port = lws_get_vhost_listen_port(srv->vh_admin);
+    }
     if (o->unix_path) {
         unlink(o->unix_path); /* a stale socket from a previous run */
         if (!(srv->unix_path = strdup(o->unix_path))) goto err;
@@ -617,7 +965,7 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
         info.iface = o->unix_path;
         info.vhost_name = "unix";
         info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
-        if (!lws_create_vhost(srv->ctx, &info)) {
+        if (!(srv->vh_unix = lws_create_vhost(srv->ctx, &info))) {
             byron_err_set(err, BYRON_EIO, "cannot listen on the Unix socket %s", o->unix_path);
             goto err;
         }
@@ -635,6 +983,7 @@ err:
 
 int byron_server_port(const byron_server_t *s) { return s->port; }
 int byron_server_inflight(byron_server_t *s) { return atomic_load(&s->inflight); }
+int byron_server_admin_port(const byron_server_t *s) { return s->admin_port; }
 
 void byron_server_free(byron_server_t *srv) {
     if (!srv) return;

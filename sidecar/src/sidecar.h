@@ -32,6 +32,7 @@ typedef struct byron_sidecar {
     byron_commands_t *commands; /* api mode */
     byron_sink_t *sink;         /* sink mode: the projection (sink.h) */
     byron_workpool_t *pool;
+    struct byron_auth *auth; /* api mode: verifies bearer tokens (auth.h); NULL: every token refused */
     byron_health_t health;
     atomic_int draining; /* SIGTERM: no new work, finish what is in flight */
 } byron_sidecar_t;

@@ -13,7 +13,7 @@ struct byron_workpool {
     pthread_mutex_t lock;
     pthread_cond_t more;
     job_t *ring;
-    int cap, head, len, running, draining, nthreads;
+    int cap, head, len, running, draining, nthreads, joined;
     pthread_t *threads;
     byron_metric_t *depth, *rejected;
 };
@@ -63,7 +63,7 @@ byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t
         p->nthreads++;
     }
     if (p->nthreads == 0) {
-        byron_workpool_drain_free(p);
+        byron_workpool_free(p);
         byron_err_set(err, BYRON_EIO, "worker pool: cannot start threads");
         return NULL;
     }
@@ -95,13 +95,20 @@ int byron_workpool_load(byron_workpool_t *p) {
     return n;
 }
 
-void byron_workpool_drain_free(byron_workpool_t *p) {
+void byron_workpool_drain(byron_workpool_t *p) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
     p->draining = 1;
     pthread_cond_broadcast(&p->more);
     pthread_mutex_unlock(&p->lock);
+    if (p->joined) return; /* only main drains: no lock needed for this flag */
     for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    p->joined = 1;
+}
+
+void byron_workpool_free(byron_workpool_t *p) {
+    if (!p) return;
+    byron_workpool_drain(p);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->more);
     free(p->threads);

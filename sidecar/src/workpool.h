@@ -17,7 +17,11 @@ byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t
 byron_status_t byron_workpool_submit(byron_workpool_t *p, byron_work_fn fn, void *arg);
 /* Queued + running jobs. */
 int byron_workpool_load(byron_workpool_t *p);
-/* Stop taking work, finish everything queued and running, join the threads, free. */
-void byron_workpool_drain_free(byron_workpool_t *p);
+/* Stop taking work (submit answers BYRON_ESTATE from now on), finish
+ * everything queued and running, join the threads. Idempotent. The pool stays
+ * valid for submit: free it only once nothing can submit any more (after the
+ * server that feeds it is freed). */
+void byron_workpool_drain(byron_workpool_t *p);
+void byron_workpool_free(byron_workpool_t *p);
 
 #endif

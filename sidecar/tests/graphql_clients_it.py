@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.request
 
-SCRIPTS = ["schema_check.cjs", "http_check.cjs", "ws_check.cjs", "audit.cjs"]
+SCRIPTS = ["schema_check.cjs", "http_check.cjs", "ws_check.cjs", "audit.cjs", "subs_check.cjs"]
 
 
 def env_file(path):
@@ -64,7 +64,7 @@ def wait_ready(port, proc, log, deadline_s=30):
         if proc.poll() is not None:
             sys.exit(f"sidecar exited with {proc.returncode}; log:\n{open(log).read()}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # admin port
                 if r.status == 200:
                     return
         except Exception:
@@ -102,7 +102,7 @@ def main():
     config = os.path.join(work, "component.json")
     with open(config, "w") as f:
         json.dump(cfg, f)
-    port = free_port()
+    port, admin = free_port(), free_port()
     log = os.path.join(work, "sidecar.log")
     app_sock, sc_sock = os.path.join(work, "app.sock"), os.path.join(work, "sidecar.sock")
     app = subprocess.Popen(
@@ -110,32 +110,35 @@ def main():
         env={**os.environ, "BYRON_APP_SOCKET": app_sock, "BYRON_SIDECAR_SOCKET": sc_sock},
         stdout=open(os.path.join(work, "app.log"), "w"), stderr=subprocess.STDOUT)
     args = [binary, "--mode=api", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
-            "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--bind", "127.0.0.1",
-            "--sidecar-socket", sc_sock, "--app-socket", app_sock]
+            "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(port), "--admin-port", str(admin),
+            "--bind", "127.0.0.1", "--sidecar-socket", sc_sock, "--app-socket", app_sock,
+            "--rest-over-tcp"]  # the stress test drives REST too (anonymous rules in the test config)
     if scripts != ["stress.cjs"]:  # the stress test runs with the defaults users get
         # Small, test-visible limits: the clients check that each is enforced.
         args += ["--graphql-max-body-bytes", "65536", "--graphql-max-depth", "20",
                  "--graphql-max-subscriptions", "5", "--graphql-ws-init-timeout-ms", "1500",
-                 "--graphql-ws-queue", "16", "--app-timeout-ms", "1000"]
+                 "--graphql-ws-queue", "16", "--graphql-max-replica-subscriptions", "60",
+                 "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    sink_port, sink_log = free_port(), os.path.join(work, "sink.log")
+    sink_port, sink_admin, sink_log = free_port(), free_port(), os.path.join(work, "sink.log")
     open(sink_log, "w").close()
     # Scripts whose commands decide on projected state need the sink; the others
     # page through documents they seed, which a projecting sink would join.
     sink = None if not set(scripts) & {"http_check.cjs", "ws_check.cjs", "stress.cjs"} else subprocess.Popen(
         [binary, "--mode=sink", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
-         "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(sink_port), "--bind", "127.0.0.1",
-         "--sidecar-socket", os.path.join(work, "sink.sock")],
+         "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(sink_port), "--admin-port", str(sink_admin),
+         "--bind", "127.0.0.1", "--sidecar-socket", os.path.join(work, "sink.sock")],
         stdout=open(sink_log, "w"), stderr=subprocess.STDOUT)
     failed = []
     holder = None
     try:
-        wait_ready(port, sidecar, log)
+        wait_ready(admin, sidecar, log)
         if sink:
-            wait_ready(sink_port, sink, sink_log)
+            wait_ready(sink_admin, sink, sink_log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
+               "METRICS_URL": f"http://127.0.0.1:{admin}/metrics", "NATS_MONITOR_URL": tenv["BYRON_NATS_MONITOR_URL"],
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
-               "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component}
+               "NATS_URL": tenv["BYRON_NATS_URL"], "COMPONENT": component, "SIDECAR_SOCKET": sc_sock}
         for s in scripts:
             print(f"=== {s}", flush=True)
             r = subprocess.run(["node", os.path.join(src, "sidecar/tests/clients", s)], env=env, timeout=600)

@@ -69,7 +69,8 @@ int h_log_sanitizer_report(const char *log) {
     char line[4096];
     int found = 0, shown = 0;
     while (f && fgets(line, sizeof line, f)) {
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++) found = strstr(line, MARKS[i]) != NULL;
+        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
+            found = strstr(line, MARKS[i]) != NULL;
         /* The report's first lines into the test's own output: the test then
          * fails on them too (FAIL_REGULAR_EXPRESSION of sanitizer builds). */
         if (found && shown++ < 40) fprintf(stderr, "%s: %s", log, line);
@@ -78,7 +79,8 @@ int h_log_sanitizer_report(const char *log) {
     return found;
 }
 
-pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
+/* Fork and exec with stdout to out (NULL: the log) and stderr to log. */
+static pid_t spawn(char *const argv[], const char *out, const char *log, char *const extra_env[]) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     for (size_t i = 0; pid > 0 && i < sizeof children / sizeof children[0]; i++)
@@ -91,13 +93,18 @@ pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
         /* A failed assertion ends the test process: take the children with it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
+        int ofd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : fd;
+        dup2(ofd, 1);
         dup2(fd, 2);
         for (char *const *e = extra_env; e && *e; e++) putenv(*e);
         execvp(argv[0], argv);
         _exit(127);
     }
     return pid;
+}
+
+pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
+    return spawn(argv, NULL, log, extra_env);
 }
 
 /* A child that wrote a sanitizer report fails the test, whatever its exit status. */
@@ -128,8 +135,6 @@ int h_wait_exit(pid_t pid, int timeout_ms) {
     return rc;
 }
 
-int h_sidecar_partitions;
-
 int64_t h_mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -157,7 +162,7 @@ void h_app_start(h_sink_t *k, int app, char *const *app_env) {
 }
 
 void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
-                       const char *extra_arg) {
+                  const char *extra_arg) {
     memset(k, 0, sizeof *k);
     snprintf(k->dir, sizeof k->dir, "/tmp/byron-sink-XXXXXX");
     cr_assert_not_null(mkdtemp(k->dir));
@@ -166,21 +171,24 @@ void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, ch
     snprintf(k->log, sizeof k->log, "%s/sidecar.log", k->dir);
     snprintf(k->app_log, sizeof k->app_log, "%s/app.log", k->dir);
     k->port = h_free_port();
-    char bin[600], port[16], mongo[600], nats[600], cfg[400];
+    k->admin = h_free_port();
+    char bin[600], port[16], admin[16], mongo[600], nats[600], cfg[400];
+    snprintf(admin, sizeof admin, "%d", k->admin);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", k->port);
     snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
     snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
     snprintf(cfg, sizeof cfg, "%s", config);
-    char *argv[24];
-    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, k->sock, app ? k->app_sock : NULL);
+    char *argv[28];
+    int n = h_sidecar_argv(argv, bin, "--mode=sink", cfg, nats, mongo, port, admin, k->sock,
+                           app ? k->app_sock : NULL);
     if (extra_arg) argv[n++] = (char *)extra_arg;
     argv[n] = NULL;
     k->pid = h_spawn(argv, k->log, env);
     if (app) h_app_start(k, app, app_env);
     int64_t deadline = h_mono_ms() + 20000;
-    while (h_mono_ms() < deadline && !h_ready(k->port)) sleep_ms(50);
-    cr_assert(h_ready(k->port), "sink not ready within 20 s; see %s", k->log);
+    while (h_mono_ms() < deadline && !h_ready(k->admin)) sleep_ms(50);
+    cr_assert(h_ready(k->admin), "sink not ready within 20 s; see %s", k->log);
 }
 
 int h_sink_stop(h_sink_t *k, int sig) {
@@ -198,6 +206,47 @@ int h_sink_stop(h_sink_t *k, int sig) {
     return rc;
 }
 
+int h_verify(const char *config, const char *app_sock, char **report) {
+    return h_verify_ex(config, app_sock, NULL, report);
+}
+
+int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report) {
+    char dir[] = "/tmp/byron-verify-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char out[300], log[300], bin[600], nats[600], mongo[600], cfg[400], sock[400];
+    snprintf(out, sizeof out, "%s/report.jsonl", dir);
+    snprintf(log, sizeof log, "%s/verify.log", dir);
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[32] = {bin,  "--mode=verify", "--config", cfg,         "--nats-url",
+                      nats, "--mongo-uri",   mongo,      "--wait-ms", "60000"};
+    int n = 10;
+    if (app_sock) {
+        snprintf(sock, sizeof sock, "%s", app_sock);
+        argv[n++] = "--app-socket";
+        argv[n++] = sock;
+    }
+    for (const char *const *e = extra; e && *e && n < 30; e++) argv[n++] = (char *)*e;
+    argv[n] = NULL;
+    pid_t pid = spawn(argv, out, log, NULL);
+    int rc = h_wait_exit(pid, 120000);
+    if (report) {
+        FILE *f = fopen(out, "r");
+        cr_assert_not_null(f, "%s", out);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        *report = calloc(1, (size_t)len + 1);
+        cr_assert_eq(fread(*report, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+    }
+    return rc;
+}
+
+int h_sidecar_partitions;
+
 static void write_config(h_sidecar_t *sc) {
     char src[600];
     snprintf(src, sizeof src, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
@@ -214,7 +263,8 @@ static void write_config(h_sidecar_t *sc) {
 }
 
 int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
-                   const char *mongo, const char *port, const char *sock, const char *app_sock) {
+                   const char *mongo, const char *port, const char *admin_port, const char *sock,
+                   const char *app_sock) {
     int n = 0;
     argv[n++] = (char *)bin;
     argv[n++] = (char *)mode;
@@ -226,8 +276,11 @@ int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *c
     argv[n++] = (char *)mongo;
     argv[n++] = "--http-port";
     argv[n++] = (char *)port;
+    argv[n++] = "--admin-port";
+    argv[n++] = (char *)admin_port;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
+    argv[n++] = "--rest-over-tcp";
     argv[n++] = "--sidecar-socket";
     argv[n++] = (char *)sock;
     if (app_sock) {
@@ -268,7 +321,9 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     snprintf(sc->log, sizeof sc->log, "%s/sidecar.log", sc->dir);
     snprintf(sc->app_log, sizeof sc->app_log, "%s/app.log", sc->dir);
     sc->port = h_free_port();
-    char bin[600], port[16], mongo[600];
+    sc->admin_port = h_free_port();
+    char bin[600], port[16], admin[16], mongo[600];
+    snprintf(admin, sizeof admin, "%d", sc->admin_port);
     snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
     snprintf(port, sizeof port, "%d", sc->port);
     const char *uri = h_env("BYRON_MONGO_URI");
@@ -276,7 +331,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     char nats[600];
     snprintf(nats, sizeof nats, "%s", nats_url ? nats_url : h_env("BYRON_NATS_URL"));
     char *argv[40];
-    int n = h_sidecar_argv(argv, bin, "--mode=api", sc->config, nats, mongo, port, sc->sock,
+    int n = h_sidecar_argv(argv, bin, "--mode=api", sc->config, nats, mongo, port, admin, sc->sock,
                            app ? sc->app_sock : NULL);
     for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
     argv[n] = NULL;
@@ -293,7 +348,7 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     }
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
-        if (h_http(NULL, sc->port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&
+        if (h_http(NULL, sc->admin_port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&
             r.status == 200) {
             h_resp_free(&r);
             return;

@@ -15,7 +15,7 @@ int h_free_port(void);
 
 typedef struct h_sidecar {
     pid_t pid, app_pid;
-    int port;
+    int port, admin_port; /* public (GraphQL; REST is enabled for tests) and admin (probes, metrics) */
     char dir[256], config[300], sock[300], app_sock[300], log[300], app_log[300];
     char component[64], stream[128];
 } h_sidecar_t;
@@ -32,10 +32,12 @@ void h_sidecar_start(h_sidecar_t *sc, const char *name, const char *app, const c
 void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, const char *const *extra,
                         const char *nats_url, int wait_ready);
 /* The command line every test sidecar shares (api or sink mode, loopback,
- * testenv servers); app_sock: NULL for no app. Fills argv (room for at least
- * 17 entries) without the NULL terminator and returns the count. */
+ * testenv servers, REST on the public port too); app_sock: NULL for no app.
+ * Fills argv (room for at least 20 entries) without the NULL terminator and
+ * returns the count. */
 int h_sidecar_argv(char **argv, const char *bin, const char *mode, const char *config, const char *nats,
-                   const char *mongo, const char *port, const char *sock, const char *app_sock);
+                   const char *mongo, const char *port, const char *admin_port, const char *sock,
+                   const char *app_sock);
 /* Fork and exec argv with stdout/stderr appended to log and extra "K=V"
  * environment entries (NULL-terminated, or NULL); the child dies with the test. */
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]);
@@ -56,7 +58,7 @@ int h_ready(int port);
  * /readyz answers 200. */
 typedef struct h_sink {
     pid_t pid, app_pid;
-    int port;
+    int port, admin; /* public (REST, enabled for tests) and admin (probes, metrics) */
     char dir[256], sock[300], app_sock[300], log[300], app_log[300];
 } h_sink_t;
 void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
@@ -65,6 +67,17 @@ void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, ch
 void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1). */
 int h_sink_stop(h_sink_t *k, int sig);
+
+/* The fold checker (docs/consistency.md): byron-sidecar --mode=verify on the
+ * component of config, with the app on app_sock (NULL: none; pass the sink's
+ * app socket to fold custom events as the sink did). Waits up to 60 s for the
+ * sink to settle. Returns its exit status (0: the cache equals the fold, 1: it
+ * differs, 3: not settled) and, if report is not NULL, its stdout (one JSON
+ * line per finding, then the summary; caller frees). A sanitizer report fails
+ * the test. Call it after a scenario: cr_assert_eq(h_verify(cfg, sock, NULL), 0). */
+int h_verify(const char *config, const char *app_sock, char **report);
+/* The same with more flags (NULL-terminated, or NULL), e.g. {"--wait-ms", "500", NULL}. */
+int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report);
 
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);

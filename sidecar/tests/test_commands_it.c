@@ -211,7 +211,7 @@ static void app_protocol(const char *lang) {
     cr_assert_eq(jint(r.json, "command"), 3, "%s", r.body);
     h_resp_free(&r);
     /* The app-call metric counted the timeout. */
-    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_assert_eq(h_http(NULL, sc.admin_port, "GET", "/metrics", NULL, 2000, &r), 0);
     cr_assert_not_null(strstr(r.body, "byron_sidecar_app_calls_total{hook=\"before\",outcome=\"timeout\"} 1"),
                        "%s", r.body);
     h_resp_free(&r);
@@ -243,7 +243,7 @@ Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_resp_free(&r);
     /* Readiness reports the app separately. */
     for (int i = 0; i < 40; i++) {
-        cr_assert_eq(h_http(NULL, sc.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        cr_assert_eq(h_http(NULL, sc.admin_port, "GET", "/readyz", NULL, 2000, &r), 0);
         if (r.status == 503) break;
         h_resp_free(&r);
         usleep(100000);
@@ -368,7 +368,7 @@ static void concurrent_writers(int replicas) {
     evs = h_stream_events(sc.stream, subject);
     cr_assert_eq(json_object_array_length(evs), (size_t)accepted + 1);
     json_object_put(evs);
-    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_assert_eq(h_http(NULL, sc.admin_port, "GET", "/metrics", NULL, 2000, &r), 0);
     const char *cl = strstr(r.body, "byron_sidecar_command_conflicts_total{");
     cr_log_info("conflict retries: %.*s", cl ? (int)strcspn(cl, "\n") : 4, cl ? cl : "none");
     h_resp_free(&r);
@@ -656,7 +656,7 @@ Test(commands_it, full_queue_answers_503, .timeout = 60) {
     cr_assert_geq(refused, 1, "ok %d refused %d", ok, refused);
     cr_assert_eq(ok + refused, 5);
     h_resp_t r;
-    cr_assert_eq(h_http(NULL, sc.port, "GET", "/metrics", NULL, 2000, &r), 0);
+    cr_assert_eq(h_http(NULL, sc.admin_port, "GET", "/metrics", NULL, 2000, &r), 0);
     cr_assert_not_null(strstr(r.body, "byron_sidecar_queue_rejected_total"), "%s", r.body);
     h_resp_free(&r);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
@@ -740,7 +740,7 @@ Test(commands_it, broker_down_at_start_is_a_readiness_state, .timeout = 60) {
     h_sidecar_start_ex(&sc, "nonats", NULL, NULL, "nats://127.0.0.1:1", 0);
     h_resp_t r;
     for (int i = 0; i < 40; i++) { /* the first health round */
-        cr_assert_eq(h_http(NULL, sc.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        cr_assert_eq(h_http(NULL, sc.admin_port, "GET", "/readyz", NULL, 2000, &r), 0);
         if (jget(r.json, "checks.nats.error")) break;
         h_resp_free(&r);
         usleep(100000);

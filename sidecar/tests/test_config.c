@@ -174,6 +174,14 @@ Test(config, input_validation) {
     cr_assert_eq(validate(c, "{\"customer\":\"a\",\"colour\":\"red\"}", 0, &err), BYRON_EINVAL);
     cr_assert_str_eq(err.msg, "input.colour: unknown field");
     cr_assert_eq(validate(c, "{\"customer\":\"a\",\"id\":\"x>y\"}", 0, &err), BYRON_EINVAL);
+    /* JSON values go into MongoDB documents as they are: no operator or path keys, at any depth. */
+    cr_assert_eq(validate(c, "{\"customer\":\"a\",\"notes\":{\"$where\":\"1\"}}", 0, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "input.notes: key \"$where\" may not start with '$'"), "%s", err.msg);
+    cr_assert_eq(validate(c, "{\"customer\":\"a\",\"notes\":[{\"x\":{\"a.b\":1}}]}", 0, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "\"a.b\""), "%s", err.msg);
+    cr_assert_eq(
+        validate(c, "{\"customer\":\"a\",\"notes\":{\"price\":\"$5.00\",\"n\":[1,{\"k\":2}]}}", 0, &err),
+        BYRON_OK, "values may hold $ and dots: %s", err.msg);
     byron_component_free(c);
 }
 

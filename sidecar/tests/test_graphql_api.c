@@ -83,3 +83,55 @@ Test(graphql_api, envelope_as_byron_event) {
     json_object_put(env);
     cr_assert_null(byron_gqlapi_event(NULL, 1));
 }
+
+/* The cost limit: first/last multiply through nesting, counted before any resolver runs. */
+static int calls;
+static int null_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                        const byron_graphql_resolve_info_t *info, json_object **result,
+                        byron_graphql_field_error_t *err) {
+    calls++;
+    return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+}
+
+static byron_graphql_status_t run_with(byron_graphql_schema_t *s, const char *q, const char *vars,
+                                       unsigned max_cost, json_object **resp) {
+    byron_graphql_limits_t l;
+    byron_graphql_limits_init(&l);
+    l.max_cost = max_cost;
+    json_object *v = vars ? json_tokener_parse(vars) : NULL;
+    byron_graphql_request_t r = {.variables = v, .resolve = null_resolve, .limits = &l};
+    byron_graphql_status_t st = byron_graphql_run(s, q, &r, resp);
+    json_object_put(v);
+    return st;
+}
+
+Test(graphql_api, cost_multiplies_page_sizes_through_nesting) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/sidecar/tests/data/orders.json", SRC_DIR);
+    byron_graphql_schema_t *s = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_gqlapi_schema_load(path, &s, &err), BYRON_OK, "%s", err.msg);
+    json_object *resp = NULL;
+    calls = 0;
+    /* 1 + 1000 (edges) + 1000 (node) + 1000 × 2 (lines, id) ... > 2000 */
+    cr_assert_eq(
+        run_with(s, "{ orders(first: 1000) { edges { node { id lines { id sku } } } } }", NULL, 2000, &resp),
+        BYRON_GRAPHQL_ELIMIT);
+    cr_assert(strstr(json_object_to_json_string(resp), "QUERY_TOO_COMPLEX"), "%s",
+              json_object_to_json_string(resp));
+    cr_assert_eq(calls, 0, "nothing runs");
+    json_object_put(resp);
+    /* The same through a variable, and by default page when first is absent. */
+    cr_assert_eq(run_with(s, "query($n: Int) { orders(first: $n) { edges { node { id } } } }", "{\"n\": 900}",
+                          2000, &resp),
+                 BYRON_GRAPHQL_ELIMIT);
+    json_object_put(resp);
+    cr_assert_eq(run_with(s, "{ a: orders { edges { node { id } } } b: orders { edges { node { id } } } }",
+                          NULL, 500, &resp),
+                 BYRON_GRAPHQL_ELIMIT, "two default pages of 100: 602 > 500");
+    json_object_put(resp);
+    cr_assert_eq(run_with(s, "{ orders(first: 10) { edges { node { id customer } } } }", NULL, 2000, &resp),
+                 BYRON_GRAPHQL_OK, "%s", json_object_to_json_string(resp));
+    json_object_put(resp);
+    byron_graphql_schema_free(s);
+}

@@ -31,4 +31,19 @@ Test(graphql_it, graphql_js_schema_validation_queries, .timeout = 300) { run_scr
 Test(graphql_it, plain_http_statuses_mutations_errors, .timeout = 300) { run_script("http_check.cjs"); }
 Test(graphql_it, graphql_ws_subscriptions, .timeout = 300) { run_script("ws_check.cjs"); }
 Test(graphql_it, graphql_http_server_audits, .timeout = 300) { run_script("audit.cjs"); }
+Test(graphql_it, one_consumer_per_model_fanned_out, .timeout = 300) { run_script("subs_check.cjs"); }
 Test(graphql_it, stress_every_surface_at_once, .timeout = 900) { run_script("stress.cjs"); }
+
+/* Identity against a real OpenID Connect provider (Ory Hydra from the testenv):
+ * attacks refused with 401, the authorization matrix over HTTP and WebSocket,
+ * CORS, expiry and key rotation (auth_clients_it.py, clients/auth_check.cjs). */
+Test(graphql_it, identity_with_a_real_provider, .timeout = 300) {
+    const char *src = getenv("BYRON_SOURCE_DIR");
+    cr_assert_not_null(src, "BYRON_SOURCE_DIR is not set (run through ctest)");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "python3 %s/sidecar/tests/auth_clients_it.py 2>&1", src);
+    fflush(stdout);
+    int rc = system(cmd);
+    cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "auth_clients_it.py failed (exit %d); output above",
+              WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+}

@@ -1,19 +1,28 @@
 /* test_server.c — the HTTP server on its own: mounted handlers on the worker
- * pool (how GraphQL plugs in), query strings, Allow headers, probes, the Unix
- * socket, a client that hangs up before its answer. No external servers. */
+ * pool (how GraphQL plugs in), query strings, Allow headers, probes on the
+ * admin listener, the Unix socket, a client that hangs up before its answer,
+ * CORS, REST's content type and the in-flight body budget. No external servers. */
+#include "access.h"
 #include "byron/json.h"
+#include "config.h"
 #include "server.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+static atomic_int gate; /* while set, "hold" requests wait in the handler (at most 5 s) */
+
 static void echo(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
     (void)ud;
+    for (int i = 0; i < 500 && req->body && strstr(req->body, "hold") && atomic_load(&gate); i++)
+        usleep(10000);
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
         rep->status = 405;
         snprintf(rep->allow, sizeof rep->allow, "GET, POST");
@@ -27,7 +36,10 @@ static void echo(void *ud, const byron_server_request_t *req, byron_server_reply
     json_object_object_add(o, "query", json_object_new_string(req->query));
     json_object_object_add(o, "ctype", json_object_new_string(req->content_type));
     json_object_object_add(o, "accept", json_object_new_string(req->accept));
-    json_object_object_add(o, "body", req->body ? json_object_new_string(req->body) : NULL);
+    json_object_object_add(o, "body",
+                           req->body && req->len < 1000 ? json_object_new_string(req->body) : NULL);
+    json_object_object_add(o, "principal",
+                           json_object_new_string(byron_principal_kind_name(req->principal->kind)));
     rep->status = 200;
     snprintf(rep->content_type, sizeof rep->content_type, "application/graphql-response+json");
     rep->body = strdup(byron_json_compact(o));
@@ -106,11 +118,20 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     int port = byron_server_port(srv);
     cr_assert_gt(port, 0);
 
+    int admin = byron_server_admin_port(srv);
+    cr_assert_gt(admin, 0);
+    cr_assert_neq(admin, port);
     char *body = NULL, ct[128];
-    cr_assert_eq(call(NULL, port, "GET", "/healthz", NULL, 2000, &body, ct, sizeof ct), 200);
+    cr_assert_eq(call(NULL, admin, "GET", "/healthz", NULL, 2000, &body, ct, sizeof ct), 200);
     free(body);
+    /* Probes and metrics are not on the public port (the Service's). */
+    cr_assert_eq(call(NULL, port, "GET", "/healthz", NULL, 2000, NULL, NULL, 0), 404);
+    cr_assert_eq(call(NULL, port, "GET", "/metrics", NULL, 2000, NULL, NULL, 0), 404);
+    cr_assert_eq(call(NULL, port, "GET", "/readyz", NULL, 2000, NULL, NULL, 0), 404);
+    cr_assert_eq(call(NULL, admin, "GET", "/graphql", NULL, 2000, NULL, NULL, 0), 404);
+    cr_assert_eq(call(NULL, admin, "GET", "/metrics", NULL, 2000, NULL, NULL, 0), 200);
     /* Not ready: nothing is connected in this test; each dependency is reported. */
-    cr_assert_eq(call(NULL, port, "GET", "/readyz", NULL, 2000, &body, ct, sizeof ct), 503);
+    cr_assert_eq(call(NULL, admin, "GET", "/readyz", NULL, 2000, &body, ct, sizeof ct), 503);
     cr_assert_not_null(strstr(body, "\"nats\":{\"ok\":false}"), "%s", body);
     free(body);
     cr_assert_eq(call(NULL, port, "GET", "/nope", NULL, 2000, NULL, NULL, 0), 404);
@@ -126,6 +147,7 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     cr_assert_str_eq(field(j, "method"), "GET");
     cr_assert_str_eq(field(j, "query"), "query=%7B%20a%20%7D&x=a%26b%3Dc");
     cr_assert_str_eq(field(j, "accept"), "application/graphql-response+json");
+    cr_assert_str_eq(field(j, "principal"), "anonymous");
     json_object_put(j);
     free(body);
     /* A mounted POST over the Unix socket, with its body and content type. */
@@ -133,6 +155,7 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     cr_assert_eq(byron_json_parse(body, strlen(body), 0, &j, &err), BYRON_OK, "%s", body);
     cr_assert_str_eq(field(j, "body"), "{\"query\":\"{ a }\"}");
     cr_assert_str_eq(field(j, "ctype"), "application/json");
+    cr_assert_str_eq(field(j, "principal"), "app", "the Unix socket is the app's");
     json_object_put(j);
     free(body);
     /* A 405 from the handler keeps its status. */
@@ -140,13 +163,177 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     /* A client that gives up before the worker answers: the job is orphaned, not a crash. */
     cr_assert_eq(call(NULL, port, "POST", "/graphql", "{\"sleep\":1}", 100, NULL, NULL, 0), 0);
     usleep(600000);
-    cr_assert_eq(call(NULL, port, "GET", "/healthz", NULL, 2000, NULL, NULL, 0), 200);
+    cr_assert_eq(call(NULL, admin, "GET", "/healthz", NULL, 2000, NULL, NULL, 0), 200);
     cr_assert_eq(byron_server_inflight(srv), 0);
 
-    byron_workpool_drain_free(sc.pool);
+    byron_workpool_drain(sc.pool);
     byron_server_free(srv);
+    byron_workpool_free(sc.pool);
     cr_assert_neq(access(path, F_OK), 0, "the socket file is removed");
     rmdir(sock);
+    byron_metrics_free(sc.metrics);
+    pthread_mutex_destroy(&sc.health.lock);
+}
+
+/* ------------------------------------------------------------------ the public port's defences */
+
+static long call_h(int port, const char *sock, const char *method, const char *path, const char *body,
+                   const char *const *headers, char **hdrs_out) {
+    CURL *c = curl_easy_init();
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    struct curl_slist *h = NULL;
+    for (size_t i = 0; headers && headers[i]; i++) h = curl_slist_append(h, headers[i]);
+    buf_t hb = {0}, b = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (sock) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(b.buf);
+    if (hdrs_out) {
+        for (char *p = hb.buf; p && *p; p++) *p = (char)tolower((unsigned char)*p);
+        *hdrs_out = hb.buf;
+    } else {
+        free(hb.buf);
+    }
+    return code;
+}
+
+static const char *COMPONENT =
+    "{\"component\":\"orders\",\"namespace\":\"shop\",\"models\":[{\"name\":\"Order\",\"fields\":[]}],"
+    "\"auth\":{\"allowedOrigins\":[\"https://"
+    "shop.test\"],\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}}";
+
+Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
+    byron_sidecar_t sc;
+    memset(&sc, 0, sizeof sc);
+    pthread_mutex_init(&sc.health.lock, NULL);
+    sc.mode = "api";
+    sc.metrics = byron_metrics_new();
+    byron_err_t err = {0};
+    json_object *root = json_tokener_parse(COMPONENT);
+    byron_component_t *comp = NULL;
+    cr_assert_eq(byron_component_parse(root, &comp, &err), BYRON_OK, "%s", err.msg);
+    json_object_put(root);
+    sc.component = comp;
+    sc.pool = byron_workpool_new(4, 16, sc.metrics, &err);
+    char dir[] = "/tmp/byron-srv-XXXXXX", path[300];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sidecar.sock", dir);
+    byron_server_mount_t m = {"/graphql", echo, NULL};
+    byron_server_options_t o = {.bind_addr = "127.0.0.1",
+                                .unix_path = path,
+                                .mounts = &m,
+                                .nmounts = 1,
+                                .max_inflight_bytes = 256u << 10};
+    byron_server_t *srv = byron_server_new(&sc, &o, &err);
+    cr_assert_not_null(srv, "%s", err.msg);
+    int port = byron_server_port(srv);
+    char *h = NULL;
+
+    /* Preflight from the allowed origin: 204 with the CORS answer. */
+    const char *const ok_pre[] = {"Origin: https://shop.test", "Access-Control-Request-Method: POST",
+                                  "Access-Control-Request-Headers: authorization, content-type", NULL};
+    cr_assert_eq(call_h(port, NULL, "OPTIONS", "/graphql", NULL, ok_pre, &h), 204);
+    cr_assert(strstr(h, "access-control-allow-origin: https://shop.test"), "%s", h);
+    cr_assert(strstr(h, "access-control-allow-headers: authorization, content-type"), "%s", h);
+    cr_assert(strstr(h, "vary: origin"), "%s", h);
+    free(h);
+    /* ...and from another one: refused, no CORS header. */
+    const char *const bad_pre[] = {"Origin: https://evil.test", "Access-Control-Request-Method: POST", NULL};
+    cr_assert_eq(call_h(port, NULL, "OPTIONS", "/graphql", NULL, bad_pre, &h), 403);
+    cr_assert_null(strstr(h, "access-control-allow-origin"), "%s", h);
+    free(h);
+    /* The actual request from a refused origin is refused, not merely unreadable. */
+    const char *const bad_post[] = {"Origin: https://evil.test", "Content-Type: application/json", NULL};
+    cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{}", bad_post, NULL), 403);
+    const char *const ok_post[] = {"Origin: https://shop.test", "Content-Type: application/json", NULL};
+    cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{}", ok_post, &h), 200);
+    cr_assert(strstr(h, "access-control-allow-origin: https://shop.test"), "%s", h);
+    free(h);
+
+    /* REST: off on the public port by default; on the app's socket it needs JSON. */
+    const char *const text[] = {"Content-Type: text/plain", NULL};
+    cr_assert_eq(call_h(port, NULL, "POST", "/v1/commands/createOrder", "{}", text, NULL), 404);
+    cr_assert_eq(call_h(port, NULL, "GET", "/v1/meta", NULL, NULL, NULL), 404);
+    cr_assert_eq(call_h(0, path, "POST", "/v1/commands/createOrder", "{}", text, NULL), 415);
+    const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    cr_assert_eq(call_h(0, path, "POST", "/v1/cache/Order/query", "a=b", form, NULL), 415);
+
+    /* The in-flight budget (256 KiB): three held bodies of 100 KiB — the third is 503 at once. */
+    atomic_store(&gate, 1);
+    char *big = malloc(100 * 1024 + 1);
+    memset(big, ' ', 100 * 1024);
+    memcpy(big, "{\"hold\":1}", 10);
+    big[100 * 1024] = '\0';
+    CURLM *multi = curl_multi_init();
+    CURL *e[3];
+    struct curl_slist *jh = curl_slist_append(NULL, "Content-Type: application/json");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/graphql", port);
+    for (int i = 0; i < 3; i++) {
+        e[i] = curl_easy_init();
+        curl_easy_setopt(e[i], CURLOPT_URL, url);
+        curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, jh);
+        curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, big);
+        curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, 10000L);
+        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, collect);
+        buf_t *sink = calloc(1, sizeof *sink);
+        curl_easy_setopt(e[i], CURLOPT_WRITEDATA, sink);
+        curl_easy_setopt(e[i], CURLOPT_PRIVATE, sink);
+        curl_multi_add_handle(multi, e[i]);
+    }
+    int running = 1, refused = 0, ok = 0, done = 0;
+    for (int spins = 0; spins < 2000 && done < 3; spins++) {
+        curl_multi_perform(multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            done++;
+            if (code == 503) {
+                refused++;
+                atomic_store(&gate, 0); /* the refusal came while the others were held: let them go */
+            } else if (code == 200) {
+                ok++;
+            }
+        }
+        curl_multi_poll(multi, NULL, 0, 10, NULL);
+    }
+    atomic_store(&gate, 0);
+    for (int i = 0; i < 3; i++) {
+        buf_t *sink = NULL;
+        curl_easy_getinfo(e[i], CURLINFO_PRIVATE, (char **)&sink);
+        free(sink->buf);
+        free(sink);
+        curl_multi_remove_handle(multi, e[i]);
+        curl_easy_cleanup(e[i]);
+    }
+    curl_multi_cleanup(multi);
+    curl_slist_free_all(jh);
+    free(big);
+    cr_assert_eq(refused, 1, "refused %d, ok %d", refused, ok);
+    cr_assert_eq(ok, 2, "refused %d, ok %d", refused, ok);
+    /* The budget is given back: the same body passes now. */
+    cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{\"x\":1}", ok_post, NULL), 200);
+
+    byron_workpool_drain(sc.pool);
+    byron_server_free(srv);
+    byron_workpool_free(sc.pool);
+    rmdir(dir);
+    byron_component_free(comp);
     byron_metrics_free(sc.metrics);
     pthread_mutex_destroy(&sc.health.lock);
 }

@@ -287,8 +287,8 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 4, 100, 15, 1);
     converge(api.stream, k.port, 0, 30000);
-    cr_assert_gt(outcome_total(k.port, "projected"), 399);
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    cr_assert_gt(outcome_total(k.admin, "projected"), 399);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     /* Read-your-writes: the answer waits for the sink. */
     h_resp_t r;
     cr_assert_eq(
@@ -348,17 +348,18 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
         h_resp_free(&r);
     }
     /* Without the header: no wait, projected is null. */
-    cr_assert_eq(h_http(NULL, api.port, "POST", "/graphql",
-                        "{\"query\":\"mutation { createOrder(input: {customer: \\\"dee\\\"}) { projected } }\"}",
-                        5000, &r),
-                 0);
+    cr_assert_eq(
+        h_http(NULL, api.port, "POST", "/graphql",
+               "{\"query\":\"mutation { createOrder(input: {customer: \\\"dee\\\"}) { projected } }\"}", 5000,
+               &r),
+        0);
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert(json_object_is_type(
-                  json_object_object_get(json_object_object_get(json_object_object_get(r.json, "data"),
-                                                                "createOrder"),
-                                         "projected"),
-                  json_type_null),
-              "%s", r.body);
+    cr_assert(
+        json_object_is_type(
+            json_object_object_get(
+                json_object_object_get(json_object_object_get(r.json, "data"), "createOrder"), "projected"),
+            json_type_null),
+        "%s", r.body);
     h_resp_free(&r);
     /* A bad consistency value is the client's error. */
     cr_assert_eq(
@@ -388,9 +389,9 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     /* Both replicas project (they share the partitions' consumers). */
     int64_t deadline = mono_ms() + 20000;
     while (mono_ms() < deadline &&
-           (outcome_total(k1.port, "projected") < 1 || outcome_total(k2.port, "projected") < 1))
+           (outcome_total(k1.admin, "projected") < 1 || outcome_total(k2.admin, "projected") < 1))
         sleep_ms(50);
-    double p1 = outcome_total(k1.port, "projected"), p2 = outcome_total(k2.port, "projected");
+    double p1 = outcome_total(k1.admin, "projected"), p2 = outcome_total(k2.admin, "projected");
     cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
     /* Kill one in the middle of the next burst: the other finishes. */
     pthread_t t;
@@ -402,7 +403,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     converge(api.stream, k2.port, 0, 60000);
     /* Order: an event delivered before its predecessor was applied would have
      * met the guard's gap rule, which logs and retries it: neither replica did. */
-    cr_assert_eq(outcome_total(k2.port, "dead_lettered"), 0);
+    cr_assert_eq(outcome_total(k2.admin, "dead_lettered"), 0);
     cr_assert(!file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
     cr_assert(!file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
@@ -441,9 +442,9 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     delete_durables(api.stream, 8);
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.port, "skipped") < (double)nevents) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.port, "skipped"), (double)nevents);
-    cr_assert_eq(outcome_total(k.port, "projected"), 0);
+    while (mono_ms() < deadline && outcome_total(k.admin, "skipped") < (double)nevents) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.admin, "skipped"), (double)nevents);
+    cr_assert_eq(outcome_total(k.admin, "projected"), 0);
     json_object *after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
     json_object_put(after);
@@ -453,7 +454,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
-    cr_assert_eq(outcome_total(k.port, "skipped"), 0);
+    cr_assert_eq(outcome_total(k.admin, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
@@ -497,8 +498,8 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     char dlq[256];
     snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.port, "dead_lettered") < 1) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 1);
+    while (mono_ms() < deadline && outcome_total(k.admin, "dead_lettered") < 1) sleep_ms(50);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 1);
     json_object *d = h_stream_events(dlq, NULL);
     cr_assert_eq(json_object_array_length(d), 1);
     json_object *m = json_object_object_get(json_object_array_get_idx(d, 0), "event");
@@ -555,7 +556,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         "\"indexed\":true},"
         "{\"name\":\"status\",\"type\":\"String\"}]}],"
         "\"subscriptions\":[{\"component\":\"%s\",\"events\":[\"OrderCreated\"]},{\"component\":\"ghost-%s\"}"
-        "]}",
+        "],\"auth\":{\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}}",
         bname, a.component, a.component);
     fclose(f);
     h_sink_t b;
@@ -565,7 +566,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     h_resp_t r;
     int64_t deadline = mono_ms() + 10000;
     for (;;) {
-        cr_assert_eq(h_http(NULL, b.port, "GET", "/readyz", NULL, 2000, &r), 0);
+        cr_assert_eq(h_http(NULL, b.admin, "GET", "/readyz", NULL, 2000, &r), 0);
         json_object *subs = json_object_object_get(json_object_object_get(r.json, "checks"), "subscriptions");
         const char *e = json_object_get_string(json_object_object_get(subs, "error"));
         if ((e && strstr(e, "stream not found")) || mono_ms() > deadline) {
@@ -607,11 +608,11 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     }
     /* The update is not listed: consumed and counted, not handed to the app. */
     deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline && outcome_total(b.port, "filtered") < 1) sleep_ms(50);
-    cr_assert_geq(outcome_total(b.port, "filtered"), 1);
+    while (mono_ms() < deadline && outcome_total(b.admin, "filtered") < 1) sleep_ms(50);
+    cr_assert_geq(outcome_total(b.admin, "filtered"), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
-    cr_assert(h_ready(b.port));
+    cr_assert(h_ready(b.admin));
     /* A restarted (same component) with new events: B catches up. */
     h_sidecar_t a2;
     char same[80];
@@ -649,7 +650,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
     int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.port, "projected") < 1) sleep_ms(50);
+    while (mono_ms() < deadline && outcome_total(k.admin, "projected") < 1) sleep_ms(50);
     kill(k.app_pid, SIGKILL);
     h_wait_exit(k.app_pid, 5000);
     k.app_pid = 0;
@@ -658,9 +659,9 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.port, "failed") < 4) sleep_ms(50);
-    cr_assert_geq(outcome_total(k.port, "failed"), 4, "the event was not retried while the app was away");
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    while (mono_ms() < deadline && outcome_total(k.admin, "failed") < 4) sleep_ms(50);
+    cr_assert_geq(outcome_total(k.admin, "failed"), 4, "the event was not retried while the app was away");
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     h_app_start(&k, 1, app_env);
     deadline = mono_ms() + 20000;
     for (;;) {
@@ -675,7 +676,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
         h_resp_free(&r);
         sleep_ms(50);
     }
-    cr_assert_eq(outcome_total(k.port, "dead_lettered"), 0);
+    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -683,7 +684,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
 /* ---- stress (the concurrency tier, issue 17) ---------------------------- */
 
 typedef struct {
-    int port;
+    int port, admin; /* REST reads on the public port; probes and metrics on the admin port */
     atomic_int stop;
     int reads, failures; /* read by the test's thread after the join */
 } reader_t;
@@ -697,8 +698,8 @@ static void *reader(void *arg) {
         h_resp_t resp;
         const char *path = PATHS[i % 3];
         int post = i % 3 == 0;
-        int ok = h_http(NULL, r->port, post ? "POST" : "GET", path, post ? "{\"first\":50}" : NULL, 10000, &resp) ==
-                     0 &&
+        int ok = h_http(NULL, post ? r->port : r->admin, post ? "POST" : "GET", path,
+                        post ? "{\"first\":50}" : NULL, 10000, &resp) == 0 &&
                  (resp.status == 200 || (i % 3 == 1 && resp.status == 503));
         h_resp_free(&resp);
         r->reads++;
@@ -720,7 +721,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     h_sink_t k1, k2;
     h_sink_start(&k1, api.config, 1, env, NULL, NULL);
     h_sink_start(&k2, api.config, 0, env, NULL, NULL);
-    reader_t r1 = {.port = k1.port}, r2 = {.port = k2.port};
+    reader_t r1 = {.port = k1.port, .admin = k1.admin}, r2 = {.port = k2.port, .admin = k2.admin};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, reader, &r1);
     pthread_create(&t2, NULL, reader, &r2);
@@ -733,7 +734,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     cr_assert(r1.reads > 0 && r2.reads > 0);
     cr_assert_eq(r1.failures + r2.failures, 0, "%d of %d reads failed", r1.failures + r2.failures,
                  r1.reads + r2.reads);
-    cr_assert(outcome_total(k1.port, "projected") > 0 && outcome_total(k2.port, "projected") > 0,
+    cr_assert(outcome_total(k1.admin, "projected") > 0 && outcome_total(k2.admin, "projected") > 0,
               "both replicas project");
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     cr_assert_eq(h_sink_stop(&k1, SIGTERM), 0);

@@ -118,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
             if NO_HOOKS:
                 return self.reply(404, {"error": "no hook"})
             count("before")
+            with stats_lock:  # who asked (docs/security.md): tests read it from /v1/stats
+                stats["lastPrincipal"] = req.get("principal")
             inp = req.get("input") or {}
             if inp.get("slow"):
                 time.sleep(float(inp["slow"]))

@@ -14,6 +14,7 @@ const char *byron_graphql_status_str(byron_graphql_status_t status) {
     case BYRON_GRAPHQL_ELIMIT: return "limit exceeded";
     case BYRON_GRAPHQL_EINVALID: return "invalid";
     case BYRON_GRAPHQL_ENOMEM: return "out of memory";
+    case BYRON_GRAPHQL_EDENIED: return "access denied";
     }
     return "unknown status";
 }
@@ -22,6 +23,7 @@ void byron_graphql_limits_init(byron_graphql_limits_t *l) {
     l->max_document_bytes = 65536;
     l->max_tokens = 20000;
     l->max_depth = 32;
+    l->max_cost = 50000;
     l->max_fields = 2000;
     l->max_aliases = 200;
     l->deadline_ms = 10000;

@@ -15,6 +15,7 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ typedef struct exec {
     struct timespec deadline;
     bool has_deadline, deadline_hit, deadline_reported;
     json_object *event; /* subscription event mode: the root field's value */
+    byron_graphql_authorize_fn authorize;
+    uint64_t max_cost;
 } exec_t;
 
 int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
@@ -530,6 +533,7 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
     ex->doc = req->document;
     ex->resolve = req->resolve;
     ex->ctx = req->ctx;
+    ex->authorize = req->authorize;
     ex->errors = json_object_new_array();
     ex->path = json_object_new_array();
     if (req->document == NULL) {
@@ -555,15 +559,86 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
         byron_graphql_limits_init(&defaults);
         lim = &defaults;
     }
-    if (lim->deadline_ms) {
+    ex->max_cost = gql_limit(lim->max_cost, BYRON_GRAPHQL_HARD_MAX_COST);
+    {
+        unsigned deadline_ms = (unsigned)gql_limit(lim->deadline_ms, BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS);
         clock_gettime(CLOCK_MONOTONIC, &ex->deadline);
-        ex->deadline.tv_sec += lim->deadline_ms / 1000;
-        ex->deadline.tv_nsec += (long)(lim->deadline_ms % 1000) * 1000000L;
+        ex->deadline.tv_sec += deadline_ms / 1000;
+        ex->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
         if (ex->deadline.tv_nsec >= 1000000000L) {
             ex->deadline.tv_sec++;
             ex->deadline.tv_nsec -= 1000000000L;
         }
         ex->has_deadline = true;
+    }
+    return BYRON_GRAPHQL_OK;
+}
+
+/* The named type under list and non-null wrappers. */
+static const byron_graphql_type_t *named(const byron_graphql_type_t *t) {
+    while (t && (t->kind == BYRON_GRAPHQL_LIST || t->kind == BYRON_GRAPHQL_NON_NULL)) t = t->of;
+    return t;
+}
+
+/* How many objects a field's `first`/`last` asks for (1 when it takes neither). */
+static uint64_t page_size(exec_t *ex, const byron_graphql_field_t *def, const gql_selection_t *f) {
+    int takes = 0;
+    for (const byron_graphql_field_t *a = def->args; a; a = a->next)
+        takes |= strcmp(a->name, "first") == 0 || strcmp(a->name, "last") == 0;
+    if (!takes) return 1;
+    json_object *args = NULL, *v = NULL;
+    char err[256];
+    uint64_t n = BYRON_GRAPHQL_DEFAULT_PAGE;
+    if (gql_coerce_arguments(def->args, f->args, ex->vars, &args, err, sizeof err) == 0 &&
+        ((json_object_object_get_ex(args, "first", &v) && v) ||
+         (json_object_object_get_ex(args, "last", &v) && v)))
+        n = json_object_get_int64(v) > 0 ? (uint64_t)json_object_get_int64(v) : 0;
+    json_object_put(args);
+    return n;
+}
+
+/* Adds to *total the resolutions `sels` on `type` costs `mult` times; stops
+ * (returns -1) as soon as it passes the limit. Depth is bounded by the
+ * validator's depth limit. */
+static int cost_of(exec_t *ex, const byron_graphql_type_t *type, const gql_selection_t *sels, uint64_t mult,
+                   uint64_t *total) {
+    groups_t gs = {0};
+    visited_t vis = {0};
+    int rc = collect_fields(ex, type, sels, &gs, &vis) < 0 ? -1 : 0;
+    for (size_t i = 0; i < gs.n && rc == 0; i++) {
+        const gql_selection_t *f = gs.g[i].fields[0];
+        const byron_graphql_field_t *def = gql_type_field(type, f->name);
+        *total += mult;
+        if (*total > ex->max_cost) rc = -1;
+        if (!def || rc) continue;
+        const byron_graphql_type_t *sub = named(def->type);
+        if (!sub || sub->kind != BYRON_GRAPHQL_OBJECT) continue;
+        uint64_t m = mult * page_size(ex, def, f);
+        if (m > ex->max_cost) m = ex->max_cost + 1; /* no overflow: one more resolution passes the limit */
+        for (size_t k = 0; k < gs.g[i].n && rc == 0; k++)
+            if (gs.g[i].fields[k]->selections) rc = cost_of(ex, sub, gs.g[i].fields[k]->selections, m, total);
+    }
+    groups_free(&gs);
+    free(vis.names);
+    return rc;
+}
+
+/* The authorize hook on root fields `gs` of type rt: the first refusal
+ * becomes the operation's only error. */
+static byron_graphql_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt,
+                                              const groups_t *gs) {
+    if (!ex->authorize) return BYRON_GRAPHQL_OK;
+    for (size_t i = 0; i < gs->n; i++) {
+        const gql_selection_t *f = gs->g[i].fields[0];
+        if (strncmp(f->name, "__", 2) == 0) continue; /* introspection: the schema is public */
+        const byron_graphql_field_t *def = gql_type_field(rt, f->name);
+        byron_graphql_field_error_t fe;
+        memset(&fe, 0, sizeof fe);
+        if (def && ex->authorize(ex->ctx, ex->op->operation, def->name, def->meta, &fe) != 0) {
+            gql_error_add(ex->errors, &f->loc, fe.code[0] ? fe.code : "FORBIDDEN", "%s",
+                          fe.message[0] ? fe.message : "Not allowed.");
+            return BYRON_GRAPHQL_EDENIED;
+        }
     }
     return BYRON_GRAPHQL_OK;
 }
@@ -579,15 +654,25 @@ static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_objec
     groups_t gs = {0};
     visited_t vis = {0};
     json_object *data = NULL;
+    byron_graphql_status_t st = BYRON_GRAPHQL_OK;
     if (collect_fields(ex, rt, ex->op->selections, &gs, &vis) < 0) {
         gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-    } else {
-        execute_fields(ex, rt, root, &gs, &data);
+    } else if (ex->event || (st = authorize_roots(ex, rt, &gs)) == BYRON_GRAPHQL_OK) {
+        uint64_t cost = 0;
+        if (!ex->event && cost_of(ex, rt, ex->op->selections, 1, &cost) < 0) {
+            gql_error_add(ex->errors, &ex->op->loc, BYRON_GRAPHQL_CODE_TOO_COMPLEX,
+                          "Query costs more than %llu field resolutions (limit; first/last multiply through "
+                          "nesting).",
+                          (unsigned long long)ex->max_cost);
+            st = BYRON_GRAPHQL_ELIMIT;
+        } else {
+            execute_fields(ex, rt, root, &gs, &data);
+        }
     }
     groups_free(&gs);
     free(vis.names);
-    *response = response_new(ex->errors, data, true);
-    return BYRON_GRAPHQL_OK;
+    *response = response_new(ex->errors, data, st == BYRON_GRAPHQL_OK);
+    return st;
 }
 
 byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
@@ -656,6 +741,9 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
             } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err, sizeof(err)) < 0) {
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
                 st = BYRON_GRAPHQL_EINVALID;
+            } else if ((st = authorize_roots(&ex, s->subscription, &gs)) != BYRON_GRAPHQL_OK) {
+                json_object_put(*args);
+                *args = NULL;
             } else {
                 *field = def->name;
             }

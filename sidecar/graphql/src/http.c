@@ -146,6 +146,17 @@ static json_object *parse_json(const char *s, size_t n) {
     return o;
 }
 
+/* 401 when the refusal says the client is not authenticated, else 403. */
+static int denied_status(json_object *response) {
+    json_object *errors = NULL, *ext = NULL, *code = NULL;
+    if (json_object_object_get_ex(response, "errors", &errors) &&
+        json_object_object_get_ex(json_object_array_get_idx(errors, 0), "extensions", &ext) &&
+        json_object_object_get_ex(ext, "code", &code) &&
+        strcmp(json_object_get_string(code), "UNAUTHENTICATED") == 0)
+        return 401;
+    return 403;
+}
+
 void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,
                                const char *method, const char *content_type, const char *accept,
                                const char *query_string, const char *body, size_t body_len,
@@ -292,9 +303,11 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron
             .resolve = opts->resolve,
             .ctx = opts->ctx,
             .limits = opts->limits,
+            .authorize = opts->authorize,
         };
         st = byron_graphql_execute(schema, &req, &response);
         r->status = st == BYRON_GRAPHQL_OK ? 200 : request_error;
+        if (st == BYRON_GRAPHQL_EDENIED) r->status = denied_status(response);
     }
     set_body(r, response);
     json_object_put(response);

@@ -236,6 +236,11 @@ const byron_graphql_field_t *gql_type_field(const byron_graphql_type_t *t, const
 const byron_graphql_field_t *gql_field_arg(const byron_graphql_field_t *f, const char *name);
 const gql_enum_value_t *gql_enum_value(const byron_graphql_type_t *t, const char *name);
 const gql_directive_def_t *gql_schema_directive(const byron_graphql_schema_t *s, const char *name);
+/* A configured limit, never off: 0 or anything above the hard maximum is the hard maximum. */
+static inline size_t gql_limit(size_t configured, size_t hard) {
+    return configured == 0 || configured > hard ? hard : configured;
+}
+
 /* Field definition for `name` on object `t`, including the meta fields. */
 const byron_graphql_field_t *gql_field_def(const byron_graphql_schema_t *s, const byron_graphql_type_t *t,
                                            const char *name);

@@ -103,16 +103,14 @@ static const char *parse_name(parser_t *ps) {
 }
 
 static void enter(parser_t *ps) {
-    if (ps->max_depth && ++ps->depth > ps->max_depth) {
+    if (++ps->depth > ps->max_depth) {
         ps->status = BYRON_GRAPHQL_ELIMIT;
         parse_fail(ps, &ps->tok.loc, "Document nesting is deeper than %u levels (limit); simplify the query.",
                    ps->max_depth);
     }
 }
 
-static void leave(parser_t *ps) {
-    if (ps->max_depth) ps->depth--;
-}
+static void leave(parser_t *ps) { ps->depth--; }
 
 static gql_value_t *parse_value(parser_t *ps, bool is_const) {
     gql_value_t *v = alloc(ps, sizeof(*v));
@@ -373,12 +371,12 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const by
     }
     *out = NULL;
     if (errors) *errors = NULL;
-    if (limits->max_document_bytes && len > limits->max_document_bytes) {
+    size_t max_bytes = gql_limit(limits->max_document_bytes, BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES);
+    if (len > max_bytes) {
         if (errors) {
             *errors = json_object_new_array();
             gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_TOO_LARGE,
-                          "Document is %zu bytes, more than the %zu allowed.", len,
-                          limits->max_document_bytes);
+                          "Document is %zu bytes, more than the %zu allowed.", len, max_bytes);
         }
         return BYRON_GRAPHQL_ELIMIT;
     }
@@ -391,8 +389,9 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const by
         return BYRON_GRAPHQL_ENOMEM;
     }
     ps->doc = doc;
-    ps->max_depth = limits->max_depth;
-    gql_lexer_init(&ps->lx, src ? src : "", src ? len : 0, limits->max_tokens, &doc->arena);
+    ps->max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH);
+    gql_lexer_init(&ps->lx, src ? src : "", src ? len : 0, gql_limit(limits->max_tokens, BYRON_GRAPHQL_HARD_MAX_TOKENS),
+                   &doc->arena);
     if (setjmp(ps->jmp) != 0) {
         byron_graphql_status_t st = ps->status;
         if (errors) {

@@ -150,6 +150,7 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
         .resolve = ws->opts.resolve,
         .ctx = ws->opts.ctx,
         .limits = ws->opts.limits,
+        .authorize = ws->opts.authorize_field,
     };
     if (kind != BYRON_GRAPHQL_SUBSCRIPTION) {
         json_object *response = NULL;
@@ -209,7 +210,8 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
         gql_error_add(errors, NULL, ferr.code[0] ? ferr.code : BYRON_GRAPHQL_CODE_INTERNAL, "%s",
                       ferr.message[0] ? ferr.message : "Subscription could not start.");
         ferr.ext_key[sizeof(ferr.ext_key) - 1] = '\0';
-        if (json_object_array_length(errors) > 0) gql_error_add_ext(json_object_array_get_idx(errors, 0), &ferr);
+        if (json_object_array_length(errors) > 0)
+            gql_error_add_ext(json_object_array_get_idx(errors, 0), &ferr);
         send_error(out, id, errors);
         sub_free(s);
         return;

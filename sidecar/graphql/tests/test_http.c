@@ -154,3 +154,43 @@ Test(http, get_requests) {
     get(GQLR, "query=%zz");
     cr_assert_eq(R.status, 400);
 }
+
+/* The authorize hook: a refused root field stops the whole operation before
+ * any resolver runs, with 401 for UNAUTHENTICATED and 403 otherwise. */
+static int resolver_calls;
+static int counting_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                            const byron_graphql_resolve_info_t *info, json_object **result,
+                            byron_graphql_field_error_t *err) {
+    resolver_calls++;
+    return fx_resolve(ctx, parent, field, args, info, result, err);
+}
+
+static int deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char *field, const char *meta,
+                     byron_graphql_field_error_t *err) {
+    (void)meta;
+    (void)kind;
+    const char *code = ctx;
+    if (strcmp(field, "boom") != 0) return 0;
+    return byron_graphql_field_error_set(err, code, "no %s for you", field);
+}
+
+static void post_authz(const char *code, const char *body) {
+    byron_graphql_http_response_cleanup(&R);
+    byron_graphql_http_options_t o = {
+        .resolve = counting_resolve, .authorize = deny_boom, .ctx = (void *)code};
+    byron_graphql_http_handle(S, &o, "POST", JSON, GQLR, NULL, body, strlen(body), &R);
+}
+
+Test(http, authorize_refuses_before_executing) {
+    resolver_calls = 0;
+    post_authz("UNAUTHENTICATED", "{\"query\": \"{ hello boom }\"}");
+    cr_assert_eq(R.status, 401);
+    cr_assert_eq(resolver_calls, 0, "hello must not run when boom is refused");
+    cr_assert(strstr(R.body, "\"code\":\"UNAUTHENTICATED\"") && !strstr(R.body, "\"data\""), "%s", R.body);
+    post_authz("FORBIDDEN", "{\"query\": \"{ ... on Query { boom } }\"}");
+    cr_assert_eq(R.status, 403, "fragments do not hide a root field");
+    cr_assert(strstr(R.body, "no boom for you"), "%s", R.body);
+    post_authz("FORBIDDEN", "{\"query\": \"{ hello boom @skip(if: true) __typename }\"}");
+    cr_assert_eq(R.status, 200, "a skipped field is not selected: %s", R.body);
+    cr_assert_gt(resolver_calls, 0);
+}

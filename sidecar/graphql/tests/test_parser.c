@@ -219,3 +219,30 @@ Test(parser, garbage_never_crashes) {
         json_object_put(errors);
     }
 }
+
+/* No limit can be switched off: zero means the hard maximum. 1 MiB of "["
+ * with every limit at zero used to overflow the C stack. */
+Test(parser, zero_limits_are_the_hard_maxima) {
+    byron_graphql_limits_t zero = {0};
+    size_t n = 1u << 20;
+    char *src = malloc(n + 32);
+    memcpy(src, "{ f(a: ", 7);
+    memset(src + 7, '[', n);
+    memcpy(src + 7 + n, ") }", 4);
+    byron_graphql_document_t *doc = NULL;
+    json_object *errors = NULL;
+    byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), &zero, &doc, &errors);
+    cr_assert_eq(st, BYRON_GRAPHQL_ELIMIT);
+    cr_assert_null(doc);
+    const char *text = json_object_to_json_string(errors);
+    cr_assert(strstr(text, "DOCUMENT_TOO_LARGE") || strstr(text, "DEPTH_LIMIT_EXCEEDED"), "%s", text);
+    json_object_put(errors);
+    /* Under the size cap: the depth cap answers. */
+    src[7 + 300] = '\0';
+    st = byron_graphql_parse(src, strlen(src), &zero, &doc, &errors);
+    cr_assert_eq(st, BYRON_GRAPHQL_ELIMIT);
+    cr_assert(strstr(json_object_to_json_string(errors), "DEPTH_LIMIT_EXCEEDED"), "%s",
+              json_object_to_json_string(errors));
+    json_object_put(errors);
+    free(src);
+}

@@ -103,7 +103,7 @@ run('http_check', async () => {
   eq(code(long), 'BAD_USER_INPUT', 'an over-long Idempotency-Key is BAD_USER_INPUT');
 
   // Metrics.
-  const metrics = await (await fetch(URL.replace(/\/graphql$/, '/metrics'))).text();
+  const metrics = await (await fetch(process.env.METRICS_URL)).text();
   check(/byron_sidecar_graphql_http_requests_total\{status="200"\} [1-9]/.test(metrics), 'requests are counted by status', metrics.slice(0, 400));
   check(/byron_sidecar_graphql_http_requests_total\{status="415"\} [1-9]/.test(metrics), '415s are counted');
   check(metrics.includes('byron_sidecar_graphql_ws_connections'), 'the ws connection gauge is exported');

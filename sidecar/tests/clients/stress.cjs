@@ -3,7 +3,8 @@
 // GraphQL operation — the full introspection query GraphiQL sends and the one
 // graphql-js sends by default, by-id queries with variables, filtered lists,
 // mutations, validation / parse / variable errors, batched and multi-operation
-// documents — plus REST commands and cache reads, while STRESS_WS clients open
+// documents — plus REST commands and cache reads (over TCP and the sidecar's
+// Unix socket), GraphQL over GET, the SDL, probes and metrics, while STRESS_WS clients open
 // graphql-transport-ws subscriptions, receive the events of their own
 // aggregates and close them again, and model-wide subscriptions come and go
 // while events flow. Bounded: STRESS_ROUNDS rounds per connection (default 6),
@@ -38,11 +39,21 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS, maxFreeSocket
 const sockets = new Set();
 let requests = 0;
 
-function request(method, path, body, headers = {}) {
+// The sidecar's admin port (METRICS_URL names it): probes and metrics.
+async function adminGet(path) {
+  const r = await fetch(new URL(path, process.env.METRICS_URL));
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (_) { /* not JSON */ }
+  return { status: r.status, text, json };
+}
+
+// socketPath: the sidecar's Unix socket (the app's side) instead of TCP.
+function request(method, path, body, headers = {}, socketPath = undefined) {
   return new Promise((resolve) => {
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = http.request({
-      host: base.hostname, port: base.port, path, method, agent, timeout: 60000,
+      ...(socketPath ? { socketPath } : { host: base.hostname, port: base.port, agent }), path, method, timeout: 60000,
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json',
         ...(data !== undefined ? { 'content-length': Buffer.byteLength(data) } : {}), ...headers },
     }, (res) => {
@@ -155,6 +166,25 @@ async function round(w, r) {
     `${tag}: GET /v1/cache/Order/<id>`, x.text.slice(0, 200));
   x = await request('GET', '/v1/cache/Order/absent');
   eq([x.status, x.json && x.json.error.code], [404, 'NOT_FOUND'], `${tag}: GET of an absent document → 404`);
+  if (process.env.SIDECAR_SOCKET) {
+    x = await request('GET', `/v1/cache/Order/${d._id}`, undefined, {}, process.env.SIDECAR_SOCKET);
+    check(x.status === 200 && x.json && x.json.id === d._id && x.json.version === d.version,
+      `${tag}: GET /v1/cache/Order/<id> over the sidecar's Unix socket`, x.text.slice(0, 200));
+  }
+
+  // The rest of the surface: GraphQL over GET, the SDL, probes, metadata, metrics.
+  x = await request('GET', `${base.pathname}?query=${encodeURIComponent(TYPE_QUERY)}`);
+  check(x.status === 200 && x.text === reference.typeText, `${tag}: GET /graphql?query=`, x.text.slice(0, 200));
+  x = await request('GET', `${base.pathname}/schema.graphql`);
+  check(x.status === 200 && x.text === reference.sdl, `${tag}: GET /graphql/schema.graphql`, x.text.slice(0, 200));
+  x = await request('GET', '/v1/meta');
+  check(x.status === 200 && x.json && x.json.mode === 'api' && x.json.models.length === 2, `${tag}: GET /v1/meta`, x.text.slice(0, 200));
+  x = await adminGet('/readyz'); // probes and metrics: the admin port (docs/security.md)
+  check(x.status === 200 && x.json && x.json.ready === true, `${tag}: GET /readyz`, x.text.slice(0, 200));
+  x = await adminGet('/healthz');
+  eq(x.status, 200, `${tag}: GET /healthz`);
+  x = await adminGet('/metrics');
+  check(x.status === 200 && x.text.includes('byron_sidecar_graphql_http_requests_total{status="200"}'), `${tag}: GET /metrics`);
 }
 
 // A WebSocket client's round: its own aggregate's events, exactly and in
@@ -195,6 +225,9 @@ run('stress', async () => {
   check(x.status === 200 && x.json.data.__type.fields.length > 5, '__type before the load');
   reference.typeText = x.text;
   reference.type = JSON.stringify(x.json);
+  x = await request('GET', `${base.pathname}/schema.graphql`);
+  check(x.status === 200 && x.text.includes('type Order'), 'the SDL before the load');
+  reference.sdl = x.text;
 
   const started = Date.now();
   const http = Array.from({ length: CONNS }, async (_, w) => { for (let r = 0; r < ROUNDS; r++) await round(w, r); });

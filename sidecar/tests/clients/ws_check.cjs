@@ -106,7 +106,7 @@ run('ws_check', async () => {
   const big = 'x'.repeat(60000);
   const firstBig = await gql(`mutation { createOrder(input: {customer: "big", notes: {pad: "${big}"}}) { sequence } }`);
   for (let i = 0; i < 79; i++) await gql(`mutation { createOrder(input: {customer: "big", notes: {pad: "${big}"}}) { id } }`);
-  const metric = async () => Number((/byron_sidecar_graphql_ws_slow_closed_total (\d+)/.exec(await (await fetch(URL.replace(/\/graphql$/, '/metrics'))).text()) || [0, 0])[1]);
+  const metric = async () => Number((/byron_sidecar_graphql_ws_slow_closed_total (\d+)/.exec(await (await fetch(process.env.METRICS_URL)).text()) || [0, 0])[1]);
   const before = await metric();
   const slow = await new Promise((resolve) => {
     const ws = new WebSocket(WS_URL, 'graphql-transport-ws');

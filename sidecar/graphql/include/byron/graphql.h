@@ -40,6 +40,7 @@ typedef enum byron_graphql_status {
     BYRON_GRAPHQL_ELIMIT,   /* a hard limit (size, tokens, depth, fields, deadline) was hit */
     BYRON_GRAPHQL_EINVALID, /* validation failed, or a bad argument / schema / config */
     BYRON_GRAPHQL_ENOMEM,   /* allocation failed */
+    BYRON_GRAPHQL_EDENIED,  /* the authorize hook refused a root field: nothing was executed */
 } byron_graphql_status_t;
 
 /* Human text for a status; static storage. */
@@ -60,7 +61,17 @@ const char *byron_graphql_status_str(byron_graphql_status_t status);
 /* ---------------------------------------------------------------- limits */
 
 /* Hard limits. byron_graphql_limits_init() fills the defaults shown; a NULL
- * limits pointer anywhere below means "the defaults". Zero disables a limit. */
+ * limits pointer anywhere below means "the defaults". No limit can be turned
+ * off: zero, or a value above the hard maximum below, means the hard maximum
+ * (deep nesting would otherwise exhaust the C stack: 1 MiB of "[" is enough). */
+#define BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES (1u << 20)
+#define BYRON_GRAPHQL_HARD_MAX_TOKENS 1000000u
+#define BYRON_GRAPHQL_HARD_MAX_DEPTH 256u
+#define BYRON_GRAPHQL_HARD_MAX_FIELDS 100000u
+#define BYRON_GRAPHQL_HARD_MAX_ALIASES 100000u
+#define BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS 600000u
+#define BYRON_GRAPHQL_HARD_MAX_COST 10000000u
+#define BYRON_GRAPHQL_DEFAULT_PAGE 100u
 typedef struct byron_graphql_limits {
     size_t max_document_bytes; /* 65536: source text size */
     size_t max_tokens;         /* 20000: lexical tokens in a document */
@@ -68,6 +79,11 @@ typedef struct byron_graphql_limits {
     unsigned max_fields;       /* 2000: field selections after fragment expansion */
     unsigned max_aliases;      /* 200: aliased fields after fragment expansion */
     unsigned deadline_ms;      /* 10000: wall time for one execution */
+    /* 50000: how many field resolutions an operation may ask for, counted
+     * before it runs, with `first`/`last` multiplying through nesting (a
+     * field that takes them but was not given one counts as a default page of
+     * BYRON_GRAPHQL_DEFAULT_PAGE). QUERY_TOO_COMPLEX beyond. */
+    unsigned max_cost;
 } byron_graphql_limits_t;
 
 void byron_graphql_limits_init(byron_graphql_limits_t *limits);
@@ -230,6 +246,15 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *sche
 
 /* ---------------------------------------------------------------- execution */
 
+/* Access control on an operation's root fields, before anything executes:
+ * called once per root field the operation selects (after @skip/@include and
+ * fragments; introspection fields excepted) with the field's meta tag; 0
+ * allows, nonzero refuses the whole operation with err (its code becomes
+ * extensions.code). Over HTTP a refusal is status 401 when the code is
+ * "UNAUTHENTICATED", 403 otherwise; over WebSocket an `error` message. */
+typedef int (*byron_graphql_authorize_fn)(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                          const char *meta, byron_graphql_field_error_t *err);
+
 typedef struct byron_graphql_request {
     const byron_graphql_document_t *document; /* validated */
     const char *operation_name;               /* NULL: the only operation */
@@ -238,6 +263,7 @@ typedef struct byron_graphql_request {
     byron_graphql_resolve_fn resolve;         /* NULL: byron_graphql_default_resolve */
     void *ctx;                                /* passed to every resolver */
     const byron_graphql_limits_t *limits;
+    byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
 } byron_graphql_request_t;
 
 /* Executes a validated document. *response is a new JSON object
@@ -260,6 +286,7 @@ typedef struct byron_graphql_http_options {
     void *ctx;
     json_object *root_value;
     const byron_graphql_limits_t *limits;
+    byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
 } byron_graphql_http_options_t;
 
 typedef struct byron_graphql_http_response {
@@ -320,6 +347,7 @@ typedef struct byron_graphql_ws_options {
      * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
     int (*authorize)(void *ctx, json_object *payload);
     unsigned max_subscriptions; /* 100 by default; beyond: error message */
+    byron_graphql_authorize_fn authorize_field; /* root fields of every operation; NULL: all allowed */
 } byron_graphql_ws_options_t;
 
 /* The state machine's output for one input: zero or more text messages to

@@ -1,0 +1,44 @@
+/* broker.h — the operator's side of NATS: it creates and updates every
+ * component's streams.
+ *
+ * With NATS authentication on, no sidecar may create, update, purge or delete
+ * a stream (natsperm.h); the operator does it before the component's pods need
+ * them, over its own connection, as a user it mints for itself (stream create,
+ * update and info only — not purge or delete). One connection per broker URL,
+ * opened on first use and kept (cnats reconnects it). Every call is blocking
+ * with a bounded wait; thread-safe (reconcile workers share it). */
+#ifndef BYRON_BROKER_H
+#define BYRON_BROKER_H
+
+#include "byron/status.h"
+#include "natsidentity.h"
+
+#include <stdint.h>
+
+typedef struct byron_broker byron_broker_t;
+
+typedef struct byron_broker_options {
+    const byron_natsidentity_t *identity; /* NULL: the brokers need no authentication */
+    const char *ca_file;                  /* PEM CA for TLS to NATS, or NULL */
+    int timeout_ms;                       /* connect and per request (0: 3000) */
+} byron_broker_options_t;
+
+byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *err);
+void byron_broker_free(byron_broker_t *b);
+
+typedef struct byron_broker_streams {
+    const char *url; /* the component's broker */
+    const char *namespace_, *component;
+    int replicas;      /* 1 or 3 */
+    int64_t max_bytes; /* -1: unlimited */
+} byron_broker_streams_t;
+
+/* Create the component's event stream and dead-letter stream, or update the
+ * settings Byron manages where they differ (replicas, max bytes, ...).
+ * EUNAVAILABLE: the broker cannot be reached (retry later); EINVAL: it refused
+ * the configuration, or a stream of that name belongs to someone else
+ * (different subjects) — the message says which. */
+byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker_streams_t *s,
+                                           byron_err_t *err);
+
+#endif
