@@ -2,9 +2,12 @@
  * real nats-server and FerretDB, an api sidecar, a sink and the Python
  * reference app: it finds the cache equal to the fold after the sink did its
  * work, then names exactly each corruption made behind the sink's back; it
- * refuses to answer while the sink has not settled. */
+ * expects events published around the api as dead letters; it refuses to
+ * answer while the sink has not settled. */
 #include "byron/json.h"
+#include "envelope.h"
 #include "harness.h"
+#include "subject.h"
 
 #include <criterion/criterion.h>
 #include <mongoc/mongoc.h>
@@ -229,5 +232,94 @@ Test(verify_it, no_answer_until_the_sink_has_settled, .timeout = 120) {
     const char *const bad[] = {"--wait-ms", "soon", NULL};
     cr_assert_eq(h_verify_ex(api.config, NULL, bad, NULL), 2);
     cr_assert_eq(h_verify("/nonexistent/component.json", NULL, NULL), 2);
+    cr_assert_eq(h_sidecar_stop(&api), 0);
+}
+
+/* ---- forged events --------------------------------------------------------- */
+
+/* Publish straight to the stream, around the api: payload as is (NULL: an
+ * envelope of model/id/type/version/data), the Byron-Version header given. */
+static void forge(const char *stream, const char *subject, const char *type, const char *id, int64_t version,
+                  const char *data, const char *payload, const char *header_version) {
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    json_object *ev = NULL;
+    if (!payload) {
+        json_object *d = NULL;
+        byron_err_t err;
+        cr_assert_eq(byron_json_parse(data, strlen(data), 0, &d, &err), BYRON_OK);
+        byron_event_spec_t spec = {.source = "/byron/it/forged",
+                                   .type = type,
+                                   .subject = id,
+                                   .model = "Order",
+                                   .version = version,
+                                   .data = d};
+        ev = byron_event_build(&spec);
+        json_object_put(d);
+        payload = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+    }
+    natsMsg *m = NULL;
+    cr_assert_eq(natsMsg_Create(&m, subject, NULL, payload, (int)strlen(payload)), NATS_OK);
+    if (header_version) natsMsgHeader_Set(m, "Byron-Version", header_version);
+    natsMsgHeader_Set(m, "Byron-Type", type);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.ExpectStream = stream;
+    jsPubAck *ack = NULL;
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_PublishMsg(&ack, js, m, &po, &jerr), NATS_OK, "forge on %s: %d", subject, (int)jerr);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+    json_object_put(ev);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+Test(verify_it, forged_events_are_dead_letters_and_the_aggregate_stays_correct, .timeout = 180) {
+    h_sidecar_t api;
+    h_sink_t k;
+    h_sidecar_start(&api, "verify-forged", NULL, NULL);
+    char *env[] = {"BYRON_SINK_RETRY_MS=50", NULL};
+    h_sink_start(&k, api.config, 0, env, NULL, NULL);
+    command_ok(&api, "createOrder", "{\"input\":{\"id\":\"o-1\",\"customer\":\"ann\",\"status\":\"OPEN\"}}");
+    command_ok(&api, "updateOrder", "{\"id\":\"o-1\",\"input\":{\"total\":2.5}}");
+    for (int i = 3; i <= 12; i++) { /* a stream long enough that no forged version is beyond its sequence */
+        char body[120];
+        snprintf(body, sizeof body, "{\"input\":{\"id\":\"o-%d\",\"customer\":\"c\"}}", i);
+        command_ok(&api, "createOrder", body);
+    }
+    char s1[300], s2[300], claim[300];
+    snprintf(s1, sizeof s1, "byron.it.%s.%u.Order.o-1", api.component, byron_partition("Order", "o-1", 8));
+    snprintf(s2, sizeof s2, "byron.it.%s.%u.Order.o-2", api.component, byron_partition("Order", "o-2", 8));
+    snprintf(claim, sizeof claim, "byron.it.%s.unique.Order.code.00ff", api.component);
+    /* A version jump; garbage; o-1's event on o-2's subject; a header that lies; not an event at all. */
+    forge(api.stream, s1, "OrderUpdated", "o-1", 5, "{\"status\":\"CANCELLED\"}", NULL, "5");
+    forge(api.stream, s1, "OrderUpdated", "o-1", 0, NULL, "{\"not\":\"an event\"}", "6");
+    forge(api.stream, s2, "OrderUpdated", "o-1", 7, "{\"status\":\"CANCELLED\"}", NULL, "7");
+    forge(api.stream, s1, "OrderUpdated", "o-1", 7, "{\"status\":\"CANCELLED\"}", NULL, "8");
+    forge(api.stream, claim, "OrderUpdated", "o-1", 1, "{}", "{\"owner\":\"o-9\"}", NULL);
+    /* Not frozen: the api counts from the subject's last message (8), the sink moved past each bad one. */
+    command_ok(&api, "updateOrder", "{\"id\":\"o-1\",\"input\":{\"count\":9}}");
+    char *report = NULL;
+    int rc = h_verify(api.config, NULL, &report);
+    json_object *summary, *found = findings_of(report, &summary);
+    cr_assert_eq(rc, 0, "verify: %d\n%s\nsink log: %s", rc, report, k.log);
+    cr_assert_eq(summary_int(summary, "invalid"), 4, "%s", report); /* each one found in the DLQ */
+    cr_assert_eq(summary_int(summary, "applied"), 13, "%s", report);
+    cr_assert_eq(summary_int(summary, "ignored"), 1, "%s", report);
+    json_object_put(found);
+    json_object_put(summary);
+    free(report);
+    /* And seen directly, not through the checker's rules: o-1 holds only what the api wrote. */
+    h_resp_t r;
+    cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/o-1", NULL, 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(str(r.json, "status"), "OPEN");
+    cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "count")), 9);
+    cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "version")), 9);
+    h_resp_free(&r);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&api), 0);
 }
