@@ -303,7 +303,8 @@ Test(fold, invalid_events_are_expected_dead_letters_and_move_their_subject_past_
     own(&x, "OrderCreated", "Order", "o-1", 1, "{\"id\":\"o-1\",\"customer\":\"ann\"}");
     /* 2: a version jump: not applied, but the aggregate moves to 3 (the api counts from there) */
     own(&x, "OrderUpdated", "Order", "o-1", 3, "{\"status\":\"SHIPPED\"}");
-    /* 3: a copy of a version already there (a full state is no exception) */
+    /* 3: a copy of a version already there: skipped, as the sink skips a
+     * redelivery or a replay (no dead letter, nothing applied) */
     own(&x, "OrderCreated", "Order", "o-1", 3, "{\"id\":\"o-1\",\"customer\":\"zed\"}");
     /* 4: o-1's envelope on o-2's subject: o-2 (no document) moves to 4 in its tombstone */
     char wrong[BYRON_SUBJECT_MAX];
@@ -330,7 +331,7 @@ Test(fold, invalid_events_are_expected_dead_letters_and_move_their_subject_past_
     /* 12: not an envelope at all, on o-1's subject, header 9: o-1 moves to 9 */
     ev_opts_t o12 = {.raw = "{\"hello\":1}", .version_header = "9"};
     cr_assert_eq(own_ex(&x, "OrderUpdated", "Order", "o-1", 9, "{}", &o12, NULL), BYRON_OK);
-    /* 13: a type no command emits; 14: a version beyond the stream's sequence (o-5) */
+    /* 13: a type no command emits; 14: a version jump on a new aggregate (o-5 moves to 999) */
     own(&x, "OrderLost", "Order", "o-1", 10, "{}");
     own(&x, "OrderCreated", "Order", "o-5", 999, "{\"id\":\"o-5\",\"customer\":\"x\"}");
     /* 15: o-1's next version after all that: applied */
@@ -341,12 +342,11 @@ Test(fold, invalid_events_are_expected_dead_letters_and_move_their_subject_past_
             "{\"_id\":\"tomb:Order/o-7\",\"version\":1},{\"_id\":\"tomb:Order/o-8\",\"version\":1},"
             "{\"_id\":\"tomb:Order/o-9\",\"version\":1},{\"_id\":\"tomb:Order/o-5\",\"version\":999}]}");
     const char *out = findings(&x);
-    cr_assert_eq(st.invalid, 13, "%s", out);
+    cr_assert_eq(st.invalid, 12, "%s", out);
     cr_assert_eq(st.applied, 2);
-    cr_assert_eq(st.differences, 13, "%s", out);
+    cr_assert_eq(st.differences, 12, "%s", out);
     static const char *const WANT[] = {
         "\"sequence\":102,", "byronversion 3 of Order o-1 is not the next version (2)",
-        "\"sequence\":103,", "byronversion 3 of Order o-1 is not the next version (4)",
         "\"sequence\":104,", "is not the aggregate's subject",
         "\"sequence\":105,", "header Byron-Version \\\"7\\\" differs from byronversion 4",
         "\"sequence\":106,", "header Byron-Version absent differs from byronversion 8",
@@ -357,7 +357,7 @@ Test(fold, invalid_events_are_expected_dead_letters_and_move_their_subject_past_
         "\"sequence\":111,", "event.byronmodel: Invoice is not a model of orders",
         "\"sequence\":112,", "event.",
         "\"sequence\":113,", "event.type: no command of Order emits OrderLost",
-        "\"sequence\":114,", "byronversion 999 is beyond the stream sequence 114",
+        "\"sequence\":114,", "byronversion 999 of Order o-5 is not the next version (1)",
     };
     const char *line = out;
     for (size_t i = 0; i < sizeof WANT / sizeof WANT[0]; i += 2) {
