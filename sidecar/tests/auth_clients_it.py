@@ -14,18 +14,17 @@ clients/auth_check.cjs against it:
   browsers                        from https://shop.test only
 
 Clock skew is 0 and the key refresh interval 500 ms, so expiry and key rotation
-show within seconds. The sidecar must stop cleanly (exit 0, no sanitizer report).
+show within seconds. The sidecar and its sink must stop cleanly (exit 0, no sanitizer report).
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from graphql_clients_it import env_file, free_port, node_modules, wait_ready
+from graphql_clients_it import env_file, free_port, node_modules, sanitizer_report, start_sink, stop, wait_ready
 
 RULES = [
     {"operations": ["orderLines", "orderLine"], "anonymous": True},
@@ -68,9 +67,11 @@ def main():
             "--bind", "127.0.0.1", "--sidecar-socket", sc_sock, "--app-socket", app_sock]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                                env={**os.environ, "BYRON_AUTH_JWKS_MIN_REFRESH_MS": "500"})
+    sink, sink_admin, sink_log = start_sink(binary, config, tenv, work)  # hooks decide on projected state
     failed = []
     try:
         wait_ready(admin, sidecar, log)
+        wait_ready(sink_admin, sink, sink_log)
         env = {**os.environ, "NODE_PATH": nm, "GRAPHQL_URL": f"http://127.0.0.1:{port}/graphql",
                "METRICS_URL": f"http://127.0.0.1:{admin}/metrics",
                "MONGO_URI": tenv["BYRON_MONGO_URI"], "MONGO_DB": "byron_" + component.replace("-", "_"),
@@ -82,19 +83,15 @@ def main():
         if r.returncode != 0:
             failed.append("auth_check.cjs")
     finally:
-        sidecar.send_signal(signal.SIGTERM)
-        try:
-            rc = sidecar.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            sidecar.kill()
-            rc = -9
+        rc, sink_rc = stop(sidecar), stop(sink)
         app.terminate()
         app.wait(timeout=10)
     text = open(log).read()
-    if rc != 0:
-        failed.append(f"sidecar exit status {rc}")
-    if "ERROR: AddressSanitizer" in text or "ERROR: LeakSanitizer" in text or "runtime error:" in text:
-        failed.append("sanitizer report in the sidecar log")
+    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log)):
+        if code != 0:
+            failed.append(f"{name} exit status {code}")
+        if sanitizer_report(open(path).read()):
+            failed.append(f"sanitizer report in the {name} log")
     if failed:
         print(f"FAILED: {', '.join(failed)}\n--- sidecar log ({log}):\n{text[-20000:]}")
         sys.exit(1)

@@ -79,6 +79,17 @@ def sanitizer_report(text):
                                    "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer"))
 
 
+def start_sink(binary, config, tenv, work):
+    """A sink for the component (commands decide on the state it projects): (process, admin port, log)."""
+    admin, log = free_port(), os.path.join(work, "sink.log")
+    proc = subprocess.Popen(
+        [binary, "--mode=sink", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
+         "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(free_port()), "--admin-port", str(admin),
+         "--bind", "127.0.0.1", "--sidecar-socket", os.path.join(work, "sink.sock")],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    return proc, admin, log
+
+
 def stop(proc):
     proc.send_signal(signal.SIGTERM)
     try:
@@ -120,15 +131,12 @@ def main():
                  "--graphql-ws-queue", "16", "--graphql-max-replica-subscriptions", "60",
                  "--app-timeout-ms", "1000"]
     sidecar = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    sink_port, sink_admin, sink_log = free_port(), free_port(), os.path.join(work, "sink.log")
-    open(sink_log, "w").close()
     # Scripts whose commands decide on projected state need the sink; the others
     # page through documents they seed, which a projecting sink would join.
-    sink = None if not set(scripts) & {"http_check.cjs", "ws_check.cjs", "stress.cjs"} else subprocess.Popen(
-        [binary, "--mode=sink", "--config", config, "--nats-url", tenv["BYRON_NATS_URL"],
-         "--mongo-uri", tenv["BYRON_MONGO_URI"], "--http-port", str(sink_port), "--admin-port", str(sink_admin),
-         "--bind", "127.0.0.1", "--sidecar-socket", os.path.join(work, "sink.sock")],
-        stdout=open(sink_log, "w"), stderr=subprocess.STDOUT)
+    sink, sink_admin, sink_log = (start_sink(binary, config, tenv, work)
+                                  if set(scripts) & {"http_check.cjs", "ws_check.cjs", "stress.cjs"}
+                                  else (None, 0, os.path.join(work, "sink.log")))
+    open(sink_log, "a").close()
     failed = []
     holder = None
     try:
