@@ -129,6 +129,40 @@ func banner(args []string) {
 	fmt.Print(line)
 }
 
+// natsPub connects to a NATS server without credentials, publishes one
+// message and prints the server's answer: "+OK", or the -ERR line (e.g.
+// "-ERR 'Authorization Violation'" where NATS requires credentials).
+func natsPub(args []string) {
+	if len(args) != 2 {
+		fail("usage: probe nats-pub HOST:PORT SUBJECT")
+	}
+	c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if info, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(info, "INFO ") {
+		fail("%s: no INFO (%v)", args[0], err)
+	}
+	fmt.Fprintf(c, "CONNECT {\"verbose\":true,\"pedantic\":false}\r\nPUB %s 2\r\n{}\r\nPING\r\n", args[1])
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			fail("%s: %v", args[0], err)
+		}
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "-ERR") || line == "PONG" {
+			fmt.Println(line)
+			return
+		}
+		if line == "+OK" {
+			fmt.Println(line)
+		}
+	}
+}
+
 // bsonDoc encodes a flat document of int32 and string fields, in order.
 func bsonDoc(fields ...any) []byte {
 	var b bytes.Buffer
@@ -208,6 +242,8 @@ func main() {
 		banner(os.Args[2:])
 	case "mongo-ping":
 		mongoPing(os.Args[2:])
+	case "nats-pub":
+		natsPub(os.Args[2:])
 	default:
 		fail("unknown command %q", os.Args[1])
 	}

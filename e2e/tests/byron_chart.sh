@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The real chart (helm/byron): `helm install` brings up the operator (with its
-# RBAC) and NATS JetStream; the operator becomes Available and holds the
-# leader Lease; in namespaced mode it has Roles only (kubectl auth can-i); the CRD refuses an invalid ByronComponent naming the field;
+# RBAC) and a 3-server NATS JetStream cluster with authentication — the
+# operator creates the release's NATS identity, the servers route to each other
+# with its route password, a client without credentials is refused; the
+# operator becomes Available and holds the leader Lease; in namespaced mode it has Roles only (kubectl auth can-i); the CRD refuses an invalid ByronComponent naming the field;
 # `helm uninstall` removes the operator and NATS.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
 check_built operator sidecar
@@ -9,7 +11,9 @@ no_cluster_wide_operator
 new_ns e2e-chart
 
 helm lint "$CHART" >/dev/null 2>&1 || fail "helm lint helm/byron"
-install_byron
+# a 3-server NATS JetStream cluster with authentication (the default) and
+# routes authenticated with the release's route password
+install_byron --set nats.replicas=3 --set broker.replicas=3
 kubectl -n "$NS" wait --for=condition=Available "deployment/$OPERATOR_DEPLOY" --timeout=60s >/dev/null ||
   fail "operator not Available"
 [ "$(kubectl -n "$NS" get deployment "$OPERATOR_DEPLOY" -o jsonpath='{.spec.template.spec.containers[0].image}')" = "$OPERATOR" ] ||
@@ -37,9 +41,24 @@ for deny in "list secrets -A" "list secrets -n kube-system" "patch deployments -
 done
 pass "namespaced mode: Roles only; kubectl auth can-i: what the operator needs in $NS, nothing elsewhere"
 
-kubectl -n "$NS" rollout status "statefulset/$REL-nats" --timeout=60s >/dev/null || fail "NATS not ready"
-[ "$(kubectl -n "$NS" get pvc "data-$REL-nats-0" -o jsonpath='{.status.phase}')" = Bound ] || fail "NATS volume not Bound"
-pass "NATS JetStream StatefulSet ready on a bound volume"
+kubectl -n "$NS" rollout status "statefulset/$REL-nats" --timeout=120s >/dev/null || fail "NATS not ready"
+for i in 0 1 2; do
+  [ "$(kubectl -n "$NS" get pvc "data-$REL-nats-$i" -o jsonpath='{.status.phase}')" = Bound ] || fail "NATS volume $i not Bound"
+done
+pass "NATS JetStream StatefulSet of 3 ready on bound volumes"
+
+# The operator made the release's NATS trust chain; the servers include it.
+keys=$(kubectl -n "$NS" get secret "$REL-nats-identity" -o jsonpath='{.data}' | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin))))') ||
+  fail "no Secret $REL-nats-identity"
+[ "$keys" = "account-signing.seed account.pub auth.conf route-password" ] || fail "identity Secret keys: $keys"
+client_pod
+for i in 0 1 2; do   # /healthz without js-enabled-only: current with the JetStream meta group (the routes work)
+  retry 90 "NATS server $i current with the cluster" cx probe get "http://$REL-nats-$i.$REL-nats-headless.$NS.svc:8222/healthz"
+done
+out=$(cx probe nats-pub "$REL-nats.$NS.svc:4222" "byron.$NS.forged.0.Order.x") || fail "nats-pub: $out"
+[ "$out" = "-ERR 'Authorization Violation'" ] || fail "a client without credentials was answered: $out"
+pass "3 NATS servers form a JetStream cluster over authenticated routes; a client without credentials is refused"
+kubectl -n "$NS" delete pod client --wait=false >/dev/null
 
 # Invalid components are refused by the API server, naming the field.
 reject() {   # WHAT FIELD-IN-MESSAGE YAML-SPEC

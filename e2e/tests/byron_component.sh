@@ -34,7 +34,8 @@ pass "bc/orders Ready, observedGeneration $gen, api 1/1 sink 1/1 cache Ready"
 
 uid=$(bc '{.metadata.uid}')
 children=(deployment/orders-api deployment/orders-sink statefulset/orders-cache service/orders-api
-          service/orders-cache configmap/orders-config secret/orders-cache-credentials)
+          service/orders-cache configmap/orders-config secret/orders-cache-credentials
+          secret/orders-nats-credentials)
 for c in "${children[@]}"; do
   owner=$(kubectl -n "$NS" get "$c" -o jsonpath='{.metadata.ownerReferences[?(@.kind=="ByronComponent")].uid} {.metadata.ownerReferences[?(@.kind=="ByronComponent")].controller}') ||
     fail "$c missing"
@@ -43,6 +44,14 @@ done
 [ "$(kubectl -n "$NS" get pvc data-orders-cache-0 -o jsonpath='{.status.phase}')" = Bound ] || fail "cache volume not Bound"
 [ -n "$(kubectl -n "$NS" get configmap orders-config -o jsonpath='{.data.component\.json}')" ] || fail "no component.json"
 pass "children with the component as controller owner: ${children[*]}; cache PVC Bound"
+
+# NATS identities: each pod holds only its own role's credentials.
+for role in api sink; do
+  other=sink; [ $role = sink ] && other=api
+  vol=$(kubectl -n "$NS" get deployment "orders-$role" -o jsonpath='{.spec.template.spec.volumes[?(@.name=="nats-credentials")].secret.items[*].key}')
+  [ "$vol" = "$role.creds" ] || fail "orders-$role mounts NATS credentials '$vol', want $role.creds only"
+done
+pass "the api and sink pods each mount only their own NATS user ($REL's NATS requires one)"
 
 # --- security: non-root, read-only root filesystem -----------------------------------------
 for pod in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}'); do

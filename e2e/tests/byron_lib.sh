@@ -46,8 +46,8 @@ no_cluster_wide_operator() {
   [ ${#wide[@]} = 0 ] || fail "a Byron operator watching all namespaces is installed (${wide[*]}): it would reconcile the tests' components too; remove it (helm uninstall) or install it with operator.watchNamespaces"
 }
 
-# install_byron: the real chart, released as $REL into $NS, the operator
-# watching $NS only; waits for the operator and NATS (helm --wait).
+# install_byron [HELM-ARGS...]: the real chart, released as $REL into $NS, the
+# operator watching $NS only; waits for the operator and NATS (helm --wait).
 install_byron() {
   REL=byron-e2e-$RANDOM
   local values=(
@@ -56,6 +56,8 @@ install_byron() {
     --set "nats.image.repository=${NATS%:*}" --set-string "nats.image.tag=${NATS##*:}"
     --set "cache.image=$MONGO" --set "cache.uriOptions=$CACHE_URI_OPTIONS"
     --set "operator.watchNamespaces={$NS}" --set nats.storage.size=256Mi
+    --set nats.jetstream.maxFileStore=200M --set broker.maxBytes=32Mi
+    "$@"
   )
   # helm installs a chart's CRDs only when absent: apply the one under test.
   kubectl apply --server-side --force-conflicts -f "$CHART/crds/" >/dev/null || fail "CRD apply"
@@ -112,3 +114,29 @@ gql_until() {
     sleep 0.3
   done
 }
+
+# client_pod [LABELS]: a pod "client" in $NS running the probe image (probe get,
+# banner, mongo-ping, nats-pub), labelled as a Byron pod by default (so that
+# NATS's NetworkPolicy lets it in and what refuses it is NATS itself); cx CMD
+# runs in it.
+client_pod() {
+  local labels=${1:-app.kubernetes.io/part-of: byron}
+  kubectl -n "$NS" apply -f - >/dev/null <<YAML || fail "client pod"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  labels: {$labels}
+spec:
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: client
+    image: $PROBE
+    imagePullPolicy: IfNotPresent
+    args: [serve, ":8081"]
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+YAML
+  kubectl -n "$NS" wait --for=condition=Ready pod/client --timeout=120s >/dev/null || fail "client pod not Ready"
+}
+cx() { kubectl -n "$NS" exec client -- "$@"; }

@@ -1,8 +1,8 @@
 /* metrics.c — Prometheus registry. */
 #include "byron/metrics.h"
 
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@ static const double default_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 typedef struct series {
     struct series *next;
     char **values;
-    double value;         /* counter / gauge; histogram sum */
+    double value; /* counter / gauge; histogram sum */
     unsigned long long count;
     unsigned long long *bucket_counts;
 } series_t;
@@ -70,8 +70,8 @@ void byron_metrics_free(byron_metrics_t *m) {
 }
 
 byron_metric_t *byron_metrics_register(byron_metrics_t *m, byron_metric_kind_t kind, const char *name,
-                                       const char *help, const char *const *labels,
-                                       const double *buckets, size_t nbuckets) {
+                                       const char *help, const char *const *labels, const double *buckets,
+                                       size_t nbuckets) {
     pthread_mutex_lock(&m->mu);
     for (byron_metric_t *f = m->head; f; f = f->next) {
         if (strcmp(f->name, name) == 0) {
@@ -100,8 +100,10 @@ byron_metric_t *byron_metrics_register(byron_metrics_t *m, byron_metric_kind_t k
         memcpy(f->buckets, buckets, nbuckets * sizeof *f->buckets);
         f->nbuckets = nbuckets;
     }
-    if (m->tail) m->tail->next = f;
-    else m->head = f;
+    if (m->tail)
+        m->tail->next = f;
+    else
+        m->head = f;
     m->tail = f;
     pthread_mutex_unlock(&m->mu);
     return f;
@@ -169,6 +171,23 @@ void byron_metric_observe(byron_metric_t *f, const char *const *values, double v
     pthread_mutex_unlock(&f->reg->mu);
 }
 
+void byron_metric_remove(byron_metric_t *f, const char *const *values) {
+    if (!f) return;
+    pthread_mutex_lock(&f->reg->mu);
+    for (series_t **pp = &f->series; *pp; pp = &(*pp)->next) {
+        size_t i = 0;
+        for (; i < f->nlabels; i++)
+            if (strcmp((*pp)->values[i], values && values[i] ? values[i] : "") != 0) break;
+        if (i == f->nlabels) {
+            series_t *gone = *pp;
+            *pp = gone->next;
+            series_free(gone, f->nlabels);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->reg->mu);
+}
+
 double byron_metric_value(byron_metric_t *f, const char *const *values) {
     if (!f) return 0;
     double v = 0;
@@ -200,11 +219,20 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...) {
         va_start(ap, fmt);
         int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
         va_end(ap);
-        if (n < 0) { b->oom = 1; return; }
-        if ((size_t)n < b->cap - b->len) { b->len += (size_t)n; return; }
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
         size_t ncap = (b->cap + (size_t)n + 1) * 2;
         char *nb = realloc(b->buf, ncap);
-        if (!nb) { b->oom = 1; return; }
+        if (!nb) {
+            b->oom = 1;
+            return;
+        }
         b->buf = nb;
         b->cap = ncap;
     }
@@ -213,10 +241,14 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...) {
 /* Label values escape \, " and newline, per the exposition format. */
 static void sb_label_value(sbuf_t *b, const char *v) {
     for (; *v; v++) {
-        if (*v == '\\') sb_printf(b, "\\\\");
-        else if (*v == '"') sb_printf(b, "\\\"");
-        else if (*v == '\n') sb_printf(b, "\\n");
-        else sb_printf(b, "%c", *v);
+        if (*v == '\\')
+            sb_printf(b, "\\\\");
+        else if (*v == '"')
+            sb_printf(b, "\\\"");
+        else if (*v == '\n')
+            sb_printf(b, "\\n");
+        else
+            sb_printf(b, "%c", *v);
     }
 }
 

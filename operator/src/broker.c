@@ -30,6 +30,7 @@ typedef struct conn {
 
 typedef struct ensured {
     char key[600]; /* url|ns/c */
+    char url[400], ns[128], component[128];
     int replicas;
     int64_t max_bytes;
     time_t at;
@@ -42,6 +43,10 @@ struct byron_broker {
     int nconns;
     ensured_t *ensured;
     size_t nensured, capensured;
+    byron_metric_t *m_bytes, *m_msgs, *m_max;
+    pthread_t refresher;
+    int started, stopping; /* stopping: under mu, signalled on cv */
+    pthread_cond_t cv;
 };
 
 static long long now_ms(void) {
@@ -90,12 +95,62 @@ byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *e
     }
     b->o = *o;
     if (b->o.timeout_ms <= 0) b->o.timeout_ms = 3000;
+    if (!b->o.refresh_s) b->o.refresh_s = 30;
     pthread_mutex_init(&b->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (o->metrics) {
+        static const char *const l[] = {"namespace", "component", "stream", NULL};
+        b->m_bytes = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_stream_bytes",
+                                            "Bytes a component's event stream holds (read every refresh).", l,
+                                            NULL, 0);
+        b->m_msgs = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_stream_messages",
+                                           "Events a component's event stream holds.", l, NULL, 0);
+        b->m_max = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_stream_max_bytes",
+            "The stream's size limit (spec.broker.maxBytes; -1: none): when reached, new events are refused.",
+            l, NULL, 0);
+    }
     return b;
+}
+
+/* The gauges of one event stream, from a STREAM.INFO answer. */
+static void set_gauges(byron_broker_t *b, const char *ns, const char *c, const char *stream,
+                       json_object *info) {
+    if (!b->m_bytes) return;
+    json_object *st = json_object_object_get(info, "state"), *cfg = json_object_object_get(info, "config");
+    const char *v[] = {ns, c, stream};
+    byron_metric_set(b->m_bytes, v, (double)json_object_get_int64(json_object_object_get(st, "bytes")));
+    byron_metric_set(b->m_msgs, v, (double)json_object_get_int64(json_object_object_get(st, "messages")));
+    byron_metric_set(b->m_max, v, (double)json_object_get_int64(json_object_object_get(cfg, "max_bytes")));
+}
+
+void byron_broker_forget(byron_broker_t *b, const char *ns, const char *component) {
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < b->nensured;) {
+        ensured_t *e = &b->ensured[i];
+        if (strcmp(e->ns, ns) || strcmp(e->component, component)) {
+            i++;
+            continue;
+        }
+        byron_jetstream_names_t n;
+        if (!byron_jetstream_names(ns, component, &n) && b->m_bytes) {
+            const char *v[] = {ns, component, n.stream};
+            byron_metric_remove(b->m_bytes, v);
+            byron_metric_remove(b->m_msgs, v);
+            byron_metric_remove(b->m_max, v);
+        }
+        b->ensured[i] = b->ensured[--b->nensured];
+    }
+    pthread_mutex_unlock(&b->mu);
 }
 
 void byron_broker_free(byron_broker_t *b) {
     if (!b) return;
+    byron_broker_stop(b);
     for (int i = 0; i < b->nconns; i++) {
         if (b->conns[i].nc) {
             natsConnection_Close(b->conns[i].nc);
@@ -105,6 +160,7 @@ void byron_broker_free(byron_broker_t *b) {
         free(b->conns[i].url);
     }
     free(b->ensured);
+    pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }
@@ -198,7 +254,8 @@ static const char *subjects_of(json_object *config) {
     return json_object_get_string(json_object_array_get_idx(s, 0));
 }
 
-static byron_status_t ensure_one(byron_broker_t *b, natsConnection *nc, json_object *want, byron_err_t *err) {
+static byron_status_t ensure_one(byron_broker_t *b, natsConnection *nc, json_object *want, json_object **info,
+                                 byron_err_t *err) {
     const char *name = json_object_get_string(json_object_object_get(want, "name"));
     char subj[400];
     json_object *resp = NULL, *have = NULL;
@@ -232,6 +289,7 @@ static byron_status_t ensure_one(byron_broker_t *b, natsConnection *nc, json_obj
             }
         }
     }
+    if (!st && info) *info = json_object_get(resp); /* the last answer: the stream as it is now */
     json_object_put(resp);
     if (st) return byron_err_prefix(err, "stream %s", name);
     if (done) byron_log(BYRON_LOG_INFO, done, "stream", name, (char *)NULL);
@@ -260,10 +318,13 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
     if (!nc) return err->code;
     json_object *events = byron_jetstream_stream_config(&n, s->replicas, s->max_bytes),
                 *dlq = byron_jetstream_dlq_config(&n, s->replicas);
-    byron_status_t st = ensure_one(b, nc, events, err);
-    if (!st) st = ensure_one(b, nc, dlq, err);
+    json_object *info = NULL;
+    byron_status_t st = ensure_one(b, nc, events, &info, err);
+    if (!st) st = ensure_one(b, nc, dlq, NULL, err);
     json_object_put(events);
     json_object_put(dlq);
+    if (!st) set_gauges(b, s->namespace_, s->component, n.stream, info);
+    json_object_put(info);
     if (st) return st;
     pthread_mutex_lock(&b->mu);
     e = NULL;
@@ -280,10 +341,76 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
     if (!e && b->nensured < b->capensured) e = &b->ensured[b->nensured++];
     if (e) {
         snprintf(e->key, sizeof e->key, "%s", key);
+        snprintf(e->url, sizeof e->url, "%s", s->url);
+        snprintf(e->ns, sizeof e->ns, "%s", s->namespace_);
+        snprintf(e->component, sizeof e->component, "%s", s->component);
         e->replicas = s->replicas;
         e->max_bytes = s->max_bytes;
         e->at = now;
     }
     pthread_mutex_unlock(&b->mu);
     return BYRON_OK;
+}
+
+/* --- the stream gauges ---------------------------------------------------------- */
+
+/* Every refresh_s: STREAM.INFO of each known event stream. O(components)
+ * small requests per period; a broker that does not answer leaves the last
+ * values (the reconcile reports it). */
+static void *refresh_loop(void *arg) {
+    byron_broker_t *b = arg;
+    pthread_mutex_lock(&b->mu);
+    while (!b->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += b->o.refresh_s;
+        while (!b->stopping && pthread_cond_timedwait(&b->cv, &b->mu, &until) == 0) {
+        }
+        if (b->stopping) break;
+        size_t n = b->nensured;
+        ensured_t *snap = n ? malloc(n * sizeof *snap) : NULL;
+        if (snap)
+            memcpy(snap, b->ensured, n * sizeof *snap);
+        else
+            n = 0;
+        pthread_mutex_unlock(&b->mu);
+        for (size_t i = 0; i < n; i++) {
+            byron_err_t err = {0};
+            byron_jetstream_names_t names;
+            if (byron_jetstream_names(snap[i].ns, snap[i].component, &names)) continue;
+            pthread_mutex_lock(&b->mu);
+            natsConnection *nc = connection(b, snap[i].url, &err);
+            pthread_mutex_unlock(&b->mu);
+            if (!nc) continue;
+            char subj[400];
+            snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", names.stream);
+            json_object *info = NULL;
+            int code = 0;
+            if (js_api(nc, b->o.timeout_ms, subj, NULL, &info, &code, &err) == BYRON_OK)
+                set_gauges(b, snap[i].ns, snap[i].component, names.stream, info);
+            json_object_put(info);
+        }
+        free(snap);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+byron_status_t byron_broker_start(byron_broker_t *b, byron_err_t *err) {
+    if (!b->m_bytes || b->started) return BYRON_OK;
+    if (pthread_create(&b->refresher, NULL, refresh_loop, b) != 0)
+        return byron_err_set(err, BYRON_ENOMEM, "cannot start the stream gauges' thread");
+    b->started = 1;
+    return BYRON_OK;
+}
+
+void byron_broker_stop(byron_broker_t *b) {
+    if (!b || !b->started) return;
+    pthread_mutex_lock(&b->mu);
+    b->stopping = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->refresher, NULL);
+    b->started = 0;
 }

@@ -10,6 +10,7 @@
 #ifndef BYRON_BROKER_H
 #define BYRON_BROKER_H
 
+#include "byron/metrics.h"
 #include "byron/status.h"
 #include "natsidentity.h"
 
@@ -21,10 +22,23 @@ typedef struct byron_broker_options {
     const byron_natsidentity_t *identity; /* NULL: the brokers need no authentication */
     const char *ca_file;                  /* PEM CA for TLS to NATS, or NULL */
     int timeout_ms;                       /* connect and per request (0: 3000) */
+    /* Optional: gauges per component's event stream (namespace, component,
+     * stream) — byron_stream_bytes, byron_stream_messages and
+     * byron_stream_max_bytes (-1: no limit) — to alert on a stream nearing its
+     * limit: byron_stream_bytes / byron_stream_max_bytes > 0.8. */
+    byron_metrics_t *metrics;
+    unsigned refresh_s; /* how often the gauges are read from the brokers (0: 30) */
 } byron_broker_options_t;
 
+/* _new allocates; _start runs the thread that refreshes the stream gauges
+ * (a no-op without metrics); _stop joins it; _free frees. */
 byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *err);
+byron_status_t byron_broker_start(byron_broker_t *b, byron_err_t *err);
+void byron_broker_stop(byron_broker_t *b);
 void byron_broker_free(byron_broker_t *b);
+/* A component is gone: forget its streams (nothing is deleted on the broker:
+ * the log outlives the resource) and drop its gauges. */
+void byron_broker_forget(byron_broker_t *b, const char *ns, const char *component);
 
 typedef struct byron_broker_streams {
     const char *url; /* the component's broker */

@@ -517,9 +517,9 @@ int main(int argc, char **argv) {
             goto fail;
         }
     }
-    byron_broker_options_t bo = {.identity = f.nats_identity_secret ? &nats_id : NULL,
-                                 .ca_file = f.nats_ca_file};
-    if (!(broker = byron_broker_new(&bo, &err))) goto fail;
+    byron_broker_options_t bo = {
+        .identity = f.nats_identity_secret ? &nats_id : NULL, .ca_file = f.nats_ca_file, .metrics = metrics};
+    if (!(broker = byron_broker_new(&bo, &err)) || byron_broker_start(broker, &err)) goto fail;
 
     char host[256] = "byron-operator";
     gethostname(host, sizeof(host));

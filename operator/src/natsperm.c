@@ -88,19 +88,22 @@ json_object *byron_natsperm_sink(const char *ns, const char *c, const byron_nats
     char inbox[300], durable[300];
     read_stream(pub, n.stream);
     consume(pub, n.stream, NULL); /* its lanes: byron-sink-p<N>, and --rebuild deletes them */
-    /* Each subscribed stream: read, through its one durable (sink.c
-     * byron_sink_subscription_durable), nothing else. */
+    /* Each subscribed stream: read — through its one durable (sink.c
+     * byron_sink_subscription_durable), or a message at a time by sequence
+     * (the fold checker) — nothing else: no other consumer, so it cannot
+     * touch another subscriber's. */
     snprintf(durable, sizeof durable, "byron-sub-%s-%s", ns, c);
     for (size_t i = 0; i < nsubs; i++) {
         if (byron_jetstream_names(subs[i].namespace_, subs[i].component, &t)) {
             json_object_put(p);
             return NULL;
         }
-        allow(pub, "$JS.API.STREAM.INFO.%s", t.stream);
+        read_stream(pub, t.stream);
         consume(pub, t.stream, durable);
     }
+    /* Its dead letters: written, and read back by sequence. */
     allow(pub, "%s", n.dlq_subjects);
-    allow(pub, "$JS.API.STREAM.INFO.%s", n.dlq_stream);
+    read_stream(pub, n.dlq_stream);
     byron_natsperm_inbox(ns, c, "sink", inbox, sizeof inbox);
     allow(sub, "%s.>", inbox);
     return p;

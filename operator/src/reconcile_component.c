@@ -622,6 +622,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         pthread_mutex_lock(&c->rs_mu);
         byron_strmap_del(c->last_full, key);
         pthread_mutex_unlock(&c->rs_mu);
+        if (c->o.broker) byron_broker_forget(c->o.broker, ns, slash + 1); /* its streams stay: the log */
         return BYRON_OK; /* deleted: the garbage collector follows the owner references */
     }
     if (md_str(bc, "deletionTimestamp")) {

@@ -1210,3 +1210,36 @@ Test(operator, nats_users_are_minted_per_component_mounted_per_role_and_renewed)
     json_object_put(id);
     cr_assert_eq(stop_operator(&op), 0);
 }
+
+/* The operator creates the component's streams with the limit it was given,
+ * exports the stream's size against that limit (what to alert on), and drops
+ * the gauges with the component. */
+Test(operator, streams_are_created_with_their_limit_and_their_gauges_follow_the_component) {
+    const char *extra[] = {"--default-stream-max-bytes", "16Mi", NULL};
+    op_t op = operator_with_component("gauged", extra);
+    char series[512];
+    snprintf(series, sizeof series,
+             "byron_stream_max_bytes{namespace=\"%s\",component=\"gauged\",stream=\"BYRON_%s_gauged\"}", ns,
+             ns);
+    for (char *p = strstr(series, "BYRON_"); *p; p++)
+        if (*p == '-') *p = '_';
+    long long deadline = byron_test_now_ms() + 20000;
+    while (metric(&op, series) != 16777216) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "%s not 16Mi (see %s)", series, op.log);
+        sleep_ms(100);
+    }
+    char bytes[512];
+    snprintf(bytes, sizeof bytes, "byron_stream_bytes%s", strchr(series, '{'));
+    cr_assert_geq(metric(&op, bytes), 0, "no %s", bytes);
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/gauged", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    deadline = byron_test_now_ms() + 20000;
+    while (metric(&op, series) != -1) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "%s still exported after the component was deleted",
+                     series);
+        sleep_ms(100);
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}

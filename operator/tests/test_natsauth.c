@@ -208,6 +208,10 @@ Test(natsperm, each_role_gets_its_own_subjects_and_no_stream_administration) {
     cr_assert(allows(sink, "pub", "$JS.ACK.BYRON_shop_customers.byron-sub-shop-orders.>"));
     cr_assert_not(allows(sink, "pub", "$JS.API.CONSUMER.CREATE.BYRON_shop_customers.>"),
                   "any consumer on a subscribed stream");
+    /* read by sequence (the fold checker): subscribed streams and its own dead letters */
+    cr_assert(allows(sink, "pub", "$JS.API.DIRECT.GET.BYRON_shop_customers"));
+    cr_assert(allows(sink, "pub", "$JS.API.STREAM.MSG.GET.BYRON_shop_orders_DLQ"));
+    cr_assert_not(allows_prefix(sink, "$JS.API.STREAM.MSG.GET.BYRON_shop_billing"));
     for (json_object *p = api; p; p = p == api ? sink : NULL) {
         cr_assert_not(allows_prefix(p, "$JS.API.STREAM.CREATE"));
         cr_assert_not(allows_prefix(p, "$JS.API.STREAM.UPDATE"));

@@ -12,7 +12,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{- define "byron.brokerURL" -}}
 {{- if .Values.nats.enabled -}}
-nats://{{ include "byron.fullname" . }}-nats.{{ .Release.Namespace }}.svc:4222
+{{ if .Values.nats.tls.enabled }}tls{{ else }}nats{{ end }}://{{ include "byron.fullname" . }}-nats.{{ .Release.Namespace }}.svc:4222
 {{- else -}}
 {{- required "nats.url is required when nats.enabled is false" .Values.nats.url -}}
 {{- end -}}
@@ -25,4 +25,47 @@ securityContext:
   readOnlyRootFilesystem: true
   capabilities: {drop: [ALL]}
   seccompProfile: {type: RuntimeDefault}
+{{- end -}}
+
+{{/* The NATS servers' configuration (templates/nats.yaml). */}}
+{{- define "byron.natsConf" -}}
+server_name: $POD_NAME
+listen: 0.0.0.0:4222
+http: 0.0.0.0:8222
+jetstream {
+  store_dir: /data
+  max_file_store: {{ $.Values.nats.jetstream.maxFileStore }}
+  max_memory_store: {{ $.Values.nats.jetstream.maxMemoryStore }}
+}
+{{- if $.Values.nats.tls.enabled }}
+tls {
+  cert_file: /etc/nats/tls/tls.crt
+  key_file: /etc/nats/tls/tls.key
+}
+{{- end }}
+{{- if gt (int $.Values.nats.replicas) 1 }}
+cluster {
+  name: {{ (include "byron.fullname" $) }}
+  listen: 0.0.0.0:6222
+  {{- if $.Values.nats.auth.enabled }}
+  # routes between the servers need the release's route password
+  authorization { user: route, password: $ROUTE_PASSWORD }
+  {{- end }}
+  # the route URLs come from the environment (ROUTE_<i>): with authentication
+  # they carry the route password, which only the identity Secret knows
+  routes: [
+    {{- range $i := until (int $.Values.nats.replicas) }}
+    $ROUTE_{{ $i }}
+    {{- end }}
+  ]
+}
+{{- end }}
+{{- if $.Values.nats.auth.enabled }}
+include ../auth/auth.conf
+{{- end }}
+{{- end -}}
+
+{{/* The Secret with the release's NATS trust chain (docs/security.md). */}}
+{{- define "byron.natsIdentitySecret" -}}
+{{- .Values.nats.auth.identitySecret | default (printf "%s-nats-identity" (include "byron.fullname" .)) -}}
 {{- end -}}

@@ -29,6 +29,9 @@ byron_metric_t *byron_metrics_register(byron_metrics_t *m, byron_metric_kind_t k
 void byron_metric_add(byron_metric_t *f, const char *const *values, double v);
 void byron_metric_set(byron_metric_t *f, const char *const *values, double v);
 void byron_metric_observe(byron_metric_t *f, const char *const *values, double v);
+/* Drop one series (a thing that no longer exists: its last value must not
+ * linger on every scrape). */
+void byron_metric_remove(byron_metric_t *f, const char *const *values);
 /* Current value of a counter/gauge series (0 if absent): for tests and readiness. */
 double byron_metric_value(byron_metric_t *f, const char *const *values);
 
