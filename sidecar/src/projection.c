@@ -531,6 +531,35 @@ static void app_after(byron_projection_t *p, json_object *ev, json_object *curre
     json_object_put(body);
 }
 
+/* ------------------------------------------------------------------ fault injection */
+
+#ifdef BYRON_FAULT_INJECTION
+/* Test builds only (BYRON_TESTS): BYRON_SINK_FAILPOINT=<point>[:<n>] makes the
+ * n-th pass (default 1) through <point> kill the process (SIGKILL: no clean-up,
+ * as a crash) or, for fail-change, fail that write. Points: after-journal,
+ * after-own-write, after-change, fail-change (docs/testing.md, "Faults"). */
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+static atomic_int failpoint_hits;
+
+static int failpoint(const char *point) {
+    const char *fp = getenv("BYRON_SINK_FAILPOINT");
+    size_t n = strlen(point);
+    if (!fp || strncmp(fp, point, n) != 0 || (fp[n] && fp[n] != ':')) return 0;
+    int want = fp[n] == ':' ? atoi(fp + n + 1) : 1;
+    if (atomic_fetch_add(&failpoint_hits, 1) + 1 != want) return 0;
+    byron_log(BYRON_LOG_WARN, "failpoint", "point", point, (char *)NULL);
+    if (strncmp(point, "fail-", 5) != 0) kill(getpid(), SIGKILL);
+    return 1;
+}
+#else
+static int failpoint(const char *point) {
+    (void)point;
+    return 0;
+}
+#endif
+
 /* ------------------------------------------------------------------ carrying out */
 
 static int needs_journal(byron_projection_t *p, const writes_t *w) {
@@ -546,11 +575,20 @@ static byron_proj_result_t carry_out(byron_projection_t *p, mongoc_client_t *cl,
     int journal = journaled || needs_journal(p, w);
     *lost = 0;
     if (journal && !journaled && (r = journal_write(p, cl, m, w, err)) != BYRON_PROJ_APPLIED) return r;
+    failpoint("after-journal");
     if ((r = apply_own(p, cl, w, lost, err)) != BYRON_PROJ_APPLIED || *lost) {
         if (*lost && journal) journal_clear(p, cl, m, err);
         return r;
     }
-    for (size_t i = 0; i < w->nchanges && r == BYRON_PROJ_APPLIED; i++) r = apply_change(p, cl, &w->changes[i], err);
+    failpoint("after-own-write");
+    for (size_t i = 0; i < w->nchanges && r == BYRON_PROJ_APPLIED; i++) {
+        if (failpoint("fail-change")) {
+            byron_err_set(err, BYRON_EIO, "injected failure of change %zu (BYRON_SINK_FAILPOINT)", i);
+            return BYRON_PROJ_RETRY;
+        }
+        r = apply_change(p, cl, &w->changes[i], err);
+        failpoint("after-change");
+    }
     if (r != BYRON_PROJ_APPLIED) return r; /* the redelivery resumes from the journal */
     app_after(p, w->after_event, w->after_current);
     return journal ? journal_clear(p, cl, m, err) : BYRON_PROJ_APPLIED;

@@ -149,16 +149,24 @@ int h_ready(int port) {
 }
 
 /* The reference app beside a sink (1: Python, 2: Node), on the sink's sockets. */
-void h_app_start(h_sink_t *k, int app, char *const *app_env) {
+/* An app process beside a sidecar: 1 the Python reference app, 2 the Node
+ * one, 3 the orders example's app; on the given sockets, with extra "K=V"s. */
+static pid_t app_spawn(int app, const char *app_sock, const char *sidecar_sock, const char *log,
+                       char *const *app_env) {
     char script[600], e1[400], e2[400];
-    snprintf(script, sizeof script, "%s/examples/reference-app/%s", getenv("BYRON_SOURCE_DIR"),
-             app == 2 ? "node/app.js" : "python/app.py");
-    snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", k->app_sock);
-    snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", k->sock);
+    snprintf(script, sizeof script, "%s/examples/%s", getenv("BYRON_SOURCE_DIR"),
+             app == 2 ? "reference-app/node/app.js" : app == 3 ? "orders/app/main.py" : "reference-app/python/app.py");
+    snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", app_sock);
+    snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", sidecar_sock);
     char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
-    char *aenv[8] = {e1, e2, NULL};
-    for (int i = 0; app_env && app_env[i] && i < 5; i++) aenv[2 + i] = app_env[i], aenv[3 + i] = NULL;
-    k->app_pid = h_spawn(aargv, k->app_log, aenv);
+    char *aenv[9] = {e1, e2, app == 3 ? "EXAMPLE_APP=orders" : NULL, NULL};
+    int n = app == 3 ? 3 : 2;
+    for (int i = 0; app_env && app_env[i] && n < 8; i++) aenv[n++] = app_env[i], aenv[n] = NULL;
+    return h_spawn(aargv, log, aenv);
+}
+
+void h_app_start(h_sink_t *k, int app, char *const *app_env) {
+    k->app_pid = app_spawn(app, k->app_sock, k->sock, k->app_log, app_env);
 }
 
 void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
@@ -189,6 +197,24 @@ void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, ch
     int64_t deadline = h_mono_ms() + 20000;
     while (h_mono_ms() < deadline && !h_ready(k->admin)) sleep_ms(50);
     cr_assert(h_ready(k->admin), "sink not ready within 20 s; see %s", k->log);
+}
+
+/* Sum of byron_sink_events_total over types for one outcome. */
+double h_sink_outcome(int port, const char *outcome) {
+    h_resp_t r;
+    double v = 0;
+    char needle[64];
+    snprintf(needle, sizeof needle, "outcome=\"%s\"} ", outcome);
+    if (h_http(NULL, port, "GET", "/metrics", NULL, 2000, &r) == 0 && r.body) {
+        for (char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+            char *e = strchr(p, '\n');
+            if (strncmp(p, "byron_sink_events_total{", 24) != 0) continue;
+            char *hit = strstr(p, needle);
+            if (hit && (!e || hit < e)) v += strtod(hit + strlen(needle), NULL);
+        }
+    }
+    h_resp_free(&r);
+    return v;
 }
 
 int h_sink_stop(h_sink_t *k, int sig) {
@@ -246,10 +272,30 @@ int h_verify_ex(const char *config, const char *app_sock, const char *const *ext
 }
 
 int h_sidecar_partitions;
+const char *h_component_source;
+
+/* A ByronComponent YAML's spec as component.json (what the operator writes,
+ * without its defaults) into out. */
+static void yaml_to_config(const char *yaml, const char *out) {
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import sys, json, yaml; s = yaml.safe_load(open(sys.argv[1]))[\"spec\"]; "
+             "json.dump({k: v for k, v in s.items() if k not in (\"api\", \"sink\", \"cache\", \"broker\")}, "
+             "open(sys.argv[2], \"w\"))' '%s' '%s'",
+             yaml, out);
+    cr_assert_eq(system(cmd), 0, "cannot read %s", yaml);
+}
 
 static void write_config(h_sidecar_t *sc) {
     char src[600];
-    snprintf(src, sizeof src, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
+    if (h_component_source && strstr(h_component_source, ".yaml")) {
+        snprintf(src, sizeof src, "%s/source.json", sc->dir);
+        yaml_to_config(h_component_source, src);
+    } else if (h_component_source) {
+        snprintf(src, sizeof src, "%s", h_component_source);
+    } else {
+        snprintf(src, sizeof src, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
+    }
     json_object *root = NULL;
     byron_err_t err;
     cr_assert_eq(byron_json_parse_file(src, 1 << 20, &root, &err), BYRON_OK, "%s", err.msg);
@@ -336,16 +382,9 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     for (const char *const *e = extra; e && *e && n < 38; e++) argv[n++] = (char *)*e;
     argv[n] = NULL;
     sc->pid = h_spawn(argv, sc->log, NULL);
-    if (app) {
-        char script[600], env_app[400], env_sc[400];
-        snprintf(script, sizeof script, "%s/examples/reference-app/%s/%s", getenv("BYRON_SOURCE_DIR"), app,
-                 strcmp(app, "node") == 0 ? "app.js" : "app.py");
-        snprintf(env_app, sizeof env_app, "BYRON_APP_SOCKET=%s", sc->app_sock);
-        snprintf(env_sc, sizeof env_sc, "BYRON_SIDECAR_SOCKET=%s", sc->sock);
-        char *aargv[] = {strcmp(app, "node") == 0 ? "node" : "python3", script, NULL};
-        char *aenv[] = {env_app, env_sc, NULL};
-        sc->app_pid = h_spawn(aargv, sc->app_log, aenv);
-    }
+    if (app)
+        sc->app_pid = app_spawn(strcmp(app, "node") == 0 ? 2 : strcmp(app, "orders") == 0 ? 3 : 1, sc->app_sock,
+                                sc->sock, sc->app_log, NULL);
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
         if (h_http(NULL, sc->admin_port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&

@@ -22,6 +22,13 @@ typedef struct h_sidecar {
 
 /* Partitions of the components h_sidecar_start writes (0: orders.json's 8). */
 extern int h_sidecar_partitions;
+/* The component the next h_sidecar_start describes: a component.json, or a
+ * ByronComponent YAML whose spec is used (NULL: sidecar/tests/data/orders.json). */
+extern const char *h_component_source;
+
+/* Apps: "python" and "node" are the reference apps; "orders" is the orders
+ * example's app (examples/orders/app, EXAMPLE_APP=orders). h_sink_start's
+ * app number: 1 Python, 2 Node, 3 the orders example. */
 
 /* Start an api sidecar for a fresh component (name unique per call; "=name":
  * exactly that component, i.e. another replica of one already started) with the
@@ -65,6 +72,9 @@ void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, ch
                   const char *extra_arg);
 /* (Re)start the reference app beside a sink (1: Python, 2: Node). */
 void h_app_start(h_sink_t *k, int app, char *const *app_env);
+/* Sum of byron_sink_events_total over event types for one outcome, from the
+ * sidecar's /metrics on port (its admin port). */
+double h_sink_outcome(int port, const char *outcome);
 /* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1). */
 int h_sink_stop(h_sink_t *k, int sig);
 

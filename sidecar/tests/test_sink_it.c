@@ -41,24 +41,6 @@ static int file_contains(const char *path, const char *needle) {
     return found;
 }
 
-/* Sum of byron_sink_events_total over types for one outcome. */
-static double outcome_total(int port, const char *outcome) {
-    h_resp_t r;
-    double v = 0;
-    char needle[64];
-    snprintf(needle, sizeof needle, "outcome=\"%s\"} ", outcome);
-    if (h_http(NULL, port, "GET", "/metrics", NULL, 2000, &r) == 0 && r.body) {
-        for (char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-            char *e = strchr(p, '\n');
-            if (strncmp(p, "byron_sink_events_total{", 24) != 0) continue;
-            char *hit = strstr(p, needle);
-            if (hit && (!e || hit < e)) v += strtod(hit + strlen(needle), NULL);
-        }
-    }
-    h_resp_free(&r);
-    return v;
-}
-
 /* ---- the fold ---------------------------------------------------------- */
 
 /* {"Order/o-1": {"id":..,"version":..,fields}} from the stream, as the
@@ -287,8 +269,8 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 4, 100, 15, 1);
     converge(api.stream, k.port, 0, 30000);
-    cr_assert_gt(outcome_total(k.admin, "projected"), 399);
-    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
+    cr_assert_gt(h_sink_outcome(k.admin, "projected"), 399);
+    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     /* Read-your-writes: the answer waits for the sink. */
     h_resp_t r;
     cr_assert_eq(
@@ -389,9 +371,9 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     /* Both replicas project (they share the partitions' consumers). */
     int64_t deadline = mono_ms() + 20000;
     while (mono_ms() < deadline &&
-           (outcome_total(k1.admin, "projected") < 1 || outcome_total(k2.admin, "projected") < 1))
+           (h_sink_outcome(k1.admin, "projected") < 1 || h_sink_outcome(k2.admin, "projected") < 1))
         sleep_ms(50);
-    double p1 = outcome_total(k1.admin, "projected"), p2 = outcome_total(k2.admin, "projected");
+    double p1 = h_sink_outcome(k1.admin, "projected"), p2 = h_sink_outcome(k2.admin, "projected");
     cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
     /* Kill one in the middle of the next burst: the other finishes. */
     pthread_t t;
@@ -403,7 +385,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     converge(api.stream, k2.port, 0, 60000);
     /* Order: an event delivered before its predecessor was applied would have
      * met the guard's gap rule, which logs and retries it: neither replica did. */
-    cr_assert_eq(outcome_total(k2.admin, "dead_lettered"), 0);
+    cr_assert_eq(h_sink_outcome(k2.admin, "dead_lettered"), 0);
     cr_assert(!file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
     cr_assert(!file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
@@ -442,9 +424,9 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     delete_durables(api.stream, 8);
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.admin, "skipped") < (double)nevents) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.admin, "skipped"), (double)nevents);
-    cr_assert_eq(outcome_total(k.admin, "projected"), 0);
+    while (mono_ms() < deadline && h_sink_outcome(k.admin, "skipped") < (double)nevents) sleep_ms(50);
+    cr_assert_eq(h_sink_outcome(k.admin, "skipped"), (double)nevents);
+    cr_assert_eq(h_sink_outcome(k.admin, "projected"), 0);
     json_object *after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
     json_object_put(after);
@@ -454,7 +436,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
-    cr_assert_eq(outcome_total(k.admin, "skipped"), 0);
+    cr_assert_eq(h_sink_outcome(k.admin, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
@@ -498,8 +480,8 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     char dlq[256];
     snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
     int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && outcome_total(k.admin, "dead_lettered") < 1) sleep_ms(50);
-    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 1);
+    while (mono_ms() < deadline && h_sink_outcome(k.admin, "dead_lettered") < 1) sleep_ms(50);
+    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 1);
     json_object *d = h_stream_events(dlq, NULL);
     cr_assert_eq(json_object_array_length(d), 1);
     json_object *m = json_object_object_get(json_object_array_get_idx(d, 0), "event");
@@ -608,8 +590,8 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     }
     /* The update is not listed: consumed and counted, not handed to the app. */
     deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline && outcome_total(b.admin, "filtered") < 1) sleep_ms(50);
-    cr_assert_geq(outcome_total(b.admin, "filtered"), 1);
+    while (mono_ms() < deadline && h_sink_outcome(b.admin, "filtered") < 1) sleep_ms(50);
+    cr_assert_geq(h_sink_outcome(b.admin, "filtered"), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
     cr_assert(h_ready(b.admin));
@@ -650,7 +632,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
     int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.admin, "projected") < 1) sleep_ms(50);
+    while (mono_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1) sleep_ms(50);
     kill(k.app_pid, SIGKILL);
     h_wait_exit(k.app_pid, 5000);
     k.app_pid = 0;
@@ -659,9 +641,9 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
     deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && outcome_total(k.admin, "failed") < 4) sleep_ms(50);
-    cr_assert_geq(outcome_total(k.admin, "failed"), 4, "the event was not retried while the app was away");
-    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
+    while (mono_ms() < deadline && h_sink_outcome(k.admin, "failed") < 4) sleep_ms(50);
+    cr_assert_geq(h_sink_outcome(k.admin, "failed"), 4, "the event was not retried while the app was away");
+    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     h_app_start(&k, 1, app_env);
     deadline = mono_ms() + 20000;
     for (;;) {
@@ -676,7 +658,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
         h_resp_free(&r);
         sleep_ms(50);
     }
-    cr_assert_eq(outcome_total(k.admin, "dead_lettered"), 0);
+    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -734,7 +716,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
     cr_assert(r1.reads > 0 && r2.reads > 0);
     cr_assert_eq(r1.failures + r2.failures, 0, "%d of %d reads failed", r1.failures + r2.failures,
                  r1.reads + r2.reads);
-    cr_assert(outcome_total(k1.admin, "projected") > 0 && outcome_total(k2.admin, "projected") > 0,
+    cr_assert(h_sink_outcome(k1.admin, "projected") > 0 && h_sink_outcome(k2.admin, "projected") > 0,
               "both replicas project");
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     cr_assert_eq(h_sink_stop(&k1, SIGTERM), 0);

@@ -16,7 +16,10 @@ undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
 Event handlers (sink side, POST /v1/events/<type>):
   own custom event  sets the event data's keys that are fields of the aggregate's model
                     (e.g. OrderShipped {"status": "SHIPPED"} → status), plus
-                    REFAPP_EVENT_SET='{"OrderShipped": {"status": "SHIPPED"}}' per type
+                    REFAPP_EVENT_SET='{"OrderShipped": {"status": "SHIPPED"}}' per type, and
+                    REFAPP_EVENT_CHANGES='{"OrderShipped": [{"model": "OrderLine", "id": "{id}-a",
+                    "set": {"sku": "a"}}]}' per type: changes to other objects ("{id}" is the
+                    event's subject)
   subscribed event  mirrors the other component's object into this component's first
                     model: {"changes": [{"model": M, "id": <event subject>, "set": <data ∩ M's fields>}]}
   generated event   {} (the sidecar's default projection)
@@ -36,10 +39,11 @@ SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
 SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
 EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
+EVENT_CHANGES = json.loads(os.environ.get("REFAPP_EVENT_CHANGES") or "{}")
 META = {}  # the component, from GET /v1/meta at start-up
 
 stats_lock = threading.Lock()
-stats = {"before": 0, "after": 0, "command": 0, "events": 0}
+stats = {"before": 0, "after": 0, "command": 0, "events": 0, "eventAfter": {}}
 
 
 def log(msg, **kw):
@@ -111,6 +115,10 @@ class Handler(BaseHTTPRequestHandler):
         hook = parts[3] if len(parts) == 4 else None
         if parts[1] == "events":
             count("events")
+            if hook == "after" and not NO_HOOKS:  # per event id: how often its after hook ran
+                with stats_lock:
+                    eid = (req.get("event") or {}).get("id", "")
+                    stats["eventAfter"][eid] = stats["eventAfter"].get(eid, 0) + 1
             if hook or NO_HOOKS:
                 return self.reply(200, {}) if hook and not NO_HOOKS else self.reply(404, {})
             return self.handle_event(parts[2], req)
@@ -172,7 +180,11 @@ def handle_event(self, etype, req):
     fields = model_fields(model)
     setv = {k: v for k, v in data.items() if k in fields}
     setv.update(EVENT_SET.get(etype) or {})
-    return self.reply(200, {"set": setv} if setv else {})
+    answer = {"set": setv} if setv else {}
+    changes = [dict(c, id=c["id"].replace("{id}", ev.get("subject", ""))) for c in EVENT_CHANGES.get(etype) or []]
+    if changes:
+        answer["changes"] = changes
+    return self.reply(200, answer)
 
 
 Handler.handle_event = handle_event
