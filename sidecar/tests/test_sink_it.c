@@ -41,6 +41,14 @@ static int file_contains(const char *path, const char *needle) {
     return found;
 }
 
+/* The independent fold checker (docs/consistency.md) after a scenario. */
+static void assert_fold_equals_cache(const char *config, const char *app_sock) {
+    char *report = NULL;
+    int rc = h_verify(config, app_sock, &report);
+    cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
+    free(report);
+}
+
 /* ---- the fold ---------------------------------------------------------- */
 
 /* {"Order/o-1": {"id":..,"version":..,fields}} from the stream, as the
@@ -356,6 +364,7 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     for (char *p = db; *p; p++)
         if (*p == '-') *p = '_';
     cr_assert_str_eq(index_names(db, "Order"), ",_id_,code_1,customer_1,");
+    assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -388,6 +397,7 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     cr_assert_eq(h_sink_outcome(k2.admin, "dead_lettered"), 0);
     cr_assert(!file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
     cr_assert(!file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
+    assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -439,6 +449,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     cr_assert_eq(h_sink_outcome(k.admin, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
+    assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -517,6 +528,7 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-1", NULL, 2000, &r), 0);
     cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "version")), 1, "%s", r.body);
     h_resp_free(&r);
+    assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -659,6 +671,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
         sleep_ms(50);
     }
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
+    assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -718,6 +731,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
                  r1.reads + r2.reads);
     cr_assert(h_sink_outcome(k1.admin, "projected") > 0 && h_sink_outcome(k2.admin, "projected") > 0,
               "both replicas project");
+    assert_fold_equals_cache(api.config, k1.app_sock);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     cr_assert_eq(h_sink_stop(&k1, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&api), 0);
