@@ -728,8 +728,15 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     if (!st && d.cache_external) {
         if (!(st = delete_owned(c, bc, &BYRON_KIND_STATEFULSET, "-cache", &deleted, err)) &&
-            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)))
+            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)) &&
+            !(st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, "-cache", &deleted, err)))
             st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
+        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
+    if (!st && !c->o.desired.network_policies) { /* turned off: ours go */
+        static const char *const parts[] = {"-cache", "-api", "-sink"};
+        for (int i = 0; i < 3 && !st; i++)
+            st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, parts[i], &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
     }
     if (!st && foreign.n) {

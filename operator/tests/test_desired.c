@@ -52,11 +52,12 @@ Test(desired, every_child_is_named_labelled_and_owned) {
     json_object *bc = parse(BC);
     byron_desired_t d;
     build(bc, &d);
-    cr_assert_eq(d.n, 6);
-    const char *want[][2] = {{"ConfigMap", "orders-config"},  {"Service", "orders-cache"},
-                             {"StatefulSet", "orders-cache"}, {"Service", "orders-api"},
-                             {"Deployment", "orders-api"},    {"Deployment", "orders-sink"}};
-    for (int i = 0; i < 6; i++) {
+    cr_assert_eq(d.n, 8);
+    const char *want[][2] = {{"ConfigMap", "orders-config"},        {"Service", "orders-cache"},
+                             {"StatefulSet", "orders-cache"},       {"Service", "orders-api"},
+                             {"Deployment", "orders-api"},          {"Deployment", "orders-sink"},
+                             {"PodDisruptionBudget", "orders-api"}, {"PodDisruptionBudget", "orders-sink"}};
+    for (int i = 0; i < 8; i++) {
         byron_desired_obj_t *o = find(&d, want[i][0], want[i][1]);
         cr_assert_not_null(o, "%s %s", want[i][0], want[i][1]);
         cr_assert_str_eq(s_at(o->obj, "metadata|namespace"), "shop");
@@ -210,7 +211,7 @@ Test(desired, external_cache_has_no_statefulset_and_uses_the_given_uri) {
     byron_desired_t d;
     build(bc, &d);
     cr_assert(d.cache_external);
-    cr_assert_eq(d.n, 4);
+    cr_assert_eq(d.n, 6);
     cr_assert_null(find(&d, "StatefulSet", "orders-cache"));
     cr_assert_null(find(&d, "Service", "orders-cache"));
     json_object *sc = container(find(&d, "Deployment", "orders-api")->obj, "byron-sidecar");
@@ -340,7 +341,8 @@ Test(desired, deterministic_output) {
  * config); without one the operator's --default-auth applies. */
 Test(desired, auth_from_the_spec_or_the_default) {
     char text[4096];
-    snprintf(text, sizeof text, "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
+    snprintf(text, sizeof text,
+             "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
              "\"keysSecretRef\":{\"name\":\"idp-keys\",\"key\":\"jwks\"},"
              "\"rules\":[{\"operations\":[\"orders\"],\"claims\":[{\"claim\":\"scp\",\"equals\":\"r\"}]}]}}}",
              (int)(strlen(BC) - 2), BC);
@@ -358,7 +360,8 @@ Test(desired, auth_from_the_spec_or_the_default) {
     json_object *sc = NULL, *dep = find(&d, "Deployment", "orders-api")->obj;
     json_object *cs = at(dep, "spec|template|spec|containers");
     for (size_t i = 0; i < json_object_array_length(cs); i++)
-        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar")) sc = json_object_array_get_idx(cs, i);
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar"))
+            sc = json_object_array_get_idx(cs, i);
     cr_assert_not_null(sc);
     int env_ok = 0;
     json_object *env = at(sc, "env");
@@ -387,5 +390,61 @@ Test(desired, auth_from_the_spec_or_the_default) {
     o.default_auth = "{\"rules\":[{\"operations\":[\"nope\"],\"anonymous\":true}]}";
     cr_assert_neq(byron_desired_build(bc, &o, &d, &err), BYRON_OK);
     cr_assert(strstr(err.msg, "spec.auth.rules[0].operations[0]"), "%s", err.msg);
+    json_object_put(bc);
+}
+
+static json_object *rule_port(json_object *np, int i) {
+    return at(json_object_array_get_idx(at(np, "spec|ingress"), (size_t)i), "ports|0|port");
+}
+
+Test(desired, network_policies_let_each_part_be_reached_only_by_whom_it_serves) {
+    json_object *bc = parse(BC);
+    byron_desired_options_t o = OPTS;
+    o.network_policies = 1;
+    o.monitoring_namespace = "monitoring";
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(d.n, 11);
+    /* the cache: only its own component's api and sink, on the MongoDB port */
+    json_object *cache = find(&d, "NetworkPolicy", "orders-cache")->obj;
+    cr_assert_str_eq(s_at(cache, "spec|podSelector|matchLabels|byron.io/role"), "cache");
+    cr_assert_str_eq(s_at(cache, "spec|policyTypes|0"), "Ingress");
+    cr_assert_eq(json_object_array_length(at(cache, "spec|ingress")), 1);
+    cr_assert_str_eq(json_object_get_string(rule_port(cache, 0)), "mongo");
+    const char *from = json_object_to_json_string(at(cache, "spec|ingress|0|from"));
+    cr_assert(strstr(from, "\"orders\"") && strstr(from, "\"api\"") && strstr(from, "\"sink\"") &&
+                  !strstr(from, "namespaceSelector"),
+              "%s", from);
+    /* the api: anyone on the public port, the monitoring namespace on the admin port */
+    json_object *api = find(&d, "NetworkPolicy", "orders-api")->obj;
+    cr_assert_eq(json_object_array_length(at(api, "spec|ingress")), 2);
+    cr_assert_str_eq(json_object_get_string(rule_port(api, 0)), "http");
+    cr_assert_null(at(api, "spec|ingress|0|from"));
+    cr_assert_str_eq(json_object_get_string(rule_port(api, 1)), "admin");
+    cr_assert_str_eq(
+        s_at(api, "spec|ingress|1|from|0|namespaceSelector|matchLabels|kubernetes.io/metadata.name"),
+        "monitoring");
+    /* the sink: the admin port only */
+    json_object *sink = find(&d, "NetworkPolicy", "orders-sink")->obj;
+    cr_assert_eq(json_object_array_length(at(sink, "spec|ingress")), 1);
+    cr_assert_str_eq(json_object_get_string(rule_port(sink, 0)), "admin");
+    /* one pod at a time; replicas spread over nodes and zones */
+    cr_assert_eq(
+        json_object_get_int(at(find(&d, "PodDisruptionBudget", "orders-sink")->obj, "spec|maxUnavailable")),
+        1);
+    json_object *tsc =
+        at(find(&d, "Deployment", "orders-api")->obj, "spec|template|spec|topologySpreadConstraints");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "topologyKey"), "kubernetes.io/hostname");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "whenUnsatisfiable"), "ScheduleAnyway");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "labelSelector|matchLabels|byron.io/role"),
+                     "api");
+    byron_desired_cleanup(&d);
+    /* no monitoring namespace: the admin port is reachable by no pod */
+    o.monitoring_namespace = NULL;
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(json_object_array_length(at(find(&d, "NetworkPolicy", "orders-sink")->obj, "spec|ingress")),
+                 0);
+    byron_desired_cleanup(&d);
     json_object_put(bc);
 }

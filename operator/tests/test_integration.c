@@ -1243,3 +1243,43 @@ Test(operator, streams_are_created_with_their_limit_and_their_gauges_follow_the_
     }
     cr_assert_eq(stop_operator(&op), 0);
 }
+
+/* A NetworkPolicy per part and a PodDisruptionBudget per workload, owned like
+ * every child; turned off, the policies go. */
+Test(operator, network_policies_and_disruption_budgets_are_children_and_go_when_turned_off) {
+    op_t op = operator_with_component("fenced", NULL);
+    const char *want[][2] = {{"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "cache"},
+                             {"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "api"},
+                             {"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "sink"},
+                             {"/apis/policy/v1/namespaces/%s/poddisruptionbudgets/fenced-%s", "api"},
+                             {"/apis/policy/v1/namespaces/%s/poddisruptionbudgets/fenced-%s", "sink"}};
+    json_object *bc = get_bc("fenced");
+    for (int i = 0; i < 5; i++) {
+        char path[512];
+        snprintf(path, sizeof path, want[i][0], ns, want[i][1]);
+        long long deadline = byron_test_now_ms() + 20000;
+        json_object *o;
+        while (!(o = kget("%s", path))) {
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s not created", path);
+            sleep_ms(50);
+        }
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), s_at(bc, "metadata|uid"), "%s", path);
+        json_object_put(o);
+    }
+    json_object_put(bc);
+    cr_assert_eq(stop_operator(&op), 0);
+    const char *off[] = {"--no-network-policies", NULL};
+    op = start_operator(off);
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, want[i][0], ns, want[i][1]);
+        long long deadline = byron_test_now_ms() + 20000;
+        json_object *o;
+        while ((o = kget("%s", path))) {
+            json_object_put(o);
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s still there with --no-network-policies", path);
+            sleep_ms(50);
+        }
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}
