@@ -666,6 +666,39 @@ static void add(byron_desired_t *d, const byron_kind_t *k, json_object *o) {
     sets(set(md, "annotations", obj()), BYRON_ANN_APPLIED_HASH, e->hash);
 }
 
+/* The schema: what decides whether a sink understands an own event — the
+ * subjects (partitions), enums, models and custom commands (their emits).
+ * Not subscriptions (a subscribed event is never deferred), auth or how the
+ * component runs. FNV-1a of its compact JSON, like every hash here. */
+static void schema_hash(json_object *config, char out[17]) {
+    static const char *const KEYS[] = {"partitions", "enums", "models", "commands"};
+    json_object *s = obj(), *v;
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (json_object_object_get_ex(config, KEYS[i], &v)) set(s, KEYS[i], json_object_get(v));
+    hash_hex(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN), out);
+    json_object_put(s);
+}
+
+/* schemaGeneration: the generation recorded in status.schema while the schema
+ * keeps that hash, else the component's metadata.generation (above any
+ * recorded one): monotonic, and moved only by a schema change — a replicas,
+ * resources or image change keeps component.json, so no pod rolls. */
+static int64_t schema_generation(json_object *bc, const char *hash) {
+    json_object *st = NULL, *sch = NULL, *v;
+    int64_t recorded = 0, gen = 1;
+    const char *rhash = "";
+    if (json_object_object_get_ex(bc, "status", &st) && json_object_object_get_ex(st, "schema", &sch)) {
+        if (json_object_object_get_ex(sch, "generation", &v)) recorded = json_object_get_int64(v);
+        if (json_object_object_get_ex(sch, "hash", &v)) rhash = json_object_get_string(v);
+    }
+    if (recorded > 0 && !strcmp(rhash, hash)) return recorded;
+    json_object *md;
+    if (json_object_object_get_ex(bc, "metadata", &md) && json_object_object_get_ex(md, "generation", &v))
+        gen = json_object_get_int64(v);
+    if (gen < 1) gen = 1;
+    return gen > recorded ? gen : recorded + 1;
+}
+
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err) {
     memset(out, 0, sizeof(*out));
@@ -691,6 +724,9 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
         json_object_put(config);
         return st;
     }
+    schema_hash(config, out->schema_hash);
+    out->schema_generation = schema_generation(bc, out->schema_hash);
+    seti(config, "schemaGeneration", out->schema_generation);
     /* Pretty-printed with sorted-by-insertion keys: deterministic for one spec. */
     const char *cj =
         json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

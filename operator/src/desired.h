@@ -61,6 +61,10 @@ typedef struct byron_desired {
     int n;
     int cache_external;
     char config_hash[17];
+    /* component.json's schemaGeneration and the hash of the schema it was
+     * derived for: the reconcile records both in status.schema. */
+    char schema_hash[17];
+    int64_t schema_generation;
     byron_desired_streams_t streams;
 } byron_desired_t;
 
@@ -75,8 +79,9 @@ typedef struct byron_desired {
 #define BYRON_ANN_CONFIG_HASH "byron.io/config-hash"
 
 /* Build everything the component should own except the Secret (see
- * byron_desired_secret). Fails with EINVAL and the field's path when the spec
- * is unusable ("spec.cache: storage and external are exclusive"). */
+ * byron_desired_secret). component.json's schemaGeneration comes from the
+ * component's status.schema {hash, generation} (docs/evolution.md). Fails with EINVAL and the field's path
+ * when the spec is unusable ("spec.cache: storage and external are exclusive"). */
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err);
 void byron_desired_cleanup(byron_desired_t *d);

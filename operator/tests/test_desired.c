@@ -2,6 +2,7 @@
  * replicas ownership, config hash, external cache, spec errors. */
 #include "base64.h"
 #include "byron/json.h"
+#include "config.h" /* the sidecar's parser: it must accept what we write */
 #include "desired.h"
 #include "jpath.h"
 
@@ -321,6 +322,107 @@ Test(desired, secret_holds_base64_credentials_and_uri) {
     cr_assert_str_eq(s_at(s, "data|uri"), b64);
     free(b64);
     json_object_put(s);
+    json_object_put(bc);
+}
+
+/* component.json's schemaGeneration, as the sidecar reads it; the config
+ * hash beside it. */
+static int64_t built_generation(json_object *bc, char config_hash[17], char schema_hash[17]) {
+    byron_desired_t d;
+    build(bc, &d);
+    const char *text = s_at(find(&d, "ConfigMap", "orders-config")->obj, "data|component.json");
+    json_object *cj = NULL;
+    byron_component_t *c = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(text, strlen(text), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_parse(cj, &c, &err), BYRON_OK, "the sidecar refuses component.json: %s",
+                 err.msg);
+    int64_t g = c->schema_generation;
+    cr_assert_eq(json_object_get_int64(at(cj, "schemaGeneration")), g);
+    cr_assert_eq(d.schema_generation, g);
+    snprintf(config_hash, 17, "%s", d.config_hash);
+    snprintf(schema_hash, 17, "%s", d.schema_hash);
+    byron_component_free(c);
+    json_object_put(cj);
+    byron_desired_cleanup(&d);
+    return g;
+}
+
+/* What the reconcile does after a build: status.schema = {hash, generation}. */
+static void record_schema(json_object *bc, const char *hash, int64_t gen) {
+    json_object *st = at(bc, "status"), *sch = json_object_new_object();
+    if (!st) json_object_object_add(bc, "status", st = json_object_new_object());
+    json_object_object_add(sch, "hash", json_object_new_string(hash));
+    json_object_object_add(sch, "generation", json_object_new_int64(gen));
+    json_object_object_add(st, "schema", sch);
+}
+
+static void set_generation(json_object *bc, int64_t g) {
+    json_object_object_add(at(bc, "metadata"), "generation", json_object_new_int64(g));
+}
+
+/* schemaGeneration moves exactly when the schema (partitions, enums, models,
+ * commands) changes, to the generation of that change; otherwise the recorded
+ * one stays and component.json with it, so no pod rolls. */
+Test(desired, schema_generation_moves_only_with_the_schema) {
+    json_object *bc = parse(BC);
+    char cfg0[17], sch0[17], cfg[17], sch[17];
+    /* First sight: no status yet, the component's generation (3). */
+    cr_assert_eq(built_generation(bc, cfg0, sch0), 3);
+    record_schema(bc, sch0, 3);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3, "recorded: the same");
+    cr_assert_str_eq(cfg, cfg0, "recording it changes nothing");
+
+    /* How it runs (replicas, images, resources, env) is not the schema. */
+    set_generation(bc, 4);
+    json_object_object_add(at(bc, "spec|api"), "replicas", json_object_new_int(7));
+    json_object_object_add(at(bc, "spec|sink"), "image", json_object_new_string("acme/orders:2"));
+    json_object *res = json_object_new_object(), *req = json_object_new_object();
+    json_object_object_add(req, "cpu", json_object_new_string("1"));
+    json_object_object_add(res, "requests", req);
+    json_object_object_add(at(bc, "spec|sink"), "resources", res);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3, "replicas, image, resources moved schemaGeneration");
+    cr_assert_str_eq(cfg, cfg0, "component.json changed: every pod would roll");
+
+    /* Nor are subscriptions (a subscribed event is never deferred). */
+    set_generation(bc, 5);
+    json_object_array_del_idx(at(bc, "spec|subscriptions"), 1, 1);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3);
+    cr_assert_str_eq(sch, sch0);
+
+    /* An optional field: generation 6's. */
+    set_generation(bc, 6);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "name", json_object_new_string("note"));
+    json_object_object_add(f, "type", json_object_new_string("String"));
+    json_object_array_add(at(bc, "spec|models|0|fields"), f);
+    cr_assert_eq(built_generation(bc, cfg, sch), 6);
+    cr_assert_str_neq(sch, sch0);
+    cr_assert_str_neq(cfg, cfg0);
+    record_schema(bc, sch, 6);
+    snprintf(sch0, sizeof sch0, "%s", sch);
+
+    /* Then scaling again keeps 6. */
+    set_generation(bc, 7);
+    json_object_object_add(at(bc, "spec|api"), "replicas", json_object_new_int(1));
+    cr_assert_eq(built_generation(bc, cfg, sch), 6);
+
+    /* An enum value, a command: each a new schema. */
+    set_generation(bc, 8);
+    json_object_array_add(at(bc, "spec|enums|0|values"), json_object_new_string("ON_HOLD"));
+    cr_assert_eq(built_generation(bc, cfg, sch), 8);
+    cr_assert_str_neq(sch, sch0);
+    record_schema(bc, sch, 8);
+    snprintf(sch0, sizeof sch0, "%s", sch);
+    set_generation(bc, 9);
+    json_object_array_add(at(bc, "spec|commands|0|emits"), json_object_new_string("OrderHeld"));
+    cr_assert_eq(built_generation(bc, cfg, sch), 9);
+    cr_assert_str_neq(sch, sch0);
+
+    /* Monotonic even against a status ahead of metadata.generation (a
+     * restored or hand-edited status): never back to an old number. */
+    record_schema(bc, sch0, 40);
+    cr_assert_eq(built_generation(bc, cfg, sch), 41);
     json_object_put(bc);
 }
 
