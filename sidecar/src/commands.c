@@ -378,7 +378,7 @@ static byron_status_t read_back(run_t *r, uint64_t from) {
  * ack said (a single message), else 0: the stream is asked (stream.h). */
 static byron_status_t read_back_duplicate(run_t *r, uint64_t seq) {
     if (!seq) {
-        char first[420];
+        char first[432];
         snprintf(first, sizeof first, "%s0", r->id_prefix);
         byron_err_t e = {0};
         byron_status_t st = byron_stream_find_msg_id(r->c->o.stream, r->subject, first, &seq, &e);
@@ -772,7 +772,7 @@ static byron_status_t append(run_t *r) {
     size_t n = r->nclaims + r->nev;
     byron_publish_t msgs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
     json_object *envs[BYRON_COMMAND_MAX_EVENTS];
-    char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][420], types[BYRON_COMMAND_MAX_EVENTS][160];
+    char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][432], types[BYRON_COMMAND_MAX_EVENTS][160];
     uint64_t seqs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
     memset(msgs, 0, sizeof msgs);
     for (size_t i = 0; i < r->nclaims; i++) {
