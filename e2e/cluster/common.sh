@@ -52,6 +52,7 @@ OPERATOR_IMAGE=docker.io/byron/operator:dev
 SIDECAR_IMAGE=docker.io/byron/sidecar:dev
 # the example component's app (examples/orders/Dockerfile)
 EXAMPLE_ORDERS_IMAGE=docker.io/byron/example-orders:dev
+HYDRA_IMAGE=docker.io/oryd/hydra:${HYDRA_VERSION}  # the example's identity provider (examples/orders/identity.yaml)
 
 export PATH="$BIN:$PATH"
 

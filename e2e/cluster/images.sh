@@ -250,6 +250,16 @@ img_example_orders() {
   mv "$IMAGES/example-orders.tar.tmp" "$IMAGES/example-orders.tar"
 }
 img_sidecar() { dockerfile_image sidecar "$SIDECAR_IMAGE"; }
+# The example's identity provider: the Hydra scripts/bootstrap builds (cgo: on
+# the Debian base, for glibc), under the name of Ory's own image.
+img_hydra() {
+  [ -x "$BIN/hydra" ] || { clog "$BIN/hydra missing: run scripts/bootstrap"; return 1; }
+  local c; c=$(bh from --quiet --pull=never "localhost/byron/debian:$DEBIAN_SUITE")
+  bh copy --quiet "$c" "$BIN/hydra" /usr/local/bin/hydra >/dev/null
+  bh config --entrypoint '["/usr/local/bin/hydra"]' --env SQA_OPT_OUT=true --port 4444 --port 4445 \
+    --user 65532:65532 "$c"
+  finish "$c" hydra "$IMAGES/hydra.tar" "$HYDRA_IMAGE"
+}
 
 # Inputs of the project's images: the Dockerfile and the build context (the
 # repo's files, tracked or not, minus git-ignored ones and .dockerignore's dirs).
@@ -284,6 +294,7 @@ build_images() {
   build_image probe "$(fnkey img_probe)-$deb-$(hash_files "$BIN/e2e-probe")" img_probe
   build_image operator "$(fnkey img_operator dockerfile_image)-$deb-$(source_key operator)" img_operator
   build_image sidecar "$(fnkey img_sidecar dockerfile_image)-$deb-$(source_key sidecar)" img_sidecar
+  build_image hydra "$(fnkey img_hydra)-$deb-$(hash_files "$BIN/hydra")" img_hydra
   build_image example-orders "$(fnkey img_example_orders)-$deb-$(hash_files "$repo_root/examples/orders/Dockerfile" "$repo_root"/examples/orders/app/*.py)" img_example_orders
 }
 

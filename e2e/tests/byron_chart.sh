@@ -13,7 +13,7 @@ new_ns e2e-chart
 helm lint "$CHART" >/dev/null 2>&1 || fail "helm lint helm/byron"
 # a 3-server NATS JetStream cluster with authentication (the default) and
 # routes authenticated with the release's route password
-install_byron --set nats.replicas=3 --set broker.replicas=3
+install_byron --set nats.replicas=3 --set broker.replicas=3 --set "networkPolicy.monitoringNamespace=$NS"
 kubectl -n "$NS" wait --for=condition=Available "deployment/$OPERATOR_DEPLOY" --timeout=60s >/dev/null ||
   fail "operator not Available"
 [ "$(kubectl -n "$NS" get deployment "$OPERATOR_DEPLOY" -o jsonpath='{.spec.template.spec.containers[0].image}')" = "$OPERATOR" ] ||

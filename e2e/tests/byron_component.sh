@@ -17,6 +17,7 @@ pass "chart installed (release $REL, operator watching $NS)"
 
 # --- the component and its children ---------------------------------------------------
 # shipping (which consumes orders' events) comes up alongside; it is checked below
+apply_example identity.yaml   # the identity provider orders trusts (spec.auth)
 apply_example component.yaml
 apply_example shipping.yaml
 kubectl -n "$NS" wait --for=condition=Ready bc/orders --timeout=180s >/dev/null || {
@@ -80,6 +81,20 @@ pass "every container non-root (uid 65532) on a read-only root filesystem"
 
 # --- GraphQL through the API Service -------------------------------------------------------
 port_forward orders-api; ORDERS=http://127.0.0.1:$PORT/graphql
+# Identity (docs/security.md): no token, no command; a token from the provider, accepted.
+gql "$ORDERS" 'mutation { createOrder(input: {id: "o-0", customer: "ann", total: 1}) { id } }'
+[ "$(jq_ 'a["errors"][0]["extensions"]["code"]')" = UNAUTHENTICATED ] || fail "an anonymous command: $ANSWER"
+gql "$ORDERS" '{ orders { edges { node { id } } } }'
+[ "$(jq_ 'a["data"]["orders"]["edges"]')" = "[]" ] || fail "an anonymous read, which the rules allow: $ANSWER"
+kubectl -n "$NS" rollout status deployment/hydra --timeout=120s >/dev/null || fail "the identity provider is not available"
+# shellcheck source=../../scripts/lib/oidc.sh
+. "$EXAMPLE/../../scripts/lib/oidc.sh"
+TOKEN=$(oidc_token "$NS" e2e-client orders.write)
+[ -n "$TOKEN" ] || fail "no token from the identity provider"
+BAD=$(oidc_token "$NS" e2e-reader "")
+TOKEN=$BAD gql "$ORDERS" 'mutation { createOrder(input: {id: "o-0", customer: "ann", total: 1}) { id } }'
+[ "$(jq_ 'a["errors"][0]["extensions"]["code"]')" = FORBIDDEN ] || fail "a token without orders.write: $ANSWER"
+pass "anonymous commands refused (UNAUTHENTICATED), anonymous reads allowed, a token without the scope FORBIDDEN"
 gql "$ORDERS" 'mutation { createOrder(input: {id: "o-1", customer: "ann", total: 42.5}) { id version sequence } }'
 seq1=$(jq_ 'a["data"]["createOrder"]["sequence"]')
 [[ $seq1 =~ ^[1-9][0-9]*$ ]] || fail "createOrder: no durable sequence: $ANSWER"
@@ -110,9 +125,10 @@ pass "the app's before hooks reject with their message (cancelled order, negativ
 # --- a second component consuming orders' events --------------------------------------------
 kubectl -n "$NS" wait --for=condition=Ready bc/shipping --timeout=180s >/dev/null || fail "bc/shipping not Ready"
 port_forward shipping-api; SHIPPING=http://127.0.0.1:$PORT/graphql
-gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier } }' \
+# shipping trusts no issuer (anyone may read it): a token there is refused, so none is sent.
+TOKEN= gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier } }' \
   'a["data"]["shipment"] == {"orderId": "o-1", "carrier": "ups"}'
-gql "$SHIPPING" '{ shipments { edges { node { id } } } }'
+TOKEN= gql "$SHIPPING" '{ shipments { edges { node { id } } } }'
 [ "$(jq_ 'len(a["data"]["shipments"]["edges"])')" = 1 ] || fail "only shipped orders make shipments: $ANSWER"
 pass "shipping's sink projected orders' OrderShipped into a Shipment"
 stop_port_forwards

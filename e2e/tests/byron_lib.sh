@@ -97,9 +97,11 @@ port_forward() {
 stop_port_forwards() { local p; for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; PF_PIDS=(); }
 
 # gql URL QUERY: POST a GraphQL query; the answer in $ANSWER.
+# With $TOKEN set, the request carries it as a bearer token (docs/security.md).
 gql_try() {
   local body; body=$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$2")
-  ANSWER=$(curl -sS --max-time 20 -H 'Content-Type: application/json' "$1" -d "$body" 2>&1)
+  local auth=(); [ -z "${TOKEN:-}" ] || auth=(-H "Authorization: Bearer $TOKEN")
+  ANSWER=$(curl -sS --max-time 20 -H 'Content-Type: application/json' "${auth[@]}" "$1" -d "$body" 2>&1)
 }
 gql() { gql_try "$@" || fail "no answer from $1 to $2: $ANSWER"; }
 # jq_ PYTHON-EXPRESSION: evaluate over $ANSWER as `a` ('' on any error).

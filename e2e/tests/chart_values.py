@@ -108,6 +108,7 @@ alternatives = {
     ("nats", "jetstream", "maxFileStore"): "7G",
     ("nats", "jetstream", "maxMemoryStore"): "32M",
     ("cache", "uriOptions"): "authMechanism=PLAIN",
+    ("networkPolicy", "monitoringNamespace"): "monitoring",
 }
 
 

@@ -19,12 +19,13 @@ trap '"$demo" --down --keep-cluster >/dev/null 2>&1 || true' EXIT
 
 out=$("$demo" 2>&1) || { printf '%s\n' "$out" | tail -40 >&2; fail "scripts/demo failed"; }
 for want in "operator available, leader:" "bc/orders Ready" "bc/shipping Ready" \
+            '"code":"UNAUTHENTICATED"' "a token from the identity provider" \
             "is durable in the log at sequence" '"status":"SHIPPED"' \
             "rejected by the before hook: \"order o-" "the shipping sink made a Shipment" \
             "Clean up: scripts/demo --down"; do
   [[ $out == *"$want"* ]] || { printf '%s\n' "$out" >&2; fail "scripts/demo's output lacks: $want"; }
 done
-pass "scripts/demo: Byron installed, the example Ready, the tour's commands, queries and rejection"
+pass "scripts/demo: Byron installed, the example Ready, an anonymous command refused, a token from the provider accepted, the tour's commands, queries and rejection"
 
 out=$("$demo" 2>&1) || { printf '%s\n' "$out" | tail -40 >&2; fail "scripts/demo, run again, failed"; }
 [[ $out == *"Done in"* ]] || fail "scripts/demo, run again, did not finish"

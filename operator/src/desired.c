@@ -370,6 +370,84 @@ static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
     return env_secret("BYRON_MONGO_URI", sec, "uri");
 }
 
+/* Replicas of a part spread over nodes, then zones, as evenly as the cluster
+ * allows (ScheduleAnyway: a single-node cluster still runs them all). Per
+ * revision (pod-template-hash), so a rollout spreads its new pods too. */
+static json_object *spread(json_object *bc, const char *part) {
+    json_object *list = arr();
+    const char *keys[] = {"kubernetes.io/hostname", "topology.kubernetes.io/zone"};
+    for (int i = 0; i < 2; i++) {
+        json_object *c = push(list, obj());
+        seti(c, "maxSkew", 1);
+        sets(c, "topologyKey", keys[i]);
+        sets(c, "whenUnsatisfiable", "ScheduleAnyway");
+        set(set(c, "labelSelector", obj()), "matchLabels", selector(bc, part));
+        push(set(c, "matchLabelKeys", arr()), json_object_new_string("pod-template-hash"));
+    }
+    return list;
+}
+
+/* A voluntary disruption (drain, upgrade) takes at most one pod of a part at
+ * a time. maxUnavailable, not minAvailable: with one replica a drain still
+ * proceeds instead of waiting forever. */
+static json_object *pdb(json_object *bc, const char *part) {
+    char name[300];
+    byron_desired_name(bc, !strcmp(part, "api") ? "-api" : "-sink", name, sizeof(name));
+    json_object *p = skeleton(bc, &BYRON_KIND_PDB, name, part), *spec = set(p, "spec", obj());
+    seti(spec, "maxUnavailable", 1);
+    set(set(spec, "selector", obj()), "matchLabels", selector(bc, part));
+    return p;
+}
+
+/* An ingress rule: from these peers (NULL: anyone) to one named port. */
+static json_object *ingress(json_object *from, const char *port) {
+    json_object *r = obj();
+    if (from) set(r, "from", from);
+    sets(push(set(r, "ports", arr()), obj()), "port", port);
+    return r;
+}
+
+/* Who may reach a part (ingress only: the sidecars' own connections to NATS,
+ * the cache and the app's dependencies stay open):
+ *   cache  its own component's api and sink pods, on the MongoDB port
+ *   api    anyone on the public port (the component's API; narrow it with a
+ *          policy of your own), the monitoring namespace on the admin port
+ *   sink   the monitoring namespace on the admin port; nothing else
+ * The kubelet's probes come from the node, which NetworkPolicy
+ * implementations let through. */
+static json_object *netpol(json_object *bc, const byron_desired_options_t *o, const char *part) {
+    char name[300], suffix[16];
+    snprintf(suffix, sizeof(suffix), "-%s", part);
+    byron_desired_name(bc, suffix, name, sizeof(name));
+    json_object *np = skeleton(bc, &BYRON_KIND_NETWORKPOLICY, name, part), *spec = set(np, "spec", obj());
+    set(set(spec, "podSelector", obj()), "matchLabels", selector(bc, part));
+    push(set(spec, "policyTypes", arr()), json_object_new_string("Ingress"));
+    json_object *in = set(spec, "ingress", arr());
+    if (!strcmp(part, "cache")) {
+        json_object *from = arr(),
+                    *sel = set(set(push(from, obj()), "podSelector", obj()), "matchExpressions", arr());
+        json_object *e = push(sel, obj());
+        sets(e, "key", "byron.io/component");
+        sets(e, "operator", "In");
+        push(set(e, "values", arr()), json_object_new_string(str_at(bc, "metadata", "name")));
+        e = push(sel, obj());
+        sets(e, "key", "byron.io/role");
+        sets(e, "operator", "In");
+        json_object *roles = set(e, "values", arr());
+        push(roles, json_object_new_string("api"));
+        push(roles, json_object_new_string("sink"));
+        push(in, ingress(from, "mongo"));
+        return np;
+    }
+    if (!strcmp(part, "api")) push(in, ingress(NULL, "http"));
+    if (o->monitoring_namespace && *o->monitoring_namespace) {
+        json_object *from = arr(), *ns = set(push(from, obj()), "namespaceSelector", obj());
+        sets(set(ns, "matchLabels", obj()), "kubernetes.io/metadata.name", o->monitoring_namespace);
+        push(in, ingress(from, "admin"));
+    }
+    return np;
+}
+
 static json_object *deployment(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
                                const char *mode, json_object *part, const char *config_hash) {
     char name[300], cm[300];
@@ -389,6 +467,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     json_object *ps = set(tpl, "spec", obj());
     setb(ps, "automountServiceAccountToken", 0);
     set(ps, "securityContext", pod_security(65532));
+    set(ps, "topologySpreadConstraints", spread(bc, mode));
     json_object *cs = set(ps, "containers", arr());
     const char *image = NULL;
     if (part && json_object_object_get_ex(part, "image", &v)) image = json_object_get_string(v);
@@ -587,6 +666,39 @@ static void add(byron_desired_t *d, const byron_kind_t *k, json_object *o) {
     sets(set(md, "annotations", obj()), BYRON_ANN_APPLIED_HASH, e->hash);
 }
 
+/* The schema: what decides whether a sink understands an own event — the
+ * subjects (partitions), enums, models and custom commands (their emits).
+ * Not subscriptions (a subscribed event is never deferred), auth or how the
+ * component runs. FNV-1a of its compact JSON, like every hash here. */
+static void schema_hash(json_object *config, char out[17]) {
+    static const char *const KEYS[] = {"partitions", "enums", "models", "commands"};
+    json_object *s = obj(), *v;
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (json_object_object_get_ex(config, KEYS[i], &v)) set(s, KEYS[i], json_object_get(v));
+    hash_hex(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN), out);
+    json_object_put(s);
+}
+
+/* schemaGeneration: the generation recorded in status.schema while the schema
+ * keeps that hash, else the component's metadata.generation (above any
+ * recorded one): monotonic, and moved only by a schema change — a replicas,
+ * resources or image change keeps component.json, so no pod rolls. */
+static int64_t schema_generation(json_object *bc, const char *hash) {
+    json_object *st = NULL, *sch = NULL, *v;
+    int64_t recorded = 0, gen = 1;
+    const char *rhash = "";
+    if (json_object_object_get_ex(bc, "status", &st) && json_object_object_get_ex(st, "schema", &sch)) {
+        if (json_object_object_get_ex(sch, "generation", &v)) recorded = json_object_get_int64(v);
+        if (json_object_object_get_ex(sch, "hash", &v)) rhash = json_object_get_string(v);
+    }
+    if (recorded > 0 && !strcmp(rhash, hash)) return recorded;
+    json_object *md;
+    if (json_object_object_get_ex(bc, "metadata", &md) && json_object_object_get_ex(md, "generation", &v))
+        gen = json_object_get_int64(v);
+    if (gen < 1) gen = 1;
+    return gen > recorded ? gen : recorded + 1;
+}
+
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err) {
     memset(out, 0, sizeof(*out));
@@ -612,6 +724,9 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
         json_object_put(config);
         return st;
     }
+    schema_hash(config, out->schema_hash);
+    out->schema_generation = schema_generation(bc, out->schema_hash);
+    seti(config, "schemaGeneration", out->schema_generation);
     /* Pretty-printed with sorted-by-insertion keys: deterministic for one spec. */
     const char *cj =
         json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -631,6 +746,13 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     add(out, &BYRON_KIND_SERVICE, service(bc, "-api", "api", 0, 80, "http"));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "api", s.api, out->config_hash));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "sink", s.sink, out->config_hash));
+    add(out, &BYRON_KIND_PDB, pdb(bc, "api"));
+    add(out, &BYRON_KIND_PDB, pdb(bc, "sink"));
+    if (o->network_policies) {
+        if (!out->cache_external) add(out, &BYRON_KIND_NETWORKPOLICY, netpol(bc, o, "cache"));
+        add(out, &BYRON_KIND_NETWORKPOLICY, netpol(bc, o, "api"));
+        add(out, &BYRON_KIND_NETWORKPOLICY, netpol(bc, o, "sink"));
+    }
     out->streams.broker_url = s.broker_url;
     out->streams.replicas = (int)s.stream_replicas;
     out->streams.max_bytes = s.stream_max_bytes;

@@ -11,7 +11,9 @@
  *   StatefulSet c-cache               mongo, PVC "data"         } cache.external
  *   Service     c-api                 80 → http (8080)
  *   Deployment  c-api, c-sink         [app] + byron-sidecar --mode=api|sink
- *   Secret      c-nats-credentials    NATS users of api and sink (reconcile mints them) */
+ *   Secret      c-nats-credentials    NATS users of api and sink (reconcile mints them)
+ *   NetworkPolicy c-cache, c-api, c-sink  who may reach each part (--network-policies)
+ *   PodDisruptionBudget c-api, c-sink  one pod at a time in a voluntary disruption */
 #ifndef BYRON_DESIRED_H
 #define BYRON_DESIRED_H
 
@@ -30,13 +32,15 @@ typedef struct byron_desired_options {
     int64_t default_stream_max_bytes; /* --default-stream-max-bytes: -1 or 0 for no limit */
     int nats_auth;                    /* NATS users per component: mount <c>-nats-credentials */
     const char *nats_ca_pem;          /* CA of the brokers' TLS certificates (PEM), or NULL */
+    int network_policies;             /* --network-policies: a NetworkPolicy per part (cache, api, sink) */
+    const char *monitoring_namespace; /* --monitoring-namespace: may reach the admin port; NULL: no one */
     const char *default_auth; /* --default-auth: spec.auth (JSON) for components without one, or NULL */
 } byron_desired_options_t;
 
 /* The sidecar's admin port (probes, metrics): in the pod, never in the Service. */
 #define BYRON_SIDECAR_ADMIN_PORT 9090
 
-#define BYRON_DESIRED_MAX 6
+#define BYRON_DESIRED_MAX 11
 
 /* What the component's streams should be (the operator creates them). */
 typedef struct byron_desired_streams {
@@ -57,6 +61,10 @@ typedef struct byron_desired {
     int n;
     int cache_external;
     char config_hash[17];
+    /* component.json's schemaGeneration and the hash of the schema it was
+     * derived for: the reconcile records both in status.schema. */
+    char schema_hash[17];
+    int64_t schema_generation;
     byron_desired_streams_t streams;
 } byron_desired_t;
 
@@ -71,8 +79,9 @@ typedef struct byron_desired {
 #define BYRON_ANN_CONFIG_HASH "byron.io/config-hash"
 
 /* Build everything the component should own except the Secret (see
- * byron_desired_secret). Fails with EINVAL and the field's path when the spec
- * is unusable ("spec.cache: storage and external are exclusive"). */
+ * byron_desired_secret). component.json's schemaGeneration comes from the
+ * component's status.schema {hash, generation} (docs/evolution.md). Fails with EINVAL and the field's path
+ * when the spec is unusable ("spec.cache: storage and external are exclusive"). */
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err);
 void byron_desired_cleanup(byron_desired_t *d);

@@ -54,6 +54,8 @@ typedef struct flags {
     int resync_s;
     const char *nats_identity_secret; /* "ns/name" */
     int nats_identity_generate;
+    int no_network_policies;
+    const char *monitoring_namespace;
     const char *nats_ca_file;
     int nats_creds_ttl_s;
     int stream_replicas;
@@ -122,6 +124,8 @@ static void usage(FILE *f) {
         "  --nats-identity-generate   create that Secret with a new trust chain when absent\n"
         "  --nats-credentials-ttl S   lifetime of a component's NATS user (default 86400; renewed at half)\n"
         "  --nats-ca-file PATH        CA (PEM) of the brokers' TLS certificates\n"
+        "  --no-network-policies      no NetworkPolicy per component part (default: cache, api, sink)\n"
+        "  --monitoring-namespace NS  the namespace whose pods may reach the sidecars' admin port\n"
         "  --leader-elect             elect a leader through a Lease before reconciling\n"
         "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
         "  --lease-name NAME          Lease name (default byron-operator)\n"
@@ -173,6 +177,8 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_RESYNC,
         F_NATS_ID,
         F_NATS_ID_GEN,
+        F_NO_NETPOL,
+        F_MONITORING_NS,
         F_NATS_CA,
         F_NATS_TTL,
         F_STREAM_REPLICAS,
@@ -203,6 +209,8 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         {"resync-period", required_argument, NULL, F_RESYNC},
         {"nats-identity-secret", required_argument, NULL, F_NATS_ID},
         {"nats-identity-generate", no_argument, NULL, F_NATS_ID_GEN},
+        {"no-network-policies", no_argument, NULL, F_NO_NETPOL},
+        {"monitoring-namespace", required_argument, NULL, F_MONITORING_NS},
         {"nats-ca-file", required_argument, NULL, F_NATS_CA},
         {"nats-credentials-ttl", required_argument, NULL, F_NATS_TTL},
         {"default-stream-replicas", required_argument, NULL, F_STREAM_REPLICAS},
@@ -284,6 +292,8 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
             f->nats_identity_secret = optarg;
             break;
         case F_NATS_ID_GEN: f->nats_identity_generate = 1; break;
+        case F_NO_NETPOL: f->no_network_policies = 1; break;
+        case F_MONITORING_NS: f->monitoring_namespace = optarg; break;
         case F_NATS_CA: f->nats_ca_file = optarg; break;
         case F_NATS_TTL:
             if (parse_int("--nats-credentials-ttl", optarg, 10, 31 * 86400, &f->nats_creds_ttl_s)) return 2;
@@ -578,6 +588,8 @@ int main(int argc, char **argv) {
                     .default_stream_replicas = f.stream_replicas,
                     .default_stream_max_bytes = f.stream_max_bytes,
                     .nats_auth = f.nats_identity_secret != NULL,
+                    .network_policies = !f.no_network_policies,
+                    .monitoring_namespace = f.monitoring_namespace,
                     .nats_ca_pem = ca_pem,
                     .default_auth = f.default_auth},
         .namespaces = f.nns ? f.namespaces : NULL,

@@ -266,10 +266,30 @@ static json_object *part_json(part_status_t p) {
     return o;
 }
 
+/* status.schema: the schema hash and the schemaGeneration the desired
+ * component.json carries — what the next reconcile derives it from
+ * (desired.c, schema_generation). Without one (the spec is invalid), the
+ * recorded one stays: a merge patch would keep it anyway, the copy keeps the
+ * "status differs?" test true to what the server holds. */
+static void status_schema(json_object *st, json_object *old_status, const byron_desired_t *d) {
+    json_object *sch;
+    if (!d) {
+        if (old_status && json_object_object_get_ex(old_status, "schema", &sch))
+            json_object_object_add(st, "schema", json_object_get(sch));
+        return;
+    }
+    sch = json_object_new_object();
+    json_object_object_add(sch, "hash", json_object_new_string(d->schema_hash));
+    json_object_object_add(sch, "generation", json_object_new_int64(d->schema_generation));
+    json_object_object_add(st, "schema", sch);
+}
+
 /* Compute status from the stores; patch it when it differs. failure: NULL
- * when the reconcile went well, else (reason, message) for Degraded. */
-static byron_status_t write_status(byron_controller_t *c, json_object *bc, int external,
+ * when the reconcile went well, else (reason, message) for Degraded. d: what
+ * this reconcile built, or NULL when the spec is invalid. */
+static byron_status_t write_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
                                    const char *fail_reason, const char *fail_msg, byron_err_t *err) {
+    int external = d && d->cache_external;
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
     int64_t gen = md_int(bc, "generation");
     char key[600], now[40], msg[600];
@@ -341,6 +361,7 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, int e
     char ep[700];
     snprintf(ep, sizeof(ep), "http://%s-api.%s.svc/graphql", name, ns);
     json_object_object_add(st, "graphqlEndpoint", json_object_new_string(ep));
+    status_schema(st, old_status, d);
 
     byron_status_t rc = BYRON_OK;
     if (!old_status || !json_object_equal(old_status, st)) {
@@ -639,7 +660,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         /* The user must change the spec: report, don't retry. */
         byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_INVALID, "%s", err->msg);
         byron_err_t e2 = {0};
-        byron_status_t st2 = write_status(c, bc, 0, BYRON_REASON_INVALID, err->msg, &e2);
+        byron_status_t st2 = write_status(c, bc, NULL, BYRON_REASON_INVALID, err->msg, &e2);
         json_object_put(bc);
         if (st2) {
             *err = e2;
@@ -728,15 +749,22 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     if (!st && d.cache_external) {
         if (!(st = delete_owned(c, bc, &BYRON_KIND_STATEFULSET, "-cache", &deleted, err)) &&
-            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)))
+            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)) &&
+            !(st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, "-cache", &deleted, err)))
             st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
+        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
+    if (!st && !c->o.desired.network_policies) { /* turned off: ours go */
+        static const char *const parts[] = {"-cache", "-api", "-sink"};
+        for (int i = 0; i < 3 && !st; i++)
+            st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, parts[i], &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
     }
     if (!st && foreign.n) {
         /* Reported like a failed apply, retried with backoff: the object's
          * owner may delete or rename it, and nothing we watch would tell us. */
         byron_err_t e2 = {0};
-        byron_status_t sst = write_status(c, bc, d.cache_external, BYRON_REASON_NOT_OWNED, foreign.msg, &e2);
+        byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_NOT_OWNED, foreign.msg, &e2);
         byron_desired_cleanup(&d);
         json_object_put(bc);
         if (sst) {
@@ -760,7 +788,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
              * picked up at once. */
             byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_STREAM, "%s", se.msg);
             byron_err_t e2 = {0};
-            byron_status_t sst = write_status(c, bc, d.cache_external, BYRON_REASON_STREAM, se.msg, &e2);
+            byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_STREAM, se.msg, &e2);
             byron_desired_cleanup(&d);
             json_object_put(bc);
             byron_log(BYRON_LOG_WARN, "streams not ready", "key", key, "error", se.msg, (char *)NULL);
@@ -781,8 +809,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
                              (long long)md_int(bc, "generation"), applied, deleted);
     }
     byron_err_t e2 = {0};
-    byron_status_t sst =
-        write_status(c, bc, d.cache_external, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
+    byron_status_t sst = write_status(c, bc, &d, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
     byron_desired_cleanup(&d);
     json_object_put(bc);
     if (!st && sst) {

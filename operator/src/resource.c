@@ -14,10 +14,15 @@ const byron_kind_t BYRON_KIND_SECRET = {"Secret", "v1", "/api/v1", "secrets"};
 const byron_kind_t BYRON_KIND_LEASE = {"Lease", "coordination.k8s.io/v1", "/apis/coordination.k8s.io/v1",
                                        "leases"};
 const byron_kind_t BYRON_KIND_EVENT = {"Event", "v1", "/api/v1", "events"};
+const byron_kind_t BYRON_KIND_NETWORKPOLICY = {"NetworkPolicy", "networking.k8s.io/v1",
+                                               "/apis/networking.k8s.io/v1", "networkpolicies"};
+const byron_kind_t BYRON_KIND_PDB = {"PodDisruptionBudget", "policy/v1", "/apis/policy/v1",
+                                     "poddisruptionbudgets"};
 
-const byron_kind_t *const BYRON_OWNED_KINDS[] = {&BYRON_KIND_SECRET, &BYRON_KIND_CONFIGMAP,
-                                                 &BYRON_KIND_SERVICE, &BYRON_KIND_STATEFULSET,
-                                                 &BYRON_KIND_DEPLOYMENT};
+const byron_kind_t *const BYRON_OWNED_KINDS[] = {
+    &BYRON_KIND_SECRET,  &BYRON_KIND_CONFIGMAP,   &BYRON_KIND_NETWORKPOLICY,
+    &BYRON_KIND_SERVICE, &BYRON_KIND_STATEFULSET, &BYRON_KIND_DEPLOYMENT,
+    &BYRON_KIND_PDB};
 
 void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n) {
     if (ns && name)

@@ -19,10 +19,12 @@ extern const byron_kind_t BYRON_KIND_CONFIGMAP;
 extern const byron_kind_t BYRON_KIND_SECRET;
 extern const byron_kind_t BYRON_KIND_LEASE;
 extern const byron_kind_t BYRON_KIND_EVENT;
+extern const byron_kind_t BYRON_KIND_NETWORKPOLICY;
+extern const byron_kind_t BYRON_KIND_PDB;
 
 /* The kinds the operator creates and owns, in apply order. */
 extern const byron_kind_t *const BYRON_OWNED_KINDS[];
-#define BYRON_N_OWNED_KINDS 5
+#define BYRON_N_OWNED_KINDS 7
 
 /* Collection URL (ns NULL: all namespaces) or, with name, the object's URL. */
 void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n);

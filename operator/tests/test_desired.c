@@ -2,6 +2,7 @@
  * replicas ownership, config hash, external cache, spec errors. */
 #include "base64.h"
 #include "byron/json.h"
+#include "config.h" /* the sidecar's parser: it must accept what we write */
 #include "desired.h"
 #include "jpath.h"
 
@@ -52,11 +53,12 @@ Test(desired, every_child_is_named_labelled_and_owned) {
     json_object *bc = parse(BC);
     byron_desired_t d;
     build(bc, &d);
-    cr_assert_eq(d.n, 6);
-    const char *want[][2] = {{"ConfigMap", "orders-config"},  {"Service", "orders-cache"},
-                             {"StatefulSet", "orders-cache"}, {"Service", "orders-api"},
-                             {"Deployment", "orders-api"},    {"Deployment", "orders-sink"}};
-    for (int i = 0; i < 6; i++) {
+    cr_assert_eq(d.n, 8);
+    const char *want[][2] = {{"ConfigMap", "orders-config"},        {"Service", "orders-cache"},
+                             {"StatefulSet", "orders-cache"},       {"Service", "orders-api"},
+                             {"Deployment", "orders-api"},          {"Deployment", "orders-sink"},
+                             {"PodDisruptionBudget", "orders-api"}, {"PodDisruptionBudget", "orders-sink"}};
+    for (int i = 0; i < 8; i++) {
         byron_desired_obj_t *o = find(&d, want[i][0], want[i][1]);
         cr_assert_not_null(o, "%s %s", want[i][0], want[i][1]);
         cr_assert_str_eq(s_at(o->obj, "metadata|namespace"), "shop");
@@ -210,7 +212,7 @@ Test(desired, external_cache_has_no_statefulset_and_uses_the_given_uri) {
     byron_desired_t d;
     build(bc, &d);
     cr_assert(d.cache_external);
-    cr_assert_eq(d.n, 4);
+    cr_assert_eq(d.n, 6);
     cr_assert_null(find(&d, "StatefulSet", "orders-cache"));
     cr_assert_null(find(&d, "Service", "orders-cache"));
     json_object *sc = container(find(&d, "Deployment", "orders-api")->obj, "byron-sidecar");
@@ -323,6 +325,107 @@ Test(desired, secret_holds_base64_credentials_and_uri) {
     json_object_put(bc);
 }
 
+/* component.json's schemaGeneration, as the sidecar reads it; the config
+ * hash beside it. */
+static int64_t built_generation(json_object *bc, char config_hash[17], char schema_hash[17]) {
+    byron_desired_t d;
+    build(bc, &d);
+    const char *text = s_at(find(&d, "ConfigMap", "orders-config")->obj, "data|component.json");
+    json_object *cj = NULL;
+    byron_component_t *c = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(text, strlen(text), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_parse(cj, &c, &err), BYRON_OK, "the sidecar refuses component.json: %s",
+                 err.msg);
+    int64_t g = c->schema_generation;
+    cr_assert_eq(json_object_get_int64(at(cj, "schemaGeneration")), g);
+    cr_assert_eq(d.schema_generation, g);
+    snprintf(config_hash, 17, "%s", d.config_hash);
+    snprintf(schema_hash, 17, "%s", d.schema_hash);
+    byron_component_free(c);
+    json_object_put(cj);
+    byron_desired_cleanup(&d);
+    return g;
+}
+
+/* What the reconcile does after a build: status.schema = {hash, generation}. */
+static void record_schema(json_object *bc, const char *hash, int64_t gen) {
+    json_object *st = at(bc, "status"), *sch = json_object_new_object();
+    if (!st) json_object_object_add(bc, "status", st = json_object_new_object());
+    json_object_object_add(sch, "hash", json_object_new_string(hash));
+    json_object_object_add(sch, "generation", json_object_new_int64(gen));
+    json_object_object_add(st, "schema", sch);
+}
+
+static void set_generation(json_object *bc, int64_t g) {
+    json_object_object_add(at(bc, "metadata"), "generation", json_object_new_int64(g));
+}
+
+/* schemaGeneration moves exactly when the schema (partitions, enums, models,
+ * commands) changes, to the generation of that change; otherwise the recorded
+ * one stays and component.json with it, so no pod rolls. */
+Test(desired, schema_generation_moves_only_with_the_schema) {
+    json_object *bc = parse(BC);
+    char cfg0[17], sch0[17], cfg[17], sch[17];
+    /* First sight: no status yet, the component's generation (3). */
+    cr_assert_eq(built_generation(bc, cfg0, sch0), 3);
+    record_schema(bc, sch0, 3);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3, "recorded: the same");
+    cr_assert_str_eq(cfg, cfg0, "recording it changes nothing");
+
+    /* How it runs (replicas, images, resources, env) is not the schema. */
+    set_generation(bc, 4);
+    json_object_object_add(at(bc, "spec|api"), "replicas", json_object_new_int(7));
+    json_object_object_add(at(bc, "spec|sink"), "image", json_object_new_string("acme/orders:2"));
+    json_object *res = json_object_new_object(), *req = json_object_new_object();
+    json_object_object_add(req, "cpu", json_object_new_string("1"));
+    json_object_object_add(res, "requests", req);
+    json_object_object_add(at(bc, "spec|sink"), "resources", res);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3, "replicas, image, resources moved schemaGeneration");
+    cr_assert_str_eq(cfg, cfg0, "component.json changed: every pod would roll");
+
+    /* Nor are subscriptions (a subscribed event is never deferred). */
+    set_generation(bc, 5);
+    json_object_array_del_idx(at(bc, "spec|subscriptions"), 1, 1);
+    cr_assert_eq(built_generation(bc, cfg, sch), 3);
+    cr_assert_str_eq(sch, sch0);
+
+    /* An optional field: generation 6's. */
+    set_generation(bc, 6);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "name", json_object_new_string("note"));
+    json_object_object_add(f, "type", json_object_new_string("String"));
+    json_object_array_add(at(bc, "spec|models|0|fields"), f);
+    cr_assert_eq(built_generation(bc, cfg, sch), 6);
+    cr_assert_str_neq(sch, sch0);
+    cr_assert_str_neq(cfg, cfg0);
+    record_schema(bc, sch, 6);
+    snprintf(sch0, sizeof sch0, "%s", sch);
+
+    /* Then scaling again keeps 6. */
+    set_generation(bc, 7);
+    json_object_object_add(at(bc, "spec|api"), "replicas", json_object_new_int(1));
+    cr_assert_eq(built_generation(bc, cfg, sch), 6);
+
+    /* An enum value, a command: each a new schema. */
+    set_generation(bc, 8);
+    json_object_array_add(at(bc, "spec|enums|0|values"), json_object_new_string("ON_HOLD"));
+    cr_assert_eq(built_generation(bc, cfg, sch), 8);
+    cr_assert_str_neq(sch, sch0);
+    record_schema(bc, sch, 8);
+    snprintf(sch0, sizeof sch0, "%s", sch);
+    set_generation(bc, 9);
+    json_object_array_add(at(bc, "spec|commands|0|emits"), json_object_new_string("OrderHeld"));
+    cr_assert_eq(built_generation(bc, cfg, sch), 9);
+    cr_assert_str_neq(sch, sch0);
+
+    /* Monotonic even against a status ahead of metadata.generation (a
+     * restored or hand-edited status): never back to an old number. */
+    record_schema(bc, sch0, 40);
+    cr_assert_eq(built_generation(bc, cfg, sch), 41);
+    json_object_put(bc);
+}
+
 Test(desired, deterministic_output) {
     json_object *bc = parse(BC);
     byron_desired_t a, b;
@@ -340,7 +443,8 @@ Test(desired, deterministic_output) {
  * config); without one the operator's --default-auth applies. */
 Test(desired, auth_from_the_spec_or_the_default) {
     char text[4096];
-    snprintf(text, sizeof text, "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
+    snprintf(text, sizeof text,
+             "%.*s,\"auth\":{\"issuer\":\"https://id.test/\",\"audiences\":[\"orders-api\"],"
              "\"keysSecretRef\":{\"name\":\"idp-keys\",\"key\":\"jwks\"},"
              "\"rules\":[{\"operations\":[\"orders\"],\"claims\":[{\"claim\":\"scp\",\"equals\":\"r\"}]}]}}}",
              (int)(strlen(BC) - 2), BC);
@@ -358,7 +462,8 @@ Test(desired, auth_from_the_spec_or_the_default) {
     json_object *sc = NULL, *dep = find(&d, "Deployment", "orders-api")->obj;
     json_object *cs = at(dep, "spec|template|spec|containers");
     for (size_t i = 0; i < json_object_array_length(cs); i++)
-        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar")) sc = json_object_array_get_idx(cs, i);
+        if (!strcmp(s_at(json_object_array_get_idx(cs, i), "name"), "byron-sidecar"))
+            sc = json_object_array_get_idx(cs, i);
     cr_assert_not_null(sc);
     int env_ok = 0;
     json_object *env = at(sc, "env");
@@ -387,5 +492,61 @@ Test(desired, auth_from_the_spec_or_the_default) {
     o.default_auth = "{\"rules\":[{\"operations\":[\"nope\"],\"anonymous\":true}]}";
     cr_assert_neq(byron_desired_build(bc, &o, &d, &err), BYRON_OK);
     cr_assert(strstr(err.msg, "spec.auth.rules[0].operations[0]"), "%s", err.msg);
+    json_object_put(bc);
+}
+
+static json_object *rule_port(json_object *np, int i) {
+    return at(json_object_array_get_idx(at(np, "spec|ingress"), (size_t)i), "ports|0|port");
+}
+
+Test(desired, network_policies_let_each_part_be_reached_only_by_whom_it_serves) {
+    json_object *bc = parse(BC);
+    byron_desired_options_t o = OPTS;
+    o.network_policies = 1;
+    o.monitoring_namespace = "monitoring";
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(d.n, 11);
+    /* the cache: only its own component's api and sink, on the MongoDB port */
+    json_object *cache = find(&d, "NetworkPolicy", "orders-cache")->obj;
+    cr_assert_str_eq(s_at(cache, "spec|podSelector|matchLabels|byron.io/role"), "cache");
+    cr_assert_str_eq(s_at(cache, "spec|policyTypes|0"), "Ingress");
+    cr_assert_eq(json_object_array_length(at(cache, "spec|ingress")), 1);
+    cr_assert_str_eq(json_object_get_string(rule_port(cache, 0)), "mongo");
+    const char *from = json_object_to_json_string(at(cache, "spec|ingress|0|from"));
+    cr_assert(strstr(from, "\"orders\"") && strstr(from, "\"api\"") && strstr(from, "\"sink\"") &&
+                  !strstr(from, "namespaceSelector"),
+              "%s", from);
+    /* the api: anyone on the public port, the monitoring namespace on the admin port */
+    json_object *api = find(&d, "NetworkPolicy", "orders-api")->obj;
+    cr_assert_eq(json_object_array_length(at(api, "spec|ingress")), 2);
+    cr_assert_str_eq(json_object_get_string(rule_port(api, 0)), "http");
+    cr_assert_null(at(api, "spec|ingress|0|from"));
+    cr_assert_str_eq(json_object_get_string(rule_port(api, 1)), "admin");
+    cr_assert_str_eq(
+        s_at(api, "spec|ingress|1|from|0|namespaceSelector|matchLabels|kubernetes.io/metadata.name"),
+        "monitoring");
+    /* the sink: the admin port only */
+    json_object *sink = find(&d, "NetworkPolicy", "orders-sink")->obj;
+    cr_assert_eq(json_object_array_length(at(sink, "spec|ingress")), 1);
+    cr_assert_str_eq(json_object_get_string(rule_port(sink, 0)), "admin");
+    /* one pod at a time; replicas spread over nodes and zones */
+    cr_assert_eq(
+        json_object_get_int(at(find(&d, "PodDisruptionBudget", "orders-sink")->obj, "spec|maxUnavailable")),
+        1);
+    json_object *tsc =
+        at(find(&d, "Deployment", "orders-api")->obj, "spec|template|spec|topologySpreadConstraints");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "topologyKey"), "kubernetes.io/hostname");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "whenUnsatisfiable"), "ScheduleAnyway");
+    cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "labelSelector|matchLabels|byron.io/role"),
+                     "api");
+    byron_desired_cleanup(&d);
+    /* no monitoring namespace: the admin port is reachable by no pod */
+    o.monitoring_namespace = NULL;
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(json_object_array_length(at(find(&d, "NetworkPolicy", "orders-sink")->obj, "spec|ingress")),
+                 0);
+    byron_desired_cleanup(&d);
     json_object_put(bc);
 }

@@ -6,6 +6,7 @@
  * operator process (the real binary, scoped with --namespace). */
 #include "base64.h"
 #include "byron/json.h"
+#include "config.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
 #include "kube_client.h"
@@ -430,6 +431,113 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
         json_object_put(o);
     }
     stop_operator(&op);
+}
+
+/* component.json of <name>-config as the sidecar parses it: its
+ * schemaGeneration (the test fails when the sidecar would refuse it). */
+static int64_t config_schema_generation(const char *name, char *rv, size_t rvn) {
+    json_object *cm = get_child(5, name), *cj = NULL;
+    cr_assert_not_null(cm);
+    const char *text = s_at(cm, "data|component.json");
+    byron_component_t *c = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_json_parse(text, strlen(text), 0, &cj, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_parse(cj, &c, &err), BYRON_OK, "the sidecar refuses component.json: %s",
+                 err.msg);
+    int64_t g = c->schema_generation;
+    snprintf(rv, rvn, "%s", s_at(cm, "metadata|resourceVersion"));
+    byron_component_free(c);
+    json_object_put(cj);
+    json_object_put(cm);
+    return g;
+}
+
+static void pod_config_hashes(const char *name, char out[2][32]) {
+    for (int i = 0; i < 2; i++) {
+        json_object *dep = get_child(i, name);
+        snprintf(out[i], 32, "%s", s_at(dep, "spec|template|metadata|annotations|byron.io/config-hash"));
+        json_object_put(dep);
+    }
+}
+
+static void patch_bc(const char *name, const char *ctype, const char *body) {
+    char path[256];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%s", ns, name);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, ctype, body, &err), BYRON_OK, "%s: %s", body, err.msg);
+}
+
+/* The status of the current generation, with status.schema. */
+static int schema_observed(json_object *o) { return has_status(o) && at(o, "status|schema|hash"); }
+static int invalid_observed(json_object *o) {
+    return has_status(o) && !strcmp(condition(o, "Ready", "reason"), "InvalidSpec");
+}
+
+/* schemaGeneration (docs/evolution.md) on the real API server: the CRD keeps
+ * status.schema; an added optional field raises component.json's
+ * schemaGeneration to that generation and rolls the pods; scaling (before
+ * and after) and an invalid spec in between change neither; the sidecar's
+ * parser accepts every component.json written. Each check follows the status
+ * of its generation, which the operator writes after applying the children. */
+Test(operator, schema_generation_rises_with_the_schema_not_with_scaling) {
+    op_t op = operator_with_component("orders", NULL);
+    char rv0[32], rv[32], hash0[2][32], hash[2][32];
+    json_object *bc = wait_bc("orders", schema_observed, 20000, "status.schema");
+    cr_assert_eq(json_object_get_int64(at(bc, "status|schema|generation")), 1);
+    json_object_put(bc);
+    cr_assert_eq(config_schema_generation("orders", rv0, sizeof rv0), 1);
+    pod_config_hashes("orders", hash0);
+
+    /* Scaling: generation 2, schemaGeneration stays 1, no pod rolls. */
+    patch_bc("orders", "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}");
+    bc = wait_bc("orders", api_three, 20000, "api 0/3");
+    cr_assert_eq(json_object_get_int64(at(bc, "metadata|generation")), 2);
+    cr_assert_eq(json_object_get_int64(at(bc, "status|schema|generation")), 1);
+    json_object_put(bc);
+    cr_assert_eq(config_schema_generation("orders", rv, sizeof rv), 1);
+    cr_assert_str_eq(rv, rv0, "scaling rewrote component.json");
+    pod_config_hashes("orders", hash);
+    cr_assert_str_eq(hash[0], hash0[0], "scaling rolled the API pods");
+    cr_assert_str_eq(hash[1], hash0[1], "scaling rolled the Sink pods");
+
+    /* An optional field: generation 3 is the new schemaGeneration; both roll. */
+    patch_bc("orders", "application/json-patch+json",
+             "[{\"op\":\"add\",\"path\":\"/spec/models/0/fields/-\","
+             "\"value\":{\"name\":\"note\",\"type\":\"String\"}}]");
+    bc = wait_bc("orders", schema_observed, 20000, "status of generation 3");
+    cr_assert_eq(json_object_get_int64(at(bc, "metadata|generation")), 3);
+    cr_assert_eq(json_object_get_int64(at(bc, "status|schema|generation")), 3);
+    json_object_put(bc);
+    cr_assert_eq(config_schema_generation("orders", rv0, sizeof rv0), 3);
+    pod_config_hashes("orders", hash);
+    cr_assert_str_neq(hash[0], hash0[0], "the API pods did not roll for a new field");
+    cr_assert_str_neq(hash[1], hash0[1], "the Sink pods did not roll for a new field");
+    memcpy(hash0, hash, sizeof hash);
+
+    /* A spec only the operator refuses (generation 4) keeps the recorded
+     * schema; once repaired (generation 5) nothing rolls. */
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"spec\":{\"subscriptions\":[{\"component\":\"customers\"},"
+             "{\"component\":\"customers\",\"namespace\":\"%s\"}]}}",
+             ns);
+    patch_bc("orders", "application/merge-patch+json", body);
+    bc = wait_bc("orders", invalid_observed, 20000, "InvalidSpec at generation 4");
+    cr_assert_eq(json_object_get_int64(at(bc, "status|schema|generation")), 3,
+                 "an invalid spec lost status.schema");
+    json_object_put(bc);
+    patch_bc("orders", "application/merge-patch+json", "{\"spec\":{\"subscriptions\":null}}");
+    bc = wait_bc("orders", schema_observed, 20000, "status of generation 5");
+    cr_assert_eq(json_object_get_int64(at(bc, "metadata|generation")), 5);
+    cr_assert_str_eq(condition(bc, "Degraded", "reason"), "Reconciled");
+    cr_assert_eq(json_object_get_int64(at(bc, "status|schema|generation")), 3);
+    json_object_put(bc);
+    cr_assert_eq(config_schema_generation("orders", rv, sizeof rv), 3);
+    cr_assert_str_eq(rv, rv0, "component.json rewritten after an invalid spec was repaired");
+    pod_config_hashes("orders", hash);
+    cr_assert_str_eq(hash[0], hash0[0]);
+    cr_assert_str_eq(hash[1], hash0[1]);
+    cr_assert_eq(stop_operator(&op), 0);
 }
 
 static void set_ready(const char *kind_path, const char *name, int ready) {
@@ -1240,6 +1348,46 @@ Test(operator, streams_are_created_with_their_limit_and_their_gauges_follow_the_
         cr_assert_lt(byron_test_now_ms(), deadline, "%s still exported after the component was deleted",
                      series);
         sleep_ms(100);
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* A NetworkPolicy per part and a PodDisruptionBudget per workload, owned like
+ * every child; turned off, the policies go. */
+Test(operator, network_policies_and_disruption_budgets_are_children_and_go_when_turned_off) {
+    op_t op = operator_with_component("fenced", NULL);
+    const char *want[][2] = {{"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "cache"},
+                             {"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "api"},
+                             {"/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/fenced-%s", "sink"},
+                             {"/apis/policy/v1/namespaces/%s/poddisruptionbudgets/fenced-%s", "api"},
+                             {"/apis/policy/v1/namespaces/%s/poddisruptionbudgets/fenced-%s", "sink"}};
+    json_object *bc = get_bc("fenced");
+    for (int i = 0; i < 5; i++) {
+        char path[512];
+        snprintf(path, sizeof path, want[i][0], ns, want[i][1]);
+        long long deadline = byron_test_now_ms() + 20000;
+        json_object *o;
+        while (!(o = kget("%s", path))) {
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s not created", path);
+            sleep_ms(50);
+        }
+        cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), s_at(bc, "metadata|uid"), "%s", path);
+        json_object_put(o);
+    }
+    json_object_put(bc);
+    cr_assert_eq(stop_operator(&op), 0);
+    const char *off[] = {"--no-network-policies", NULL};
+    op = start_operator(off);
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, want[i][0], ns, want[i][1]);
+        long long deadline = byron_test_now_ms() + 20000;
+        json_object *o;
+        while ((o = kget("%s", path))) {
+            json_object_put(o);
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s still there with --no-network-policies", path);
+            sleep_ms(50);
+        }
     }
     cr_assert_eq(stop_operator(&op), 0);
 }

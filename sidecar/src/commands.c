@@ -30,6 +30,7 @@
 #include "unique.h"
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,8 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
             "Optimistic-concurrency conflicts (each one re-runs the command).", L1, NULL, 0);
         c->state_wait = byron_metrics_register(
             opts->metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_command_state_wait_seconds",
-            "Time a command waited for the cache to reach the aggregate's version (exact state).", NULL,
-            NULL, 0);
+            "Time a command waited for the cache to reach the aggregate's version (exact state).", NULL, NULL,
+            0);
     }
     return c;
 }
@@ -92,7 +93,7 @@ int byron_command_http_status(const char *code) {
         int status;
     } MAP[] = {{BYRON_CODE_BAD_USER_INPUT, 400}, {BYRON_CODE_NOT_FOUND, 404}, {BYRON_CODE_CONFLICT, 409},
                {BYRON_CODE_REJECTED, 422},       {BYRON_CODE_APP_ERROR, 502}, {BYRON_CODE_APP_TIMEOUT, 504},
-               {BYRON_CODE_UNAVAILABLE, 503}};
+               {BYRON_CODE_UNAVAILABLE, 503},    {BYRON_CODE_KEY_REUSED, 422}};
     for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
         if (strcmp(MAP[i].code, code) == 0) return MAP[i].status;
     return 500;
@@ -151,6 +152,7 @@ typedef struct run {
     char id_buf[BYRON_UUID_LEN + 1];
     char subject[BYRON_SUBJECT_MAX];
     char id_prefix[400]; /* message ids: <command>:<id>:<key>: — the same on every attempt */
+    char reqhash[33];    /* a keyed command's request (request_hash), "" without a key */
     char traceparent[BYRON_TRACEPARENT_LEN + 1];
     char deleted_type[160];
     double deadline;
@@ -160,9 +162,9 @@ typedef struct run {
     int again; /* the attempt lost a race: run it again */
     byron_stream_last_t last;
     int exists;
-    json_object *current; /* the state at last.version; NULL: none */
-    byron_unique_holdings_t held; /* the unique values the aggregate holds at last.version */
-    int held_known;               /* held came from the last event's header (else from current) */
+    json_object *current;                  /* the state at last.version; NULL: none */
+    byron_unique_holdings_t held;          /* the unique values the aggregate holds at last.version */
+    int held_known;                        /* held came from the last event's header (else from current) */
     char unique_hdr[BYRON_UNIQUE_HDR_MAX]; /* what it holds after this command (the events' Byron-Unique) */
     int has_unique_hdr;
     int state_read; /* current was read (needs_state) */
@@ -210,7 +212,9 @@ static byron_status_t validate_input(run_t *r) {
     const byron_model_t *m = r->m;
     byron_status_t st = BYRON_OK;
     switch (r->ref.kind) {
-    case BYRON_CMD_CREATE: st = byron_input_validate(m->fields, m->nfields, r->input, 0, 1, "input", r->err); break;
+    case BYRON_CMD_CREATE:
+        st = byron_input_validate(m->fields, m->nfields, r->input, 0, 1, "input", r->err);
+        break;
     case BYRON_CMD_UPDATE:
         st = byron_input_validate(m->fields, m->nfields, r->input, 1, 0, "input", r->err);
         if (st == BYRON_OK && json_object_object_length(r->input) == 0)
@@ -221,7 +225,8 @@ static byron_status_t validate_input(run_t *r) {
             st = byron_err_set(r->err, BYRON_EINVAL, "input: delete takes no input");
         break;
     case BYRON_CMD_CUSTOM:
-        st = byron_input_validate(r->ref.custom->input, r->ref.custom->ninput, r->input, 0, 0, "input", r->err);
+        st = byron_input_validate(r->ref.custom->input, r->ref.custom->ninput, r->input, 0, 0, "input",
+                                  r->err);
         break;
     }
     return st == BYRON_OK ? BYRON_OK : fail(r, BYRON_CODE_BAD_USER_INPUT, st);
@@ -255,6 +260,24 @@ static byron_status_t resolve_id(run_t *r) {
     return BYRON_OK;
 }
 
+/* An idempotency key is bound to its request: SHA-256 (OpenSSL) of the command,
+ * the id and the input, as hex (32 digits), stored in the first event
+ * (byronrequest); a re-send must come with the same request. */
+static void request_hash(const char *command, const char *id, json_object *input, char out[33]) {
+    const char *text = json_object_to_json_string_ext(input, JSON_C_TO_STRING_PLAIN);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(ctx, command, strlen(command) + 1) == 1 &&
+        EVP_DigestUpdate(ctx, id, strlen(id) + 1) == 1 &&
+        EVP_DigestUpdate(ctx, text ? text : "", text ? strlen(text) : 0) == 1 &&
+        EVP_DigestFinal_ex(ctx, md, &n) == 1)
+        for (unsigned i = 0; i < 16 && i < n; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(ctx);
+}
+
 static byron_status_t prepare(run_t *r) {
     const byron_command_request_t *req = r->req;
     if (!req->command || byron_component_command(r->c->o.component, req->command, &r->ref) != BYRON_OK) {
@@ -282,6 +305,7 @@ static byron_status_t prepare(run_t *r) {
     if (!req->idempotency_key) byron_uuid4(key);
     snprintf(r->id_prefix, sizeof r->id_prefix, "%s:%s:%s:", req->command, r->id,
              req->idempotency_key ? req->idempotency_key : key);
+    if (req->idempotency_key) request_hash(req->command, r->id, r->input, r->reqhash);
     if (req->traceparent && byron_traceparent_is_valid(req->traceparent))
         snprintf(r->traceparent, sizeof r->traceparent, "%s", req->traceparent);
     else
@@ -300,6 +324,13 @@ static byron_status_t add_stored(run_t *r, uint64_t seq, const char *data, size_
     if (byron_event_parse(data, len, &ev, &perr) != BYRON_OK) {
         byron_err_set(r->err, BYRON_EPROTO, "stored event %" PRIu64 ": %s", seq, perr.msg);
         return fail(r, BYRON_CODE_INTERNAL, BYRON_EPROTO);
+    }
+    json_object *stored = NULL;
+    if (r->out->nevents == 0 && r->reqhash[0] && json_object_object_get_ex(ev, "byronrequest", &stored) &&
+        strcmp(json_object_get_string(stored), r->reqhash) != 0) {
+        json_object_put(ev);
+        byron_err_set(r->err, BYRON_EREJECTED, "idempotencyKey: already used for a different request");
+        return fail(r, BYRON_CODE_KEY_REUSED, BYRON_EREJECTED);
     }
     json_object_object_add(ev, "byronsequence", json_object_new_uint64(seq));
     json_object_array_add(r->out->events, ev);
@@ -325,6 +356,7 @@ static byron_status_t read_back(run_t *r, uint64_t from) {
         int ours = st == BYRON_OK && strncmp(meta.msg_id, r->id_prefix, strlen(r->id_prefix)) == 0;
         if (ours) st = add_stored(r, meta.seq, data, len, &meta);
         free(data);
+        if (st == BYRON_EREJECTED) return st; /* the key came with another request: answered */
         if (!ours || st != BYRON_OK) {
             if (st != BYRON_OK && st != BYRON_ENOTFOUND && !r->out->nevents) {
                 byron_err_set(r->err, st, "%s", e.msg);
@@ -346,7 +378,7 @@ static byron_status_t read_back(run_t *r, uint64_t from) {
  * ack said (a single message), else 0: the stream is asked (stream.h). */
 static byron_status_t read_back_duplicate(run_t *r, uint64_t seq) {
     if (!seq) {
-        char first[420];
+        char first[432];
         snprintf(first, sizeof first, "%s0", r->id_prefix);
         byron_err_t e = {0};
         byron_status_t st = byron_stream_find_msg_id(r->c->o.stream, r->subject, first, &seq, &e);
@@ -370,8 +402,10 @@ static byron_status_t read_last(run_t *r) {
            mono_s() < r->deadline)
         sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && r->last.seq && (r->last.version <= 0 || r->last.version >= BYRON_VERSION_MAX))
-        st = byron_err_set(r->err, BYRON_EPROTO, "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
-                           "the api did not write: docs/sink.md, \"Dead letters\")", r->last.seq, r->subject, BYRON_HDR_VERSION);
+        st = byron_err_set(r->err, BYRON_EPROTO,
+                           "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
+                           "the api did not write: docs/sink.md, \"Dead letters\")",
+                           r->last.seq, r->subject, BYRON_HDR_VERSION);
     if (st != BYRON_OK) return fail(r, st == BYRON_EPROTO ? BYRON_CODE_INTERNAL : BYRON_CODE_UNAVAILABLE, st);
     r->exists = r->last.seq && strcmp(r->last.type, r->deleted_type) != 0;
     return BYRON_OK;
@@ -409,8 +443,8 @@ static void read_holdings(run_t *r) {
 static int changes_unique(const run_t *r) {
     if (r->ref.kind != BYRON_CMD_UPDATE && r->ref.kind != BYRON_CMD_DELETE) return 0;
     for (size_t i = 0; i < r->m->nfields; i++)
-        if (r->m->fields[i].unique &&
-            (r->ref.kind == BYRON_CMD_DELETE || json_object_object_get_ex(r->input, r->m->fields[i].name, NULL)))
+        if (r->m->fields[i].unique && (r->ref.kind == BYRON_CMD_DELETE ||
+                                       json_object_object_get_ex(r->input, r->m->fields[i].name, NULL)))
             return 1;
     return 0;
 }
@@ -430,7 +464,8 @@ static byron_status_t state_outcome(run_t *r, byron_status_t st) {
         r->again = 1;
         return BYRON_OK;
     }
-    return fail(r, BYRON_CODE_UNAVAILABLE, st == BYRON_ETIMEDOUT || st == BYRON_ESTATE ? BYRON_EUNAVAILABLE : st);
+    return fail(r, BYRON_CODE_UNAVAILABLE,
+                st == BYRON_ETIMEDOUT || st == BYRON_ESTATE ? BYRON_EUNAVAILABLE : st);
 }
 
 static int state_wait_ms(const run_t *r) {
@@ -463,7 +498,8 @@ static byron_status_t holder_has(run_t *r, size_t fi, const char *h, const char 
     const byron_field_t *f = &r->m->fields[fi];
     char subject[BYRON_SUBJECT_MAX];
     *held = 0;
-    if (byron_subject_format(subject, sizeof subject, r->c->o.component, r->m->name, owner) < 0) return BYRON_OK;
+    if (byron_subject_format(subject, sizeof subject, r->c->o.component, r->m->name, owner) < 0)
+        return BYRON_OK;
     byron_stream_last_t ol;
     byron_status_t st = byron_stream_last(r->c->o.stream, subject, &ol, r->err);
     if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
@@ -477,8 +513,8 @@ static byron_status_t holder_has(run_t *r, size_t fi, const char *h, const char 
     char hh[BYRON_UNIQUE_HASH_LEN + 1];
     st = wait_state(r, owner, ol.version, &state);
     if (st == BYRON_OK)
-        *held = state && json_object_object_get_ex(state, f->name, &have) && byron_unique_hash(f, have, hh) == 0 &&
-                strcmp(hh, h) == 0;
+        *held = state && json_object_object_get_ex(state, f->name, &have) &&
+                byron_unique_hash(f, have, hh) == 0 && strcmp(hh, h) == 0;
     json_object_put(state);
     return state_outcome(r, st);
 }
@@ -539,7 +575,8 @@ static byron_status_t release(run_t *r, size_t fi, const char *h) {
 
 static json_object *field_value(json_object *obj, const char *name) {
     json_object *v = NULL;
-    if (!obj || !json_object_object_get_ex(obj, name, &v) || json_object_is_type(v, json_type_null)) return NULL;
+    if (!obj || !json_object_object_get_ex(obj, name, &v) || json_object_is_type(v, json_type_null))
+        return NULL;
     return v;
 }
 
@@ -555,11 +592,14 @@ static byron_status_t plan_claims(run_t *r) {
     if (!r->held_known && !r->state_read) return BYRON_OK;
     if (!r->held_known) /* an older last event: what the state holds */
         for (size_t i = 0; i < r->m->nfields; i++)
-            if (r->m->fields[i].unique) byron_unique_hash(&r->m->fields[i], field_value(r->current, r->m->fields[i].name), r->held.hash[i]);
+            if (r->m->fields[i].unique)
+                byron_unique_hash(&r->m->fields[i], field_value(r->current, r->m->fields[i].name),
+                                  r->held.hash[i]);
     byron_unique_holdings_t next = r->held;
     for (size_t i = 0; i < r->m->nfields && !r->again && k != BYRON_CMD_CUSTOM; i++) {
         const byron_field_t *f = &r->m->fields[i];
-        if (!f->unique || (k == BYRON_CMD_UPDATE && !json_object_object_get_ex(r->input, f->name, NULL))) continue;
+        if (!f->unique || (k == BYRON_CMD_UPDATE && !json_object_object_get_ex(r->input, f->name, NULL)))
+            continue;
         json_object *nv = k == BYRON_CMD_DELETE ? NULL : field_value(r->input, f->name);
         char nh[BYRON_UNIQUE_HASH_LEN + 1] = "";
         if (nv) byron_unique_hash(f, nv, nh);
@@ -611,13 +651,14 @@ static byron_status_t take_events(run_t *r, json_object *resp) {
     json_object *arr;
     byron_err_t perr = {0};
     if (byron_json_get_array(resp, "", "events", 0, &arr, &perr) != BYRON_OK) {
-        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s without events: %s", def->name, perr.msg);
+        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s without events: %s", def->name,
+                      perr.msg);
         return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
     size_t len = json_object_array_length(arr);
     if (len == 0 || len > BYRON_COMMAND_MAX_EVENTS) {
-        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)", def->name,
-                      len, BYRON_COMMAND_MAX_EVENTS);
+        byron_err_set(r->err, BYRON_EPROTO, "app answered command %s with %zu events (want 1 to %d)",
+                      def->name, len, BYRON_COMMAND_MAX_EVENTS);
         return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
     }
     for (size_t i = 0; i < len; i++) {
@@ -635,8 +676,8 @@ static byron_status_t take_events(run_t *r, json_object *resp) {
         for (size_t k = 0; k < def->nemits; k++) declared |= strcmp(def->emits[k], type) == 0;
         if (!declared) {
             byron_err_set(r->err, BYRON_EPROTO,
-                          "app answered command %s with %s.type \"%.64s\", which it does not emit", def->name, p,
-                          type);
+                          "app answered command %s with %s.type \"%.64s\", which it does not emit", def->name,
+                          p, type);
             return fail(r, BYRON_CODE_APP_ERROR, BYRON_EPROTO);
         }
         r->evs[r->nev].type = type; /* points into resp_custom, which outlives the events */
@@ -692,8 +733,8 @@ static byron_status_t run_hooks(run_t *r) {
     snprintf(path, sizeof path, "/v1/commands/%s", r->req->command);
     st = app_call(r, "command", path, &r->resp_custom);
     if (st == BYRON_ENOTFOUND)
-        st = byron_err_set(r->err, BYRON_EPROTO, "app does not implement command %s (%s: 404)", r->req->command,
-                           path);
+        st = byron_err_set(r->err, BYRON_EPROTO, "app does not implement command %s (%s: 404)",
+                           r->req->command, path);
     if (st != BYRON_OK) return fail(r, app_code(st), st);
     if ((st = check_reject(r, r->resp_custom, path)) != BYRON_OK) return st;
     return take_events(r, r->resp_custom);
@@ -705,8 +746,8 @@ static byron_status_t decide(run_t *r) {
     if (r->c->o.app) {
         if ((st = run_hooks(r)) != BYRON_OK) return st;
     } else if (r->ref.kind == BYRON_CMD_CUSTOM) {
-        byron_err_set(r->err, BYRON_EUNAVAILABLE, "command %s needs the app, and this component runs without one",
-                      r->req->command);
+        byron_err_set(r->err, BYRON_EUNAVAILABLE,
+                      "command %s needs the app, and this component runs without one", r->req->command);
         return fail(r, BYRON_CODE_APP_ERROR, BYRON_EUNAVAILABLE);
     }
     if (r->ref.kind == BYRON_CMD_CUSTOM) return BYRON_OK;
@@ -731,7 +772,7 @@ static byron_status_t append(run_t *r) {
     size_t n = r->nclaims + r->nev;
     byron_publish_t msgs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
     json_object *envs[BYRON_COMMAND_MAX_EVENTS];
-    char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][420], types[BYRON_COMMAND_MAX_EVENTS][160];
+    char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][432], types[BYRON_COMMAND_MAX_EVENTS][160];
     uint64_t seqs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
     memset(msgs, 0, sizeof msgs);
     for (size_t i = 0; i < r->nclaims; i++) {
@@ -757,11 +798,13 @@ static byron_status_t append(run_t *r) {
                                    .model = r->m->name,
                                    .version = r->last.version + (int64_t)i + 1,
                                    .command = r->req->command,
+                                   .request = r->reqhash[0] && i == 0 ? r->reqhash : NULL,
                                    .traceparent = r->traceparent,
                                    .generation = r->c->o.component->schema_generation,
-                                   .principal = r->req->principal && r->req->principal->kind == BYRON_PRINCIPAL_USER
-                                                    ? r->req->principal->sub
-                                                    : NULL,
+                                   .principal =
+                                       r->req->principal && r->req->principal->kind == BYRON_PRINCIPAL_USER
+                                           ? r->req->principal->sub
+                                           : NULL,
                                    .data = r->evs[i].data};
         envs[i] = byron_event_build(&spec);
         const char *payload = byron_json_compact(envs[i]);
@@ -849,8 +892,8 @@ static byron_status_t run(run_t *r) {
     for (r->attempt = 1;; r->attempt++) {
         attempt_cleanup(r);
         if (r->attempt > r->c->o.max_attempts) {
-            st = byron_err_set(r->err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts", r->m->name,
-                               r->id, r->c->o.max_attempts);
+            st = byron_err_set(r->err, BYRON_ECONFLICT, "%s %s kept changing: gave up after %d attempts",
+                               r->m->name, r->id, r->c->o.max_attempts);
             fail(r, BYRON_CODE_CONFLICT, st);
             break;
         }
@@ -877,7 +920,11 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
         st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
         out->code = BYRON_CODE_INTERNAL;
     } else {
-        *r = (run_t){.c = c, .req = req, .out = out, .err = err, .input = req->input ? req->input : empty,
+        *r = (run_t){.c = c,
+                     .req = req,
+                     .out = out,
+                     .err = err,
+                     .input = req->input ? req->input : empty,
                      .deadline = started + c->o.deadline_ms / 1000.0};
         byron_backoff_init(&r->bo, 2, 100, 0);
         st = run(r);

@@ -50,6 +50,7 @@ void byron_commands_free(byron_commands_t *cmds);
 #define BYRON_CODE_APP_TIMEOUT "APP_TIMEOUT"
 #define BYRON_CODE_UNAVAILABLE "UNAVAILABLE"
 #define BYRON_CODE_INTERNAL "INTERNAL"
+#define BYRON_CODE_KEY_REUSED "IDEMPOTENCY_KEY_REUSED" /* the key came with another request: 422 */
 
 typedef struct byron_command_result {
     char id[BYRON_ID_MAX + 1]; /* the aggregate id (generated for a create without one) */

@@ -93,6 +93,7 @@ json_object *byron_event_build(const byron_event_spec_t *spec) {
     if (spec->generation > 0) json_object_object_add(ev, "byrongeneration", json_object_new_int64(spec->generation));
     if (spec->principal)
         json_object_object_add(ev, "byronprincipal", json_object_new_string(spec->principal));
+    if (spec->request) json_object_object_add(ev, "byronrequest", json_object_new_string(spec->request));
     return ev;
 }
 
@@ -151,6 +152,8 @@ byron_status_t byron_event_validate(json_object *ev, byron_err_t *err) {
     if ((st = byron_json_get_int(ev, "event", "byrongeneration", BYRON_JSON_OPTIONAL, 0, INT64_MAX, &i, err)))
         return st;
     if ((st = want_string(ev, "byroncommand", 0, &s, err))) return st;
+    if ((st = want_string(ev, "byronrequest", 0, &s, err))) return st;
+    if (s && strlen(s) > 64) return byron_err_set(err, BYRON_EINVAL, "event.byronrequest: at most 64 bytes");
     if ((st = want_string(ev, "byronprincipal", 0, &s, err))) return st;
     if (s && (!*s || strlen(s) > 256))
         return byron_err_set(err, BYRON_EINVAL, "event.byronprincipal: must be 1 to 256 bytes");

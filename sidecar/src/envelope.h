@@ -38,6 +38,7 @@ typedef struct byron_event_spec {
     const char *traceparent; /* optional */
     int64_t generation;      /* byrongeneration: the component's schema generation (0: none) */
     const char *principal;   /* byronprincipal: the verified caller's subject (docs/security.md), optional */
+    const char *request;     /* byronrequest: hash of a keyed command's request (idempotency), optional */
     json_object *data;       /* object; the envelope takes a reference (json_object_get) */
 } byron_event_spec_t;
 

@@ -38,7 +38,7 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
     int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms;
-    int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms;
+    int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms, max_client_conns;
     const char *jwks_file; /* keys from a mounted Secret instead of the issuer's JWKS */
     int print_schema;
     int rebuild;                    /* sink: drop the cache and the durables, re-project from the stream */
@@ -82,6 +82,8 @@ static void usage(FILE *f) {
         "only)\n"
         "  --max-inflight-mib N  request bodies held at once before 503 (env BYRON_MAX_INFLIGHT_MIB,\n"
         "                        default 64, 1..1024)\n"
+        "  --max-client-connections N  public-port connections from one address (env\n"
+        "                        BYRON_MAX_CLIENT_CONNECTIONS, default 256, 1..100000)\n"
         "  --auth-jwks-file PATH token keys from this JWK Set file (a mounted Secret) instead of the\n"
         "                        issuer's (env BYRON_AUTH_JWKS_FILE)\n"
         "  --bind ADDR           listen address (env BYRON_BIND, default all interfaces)\n"
@@ -125,6 +127,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         env_int("BYRON_ADMIN_PORT", 9090, -1, 65535, &s->admin_port) ||
         env_int("BYRON_REST_TCP", 0, 0, 1, &s->rest_tcp) ||
         env_int("BYRON_MAX_INFLIGHT_MIB", 64, 1, 1024, &s->max_inflight_mib) ||
+        env_int("BYRON_MAX_CLIENT_CONNECTIONS", 256, 1, 100000, &s->max_client_conns) ||
         env_int("BYRON_AUTH_JWKS_MIN_REFRESH_MS", 10000, 100, 3600000, &s->jwks_min_refresh_ms))
         return 2;
     s->jwks_file = getenv("BYRON_AUTH_JWKS_FILE");
@@ -154,6 +157,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"admin-port", required_argument, NULL, 'A'},
                                          {"rest-over-tcp", no_argument, NULL, 'T'},
                                          {"max-inflight-mib", required_argument, NULL, 'I'},
+                                         {"max-client-connections", required_argument, NULL, 'C'},
                                          {"auth-jwks-file", required_argument, NULL, 'J'},
                                          {"rebuild", no_argument, NULL, 'R'}};
     /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
@@ -174,6 +178,9 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
             break;
         case 'I':
             if (parse_int("--max-inflight-mib", optarg, 1, 1024, &s->max_inflight_mib)) return 2;
+            break;
+        case 'C':
+            if (parse_int("--max-client-connections", optarg, 1, 100000, &s->max_client_conns)) return 2;
             break;
         case 'R': s->rebuild = 1; break;
         case 'G':
@@ -397,7 +404,8 @@ int main(int argc, char **argv) {
                                     .unix_path = s.sidecar_socket,
                                     .admin_port = s.admin_port,
                                     .rest_tcp = s.rest_tcp,
-                                    .max_inflight_bytes = (size_t)s.max_inflight_mib << 20};
+                                    .max_inflight_bytes = (size_t)s.max_inflight_mib << 20,
+                                    .max_conns_per_client = (unsigned)s.max_client_conns};
     byron_server_mount_t mounts[2];
     if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
         if (!(gql = byron_gqlapi_new(&sc, s.config, s.nats_url, &s.graphql, &err))) goto out;
@@ -450,8 +458,8 @@ out:
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
     byron_workpool_free(sc.pool); /* nothing submits any more */
-    byron_sink_free(sc.sink); /* after the server (readiness reads it); settles the events in hand */
-    byron_gqlapi_free(gql);   /* after the server: its last callbacks queue work for the ws workers */
+    byron_sink_free(sc.sink);     /* after the server (readiness reads it); settles the events in hand */
+    byron_gqlapi_free(gql);       /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_auth_free(sc.auth);
     byron_app_free(sc.app);

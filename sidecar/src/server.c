@@ -19,7 +19,9 @@
 #include "guard.h"
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +110,18 @@ struct byron_server {
     int rest_tcp;
     size_t max_inflight;
     atomic_size_t inflight_bytes; /* request bodies held (service thread reserves, anyone releases) */
-    byron_metric_t *m_refused;    /* {reason}: requests refused before any work */
+    /* Connections per client address on the public port (service thread only):
+     * an open-addressing table of address hashes; a connection's slot + 1 rides
+     * on its wsi (opaque user data) from accept to destroy. */
+    unsigned max_conns_per_client;
+    struct peer_slot {
+        uint64_t key; /* 0: free */
+        unsigned count;
+    } * peers;
+    size_t npeers;
+    int *fd_slot; /* accepted fd → slot + 1, until its wsi is created */
+    size_t nfd;
+    byron_metric_t *m_refused; /* {reason}: requests refused before any work */
 };
 
 static void budget_release(byron_server_t *srv, size_t *held) {
@@ -125,6 +138,68 @@ static int budget_reserve(byron_server_t *srv, size_t *held, size_t n) {
     }
     *held += n;
     return 1;
+}
+
+static void count_refused(byron_server_t *srv, const char *reason);
+
+/* ------------------------------------------------------------------ connections per client */
+
+static uint64_t addr_key(const struct sockaddr_storage *a) {
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    if (a->ss_family == AF_INET) {
+        p = (const unsigned char *)&((const struct sockaddr_in *)a)->sin_addr;
+        n = 4;
+    } else if (a->ss_family == AF_INET6) {
+        p = (const unsigned char *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+        n = 16;
+    }
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* The slot of key (inserted when absent); -1 when the table is full. O(1) expected. */
+static long peer_slot(byron_server_t *srv, uint64_t key) {
+    size_t mask = srv->npeers - 1, i = key & mask;
+    for (size_t probes = 0; probes < srv->npeers; probes++, i = (i + 1) & mask) {
+        if (srv->peers[i].key == key) return (long)i;
+        if (srv->peers[i].key == 0 || srv->peers[i].count == 0) {
+            srv->peers[i].key = key;
+            srv->peers[i].count = 0;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* A new connection on a listener: 1 to refuse it. */
+static int peer_accept(byron_server_t *srv, struct lws *wsi, const struct lws_filter_network_conn_args *a) {
+    if (lws_get_vhost(wsi) != srv->vh_public || !srv->peers || !a) return 0;
+    long slot = peer_slot(srv, addr_key(&a->cli_addr));
+    if (slot < 0 || srv->peers[slot].count >= srv->max_conns_per_client) {
+        count_refused(srv, "client_connections");
+        return 1;
+    }
+    if (a->accept_fd < 0 || (size_t)a->accept_fd >= srv->nfd) return 0; /* not tracked: not counted */
+    srv->peers[slot].count++;
+    srv->fd_slot[a->accept_fd] = (int)slot + 1;
+    return 0;
+}
+
+/* The connection's wsi exists: its slot moves from the fd table onto it. */
+static void peer_bind(byron_server_t *srv, struct lws *wsi) {
+    int fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || (size_t)fd >= srv->nfd || !srv->fd_slot[fd]) return;
+    lws_set_opaque_user_data(wsi, (void *)(uintptr_t)srv->fd_slot[fd]);
+    srv->fd_slot[fd] = 0;
+}
+
+static void peer_release(byron_server_t *srv, struct lws *wsi) {
+    uintptr_t slot = (uintptr_t)lws_get_opaque_user_data(wsi);
+    if (!slot || !srv->peers || slot > srv->npeers) return;
+    if (srv->peers[slot - 1].count) srv->peers[slot - 1].count--;
+    lws_set_opaque_user_data(wsi, NULL);
 }
 
 static void count_refused(byron_server_t *srv, const char *reason) {
@@ -769,6 +844,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv) collect_done(srv);
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return srv ? peer_accept(srv, wsi, user) : 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: /* the first callback with the new wsi's fd */
+        if (srv) peer_bind(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (srv) peer_release(srv, wsi);
+        return 0;
     case LWS_CALLBACK_HTTP: {
         session_reset(srv, s);
         s->listener = listener_of(srv, wsi);
@@ -906,6 +988,8 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
     srv->rest_tcp = o->rest_tcp;
     srv->admin_port = -1;
     srv->max_inflight = o->max_inflight_bytes ? o->max_inflight_bytes : BYRON_SERVER_DEFAULT_INFLIGHT_BYTES;
+    srv->max_conns_per_client =
+        o->max_conns_per_client ? o->max_conns_per_client : BYRON_SERVER_DEFAULT_CONNS_PER_CLIENT;
     atomic_init(&srv->inflight_bytes, 0);
     if (sc->metrics) {
         static const char *const L[] = {"reason", NULL};
@@ -914,6 +998,13 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
             "Requests refused before any work, by reason (inflight_bytes, origin).", L, NULL, 0);
     }
     pthread_mutex_init(&srv->lock, NULL);
+    srv->npeers = 4096; /* distinct client addresses with open connections; a power of two */
+    srv->nfd = 65536;
+    if (!(srv->peers = calloc(srv->npeers, sizeof *srv->peers)) ||
+        !(srv->fd_slot = calloc(srv->nfd, sizeof(int)))) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        goto err;
+    }
     for (size_t i = 0; i < o->nmounts && i < MAX_MOUNTS; i++) srv->mounts[srv->nmounts++] = o->mounts[i];
     lws_set_log_level(LLL_ERR, NULL);
     srv->protocols[0] = (struct lws_protocols){
@@ -1001,5 +1092,7 @@ void byron_server_free(byron_server_t *srv) {
     if (srv->unix_path) unlink(srv->unix_path);
     free(srv->unix_path);
     pthread_mutex_destroy(&srv->lock);
+    free(srv->peers);
+    free(srv->fd_slot);
     free(srv);
 }

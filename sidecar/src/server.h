@@ -69,9 +69,11 @@ typedef struct byron_server_options {
     const char *admin_bind;    /* NULL: all interfaces */
     int rest_tcp;              /* REST on the public port too (same authentication as GraphQL) */
     size_t max_inflight_bytes; /* request bodies held at once, all clients (503 beyond); 0: 64 MiB */
+    unsigned max_conns_per_client; /* public-port connections from one address (refused beyond); 0: 256 */
 } byron_server_options_t;
 
 #define BYRON_SERVER_DEFAULT_INFLIGHT_BYTES (64u << 20)
+#define BYRON_SERVER_DEFAULT_CONNS_PER_CLIENT 256
 
 byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options_t *opts, byron_err_t *err);
 int byron_server_port(const byron_server_t *s);

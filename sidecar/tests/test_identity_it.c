@@ -163,6 +163,27 @@ Test(identity_it, principal_reaches_the_hook_and_the_event, .timeout = 120) {
     cr_assert_null(jstr(e2, "byronprincipal"), "%s", json_object_to_json_string(e2));
     json_object_put(evs);
 
+    /* Idempotency keys are bound to their request: the same key with another body is a 422. */
+    auth = sign(k1, "k1", "alice");
+    static const char *const KEYED[] = {
+        "{\"input\":{\"customer\":\"alice\"},\"idempotencyKey\":\"k-1\"}",
+        "{\"input\":{\"customer\":\"alice\"},\"idempotencyKey\":\"k-1\"}",
+        "{\"input\":{\"customer\":\"alice\",\"total\":9},\"idempotencyKey\":\"k-1\"}"};
+    long want[] = {200, 200, 422};
+    char first_id[160] = "";
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(h_http_hdr(NULL, p, "POST", "/v1/commands/createOrder", KEYED[i], 10000, auth, &r), 0);
+        cr_assert_eq(r.status, want[i], "keyed request %d: %s", i, r.body);
+        if (i == 0) snprintf(first_id, sizeof first_id, "%s", jstr(r.json, "id"));
+        if (i == 1) {
+            cr_assert_str_eq(jstr(r.json, "id"), first_id, "the same request: the original result");
+            cr_assert(json_object_get_boolean(json_object_object_get(r.json, "duplicate")));
+        }
+        if (i == 2) cr_assert_str_eq(h_error_code(&r), "IDEMPOTENCY_KEY_REUSED", "%s", r.body);
+        h_resp_free(&r);
+    }
+    free(auth);
+
     /* The Secret rotates: a token of the new key is accepted without a restart, the old key's is not. */
     write_jwks(jwks, k2, "k2");
     char *auth2 = sign(k2, "k2", "bob"), *auth1 = sign(k1, "k1", "alice");

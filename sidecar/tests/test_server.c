@@ -7,13 +7,16 @@
 #include "config.h"
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,6 +337,70 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     byron_workpool_free(sc.pool);
     rmdir(dir);
     byron_component_free(comp);
+    byron_metrics_free(sc.metrics);
+    pthread_mutex_destroy(&sc.health.lock);
+}
+
+/* ------------------------------------------------------------------ connections per client */
+
+static int tcp_connect(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Sends a request on fd and reads the answer: bytes read (0: the server closed it). */
+static ssize_t ask(int fd) {
+    static const char REQ[] = "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (send(fd, REQ, sizeof REQ - 1, MSG_NOSIGNAL) < 0) return 0;
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    return n < 0 ? 0 : n;
+}
+
+Test(server, connections_per_client_are_capped, .timeout = 30) {
+    byron_sidecar_t sc;
+    memset(&sc, 0, sizeof sc);
+    pthread_mutex_init(&sc.health.lock, NULL);
+    sc.mode = "api";
+    sc.metrics = byron_metrics_new();
+    byron_err_t err = {0};
+    sc.pool = byron_workpool_new(2, 4, sc.metrics, &err);
+    byron_server_options_t o = {.bind_addr = "127.0.0.1", .admin_port = -1, .max_conns_per_client = 3};
+    byron_server_t *srv = byron_server_new(&sc, &o, &err);
+    cr_assert_not_null(srv, "%s", err.msg);
+    int port = byron_server_port(srv);
+    int held[3];
+    for (int i = 0; i < 3; i++) held[i] = tcp_connect(port);
+    usleep(200000); /* the server has accepted them (no answer to wait for: they send nothing) */
+    int extra = tcp_connect(port); /* the kernel accepts; the server closes it */
+    cr_assert_eq(ask(extra), 0, "a fourth connection from one address is refused");
+    close(extra);
+    cr_assert_gt(ask(held[0]), 0, "the first three are served");
+    for (int i = 0; i < 3; i++) close(held[i]);
+    /* Closed connections give their places back. */
+    ssize_t n = 0;
+    for (int i = 0; i < 50 && n == 0; i++) {
+        int fd = tcp_connect(port);
+        n = ask(fd);
+        close(fd);
+        if (n == 0) usleep(100000);
+    }
+    cr_assert_gt(n, 0, "a new connection is served once the others closed");
+    for (int round = 0; round < 3; round++) { /* and the count does not leak */
+        int fds[3];
+        for (int i = 0; i < 3; i++) fds[i] = tcp_connect(port);
+        for (int i = 0; i < 3; i++) cr_assert_gt(ask(fds[i]), 0, "round %d connection %d", round, i);
+        for (int i = 0; i < 3; i++) close(fds[i]);
+        usleep(200000);
+    }
+    byron_workpool_drain(sc.pool);
+    byron_server_free(srv);
+    byron_workpool_free(sc.pool);
     byron_metrics_free(sc.metrics);
     pthread_mutex_destroy(&sc.health.lock);
 }
