@@ -511,9 +511,11 @@ static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, js
     return r;
 }
 
-/* The after hook; a failure is logged, never retried (the effects are in). */
-static void app_after(byron_projection_t *p, json_object *ev, json_object *current) {
-    if (!p->app || !ev) return;
+/* The after hook. An app that cannot be reached: UNAVAILABLE (the journal
+ * keeps the hook for the redelivery: at least once). Any other failure is the
+ * hook's own: logged, not retried (the effects are in). */
+static byron_proj_result_t app_after(byron_projection_t *p, json_object *ev, json_object *current) {
+    if (!p->app || !ev) return BYRON_PROJ_APPLIED;
     const char *type = ev_str(ev, "type");
     json_object *body = json_object_new_object(), *resp = NULL;
     json_object_object_add(body, "event", json_object_get(ev));
@@ -529,6 +531,7 @@ static void app_after(byron_projection_t *p, json_object *ev, json_object *curre
         byron_log(BYRON_LOG_WARN, "event after hook failed", "type", type, "error", err.msg, (char *)NULL);
     json_object_put(resp);
     json_object_put(body);
+    return st == BYRON_EUNAVAILABLE ? BYRON_PROJ_UNAVAILABLE : BYRON_PROJ_APPLIED;
 }
 
 /* ------------------------------------------------------------------ fault injection */
@@ -590,7 +593,10 @@ static byron_proj_result_t carry_out(byron_projection_t *p, mongoc_client_t *cl,
         failpoint("after-change");
     }
     if (r != BYRON_PROJ_APPLIED) return r; /* the redelivery resumes from the journal */
-    app_after(p, w->after_event, w->after_current);
+    if (app_after(p, w->after_event, w->after_current) == BYRON_PROJ_UNAVAILABLE && journal) {
+        byron_err_set(err, BYRON_EUNAVAILABLE, "the app is not reachable for the after hook");
+        return BYRON_PROJ_UNAVAILABLE;
+    }
     return journal ? journal_clear(p, cl, m, err) : BYRON_PROJ_APPLIED;
 }
 
