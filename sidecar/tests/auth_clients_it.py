@@ -140,7 +140,9 @@ def main():
             failed.append(f"body flood: not every client got an answer: {counts}")
         if counts.get(503, 0) == 0:
             failed.append(f"body flood: no 503 beyond the in-flight budget: {counts}")
-        if peak >= 256:
+        # Under AddressSanitizer (its quarantine and shadow memory) RSS is no measure of the budget.
+        sanitized = b"__asan_init" in open(binary, "rb").read()
+        if peak >= 256 and not sanitized:
             failed.append(f"body flood: RSS {peak:.0f} MiB, over the 256 MiB a pod is given")
     finally:
         rc, sink_rc = stop(sidecar), stop(sink)
