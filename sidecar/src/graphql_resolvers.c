@@ -106,8 +106,24 @@ static int load(byron_gqlapi_request_t *r, const char *model, const char *id, js
         return 0;
     }
     byron_err_t err = {0};
-    json_object *o = NULL;
-    byron_status_t st = byron_cache_get(r->sc->cache, model, id, &o, &err);
+    json_object *o = NULL, *found = NULL, *f = json_object_new_object(), *eq = json_object_new_object(),
+                *opts = json_object_new_object();
+    /* A find rather than byron_cache_get: it carries maxTimeMS, the request's remaining deadline. */
+    json_object_object_add(eq, "$eq", json_object_new_string(id));
+    json_object_object_add(f, "_id", eq);
+    json_object_object_add(opts, "limit", json_object_new_int(1));
+    add_max_time(r, opts);
+    byron_status_t st = byron_component_model(r->sc->component, model)
+                            ? byron_cache_find(r->sc->cache, model, byron_json_compact(f),
+                                               byron_json_compact(opts), &found, &err)
+                            : byron_err_set(&err, BYRON_EINVAL, "unknown model %.64s", model);
+    json_object_put(f);
+    json_object_put(opts);
+    if (st == BYRON_OK) {
+        o = json_object_array_length(found) ? json_object_get(json_object_array_get_idx(found, 0)) : NULL;
+        if (!o) st = BYRON_ENOTFOUND;
+    }
+    json_object_put(found);
     if (!r->memo) r->memo = json_object_new_object();
     if (st == BYRON_ENOTFOUND) {
         json_object_object_add(r->memo, key, NULL); /* absent: remembered too */
