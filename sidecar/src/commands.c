@@ -31,6 +31,7 @@
 
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@
 struct byron_commands {
     byron_commands_options_t o;
     byron_metric_t *total, *duration, *conflicts, *state_wait;
+    /* Per generated command (model × create/update/delete): the app answered
+     * 404 for its before hook — no hook decides, so its state need not be
+     * read. A hook the app gains later answers on the next call: the attempt
+     * then runs again with the state (hooks are side-effect free). */
+    atomic_int *no_before;
+    size_t nno_before;
 };
 
 static const char *const KIND_NAMES[] = {"create", "update", "delete", "custom"};
@@ -53,6 +60,12 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     if (c->o.max_attempts <= 0) c->o.max_attempts = 10;
     if (c->o.deadline_ms <= 0) c->o.deadline_ms = 15000;
     if (c->o.state_wait_ms <= 0) c->o.state_wait_ms = 5000;
+    c->nno_before = 3 * c->o.component->nmodels;
+    if (!(c->no_before = calloc(c->nno_before ? c->nno_before : 1, sizeof *c->no_before))) {
+        free(c);
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
     if (opts->metrics) {
         static const char *const L2[] = {"command", "code", NULL};
         static const char *const L1[] = {"command", NULL};
@@ -73,7 +86,11 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     return c;
 }
 
-void byron_commands_free(byron_commands_t *c) { free(c); }
+void byron_commands_free(byron_commands_t *c) {
+    if (!c) return;
+    free(c->no_before);
+    free(c);
+}
 
 void byron_command_key_id(const char *key, char out[BYRON_KEY_ID_LEN + 1]) {
     uint64_t h = 14695981039346656037ull;
@@ -452,9 +469,18 @@ static int changes_unique(const run_t *r) {
 /* `current` is read when a hook decides on it — or, for an aggregate whose
  * last event predates the Byron-Unique header, to learn the unique values the
  * command gives up. */
+/* The slot of a generated command in no_before; NULL for a custom one. */
+static atomic_int *no_before_slot(const run_t *r) {
+    if (r->ref.kind == BYRON_CMD_CUSTOM) return NULL;
+    size_t i = (size_t)(r->m - r->c->o.component->models) * 3 + (size_t)r->ref.kind;
+    return i < r->c->nno_before ? &r->c->no_before[i] : NULL;
+}
+
 static int needs_state(const run_t *r) {
     if (!r->exists || !r->c->o.cache) return 0;
-    return r->c->o.app || (!r->held_known && changes_unique(r));
+    if (!r->held_known && changes_unique(r)) return 1;
+    atomic_int *nb = no_before_slot(r); /* a generated command whose before hook the app lacks */
+    return r->c->o.app && !(nb && atomic_load(nb));
 }
 
 /* A cache_wait_state outcome as the command's: ECONFLICT → run again. */
@@ -722,6 +748,13 @@ static byron_status_t run_hooks(run_t *r) {
     r->hook_body = hook_body(r);
     snprintf(path, sizeof path, "/v1/commands/%s/before", r->req->command);
     byron_status_t st = app_call(r, "before", path, &resp);
+    atomic_int *nb = no_before_slot(r);
+    if (nb) atomic_store(nb, st == BYRON_ENOTFOUND);
+    if (st == BYRON_OK && r->exists && !r->state_read) { /* a hook we thought absent: decide on the state */
+        json_object_put(resp);
+        r->again = 1;
+        return BYRON_OK;
+    }
     if (st == BYRON_OK)
         st = check_reject(r, resp, path);
     else if (st == BYRON_ENOTFOUND)
@@ -881,7 +914,7 @@ static byron_status_t attempt(run_t *r) {
     read_holdings(r);
     if ((st = read_state(r)) != BYRON_OK || r->again) return st;
     if ((st = plan_claims(r)) != BYRON_OK || r->again) return st;
-    if ((st = decide(r)) != BYRON_OK) return st;
+    if ((st = decide(r)) != BYRON_OK || r->again) return st;
     return append(r);
 }
 

@@ -229,6 +229,50 @@ static void app_protocol(const char *lang) {
 Test(commands_it, app_protocol_python, .timeout = 60) { app_protocol("python"); }
 Test(commands_it, app_protocol_node, .timeout = 60) { app_protocol("node"); }
 
+/* A generated command whose before hook the app lacks (404) needs no state:
+ * once learned, it runs with the sink away. A hook that appears is consulted
+ * on the state at once (here: the sink is away, so the command waits for it). */
+Test(commands_it, a_missing_before_hook_needs_no_state_until_it_appears, .timeout = 120) {
+    h_sidecar_t sc;
+    const char *extra[] = {"--state-wait-ms", "300", NULL};
+    h_sidecar_start(&sc, "nohook", "python", extra);
+    h_resp_t r;
+    cr_assert_eq(h_http(sc.app_sock, 0, "POST", "/v1/control", "{\"noHooks\":true}", 2000, &r), 0);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"n-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    /* No sink runs: the first update cannot know the hook is absent, so it waits for state. */
+    cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    h_resp_free(&r);
+    h_sink_t k;
+    h_sink_start(&k, sc.config, 0, NULL, NULL, NULL);
+    cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body); /* ... and learns the 404 */
+    h_resp_free(&r);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    for (int i = 0; i < 3; i++) { /* the sink is away: updates run without state */
+        cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"SHIPPED\"}}", &r), 0);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        h_resp_free(&r);
+    }
+    /* The hook appears: the command waits for the state again (and the sink is away). */
+    cr_assert_eq(h_http(sc.app_sock, 0, "POST", "/v1/control", "{\"noHooks\":false}", 2000, &r), 0);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_not_null(strstr(jstr(r.json, "error.message"), "has not projected"), "%s", r.body);
+    h_resp_free(&r);
+    /* With the sink back, the hook decides on the exact state. */
+    h_sink_start(&k, sc.config, 0, NULL, NULL, NULL);
+    cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
 Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start(&sc, "down", "python", NULL);

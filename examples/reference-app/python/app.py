@@ -11,7 +11,8 @@ Behaviour, driven by the command input (for tests and demos):
   "garbage": true   the before hook answers with something that is not JSON
 Custom commands emit one event: the first type the command declares, with the
 input as data ("repeat": n emits n of them; "badEvent": true adds an event of an
-undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks).
+undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks); tests switch
+that at run time with POST /v1/control {"noHooks": true|false}.
 
 Event handlers (sink side, POST /v1/events/<type>):
   own custom event  sets the event data's keys that are fields of the aggregate's model
@@ -109,6 +110,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.reply(400, {"error": "body is not JSON"})
         parts = self.path.strip("/").split("/")
+        if self.path == "/v1/control":  # tests: hooks come and go while the sidecar runs
+            global NO_HOOKS
+            NO_HOOKS = bool(req.get("noHooks"))
+            return self.reply(200, {"noHooks": NO_HOOKS})
         # /v1/commands/<name>[/before|/after]   /v1/events/<type>[/before|/after]
         if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("commands", "events"):
             return self.reply(404, {"error": "no such path"})
