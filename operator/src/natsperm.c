@@ -77,6 +77,11 @@ json_object *byron_natsperm_api(const char *ns, const char *c) {
     consume(pub, n.stream, NULL);
     byron_natsperm_inbox(ns, c, "api", inbox, sizeof inbox);
     allow(sub, "%s.>", inbox);
+    /* Commands its sink's app sends (the sidecar's command_relay.h): served
+     * in a queue group, answered on the sink's inbox. */
+    allow(sub, "byroncmd.%s.%s", ns, c);
+    byron_natsperm_inbox(ns, c, "sink", inbox, sizeof inbox);
+    allow(pub, "%s.>", inbox);
     return p;
 }
 
@@ -106,6 +111,8 @@ json_object *byron_natsperm_sink(const char *ns, const char *c, const byron_nats
     read_stream(pub, n.dlq_stream);
     byron_natsperm_inbox(ns, c, "sink", inbox, sizeof inbox);
     allow(sub, "%s.>", inbox);
+    /* Its app's commands go to the api, which appends them (command_relay.h). */
+    allow(pub, "byroncmd.%s.%s", ns, c);
     return p;
 }
 

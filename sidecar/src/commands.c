@@ -103,6 +103,15 @@ void byron_command_result_cleanup(byron_command_result_t *out) {
     out->events = NULL;
 }
 
+json_object *byron_command_error_json(const char *code, const char *message, const char *app_code) {
+    json_object *o = json_object_new_object(), *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_string(code));
+    json_object_object_add(e, "message", json_object_new_string(message));
+    if (app_code && *app_code) json_object_object_add(e, "appCode", json_object_new_string(app_code));
+    json_object_object_add(o, "error", e);
+    return o;
+}
+
 int byron_command_http_status(const char *code) {
     if (!code) return 200;
     static const struct {

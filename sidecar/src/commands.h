@@ -96,6 +96,9 @@ void byron_command_key_id(const char *key, char out[BYRON_KEY_ID_LEN + 1]);
 /* {"id":..,"version":..,"sequences":[..],"events":[..],"duplicate":..}; caller puts. */
 json_object *byron_command_result_to_json(const byron_command_result_t *out);
 
+/* {"error": {"code", "message", "appCode"?}}: a failed command's answer; caller puts. */
+json_object *byron_command_error_json(const char *code, const char *message, const char *app_code);
+
 /* HTTP status for an error code (400, 404, 409, 422, 502, 504, 503, 500). */
 int byron_command_http_status(const char *code);
 

@@ -9,6 +9,7 @@
  * mongoc_init, nats (implicitly opened, closed at exit). */
 #include "auth.h"
 #include "byron/log.h"
+#include "command_relay.h"
 #include "graphql_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
@@ -398,6 +399,8 @@ int main(int argc, char **argv) {
             goto out;
     }
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
+    /* api mode: run the commands a sink's app sends (command_relay.h) */
+    if (sc.commands && byron_command_relay_serve(&sc, &err) != BYRON_OK) goto out;
     /* The sidecar's socket is served before the app is up: the app may call it while starting. */
     byron_server_options_t sopts = {.bind_addr = s.bind,
                                     .port = s.http_port,
@@ -457,7 +460,8 @@ out:
     byron_workpool_drain(sc.pool);
     byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
     byron_server_free(srv);
-    byron_workpool_free(sc.pool); /* nothing submits any more */
+    byron_stream_unserve(sc.stream); /* relayed commands (command_relay.h) stop reaching the pool */
+    byron_workpool_free(sc.pool);    /* nothing submits any more */
     byron_sink_free(sc.sink);     /* after the server (readiness reads it); settles the events in hand */
     byron_gqlapi_free(gql);       /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);

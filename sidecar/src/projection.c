@@ -539,8 +539,9 @@ static byron_proj_result_t app_after(byron_projection_t *p, json_object *ev, jso
 #ifdef BYRON_FAULT_INJECTION
 /* Test builds only (BYRON_TESTS): BYRON_SINK_FAILPOINT=<point>[:<n>] makes the
  * n-th pass (default 1) through <point> kill the process (SIGKILL: no clean-up,
- * as a crash) or, for fail-change, fail that write. Points: after-journal,
- * after-own-write, after-change, fail-change (docs/testing.md, "Faults"). */
+ * as a crash) or, for fail-change, fail that write. Points: after-handler,
+ * after-journal, after-own-write, after-change, fail-change (docs/testing.md,
+ * "Faults"). */
 #include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -849,6 +850,7 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         /* Generated events project by themselves; the app may add to them. */
         byron_handler_answer_t ans;
         r = app_handle(p, o->ev, cur, 0, o->model, o->id, m->deliveries, &ans, err);
+        failpoint("after-handler");
         int handled = r == BYRON_PROJ_APPLIED;
         if (r == BYRON_PROJ_RETRY || r == BYRON_PROJ_UNAVAILABLE) {
             json_object_put(cur);

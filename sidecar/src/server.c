@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "byron/httpd.h"
+#include "command_relay.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache_wait.h"
@@ -218,11 +219,7 @@ static void job_free(job_t *j) {
 }
 
 static char *error_body(const char *code, const char *msg, const char *app_code) {
-    json_object *o = json_object_new_object(), *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string(code));
-    json_object_object_add(e, "message", json_object_new_string(msg));
-    if (app_code && *app_code) json_object_object_add(e, "appCode", json_object_new_string(app_code));
-    json_object_object_add(o, "error", e);
+    json_object *o = byron_command_error_json(code, msg, app_code);
     char *s = strdup(byron_json_compact(o));
     json_object_put(o);
     return s;
@@ -288,6 +285,17 @@ static void run_command(job_t *j, byron_sidecar_t *sc, const byron_principal_t *
     }
     if (err.msg[0]) {
         set_error(j, 400, BYRON_CODE_BAD_USER_INPUT, err.msg);
+        json_object_put(body);
+        return;
+    }
+    if (!sc->commands) { /* a sink: relayed to the api (command_relay.h) */
+        if (!key) {
+            set_error(j, 400, BYRON_CODE_BAD_USER_INPUT,
+                      "idempotencyKey: required from a sink's app — the causing event's id, so that a redelivered "
+                      "event does not run the command twice (docs/app-protocol.md)");
+        } else {
+            byron_command_relay_send(sc, j->arg1, body, j->traceparent, &j->status, &j->resp);
+        }
         json_object_put(body);
         return;
     }
@@ -536,8 +544,9 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
         respond_error(wsi, s, 503, BYRON_CODE_UNAVAILABLE, "shutting down");
         return;
     }
-    if (kind == JOB_COMMAND && !sc->commands) {
-        respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "commands are served by the api sidecar");
+    if (kind == JOB_COMMAND && !sc->commands && (!sc->sink || s->listener != L_UNIX)) {
+        respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "commands are served by the api sidecar (and relayed from "
+                                                         "a sink's app on its socket)");
         return;
     }
     if ((kind == JOB_CACHE_GET || kind == JOB_CACHE_QUERY) && !sc->cache) {

@@ -19,6 +19,10 @@
 struct byron_stream {
     const byron_component_t *comp;
     natsConnection *nc;
+    natsSubscription *served; /* byron_stream_serve's */
+    int served_done;          /* its last callback has returned (mu, cv) */
+    byron_stream_request_fn serve_fn;
+    void *serve_ud;
     jsCtx *js;
     int replicas;
     int timeout_ms;
@@ -119,6 +123,7 @@ err:
 
 void byron_stream_free(byron_stream_t *s) {
     if (!s) return;
+    byron_stream_unserve(s);
     jsCtx_Destroy(s->js);
     atomic_store(&s->closing, 1);
     if (s->nc) {
@@ -493,4 +498,76 @@ byron_status_t byron_stream_publish_raw(byron_stream_t *s, const char *subject, 
     byron_status_t st = publish_msg(s, msg, subject, seq, NULL, err);
     natsMsg_Destroy(msg);
     return st;
+}
+
+/* ---- commands relayed from a sink ---------------------------------------- */
+
+int byron_stream_commands_subject(const byron_component_t *c, char *buf, size_t cap) {
+    int n = snprintf(buf, cap, "byroncmd.%s.%s", c->namespace_, c->component);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+byron_status_t byron_stream_request(byron_stream_t *s, const char *subject, const char *data, size_t len,
+                                    int timeout_ms, char **reply, size_t *reply_len, byron_err_t *err) {
+    *reply = NULL;
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    natsMsg *m = NULL;
+    natsStatus ns = natsConnection_Request(&m, s->nc, subject, data, (int)len, timeout_ms);
+    if (ns != NATS_OK) return nats_err(err, ns, 0, subject);
+    byron_status_t st = copy_data(m, reply, reply_len, err);
+    natsMsg_Destroy(m);
+    return st;
+}
+
+static void on_served_complete(void *closure) {
+    byron_stream_t *s = closure;
+    pthread_mutex_lock(&s->mu);
+    s->served_done = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure) {
+    (void)nc;
+    (void)sub;
+    byron_stream_t *s = closure;
+    const char *reply = natsMsg_GetReply(m);
+    if (reply) s->serve_fn(s->serve_ud, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reply);
+    natsMsg_Destroy(m);
+}
+
+byron_status_t byron_stream_serve(byron_stream_t *s, const char *subject, const char *queue,
+                                  byron_stream_request_fn fn, void *ud, byron_err_t *err) {
+    if (s->served) return byron_err_set(err, BYRON_ESTATE, "already serving %s", subject);
+    s->serve_fn = fn;
+    s->serve_ud = ud;
+    natsStatus ns = natsConnection_QueueSubscribe(&s->served, s->nc, subject, queue, on_request, s);
+    if (ns == NATS_OK) ns = natsSubscription_SetOnCompleteCB(s->served, on_served_complete, s);
+    if (ns != NATS_OK) {
+        if (s->served) natsSubscription_Destroy(s->served);
+        s->served = NULL;
+        return nats_err(err, ns, 0, subject);
+    }
+    return BYRON_OK;
+}
+
+void byron_stream_unserve(byron_stream_t *s) {
+    if (!s || !s->served) return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    if (natsSubscription_Unsubscribe(s->served) == NATS_OK) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->served_done && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    natsSubscription_Destroy(s->served);
+    s->served = NULL;
+}
+
+byron_status_t byron_stream_reply(byron_stream_t *s, const char *reply, const char *data, size_t len,
+                                  byron_err_t *err) {
+    natsStatus ns = natsConnection_Publish(s->nc, reply, data, (int)len);
+    return ns == NATS_OK ? BYRON_OK : nats_err(err, ns, 0, reply);
 }

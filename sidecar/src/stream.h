@@ -114,6 +114,28 @@ byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, 
 byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,
                                     int *duplicate, byron_err_t *err);
 
+/* ---- commands relayed from a sink to the api (docs/app-protocol.md, "Commands from a sink") */
+
+/* byroncmd.<ns>.<component>: outside the stream's subjects — a request, not an event. */
+int byron_stream_commands_subject(const byron_component_t *c, char *buf, size_t cap);
+
+/* Request/reply on a core NATS subject: *reply (malloc'd, NUL-terminated,
+ * caller frees). BYRON_EUNAVAILABLE: no responder, no answer in time, disconnected. */
+byron_status_t byron_stream_request(byron_stream_t *s, const char *subject, const char *data, size_t len,
+                                    int timeout_ms, char **reply, size_t *reply_len, byron_err_t *err);
+
+/* Serve requests on subject in queue group `queue`: fn runs on a cnats thread
+ * with the request (data, len) and its reply subject; it must not block (hand
+ * the work to a worker) and answers with byron_stream_reply. Until
+ * byron_stream_free. */
+typedef void (*byron_stream_request_fn)(void *ud, const char *data, size_t len, const char *reply);
+byron_status_t byron_stream_serve(byron_stream_t *s, const char *subject, const char *queue,
+                                  byron_stream_request_fn fn, void *ud, byron_err_t *err);
+byron_status_t byron_stream_reply(byron_stream_t *s, const char *reply, const char *data, size_t len,
+                                  byron_err_t *err);
+/* Stop serving; returns once fn can no longer be running (before freeing what it uses). */
+void byron_stream_unserve(byron_stream_t *s);
+
 /* Raw, unconditional publish of one message and wait for the ack (benchmark baseline). */
 byron_status_t byron_stream_publish_raw(byron_stream_t *s, const char *subject, const char *data, size_t len,
                                         const char *msg_id, uint64_t *seq, byron_err_t *err);

@@ -469,3 +469,57 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
     cr_assert_eq(h_sidecar_stop(&api), 0);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
 }
+
+/* ---- 5. a process manager: commands from a sink's app ------------------- */
+
+/* The sink's app reacts to OrderShipped by updating a linked order through its
+ * sidecar (relayed to the api: the sink may not append), keyed by the event's
+ * id. The sink is killed right after the handler ran (the command went out):
+ * the redelivered event runs the handler again, whose command is recognised by
+ * its key — one update in the log, not two. */
+Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 300) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "pm", "python", NULL);
+    char *app_env[] = {"REFAPP_EVENT_COMMANDS={\"OrderShipped\":[{\"command\":\"updateOrder\",\"id\":\"{id}-next\","
+                       "\"input\":{\"status\":\"SHIPPED\"}}]}",
+                       NULL};
+    char *crash[] = {"BYRON_SINK_ACK_WAIT_MS=1000", "BYRON_SINK_FAILPOINT=after-handler", NULL};
+    char *fast[] = {"BYRON_SINK_ACK_WAIT_MS=1000", NULL};
+    h_sink_t k;
+    h_sink_start(&k, api.config, 1, fast, app_env, NULL);
+    cr_assert_eq(command(&api, "createOrder", "{\"id\":\"pm-1\",\"input\":{\"customer\":\"c\"}}"), 200);
+    cr_assert_eq(command(&api, "createOrder", "{\"id\":\"pm-1-next\",\"input\":{\"customer\":\"c\"}}"), 200);
+    assert_fold_equals_cache(api.config, k.app_sock); /* projected: the next sink's first event is the ship */
+    /* Without an idempotency key, a sink's command is refused: a redelivery would run it twice. */
+    h_resp_t r;
+    cr_assert_eq(h_http(k.sock, 0, "POST", "/v1/commands/createOrder", "{\"input\":{\"customer\":\"x\"}}", 5000, &r), 0);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "idempotencyKey"), "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    h_sink_start(&k, api.config, 1, crash, app_env, NULL);
+    cr_assert_eq(command(&api, "shipOrder", "{\"id\":\"pm-1\",\"input\":{\"carrier\":\"ups\"}}"), 200);
+    cr_assert_eq(h_wait_exit(k.pid, 60000), 128 + SIGKILL, "the sink was not killed after the handler; see %s", k.log);
+    k.pid = 0;
+    h_sink_stop(&k, SIGTERM); /* its app */
+    h_sink_start(&k, api.config, 1, fast, app_env, NULL);
+    assert_fold_equals_cache(api.config, k.app_sock);
+    cr_assert_eq(h_http(k.app_sock, 0, "GET", "/v1/stats", NULL, 2000, &r), 0);
+    cr_assert_geq(json_object_get_int(jget(r.json, "commandsSent")), 1, "the handler ran again: %s", r.body);
+    h_resp_free(&r);
+    json_object *evs = h_stream_events(api.stream, NULL);
+    int updated = 0;
+    for (size_t i = 0; i < json_object_array_length(evs); i++) {
+        json_object *ev = jget(json_object_array_get_idx(evs, i), "event");
+        const char *id = json_object_get_string(jget(ev, "subject")), *type = json_object_get_string(jget(ev, "type"));
+        updated += id && type && !strcmp(id, "pm-1-next") && !strcmp(type, "OrderUpdated");
+    }
+    json_object_put(evs);
+    cr_assert_eq(updated, 1, "the linked order was updated %d times", updated);
+    cr_assert_eq(h_http(api.sock, 0, "GET", "/v1/cache/Order/pm-1-next", NULL, 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(json_object_get_string(jget(r.json, "status")), "SHIPPED");
+    h_resp_free(&r);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sidecar_stop(&api), 0);
+}

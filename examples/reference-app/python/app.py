@@ -20,7 +20,9 @@ Event handlers (sink side, POST /v1/events/<type>):
                     REFAPP_EVENT_SET='{"OrderShipped": {"status": "SHIPPED"}}' per type, and
                     REFAPP_EVENT_CHANGES='{"OrderShipped": [{"model": "OrderLine", "id": "{id}-a",
                     "set": {"sku": "a"}}]}' per type: changes to other objects ("{id}" is the
-                    event's subject)
+                    event's subject), and REFAPP_EVENT_COMMANDS='{"OrderShipped": [{"command":
+                    "createOrder", "id": "{id}-next", "input": {...}}]}' per type: commands sent
+                    through the sink's sidecar (a process manager; the event's id is the key)
   subscribed event  mirrors the other component's object into this component's first
                     model: {"changes": [{"model": M, "id": <event subject>, "set": <data ∩ M's fields>}]}
   generated event   {} (the sidecar's default projection)
@@ -41,10 +43,11 @@ SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
 EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
 EVENT_CHANGES = json.loads(os.environ.get("REFAPP_EVENT_CHANGES") or "{}")
+EVENT_COMMANDS = json.loads(os.environ.get("REFAPP_EVENT_COMMANDS") or "{}")
 META = {}  # the component, from GET /v1/meta at start-up
 
 stats_lock = threading.Lock()
-stats = {"before": 0, "after": 0, "command": 0, "events": 0, "eventAfter": {}}
+stats = {"before": 0, "after": 0, "command": 0, "events": 0, "eventAfter": {}, "commandsSent": 0}
 
 
 def log(msg, **kw):
@@ -72,6 +75,16 @@ def sidecar_get(path):
     conn = UnixHTTPConnection(SIDECAR)
     try:
         conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+def sidecar_post(path, body):
+    conn = UnixHTTPConnection(SIDECAR, timeout=30)
+    try:
+        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
         r = conn.getresponse()
         return r.status, json.loads(r.read() or b"null")
     finally:
@@ -186,6 +199,13 @@ def handle_event(self, etype, req):
     setv = {k: v for k, v in data.items() if k in fields}
     setv.update(EVENT_SET.get(etype) or {})
     answer = {"set": setv} if setv else {}
+    for i, c in enumerate(EVENT_COMMANDS.get(etype) or []):  # a process manager: once per event, by its id
+        status, answer_ = sidecar_post("/v1/commands/" + c["command"], {
+            "id": c["id"].replace("{id}", ev.get("subject", "")), "input": c.get("input") or {},
+            "idempotencyKey": "%s:%d" % (ev.get("id", ""), i)})
+        count("commandsSent")
+        if status != 200:
+            return self.reply(500, {"error": "command %s: %s %s" % (c["command"], status, answer_)})
     changes = [dict(c, id=c["id"].replace("{id}", ev.get("subject", ""))) for c in EVENT_CHANGES.get(etype) or []]
     if changes:
         answer["changes"] = changes
