@@ -13,6 +13,8 @@
 #include "natsperm.h"
 #include "strmap.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,7 +358,8 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
     return BYRON_OK;
 }
 
-static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
+static json_object *mongo_uri_env(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                                  const char *mode) {
     if (s->external) {
         json_object *ref;
         if (json_object_object_get_ex(s->external, "secretRef", &ref))
@@ -365,9 +368,11 @@ static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
         json_object *u = json_object_object_get(s->external, "uri");
         return env_value("BYRON_MONGO_URI", json_object_get_string(u));
     }
-    char sec[300];
+    char sec[300], key[32];
     byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
-    return env_secret("BYRON_MONGO_URI", sec, "uri");
+    /* Each role its own user: the api may only read the cache, the sink write it. */
+    snprintf(key, sizeof(key), "%s%s", o->cache_users ? mode : "", o->cache_users ? "-uri" : "uri");
+    return env_secret("BYRON_MONGO_URI", sec, key);
 }
 
 /* Replicas of a part spread over nodes, then zones, as evenly as the cluster
@@ -513,7 +518,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(env, env_value("BYRON_NATS_INBOX_PREFIX", inbox));
     if (o->nats_auth) push(env, env_value("BYRON_NATS_CREDS", BYRON_NATS_CREDS_DIR "/nats.creds"));
     if (o->nats_ca_pem) push(env, env_value("BYRON_NATS_CA", "/etc/byron/" BYRON_NATS_CA_KEY));
-    push(env, mongo_uri_env(bc, s));
+    push(env, mongo_uri_env(bc, s, o, mode));
     if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
     push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
     push(env, env_value("BYRON_HTTP_PORT", "8080"));
@@ -593,7 +598,29 @@ static json_object *service(json_object *bc, const char *suffix, const char *par
     return svc;
 }
 
-static json_object *statefulset(json_object *bc, const spec_t *s) {
+/* The component's MongoDB users, made or brought up to date by the cache
+ * container at every start (a postStart hook: mongosh, in the mongo image):
+ * the Secret is the truth, so a password the operator sets reaches the cache,
+ * and a cache whose volume predates the users gets them. */
+static const char USERS_SCRIPT[] =
+    "set -u\n"
+    "js='const d = db.getSiblingDB(process.env.BYRON_CACHE_DB);\n"
+    "for (const [u, p, r] of [[process.env.BYRON_API_USER, process.env.BYRON_API_PASSWORD, \"read\"],\n"
+    "                         [process.env.BYRON_SINK_USER, process.env.BYRON_SINK_PASSWORD, "
+    "\"readWrite\"]]) {\n"
+    "  const roles = [{role: r, db: process.env.BYRON_CACHE_DB}];\n"
+    "  if (d.getUser(u)) d.updateUser(u, {pwd: p, roles: roles}); else d.createUser({user: u, pwd: p, roles: "
+    "roles});\n"
+    "}'\n"
+    "for i in $(seq 300); do\n"
+    "  mongosh --quiet --host 127.0.0.1 --authenticationDatabase admin -u \"$MONGO_INITDB_ROOT_USERNAME\" "
+    "\\\n"
+    "    -p \"$MONGO_INITDB_ROOT_PASSWORD\" --eval \"$js\" >/tmp/byron-users.log 2>&1 && exit 0\n"
+    "  sleep 1\n"
+    "done\n"
+    "cat /tmp/byron-users.log >&2; exit 1\n";
+
+static json_object *statefulset(json_object *bc, const spec_t *s, const byron_desired_options_t *o) {
     char name[300], sec[300];
     byron_desired_name(bc, "-cache", name, sizeof(name));
     byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
@@ -616,6 +643,20 @@ static json_object *statefulset(json_object *bc, const spec_t *s) {
     json_object *env = set(c, "env", arr());
     push(env, env_secret("MONGO_INITDB_ROOT_USERNAME", sec, "username"));
     push(env, env_secret("MONGO_INITDB_ROOT_PASSWORD", sec, "password"));
+    if (o->cache_users) {
+        char db[300];
+        byron_desired_cache_database(bc, db, sizeof(db));
+        push(env, env_value("BYRON_CACHE_DB", db));
+        push(env, env_secret("BYRON_API_USER", sec, "api-username"));
+        push(env, env_secret("BYRON_API_PASSWORD", sec, "api-password"));
+        push(env, env_secret("BYRON_SINK_USER", sec, "sink-username"));
+        push(env, env_secret("BYRON_SINK_PASSWORD", sec, "sink-password"));
+        json_object *cmd =
+            set(set(set(set(c, "lifecycle", obj()), "postStart", obj()), "exec", obj()), "command", arr());
+        push(cmd, json_object_new_string("/bin/bash"));
+        push(cmd, json_object_new_string("-c"));
+        push(cmd, json_object_new_string(USERS_SCRIPT));
+    }
     json_object *port = push(set(c, "ports", arr()), obj());
     sets(port, "name", "mongo");
     seti(port, "containerPort", 27017);
@@ -741,7 +782,7 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     out->cache_external = s.external != NULL;
     if (!out->cache_external) {
         add(out, &BYRON_KIND_SERVICE, service(bc, "-cache", "cache", 1, 27017, "mongo"));
-        add(out, &BYRON_KIND_STATEFULSET, statefulset(bc, &s));
+        add(out, &BYRON_KIND_STATEFULSET, statefulset(bc, &s, o));
     }
     add(out, &BYRON_KIND_SERVICE, service(bc, "-api", "api", 0, 80, "http"));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "api", s.api, out->config_hash));
@@ -821,21 +862,63 @@ void byron_desired_cleanup(byron_desired_t *d) {
     d->n = 0;
 }
 
-json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options) {
-    char name[300], host[600];
+void byron_desired_cache_database(json_object *bc, char *buf, size_t n) {
+    snprintf(buf, n, "byron_%s", str_at(bc, "metadata", "name"));
+    for (char *p = buf; *p; p++)
+        if (*p == '-') *p = '_';
+}
+
+void byron_desired_cache_password(const unsigned char *key, size_t len, json_object *bc, const char *user,
+                                  char out[49]) {
+    char msg[600];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    snprintf(msg, sizeof(msg), "byron-cache-password/%s/%s/%s", str_at(bc, "metadata", "namespace"),
+             str_at(bc, "metadata", "name"), user);
+    HMAC(EVP_sha256(), key, (int)len, (const unsigned char *)msg, strlen(msg), mac, &maclen);
+    for (int i = 0; i < 24; i++) snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void secret_entry(json_object *data, const char *key, const char *value) {
+    char *b = byron_base64_encode((const unsigned char *)value, strlen(value), 0);
+    sets(data, key, b);
+    free(b);
+}
+
+json_object *byron_desired_secret(json_object *bc, const byron_cache_passwords_t *pw, int users,
+                                  const char *uri_options) {
+    char name[300], uri[800], db[300];
     byron_desired_name(bc, "-cache-credentials", name, sizeof(name));
+    byron_desired_cache_database(bc, db, sizeof(db));
     json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "cache");
     sets(sec, "type", "Opaque");
     json_object *data = set(sec, "data", obj());
     const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
+    const char *opt = uri_options && *uri_options ? uri_options : "", *amp = *opt ? "&" : "";
     /* authSource=admin: the root user lives in the admin database. */
-    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
-             password, c, c, ns, uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
-    const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
-    for (int i = 0; i < 3; i++) {
-        char *b = byron_base64_encode((const unsigned char *)vals[i], strlen(vals[i]), 0);
-        sets(data, keys[i], b);
-        free(b);
+    snprintf(uri, sizeof(uri), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
+             pw->root, c, c, ns, amp, opt);
+    secret_entry(data, "username", "byron");
+    secret_entry(data, "password", pw->root);
+    secret_entry(data, "uri", uri);
+    if (users) {
+        /* The component's users live in its database; the URI names it. */
+        const char *who[] = {"api", "sink"}, *pws[] = {pw->api, pw->sink};
+        for (int i = 0; i < 2; i++) {
+            char k[32], user[32];
+            snprintf(user, sizeof(user), "byron-%s", who[i]);
+            snprintf(uri, sizeof(uri),
+                     "mongodb://%s:%s@%s-cache-0.%s-cache.%s.svc:27017/%s?authSource=%s%s%s", user, pws[i], c,
+                     c, ns, db, db, amp, opt);
+            snprintf(k, sizeof(k), "%s-username", who[i]);
+            secret_entry(data, k, user);
+            snprintf(k, sizeof(k), "%s-password", who[i]);
+            secret_entry(data, k, pws[i]);
+            snprintf(k, sizeof(k), "%s-uri", who[i]);
+            secret_entry(data, k, uri);
+        }
+        sets(set(json_object_object_get(sec, "metadata"), "annotations", obj()), BYRON_ANN_CACHE_USERS,
+             "api,sink");
     }
     return sec;
 }
