@@ -57,6 +57,25 @@ pass "the api and sink pods each mount only their own NATS user ($REL's NATS req
 # --- security: non-root, read-only root filesystem -----------------------------------------
 for pod in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}'); do
   for c in $(kubectl -n "$NS" get pod "$pod" -o jsonpath='{.spec.containers[*].name}'); do
+# --- the network: NetworkPolicies enforced --------------------------------------------------
+cache=orders-cache-0.orders-cache.$NS.svc:27017
+nats=$REL-nats.$NS.svc:4222
+client_pod   # a Byron pod, not orders' (orders' own pods reach the cache: their sidecars are ready)
+if out=$(cx probe mongo-ping "$cache" 2>&1); then
+  fail "a pod outside component orders reached its cache: $out (is NetworkPolicy enforced?)"
+fi
+out=$(cx probe nats-pub "$nats" "byron.$NS.orders.0.Order.forged") || fail "a Byron pod cannot reach NATS: $out"
+[ "$out" = "-ERR 'Authorization Violation'" ] || fail "NATS answered a client without credentials: $out"
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+client_pod "app.kubernetes.io/part-of: other"
+if out=$(cx probe banner "$nats" 2>&1); then fail "a pod that is not Byron's reached NATS: $out"; fi
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+# and what the policy admits gets through: a pod labelled as orders' api
+client_pod "byron.io/component: orders, byron.io/role: api"
+out=$(cx probe mongo-ping "$cache" 2>&1) || fail "a pod labelled as orders' api cannot reach its cache: $out"
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+pass "NetworkPolicies enforced: orders' cache refuses another pod and admits its own api's, NATS refuses a pod that is not Byron's (and NATS itself a Byron pod without credentials)"
+
     ro=$(kubectl -n "$NS" get pod "$pod" -o jsonpath="{.spec.containers[?(@.name==\"$c\")].securityContext.readOnlyRootFilesystem}")
     [ "$ro" = true ] || fail "$pod/$c: readOnlyRootFilesystem is not true"
   done
