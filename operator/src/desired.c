@@ -44,6 +44,11 @@ static json_object *copy(json_object *o) {
     if (!o || json_object_deep_copy(o, &c, NULL) != 0) return NULL;
     return c;
 }
+/* The object's metadata.annotations, made when absent. */
+static json_object *annotations(json_object *o) {
+    json_object *md = json_object_object_get(o, "metadata"), *a;
+    return json_object_object_get_ex(md, "annotations", &a) ? a : set(md, "annotations", obj());
+}
 static const char *str_at(json_object *o, const char *k1, const char *k2) {
     json_object *a, *b;
     if (!json_object_object_get_ex(o, k1, &a) || !json_object_object_get_ex(a, k2, &b)) return "";
@@ -170,6 +175,7 @@ static json_object *mount(const char *name, const char *path, int ro) {
 typedef struct spec {
     json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
     json_object *keys_secret; /* spec.auth.keysSecretRef, or NULL */
+    const char *cache_tls;    /* spec.cache.tls.secretRef.name, or NULL */
     const char *broker_url, *cache_image;
     int64_t partitions;
     int64_t stream_replicas, stream_max_bytes;
@@ -217,6 +223,17 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
             (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external,
                                         err)))
             return st;
+        json_object *tls = NULL, *tref = NULL;
+        if ((st = byron_json_get_object(s->cache, "spec.cache", "tls", BYRON_JSON_OPTIONAL, &tls, err)) ||
+            (tls && ((st = byron_json_get_object(tls, "spec.cache.tls", "secretRef", BYRON_JSON_REQUIRED,
+                                                 &tref, err)) ||
+                     (st = byron_json_get_string(tref, "spec.cache.tls.secretRef", "name",
+                                                 BYRON_JSON_REQUIRED, &s->cache_tls, err)))))
+            return st;
+        if (s->cache_tls && s->external)
+            return byron_err_set(err, BYRON_EINVAL,
+                                 "spec.cache.tls: only for the operator's own cache (an external cache's URI "
+                                 "carries its own TLS options)");
         /* The CRD defaults storage; an explicit external wins only if the
          * user did not also write storage — CEL rejects both at apply. */
         if (s->external) {
@@ -356,6 +373,22 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
     }
     *out = c;
     return BYRON_OK;
+}
+
+/* A volume of the spec.cache.tls Secret: the CA, and with key the server's
+ * certificate and key too. */
+static json_object *tls_volume(const char *name, const char *secret, int key) {
+    json_object *vol = obj(), *sv = set(vol, "secret", obj()), *items = set(sv, "items", arr()), *item;
+    sets(vol, "name", name);
+    sets(sv, "secretName", secret);
+    seti(sv, "defaultMode", 0440);
+    const char *keys[] = {BYRON_CACHE_TLS_CA, BYRON_CACHE_TLS_PEM};
+    for (int i = 0; i < 1 + !!key; i++) {
+        item = push(items, obj());
+        sets(item, "key", keys[i]);
+        sets(item, "path", keys[i]);
+    }
+    return vol;
 }
 
 static json_object *mongo_uri_env(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
@@ -545,6 +578,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(mounts, mount("config", "/etc/byron", 1));
     if (o->nats_auth) push(mounts, mount("nats-credentials", BYRON_NATS_CREDS_DIR, 1));
     if (s->keys_secret) push(mounts, mount("auth-keys", "/etc/byron-auth", 1));
+    if (s->cache_tls) push(mounts, mount("cache-ca", BYRON_CACHE_TLS_DIR, 1));
     set(sc, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
     vol = push(vols, obj());
@@ -577,6 +611,8 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
         sets(kitem, "key", json_object_get_string(json_object_object_get(s->keys_secret, "key")));
         sets(kitem, "path", "jwks.json");
     }
+    /* the CA that signed the cache's certificate; the cache's key stays there */
+    if (s->cache_tls) push(vols, tls_volume("cache-ca", s->cache_tls, 0));
     return d;
 }
 
@@ -613,7 +649,8 @@ static const char USERS_SCRIPT[] =
     "roles});\n"
     "}'\n"
     "for i in $(seq 300); do\n"
-    "  mongosh --quiet --host 127.0.0.1 --authenticationDatabase admin -u \"$MONGO_INITDB_ROOT_USERNAME\" "
+    "  mongosh --quiet ${BYRON_MONGOSH_TLS:-} --host 127.0.0.1 --authenticationDatabase admin -u "
+    "\"$MONGO_INITDB_ROOT_USERNAME\" "
     "\\\n"
     "    -p \"$MONGO_INITDB_ROOT_PASSWORD\" --eval \"$js\" >/tmp/byron-users.log 2>&1 && exit 0\n"
     "  sleep 1\n"
@@ -640,6 +677,17 @@ static json_object *statefulset(json_object *bc, const spec_t *s, const byron_de
     sets(c, "image", s->cache_image);
     json_object *args = set(c, "args", arr());
     push(args, json_object_new_string("--bind_ip_all"));
+    if (s->cache_tls) {
+        /* TLS only; clients need no certificate of their own (they have a password) */
+        const char *tls[] = {"--tlsMode",
+                             "requireTLS",
+                             "--tlsCertificateKeyFile",
+                             BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_PEM,
+                             "--tlsCAFile",
+                             BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_CA,
+                             "--tlsAllowConnectionsWithoutCertificates"};
+        for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) push(args, json_object_new_string(tls[i]));
+    }
     json_object *env = set(c, "env", arr());
     push(env, env_secret("MONGO_INITDB_ROOT_USERNAME", sec, "username"));
     push(env, env_secret("MONGO_INITDB_ROOT_PASSWORD", sec, "password"));
@@ -651,6 +699,10 @@ static json_object *statefulset(json_object *bc, const spec_t *s, const byron_de
         push(env, env_secret("BYRON_API_PASSWORD", sec, "api-password"));
         push(env, env_secret("BYRON_SINK_USER", sec, "sink-username"));
         push(env, env_secret("BYRON_SINK_PASSWORD", sec, "sink-password"));
+        /* over 127.0.0.1, which the certificate does not name */
+        if (s->cache_tls)
+            push(env, env_value("BYRON_MONGOSH_TLS", "--tls --tlsCAFile " BYRON_CACHE_TLS_DIR
+                                                     "/" BYRON_CACHE_TLS_CA " --tlsAllowInvalidHostnames"));
         json_object *cmd =
             set(set(set(set(c, "lifecycle", obj()), "postStart", obj()), "exec", obj()), "command", arr());
         push(cmd, json_object_new_string("/bin/bash"));
@@ -673,8 +725,10 @@ static json_object *statefulset(json_object *bc, const spec_t *s, const byron_de
     push(mounts, mount("data", "/data/db", 0));
     push(mounts, mount("configdb", "/data/configdb", 0));
     push(mounts, mount("tmp", "/tmp", 0));
+    if (s->cache_tls) push(mounts, mount("cache-tls", BYRON_CACHE_TLS_DIR, 1));
     set(c, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
+    if (s->cache_tls) push(vols, tls_volume("cache-tls", s->cache_tls, 1));
     vol = push(vols, obj());
     sets(vol, "name", "configdb");
     set(vol, "emptyDir", obj());
@@ -885,16 +939,29 @@ static void secret_entry(json_object *data, const char *key, const char *value) 
     free(b);
 }
 
+const char *byron_desired_cache_tls(json_object *bc) {
+    json_object *c = NULL, *t = NULL;
+    if (!json_object_object_get_ex(json_object_object_get(bc, "spec"), "cache", &c) ||
+        json_object_object_get(c, "external") || !json_object_object_get_ex(c, "tls", &t))
+        return NULL;
+    const char *n = str_at(t, "secretRef", "name");
+    return *n ? n : NULL;
+}
+
 json_object *byron_desired_secret(json_object *bc, const byron_cache_passwords_t *pw, int users,
                                   const char *uri_options) {
-    char name[300], uri[800], db[300];
+    char name[300], uri[2048], db[300], opts[600];
     byron_desired_name(bc, "-cache-credentials", name, sizeof(name));
     byron_desired_cache_database(bc, db, sizeof(db));
     json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "cache");
     sets(sec, "type", "Opaque");
     json_object *data = set(sec, "data", obj());
     const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
-    const char *opt = uri_options && *uri_options ? uri_options : "", *amp = *opt ? "&" : "";
+    int tls = byron_desired_cache_tls(bc) != NULL;
+    snprintf(opts, sizeof(opts), "%s%s%s",
+             tls ? "tls=true&tlsCAFile=" BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_CA : "",
+             tls && uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
+    const char *opt = opts, *amp = *opt ? "&" : "";
     /* authSource=admin: the root user lives in the admin database. */
     snprintf(uri, sizeof(uri), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
              pw->root, c, c, ns, amp, opt);
@@ -917,8 +984,8 @@ json_object *byron_desired_secret(json_object *bc, const byron_cache_passwords_t
             snprintf(k, sizeof(k), "%s-uri", who[i]);
             secret_entry(data, k, uri);
         }
-        sets(set(json_object_object_get(sec, "metadata"), "annotations", obj()), BYRON_ANN_CACHE_USERS,
-             "api,sink");
+        sets(annotations(sec), BYRON_ANN_CACHE_USERS, "api,sink");
     }
+    if (tls) sets(annotations(sec), BYRON_ANN_CACHE_TLS, "true");
     return sec;
 }

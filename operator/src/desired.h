@@ -100,6 +100,16 @@ typedef struct byron_cache_passwords {
 } byron_cache_passwords_t;
 #define BYRON_CACHE_KEY "cache-password-key"         /* the key's key in the --cache-key-secret Secret */
 #define BYRON_ANN_CACHE_USERS "byron.io/cache-users" /* on the Secret: "api,sink" once it has them */
+#define BYRON_ANN_CACHE_TLS "byron.io/cache-tls"     /* on the Secret: "true" when its URIs ask for TLS */
+/* spec.cache.tls: the Secret's files, mounted here in the cache (both) and the
+ * sidecars (the CA only). */
+#define BYRON_CACHE_TLS_DIR "/etc/byron-cache-tls"
+#define BYRON_CACHE_TLS_PEM "tls-combined.pem" /* certificate then key (cert-manager's CombinedPEM) */
+#define BYRON_CACHE_TLS_CA "ca.crt"
+
+/* The Secret named by spec.cache.tls.secretRef, or NULL: no TLS (or an
+ * external cache). */
+const char *byron_desired_cache_tls(json_object *bc);
 
 /* A cache password derived from the release's key: HMAC-SHA256(key,
  * "byron-cache-password/<ns>/<component>/<user>"), hex. The same component

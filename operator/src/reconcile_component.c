@@ -480,29 +480,30 @@ static byron_status_t cache_password(byron_controller_t *c, json_object *bc, con
     return BYRON_OK;
 }
 
-/* The root password an existing Secret holds (the running cache uses it). */
-static byron_status_t current_root_password(byron_controller_t *c, const char *ns, const char *sname,
-                                            char out[49], byron_err_t *err) {
+/* The passwords an existing Secret holds (the running cache uses them): root,
+ * and with users the api's and the sink's. */
+static byron_status_t live_passwords(byron_controller_t *c, const char *ns, const char *sname, int users,
+                                     byron_cache_passwords_t *pw, byron_err_t *err) {
     char path[700];
     byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
-    json_object *live = NULL, *data, *v;
+    json_object *live = NULL, *data = NULL, *v;
     byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &live, err);
     if (st) return st;
-    char *dec = NULL;
-    size_t len = 0;
-    const char *b64 =
-        json_object_object_get_ex(live, "data", &data) && json_object_object_get_ex(data, "password", &v)
-            ? json_object_get_string(v)
-            : "";
-    if (byron_base64_decode(b64, strlen(b64), &dec, &len) || len == 0 || len > 48) {
+    json_object_object_get_ex(live, "data", &data);
+    const char *keys[] = {"password", "api-password", "sink-password"};
+    char *outs[] = {pw->root, pw->api, pw->sink};
+    for (int i = 0; i < (users ? 3 : 1) && !st; i++) {
+        char *dec = NULL;
+        size_t len = 0;
+        const char *b64 = json_object_object_get_ex(data, keys[i], &v) ? json_object_get_string(v) : "";
+        if (byron_base64_decode(b64, strlen(b64), &dec, &len) || len == 0 || len > 48)
+            st = byron_err_set(err, BYRON_EPROTO, "Secret %s/%s: no readable %s", ns, sname, keys[i]);
+        else
+            snprintf(outs[i], 49, "%s", dec);
         free(dec);
-        json_object_put(live);
-        return byron_err_set(err, BYRON_EPROTO, "Secret %s/%s: no readable password", ns, sname);
     }
-    snprintf(out, 49, "%s", dec);
-    free(dec);
     json_object_put(live);
-    return BYRON_OK;
+    return st;
 }
 
 /* Whether the cache's volume (data-<c>-cache-0) exists. */
@@ -526,8 +527,8 @@ static int cache_volume_exists(byron_controller_t *c, json_object *bc, char *pvc
  *     a deleted Secret is made again exactly as it was;
  *   - without, a Secret that is gone while the volume exists is reported
  *     (*lost: what to do) and not replaced.
- * A Secret from an operator without cache users gets them added, keeping its
- * root password. */
+ * A Secret from an operator without cache users gets them added, and one whose
+ * URIs differ in TLS from spec.cache.tls gets new URIs; both keep its passwords. */
 static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, foreign_t *foreign, char *lost,
                                     size_t lostcap, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
@@ -535,32 +536,37 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
     byron_desired_name(bc, "-cache-credentials", sname, sizeof(sname));
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
     byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
-    json_object *cur = byron_store_get(store, key), *md, *ann, *v;
-    int users = c->o.desired.cache_users, has_users = 0;
+    json_object *cur = byron_store_get(store, key), *md, *ann = NULL, *v;
+    int users = c->o.desired.cache_users, has_users = 0, tls = byron_desired_cache_tls(bc) != NULL,
+        has_tls = 0;
     if (cur) {
         int ours = owned_by(cur, uid);
-        has_users = json_object_object_get_ex(cur, "metadata", &md) &&
-                    json_object_object_get_ex(md, "annotations", &ann) &&
-                    json_object_object_get_ex(ann, BYRON_ANN_CACHE_USERS, &v);
+        if (json_object_object_get_ex(cur, "metadata", &md))
+            json_object_object_get_ex(md, "annotations", &ann);
+        has_users = json_object_object_get_ex(ann, BYRON_ANN_CACHE_USERS, &v);
+        has_tls = json_object_object_get_ex(ann, BYRON_ANN_CACHE_TLS, &v);
         json_object_put(cur);
         if (!ours) {
             foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
             return BYRON_OK;
         }
-        if (!users || has_users) return BYRON_OK;
+        if ((!users || has_users) && tls == has_tls) return BYRON_OK;
     }
     byron_cache_passwords_t pw;
     byron_status_t st;
     if (cur) {
-        /* An older Secret without the users: add them, keep the root password. */
-        if ((st = current_root_password(c, ns, sname, pw.root, err)) ||
-            (st = cache_password(c, bc, "byron-api", pw.api, err)) ||
-            (st = cache_password(c, bc, "byron-sink", pw.sink, err)))
+        /* Its URIs to bring up to date — users added (a Secret from before
+         * them), TLS turned on or off — with the passwords it holds. */
+        if ((st = live_passwords(c, ns, sname, has_users, &pw, err)) ||
+            (!has_users && ((st = cache_password(c, bc, "byron-api", pw.api, err)) ||
+                            (st = cache_password(c, bc, "byron-sink", pw.sink, err)))))
             return st;
-        st = apply_secret(c, store, key, byron_desired_secret(bc, &pw, 1, c->o.desired.cache_uri_options),
+        st = apply_secret(c, store, key,
+                          byron_desired_secret(bc, &pw, users || has_users, c->o.desired.cache_uri_options),
                           err);
         if (st) return st;
-        byron_log(BYRON_LOG_INFO, "cache users added", "namespace", ns, "name", name, (char *)NULL);
+        byron_log(BYRON_LOG_INFO, "cache credentials brought up to date", "namespace", ns, "name", name,
+                  "users", users || has_users ? "yes" : "no", "tls", tls ? "yes" : "no", (char *)NULL);
         return BYRON_OK;
     }
     if (!c->o.desired.cache_key) {

@@ -614,3 +614,70 @@ Test(desired, cache_users_api_reads_and_sink_writes_with_passwords_from_the_rele
     byron_desired_cleanup(&d);
     json_object_put(bc);
 }
+
+static int has_string(json_object *arr, const char *s) {
+    for (size_t i = 0; i < json_object_array_length(arr); i++)
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s)) return 1;
+    return 0;
+}
+
+static json_object *volume(json_object *podspec, const char *name) {
+    json_object *vols = at(podspec, "volumes");
+    for (size_t i = 0; i < json_object_array_length(vols); i++)
+        if (!strcmp(s_at(json_object_array_get_idx(vols, i), "name"), name))
+            return json_object_array_get_idx(vols, i);
+    return NULL;
+}
+
+Test(desired, cache_tls_the_cache_serves_only_tls_and_the_sidecars_get_only_the_ca) {
+    json_object *bc = parse(BC), *tls = NULL;
+    const char *t = "{\"secretRef\":{\"name\":\"orders-cache-tls\"}}";
+    byron_json_parse(t, strlen(t), 0, &tls, NULL);
+    json_object_object_add(at(bc, "spec|cache"), "tls", tls);
+    cr_assert_str_eq(byron_desired_cache_tls(bc), "orders-cache-tls");
+    byron_desired_options_t o = OPTS;
+    o.cache_users = 1;
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    json_object *ps = at(find(&d, "StatefulSet", "orders-cache")->obj, "spec|template|spec");
+    json_object *mongo = json_object_array_get_idx(at(ps, "containers"), 0), *args = at(mongo, "args");
+    cr_assert(has_string(args, "requireTLS") && has_string(args, "/etc/byron-cache-tls/tls-combined.pem"),
+              "%s", json_object_to_json_string(args));
+    cr_assert(has_env(mongo, "BYRON_MONGOSH_TLS",
+                      "--tls --tlsCAFile /etc/byron-cache-tls/ca.crt --tlsAllowInvalidHostnames"));
+    json_object *v = volume(ps, "cache-tls");
+    cr_assert_not_null(v);
+    cr_assert_str_eq(s_at(v, "secret|secretName"), "orders-cache-tls");
+    cr_assert_eq(json_object_array_length(at(v, "secret|items")), 2);
+    const char *parts[] = {"orders-api", "orders-sink"};
+    for (int i = 0; i < 2; i++) {
+        json_object *pps = at(find(&d, "Deployment", parts[i])->obj, "spec|template|spec");
+        v = volume(pps, "cache-ca");
+        cr_assert_not_null(v, "%s mounts no CA", parts[i]);
+        cr_assert_eq(json_object_array_length(at(v, "secret|items")), 1, "%s gets the cache's key", parts[i]);
+        cr_assert_str_eq(s_at(v, "secret|items|0|key"), "ca.crt");
+    }
+    byron_desired_cleanup(&d);
+    /* every URI asks for TLS with that CA; the Secret says so */
+    byron_cache_passwords_t pw = {"pw", "pa", "ps"};
+    json_object *s = byron_desired_secret(bc, &pw, 1, "authMechanism=PLAIN");
+    char buf[600];
+    const char *keys[] = {"data|uri", "data|api-uri", "data|sink-uri"};
+    for (int i = 0; i < 3; i++)
+        cr_assert(strstr(b64dec(s, keys[i], buf, sizeof buf),
+                         "tls=true&tlsCAFile=/etc/byron-cache-tls/ca.crt&authMechanism=PLAIN"),
+                  "%s: %s", keys[i], buf);
+    cr_assert_str_eq(s_at(s, "metadata|annotations|" BYRON_ANN_CACHE_TLS), "true");
+    json_object_put(s);
+    /* not with an external cache: its URI carries its own options */
+    json_object *ext = NULL;
+    const char *e = "{\"uri\":\"mongodb://db:27017/\"}";
+    byron_json_parse(e, strlen(e), 0, &ext, NULL);
+    json_object_object_del(at(bc, "spec|cache"), "storage");
+    json_object_object_add(at(bc, "spec|cache"), "external", ext);
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "spec.cache.tls"), "%s", err.msg);
+    cr_assert_null(byron_desired_cache_tls(bc));
+    json_object_put(bc);
+}

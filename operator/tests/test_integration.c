@@ -1486,3 +1486,55 @@ Test(operator, a_lost_cache_secret_is_reported_and_never_made_again_while_the_vo
     json_object_put(sec);
     cr_assert_eq(stop_operator(&op), 0);
 }
+
+static int uris_tls(json_object *sec, int want) {
+    char buf[1024];
+    const char *keys[] = {"data|uri", "data|api-uri", "data|sink-uri"};
+    for (int i = 0; i < 3; i++)
+        if (!!strstr(b64_field(sec, keys[i], buf, sizeof buf), "tls=true") != want) return 0;
+    return 1;
+}
+
+Test(operator, cache_tls_turned_on_and_off_rewrites_the_uris_and_keeps_the_passwords) {
+    op_t op = operator_with_component("tls", NULL);
+    json_object *sec = wait_secret("tls-cache-credentials", 20000);
+    cr_assert(uris_tls(sec, 0));
+    char pws[3][64];
+    const char *keys[] = {"data|password", "data|api-password", "data|sink-password"};
+    for (int i = 0; i < 3; i++) b64_field(sec, keys[i], pws[i], sizeof pws[i]);
+    json_object_put(sec);
+    char path[256];
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/tls", ns);
+    const char *patches[] = {"{\"spec\":{\"cache\":{\"tls\":{\"secretRef\":{\"name\":\"tls-cert\"}}}}}",
+                             "{\"spec\":{\"cache\":{\"tls\":null}}}"};
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", patches[round], &err), BYRON_OK, "%s",
+                     err.msg);
+        long long deadline = byron_test_now_ms() + 20000;
+        while (!uris_tls(sec = wait_secret("tls-cache-credentials", 5000), !round)) {
+            json_object_put(sec);
+            cr_assert_lt(byron_test_now_ms(), deadline, "the URIs do not ask for TLS %s",
+                         round ? "off" : "on");
+            sleep_ms(50);
+        }
+        for (int i = 0; i < 3; i++) {
+            char now[64];
+            cr_assert_str_eq(b64_field(sec, keys[i], now, sizeof now), pws[i], "%s changed", keys[i]);
+        }
+        json_object_put(sec);
+        /* the cache and the sidecars follow: the StatefulSet requires TLS, the sidecars hold the CA */
+        for (int done = 0; !done;) {
+            json_object *sts = get_child(2, "tls"), *dep = get_child(0, "tls");
+            const char *args = json_object_to_json_string(at(sts, "spec|template|spec|containers|0|args"));
+            const char *vols = json_object_to_json_string(at(dep, "spec|template|spec|volumes"));
+            done = (strstr(args, "requireTLS") != NULL) == !round &&
+                   (strstr(vols, "tls-cert") != NULL) == !round;
+            json_object_put(sts);
+            json_object_put(dep);
+            cr_assert(done || byron_test_now_ms() < deadline, "the cache or the sidecars did not follow");
+            if (!done) sleep_ms(50);
+        }
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}
