@@ -78,7 +78,10 @@ static void *raw_worker(void *arg) {
         byron_err_t err = {0};
         char path[512];
         create_component(i, &bc);
-        json_object *sec = byron_desired_secret(bc, "0123456789abcdef0123456789abcdef01234567", NULL);
+        static const byron_cache_passwords_t pw = {"0123456789abcdef0123456789abcdef01234567",
+                                                   "1123456789abcdef0123456789abcdef01234567",
+                                                   "2123456789abcdef0123456789abcdef01234567"};
+        json_object *sec = byron_desired_secret(bc, &pw, o.cache_users, NULL);
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
         if (byron_kube_do(kc, "POST", path, "application/json", sec, NULL, &err) != BYRON_OK)
             die("secret", &err);

@@ -6,7 +6,8 @@
 # Stops every pod (through CRI, so CNI tears its network down) and every
 # cluster process, then removes what could outlive them: mounts under the
 # cluster's directories, pod network namespaces, cni0 and veth devices, the
-# node bridge, iptables rules and chains (KUBE-*, CNI-*), kubelet cgroups and
+# node bridge, iptables rules and chains (KUBE-*, CNI-*), kube-router's
+# ipsets, kubelet cgroups and
 # the state directory. containerd's image store ($BYRON_CACHE/containerd) is
 # kept so the next bring-up needs no import; --purge removes it too.
 # Idempotent: with nothing running it only checks.
@@ -14,6 +15,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PIDS=$STATE/pids
+IPSET_PATTERN='^(inet6:)?(KUBE-SRC-|KUBE-DST-|TMP-)'
 purge=0
 [ "${1:-}" = --purge ] && purge=1
 
@@ -162,6 +164,9 @@ clean_iptables() {
   done
   conntrack -D -s "$POD_CIDR" >/dev/null 2>&1
   conntrack -D -d "$POD_CIDR" >/dev/null 2>&1
+  # kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, TMP-*), once no rule uses them
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E "$IPSET_PATTERN"); do ipset destroy "$set" 2>/dev/null; done
   true
 }
 
@@ -208,8 +213,10 @@ verify_clean() {
   done
   local cmd
   for cmd in iptables-save ip6tables-save; do
-    command -v "$cmd" >/dev/null && "$cmd" 2>/dev/null | grep -qE 'KUBE-|CNI-|BYRON-' && left+=("$cmd: KUBE-/CNI-/BYRON- rules")
+    command -v "$cmd" >/dev/null && "$cmd" 2>/dev/null | grep -qE 'KUBE-|CNI-|BYRON-' &&
+      left+=("$cmd: KUBE-/CNI-/BYRON- rules ($("$cmd" 2>/dev/null | grep -E 'KUBE-|CNI-|BYRON-' | head -3 | tr '\n' ';'))")
   done
+  ipset list -n 2>/dev/null | grep -qE "$IPSET_PATTERN" && left+=("ipsets $(ipset list -n | grep -E "$IPSET_PATTERN" | head -3 | tr '\n' ' ')")
   [ -d "$RUNDIR" ] && left+=("$RUNDIR")
   [ -d "$STATE" ] && left+=("$STATE")
   ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 && left+=("kubepods cgroups")
@@ -227,7 +234,7 @@ main() {
   clog "tearing down the local cluster"
   stop 15 kubelet            # first: it would restart the pods
   remove_pods
-  stop 20 kube-proxy kube-scheduler kube-controller-manager kube-apiserver
+  stop 20 kube-router kube-proxy kube-scheduler kube-controller-manager kube-apiserver
   stop 15 etcd containerd
   kill_shims
   kill_pod_processes

@@ -55,6 +55,8 @@ build_tools() {
     "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION"
   go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRI_TOOLS_VERSION" \
     "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
+  go_install kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$KUBE_ROUTER_VERSION" \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
 
   local key
   key=$(hash_files "$repo_root/e2e/probe/main.go" "$repo_root/e2e/probe/go.mod")

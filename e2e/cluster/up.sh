@@ -26,10 +26,10 @@ kc() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 preflight() {
   [ "$(id -u)" -eq 0 ] || cdie "up.sh needs root (kubelet, containerd, iptables, mounts)"
   local b missing=()
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl crictl; do
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router kubectl crictl; do
     [ -x "$BIN/$b" ] || missing+=("$BIN/$b")
   done
-  for b in containerd containerd-shim-runc-v2 runc ctr iptables ip6tables conntrack openssl curl; do
+  for b in containerd containerd-shim-runc-v2 runc ctr iptables ip6tables ipset conntrack openssl curl; do
     command -v "$b" >/dev/null || missing+=("$b")
   done
   for b in bridge host-local portmap loopback; do
@@ -42,7 +42,7 @@ preflight() {
 healthy() {
   [ -f "$KUBECONFIG_FILE" ] || return 1
   local p
-  for p in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+  for p in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router; do
     [ -f "$PIDS/$p.pid" ] && grep -qa -- "$p" "/proc/$(cat "$PIDS/$p.pid")/cmdline" 2>/dev/null || return 1
   done
   kc get --raw /readyz >/dev/null 2>&1 || return 1
@@ -85,6 +85,7 @@ make_pki() {
   cert controller-manager system:kube-controller-manager
   cert scheduler system:kube-scheduler
   cert kube-proxy system:kube-proxy
+  cert kube-router system:kube-router
   cert kubelet "system:node:$NODE_NAME" system:nodes
   cert kubelet-serving "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP" serverAuth
   openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
@@ -168,7 +169,7 @@ host_network() {
 write_configs() {
   mkdir -p "$CONF" "$STATE/cni/net.d" "$STATE/cni/ipam" "$STATE/kubelet" "$STATE/local-path" "$RUNDIR"
   local k
-  for k in admin controller-manager scheduler kube-proxy kubelet; do
+  for k in admin controller-manager scheduler kube-proxy kube-router kubelet; do
     kubeconfig "$CONF/$k.kubeconfig" "$k"
   done
   cp "$CONF/admin.kubeconfig" "$KUBECONFIG_FILE"
@@ -345,6 +346,16 @@ start_node() {
   start kube-proxy "$BIN/kube-proxy" --config="$CONF/kube-proxy.yaml" --v=1
 }
 
+# NetworkPolicy enforcement (the bridge CNI has none): kube-router's firewall
+# alone, on the host like kube-proxy, once its RBAC (addons/kube-router.yaml)
+# is in. Traffic from the node itself (the kubelet's probes) stays allowed, as
+# Kubernetes expects.
+start_firewall() {
+  start kube-router "$BIN/kube-router" --kubeconfig="$CONF/kube-router.kubeconfig" \
+    --hostname-override="$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --health-port=0 --metrics-port=0 --iptables-sync-period=1m --v=1
+}
+
 # --- add-ons ------------------------------------------------------------------------
 apply_addons() {
   local f
@@ -413,7 +424,9 @@ main() {
   start_controllers
   start_node
   apply_addons
+  start_firewall
   wait_up kubelet 60 node_ready
+  wait_up kube-router 60 iptables -w 5 -n -L KUBE-ROUTER-FORWARD
   clog "node $NODE_NAME Ready ($(elapsed)s)"
   wait_for 600 "the cluster's images" test -s "$STATE/images-cluster.rc" ||
     cdie "the cluster's images are not ready after 600s: $LOGS/images-cluster.log"

@@ -5,9 +5,12 @@
 # it becomes Ready with observedGeneration; GraphQL through the API Service
 # runs commands (durable sequences), custom commands and the app's hooks;
 # queries return what the sink projected; a second component (shipping)
-# consumes orders' events; scaling the API changes only the API Deployment;
-# pods run non-root on a read-only root filesystem; deleting the component
-# garbage-collects its children.
+# consumes orders' events; NetworkPolicies are enforced; a deleted cache
+# Secret comes back as it was; TLS to the cache turned on for the running
+# component; a Deployment with a child's name is reported, never adopted;
+# scaling the API changes only the API Deployment; pods run non-root on a
+# read-only root filesystem; deleting the component garbage-collects its
+# children.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
 check_built operator sidecar example-orders ferretdb
 no_cluster_wide_operator
@@ -53,6 +56,25 @@ for role in api sink; do
   [ "$vol" = "$role.creds" ] || fail "orders-$role mounts NATS credentials '$vol', want $role.creds only"
 done
 pass "the api and sink pods each mount only their own NATS user ($REL's NATS requires one)"
+
+# --- the network: NetworkPolicies enforced --------------------------------------------------
+cache=orders-cache-0.orders-cache.$NS.svc:27017
+nats=$REL-nats.$NS.svc:4222
+client_pod   # a Byron pod, not orders' (orders' own pods reach the cache: their sidecars are ready)
+if out=$(cx probe mongo-ping "$cache" 2>&1); then
+  fail "a pod outside component orders reached its cache: $out (is NetworkPolicy enforced?)"
+fi
+out=$(cx probe nats-pub "$nats" "byron.$NS.orders.0.Order.forged") || fail "a Byron pod cannot reach NATS: $out"
+[ "$out" = "-ERR 'Authorization Violation'" ] || fail "NATS answered a client without credentials: $out"
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+client_pod "app.kubernetes.io/part-of: other"
+if out=$(cx probe banner "$nats" 2>&1); then fail "a pod that is not Byron's reached NATS: $out"; fi
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+# and what the policy admits gets through: a pod labelled as orders' api
+client_pod "byron.io/component: orders, byron.io/role: api"
+out=$(cx probe mongo-ping "$cache" 2>&1) || fail "a pod labelled as orders' api cannot reach its cache: $out"
+kubectl -n "$NS" delete pod client --wait=true --timeout=60s >/dev/null
+pass "NetworkPolicies enforced: orders' cache refuses another pod and admits its own api's, NATS refuses a pod that is not Byron's (and NATS itself a Byron pod without credentials)"
 
 # --- security: non-root, read-only root filesystem -----------------------------------------
 for pod in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}'); do
@@ -132,6 +154,73 @@ TOKEN= gql "$SHIPPING" '{ shipments { edges { node { id } } } }'
 [ "$(jq_ 'len(a["data"]["shipments"]["edges"])')" = 1 ] || fail "only shipped orders make shipments: $ANSWER"
 pass "shipping's sink projected orders' OrderShipped into a Shipment"
 stop_port_forwards
+
+# --- the cache's Secret deleted: it comes back as it was -------------------------------------
+# (the pods restarted below, by TLS, read it again: the cache stays reachable)
+sec_data() { kubectl -n "$NS" get secret orders-cache-credentials -o jsonpath='{.data}' 2>/dev/null; }
+sec_uid() { kubectl -n "$NS" get secret orders-cache-credentials -o jsonpath='{.metadata.uid}' 2>/dev/null; }
+data0=$(sec_data); uid0=$(sec_uid)
+[ -n "$data0" ] || fail "no Secret orders-cache-credentials"
+kubectl -n "$NS" delete secret orders-cache-credentials >/dev/null || fail "delete the cache Secret"
+retry 60 "orders-cache-credentials made again" sh -c "u=\$(kubectl -n '$NS' get secret orders-cache-credentials -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n \"\$u\" ] && [ \"\$u\" != '$uid0' ]"
+[ "$(sec_data)" = "$data0" ] || fail "the cache Secret came back with other passwords"
+pass "the deleted cache Secret was made again with the same passwords (derived from the release's key)"
+
+# --- TLS to the cache, turned on for the running component -----------------------------------
+host=orders-cache-0.orders-cache.$NS.svc
+tlsdir=$(mktemp -d)
+{ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=e2e-cache-ca \
+    -keyout "$tlsdir/ca.key" -out "$tlsdir/ca.crt" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$host" \
+    -keyout "$tlsdir/tls.key" -out "$tlsdir/tls.csr" &&
+  printf 'subjectAltName=DNS:%s\n' "$host" >"$tlsdir/ext" &&
+  openssl x509 -req -days 1 -in "$tlsdir/tls.csr" -CA "$tlsdir/ca.crt" -CAkey "$tlsdir/ca.key" \
+    -CAcreateserial -extfile "$tlsdir/ext" -out "$tlsdir/tls.crt"; } >/dev/null 2>&1 || fail "openssl: the cache's certificate"
+cat "$tlsdir/tls.crt" "$tlsdir/tls.key" >"$tlsdir/tls-combined.pem"
+kubectl -n "$NS" create secret generic orders-cache-tls --from-file="tls-combined.pem=$tlsdir/tls-combined.pem" \
+  --from-file="ca.crt=$tlsdir/ca.crt" >/dev/null || fail "create Secret orders-cache-tls"
+rm -rf "$tlsdir"
+kubectl -n "$NS" patch bc orders --type=merge -p '{"spec":{"cache":{"tls":{"secretRef":{"name":"orders-cache-tls"}}}}}' >/dev/null ||
+  fail "patch spec.cache.tls"
+retry 60 "the cache StatefulSet requires TLS" sh -c "
+  kubectl -n '$NS' get statefulset orders-cache -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q requireTLS"
+for w in statefulset/orders-cache deployment/orders-api deployment/orders-sink; do
+  kubectl -n "$NS" rollout status "$w" --timeout=180s >/dev/null || fail "$w did not roll out with TLS"
+done
+kubectl -n "$NS" get secret orders-cache-credentials -o jsonpath='{.data.uri}' | base64 -d | grep -q 'tls=true' ||
+  fail "the cache URIs do not ask for TLS"
+port_forward orders-api; ORDERS=http://127.0.0.1:$PORT/graphql
+gql_until 120 "$ORDERS" '{ order(id: "o-1") { customer } }' 'a["data"]["order"] == {"customer": "ann"}'
+gql "$ORDERS" 'mutation { createOrder(input: {id: "o-3", customer: "tls", total: 1}) { version } }'
+gql_until 60 "$ORDERS" '{ order(id: "o-3") { customer } }' 'a["data"]["order"] == {"customer": "tls"}'
+stop_port_forwards
+client_pod "byron.io/component: orders, byron.io/role: api"
+if out=$(cx probe mongo-ping "$cache" 2>&1); then fail "the cache answered a plain connection with TLS on: $out"; fi
+kubectl -n "$NS" delete pod client --wait=false >/dev/null
+pass "TLS to the cache: the restarted api reads and the sink writes through TLS (the Secret's passwords unchanged), a plain connection is refused"
+
+# --- never adopt: someone's Deployment with a child's name ------------------------------------
+kubectl -n "$NS" create deployment taken-api --image="$PROBE" --replicas=0 >/dev/null || fail "create Deployment taken-api"
+rv0=$(kubectl -n "$NS" get deployment taken-api -o jsonpath='{.metadata.resourceVersion}')
+kubectl -n "$NS" apply -f - >/dev/null <<YAML || fail "apply bc/taken"
+apiVersion: byron.io/v1alpha1
+kind: ByronComponent
+metadata: {name: taken}
+spec:
+  models: [{name: Thing, fields: [{name: label, type: String}]}]
+  cache: {external: {uri: "mongodb://nowhere.invalid:27017/"}}
+  sink: {replicas: 0}
+YAML
+kubectl -n "$NS" wait bc/taken --timeout=60s \
+  --for=jsonpath='{.status.conditions[?(@.type=="Degraded")].reason}'=NotOwned >/dev/null || fail "bc/taken is not Degraded NotOwned"
+kubectl -n "$NS" get bc taken -o jsonpath='{.status.conditions[?(@.type=="Degraded")].message}' | grep -q taken-api ||
+  fail "the NotOwned message does not name taken-api"
+[ "$(kubectl -n "$NS" get deployment taken-api -o jsonpath='{.metadata.resourceVersion} {.metadata.ownerReferences}')" = "$rv0 " ] ||
+  fail "the operator wrote or adopted Deployment taken-api"
+kubectl -n "$NS" delete bc taken --wait=true --timeout=60s >/dev/null || fail "delete bc/taken"
+kubectl -n "$NS" get deployment taken-api >/dev/null 2>&1 || fail "deleting bc/taken took Deployment taken-api with it"
+kubectl -n "$NS" delete deployment taken-api >/dev/null
+pass "a Deployment with a child's name is reported (Degraded NotOwned naming it), never written or adopted, and outlives the component"
 
 # --- scaling the API only ----------------------------------------------------------------------
 obj_state() {   # spec generations of the sink and the cache, the config's version

@@ -15,11 +15,14 @@ SIDECAR=${BYRON_E2E_SIDECAR_IMAGE:-$SIDECAR_IMAGE}
 NATS=${BYRON_E2E_NATS_IMAGE:-$NATS_IMAGE}
 MONGO=${BYRON_E2E_MONGO_IMAGE:-$FERRETDB_IMAGE}
 EXAMPLE_IMG=${BYRON_E2E_EXAMPLE_IMAGE:-$EXAMPLE_ORDERS_IMAGE}
-# FerretDB (the local stand-in for mongo) authenticates with PLAIN only.
+# FerretDB (the local stand-in for mongo) authenticates with PLAIN only and
+# has no mongosh to make the per-role users with (docs/security.md).
 if [ "$MONGO" = "$FERRETDB_IMAGE" ]; then
   CACHE_URI_OPTIONS=${BYRON_E2E_CACHE_URI_OPTIONS-authMechanism=PLAIN}
+  CACHE_USERS=false
 else
   CACHE_URI_OPTIONS=${BYRON_E2E_CACHE_URI_OPTIONS-}
+  CACHE_USERS=true
 fi
 
 # A failed local build must not be tested through an older image.
@@ -54,7 +57,7 @@ install_byron() {
     --set "operator.image.repository=${OPERATOR%:*}" --set-string "operator.image.tag=${OPERATOR##*:}"
     --set "sidecar.image.repository=${SIDECAR%:*}" --set-string "sidecar.image.tag=${SIDECAR##*:}"
     --set "nats.image.repository=${NATS%:*}" --set-string "nats.image.tag=${NATS##*:}"
-    --set "cache.image=$MONGO" --set "cache.uriOptions=$CACHE_URI_OPTIONS"
+    --set "cache.image=$MONGO" --set "cache.uriOptions=$CACHE_URI_OPTIONS" --set "cache.users=$CACHE_USERS"
     --set "operator.watchNamespaces={$NS}" --set nats.storage.size=256Mi
     --set nats.jetstream.maxFileStore=200M --set broker.maxBytes=32Mi
     "$@"

@@ -13,6 +13,8 @@
 #include "natsperm.h"
 #include "strmap.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,11 @@ static json_object *copy(json_object *o) {
     json_object *c = NULL;
     if (!o || json_object_deep_copy(o, &c, NULL) != 0) return NULL;
     return c;
+}
+/* The object's metadata.annotations, made when absent. */
+static json_object *annotations(json_object *o) {
+    json_object *md = json_object_object_get(o, "metadata"), *a;
+    return json_object_object_get_ex(md, "annotations", &a) ? a : set(md, "annotations", obj());
 }
 static const char *str_at(json_object *o, const char *k1, const char *k2) {
     json_object *a, *b;
@@ -168,6 +175,7 @@ static json_object *mount(const char *name, const char *path, int ro) {
 typedef struct spec {
     json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
     json_object *keys_secret; /* spec.auth.keysSecretRef, or NULL */
+    const char *cache_tls;    /* spec.cache.tls.secretRef.name, or NULL */
     const char *broker_url, *cache_image;
     int64_t partitions;
     int64_t stream_replicas, stream_max_bytes;
@@ -215,6 +223,17 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
             (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external,
                                         err)))
             return st;
+        json_object *tls = NULL, *tref = NULL;
+        if ((st = byron_json_get_object(s->cache, "spec.cache", "tls", BYRON_JSON_OPTIONAL, &tls, err)) ||
+            (tls && ((st = byron_json_get_object(tls, "spec.cache.tls", "secretRef", BYRON_JSON_REQUIRED,
+                                                 &tref, err)) ||
+                     (st = byron_json_get_string(tref, "spec.cache.tls.secretRef", "name",
+                                                 BYRON_JSON_REQUIRED, &s->cache_tls, err)))))
+            return st;
+        if (s->cache_tls && s->external)
+            return byron_err_set(err, BYRON_EINVAL,
+                                 "spec.cache.tls: only for the operator's own cache (an external cache's URI "
+                                 "carries its own TLS options)");
         /* The CRD defaults storage; an explicit external wins only if the
          * user did not also write storage — CEL rejects both at apply. */
         if (s->external) {
@@ -356,7 +375,24 @@ byron_status_t byron_desired_component_config(json_object *bc, json_object **out
     return BYRON_OK;
 }
 
-static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
+/* A volume of the spec.cache.tls Secret: the CA, and with key the server's
+ * certificate and key too. */
+static json_object *tls_volume(const char *name, const char *secret, int key) {
+    json_object *vol = obj(), *sv = set(vol, "secret", obj()), *items = set(sv, "items", arr()), *item;
+    sets(vol, "name", name);
+    sets(sv, "secretName", secret);
+    seti(sv, "defaultMode", 0440);
+    const char *keys[] = {BYRON_CACHE_TLS_CA, BYRON_CACHE_TLS_PEM};
+    for (int i = 0; i < 1 + !!key; i++) {
+        item = push(items, obj());
+        sets(item, "key", keys[i]);
+        sets(item, "path", keys[i]);
+    }
+    return vol;
+}
+
+static json_object *mongo_uri_env(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                                  const char *mode) {
     if (s->external) {
         json_object *ref;
         if (json_object_object_get_ex(s->external, "secretRef", &ref))
@@ -365,9 +401,11 @@ static json_object *mongo_uri_env(json_object *bc, const spec_t *s) {
         json_object *u = json_object_object_get(s->external, "uri");
         return env_value("BYRON_MONGO_URI", json_object_get_string(u));
     }
-    char sec[300];
+    char sec[300], key[32];
     byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
-    return env_secret("BYRON_MONGO_URI", sec, "uri");
+    /* Each role its own user: the api may only read the cache, the sink write it. */
+    snprintf(key, sizeof(key), "%s%s", o->cache_users ? mode : "", o->cache_users ? "-uri" : "uri");
+    return env_secret("BYRON_MONGO_URI", sec, key);
 }
 
 /* Replicas of a part spread over nodes, then zones, as evenly as the cluster
@@ -513,7 +551,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(env, env_value("BYRON_NATS_INBOX_PREFIX", inbox));
     if (o->nats_auth) push(env, env_value("BYRON_NATS_CREDS", BYRON_NATS_CREDS_DIR "/nats.creds"));
     if (o->nats_ca_pem) push(env, env_value("BYRON_NATS_CA", "/etc/byron/" BYRON_NATS_CA_KEY));
-    push(env, mongo_uri_env(bc, s));
+    push(env, mongo_uri_env(bc, s, o, mode));
     if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
     push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
     push(env, env_value("BYRON_HTTP_PORT", "8080"));
@@ -540,6 +578,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(mounts, mount("config", "/etc/byron", 1));
     if (o->nats_auth) push(mounts, mount("nats-credentials", BYRON_NATS_CREDS_DIR, 1));
     if (s->keys_secret) push(mounts, mount("auth-keys", "/etc/byron-auth", 1));
+    if (s->cache_tls) push(mounts, mount("cache-ca", BYRON_CACHE_TLS_DIR, 1));
     set(sc, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
     vol = push(vols, obj());
@@ -572,6 +611,8 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
         sets(kitem, "key", json_object_get_string(json_object_object_get(s->keys_secret, "key")));
         sets(kitem, "path", "jwks.json");
     }
+    /* the CA that signed the cache's certificate; the cache's key stays there */
+    if (s->cache_tls) push(vols, tls_volume("cache-ca", s->cache_tls, 0));
     return d;
 }
 
@@ -593,7 +634,30 @@ static json_object *service(json_object *bc, const char *suffix, const char *par
     return svc;
 }
 
-static json_object *statefulset(json_object *bc, const spec_t *s) {
+/* The component's MongoDB users, made or brought up to date by the cache
+ * container at every start (a postStart hook: mongosh, in the mongo image):
+ * the Secret is the truth, so a password the operator sets reaches the cache,
+ * and a cache whose volume predates the users gets them. */
+static const char USERS_SCRIPT[] =
+    "set -u\n"
+    "js='const d = db.getSiblingDB(process.env.BYRON_CACHE_DB);\n"
+    "for (const [u, p, r] of [[process.env.BYRON_API_USER, process.env.BYRON_API_PASSWORD, \"read\"],\n"
+    "                         [process.env.BYRON_SINK_USER, process.env.BYRON_SINK_PASSWORD, "
+    "\"readWrite\"]]) {\n"
+    "  const roles = [{role: r, db: process.env.BYRON_CACHE_DB}];\n"
+    "  if (d.getUser(u)) d.updateUser(u, {pwd: p, roles: roles}); else d.createUser({user: u, pwd: p, roles: "
+    "roles});\n"
+    "}'\n"
+    "for i in $(seq 300); do\n"
+    "  mongosh --quiet ${BYRON_MONGOSH_TLS:-} --host 127.0.0.1 --authenticationDatabase admin -u "
+    "\"$MONGO_INITDB_ROOT_USERNAME\" "
+    "\\\n"
+    "    -p \"$MONGO_INITDB_ROOT_PASSWORD\" --eval \"$js\" >/tmp/byron-users.log 2>&1 && exit 0\n"
+    "  sleep 1\n"
+    "done\n"
+    "cat /tmp/byron-users.log >&2; exit 1\n";
+
+static json_object *statefulset(json_object *bc, const spec_t *s, const byron_desired_options_t *o) {
     char name[300], sec[300];
     byron_desired_name(bc, "-cache", name, sizeof(name));
     byron_desired_name(bc, "-cache-credentials", sec, sizeof(sec));
@@ -613,9 +677,38 @@ static json_object *statefulset(json_object *bc, const spec_t *s) {
     sets(c, "image", s->cache_image);
     json_object *args = set(c, "args", arr());
     push(args, json_object_new_string("--bind_ip_all"));
+    if (s->cache_tls) {
+        /* TLS only; clients need no certificate of their own (they have a password) */
+        const char *tls[] = {"--tlsMode",
+                             "requireTLS",
+                             "--tlsCertificateKeyFile",
+                             BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_PEM,
+                             "--tlsCAFile",
+                             BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_CA,
+                             "--tlsAllowConnectionsWithoutCertificates"};
+        for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) push(args, json_object_new_string(tls[i]));
+    }
     json_object *env = set(c, "env", arr());
     push(env, env_secret("MONGO_INITDB_ROOT_USERNAME", sec, "username"));
     push(env, env_secret("MONGO_INITDB_ROOT_PASSWORD", sec, "password"));
+    if (o->cache_users) {
+        char db[300];
+        byron_desired_cache_database(bc, db, sizeof(db));
+        push(env, env_value("BYRON_CACHE_DB", db));
+        push(env, env_secret("BYRON_API_USER", sec, "api-username"));
+        push(env, env_secret("BYRON_API_PASSWORD", sec, "api-password"));
+        push(env, env_secret("BYRON_SINK_USER", sec, "sink-username"));
+        push(env, env_secret("BYRON_SINK_PASSWORD", sec, "sink-password"));
+        /* over 127.0.0.1, which the certificate does not name */
+        if (s->cache_tls)
+            push(env, env_value("BYRON_MONGOSH_TLS", "--tls --tlsCAFile " BYRON_CACHE_TLS_DIR
+                                                     "/" BYRON_CACHE_TLS_CA " --tlsAllowInvalidHostnames"));
+        json_object *cmd =
+            set(set(set(set(c, "lifecycle", obj()), "postStart", obj()), "exec", obj()), "command", arr());
+        push(cmd, json_object_new_string("/bin/bash"));
+        push(cmd, json_object_new_string("-c"));
+        push(cmd, json_object_new_string(USERS_SCRIPT));
+    }
     json_object *port = push(set(c, "ports", arr()), obj());
     sets(port, "name", "mongo");
     seti(port, "containerPort", 27017);
@@ -632,8 +725,10 @@ static json_object *statefulset(json_object *bc, const spec_t *s) {
     push(mounts, mount("data", "/data/db", 0));
     push(mounts, mount("configdb", "/data/configdb", 0));
     push(mounts, mount("tmp", "/tmp", 0));
+    if (s->cache_tls) push(mounts, mount("cache-tls", BYRON_CACHE_TLS_DIR, 1));
     set(c, "securityContext", container_security());
     json_object *vols = set(ps, "volumes", arr()), *vol;
+    if (s->cache_tls) push(vols, tls_volume("cache-tls", s->cache_tls, 1));
     vol = push(vols, obj());
     sets(vol, "name", "configdb");
     set(vol, "emptyDir", obj());
@@ -741,7 +836,7 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
     out->cache_external = s.external != NULL;
     if (!out->cache_external) {
         add(out, &BYRON_KIND_SERVICE, service(bc, "-cache", "cache", 1, 27017, "mongo"));
-        add(out, &BYRON_KIND_STATEFULSET, statefulset(bc, &s));
+        add(out, &BYRON_KIND_STATEFULSET, statefulset(bc, &s, o));
     }
     add(out, &BYRON_KIND_SERVICE, service(bc, "-api", "api", 0, 80, "http"));
     add(out, &BYRON_KIND_DEPLOYMENT, deployment(bc, &s, o, "api", s.api, out->config_hash));
@@ -821,21 +916,76 @@ void byron_desired_cleanup(byron_desired_t *d) {
     d->n = 0;
 }
 
-json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options) {
-    char name[300], host[600];
+void byron_desired_cache_database(json_object *bc, char *buf, size_t n) {
+    snprintf(buf, n, "byron_%s", str_at(bc, "metadata", "name"));
+    for (char *p = buf; *p; p++)
+        if (*p == '-') *p = '_';
+}
+
+void byron_desired_cache_password(const unsigned char *key, size_t len, json_object *bc, const char *user,
+                                  char out[49]) {
+    char msg[600];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    snprintf(msg, sizeof(msg), "byron-cache-password/%s/%s/%s", str_at(bc, "metadata", "namespace"),
+             str_at(bc, "metadata", "name"), user);
+    HMAC(EVP_sha256(), key, (int)len, (const unsigned char *)msg, strlen(msg), mac, &maclen);
+    for (int i = 0; i < 24; i++) snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void secret_entry(json_object *data, const char *key, const char *value) {
+    char *b = byron_base64_encode((const unsigned char *)value, strlen(value), 0);
+    sets(data, key, b);
+    free(b);
+}
+
+const char *byron_desired_cache_tls(json_object *bc) {
+    json_object *c = NULL, *t = NULL;
+    if (!json_object_object_get_ex(json_object_object_get(bc, "spec"), "cache", &c) ||
+        json_object_object_get(c, "external") || !json_object_object_get_ex(c, "tls", &t))
+        return NULL;
+    const char *n = str_at(t, "secretRef", "name");
+    return *n ? n : NULL;
+}
+
+json_object *byron_desired_secret(json_object *bc, const byron_cache_passwords_t *pw, int users,
+                                  const char *uri_options) {
+    char name[300], uri[2048], db[300], opts[600];
     byron_desired_name(bc, "-cache-credentials", name, sizeof(name));
+    byron_desired_cache_database(bc, db, sizeof(db));
     json_object *sec = skeleton(bc, &BYRON_KIND_SECRET, name, "cache");
     sets(sec, "type", "Opaque");
     json_object *data = set(sec, "data", obj());
     const char *c = str_at(bc, "metadata", "name"), *ns = str_at(bc, "metadata", "namespace");
+    int tls = byron_desired_cache_tls(bc) != NULL;
+    snprintf(opts, sizeof(opts), "%s%s%s",
+             tls ? "tls=true&tlsCAFile=" BYRON_CACHE_TLS_DIR "/" BYRON_CACHE_TLS_CA : "",
+             tls && uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
+    const char *opt = opts, *amp = *opt ? "&" : "";
     /* authSource=admin: the root user lives in the admin database. */
-    snprintf(host, sizeof(host), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
-             password, c, c, ns, uri_options && *uri_options ? "&" : "", uri_options ? uri_options : "");
-    const char *keys[] = {"username", "password", "uri"}, *vals[] = {"byron", password, host};
-    for (int i = 0; i < 3; i++) {
-        char *b = byron_base64_encode((const unsigned char *)vals[i], strlen(vals[i]), 0);
-        sets(data, keys[i], b);
-        free(b);
+    snprintf(uri, sizeof(uri), "mongodb://byron:%s@%s-cache-0.%s-cache.%s.svc:27017/?authSource=admin%s%s",
+             pw->root, c, c, ns, amp, opt);
+    secret_entry(data, "username", "byron");
+    secret_entry(data, "password", pw->root);
+    secret_entry(data, "uri", uri);
+    if (users) {
+        /* The component's users live in its database; the URI names it. */
+        const char *who[] = {"api", "sink"}, *pws[] = {pw->api, pw->sink};
+        for (int i = 0; i < 2; i++) {
+            char k[32], user[32];
+            snprintf(user, sizeof(user), "byron-%s", who[i]);
+            snprintf(uri, sizeof(uri),
+                     "mongodb://%s:%s@%s-cache-0.%s-cache.%s.svc:27017/%s?authSource=%s%s%s", user, pws[i], c,
+                     c, ns, db, db, amp, opt);
+            snprintf(k, sizeof(k), "%s-username", who[i]);
+            secret_entry(data, k, user);
+            snprintf(k, sizeof(k), "%s-password", who[i]);
+            secret_entry(data, k, pws[i]);
+            snprintf(k, sizeof(k), "%s-uri", who[i]);
+            secret_entry(data, k, uri);
+        }
+        sets(annotations(sec), BYRON_ANN_CACHE_USERS, "api,sink");
     }
+    if (tls) sets(annotations(sec), BYRON_ANN_CACHE_TLS, "true");
     return sec;
 }

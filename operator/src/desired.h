@@ -34,6 +34,9 @@ typedef struct byron_desired_options {
     const char *nats_ca_pem;          /* CA of the brokers' TLS certificates (PEM), or NULL */
     int network_policies;             /* --network-policies: a NetworkPolicy per part (cache, api, sink) */
     const char *monitoring_namespace; /* --monitoring-namespace: may reach the admin port; NULL: no one */
+    int cache_users;                  /* least-privilege MongoDB users per component (else root) */
+    const unsigned char *cache_key;   /* --cache-key-secret: cache passwords derive from it, or NULL */
+    size_t cache_key_len;
     const char *default_auth; /* --default-auth: spec.auth (JSON) for components without one, or NULL */
 } byron_desired_options_t;
 
@@ -89,10 +92,40 @@ void byron_desired_cleanup(byron_desired_t *d);
 /* component.json for the sidecar (caller puts). */
 byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err);
 
-/* The cache credentials Secret with this password (caller puts). */
-/* uri_options (NULL or ""): extra connection-string options appended to the
- * URI, e.g. "authMechanism=PLAIN" for a cache that is not MongoDB itself. */
-json_object *byron_desired_secret(json_object *bc, const char *password, const char *uri_options);
+/* The cache's MongoDB users: root (the image's MONGO_INITDB_ROOT_*, the
+ * operator's bootstrap of the cache), api (read on the component's database)
+ * and sink (readWrite there). Passwords are 48 hex characters. */
+typedef struct byron_cache_passwords {
+    char root[49], api[49], sink[49];
+} byron_cache_passwords_t;
+#define BYRON_CACHE_KEY "cache-password-key"         /* the key's key in the --cache-key-secret Secret */
+#define BYRON_ANN_CACHE_USERS "byron.io/cache-users" /* on the Secret: "api,sink" once it has them */
+#define BYRON_ANN_CACHE_TLS "byron.io/cache-tls"     /* on the Secret: "true" when its URIs ask for TLS */
+/* spec.cache.tls: the Secret's files, mounted here in the cache (both) and the
+ * sidecars (the CA only). */
+#define BYRON_CACHE_TLS_DIR "/etc/byron-cache-tls"
+#define BYRON_CACHE_TLS_PEM "tls-combined.pem" /* certificate then key (cert-manager's CombinedPEM) */
+#define BYRON_CACHE_TLS_CA "ca.crt"
+
+/* The Secret named by spec.cache.tls.secretRef, or NULL: no TLS (or an
+ * external cache). */
+const char *byron_desired_cache_tls(json_object *bc);
+
+/* A cache password derived from the release's key: HMAC-SHA256(key,
+ * "byron-cache-password/<ns>/<component>/<user>"), hex. The same component
+ * name gets the same password, so a deleted Secret (or a component deleted
+ * and made again) finds the cache's volume with the password it has. */
+void byron_desired_cache_password(const unsigned char *key, size_t len, json_object *bc, const char *user,
+                                  char out[49]);
+
+/* The cache credentials Secret (caller puts): keys username, password, uri
+ * (root, authSource=admin) and, with users, api-… and sink-… (authSource: the
+ * component's database). uri_options (NULL or ""): appended to every URI, e.g.
+ * "authMechanism=PLAIN" for a cache that is not MongoDB itself. */
+json_object *byron_desired_secret(json_object *bc, const byron_cache_passwords_t *pw, int users,
+                                  const char *uri_options);
+/* The component's cache database: byron_<component>, '-' → '_' (the sidecar's default). */
+void byron_desired_cache_database(json_object *bc, char *buf, size_t n);
 
 /* The NATS credentials Secret <c>-nats-credentials: one .creds file per
  * role (keys api.creds, sink.creds; each pod mounts only its own), with our

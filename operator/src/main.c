@@ -18,6 +18,7 @@
 #include "kubeconfig.h"
 #include "leader.h"
 #include "reconcile_component.h"
+#include "release_secret.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <nats/nats.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -56,6 +58,8 @@ typedef struct flags {
     int nats_identity_generate;
     int no_network_policies;
     const char *monitoring_namespace;
+    const char *cache_key_secret;
+    int cache_key_generate, no_cache_users;
     const char *nats_ca_file;
     int nats_creds_ttl_s;
     int stream_replicas;
@@ -126,6 +130,12 @@ static void usage(FILE *f) {
         "  --nats-ca-file PATH        CA (PEM) of the brokers' TLS certificates\n"
         "  --no-network-policies      no NetworkPolicy per component part (default: cache, api, sink)\n"
         "  --monitoring-namespace NS  the namespace whose pods may reach the sidecars' admin port\n"
+        "  --cache-key-secret NS/NAME the key cache passwords derive from: a deleted credentials\n"
+        "                             Secret comes back with the same passwords\n"
+        "  --cache-key-generate       create that Secret with a new key when absent\n"
+        "  --no-cache-users           the sidecars use the cache's root user (a cache image without\n"
+        "                             mongosh, e.g. FerretDB); default: a read-only api user and a\n"
+        "                             readWrite sink user per component\n"
         "  --leader-elect             elect a leader through a Lease before reconciling\n"
         "  --lease-namespace NS       Lease namespace (default: pod namespace, else byron-system)\n"
         "  --lease-name NAME          Lease name (default byron-operator)\n"
@@ -179,6 +189,9 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_NATS_ID_GEN,
         F_NO_NETPOL,
         F_MONITORING_NS,
+        F_CACHE_KEY,
+        F_CACHE_KEY_GEN,
+        F_NO_CACHE_USERS,
         F_NATS_CA,
         F_NATS_TTL,
         F_STREAM_REPLICAS,
@@ -211,6 +224,9 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         {"nats-identity-generate", no_argument, NULL, F_NATS_ID_GEN},
         {"no-network-policies", no_argument, NULL, F_NO_NETPOL},
         {"monitoring-namespace", required_argument, NULL, F_MONITORING_NS},
+        {"cache-key-secret", required_argument, NULL, F_CACHE_KEY},
+        {"cache-key-generate", no_argument, NULL, F_CACHE_KEY_GEN},
+        {"no-cache-users", no_argument, NULL, F_NO_CACHE_USERS},
         {"nats-ca-file", required_argument, NULL, F_NATS_CA},
         {"nats-credentials-ttl", required_argument, NULL, F_NATS_TTL},
         {"default-stream-replicas", required_argument, NULL, F_STREAM_REPLICAS},
@@ -294,6 +310,16 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         case F_NATS_ID_GEN: f->nats_identity_generate = 1; break;
         case F_NO_NETPOL: f->no_network_policies = 1; break;
         case F_MONITORING_NS: f->monitoring_namespace = optarg; break;
+        case F_CACHE_KEY:
+            if (!strchr(optarg, '/') || optarg[0] == '/' || !strchr(optarg, '/')[1]) {
+                fprintf(stderr, "byron-operator: --cache-key-secret: expected NAMESPACE/NAME, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            f->cache_key_secret = optarg;
+            break;
+        case F_CACHE_KEY_GEN: f->cache_key_generate = 1; break;
+        case F_NO_CACHE_USERS: f->no_cache_users = 1; break;
         case F_NATS_CA: f->nats_ca_file = optarg; break;
         case F_NATS_TTL:
             if (parse_int("--nats-credentials-ttl", optarg, 10, 31 * 86400, &f->nats_creds_ttl_s)) return 2;
@@ -374,77 +400,22 @@ static int nats_identity_command(int argc, char **argv) {
     return rc;
 }
 
-/* The release's NATS identity: read from its Secret, or generated and stored
- * there by the first operator to start (a 409 means another replica won the
- * race: its identity is read back). */
-static byron_status_t load_nats_identity(byron_kube_client_t *client, const char *ref, int generate,
-                                         byron_natsidentity_t *id, byron_err_t *err) {
-    char ns[256], path[600];
-    const char *name = strchr(ref, '/') + 1;
-    snprintf(ns, sizeof(ns), "%.*s", (int)(name - 1 - ref), ref);
-    byron_kind_path(&BYRON_KIND_SECRET, ns, name, path, sizeof(path));
-    json_object *sec = NULL, *data = NULL;
-    byron_status_t st = byron_kube_do(client, "GET", path, NULL, NULL, &sec, err);
-    if (st == BYRON_ENOTFOUND && !generate)
-        return byron_err_set(
-            err, BYRON_EINVAL,
-            "Secret %s: not found; make it from `byron-operator nats-identity DIR` (the trust chain "
-            "your NATS has in its auth.conf), or pass --nats-identity-generate",
-            ref);
-    if (st == BYRON_ENOTFOUND) {
-        byron_err_clear(err);
-        json_object *fresh = byron_natsidentity_generate(id, (int64_t)time(NULL), err);
-        if (!fresh) return err->code;
-        json_object *body = json_object_new_object(), *md = json_object_new_object(),
-                    *labels = json_object_new_object(), *d = json_object_new_object();
-        json_object_object_add(body, "apiVersion", json_object_new_string("v1"));
-        json_object_object_add(body, "kind", json_object_new_string("Secret"));
-        json_object_object_add(md, "name", json_object_new_string(name));
-        json_object_object_add(labels, "app.kubernetes.io/part-of", json_object_new_string("byron"));
-        json_object_object_add(labels, "app.kubernetes.io/name", json_object_new_string("byron-operator"));
-        json_object_object_add(md, "labels", labels);
-        json_object_object_add(body, "metadata", md);
-        json_object_object_add(body, "type", json_object_new_string("Opaque"));
-        json_object_object_foreach(fresh, k, v) {
-            const char *t = json_object_get_string(v);
-            char *b = byron_base64_encode((const unsigned char *)t, strlen(t), 0);
-            json_object_object_add(d, k, json_object_new_string(b ? b : ""));
-            free(b);
-        }
-        json_object_object_add(body, "data", d);
-        json_object_put(fresh);
-        byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
-        st = byron_kube_do(client, "POST", path, "application/json", body, NULL, err);
-        json_object_put(body);
-        if (st == BYRON_OK) {
-            byron_log(BYRON_LOG_INFO, "NATS identity created", "secret", ref, "account", id->account,
-                      (char *)NULL);
-            return BYRON_OK;
-        }
-        byron_nkey_wipe(&id->signing);
-        if (st != BYRON_ECONFLICT) return byron_err_prefix(err, "creating Secret %s", ref);
-        byron_err_clear(err);
-        byron_kind_path(&BYRON_KIND_SECRET, ns, name, path, sizeof(path));
-        st = byron_kube_do(client, "GET", path, NULL, NULL, &sec, err);
+static json_object *make_identity(void *ud, byron_err_t *err) {
+    return byron_natsidentity_generate(ud, (int64_t)time(NULL), err);
+}
+
+/* The key the components' cache passwords derive from (32 random bytes, hex). */
+static json_object *make_cache_key(void *ud, byron_err_t *err) {
+    unsigned char k[32];
+    char hex[65];
+    if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
+        byron_err_set(err, BYRON_EIO, "getrandom failed");
+        return NULL;
     }
-    if (st) return byron_err_prefix(err, "reading Secret %s", ref);
-    json_object *enc = json_object_object_get(sec, "data");
-    data = json_object_new_object();
-    if (enc && json_object_is_type(enc, json_type_object)) {
-        json_object_object_foreach(enc, k, v) {
-            char *dec = NULL;
-            size_t len = 0;
-            const char *t = json_object_get_string(v);
-            if (byron_base64_decode(t, strlen(t), &dec, &len) == 0) {
-                json_object_object_add(data, k, json_object_new_string_len(dec, (int)len));
-                free(dec);
-            }
-        }
-    }
-    st = byron_natsidentity_load(data, id, err);
-    json_object_put(data);
-    json_object_put(sec);
-    return st ? byron_err_prefix(err, "Secret %s", ref) : BYRON_OK;
+    for (size_t i = 0; i < sizeof(k); i++) snprintf(hex + 2 * i, 3, "%02x", k[i]);
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, BYRON_CACHE_KEY, json_object_new_string(hex));
+    return d;
 }
 
 static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics, byron_metrics_t *m,
@@ -501,6 +472,8 @@ int main(int argc, char **argv) {
     byron_broker_t *broker = NULL;
     byron_natsidentity_t nats_id;
     char *ca_pem = NULL;
+    unsigned char cache_key[128];
+    size_t cache_key_len = 0;
     pthread_t sigthr;
     int exit_code = 1;
     char identity[300];
@@ -516,9 +489,36 @@ int main(int argc, char **argv) {
     }
     if (!(client = byron_kube_client_new(cfg, &err))) goto fail;
     byron_kube_client_set_metrics(client, metrics);
-    if (f.nats_identity_secret &&
-        load_nats_identity(client, f.nats_identity_secret, f.nats_identity_generate, &nats_id, &err))
-        goto fail;
+    if (f.nats_identity_secret) {
+        json_object *d = NULL;
+        if (byron_release_secret_load(client, f.nats_identity_secret,
+                                      f.nats_identity_generate ? make_identity : NULL, &nats_id, &d, &err) ||
+            byron_natsidentity_load(d, &nats_id, &err)) {
+            json_object_put(d);
+            byron_err_prefix(&err, "--nats-identity-secret %s", f.nats_identity_secret);
+            goto fail;
+        }
+        json_object_put(d);
+    }
+    if (f.cache_key_secret) {
+        json_object *d = NULL, *v = NULL;
+        if (byron_release_secret_load(client, f.cache_key_secret,
+                                      f.cache_key_generate ? make_cache_key : NULL, NULL, &d, &err)) {
+            byron_err_prefix(&err, "--cache-key-secret %s", f.cache_key_secret);
+            goto fail;
+        }
+        const char *hex = json_object_object_get_ex(d, BYRON_CACHE_KEY, &v) ? json_object_get_string(v) : "";
+        size_t n = strlen(hex);
+        if (n < 32 || n > sizeof(cache_key)) {
+            json_object_put(d);
+            byron_err_set(&err, BYRON_EINVAL, "--cache-key-secret %s: key %s must be 32 to %zu characters",
+                          f.cache_key_secret, BYRON_CACHE_KEY, sizeof(cache_key));
+            goto fail;
+        }
+        cache_key_len = n;
+        memcpy(cache_key, hex, n);
+        json_object_put(d);
+    }
     if (f.nats_ca_file) {
         size_t len = 0;
         if (byron_read_file(f.nats_ca_file, 64 * 1024, &ca_pem, &len, &err)) goto fail;
@@ -590,6 +590,9 @@ int main(int argc, char **argv) {
                     .nats_auth = f.nats_identity_secret != NULL,
                     .network_policies = !f.no_network_policies,
                     .monitoring_namespace = f.monitoring_namespace,
+                    .cache_users = !f.no_cache_users,
+                    .cache_key = cache_key_len ? cache_key : NULL,
+                    .cache_key_len = cache_key_len,
                     .nats_ca_pem = ca_pem,
                     .default_auth = f.default_auth},
         .namespaces = f.nns ? f.namespaces : NULL,
@@ -620,6 +623,7 @@ out:
     byron_broker_free(broker); /* after the workers that use it */
     free(ca_pem);
     if (f.nats_identity_secret) byron_nkey_wipe(&nats_id.signing);
+    OPENSSL_cleanse(cache_key, sizeof(cache_key));
     byron_leader_free(leader);
     byron_recorder_free(rec);
     byron_httpd_free(h_probe);

@@ -9,6 +9,7 @@
  * the child is deleted (which the watch sees, and we recreate it). */
 #include "reconcile_component.h"
 
+#include "base64.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
@@ -446,32 +447,155 @@ static int is_foreign(byron_controller_t *c, json_object *cur, const char *uid, 
 }
 
 /* --- the credentials Secret ---------------------------------------------------- */
-static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, foreign_t *foreign,
-                                    byron_err_t *err) {
+
+/* Server-side apply of a Secret of ours (sec, taken) under store key ns/name;
+ * the answer goes to the store so a requeue before the watch event sees it. */
+static byron_status_t apply_secret(byron_controller_t *c, byron_store_t *store, const char *key,
+                                   json_object *sec, byron_err_t *err) {
+    char path[700];
+    json_object *md = json_object_object_get(sec, "metadata"), *out = NULL;
+    byron_kind_path(&BYRON_KIND_SECRET, json_object_get_string(json_object_object_get(md, "namespace")),
+                    json_object_get_string(json_object_object_get(md, "name")), path, sizeof(path));
+    byron_status_t st = byron_kube_apply(c->o.client, path, sec, &out, err);
+    json_object_put(sec);
+    if (!st) store_written(store, key, out);
+    json_object_put(out);
+    return st;
+}
+
+static byron_status_t random_password(char out[49], byron_err_t *err) {
+    unsigned char rnd[24];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return byron_err_set(err, BYRON_EIO, "getrandom failed");
+    for (int i = 0; i < 24; i++) snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+    return BYRON_OK;
+}
+
+/* A password for user: derived from the release's key (the same every time:
+ * a lost Secret comes back as it was), else random (made once, never again). */
+static byron_status_t cache_password(byron_controller_t *c, json_object *bc, const char *user, char out[49],
+                                     byron_err_t *err) {
+    if (!c->o.desired.cache_key) return random_password(out, err);
+    byron_desired_cache_password(c->o.desired.cache_key, c->o.desired.cache_key_len, bc, user, out);
+    return BYRON_OK;
+}
+
+/* The passwords an existing Secret holds (the running cache uses them): root,
+ * and with users the api's and the sink's. */
+static byron_status_t live_passwords(byron_controller_t *c, const char *ns, const char *sname, int users,
+                                     byron_cache_passwords_t *pw, byron_err_t *err) {
+    char path[700];
+    byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
+    json_object *live = NULL, *data = NULL, *v;
+    byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &live, err);
+    if (st) return st;
+    json_object_object_get_ex(live, "data", &data);
+    const char *keys[] = {"password", "api-password", "sink-password"};
+    char *outs[] = {pw->root, pw->api, pw->sink};
+    for (int i = 0; i < (users ? 3 : 1) && !st; i++) {
+        char *dec = NULL;
+        size_t len = 0;
+        const char *b64 = json_object_object_get_ex(data, keys[i], &v) ? json_object_get_string(v) : "";
+        if (byron_base64_decode(b64, strlen(b64), &dec, &len) || len == 0 || len > 48)
+            st = byron_err_set(err, BYRON_EPROTO, "Secret %s/%s: no readable %s", ns, sname, keys[i]);
+        else
+            snprintf(outs[i], 49, "%s", dec);
+        free(dec);
+    }
+    json_object_put(live);
+    return st;
+}
+
+/* Whether the cache's volume (data-<c>-cache-0) exists. */
+static int cache_volume_exists(byron_controller_t *c, json_object *bc, char *pvc, size_t n,
+                               byron_err_t *err) {
+    char path[700], sts[300];
+    byron_desired_name(bc, "-cache", sts, sizeof(sts));
+    snprintf(pvc, n, "data-%s-0", sts);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/persistentvolumeclaims/%s", md_str(bc, "namespace"),
+             pvc);
+    json_object *o = NULL;
+    byron_status_t st = byron_kube_do(c->o.client, "GET", path, NULL, NULL, &o, err);
+    json_object_put(o);
+    return st == BYRON_OK ? 1 : st == BYRON_ENOTFOUND ? 0 : -1;
+}
+
+/* The cache credentials: root (the cache's bootstrap) and, with cache users,
+ * the api's read-only and the sink's readWrite user. Never re-generated while
+ * the cache's volume holds data protected by them:
+ *   - with --cache-key-secret the passwords derive from the release's key, so
+ *     a deleted Secret is made again exactly as it was;
+ *   - without, a Secret that is gone while the volume exists is reported
+ *     (*lost: what to do) and not replaced.
+ * A Secret from an operator without cache users gets them added, and one whose
+ * URIs differ in TLS from spec.cache.tls gets new URIs; both keep its passwords. */
+static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, foreign_t *foreign, char *lost,
+                                    size_t lostcap, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
     char sname[300], key[600], path[700];
     byron_desired_name(bc, "-cache-credentials", sname, sizeof(sname));
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
     byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
-    json_object *cur = byron_store_get(store, key);
+    json_object *cur = byron_store_get(store, key), *md, *ann = NULL, *v;
+    int users = c->o.desired.cache_users, has_users = 0, tls = byron_desired_cache_tls(bc) != NULL,
+        has_tls = 0;
     if (cur) {
-        if (!owned_by(cur, uid)) foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+        int ours = owned_by(cur, uid);
+        if (json_object_object_get_ex(cur, "metadata", &md))
+            json_object_object_get_ex(md, "annotations", &ann);
+        has_users = json_object_object_get_ex(ann, BYRON_ANN_CACHE_USERS, &v);
+        has_tls = json_object_object_get_ex(ann, BYRON_ANN_CACHE_TLS, &v);
         json_object_put(cur);
+        if (!ours) {
+            foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+            return BYRON_OK;
+        }
+        if ((!users || has_users) && tls == has_tls) return BYRON_OK;
+    }
+    byron_cache_passwords_t pw;
+    byron_status_t st;
+    if (cur) {
+        /* Its URIs to bring up to date — users added (a Secret from before
+         * them), TLS turned on or off — with the passwords it holds. */
+        if ((st = live_passwords(c, ns, sname, has_users, &pw, err)) ||
+            (!has_users && ((st = cache_password(c, bc, "byron-api", pw.api, err)) ||
+                            (st = cache_password(c, bc, "byron-sink", pw.sink, err)))))
+            return st;
+        st = apply_secret(c, store, key,
+                          byron_desired_secret(bc, &pw, users || has_users, c->o.desired.cache_uri_options),
+                          err);
+        if (st) return st;
+        byron_log(BYRON_LOG_INFO, "cache credentials brought up to date", "namespace", ns, "name", name,
+                  "users", users || has_users ? "yes" : "no", "tls", tls ? "yes" : "no", (char *)NULL);
         return BYRON_OK;
     }
+    if (!c->o.desired.cache_key) {
+        char pvc[400];
+        int vol = cache_volume_exists(c, bc, pvc, sizeof(pvc), err);
+        if (vol < 0) return err->code;
+        if (vol) {
+            /* cut, never overflowed: the start says what happened */
+            if (snprintf(lost, lostcap,
+                         "Secret %s is gone and the cache's volume %s holds data protected by its password, "
+                         "which only that Secret had: restore the Secret from a backup, or delete the "
+                         "PersistentVolumeClaim %s to start the cache empty (the sink projects it again from "
+                         "the event log). No new password is made while the volume exists (the operator's "
+                         "--cache-key-secret makes lost Secrets come back)",
+                         sname, pvc, pvc) >= (int)lostcap)
+                lost[lostcap - 1] = '\0';
+            return BYRON_OK;
+        }
+    }
+    if ((st = cache_password(c, bc, "byron", pw.root, err)) ||
+        (st = cache_password(c, bc, "byron-api", pw.api, err)) ||
+        (st = cache_password(c, bc, "byron-sink", pw.sink, err)))
+        return st;
     /* Not in the (synced) store: almost surely absent. Create it; a 409 means
      * it exists after all: the store lagged (ours, keep it) or someone else's
      * (reported, never used). This saves the GET every new component would
-     * otherwise cost. */
-    byron_status_t st;
-    /* Generated once: 24 random bytes as hex. Never re-applied afterwards, so
-     * a reconcile never rotates a password the running cache already uses. */
-    unsigned char rnd[24];
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        return byron_err_set(err, BYRON_EIO, "getrandom failed");
-    char pw[49];
-    for (int i = 0; i < 24; i++) snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-    json_object *sec = byron_desired_secret(bc, pw, c->o.desired.cache_uri_options), *created = NULL;
+     * otherwise cost. Never re-applied afterwards: a reconcile never rotates a
+     * password the running cache uses. */
+    json_object *sec = byron_desired_secret(bc, &pw, users, c->o.desired.cache_uri_options), *created = NULL;
     byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
     st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
     json_object_put(sec);
@@ -485,7 +609,8 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
     if (st) return st;
     store_written(store, key, created);
     json_object_put(created);
-    byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, (char *)NULL);
+    byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, "derived",
+              c->o.desired.cache_key ? "yes" : "no", (char *)NULL);
     return BYRON_OK;
 }
 
@@ -534,7 +659,7 @@ static byron_status_t nats_permissions(json_object *bc, json_object **api, json_
 static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object *bc, foreign_t *foreign,
                                               int64_t *renew_in_s, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
-    char sname[300], key[600], path[800], hash[32];
+    char sname[300], key[600], hash[32];
     json_object *api = NULL, *sink = NULL;
     byron_status_t st = nats_permissions(bc, &api, &sink, err);
     if (st) return st;
@@ -591,15 +716,10 @@ static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object
         free(api_creds);
         return err->code;
     }
-    json_object *sec = byron_desired_nats_secret(bc, api_creds, sink_creds, hash, now + ttl / 2), *out = NULL;
+    json_object *sec = byron_desired_nats_secret(bc, api_creds, sink_creds, hash, now + ttl / 2);
     free(api_creds);
     free(sink_creds);
-    byron_kind_path(&BYRON_KIND_SECRET, ns, sname, path, sizeof(path));
-    st = byron_kube_apply(c->o.client, path, sec, &out, err);
-    json_object_put(sec);
-    if (st) return st;
-    store_written(store, key, out);
-    json_object_put(out);
+    if ((st = apply_secret(c, store, key, sec, err))) return st;
     *renew_in_s = ttl / 2;
     byron_log(BYRON_LOG_INFO, "NATS credentials minted", "namespace", ns, "name", name, (char *)NULL);
     return BYRON_OK;
@@ -689,7 +809,8 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     foreign_t foreign = {0};
     const char *uid = md_str(bc, "uid");
     int64_t renew_in_s = 0;
-    if (!d.cache_external && (st = ensure_secret(c, bc, &foreign, err)))
+    char lost[BYRON_ERR_MSG_MAX] = "";
+    if (!d.cache_external && (st = ensure_secret(c, bc, &foreign, lost, sizeof(lost), err)))
         snprintf(first_err, sizeof(first_err), "%s", err->msg);
     if (!st && c->o.nats_identity && (st = ensure_nats_credentials(c, bc, &foreign, &renew_in_s, err)))
         snprintf(first_err, sizeof(first_err), "%s", err->msg);
@@ -759,6 +880,20 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         for (int i = 0; i < 3 && !st; i++)
             st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, parts[i], &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
+    if (!st && lost[0]) {
+        /* Reported, retried with backoff: a restored Secret or a deleted
+         * volume lets the component go on. */
+        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_CREDENTIALS_LOST, "%s", lost);
+        byron_err_t e2 = {0};
+        byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_CREDENTIALS_LOST, lost, &e2);
+        byron_desired_cleanup(&d);
+        json_object_put(bc);
+        if (sst) {
+            *err = e2;
+            return sst;
+        }
+        return byron_err_set(err, BYRON_ESTATE, "%s", lost);
     }
     if (!st && foreign.n) {
         /* Reported like a failed apply, retried with backoff: the object's

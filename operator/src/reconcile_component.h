@@ -66,8 +66,9 @@ unsigned byron_controller_component_lists(byron_controller_t *c);
 #define BYRON_REASON_BLOCKED "Blocked"
 #define BYRON_REASON_INVALID "InvalidSpec"
 #define BYRON_REASON_APPLY_FAILED "ApplyFailed"
-#define BYRON_REASON_NOT_OWNED "NotOwned"    /* an object with a child's name is someone else's */
-#define BYRON_REASON_STREAM "StreamNotReady" /* the broker is unreachable or refused the stream */
+#define BYRON_REASON_NOT_OWNED "NotOwned"               /* an object with a child's name is someone else's */
+#define BYRON_REASON_STREAM "StreamNotReady"            /* the broker is unreachable or refused the stream */
+#define BYRON_REASON_CREDENTIALS_LOST "CredentialsLost" /* cache Secret gone, its volume still there */
 #define BYRON_REASON_RECONCILED "Reconciled"
 
 #endif

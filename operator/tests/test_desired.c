@@ -305,14 +305,15 @@ Test(desired, specs_the_sidecar_would_refuse_are_invalid) {
 
 Test(desired, secret_holds_base64_credentials_and_uri) {
     json_object *bc = parse(BC);
-    json_object *s = byron_desired_secret(bc, "pw", NULL);
+    byron_cache_passwords_t pw = {"pw", "pa", "ps"};
+    json_object *s = byron_desired_secret(bc, &pw, 0, NULL);
     cr_assert_str_eq(s_at(s, "metadata|name"), "orders-cache-credentials");
     cr_assert_str_eq(s_at(s, "data|password"), "cHc=");
     cr_assert_str_eq(s_at(s, "data|username"), "Ynlyb24=");
     cr_assert_not_null(at(s, "data|uri"));
     json_object_put(s);
     /* --cache-uri-options: appended to the URI's options. */
-    s = byron_desired_secret(bc, "pw", "authMechanism=PLAIN");
+    s = byron_desired_secret(bc, &pw, 0, "authMechanism=PLAIN");
     char want[512];
     snprintf(
         want, sizeof want,
@@ -548,5 +549,135 @@ Test(desired, network_policies_let_each_part_be_reached_only_by_whom_it_serves) 
     cr_assert_eq(json_object_array_length(at(find(&d, "NetworkPolicy", "orders-sink")->obj, "spec|ingress")),
                  0);
     byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+static const char *b64dec(json_object *o, const char *path, char *buf, size_t n) {
+    char *d = NULL;
+    size_t len = 0;
+    const char *v = s_at(o, path);
+    buf[0] = '\0';
+    if (byron_base64_decode(v, strlen(v), &d, &len) == 0) snprintf(buf, n, "%s", d);
+    free(d);
+    return buf;
+}
+
+Test(desired, cache_users_api_reads_and_sink_writes_with_passwords_from_the_release_key) {
+    json_object *bc = parse(BC);
+    const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    byron_cache_passwords_t pw;
+    byron_desired_cache_password(key, 32, bc, "byron", pw.root);
+    byron_desired_cache_password(key, 32, bc, "byron-api", pw.api);
+    byron_desired_cache_password(key, 32, bc, "byron-sink", pw.sink);
+    char again[49];
+    byron_desired_cache_password(key, 32, bc, "byron-api", again);
+    cr_assert_str_eq(again, pw.api, "not derived: a lost Secret would come back with another password");
+    cr_assert_str_neq(pw.api, pw.sink);
+    cr_assert_eq(strlen(pw.root), 48);
+    json_object *s = byron_desired_secret(bc, &pw, 1, NULL);
+    char buf[600], want[600];
+    snprintf(want, sizeof want,
+             "mongodb://byron-api:%s@orders-cache-0.orders-cache.shop.svc:27017/"
+             "byron_orders?authSource=byron_orders",
+             pw.api);
+    cr_assert_str_eq(b64dec(s, "data|api-uri", buf, sizeof buf), want);
+    cr_assert_str_eq(b64dec(s, "data|sink-username", buf, sizeof buf), "byron-sink");
+    cr_assert_str_eq(s_at(s, "metadata|annotations|" BYRON_ANN_CACHE_USERS), "api,sink");
+    json_object_put(s);
+    /* each Deployment gets its role's URI; the cache makes the users at every start */
+    byron_desired_options_t o = OPTS;
+    o.cache_users = 1;
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    const char *roles[] = {"api", "sink"};
+    for (int i = 0; i < 2; i++) {
+        char name[32], k[32];
+        snprintf(name, sizeof name, "orders-%s", roles[i]);
+        snprintf(k, sizeof k, "%s-uri", roles[i]);
+        json_object *env = at(container(find(&d, "Deployment", name)->obj, "byron-sidecar"), "env");
+        int found = 0;
+        for (size_t j = 0; j < json_object_array_length(env); j++) {
+            json_object *e = json_object_array_get_idx(env, j);
+            if (!strcmp(s_at(e, "name"), "BYRON_MONGO_URI")) {
+                cr_assert_str_eq(s_at(e, "valueFrom|secretKeyRef|key"), k);
+                found = 1;
+            }
+        }
+        cr_assert(found, "%s: no BYRON_MONGO_URI", name);
+    }
+    json_object *mongo = json_object_array_get_idx(
+        at(find(&d, "StatefulSet", "orders-cache")->obj, "spec|template|spec|containers"), 0);
+    const char *hook = s_at(mongo, "lifecycle|postStart|exec|command|2");
+    cr_assert(strstr(hook, "createUser") && strstr(hook, "\"read\"") && strstr(hook, "\"readWrite\""), "%s",
+              hook);
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+static int has_string(json_object *arr, const char *s) {
+    for (size_t i = 0; i < json_object_array_length(arr); i++)
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s)) return 1;
+    return 0;
+}
+
+static json_object *volume(json_object *podspec, const char *name) {
+    json_object *vols = at(podspec, "volumes");
+    for (size_t i = 0; i < json_object_array_length(vols); i++)
+        if (!strcmp(s_at(json_object_array_get_idx(vols, i), "name"), name))
+            return json_object_array_get_idx(vols, i);
+    return NULL;
+}
+
+Test(desired, cache_tls_the_cache_serves_only_tls_and_the_sidecars_get_only_the_ca) {
+    json_object *bc = parse(BC), *tls = NULL;
+    const char *t = "{\"secretRef\":{\"name\":\"orders-cache-tls\"}}";
+    byron_json_parse(t, strlen(t), 0, &tls, NULL);
+    json_object_object_add(at(bc, "spec|cache"), "tls", tls);
+    cr_assert_str_eq(byron_desired_cache_tls(bc), "orders-cache-tls");
+    byron_desired_options_t o = OPTS;
+    o.cache_users = 1;
+    byron_desired_t d;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    json_object *ps = at(find(&d, "StatefulSet", "orders-cache")->obj, "spec|template|spec");
+    json_object *mongo = json_object_array_get_idx(at(ps, "containers"), 0), *args = at(mongo, "args");
+    cr_assert(has_string(args, "requireTLS") && has_string(args, "/etc/byron-cache-tls/tls-combined.pem"),
+              "%s", json_object_to_json_string(args));
+    cr_assert(has_env(mongo, "BYRON_MONGOSH_TLS",
+                      "--tls --tlsCAFile /etc/byron-cache-tls/ca.crt --tlsAllowInvalidHostnames"));
+    json_object *v = volume(ps, "cache-tls");
+    cr_assert_not_null(v);
+    cr_assert_str_eq(s_at(v, "secret|secretName"), "orders-cache-tls");
+    cr_assert_eq(json_object_array_length(at(v, "secret|items")), 2);
+    const char *parts[] = {"orders-api", "orders-sink"};
+    for (int i = 0; i < 2; i++) {
+        json_object *pps = at(find(&d, "Deployment", parts[i])->obj, "spec|template|spec");
+        v = volume(pps, "cache-ca");
+        cr_assert_not_null(v, "%s mounts no CA", parts[i]);
+        cr_assert_eq(json_object_array_length(at(v, "secret|items")), 1, "%s gets the cache's key", parts[i]);
+        cr_assert_str_eq(s_at(v, "secret|items|0|key"), "ca.crt");
+    }
+    byron_desired_cleanup(&d);
+    /* every URI asks for TLS with that CA; the Secret says so */
+    byron_cache_passwords_t pw = {"pw", "pa", "ps"};
+    json_object *s = byron_desired_secret(bc, &pw, 1, "authMechanism=PLAIN");
+    char buf[600];
+    const char *keys[] = {"data|uri", "data|api-uri", "data|sink-uri"};
+    for (int i = 0; i < 3; i++)
+        cr_assert(strstr(b64dec(s, keys[i], buf, sizeof buf),
+                         "tls=true&tlsCAFile=/etc/byron-cache-tls/ca.crt&authMechanism=PLAIN"),
+                  "%s: %s", keys[i], buf);
+    cr_assert_str_eq(s_at(s, "metadata|annotations|" BYRON_ANN_CACHE_TLS), "true");
+    json_object_put(s);
+    /* not with an external cache: its URI carries its own options */
+    json_object *ext = NULL;
+    const char *e = "{\"uri\":\"mongodb://db:27017/\"}";
+    byron_json_parse(e, strlen(e), 0, &ext, NULL);
+    json_object_object_del(at(bc, "spec|cache"), "storage");
+    json_object_object_add(at(bc, "spec|cache"), "external", ext);
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "spec.cache.tls"), "%s", err.msg);
+    cr_assert_null(byron_desired_cache_tls(bc));
     json_object_put(bc);
 }

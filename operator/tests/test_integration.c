@@ -925,15 +925,12 @@ static void run_with_least_privilege(int namespaced) {
     json_object_put(req);
     json_object_put(resp);
     op_kubeconfig = kcfg;
-    char idref[128];
+    char idref[128], keyref[128];
     snprintf(idref, sizeof idref, "%s/byron-nats-identity", ns);
-    const char *extra[] = {"--leader-elect",
-                           "--lease-namespace",
-                           ns,
-                           "--nats-identity-secret",
-                           idref,
-                           "--nats-identity-generate",
-                           NULL};
+    snprintf(keyref, sizeof keyref, "%s/byron-cache-key", ns);
+    const char *extra[] = {
+        "--leader-elect",           "--lease-namespace",  ns,     "--nats-identity-secret", idref,
+        "--nats-identity-generate", "--cache-key-secret", keyref, "--cache-key-generate",   NULL};
     op_t op = start_operator(extra);
     create_bc("least");
     wait_children("least", 20000);
@@ -1387,6 +1384,156 @@ Test(operator, network_policies_and_disruption_budgets_are_children_and_go_when_
             json_object_put(o);
             cr_assert_lt(byron_test_now_ms(), deadline, "%s still there with --no-network-policies", path);
             sleep_ms(50);
+        }
+    }
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* The cache's users, each with its own password and URI, in the Secret. */
+static void expect_cache_users(json_object *sec) {
+    char buf[1024], want[128];
+    const char *roles[] = {"api", "sink"};
+    for (int i = 0; i < 2; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "data|%s-password", roles[i]);
+        cr_assert_eq(strlen(b64_field(sec, key, buf, sizeof buf)), 48, "%s", key);
+        snprintf(key, sizeof key, "data|%s-uri", roles[i]);
+        snprintf(want, sizeof want, "mongodb://byron-%s:", roles[i]);
+        cr_assert(!strncmp(b64_field(sec, key, buf, sizeof buf), want, strlen(want)), "%s: %s", key, buf);
+        cr_assert(strstr(buf, "authSource=byron_"), "%s: %s", key, buf);
+    }
+}
+
+Test(operator, a_deleted_cache_secret_comes_back_with_the_same_passwords) {
+    char ref[128], path[512];
+    snprintf(ref, sizeof ref, "%s/byron-cache-key", ns);
+    const char *extra[] = {"--cache-key-secret", ref, "--cache-key-generate", NULL};
+    op_t op = operator_with_component("kept", extra);
+    json_object *key = wait_secret("byron-cache-key", 10000);
+    cr_assert_null(at(key, "metadata|ownerReferences"), "the release's key belongs to no component");
+    json_object_put(key);
+    json_object *sec = wait_secret("kept-cache-credentials", 20000);
+    expect_cache_users(sec);
+    char before[2048];
+    snprintf(before, sizeof before, "%s", json_object_to_json_string(at(sec, "data")));
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/kept-cache-credentials", ns);
+    for (int round = 0; round < 2; round++) {
+        /* deleted, with the operator running; then again across an operator
+         * restart: the new one derives the same passwords from the same key */
+        if (round) {
+            cr_assert_eq(stop_operator(&op), 0);
+            op = start_operator(extra);
+        }
+        char uid[64];
+        snprintf(uid, sizeof uid, "%s", s_at(sec, "metadata|uid"));
+        json_object_put(sec);
+        cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+        long long deadline = byron_test_now_ms() + 20000;
+        while (!(sec = kget("%s", path)) || !strcmp(s_at(sec, "metadata|uid"), uid)) {
+            json_object_put(sec);
+            cr_assert_lt(byron_test_now_ms(), deadline, "the Secret was not made again");
+            sleep_ms(50);
+        }
+        cr_assert_str_eq(json_object_to_json_string(at(sec, "data")), before,
+                         "the Secret came back with other passwords");
+    }
+    json_object_put(sec);
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+static int credentials_lost(json_object *o) {
+    return !strcmp(condition(o, "Ready", "reason"), "CredentialsLost");
+}
+
+Test(operator, a_lost_cache_secret_is_reported_and_never_made_again_while_the_volume_exists) {
+    op_t op = operator_with_component("lost", NULL);
+    json_object *sec = wait_secret("lost-cache-credentials", 20000);
+    expect_cache_users(sec);
+    json_object_put(sec);
+    /* The volume the StatefulSet controller would have made for the cache. */
+    char path[512], sp[512];
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/persistentvolumeclaims", ns);
+    cr_assert_eq(
+        kdo("POST", path, "application/json",
+            "{\"metadata\":{\"name\":\"data-lost-cache-0\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+            "\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}",
+            &err),
+        BYRON_OK, "%s", err.msg);
+    snprintf(sp, sizeof sp, "/api/v1/namespaces/%s/secrets/lost-cache-credentials", ns);
+    cr_assert_eq(kdo("DELETE", sp, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    json_object *bc = wait_bc("lost", credentials_lost, 20000, "Ready False CredentialsLost");
+    const char *msg = condition(bc, "Ready", "message");
+    cr_assert(strstr(msg, "data-lost-cache-0") && strstr(msg, "lost-cache-credentials"), "%s", msg);
+    cr_assert_str_eq(condition(bc, "Ready", "status"), "False");
+    json_object_put(bc);
+    /* Counted, not slept: the operator retries (backoff) and still makes no Secret. */
+    const char *errors = "controller_runtime_reconcile_errors_total{controller=\"byroncomponent\"}";
+    double before = metric(&op, errors);
+    long long deadline = byron_test_now_ms() + 30000;
+    while (metric(&op, errors) < before + 2) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "no retry seen");
+        sleep_ms(100);
+    }
+    cr_assert_null(kget("%s", sp), "a new password was made while the volume exists");
+    /* The volume deleted (start the cache empty): the component goes on. */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/persistentvolumeclaims/data-lost-cache-0", ns);
+    cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
+    /* no controller-manager here to lift the pvc-protection finalizer */
+    kdo("PATCH", path, "application/merge-patch+json", "{\"metadata\":{\"finalizers\":null}}", &err);
+    sec = wait_secret("lost-cache-credentials", 30000);
+    json_object_put(sec);
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+static int uris_tls(json_object *sec, int want) {
+    char buf[1024];
+    const char *keys[] = {"data|uri", "data|api-uri", "data|sink-uri"};
+    for (int i = 0; i < 3; i++)
+        if (!!strstr(b64_field(sec, keys[i], buf, sizeof buf), "tls=true") != want) return 0;
+    return 1;
+}
+
+Test(operator, cache_tls_turned_on_and_off_rewrites_the_uris_and_keeps_the_passwords) {
+    op_t op = operator_with_component("tls", NULL);
+    json_object *sec = wait_secret("tls-cache-credentials", 20000);
+    cr_assert(uris_tls(sec, 0));
+    char pws[3][64];
+    const char *keys[] = {"data|password", "data|api-password", "data|sink-password"};
+    for (int i = 0; i < 3; i++) b64_field(sec, keys[i], pws[i], sizeof pws[i]);
+    json_object_put(sec);
+    char path[256];
+    byron_err_t err = {0};
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/tls", ns);
+    const char *patches[] = {"{\"spec\":{\"cache\":{\"tls\":{\"secretRef\":{\"name\":\"tls-cert\"}}}}}",
+                             "{\"spec\":{\"cache\":{\"tls\":null}}}"};
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", patches[round], &err), BYRON_OK, "%s",
+                     err.msg);
+        long long deadline = byron_test_now_ms() + 20000;
+        while (!uris_tls(sec = wait_secret("tls-cache-credentials", 5000), !round)) {
+            json_object_put(sec);
+            cr_assert_lt(byron_test_now_ms(), deadline, "the URIs do not ask for TLS %s",
+                         round ? "off" : "on");
+            sleep_ms(50);
+        }
+        for (int i = 0; i < 3; i++) {
+            char now[64];
+            cr_assert_str_eq(b64_field(sec, keys[i], now, sizeof now), pws[i], "%s changed", keys[i]);
+        }
+        json_object_put(sec);
+        /* the cache and the sidecars follow: the StatefulSet requires TLS, the sidecars hold the CA */
+        for (int done = 0; !done;) {
+            json_object *sts = get_child(2, "tls"), *dep = get_child(0, "tls");
+            const char *args = json_object_to_json_string(at(sts, "spec|template|spec|containers|0|args"));
+            const char *vols = json_object_to_json_string(at(dep, "spec|template|spec|volumes"));
+            done = (strstr(args, "requireTLS") != NULL) == !round &&
+                   (strstr(vols, "tls-cert") != NULL) == !round;
+            json_object_put(sts);
+            json_object_put(dep);
+            cr_assert(done || byron_test_now_ms() < deadline, "the cache or the sidecars did not follow");
+            if (!done) sleep_ms(50);
         }
     }
     cr_assert_eq(stop_operator(&op), 0);

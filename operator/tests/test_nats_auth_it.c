@@ -528,6 +528,24 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
         cr_assert_lt(now_ms(), deadline, "the sink did not project the event; see %s", logs[1]);
         sleep_ms(100);
     }
+    /* Something the sink cannot project (not an event), on the component's own
+     * subjects: its dead letter lands in the dead-letter stream the operator
+     * made, written with the sink's own credentials. */
+    byron_jetstream_names_t names;
+    cr_assert_eq(byron_jetstream_names("it", comp, &names), 0);
+    cr_assert_eq(stream_msgs(names.dlq_stream), 0);
+    client_t forger;
+    connect_as(&forger, "it", comp, "api", NULL, 0);
+    char subj[300];
+    snprintf(subj, sizeof subj, "%s.0.Order.x-1", names.prefix);
+    natsStatus ps;
+    cr_assert_gt(js_pub(&forger, subj, &ps), 0, "publish: %s", natsStatus_GetText(ps));
+    client_close(&forger);
+    deadline = now_ms() + 30000;
+    while (stream_msgs(names.dlq_stream) < 1) {
+        cr_assert_lt(now_ms(), deadline, "no dead letter in %s; see %s", names.dlq_stream, logs[1]);
+        sleep_ms(100);
+    }
     for (int i = 0; i < 2; i++) {
         kill(pids[i], SIGTERM);
         cr_assert_eq(h_wait_exit(pids[i], 15000), 0, "%s sidecar exit status; see %s", roles[i], logs[i]);

@@ -159,7 +159,16 @@ static byron_status_t ensure_dlq(byron_sink_t *s, byron_err_t *err) {
     cfg.Duplicates = (int64_t)120 * 1000000000;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus ns = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
+    /* Made by the operator where NATS has users (the sink's may not create
+     * streams): found, it is used as it is. */
+    natsStatus ns = js_GetStreamInfo(&si, s->js, s->dlq_stream, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    si = NULL;
+    if (ns == NATS_OK) {
+        atomic_store(&s->dlq_done, 1);
+        return BYRON_OK;
+    }
+    ns = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
     if (ns != NATS_OK && jerr == JSStreamNameExistErr) ns = NATS_OK; /* exists (our settings never change) */
     jsStreamInfo_Destroy(si);
     if (ns != NATS_OK)

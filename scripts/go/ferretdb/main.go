@@ -17,7 +17,10 @@ import (
 )
 
 func main() {
-	addr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	addr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on (empty: none)")
+	tlsAddr := flag.String("listen-tls", "", "TLS address to listen on (empty: none)")
+	tlsCert := flag.String("listen-tls-cert-file", "", "the TLS listener's certificate (PEM)")
+	tlsKey := flag.String("listen-tls-key-file", "", "the TLS listener's key (PEM; may be the certificate's file)")
 	dir := flag.String("sqlite-dir", "", "directory for the SQLite databases (required)")
 	flag.Parse()
 	if *dir == "" {
@@ -29,7 +32,9 @@ func main() {
 		os.Exit(1)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *addr},
+		Listener: ferretdb.ListenerConfig{
+			TCP: *addr, TLS: *tlsAddr, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey,
+		},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + *dir + "/",
 	})
@@ -39,7 +44,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintln(os.Stderr, "ferretdb: listening on", *addr, "uri", f.MongoDBURI())
+	fmt.Fprintln(os.Stderr, "ferretdb: listening on", *addr, *tlsAddr, "uri", f.MongoDBURI())
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
 		os.Exit(1)
