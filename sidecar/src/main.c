@@ -38,7 +38,8 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 
 typedef struct {
     const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
-    int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms;
+    int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms, stream_replicas;
+    int64_t stream_max_bytes;
     int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms, max_client_conns;
     const char *jwks_file; /* keys from a mounted Secret instead of the issuer's JWKS */
     int print_schema;
@@ -110,6 +111,22 @@ static int env_int(const char *name, int dflt, int min, int max, int *out) {
     return parse_int(name, v, min, max, out);
 }
 
+static int env_int64(const char *name, int64_t dflt, int64_t min, int64_t max, int64_t *out) {
+    const char *v = getenv(name);
+    char *end;
+    *out = dflt;
+    if (!v || !*v) return 0;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %lld and %lld\n", name, v, (long long)min,
+                (long long)max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     memset(s, 0, sizeof *s);
     s->mode = getenv("BYRON_MODE");
@@ -125,6 +142,8 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
         env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts) ||
         env_int("BYRON_STATE_WAIT_MS", 5000, 10, 600000, &s->state_wait_ms) ||
+        env_int("BYRON_STREAM_REPLICAS", 1, 1, 5, &s->stream_replicas) ||
+        env_int64("BYRON_STREAM_MAX_BYTES", -1, -1, INT64_MAX, &s->stream_max_bytes) ||
         env_int("BYRON_ADMIN_PORT", 9090, -1, 65535, &s->admin_port) ||
         env_int("BYRON_REST_TCP", 0, 0, 1, &s->rest_tcp) ||
         env_int("BYRON_MAX_INFLIGHT_MIB", 64, 1, 1024, &s->max_inflight_mib) ||
@@ -364,10 +383,13 @@ int main(int argc, char **argv) {
     char client_name[160];
     snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component,
              s.mode);
-    byron_stream_options_t so = {
-        .url = s.nats_url, .client_name = client_name, .replicas = 1, .request_timeout_ms = 5000};
-    const char *repl = getenv("BYRON_STREAM_REPLICAS");
-    if (repl) so.replicas = atoi(repl);
+    /* With NATS users (a credentials file) the operator owns the streams. */
+    byron_stream_options_t so = {.url = s.nats_url,
+                                 .client_name = client_name,
+                                 .replicas = s.stream_replicas,
+                                 .max_bytes = s.stream_max_bytes,
+                                 .verify_only = getenv("BYRON_NATS_CREDS") && *getenv("BYRON_NATS_CREDS"),
+                                 .request_timeout_ms = 5000};
     if (!(sc.stream = byron_stream_new(comp, &so, &err))) goto out;
     if (!(sc.cache = byron_cache_new(comp, s.mongo_uri, s.workers + 2, &err))) goto out;
     if (s.app_socket && !(sc.app = byron_app_new(s.app_socket, s.app_timeout_ms, sc.metrics, &err))) goto out;
@@ -390,6 +412,7 @@ int main(int argc, char **argv) {
     if (strcmp(s.mode, "sink") == 0) {
         byron_sink_options_t ko = {.component = comp,
                                    .nats_url = s.nats_url,
+                                   .stream = sc.stream,
                                    .mongo_uri = s.mongo_uri,
                                    .database = byron_cache_database(sc.cache),
                                    .app = sc.app,

@@ -66,7 +66,7 @@ struct byron_sink {
     pthread_t *threads;
     int nthreads;
     atomic_int stop;
-    atomic_int indexes_done, dlq_done;
+    atomic_int indexes_done;
     pthread_mutex_t index_lock; /* one lane creates the indexes, the others wait for it */
     char dlq_stream[192], dlq_prefix[192];
     byron_projection_t *proj;
@@ -144,38 +144,10 @@ byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t 
 
 /* ---- dead letters ------------------------------------------------------ */
 
+/* The dead-letter stream, ensured through the sidecar's one stream layer
+ * (stream.c: the operator's, with NATS users; else created on first use). */
 static byron_status_t ensure_dlq(byron_sink_t *s, byron_err_t *err) {
-    if (atomic_load(&s->dlq_done)) return BYRON_OK;
-    char subj[256];
-    snprintf(subj, sizeof subj, "%s.>", s->dlq_prefix);
-    const char *subjects[] = {subj};
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = s->dlq_stream;
-    cfg.Description = "Byron dead-lettered events";
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Duplicates = (int64_t)120 * 1000000000;
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    /* Made by the operator where NATS has users (the sink's may not create
-     * streams): found, it is used as it is. */
-    natsStatus ns = js_GetStreamInfo(&si, s->js, s->dlq_stream, NULL, &jerr);
-    jsStreamInfo_Destroy(si);
-    si = NULL;
-    if (ns == NATS_OK) {
-        atomic_store(&s->dlq_done, 1);
-        return BYRON_OK;
-    }
-    ns = js_AddStream(&si, s->js, &cfg, NULL, &jerr);
-    if (ns != NATS_OK && jerr == JSStreamNameExistErr) ns = NATS_OK; /* exists (our settings never change) */
-    jsStreamInfo_Destroy(si);
-    if (ns != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "creating %s: %s (JetStream error %d)", s->dlq_stream,
-                             natsStatus_GetText(ns), (int)jerr);
-    atomic_store(&s->dlq_done, 1);
-    return BYRON_OK;
+    return byron_stream_ensure_dlq(s->o.stream, err);
 }
 
 /* The dead letter's payload: the event with why it could not be projected;

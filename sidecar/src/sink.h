@@ -20,6 +20,7 @@
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "config.h"
+#include "stream.h"
 
 #include <json-c/json.h>
 
@@ -28,6 +29,7 @@ typedef struct byron_sink byron_sink_t;
 typedef struct byron_sink_options {
     const byron_component_t *component; /* required */
     const char *nats_url;               /* required */
+    byron_stream_t *stream;             /* required: the dead-letter stream is ensured through it */
     const char *mongo_uri;              /* required */
     const char *database;               /* the cache database (byron_cache_database) */
     byron_app_t *app;                   /* NULL: no app (default projection only) */

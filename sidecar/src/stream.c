@@ -1,6 +1,7 @@
 /* stream.c — JetStream via cnats: one connection, synchronous calls with timeouts. */
 #include "stream.h"
 
+#include "byron/jetstream.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "nats_options.h"
@@ -25,8 +26,11 @@ struct byron_stream {
     void *serve_ud;
     jsCtx *js;
     int replicas;
+    int64_t max_bytes;
+    int manage; /* creates and updates its streams (no NATS users: see byron_stream_options_t) */
+    byron_jetstream_names_t names;
     int timeout_ms;
-    atomic_int ensured;
+    atomic_int ensured, dlq_ensured;
     atomic_int closing; /* no "disconnected" warning for our own close */
     /* cnats runs connection callbacks on its own thread, after Close returns:
      * free waits for the closed callback (the last one) before freeing. */
@@ -86,6 +90,13 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->replicas = o->replicas > 0 ? o->replicas : 1;
+    s->max_bytes = o->max_bytes ? o->max_bytes : -1;
+    s->manage = !o->verify_only;
+    if (byron_jetstream_names(c->namespace_, c->component, &s->names) < 0) {
+        byron_err_set(err, BYRON_EINVAL, "component name too long for a stream name");
+        byron_stream_free(s);
+        return NULL;
+    }
     s->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 5000;
     if ((ns = natsOptions_Create(&opts)) != NATS_OK || (ns = natsOptions_SetURL(opts, o->url)) != NATS_OK ||
         (ns = natsOptions_SetName(opts, o->client_name ? o->client_name : "byron-sidecar")) != NATS_OK ||
@@ -180,89 +191,72 @@ static byron_status_t js_api(byron_stream_t *s, const char *subject, const char 
                          subject, d, *api_code);
 }
 
-/* The stream's desired configuration (docs/events.md, "Stream and subjects"). */
-static json_object *stream_config(byron_stream_t *s) {
-    char filter[BYRON_SUBJECT_MAX];
-    byron_subject_stream_filter(filter, sizeof filter, s->comp);
-    json_object *c = json_object_new_object(), *subjects = json_object_new_array();
-    json_object_array_add(subjects, json_object_new_string(filter));
-    json_object_object_add(c, "name", json_object_new_string(s->comp->stream));
-    json_object_object_add(c, "description", json_object_new_string("Byron component event log"));
-    json_object_object_add(c, "subjects", subjects);
-    json_object_object_add(c, "retention", json_object_new_string("limits"));
-    /* The log is the source of truth: no limits, nothing expires. */
-    json_object_object_add(c, "max_consumers", json_object_new_int(-1));
-    json_object_object_add(c, "max_msgs", json_object_new_int(-1));
-    json_object_object_add(c, "max_bytes", json_object_new_int(-1));
-    json_object_object_add(c, "max_age", json_object_new_int(0));
-    json_object_object_add(c, "max_msg_size", json_object_new_int(-1));
-    json_object_object_add(c, "discard", json_object_new_string("old"));
-    json_object_object_add(c, "storage", json_object_new_string("file"));
-    json_object_object_add(c, "num_replicas", json_object_new_int(s->replicas));
-    json_object_object_add(c, "duplicate_window", json_object_new_int64((int64_t)120 * 1000000000));
-    json_object_object_add(c, "allow_direct", json_object_new_boolean(1));
-    json_object_object_add(c, "deny_delete", json_object_new_boolean(1));
-    json_object_object_add(c, "deny_purge", json_object_new_boolean(1));
-    /* Unique claims and multi-event commands are appended as atomic batches. */
-    json_object_object_add(c, "allow_atomic", json_object_new_boolean(1));
-    return c;
-}
-
-/* Whether the server's config already has every setting we manage. */
-static int stream_config_same(json_object *want, json_object *have) {
-    static const char *const KEYS[] = {"subjects",    "num_replicas", "duplicate_window", "allow_direct",
-                                       "deny_delete", "deny_purge",   "allow_atomic"};
-    if (!have) return 0;
-    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
-        json_object *a = NULL, *b = NULL;
-        json_object_object_get_ex(want, KEYS[i], &a);
-        json_object_object_get_ex(have, KEYS[i], &b);
-        if (!b || !json_object_equal(a, b)) return 0;
-    }
-    return 1;
-}
-
-byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
-    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
-    char subj[256];
-    json_object *want = stream_config(s), *resp = NULL, *have = NULL;
-    const char *body = byron_json_compact(want);
+/* One stream as want says (lib/jetstream.h: the operator builds the same
+ * JSON). Found and equal: nothing to do. Missing or different: created or
+ * updated — unless this sidecar does not manage streams (with NATS users the
+ * operator does, and the sidecar's user may not): then it is a readiness error
+ * naming what is missing or differs. */
+static byron_status_t ensure_one(byron_stream_t *s, const char *name, json_object *want, byron_err_t *err) {
+    char subj[300];
+    json_object *resp = NULL, *have = NULL;
+    const char *body = byron_json_compact(want), *done = NULL, *differs = NULL;
     int code = 0;
-    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", s->comp->stream);
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", name);
     byron_status_t st = js_api(s, subj, NULL, &resp, &code, err);
-    const char *done = NULL;
-    if (st == BYRON_ENOTFOUND) {
+    if (st == BYRON_OK) {
+        json_object_object_get_ex(resp, "config", &have);
+        differs = byron_jetstream_config_differs(want, have);
+    }
+    if (st == BYRON_ENOTFOUND && !s->manage)
+        st = byron_err_set(err, BYRON_EUNAVAILABLE, "stream %s does not exist, and this sidecar does not create it "
+                           "(with NATS users the operator does)", name);
+    else if (differs && !s->manage)
+        st = byron_err_set(err, BYRON_EUNAVAILABLE, "stream %s differs in %s from what this sidecar expects, and this "
+                           "sidecar does not change it (with NATS users the operator does)", name, differs);
+    else if (st == BYRON_ENOTFOUND) {
         json_object_put(resp);
         byron_err_clear(err);
-        snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", s->comp->stream);
+        snprintf(subj, sizeof subj, "$JS.API.STREAM.CREATE.%s", name);
         st = js_api(s, subj, body, &resp, &code, err);
         done = "stream created";
         if (code == 10058) { /* stream name in use: another replica won the race */
             json_object_put(resp);
             byron_err_clear(err);
-            snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", s->comp->stream);
+            snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", name);
             st = js_api(s, subj, body, &resp, &code, err);
             done = "stream updated";
         }
-    } else if (st == BYRON_OK) {
-        json_object_object_get_ex(resp, "config", &have);
-        if (!stream_config_same(want, have)) {
-            json_object_put(resp);
-            snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", s->comp->stream);
-            st = js_api(s, subj, body, &resp, &code, err);
-            done = "stream updated";
-        }
+    } else if (differs) {
+        json_object_put(resp);
+        snprintf(subj, sizeof subj, "$JS.API.STREAM.UPDATE.%s", name);
+        st = js_api(s, subj, body, &resp, &code, err);
+        done = "stream updated";
     }
     json_object_put(resp);
-    json_object_put(want);
-    if (st != BYRON_OK) return byron_err_prefix(err, "ensuring stream %s", s->comp->stream);
-    if (done) {
-        char r[16];
-        snprintf(r, sizeof r, "%d", s->replicas);
-        byron_log(BYRON_LOG_INFO, done, "stream", s->comp->stream, "replicas", r, (char *)NULL);
-    }
-    atomic_store(&s->ensured, 1);
+    if (st != BYRON_OK) return byron_err_prefix(err, "ensuring stream %s", name);
+    if (done) byron_log(BYRON_LOG_INFO, done, "stream", name, "setting", differs ? differs : "", (char *)NULL);
     return BYRON_OK;
+}
+
+byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    json_object *want = byron_jetstream_stream_config(&s->names, s->replicas, s->max_bytes);
+    byron_status_t st = want ? ensure_one(s, s->names.stream, want, err)
+                             : byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    json_object_put(want);
+    if (st == BYRON_OK) atomic_store(&s->ensured, 1);
+    return st;
+}
+
+byron_status_t byron_stream_ensure_dlq(byron_stream_t *s, byron_err_t *err) {
+    if (atomic_load(&s->dlq_ensured)) return BYRON_OK;
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    json_object *want = byron_jetstream_dlq_config(&s->names, s->replicas);
+    byron_status_t st = want ? ensure_one(s, s->names.dlq_stream, want, err)
+                             : byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    json_object_put(want);
+    if (st == BYRON_OK) atomic_store(&s->dlq_ensured, 1);
+    return st;
 }
 
 static void fill_meta(natsMsg *m, byron_stream_last_t *out) {

@@ -27,6 +27,9 @@ typedef struct byron_stream_options {
     const char *url;
     const char *client_name; /* shows in the server's connz */
     int replicas;            /* stream replicas (1 for a single server, 3 in a cluster) */
+    int64_t max_bytes;       /* the stream's size limit (0 or -1: none; BYRON_STREAM_MAX_BYTES) */
+    int verify_only;         /* the streams are the operator's (NATS users): check them, never create
+                                or update them (this sidecar's user may not) */
     int request_timeout_ms;  /* per JetStream API call / publish ack wait */
 } byron_stream_options_t;
 
@@ -42,6 +45,8 @@ void byron_stream_free(byron_stream_t *s);
  * JSON to the JetStream API ($JS.API.STREAM.*): cnats 3.4 has no field for
  * atomic publish. */
 byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err);
+/* The component's dead-letter stream, the same way (once found, not asked again). */
+byron_status_t byron_stream_ensure_dlq(byron_stream_t *s, byron_err_t *err);
 int byron_stream_connected(byron_stream_t *s);
 int byron_stream_ready(byron_stream_t *s); /* connected and ensured */
 
