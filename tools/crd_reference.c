@@ -21,7 +21,7 @@
  *
  * The section sits between BEGIN_MARK and END_MARK lines in DOC. */
 #include "byron/json.h"
-#include "kubeconfig.h" /* byron_yaml_parse, byron_read_file */
+#include "byron/kubeconfig.h" /* byron_yaml_parse, byron_read_file */
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -14,8 +14,8 @@
 #include "byron/json.h"
 #include "desired.h"
 #include "informer.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "strmap.h"
 
 #include <curl/curl.h>

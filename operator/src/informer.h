@@ -13,7 +13,7 @@
 
 #include "byron/metrics.h"
 #include "byron/status.h"
-#include "kube_client.h"
+#include "byron/kube_client.h"
 #include "store.h"
 
 #include <json-c/json.h>

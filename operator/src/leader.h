@@ -15,7 +15,7 @@
 #define BYRON_LEADER_H
 
 #include "byron/status.h"
-#include "kube_client.h"
+#include "byron/kube_client.h"
 
 #include <stdatomic.h>
 

@@ -17,7 +17,7 @@
 #include "byron/status.h"
 #include "desired.h"
 #include "events.h"
-#include "kube_client.h"
+#include "byron/kube_client.h"
 #include "natsidentity.h"
 
 #include <stddef.h>

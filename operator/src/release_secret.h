@@ -10,7 +10,7 @@
 #define BYRON_RELEASE_SECRET_H
 
 #include "byron/status.h"
-#include "kube_client.h"
+#include "byron/kube_client.h"
 
 #include <json-c/json.h>
 
