@@ -6,11 +6,11 @@
  * operator process (the real binary, scoped with --namespace). */
 #include "byron/base64.h"
 #include "byron/json.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "config.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
-#include "byron/kube_client.h"
-#include "byron/kubeconfig.h"
 #include "natsidentity.h"
 #include "natsjwt.h"
 #include "testenv.h"

@@ -12,9 +12,9 @@
 #ifndef BYRON_KUBE_CLIENT_H
 #define BYRON_KUBE_CLIENT_H
 
+#include "byron/kubeconfig.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
-#include "byron/kubeconfig.h"
 
 #include <json-c/json.h>
 #include <stdatomic.h>
