@@ -4,6 +4,19 @@
 # the ThreadSanitizer tier runs, docs/testing.md).
 if(BYRON_TESTS)
   enable_testing()
+  # The tests run Python (wrappers, the reference and example apps, docs
+  # checks) and Node (the real GraphQL clients, the Node reference app): a
+  # machine without them fails here, rather than with tests that silently
+  # are not there. scripts/bootstrap test installs both; -DBYRON_TESTS=OFF
+  # builds without tests.
+  find_program(BYRON_PYTHON3 python3)
+  find_program(BYRON_NODE node)
+  foreach(tool BYRON_PYTHON3 BYRON_NODE)
+    if(NOT ${tool})
+      message(FATAL_ERROR "${tool}: the tests need python3 and node (Node.js 20+) on PATH; "
+                          "run scripts/bootstrap test, or configure with -DBYRON_TESTS=OFF")
+    endif()
+  endforeach()
 endif()
 
 # What every test of a sanitizer build gets: the sanitizer's options (spawned

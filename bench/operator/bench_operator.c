@@ -12,10 +12,10 @@
  * $KUBECONFIG. Objects are built by the operator's own desired.c, so the
  * baseline writes byte-for-byte what the operator writes. */
 #include "byron/json.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "desired.h"
 #include "informer.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
 #include "strmap.h"
 
 #include <curl/curl.h>

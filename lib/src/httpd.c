@@ -33,8 +33,7 @@ typedef struct {
     unsigned char *wire; /* LWS_PRE + body */
 } session_t;
 
-void byron_http_respond(byron_http_response_t *resp, int status, const char *content_type,
-                        const char *body) {
+void byron_http_respond(byron_http_response_t *resp, int status, const char *content_type, const char *body) {
     resp->status = status;
     resp->content_type = content_type;
     free(resp->body);
@@ -42,8 +41,7 @@ void byron_http_respond(byron_http_response_t *resp, int status, const char *con
     resp->len = resp->body ? strlen(resp->body) : 0;
 }
 
-void byron_http_metrics_handler(void *ud, const char *method, const char *path,
-                                byron_http_response_t *resp) {
+void byron_http_metrics_handler(void *ud, const char *method, const char *path, byron_http_response_t *resp) {
     size_t len = 0;
     char *text = byron_metrics_render(ud, &len);
     if (!text) {
@@ -76,10 +74,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         route_t *r = NULL;
         for (size_t i = 0; i < h->nroutes; i++)
             if (strcmp(h->routes[i].path, path) == 0) r = &h->routes[i];
-        if (!r) byron_http_respond(&s->resp, 404, "text/plain", "not found\n");
+        if (!r)
+            byron_http_respond(&s->resp, 404, "text/plain", "not found\n");
         else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
             byron_http_respond(&s->resp, 405, "text/plain", "method not allowed\n");
-        else r->fn(r->ud, method, path, &s->resp);
+        else
+            r->fn(r->ud, method, path, &s->resp);
         if (!s->resp.body) byron_http_respond(&s->resp, 500, "text/plain", "no response\n");
         if (!s->resp.body) return -1;
         if (strcmp(method, "HEAD") == 0) s->resp.len = 0;
@@ -87,16 +87,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) == 0) lws_callback_on_writable(wsi);
         return 0;
     }
-    case LWS_CALLBACK_HTTP_BODY:
-        return 0; /* no route takes a body: discard it */
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        lws_callback_on_writable(wsi);
-        return 0;
+    case LWS_CALLBACK_HTTP_BODY: return 0; /* no route takes a body: discard it */
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: lws_callback_on_writable(wsi); return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!s->resp.body) return -1;
         unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)s->resp.status, s->resp.content_type,
-                                        s->resp.len, &p, end) ||
+        if (lws_add_http_common_headers(wsi, (unsigned)s->resp.status, s->resp.content_type, s->resp.len, &p,
+                                        end) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         s->wire = malloc(LWS_PRE + s->resp.len + 1);
@@ -120,8 +117,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             s->wire = NULL;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }

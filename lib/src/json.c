@@ -2,8 +2,8 @@
 #include "byron/json.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +51,7 @@ byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json
     }
     if (jerr != json_tokener_success) {
         byron_status_t st = byron_err_set(err, BYRON_EINVAL, "invalid JSON at byte %zu: %s",
-                                          json_tokener_get_parse_end(tok),
-                                          json_tokener_error_desc(jerr));
+                                          json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
         json_tokener_free(tok);
         json_object_put(obj);
         return st;
@@ -67,7 +66,8 @@ byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json
     }
     if (!all_finite(obj)) {
         json_object_put(obj);
-        return byron_err_set(err, BYRON_EINVAL, "invalid JSON: numbers must be finite (no NaN, Infinity or 1e999)");
+        return byron_err_set(err, BYRON_EINVAL,
+                             "invalid JSON: numbers must be finite (no NaN, Infinity or 1e999)");
     }
     *out = obj;
     return BYRON_OK;
@@ -87,8 +87,10 @@ byron_status_t byron_json_parse_file(const char *path, size_t max_bytes, json_ob
     int ferr = ferror(f);
     fclose(f);
     byron_status_t st;
-    if (ferr) st = byron_err_set(err, BYRON_EIO, "%s: read error", path);
-    else if (n > max_bytes) st = byron_err_set(err, BYRON_ELIMIT, "%s: larger than %zu bytes", path, max_bytes);
+    if (ferr)
+        st = byron_err_set(err, BYRON_EIO, "%s: read error", path);
+    else if (n > max_bytes)
+        st = byron_err_set(err, BYRON_ELIMIT, "%s: larger than %zu bytes", path, max_bytes);
     else {
         st = byron_json_parse(buf, n, 0, out, err);
         if (st != BYRON_OK) byron_err_prefix(err, "%s", path);
@@ -110,8 +112,8 @@ static const char *type_word(json_type t) {
 }
 
 /* Shared lookup: BYRON_ENOTFOUND (not an error) when optional and missing. */
-static byron_status_t lookup(json_object *obj, const char *path, const char *key, int flags,
-                             json_type want, json_object **val, byron_err_t *err) {
+static byron_status_t lookup(json_object *obj, const char *path, const char *key, int flags, json_type want,
+                             json_object **val, byron_err_t *err) {
     const char *p = path ? path : "";
     const char *dot = *p ? "." : "";
     if (!obj || !json_object_is_type(obj, json_type_object))
@@ -123,16 +125,16 @@ static byron_status_t lookup(json_object *obj, const char *path, const char *key
     }
     json_type t = json_object_get_type(v);
     if (t != want && !(want == json_type_double && t == json_type_int))
-        return byron_err_set(err, BYRON_EINVAL, "%s%s%s: must be %s, not %s", p, dot, key,
-                             type_word(want), type_word(t));
+        return byron_err_set(err, BYRON_EINVAL, "%s%s%s: must be %s, not %s", p, dot, key, type_word(want),
+                             type_word(t));
     *val = v;
     return BYRON_OK;
 }
 
-#define LOOKUP_OR_RETURN(type)                                                  \
-    json_object *v = NULL;                                                      \
-    byron_status_t st = lookup(obj, path, key, flags, type, &v, err);           \
-    if (st == BYRON_ENOTFOUND) return BYRON_OK;                                 \
+#define LOOKUP_OR_RETURN(type)                                                                               \
+    json_object *v = NULL;                                                                                   \
+    byron_status_t st = lookup(obj, path, key, flags, type, &v, err);                                        \
+    if (st == BYRON_ENOTFOUND) return BYRON_OK;                                                              \
     if (st != BYRON_OK) return st
 
 byron_status_t byron_json_get_object(json_object *obj, const char *path, const char *key, int flags,
@@ -156,22 +158,22 @@ byron_status_t byron_json_get_string(json_object *obj, const char *path, const c
     return BYRON_OK;
 }
 
-byron_status_t byron_json_get_int(json_object *obj, const char *path, const char *key, int flags,
-                                  int64_t min, int64_t max, int64_t *out, byron_err_t *err) {
+byron_status_t byron_json_get_int(json_object *obj, const char *path, const char *key, int flags, int64_t min,
+                                  int64_t max, int64_t *out, byron_err_t *err) {
     LOOKUP_OR_RETURN(json_type_int);
     errno = 0;
     int64_t i = json_object_get_int64(v);
     const char *p = path && *path ? path : "";
     const char *dot = *p ? "." : "";
     if (errno == ERANGE || i < min || i > max)
-        return byron_err_set(err, BYRON_EINVAL, "%s%s%s: must be between %lld and %lld", p, dot,
-                             key, (long long)min, (long long)max);
+        return byron_err_set(err, BYRON_EINVAL, "%s%s%s: must be between %lld and %lld", p, dot, key,
+                             (long long)min, (long long)max);
     *out = i;
     return BYRON_OK;
 }
 
-byron_status_t byron_json_get_bool(json_object *obj, const char *path, const char *key, int flags,
-                                   int *out, byron_err_t *err) {
+byron_status_t byron_json_get_bool(json_object *obj, const char *path, const char *key, int flags, int *out,
+                                   byron_err_t *err) {
     LOOKUP_OR_RETURN(json_type_boolean);
     *out = json_object_get_boolean(v);
     return BYRON_OK;

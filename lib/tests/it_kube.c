@@ -1,6 +1,9 @@
 /* it_kube.c — proof that libcurl + json-c talk to the real kube-apiserver with
  * the credentials of the generated admin kubeconfig: /version, /readyz, and a
  * CustomResourceDefinition that becomes Established. */
+#include "byron/json.h"
+#include "testenv.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -8,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "byron/json.h"
-#include "testenv.h"
 
 typedef struct {
     char *buf;
@@ -64,8 +64,6 @@ static long kube(const char *method, const char *path, const char *body, json_ob
     return code;
 }
 
-
-
 Test(kube, version_and_readyz_with_kubeconfig_credentials) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     json_object *v = NULL;
@@ -90,8 +88,8 @@ Test(kube, crd_becomes_established) {
              "\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\"}}}]}}",
              plural, plural, (int)getpid(), (int)getpid());
     cr_assert_eq(kube("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd, NULL), 201);
-    snprintf(path, sizeof path, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.foundation.byron.io",
-             plural);
+    snprintf(path, sizeof path,
+             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.foundation.byron.io", plural);
     int established = 0;
     long long deadline = byron_test_now_ms() + 30000;
     while (!established && byron_test_now_ms() < deadline) {
@@ -99,7 +97,8 @@ Test(kube, crd_becomes_established) {
         cr_assert_eq(kube("GET", path, NULL, &o), 200);
         /* A new CRD's status may hold "conditions": null before the first update. */
         if (json_object_object_get_ex(o, "status", &status) &&
-            json_object_object_get_ex(status, "conditions", &conds) && json_object_is_type(conds, json_type_array)) {
+            json_object_object_get_ex(status, "conditions", &conds) &&
+            json_object_is_type(conds, json_type_array)) {
             for (size_t i = 0; i < json_object_array_length(conds); i++) {
                 json_object *cnd = json_object_array_get_idx(conds, i);
                 if (strcmp(json_object_get_string(json_object_object_get(cnd, "type")), "Established") == 0 &&
@@ -118,8 +117,8 @@ Test(kube, crd_becomes_established) {
     for (deadline = byron_test_now_ms() + 30000; byron_test_now_ms() < deadline; usleep(100 * 1000))
         if ((code = kube("GET", path, NULL, NULL)) == 200) break;
     cr_assert_eq(code, 200, "the new resource was not served within 30 s");
-    snprintf(path, sizeof path, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.foundation.byron.io",
-             plural);
+    snprintf(path, sizeof path,
+             "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s.foundation.byron.io", plural);
     cr_assert_eq(kube("DELETE", path, NULL, NULL), 200);
     curl_global_cleanup();
 }

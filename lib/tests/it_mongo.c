@@ -1,12 +1,12 @@
 /* it_mongo.c — proof that libmongoc works against the MongoDB-wire server
  * (FerretDB in tests, mongo:7 for users): pool, insert, find, update with an
  * operator, and a unique-index violation reported as such. */
+#include "testenv.h"
+
 #include <criterion/criterion.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <unistd.h>
-
-#include "testenv.h"
 
 static mongoc_client_pool_t *pool;
 static mongoc_uri_t *uri;
@@ -41,8 +41,9 @@ Test(mongo, insert_find_update_and_unique_violation) {
     bson_error_t e;
 
     /* libmongoc 1.23 (Debian 12) predates mongoc_index_model_t: send createIndexes. */
-    bson_t *cmd = BCON_NEW("createIndexes", "orders", "indexes", "[", "{", "key", "{", "customer", BCON_INT32(1),
-                           "}", "name", "customer_unique", "unique", BCON_BOOL(true), "}", "]");
+    bson_t *cmd =
+        BCON_NEW("createIndexes", "orders", "indexes", "[", "{", "key", "{", "customer", BCON_INT32(1), "}",
+                 "name", "customer_unique", "unique", BCON_BOOL(true), "}", "]");
     bson_t ireply;
     cr_assert(mongoc_client_write_command_with_opts(c, dbname, cmd, NULL, &ireply, &e), "%s", e.message);
     bson_destroy(&ireply);

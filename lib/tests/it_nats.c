@@ -1,20 +1,20 @@
 /* it_nats.c — proof that cnats drives the real nats-server's JetStream:
  * stream creation, de-duplicated publish, durable pull consumer, ack. */
+#include "testenv.h"
+
 #include <criterion/criterion.h>
 #include <nats/nats.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "testenv.h"
-
 static natsConnection *nc;
 static jsCtx *js;
 static char stream[64];
 
 static void setup(void) {
-    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK,
-                 "connect: %s", nats_GetLastError(NULL));
+    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK, "connect: %s",
+                 nats_GetLastError(NULL));
     cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     snprintf(stream, sizeof stream, "FOUNDATION_%d", (int)getpid());
 }

@@ -1,6 +1,6 @@
-#include <criterion/criterion.h>
-
 #include "byron/backoff.h"
+
+#include <criterion/criterion.h>
 
 Test(backoff, grows_exponentially_within_jitter_window_and_caps) {
     byron_backoff_t b;

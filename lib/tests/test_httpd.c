@@ -1,9 +1,9 @@
+#include "byron/httpd.h"
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "byron/httpd.h"
 
 typedef struct {
     char buf[8192];
@@ -41,7 +41,8 @@ static long get(int port, const char *path, const char *method, body_t *b) {
 
 static void ready(void *ud, const char *method, const char *path, byron_http_response_t *resp) {
     int *ok = ud;
-    byron_http_respond(resp, *ok ? 200 : 503, "application/json", *ok ? "{\"ready\":true}" : "{\"ready\":false}");
+    byron_http_respond(resp, *ok ? 200 : 503, "application/json",
+                       *ok ? "{\"ready\":true}" : "{\"ready\":false}");
 }
 
 Test(httpd, serves_routes_metrics_and_errors) {

@@ -1,9 +1,9 @@
-#include <unistd.h>
-#include <stdlib.h>
-#include <criterion/criterion.h>
-#include <string.h>
-
 #include "byron/json.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static json_object *parse_ok(const char *s) {
     json_object *o = NULL;
@@ -44,7 +44,8 @@ Test(json, rejects_non_finite_numbers) {
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         json_object *o = NULL;
         byron_err_t err = {0};
-        cr_assert_eq(byron_json_parse(BAD[i], strlen(BAD[i]), 0, &o, &err), BYRON_EINVAL, "accepted %s", BAD[i]);
+        cr_assert_eq(byron_json_parse(BAD[i], strlen(BAD[i]), 0, &o, &err), BYRON_EINVAL, "accepted %s",
+                     BAD[i]);
         cr_assert(strstr(err.msg, "finite"), "%s", err.msg);
         cr_assert_null(o);
     }

@@ -1,10 +1,10 @@
+#include "byron/log.h"
+
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "byron/log.h"
 
 Test(log, writes_one_valid_json_object_per_line) {
     int fds[2];

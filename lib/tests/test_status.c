@@ -1,6 +1,6 @@
-#include <criterion/criterion.h>
-
 #include "byron/status.h"
+
+#include <criterion/criterion.h>
 
 Test(status, set_prefix_and_names) {
     byron_err_t err = {0};

@@ -6,7 +6,7 @@
  * an admission webhook) may own. */
 #include "desired.h"
 
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/graphql.h"
 #include "byron/json.h"
 #include "config.h" /* the sidecar's component parser: one parser for the component */

@@ -8,7 +8,7 @@
 #ifndef BYRON_EVENTS_H
 #define BYRON_EVENTS_H
 
-#include "kube_client.h"
+#include "byron/kube_client.h"
 
 #include <json-c/json.h>
 

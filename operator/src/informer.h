@@ -11,9 +11,9 @@
 #ifndef BYRON_INFORMER_H
 #define BYRON_INFORMER_H
 
+#include "byron/kube_client.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
-#include "kube_client.h"
 #include "store.h"
 
 #include <json-c/json.h>

@@ -14,8 +14,8 @@
 #ifndef BYRON_LEADER_H
 #define BYRON_LEADER_H
 
+#include "byron/kube_client.h"
 #include "byron/status.h"
-#include "kube_client.h"
 
 #include <stdatomic.h>
 

@@ -7,15 +7,15 @@
  * Threads: one per informer (list+watch), --workers reconcilers, the lease
  * renewer, the probe/metrics server, the signal waiter, and main, which
  * sleeps until shutdown. */
-#include "base64.h"
 #include "broker.h"
+#include "byron/base64.h"
 #include "byron/httpd.h"
 #include "byron/json.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "byron/log.h"
 #include "byron/metrics.h"
 #include "events.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
 #include "leader.h"
 #include "reconcile_component.h"
 #include "release_secret.h"

@@ -1,7 +1,7 @@
 /* natsjwt.c — NATS JWT claims and signing (nats-io/jwt v2 format). */
 #include "natsjwt.h"
 
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/json.h"
 
 #include <openssl/evp.h>

@@ -9,7 +9,7 @@
  * the child is deleted (which the watch sees, and we recreate it). */
 #include "reconcile_component.h"
 
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"

@@ -13,11 +13,11 @@
 #define BYRON_RECONCILE_COMPONENT_H
 
 #include "broker.h"
+#include "byron/kube_client.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "desired.h"
 #include "events.h"
-#include "kube_client.h"
 #include "natsidentity.h"
 
 #include <stddef.h>

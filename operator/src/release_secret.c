@@ -1,7 +1,7 @@
 /* release_secret.c — read-or-create of the release's own Secrets. */
 #include "release_secret.h"
 
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/log.h"
 #include "resource.h"
 

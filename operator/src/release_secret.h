@@ -9,8 +9,8 @@
 #ifndef BYRON_RELEASE_SECRET_H
 #define BYRON_RELEASE_SECRET_H
 
+#include "byron/kube_client.h"
 #include "byron/status.h"
-#include "kube_client.h"
 
 #include <json-c/json.h>
 

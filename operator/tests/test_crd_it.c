@@ -12,9 +12,9 @@
  *   allowed change is accepted (`evolution`).
  * Creates and updates run with dryRun=All except the evolution base object. */
 #include "byron/json.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "desired.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
 #include "testenv.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,6 @@
 /* test_desired.c — the pure builders: names, owner references, security,
  * replicas ownership, config hash, external cache, spec errors. */
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/json.h"
 #include "config.h" /* the sidecar's parser: it must accept what we write */
 #include "desired.h"

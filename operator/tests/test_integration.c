@@ -4,13 +4,13 @@
  * the garbage collector never deletes children (we check their owner
  * references instead). Each test gets its own namespace and its own
  * operator process (the real binary, scoped with --namespace). */
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/json.h"
+#include "byron/kube_client.h"
+#include "byron/kubeconfig.h"
 #include "config.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
-#include "kube_client.h"
-#include "kubeconfig.h"
 #include "natsidentity.h"
 #include "natsjwt.h"
 #include "testenv.h"

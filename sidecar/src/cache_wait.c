@@ -40,8 +40,9 @@ byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model,
     }
 }
 
-byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id, int64_t version,
-                                      int timeout_ms, json_object **state, byron_err_t *err) {
+byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id,
+                                      int64_t version, int timeout_ms, json_object **state,
+                                      byron_err_t *err) {
     int64_t deadline = mono_ms() + timeout_ms;
     long step = 1;
     *state = NULL;
@@ -59,15 +60,17 @@ byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, c
             return byron_err_set(err, BYRON_ECONFLICT, "%s %s changed (projected version %lld, read %lld)",
                                  model, id, (long long)p.version, (long long)version);
         if (p.blocked)
-            return byron_err_set(err, BYRON_ESTATE,
-                                 "%s %s cannot be changed: the sink stopped it at version %lld (%s); repair the "
-                                 "dead letter (docs/sink.md, \"Dead letters\")",
-                                 model, id, (long long)p.blocked_version, p.blocked_why);
+            return byron_err_set(
+                err, BYRON_ESTATE,
+                "%s %s cannot be changed: the sink stopped it at version %lld (%s); repair the "
+                "dead letter (docs/sink.md, \"Dead letters\")",
+                model, id, (long long)p.blocked_version, p.blocked_why);
         if (mono_ms() + step > deadline)
-            return byron_err_set(err, BYRON_ETIMEDOUT,
-                                 "%s %s: the cache has not projected version %lld within %d ms (it is at %lld): "
-                                 "the sink is behind or down",
-                                 model, id, (long long)version, timeout_ms, (long long)p.version);
+            return byron_err_set(
+                err, BYRON_ETIMEDOUT,
+                "%s %s: the cache has not projected version %lld within %d ms (it is at %lld): "
+                "the sink is behind or down",
+                model, id, (long long)version, timeout_ms, (long long)p.version);
         sleep_ms(step);
         if (step < 20) step *= 2;
     }

@@ -32,8 +32,8 @@ byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model,
  *   BYRON_ETIMEDOUT    not projected that far within timeout_ms (sink behind or down)
  *   BYRON_ESTATE       the sink stopped the aggregate before `version` (a dead letter)
  *   BYRON_EUNAVAILABLE the cache is unreachable */
-byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id, int64_t version,
-                                      int timeout_ms, json_object **state, byron_err_t *err);
+byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id,
+                                      int64_t version, int timeout_ms, json_object **state, byron_err_t *err);
 
 /* For a successful command's result: waits (BYRON_CONSISTENCY_TIMEOUT_MS) and
  * adds "projected": true|false (and "projectionError") to its JSON answer. */

@@ -44,8 +44,12 @@ static void run_relayed(void *arg) {
         answer(r->sc, r->reply, 400, byron_command_error_json(BYRON_CODE_BAD_USER_INPUT, err.msg, NULL));
     } else {
         byron_principal_t app = {.kind = BYRON_PRINCIPAL_APP};
-        byron_command_request_t cr = {
-            .command = command, .id = id, .input = input, .idempotency_key = key, .traceparent = tp, .principal = &app};
+        byron_command_request_t cr = {.command = command,
+                                      .id = id,
+                                      .input = input,
+                                      .idempotency_key = key,
+                                      .traceparent = tp,
+                                      .principal = &app};
         byron_command_result_t res;
         if (byron_commands_run(r->sc->commands, &cr, &res, &err) == BYRON_OK)
             answer(r->sc, r->reply, 200, byron_command_result_to_json(&res));
@@ -76,7 +80,8 @@ static void on_relayed(void *ud, const char *data, size_t len, const char *reply
         free(r->reply);
         free(r);
     }
-    answer(sc, reply, 503, byron_command_error_json(BYRON_CODE_UNAVAILABLE, "the api is busy or shutting down", NULL));
+    answer(sc, reply, 503,
+           byron_command_error_json(BYRON_CODE_UNAVAILABLE, "the api is busy or shutting down", NULL));
 }
 
 byron_status_t byron_command_relay_serve(byron_sidecar_t *sc, byron_err_t *err) {
@@ -86,20 +91,21 @@ byron_status_t byron_command_relay_serve(byron_sidecar_t *sc, byron_err_t *err) 
     return byron_stream_serve(sc->stream, subject, RELAY_QUEUE, on_relayed, sc, err);
 }
 
-void byron_command_relay_send(byron_sidecar_t *sc, const char *command, json_object *request, const char *traceparent,
-                              int *status, char **body) {
+void byron_command_relay_send(byron_sidecar_t *sc, const char *command, json_object *request,
+                              const char *traceparent, int *status, char **body) {
     char subject[300], *reply = NULL;
     size_t len = 0;
     byron_err_t err = {0};
     json_object *req = NULL, *ans = NULL, *b = NULL, *code = NULL;
     json_object_deep_copy(request, &req, NULL);
     json_object_object_add(req, "command", json_object_new_string(command));
-    if (traceparent && *traceparent) json_object_object_add(req, "traceparent", json_object_new_string(traceparent));
+    if (traceparent && *traceparent)
+        json_object_object_add(req, "traceparent", json_object_new_string(traceparent));
     const char *txt = byron_json_compact(req);
     byron_status_t st = byron_stream_commands_subject(sc->component, subject, sizeof subject) < 0
                             ? byron_err_set(&err, BYRON_EINVAL, "component name too long")
-                            : byron_stream_request(sc->stream, subject, txt, strlen(txt), RELAY_TIMEOUT_MS, &reply,
-                                                   &len, &err);
+                            : byron_stream_request(sc->stream, subject, txt, strlen(txt), RELAY_TIMEOUT_MS,
+                                                   &reply, &len, &err);
     if (st == BYRON_OK && byron_json_parse(reply, len, 64, &ans, &err) == BYRON_OK &&
         json_object_object_get_ex(ans, "status", &code) && json_object_object_get_ex(ans, "body", &b) &&
         json_object_is_type(b, json_type_object)) {
@@ -107,7 +113,8 @@ void byron_command_relay_send(byron_sidecar_t *sc, const char *command, json_obj
         *body = strdup(byron_json_compact(b));
     } else {
         char msg[BYRON_ERR_MSG_MAX + 64];
-        snprintf(msg, sizeof msg, "relaying the command to the api: %s", err.msg[0] ? err.msg : "unreadable answer");
+        snprintf(msg, sizeof msg, "relaying the command to the api: %s",
+                 err.msg[0] ? err.msg : "unreadable answer");
         json_object *e = byron_command_error_json(BYRON_CODE_UNAVAILABLE, msg, NULL);
         *status = 503;
         *body = strdup(byron_json_compact(e));

@@ -26,7 +26,7 @@ byron_status_t byron_command_relay_serve(byron_sidecar_t *sc, byron_err_t *err);
 /* sink mode: relay one command (request: the REST body, already parsed and
  * checked: {"id"?, "input"?, "idempotencyKey"}). Sets the HTTP status and a
  * JSON body (malloc'd, caller frees). Blocks up to the command deadline. */
-void byron_command_relay_send(byron_sidecar_t *sc, const char *command, json_object *request, const char *traceparent,
-                              int *status, char **body);
+void byron_command_relay_send(byron_sidecar_t *sc, const char *command, json_object *request,
+                              const char *traceparent, int *status, char **body);
 
 #endif

@@ -70,7 +70,8 @@ typedef struct byron_command_request {
     json_object *input;          /* the command's input object (NULL: {}) */
     const char *idempotency_key; /* NULL: none; same key → same events, published once */
     const char *traceparent;     /* NULL: a new trace */
-    const struct byron_principal *principal; /* who asks (principal.h): given to hooks, recorded in events; NULL: none */
+    const struct byron_principal
+        *principal; /* who asks (principal.h): given to hooks, recorded in events; NULL: none */
 } byron_command_request_t;
 
 /* Run one command. On success the events are durable in the stream and out

@@ -176,7 +176,8 @@ static byron_status_t parse_fields(const byron_component_t *c, json_object *obj,
     byron_status_t st = get_array_len(obj, path, key, &arr, &n, err);
     if (st != BYRON_OK || n == 0) return st;
     if (n > BYRON_FIELDS_MAX)
-        return byron_err_set(err, BYRON_EINVAL, "%s.%s: %zu fields, at most %d", path, key, n, BYRON_FIELDS_MAX);
+        return byron_err_set(err, BYRON_EINVAL, "%s.%s: %zu fields, at most %d", path, key, n,
+                             BYRON_FIELDS_MAX);
     if (!(*out = calloc(n, sizeof **out))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         char fp[256];
@@ -439,8 +440,8 @@ static char *str_printf(const char *fmt, const char *a, const char *b) {
 }
 
 byron_status_t byron_component_parse(json_object *root, byron_component_t **out, byron_err_t *err) {
-    static const char *const KEYS[] = {"apiVersion", "component",     "namespace",        "partitions",
-                                       "enums",      "models",        "commands",         "subscriptions",
+    static const char *const KEYS[] = {"apiVersion", "component",        "namespace", "partitions",
+                                       "enums",      "models",           "commands",  "subscriptions",
                                        "auth",       "schemaGeneration", NULL};
     *out = NULL;
     if (!json_object_is_type(root, json_type_object))

@@ -90,7 +90,8 @@ json_object *byron_event_build(const byron_event_spec_t *spec) {
     if (spec->command) json_object_object_add(ev, "byroncommand", json_object_new_string(spec->command));
     if (spec->traceparent)
         json_object_object_add(ev, "traceparent", json_object_new_string(spec->traceparent));
-    if (spec->generation > 0) json_object_object_add(ev, "byrongeneration", json_object_new_int64(spec->generation));
+    if (spec->generation > 0)
+        json_object_object_add(ev, "byrongeneration", json_object_new_int64(spec->generation));
     if (spec->principal)
         json_object_object_add(ev, "byronprincipal", json_object_new_string(spec->principal));
     if (spec->request) json_object_object_add(ev, "byronrequest", json_object_new_string(spec->request));

@@ -24,8 +24,8 @@ typedef struct byron_gqlapi_options {
     unsigned ws_queue;             /* per connection: queued events and unsent messages before close 1013 */
     size_t ws_queue_bytes;         /* per connection: bytes of those, before close 1013 */
     unsigned max_replica_subscriptions; /* all connections of this sidecar together */
-    unsigned ws_init_timeout_ms;   /* connection_init must arrive within this */
-    unsigned ws_workers;           /* threads running WebSocket operations and event selections */
+    unsigned ws_init_timeout_ms;        /* connection_init must arrive within this */
+    unsigned ws_workers;                /* threads running WebSocket operations and event selections */
 } byron_gqlapi_options_t;
 
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o);

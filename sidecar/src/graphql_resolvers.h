@@ -18,14 +18,14 @@
 /* Per-request context handed to the engine as the resolver's ctx. */
 typedef struct byron_gqlapi_request {
     byron_sidecar_t *sc;
-    const char *idempotency_key; /* Idempotency-Key header, NULL or "": none */
-    const char *traceparent;     /* NULL or "": a new trace */
-    int wait_projected;          /* Byron-Consistency: projected — mutations wait for the sink */
+    const char *idempotency_key;        /* Idempotency-Key header, NULL or "": none */
+    const char *traceparent;            /* NULL or "": a new trace */
+    int wait_projected;                 /* Byron-Consistency: projected — mutations wait for the sink */
     const byron_principal_t *principal; /* who asks (never NULL once set up; borrowed) */
-    int64_t deadline_ms;                /* what is left of the request's deadline (-1: none): MongoDB's maxTimeMS */
-    json_object *memo;           /* "Model/id" → object (null: absent) loaded in this request (owned) */
-    json_object *page;           /* the last list page's nodes, for batching their references (owned) */
-    json_object *batched;        /* "Type.field" references already loaded for all of `page` (owned) */
+    int64_t deadline_ms;  /* what is left of the request's deadline (-1: none): MongoDB's maxTimeMS */
+    json_object *memo;    /* "Model/id" → object (null: absent) loaded in this request (owned) */
+    json_object *page;    /* the last list page's nodes, for batching their references (owned) */
+    json_object *batched; /* "Type.field" references already loaded for all of `page` (owned) */
 } byron_gqlapi_request_t;
 
 void byron_gqlapi_request_init(byron_gqlapi_request_t *r, byron_sidecar_t *sc, const char *idempotency_key,
@@ -40,8 +40,8 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
 
 /* The engine's authorize hook (ctx: a byron_gqlapi_request_t): each root
  * field is an operation of the access policy (access.h). */
-int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field, const char *meta,
-                           byron_graphql_field_error_t *err);
+int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                           const char *meta, byron_graphql_field_error_t *err);
 
 /* An event envelope (docs/events.md) as a GraphQL ByronEvent
  * {sequence, type, model, id, version, time, data}; seq 0: the envelope's own

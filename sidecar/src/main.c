@@ -485,8 +485,8 @@ out:
     byron_server_free(srv);
     byron_stream_unserve(sc.stream); /* relayed commands (command_relay.h) stop reaching the pool */
     byron_workpool_free(sc.pool);    /* nothing submits any more */
-    byron_sink_free(sc.sink);     /* after the server (readiness reads it); settles the events in hand */
-    byron_gqlapi_free(gql);       /* after the server: its last callbacks queue work for the ws workers */
+    byron_sink_free(sc.sink);        /* after the server (readiness reads it); settles the events in hand */
+    byron_gqlapi_free(gql);          /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_auth_free(sc.auth);
     byron_app_free(sc.app);

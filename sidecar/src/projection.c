@@ -45,7 +45,7 @@ struct byron_projection {
 };
 
 const char *byron_proj_result_name(byron_proj_result_t r) {
-    static const char *const N[] = {"projected", "skipped", "unhandled", "filtered", "failed",
+    static const char *const N[] = {"projected", "skipped", "unhandled", "filtered",   "failed",
                                     "invalid",   "blocked", "deferred",  "unavailable"};
     return (size_t)r < sizeof N / sizeof N[0] ? N[r] : "?";
 }
@@ -118,8 +118,8 @@ static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
 }
 
 /* The document `id` of collection `coll` as JSON (`_id` → `id`), or NULL. */
-static byron_proj_result_t read_doc(mongoc_client_t *cl, const char *db, const char *coll_name, const char *id,
-                                    json_object **doc, byron_err_t *err) {
+static byron_proj_result_t read_doc(mongoc_client_t *cl, const char *db, const char *coll_name,
+                                    const char *id, json_object **doc, byron_err_t *err) {
     *doc = NULL;
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, coll_name);
     bson_t filter = BSON_INITIALIZER;
@@ -133,7 +133,8 @@ static byron_proj_result_t read_doc(mongoc_client_t *cl, const char *db, const c
         size_t len = 0;
         char *s = bson_as_relaxed_extended_json(d, &len);
         byron_err_t e = {0};
-        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK && json_object_is_type(*doc, json_type_object)) {
+        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK &&
+            json_object_is_type(*doc, json_type_object)) {
             json_object *idv;
             if (json_object_object_get_ex(*doc, "_id", &idv)) {
                 json_object_object_add(*doc, "id", json_object_get(idv));
@@ -166,14 +167,15 @@ static void state_key(char *buf, size_t cap, const char *fmt, const char *model,
 }
 
 /* One write on the sink's own collection: update with upsert. */
-static byron_proj_result_t state_upsert(byron_projection_t *p, mongoc_client_t *cl, const char *key, bson_t *update,
-                                        byron_err_t *err) {
+static byron_proj_result_t state_upsert(byron_projection_t *p, mongoc_client_t *cl, const char *key,
+                                        bson_t *update, byron_err_t *err) {
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, BYRON_CACHE_STATE_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
     bson_error_t be;
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &be)) r = mongo_fail(&be, "state write", err);
+    if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &be))
+        r = mongo_fail(&be, "state write", err);
     bson_destroy(filter);
     bson_destroy(opts);
     mongoc_collection_destroy(coll);
@@ -194,7 +196,8 @@ static byron_proj_result_t tombstone_raise(byron_projection_t *p, mongoc_client_
 /* How far the aggregate is projected: its document (NULL: none) and version
  * (the document's, else its tombstone's, else 0). */
 static byron_proj_result_t read_projection(byron_projection_t *p, mongoc_client_t *cl, const char *model,
-                                           const char *id, json_object **doc, int64_t *version, byron_err_t *err) {
+                                           const char *id, json_object **doc, int64_t *version,
+                                           byron_err_t *err) {
     *version = 0;
     byron_proj_result_t r = read_doc(cl, p->db, model, id, doc, err);
     if (r != BYRON_PROJ_APPLIED || *doc) {
@@ -217,16 +220,16 @@ typedef enum { OP_NONE, OP_REPLACE, OP_UPDATE, OP_DELETE } op_t;
 /* Everything one event does to the cache, and its after hook: what the
  * journal records. */
 typedef struct writes {
-    op_t op;                  /* on the event's aggregate */
+    op_t op; /* on the event's aggregate */
     const byron_model_t *model;
     const char *id;
-    int64_t from, to;         /* the version read; the event's version */
-    int had_doc;              /* a document existed at `from` */
-    json_object *set;         /* OP_REPLACE: every field; OP_UPDATE: the fields set; owned */
-    json_object *unset;       /* OP_UPDATE: {"field": ""}; owned */
-    byron_change_t *changes;  /* borrowed from the handler's answer, or the journal's */
+    int64_t from, to;        /* the version read; the event's version */
+    int had_doc;             /* a document existed at `from` */
+    json_object *set;        /* OP_REPLACE: every field; OP_UPDATE: the fields set; owned */
+    json_object *unset;      /* OP_UPDATE: {"field": ""}; owned */
+    byron_change_t *changes; /* borrowed from the handler's answer, or the journal's */
     size_t nchanges;
-    json_object *after_event;   /* the after hook's body parts (NULL: no hook to run); borrowed */
+    json_object *after_event; /* the after hook's body parts (NULL: no hook to run); borrowed */
     json_object *after_current;
 } writes_t;
 
@@ -256,10 +259,12 @@ static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *
         }
         json_object_put(doc);
     } else {
-        json_object *u = json_object_new_object(), *unset = json_object_new_object(), *soi = json_object_new_object();
+        json_object *u = json_object_new_object(), *unset = json_object_new_object(),
+                    *soi = json_object_new_object();
         json_object_object_add(soi, "version", json_object_new_int(0));
         json_object_object_add(u, "$setOnInsert", soi);
-        if (ch->set && json_object_object_length(ch->set)) json_object_object_add(u, "$set", json_object_get(ch->set));
+        if (ch->set && json_object_object_length(ch->set))
+            json_object_object_add(u, "$set", json_object_get(ch->set));
         for (size_t i = 0; ch->unset && i < json_object_array_length(ch->unset); i++)
             json_object_object_add(unset, json_object_get_string(json_object_array_get_idx(ch->unset, i)),
                                    json_object_new_string(""));
@@ -291,7 +296,8 @@ static byron_proj_result_t apply_own(byron_projection_t *p, mongoc_client_t *cl,
                                      byron_err_t *err) {
     *lost = 0;
     if (w->op == OP_NONE) return BYRON_PROJ_APPLIED;
-    int empty = w->op == OP_UPDATE && !json_object_object_length(w->set) && !json_object_object_length(w->unset);
+    int empty =
+        w->op == OP_UPDATE && !json_object_object_length(w->set) && !json_object_object_length(w->unset);
     if (w->op == OP_UPDATE && empty && !w->had_doc) /* a version move with no document: the tombstone's */
         return tombstone_raise(p, cl, w->model->name, w->id, w->to, err);
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, w->model->name);
@@ -322,7 +328,8 @@ static byron_proj_result_t apply_own(byron_projection_t *p, mongoc_client_t *cl,
         json_object *doc = w->op == OP_REPLACE ? json_object_get(w->set) : json_object_new_object();
         if (w->op == OP_UPDATE) {
             json_object_object_add(doc, "$set", json_object_get(w->set));
-            if (json_object_object_length(w->unset)) json_object_object_add(doc, "$unset", json_object_get(w->unset));
+            if (json_object_object_length(w->unset))
+                json_object_object_add(doc, "$unset", json_object_get(w->unset));
         }
         /* version rides along with the fields: set it on a private copy of the object */
         json_object *target = w->op == OP_REPLACE ? doc : json_object_object_get(doc, "$set");
@@ -380,9 +387,10 @@ static json_object *change_to_json(const byron_change_t *ch) {
     return o;
 }
 
-static byron_proj_result_t journal_write(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                         const writes_t *w, byron_err_t *err) {
-    json_object *j = json_object_new_object(), *own = json_object_new_object(), *chs = json_object_new_array();
+static byron_proj_result_t journal_write(byron_projection_t *p, mongoc_client_t *cl,
+                                         const byron_proj_msg_t *m, const writes_t *w, byron_err_t *err) {
+    json_object *j = json_object_new_object(), *own = json_object_new_object(),
+                *chs = json_object_new_array();
     static const char *const OPS[] = {"none", "replace", "update", "delete"};
     json_object_object_add(own, "op", json_object_new_string(OPS[w->op]));
     if (w->op != OP_NONE) {
@@ -415,15 +423,16 @@ static byron_proj_result_t journal_write(byron_projection_t *p, mongoc_client_t 
 }
 
 /* Only this event's journal: a late replica never clears a newer one. */
-static byron_proj_result_t journal_clear(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                         byron_err_t *err) {
+static byron_proj_result_t journal_clear(byron_projection_t *p, mongoc_client_t *cl,
+                                         const byron_proj_msg_t *m, byron_err_t *err) {
     char key[300];
     lane_key(key, sizeof key, m->lane);
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, BYRON_CACHE_STATE_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "seq", BCON_INT64((int64_t)m->seq));
     bson_error_t be;
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be)) r = mongo_fail(&be, "journal clear", err);
+    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be))
+        r = mongo_fail(&be, "journal clear", err);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
     return r;
@@ -439,7 +448,8 @@ static byron_proj_result_t journal_read(byron_projection_t *p, mongoc_client_t *
     lane_key(key, sizeof key, m->lane);
     byron_proj_result_t r = read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, j, err);
     json_object *seq = NULL;
-    if (*j && (!json_object_object_get_ex(*j, "seq", &seq) || (uint64_t)json_object_get_int64(seq) != m->seq)) {
+    if (*j &&
+        (!json_object_object_get_ex(*j, "seq", &seq) || (uint64_t)json_object_get_int64(seq) != m->seq)) {
         json_object_put(*j); /* another event's: settled (cleared before its ack) or a late replica's */
         *j = NULL;
     }
@@ -449,8 +459,8 @@ static byron_proj_result_t journal_read(byron_projection_t *p, mongoc_client_t *
 /* ------------------------------------------------------------------ the app */
 
 /* POST /v1/events/<type>[/hook]: BYRON_PROJ_APPLIED with *resp (NULL: not implemented, 404). */
-static byron_proj_result_t app_call(byron_projection_t *p, const char *type, const char *hook, json_object *body,
-                                    const char *tp, json_object **resp, byron_err_t *err) {
+static byron_proj_result_t app_call(byron_projection_t *p, const char *type, const char *hook,
+                                    json_object *body, const char *tp, json_object **resp, byron_err_t *err) {
     *resp = NULL;
     char path[256], label[32];
     snprintf(path, sizeof path, "/v1/events/%s%s%s", type, hook ? "/" : "", hook ? hook : "");
@@ -477,9 +487,9 @@ static const char *ev_str(json_object *ev, const char *key) {
 }
 
 /* Before hook + handler; *ans initialised in every case. UNHANDLED: no handler. */
-static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, json_object *current, int subscribed,
-                                      const byron_model_t *own_model, const char *own_id, uint64_t attempt,
-                                      byron_handler_answer_t *ans, byron_err_t *err) {
+static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, json_object *current,
+                                      int subscribed, const byron_model_t *own_model, const char *own_id,
+                                      uint64_t attempt, byron_handler_answer_t *ans, byron_err_t *err) {
     memset(ans, 0, sizeof *ans);
     if (!p->app) return BYRON_PROJ_UNHANDLED;
     const char *type = ev_str(ev, "type"), *tp = ev_str(ev, "traceparent");
@@ -491,7 +501,8 @@ static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, js
     byron_proj_result_t r = app_call(p, type, "before", body, tp, &resp, err);
     if (r == BYRON_PROJ_APPLIED && resp &&
         (byron_handler_answer_parse(p->comp, resp, NULL, NULL, ans, err) != BYRON_OK || ans->nchanges)) {
-        if (!err->msg[0] || ans->nchanges) byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
+        if (!err->msg[0] || ans->nchanges)
+            byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
         byron_handler_answer_cleanup(ans);
         byron_err_prefix(err, "app /v1/events/%s/before", type);
         r = BYRON_PROJ_RETRY;
@@ -501,7 +512,8 @@ static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, js
     if (r == BYRON_PROJ_APPLIED && !ans->skip) {
         r = app_call(p, type, NULL, body, tp, &resp, err);
         if (r == BYRON_PROJ_APPLIED && !resp) r = BYRON_PROJ_UNHANDLED;
-        if (r == BYRON_PROJ_APPLIED && byron_handler_answer_parse(p->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
+        if (r == BYRON_PROJ_APPLIED &&
+            byron_handler_answer_parse(p->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
             byron_err_prefix(err, "app /v1/events/%s", type);
             r = BYRON_PROJ_RETRY;
         }
@@ -602,12 +614,15 @@ static byron_proj_result_t carry_out(byron_projection_t *p, mongoc_client_t *cl,
 }
 
 /* A journal left by an earlier delivery of this event: finish it. */
-static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m, json_object *j,
-                                  byron_err_t *err) {
+static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
+                                  json_object *j, byron_err_t *err) {
     writes_t w = {0};
     json_object *own = json_object_object_get(j, "own"), *chs = json_object_object_get(j, "changes");
     const char *op = ev_str(own, "op");
-    w.op = !op || !strcmp(op, "none") ? OP_NONE : !strcmp(op, "replace") ? OP_REPLACE : !strcmp(op, "update") ? OP_UPDATE : OP_DELETE;
+    w.op = !op || !strcmp(op, "none") ? OP_NONE
+           : !strcmp(op, "replace")   ? OP_REPLACE
+           : !strcmp(op, "update")    ? OP_UPDATE
+                                      : OP_DELETE;
     byron_handler_answer_t ans = {0};
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
     if (w.op != OP_NONE) {
@@ -623,7 +638,8 @@ static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, co
     /* The changes were checked when they were journaled; parse them back the same way. */
     json_object *wrap = json_object_new_object();
     json_object_object_add(wrap, "changes", json_object_get(chs));
-    if (r == BYRON_PROJ_APPLIED && byron_handler_answer_parse(p->comp, wrap, NULL, NULL, &ans, err) != BYRON_OK)
+    if (r == BYRON_PROJ_APPLIED &&
+        byron_handler_answer_parse(p->comp, wrap, NULL, NULL, &ans, err) != BYRON_OK)
         r = BYRON_PROJ_RETRY;
     json_object_put(wrap);
     w.changes = ans.changes;
@@ -669,8 +685,9 @@ static byron_proj_result_t not_understood(byron_projection_t *p, const byron_pro
     int64_t gen = ev && json_object_object_get_ex(ev, "byrongeneration", &g) ? json_object_get_int64(g) : 0;
     if (gen <= p->comp->schema_generation) return BYRON_PROJ_INVALID;
     if (m->stored_ns > 0 && now_ns() - m->stored_ns > p->defer_ms * 1000000) {
-        byron_err_prefix(err, "written under schema generation %" PRId64 " (this sink: %" PRId64
-                              "), and no sink that knows it took it within %" PRId64 " ms",
+        byron_err_prefix(err,
+                         "written under schema generation %" PRId64 " (this sink: %" PRId64
+                         "), and no sink that knows it took it within %" PRId64 " ms",
                          gen, p->comp->schema_generation, p->defer_ms);
         return BYRON_PROJ_INVALID;
     }
@@ -687,8 +704,8 @@ static int emitted(const byron_component_t *c, const byron_model_t *m, const cha
 
 /* The model and id a subject of this component's aggregates names, and its
  * partition; 0 when it names none (not 6 tokens, other prefix, unknown model). */
-static int parse_subject(const byron_component_t *c, const char *subject, const byron_model_t **model, char *id,
-                         int *partition) {
+static int parse_subject(const byron_component_t *c, const char *subject, const byron_model_t **model,
+                         char *id, int *partition) {
     size_t pl = strlen(c->subject_prefix);
     if (strncmp(subject, c->subject_prefix, pl) != 0 || subject[pl] != '.') return 0;
     char buf[BYRON_SUBJECT_MAX];
@@ -698,7 +715,8 @@ static int parse_subject(const byron_component_t *c, const char *subject, const 
     if (!part || !mn || !ident || strtok_r(NULL, ".", &save)) return 0;
     char *end;
     long pn = strtol(part, &end, 10);
-    if (*end || pn < 0 || pn >= c->partitions || !(*model = byron_component_model(c, mn)) || !byron_id_is_valid(ident))
+    if (*end || pn < 0 || pn >= c->partitions || !(*model = byron_component_model(c, mn)) ||
+        !byron_id_is_valid(ident))
         return 0;
     snprintf(id, BYRON_ID_MAX + 1, "%s", ident);
     *partition = (int)pn;
@@ -716,14 +734,16 @@ static byron_proj_result_t check_own(byron_projection_t *p, const byron_proj_msg
     o->data = json_object_object_get(o->ev, "data");
     const char *mname = ev_str(o->ev, "byronmodel");
     if (!(o->model = byron_component_model(p->comp, mname))) {
-        byron_err_set(err, BYRON_EINVAL, "event.byronmodel: %s is not a model of %s", mname, p->comp->component);
+        byron_err_set(err, BYRON_EINVAL, "event.byronmodel: %s is not a model of %s", mname,
+                      p->comp->component);
         return not_understood(p, m, o->ev, err);
     }
     char want[BYRON_SUBJECT_MAX];
-    if (byron_subject_format(want, sizeof want, p->comp, o->model->name, o->id) < 0 || strcmp(want, m->subject) != 0 ||
+    if (byron_subject_format(want, sizeof want, p->comp, o->model->name, o->id) < 0 ||
+        strcmp(want, m->subject) != 0 ||
         byron_partition(o->model->name, o->id, p->comp->partitions) != (uint32_t)m->partition) {
-        byron_err_set(err, BYRON_EINVAL, "subject %s is not the subject of %s %s (%s)", m->subject, o->model->name,
-                      o->id, want);
+        byron_err_set(err, BYRON_EINVAL, "subject %s is not the subject of %s %s (%s)", m->subject,
+                      o->model->name, o->id, want);
         return BYRON_PROJ_INVALID;
     }
     char *end = NULL;
@@ -751,8 +771,8 @@ static byron_proj_result_t check_own(byron_projection_t *p, const byron_proj_msg
                              "event.data", err) != BYRON_OK)
         return not_understood(p, m, o->ev, err);
     json_object *did = NULL;
-    if (o->kind == BYRON_EVENT_CREATED &&
-        (!json_object_object_get_ex(o->data, "id", &did) || strcmp(json_object_get_string(did), o->id) != 0)) {
+    if (o->kind == BYRON_EVENT_CREATED && (!json_object_object_get_ex(o->data, "id", &did) ||
+                                           strcmp(json_object_get_string(did), o->id) != 0)) {
         byron_err_set(err, BYRON_EINVAL, "event.data.id: must be the event's subject %s", o->id);
         return BYRON_PROJ_INVALID;
     }
@@ -766,14 +786,15 @@ static json_object *fields_of(json_object *obj) {
     json_object *o = json_object_new_object();
     if (!obj) return o;
     json_object_object_foreach(obj, k, v) {
-        if (strcmp(k, "id") != 0 && strcmp(k, "version") != 0) json_object_object_add(o, k, json_object_get(v));
+        if (strcmp(k, "id") != 0 && strcmp(k, "version") != 0)
+            json_object_object_add(o, k, json_object_get(v));
     }
     return o;
 }
 
 /* The writes for an own event at version o->version over the projection (cur, stored). */
-static void plan_own(const own_event_t *o, json_object *cur, int64_t stored, const byron_handler_answer_t *ans,
-                     writes_t *w) {
+static void plan_own(const own_event_t *o, json_object *cur, int64_t stored,
+                     const byron_handler_answer_t *ans, writes_t *w) {
     memset(w, 0, sizeof *w);
     w->model = o->model;
     w->id = o->id;
@@ -792,7 +813,8 @@ static void plan_own(const own_event_t *o, json_object *cur, int64_t stored, con
     }
     if (w->op != OP_DELETE && !ans->skip && ans->has_own) {
         if (ans->own.set) {
-            json_object_object_foreach(ans->own.set, k, v) json_object_object_add(w->set, k, json_object_get(v));
+            json_object_object_foreach(ans->own.set, k, v)
+                json_object_object_add(w->set, k, json_object_get(v));
         }
         for (size_t i = 0; ans->own.unset && i < json_object_array_length(ans->own.unset); i++) {
             const char *f = json_object_get_string(json_object_array_get_idx(ans->own.unset, i));
@@ -806,8 +828,8 @@ static void plan_own(const own_event_t *o, json_object *cur, int64_t stored, con
 
 /* Behind the projection by more than one version: a bad event, or the
  * aggregate was stopped by an earlier dead letter. */
-static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const own_event_t *o, int64_t stored,
-                               byron_err_t *err) {
+static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const own_event_t *o,
+                               int64_t stored, byron_err_t *err) {
     char key[BYRON_ID_MAX + 160];
     json_object *b = NULL;
     state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, o->model->name, o->id);
@@ -815,13 +837,15 @@ static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const
     if (r != BYRON_PROJ_APPLIED) return r;
     if (b) {
         json_object *seq = json_object_object_get(b, "sequence");
-        byron_err_set(err, BYRON_ESTATE, "%s %s is stopped at version %" PRId64 " by the dead letter of stream sequence %" PRId64,
+        byron_err_set(err, BYRON_ESTATE,
+                      "%s %s is stopped at version %" PRId64
+                      " by the dead letter of stream sequence %" PRId64,
                       o->model->name, o->id, stored, json_object_get_int64(seq));
         json_object_put(b);
         return BYRON_PROJ_BLOCKED;
     }
-    byron_err_set(err, BYRON_EINVAL, "%s %s: version %" PRId64 " after %" PRId64 " (not the next one)", o->model->name,
-                  o->id, o->version, stored);
+    byron_err_set(err, BYRON_EINVAL, "%s %s: version %" PRId64 " after %" PRId64 " (not the next one)",
+                  o->model->name, o->id, o->version, stored);
     return BYRON_PROJ_INVALID;
 }
 
@@ -835,12 +859,14 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         json_object_put(j);
         return r;
     }
-    byron_err_set(err, BYRON_ECONFLICT, "%s %s: the cached document kept changing under us", o->model->name, o->id);
+    byron_err_set(err, BYRON_ECONFLICT, "%s %s: the cached document kept changing under us", o->model->name,
+                  o->id);
     for (int round = 0; round < 4; round++) {
         json_object *cur = NULL;
         int64_t stored = 0;
         byron_err_clear(err);
-        if ((r = read_projection(p, cl, o->model->name, o->id, &cur, &stored, err)) != BYRON_PROJ_APPLIED) break;
+        if ((r = read_projection(p, cl, o->model->name, o->id, &cur, &stored, err)) != BYRON_PROJ_APPLIED)
+            break;
         byron_guard_t g = byron_guard_decide(stored, o->version);
         if (g != BYRON_GUARD_APPLY) {
             json_object_put(cur);
@@ -877,8 +903,8 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
 
 /* ------------------------------------------------------------------ subscribed events */
 
-static byron_proj_result_t checkpoint_write(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                            byron_err_t *err) {
+static byron_proj_result_t checkpoint_write(byron_projection_t *p, mongoc_client_t *cl,
+                                            const byron_proj_msg_t *m, byron_err_t *err) {
     char key[200];
     snprintf(key, sizeof key, "sub:%s", m->stream);
     bson_t *u = BCON_NEW("$max", "{", "seq", BCON_INT64((int64_t)m->seq), "}");
@@ -888,8 +914,8 @@ static byron_proj_result_t checkpoint_write(byron_projection_t *p, mongoc_client
     return r;
 }
 
-static byron_proj_result_t project_subscribed(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                              json_object *ev, byron_err_t *err) {
+static byron_proj_result_t project_subscribed(byron_projection_t *p, mongoc_client_t *cl,
+                                              const byron_proj_msg_t *m, json_object *ev, byron_err_t *err) {
     const char *type = ev_str(ev, "type");
     const byron_subscription_t *sd = m->sub;
     int listed = !sd->nevents;
@@ -919,8 +945,9 @@ static byron_proj_result_t project_subscribed(byron_projection_t *p, mongoc_clie
 
 /* ------------------------------------------------------------------ entry points */
 
-byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                           char *type, size_t type_cap, byron_err_t *err) {
+byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_t *cl,
+                                           const byron_proj_msg_t *m, char *type, size_t type_cap,
+                                           byron_err_t *err) {
     type[0] = '\0';
     if (m->sub) {
         json_object *ev = NULL;
@@ -939,8 +966,9 @@ byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_
     return r;
 }
 
-byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                              byron_proj_result_t why, const char *reason, byron_err_t *err) {
+byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_client_t *cl,
+                                              const byron_proj_msg_t *m, byron_proj_result_t why,
+                                              const char *reason, byron_err_t *err) {
     const byron_model_t *model;
     char id[BYRON_ID_MAX + 1];
     int part;
@@ -957,8 +985,9 @@ byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_clie
         char key[BYRON_ID_MAX + 160], ts[40];
         state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model->name, id);
         byron_time_now_rfc3339(ts, sizeof ts);
-        bson_t *u = BCON_NEW("$set", "{", "version", BCON_INT64(stored), "sequence", BCON_INT64((int64_t)m->seq),
-                             "reason", BCON_UTF8(reason), "time", BCON_UTF8(ts), "}");
+        bson_t *u =
+            BCON_NEW("$set", "{", "version", BCON_INT64(stored), "sequence", BCON_INT64((int64_t)m->seq),
+                     "reason", BCON_UTF8(reason), "time", BCON_UTF8(ts), "}");
         r = state_upsert(p, cl, key, u, err);
         bson_destroy(u);
         return r == BYRON_PROJ_APPLIED ? BYRON_OK : err->code;
@@ -975,6 +1004,8 @@ byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_clie
     r = apply_own(p, cl, &w, &lost, err);
     writes_cleanup(&w);
     if (r != BYRON_PROJ_APPLIED) return err->code ? err->code : BYRON_EIO;
-    if (lost) return byron_err_set(err, BYRON_ECONFLICT, "%s %s changed while moving past a dead letter", model->name, id);
+    if (lost)
+        return byron_err_set(err, BYRON_ECONFLICT, "%s %s changed while moving past a dead letter",
+                             model->name, id);
     return BYRON_OK;
 }

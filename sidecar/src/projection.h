@@ -77,8 +77,9 @@ void byron_projection_free(byron_projection_t *p);
 
 /* Project one message with client cl. type receives the event type (for
  * metrics; "" when unreadable). */
-byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                           char *type, size_t type_cap, byron_err_t *err);
+byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_t *cl,
+                                           const byron_proj_msg_t *m, char *type, size_t type_cap,
+                                           byron_err_t *err);
 
 /* Once an own event is stored as a dead letter, before it is terminated:
  * after BYRON_PROJ_INVALID the aggregate its subject names moves past it (the
@@ -87,7 +88,8 @@ byron_proj_result_t byron_projection_apply(byron_projection_t *p, mongoc_client_
  * aggregate is stopped before it (`blocked:` marker, cache.h): its later events
  * are dead letters too and commands on it are refused until it is repaired.
  * Idempotent. */
-byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
-                                              byron_proj_result_t why, const char *reason, byron_err_t *err);
+byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_client_t *cl,
+                                              const byron_proj_msg_t *m, byron_proj_result_t why,
+                                              const char *reason, byron_err_t *err);
 
 #endif

@@ -45,8 +45,8 @@ void byron_handler_answer_cleanup(byron_handler_answer_t *a) {
 /* Unique values are claimed in the event log by the api's commands
  * (unique.h): a handler that changed one would hold a value nobody claimed. */
 static byron_status_t unique_refused(byron_err_t *err, const char *path, const char *field) {
-    return byron_err_set(err, BYRON_EINVAL, "%s.%s: unique: it changes only through create and update commands",
-                         path, field);
+    return byron_err_set(err, BYRON_EINVAL,
+                         "%s.%s: unique: it changes only through create and update commands", path, field);
 }
 
 /* set / unset / delete of one change, checked against its model. keys: the
@@ -79,10 +79,11 @@ static byron_status_t parse_change(json_object *o, const byron_model_t *m, const
                     return byron_err_set(err, BYRON_EINVAL, "%sunset[%zu]: not a field of %s", path, i,
                                          m->name);
                 if (f->unique)
-                    return byron_err_set(err, BYRON_EINVAL,
-                                         "%sunset[%zu]: %s is unique: it changes only through create and update "
-                                         "commands",
-                                         path, i, f->name);
+                    return byron_err_set(
+                        err, BYRON_EINVAL,
+                        "%sunset[%zu]: %s is unique: it changes only through create and update "
+                        "commands",
+                        path, i, f->name);
                 if (f->required)
                     return byron_err_set(err, BYRON_EINVAL,
                                          "%sunset[%zu]: %s is required, it cannot be unset", path, i,

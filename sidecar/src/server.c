@@ -13,10 +13,10 @@
 
 #include "auth.h"
 #include "byron/httpd.h"
-#include "command_relay.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache_wait.h"
+#include "command_relay.h"
 #include "guard.h"
 
 #include <libwebsockets.h>
@@ -290,9 +290,10 @@ static void run_command(job_t *j, byron_sidecar_t *sc, const byron_principal_t *
     }
     if (!sc->commands) { /* a sink: relayed to the api (command_relay.h) */
         if (!key) {
-            set_error(j, 400, BYRON_CODE_BAD_USER_INPUT,
-                      "idempotencyKey: required from a sink's app — the causing event's id, so that a redelivered "
-                      "event does not run the command twice (docs/app-protocol.md)");
+            set_error(
+                j, 400, BYRON_CODE_BAD_USER_INPUT,
+                "idempotencyKey: required from a sink's app — the causing event's id, so that a redelivered "
+                "event does not run the command twice (docs/app-protocol.md)");
         } else {
             byron_command_relay_send(sc, j->arg1, body, j->traceparent, &j->status, &j->resp);
         }
@@ -545,8 +546,9 @@ static void dispatch(struct lws *wsi, session_t *s, byron_server_t *srv, job_kin
         return;
     }
     if (kind == JOB_COMMAND && !sc->commands && (!sc->sink || s->listener != L_UNIX)) {
-        respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND, "commands are served by the api sidecar (and relayed from "
-                                                         "a sink's app on its socket)");
+        respond_error(wsi, s, 404, BYRON_CODE_NOT_FOUND,
+                      "commands are served by the api sidecar (and relayed from "
+                      "a sink's app on its socket)");
         return;
     }
     if ((kind == JOB_CACHE_GET || kind == JOB_CACHE_QUERY) && !sc->cache) {

@@ -65,10 +65,10 @@ typedef struct byron_server_options {
      * Sec-WebSocket-Protocol; NULL: none. A WebSocket client that offers no
      * subprotocol is closed with 4406 (Subprotocol not acceptable). */
     const struct lws_protocols *ws_protocol;
-    int admin_port;            /* probes and metrics; 0: any free port; -1: no admin listener */
-    const char *admin_bind;    /* NULL: all interfaces */
-    int rest_tcp;              /* REST on the public port too (same authentication as GraphQL) */
-    size_t max_inflight_bytes; /* request bodies held at once, all clients (503 beyond); 0: 64 MiB */
+    int admin_port;                /* probes and metrics; 0: any free port; -1: no admin listener */
+    const char *admin_bind;        /* NULL: all interfaces */
+    int rest_tcp;                  /* REST on the public port too (same authentication as GraphQL) */
+    size_t max_inflight_bytes;     /* request bodies held at once, all clients (503 beyond); 0: 64 MiB */
     unsigned max_conns_per_client; /* public-port connections from one address (refused beyond); 0: 256 */
 } byron_server_options_t;
 

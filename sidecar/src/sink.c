@@ -73,7 +73,6 @@ struct byron_sink {
     outcome_metrics_t m;
 };
 
-
 static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -209,8 +208,8 @@ static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, cons
     natsMsg_Destroy(dm);
     json_object_put(o);
     if (ns != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s (JetStream error %d)", s->dlq_stream,
-                             natsStatus_GetText(ns), (int)jerr);
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s (JetStream error %d)",
+                             s->dlq_stream, natsStatus_GetText(ns), (int)jerr);
     return BYRON_OK;
 }
 
@@ -224,8 +223,8 @@ static void drop_index(byron_sink_t *s, mongoc_client_t *cl, const char *coll, c
     bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8(coll), "index", BCON_UTF8(name));
     bson_error_t be;
     if (!mongoc_client_write_command_with_opts(cl, s->o.database, cmd, NULL, NULL, &be))
-        byron_log(BYRON_LOG_WARN, "cannot drop a unique index", "model", coll, "index", name, "error", be.message,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "cannot drop a unique index", "model", coll, "index", name, "error",
+                  be.message, (char *)NULL);
     bson_destroy(cmd);
 }
 
@@ -276,7 +275,8 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             char needle[170];
             snprintf(needle, sizeof needle, ",%s,", name);
             if (strstr(have, needle)) continue;
-            if (strstr(uniq, needle)) drop_index(s, cl, m->name, name); /* an earlier version's unique index */
+            if (strstr(uniq, needle))
+                drop_index(s, cl, m->name, name); /* an earlier version's unique index */
             bson_t idx, key;
             n++;
             BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
@@ -403,17 +403,18 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
     if ((stored || give_up) && byron_projection_dead_lettered(s->proj, cl, pm, r, why, &de) == BYRON_OK) {
         natsMsg_Term(msg, NULL);
         if (stored) {
-            byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq, "type", type,
-                      "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
+            byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq, "type",
+                      type, "deliveries", n, "error", why, "dlq", s->dlq_stream, (char *)NULL);
             return "dead_lettered";
         }
         if (s->m.dlq_failures) byron_metric_add(s->m.dlq_failures, NULL, 1);
-        byron_log(BYRON_LOG_ERROR, "event terminated: its dead letter could not be stored", "stream", l->stream,
-                  "sequence", seq, "type", type, "deliveries", n, "error", why, "dlq_error", de.msg, (char *)NULL);
+        byron_log(BYRON_LOG_ERROR, "event terminated: its dead letter could not be stored", "stream",
+                  l->stream, "sequence", seq, "type", type, "deliveries", n, "error", why, "dlq_error",
+                  de.msg, (char *)NULL);
         return "dead_letter_failed";
     }
-    byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "stream", l->stream, "sequence", seq,
-              "error", de.msg, (char *)NULL);
+    byron_log(BYRON_LOG_ERROR, "cannot dead-letter an event: will retry", "stream", l->stream, "sequence",
+              seq, "error", de.msg, (char *)NULL);
     natsMsg_NakWithDelay(msg, nak_delay(s, meta->NumDelivered), NULL);
     return "failed";
 }
@@ -422,7 +423,8 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
 static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
     int64_t t0 = now_ms();
     jsMsgMetaData *meta = NULL;
-    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
+    if (natsMsg_GetMetaData(&meta, msg) !=
+        NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
         natsMsg_Nak(msg, NULL);
         return;
     }
@@ -464,16 +466,16 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
         break;
     }
     case BYRON_PROJ_UNAVAILABLE: /* not the event's fault: retry without counting towards the dead letter */
-        natsMsg_NakWithDelay(msg, (int64_t)s->o.retry_ms * 4 > NAK_MAX_MS ? NAK_MAX_MS : (int64_t)s->o.retry_ms * 4,
-                             NULL);
+        natsMsg_NakWithDelay(
+            msg, (int64_t)s->o.retry_ms * 4 > NAK_MAX_MS ? NAK_MAX_MS : (int64_t)s->o.retry_ms * 4, NULL);
         outcome = "failed";
-        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error", err.msg,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "event not projected: dependency unavailable", "type", type, "error",
+                  err.msg, (char *)NULL);
         break;
     case BYRON_PROJ_DEFER: /* a newer model's event: a sink that knows it will take it */
         natsMsg_NakWithDelay(msg, nak_delay(s, meta->NumDelivered), NULL);
-        byron_log(BYRON_LOG_INFO, "event deferred: written under a newer model", "type", type, "reason", err.msg,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_INFO, "event deferred: written under a newer model", "type", type, "reason",
+                  err.msg, (char *)NULL);
         break;
     case BYRON_PROJ_RETRY:
         if ((int64_t)meta->NumDelivered < s->o.max_deliver) {
@@ -677,11 +679,11 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     if (o->metrics) {
         static const char *const EL[] = {"type", "outcome", NULL};
         static const char *const PL[] = {"consumer", NULL};
-        s->m.events =
-            byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
-                                   "Events handled by the sink, by type and outcome (projected, skipped, "
-                                   "unhandled, filtered, failed, deferred, dead_lettered, dead_letter_failed)",
-                                   EL, NULL, 0);
+        s->m.events = byron_metrics_register(
+            o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
+            "Events handled by the sink, by type and outcome (projected, skipped, "
+            "unhandled, filtered, failed, deferred, dead_lettered, dead_letter_failed)",
+            EL, NULL, 0);
         s->m.latency =
             byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
                                    "Time to project one event (read, app, write)", NULL, NULL, 0);

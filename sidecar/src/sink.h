@@ -34,15 +34,15 @@ typedef struct byron_sink_options {
     const char *database;               /* the cache database (byron_cache_database) */
     byron_app_t *app;                   /* NULL: no app (default projection only) */
     byron_metrics_t *metrics;           /* NULL: none */
-    int threads;     /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
-    int max_deliver; /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
-    int retry_ms;    /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
-    int ack_wait_ms; /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
+    int threads;      /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
+    int max_deliver;  /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
+    int retry_ms;     /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
+    int ack_wait_ms;  /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
     int dlq_attempts; /* deliveries before an event whose dead letter cannot be stored is
                          terminated anyway (0: max_deliver + 10);      env BYRON_SINK_DLQ_ATTEMPTS */
-    int defer_ms;    /* how long an event of a newer model waits for a sink that knows it
-                        (0: 600000);                                   env BYRON_SINK_DEFER_MS */
-    int rebuild;     /* drop the cache and the durables first (--rebuild) */
+    int defer_ms;     /* how long an event of a newer model waits for a sink that knows it
+                         (0: 600000);                                   env BYRON_SINK_DEFER_MS */
+    int rebuild;      /* drop the cache and the durables first (--rebuild) */
 } byron_sink_options_t;
 
 /* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */

@@ -4,8 +4,8 @@
 #include "byron/jetstream.h"
 #include "byron/json.h"
 #include "byron/log.h"
-#include "nats_options.h"
 #include "envelope.h"
+#include "nats_options.h"
 #include "subject.h"
 
 #include <inttypes.h>
@@ -179,8 +179,8 @@ static byron_status_t js_api(byron_stream_t *s, const char *subject, const char 
     natsStatus ns = natsConnection_RequestString(&reply, s->nc, subject, req ? req : "", s->timeout_ms);
     if (ns != NATS_OK) return nats_err(err, ns, 0, subject);
     byron_err_t pe = {0};
-    byron_status_t st = byron_json_parse(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 32,
-                                         resp, &pe);
+    byron_status_t st =
+        byron_json_parse(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 32, resp, &pe);
     natsMsg_Destroy(reply);
     if (st != BYRON_OK) return byron_err_set(err, BYRON_EPROTO, "%s: unreadable answer: %s", subject, pe.msg);
     json_object *e = NULL, *v = NULL;
@@ -273,7 +273,8 @@ static void fill_meta(natsMsg *m, byron_stream_last_t *out) {
     out->has_claim = natsMsgHeader_Get(m, BYRON_HDR_CLAIM, &v) == NATS_OK && v;
     if (out->has_claim) snprintf(out->claim, sizeof out->claim, "%s", v);
     out->unique[0] = '\0';
-    out->has_unique = natsMsgHeader_Get(m, BYRON_HDR_UNIQUE, &v) == NATS_OK && v && strlen(v) < sizeof out->unique;
+    out->has_unique =
+        natsMsgHeader_Get(m, BYRON_HDR_UNIQUE, &v) == NATS_OK && v && strlen(v) < sizeof out->unique;
     if (out->has_unique) snprintf(out->unique, sizeof out->unique, "%s", v);
 }
 
@@ -312,8 +313,8 @@ static byron_status_t copy_data(natsMsg *m, char **data, size_t *len, byron_err_
     return BYRON_OK;
 }
 
-byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data, size_t *len,
-                                 byron_stream_last_t *meta, byron_err_t *err) {
+byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data,
+                                 size_t *len, byron_stream_last_t *meta, byron_err_t *err) {
     if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
     jsDirectGetMsgOptions dg;
     jsDirectGetMsgOptions_Init(&dg);
@@ -321,7 +322,8 @@ byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_
     dg.NextBySubject = subject;
     natsMsg *m = NULL;
     natsStatus ns = js_DirectGetMsg(&m, s->js, s->comp->stream, NULL, &dg);
-    if (ns == NATS_NOT_FOUND) return byron_err_set(err, BYRON_ENOTFOUND, "no message on %s from %" PRIu64, subject, from);
+    if (ns == NATS_NOT_FOUND)
+        return byron_err_set(err, BYRON_ENOTFOUND, "no message on %s from %" PRIu64, subject, from);
     if (ns != NATS_OK) return nats_err(err, ns, 0, "reading the stream");
     if (meta) fill_meta(m, meta);
     byron_status_t st = data ? copy_data(m, data, len, err) : BYRON_OK;
@@ -411,9 +413,7 @@ static byron_status_t read_ack(natsMsg *reply, uint64_t *seq, int *duplicate, by
         case 10164: /* wrong last sequence (subject in flight, clustered) */
             st = byron_err_set(err, BYRON_ECONFLICT, "changed concurrently: %s", d);
             break;
-        case 10201: /* the batch holds a message id already stored: a re-sent append */
-            *duplicate = 1;
-            break;
+        case 10201: /* the batch holds a message id already stored: a re-sent append */ *duplicate = 1; break;
         case 10158: /* duplicate message id in process */
         case 10176: /* incomplete batch (a message lost on the way) */
         case 10210: /* too many batches in flight */
@@ -442,7 +442,8 @@ byron_status_t byron_stream_append(byron_stream_t *s, const byron_publish_t *msg
     natsStatus ns = NATS_OK;
     for (size_t i = 0; i + 1 < n && ns == NATS_OK; i++) {
         natsMsg *m = NULL;
-        if ((ns = build_msg(s, &msgs[i], batch, i, 0, &m)) == NATS_OK) ns = natsConnection_PublishMsg(s->nc, m);
+        if ((ns = build_msg(s, &msgs[i], batch, i, 0, &m)) == NATS_OK)
+            ns = natsConnection_PublishMsg(s->nc, m);
         natsMsg_Destroy(m);
     }
     natsMsg *commit = NULL, *reply = NULL;
@@ -460,13 +461,14 @@ byron_status_t byron_stream_append(byron_stream_t *s, const byron_publish_t *msg
     return BYRON_OK;
 }
 
-byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id, uint64_t *seq,
-                                        byron_err_t *err) {
+byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id,
+                                        uint64_t *seq, byron_err_t *err) {
     byron_publish_t probe = {.subject = subject, .data = "", .msg_id = msg_id, .expected_seq = UINT64_MAX};
     int dup = 0;
     *seq = 0;
     byron_status_t st = byron_stream_append(s, &probe, 1, seq, &dup, err);
-    if (st == BYRON_ECONFLICT || (st == BYRON_OK && (!dup || !*seq))) { /* not a known id (or no sequence yet) */
+    if (st == BYRON_ECONFLICT ||
+        (st == BYRON_OK && (!dup || !*seq))) { /* not a known id (or no sequence yet) */
         byron_err_clear(err);
         if (st == BYRON_OK && !dup)
             byron_log(BYRON_LOG_ERROR, "a msg-id probe was stored", "subject", subject, (char *)NULL);

@@ -52,12 +52,12 @@ int byron_stream_ready(byron_stream_t *s); /* connected and ensured */
 
 /* The last event on one subject. */
 typedef struct byron_stream_last {
-    uint64_t seq;     /* 0: no event on the subject */
-    int64_t version;  /* byronversion of that event */
-    char type[129];   /* its event type */
-    char msg_id[160]; /* its Nats-Msg-Id */
-    char claim[160];  /* its Byron-Claim header (unique.h); "" when none */
-    int has_claim;    /* the header was present ("~" is a release) */
+    uint64_t seq;                      /* 0: no event on the subject */
+    int64_t version;                   /* byronversion of that event */
+    char type[129];                    /* its event type */
+    char msg_id[160];                  /* its Nats-Msg-Id */
+    char claim[160];                   /* its Byron-Claim header (unique.h); "" when none */
+    int has_claim;                     /* the header was present ("~" is a release) */
     char unique[BYRON_UNIQUE_HDR_MAX]; /* its Byron-Unique header: the unique values the aggregate holds */
     int has_unique;                    /* the header was present ("~": holds none) */
 } byron_stream_last_t;
@@ -69,8 +69,8 @@ byron_status_t byron_stream_last(byron_stream_t *s, const char *subject, byron_s
 /* The first message on subject at or after sequence from (a direct get):
  * BYRON_ENOTFOUND when there is none. Payload malloc'd (caller frees); data
  * may be NULL to read the headers only. */
-byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data, size_t *len,
-                                 byron_stream_last_t *meta, byron_err_t *err);
+byron_status_t byron_stream_next(byron_stream_t *s, const char *subject, uint64_t from, char **data,
+                                 size_t *len, byron_stream_last_t *meta, byron_err_t *err);
 
 /* Read the event stored at seq (its payload, malloc'd: caller frees). */
 byron_status_t byron_stream_get(byron_stream_t *s, uint64_t seq, char **data, size_t *len,
@@ -81,13 +81,15 @@ typedef struct byron_publish {
     const char *subject;
     const char *data;
     size_t len;
-    const char *msg_id;    /* Nats-Msg-Id: de-duplication */
-    int unconditional;     /* no Nats-Expected-Last-Subject-Sequence (a later message of the same subject in one append) */
+    const char *msg_id; /* Nats-Msg-Id: de-duplication */
+    int unconditional;  /* no Nats-Expected-Last-Subject-Sequence (a later message of the same subject in one
+                           append) */
     uint64_t expected_seq; /* Nats-Expected-Last-Subject-Sequence (0: the subject must be empty) */
     int64_t version;       /* Byron-Version header (0: none) */
     const char *type;      /* Byron-Type header (NULL: none) */
     const char *claim;     /* Byron-Claim header (unique.h: the owner's id, "~" for a release; NULL: none) */
-    const char *unique;    /* Byron-Unique header (unique.h: the values the aggregate holds after it; NULL: none) */
+    const char
+        *unique; /* Byron-Unique header (unique.h: the values the aggregate holds after it; NULL: none) */
 } byron_publish_t;
 
 #define BYRON_APPEND_MAX 256 /* messages in one append (the server allows 1000 in a batch) */
@@ -112,8 +114,8 @@ byron_status_t byron_stream_append(byron_stream_t *s, const byron_publish_t *msg
  * probe publish that cannot be stored — its expected last subject sequence
  * can never match — answered with the original's sequence if the id is
  * known. Finds what a lost ack or a re-sent batch leaves unknown. */
-byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id, uint64_t *seq,
-                                        byron_err_t *err);
+byron_status_t byron_stream_find_msg_id(byron_stream_t *s, const char *subject, const char *msg_id,
+                                        uint64_t *seq, byron_err_t *err);
 
 /* One message (byron_stream_append with n = 1). */
 byron_status_t byron_stream_publish(byron_stream_t *s, const byron_publish_t *p, uint64_t *seq,

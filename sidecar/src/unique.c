@@ -22,7 +22,8 @@ static int canonical(const byron_field_t *f, json_object *v, char *buf, size_t c
     case json_type_double: {
         double d = json_object_get_double(v);
         if (!isfinite(d)) return 0;
-        if (f->kind == BYRON_TYPE_INT || (json_object_is_type(v, json_type_int) && f->kind != BYRON_TYPE_FLOAT))
+        if (f->kind == BYRON_TYPE_INT ||
+            (json_object_is_type(v, json_type_int) && f->kind != BYRON_TYPE_FLOAT))
             snprintf(buf, cap, "i%" PRId64, json_object_get_int64(v));
         else
             snprintf(buf, cap, "f%.17g", d);
@@ -84,7 +85,8 @@ int byron_unique_holdings_parse(const byron_model_t *m, const char *header, byro
     return 0;
 }
 
-int byron_unique_holdings_format(const byron_model_t *m, const byron_unique_holdings_t *h, char *buf, size_t cap) {
+int byron_unique_holdings_format(const byron_model_t *m, const byron_unique_holdings_t *h, char *buf,
+                                 size_t cap) {
     size_t len = 0;
     if (cap) buf[0] = '\0';
     for (size_t i = 0; i < m->nfields; i++) {
@@ -106,8 +108,8 @@ int byron_unique_same(const byron_field_t *f, json_object *a, json_object *b) {
     return strcmp(ta, tb) == 0 && la == lb && (!xa || memcmp(xa, xb, la) == 0);
 }
 
-json_object *byron_unique_payload(const byron_model_t *m, const byron_field_t *f, json_object *v, const char *h,
-                                  const char *owner) {
+json_object *byron_unique_payload(const byron_model_t *m, const byron_field_t *f, json_object *v,
+                                  const char *h, const char *owner) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "model", json_object_new_string(m->name));
     json_object_object_add(o, "field", json_object_new_string(f->name));

@@ -53,7 +53,8 @@ typedef struct byron_unique_holdings {
 /* Parse a Byron-Unique header; -1 when it is malformed or names a field that is not unique. */
 int byron_unique_holdings_parse(const byron_model_t *m, const char *header, byron_unique_holdings_t *out);
 /* Format the header into buf ("~" for none); -1 when it does not fit. */
-int byron_unique_holdings_format(const byron_model_t *m, const byron_unique_holdings_t *h, char *buf, size_t cap);
+int byron_unique_holdings_format(const byron_model_t *m, const byron_unique_holdings_t *h, char *buf,
+                                 size_t cap);
 
 /* Whether a and b are the same value of f, as claims see them (1 and 1.0 of a
  * Float field are the same; NULL and JSON null are no value: never the same). */
@@ -61,7 +62,7 @@ int byron_unique_same(const byron_field_t *f, json_object *a, json_object *b);
 
 /* The claim message's payload: {"model","field","value","hash","owner"} with
  * owner "" for a release (whose value may be unknown: v NULL). Caller puts. */
-json_object *byron_unique_payload(const byron_model_t *m, const byron_field_t *f, json_object *v, const char *h,
-                                  const char *owner);
+json_object *byron_unique_payload(const byron_model_t *m, const byron_field_t *f, json_object *v,
+                                  const char *h, const char *owner);
 
 #endif

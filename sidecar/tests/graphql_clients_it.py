@@ -10,7 +10,7 @@ sidecar/tests/clients/ against it, one after the other:
                     validation of client queries, queries on seeded cache documents
   http_check.cjs    plain HTTP: status codes, media types, mutations and their errors
   ws_check.cjs      graphql-ws: subscriptions fed by mutations, replay, protocol errors
-  audit.cjs         graphql-http's serverAudits (every MUST passes; SHOULDs reported)
+  audit.cjs         graphql-http's serverAudits (every MUST and SHOULD passes)
   stress.cjs        every surface at once from 16 connections and WebSocket clients
                     (issue 17; not in the default list: run by its own test)
 

@@ -155,7 +155,9 @@ static pid_t app_spawn(int app, const char *app_sock, const char *sidecar_sock, 
                        char *const *app_env) {
     char script[600], e1[400], e2[400];
     snprintf(script, sizeof script, "%s/examples/%s", getenv("BYRON_SOURCE_DIR"),
-             app == 2 ? "reference-app/node/app.js" : app == 3 ? "orders/app/main.py" : "reference-app/python/app.py");
+             app == 2   ? "reference-app/node/app.js"
+             : app == 3 ? "orders/app/main.py"
+                        : "reference-app/python/app.py");
     snprintf(e1, sizeof e1, "BYRON_APP_SOCKET=%s", app_sock);
     snprintf(e2, sizeof e2, "BYRON_SIDECAR_SOCKET=%s", sidecar_sock);
     char *aargv[] = {app == 2 ? "node" : "python3", script, NULL};
@@ -385,8 +387,10 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     argv[n] = NULL;
     sc->pid = h_spawn(argv, sc->log, NULL);
     if (app)
-        sc->app_pid = app_spawn(strcmp(app, "node") == 0 ? 2 : strcmp(app, "orders") == 0 ? 3 : 1, sc->app_sock,
-                                sc->sock, sc->app_log, NULL);
+        sc->app_pid = app_spawn(strcmp(app, "node") == 0     ? 2
+                                : strcmp(app, "orders") == 0 ? 3
+                                                             : 1,
+                                sc->app_sock, sc->sock, sc->app_log, NULL);
     for (int i = 0; i < 300; i++) {
         h_resp_t r;
         if (h_http(NULL, sc->admin_port, "GET", wait_ready ? "/readyz" : "/healthz", NULL, 1000, &r) == 0 &&

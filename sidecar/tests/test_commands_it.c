@@ -253,7 +253,8 @@ Test(commands_it, a_missing_before_hook_needs_no_state_until_it_appears, .timeou
     h_resp_free(&r);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     for (int i = 0; i < 3; i++) { /* the sink is away: updates run without state */
-        cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"SHIPPED\"}}", &r), 0);
+        cr_assert_eq(h_command(&sc, "updateOrder", "{\"id\":\"n-1\",\"input\":{\"status\":\"SHIPPED\"}}", &r),
+                     0);
         cr_assert_eq(r.status, 200, "%s", r.body);
         h_resp_free(&r);
     }
@@ -766,9 +767,9 @@ Test(commands_it, keyed_create_without_id_gets_the_same_id, .timeout = 60) {
     cr_assert_eq(json_object_array_length(evs), 1);
     json_object_put(evs);
     /* Another key: another object; no key: a UUID. */
-    cr_assert_eq(h_command(&sc, "createOrder", "{\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"mk-2\"}",
-                           &r),
-                 0);
+    cr_assert_eq(
+        h_command(&sc, "createOrder", "{\"input\":{\"customer\":\"ann\"},\"idempotencyKey\":\"mk-2\"}", &r),
+        0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_neq(jstr(r.json, "id"), id, "%s", r.body);
     h_resp_free(&r);

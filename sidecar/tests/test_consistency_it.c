@@ -90,7 +90,8 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
     h_sink_start(&k, a.config, 3, NULL, NULL, NULL);
     for (int i = 0; i < ORDERS; i++) {
         char body[160];
-        snprintf(body, sizeof body, "{\"id\":\"sm-%d\",\"input\":{\"customer\":\"c%d\",\"total\":10.5}}", i, i);
+        snprintf(body, sizeof body, "{\"id\":\"sm-%d\",\"input\":{\"customer\":\"c%d\",\"total\":10.5}}", i,
+                 i);
         cr_assert_eq(command(i % 2 ? &b : &a, "createOrder", body), 200);
     }
     /* Each order gets a shipOrder through one replica and a cancelOrder through
@@ -99,9 +100,15 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
     pthread_t t[2 * PAIRS];
     for (int p = 0; p < PAIRS; p++) {
         int n = ORDERS / PAIRS;
-        ship[p] = (racer_t){.replica = &a, .command = "shipOrder", .first = p * n, .count = n,
+        ship[p] = (racer_t){.replica = &a,
+                            .command = "shipOrder",
+                            .first = p * n,
+                            .count = n,
                             .body_fmt = "{\"id\":\"sm-%d\",\"input\":{\"carrier\":\"ups\"}}"};
-        cancel[p] = (racer_t){.replica = &b, .command = "cancelOrder", .first = p * n, .count = n,
+        cancel[p] = (racer_t){.replica = &b,
+                              .command = "cancelOrder",
+                              .first = p * n,
+                              .count = n,
                               .body_fmt = "{\"id\":\"sm-%d\",\"input\":{\"reason\":\"changed my mind\"}}"};
         pthread_create(&t[2 * p], NULL, racer, &ship[p]);
         pthread_create(&t[2 * p + 1], NULL, racer, &cancel[p]);
@@ -111,8 +118,8 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
     for (int p = 0; p < PAIRS; p++)
         for (int i = ship[p].first; i < ship[p].first + ship[p].count; i++) {
             long s = ship[p].status[i], c = cancel[p].status[i];
-            cr_assert((s == 200) != (c == 200), "order sm-%d: shipOrder %ld, cancelOrder %ld: want exactly one", i,
-                      s, c);
+            cr_assert((s == 200) != (c == 200),
+                      "order sm-%d: shipOrder %ld, cancelOrder %ld: want exactly one", i, s, c);
             cr_assert((s == 200 || s == 422) && (c == 200 || c == 422), "order sm-%d: %ld %ld", i, s, c);
             shipped += s == 200;
             cancelled += c == 200;
@@ -123,7 +130,8 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
     int has_ship[ORDERS] = {0}, has_cancel[ORDERS] = {0};
     for (size_t i = 0; i < json_object_array_length(evs); i++) {
         json_object *ev = jget(json_object_array_get_idx(evs, i), "event");
-        const char *type = json_object_get_string(jget(ev, "type")), *id = json_object_get_string(jget(ev, "subject"));
+        const char *type = json_object_get_string(jget(ev, "type")),
+                   *id = json_object_get_string(jget(ev, "subject"));
         int n = id && strncmp(id, "sm-", 3) == 0 ? atoi(id + 3) : -1;
         if (n < 0 || n >= ORDERS || !type) continue;
         has_ship[n] += strcmp(type, "OrderShipped") == 0;
@@ -131,8 +139,9 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
     }
     json_object_put(evs);
     for (int i = 0; i < ORDERS; i++)
-        cr_assert_eq(has_ship[i] + has_cancel[i], 1, "order sm-%d: %d OrderShipped, %d OrderCancelled in the log", i,
-                     has_ship[i], has_cancel[i]);
+        cr_assert_eq(has_ship[i] + has_cancel[i], 1,
+                     "order sm-%d: %d OrderShipped, %d OrderCancelled in the log", i, has_ship[i],
+                     has_cancel[i]);
     assert_fold_equals_cache(a.config, k.app_sock);
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     cr_assert_eq(h_sidecar_stop(&a), 0);
@@ -169,8 +178,8 @@ static int volley(h_sidecar_t *a, h_sidecar_t *b, shot_t *shots, int n) {
     int ok = 0;
     for (int i = 0; i < n; i++) {
         pthread_join(t[i], NULL);
-        cr_assert(shots[i].status == 200 || shots[i].status == 409, "%s %s: HTTP %ld", shots[i].cmd, shots[i].body,
-                  shots[i].status);
+        cr_assert(shots[i].status == 200 || shots[i].status == 409, "%s %s: HTTP %ld", shots[i].cmd,
+                  shots[i].body, shots[i].status);
         ok += shots[i].status == 200;
     }
     return ok;
@@ -184,7 +193,8 @@ static size_t check_unique_in_log(const char *stream) {
     size_t n = 0;
     for (size_t i = 0; i < json_object_array_length(evs); i++) {
         json_object *ev = jget(json_object_array_get_idx(evs, i), "event");
-        const char *type = json_object_get_string(jget(ev, "type")), *id = json_object_get_string(jget(ev, "subject"));
+        const char *type = json_object_get_string(jget(ev, "type")),
+                   *id = json_object_get_string(jget(ev, "subject"));
         if (!type || !id) continue; /* a unique claim, not an event */
         n++;
         json_object *data = jget(ev, "data"), *code = NULL;
@@ -235,8 +245,8 @@ Test(consistency_it, unique_values_held_once_across_two_replicas, .timeout = 600
     for (int r = 0; r < ROUNDS; r += 2) { /* two winners race updates to one new code */
         for (int i = 0; i < 2; i++) {
             snprintf(shots[i].cmd, sizeof shots[i].cmd, "updateOrder");
-            snprintf(shots[i].body, sizeof shots[i].body, "{\"id\":\"u-%d-%d\",\"input\":{\"code\":\"D-%d\"}}",
-                     r + i, winner[r + i], r);
+            snprintf(shots[i].body, sizeof shots[i].body,
+                     "{\"id\":\"u-%d-%d\",\"input\":{\"code\":\"D-%d\"}}", r + i, winner[r + i], r);
         }
         cr_assert_eq(volley(&a, &b, shots, 2), 1, "pair %d: one update wins D-%d", r, r);
     }
@@ -244,17 +254,21 @@ Test(consistency_it, unique_values_held_once_across_two_replicas, .timeout = 600
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"u-1-%d\"}", winner[1]);
     cr_assert_eq(command(&a, "deleteOrder", body), 200);
-    cr_assert_eq(command(&b, "createOrder", "{\"id\":\"u-again-1\",\"input\":{\"customer\":\"c\",\"code\":\"C-1\"}}"),
-                 200, "C-1 freed by a delete");
+    cr_assert_eq(
+        command(&b, "createOrder", "{\"id\":\"u-again-1\",\"input\":{\"customer\":\"c\",\"code\":\"C-1\"}}"),
+        200, "C-1 freed by a delete");
     snprintf(body, sizeof body, "{\"id\":\"u-3-%d\",\"input\":{\"code\":null}}", winner[3]);
     cr_assert_eq(command(&b, "updateOrder", body), 200);
-    cr_assert_eq(command(&a, "createOrder", "{\"id\":\"u-again-3\",\"input\":{\"customer\":\"c\",\"code\":\"C-3\"}}"),
-                 200, "C-3 freed by an update");
-    cr_assert_eq(command(&a, "createOrder", "{\"id\":\"u-late\",\"input\":{\"customer\":\"c\",\"code\":\"D-4\"}}"), 409,
-                 "D-4 is still held (by the winner of the third pair)");
+    cr_assert_eq(
+        command(&a, "createOrder", "{\"id\":\"u-again-3\",\"input\":{\"customer\":\"c\",\"code\":\"C-3\"}}"),
+        200, "C-3 freed by an update");
+    cr_assert_eq(
+        command(&a, "createOrder", "{\"id\":\"u-late\",\"input\":{\"customer\":\"c\",\"code\":\"D-4\"}}"),
+        409, "D-4 is still held (by the winner of the third pair)");
     cr_assert_gt(check_unique_in_log(a.stream), ROUNDS);
     assert_fold_equals_cache(a.config, NULL);
-    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0, "a command through the sidecar is never dead-lettered");
+    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0,
+                 "a command through the sidecar is never dead-lettered");
     cr_assert_eq(h_sidecar_stop(&a), 0);
     cr_assert_eq(h_sidecar_stop(&b), 0);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
@@ -262,10 +276,10 @@ Test(consistency_it, unique_values_held_once_across_two_replicas, .timeout = 600
 
 /* ---- 3. a sink never loses work ---------------------------------------- */
 
-#define CHANGES_ENV                                                                                        \
-    "REFAPP_EVENT_CHANGES={\"OrderShipped\":["                                                             \
-    "{\"model\":\"OrderLine\",\"id\":\"{id}-a\",\"set\":{\"sku\":\"a\",\"qty\":1}},"                       \
-    "{\"model\":\"OrderLine\",\"id\":\"{id}-b\",\"set\":{\"sku\":\"b\",\"qty\":2}},"                       \
+#define CHANGES_ENV                                                                                          \
+    "REFAPP_EVENT_CHANGES={\"OrderShipped\":["                                                               \
+    "{\"model\":\"OrderLine\",\"id\":\"{id}-a\",\"set\":{\"sku\":\"a\",\"qty\":1}},"                         \
+    "{\"model\":\"OrderLine\",\"id\":\"{id}-b\",\"set\":{\"sku\":\"b\",\"qty\":2}},"                         \
     "{\"model\":\"OrderLine\",\"id\":\"{id}-c\",\"set\":{\"sku\":\"c\",\"qty\":3}}]}"
 
 static int file_contains(const char *path, const char *needle) {
@@ -291,7 +305,8 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
     h_sidecar_start(&api, "kill", "python", NULL);
     char *app_env[] = {CHANGES_ENV, NULL};
     char *fast[] = {"BYRON_SINK_ACK_WAIT_MS=1000", "BYRON_SINK_RETRY_MS=50", NULL};
-    static const char *const POINTS[] = {"after-journal", "after-own-write", "after-change:2", "fail-change:2"};
+    static const char *const POINTS[] = {"after-journal", "after-own-write", "after-change:2",
+                                         "fail-change:2"};
     enum { NPOINTS = sizeof POINTS / sizeof POINTS[0] };
     h_sink_t k;
     h_sink_start(&k, api.config, 1, fast, app_env, NULL); /* the creates, projected plainly */
@@ -312,16 +327,18 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
         cr_assert_eq(h_command(&api, "shipOrder", body, &r), 0);
         cr_assert_eq(r.status, 200, "%s", r.body);
         char ev_id[64];
-        snprintf(ev_id, sizeof ev_id, "%s", json_object_get_string(jget(json_object_array_get_idx(jget(r.json, "events"), 0), "id")));
+        snprintf(ev_id, sizeof ev_id, "%s",
+                 json_object_get_string(jget(json_object_array_get_idx(jget(r.json, "events"), 0), "id")));
         h_resp_free(&r);
         int killed = strncmp(POINTS[i], "fail-", 5) != 0;
         if (killed) { /* the sink dies inside the event's writes; a new one takes the redelivery */
-            cr_assert_eq(h_wait_exit(k.pid, 60000), 128 + SIGKILL, "%s: the sink was not killed; see %s", POINTS[i],
-                         k.log);
+            cr_assert_eq(h_wait_exit(k.pid, 60000), 128 + SIGKILL, "%s: the sink was not killed; see %s",
+                         POINTS[i], k.log);
             k.pid = 0;
             char point[64];
             snprintf(point, sizeof point, "\"point\":\"%.*s\"", (int)strcspn(POINTS[i], ":"), POINTS[i]);
-            cr_assert(file_contains(k.log, point), "%s: the failpoint was not reached; see %s", POINTS[i], k.log);
+            cr_assert(file_contains(k.log, point), "%s: the failpoint was not reached; see %s", POINTS[i],
+                      k.log);
             h_sink_stop(&k, SIGTERM); /* its app */
             h_sink_start(&k, api.config, 1, fast, app_env, NULL);
         }
@@ -334,7 +351,8 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
             cr_assert_eq(json_object_get_int(jget(r.json, "qty")), c + 1);
             h_resp_free(&r);
         }
-        cr_assert(file_contains(k.log, "resumed from the lane's journal"), "%s: no resume; see %s", POINTS[i], k.log);
+        cr_assert(file_contains(k.log, "resumed from the lane's journal"), "%s: no resume; see %s", POINTS[i],
+                  k.log);
         cr_assert_geq(after_hook_runs(&k, ev_id), 1, "%s: the after hook never ran for %s", POINTS[i], ev_id);
         cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
         cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
@@ -345,7 +363,8 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
 /* ---- 4. a partition never stalls --------------------------------------- */
 
 /* Publishes data to subject with a Byron-Version header, straight to the stream. */
-static uint64_t publish_raw(const char *stream, const char *subject, const char *version, const char *data, size_t len) {
+static uint64_t publish_raw(const char *stream, const char *subject, const char *version, const char *data,
+                            size_t len) {
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     natsMsg *m = NULL;
@@ -357,7 +376,8 @@ static uint64_t publish_raw(const char *stream, const char *subject, const char 
     natsMsgHeader_Set(m, "Byron-Version", version);
     natsMsgHeader_Set(m, "Nats-Expected-Stream", stream);
     natsStatus ns = js_PublishMsg(&ack, js, m, NULL, &jerr);
-    cr_assert_eq(ns, NATS_OK, "publish: %s (%d) %s", natsStatus_GetText(ns), (int)jerr, nats_GetLastError(NULL));
+    cr_assert_eq(ns, NATS_OK, "publish: %s (%d) %s", natsStatus_GetText(ns), (int)jerr,
+                 nats_GetLastError(NULL));
     uint64_t seq = ack->Sequence;
     jsPubAck_Destroy(ack);
     natsMsg_Destroy(m);
@@ -384,7 +404,8 @@ static json_object *dead_letters(const char *stream) {
         natsMsgHeader_Get(m, "Byron-Dlq-Sequence", &v);
         json_object_object_add(o, "sequence", json_object_new_string(v ? v : ""));
         byron_err_t e;
-        if (byron_json_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &body, &e) != BYRON_OK) body = NULL;
+        if (byron_json_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &body, &e) != BYRON_OK)
+            body = NULL;
         json_object_object_add(o, "body", body);
         json_object_object_add(o, "size", json_object_new_int(natsMsg_GetDataLength(m)));
         json_object_array_add(out, o);
@@ -413,11 +434,16 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
     json_object_object_add(data, "id", json_object_new_string("big-1"));
     json_object_object_add(data, "customer", json_object_new_string("c"));
     json_object_object_add(data, "junk", json_object_new_string(""));
-    byron_event_spec_t spec = {.source = source, .type = "OrderCreated", .subject = "big-1", .model = "Order",
-                               .version = 1, .data = data};
+    byron_event_spec_t spec = {.source = source,
+                               .type = "OrderCreated",
+                               .subject = "big-1",
+                               .model = "Order",
+                               .version = 1,
+                               .data = data};
     json_object *ev = byron_event_build(&spec);
     size_t base = strlen(byron_json_compact(ev)), pad = max_payload - 200 - base;
-    cr_assert_lt(max_payload - 200, BYRON_EVENT_MAX_BYTES + 1, "the server's payload limit is above the event limit");
+    cr_assert_lt(max_payload - 200, BYRON_EVENT_MAX_BYTES + 1,
+                 "the server's payload limit is above the event limit");
     json_object_put(ev);
     char *junk = malloc(pad + 1);
     memset(junk, 'x', pad);
@@ -439,7 +465,8 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
     for (int i = 0; i < 10000 && !id[0]; i++) {
         char cand[32];
         snprintf(cand, sizeof cand, "after-%d", i);
-        if (byron_partition("Order", cand, comp->partitions) == byron_partition("Order", "big-1", comp->partitions))
+        if (byron_partition("Order", cand, comp->partitions) ==
+            byron_partition("Order", "big-1", comp->partitions))
             snprintf(id, sizeof id, "%s", cand);
     }
     byron_component_free(comp);
@@ -480,9 +507,10 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
 Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 300) {
     h_sidecar_t api;
     h_sidecar_start(&api, "pm", "python", NULL);
-    char *app_env[] = {"REFAPP_EVENT_COMMANDS={\"OrderShipped\":[{\"command\":\"updateOrder\",\"id\":\"{id}-next\","
-                       "\"input\":{\"status\":\"SHIPPED\"}}]}",
-                       NULL};
+    char *app_env[] = {
+        "REFAPP_EVENT_COMMANDS={\"OrderShipped\":[{\"command\":\"updateOrder\",\"id\":\"{id}-next\","
+        "\"input\":{\"status\":\"SHIPPED\"}}]}",
+        NULL};
     char *crash[] = {"BYRON_SINK_ACK_WAIT_MS=1000", "BYRON_SINK_FAILPOINT=after-handler", NULL};
     char *fast[] = {"BYRON_SINK_ACK_WAIT_MS=1000", NULL};
     h_sink_t k;
@@ -492,14 +520,17 @@ Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 3
     assert_fold_equals_cache(api.config, k.app_sock); /* projected: the next sink's first event is the ship */
     /* Without an idempotency key, a sink's command is refused: a redelivery would run it twice. */
     h_resp_t r;
-    cr_assert_eq(h_http(k.sock, 0, "POST", "/v1/commands/createOrder", "{\"input\":{\"customer\":\"x\"}}", 5000, &r), 0);
+    cr_assert_eq(
+        h_http(k.sock, 0, "POST", "/v1/commands/createOrder", "{\"input\":{\"customer\":\"x\"}}", 5000, &r),
+        0);
     cr_assert_eq(r.status, 400, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "idempotencyKey"), "%s", r.body);
     h_resp_free(&r);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sink_start(&k, api.config, 1, crash, app_env, NULL);
     cr_assert_eq(command(&api, "shipOrder", "{\"id\":\"pm-1\",\"input\":{\"carrier\":\"ups\"}}"), 200);
-    cr_assert_eq(h_wait_exit(k.pid, 60000), 128 + SIGKILL, "the sink was not killed after the handler; see %s", k.log);
+    cr_assert_eq(h_wait_exit(k.pid, 60000), 128 + SIGKILL,
+                 "the sink was not killed after the handler; see %s", k.log);
     k.pid = 0;
     h_sink_stop(&k, SIGTERM); /* its app */
     h_sink_start(&k, api.config, 1, fast, app_env, NULL);
@@ -511,7 +542,8 @@ Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 3
     int updated = 0;
     for (size_t i = 0; i < json_object_array_length(evs); i++) {
         json_object *ev = jget(json_object_array_get_idx(evs, i), "event");
-        const char *id = json_object_get_string(jget(ev, "subject")), *type = json_object_get_string(jget(ev, "type"));
+        const char *id = json_object_get_string(jget(ev, "subject")),
+                   *type = json_object_get_string(jget(ev, "type"));
         updated += id && type && !strcmp(id, "pm-1-next") && !strcmp(type, "OrderUpdated");
     }
     json_object_put(evs);

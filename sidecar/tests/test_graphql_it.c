@@ -44,6 +44,6 @@ Test(graphql_it, identity_with_a_real_provider, .timeout = 300) {
     snprintf(cmd, sizeof cmd, "python3 %s/sidecar/tests/auth_clients_it.py 2>&1", src);
     fflush(stdout);
     int rc = system(cmd);
-    cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "auth_clients_it.py failed (exit %d); output above",
-              WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+    cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+              "auth_clients_it.py failed (exit %d); output above", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
 }

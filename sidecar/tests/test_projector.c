@@ -20,13 +20,13 @@ Test(guard, next_version_applies_older_skips_any_gap_refused) {
         {5, 2, BYRON_GUARD_SKIP},  /* replayed over a warm cache */
         {1, 3, BYRON_GUARD_GAP},   /* version 2 missing: never out of order */
         {0, 4, BYRON_GUARD_GAP},   /* no full-state exception: a jump is never applied */
-        {3, 7, BYRON_GUARD_GAP},
-        {3, INT64_MAX, BYRON_GUARD_GAP},
+        {3, 7, BYRON_GUARD_GAP},   {3, INT64_MAX, BYRON_GUARD_GAP},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
         cr_assert_eq(byron_guard_decide(CASES[i].stored, CASES[i].version), CASES[i].want,
                      "case %zu: stored %lld version %lld → %s", i, (long long)CASES[i].stored,
-                     (long long)CASES[i].version, byron_guard_name(byron_guard_decide(CASES[i].stored, CASES[i].version)));
+                     (long long)CASES[i].version,
+                     byron_guard_name(byron_guard_decide(CASES[i].stored, CASES[i].version)));
 }
 
 Test(guard, event_kinds) {

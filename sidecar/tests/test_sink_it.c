@@ -555,7 +555,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     fclose(f);
     h_sink_t b;
     h_sink_start(&b, bcfg, 2, NULL, NULL,
-               NULL); /* the Node reference app (the Python one serves the DLQ test) */
+                 NULL); /* the Node reference app (the Python one serves the DLQ test) */
     /* B is ready although one of its subscriptions has no stream: reported, not blocking. */
     h_resp_t r;
     int64_t deadline = mono_ms() + 10000;

@@ -8,10 +8,10 @@
 #ifndef BYRON_HTTPD_H
 #define BYRON_HTTPD_H
 
-#include <stddef.h>
-
 #include "byron/metrics.h"
 #include "byron/status.h"
+
+#include <stddef.h>
 
 typedef struct byron_httpd byron_httpd_t;
 
@@ -39,10 +39,8 @@ int byron_httpd_port(const byron_httpd_t *h);
 void byron_httpd_free(byron_httpd_t *h);
 
 /* Handler helpers. */
-void byron_http_respond(byron_http_response_t *resp, int status, const char *content_type,
-                        const char *body);
+void byron_http_respond(byron_http_response_t *resp, int status, const char *content_type, const char *body);
 /* GET /metrics for a registry (ud = byron_metrics_t*). */
-void byron_http_metrics_handler(void *ud, const char *method, const char *path,
-                                byron_http_response_t *resp);
+void byron_http_metrics_handler(void *ud, const char *method, const char *path, byron_http_response_t *resp);
 
 #endif

@@ -6,11 +6,11 @@
 #ifndef BYRON_JSON_H
 #define BYRON_JSON_H
 
+#include "byron/status.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "byron/status.h"
 
 #define BYRON_JSON_REQUIRED 0
 #define BYRON_JSON_OPTIONAL 1
@@ -22,8 +22,7 @@ byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json
                                 byron_err_t *err);
 
 /* Read and parse a whole file of at most max_bytes. */
-byron_status_t byron_json_parse_file(const char *path, size_t max_bytes, json_object **out,
-                                     byron_err_t *err);
+byron_status_t byron_json_parse_file(const char *path, size_t max_bytes, json_object **out, byron_err_t *err);
 
 byron_status_t byron_json_get_object(json_object *obj, const char *path, const char *key, int flags,
                                      json_object **out, byron_err_t *err);
@@ -33,10 +32,10 @@ byron_status_t byron_json_get_array(json_object *obj, const char *path, const ch
 byron_status_t byron_json_get_string(json_object *obj, const char *path, const char *key, int flags,
                                      const char **out, byron_err_t *err);
 /* Integers must be JSON integers within [min, max]. */
-byron_status_t byron_json_get_int(json_object *obj, const char *path, const char *key, int flags,
-                                  int64_t min, int64_t max, int64_t *out, byron_err_t *err);
-byron_status_t byron_json_get_bool(json_object *obj, const char *path, const char *key, int flags,
-                                   int *out, byron_err_t *err);
+byron_status_t byron_json_get_int(json_object *obj, const char *path, const char *key, int flags, int64_t min,
+                                  int64_t max, int64_t *out, byron_err_t *err);
+byron_status_t byron_json_get_bool(json_object *obj, const char *path, const char *key, int flags, int *out,
+                                   byron_err_t *err);
 
 /* Serialize compactly; the returned string is owned by obj (json-c semantics). */
 const char *byron_json_compact(json_object *obj);

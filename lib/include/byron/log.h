@@ -1,7 +1,8 @@
 /* log.h — structured logs: one JSON object per line on stderr.
  *
  *   byron_log(BYRON_LOG_INFO, "reconciled", "name", "orders", "namespace", "shop", NULL);
- *   → {"ts":"2026-11-26T06:40:00.123Z","level":"info","logger":"operator","msg":"reconciled","name":"orders","namespace":"shop"}
+ *   →
+ * {"ts":"2026-11-26T06:40:00.123Z","level":"info","logger":"operator","msg":"reconciled","name":"orders","namespace":"shop"}
  *
  * Fields are key/value string pairs terminated by NULL. Each line is written
  * with a single write(2), so lines from several threads never interleave.

@@ -22,8 +22,8 @@ void byron_metrics_free(byron_metrics_t *m);
  * ascending, for histograms (NULL: default latency buckets in seconds).
  * The registry owns the family; returns NULL on a duplicate name. */
 byron_metric_t *byron_metrics_register(byron_metrics_t *m, byron_metric_kind_t kind, const char *name,
-                                       const char *help, const char *const *labels,
-                                       const double *buckets, size_t nbuckets);
+                                       const char *help, const char *const *labels, const double *buckets,
+                                       size_t nbuckets);
 
 /* values: as many label values as the family has label names (NULL if none). */
 void byron_metric_add(byron_metric_t *f, const char *const *values, double v);

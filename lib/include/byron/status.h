@@ -11,17 +11,17 @@
 
 typedef enum {
     BYRON_OK = 0,
-    BYRON_EINVAL,      /* bad input from outside: config, JSON, request */
+    BYRON_EINVAL, /* bad input from outside: config, JSON, request */
     BYRON_ENOMEM,
-    BYRON_EIO,         /* a dependency failed (network, file, server error) */
+    BYRON_EIO, /* a dependency failed (network, file, server error) */
     BYRON_ETIMEDOUT,
     BYRON_ENOTFOUND,
-    BYRON_ECONFLICT,   /* optimistic concurrency lost, already exists */
-    BYRON_EUNAVAILABLE,/* dependency down or overloaded: retry later */
-    BYRON_EPROTO,      /* a peer spoke garbage */
-    BYRON_EREJECTED,   /* an app or policy refused the request on purpose */
-    BYRON_ELIMIT,      /* a configured limit was exceeded */
-    BYRON_ESTATE,      /* called at the wrong time (shutting down, not ready) */
+    BYRON_ECONFLICT,    /* optimistic concurrency lost, already exists */
+    BYRON_EUNAVAILABLE, /* dependency down or overloaded: retry later */
+    BYRON_EPROTO,       /* a peer spoke garbage */
+    BYRON_EREJECTED,    /* an app or policy refused the request on purpose */
+    BYRON_ELIMIT,       /* a configured limit was exceeded */
+    BYRON_ESTATE,       /* called at the wrong time (shutting down, not ready) */
 } byron_status_t;
 
 #define BYRON_ERR_MSG_MAX 512
@@ -40,8 +40,7 @@ byron_status_t byron_err_set(byron_err_t *err, byron_status_t code, const char *
 byron_status_t byron_err_vset(byron_err_t *err, byron_status_t code, const char *fmt, va_list ap);
 
 /* Prefix err's message with context: "loading config: " + old message. */
-byron_status_t byron_err_prefix(byron_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+byron_status_t byron_err_prefix(byron_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void byron_err_clear(byron_err_t *err);
 

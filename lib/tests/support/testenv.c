@@ -18,7 +18,8 @@ static struct {
 static void load(void) {
     if (env.loaded) return;
     const char *path = getenv("BYRON_TESTENV");
-    if (!path) cr_assert_fail("BYRON_TESTENV is not set: run integration tests through ctest (fixture testenv)");
+    if (!path)
+        cr_assert_fail("BYRON_TESTENV is not set: run integration tests through ctest (fixture testenv)");
     FILE *f = fopen(path, "r");
     if (!f) cr_assert_fail("cannot open the testenv file %s: is `scripts/testenv start` running?", path);
     char line[1024];

@@ -395,8 +395,8 @@ static int model(gen_t *g, json_object *m, size_t idx, byron_graphql_type_t *que
     }
     /* An indexed field named and/or/not would take a combinator's place. */
     snprintf(ref, sizeof(ref), "[%s!]", n1);
-    if (!add_field(g, filter, "and", ref, "All of these.") || !add_field(g, filter, "or", ref, "Any of these.") ||
-        !add_field(g, filter, "not", n1, "Not this."))
+    if (!add_field(g, filter, "and", ref, "All of these.") ||
+        !add_field(g, filter, "or", ref, "Any of these.") || !add_field(g, filter, "not", n1, "Not this."))
         goto out;
     snprintf(n1, sizeof(n1), "%sOrderBy", name);
     if (!(oby = add_type(g, BYRON_GRAPHQL_INPUT_OBJECT, n1, NULL))) goto out;

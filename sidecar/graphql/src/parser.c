@@ -390,8 +390,8 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const by
     }
     ps->doc = doc;
     ps->max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH);
-    gql_lexer_init(&ps->lx, src ? src : "", src ? len : 0, gql_limit(limits->max_tokens, BYRON_GRAPHQL_HARD_MAX_TOKENS),
-                   &doc->arena);
+    gql_lexer_init(&ps->lx, src ? src : "", src ? len : 0,
+                   gql_limit(limits->max_tokens, BYRON_GRAPHQL_HARD_MAX_TOKENS), &doc->arena);
     if (setjmp(ps->jmp) != 0) {
         byron_graphql_status_t st = ps->status;
         if (errors) {

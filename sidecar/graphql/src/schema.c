@@ -214,8 +214,9 @@ byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *f,
     if (def == NULL) return BYRON_GRAPHQL_OK;
     /* Kept as text: the schema must share no json_object with its builder, nor
      * later between requests (internal.h). */
-    f->default_json = sdup(f->schema, json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN |
-                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    f->default_json =
+        sdup(f->schema,
+             json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     return f->default_json ? BYRON_GRAPHQL_OK : BYRON_GRAPHQL_ENOMEM;
 }
 

@@ -867,10 +867,11 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     if (json_object_array_length(v.errors) == 0 && !cyclic) {
         for (const gql_definition_t *d = doc->definitions; d; d = d->next) {
             if (d->kind != GQL_D_OPERATION) continue;
-            counter_t c = {.v = &v,
-                           .max_fields = (unsigned)gql_limit(limits->max_fields, BYRON_GRAPHQL_HARD_MAX_FIELDS),
-                           .max_aliases = (unsigned)gql_limit(limits->max_aliases, BYRON_GRAPHQL_HARD_MAX_ALIASES),
-                           .max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH)};
+            counter_t c = {
+                .v = &v,
+                .max_fields = (unsigned)gql_limit(limits->max_fields, BYRON_GRAPHQL_HARD_MAX_FIELDS),
+                .max_aliases = (unsigned)gql_limit(limits->max_aliases, BYRON_GRAPHQL_HARD_MAX_ALIASES),
+                .max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH)};
             count(&c, d->selections, 1); /* the root selection set is level 1 */
             if (c.exceeded) {
                 gql_error_add(v.errors, c.at, c.code, "%s", c.msg);

@@ -346,7 +346,7 @@ typedef struct byron_graphql_ws_options {
     /* Checks connection_init's payload (borrowed, may be NULL): 0 accepts,
      * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
     int (*authorize)(void *ctx, json_object *payload);
-    unsigned max_subscriptions; /* 100 by default; beyond: error message */
+    unsigned max_subscriptions;                 /* 100 by default; beyond: error message */
     byron_graphql_authorize_fn authorize_field; /* root fields of every operation; NULL: all allowed */
 } byron_graphql_ws_options_t;
 

@@ -2,11 +2,14 @@
 # run.sh BUILD_DIR — cross-checks the engine against graphql-js (validation
 # verdicts, execution results, introspection → buildClientSchema). Needs node
 # and graphql-js: GRAPHQL_JS_DIR is a directory whose node_modules has
-# `graphql` (npm install graphql@16 there). Not part of ctest.
+# `graphql` (default: the client tests' packages that `scripts/bootstrap test`
+# installs). ctest runs it as graphql.graphqljs_xcheck (integration tier).
 set -eu
 build=${1:?usage: run.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-: "${GRAPHQL_JS_DIR:?set GRAPHQL_JS_DIR to a directory with node_modules/graphql}"
+GRAPHQL_JS_DIR=${GRAPHQL_JS_DIR:-${BYRON_CACHE:-$HOME/.cache/byron}/node/current}
+[ -d "$GRAPHQL_JS_DIR/node_modules/graphql" ] ||
+  { echo "run.sh: no graphql-js in $GRAPHQL_JS_DIR/node_modules: run scripts/bootstrap test" >&2; exit 1; }
 export GRAPHQL_JS_DIR
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -36,4 +36,9 @@ eq.forEach((c, i) => {
   }
 });
 console.log(`${total - diffs} passed, ${diffs} failed`);
+// Nothing passes empty: every case must have been compared.
+if (total === 0 || vo.length !== vq.length || eo.length !== eq.length) {
+  console.log(`FAIL: ${total} cases compared (${vq.length}/${vo.length} validate, ${eq.length}/${eo.length} execute)`);
+  process.exit(1);
+}
 process.exit(diffs ? 1 : 0);

@@ -4,7 +4,7 @@
  * easy handles; easy handles themselves are pooled (a mutex-protected stack)
  * so a request costs no handle setup. The bearer token is re-read from its
  * file when the file's mtime changes, checked at most once a second. */
-#include "kube_client.h"
+#include "byron/kube_client.h"
 
 #include "byron/json.h"
 
@@ -32,6 +32,7 @@ struct byron_kube_client {
     struct timespec token_mtime;
     time_t token_checked;
     byron_metric_t *requests; /* rest_client_requests_total{code,method} */
+    char user_agent[128];
 };
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *ud) {
@@ -51,6 +52,7 @@ byron_kube_client_t *byron_kube_client_new(byron_kube_config_t *cfg, byron_err_t
         return NULL;
     }
     c->cfg = cfg;
+    snprintf(c->user_agent, sizeof c->user_agent, "byron-operator/%s", BYRON_VERSION);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&c->share_locks[i], NULL);
     pthread_mutex_init(&c->pool_mu, NULL);
     pthread_mutex_init(&c->token_mu, NULL);
@@ -87,6 +89,10 @@ void byron_kube_client_free(byron_kube_client_t *c) {
 }
 
 const byron_kube_config_t *byron_kube_client_config(const byron_kube_client_t *c) { return c->cfg; }
+
+void byron_kube_client_set_user_agent(byron_kube_client_t *c, const char *user_agent) {
+    snprintf(c->user_agent, sizeof c->user_agent, "%s", user_agent);
+}
 
 void byron_kube_client_set_metrics(byron_kube_client_t *c, byron_metrics_t *m) {
     static const char *const labels[] = {"code", "method", NULL};
@@ -165,7 +171,7 @@ static void setup_common(byron_kube_client_t *c, CURL *h, const char *url, int s
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "byron-operator/" BYRON_VERSION);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
     /* HTTP/1.1: one request per connection at a time keeps watches and
      * calls independent; the pool bounds the connection count. */
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);

@@ -1,8 +1,8 @@
 /* kubeconfig.c — kubeconfig (libyaml → json-c, then strict getters so every
  * error names its field) and in-cluster service-account credentials. */
-#include "kubeconfig.h"
+#include "byron/kubeconfig.h"
 
-#include "base64.h"
+#include "byron/base64.h"
 #include "byron/json.h"
 
 #include <ctype.h>

@@ -12,9 +12,9 @@
 #ifndef BYRON_KUBE_CLIENT_H
 #define BYRON_KUBE_CLIENT_H
 
+#include "byron/kubeconfig.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
-#include "kubeconfig.h"
 
 #include <json-c/json.h>
 #include <stdatomic.h>
@@ -26,6 +26,9 @@ typedef struct byron_kube_client byron_kube_client_t;
 byron_kube_client_t *byron_kube_client_new(byron_kube_config_t *cfg, byron_err_t *err);
 void byron_kube_client_free(byron_kube_client_t *c);
 const byron_kube_config_t *byron_kube_client_config(const byron_kube_client_t *c);
+/* The User-Agent of every request (default "byron-operator/<version>"):
+ * the API server's audit log names the program. Call before any request. */
+void byron_kube_client_set_user_agent(byron_kube_client_t *c, const char *user_agent);
 /* Count requests in rest_client_requests_total{code,method} (optional). */
 void byron_kube_client_set_metrics(byron_kube_client_t *c, byron_metrics_t *m);
 

@@ -1,5 +1,5 @@
 /* test_kubeconfig.c — kubeconfig and in-cluster credentials: good and malformed. */
-#include "kubeconfig.h"
+#include "byron/kubeconfig.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* base64.c — base64 encode/decode (standard and URL alphabets). */
-#include "base64.h"
+#include "byron/base64.h"
 
 #include <stdlib.h>
 
