@@ -148,11 +148,13 @@ pass "the app's before hooks reject with their message (cancelled order, negativ
 kubectl -n "$NS" wait --for=condition=Ready bc/shipping --timeout=180s >/dev/null || fail "bc/shipping not Ready"
 port_forward shipping-api; SHIPPING=http://127.0.0.1:$PORT/graphql
 # shipping trusts no issuer (anyone may read it): a token there is refused, so none is sent.
-TOKEN= gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier } }' \
-  'a["data"]["shipment"] == {"orderId": "o-1", "carrier": "ups"}'
+# Its sink's app is a process manager: on OrderShipped it commands createShipment through its
+# sidecar, relayed to shipping's api and keyed by the event — one Shipment event, version 1.
+TOKEN= gql_until 60 "$SHIPPING" '{ shipment(id: "o-1") { orderId carrier version } }' \
+  'a["data"]["shipment"] == {"orderId": "o-1", "carrier": "ups", "version": 1}'
 TOKEN= gql "$SHIPPING" '{ shipments { edges { node { id } } } }'
 [ "$(jq_ 'len(a["data"]["shipments"]["edges"])')" = 1 ] || fail "only shipped orders make shipments: $ANSWER"
-pass "shipping's sink projected orders' OrderShipped into a Shipment"
+pass "shipping's sink app commanded a Shipment for orders' OrderShipped (relayed to its api, once)"
 stop_port_forwards
 
 # --- the cache's Secret deleted: it comes back as it was -------------------------------------

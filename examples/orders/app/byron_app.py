@@ -14,14 +14,18 @@ Unix socket; this module turns those calls into calls of plain functions:
     @app.on_event("OrderShipped")        # POST /v1/events/OrderShipped  (sink)
     def shipped(req): return {"set": {...}}
 
+    command("createShipment", id=..., input={...}, key=event_id)   # through the sidecar
+
     app.run()
 
 Whatever is not registered answers 404, which the sidecar reads as "not
 implemented" (a hook is skipped, an event gets the default projection).
 """
+import http.client
 import json
 import os
 import signal
+import socket
 import socketserver
 import sys
 import time
@@ -35,6 +39,47 @@ class Reject(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class CommandFailed(Exception):
+    """A command sent through the sidecar was not run; status and answer say why."""
+
+    def __init__(self, status, answer):
+        super().__init__("HTTP %s: %s" % (status, json.dumps(answer)))
+        self.status, self.answer = status, answer
+
+
+class _SidecarConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("sidecar", timeout=30)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def command(name, input=None, id=None, key=None):
+    """Run a command through this pod's sidecar (BYRON_SIDECAR_SOCKET) and return
+    its answer ({"id", "version", "events", ...}). From an event handler, key is
+    the causing event's id: the sink delivers an event at least once, and a
+    re-sent command with the same key gets the first result back."""
+    body = {"input": input or {}}
+    if id is not None:
+        body["id"] = id
+    if key is not None:
+        body["idempotencyKey"] = key
+    conn = _SidecarConnection(os.environ.get("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"))
+    try:
+        conn.request("POST", "/v1/commands/" + name, json.dumps(body), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        status, answer = r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+    if status != 200:
+        raise CommandFailed(status, answer)
+    return answer
 
 
 def event(type_, **data):
