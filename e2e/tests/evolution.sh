@@ -4,14 +4,16 @@
 # commands without a pause (evolution_writer.py); two refused changes (a
 # retyped field, new partitions) rejected by `kubectl apply` naming the field;
 # then an allowed one (an optional field `note`, an enum value ON_HOLD) applied
-# while the client keeps writing events that use them.
+# while the client keeps writing events that use them (and old-schema events
+# on the same orders right behind them).
 #
 # The sink Deployment is paused for the first part of the rollout, so that the
 # old sink pod certainly meets events of the new model (the api rolls first):
 # it must defer them (byron_sink_events_total{outcome="deferred"} > 0), never
 # dead-letter them. Resumed, old and new sink pods run side by side until the
-# old one goes. Asserted: no dead letter (the old sink's metric read until it
-# is gone, the new one's, and the DLQ stream as the fold checker reads it);
+# old one goes. Asserted: no dead letter, neither stored nor tried (the old
+# sink's metrics read until it is gone and its whole log, the new one's, and
+# the DLQ stream as the fold checker reads it);
 # every accepted command's event is in the stream (the stream holds exactly as
 # many events as commands were accepted, and each order's cached version is
 # the number of commands accepted on it); the cache equals the fold of the
