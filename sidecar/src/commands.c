@@ -3,7 +3,9 @@
  *   prepare   resolve the command, validate the input, derive the id, the
  *             aggregate's subject and the message ids
  *   attempt   (again on a conflict, at most --max-attempts times)
- *     read      the aggregate's last event (version, sequence) from the stream
+ *     read      the aggregate's last event (version, sequence) from the stream,
+ *               or the one this sidecar appended last (tail_cache.h: a hint
+ *               that only an append can confirm)
  *     state     existence from the stream; `current`: the cached object at
  *               exactly that version (cache_wait.h), when a hook or a unique
  *               release needs it
@@ -27,6 +29,7 @@
 #include "envelope.h"
 #include "principal.h"
 #include "subject.h"
+#include "tail_cache.h"
 #include "unique.h"
 
 #include <inttypes.h>
@@ -46,6 +49,7 @@ struct byron_commands {
      * then runs again with the state (hooks are side-effect free). */
     atomic_int *no_before;
     size_t nno_before;
+    byron_tail_cache_t *tail; /* the last event appended per aggregate (tail_cache.h) */
 };
 
 static const char *const KIND_NAMES[] = {"create", "update", "delete", "custom"};
@@ -61,7 +65,10 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     if (c->o.deadline_ms <= 0) c->o.deadline_ms = 15000;
     if (c->o.state_wait_ms <= 0) c->o.state_wait_ms = 5000;
     c->nno_before = 3 * c->o.component->nmodels;
-    if (!(c->no_before = calloc(c->nno_before ? c->nno_before : 1, sizeof *c->no_before))) {
+    size_t slots = c->o.tail_slots < 0 ? 0 : c->o.tail_slots ? (size_t)c->o.tail_slots : 1024;
+    if (!(c->no_before = calloc(c->nno_before ? c->nno_before : 1, sizeof *c->no_before)) ||
+        !(c->tail = byron_tail_cache_new(slots))) {
+        free(c->no_before);
         free(c);
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return NULL;
@@ -88,6 +95,7 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
 
 void byron_commands_free(byron_commands_t *c) {
     if (!c) return;
+    byron_tail_cache_free(c->tail);
     free(c->no_before);
     free(c);
 }
@@ -185,7 +193,9 @@ typedef struct run {
     byron_backoff_t bo;
     /* This attempt. */
     int attempt;
-    int again; /* the attempt lost a race: run it again */
+    int again;       /* the attempt lost a race: run it again */
+    int fresh;       /* read the stream, not the tail cache (after a miss of it) */
+    int last_cached; /* this attempt's last came from the tail cache */
     byron_stream_last_t last;
     int exists;
     json_object *current;                  /* the state at last.version; NULL: none */
@@ -423,10 +433,12 @@ static byron_status_t read_back_duplicate(run_t *r, uint64_t seq) {
 /* ------------------------------------------------------------------ read + state */
 
 static byron_status_t read_last(run_t *r) {
-    byron_status_t st;
-    while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
-           mono_s() < r->deadline)
-        sleep_ms(byron_backoff_next(&r->bo));
+    byron_status_t st = BYRON_OK;
+    r->last_cached = !r->fresh && byron_tail_cache_get(r->c->tail, r->subject, &r->last);
+    if (!r->last_cached)
+        while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
+               mono_s() < r->deadline)
+            sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && r->last.seq && (r->last.version <= 0 || r->last.version >= BYRON_VERSION_MAX))
         st = byron_err_set(r->err, BYRON_EPROTO,
                            "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
@@ -870,6 +882,17 @@ static byron_status_t append(run_t *r) {
            mono_s() < r->deadline)
         sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && !dup) {
+        /* The aggregate's last event now, as a read of the stream would find it. */
+        byron_stream_last_t tail;
+        size_t k = n - 1;
+        memset(&tail, 0, offsetof(byron_stream_last_t, unique));
+        tail.seq = seqs[k];
+        tail.version = r->last.version + (int64_t)r->nev;
+        snprintf(tail.type, sizeof tail.type, "%s", types[r->nev - 1]);
+        snprintf(tail.msg_id, sizeof tail.msg_id, "%s", msg_ids[k]);
+        tail.has_unique = r->has_unique_hdr;
+        snprintf(tail.unique, sizeof tail.unique, "%s", r->has_unique_hdr ? r->unique_hdr : "");
+        byron_tail_cache_put(r->c->tail, r->subject, &tail);
         r->out->events = json_object_new_array();
         for (size_t i = 0; i < r->nev; i++) {
             uint64_t seq = seqs[r->nclaims + i];
@@ -940,6 +963,17 @@ static byron_status_t run(run_t *r) {
             break;
         }
         st = attempt(r);
+        if (r->last_cached && (st != BYRON_OK || r->again)) {
+            /* It started from the tail cache, and only an append may end such
+             * an attempt (tail_cache.h): decide again on the stream's latest
+             * event, at once — a stale hint is not contention. */
+            byron_tail_cache_drop(r->c->tail, r->subject, r->last.seq);
+            r->fresh = 1;
+            r->out->code = NULL;
+            r->out->app_code[0] = '\0';
+            r->attempt--;
+            continue;
+        }
         if (st != BYRON_OK || !r->again) break;
         if (r->c->conflicts) byron_metric_add(r->c->conflicts, label, 1);
         sleep_ms(byron_backoff_next(&r->bo));

@@ -425,6 +425,54 @@ Test(commands_it, concurrent_writers_on_one_aggregate, .timeout = 120) { concurr
 /* Two API replicas of one component: the stream serialises them as it does threads. */
 Test(commands_it, concurrent_writers_across_two_replicas, .timeout = 120) { concurrent_writers(2); }
 
+/* An api sidecar remembers the last event it appended per aggregate
+ * (tail_cache.h) and may start a command from it; another replica's appends
+ * make that hint stale. A stale hint may cost a retry, never a wrong answer:
+ * a refusal (NOT_FOUND, CONFLICT "already exists") is only given on the
+ * stream's latest event. Each step below would be refused on replica A's own
+ * last append. */
+Test(commands_it, a_replica_answers_on_the_stream_not_on_its_own_last_append, .timeout = 120) {
+    h_sidecar_t a, b;
+    h_sidecar_start(&a, "tail", NULL, NULL);
+    char same[80];
+    snprintf(same, sizeof same, "=%s", a.component);
+    h_sidecar_start(&b, same, NULL, NULL);
+    static const struct {
+        h_sidecar_t *on;
+        const char *command, *body;
+        int64_t version; /* the aggregate's version after it */
+    } STEPS[] = {
+        {NULL, "createOrder", "{\"id\":\"t-1\",\"input\":{\"customer\":\"ann\"}}", 1},
+        {NULL, "deleteOrder", "{\"id\":\"t-1\"}", 2},
+        {(h_sidecar_t *)1, "createOrder", "{\"id\":\"t-1\",\"input\":{\"customer\":\"bob\"}}", 3},
+        {NULL, "updateOrder", "{\"id\":\"t-1\",\"input\":{\"status\":\"OPEN\"}}", 4}, /* A: "was deleted" */
+        {(h_sidecar_t *)1, "deleteOrder", "{\"id\":\"t-1\"}", 5},
+        {NULL, "createOrder", "{\"id\":\"t-1\",\"input\":{\"customer\":\"cy\"}}", 6}, /* A: "exists" */
+    };
+    for (size_t i = 0; i < sizeof STEPS / sizeof STEPS[0]; i++) {
+        h_sidecar_t *on = STEPS[i].on ? &b : &a;
+        h_resp_t r;
+        cr_assert_eq(h_command(on, STEPS[i].command, STEPS[i].body, &r), 0);
+        cr_assert_eq(r.status, 200, "step %zu (%s on %s): HTTP %ld %s", i, STEPS[i].command,
+                     on == &a ? "A" : "B", r.status, r.body);
+        cr_assert_eq(jint(r.json, "version"), STEPS[i].version, "step %zu: %s", i, r.body);
+        h_resp_free(&r);
+    }
+    /* And what A refuses, it refuses on the latest event: t-1 exists (version 6). */
+    h_resp_t r;
+    cr_assert_eq(h_command(&a, "createOrder", "{\"id\":\"t-1\",\"input\":{\"customer\":\"dee\"}}", &r), 0);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&b, "deleteOrder", "{\"id\":\"t-1\"}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_command(&a, "updateOrder", "{\"id\":\"t-1\",\"input\":{\"status\":\"OPEN\"}}", &r), 0);
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&a), 0);
+    cr_assert_eq(h_sidecar_stop(&b), 0);
+}
+
 /* Writers that keep creating orders while nats-server restarts. */
 typedef struct {
     h_sidecar_t *sc;
