@@ -325,8 +325,6 @@ static void *health_thread(void *arg) {
     return NULL;
 }
 
-#define NATS_LOCK_SPIN 0
-
 int main(int argc, char **argv) {
     if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -382,11 +380,6 @@ int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mongoc_init();
     mongoc_log_set_handler(mongoc_log_to_json, NULL);
-    /* cnats spins on a busy mutex up to 2000 times before it sleeps: with
-     * more worker threads than cores, a spinner only burns the core the lock
-     * holder needs (docs/benchmarks.md, "Commands": 16 % of the api's CPU at
-     * c=8 went to natsMutex_Lock). */
-    nats_Open(NATS_LOCK_SPIN);
 
     byron_sidecar_t sc;
     memset(&sc, 0, sizeof sc);
