@@ -828,12 +828,12 @@ static void plan_own(const own_event_t *o, json_object *cur, int64_t stored,
 
 /* Behind the projection by more than one version: a bad event, or the
  * aggregate was stopped by an earlier dead letter. */
-static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const own_event_t *o,
-                               int64_t stored, byron_err_t *err) {
+static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
+                               const own_event_t *o, int64_t stored, byron_err_t *err) {
     char key[BYRON_ID_MAX + 160];
     json_object *b = NULL;
     state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, o->model->name, o->id);
-    byron_proj_result_t r = read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
+    byron_proj_result_t r = m->replay ? BYRON_PROJ_APPLIED : read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
     if (r != BYRON_PROJ_APPLIED) return r;
     if (b) {
         json_object *seq = json_object_object_get(b, "sequence");
@@ -870,7 +870,7 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         byron_guard_t g = byron_guard_decide(stored, o->version);
         if (g != BYRON_GUARD_APPLY) {
             json_object_put(cur);
-            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, o, stored, err);
+            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, m, o, stored, err);
             break;
         }
         /* Generated events project by themselves; the app may add to them. */
