@@ -282,6 +282,42 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     return BYRON_OK;
 }
 
+struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers, size_t cap,
+                                            byron_err_t *err) {
+    CURL *h = curl_easy_init();
+    if (!h) {
+        byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
+        return NULL;
+    }
+    size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
+    char *url = malloc(ul);
+    if (!url) {
+        curl_easy_cleanup(h);
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(url, ul, "%s%s", c->cfg->server, path);
+    setup_common(c, h, url, 0);
+    free(url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    CURLcode rc = curl_easy_perform(h);
+    count(c, "CONNECT", rc == CURLE_OK ? 101 : 0);
+    if (rc != CURLE_OK) {
+        curl_easy_cleanup(h);
+        byron_err_set(err, BYRON_EUNAVAILABLE, "%s: %s", c->cfg->server, curl_easy_strerror(rc));
+        return NULL;
+    }
+    /* Host as curl would send it: the server URL's authority. */
+    const char *auth = strstr(c->cfg->server, "://");
+    auth = auth ? auth + 3 : c->cfg->server;
+    size_t al = strcspn(auth, "/");
+    char bearer[8192];
+    auth_header(c, bearer, sizeof bearer);
+    snprintf(headers, cap, "Host: %.*s\r\nUser-Agent: %s\r\n%s%s", (int)al, auth, c->user_agent, bearer,
+             bearer[0] ? "\r\n" : "");
+    return h;
+}
+
 byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,
                                        byron_err_t *err) {
     byron_status_t st;
