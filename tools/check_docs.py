@@ -131,7 +131,8 @@ def check(code_text, doc_lines):
 
     m = re.search(r'byron_gqlapi_flag_names\[\]\s*=\s*\{([^}]*)\}', code_text.get('sidecar/src/graphql_endpoint.c', ''))
     GRAPHQL_FLAGS = set(re.findall(r'"([a-z0-9-]+)"', m.group(1))) if m else set()
-    SIDECAR_FLAGS = getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/verify.c') | GRAPHQL_FLAGS
+    SIDECAR_FLAGS = (getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/verify.c') |
+                     getopt_flags('sidecar/src/admin.c') | GRAPHQL_FLAGS)
     OPERATOR_FLAGS = getopt_flags('operator/src/main.c')
 
 
@@ -170,6 +171,7 @@ def check(code_text, doc_lines):
 
     # The flag tables: a flag in the first cell of a row is the page's binary's.
     for page, known, binary in (('docs/sidecar.md', SIDECAR_FLAGS, 'byron-sidecar'),
+                                ('docs/cli.md', SIDECAR_FLAGS, 'byron-sidecar'),
                                 ('docs/sink.md', SIDECAR_FLAGS, 'byron-sidecar'),
                                 ('docs/graphql.md', SIDECAR_FLAGS, 'byron-sidecar'),
                                 ('docs/consistency.md', SIDECAR_FLAGS, 'byron-sidecar'),

@@ -7,6 +7,7 @@
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
+#include "admin.h"
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
@@ -69,6 +70,7 @@ static void usage(FILE *f) {
         f,
         "usage: byron-sidecar --mode=api|sink [options]\n"
         "       byron-sidecar --mode=verify --help   the fold checker (docs/consistency.md)\n"
+        "       byron-sidecar --mode=admin --help    status, events, dead letters (docs/cli.md)\n"
         "  --mode M              api or sink (env BYRON_MODE)\n"
         "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
         "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
@@ -326,6 +328,16 @@ static void *health_thread(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    if (byron_admin_requested(argc, argv)) { /* one-shot operations (kubectl byron), not a server */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        mongoc_init();
+        mongoc_log_set_handler(mongoc_log_to_json, NULL);
+        int arc = byron_admin_main(argc, argv);
+        mongoc_cleanup();
+        curl_global_cleanup();
+        nats_CloseAndWait(2000);
+        return arc;
+    }
     if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
         curl_global_init(CURL_GLOBAL_DEFAULT);
         mongoc_init();

@@ -273,6 +273,43 @@ int h_verify_ex(const char *config, const char *app_sock, const char *const *ext
     return rc;
 }
 
+int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout) {
+    char dir[] = "/tmp/byron-admin-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char outp[300], log[300], bin[600], nats[600], mongo[600], cfg[400], sock[400];
+    snprintf(outp, sizeof outp, "%s/out.json", dir);
+    snprintf(log, sizeof log, "%s/admin.log", dir);
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[64] = {bin, "--mode=admin", "--config", cfg, "--nats-url", nats, "--mongo-uri", mongo};
+    int n = 8;
+    if (app_sock) {
+        snprintf(sock, sizeof sock, "%s", app_sock);
+        argv[n++] = "--app-socket";
+        argv[n++] = sock;
+    }
+    for (const char *const *e = args; e && *e && n < 62; e++) argv[n++] = (char *)*e;
+    argv[n] = NULL;
+    pid_t pid = spawn(argv, outp, log, NULL);
+    int rc = h_wait_exit(pid, 120000);
+    char *files[2] = {outp, log};
+    char **dst[2] = {out, errout};
+    for (int i = 0; i < 2; i++) {
+        if (!dst[i]) continue;
+        FILE *f = fopen(files[i], "r");
+        cr_assert_not_null(f, "%s", files[i]);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        *dst[i] = calloc(1, (size_t)len + 1);
+        cr_assert_eq(fread(*dst[i], 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+    }
+    return rc;
+}
+
 int h_sidecar_partitions;
 const char *h_component_source;
 

@@ -89,6 +89,13 @@ int h_verify(const char *config, const char *app_sock, char **report);
 /* The same with more flags (NULL-terminated, or NULL), e.g. {"--wait-ms", "500", NULL}. */
 int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report);
 
+/* byron-sidecar --mode=admin (kubectl byron's work in the sink pod) on the
+ * component of config with the testenv's servers, the app on app_sock (NULL:
+ * none) and args (NULL-terminated: the command and its flags). Returns its exit
+ * status; *out gets its stdout and *errout its stderr (either may be NULL;
+ * caller frees). A sanitizer report fails the test. */
+int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout);
+
 /* SIGTERM, wait; returns the exit status (or -1). */
 int h_sidecar_stop(h_sidecar_t *sc);
 
