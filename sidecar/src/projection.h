@@ -65,8 +65,8 @@ typedef struct byron_proj_msg {
     const char *header_version; /* Byron-Version header, NULL when absent */
     const char *data;
     size_t len;
-    int replay; /* replay.c re-projects a stopped aggregate: a gap is judged as if it were not
-                   stopped (invalid: the aggregate moves past it), never BYRON_PROJ_BLOCKED */
+    int dlq_replay; /* replay.c re-projects a stopped aggregate (a dead letter's replay): a gap is
+                       judged as if it were not stopped (invalid: it moves past it), never BLOCKED */
 } byron_proj_msg_t;
 
 typedef struct byron_projection byron_projection_t;

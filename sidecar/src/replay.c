@@ -238,7 +238,7 @@ static byron_proj_result_t project(replay_t *r, natsMsg *m, char *why, size_t ca
                                .header_version = hv,
                                .data = natsMsg_GetData(m) ? natsMsg_GetData(m) : "",
                                .len = (size_t)natsMsg_GetDataLength(m),
-                               .replay = 1};
+                               .dlq_replay = 1};
         byron_err_t err = {0};
         char type[130];
         res = byron_projection_apply(r->proj, r->o->mongo, &pm, type, sizeof type, &err);
@@ -260,7 +260,7 @@ static byron_status_t settle_dead(replay_t *r, natsMsg *m, uint64_t at, byron_pr
     const char *hv = NULL;
     if (natsMsgHeader_Get(m, BYRON_HDR_VERSION, &hv) != NATS_OK) hv = NULL;
     byron_proj_msg_t pm = {.partition = r->partition, .lane = r->lane, .stream = r->o->component->stream,
-                           .subject = r->subject, .seq = at, .deliveries = 1, .header_version = hv, .replay = 1};
+                           .subject = r->subject, .seq = at, .deliveries = 1, .header_version = hv, .dlq_replay = 1};
     byron_err_t de = {0};
     if (byron_projection_dead_lettered(r->proj, r->o->mongo, &pm, res, why, &de) == BYRON_OK) return BYRON_OK;
     return byron_err_set(err, de.code ? de.code : BYRON_EIO, "%s at %" PRIu64 ": %s", r->subject, at, de.msg);

@@ -16,7 +16,7 @@
  *                  then projected, or a dead letter
  *   3. project     the subject's events from the first dead-lettered one; the guard
  *                  skips what the cache has, a gap is invalid (never "blocked":
- *                  byron_proj_msg_t.replay), a failure is retried as the sink retries
+ *                  byron_proj_msg_t.dlq_replay), a failure is retried as the sink retries
  *   4. again       until a round finds the subject's last event already in the
  *                  cache: events a command appended meanwhile were either projected
  *                  by the lane or dead-lettered (and are replayed by the next round)
