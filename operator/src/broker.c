@@ -1,6 +1,7 @@
 /* broker.c — the operator's NATS connections and stream management. */
 #include "broker.h"
 
+#include "byron/clock.h"
 #include "byron/jetstream.h"
 #include "byron/json.h"
 #include "byron/log.h"
@@ -48,12 +49,6 @@ struct byron_broker {
     int started, stopping; /* stopping: under mu, signalled on cv */
     pthread_cond_t cv;
 };
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static natsStatus user_jwt(char **jwt, char **errtxt, void *closure) {
     conn_t *c = closure;
@@ -132,7 +127,7 @@ void byron_broker_forget(byron_broker_t *b, const char *ns, const char *componen
     pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < b->nensured;) {
         ensured_t *e = &b->ensured[i];
-        if (strcmp(e->ns, ns) || strcmp(e->component, component)) {
+        if (strcmp(e->ns, ns) != 0 || strcmp(e->component, component) != 0) {
             i++;
             continue;
         }
@@ -180,7 +175,7 @@ static natsConnection *connection(byron_broker_t *b, const char *url, byron_err_
         c->broker = b;
     }
     if (c->nc) return c->nc;
-    if (c->failed_at_ms && now_ms() - c->failed_at_ms < RETRY_CONNECT_MS) {
+    if (c->failed_at_ms && byron_clock_mono_ms() - c->failed_at_ms < RETRY_CONNECT_MS) {
         byron_err_set(err, BYRON_EUNAVAILABLE, "NATS at %s: %s", url, c->failure);
         return NULL;
     }
@@ -218,7 +213,7 @@ fail:
     const char *last = nats_GetLastError(NULL);
     snprintf(c->failure, sizeof c->failure, "%s%s%s", natsStatus_GetText(ns), last ? ": " : "",
              last ? last : "");
-    c->failed_at_ms = now_ms();
+    c->failed_at_ms = byron_clock_mono_ms();
     byron_err_set(err, BYRON_EUNAVAILABLE, "NATS at %s: %s", url, c->failure);
     return NULL;
 }
@@ -272,7 +267,7 @@ static byron_status_t ensure_one(byron_broker_t *b, natsConnection *nc, json_obj
     } else if (st == BYRON_OK) {
         json_object_object_get_ex(resp, "config", &have);
         const char *ours = subjects_of(want), *theirs = subjects_of(have);
-        if (strcmp(ours, theirs)) {
+        if (strcmp(ours, theirs) != 0) {
             /* Same name, other subjects: not this component's stream. */
             st = byron_err_set(
                 err, BYRON_EINVAL,

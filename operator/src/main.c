@@ -516,6 +516,7 @@ int main(int argc, char **argv) {
             goto fail;
         }
         cache_key_len = n;
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result): key bytes, length cache_key_len
         memcpy(cache_key, hex, n);
         json_object_put(d);
     }

@@ -10,6 +10,7 @@
 #include "reconcile_component.h"
 
 #include "byron/base64.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
@@ -122,10 +123,11 @@ static void on_owned(void *ud, byron_event_type_t t, json_object *obj) {
     for (size_t i = 0; i < json_object_array_length(refs); i++) {
         json_object *r = json_object_array_get_idx(refs, i), *v;
         if (!json_object_object_get_ex(r, "controller", &v) || !json_object_get_boolean(v)) continue;
-        if (!json_object_object_get_ex(r, "kind", &v) || strcmp(json_object_get_string(v), "ByronComponent"))
+        if (!json_object_object_get_ex(r, "kind", &v) ||
+            strcmp(json_object_get_string(v), "ByronComponent") != 0)
             continue;
         if (!json_object_object_get_ex(r, "apiVersion", &v) ||
-            strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1))
+            strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1) != 0)
             continue;
         json_object_object_get_ex(r, "name", &v);
         char key[512];
@@ -388,12 +390,6 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
     json_object_put(sink);
     json_object_put(cache);
     return rc;
-}
-
-static time_t mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
 }
 
 /* What the API server answered to our write, into the store (slim): a requeue
@@ -795,7 +791,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     int applied = 0, deleted = 0, force = 0;
     char first_err[BYRON_ERR_MSG_MAX] = "";
-    time_t now = mono_s();
+    time_t now = (time_t)byron_clock_mono_s();
     if (c->o.resync_s) {
         pthread_mutex_lock(&c->rs_mu);
         time_t *last = byron_strmap_get(c->last_full, key);
@@ -955,12 +951,6 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
 }
 
 /* --- workers ------------------------------------------------------------------------ */
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *worker(void *arg) {
     byron_controller_t *c = arg;
     const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"},
@@ -968,10 +958,10 @@ static void *worker(void *arg) {
     char *key;
     while ((key = byron_workqueue_get(c->queue))) {
         if (c->m_active) byron_metric_add(c->m_active, l, 1);
-        double t0 = now_s();
+        double t0 = byron_clock_mono_s();
         byron_err_t err = {0};
         byron_status_t st = byron_controller_reconcile(c, key, &err);
-        if (c->m_time) byron_metric_observe(c->m_time, l, now_s() - t0);
+        if (c->m_time) byron_metric_observe(c->m_time, l, byron_clock_mono_s() - t0);
         if (c->m_active) byron_metric_add(c->m_active, l, -1);
         if (st == BYRON_OK) {
             byron_workqueue_forget(c->queue, key);

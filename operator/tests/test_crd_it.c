@@ -14,6 +14,7 @@
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "child.h"
 #include "desired.h"
 #include "testenv.h"
 
@@ -42,11 +43,6 @@ static json_object *get(json_object *o, const char *k) {
 static const char *str(json_object *o, const char *k) {
     json_object *v = get(o, k);
     return v ? json_object_get_string(v) : "";
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 static json_object *read_yaml(const char *rel) {
@@ -79,7 +75,7 @@ static void setup(void) {
     while (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &list, &err) !=
            BYRON_OK) {
         cr_assert_lt(byron_test_now_ms(), deadline, "CRD not served: %s", err.msg);
-        sleep_ms(100);
+        byron_test_sleep_ms(100);
     }
     json_object_put(list);
     static int n;
@@ -398,7 +394,7 @@ Test(crd, kubectl_explain_describes_every_field) {
         json_object_put(index);
         cr_assert_lt(byron_test_now_ms(), deadline, "the CRD's OpenAPI v3 schema was not published: %s",
                      err.msg);
-        sleep_ms(200);
+        byron_test_sleep_ms(200);
     }
     report_t r = {0};
     int checked = 0;
@@ -432,7 +428,7 @@ static const char *fresh(unsigned *s, const char *const *pool, unsigned n, json_
     return pool[rnd(s, n)];
 }
 
-#define FRESH(s, pool, arr, key) fresh(s, pool, sizeof pool / sizeof pool[0], arr, key)
+#define FRESH(s, pool, arr, key) fresh(s, pool, sizeof(pool) / sizeof((pool)[0]), arr, key)
 
 /* Mostly valid, with the rare mistake: what a generated corpus needs to reach deep rules. */
 static void random_fields(unsigned *s, json_object *arr, int max, json_object *models, json_object *enums) {

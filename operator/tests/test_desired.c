@@ -85,7 +85,7 @@ static int has_env(json_object *c, const char *name, const char *value) {
     json_object *env = at(c, "env");
     for (size_t i = 0; env && i < json_object_array_length(env); i++) {
         json_object *e = json_object_array_get_idx(env, i);
-        if (strcmp(s_at(e, "name"), name)) continue;
+        if (strcmp(s_at(e, "name"), name) != 0) continue;
         return !value || (s_at(e, "value") && !strcmp(s_at(e, "value"), value));
     }
     return 0;

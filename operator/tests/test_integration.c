@@ -5,9 +5,11 @@
  * references instead). Each test gets its own namespace and its own
  * operator process (the real binary, scoped with --namespace). */
 #include "byron/base64.h"
+#include "byron/buf.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "child.h"
 #include "config.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
@@ -39,10 +41,7 @@ static void setup_client(void) {
     cr_assert_not_null(kc = byron_kube_client_new(cfg, &err), "%s", err.msg);
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
+static void sleep_ms(long ms) { byron_test_sleep_ms(ms); }
 
 /* GET; NULL on 404 (fails the test on other errors). */
 static json_object *kget(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -122,16 +121,6 @@ static void teardown(void) {
 
 TestSuite(operator, .init = setup, .fini = teardown, .timeout = 180);
 
-static int free_port(void) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 typedef struct op {
     pid_t pid;
     int port;
@@ -142,7 +131,7 @@ typedef struct op {
 static const char *op_kubeconfig; /* NULL: the testenv admin */
 static op_t start_operator(const char *const *extra) {
     op_t op = {0};
-    op.port = free_port();
+    op.port = byron_test_free_port();
     snprintf(op.log, sizeof op.log, "/tmp/byron-operator-%s-%d.log", ns, op.port);
     char bin[1024], port[16];
     snprintf(bin, sizeof bin, "%s/operator/byron-operator", getenv("BYRON_BINARY_DIR"));
@@ -165,66 +154,31 @@ static op_t start_operator(const char *const *extra) {
     int n = 15;
     for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
     argv[n] = NULL;
-    op.pid = fork();
-    cr_assert_geq(op.pid, 0);
-    if (op.pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test must not leave operators behind */
-        FILE *f = freopen(op.log, "w", stderr);
-        (void)f;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
+    unlink(op.log); /* the log appends: no report of an earlier run on the same port */
+    op.pid = byron_test_spawn((char *const *)argv, NULL, op.log, NULL);
     return op;
 }
 
-/* Whether the operator's log holds a sanitizer report (ASan, UBSan, TSan). */
-static int sanitizer_report(const char *log) {
-    static const char *const MARKS[] = {"WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
-                                        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
-    FILE *f = fopen(log, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
-            found = strstr(line, MARKS[i]) != NULL;
-    if (f) fclose(f);
-    return found;
-}
-
-/* SIGTERM and wait: the exit status; a sanitizer report in the log fails the test. */
+/* SIGTERM and wait (30 s at most): the exit status. Anything but a clean exit
+ * (0) fails the test here, and so does a sanitizer report in the log. */
 static int stop_operator(op_t *op) {
     if (op->pid <= 0) return -1;
     kill(op->pid, SIGTERM);
-    int status = 0;
-    waitpid(op->pid, &status, 0);
+    int rc = byron_test_wait_exit(op->pid, 30000);
     op->pid = 0;
-    cr_expect(!sanitizer_report(op->log), "sanitizer report in %s", op->log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-typedef struct {
-    char *buf;
-    size_t len;
-} body_t;
-static size_t collect(char *p, size_t sz, size_t n, void *ud) {
-    body_t *b = ud;
-    char *nb = realloc(b->buf, b->len + sz * n + 1);
-    memcpy(nb + b->len, p, sz * n);
-    b->buf = nb;
-    b->len += sz * n;
-    b->buf[b->len] = '\0';
-    return sz * n;
+    cr_expect_eq(rc, 0, "the operator exited with %d on SIGTERM; see %s", rc, op->log);
+    return rc;
 }
 
 /* Plain HTTP (metrics, etcd's JSON gateway). Caller frees; NULL on failure. */
 static char *http(const char *method, const char *url, const char *body) {
     CURL *c = curl_easy_init();
-    body_t b = {0};
+    byron_buf_t b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
@@ -1295,7 +1249,7 @@ Test(operator, nats_users_are_minted_per_component_mounted_per_role_and_renewed)
         sec = kget("/api/v1/namespaces/%s/secrets/creds-nats-credentials", ns);
         b64_field(at(sec, "data"), "api.creds", buf, sizeof buf);
         json_object_put(sec);
-        if (strcmp(buf, first)) break;
+        if (strcmp(buf, first) != 0) break;
         cr_assert_lt(byron_test_now_ms(), deadline, "credentials not renewed");
         sleep_ms(200);
     }

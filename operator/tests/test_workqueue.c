@@ -1,4 +1,5 @@
 /* test_workqueue.c — de-duplication, exclusivity, delays and backoff. */
+#include "byron/clock.h"
 #include "byron/metrics.h"
 #include "workqueue.h"
 
@@ -8,12 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 Test(workqueue, deduplicates_waiting_keys_and_keeps_fifo_order) {
     byron_workqueue_t *q = byron_workqueue_new(NULL);
@@ -67,7 +62,7 @@ Test(workqueue, rate_limited_backoff_doubles_caps_and_forget_resets) {
 
 Test(workqueue, add_after_delays_delivery) {
     byron_workqueue_t *q = byron_workqueue_new(NULL);
-    long long t0 = now_ms();
+    long long t0 = byron_clock_mono_ms();
     byron_workqueue_add_after(q, "a/late", 150);
     byron_workqueue_add_after(q, "a/late", 400); /* keeps the earlier one */
     byron_workqueue_add(q, "a/now");
@@ -76,7 +71,7 @@ Test(workqueue, add_after_delays_delivery) {
     byron_workqueue_done(q, k);
     free(k);
     k = byron_workqueue_get(q);
-    long long dt = now_ms() - t0;
+    long long dt = byron_clock_mono_ms() - t0;
     cr_assert_str_eq(k, "a/late");
     cr_assert(dt >= 140 && dt < 380, "delivered after %lld ms", dt);
     byron_workqueue_done(q, k);
@@ -114,7 +109,7 @@ static void *work(void *arg) {
     ctx_t *c = arg;
     char *k;
     while ((k = byron_workqueue_get(c->q))) {
-        int idx = atoi(k);
+        int idx = (int)strtol(k, NULL, 10);
         pthread_mutex_lock(c->mu);
         if (++c->inflight[idx] > 1) c->violations++;
         c->processed++;

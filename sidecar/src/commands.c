@@ -23,6 +23,7 @@
 #include "commands.h"
 
 #include "byron/backoff.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache_wait.h"
@@ -144,17 +145,6 @@ json_object *byron_command_result_to_json(const byron_command_result_t *r) {
     json_object_object_add(o, "events", r->events ? json_object_get(r->events) : json_object_new_array());
     json_object_object_add(o, "duplicate", json_object_new_boolean(r->duplicate));
     return o;
-}
-
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(uint64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* ------------------------------------------------------------------ the run */
@@ -437,8 +427,8 @@ static byron_status_t read_last(run_t *r) {
     r->last_cached = !r->fresh && byron_tail_cache_get(r->c->tail, r->subject, &r->last);
     if (!r->last_cached)
         while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
-               mono_s() < r->deadline)
-            sleep_ms(byron_backoff_next(&r->bo));
+               byron_clock_mono_s() < r->deadline)
+            byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && r->last.seq && (r->last.version <= 0 || r->last.version >= BYRON_VERSION_MAX))
         st = byron_err_set(r->err, BYRON_EPROTO,
                            "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
@@ -516,17 +506,17 @@ static byron_status_t state_outcome(run_t *r, byron_status_t st) {
 }
 
 static int state_wait_ms(const run_t *r) {
-    double left = (r->deadline - mono_s()) * 1000.0;
+    double left = (r->deadline - byron_clock_mono_s()) * 1000.0;
     int ms = r->c->o.state_wait_ms;
     return left < ms ? (left > 1 ? (int)left : 1) : ms;
 }
 
 /* The state of model m's aggregate `id` at `version` (cache_wait.h), timed. */
 static byron_status_t wait_state(run_t *r, const char *id, int64_t version, json_object **state) {
-    double t0 = mono_s();
+    double t0 = byron_clock_mono_s();
     byron_status_t st =
         byron_cache_wait_state(r->c->o.cache, r->m->name, id, version, state_wait_ms(r), state, r->err);
-    if (r->c->state_wait) byron_metric_observe(r->c->state_wait, NULL, mono_s() - t0);
+    if (r->c->state_wait) byron_metric_observe(r->c->state_wait, NULL, byron_clock_mono_s() - t0);
     return st;
 }
 
@@ -879,8 +869,8 @@ static byron_status_t append(run_t *r) {
     /* Unavailable (no ack in time, reconnecting): the same message ids again
      * are safe, the stream de-duplicates them. */
     while ((st = byron_stream_append(r->c->o.stream, msgs, n, seqs, &dup, r->err)) == BYRON_EUNAVAILABLE &&
-           mono_s() < r->deadline)
-        sleep_ms(byron_backoff_next(&r->bo));
+           byron_clock_mono_s() < r->deadline)
+        byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && !dup) {
         /* The aggregate's last event now, as a read of the stream would find it. */
         byron_stream_last_t tail;
@@ -976,7 +966,7 @@ static byron_status_t run(run_t *r) {
         }
         if (st != BYRON_OK || !r->again) break;
         if (r->c->conflicts) byron_metric_add(r->c->conflicts, label, 1);
-        sleep_ms(byron_backoff_next(&r->bo));
+        byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     }
     if (st == BYRON_OK && !r->out->duplicate && r->c->o.app) call_after(r);
     attempt_cleanup(r);
@@ -988,7 +978,7 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
     memset(out, 0, sizeof *out);
     byron_err_t local = {0};
     if (!err) err = &local;
-    double started = mono_s();
+    double started = byron_clock_mono_s();
     json_object *empty = req->input ? NULL : json_object_new_object();
     run_t *r = calloc(1, sizeof *r);
     byron_status_t st;
@@ -1021,7 +1011,8 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
                             : "unknown";
     const char *labels[] = {known, st == BYRON_OK ? "OK" : out->code};
     if (c->total) byron_metric_add(c->total, labels, 1);
-    if (c->duration && st == BYRON_OK) byron_metric_observe(c->duration, labels, mono_s() - started);
+    if (c->duration && st == BYRON_OK)
+        byron_metric_observe(c->duration, labels, byron_clock_mono_s() - started);
     return st;
 }
 

@@ -16,6 +16,7 @@
 #include "verify.h"
 
 #include "app.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "dlq.h"
@@ -50,17 +51,6 @@ typedef struct verify {
     byron_fold_t *fold;
     uint64_t own_last, *sub_last; /* the snapshot */
 } verify_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---- command line ----------------------------------------------------- */
 
@@ -245,7 +235,7 @@ static byron_status_t durable_settled(verify_t *v, const char *stream, const cha
 
 /* Step 2: every lane of the sink settled, or BYRON_ETIMEDOUT naming one that is not. */
 static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
-    int64_t deadline = now_ms() + v->s.wait_ms;
+    int64_t deadline = byron_clock_mono_ms() + v->s.wait_ms;
     char why[512] = "";
     for (;;) {
         int all = 1;
@@ -267,10 +257,10 @@ static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
                 return err->code;
         }
         if (all) return BYRON_OK;
-        if (now_ms() >= deadline)
+        if (byron_clock_mono_ms() >= deadline)
             return byron_err_set(err, BYRON_ETIMEDOUT, "the sink did not settle within %d ms: %s",
                                  v->s.wait_ms, why);
-        sleep_ms(100);
+        byron_clock_sleep_ms(100);
     }
 }
 

@@ -75,7 +75,9 @@ void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Sum of byron_sink_events_total over event types for one outcome, from the
  * sidecar's /metrics on port (its admin port). */
 double h_sink_outcome(int port, const char *outcome);
-/* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1). */
+/* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1).
+ * With SIGTERM a status other than 0 fails the test here; the app beside it
+ * (if any) is stopped with SIGTERM and must exit 0. */
 int h_sink_stop(h_sink_t *k, int sig);
 
 /* The fold checker (docs/consistency.md): byron-sidecar --mode=verify on the
@@ -88,6 +90,11 @@ int h_sink_stop(h_sink_t *k, int sig);
 int h_verify(const char *config, const char *app_sock, char **report);
 /* The same with more flags (NULL-terminated, or NULL), e.g. {"--wait-ms", "500", NULL}. */
 int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report);
+/* After a scenario: the fold checker must find the cache equal to the fold
+ * of the log (exit 0); its report is the failure message otherwise. */
+void h_assert_fold_equals_cache(const char *config, const char *app_sock);
+/* Whether a line of the file (a child's log) contains needle. */
+int h_file_contains(const char *path, const char *needle);
 
 /* byron-sidecar --mode=admin (kubectl byron's work in the sink pod) on the
  * component of config with the testenv's servers, the app on app_sock (NULL:
@@ -96,7 +103,8 @@ int h_verify_ex(const char *config, const char *app_sock, const char *const *ext
  * caller frees). A sanitizer report fails the test. */
 int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout);
 
-/* SIGTERM, wait; returns the exit status (or -1). */
+/* SIGTERM, wait; returns the exit status (or -1). A status other than 0 fails
+ * the test here (so does the app's, stopped the same way). */
 int h_sidecar_stop(h_sidecar_t *sc);
 
 typedef struct h_resp {

@@ -17,7 +17,9 @@
  * The test restarts a shared server: RESOURCE_LOCK nats_cluster. */
 #include "byron/jetstream.h"
 #include "byron/json.h"
+#include "child.h"
 #include "harness.h"
+#include "jpath.h"
 #include "testenv.h"
 
 #include <criterion/criterion.h>
@@ -36,11 +38,6 @@
  * burst goes on meanwhile); AFTER_RETURN more once it is back. MAX bounds the
  * arrays. */
 enum { THREADS = 4, PACE_MS = 20, KILL_AT = 200, RESTART_AT = 400, AFTER_RETURN = 200, MAX = 4000 };
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 typedef struct outcome {
     int64_t first_sent_ms; /* when its first attempt left */
@@ -84,13 +81,14 @@ static void *client(void *arg) {
                 atomic_fetch_add(&run.failed_attempts, 1);
                 snprintf(o->last_error, sizeof o->last_error, "%ld %s", r.status,
                          rc ? "(no answer)" : h_error_code(&r));
-                sleep_ms(100); /* a client's retry pause */
+                byron_test_sleep_ms(100); /* a client's retry pause */
             }
             h_resp_free(&r);
         }
         if (o->accepted && o->attempts == 1) atomic_fetch_add(&run.accepted_first, 1);
         atomic_fetch_add(&run.done, 1);
-        sleep_ms(PACE_MS); /* a steady load, so that the burst spans the member's outage and return */
+        byron_test_sleep_ms(
+            PACE_MS); /* a steady load, so that the burst spans the member's outage and return */
     }
     return NULL;
 }
@@ -105,13 +103,6 @@ static json_object *js_api(natsConnection *nc, const char *subject, const char *
                  BYRON_OK);
     natsMsg_Destroy(m);
     return o;
-}
-
-static const char *str_at(json_object *o, const char *a, const char *b) {
-    json_object *x, *y;
-    if (!json_object_object_get_ex(o, a, &x)) return "";
-    if (!b) return json_object_get_string(x);
-    return json_object_object_get_ex(x, b, &y) ? json_object_get_string(y) : "";
 }
 
 Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, .timeout = 300) {
@@ -160,7 +151,7 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
         json_object_get_int(json_object_object_get(json_object_object_get(info, "config"), "num_replicas")),
         3, "the stream is not replicated: %s", json_object_to_json_string(info));
     char leader[16], victim[24];
-    snprintf(leader, sizeof leader, "%s", str_at(info, "cluster", "leader"));
+    snprintf(leader, sizeof leader, "%s", s_at(info, "cluster|leader"));
     json_object_put(info);
     cr_assert(leader[0] == 'c' && leader[1] >= '1' && leader[1] <= '3' && !leader[2], "leader \"%s\"",
               leader);
@@ -170,11 +161,11 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
     atomic_store(&run.limit, MAX);
     int64_t t0 = h_mono_ms();
     for (int i = 0; i < THREADS; i++) cr_assert_eq(pthread_create(&th[i], NULL, client, NULL), 0);
-    while (atomic_load(&run.done) < KILL_AT) sleep_ms(5);
+    while (atomic_load(&run.done) < KILL_AT) byron_test_sleep_ms(5);
     atomic_store(&run.down_from_ms, (long long)h_mono_ms());
     cr_assert_eq(byron_testenv_ctl("sigkill", victim), 0, "SIGKILL %s", victim);
     int at_kill = atomic_load(&run.done);
-    while (atomic_load(&run.done) < RESTART_AT) sleep_ms(5);
+    while (atomic_load(&run.done) < RESTART_AT) byron_test_sleep_ms(5);
     cr_assert_eq(byron_testenv_ctl("restart", victim), 0, "restart %s",
                  victim); /* returns once it is current */
     atomic_store(&run.down_until_ms, (long long)h_mono_ms());
@@ -217,9 +208,9 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
         char req[64];
         snprintf(req, sizeof req, "{\"seq\":%llu}", (unsigned long long)seq);
         json_object *m = js_api(nc, subj, req);
-        const char *s = str_at(m, "message", "subject"), *dot = strrchr(s, '.');
+        const char *s = s_at(m, "message|subject"), *dot = strrchr(s, '.');
         cr_assert(dot && !strncmp(dot + 1, "b-", 2), "event %llu on %s", (unsigned long long)seq, s);
-        int i = atoi(dot + 3);
+        int i = (int)strtol(dot + 3, NULL, 10);
         cr_assert(i >= 0 && i < ncmds, "%s", s);
         seen[i]++;
         cr_assert_eq(run.out[i].sequence, seq, "b-%d: answered sequence %llu, stored at %llu", i,

@@ -4,6 +4,7 @@
 #include "byron/json.h"
 #include "envelope.h"
 #include "harness.h"
+#include "jpath.h"
 #include "subject.h"
 
 #include <criterion/criterion.h>
@@ -17,18 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* "a.b.0.c": objects by key, arrays by index (jpath's walk, with dots). */
 static json_object *jget(json_object *o, const char *path) {
-    /* "a.b.0.c": objects by key, arrays by index. */
     char buf[256];
     snprintf(buf, sizeof buf, "%s", path);
-    char *save = NULL; /* strtok_r: writers call this from 50 threads */
-    for (char *tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
-        if (json_object_is_type(o, json_type_array))
-            o = json_object_array_get_idx(o, (size_t)atoi(tok));
-        else if (!json_object_object_get_ex(o, tok, &o))
-            return NULL;
-    }
-    return o;
+    for (char *p = buf; *p; p++)
+        if (*p == '.') *p = '|';
+    return at(o, buf);
 }
 static const char *jstr(json_object *o, const char *path) { return json_object_get_string(jget(o, path)); }
 static int64_t jint(json_object *o, const char *path) { return json_object_get_int64(jget(o, path)); }
@@ -278,7 +274,7 @@ Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start(&sc, "down", "python", NULL);
     kill(sc.app_pid, SIGKILL);
-    waitpid(sc.app_pid, NULL, 0);
+    cr_assert_eq(h_wait_exit(sc.app_pid, 5000), 128 + SIGKILL);
     sc.app_pid = 0;
     h_resp_t r;
     cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);

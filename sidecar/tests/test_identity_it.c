@@ -208,7 +208,7 @@ Test(identity_it, principal_reaches_the_hook_and_the_event, .timeout = 120) {
     kill(sc, SIGTERM);
     cr_assert_eq(h_wait_exit(sc, 15000), 0, "the sidecar must stop cleanly; see %s", log);
     kill(app, SIGTERM);
-    h_wait_exit(app, 5000);
+    cr_assert_eq(h_wait_exit(app, 5000), 0, "the app must stop cleanly; see %s", app_log);
     cjose_jwk_release(k1);
     cjose_jwk_release(k2);
 }

@@ -3,6 +3,7 @@
  * admin listener, the Unix socket, a client that hangs up before its answer,
  * CORS, REST's content type and the in-flight body budget. No external servers. */
 #include "access.h"
+#include "byron/buf.h"
 #include "byron/json.h"
 #include "config.h"
 #include "server.h"
@@ -50,26 +51,12 @@ static void echo(void *ud, const byron_server_request_t *req, byron_server_reply
     json_object_put(o);
 }
 
-typedef struct {
-    char *buf;
-    size_t len;
-} buf_t;
-
-static size_t collect(char *p, size_t s, size_t n, void *ud) {
-    buf_t *b = ud;
-    b->buf = realloc(b->buf, b->len + s * n + 1);
-    memcpy(b->buf + b->len, p, s * n);
-    b->len += s * n;
-    b->buf[b->len] = '\0';
-    return s * n;
-}
-
 static long call(const char *sock, int port, const char *method, const char *path, const char *body,
                  long timeout_ms, char **out, char *ctype, size_t ctype_cap) {
     CURL *c = curl_easy_init();
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    buf_t b = {0};
+    byron_buf_t b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Accept: application/graphql-response+json");
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -77,7 +64,7 @@ static long call(const char *sock, int port, const char *method, const char *pat
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -187,16 +174,16 @@ static long call_h(int port, const char *sock, const char *method, const char *p
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     struct curl_slist *h = NULL;
     for (size_t i = 0; headers && headers[i]; i++) h = curl_slist_append(h, headers[i]);
-    buf_t hb = {0}, b = {0};
+    byron_buf_t hb = {0}, b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     if (sock) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     long code = 0;
@@ -291,8 +278,8 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
         curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, jh);
         curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, big);
         curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, 10000L);
-        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, collect);
-        buf_t *sink = calloc(1, sizeof *sink);
+        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
+        byron_buf_t *sink = calloc(1, sizeof *sink);
         curl_easy_setopt(e[i], CURLOPT_WRITEDATA, sink);
         curl_easy_setopt(e[i], CURLOPT_PRIVATE, sink);
         curl_multi_add_handle(multi, e[i]);
@@ -317,7 +304,7 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     }
     atomic_store(&gate, 0);
     for (int i = 0; i < 3; i++) {
-        buf_t *sink = NULL;
+        byron_buf_t *sink = NULL;
         curl_easy_getinfo(e[i], CURLINFO_PRIVATE, (char **)&sink);
         free(sink->buf);
         free(sink);
