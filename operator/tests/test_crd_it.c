@@ -635,18 +635,19 @@ static json_object *with_setting(const char *part, const char *field, const char
     json_object_object_add(p, "sidecar", sc);
     /* Neighbours that keep the cross-field rules out of the way of the bound tried. */
     if (!strcmp(part, "sink")) {
-        if (strcmp(field, "appTimeoutMs"))
+        if (strcmp(field, "appTimeoutMs") != 0)
             json_object_object_add(sc, "appTimeoutMs", json_object_new_int(10));
-        if (strcmp(field, "ackWaitMs")) json_object_object_add(sc, "ackWaitMs", json_object_new_int(3600000));
+        if (strcmp(field, "ackWaitMs") != 0)
+            json_object_object_add(sc, "ackWaitMs", json_object_new_int(3600000));
     }
     json_object *target = sc;
     const char *dot = strchr(field, '.');
     if (dot) {
         target = json_object_new_object();
         json_object_object_add(sc, "graphql", target);
-        if (strcmp(field, "graphql.maxDocumentBytes"))
+        if (strcmp(field, "graphql.maxDocumentBytes") != 0)
             json_object_object_add(target, "maxDocumentBytes", json_object_new_int(1));
-        if (strcmp(field, "graphql.maxBodyBytes"))
+        if (strcmp(field, "graphql.maxBodyBytes") != 0)
             json_object_object_add(target, "maxBodyBytes", json_object_new_int(1048576));
         field = dot + 1;
     }
@@ -666,15 +667,15 @@ static char **operator_env(json_object *bc, const char *part) {
     char **out = calloc(256, sizeof *out);
     size_t n = 0;
     for (int i = 0; i < d.n; i++) {
-        if (strcmp(d.objs[i].kind->kind, "Deployment") || strcmp(d.objs[i].name, name)) continue;
+        if (strcmp(d.objs[i].kind->kind, "Deployment") != 0 || strcmp(d.objs[i].name, name) != 0) continue;
         const char *const path[] = {"spec", "template", "spec", "containers", NULL};
         json_object *cs = at_path(d.objs[i].obj, path);
         for (size_t k = 0; k < json_object_array_length(cs); k++) {
             json_object *c = json_object_array_get_idx(cs, k), *env = get(c, "env");
-            if (strcmp(str(c, "name"), "byron-sidecar")) continue;
+            if (strcmp(str(c, "name"), "byron-sidecar") != 0) continue;
             for (size_t e = 0; e < json_object_array_length(env) && n < 255; e++) {
                 json_object *ev = json_object_array_get_idx(env, e);
-                if (!get(ev, "value") || strncmp(str(ev, "name"), "BYRON_", 6)) continue;
+                if (!get(ev, "value") || strncmp(str(ev, "name"), "BYRON_", 6) != 0) continue;
                 size_t len = strlen(str(ev, "name")) + strlen(str(ev, "value")) + 2;
                 out[n] = malloc(len);
                 snprintf(out[n++], len, "%s=%s", str(ev, "name"), str(ev, "value"));
@@ -737,11 +738,11 @@ Test(crd, sidecar_settings_have_the_sidecars_bounds) {
         for (int li = 0; li < 2; li++) {
             if (!lists[li]) continue;
             json_object_object_foreach(lists[li], k, v) {
-                if (strcmp(str(v, "type"), "integer")) continue;
+                if (strcmp(str(v, "type"), "integer") != 0) continue;
                 char field[64];
                 snprintf(field, sizeof field, "%s%s", li ? "graphql." : "", k);
                 const byron_desired_setting_t *s = byron_desired_settings;
-                while (s->field && (strcmp(s->field, field) || !(s->parts & bit))) s++;
+                while (s->field && (strcmp(s->field, field) != 0 || !(s->parts & bit))) s++;
                 if (!s->field)
                     failed(&r, "spec.%s.sidecar.%s: the operator does not pass it on", parts[pi], field);
             }
