@@ -64,7 +64,8 @@ static inline int bench_load_init(bench_load_t *b, int conc, int rate, int secs)
 /* When operation i of thread t is due (waits for it in open loop); now in closed loop. */
 static inline double bench_due(const bench_load_t *b, long i, int t) {
     if (b->rate <= 0) return bench_now();
-    double at = b->start + (double)b->conc / b->rate * ((double)i + (double)t / b->conc), d = at - bench_now();
+    double at = b->start + (double)b->conc / b->rate * ((double)i + (double)t / b->conc),
+           d = at - bench_now();
     if (d > 0) {
         struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
         nanosleep(&ts, NULL);

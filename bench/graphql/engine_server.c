@@ -108,7 +108,8 @@ static json_object *connection(json_object *args) {
 }
 
 static int resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                   const byron_graphql_resolve_info_t *info, json_object **result, byron_graphql_field_error_t *err) {
+                   const byron_graphql_resolve_info_t *info, json_object **result,
+                   byron_graphql_field_error_t *err) {
     const char *meta = info->meta;
     if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     json_object *id = NULL;
@@ -179,7 +180,9 @@ int main(int argc, char **argv) {
             norders = atoi(argv[i + 1]);
     }
     if (!config || norders < 1) {
-        fprintf(stderr, "usage: bench_graphql_engine --config component.json [--port P] [--workers W] [--orders N]\n");
+        fprintf(
+            stderr,
+            "usage: bench_graphql_engine --config component.json [--port P] [--workers W] [--orders N]\n");
         return 2;
     }
     byron_log_setup("bench-graphql", BYRON_LOG_WARN, 2);

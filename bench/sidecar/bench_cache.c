@@ -228,8 +228,8 @@ int main(int argc, char **argv) {
                     BCON_NEW("find", BCON_UTF8("Order"), "filter", "{", "_id", BCON_UTF8("s7"), "}", "limit",
                              BCON_INT64(1)));
             explain(&b, cl, "list",
-                    BCON_NEW("find", BCON_UTF8("Order"), "filter", "{", "customer", BCON_UTF8("c7"), "}", "sort",
-                             "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(21)));
+                    BCON_NEW("find", BCON_UTF8("Order"), "filter", "{", "customer", BCON_UTF8("c7"), "}",
+                             "sort", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(21)));
         }
         mongoc_client_pool_push(b.pool, cl);
     } else {
@@ -246,8 +246,8 @@ int main(int argc, char **argv) {
         }
         for (int i = 0; i < conc; i++) pthread_join(th[i], NULL);
         char labels[128];
-        snprintf(labels, sizeof labels, "\"target\":\"%s\",\"query\":\"%s\",\"documents\":%d", b.target, b.query,
-                 b.n);
+        snprintf(labels, sizeof labels, "\"target\":\"%s\",\"query\":\"%s\",\"documents\":%d", b.target,
+                 b.query, b.n);
         bench_report(&b.s, labels);
     }
     mongoc_client_pool_destroy(b.pool);

@@ -23,11 +23,10 @@
  *
  * raw needs BYRON_NATS_URL (or BYRON_TESTENV, the testenv env file): N threads
  * publish the orders example's envelopes (OrderCreated, then OrderUpdated) to
- * their own aggregate subject of a stream with the component's settings, through byron_stream_publish (one shared cnats
- * connection): Nats-Msg-Id, Nats-Expected-Last-Subject-Sequence (each thread
- * tracks its subject's last sequence), the stream's ack awaited.
- * http: N threads POST /v1/commands/<command> over keep-alive HTTP (libcurl);
- * an operation counts when the sidecar answered 200 (its events durable).
+ * their own aggregate subject of a stream with the component's settings, through byron_stream_publish (one
+ * shared cnats connection): Nats-Msg-Id, Nats-Expected-Last-Subject-Sequence (each thread tracks its
+ * subject's last sequence), the stream's ack awaited. http: N threads POST /v1/commands/<command> over
+ * keep-alive HTTP (libcurl); an operation counts when the sidecar answered 200 (its events durable).
  *
  * Prints one JSON object: {"target", "workload", "concurrency", "rate",
  * "seconds", "ops", "n", "errors", "p50", "p90", "p99", "max"} (ms). */
@@ -222,8 +221,8 @@ int main(int argc, char **argv) {
             return usage();
     }
     int raw = strcmp(b.target, "raw") == 0;
-    if (conc < 1 || conc > MAX_THREADS || secs < 1 || b.partitions < 1 || (!raw && strcmp(b.target, "http") != 0) ||
-        (!raw && !b.url) ||
+    if (conc < 1 || conc > MAX_THREADS || secs < 1 || b.partitions < 1 ||
+        (!raw && strcmp(b.target, "http") != 0) || (!raw && !b.url) ||
         (strcmp(b.workload, "update") && strcmp(b.workload, "create") && strcmp(b.workload, "create-ship")))
         return usage();
     byron_log_setup("bench", BYRON_LOG_WARN, 2);
@@ -260,7 +259,8 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < conc; i++) pthread_join(th[i], NULL);
     char labels[128];
-    snprintf(labels, sizeof labels, "\"target\":\"%s\",\"workload\":\"%s\"", b.target, raw ? "update" : b.workload);
+    snprintf(labels, sizeof labels, "\"target\":\"%s\",\"workload\":\"%s\"", b.target,
+             raw ? "update" : b.workload);
     bench_report(&b.s, labels);
     byron_stream_free(st);
     byron_component_free(comp);

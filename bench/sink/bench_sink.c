@@ -221,8 +221,9 @@ int main(int argc, char **argv) {
     if (!b.raw_threads) b.raw_threads = b.partitions < 64 ? b.partitions : 64;
     if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0 || b.partitions < 1 ||
         b.partitions > 256 || b.replicas < 1 || b.replicas > 8 || b.raw_threads < 1 || b.raw_threads > 64) {
-        fprintf(stderr, "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64] [--partitions 1..256] "
-                        "[--replicas 1..8] [--raw-threads 1..64]\n");
+        fprintf(stderr,
+                "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64] [--partitions 1..256] "
+                "[--replicas 1..8] [--raw-threads 1..64]\n");
         return 2;
     }
     char nats_url[1024], mongo_uri[1024];
@@ -241,7 +242,8 @@ int main(int argc, char **argv) {
     snprintf(cfg, sizeof cfg, "%s/component.json", dir);
     snprintf(
         conf, sizeof conf,
-        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,"
+        "{\"apiVersion\":\"byron.io/"
+        "v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,"
         "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":"
         "true},"
         "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
@@ -264,9 +266,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     long total = (long)b.aggregates * (1 + b.updates);
-    printf("events: %ld (%d aggregates x %d), sink threads: %d, partitions: %d, sink replicas: %d, raw threads: "
-           "%d\n",
-           total, b.aggregates, 1 + b.updates, b.threads, b.partitions, b.replicas, b.raw_threads);
+    printf(
+        "events: %ld (%d aggregates x %d), sink threads: %d, partitions: %d, sink replicas: %d, raw threads: "
+        "%d\n",
+        total, b.aggregates, 1 + b.updates, b.threads, b.partitions, b.replicas, b.raw_threads);
     double t0 = now_s();
     if (run_jobs(&b, b.threads, publish)) return 1;
     double pub_s = now_s() - t0;
@@ -274,7 +277,8 @@ int main(int argc, char **argv) {
 
     mongoc_uri_t *uri = mongoc_uri_new(mongo_uri);
     b.pool = mongoc_client_pool_new(uri);
-    mongoc_client_pool_max_size(b.pool, (uint32_t)(b.threads > b.raw_threads ? b.threads : b.raw_threads) + 2);
+    mongoc_client_pool_max_size(b.pool,
+                                (uint32_t)(b.threads > b.raw_threads ? b.threads : b.raw_threads) + 2);
     char scratch[96];
     snprintf(scratch, sizeof scratch, "bench_raw_%d", (int)getpid());
     b.db = scratch;
@@ -344,7 +348,8 @@ int main(int argc, char **argv) {
            "\"publish_eps\":%.1f,\"raw_eps\":%.1f,\"raw_conditional_eps\":%.1f,\"sink_eps\":%.1f,"
            "\"sink_rss_peak_kib\":%ld,\"sink_exit_ok\":%s}\n",
            total, b.partitions, b.replicas, b.threads, b.raw_threads, (double)total / pub_s,
-           (double)total / raw_s, (double)total / rawc_s, (double)total / sink_s, rss, bad_exit ? "false" : "true");
+           (double)total / raw_s, (double)total / rawc_s, (double)total / sink_s, rss,
+           bad_exit ? "false" : "true");
     mongoc_client_pool_destroy(b.pool);
     mongoc_uri_destroy(uri);
     byron_stream_free(b.stream);

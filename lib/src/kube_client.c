@@ -260,8 +260,8 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     return BYRON_OK;
 }
 
-struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers, size_t cap,
-                                            byron_err_t *err) {
+struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers,
+                                            size_t cap, byron_err_t *err) {
     CURL *h = curl_easy_init();
     if (!h) {
         byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");

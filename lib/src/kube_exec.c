@@ -4,6 +4,7 @@
 #include "byron/kube_exec.h"
 
 #include "byron/base64.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/ws_frame.h"
 
@@ -17,8 +18,8 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_HEAD (64u << 10)     /* the upgrade answer's header, or an error's whole answer */
-#define MAX_MESSAGE (16u << 20)  /* one message of the command's output */
+#define MAX_HEAD (64u << 10)    /* the upgrade answer's header, or an error's whole answer */
+#define MAX_MESSAGE (16u << 20) /* one message of the command's output */
 #define RECV_CHUNK 65536
 
 typedef struct conn {
@@ -28,12 +29,6 @@ typedef struct conn {
     size_t len, cap;
     int64_t deadline_ms; /* 0: none */
 } conn_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int byron_kube_exec_status_code(json_object *status, const char **message) {
     const char *st = NULL, *reason = NULL, *msg = "";
@@ -64,7 +59,7 @@ static byron_status_t wait_socket(conn_t *c, int for_write, byron_err_t *err) {
     for (;;) {
         int timeout = 1000;
         if (c->deadline_ms) {
-            int64_t left = c->deadline_ms - now_ms();
+            int64_t left = c->deadline_ms - byron_clock_mono_ms();
             if (left <= 0) return byron_err_set(err, BYRON_ETIMEDOUT, "exec: no answer in time");
             if (left < timeout) timeout = (int)left;
         }
@@ -84,7 +79,8 @@ static byron_status_t send_all(conn_t *c, const void *data, size_t len, byron_er
             if (wait_socket(c, 1, err) != BYRON_OK) return err->code;
             continue;
         }
-        if (rc != CURLE_OK) return byron_err_set(err, BYRON_EUNAVAILABLE, "exec: send: %s", curl_easy_strerror(rc));
+        if (rc != CURLE_OK)
+            return byron_err_set(err, BYRON_EUNAVAILABLE, "exec: send: %s", curl_easy_strerror(rc));
         p += n;
         len -= n;
     }
@@ -96,7 +92,8 @@ static byron_status_t recv_more(conn_t *c, size_t limit, byron_err_t *err) {
     if (c->len + RECV_CHUNK > c->cap) {
         size_t nc = c->cap ? c->cap : RECV_CHUNK * 2;
         while (nc < c->len + RECV_CHUNK) nc *= 2;
-        if (nc > limit + RECV_CHUNK) return byron_err_set(err, BYRON_ELIMIT, "exec: a message larger than %zu bytes", limit);
+        if (nc > limit + RECV_CHUNK)
+            return byron_err_set(err, BYRON_ELIMIT, "exec: a message larger than %zu bytes", limit);
         uint8_t *nb = realloc(c->buf, nc);
         if (!nb) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         c->buf = nb;
@@ -109,7 +106,8 @@ static byron_status_t recv_more(conn_t *c, size_t limit, byron_err_t *err) {
             if (wait_socket(c, 0, err) != BYRON_OK) return err->code;
             continue;
         }
-        if (rc != CURLE_OK) return byron_err_set(err, BYRON_EUNAVAILABLE, "exec: receive: %s", curl_easy_strerror(rc));
+        if (rc != CURLE_OK)
+            return byron_err_set(err, BYRON_EUNAVAILABLE, "exec: receive: %s", curl_easy_strerror(rc));
         if (n == 0) return byron_err_set(err, BYRON_ESTATE, "exec: the server closed the connection");
         c->len += n;
         return BYRON_OK;
@@ -153,10 +151,11 @@ static byron_status_t upgrade(conn_t *c, const char *path, const char *headers, 
         free(key);
         return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     }
-    snprintf(req, rl,
-             "GET %s HTTP/1.1\r\n%sUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\n",
-             path, headers, key);
+    snprintf(
+        req, rl,
+        "GET %s HTTP/1.1\r\n%sUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\n",
+        path, headers, key);
     free(key);
     byron_status_t st = send_all(c, req, strlen(req), err);
     free(req);
@@ -169,8 +168,8 @@ static byron_status_t upgrade(conn_t *c, const char *path, const char *headers, 
     }
     char *head = strndup((char *)c->buf, hl);
     if (!head) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    long code = 0;
-    sscanf(head, "HTTP/%*s %ld", &code);
+    const char *sp = strchr(head, ' '); /* "HTTP/1.1 101 Switching Protocols" */
+    long code = sp ? strtol(sp + 1, NULL, 10) : 0;
     if (code != 101) {
         /* An error answer: its body (Content-Length) holds the API's Status. */
         char cl[32] = "";
@@ -188,20 +187,23 @@ static byron_status_t upgrade(conn_t *c, const char *path, const char *headers, 
     char got[64] = "";
     int ok = head_value(head, "Sec-WebSocket-Accept", got, sizeof got) && !strcmp(got, accept);
     free(head);
-    if (!ok) return byron_err_set(err, BYRON_EPROTO, "exec: the server's WebSocket answer does not match our key");
+    if (!ok)
+        return byron_err_set(err, BYRON_EPROTO, "exec: the server's WebSocket answer does not match our key");
     consume(c, hl);
     return BYRON_OK;
 }
 
 static byron_status_t send_frame(conn_t *c, int opcode, const void *data, size_t len, byron_err_t *err) {
     uint8_t mask[4], out[BYRON_WS_HEADER_MAX + 128];
-    if (len > 125 || RAND_bytes(mask, sizeof mask) != 1) return byron_err_set(err, BYRON_EINVAL, "exec: frame");
+    if (len > 125 || RAND_bytes(mask, sizeof mask) != 1)
+        return byron_err_set(err, BYRON_EINVAL, "exec: frame");
     size_t n = byron_ws_frame_encode(opcode, data, len, mask, out);
     return send_all(c, out, n, err);
 }
 
 /* Frames until the status channel speaks (or the server closes). */
-static byron_status_t pump(conn_t *c, byron_kube_exec_out_fn out, void *ud, int *exit_code, byron_err_t *err) {
+static byron_status_t pump(conn_t *c, byron_kube_exec_out_fn out, void *ud, int *exit_code,
+                           byron_err_t *err) {
     uint8_t *msg = NULL; /* a fragmented message being put together */
     size_t mlen = 0;
     int mop = 0;
@@ -252,12 +254,14 @@ static byron_status_t pump(conn_t *c, byron_kube_exec_out_fn out, void *ud, int 
             json_object *s = NULL;
             const char *why = "";
             if (byron_json_parse(data, dl, 16, &s, NULL) != BYRON_OK) {
-                st = byron_err_set(err, BYRON_EPROTO, "exec: an unreadable status: %.*s", (int)(dl > 200 ? 200 : dl), data);
+                st = byron_err_set(err, BYRON_EPROTO, "exec: an unreadable status: %.*s",
+                                   (int)(dl > 200 ? 200 : dl), data);
                 break;
             }
             *exit_code = byron_kube_exec_status_code(s, &why);
             if (*exit_code < 0)
-                st = byron_err_set(err, BYRON_ESTATE, "exec: %s", why && *why ? why : "the command could not run");
+                st = byron_err_set(err, BYRON_ESTATE, "exec: %s",
+                                   why && *why ? why : "the command could not run");
             json_object_put(s);
             break;
         }
@@ -266,15 +270,16 @@ static byron_status_t pump(conn_t *c, byron_kube_exec_out_fn out, void *ud, int 
     return st;
 }
 
-byron_status_t byron_kube_exec_run(byron_kube_client_t *client, const byron_kube_exec_t *x, byron_kube_exec_out_fn out,
-                                   void *ud, int *exit_code, byron_err_t *err) {
+byron_status_t byron_kube_exec_run(byron_kube_client_t *client, const byron_kube_exec_t *x,
+                                   byron_kube_exec_out_fn out, void *ud, int *exit_code, byron_err_t *err) {
     *exit_code = -1;
     /* /api/v1/namespaces/<ns>/pods/<pod>/exec?container=..&stdout=true&stderr=true[&stdin=true]&command=.. */
     size_t cap = 1024;
     for (const char *const *a = x->argv; *a; a++) cap += 3 * strlen(*a) + 16;
     char *path = malloc(cap);
     if (!path) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    size_t n = (size_t)snprintf(path, cap, "/api/v1/namespaces/%s/pods/%s/exec?container=%s&stdout=true&stderr=true%s",
+    size_t n = (size_t)snprintf(path, cap,
+                                "/api/v1/namespaces/%s/pods/%s/exec?container=%s&stdout=true&stderr=true%s",
                                 x->namespace_, x->pod, x->container, x->stdin_open ? "&stdin=true" : "");
     for (const char *const *a = x->argv; *a && n < cap; a++) {
         char *e = malloc(3 * strlen(*a) + 8);
@@ -295,7 +300,7 @@ byron_status_t byron_kube_exec_run(byron_kube_client_t *client, const byron_kube
     }
     if (curl_easy_getinfo(c.h, CURLINFO_ACTIVESOCKET, &c.sock) != CURLE_OK || c.sock == CURL_SOCKET_BAD)
         st = byron_err_set(err, BYRON_EIO, "exec: no socket");
-    if (x->timeout_s > 0) c.deadline_ms = now_ms() + (int64_t)x->timeout_s * 1000;
+    if (x->timeout_s > 0) c.deadline_ms = byron_clock_mono_ms() + (int64_t)x->timeout_s * 1000;
     if (st == BYRON_OK) st = upgrade(&c, path, headers, err);
     if (st == BYRON_OK) st = pump(&c, out, ud, exit_code, err);
     if (st != BYRON_OK && err->code != BYRON_EREJECTED && err->code != BYRON_ENOTFOUND)

@@ -62,12 +62,12 @@ Test(ws_frame, a_server_frame_parses_and_two_in_a_buffer_one_at_a_time) {
 }
 
 Test(ws_frame, frames_no_server_may_send_are_refused) {
-    uint8_t rsv[] = {0xC2, 0x00};                  /* a reserved bit */
-    uint8_t op[] = {0x83, 0x00};                   /* opcode 3 */
-    uint8_t ctl[] = {0x89, 0x7e, 0x00, 0x80};      /* a ping of 128 bytes */
-    uint8_t frag[] = {0x09, 0x00};                 /* a fragmented ping */
+    uint8_t rsv[] = {0xC2, 0x00};                            /* a reserved bit */
+    uint8_t op[] = {0x83, 0x00};                             /* opcode 3 */
+    uint8_t ctl[] = {0x89, 0x7e, 0x00, 0x80};                /* a ping of 128 bytes */
+    uint8_t frag[] = {0x09, 0x00};                           /* a fragmented ping */
     uint8_t big[] = {0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0}; /* 2^63 */
-    uint8_t over[] = {0x82, 0x7e, 0x01, 0x00};     /* 256 bytes beyond a max of 100 */
+    uint8_t over[] = {0x82, 0x7e, 0x01, 0x00};               /* 256 bytes beyond a max of 100 */
     byron_ws_frame_t f;
     cr_assert_eq(byron_ws_frame_parse(rsv, sizeof rsv, 100, &f), -1);
     cr_assert_eq(byron_ws_frame_parse(op, sizeof op, 100, &f), -1);
@@ -89,16 +89,18 @@ static int code_of(const char *json, const char **msg) {
 Test(kube_exec, the_status_channel_gives_the_exit_code) {
     const char *m = NULL;
     cr_assert_eq(code_of("{\"metadata\":{},\"status\":\"Success\"}", NULL), 0);
-    cr_assert_eq(code_of("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit "
-                         "code: error executing command [sh -c exit 3], exit code 3\",\"reason\":\"NonZeroExitCode\","
-                         "\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}",
-                         NULL),
-                 3);
+    cr_assert_eq(
+        code_of("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit "
+                "code: error executing command [sh -c exit 3], exit code 3\",\"reason\":\"NonZeroExitCode\","
+                "\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}",
+                NULL),
+        3);
     cr_assert_eq(code_of("{\"status\":\"Failure\",\"message\":\"container not found (\\\"x\\\")\"}", &m), -1);
     cr_assert_str_eq(m, "container not found (\"x\")");
     free((char *)m);
-    cr_assert_eq(code_of("{\"status\":\"Failure\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":"
-                         "\"ExitCode\",\"message\":\"nope\"}]}}",
-                         NULL),
-                 -1);
+    cr_assert_eq(
+        code_of("{\"status\":\"Failure\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":"
+                "\"ExitCode\",\"message\":\"nope\"}]}}",
+                NULL),
+        -1);
 }

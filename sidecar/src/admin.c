@@ -92,8 +92,8 @@ static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || end == s || s[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %" PRIu64 " and %" PRIu64 "\n", flag,
-                s, min, max);
+        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %" PRIu64 " and %" PRIu64 "\n",
+                flag, s, min, max);
         return -1;
     }
     *out = v;
@@ -111,7 +111,8 @@ static int parse_int(const char *flag, const char *s, int min, int max, int *out
 static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     const char *env_t = getenv("BYRON_APP_TIMEOUT_MS");
     memset(s, 0, sizeof *s);
-    s->config = getenv("BYRON_CONFIG") && *getenv("BYRON_CONFIG") ? getenv("BYRON_CONFIG") : "/etc/byron/component.json";
+    s->config = getenv("BYRON_CONFIG") && *getenv("BYRON_CONFIG") ? getenv("BYRON_CONFIG")
+                                                                  : "/etc/byron/component.json";
     s->nats_url = getenv("BYRON_NATS_URL");
     s->mongo_uri = getenv("BYRON_MONGO_URI");
     s->app_socket = getenv("BYRON_APP_SOCKET");
@@ -203,7 +204,8 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
 /* ---- connections ------------------------------------------------------ */
 
 static void print_json(json_object *o) {
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    printf("%s\n",
+           json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     fflush(stdout);
 }
 
@@ -236,14 +238,16 @@ static json_object *lane_json(admin_t *a, const char *stream, const char *durabl
     } else {
         json_object_object_add(
             o, "error",
-            json_object_new_string(ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ? "no such consumer (the sink has not bound this lane)"
-                                                                                          : natsStatus_GetText(ns)));
+            json_object_new_string(ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr
+                                       ? "no such consumer (the sink has not bound this lane)"
+                                       : natsStatus_GetText(ns)));
     }
     return o;
 }
 
 static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
-    json_object *out = json_object_new_object(), *stream = json_object_new_object(), *lanes = json_object_new_array();
+    json_object *out = json_object_new_object(), *stream = json_object_new_object(),
+                *lanes = json_object_new_array();
     json_object_object_add(out, "component", json_object_new_string(a->comp->component));
     json_object_object_add(out, "namespace", json_object_new_string(a->comp->namespace_));
     json_object_object_add(out, "partitions", json_object_new_int(a->comp->partitions));
@@ -304,7 +308,8 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     json_object_object_add(out, "deadLetters", d);
     byron_dlq_cleanup(&dlq);
     /* The cache */
-    json_object *cache = json_object_new_object(), *docs = json_object_new_object(), *blocked = json_object_new_array();
+    json_object *cache = json_object_new_object(), *docs = json_object_new_object(),
+                *blocked = json_object_new_array();
     json_object_object_add(cache, "database", json_object_new_string(a->db));
     json_object_object_add(cache, "documents", docs);
     json_object_object_add(out, "cache", cache);
@@ -314,11 +319,13 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
         int64_t n = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &be);
         mongoc_collection_destroy(coll);
         if (n < 0 && be.code != 26) /* 26: no such collection yet */
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "counting %s: %s", a->comp->models[i].name, be.message);
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "counting %s: %s", a->comp->models[i].name,
+                               be.message);
         json_object_object_add(docs, a->comp->models[i].name, json_object_new_int64(n < 0 ? 0 : n));
     }
     if (st == BYRON_OK) {
-        mongoc_collection_t *coll = mongoc_client_get_collection(a->mongo, a->db, BYRON_CACHE_STATE_COLLECTION);
+        mongoc_collection_t *coll =
+            mongoc_client_get_collection(a->mongo, a->db, BYRON_CACHE_STATE_COLLECTION);
         bson_t *filter = BCON_NEW("_id", "{", "$regex", BCON_UTF8("^blocked:"), "}");
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
         const bson_t *doc;
@@ -338,7 +345,8 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
             json_object_array_add(blocked, b);
         }
         if (mongoc_cursor_error(cur, &be))
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION, be.message);
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION,
+                               be.message);
         mongoc_cursor_destroy(cur);
         bson_destroy(filter);
         mongoc_collection_destroy(coll);
@@ -369,9 +377,11 @@ static int caller_gone(void) {
 static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
     char filter[BYRON_SUBJECT_MAX];
     if (a->s.model && !byron_component_model(a->comp, a->s.model))
-        return byron_err_set(err, BYRON_EINVAL, "--model: %s is not a model of %s", a->s.model, a->comp->component);
+        return byron_err_set(err, BYRON_EINVAL, "--model: %s is not a model of %s", a->s.model,
+                             a->comp->component);
     if (a->s.id) {
-        if (!byron_id_is_valid(a->s.id)) return byron_err_set(err, BYRON_EINVAL, "--id: \"%.64s\" is not a valid id", a->s.id);
+        if (!byron_id_is_valid(a->s.id))
+            return byron_err_set(err, BYRON_EINVAL, "--id: \"%.64s\" is not a valid id", a->s.id);
         if (byron_subject_format(filter, sizeof filter, a->comp, a->s.model, a->s.id) < 0)
             return byron_err_set(err, BYRON_EINVAL, "--id: too long");
     } else {
@@ -389,7 +399,8 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
         natsMsg_Destroy(m);
         if (ns == NATS_NOT_FOUND) return BYRON_OK;
         if (ns != NATS_OK)
-            return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", a->comp->stream, natsStatus_GetText(ns));
+            return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", a->comp->stream,
+                                 natsStatus_GetText(ns));
     }
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -411,13 +422,15 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
         if (ns == NATS_TIMEOUT) {
             if (a->s.follow ? caller_gone() : (idle_ms += 500) >= 10000) {
                 if (!a->s.follow)
-                    st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: no message for 10 s", a->comp->stream);
+                    st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: no message for 10 s",
+                                       a->comp->stream);
                 break;
             }
             continue;
         }
         if (ns != NATS_OK) {
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", a->comp->stream, natsStatus_GetText(ns));
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", a->comp->stream,
+                               natsStatus_GetText(ns));
             break;
         }
         idle_ms = 0;
@@ -454,7 +467,8 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
 /* ---- dead letters ----------------------------------------------------- */
 
 /* The aggregate an own dead letter's NATS subject names (model, id). */
-static int aggregate_of(admin_t *a, const byron_dlq_entry_t *e, const byron_model_t **model, char *id, size_t cap) {
+static int aggregate_of(admin_t *a, const byron_dlq_entry_t *e, const byron_model_t **model, char *id,
+                        size_t cap) {
     json_object *subj = NULL;
     if (!e->info.own || !json_object_object_get_ex(e->body, "subject", &subj)) return 0;
     const char *s = json_object_get_string(subj);
@@ -464,15 +478,16 @@ static int aggregate_of(admin_t *a, const byron_dlq_entry_t *e, const byron_mode
     snprintf(buf, sizeof buf, "%s", s + pl + 1);
     char *save = NULL, *part = strtok_r(buf, ".", &save), *mn = strtok_r(NULL, ".", &save),
          *ident = strtok_r(NULL, ".", &save);
-    if (!part || !mn || !ident || strtok_r(NULL, ".", &save) || !(*model = byron_component_model(a->comp, mn)) ||
-        !byron_id_is_valid(ident))
+    if (!part || !mn || !ident || strtok_r(NULL, ".", &save) ||
+        !(*model = byron_component_model(a->comp, mn)) || !byron_id_is_valid(ident))
         return 0;
     snprintf(id, cap, "%s", ident);
     return 1;
 }
 
 /* Whether the aggregate has a block record (the sink stopped it). */
-static byron_status_t is_blocked(admin_t *a, const char *model, const char *id, int *blocked, byron_err_t *err) {
+static byron_status_t is_blocked(admin_t *a, const char *model, const char *id, int *blocked,
+                                 byron_err_t *err) {
     char key[BYRON_ID_MAX + 160];
     snprintf(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model, id);
     mongoc_collection_t *coll = mongoc_client_get_collection(a->mongo, a->db, BYRON_CACHE_STATE_COLLECTION);
@@ -481,7 +496,9 @@ static byron_status_t is_blocked(admin_t *a, const char *model, const char *id, 
     int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &be);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
-    if (n < 0) return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION, be.message);
+    if (n < 0)
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION,
+                             be.message);
     *blocked = n > 0;
     return BYRON_OK;
 }
@@ -520,14 +537,16 @@ static byron_status_t pick(admin_t *a, byron_dlq_t *dlq, int first_word, byron_d
     *out = NULL;
     *n = 0;
     if (a->s.all) {
-        if (a->s.nwords > first_word) return byron_err_set(err, BYRON_EINVAL, "--all or dead letters, not both");
+        if (a->s.nwords > first_word)
+            return byron_err_set(err, BYRON_EINVAL, "--all or dead letters, not both");
         *out = calloc(dlq->n + 1, sizeof **out);
         if (!*out) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         for (size_t i = 0; i < dlq->n; i++)
             if (dlq->entries[i].state == BYRON_DLQ_OPEN) (*out)[(*n)++] = &dlq->entries[i];
         return BYRON_OK;
     }
-    if (a->s.nwords <= first_word) return byron_err_set(err, BYRON_EINVAL, "name the dead letters (their SEQ) or --all");
+    if (a->s.nwords <= first_word)
+        return byron_err_set(err, BYRON_EINVAL, "name the dead letters (their SEQ) or --all");
     *out = calloc((size_t)a->s.nwords, sizeof **out);
     if (!*out) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (int w = first_word; w < a->s.nwords; w++) {
@@ -538,7 +557,8 @@ static byron_status_t pick(admin_t *a, byron_dlq_t *dlq, int first_word, byron_d
         if (errno || *end || end == a->s.words[w] || !(e = byron_dlq_find(dlq, seq))) {
             free(*out);
             *out = NULL;
-            return byron_err_set(err, BYRON_ENOTFOUND, "no dead letter %s in %s_DLQ", a->s.words[w], a->comp->stream);
+            return byron_err_set(err, BYRON_ENOTFOUND, "no dead letter %s in %s_DLQ", a->s.words[w],
+                                 a->comp->stream);
         }
         (*out)[(*n)++] = e;
     }
@@ -583,14 +603,16 @@ static byron_status_t cmd_dlq_drop(admin_t *a, int *failed, byron_err_t *err) {
                 json_object_object_add(o, "state", json_object_new_string(byron_dlq_state_name(e->state)));
                 continue;
             }
-            if (aggregate_of(a, e, &m, id, sizeof id) && (st = is_blocked(a, m->name, id, &blocked, err)) != BYRON_OK)
+            if (aggregate_of(a, e, &m, id, sizeof id) &&
+                (st = is_blocked(a, m->name, id, &blocked, err)) != BYRON_OK)
                 break;
             if (blocked) { /* dropping would leave its aggregate stopped for good */
                 char why[300];
-                snprintf(why, sizeof why,
-                         "%s %s is stopped by a dead letter: replay it once the app is fixed (a before hook may "
-                         "skip the event)",
-                         m->name, id);
+                snprintf(
+                    why, sizeof why,
+                    "%s %s is stopped by a dead letter: replay it once the app is fixed (a before hook may "
+                    "skip the event)",
+                    m->name, id);
                 json_object_object_add(o, "state", json_object_new_string("open"));
                 json_object_object_add(o, "refused", json_object_new_string(why));
                 *failed = 1;
@@ -625,10 +647,11 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
                                  .database = a->db,
                                  .app = a->app,
                                  .wait_ms = a->s.wait_ms,
-                                 .max_deliver = maxd ? atoi(maxd) : 0,
-                                 .retry_ms = retry ? atoi(retry) : 0,
-                                 .defer_ms = defer ? atoll(defer) : 0};
-    json_object *out = json_object_new_object(), *replays = json_object_new_array(), *items = json_object_new_array();
+                                 .max_deliver = maxd ? (int)strtol(maxd, NULL, 10) : 0,
+                                 .retry_ms = retry ? (int)strtol(retry, NULL, 10) : 0,
+                                 .defer_ms = defer ? strtoll(defer, NULL, 10) : 0};
+    json_object *out = json_object_new_object(), *replays = json_object_new_array(),
+                *items = json_object_new_array();
     json_object_object_add(out, "replays", replays);
     json_object_object_add(out, "items", items);
     /* One replay per aggregate, in the order its first dead letter was named. */
@@ -665,12 +688,17 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
             const byron_model_t *m;
             char id[BYRON_ID_MAX + 1];
             if (!picked[i]->info.own)
-                json_object_object_add(o, "refused", json_object_new_string(
-                    "a subscribed event's dead letter is not replayed: its handler wrote other objects at its "
-                    "place in another stream's order (docs/sink.md); drop it and repair by hand"));
+                json_object_object_add(
+                    o, "refused",
+                    json_object_new_string(
+                        "a subscribed event's dead letter is not replayed: its handler wrote other objects "
+                        "at its "
+                        "place in another stream's order (docs/sink.md); drop it and repair by hand"));
             else if (!aggregate_of(a, picked[i], &m, id, sizeof id))
-                json_object_object_add(o, "refused", json_object_new_string(
-                    "its subject names no aggregate of this component: it can never be projected; drop it"));
+                json_object_object_add(
+                    o, "refused",
+                    json_object_new_string("its subject names no aggregate of this component: it can never "
+                                           "be projected; drop it"));
             if (state != BYRON_DLQ_REPLAYED) *failed = 1;
             json_object_array_add(items, o);
         }
@@ -688,23 +716,28 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
 static byron_status_t run(admin_t *a, int *failed, byron_err_t *err) {
     const char *cmd = a->s.words[0], *sub = a->s.nwords > 1 ? a->s.words[1] : "";
     int is_dlq = !strcmp(cmd, "dlq");
-    if (strcmp(cmd, "status") && strcmp(cmd, "events") && !is_dlq)
+    if (strcmp(cmd, "status") != 0 && strcmp(cmd, "events") != 0 && !is_dlq)
         return byron_err_set(err, BYRON_EINVAL, "unknown command \"%s\" (status, events, dlq)", cmd);
-    if (is_dlq && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "replay") && strcmp(sub, "drop"))
-        return byron_err_set(err, BYRON_EINVAL, "dlq: unknown command \"%s\" (list, show, replay, drop)", sub);
-    if (!is_dlq && a->s.nwords > 1) return byron_err_set(err, BYRON_EINVAL, "%s: unexpected argument \"%s\"", cmd, sub);
+    if (is_dlq && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "replay") != 0 &&
+        strcmp(sub, "drop") != 0)
+        return byron_err_set(err, BYRON_EINVAL, "dlq: unknown command \"%s\" (list, show, replay, drop)",
+                             sub);
+    if (!is_dlq && a->s.nwords > 1)
+        return byron_err_set(err, BYRON_EINVAL, "%s: unexpected argument \"%s\"", cmd, sub);
     if (is_dlq && !strcmp(sub, "list") && a->s.nwords > 2)
         return byron_err_set(err, BYRON_EINVAL, "dlq list: unexpected argument \"%s\"", a->s.words[2]);
     byron_status_t st;
     if ((st = byron_oneshot_nats(a->comp, a->s.nats_url, "admin", &a->nc, &a->js, err)) != BYRON_OK ||
-        (st = byron_oneshot_mongo(a->comp, a->s.mongo_uri, "admin", &a->mongo, a->db, sizeof a->db, err)) != BYRON_OK)
+        (st = byron_oneshot_mongo(a->comp, a->s.mongo_uri, "admin", &a->mongo, a->db, sizeof a->db, err)) !=
+            BYRON_OK)
         return st;
     if (!strcmp(cmd, "status")) return cmd_status(a, err);
     if (!strcmp(cmd, "events")) return cmd_events(a, err);
     if (!strcmp(sub, "list")) return cmd_dlq_list(a, err);
     if (!strcmp(sub, "show")) return cmd_dlq_show(a, err);
     if (!strcmp(sub, "drop")) return cmd_dlq_drop(a, failed, err);
-    if (a->s.app_socket && !(a->app = byron_app_new(a->s.app_socket, a->s.app_timeout_ms, NULL, err))) return err->code;
+    if (a->s.app_socket && !(a->app = byron_app_new(a->s.app_socket, a->s.app_timeout_ms, NULL, err)))
+        return err->code;
     return cmd_dlq_replay(a, failed, err);
 }
 
@@ -724,9 +757,9 @@ int byron_admin_main(int argc, char **argv) {
     }
     if (run(&a, &failed, &err) != BYRON_OK) {
         fprintf(stderr, "byron-sidecar: %s\n", err.msg);
-        rc = err.code == BYRON_EINVAL                                      ? BYRON_ADMIN_USAGE
+        rc = err.code == BYRON_EINVAL                                        ? BYRON_ADMIN_USAGE
              : err.code == BYRON_EUNAVAILABLE || err.code == BYRON_ETIMEDOUT ? BYRON_ADMIN_UNREACHED
-                                                                           : BYRON_ADMIN_FAILED;
+                                                                             : BYRON_ADMIN_FAILED;
     } else if (failed) {
         rc = BYRON_ADMIN_FAILED;
     }

@@ -134,7 +134,8 @@ byron_status_t byron_dlq_read(jsCtx *js, const byron_component_t *c, byron_dlq_t
             e->stored_ns = natsMsg_GetTime(m);
             byron_err_t pe = {0};
             const char *data = natsMsg_GetData(m);
-            if (!data || byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &e->body, &pe) != BYRON_OK ||
+            if (!data ||
+                byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &e->body, &pe) != BYRON_OK ||
                 !json_object_is_type(e->body, json_type_object)) {
                 json_object_put(e->body); /* kept as a dead letter: its headers name the event */
                 e->body = json_object_new_object();
@@ -222,16 +223,18 @@ json_object *byron_dlq_entry_json(const byron_dlq_entry_t *e, int with_event) {
     json_object_object_add(o, "lane", json_object_new_string(e->info.own ? "own" : "sub"));
     json_object_object_add(o, "stream", json_object_new_string(e->info.stream));
     json_object_object_add(o, "sequence", json_object_new_uint64(e->info.sequence));
-    static const char *const COPY[] = {"subject", "error", "consumer", "deliveries", "time", "reference", "raw",
-                                       "unreadable"};
+    static const char *const COPY[] = {"subject", "error",     "consumer", "deliveries",
+                                       "time",    "reference", "raw",      "unreadable"};
     for (size_t i = 0; i < sizeof COPY / sizeof COPY[0]; i++)
-        if (json_object_object_get_ex(e->body, COPY[i], &v)) json_object_object_add(o, COPY[i], json_object_get(v));
+        if (json_object_object_get_ex(e->body, COPY[i], &v))
+            json_object_object_add(o, COPY[i], json_object_get(v));
     json_object *ev = NULL;
     if (json_object_object_get_ex(e->body, "event", &ev) && json_object_is_type(ev, json_type_object)) {
         static const char *const EV[] = {"type", "byronmodel", "subject", "byronversion"};
         static const char *const AS[] = {"type", "model", "id", "version"};
         for (size_t i = 0; i < sizeof EV / sizeof EV[0]; i++)
-            if (json_object_object_get_ex(ev, EV[i], &v)) json_object_object_add(o, AS[i], json_object_get(v));
+            if (json_object_object_get_ex(ev, EV[i], &v))
+                json_object_object_add(o, AS[i], json_object_get(v));
         if (with_event) json_object_object_add(o, "event", json_object_get(ev));
     }
     return o;

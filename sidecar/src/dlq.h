@@ -56,10 +56,10 @@ typedef enum {
 
 typedef struct byron_dlq_msg_info {
     byron_dlq_kind_t kind;
-    char stream[192];          /* the event's stream */
-    uint64_t sequence;         /* the event's stream sequence */
+    char stream[192];             /* the event's stream */
+    uint64_t sequence;            /* the event's stream sequence */
     byron_dlq_state_t resolution; /* KIND_RESOLUTION: REPLAYED or DROPPED */
-    int own;                   /* KIND_DEAD_LETTER: .own (else .sub) */
+    int own;                      /* KIND_DEAD_LETTER: .own (else .sub) */
 } byron_dlq_msg_info_t;
 
 /* Classify one message of the dead-letter stream of c (its subject and
@@ -68,17 +68,17 @@ void byron_dlq_classify(const byron_component_t *c, natsMsg *m, byron_dlq_msg_in
 
 /* One dead letter, with what became of it. */
 typedef struct byron_dlq_entry {
-    uint64_t dlq_seq;       /* its sequence in the dead-letter stream: its name for humans */
+    uint64_t dlq_seq; /* its sequence in the dead-letter stream: its name for humans */
     byron_dlq_msg_info_t info;
     byron_dlq_state_t state;
-    json_object *body;      /* the dead letter as stored (error, subject, event, ...); owned */
-    int64_t stored_ns;      /* when the DLQ stored it */
+    json_object *body; /* the dead letter as stored (error, subject, event, ...); owned */
+    int64_t stored_ns; /* when the DLQ stored it */
 } byron_dlq_entry_t;
 
 typedef struct byron_dlq {
     byron_dlq_entry_t *entries; /* in DLQ order */
     size_t n;
-    uint64_t records;           /* messages read (dead letters, resolutions, others) */
+    uint64_t records; /* messages read (dead letters, resolutions, others) */
 } byron_dlq_t;
 
 /* Read the whole dead-letter stream of c. A stream that does not exist yet is

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who, natsConnection **nc,
-                                  jsCtx **js, byron_err_t *err) {
+byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who,
+                                  natsConnection **nc, jsCtx **js, byron_err_t *err) {
     *nc = NULL;
     *js = NULL;
     natsOptions *no = NULL;
@@ -14,7 +14,8 @@ byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, c
     snprintf(name, sizeof name, "byron-%s/%s/%s", who, c->namespace_, c->component);
     natsStatus ns;
     if ((ns = natsOptions_Create(&no)) != NATS_OK || (ns = natsOptions_SetURL(no, url)) != NATS_OK ||
-        (ns = natsOptions_SetName(no, name)) != NATS_OK || (ns = natsOptions_SetTimeout(no, 5000)) != NATS_OK) {
+        (ns = natsOptions_SetName(no, name)) != NATS_OK ||
+        (ns = natsOptions_SetTimeout(no, 5000)) != NATS_OK) {
         natsOptions_Destroy(no);
         return byron_err_set(err, BYRON_EINVAL, "NATS options: %s", natsStatus_GetText(ns));
     }

@@ -15,8 +15,8 @@
  * BYRON_NATS_INBOX_PREFIX: nats_options.h), named "byron-<who>/<ns>/<c>", and
  * a JetStream context. EINVAL: the options; EUNAVAILABLE: not reached. The
  * caller destroys *js and *nc. */
-byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who, natsConnection **nc,
-                                  jsCtx **js, byron_err_t *err);
+byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who,
+                                  natsConnection **nc, jsCtx **js, byron_err_t *err);
 
 /* A client for uri (app name "byron-<who>") that answered a ping, and the
  * cache database: the URI's, else byron_<component> as cache.h names it. The

@@ -828,7 +828,8 @@ static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const
     char key[BYRON_ID_MAX + 160];
     json_object *b = NULL;
     state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, o->model->name, o->id);
-    byron_proj_result_t r = m->dlq_replay ? BYRON_PROJ_APPLIED : read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
+    byron_proj_result_t r =
+        m->dlq_replay ? BYRON_PROJ_APPLIED : read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
     if (r != BYRON_PROJ_APPLIED) return r;
     if (b) {
         json_object *seq = json_object_object_get(b, "sequence");

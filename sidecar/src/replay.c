@@ -1,6 +1,7 @@
 /* replay.c — re-projecting a stopped aggregate's events (replay.h). */
 #include "replay.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache.h"
@@ -34,17 +35,6 @@ typedef struct replay {
     json_object *report, *invalid;
     int64_t projected, skipped, unhandled, events, rounds;
 } replay_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static byron_status_t mongo_err(const bson_error_t *be, const char *what, byron_err_t *err) {
     return byron_err_set(err,
@@ -90,12 +80,13 @@ static byron_status_t lock_take(replay_t *r, byron_err_t *err) {
         if (attempt || age < LOCK_STALE_S) {
             bson_destroy(filter);
             st = byron_err_set(err, BYRON_ECONFLICT,
-                               "another replay of %s %s is running (in %s, since %" PRId64 " s); a lock older than %d s is taken over",
+                               "another replay of %s %s is running (in %s, since %" PRId64
+                               " s); a lock older than %d s is taken over",
                                r->model->name, r->id, holder, age, LOCK_STALE_S);
             break;
         }
-        byron_log(BYRON_LOG_WARN, "replay: taking over a stale lock", "aggregate", r->lock_key, "holder", holder,
-                  (char *)NULL);
+        byron_log(BYRON_LOG_WARN, "replay: taking over a stale lock", "aggregate", r->lock_key, "holder",
+                  holder, (char *)NULL);
         mongoc_collection_delete_one(coll, filter, NULL, NULL, NULL);
         bson_destroy(filter);
     }
@@ -148,7 +139,8 @@ static byron_status_t block_lift(replay_t *r, int64_t seq, byron_err_t *err) {
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(r->block_key), "sequence", BCON_INT64(seq));
     bson_error_t be;
     byron_status_t st = BYRON_OK;
-    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be)) st = mongo_err(&be, "lifting the block", err);
+    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be))
+        st = mongo_err(&be, "lifting the block", err);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
     return st;
@@ -178,7 +170,7 @@ static byron_status_t wait_lane(replay_t *r, uint64_t last, byron_err_t *err) {
     char durable[64];
     snprintf(durable, sizeof durable, BYRON_SINK_DURABLE_FMT, r->partition);
     int wait_ms = r->o->wait_ms > 0 ? r->o->wait_ms : 30000;
-    int64_t deadline = now_ms() + wait_ms;
+    int64_t deadline = byron_clock_mono_ms() + wait_ms;
     for (;;) {
         jsConsumerInfo *ci = NULL;
         jsErrCode jerr = 0;
@@ -191,12 +183,12 @@ static byron_status_t wait_lane(replay_t *r, uint64_t last, byron_err_t *err) {
         uint64_t floor = ci->AckFloor.Stream;
         jsConsumerInfo_Destroy(ci);
         if (floor >= last) return BYRON_OK;
-        if (now_ms() >= deadline)
+        if (byron_clock_mono_ms() >= deadline)
             return byron_err_set(err, BYRON_ETIMEDOUT,
                                  "the sink's lane %s has not settled %s up to sequence %" PRIu64
                                  " within %d ms (it is at %" PRIu64 "): is the sink running and caught up?",
                                  durable, r->subject, last, wait_ms, floor);
-        sleep_ms(100);
+        byron_clock_sleep_ms(100);
     }
 }
 
@@ -244,9 +236,9 @@ static byron_proj_result_t project(replay_t *r, natsMsg *m, char *why, size_t ca
         res = byron_projection_apply(r->proj, r->o->mongo, &pm, type, sizeof type, &err);
         snprintf(why, cap, "%s", err.msg[0] ? err.msg : "unknown error");
         if (res != BYRON_PROJ_RETRY || attempt == max) break;
-        byron_log(BYRON_LOG_WARN, "replay: event not projected, will retry", "subject", r->subject, "error", why,
-                  (char *)NULL);
-        sleep_ms(delay);
+        byron_log(BYRON_LOG_WARN, "replay: event not projected, will retry", "subject", r->subject, "error",
+                  why, (char *)NULL);
+        byron_clock_sleep_ms(delay);
         if (delay < NAK_MAX_MS) delay = delay * 2 > NAK_MAX_MS ? NAK_MAX_MS : delay * 2;
     }
     return res;
@@ -255,12 +247,18 @@ static byron_proj_result_t project(replay_t *r, natsMsg *m, char *why, size_t ca
 /* What the lane does once an event is a dead letter (projection.h): an invalid
  * one moves its aggregate past it; a failing one stops it (its block record
  * names the event and why). */
-static byron_status_t settle_dead(replay_t *r, natsMsg *m, uint64_t at, byron_proj_result_t res, const char *why,
-                                  byron_err_t *err) {
+static byron_status_t settle_dead(replay_t *r, natsMsg *m, uint64_t at, byron_proj_result_t res,
+                                  const char *why, byron_err_t *err) {
     const char *hv = NULL;
     if (natsMsgHeader_Get(m, BYRON_HDR_VERSION, &hv) != NATS_OK) hv = NULL;
-    byron_proj_msg_t pm = {.partition = r->partition, .lane = r->lane, .stream = r->o->component->stream,
-                           .subject = r->subject, .seq = at, .deliveries = 1, .header_version = hv, .dlq_replay = 1};
+    byron_proj_msg_t pm = {.partition = r->partition,
+                           .lane = r->lane,
+                           .stream = r->o->component->stream,
+                           .subject = r->subject,
+                           .seq = at,
+                           .deliveries = 1,
+                           .header_version = hv,
+                           .dlq_replay = 1};
     byron_err_t de = {0};
     if (byron_projection_dead_lettered(r->proj, r->o->mongo, &pm, res, why, &de) == BYRON_OK) return BYRON_OK;
     return byron_err_set(err, de.code ? de.code : BYRON_EIO, "%s at %" PRIu64 ": %s", r->subject, at, de.msg);
@@ -313,7 +311,8 @@ static byron_status_t round_of(replay_t *r, uint64_t from, uint64_t last, int *a
             r->skipped++;
             if (!in_cache(r, at) && remember(r, at)) st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
             break;
-        case BYRON_PROJ_INVALID: /* a dead letter already (the lane settled it): it moves the aggregate past it */
+        case BYRON_PROJ_INVALID: /* a dead letter already (the lane settled it): it moves the aggregate past
+                                    it */
             st = settle_dead(r, m, at, res, why, err);
             json_object_array_add(r->invalid, outcome(at, why));
             break;
@@ -324,7 +323,8 @@ static byron_status_t round_of(replay_t *r, uint64_t from, uint64_t last, int *a
             break;
         case BYRON_PROJ_DEFER:
             st = byron_err_set(err, BYRON_ESTATE,
-                               "event %" PRIu64 " was written under a newer model than this sink's: upgrade the "
+                               "event %" PRIu64
+                               " was written under a newer model than this sink's: upgrade the "
                                "sink first (%s)",
                                at, why);
             break;
@@ -355,9 +355,10 @@ static byron_status_t record(replay_t *r, byron_err_t *err) {
     for (size_t i = 0; i < dlq.n && st == BYRON_OK; i++) {
         byron_dlq_entry_t *e = &dlq.entries[i];
         json_object *subj = NULL;
-        if (!e->info.own || e->state == BYRON_DLQ_REPLAYED || strcmp(e->info.stream, r->o->component->stream) ||
-            !json_object_object_get_ex(e->body, "subject", &subj) || strcmp(json_object_get_string(subj), r->subject) ||
-            !in_cache(r, e->info.sequence))
+        if (!e->info.own || e->state == BYRON_DLQ_REPLAYED ||
+            strcmp(e->info.stream, r->o->component->stream) != 0 ||
+            !json_object_object_get_ex(e->body, "subject", &subj) ||
+            strcmp(json_object_get_string(subj), r->subject) != 0 || !in_cache(r, e->info.sequence))
             continue;
         st = byron_dlq_resolve(r->o->js, r->o->component, e, BYRON_DLQ_REPLAYED, NULL, err);
         if (st == BYRON_OK) json_object_array_add(resolved, json_object_new_uint64(e->dlq_seq));
@@ -376,9 +377,10 @@ static byron_status_t first_open(replay_t *r, int64_t block_seq, uint64_t *from,
     for (size_t i = 0; i < dlq.n; i++) {
         byron_dlq_entry_t *e = &dlq.entries[i];
         json_object *subj = NULL;
-        if (e->info.own && e->state != BYRON_DLQ_REPLAYED && !strcmp(e->info.stream, r->o->component->stream) &&
-            json_object_object_get_ex(e->body, "subject", &subj) && !strcmp(json_object_get_string(subj), r->subject) &&
-            (!*from || e->info.sequence < *from))
+        if (e->info.own && e->state != BYRON_DLQ_REPLAYED &&
+            !strcmp(e->info.stream, r->o->component->stream) &&
+            json_object_object_get_ex(e->body, "subject", &subj) &&
+            !strcmp(json_object_get_string(subj), r->subject) && (!*from || e->info.sequence < *from))
             *from = e->info.sequence;
     }
     byron_dlq_cleanup(&dlq);
@@ -405,7 +407,8 @@ static byron_status_t run(replay_t *r, byron_err_t *err) {
     }
     int failed = 0;
     for (int round = 0; round < MAX_ROUNDS && !failed && st == BYRON_OK; round++) {
-        if ((st = subject_last(r, &last, err)) != BYRON_OK || (st = wait_lane(r, last, err)) != BYRON_OK) break;
+        if ((st = subject_last(r, &last, err)) != BYRON_OK || (st = wait_lane(r, last, err)) != BYRON_OK)
+            break;
         r->rounds++;
         int applied = 0;
         if ((st = round_of(r, from, last, &applied, &failed, err)) != BYRON_OK) break;
@@ -415,10 +418,11 @@ static byron_status_t run(replay_t *r, byron_err_t *err) {
          * projected by the lane: the cache is at the subject's head. */
         if (failed || now == last || (round > 0 && !applied)) break;
         if (round == MAX_ROUNDS - 1)
-            st = byron_err_set(err, BYRON_ETIMEDOUT,
-                               "%s kept receiving events faster than the replay projected them (%d rounds): run it "
-                               "again when fewer commands change it",
-                               r->subject, MAX_ROUNDS);
+            st = byron_err_set(
+                err, BYRON_ETIMEDOUT,
+                "%s kept receiving events faster than the replay projected them (%d rounds): run it "
+                "again when fewer commands change it",
+                r->subject, MAX_ROUNDS);
         from = last + 1;
     }
     /* What is in the cache is recorded whatever stopped the rounds: the fold
@@ -449,7 +453,8 @@ byron_status_t byron_replay_aggregate(const byron_replay_options_t *o, const cha
     snprintf(r.lane, sizeof r.lane, "replay:%s/%s", model, id);
     snprintf(r.lock_key, sizeof r.lock_key, "replay:%s/%s", model, id);
     snprintf(r.block_key, sizeof r.block_key, BYRON_CACHE_BLOCKED_FMT, model, id);
-    if (!(r.proj = byron_projection_new(o->component, o->database, o->app, o->defer_ms, err))) return err->code;
+    if (!(r.proj = byron_projection_new(o->component, o->database, o->app, o->defer_ms, err)))
+        return err->code;
     r.report = json_object_new_object();
     r.invalid = json_object_new_array();
     byron_status_t st = lock_take(&r, err);

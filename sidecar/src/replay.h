@@ -46,11 +46,11 @@ typedef struct byron_replay_options {
     jsCtx *js;
     mongoc_client_t *mongo;
     const char *database;
-    byron_app_t *app;  /* the sink's app (NULL: none) */
-    int max_deliver;   /* attempts per event, as the sink's BYRON_SINK_MAX_DELIVER (0: 5) */
-    int retry_ms;      /* first delay between attempts, doubled (0: 500) */
-    int wait_ms;       /* how long to wait for the lane to settle the subject (0: 30000) */
-    int64_t defer_ms;  /* BYRON_SINK_DEFER_MS (0: 600000) */
+    byron_app_t *app; /* the sink's app (NULL: none) */
+    int max_deliver;  /* attempts per event, as the sink's BYRON_SINK_MAX_DELIVER (0: 5) */
+    int retry_ms;     /* first delay between attempts, doubled (0: 500) */
+    int wait_ms;      /* how long to wait for the lane to settle the subject (0: 30000) */
+    int64_t defer_ms; /* BYRON_SINK_DEFER_MS (0: 600000) */
 } byron_replay_options_t;
 
 /* Replay the dead letters of aggregate model/id. *report (caller puts) says

@@ -321,7 +321,8 @@ static byron_status_t read_dead_letters(verify_t *v, byron_err_t *err) {
     byron_status_t st = byron_dlq_read(v->js, v->comp, &dlq, err);
     for (size_t i = 0; st == BYRON_OK && i < dlq.n; i++)
         if (dlq.entries[i].state != BYRON_DLQ_REPLAYED &&
-            byron_fold_dead_letter(v->fold, dlq.entries[i].info.stream, dlq.entries[i].info.sequence) != BYRON_OK)
+            byron_fold_dead_letter(v->fold, dlq.entries[i].info.stream, dlq.entries[i].info.sequence) !=
+                BYRON_OK)
             st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
     if (st == BYRON_OK) byron_dlq_cleanup(&dlq);
     return st;
@@ -392,7 +393,8 @@ static byron_status_t read_collection(verify_t *v, const char *name, const byron
 static byron_status_t run(verify_t *v, byron_err_t *err) {
     byron_status_t st;
     if ((st = byron_oneshot_nats(v->comp, v->s.nats_url, "verify", &v->nc, &v->js, err)) != BYRON_OK ||
-        (st = byron_oneshot_mongo(v->comp, v->s.mongo_uri, "verify", &v->mongo, v->db, sizeof v->db, err)) != BYRON_OK)
+        (st = byron_oneshot_mongo(v->comp, v->s.mongo_uri, "verify", &v->mongo, v->db, sizeof v->db, err)) !=
+            BYRON_OK)
         return st;
     if (v->s.app_socket && !(v->app = byron_app_new(v->s.app_socket, v->s.app_timeout_ms, NULL, err)))
         return err->code;

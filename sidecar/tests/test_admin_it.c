@@ -23,7 +23,8 @@ static void sleep_ms(long ms) {
 
 /* Run an admin command; its stdout parsed as one JSON document (NULL for
  * JSON lines or nothing). */
-static int admin(const char *config, const char *app_sock, const char *const *args, json_object **json, char **text) {
+static int admin(const char *config, const char *app_sock, const char *const *args, json_object **json,
+                 char **text) {
     char *out = NULL, *errout = NULL;
     int rc = h_admin(config, app_sock, args, &out, &errout);
     if (json) *json = json_tokener_parse(out);
@@ -36,8 +37,12 @@ static int admin(const char *config, const char *app_sock, const char *const *ar
     return rc;
 }
 
-static const char *jstr(json_object *o, const char *k) { return json_object_get_string(json_object_object_get(o, k)); }
-static int64_t jint(json_object *o, const char *k) { return json_object_get_int64(json_object_object_get(o, k)); }
+static const char *jstr(json_object *o, const char *k) {
+    return json_object_get_string(json_object_object_get(o, k));
+}
+static int64_t jint(json_object *o, const char *k) {
+    return json_object_get_int64(json_object_object_get(o, k));
+}
 
 static void command_ok(h_sidecar_t *api, const char *cmd, const char *body) {
     h_resp_t r;
@@ -80,13 +85,6 @@ static json_object *open_dead_letters(const char *config, size_t n) {
     }
 }
 
-static void assert_fold_equals_cache(const char *config, const char *app_sock) {
-    char *report = NULL;
-    int rc = h_verify(config, app_sock, &report);
-    cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
-    free(report);
-}
-
 /* A valid event whose handler keeps failing stops its aggregate; a later
  * event of it (from a command that reads no state) is a dead letter too.
  * `dlq list` shows both as blocking; dropping is refused; a replay while the
@@ -107,7 +105,8 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     /* Without hooks the api reads no state: this update reaches the log while
      * p-1 is stopped, and the sink dead-letters it as blocked. */
     control(api.app_sock, "{\"noHooks\":true}");
-    command_ok(&api, "updateOrder", "{\"id\":\"q-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
+    command_ok(&api, "updateOrder",
+               "{\"id\":\"q-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
     command_ok(&api, "updateOrder", "{\"id\":\"p-1\",\"input\":{\"customer\":\"ann-2\"}}");
     control(api.app_sock, "{\"noHooks\":false}");
     l = open_dead_letters(api.config, 2);
@@ -128,8 +127,10 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     json_object *st = NULL;
     const char *status_args[] = {"status", NULL};
     cr_assert_eq(admin(api.config, NULL, status_args, &st, NULL), 0);
-    cr_assert_geq(jint(json_object_object_get(st, "stream"), "messages"), 5, "%s", json_object_to_json_string(st));
-    cr_assert_eq(json_object_array_length(json_object_object_get(st, "lanes")), 8 + 1); /* partitions, the subscription */
+    cr_assert_geq(jint(json_object_object_get(st, "stream"), "messages"), 5, "%s",
+                  json_object_to_json_string(st));
+    cr_assert_eq(json_object_array_length(json_object_object_get(st, "lanes")),
+                 8 + 1); /* partitions, the subscription */
     cr_assert_eq(jint(json_object_object_get(st, "deadLetters"), "open"), 2);
     json_object *cache = json_object_object_get(st, "cache");
     cr_assert_eq(jint(cache, "blockedAggregates"), 1);
@@ -139,7 +140,8 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     /* Dropping a dead letter of a stopped aggregate is refused. */
     const char *drop_args[] = {"dlq", "drop", seq1, NULL};
     cr_assert_eq(admin(api.config, NULL, drop_args, &l, NULL), 1);
-    cr_assert(strstr(jstr(json_object_array_get_idx(json_object_object_get(l, "items"), 0), "refused"), "replay"));
+    cr_assert(
+        strstr(jstr(json_object_array_get_idx(json_object_object_get(l, "items"), 0), "refused"), "replay"));
     json_object_put(l);
 
     /* Replayed while the app still fails: the aggregate stays where it was. */
@@ -175,7 +177,8 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     cr_assert_eq(admin(api.config, NULL, list_all, &l, NULL), 0);
     items = json_object_object_get(l, "items");
     cr_assert_eq(json_object_array_length(items), 2);
-    for (size_t i = 0; i < 2; i++) cr_assert_str_eq(jstr(json_object_array_get_idx(items, i), "state"), "replayed");
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_str_eq(jstr(json_object_array_get_idx(items, i), "state"), "replayed");
     json_object_put(l);
     /* A second replay of the same dead letter has nothing left to do. */
     const char *replay_two[] = {"dlq", "replay", seq2, NULL};
@@ -183,7 +186,7 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     cr_assert_eq(json_object_array_length(json_object_object_get(l, "replays")), 0);
     json_object_put(l);
 
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     /* Commands on p-1 run again, with the hooks deciding on its state. */
     command_ok(&api, "updateOrder", "{\"id\":\"p-1\",\"input\":{\"customer\":\"ann-3\"}}");
     int64_t deadline = h_mono_ms() + 20000;
@@ -202,7 +205,7 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     cr_assert_eq(jint(json_object_object_get(st, "deadLetters"), "replayed"), 2);
     cr_assert_eq(jint(json_object_object_get(st, "cache"), "blockedAggregates"), 0);
     json_object_put(st);
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -265,7 +268,8 @@ Test(admin_it, an_invalid_dead_letter_stays_and_can_be_dropped, .timeout = 180) 
 
     const char *drop[] = {"dlq", "drop", seq, "--note", "forged in a test", NULL};
     cr_assert_eq(admin(api.config, NULL, drop, &l, NULL), 0);
-    cr_assert_str_eq(jstr(json_object_array_get_idx(json_object_object_get(l, "items"), 0), "state"), "dropped");
+    cr_assert_str_eq(jstr(json_object_array_get_idx(json_object_object_get(l, "items"), 0), "state"),
+                     "dropped");
     json_object_put(l);
     l = open_dead_letters(api.config, 0);
     json_object_put(l);
@@ -276,7 +280,7 @@ Test(admin_it, an_invalid_dead_letter_stays_and_can_be_dropped, .timeout = 180) 
     json_object_put(l);
     const char *unknown[] = {"dlq", "show", "999", NULL};
     cr_assert_eq(admin(api.config, NULL, unknown, NULL, NULL), 1);
-    assert_fold_equals_cache(api.config, NULL);
+    h_assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -350,7 +354,8 @@ static void *write_updates(void *arg) {
     writer_t *w = arg;
     while (!atomic_load(&w->stop)) {
         char body[160];
-        snprintf(body, sizeof body, "{\"id\":\"r-1\",\"input\":{\"customer\":\"c-%d\"}}", atomic_load(&w->sent));
+        snprintf(body, sizeof body, "{\"id\":\"r-1\",\"input\":{\"customer\":\"c-%d\"}}",
+                 atomic_load(&w->sent));
         h_resp_t r;
         if (h_command(w->api, "updateOrder", body, &r) == 0 && r.status == 200)
             atomic_fetch_add(&w->sent, 1);
@@ -373,20 +378,24 @@ Test(admin_it, a_replay_races_commands_on_the_same_aggregate, .timeout = 300) {
     json_object_put(open_dead_letters(api.config, 1));
     command_ok(&api, "createOrder", "{\"id\":\"s-1\",\"input\":{\"customer\":\"bob\"}}");
     control(api.app_sock, "{\"noHooks\":true}");
-    command_ok(&api, "updateOrder", "{\"id\":\"s-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
+    command_ok(&api, "updateOrder",
+               "{\"id\":\"s-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
     writer_t w = {.api = &api};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, write_updates, &w), 0);
     int64_t deadline = h_mono_ms() + 60000;
-    while (atomic_load(&w.sent) < 20 && h_mono_ms() < deadline) sleep_ms(10); /* behind the block: dead letters */
-    cr_assert_geq(atomic_load(&w.sent), 20, "%d sent, %d failed", atomic_load(&w.sent), atomic_load(&w.failed));
+    while (atomic_load(&w.sent) < 20 && h_mono_ms() < deadline)
+        sleep_ms(10); /* behind the block: dead letters */
+    cr_assert_geq(atomic_load(&w.sent), 20, "%d sent, %d failed", atomic_load(&w.sent),
+                  atomic_load(&w.failed));
     control(k.app_sock, "{\"poison\":false}");
     const char *replay_all[] = {"dlq", "replay", "--all", NULL};
     json_object *l = NULL;
     int rc = admin(api.config, k.app_sock, replay_all, &l, NULL);
     int at_replay_end = atomic_load(&w.sent);
     deadline = h_mono_ms() + 60000;
-    while (atomic_load(&w.sent) < at_replay_end + 10 && h_mono_ms() < deadline) sleep_ms(10); /* after it: projected by the lane */
+    while (atomic_load(&w.sent) < at_replay_end + 10 && h_mono_ms() < deadline)
+        sleep_ms(10); /* after it: projected by the lane */
     atomic_store(&w.stop, 1);
     pthread_join(t, NULL);
     cr_assert_eq(rc, 0, "%s", json_object_to_json_string(l));
@@ -411,7 +420,7 @@ Test(admin_it, a_replay_races_commands_on_the_same_aggregate, .timeout = 300) {
         sleep_ms(50);
     }
     json_object_put(open_dead_letters(api.config, 0));
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }

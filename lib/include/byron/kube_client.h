@@ -71,8 +71,8 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
  * lines the client would send ("Host: ...\r\nAuthorization: ...\r\n") into
  * headers. The caller speaks over curl_easy_send/curl_easy_recv and cleans
  * the handle up. EUNAVAILABLE when the server cannot be reached. */
-struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers, size_t cap,
-                                            byron_err_t *err);
+struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers,
+                                            size_t cap, byron_err_t *err);
 
 /* The human message of an API Status body ("" if none) into err, mapped. */
 byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,

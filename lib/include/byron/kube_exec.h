@@ -30,8 +30,8 @@ typedef int (*byron_kube_exec_out_fn)(void *ud, int stream, const char *data, si
  * when the command could not run: the API server refused (401/403 →
  * EREJECTED with its message, 404 → ENOTFOUND), the pod or container is not
  * running (ESTATE), the connection failed (EUNAVAILABLE), timeout. */
-byron_status_t byron_kube_exec_run(byron_kube_client_t *c, const byron_kube_exec_t *x, byron_kube_exec_out_fn out,
-                                   void *ud, int *exit_code, byron_err_t *err);
+byron_status_t byron_kube_exec_run(byron_kube_client_t *c, const byron_kube_exec_t *x,
+                                   byron_kube_exec_out_fn out, void *ud, int *exit_code, byron_err_t *err);
 
 /* The exit code a channel-3 Status carries: 0 for Success, the ExitCode
  * cause's number for NonZeroExitCode, -1 for another failure (*message gets

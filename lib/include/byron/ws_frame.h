@@ -24,7 +24,8 @@ enum {
 
 /* A client frame (FIN set, masked with mask[4]): header + masked payload into
  * out, which holds at least BYRON_WS_HEADER_MAX + len bytes. Returns its size. */
-size_t byron_ws_frame_encode(int opcode, const void *payload, size_t len, const uint8_t mask[4], uint8_t *out);
+size_t byron_ws_frame_encode(int opcode, const void *payload, size_t len, const uint8_t mask[4],
+                             uint8_t *out);
 
 typedef struct byron_ws_frame {
     int fin, opcode;
