@@ -18,6 +18,7 @@
 #include "testenv.h"
 
 #include <criterion/criterion.h>
+#include <nats/nats.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -1490,5 +1491,106 @@ Test(operator, cache_tls_turned_on_and_off_rewrites_the_uris_and_keeps_the_passw
             if (!done) sleep_ms(50);
         }
     }
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* Insights (issue 14 item 5): what the operator reads on the broker reaches
+ * the status, the conditions and the gauges — the sink's lag from its lanes'
+ * durables, dead letters minus their resolutions — and follows them back. */
+static json_object *wait_insight(const char *name, const char *lagging, const char *dead, long long lag,
+                                 long long dead_letters, const char *log) {
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        json_object *o = get_bc(name);
+        int ok = o && !strcmp(condition(o, "Lagging", "status"), lagging) &&
+                 !strcmp(condition(o, "DeadLetters", "status"), dead) &&
+                 json_object_get_int64(at(o, "status|sink|lag")) == lag &&
+                 json_object_get_int64(at(o, "status|deadLetters")) == dead_letters && at(o, "status|stream|messages");
+        if (ok) return o;
+        cr_assert_lt(byron_test_now_ms(), deadline, "status not Lagging=%s DeadLetters=%s lag %lld dead letters %lld: %s (%s)",
+                     lagging, dead, lag, dead_letters, o ? json_object_to_json_string(at(o, "status")) : "(none)", log);
+        json_object_put(o);
+        sleep_ms(100);
+    }
+}
+
+static void publish(jsCtx *js, const char *subject, const char *const *headers) {
+    natsMsg *m = NULL;
+    cr_assert_eq(natsMsg_Create(&m, subject, NULL, "{}", 2), NATS_OK);
+    for (const char *const *h = headers; h && *h; h += 2) natsMsgHeader_Set(m, h[0], h[1]);
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_PublishMsg(NULL, js, m, NULL, &jerr), NATS_OK, "publish to %s: %d", subject, (int)jerr);
+    natsMsg_Destroy(m);
+}
+
+Test(operator, insights_reach_status_conditions_and_gauges) {
+    const char *extra[] = {"--insights-period", "1", "--lag-threshold", "2", NULL};
+    op_t op = operator_with_component("insight", extra);
+    /* Before the first reading: Unknown, NotMeasured — or already a reading. */
+    char stream[160], prefix[160], dlq[170], dlqp[170], subj[256], durable[] = "byron-sink-p0";
+    snprintf(stream, sizeof stream, "BYRON_%s_insight", ns);
+    for (char *p = stream; *p; p++)
+        if (*p == '-') *p = '_';
+    snprintf(prefix, sizeof prefix, "byron.%s.insight", ns);
+    snprintf(dlq, sizeof dlq, "%s_DLQ", stream);
+    snprintf(dlqp, sizeof dlqp, "byrondlq.%s.insight", ns);
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    /* A sink's lane with three events it has not been handed: lag 3 > 2. */
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable;
+    cc.AckPolicy = js_AckExplicit;
+    snprintf(subj, sizeof subj, "%s.0.>", prefix);
+    cc.FilterSubject = subj;
+    jsErrCode jerr = 0;
+    long long deadline = byron_test_now_ms() + 20000;
+    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) != NATS_OK) { /* the operator makes the stream */
+        cr_assert_lt(byron_test_now_ms(), deadline, "no stream %s (%d)", stream, (int)jerr);
+        sleep_ms(100);
+    }
+    char evsubj[256];
+    snprintf(evsubj, sizeof evsubj, "%s.0.Order.o-1", prefix);
+    for (int i = 0; i < 3; i++) publish(js, evsubj, NULL);
+    /* A dead letter: its own record, then none once decided. */
+    char own[200], resolved[200];
+    snprintf(own, sizeof own, "%s.own", dlqp);
+    snprintf(resolved, sizeof resolved, "%s.resolved", dlqp);
+    const char *dl[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", NULL};
+    publish(js, own, dl);
+    json_object *o = wait_insight("insight", "True", "True", 3, 1, op.log);
+    cr_assert_str_eq(condition(o, "Lagging", "reason"), "SinkBehind");
+    cr_assert_str_eq(condition(o, "DeadLetters", "reason"), "DeadLettersOpen");
+    cr_assert(strstr(condition(o, "DeadLetters", "message"), "kubectl byron dlq list insight"));
+    cr_assert_eq(json_object_get_int64(at(o, "status|stream|messages")), 3);
+    cr_assert_str_eq(s_at(o, "status|stream|name"), stream);
+    json_object_put(o);
+    char series[400];
+    snprintf(series, sizeof series, "byron_sink_lag{namespace=\"%s\",component=\"insight\"}", ns);
+    cr_assert_eq(metric(&op, series), 3, "%s", series);
+    snprintf(series, sizeof series, "byron_dead_letters{namespace=\"%s\",component=\"insight\"}", ns);
+    cr_assert_eq(metric(&op, series), 1, "%s", series);
+    /* The lane catches up; the dead letter is decided: both conditions clear. */
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = durable;
+    cr_assert_eq(js_PullSubscribe(&sub, js, subj, durable, NULL, &so, &jerr), NATS_OK);
+    natsMsgList list = {0};
+    cr_assert_eq(natsSubscription_Fetch(&list, sub, 3, 5000, &jerr), NATS_OK);
+    for (int i = 0; i < list.Count; i++) natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    const char *res[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", "Byron-Dlq-Resolution", "dropped", NULL};
+    publish(js, resolved, res);
+    o = wait_insight("insight", "False", "False", 0, 0, op.log);
+    cr_assert_str_eq(condition(o, "Lagging", "reason"), "SinkCaughtUp");
+    cr_assert_str_eq(condition(o, "DeadLetters", "reason"), "NoDeadLetters");
+    json_object_put(o);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
     cr_assert_eq(stop_operator(&op), 0);
 }
