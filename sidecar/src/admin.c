@@ -236,11 +236,12 @@ static json_object *lane_json(admin_t *a, const char *stream, const char *durabl
         json_object_object_add(o, "ackFloor", json_object_new_uint64(ci->AckFloor.Stream));
         jsConsumerInfo_Destroy(ci);
     } else {
-        json_object_object_add(
-            o, "error",
-            json_object_new_string(ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr
-                                       ? "no such consumer (the sink has not bound this lane)"
-                                       : natsStatus_GetText(ns)));
+        const char *why = jerr == JSStreamNotFoundErr ? "no such stream (its component is not deployed)"
+                          : ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr
+                              ? "no such consumer (the sink has not bound this lane)"
+                          : nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+                                                    : natsStatus_GetText(ns);
+        json_object_object_add(o, "error", json_object_new_string(why));
     }
     return o;
 }
