@@ -8,30 +8,47 @@
 
 #define BIT(c) (1u << (c))
 #define ALL_COMMANDS (BIT(BYRON_CLI_NCOMMANDS) - 1)
-#define LIVE_COMMANDS                                                                                           \
-    (BIT(BYRON_CLI_STATUS) | BIT(BYRON_CLI_EVENTS) | BIT(BYRON_CLI_DLQ_LIST) | BIT(BYRON_CLI_DLQ_SHOW) |        \
+#define LIVE_COMMANDS                                                                                        \
+    (BIT(BYRON_CLI_STATUS) | BIT(BYRON_CLI_EVENTS) | BIT(BYRON_CLI_DLQ_LIST) | BIT(BYRON_CLI_DLQ_SHOW) |     \
      BIT(BYRON_CLI_DLQ_REPLAY) | BIT(BYRON_CLI_DLQ_DROP) | BIT(BYRON_CLI_VERIFY))
 
 typedef enum {
-    F_KUBECONFIG, F_CONTEXT, F_NAMESPACE, F_OUTPUT, F_DIRECT, F_HELP, F_VERSION,
-    F_MODEL, F_ID, F_FROM, F_LIMIT, F_FOLLOW, F_ALL, F_NOTE, F_WAIT, F_TIMEOUT,
+    F_KUBECONFIG,
+    F_CONTEXT,
+    F_NAMESPACE,
+    F_OUTPUT,
+    F_DIRECT,
+    F_HELP,
+    F_VERSION,
+    F_MODEL,
+    F_ID,
+    F_FROM,
+    F_LIMIT,
+    F_FOLLOW,
+    F_ALL,
+    F_NOTE,
+    F_WAIT,
+    F_TIMEOUT,
 } flag_id_t;
 
 typedef struct flag {
     flag_id_t id;
     const char *name;
     char shorthand;
-    int value;          /* takes a value; 2: an optional one (--wait[=false]) */
-    unsigned commands;  /* the commands that have it */
-    const char *help;   /* "--x=DEFAULT: what" after the name, kubectl's style */
+    int value;         /* takes a value; 2: an optional one (--wait[=false]) */
+    unsigned commands; /* the commands that have it */
+    const char *help;  /* "--x=DEFAULT: what" after the name, kubectl's style */
 } flag_t;
 
 static const flag_t FLAGS[] = {
-    {F_KUBECONFIG, "kubeconfig", 0, 1, ALL_COMMANDS, "='': Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)."},
+    {F_KUBECONFIG, "kubeconfig", 0, 1, ALL_COMMANDS,
+     "='': Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)."},
     {F_CONTEXT, "context", 0, 1, ALL_COMMANDS, "='': The name of the kubeconfig context to use."},
-    {F_NAMESPACE, "namespace", 'n', 1, ALL_COMMANDS, "='': The namespace of the components (default: the context's, else \"default\")."},
+    {F_NAMESPACE, "namespace", 'n', 1, ALL_COMMANDS,
+     "='': The namespace of the components (default: the context's, else \"default\")."},
     {F_DIRECT, "direct", 0, 0, LIVE_COMMANDS,
-     "=false: Run the component's work here (byron-sidecar from PATH, with BYRON_NATS_URL, BYRON_MONGO_URI and BYRON_NATS_CREDS from the environment) instead of in its sink pod."},
+     "=false: Run the component's work here (byron-sidecar from PATH, with BYRON_NATS_URL, BYRON_MONGO_URI "
+     "and BYRON_NATS_CREDS from the environment) instead of in its sink pod."},
     {F_HELP, "help", 'h', 0, ALL_COMMANDS, "=false: Help for the command."},
     {F_VERSION, "version", 0, 0, BIT(BYRON_CLI_HELP), "=false: Print the version."},
     {F_OUTPUT, "output", 'o', 1,
@@ -42,20 +59,22 @@ static const flag_t FLAGS[] = {
     {F_ID, "id", 0, 1, BIT(BYRON_CLI_EVENTS), "='': Only the events of this aggregate (with --model)."},
     {F_FROM, "from", 0, 1, BIT(BYRON_CLI_EVENTS), "=1: The first stream sequence to show."},
     {F_LIMIT, "limit", 0, 1, BIT(BYRON_CLI_EVENTS), "=1000: At most this many events (0: no limit)."},
-    {F_FOLLOW, "follow", 'f', 0, BIT(BYRON_CLI_EVENTS), "=false: Keep showing new events as they are appended."},
+    {F_FOLLOW, "follow", 'f', 0, BIT(BYRON_CLI_EVENTS),
+     "=false: Keep showing new events as they are appended."},
     {F_ALL, "all", 0, 0, BIT(BYRON_CLI_DLQ_LIST) | BIT(BYRON_CLI_DLQ_REPLAY) | BIT(BYRON_CLI_DLQ_DROP),
      "=false: list: the replayed and dropped dead letters too; replay, drop: every open dead letter."},
     {F_NOTE, "note", 0, 1, BIT(BYRON_CLI_DLQ_DROP), "='': Why it was dropped, kept with the decision."},
     {F_WAIT, "wait", 0, 2, BIT(BYRON_CLI_REBUILD), "=true: Follow the rebuild until it completes."},
     {F_TIMEOUT, "timeout", 0, 1, BIT(BYRON_CLI_REBUILD) | BIT(BYRON_CLI_DLQ_REPLAY) | BIT(BYRON_CLI_VERIFY),
-     "=0s: How long to wait (rebuild: 30m; dlq replay: 30s for the sink's lane; verify: 10s for the sink to settle)."},
+     "=0s: How long to wait (rebuild: 30m; dlq replay: 30s for the sink's lane; verify: 10s for the sink to "
+     "settle)."},
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
 typedef struct command {
     byron_cli_command_t id;
-    const char *name;      /* as typed */
-    const char *args;      /* usage after the name */
+    const char *name; /* as typed */
+    const char *args; /* usage after the name */
     const char *short_help;
     const char *long_help;
     const char *examples;
@@ -63,7 +82,8 @@ typedef struct command {
 
 static const command_t COMMANDS[] = {
     {BYRON_CLI_HELP, "help", "[COMMAND]", "Help about any command", "", ""},
-    {BYRON_CLI_VERSION, "version", "", "Print the version of kubectl-byron", "Print the version of kubectl-byron.", "  kubectl byron version\n"},
+    {BYRON_CLI_VERSION, "version", "", "Print the version of kubectl-byron",
+     "Print the version of kubectl-byron.", "  kubectl byron version\n"},
     {BYRON_CLI_OPTIONS, "options", "", "Print the options every command takes",
      "Print the list of flags inherited by all commands.", "  kubectl byron options\n"},
     {BYRON_CLI_STATUS, "status", "[COMPONENT]", "Show the components of a namespace, or one in detail",
@@ -86,14 +106,16 @@ static const command_t COMMANDS[] = {
     {BYRON_CLI_DLQ_SHOW, "dlq show", "COMPONENT SEQ", "Show one dead letter with its event",
      "Show one dead letter (SEQ: the number `dlq list` shows) with its event.",
      "  kubectl byron dlq show orders 3\n"},
-    {BYRON_CLI_DLQ_REPLAY, "dlq replay", "COMPONENT (SEQ... | --all)", "Project dead letters again once their cause is fixed",
+    {BYRON_CLI_DLQ_REPLAY, "dlq replay", "COMPONENT (SEQ... | --all)",
+     "Project dead letters again once their cause is fixed",
      "Project the dead letters' aggregates again, once the app is fixed: their events go through the\n"
      "sink's checks, hooks and handler as on a first delivery, in log order, and the aggregate the\n"
      "sink stopped runs again (docs/sink.md, \"Replaying a dead letter\"). An event that still fails\n"
      "stops it again; an invalid event stays a dead letter.",
      "  # Replay dead letter 3 (and every other of its aggregate)\n  kubectl byron dlq replay orders 3\n\n"
      "  # Replay every open dead letter\n  kubectl byron dlq replay orders --all\n"},
-    {BYRON_CLI_DLQ_DROP, "dlq drop", "COMPONENT (SEQ... | --all)", "Acknowledge dead letters without applying them",
+    {BYRON_CLI_DLQ_DROP, "dlq drop", "COMPONENT (SEQ... | --all)",
+     "Acknowledge dead letters without applying them",
      "Take dead letters off the list without applying them; the decision is recorded with them.\n"
      "Refused for an aggregate the sink stopped: replay it (a before hook may skip the event).",
      "  kubectl byron dlq drop orders 4 --note \"forged by a test client\"\n"},
@@ -129,8 +151,8 @@ const char *byron_cli_command_name(byron_cli_command_t c) { return command_of(c)
 
 int byron_cli_needs_component(byron_cli_command_t c) {
     return c == BYRON_CLI_EVENTS || c == BYRON_CLI_DLQ_LIST || c == BYRON_CLI_DLQ_SHOW ||
-           c == BYRON_CLI_DLQ_REPLAY || c == BYRON_CLI_DLQ_DROP || c == BYRON_CLI_REBUILD || c == BYRON_CLI_SCHEMA ||
-           c == BYRON_CLI_VERIFY;
+           c == BYRON_CLI_DLQ_REPLAY || c == BYRON_CLI_DLQ_DROP || c == BYRON_CLI_REBUILD ||
+           c == BYRON_CLI_SCHEMA || c == BYRON_CLI_VERIFY;
 }
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -163,7 +185,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
 }
 
 /* The command the positional words name; *used: how many words it took. */
-static int command_from(const char *const *pos, int npos, byron_cli_command_t *c, int *used, char *err, size_t cap) {
+static int command_from(const char *const *pos, int npos, byron_cli_command_t *c, int *used, char *err,
+                        size_t cap) {
     if (!npos) {
         *c = BYRON_CLI_HELP;
         *used = 0;
@@ -173,8 +196,11 @@ static int command_from(const char *const *pos, int npos, byron_cli_command_t *c
         static const struct {
             const char *n;
             byron_cli_command_t c;
-        } SUB[] = {{"list", BYRON_CLI_DLQ_LIST}, {"ls", BYRON_CLI_DLQ_LIST}, {"show", BYRON_CLI_DLQ_SHOW},
-                   {"replay", BYRON_CLI_DLQ_REPLAY}, {"drop", BYRON_CLI_DLQ_DROP}};
+        } SUB[] = {{"list", BYRON_CLI_DLQ_LIST},
+                   {"ls", BYRON_CLI_DLQ_LIST},
+                   {"show", BYRON_CLI_DLQ_SHOW},
+                   {"replay", BYRON_CLI_DLQ_REPLAY},
+                   {"drop", BYRON_CLI_DLQ_DROP}};
         if (npos < 2) return fail(err, cap, "dlq needs a command: list, show, replay or drop");
         for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
             if (!strcmp(pos[1], SUB[i].n)) {
@@ -182,7 +208,8 @@ static int command_from(const char *const *pos, int npos, byron_cli_command_t *c
                 *used = 2;
                 return 0;
             }
-        return fail(err, cap, "unknown command \"%s\" for \"kubectl byron dlq\" (list, show, replay, drop)", pos[1]);
+        return fail(err, cap, "unknown command \"%s\" for \"kubectl byron dlq\" (list, show, replay, drop)",
+                    pos[1]);
     }
     for (size_t i = 0; i < NCOMMANDS_T; i++)
         if (!strchr(COMMANDS[i].name, ' ') && !strcmp(pos[0], COMMANDS[i].name)) {
@@ -230,10 +257,11 @@ static int apply(byron_cli_args_t *a, const seen_t *s, char *err, size_t cap) {
         else if (!strcmp(v, "") || !strcmp(v, "wide") || !strcmp(v, "table"))
             a->output = BYRON_CLI_OUT_TABLE;
         else
-            return fail(err, cap,
-                        "unable to match a printer suitable for the output format \"%s\", allowed formats are: "
-                        "json,yaml",
-                        v);
+            return fail(
+                err, cap,
+                "unable to match a printer suitable for the output format \"%s\", allowed formats are: "
+                "json,yaml",
+                v);
         a->output_set = 1;
         break;
     case F_DIRECT: a->direct = 1; break;
@@ -242,11 +270,13 @@ static int apply(byron_cli_args_t *a, const seen_t *s, char *err, size_t cap) {
     case F_MODEL: a->model = v; break;
     case F_ID: a->id = v; break;
     case F_FROM:
-        if (parse_u64(v, UINT64_MAX / 2, &u) || !u) return fail(err, cap, "invalid argument \"%s\" for \"--from\": a stream sequence (1 or more)", v);
+        if (parse_u64(v, UINT64_MAX / 2, &u) || !u)
+            return fail(err, cap, "invalid argument \"%s\" for \"--from\": a stream sequence (1 or more)", v);
         a->from = u;
         break;
     case F_LIMIT:
-        if (parse_u64(v, 100000000, &u)) return fail(err, cap, "invalid argument \"%s\" for \"--limit\": 0 to 100000000", v);
+        if (parse_u64(v, 100000000, &u))
+            return fail(err, cap, "invalid argument \"%s\" for \"--limit\": 0 to 100000000", v);
         a->limit = (int64_t)u;
         break;
     case F_FOLLOW: a->follow = 1; break;
@@ -262,7 +292,8 @@ static int apply(byron_cli_args_t *a, const seen_t *s, char *err, size_t cap) {
         break;
     case F_TIMEOUT:
         if (byron_cli_parse_duration(v, &a->timeout_s))
-            return fail(err, cap, "invalid argument \"%s\" for \"--timeout\": a duration such as 30s, 5m or 1h", v);
+            return fail(err, cap,
+                        "invalid argument \"%s\" for \"--timeout\": a duration such as 30s, 5m or 1h", v);
         break;
     }
     return 0;
@@ -281,9 +312,9 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
         for (int i = 0; i + 1 < a->nwords; i++) {
             const char *w = a->words[i];
             const char **dst = !strcmp(w, "-n") || !strcmp(w, "--namespace") ? &a->namespace_
-                               : !strcmp(w, "--context")                      ? &a->context
-                               : !strcmp(w, "--kubeconfig")                   ? &a->kubeconfig
-                                                                              : NULL;
+                               : !strcmp(w, "--context")                     ? &a->context
+                               : !strcmp(w, "--kubeconfig")                  ? &a->kubeconfig
+                                                                             : NULL;
             if (dst && i + 2 < a->nwords) *dst = a->words[++i];
         }
         return 0;
@@ -313,10 +344,12 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
         if (w[1] == '-') {
             const char *name = w + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            if (!(s->flag = flag_long(name, len))) return fail(err, cap, "unknown flag: --%.*s", (int)len, name);
+            if (!(s->flag = flag_long(name, len)))
+                return fail(err, cap, "unknown flag: --%.*s", (int)len, name);
             if (eq) inline_v = eq + 1;
         } else {
-            if (!(s->flag = flag_short(w[1]))) return fail(err, cap, "unknown shorthand flag: '%c' in %s", w[1], w);
+            if (!(s->flag = flag_short(w[1])))
+                return fail(err, cap, "unknown shorthand flag: '%c' in %s", w[1], w);
             if (w[2]) inline_v = w[2] == '=' ? w + 3 : w + 2;
         }
         if (s->flag->value == 1) {
@@ -324,7 +357,7 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
                 if (i + 1 >= argc) return fail(err, cap, "flag needs an argument: %s", w);
                 inline_v = argv[++i];
             }
-        } else if (s->flag->value == 0 && inline_v && strcmp(inline_v, "true")) {
+        } else if (s->flag->value == 0 && inline_v && strcmp(inline_v, "true") != 0) {
             if (!strcmp(inline_v, "false")) { /* --follow=false: as if not given */
                 nseen--;
                 continue;
@@ -351,7 +384,8 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
     }
     for (int i = 0; i < nseen; i++) {
         if (!(seen[i].flag->commands & BIT(c)) && seen[i].flag->id != F_HELP)
-            return fail(err, cap, "unknown flag: %s for \"kubectl byron %s\"", seen[i].as, byron_cli_command_name(c));
+            return fail(err, cap, "unknown flag: %s for \"kubectl byron %s\"", seen[i].as,
+                        byron_cli_command_name(c));
         if (apply(a, &seen[i], err, cap)) return -1;
     }
     if (help) {
@@ -366,14 +400,15 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
     case BYRON_CLI_HELP:
     case BYRON_CLI_VERSION:
     case BYRON_CLI_OPTIONS:
-        if (nrest) return fail(err, cap, "unexpected argument \"%s\" for \"kubectl byron %s\"", rest[0], cname);
+        if (nrest)
+            return fail(err, cap, "unexpected argument \"%s\" for \"kubectl byron %s\"", rest[0], cname);
         return 0;
     case BYRON_CLI_STATUS:
         if (nrest > 1) return fail(err, cap, "status takes at most one COMPONENT, got %d arguments", nrest);
         a->component = nrest ? rest[0] : NULL;
         return 0;
     case BYRON_CLI_COMPLETION:
-        if (nrest != 1 || (strcmp(rest[0], "bash") && strcmp(rest[0], "zsh")))
+        if (nrest != 1 || (strcmp(rest[0], "bash") != 0 && strcmp(rest[0], "zsh") != 0))
             return fail(err, cap, "completion needs a shell: bash or zsh");
         a->shell = rest[0];
         return 0;
@@ -382,11 +417,14 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
     if (!nrest) return fail(err, cap, "%s needs a COMPONENT (kubectl byron status lists them)", cname);
     a->component = rest[0];
     rest++, nrest--;
-    if (c == BYRON_CLI_DLQ_SHOW && nrest != 1) return fail(err, cap, "dlq show needs one dead letter: its SEQ from dlq list");
+    if (c == BYRON_CLI_DLQ_SHOW && nrest != 1)
+        return fail(err, cap, "dlq show needs one dead letter: its SEQ from dlq list");
     if (c == BYRON_CLI_DLQ_SHOW || c == BYRON_CLI_DLQ_REPLAY || c == BYRON_CLI_DLQ_DROP) {
-        if (!a->all && !nrest) return fail(err, cap, "%s needs dead letters (their SEQ from dlq list) or --all", cname);
+        if (!a->all && !nrest)
+            return fail(err, cap, "%s needs dead letters (their SEQ from dlq list) or --all", cname);
         if (a->all && nrest) return fail(err, cap, "%s: dead letters or --all, not both", cname);
-        if (nrest > BYRON_CLI_MAX_SEQS) return fail(err, cap, "at most %d dead letters at once", BYRON_CLI_MAX_SEQS);
+        if (nrest > BYRON_CLI_MAX_SEQS)
+            return fail(err, cap, "at most %d dead letters at once", BYRON_CLI_MAX_SEQS);
         for (int i = 0; i < nrest; i++) {
             uint64_t u;
             if (parse_u64(rest[i], UINT64_MAX / 2, &u) || !u)
@@ -416,11 +454,14 @@ static void print_flags(FILE *f, unsigned mask, int globals) {
 
 void byron_cli_help(FILE *f, byron_cli_command_t c) {
     if (c == BYRON_CLI_HELP) {
-        fprintf(f, "Operate Byron components: their status, event log and dead letters, cache rebuilds, schema and\n"
-                   "the fold checker. Runs against the current kubeconfig context, like kubectl.\n\n"
-                   "Commands:\n");
+        fprintf(
+            f,
+            "Operate Byron components: their status, event log and dead letters, cache rebuilds, schema and\n"
+            "the fold checker. Runs against the current kubeconfig context, like kubectl.\n\n"
+            "Commands:\n");
         for (size_t i = 0; i < NCOMMANDS_T; i++)
-            if (COMMANDS[i].short_help[0]) fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].short_help);
+            if (COMMANDS[i].short_help[0])
+                fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].short_help);
         fprintf(f, "\nUsage:\n  kubectl byron [command] [flags] [options]\n\n"
                    "Use \"kubectl byron <command> --help\" for more information about a given command.\n"
                    "Use \"kubectl byron options\" for a list of global command-line options (applies to all "
@@ -475,7 +516,9 @@ void byron_cli_complete(FILE *f, const byron_cli_args_t *a, const char *const *c
         fprintf(f, ":%d\n", DEFAULT); /* files */
         return;
     }
-    const flag_t *pf = prev[0] == '-' ? (prev[1] == '-' ? flag_long(prev + 2, strlen(prev + 2)) : flag_short(prev[1])) : NULL;
+    const flag_t *pf = prev[0] == '-'
+                           ? (prev[1] == '-' ? flag_long(prev + 2, strlen(prev + 2)) : flag_short(prev[1]))
+                           : NULL;
     if (pf && pf->value == 1 && !strchr(prev, '=') && !(prev[1] != '-' && prev[2])) {
         fprintf(f, ":%d\n", NO_FILE); /* a value we cannot guess */
         return;
@@ -516,7 +559,8 @@ void byron_cli_complete(FILE *f, const byron_cli_args_t *a, const char *const *c
         offer(f, word, "zsh", NULL);
     } else if (known && c == BYRON_CLI_HELP && npos == 1) {
         for (size_t i = 0; i < NCOMMANDS_T; i++)
-            if (COMMANDS[i].short_help[0] && !strchr(COMMANDS[i].name, ' ')) offer(f, word, COMMANDS[i].name, NULL);
+            if (COMMANDS[i].short_help[0] && !strchr(COMMANDS[i].name, ' '))
+                offer(f, word, COMMANDS[i].name, NULL);
     } else if (known && npos == used && (byron_cli_needs_component(c) || c == BYRON_CLI_STATUS)) {
         for (const char *const *k = components; k && *k; k++) offer(f, word, *k, NULL);
     }

@@ -27,8 +27,8 @@ typedef enum {
     BYRON_CLI_REBUILD,
     BYRON_CLI_SCHEMA,
     BYRON_CLI_VERIFY,
-    BYRON_CLI_COMPLETION,    /* `completion bash|zsh`: a script for kubectl-byron */
-    BYRON_CLI_COMPLETE,      /* `__complete ARGS...`: cobra's completion protocol */
+    BYRON_CLI_COMPLETION, /* `completion bash|zsh`: a script for kubectl-byron */
+    BYRON_CLI_COMPLETE,   /* `__complete ARGS...`: cobra's completion protocol */
     BYRON_CLI_NCOMMANDS
 } byron_cli_command_t;
 
@@ -53,7 +53,7 @@ typedef struct byron_cli_args {
     int timeout_s; /* 0: the command's default */
     const char *seqs[BYRON_CLI_MAX_SEQS];
     int nseqs;
-    byron_cli_command_t help_for; /* BYRON_CLI_HELP: the command asked about (HELP: the overview) */
+    byron_cli_command_t help_for;           /* BYRON_CLI_HELP: the command asked about (HELP: the overview) */
     const char *words[BYRON_CLI_MAX_WORDS]; /* BYRON_CLI_COMPLETE: the words being completed */
     int nwords;
 } byron_cli_args_t;

@@ -2,11 +2,10 @@
  * sink pod (`byron-sidecar --mode=admin events`), printed as it arrives: a
  * table row per event, or one JSON document per event (-o json: a stream of
  * documents, as `kubectl get -w -o json` prints), or YAML documents. */
+#include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
 #include "cli_runner.h"
-
-#include "byron/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,8 +20,8 @@ typedef struct printer {
 
 /* kubectl's table, one row at a time: fixed widths, since rows come as they
  * are appended and cannot be measured first. */
-static void row(FILE *out, const char *seq, const char *time, const char *type, const char *agg, const char *ver,
-                const char *data) {
+static void row(FILE *out, const char *seq, const char *time, const char *type, const char *agg,
+                const char *ver, const char *data) {
     fprintf(out, "%-10s %-24s %-22s %-28s %-8s %s\n", seq, time, type, agg, ver, data);
 }
 
@@ -46,8 +45,10 @@ static int on_event(void *ud, const char *line, size_t len) {
         snprintf(agg, sizeof agg, "%s/%s", model ? model : "?", id ? id : "?");
         snprintf(ver, sizeof ver, "%" PRId64, json_object_get_int64(byron_cli_at(ev, "byronversion", NULL)));
         json_object *d = byron_cli_at(ev, "data", NULL);
-        const char *dt = d ? json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                           : ev ? "" : "(not an event envelope)";
+        const char *dt =
+            d    ? json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+            : ev ? ""
+                 : "(not an event envelope)";
         snprintf(data, sizeof data, "%s", dt);
         if (strlen(dt) >= sizeof data) strcpy(data + sizeof data - 4, "...");
         const char *type = byron_cli_str(ev, "type", NULL), *time = byron_cli_str(o, "time", NULL);
@@ -84,8 +85,13 @@ int byron_cli_events(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, 
     printer_t p = {.a = a, .out = out};
     char *errtext = NULL;
     int code = 0;
-    byron_cli_run_t r = {.component = a->component, .mode = "admin", .args = args, .direct = a->direct,
-                         .stdin_open = a->follow, .on_line = on_event, .ud = &p};
+    byron_cli_run_t r = {.component = a->component,
+                         .mode = "admin",
+                         .args = args,
+                         .direct = a->direct,
+                         .stdin_open = a->follow,
+                         .on_line = on_event,
+                         .ud = &p};
     if (byron_cli_run(k, &r, &code, &errtext, err) != BYRON_OK) {
         free(errtext);
         return -1;

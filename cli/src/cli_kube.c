@@ -29,7 +29,9 @@ byron_status_t byron_cli_kube_open(const byron_cli_args_t *a, byron_cli_kube_t *
         st = byron_kubeconfig_load(a->kubeconfig, a->context, &cfg, err);
     if (st != BYRON_OK) return st;
     snprintf(k->namespace_, sizeof k->namespace_, "%s",
-             a->namespace_ ? a->namespace_ : cfg->namespace && *cfg->namespace ? cfg->namespace : "default");
+             a->namespace_                       ? a->namespace_
+             : cfg->namespace && *cfg->namespace ? cfg->namespace
+                                                 : "default");
     if (!(k->client = byron_kube_client_new(cfg, err))) return err->code;
     byron_kube_client_set_user_agent(k->client, "kubectl-byron/" BYRON_VERSION);
     return BYRON_OK;
@@ -41,7 +43,8 @@ void byron_cli_kube_close(byron_cli_kube_t *k) {
 }
 
 /* kubectl's wording of an API error: "Error from server (Reason): message". */
-static byron_status_t server_error(long code, const char *body, const char *method, const char *path, byron_err_t *err) {
+static byron_status_t server_error(long code, const char *body, const char *method, const char *path,
+                                   byron_err_t *err) {
     json_object *o = NULL;
     const char *reason = NULL, *msg = NULL;
     if (body && *body && byron_json_parse(body, strlen(body), 16, &o, NULL) == BYRON_OK &&
@@ -49,7 +52,7 @@ static byron_status_t server_error(long code, const char *body, const char *meth
         byron_json_get_string(o, "", "reason", BYRON_JSON_OPTIONAL, &reason, NULL);
         byron_json_get_string(o, "", "message", BYRON_JSON_OPTIONAL, &msg, NULL);
     }
-    byron_status_t st = code == 404 ? BYRON_ENOTFOUND
+    byron_status_t st = code == 404                  ? BYRON_ENOTFOUND
                         : code == 401 || code == 403 ? BYRON_EREJECTED
                         : code == 409                ? BYRON_ECONFLICT
                         : code == 400 || code == 422 ? BYRON_EINVAL
@@ -62,8 +65,9 @@ static byron_status_t server_error(long code, const char *body, const char *meth
     return st;
 }
 
-byron_status_t byron_cli_kube_send(byron_cli_kube_t *k, const char *method, const char *path, const char *content_type,
-                                   json_object *body, json_object **out, byron_err_t *err) {
+byron_status_t byron_cli_kube_send(byron_cli_kube_t *k, const char *method, const char *path,
+                                   const char *content_type, json_object *body, json_object **out,
+                                   byron_err_t *err) {
     if (out) *out = NULL;
     byron_kube_response_t r;
     const char *b = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
@@ -82,7 +86,8 @@ byron_status_t byron_cli_kube_send(byron_cli_kube_t *k, const char *method, cons
     return st;
 }
 
-byron_status_t byron_cli_kube_get(byron_cli_kube_t *k, const char *path, json_object **out, byron_err_t *err) {
+byron_status_t byron_cli_kube_get(byron_cli_kube_t *k, const char *path, json_object **out,
+                                  byron_err_t *err) {
     return byron_cli_kube_send(k, "GET", path, NULL, NULL, out, err);
 }
 
@@ -95,20 +100,23 @@ static byron_status_t crd_missing(byron_cli_kube_t *k, byron_err_t *err) {
     byron_status_t st = byron_cli_kube_get(k, path, &o, &e);
     json_object_put(o);
     if (st == BYRON_ENOTFOUND)
-        return byron_err_set(err, BYRON_ENOTFOUND,
-                             "the server doesn't have a resource type \"byroncomponents\": is Byron installed (its "
-                             "chart or crds/byron.io_byroncomponents.yaml)?");
+        return byron_err_set(
+            err, BYRON_ENOTFOUND,
+            "the server doesn't have a resource type \"byroncomponents\": is Byron installed (its "
+            "chart or crds/byron.io_byroncomponents.yaml)?");
     return BYRON_OK;
 }
 
-byron_status_t byron_cli_component(byron_cli_kube_t *k, const char *name, json_object **out, byron_err_t *err) {
+byron_status_t byron_cli_component(byron_cli_kube_t *k, const char *name, json_object **out,
+                                   byron_err_t *err) {
     char path[512];
     snprintf(path, sizeof path, COMPONENTS "/%s", k->namespace_, name);
     byron_status_t st = byron_cli_kube_get(k, path, out, err);
     if (st == BYRON_ENOTFOUND && crd_missing(k, err) == BYRON_OK) {
         byron_err_t e = *err;
-        byron_err_set(err, BYRON_ENOTFOUND, "%s in namespace \"%s\" (kubectl byron status -n %s lists the components)",
-                      e.msg, k->namespace_, k->namespace_);
+        byron_err_set(err, BYRON_ENOTFOUND,
+                      "%s in namespace \"%s\" (kubectl byron status -n %s lists the components)", e.msg,
+                      k->namespace_, k->namespace_);
     }
     return st;
 }
@@ -138,23 +146,28 @@ static const char *str_at(json_object *o, const char *a, const char *b) {
 
 /* Running, and its byron-sidecar container ready. */
 static int usable(json_object *pod) {
-    json_object *status = json_object_object_get(pod, "status"), *cs = json_object_object_get(status, "containerStatuses");
+    json_object *status = json_object_object_get(pod, "status"),
+                *cs = json_object_object_get(status, "containerStatuses");
     const char *phase = str_at(pod, "status", "phase");
-    if (!phase || strcmp(phase, "Running") || json_object_object_get(json_object_object_get(pod, "metadata"), "deletionTimestamp"))
+    if (!phase || strcmp(phase, "Running") != 0 ||
+        json_object_object_get(json_object_object_get(pod, "metadata"), "deletionTimestamp"))
         return 0;
     for (size_t i = 0; json_object_is_type(cs, json_type_array) && i < json_object_array_length(cs); i++) {
         json_object *c = json_object_array_get_idx(cs, i);
         const char *n = str_at(c, "name", NULL);
-        if (n && !strcmp(n, "byron-sidecar")) return json_object_get_boolean(json_object_object_get(c, "ready"));
+        if (n && !strcmp(n, "byron-sidecar"))
+            return json_object_get_boolean(json_object_object_get(c, "ready"));
     }
     return 0;
 }
 
-byron_status_t byron_cli_sink_pod(byron_cli_kube_t *k, const char *component, char *pod, size_t cap, byron_err_t *err) {
+byron_status_t byron_cli_sink_pod(byron_cli_kube_t *k, const char *component, char *pod, size_t cap,
+                                  byron_err_t *err) {
     char path[768];
-    snprintf(path, sizeof path,
-             "/api/v1/namespaces/%s/pods?labelSelector=byron.io%%2Fcomponent%%3D%s%%2Cbyron.io%%2Frole%%3Dsink",
-             k->namespace_, component);
+    snprintf(
+        path, sizeof path,
+        "/api/v1/namespaces/%s/pods?labelSelector=byron.io%%2Fcomponent%%3D%s%%2Cbyron.io%%2Frole%%3Dsink",
+        k->namespace_, component);
     json_object *list = NULL;
     byron_status_t st = byron_cli_kube_get(k, path, &list, err);
     if (st != BYRON_OK) return st;
@@ -169,10 +182,11 @@ byron_status_t byron_cli_sink_pod(byron_cli_kube_t *k, const char *component, ch
     if (best)
         snprintf(pod, cap, "%s", best);
     else
-        st = byron_err_set(err, BYRON_ESTATE,
-                           "%s has no running sink pod with a ready byron-sidecar (%zu sink pod%s: kubectl get pods "
-                           "-n %s -l byron.io/component=%s,byron.io/role=sink)",
-                           component, n, n == 1 ? "" : "s", k->namespace_, component);
+        st = byron_err_set(
+            err, BYRON_ESTATE,
+            "%s has no running sink pod with a ready byron-sidecar (%zu sink pod%s: kubectl get pods "
+            "-n %s -l byron.io/component=%s,byron.io/role=sink)",
+            component, n, n == 1 ? "" : "s", k->namespace_, component);
     json_object_put(list);
     return st;
 }
@@ -187,7 +201,8 @@ byron_status_t byron_cli_component_config(byron_cli_kube_t *k, const char *compo
     byron_status_t st = byron_cli_kube_get(k, path, &cm, err);
     if (st == BYRON_ENOTFOUND) {
         byron_err_t e = *err;
-        byron_err_set(err, BYRON_ENOTFOUND, "%s: the operator has not written %s's configuration (yet)", e.msg, component);
+        byron_err_set(err, BYRON_ENOTFOUND, "%s: the operator has not written %s's configuration (yet)",
+                      e.msg, component);
     }
     if (st != BYRON_OK) return st;
     const char *json = str_at(json_object_object_get(cm, "data"), "component.json", NULL);

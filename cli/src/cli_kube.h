@@ -31,18 +31,21 @@ void byron_cli_kube_close(byron_cli_kube_t *k);
  * ENOTFOUND for 404, EREJECTED for 401/403. */
 byron_status_t byron_cli_kube_get(byron_cli_kube_t *k, const char *path, json_object **out, byron_err_t *err);
 /* The same with a body (merge patch and the like). */
-byron_status_t byron_cli_kube_send(byron_cli_kube_t *k, const char *method, const char *path, const char *content_type,
-                                   json_object *body, json_object **out, byron_err_t *err);
+byron_status_t byron_cli_kube_send(byron_cli_kube_t *k, const char *method, const char *path,
+                                   const char *content_type, json_object *body, json_object **out,
+                                   byron_err_t *err);
 
 /* The ByronComponent `name` in the namespace. Not found: the API's message
  * and how to list the components; the CRD not installed: says so. */
-byron_status_t byron_cli_component(byron_cli_kube_t *k, const char *name, json_object **out, byron_err_t *err);
+byron_status_t byron_cli_component(byron_cli_kube_t *k, const char *name, json_object **out,
+                                   byron_err_t *err);
 /* Every ByronComponent of the namespace (the list's items; caller puts). */
 byron_status_t byron_cli_components(byron_cli_kube_t *k, json_object **items, byron_err_t *err);
 
 /* A running, ready pod of the component's sink (the first by name): its name
  * into pod. ESTATE when there is none, with what kubectl shows about them. */
-byron_status_t byron_cli_sink_pod(byron_cli_kube_t *k, const char *component, char *pod, size_t cap, byron_err_t *err);
+byron_status_t byron_cli_sink_pod(byron_cli_kube_t *k, const char *component, char *pod, size_t cap,
+                                  byron_err_t *err);
 
 /* The component.json its pods run (ConfigMap <component>-config); caller puts. */
 byron_status_t byron_cli_component_config(byron_cli_kube_t *k, const char *component, json_object **config,

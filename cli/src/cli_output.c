@@ -1,5 +1,4 @@
 /* cli_output.c — tables, JSON and YAML as kubectl prints them (cli_output.h). */
-#define _XOPEN_SOURCE 700 /* strptime */
 #include "cli_output.h"
 
 #include <ctype.h>
@@ -182,10 +181,28 @@ void byron_cli_bytes(uint64_t n, char *buf, size_t cap) {
         snprintf(buf, cap, "%.0f %s", v, U[u]);
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" at the start of t into tm; 0, or -1 if it is not there. */
+static int rfc3339(const char *t, struct tm *tm) {
+    static const int WIDTH[] = {4, 2, 2, 2, 2, 2};
+    static const char SEP[] = "--T::";
+    int v[6];
+    for (int i = 0; i < 6; i++) {
+        v[i] = 0;
+        for (int k = 0; k < WIDTH[i]; k++, t++) {
+            if (*t < '0' || *t > '9') return -1;
+            v[i] = v[i] * 10 + (*t - '0');
+        }
+        if (i < 5 && *t++ != SEP[i]) return -1;
+    }
+    memset(tm, 0, sizeof *tm);
+    tm->tm_year = v[0] - 1900, tm->tm_mon = v[1] - 1, tm->tm_mday = v[2];
+    tm->tm_hour = v[3], tm->tm_min = v[4], tm->tm_sec = v[5];
+    return 0;
+}
+
 void byron_cli_age(const char *t, int64_t now, char *buf, size_t cap) {
-    struct tm tm = {0};
-    const char *end = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!end) {
+    struct tm tm;
+    if (!t || rfc3339(t, &tm)) {
         snprintf(buf, cap, "<unknown>");
         return;
     }

@@ -3,10 +3,9 @@
  * patch of that one field: the spec's other fields stay whoever's they are),
  * then follow the operator's report of it in status.rebuild until it says it
  * is done (docs/cli.md, docs/operator.md). */
+#include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
-
-#include "byron/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,33 +40,39 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
     json_object_put(bc);
     char token[96], path[512];
     snprintf(token, sizeof token, "kubectl-byron-%lld", (long long)time(NULL));
-    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%s", k->namespace_, a->component);
-    json_object *patch = json_object_new_object(), *spec = json_object_new_object(), *cache = json_object_new_object();
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%s", k->namespace_,
+             a->component);
+    json_object *patch = json_object_new_object(), *spec = json_object_new_object(),
+                *cache = json_object_new_object();
     json_object_object_add(cache, "rebuild", json_object_new_string(token));
     json_object_object_add(spec, "cache", cache);
     json_object_object_add(patch, "spec", spec);
     json_object *after = NULL;
-    byron_status_t st = byron_cli_kube_send(k, "PATCH", path, "application/merge-patch+json", patch, &after, err);
+    byron_status_t st =
+        byron_cli_kube_send(k, "PATCH", path, "application/merge-patch+json", patch, &after, err);
     json_object_put(patch);
     if (st != BYRON_OK) {
         if (st == BYRON_EINVAL && strstr(err->msg, "rebuild")) {
             byron_err_t e = *err;
-            byron_err_set(err, st, "%s (this cluster's CRD may predate spec.cache.rebuild: upgrade Byron)", e.msg);
+            byron_err_set(err, st, "%s (this cluster's CRD may predate spec.cache.rebuild: upgrade Byron)",
+                          e.msg);
         }
         return -1;
     }
     int64_t generation = json_object_get_int64(byron_cli_at(after, "metadata", "generation", NULL));
     const char *stored = byron_cli_str(after, "spec", "cache", "rebuild", NULL);
-    if (!stored || strcmp(stored, token)) { /* pruned: a CRD from before the field */
+    if (!stored || strcmp(stored, token) != 0) { /* pruned: a CRD from before the field */
         json_object_put(after);
-        byron_err_set(err, BYRON_ESTATE,
-                      "the API server did not keep spec.cache.rebuild: this cluster's ByronComponent CRD predates "
-                      "zero-downtime rebuilds; upgrade Byron (its chart installs the CRD)");
+        byron_err_set(
+            err, BYRON_ESTATE,
+            "the API server did not keep spec.cache.rebuild: this cluster's ByronComponent CRD predates "
+            "zero-downtime rebuilds; upgrade Byron (its chart installs the CRD)");
         return -1;
     }
     json_object_put(after);
     if (a->output == BYRON_CLI_OUT_TABLE)
-        fprintf(out, "byroncomponent.byron.io/%s rebuild requested (spec.cache.rebuild: %s)\n", a->component, token);
+        fprintf(out, "byroncomponent.byron.io/%s rebuild requested (spec.cache.rebuild: %s)\n", a->component,
+                token);
     if (!a->wait) return 0;
     static const char *const DONE[] = {"Complete", "Completed", "Succeeded", "Done", NULL};
     static const char *const FAILED[] = {"Failed", NULL};
@@ -91,7 +96,7 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
         } else {
             snprintf(line, sizeof line, "waiting for the operator to start it");
         }
-        if (strcmp(line, last)) {
+        if (strcmp(line, last) != 0) {
             if (a->output == BYRON_CLI_OUT_TABLE) {
                 fprintf(out, "%s\n", line);
             } else if (ours) {
@@ -108,9 +113,10 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
             return -1;
         }
         if (now_ms() > deadline) {
-            byron_err_set(err, BYRON_ETIMEDOUT,
-                          "timed out after %d s waiting for the rebuild (it goes on: kubectl byron status %s)", timeout,
-                          a->component);
+            byron_err_set(
+                err, BYRON_ETIMEDOUT,
+                "timed out after %d s waiting for the rebuild (it goes on: kubectl byron status %s)", timeout,
+                a->component);
             return -1;
         }
         sleep(2);

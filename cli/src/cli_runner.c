@@ -67,7 +67,9 @@ static int take(sink_t *s, int stream, const char *data, size_t n) {
     return 0;
 }
 
-static int on_output(void *ud, int stream, const char *data, size_t len) { return take(ud, stream, data, len); }
+static int on_output(void *ud, int stream, const char *data, size_t len) {
+    return take(ud, stream, data, len);
+}
 
 /* The last line, when the command ended without a newline. */
 static void flush_line(sink_t *s) {
@@ -77,7 +79,8 @@ static void flush_line(sink_t *s) {
 
 /* ---- in the sink pod --------------------------------------------------- */
 
-static byron_status_t run_exec(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code, byron_err_t *err) {
+static byron_status_t run_exec(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code,
+                               byron_err_t *err) {
     char pod[256], mode[64];
     byron_status_t st = byron_cli_sink_pod(k, r->component, pod, sizeof pod, err);
     if (st != BYRON_OK) return st;
@@ -117,7 +120,8 @@ static void find_sidecar(char *out, size_t cap) {
     snprintf(out, cap, "byron-sidecar");
 }
 
-static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code, byron_err_t *err) {
+static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code,
+                               byron_err_t *err) {
     json_object *config = NULL;
     char *text = NULL;
     byron_status_t st = byron_cli_component_config(k, r->component, &config, &text, err);
@@ -218,11 +222,13 @@ byron_status_t byron_cli_run(byron_cli_kube_t *k, const byron_cli_run_t *r, int 
     *exit_code = -1;
     if (errtext) *errtext = NULL;
     byron_status_t st = r->direct ? run_here(k, r, &s, exit_code, err) : run_exec(k, r, &s, exit_code, err);
-    if (st == BYRON_OK && s.overflow) st = byron_err_set(err, BYRON_ELIMIT, "a line of output larger than %u bytes", MAX_LINE);
+    if (st == BYRON_OK && s.overflow)
+        st = byron_err_set(err, BYRON_ELIMIT, "a line of output larger than %u bytes", MAX_LINE);
     if (st == BYRON_OK || s.stopped) flush_line(&s);
     if (s.stopped && st != BYRON_OK) st = BYRON_OK, byron_err_clear(err); /* we stopped it ourselves */
     /* trailing newlines of stderr are noise in a message */
-    while (s.elen && (s.errtext[s.elen - 1] == '\n' || s.errtext[s.elen - 1] == '\r')) s.errtext[--s.elen] = '\0';
+    while (s.elen && (s.errtext[s.elen - 1] == '\n' || s.errtext[s.elen - 1] == '\r'))
+        s.errtext[--s.elen] = '\0';
     if (errtext)
         *errtext = s.errtext;
     else

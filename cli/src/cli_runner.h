@@ -18,11 +18,11 @@ typedef int (*byron_cli_line_fn)(void *ud, const char *line, size_t len);
 
 typedef struct byron_cli_run {
     const char *component;
-    const char *mode;          /* "admin" or "verify" */
-    const char *const *args;   /* after --mode, NULL-terminated */
+    const char *mode;        /* "admin" or "verify" */
+    const char *const *args; /* after --mode, NULL-terminated */
     int direct;
-    int stdin_open;            /* the command ends when we close its stdin (events --follow) */
-    int timeout_s;             /* 0: none */
+    int stdin_open; /* the command ends when we close its stdin (events --follow) */
+    int timeout_s;  /* 0: none */
     byron_cli_line_fn on_line;
     void *ud;
 } byron_cli_run_t;

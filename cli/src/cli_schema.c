@@ -1,12 +1,11 @@
 /* cli_schema.c — `kubectl byron schema COMPONENT` (the SDL, generated here
  * from the configuration the pods run, by the same generator the API uses)
  * and `kubectl byron verify COMPONENT` (the fold checker, in the sink pod). */
+#include "byron/graphql.h"
+#include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
 #include "cli_runner.h"
-
-#include "byron/graphql.h"
-#include "byron/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,7 +53,8 @@ static int on_finding(void *ud, const char *line, size_t len) {
     }
     r->findings++;
     if (r->a->output == BYRON_CLI_OUT_TABLE)
-        fprintf(r->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fprintf(r->out, "%s\n",
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     else if (r->a->output == BYRON_CLI_OUT_JSON)
         byron_cli_print_json(r->out, o);
     else
@@ -73,8 +73,12 @@ int byron_cli_verify(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, 
     report_t r = {.a = a, .out = out};
     char *errtext = NULL;
     int code = 0;
-    byron_cli_run_t run = {.component = a->component, .mode = "verify", .args = args, .direct = a->direct,
-                           .on_line = on_finding, .ud = &r};
+    byron_cli_run_t run = {.component = a->component,
+                           .mode = "verify",
+                           .args = args,
+                           .direct = a->direct,
+                           .on_line = on_finding,
+                           .ud = &r};
     if (byron_cli_run(k, &run, &code, &errtext, err) != BYRON_OK) {
         free(errtext);
         return -1;
@@ -106,9 +110,10 @@ int byron_cli_verify(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, 
                     json_object_get_int64(byron_cli_at(s, "documents", NULL)),
                     json_object_get_int64(byron_cli_at(s, "differences", NULL)),
                     json_object_get_int64(byron_cli_at(s, "differences", NULL)) == 1 ? "" : "s",
-                    json_object_get_int64(byron_cli_at(s, "order_dependent", NULL)) ? " (and order-dependent ones, "
-                                                                                        "which do not count)"
-                                                                                      : "");
+                    json_object_get_int64(byron_cli_at(s, "order_dependent", NULL))
+                        ? " (and order-dependent ones, "
+                          "which do not count)"
+                        : "");
     }
     json_object_put(s);
     return code; /* the checker's: 0 equal, 1 differs, 3 not settled or unreachable */

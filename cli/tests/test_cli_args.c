@@ -10,7 +10,8 @@
 static int parse(byron_cli_args_t *a, char *err, const char *line) {
     char *copy = strdup(line), *argv[64] = {"kubectl-byron"};
     int argc = 1;
-    for (char *save = NULL, *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) argv[argc++] = t;
+    for (char *save = NULL, *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
     int rc = byron_cli_args_parse(argc, argv, a, err, 256);
     /* the strings point into copy: keep it for the test's life */
     return rc;
@@ -168,11 +169,16 @@ Test(cli_args, help_texts_are_kubectls_shape) {
     char *h = help_of(BYRON_CLI_HELP);
     cr_assert(strstr(h, "Commands:\n  help "), "%s", h);
     cr_assert(strstr(h, "  status       "), "%s", h);
-    cr_assert(strstr(h, "Use \"kubectl byron <command> --help\" for more information about a given command."));
+    cr_assert(
+        strstr(h, "Use \"kubectl byron <command> --help\" for more information about a given command."));
     cr_assert_null(strstr(h, "__complete"));
     free(h);
     h = help_of(BYRON_CLI_EVENTS);
-    cr_assert(strstr(h, "Examples:\n  # The events of one order\n  kubectl byron events orders --model Order --id o-1"), "%s", h);
+    cr_assert(
+        strstr(
+            h,
+            "Examples:\n  # The events of one order\n  kubectl byron events orders --model Order --id o-1"),
+        "%s", h);
     cr_assert(strstr(h, "Options:\n"), "%s", h);
     cr_assert(strstr(h, "    -f, --follow=false: "), "%s", h);
     cr_assert(strstr(h, "Usage:\n  kubectl byron events COMPONENT [options]\n"), "%s", h);

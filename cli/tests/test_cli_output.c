@@ -1,8 +1,7 @@
 /* test_cli_output.c — kubectl-byron's output formats: kubectl's tables,
  * JSON, YAML that reads back as the same JSON, sizes and ages. */
-#include "cli_output.h"
-
 #include "byron/kubeconfig.h"
+#include "cli_output.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -23,16 +22,14 @@ Test(cli_output, tables_are_kubectls) {
     const char *const h[] = {"NAME", "READY", "AGE", "ERROR", NULL};
     const char *const rows[][4] = {{"orders", "True", "5m", "a\nb"}, {"shipping-long", NULL, "12h", ""}};
     char *t = capture_table(h, rows, 2, 0);
-    cr_assert_str_eq(t,
-                     "NAME            READY    AGE   ERROR\n"
-                     "orders          True     5m    a b\n"
-                     "shipping-long   <none>   12h   <none>\n");
+    cr_assert_str_eq(t, "NAME            READY    AGE   ERROR\n"
+                        "orders          True     5m    a b\n"
+                        "shipping-long   <none>   12h   <none>\n");
     free(t);
     const char *const w[][4] = {{"ü", "x", "1234567890", "é"}};
     t = capture_table(h, w, 1, 6); /* characters, not bytes; cut with "..." */
-    cr_assert_str_eq(t,
-                     "NAME   READY   AGE      ERROR\n"
-                     "ü      x       123...   é\n");
+    cr_assert_str_eq(t, "NAME   READY   AGE      ERROR\n"
+                        "ü      x       123...   é\n");
     free(t);
 }
 
@@ -49,13 +46,14 @@ static char *capture(json_object *o, int yaml) {
 }
 
 Test(cli_output, yaml_reads_back_as_the_same_json) {
-    const char *doc = "{\"name\":\"orders\",\"count\":3,\"ratio\":0.5,\"ok\":true,\"none\":null,"
-                      "\"tricky\":[\"true\",\"42\",\"\",\"a: b\",\"- x\",\"#c\",\"line\\nbreak\",\"null\",\"1e3\",\"ünï\"],"
-                      "\"nested\":{\"k\":{\"deep\":[1,{\"x\":\"y\"}]}},\"empty\":{},\"list\":[]}";
+    const char *doc =
+        "{\"name\":\"orders\",\"count\":3,\"ratio\":0.5,\"ok\":true,\"none\":null,"
+        "\"tricky\":[\"true\",\"42\",\"\",\"a: b\",\"- x\",\"#c\",\"line\\nbreak\",\"null\",\"1e3\",\"ünï\"],"
+        "\"nested\":{\"k\":{\"deep\":[1,{\"x\":\"y\"}]}},\"empty\":{},\"list\":[]}";
     json_object *o = json_tokener_parse(doc);
     char *y = capture(o, 1);
     cr_assert(strstr(y, "name: orders\n"), "%s", y); /* plain where YAML reads it as the same string */
-    cr_assert(strstr(y, "- \"true\"\n"), "%s", y);    /* quoted where it would not */
+    cr_assert(strstr(y, "- \"true\"\n"), "%s", y);   /* quoted where it would not */
     cr_assert(strstr(y, "count: 3\n"), "%s", y);
     json_object *back = NULL;
     byron_err_t err = {0};

@@ -193,12 +193,13 @@ static byron_status_t parse_root(json_object *root, const char *base_dir, const 
     int insecure = 0;
     byron_status_t st = BYRON_OK;
     if (!context &&
-        ((st = byron_json_get_string(root, "", "current-context", BYRON_JSON_OPTIONAL, &context, err)) || !context ||
-         !*context)) {
+        ((st = byron_json_get_string(root, "", "current-context", BYRON_JSON_OPTIONAL, &context, err)) ||
+         !context || !*context)) {
         if (!st)
-            st = byron_err_set(err, BYRON_EINVAL,
-                               "current-context is not set: choose one with --context NAME (or kubectl config "
-                               "use-context NAME)");
+            st =
+                byron_err_set(err, BYRON_EINVAL,
+                              "current-context is not set: choose one with --context NAME (or kubectl config "
+                              "use-context NAME)");
         goto err;
     }
     if ((st = find_named(root, "contexts", "context", context, &ctx, xpath, sizeof(xpath), err))) goto err;
@@ -282,7 +283,8 @@ static void absolute_paths(json_object *root, const char *dir) {
              {"users", "user", "tokenFile"}};
     for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
         json_object *arr = json_object_object_get(root, P[k].list);
-        for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
+        for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr);
+             i++) {
             json_object *it = json_object_object_get(json_object_array_get_idx(arr, i), P[k].item), *v;
             if (!json_object_is_type(it, json_type_object) || !json_object_object_get_ex(it, P[k].key, &v) ||
                 !json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] == '/')
@@ -301,12 +303,14 @@ static void absolute_paths(json_object *root, const char *dir) {
 /* kubectl's merge of a KUBECONFIG list: the first file to set current-context
  * wins it; clusters, users and contexts are taken by name, the first file's
  * entry winning. Files that do not exist are skipped. */
-static byron_status_t load_list(const char *list, const char *context, byron_kube_config_t **out, byron_err_t *err) {
+static byron_status_t load_list(const char *list, const char *context, byron_kube_config_t **out,
+                                byron_err_t *err) {
     json_object *merged = json_object_new_object();
     char *copy = strdup(list), *save = NULL;
     int files = 0;
     byron_status_t st = copy ? BYRON_OK : byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p && st == BYRON_OK; p = strtok_r(NULL, ":", &save)) {
+    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p && st == BYRON_OK;
+         p = strtok_r(NULL, ":", &save)) {
         char *buf = NULL;
         size_t len = 0;
         json_object *root = NULL;
@@ -321,8 +325,10 @@ static byron_status_t load_list(const char *list, const char *context, byron_kub
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s", p);
         char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(dir, sizeof dir, ".");
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
         absolute_paths(root, dir);
         json_object *cc = json_object_object_get(root, "current-context");
         if (!json_object_object_get(merged, "current-context") && json_object_is_type(cc, json_type_string) &&
@@ -330,22 +336,25 @@ static byron_status_t load_list(const char *list, const char *context, byron_kub
             json_object_object_add(merged, "current-context", json_object_get(cc));
         static const char *const LISTS[] = {"clusters", "users", "contexts"};
         for (size_t l = 0; l < 3; l++) {
-            json_object *src = json_object_object_get(root, LISTS[l]), *dst = json_object_object_get(merged, LISTS[l]);
+            json_object *src = json_object_object_get(root, LISTS[l]),
+                        *dst = json_object_object_get(merged, LISTS[l]);
             if (!dst) json_object_object_add(merged, LISTS[l], dst = json_object_new_array());
-            for (size_t i = 0; json_object_is_type(src, json_type_array) && i < json_object_array_length(src); i++) {
+            for (size_t i = 0; json_object_is_type(src, json_type_array) && i < json_object_array_length(src);
+                 i++) {
                 json_object *e = json_object_array_get_idx(src, i);
                 const char *name = json_object_get_string(json_object_object_get(e, "name"));
                 int have = 0;
                 for (size_t k = 0; name && k < json_object_array_length(dst) && !have; k++)
-                    have = !strcmp(name, json_object_get_string(
-                                             json_object_object_get(json_object_array_get_idx(dst, k), "name")));
+                    have = !strcmp(name, json_object_get_string(json_object_object_get(
+                                             json_object_array_get_idx(dst, k), "name")));
                 if (!have) json_object_array_add(dst, json_object_get(e));
             }
         }
         json_object_put(root);
     }
     free(copy);
-    if (st == BYRON_OK && !files) st = byron_err_set(err, BYRON_EIO, "KUBECONFIG=%s: none of these files exists", list);
+    if (st == BYRON_OK && !files)
+        st = byron_err_set(err, BYRON_EIO, "KUBECONFIG=%s: none of these files exists", list);
     if (st != BYRON_OK) {
         json_object_put(merged);
         return st;

@@ -184,14 +184,17 @@ Test(kubeconfig, a_kubeconfig_list_is_merged_as_kubectl_merges_it) {
     cr_assert_eq(mkdir(sub, 0700), 0);
     FILE *f = fopen(a, "w");
     fputs("contexts: [{name: shared, context: {cluster: first}}]\n"
-          "clusters: [{name: first, cluster: {server: 'https://first:6443'}}]\n", f);
+          "clusters: [{name: first, cluster: {server: 'https://first:6443'}}]\n",
+          f);
     fclose(f);
     f = fopen(b, "w");
     fputs("current-context: mine\n"
           "contexts: [{name: mine, context: {cluster: second, namespace: shop}},\n"
           "           {name: shared, context: {cluster: second}}]\n"
-          "clusters: [{name: second, cluster: {server: 'https://second:6443', certificate-authority: ca.pem}},\n"
-          "           {name: first, cluster: {server: 'https://ignored:6443'}}]\n", f);
+          "clusters: [{name: second, cluster: {server: 'https://second:6443', certificate-authority: "
+          "ca.pem}},\n"
+          "           {name: first, cluster: {server: 'https://ignored:6443'}}]\n",
+          f);
     fclose(f);
     f = fopen(ca, "w");
     fputs("CA", f);

@@ -37,8 +37,7 @@ typedef struct ensured {
     int64_t max_bytes;
     time_t at;
     int partitions;
-    char **subs; /* "<ns>/<component>" of the components it subscribes to; owned */
-    size_t nsubs;
+    char *subs; /* "<ns>/<component>\n" per component it subscribes to ("" or NULL: none); owned */
     byron_broker_insights_t ins;
 } ensured_t;
 
@@ -116,12 +115,12 @@ byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *e
             "The stream's size limit (spec.broker.maxBytes; -1: none): when reached, new events are refused.",
             l, NULL, 0);
         static const char *const lc[] = {"namespace", "component", NULL};
-        b->m_lag = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_sink_lag",
-                                          "Events the component's sink has not been handed yet, over all its lanes.",
-                                          lc, NULL, 0);
-        b->m_dead = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_dead_letters",
-                                           "Dead letters of the component no one has replayed or dropped yet.", lc,
-                                           NULL, 0);
+        b->m_lag = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_sink_lag",
+            "Events the component's sink has not been handed yet, over all its lanes.", lc, NULL, 0);
+        b->m_dead = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_dead_letters",
+            "Dead letters of the component no one has replayed or dropped yet.", lc, NULL, 0);
     }
     return b;
 }
@@ -133,25 +132,19 @@ void byron_broker_set_listener(byron_broker_t *b, byron_broker_listener_fn fn, v
     pthread_mutex_unlock(&b->mu);
 }
 
-static void subs_free(char **subs, size_t n) {
-    for (size_t i = 0; i < n; i++) free(subs[i]);
-    free(subs);
-}
-
-/* "<ns>/<component>" copies of refs; NULL (and *n 0) when there are none. */
-static char **subs_copy(const byron_natsperm_ref_t *refs, size_t nrefs, size_t *n) {
-    *n = 0;
-    char **out = nrefs ? calloc(nrefs, sizeof *out) : NULL;
-    for (size_t i = 0; out && i < nrefs; i++) {
-        size_t l = strlen(refs[i].namespace_) + strlen(refs[i].component) + 2;
-        if (!(out[i] = malloc(l))) break;
-        snprintf(out[i], l, "%s/%s", refs[i].namespace_, refs[i].component);
-        *n = i + 1;
-    }
+/* "<ns>/<component>\n" per subscription, one string (caller frees; NULL: out of memory). */
+static char *subs_text(const byron_natsperm_ref_t *refs, size_t nrefs) {
+    size_t len = 1;
+    for (size_t i = 0; i < nrefs; i++) len += strlen(refs[i].namespace_) + strlen(refs[i].component) + 2;
+    char *out = malloc(len), *p = out;
+    for (size_t i = 0; out && i < nrefs; i++)
+        p += snprintf(p, len - (size_t)(p - out), "%s/%s\n", refs[i].namespace_, refs[i].component);
+    if (out) *p = '\0';
     return out;
 }
 
-int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component, byron_broker_insights_t *out) {
+int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component,
+                          byron_broker_insights_t *out) {
     int found = 0;
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&b->mu);
@@ -192,7 +185,7 @@ void byron_broker_forget(byron_broker_t *b, const char *ns, const char *componen
             byron_metric_remove(b->m_lag, vc);
             byron_metric_remove(b->m_dead, vc);
         }
-        subs_free(e->subs, e->nsubs);
+        free(e->subs);
         b->ensured[i] = b->ensured[--b->nensured];
     }
     pthread_mutex_unlock(&b->mu);
@@ -209,7 +202,7 @@ void byron_broker_free(byron_broker_t *b) {
         byron_nkey_wipe(&b->conns[i].user);
         free(b->conns[i].url);
     }
-    for (size_t i = 0; i < b->nensured; i++) subs_free(b->ensured[i].subs, b->ensured[i].nsubs);
+    for (size_t i = 0; i < b->nensured; i++) free(b->ensured[i].subs);
     free(b->ensured);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
@@ -362,8 +355,8 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
         if (!strcmp(b->ensured[i].key, key)) e = &b->ensured[i];
     if (e && e->replicas == s->replicas && e->max_bytes == s->max_bytes && now - e->at < RECHECK_S) {
         e->partitions = s->partitions; /* the lanes may change without the streams */
-        subs_free(e->subs, e->nsubs);
-        e->subs = subs_copy(s->subscriptions, s->nsubscriptions, &e->nsubs);
+        free(e->subs);
+        e->subs = subs_text(s->subscriptions, s->nsubscriptions);
         pthread_mutex_unlock(&b->mu);
         return BYRON_OK;
     }
@@ -405,8 +398,8 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
         e->max_bytes = s->max_bytes;
         e->at = now;
         e->partitions = s->partitions;
-        subs_free(e->subs, e->nsubs);
-        e->subs = subs_copy(s->subscriptions, s->nsubscriptions, &e->nsubs);
+        free(e->subs);
+        e->subs = subs_text(s->subscriptions, s->nsubscriptions);
     }
     pthread_mutex_unlock(&b->mu);
     return BYRON_OK;
@@ -421,7 +414,7 @@ static int lane_of(const char *name, int partitions) {
     if (strncmp(name, P, sizeof P - 1) != 0) return -1;
     char *end = NULL;
     long p = strtol(name + sizeof P - 1, &end, 10);
-    if (end == name + sizeof P - 1 || (*end && strcmp(end, "_b")) || p < 0 || p >= partitions) return -1;
+    if (end == name + sizeof P - 1 || (*end && strcmp(end, "_b") != 0) || p < 0 || p >= partitions) return -1;
     return (int)p;
 }
 
@@ -432,8 +425,8 @@ static void keep_min(int64_t *slot, int64_t v) {
 }
 
 /* Lag of the component's own lanes: one CONSUMER.LIST of its stream (paged). */
-static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char *stream, int partitions, int64_t *lag,
-                              byron_err_t *err) {
+static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char *stream, int partitions,
+                              int64_t *lag, byron_err_t *err) {
     int64_t *per = malloc((size_t)partitions * sizeof *per);
     if (!per) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (int p = 0; p < partitions; p++) per[p] = -1;
@@ -451,7 +444,8 @@ static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char 
             for (size_t i = 0; i < n; i++) {
                 json_object *c = json_object_array_get_idx(cs, i);
                 int lane = lane_of(json_object_get_string(json_object_object_get(c, "name")), partitions);
-                if (lane >= 0) keep_min(&per[lane], json_object_get_int64(json_object_object_get(c, "num_pending")));
+                if (lane >= 0)
+                    keep_min(&per[lane], json_object_get_int64(json_object_object_get(c, "num_pending")));
             }
             offset += (int64_t)n;
             if (!n) total = offset; /* nothing more */
@@ -482,7 +476,8 @@ static byron_status_t sub_lag(byron_broker_t *b, natsConnection *nc, const char 
         int code = 0;
         byron_err_t e = {0};
         byron_status_t st = js_api(nc, b->o.timeout_ms, subj, NULL, &resp, &code, &e);
-        if (st == BYRON_OK) keep_min(&least, json_object_get_int64(json_object_object_get(resp, "num_pending")));
+        if (st == BYRON_OK)
+            keep_min(&least, json_object_get_int64(json_object_object_get(resp, "num_pending")));
         json_object_put(resp);
         if (st == BYRON_EUNAVAILABLE) {
             *err = e;
@@ -495,8 +490,8 @@ static byron_status_t sub_lag(byron_broker_t *b, natsConnection *nc, const char 
 
 /* Dead letters without a decision: the dead-letter stream's messages on .own
  * and .sub minus those on .resolved (one per decided event: dlq.c). */
-static byron_status_t open_dead_letters(byron_broker_t *b, natsConnection *nc, const byron_jetstream_names_t *n,
-                                        int64_t *open, byron_err_t *err) {
+static byron_status_t open_dead_letters(byron_broker_t *b, natsConnection *nc,
+                                        const byron_jetstream_names_t *n, int64_t *open, byron_err_t *err) {
     char subj[400], body[400];
     snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", n->dlq_stream);
     snprintf(body, sizeof body, "{\"subjects_filter\":\"%s.*\"}", n->dlq_prefix);
@@ -509,10 +504,11 @@ static byron_status_t open_dead_letters(byron_broker_t *b, natsConnection *nc, c
         byron_err_clear(err);
         return BYRON_OK;
     }
-    if (st == BYRON_OK && json_object_object_get_ex(json_object_object_get(resp, "state"), "subjects", &subjects)) {
+    if (st == BYRON_OK &&
+        json_object_object_get_ex(json_object_object_get(resp, "state"), "subjects", &subjects)) {
         size_t pl = strlen(n->dlq_prefix);
         json_object_object_foreach(subjects, k, v) {
-            if (strncmp(k, n->dlq_prefix, pl) || k[pl] != '.') continue;
+            if (strncmp(k, n->dlq_prefix, pl) != 0 || k[pl] != '.') continue;
             int64_t c = json_object_get_int64(v);
             if (!strcmp(k + pl + 1, "own") || !strcmp(k + pl + 1, "sub"))
                 *open += c;
@@ -526,7 +522,8 @@ static byron_status_t open_dead_letters(byron_broker_t *b, natsConnection *nc, c
 }
 
 /* One component's reading. */
-static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t *e, byron_broker_insights_t *ins) {
+static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t *e,
+                          byron_broker_insights_t *ins) {
     byron_jetstream_names_t n;
     byron_err_t err = {0};
     memset(ins, 0, sizeof *ins);
@@ -538,7 +535,8 @@ static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t
     int code = 0;
     byron_status_t st = js_api(nc, b->o.timeout_ms, subj, NULL, &info, &code, &err);
     if (st == BYRON_OK) {
-        json_object *state = json_object_object_get(info, "state"), *cfg = json_object_object_get(info, "config");
+        json_object *state = json_object_object_get(info, "state"),
+                    *cfg = json_object_object_get(info, "config");
         set_gauges(b, e->ns, e->component, n.stream, info);
         ins->messages = json_object_get_int64(json_object_object_get(state, "messages"));
         ins->bytes = json_object_get_int64(json_object_object_get(state, "bytes"));
@@ -546,8 +544,11 @@ static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t
     }
     json_object_put(info);
     if (st == BYRON_OK && e->partitions > 0) st = own_lag(b, nc, n.stream, e->partitions, &ins->lag, &err);
-    for (size_t i = 0; st == BYRON_OK && i < e->nsubs; i++)
-        st = sub_lag(b, nc, e->ns, e->component, e->subs[i], &ins->lag, &err);
+    char *subs = e->subs ? strdup(e->subs) : NULL, *save = NULL;
+    for (char *o = subs ? strtok_r(subs, "\n", &save) : NULL; st == BYRON_OK && o;
+         o = strtok_r(NULL, "\n", &save))
+        st = sub_lag(b, nc, e->ns, e->component, o, &ins->lag, &err);
+    free(subs);
     if (st == BYRON_OK) st = open_dead_letters(b, nc, &n, &ins->dead_letters, &err);
     byron_kube_time_now(ins->time, sizeof ins->time, 0);
     if (st != BYRON_OK) {
@@ -586,20 +587,7 @@ static void *refresh_loop(void *arg) {
         ensured_t *snap = n ? calloc(n, sizeof *snap) : NULL;
         for (size_t i = 0; snap && i < n; i++) { /* deep: the lanes may change while we read */
             snap[i] = b->ensured[i];
-            snap[i].subs = NULL;
-            snap[i].nsubs = 0;
-            byron_natsperm_ref_t refs[64];
-            size_t nr = 0;
-            char nsbuf[64][128];
-            for (size_t k = 0; k < b->ensured[i].nsubs && nr < 64; k++) {
-                const char *sl = strchr(b->ensured[i].subs[k], '/');
-                if (!sl) continue;
-                snprintf(nsbuf[nr], sizeof nsbuf[nr], "%.*s", (int)(sl - b->ensured[i].subs[k]), b->ensured[i].subs[k]);
-                refs[nr].namespace_ = nsbuf[nr];
-                refs[nr].component = sl + 1;
-                nr++;
-            }
-            snap[i].subs = subs_copy(refs, nr, &snap[i].nsubs);
+            snap[i].subs = b->ensured[i].subs ? strdup(b->ensured[i].subs) : NULL;
         }
         if (!snap) n = 0;
         pthread_mutex_unlock(&b->mu);
@@ -627,7 +615,7 @@ static void *refresh_loop(void *arg) {
             if (changed && b->listener) b->listener(b->listener_ud, snap[i].ns, snap[i].component);
             pthread_mutex_unlock(&b->mu);
         }
-        for (size_t i = 0; i < n; i++) subs_free(snap[i].subs, snap[i].nsubs);
+        for (size_t i = 0; i < n; i++) free(snap[i].subs);
         free(snap);
         pthread_mutex_lock(&b->mu);
     }

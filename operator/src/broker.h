@@ -70,17 +70,18 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
  * reconcile for status.stream, status.sink.lag, status.deadLetters and the
  * Lagging and DeadLetters conditions (insights.h). */
 typedef struct byron_broker_insights {
-    int measured;          /* 0: not read yet, or the last reading failed (error says why) */
+    int measured; /* 0: not read yet, or the last reading failed (error says why) */
     char stream[256];
     int64_t messages, bytes, replicas;
-    int64_t lag;           /* events not yet handed to the sink, over all its lanes */
-    int64_t dead_letters;  /* dead letters without a decision (docs/sink.md) */
-    char time[40];         /* when, RFC 3339 */
+    int64_t lag;          /* events not yet handed to the sink, over all its lanes */
+    int64_t dead_letters; /* dead letters without a decision (docs/sink.md) */
+    char time[40];        /* when, RFC 3339 */
     char error[256];
 } byron_broker_insights_t;
 
 /* The component's last reading into *out; 0 when none was ever made. */
-int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component, byron_broker_insights_t *out);
+int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component,
+                          byron_broker_insights_t *out);
 
 /* Called from the reading thread, under the broker's lock (so it must be
  * quick and call nothing of the broker), when a component's reading changed:

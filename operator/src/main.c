@@ -144,7 +144,8 @@ static void usage(FILE *f) {
         "  --resync-period SECONDS    re-apply every child this often, reverting drift (default 600; 0: "
         "never)\n"
         "  --insights-period SECONDS  read each component's stream, sink lag and dead letters this often\n"
-        "                             (status, Lagging/DeadLetters conditions, gauges; default 30; 0: never)\n"
+        "                             (status, Lagging/DeadLetters conditions, gauges; default 30; 0: "
+        "never)\n"
         "  --lag-threshold N          Lagging is True above N events left to project (default 1000)\n"
         "  --dead-letter-threshold N  DeadLetters is True from N open dead letters (default 1)\n"
         "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
@@ -317,7 +318,8 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
             if (parse_int("--lag-threshold", optarg, 0, 1000000000, &f->lag_threshold)) return 2;
             break;
         case F_DEAD_LETTERS:
-            if (parse_int("--dead-letter-threshold", optarg, 1, 1000000000, &f->dead_letter_threshold)) return 2;
+            if (parse_int("--dead-letter-threshold", optarg, 1, 1000000000, &f->dead_letter_threshold))
+                return 2;
             break;
         case F_NATS_ID:
             if (!strchr(optarg, '/') || optarg[0] == '/' || !strchr(optarg, '/')[1]) {
@@ -556,7 +558,8 @@ int main(int argc, char **argv) {
                                  .metrics = metrics,
                                  .refresh_s = (unsigned)f.insights_period_s,
                                  .no_insights = f.insights_period_s == 0};
-    byron_insights_thresholds_t thresholds = {.lag = f.lag_threshold, .dead_letters = f.dead_letter_threshold};
+    byron_insights_thresholds_t thresholds = {.lag = f.lag_threshold,
+                                              .dead_letters = f.dead_letter_threshold};
     if (!(broker = byron_broker_new(&bo, &err)) || byron_broker_start(broker, &err)) goto fail;
 
     char host[256] = "byron-operator";

@@ -11,10 +11,10 @@
 
 #include "byron/base64.h"
 #include "byron/clock.h"
-#include "insights.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
+#include "insights.h"
 #include "natsperm.h"
 #include "strmap.h"
 #include "workqueue.h"
@@ -358,8 +358,8 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
         byron_insight_condition_t ic[2];
         byron_insights_conditions(measured ? &ins : NULL, c->o.insights, name, ic);
         for (int i = 0; i < 2; i++)
-            json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason, ic[i].message,
-                                                   gen, now));
+            json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason,
+                                                   ic[i].message, gen, now));
     }
     json_object_object_add(st, "conditions", conds);
     json_object_object_add(st, "api", part_json(pa));
@@ -371,7 +371,8 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
         for (size_t i = 0; i < 2; i++)
             if (json_object_object_get_ex(old_status, KEEP[i], &v))
                 json_object_object_add(st, KEEP[i], json_object_get(v));
-        json_object *olds = json_object_object_get(old_status, "sink"), *lag = json_object_object_get(olds, "lag");
+        json_object *olds = json_object_object_get(old_status, "sink"),
+                    *lag = json_object_object_get(olds, "lag");
         if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
     }
     json_object *cs = json_object_new_object();
@@ -635,7 +636,8 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
 
 /* The permissions of the component's two NATS users (natsperm.h). */
 /* The components bc subscribes to (pointing into bc; *refs: caller frees). */
-static byron_status_t subscription_refs(json_object *bc, byron_natsperm_ref_t **refs, size_t *n, byron_err_t *err) {
+static byron_status_t subscription_refs(json_object *bc, byron_natsperm_ref_t **refs, size_t *n,
+                                        byron_err_t *err) {
     const char *ns = md_str(bc, "namespace");
     json_object *spec = json_object_object_get(bc, "spec"), *subs = NULL;
     *refs = NULL;
@@ -649,7 +651,8 @@ static byron_status_t subscription_refs(json_object *bc, byron_natsperm_ref_t **
         snprintf(path, sizeof(path), "spec.subscriptions[%zu]", i);
         json_object *sub = json_object_array_get_idx(subs, i);
         (*refs)[i].namespace_ = ns;
-        if ((st = byron_json_get_string(sub, path, "component", BYRON_JSON_REQUIRED, &(*refs)[i].component, err)))
+        if ((st = byron_json_get_string(sub, path, "component", BYRON_JSON_REQUIRED, &(*refs)[i].component,
+                                        err)))
             break;
         st = byron_json_get_string(sub, path, "namespace", BYRON_JSON_OPTIONAL, &(*refs)[i].namespace_, err);
     }
@@ -946,8 +949,8 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
         byron_natsperm_ref_t *subs = NULL;
         size_t nsubs = 0;
         int64_t partitions = 8; /* the CRD's default */
-        byron_json_get_int(json_object_object_get(bc, "spec"), "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096,
-                           &partitions, NULL);
+        byron_json_get_int(json_object_object_get(bc, "spec"), "spec", "partitions", BYRON_JSON_OPTIONAL, 1,
+                           4096, &partitions, NULL);
         byron_err_t se = {0};
         subscription_refs(bc, &subs, &nsubs, NULL); /* the spec passed desired.c: it has them right */
         byron_broker_streams_t bs = {.url = d.streams.broker_url,

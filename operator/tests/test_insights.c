@@ -49,16 +49,17 @@ Test(insights, unmeasured_is_unknown_and_says_why) {
 }
 
 Test(insights, status_fields_only_from_a_reading) {
-    byron_broker_insights_t in = {.measured = 1, .messages = 12, .bytes = 4200, .replicas = 3, .lag = 7,
-                                  .dead_letters = 2};
+    byron_broker_insights_t in = {
+        .measured = 1, .messages = 12, .bytes = 4200, .replicas = 3, .lag = 7, .dead_letters = 2};
     strcpy(in.stream, "BYRON_shop_orders");
     strcpy(in.time, "2026-12-01T07:00:00Z");
     json_object *st = json_object_new_object(), *sink = json_object_new_object();
     json_object_object_add(st, "sink", sink);
     byron_insights_status(st, &in);
-    cr_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
-                     "{\"sink\":{\"lag\":7},\"stream\":{\"name\":\"BYRON_shop_orders\",\"messages\":12,\"bytes\":4200,"
-                     "\"replicas\":3,\"time\":\"2026-12-01T07:00:00Z\"},\"deadLetters\":2}");
+    cr_assert_str_eq(
+        json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+        "{\"sink\":{\"lag\":7},\"stream\":{\"name\":\"BYRON_shop_orders\",\"messages\":12,\"bytes\":4200,"
+        "\"replicas\":3,\"time\":\"2026-12-01T07:00:00Z\"},\"deadLetters\":2}");
     json_object_put(st);
     st = json_object_new_object();
     in.measured = 0;

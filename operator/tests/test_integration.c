@@ -18,9 +18,9 @@
 #include "testenv.h"
 
 #include <criterion/criterion.h>
-#include <nats/nats.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <nats/nats.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1505,10 +1505,13 @@ static json_object *wait_insight(const char *name, const char *lagging, const ch
         int ok = o && !strcmp(condition(o, "Lagging", "status"), lagging) &&
                  !strcmp(condition(o, "DeadLetters", "status"), dead) &&
                  json_object_get_int64(at(o, "status|sink|lag")) == lag &&
-                 json_object_get_int64(at(o, "status|deadLetters")) == dead_letters && at(o, "status|stream|messages");
+                 json_object_get_int64(at(o, "status|deadLetters")) == dead_letters &&
+                 at(o, "status|stream|messages");
         if (ok) return o;
-        cr_assert_lt(byron_test_now_ms(), deadline, "status not Lagging=%s DeadLetters=%s lag %lld dead letters %lld: %s (%s)",
-                     lagging, dead, lag, dead_letters, o ? json_object_to_json_string(at(o, "status")) : "(none)", log);
+        cr_assert_lt(byron_test_now_ms(), deadline,
+                     "status not Lagging=%s DeadLetters=%s lag %lld dead letters %lld: %s (%s)", lagging,
+                     dead, lag, dead_letters, o ? json_object_to_json_string(at(o, "status")) : "(none)",
+                     log);
         json_object_put(o);
         sleep_ms(100);
     }
@@ -1547,7 +1550,8 @@ Test(operator, insights_reach_status_conditions_and_gauges) {
     cc.FilterSubject = subj;
     jsErrCode jerr = 0;
     long long deadline = byron_test_now_ms() + 20000;
-    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) != NATS_OK) { /* the operator makes the stream */
+    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) !=
+           NATS_OK) { /* the operator makes the stream */
         cr_assert_lt(byron_test_now_ms(), deadline, "no stream %s (%d)", stream, (int)jerr);
         sleep_ms(100);
     }
@@ -1584,7 +1588,8 @@ Test(operator, insights_reach_status_conditions_and_gauges) {
     for (int i = 0; i < list.Count; i++) natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
     natsMsgList_Destroy(&list);
     natsSubscription_Destroy(sub);
-    const char *res[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", "Byron-Dlq-Resolution", "dropped", NULL};
+    const char *res[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", "Byron-Dlq-Resolution",
+                         "dropped",          NULL};
     publish(js, resolved, res);
     o = wait_insight("insight", "False", "False", 0, 0, op.log);
     cr_assert_str_eq(condition(o, "Lagging", "reason"), "SinkCaughtUp");

@@ -218,6 +218,13 @@ int h_admin(const char *config, const char *app_sock, const char *const *args, c
     return rc;
 }
 
+void h_app_control(const char *app_sock, const char *body) {
+    h_resp_t r;
+    cr_assert_eq(h_http(app_sock, 0, "POST", "/v1/control", body, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+}
+
 int h_sidecar_partitions;
 const char *h_component_source;
 

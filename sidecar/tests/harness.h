@@ -103,6 +103,11 @@ int h_file_contains(const char *path, const char *needle);
  * caller frees). A sanitizer report fails the test. */
 int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout);
 
+/* POST /v1/control on the reference app's socket ({"noHooks": bool},
+ * {"poison": bool}: examples/reference-app/python/app.py); the test fails
+ * unless it answers 200. */
+void h_app_control(const char *app_sock, const char *body);
+
 /* SIGTERM, wait; returns the exit status (or -1). A status other than 0 fails
  * the test here (so does the app's, stopped the same way). */
 int h_sidecar_stop(h_sidecar_t *sc);

@@ -3,6 +3,7 @@
  * sidecar and the Python reference app: status, the event log, and dead
  * letters listed, refused, replayed once the app is fixed and dropped — each
  * scenario ending with the fold checker agreeing with the cache. */
+#include "byron/clock.h"
 #include "harness.h"
 #include "subject.h"
 
@@ -15,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* Run an admin command; its stdout parsed as one JSON document (NULL for
  * JSON lines or nothing). */
@@ -51,13 +47,6 @@ static void command_ok(h_sidecar_t *api, const char *cmd, const char *body) {
     h_resp_free(&r);
 }
 
-static void control(const char *app_sock, const char *body) {
-    h_resp_t r;
-    cr_assert_eq(h_http(app_sock, 0, "POST", "/v1/control", body, 2000, &r), 0);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    h_resp_free(&r);
-}
-
 /* The cached object (NULL while absent); caller puts. */
 static json_object *cached(h_sink_t *k, const char *id) {
     char path[120];
@@ -81,7 +70,7 @@ static json_object *open_dead_letters(const char *config, size_t n) {
             return l;
         }
         json_object_put(l);
-        sleep_ms(100);
+        byron_clock_sleep_ms(100);
     }
 }
 
@@ -104,11 +93,11 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     json_object_put(l);
     /* Without hooks the api reads no state: this update reaches the log while
      * p-1 is stopped, and the sink dead-letters it as blocked. */
-    control(api.app_sock, "{\"noHooks\":true}");
+    h_app_control(api.app_sock, "{\"noHooks\":true}");
     command_ok(&api, "updateOrder",
                "{\"id\":\"q-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
     command_ok(&api, "updateOrder", "{\"id\":\"p-1\",\"input\":{\"customer\":\"ann-2\"}}");
-    control(api.app_sock, "{\"noHooks\":false}");
+    h_app_control(api.app_sock, "{\"noHooks\":false}");
     l = open_dead_letters(api.config, 2);
     json_object *items = json_object_object_get(l, "items");
     cr_assert_eq(json_object_array_length(items), 2);
@@ -158,7 +147,7 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
     json_object_put(l);
 
     /* The app is fixed: the replay projects both events, in order. */
-    control(k.app_sock, "{\"poison\":false}");
+    h_app_control(k.app_sock, "{\"poison\":false}");
     const char *replay_one[] = {"dlq", "replay", seq1, NULL};
     cr_assert_eq(admin(api.config, k.app_sock, replay_one, &l, NULL), 0);
     rep = json_object_array_get_idx(json_object_object_get(l, "replays"), 0);
@@ -198,7 +187,7 @@ Test(admin_it, a_blocked_aggregate_is_replayed_once_the_app_is_fixed, .timeout =
             cr_assert_eq(v, 4);
             break;
         }
-        sleep_ms(50);
+        byron_clock_sleep_ms(50);
     }
     cr_assert_eq(admin(api.config, NULL, status_args, &st, NULL), 0);
     cr_assert_eq(jint(json_object_object_get(st, "deadLetters"), "open"), 0);
@@ -362,7 +351,8 @@ static void *write_updates(void *arg) {
         else
             atomic_fetch_add(&w->failed, 1);
         h_resp_free(&r);
-        sleep_ms(100); /* slower than the replay projects (docs/sink.md: a replay converges then) */
+        byron_clock_sleep_ms(
+            100); /* slower than the replay projects (docs/sink.md: a replay converges then) */
     }
     return NULL;
 }
@@ -377,7 +367,7 @@ Test(admin_it, a_replay_races_commands_on_the_same_aggregate, .timeout = 300) {
     command_ok(&api, "shipOrder", "{\"id\":\"r-1\",\"input\":{\"carrier\":\"poison\"}}");
     json_object_put(open_dead_letters(api.config, 1));
     command_ok(&api, "createOrder", "{\"id\":\"s-1\",\"input\":{\"customer\":\"bob\"}}");
-    control(api.app_sock, "{\"noHooks\":true}");
+    h_app_control(api.app_sock, "{\"noHooks\":true}");
     command_ok(&api, "updateOrder",
                "{\"id\":\"s-1\",\"input\":{\"customer\":\"bob-2\"}}"); /* learns: no hook */
     writer_t w = {.api = &api};
@@ -385,17 +375,17 @@ Test(admin_it, a_replay_races_commands_on_the_same_aggregate, .timeout = 300) {
     cr_assert_eq(pthread_create(&t, NULL, write_updates, &w), 0);
     int64_t deadline = h_mono_ms() + 60000;
     while (atomic_load(&w.sent) < 20 && h_mono_ms() < deadline)
-        sleep_ms(10); /* behind the block: dead letters */
+        byron_clock_sleep_ms(10); /* behind the block: dead letters */
     cr_assert_geq(atomic_load(&w.sent), 20, "%d sent, %d failed", atomic_load(&w.sent),
                   atomic_load(&w.failed));
-    control(k.app_sock, "{\"poison\":false}");
+    h_app_control(k.app_sock, "{\"poison\":false}");
     const char *replay_all[] = {"dlq", "replay", "--all", NULL};
     json_object *l = NULL;
     int rc = admin(api.config, k.app_sock, replay_all, &l, NULL);
     int at_replay_end = atomic_load(&w.sent);
     deadline = h_mono_ms() + 60000;
     while (atomic_load(&w.sent) < at_replay_end + 10 && h_mono_ms() < deadline)
-        sleep_ms(10); /* after it: projected by the lane */
+        byron_clock_sleep_ms(10); /* after it: projected by the lane */
     atomic_store(&w.stop, 1);
     pthread_join(t, NULL);
     cr_assert_eq(rc, 0, "%s", json_object_to_json_string(l));
@@ -417,7 +407,7 @@ Test(admin_it, a_replay_races_commands_on_the_same_aggregate, .timeout = 300) {
             cr_assert_eq(v, want);
             break;
         }
-        sleep_ms(50);
+        byron_clock_sleep_ms(50);
     }
     json_object_put(open_dead_letters(api.config, 0));
     h_assert_fold_equals_cache(api.config, k.app_sock);
