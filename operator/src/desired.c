@@ -576,6 +576,10 @@ static json_object *netpol(json_object *bc, const byron_desired_options_t *o, co
         sets(set(ns, "matchLabels", obj()), "kubernetes.io/metadata.name", o->monitoring_namespace);
         push(in, ingress(from, "admin"));
     }
+    /* No rule (a sink without a monitoring namespace): no "ingress" at all. An
+     * applied empty list is dropped by the server, so every re-apply (each
+     * resync) would change the object's managed fields and resourceVersion. */
+    if (json_object_array_length(in) == 0) json_object_object_del(spec, "ingress");
     return np;
 }
 

@@ -543,11 +543,13 @@ Test(desired, network_policies_let_each_part_be_reached_only_by_whom_it_serves) 
     cr_assert_str_eq(s_at(json_object_array_get_idx(tsc, 0), "labelSelector|matchLabels|byron.io/role"),
                      "api");
     byron_desired_cleanup(&d);
-    /* no monitoring namespace: the admin port is reachable by no pod */
+    /* no monitoring namespace: the admin port is reachable by no pod (Ingress
+     * with no rule; no empty list, which the server would drop on every apply) */
     o.monitoring_namespace = NULL;
     cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
-    cr_assert_eq(json_object_array_length(at(find(&d, "NetworkPolicy", "orders-sink")->obj, "spec|ingress")),
-                 0);
+    json_object *none = find(&d, "NetworkPolicy", "orders-sink")->obj;
+    cr_assert_str_eq(s_at(none, "spec|policyTypes|0"), "Ingress");
+    cr_assert_null(at(none, "spec|ingress"));
     byron_desired_cleanup(&d);
     json_object_put(bc);
 }
