@@ -203,6 +203,56 @@ static double metric(op_t *op, const char *series) {
     return v;
 }
 
+/* The operator's write requests so far: rest_client_requests_total of POST,
+ * PUT, PATCH and DELETE, every code. A server-side apply that changes nothing
+ * keeps the object's resourceVersion, so "nothing written" is counted here. */
+static double requests_with(op_t *op, const char *const *methods, size_t n_methods) {
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op->port);
+    char *text = http("GET", url, NULL);
+    cr_assert_not_null(text, "no metrics from the operator; see %s", op->log);
+    double n = 0;
+    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "rest_client_requests_total{", 27) != 0) continue;
+        char *end = strchr(line, '}'), *nl = strchr(line, '\n');
+        for (size_t i = 0; end && i < n_methods; i++) {
+            char *hit = strstr(line, methods[i]);
+            if (hit && hit < end && (!nl || end < nl)) n += strtod(end + 1, NULL);
+        }
+    }
+    free(text);
+    return n;
+}
+
+static double writes(op_t *op) {
+    static const char *const M[] = {"method=\"POST\"", "method=\"PUT\"", "method=\"PATCH\"",
+                                    "method=\"DELETE\""};
+    return requests_with(op, M, 4);
+}
+
+static double writes_other_than_apply(op_t *op) {
+    static const char *const M[] = {"method=\"POST\"", "method=\"PUT\"", "method=\"DELETE\""};
+    return requests_with(op, M, 3);
+}
+
+static double applies(op_t *op) {
+    static const char *const M[] = {"method=\"PATCH\""};
+    return requests_with(op, M, 1);
+}
+
+static double reconciles(op_t *op) {
+    return metric(op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}");
+}
+
+/* Wait until more reconciles than after have finished; fails the test after timeout_ms. */
+static void wait_reconciles(op_t *op, double after, long timeout_ms, const char *what) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    while (reconciles(op) <= after) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "no reconcile %s (see %s)", what, op->log);
+        sleep_ms(20);
+    }
+}
+
 static const char *BC_JSON =
     "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"%s\"},"
     "\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\"}]}],"
@@ -330,17 +380,20 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
     char pw[256];
     snprintf(pw, sizeof pw, "%s", s_at(sec, "data|password"));
     cr_assert_gt(strlen(pw), 20);
-    /* Idle: nothing more is written (status only when changed). */
-    const char *rv = s_at(bc, "metadata|resourceVersion");
-    char rv0[32];
-    snprintf(rv0, sizeof rv0, "%s", rv);
-    sleep_ms(1500);
-    json_object *bc2 = get_bc("orders");
-    cr_assert_str_eq(s_at(bc2, "metadata|resourceVersion"), rv0, "status rewritten while nothing changed");
-    cr_assert_gt(
-        metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
-        0);
-    json_object_put(bc2);
+    /* Idle: a reconcile with nothing to change writes nothing (status only
+     * when changed). A label on a child (its applied hash unchanged) makes the
+     * operator reconcile the component once more; its write requests are
+     * counted (a server-side apply that changes nothing keeps resourceVersions). */
+    double w0 = writes(&op), r0 = reconciles(&op);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/orders-config", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json",
+                     "{\"metadata\":{\"labels\":{\"touched\":\"1\"}}}", &err),
+                 BYRON_OK, "%s", err.msg);
+    wait_reconciles(&op, r0, 20000, "after the label");
+    cr_assert_eq(writes(&op), w0, "%g write requests while nothing changed (see %s)", writes(&op) - w0,
+                 op.log);
     json_object_put(sec);
     json_object_put(cm);
     json_object_put(api);
@@ -353,7 +406,6 @@ static int api_three(json_object *o) { return !strcmp(s_at(o, "status|api|ready"
 
 Test(operator, api_replicas_change_touches_only_the_api_deployment) {
     op_t op = operator_with_component("orders", NULL);
-    sleep_ms(500);
     char before[N_CHILDREN][32];
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "orders");
@@ -368,11 +420,12 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
     byron_err_t err = {0};
+    double r0 = reconciles(&op);
     cr_assert_eq(
         kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}", &err),
         BYRON_OK, "%s", err.msg);
     json_object_put(wait_bc("orders", api_three, 20000, "api 0/3"));
-    sleep_ms(1000);
+    wait_reconciles(&op, r0, 20000, "of the change"); /* the one that wrote 0/3 has finished */
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "orders");
         if (i == 0) {
@@ -505,6 +558,9 @@ static void set_ready(const char *kind_path, const char *name, int ready) {
     cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", body, &err), BYRON_OK, "%s", err.msg);
 }
 
+static int api_and_sink_ready(json_object *o) {
+    return !strcmp(s_at(o, "status|api|ready"), "2/2") && !strcmp(s_at(o, "status|sink|ready"), "1/1");
+}
 static int is_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "True"); }
 static int not_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "False"); }
 
@@ -512,8 +568,7 @@ Test(operator, status_follows_workload_status) {
     op_t op = operator_with_component("orders", NULL);
     set_ready("/apis/apps/v1", "deployments/orders-api", 2);
     set_ready("/apis/apps/v1", "deployments/orders-sink", 1);
-    sleep_ms(300);
-    json_object *bc = get_bc("orders");
+    json_object *bc = wait_bc("orders", api_and_sink_ready, 20000, "api 2/2 and sink 1/1");
     cr_assert_str_eq(condition(bc, "Ready", "status"), "False", "cache not ready yet");
     json_object_put(bc);
     set_ready("/apis/apps/v1", "statefulsets/orders-cache", 1);
@@ -710,18 +765,34 @@ static json_object *lease(const char *name) {
 
 Test(operator, two_operators_elect_one_leader_and_hand_over_on_shutdown) {
     const char *extra[] = {"--leader-elect", "--lease-namespace", ns, "--lease-name", "byron-it", NULL};
-    op_t a = start_operator(extra);
-    sleep_ms(700);
-    op_t b = start_operator(extra);
     const char *leader = "leader_election_master_status{name=\"byron-it\"}";
+    op_t a = start_operator(extra);
     long long deadline = byron_test_now_ms() + 20000;
+    while (metric(&a, leader) != 1) { /* the first one leads */
+        cr_assert_lt(byron_test_now_ms(), deadline, "the only operator did not lead (see %s)", a.log);
+        sleep_ms(50);
+    }
+    op_t b = start_operator(extra);
     while (metric(&a, leader) + metric(&b, leader) != 1) {
         cr_assert_lt(byron_test_now_ms(), deadline, "no single leader (a=%g b=%g)", metric(&a, leader),
                      metric(&b, leader));
         sleep_ms(100);
     }
-    sleep_ms(3000); /* a few renew periods: still exactly one */
-    cr_assert_eq(metric(&a, leader) + metric(&b, leader), 1);
+    /* Three renewals of the lease later there is still exactly one. */
+    char renewed[64] = "";
+    deadline = byron_test_now_ms() + 30000;
+    for (int renewals = 0; renewals < 3;) {
+        cr_assert_eq(metric(&a, leader) + metric(&b, leader), 1, "not exactly one leader");
+        json_object *lr = lease("byron-it");
+        const char *t = s_at(lr, "spec|renewTime");
+        if (strcmp(t, renewed) != 0) {
+            renewals += renewed[0] != '\0';
+            snprintf(renewed, sizeof renewed, "%s", t);
+        }
+        json_object_put(lr);
+        cr_assert_lt(byron_test_now_ms(), deadline, "the lease was renewed %d times in 30 s", renewals);
+        sleep_ms(50);
+    }
     op_t *lead = metric(&a, leader) == 1 ? &a : &b, *standby = lead == &a ? &b : &a;
     json_object *l = lease("byron-it");
     cr_assert_not_null(l);
@@ -762,11 +833,13 @@ Test(operator, deleted_component_leaves_children_to_the_garbage_collector) {
     json_object_put(bc);
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/gone", ns);
     byron_err_t err = {0};
+    double w0 = writes(&op), r0 = reconciles(&op);
     cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
-    sleep_ms(1000);
+    wait_reconciles(&op, r0, 20000, "of the deletion");
     /* No garbage collector runs here: the children stay, each pointing at the
      * deleted owner so the real cluster's collector removes them; the operator
-     * neither recreates nor touches them. */
+     * neither recreates nor touches them (it wrote nothing). */
+    cr_assert_eq(writes(&op), w0, "%g write requests after the deletion", writes(&op) - w0);
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "gone");
         cr_assert_not_null(o);
@@ -974,14 +1047,29 @@ Test(operator, client_rereads_a_rotated_token_file) {
 Test(operator, resync_reverts_drift_in_a_child) {
     const char *extra[] = {"--resync-period", "2", NULL};
     op_t op = operator_with_component("drift", extra);
-    json_object *cm = get_child(5, "drift");
-    char rv0[32];
-    snprintf(rv0, sizeof rv0, "%s", s_at(cm, "metadata|resourceVersion"));
-    json_object_put(cm);
-    sleep_ms(2500); /* a resync with nothing to revert writes nothing */
-    cm = get_child(5, "drift");
-    cr_assert_str_eq(s_at(cm, "metadata|resourceVersion"), rv0, "a no-op resync changed the ConfigMap");
-    json_object_put(cm);
+    /* A resync with nothing to revert changes nothing. It re-applies every
+     * child (server-side apply: how drift that keeps our hash annotation is
+     * found and reverted), so its PATCHes are expected; anything else — a
+     * create, a replace, a delete — is counted and must not happen, and every
+     * child keeps its resourceVersion (the applies were no-ops). */
+    char rvs[N_CHILDREN][32];
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "drift");
+        snprintf(rvs[i], sizeof rvs[i], "%s", s_at(o, "metadata|resourceVersion"));
+        json_object_put(o);
+    }
+    double other0 = writes_other_than_apply(&op), p0 = applies(&op), r0 = reconciles(&op);
+    wait_reconciles(&op, r0 + 1, 20000, "from the resync"); /* two reconciles: at least one forced */
+    cr_log_info("two reconciles with a resync sent %g applies", applies(&op) - p0);
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "drift");
+        cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), rvs[i], "a no-op resync changed the %s",
+                         CHILDREN[i][1]);
+        json_object_put(o);
+    }
+    cr_assert_eq(writes_other_than_apply(&op), other0,
+                 "%g POST/PUT/DELETE requests by a resync with nothing to revert",
+                 writes_other_than_apply(&op) - other0);
     /* A hand edit that keeps our annotation: the hash check alone cannot see it. */
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/drift-config", ns);
@@ -991,7 +1079,7 @@ Test(operator, resync_reverts_drift_in_a_child) {
         BYRON_OK, "%s", err.msg);
     long long deadline = byron_test_now_ms() + 15000;
     for (;;) {
-        cm = get_child(5, "drift");
+        json_object *cm = get_child(5, "drift");
         int reverted = strstr(s_at(cm, "data|component.json"), "\"component\"") != NULL;
         json_object_put(cm);
         if (reverted) break;

@@ -42,6 +42,8 @@ int h_wait_exit(pid_t pid, int timeout_ms) { return byron_test_wait_exit(pid, ti
 
 int64_t h_mono_ms(void) { return byron_test_now_ms(); }
 
+void h_sleep_ms(long ms) { byron_test_sleep_ms(ms); }
+
 int h_ready(int port) {
     h_resp_t r;
     int ok = h_http(NULL, port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200;
@@ -425,9 +427,13 @@ const char *h_error_code(h_resp_t *r) {
 }
 
 json_object *h_stream_events(const char *stream, const char *prefix) {
+    return h_stream_events_at(h_env("BYRON_NATS_URL"), stream, prefix);
+}
+
+json_object *h_stream_events_at(const char *nats_url, const char *stream, const char *prefix) {
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_ConnectTo(&nc, nats_url), NATS_OK);
     cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -476,3 +482,55 @@ void h_assert_fold_equals_cache(const char *config, const char *app_sock) {
     cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
     free(report);
 }
+
+static void nats_launch(h_nats_t *n) {
+    char port[16], mon[16], store[96];
+    snprintf(port, sizeof port, "%d", n->port);
+    snprintf(mon, sizeof mon, "%d", n->monitor);
+    snprintf(store, sizeof store, "%s/js", n->dir);
+    char *argv[] = {(char *)h_env("BYRON_NATS_SERVER"),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    port,
+                    "-m",
+                    mon,
+                    "-js",
+                    "-sd",
+                    store,
+                    "--server_name",
+                    "byron-private",
+                    NULL};
+    n->pid = h_spawn(argv, n->log, NULL);
+    int64_t deadline = h_mono_ms() + 20000;
+    for (;;) {
+        h_resp_t r;
+        int ok = h_http(NULL, n->monitor, "GET", "/healthz?js-enabled-only=true", NULL, 1000, &r) == 0 &&
+                 r.status == 200;
+        h_resp_free(&r);
+        if (ok) return;
+        cr_assert_lt(h_mono_ms(), deadline, "nats-server not ready within 20 s; see %s", n->log);
+        sleep_ms(20);
+    }
+}
+
+void h_nats_start(h_nats_t *n) {
+    memset(n, 0, sizeof *n);
+    snprintf(n->dir, sizeof n->dir, "/tmp/byron-nats-XXXXXX");
+    cr_assert_not_null(mkdtemp(n->dir));
+    snprintf(n->log, sizeof n->log, "%s/nats.log", n->dir);
+    n->port = h_free_port();
+    n->monitor = h_free_port();
+    snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
+    nats_launch(n);
+}
+
+int h_nats_stop(h_nats_t *n, int sig) {
+    if (n->pid <= 0) return -1;
+    kill(n->pid, sig);
+    int rc = h_wait_exit(n->pid, 20000);
+    n->pid = 0;
+    return rc;
+}
+
+void h_nats_restart(h_nats_t *n) { nats_launch(n); }

@@ -55,6 +55,8 @@ int h_wait_exit(pid_t pid, int timeout_ms);
 int h_log_sanitizer_report(const char *log);
 
 int64_t h_mono_ms(void);
+/* A pause between polls of a condition with a deadline, or a client's pause before a retry. */
+void h_sleep_ms(long ms);
 /* /readyz on the port answers 200. */
 int h_ready(int port);
 
@@ -129,6 +131,22 @@ void h_resp_free(h_resp_t *r);
 int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out);
 /* "error.code" of a response, or "" */
 const char *h_error_code(h_resp_t *r);
+
+/* A nats-server (JetStream) of the test's own, for tests that stop, crash and
+ * restart it: the testenv's server is shared by every test running at once. */
+typedef struct {
+    pid_t pid;
+    int port, monitor;
+    char dir[64], log[128], url[64];
+} h_nats_t;
+/* Start it on free ports with its store in a fresh directory; waits (20 s) until JetStream is ready. */
+void h_nats_start(h_nats_t *n);
+/* Signal it (SIGTERM: graceful; SIGKILL: a crash) and wait; its exit status. */
+int h_nats_stop(h_nats_t *n, int sig);
+/* Start it again on the same ports and the same data; waits until ready. */
+void h_nats_restart(h_nats_t *n);
+/* The same as h_stream_events on another server. */
+json_object *h_stream_events_at(const char *nats_url, const char *stream, const char *prefix);
 
 /* Every event of the stream whose subject starts with prefix (NULL: all), in
  * stream order: [{"seq":..,"subject":..,"msgid":..,"event":{envelope}}]. Caller puts. */

@@ -153,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                 stats["lastPrincipal"] = req.get("principal")
             inp = req.get("input") or {}
             if inp.get("slow"):
+                log("holding the before hook", seconds=inp["slow"])  # tests wait for this line
                 time.sleep(float(inp["slow"]))
             if inp.get("garbage"):
                 return self.reply(200, b"<html>this is not JSON", raw=True)
