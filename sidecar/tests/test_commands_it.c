@@ -770,6 +770,7 @@ Test(commands_it, bad_config_names_the_field, .timeout = 30) {
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     pclose(p);
+    cr_assert(!strstr(out, "Sanitizer") && !strstr(out, "runtime error:"), "sanitizer report:\n%s", out);
     cr_assert_not_null(strstr(out, "models[1].fields[0].type: unknown type \\\"Strin\\\""), "%s", out);
     cr_assert_not_null(strstr(out, "rc=2"), "%s", out);
 }

@@ -205,33 +205,10 @@ static const char *COMPONENT =
     "\"auth\":{\"allowedOrigins\":[\"https://"
     "shop.test\"],\"rules\":[{\"operations\":[\"*\"],\"anonymous\":true}]}}";
 
-Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
-    byron_sidecar_t sc;
-    memset(&sc, 0, sizeof sc);
-    pthread_mutex_init(&sc.health.lock, NULL);
-    sc.mode = "api";
-    sc.metrics = byron_metrics_new();
-    byron_err_t err = {0};
-    json_object *root = json_tokener_parse(COMPONENT);
-    byron_component_t *comp = NULL;
-    cr_assert_eq(byron_component_parse(root, &comp, &err), BYRON_OK, "%s", err.msg);
-    json_object_put(root);
-    sc.component = comp;
-    sc.pool = byron_workpool_new(4, 16, sc.metrics, &err);
-    char dir[] = "/tmp/byron-srv-XXXXXX", path[300];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/sidecar.sock", dir);
-    byron_server_mount_t m = {"/graphql", echo, NULL};
-    byron_server_options_t o = {.bind_addr = "127.0.0.1",
-                                .unix_path = path,
-                                .mounts = &m,
-                                .nmounts = 1,
-                                .max_inflight_bytes = 256u << 10};
-    byron_server_t *srv = byron_server_new(&sc, &o, &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    int port = byron_server_port(srv);
+/* CORS: the allowed origin's preflight and request are answered with the CORS
+ * headers; another origin's are refused (403), not merely unreadable. */
+static void assert_cors(int port) {
     char *h = NULL;
-
     /* Preflight from the allowed origin: 204 with the CORS answer. */
     const char *const ok_pre[] = {"Origin: https://shop.test", "Access-Control-Request-Method: POST",
                                   "Access-Control-Request-Headers: authorization, content-type", NULL};
@@ -248,20 +225,26 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     /* The actual request from a refused origin is refused, not merely unreadable. */
     const char *const bad_post[] = {"Origin: https://evil.test", "Content-Type: application/json", NULL};
     cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{}", bad_post, NULL), 403);
-    const char *const ok_post[] = {"Origin: https://shop.test", "Content-Type: application/json", NULL};
+    static const char *const ok_post[] = {"Origin: https://shop.test", "Content-Type: application/json",
+                                          NULL};
     cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{}", ok_post, &h), 200);
     cr_assert(strstr(h, "access-control-allow-origin: https://shop.test"), "%s", h);
     free(h);
+}
 
-    /* REST: off on the public port by default; on the app's socket it needs JSON. */
+/* REST: off on the public port by default; on the app's socket it needs JSON. */
+static void assert_rest_content_types(int port, const char *path) {
     const char *const text[] = {"Content-Type: text/plain", NULL};
     cr_assert_eq(call_h(port, NULL, "POST", "/v1/commands/createOrder", "{}", text, NULL), 404);
     cr_assert_eq(call_h(port, NULL, "GET", "/v1/meta", NULL, NULL, NULL), 404);
     cr_assert_eq(call_h(0, path, "POST", "/v1/commands/createOrder", "{}", text, NULL), 415);
     const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
     cr_assert_eq(call_h(0, path, "POST", "/v1/cache/Order/query", "a=b", form, NULL), 415);
+}
 
-    /* The in-flight budget (256 KiB): three held bodies of 100 KiB — the third is 503 at once. */
+/* The in-flight budget (256 KiB): three held bodies of 100 KiB — the third is
+ * 503 at once; the budget is given back afterwards. */
+static void assert_inflight_budget(int port) {
     atomic_store(&gate, 1);
     char *big = malloc(100 * 1024 + 1);
     memset(big, ' ', 100 * 1024);
@@ -317,7 +300,38 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     cr_assert_eq(refused, 1, "refused %d, ok %d", refused, ok);
     cr_assert_eq(ok, 2, "refused %d, ok %d", refused, ok);
     /* The budget is given back: the same body passes now. */
+    const char *const ok_post[] = {"Origin: https://shop.test", "Content-Type: application/json", NULL};
     cr_assert_eq(call_h(port, NULL, "POST", "/graphql", "{\"x\":1}", ok_post, NULL), 200);
+}
+
+Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
+    byron_sidecar_t sc;
+    memset(&sc, 0, sizeof sc);
+    pthread_mutex_init(&sc.health.lock, NULL);
+    sc.mode = "api";
+    sc.metrics = byron_metrics_new();
+    byron_err_t err = {0};
+    json_object *root = json_tokener_parse(COMPONENT);
+    byron_component_t *comp = NULL;
+    cr_assert_eq(byron_component_parse(root, &comp, &err), BYRON_OK, "%s", err.msg);
+    json_object_put(root);
+    sc.component = comp;
+    sc.pool = byron_workpool_new(4, 16, sc.metrics, &err);
+    char dir[] = "/tmp/byron-srv-XXXXXX", path[300];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sidecar.sock", dir);
+    byron_server_mount_t m = {"/graphql", echo, NULL};
+    byron_server_options_t o = {.bind_addr = "127.0.0.1",
+                                .unix_path = path,
+                                .mounts = &m,
+                                .nmounts = 1,
+                                .max_inflight_bytes = 256u << 10};
+    byron_server_t *srv = byron_server_new(&sc, &o, &err);
+    cr_assert_not_null(srv, "%s", err.msg);
+    int port = byron_server_port(srv);
+    assert_cors(port);
+    assert_rest_content_types(port, path);
+    assert_inflight_budget(port);
 
     byron_workpool_drain(sc.pool);
     byron_server_free(srv);
