@@ -10,7 +10,9 @@ data, no database behind any of them, the same machine, one run:
   mercurius-jit  mercurius 16 (fastify 5) with graphql-jit
   async-graphql  async-graphql 7 on axum 0.8 (bench/peers/rust)
 Every server must first answer each query with the same data; then wrk
-(-t2 -c8, closed loop) drives each query at each server in turn."""
+(-t2 -c8, closed loop) drives each query at each server in turn, in rounds
+(every server loaded once per round), so that all see the same moments of
+a shared machine."""
 import json
 import os
 import random
@@ -18,7 +20,7 @@ import re
 import subprocess
 import time
 
-from lib import CACHE, ROOT, free_port, http_post_json, rss_kib, row, wait_until
+from lib import CACHE, ROOT, combine, free_port, http_post_json, interleaved, rss_kib, row, wait_until
 
 QUERIES = {
     "by id, nested": ("query($id: ID!) { order(id: $id) { id version customer total status placedAt "
@@ -110,9 +112,9 @@ def run(ctx):
     sdl = ctx.out / "shop.graphql"
     sdl.write_text(subprocess.run([ctx.sidecar, "--print-schema", "--config", str(ROOT / "bench/graphql/shop.json")],
                                   capture_output=True, text=True, check=True).stdout)
-    secs = ctx.secs if ctx.quick else max(ctx.secs, 5)
-    results, rss, answers = {}, {}, {}
-    for name, argv, env in servers(ctx, sdl):
+    rounds, secs = (1, ctx.secs) if ctx.quick else (3, max(ctx.secs // 2, 2))
+    ports, procs, answers = {}, {}, {}
+    for name, argv, env in servers(ctx, sdl):  # all running at once, loaded in turn
         port = free_port()
         p = ctx.procs.start("graphql-" + name, argv + [str(port)], env=env)
         wait_until(name + " listening", lambda: p.poll() is not None or
@@ -120,20 +122,28 @@ def run(ctx):
                    if port_open(port) else False, 60)
         if p.poll() is not None:
             raise RuntimeError("%s exited %d" % (name, p.returncode))
+        ports[name], procs[name] = port, p
         answers[name] = {q: normalise(answer(port, q)) for q in QUERIES}
-        for q in QUERIES:
-            wrk(ctx, port, q, 1)  # warm-up: JIT compilers, connection pools
-            results[(name, q)] = wrk(ctx, port, q, secs)
-            ctx.log("  %-14s %-14s %9.0f req/s p50 %6.2f p99 %7.2f ms non-2xx %d" % (
-                name, q, results[(name, q)]["value"] or 0, results[(name, q)]["p50"] or 0,
-                results[(name, q)]["p99"] or 0, results[(name, q)]["non2xx"]))
-        rss[name] = rss_kib(p.pid)
-        ctx.procs.stop(p)
     for name in answers:
         for q in QUERIES:
             if answers[name][q] != answers["Byron"][q]:
                 raise RuntimeError("%s answers %r differently: %s vs Byron's %s" % (
                     name, q, json.dumps(answers[name][q])[:300], json.dumps(answers["Byron"][q])[:300]))
+    results = {}
+    for q in QUERIES:
+        for name in ports:
+            wrk(ctx, ports[name], q, 1)  # warm-up: JIT compilers, connection pools
+        got = interleaved(rounds, {name: (lambda port=port: wrk(ctx, port, q, secs)) for name, port in ports.items()})
+        for name in ports:
+            results[(name, q)] = combine([dict(r, ops=r["value"], n=r["value"] * secs, seconds=secs)
+                                          for r in got[name]])
+            results[(name, q)]["non2xx"] = sum(r["non2xx"] for r in got[name])
+            ctx.log("  %-14s %-14s %9.0f req/s p50 %6.2f p99 %7.2f ms non-2xx %d rounds %s" % (
+                name, q, results[(name, q)]["value"], results[(name, q)]["p50"] or 0,
+                results[(name, q)]["p99"] or 0, results[(name, q)]["non2xx"], results[(name, q)]["rounds"]))
+    rss = {name: rss_kib(p.pid) for name, p in procs.items()}
+    for p in procs.values():
+        ctx.procs.stop(p)
     rows = []
     for q in QUERIES:
         b = dict(results[("Byron", q)], rss=rss["Byron"])

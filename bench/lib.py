@@ -208,3 +208,25 @@ def row(group, case, byron, reference=None, ref_name="", unit="ops/s", note="", 
         r["ratio"] = byron["value"] / reference["value"]
     r.update(kw)
     return r
+
+
+def interleaved(rounds, runs):
+    """Run each of runs {name: fn() -> result} once per round, in turn, so
+    that every side sees the same moments of a shared, noisy machine; returns
+    {name: [result per round]}."""
+    out = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            out[name].append(fn())
+    return out
+
+
+def combine(results):
+    """Rounds of one load run → one figure: throughput summed over the rounds'
+    time, p50/p99 the median of the rounds' (each round is one slice of time)."""
+    med = lambda xs: sorted(xs)[len(xs) // 2] if xs else None
+    n = sum(r.get("n", 0) for r in results)
+    secs = sum(r.get("seconds", 0) for r in results)
+    return {"value": n / secs if secs else med([r["ops"] for r in results]), "p50": med([r["p50"] for r in results]),
+            "p99": med([r["p99"] for r in results]), "errors": sum(r.get("errors", 0) for r in results),
+            "rounds": [round(r["ops"], 1) for r in results]}

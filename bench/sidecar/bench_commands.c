@@ -158,7 +158,9 @@ static void *http_worker(void *arg) {
     if (update) {
         snprintf(id, sizeof id, "%s-u-%d", b->tag, a->t);
         snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"bench\",\"total\":1}}", id);
-        if (post(&c, b->url, "createOrder", body) != 200) bench_fail(&b->s, 0);
+        long code = 0;
+        for (int k = 0; k < 5 && code != 200; k++) code = post(&c, b->url, "createOrder", body);
+        if (code != 200) bench_fail(&b->s, code); /* every update of this thread will say 404 */
     }
     for (long i = 0;; i++) {
         double t0 = bench_due(&b->s, i, a->t);
