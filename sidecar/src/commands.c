@@ -878,8 +878,9 @@ static byron_status_t append(run_t *r) {
         memset(&tail, 0, offsetof(byron_stream_last_t, unique));
         tail.seq = seqs[k];
         tail.version = r->last.version + (int64_t)r->nev;
-        snprintf(tail.type, sizeof tail.type, "%s", types[r->nev - 1]);
-        snprintf(tail.msg_id, sizeof tail.msg_id, "%s", msg_ids[k]);
+        /* Cut where a read of the stream cuts them (stream.c fills the same fields). */
+        snprintf(tail.type, sizeof tail.type, "%.*s", (int)sizeof tail.type - 1, types[r->nev - 1]);
+        snprintf(tail.msg_id, sizeof tail.msg_id, "%.*s", (int)sizeof tail.msg_id - 1, msg_ids[k]);
         tail.has_unique = r->has_unique_hdr;
         snprintf(tail.unique, sizeof tail.unique, "%s", r->has_unique_hdr ? r->unique_hdr : "");
         byron_tail_cache_put(r->c->tail, r->subject, &tail);
