@@ -50,7 +50,7 @@ def files(top, exts):
 
 
 DOCS = ['README.md'] + files('docs', ('.md',))
-C_PRODUCT = [f for top in ('lib/src', 'operator/src', 'sidecar/src', 'sidecar/graphql/src')
+C_PRODUCT = [f for top in ('lib/src', 'operator/src', 'sidecar/src', 'sidecar/graphql/src', 'cli/src')
              for f in files(top, ('.c', '.h'))]
 SCRIPTS = files('scripts', ('',)) + files('e2e', ('.sh',)) + files('tools', ('.py',))
 SCRIPTS = [f for f in SCRIPTS if os.path.isfile(os.path.join(ROOT, f)) and
@@ -131,8 +131,11 @@ def check(code_text, doc_lines):
 
     m = re.search(r'byron_gqlapi_flag_names\[\]\s*=\s*\{([^}]*)\}', code_text.get('sidecar/src/graphql_endpoint.c', ''))
     GRAPHQL_FLAGS = set(re.findall(r'"([a-z0-9-]+)"', m.group(1))) if m else set()
-    SIDECAR_FLAGS = getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/verify.c') | GRAPHQL_FLAGS
+    SIDECAR_FLAGS = (getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/verify.c') |
+                     getopt_flags('sidecar/src/admin.c') | GRAPHQL_FLAGS)
     OPERATOR_FLAGS = getopt_flags('operator/src/main.c')
+    # kubectl-byron's flags: its table in cli/src/cli_args.c ({F_X, "name", 'c', ...}).
+    CLI_FLAGS = set(re.findall(r'\{F_[A-Z_]+,\s*"([a-z][a-z0-9-]*)"', code_text.get('cli/src/cli_args.c', '')))
 
 
     def script_flags(rel):
@@ -164,12 +167,13 @@ def check(code_text, doc_lines):
     for d, i, t in doc_tokens(r'(?<![\w/`-])--([a-z][a-zA-Z0-9.-]*[a-zA-Z0-9])(?![\w*])', 1):
         if t.startswith('graphql-') and t not in GRAPHQL_FLAGS and not t.endswith('-'):
             problem(f'{d}:{i}', f'flag --{t}: byron-sidecar has no such GraphQL flag (sidecar/src/graphql_endpoint.c)')
-        elif t not in SIDECAR_FLAGS | OPERATOR_FLAGS | SCRIPT_FLAGS | OUTSIDE_FLAGS:
+        elif t not in SIDECAR_FLAGS | OPERATOR_FLAGS | SCRIPT_FLAGS | OUTSIDE_FLAGS | CLI_FLAGS:
             problem(f'{d}:{i}', f'flag --{t}: no binary or script of ours has it (and it is not a known outside '
                                 f'tool\'s flag: add it to OUTSIDE_FLAGS in tools/check_docs.py if it is one)')
 
     # The flag tables: a flag in the first cell of a row is the page's binary's.
     for page, known, binary in (('docs/sidecar.md', SIDECAR_FLAGS, 'byron-sidecar'),
+                                ('docs/cli.md', SIDECAR_FLAGS | CLI_FLAGS, 'byron-sidecar or kubectl-byron'),
                                 ('docs/sink.md', SIDECAR_FLAGS, 'byron-sidecar'),
                                 ('docs/graphql.md', SIDECAR_FLAGS, 'byron-sidecar'),
                                 ('docs/consistency.md', SIDECAR_FLAGS, 'byron-sidecar'),
@@ -301,6 +305,17 @@ def check(code_text, doc_lines):
             if re.search(r'_(total|seconds|bytes|depth|status|pending|connections|subscriptions|workers|'
                          r'reconciles)$', t):
                 problem(f'{d}:{i}', f'metric {t}: no code registers it')
+
+    # The chart's alerts and dashboard query only what the code registers (and the
+    # labels monitoring.yaml's PodMonitor adds: byron_io_component, byron_io_role).
+    for rel in ('helm/byron/templates/monitoring.yaml', 'helm/byron/files/dashboard.json'):
+        full = os.path.join(ROOT, rel)
+        if not os.path.exists(full):
+            continue
+        for t in sorted(set(re.findall(r'\b(%s[a-z0-9_]*[a-z0-9])\b' % METRIC_PREFIX, read(rel)))):
+            base = re.sub(r'_(bucket|count|sum)$', '', t)
+            if t not in metrics and base not in metrics and t not in ('byron_io_component', 'byron_io_role'):
+                problem(rel, f'metric {t}: no code registers it')
 
     METRICS_DOC = 'docs/metrics.md'
     documented = {}

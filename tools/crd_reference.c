@@ -248,7 +248,7 @@ static void property(walk_t *w, json_object *parent, const char *path, const cha
         need_bounds(p, desc, s, "");
         lint_default(p, desc, s);
         json_object *items = get(s, "items");
-        if (items && strcmp(type_of(items), "object")) need_bounds(p, desc, items, "each item's ");
+        if (items && strcmp(type_of(items), "object") != 0) need_bounds(p, desc, items, "each item's ");
     }
     lint_rules(p, s, type);
     json_object *items = get(s, "items");
@@ -343,7 +343,7 @@ int main(int argc, char **argv) {
         json_object_put(root);
         return 0;
     }
-    if (argc != 4 || (strcmp(argv[1], "--check") && strcmp(argv[1], "--write"))) return usage();
+    if (argc != 4 || (strcmp(argv[1], "--check") != 0 && strcmp(argv[1], "--write") != 0)) return usage();
     int write = !strcmp(argv[1], "--write");
     const char *doc_path = argv[2], *crd_path = argv[3];
     json_object *root = NULL, *schema = load_schema(crd_path, &root);

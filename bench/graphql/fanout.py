@@ -72,6 +72,7 @@ def main():
     try:
         wait_ready(admin, sidecar, log)
         post(url, 'mutation { createOrder(input: {customer: "warm"}) { id } }')
+        rss_idle = rss_mib(sidecar.pid)
         env = {**os.environ, "NODE_PATH": node_modules(), "GRAPHQL_URL": url,
                "CONNECTIONS": str(a.connections), "SUBS": str(a.subs)}
         subs = subprocess.Popen(["node", os.path.join(SRC, "bench/graphql/fanout.cjs")], env=env,
@@ -92,7 +93,8 @@ def main():
         consumers = [s["state"]["consumer_count"] for acc in jsz.get("account_details", [])
                      for s in acc.get("stream_detail", []) if s["name"] == stream]
         print(json.dumps({"subscribers": a.connections * a.subs, "events": n, **result,
-                          "sidecar_rss_mib": round(rss, 1), "stream_consumers": consumers[0] if consumers else None}))
+                          "sidecar_rss_mib": round(rss, 1), "sidecar_rss_idle_mib": round(rss_idle, 1),
+                          "stream_consumers": consumers[0] if consumers else None}))
     finally:
         if subs and subs.poll() is None:
             subs.kill()

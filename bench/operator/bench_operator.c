@@ -45,7 +45,8 @@ static json_object *component(int i) {
         "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"c%04d\","
         "\"namespace\":\"%s\"},\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\","
         "\"type\":\"String\",\"indexed\":true},{\"name\":\"total\",\"type\":\"Float\"}]}],"
-        "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\"}],\"api\":{\"replicas\":1}}}",
+        "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\",\"emits\":[\"OrderShipped\"]}],"
+        "\"api\":{\"replicas\":1}}}",
         i, ns);
     json_object *o = NULL;
     byron_json_parse(buf, strlen(buf), 0, &o, NULL);

@@ -1,19 +1,36 @@
-/* bench_commands.c — sidecar commands vs raw JetStream publishes, side by side.
+/* bench_commands.c — the command path's load generator: commands through a
+ * running api sidecar, or the same durable work published straight to
+ * JetStream (the reference), closed-loop or at an offered rate.
  *
- *   bench_sidecar_commands [--concurrency N] [--seconds S] [--workers W]
+ *   bench_sidecar_commands --target raw  [options]
+ *   bench_sidecar_commands --target http --url http://127.0.0.1:PORT [--workload W] [options]
  *
- * Needs BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV, the testenv env
- * file) and BYRON_SIDECAR (the binary; default: next to this one).
+ *   --concurrency N   client threads, each on its own aggregate (8)
+ *   --seconds S       measured time (5)
+ *   --rate R          open loop: R operations/s offered in all (each thread
+ *                     paces itself at R/N); latency counts from the moment an
+ *                     operation was due, so a server that falls behind shows
+ *                     it (no coordinated omission). 0: closed loop (default)
+ *   --workload W      http only (the orders example's component, docs/benchmarks.md):
+ *                       update       createOrder once, then updateOrder on it (default)
+ *                       create       createOrder on a new aggregate each time
+ *                       create-ship  createOrder then shipOrder on it; the ship is
+ *                                    measured (its hooks decide on the exact state)
+ *   --tag T           prefix of the aggregate ids (default: the process id)
+ *   --component C     raw: publish to component C's stream (namespace bench;
+ *   --partitions P      its partitions, default 4) instead of a fresh one —
+ *                       a sink's feed for the projection lag
  *
- * Both sides do the same durable work per operation: one event on the
- * operation's own aggregate subject of a file-stored stream, with a
- * Nats-Msg-Id and Nats-Expected-Last-Subject-Sequence, acknowledged by the
- * stream before the operation counts. Raw: N threads call byron_stream_publish
- * directly (each tracks its subject's last sequence itself). Sidecar: N
- * threads POST /v1/commands/updateOrder over keep-alive HTTP to a real
- * byron-sidecar (no app), which reads the aggregate's last event, validates,
- * builds the envelope and publishes. Reports ops/s, latency percentiles and
- * the sidecar's RSS. */
+ * raw needs BYRON_NATS_URL (or BYRON_TESTENV, the testenv env file): N threads
+ * publish the orders example's envelopes (OrderCreated, then OrderUpdated) to
+ * their own aggregate subject of a stream with the component's settings, through byron_stream_publish (one
+ * shared cnats connection): Nats-Msg-Id, Nats-Expected-Last-Subject-Sequence (each thread tracks its
+ * subject's last sequence), the stream's ack awaited. http: N threads POST /v1/commands/<command> over
+ * keep-alive HTTP (libcurl); an operation counts when the sidecar answered 200 (its events durable).
+ *
+ * Prints one JSON object: {"target", "workload", "concurrency", "rate",
+ * "seconds", "ops", "n", "errors", "p50", "p90", "p99", "max"} (ms). */
+#include "../bench_load.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "envelope.h"
@@ -22,107 +39,54 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MAX_THREADS 256
-#define MAX_SAMPLES 2000000
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char env_file[16384];
-static const char *setting(const char *key) {
-    const char *v = getenv(key);
-    if (v && *v) return v;
-    const char *path = getenv("BYRON_TESTENV");
-    if (!path) return NULL;
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t n = fread(env_file, 1, sizeof env_file - 1, f);
-    fclose(f);
-    env_file[n] = '\0';
-    char *save = NULL;
-    static char val[1024];
-    for (char *l = strtok_r(env_file, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-        if (strncmp(l, key, strlen(key)) == 0 && l[strlen(key)] == '=') {
-            snprintf(val, sizeof val, "%s", l + strlen(key) + 1);
-            return val;
-        }
-    return NULL;
-}
+#define MAX_THREADS 512
 
 typedef struct {
-    double *lat;
-    atomic_size_t n;
-    atomic_int errors;
-} samples_t;
-
-static void record(samples_t *s, double v) {
-    size_t i = atomic_fetch_add(&s->n, 1);
-    if (i < MAX_SAMPLES) s->lat[i] = v;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef struct {
-    const char *name;
-    double ops, p50, p90, p99, max;
-    int errors;
-} result_t;
-
-static result_t summarize(const char *name, samples_t *s, double secs) {
-    size_t n = atomic_load(&s->n);
-    if (n > MAX_SAMPLES) n = MAX_SAMPLES;
-    qsort(s->lat, n, sizeof(double), cmp_d);
-    result_t r = {.name = name, .ops = (double)n / secs, .errors = atomic_load(&s->errors)};
-    if (n) {
-        r.p50 = s->lat[n / 2] * 1e3;
-        r.p90 = s->lat[n * 9 / 10] * 1e3;
-        r.p99 = s->lat[n * 99 / 100] * 1e3;
-        r.max = s->lat[n - 1] * 1e3;
-    }
-    return r;
-}
+    const char *target, *workload, *url, *tag, *component;
+    int partitions;
+    bench_load_t s;
+} bench_t;
 
 /* ---- raw JetStream ---- */
 
 typedef struct {
+    bench_t *b;
     byron_stream_t *st;
     const byron_component_t *comp;
     int t;
-    double until;
-    samples_t *s;
 } raw_arg_t;
 
 static void *raw_worker(void *arg) {
     raw_arg_t *a = arg;
-    char id[32], subject[BYRON_SUBJECT_MAX], msgid[64];
-    snprintf(id, sizeof id, "raw-%d", a->t);
+    bench_t *b = a->b;
+    char id[64], subject[BYRON_SUBJECT_MAX], msgid[96];
+    snprintf(id, sizeof id, "%s-raw-%d", b->tag, a->t);
     byron_subject_format(subject, sizeof subject, a->comp, "Order", id);
     uint64_t last = 0;
     int64_t version = 0;
     json_object *data = json_object_new_object();
-    for (long i = 0; now_s() < a->until; i++) {
-        json_object_object_add(data, "count", json_object_new_int((int)i));
+    for (long i = 0;; i++) {
+        double t0 = bench_due(&b->s, i, a->t);
+        if (t0 >= b->s.until) break;
+        /* The orders example's events: a create with the required fields, then updates. */
+        int create = version == 0;
+        json_object_object_add(data, "total", json_object_new_double((double)i + 1));
+        if (create) {
+            json_object_object_add(data, "id", json_object_new_string(id));
+            json_object_object_add(data, "customer", json_object_new_string("bench"));
+        } else {
+            json_object_object_del(data, "id");
+            json_object_object_del(data, "customer");
+        }
+        const char *type = create ? "OrderCreated" : "OrderUpdated";
         byron_event_spec_t spec = {.source = a->comp->source,
-                                   .type = "OrderUpdated",
+                                   .type = type,
                                    .subject = id,
                                    .model = "Order",
                                    .version = version + 1,
-                                   .command = "updateOrder",
+                                   .command = create ? "createOrder" : "updateOrder",
                                    .data = data};
         json_object *ev = byron_event_build(&spec);
         const char *payload = byron_json_compact(ev);
@@ -133,16 +97,15 @@ static void *raw_worker(void *arg) {
                              .msg_id = msgid,
                              .expected_seq = last,
                              .version = version + 1,
-                             .type = "OrderUpdated"};
+                             .type = type};
         uint64_t seq;
         byron_err_t err;
-        double t0 = now_s();
         if (byron_stream_publish(a->st, &p, &seq, NULL, &err) == BYRON_OK) {
-            record(a->s, now_s() - t0);
+            bench_ok(&b->s, t0);
             last = seq;
             version++;
         } else {
-            atomic_fetch_add(&a->s->errors, 1);
+            bench_fail(&b->s, 0);
         }
         json_object_put(ev);
     }
@@ -150,76 +113,19 @@ static void *raw_worker(void *arg) {
     return NULL;
 }
 
-/* ---- sidecar ---- */
-
-typedef struct {
-    int port, t;
-    double until;
-    samples_t *s;
-} sc_arg_t;
-
-static size_t sink(char *p, size_t s, size_t n, void *ud) {
-    (void)p;
-    (void)ud;
-    return s * n;
-}
-
-static long post(CURL *c, int port, const char *path, const char *body) {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    long code = 0;
-    if (curl_easy_perform(c) != CURLE_OK) return -1;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    return code;
-}
-
-static void *sc_worker(void *arg) {
-    sc_arg_t *a = arg;
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-    char body[256];
-    snprintf(body, sizeof body, "{\"id\":\"sc-%d\",\"input\":{\"customer\":\"bench\"}}", a->t);
-    if (post(c, a->port, "/v1/commands/createOrder", body) != 200) atomic_fetch_add(&a->s->errors, 1);
-    for (long i = 0; now_s() < a->until; i++) {
-        snprintf(body, sizeof body, "{\"id\":\"sc-%d\",\"input\":{\"count\":%ld}}", a->t, i);
-        double t0 = now_s();
-        long code = post(c, a->port, "/v1/commands/updateOrder", body);
-        if (code == 200)
-            record(a->s, now_s() - t0);
-        else
-            atomic_fetch_add(&a->s->errors, 1);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return NULL;
-}
-
-static long rss_kb(pid_t pid, const char *field) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, strlen(field)) == 0) v = atol(line + strlen(field) + 1);
-    fclose(f);
-    return v;
-}
-
-static byron_component_t *component(const char *name) {
-    char text[1024];
+/* The raw side's stream: a fresh component (raw-<tag>), or --component's (namespace
+ * bench, as scripts/bench's configurations), with the orders example's model. */
+static byron_component_t *raw_component(const bench_t *b) {
+    char text[768], name[200];
+    if (b->component)
+        snprintf(name, sizeof name, "%.150s", b->component);
+    else
+        snprintf(name, sizeof name, "raw-%.150s", b->tag);
     snprintf(text, sizeof text,
-             "{\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,\"models\":[{\"name\":\"Order\","
-             "\"fields\":"
-             "[{\"name\":\"customer\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
-             name);
+             "{\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,\"models\":[{\"name\":"
+             "\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\"},{\"name\":\"total\","
+             "\"type\":\"Float\"}]}]}",
+             name, b->partitions);
     json_object *root;
     byron_err_t err;
     byron_component_t *c = NULL;
@@ -229,142 +135,137 @@ static byron_component_t *component(const char *name) {
     return c;
 }
 
-static void print_row(const result_t *r, int conc) {
-    printf("| %-22s | %4d | %9.0f | %7.2f | %7.2f | %7.2f | %8.2f | %6d |\n", r->name, conc, r->ops, r->p50,
-           r->p90, r->p99, r->max, r->errors);
+/* ---- http ---- */
+
+typedef struct {
+    bench_t *b;
+    int t;
+} http_arg_t;
+
+static long post(bench_http_t *h, const char *base, const char *command, const char *body) {
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/commands/%s", base, command);
+    return bench_http_post(h, url, body);
+}
+
+static void *http_worker(void *arg) {
+    http_arg_t *a = arg;
+    bench_t *b = a->b;
+    bench_http_t c;
+    bench_http_init(&c);
+    char body[512], id[96];
+    int update = strcmp(b->workload, "update") == 0, ship = strcmp(b->workload, "create-ship") == 0;
+    if (update) {
+        snprintf(id, sizeof id, "%s-u-%d", b->tag, a->t);
+        snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"bench\",\"total\":1}}", id);
+        long code = 0;
+        for (int k = 0; k < 5 && code != 200; k++) code = post(&c, b->url, "createOrder", body);
+        if (code != 200) bench_fail(&b->s, code); /* every update of this thread will say 404 */
+    }
+    for (long i = 0;; i++) {
+        double t0 = bench_due(&b->s, i, a->t);
+        if (t0 >= b->s.until) break;
+        long code;
+        if (update) {
+            snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"total\":%ld}}", id, i + 2);
+            code = post(&c, b->url, "updateOrder", body);
+        } else {
+            snprintf(id, sizeof id, "%s-c-%d-%ld", b->tag, a->t, i);
+            snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"bench\",\"total\":1}}", id);
+            code = post(&c, b->url, "createOrder", body);
+            if (ship && code == 200) {
+                t0 = bench_now(); /* the ship alone: it reads the state the create made */
+                snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"carrier\":\"bench\"}}", id);
+                code = post(&c, b->url, "shipOrder", body);
+            }
+        }
+        bench_http_outcome(&b->s, t0, code);
+    }
+    bench_http_cleanup(&c);
+    return NULL;
+}
+
+/* ---- main ---- */
+
+static int usage(void) {
+    fprintf(stderr, "usage: bench_sidecar_commands --target raw|http [--url URL] [--workload update|create|"
+                    "create-ship] [--concurrency N] [--seconds S] [--rate R] [--tag T]\n");
+    return 2;
 }
 
 int main(int argc, char **argv) {
-    int conc = 8, secs = 10, workers = 8;
+    bench_t b = {.target = "", .workload = "update", .partitions = 4};
+    int conc = 8, secs = 5, rate = 0;
+    char tag[32];
+    snprintf(tag, sizeof tag, "b%d", (int)getpid());
+    b.tag = tag;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--concurrency") == 0)
-            conc = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--seconds") == 0)
-            secs = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--workers") == 0)
-            workers = atoi(argv[i + 1]);
+        const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--concurrency") == 0)
+            conc = atoi(v);
+        else if (strcmp(k, "--seconds") == 0)
+            secs = atoi(v);
+        else if (strcmp(k, "--rate") == 0)
+            rate = atoi(v);
+        else if (strcmp(k, "--target") == 0)
+            b.target = v;
+        else if (strcmp(k, "--workload") == 0)
+            b.workload = v;
+        else if (strcmp(k, "--url") == 0)
+            b.url = v;
+        else if (strcmp(k, "--tag") == 0)
+            b.tag = v;
+        else if (strcmp(k, "--component") == 0)
+            b.component = v;
+        else if (strcmp(k, "--partitions") == 0)
+            b.partitions = atoi(v);
+        else
+            return usage();
     }
-    if (conc < 1 || conc > MAX_THREADS) conc = 8;
-    char nats_url[512] = "", mongo_uri[512] = "";
-    const char *v;
-    if ((v = setting("BYRON_NATS_URL")))
-        snprintf(nats_url, sizeof nats_url, "%s", v); /* setting() reuses its buffer */
-    if ((v = setting("BYRON_MONGO_URI"))) snprintf(mongo_uri, sizeof mongo_uri, "%s", v);
-    if (!nats_url[0] || !mongo_uri[0]) {
-        fprintf(stderr, "need BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV)\n");
-        return 2;
-    }
+    int raw = strcmp(b.target, "raw") == 0;
+    if (conc < 1 || conc > MAX_THREADS || secs < 1 || b.partitions < 1 ||
+        (!raw && strcmp(b.target, "http") != 0) || (!raw && !b.url) ||
+        (strcmp(b.workload, "update") && strcmp(b.workload, "create") && strcmp(b.workload, "create-ship")))
+        return usage();
     byron_log_setup("bench", BYRON_LOG_WARN, 2);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    char tag[32];
-    snprintf(tag, sizeof tag, "%d", (int)getpid());
-
-    /* Raw JetStream baseline on its own stream with the same settings. */
-    char name[64];
-    snprintf(name, sizeof name, "raw-%s", tag);
-    byron_component_t *raw = component(name);
-    byron_stream_options_t so = {
-        .url = nats_url, .client_name = "bench-raw", .replicas = 1, .request_timeout_ms = 5000};
-    byron_err_t err;
-    byron_stream_t *st = byron_stream_new(raw, &so, &err);
-    if (!st || byron_stream_ensure(st, &err) != BYRON_OK) {
-        fprintf(stderr, "raw stream: %s\n", err.msg);
-        return 1;
-    }
-    samples_t rs = {.lat = malloc(sizeof(double) * MAX_SAMPLES)};
     pthread_t th[MAX_THREADS];
+    byron_stream_t *st = NULL;
+    byron_component_t *comp = NULL;
     raw_arg_t ra[MAX_THREADS];
-    double t0 = now_s(), until = t0 + secs;
+    http_arg_t ha[MAX_THREADS];
+    if (raw) {
+        char nats_url[1024];
+        if (!bench_setting("BYRON_NATS_URL", nats_url, sizeof nats_url)) {
+            fprintf(stderr, "need BYRON_NATS_URL (or BYRON_TESTENV)\n");
+            return 2;
+        }
+        comp = raw_component(&b);
+        byron_stream_options_t so = {
+            .url = nats_url, .client_name = "bench-raw", .replicas = 1, .request_timeout_ms = 5000};
+        byron_err_t err;
+        if (!comp || !(st = byron_stream_new(comp, &so, &err)) || byron_stream_ensure(st, &err) != BYRON_OK) {
+            fprintf(stderr, "raw stream: %s\n", err.msg);
+            return 1;
+        }
+    }
+    if (bench_load_init(&b.s, conc, rate, secs) != 0) return 1;
     for (int i = 0; i < conc; i++) {
-        ra[i] = (raw_arg_t){st, raw, i, until, &rs};
-        pthread_create(&th[i], NULL, raw_worker, &ra[i]);
+        if (raw) {
+            ra[i] = (raw_arg_t){&b, st, comp, i};
+            pthread_create(&th[i], NULL, raw_worker, &ra[i]);
+        } else {
+            ha[i] = (http_arg_t){&b, i};
+            pthread_create(&th[i], NULL, http_worker, &ha[i]);
+        }
     }
     for (int i = 0; i < conc; i++) pthread_join(th[i], NULL);
-    result_t r_raw = summarize("raw JetStream publish", &rs, now_s() - t0);
+    char labels[128];
+    snprintf(labels, sizeof labels, "\"target\":\"%s\",\"workload\":\"%s\"", b.target,
+             raw ? "update" : b.workload);
+    bench_report(&b.s, labels);
     byron_stream_free(st);
-
-    /* The sidecar, a real process. */
-    snprintf(name, sizeof name, "sc-%s", tag);
-    byron_component_t *scc = component(name);
-    char dir[] = "/tmp/byron-bench-XXXXXX", cfg[300], port_s[16], workers_s[16], bin[1024];
-    mkdtemp(dir);
-    snprintf(cfg, sizeof cfg, "%s/component.json", dir);
-    json_object *meta = byron_component_to_json(scc);
-    /* component.json: what the operator writes (the derived names are ignored... so strip them). */
-    json_object_object_del(meta, "stream");
-    json_object_object_del(meta, "subjectPrefix");
-    json_object_object_del(meta, "source");
-    json_object_object_del(meta, "enums");
-    json_object_object_del(meta, "commands");
-    json_object_object_del(meta, "subscriptions");
-    json_object_to_file(cfg, meta);
-    json_object_put(meta);
-    const char *b = getenv("BYRON_SIDECAR");
-    if (b)
-        snprintf(bin, sizeof bin, "%s", b);
-    else {
-        ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
-        bin[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(bin, '/');
-        if (slash) snprintf(slash, sizeof bin - (size_t)(slash - bin), "/byron-sidecar");
-    }
-    int port = 20000 + (int)(getpid() % 20000);
-    snprintf(port_s, sizeof port_s, "%d", port);
-    snprintf(workers_s, sizeof workers_s, "%d", workers);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(bin, bin, "--mode=api", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
-              "--http-port", port_s, "--bind", "127.0.0.1", "--sidecar-socket", "", "--workers", workers_s,
-              "--log-level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    CURL *probe = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
-    curl_easy_setopt(probe, CURLOPT_URL, url);
-    curl_easy_setopt(probe, CURLOPT_WRITEFUNCTION, sink);
-    long code = 0;
-    for (int i = 0; i < 200 && code != 200; i++) {
-        usleep(50000);
-        if (curl_easy_perform(probe) == CURLE_OK) curl_easy_getinfo(probe, CURLINFO_RESPONSE_CODE, &code);
-    }
-    curl_easy_cleanup(probe);
-    if (code != 200) {
-        fprintf(stderr, "sidecar %s not ready\n", bin);
-        kill(pid, SIGKILL);
-        return 1;
-    }
-    long rss_idle = rss_kb(pid, "VmRSS:");
-    samples_t ss = {.lat = malloc(sizeof(double) * MAX_SAMPLES)};
-    sc_arg_t sa[MAX_THREADS];
-    t0 = now_s();
-    until = t0 + secs;
-    for (int i = 0; i < conc; i++) {
-        sa[i] = (sc_arg_t){port, i, until, &ss};
-        pthread_create(&th[i], NULL, sc_worker, &sa[i]);
-    }
-    for (int i = 0; i < conc; i++) pthread_join(th[i], NULL);
-    result_t r_sc = summarize("sidecar command (HTTP)", &ss, now_s() - t0);
-    long rss_load = rss_kb(pid, "VmRSS:"), rss_peak = rss_kb(pid, "VmHWM:");
-    kill(pid, SIGTERM);
-    int status;
-    waitpid(pid, &status, 0);
-
-    printf("\n%d s per side, concurrency %d, sidecar workers %d, file-stored stream, 1 event per op "
-           "(Nats-Msg-Id + expected last subject sequence), ack awaited\n\n",
-           secs, conc, workers);
-    printf("| %-22s | %4s | %9s | %7s | %7s | %7s | %8s | %6s |\n", "path", "conc", "ops/s", "p50 ms",
-           "p90 ms", "p99 ms", "max ms", "errors");
-    printf(
-        "|------------------------|------|-----------|---------|---------|---------|----------|--------|\n");
-    print_row(&r_raw, conc);
-    print_row(&r_sc, conc);
-    printf("\nsidecar RSS: idle %ld KiB, after load %ld KiB, peak %ld KiB; exit status %d\n", rss_idle,
-           rss_load, rss_peak, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    free(rs.lat);
-    free(ss.lat);
-    byron_component_free(raw);
-    byron_component_free(scc);
+    byron_component_free(comp);
     curl_global_cleanup();
     return 0;
 }

@@ -1,7 +1,8 @@
 /* bench_sink.c — sink projection throughput vs raw mongoc upserts of the same
  * documents, in one run.
  *
- *   bench_sink [--aggregates A] [--updates U] [--threads T]
+ *   bench_sink [--aggregates A] [--updates U] [--threads T] [--partitions P] [--replicas R]
+ *              [--raw-threads W]
  *
  * Needs BYRON_NATS_URL and BYRON_MONGO_URI (or BYRON_TESTENV, the testenv env
  * file) and BYRON_SIDECAR (the binary; default: next to this one).
@@ -9,13 +10,15 @@
  * 1. Publishes A × (1 + U) events (OrderCreated, then U OrderUpdated per
  *    aggregate) into a fresh component's stream, as the api sidecar would
  *    (envelopes, Byron-Version/Byron-Type headers, expected subject sequences).
- * 2. Baseline: T threads write the same documents with raw mongoc — one
+ * 2. Baseline: W threads (default: P, the parallelism the partitions give the
+ *    sink) write the same documents with raw mongoc — one
  *    update_one(upsert, $set fields + version) per event, in each aggregate's
  *    order, no read, no guard — into a scratch database; then again with the
  *    expected version in the filter (what the sink's conditional write costs).
- * 3. Sink: starts byron-sidecar --mode=sink (BYRON_SINK_THREADS=T, no app) on
- *    the backlog and times it until every aggregate is cached at version 1+U.
- * Reports events/s for both and the sink's RSS peak. */
+ * 3. Sink: starts R byron-sidecar --mode=sink processes (BYRON_SINK_THREADS=T,
+ *    no app) on the backlog of a P-partition stream and times them until every
+ *    aggregate is cached at version 1+U.
+ * Reports events/s for each, the sinks' RSS peak, and a last line of JSON. */
 #include "byron/json.h"
 #include "envelope.h"
 #include "stream.h"
@@ -56,7 +59,7 @@ static const char *setting(const char *key) {
 }
 
 typedef struct {
-    int aggregates, updates, threads;
+    int aggregates, updates, threads, partitions, replicas, raw_threads;
     int conditional; /* baseline 2: the filter carries the expected version, as the sink's writes do */
     byron_component_t *comp;
     byron_stream_t *stream;
@@ -158,18 +161,21 @@ static void *upsert(void *arg) {
     return NULL;
 }
 
-static int run_jobs(bench_t *b, void *(*fn)(void *)) {
+static int run_jobs(bench_t *b, int threads, void *(*fn)(void *)) {
     pthread_t t[64];
     job_t j[64];
-    for (int i = 0; i < b->threads; i++) {
+    int saved = b->threads;
+    b->threads = threads; /* the jobs stride over the aggregates by it */
+    for (int i = 0; i < threads; i++) {
         j[i] = (job_t){.b = b, .index = i};
         pthread_create(&t[i], NULL, fn, &j[i]);
     }
     int failed = 0;
-    for (int i = 0; i < b->threads; i++) {
+    for (int i = 0; i < threads; i++) {
         pthread_join(t[i], NULL);
         failed |= j[i].failed;
     }
+    b->threads = saved;
     return failed;
 }
 
@@ -197,7 +203,7 @@ static long rss_peak_kb(pid_t pid) {
 }
 
 int main(int argc, char **argv) {
-    bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8};
+    bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8, .partitions = 8, .replicas = 1};
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--aggregates") == 0)
             b.aggregates = atoi(argv[i + 1]);
@@ -205,9 +211,19 @@ int main(int argc, char **argv) {
             b.updates = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
             b.threads = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--partitions") == 0)
+            b.partitions = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--replicas") == 0)
+            b.replicas = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--raw-threads") == 0)
+            b.raw_threads = atoi(argv[i + 1]);
     }
-    if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0) {
-        fprintf(stderr, "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64]\n");
+    if (!b.raw_threads) b.raw_threads = b.partitions < 64 ? b.partitions : 64;
+    if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0 || b.partitions < 1 ||
+        b.partitions > 256 || b.replicas < 1 || b.replicas > 8 || b.raw_threads < 1 || b.raw_threads > 64) {
+        fprintf(stderr,
+                "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64] [--partitions 1..256] "
+                "[--replicas 1..8] [--raw-threads 1..64]\n");
         return 2;
     }
     char nats_url[1024], mongo_uri[1024];
@@ -226,11 +242,12 @@ int main(int argc, char **argv) {
     snprintf(cfg, sizeof cfg, "%s/component.json", dir);
     snprintf(
         conf, sizeof conf,
-        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":8,"
+        "{\"apiVersion\":\"byron.io/"
+        "v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,"
         "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":"
         "true},"
         "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
-        name);
+        name, b.partitions);
     FILE *f = fopen(cfg, "w");
     fputs(conf, f);
     fclose(f);
@@ -249,20 +266,24 @@ int main(int argc, char **argv) {
         return 1;
     }
     long total = (long)b.aggregates * (1 + b.updates);
-    printf("events: %ld (%d aggregates x %d), threads/lanes: %d, partitions: 8\n", total, b.aggregates,
-           1 + b.updates, b.threads);
+    printf(
+        "events: %ld (%d aggregates x %d), sink threads: %d, partitions: %d, sink replicas: %d, raw threads: "
+        "%d\n",
+        total, b.aggregates, 1 + b.updates, b.threads, b.partitions, b.replicas, b.raw_threads);
     double t0 = now_s();
-    if (run_jobs(&b, publish)) return 1;
-    printf("published in %.2f s (%.0f events/s)\n", now_s() - t0, (double)total / (now_s() - t0));
+    if (run_jobs(&b, b.threads, publish)) return 1;
+    double pub_s = now_s() - t0;
+    printf("published in %.2f s (%.0f events/s)\n", pub_s, (double)total / pub_s);
 
     mongoc_uri_t *uri = mongoc_uri_new(mongo_uri);
     b.pool = mongoc_client_pool_new(uri);
-    mongoc_client_pool_max_size(b.pool, (uint32_t)b.threads + 2);
+    mongoc_client_pool_max_size(b.pool,
+                                (uint32_t)(b.threads > b.raw_threads ? b.threads : b.raw_threads) + 2);
     char scratch[96];
     snprintf(scratch, sizeof scratch, "bench_raw_%d", (int)getpid());
     b.db = scratch;
     t0 = now_s();
-    if (run_jobs(&b, upsert)) return 1;
+    if (run_jobs(&b, b.raw_threads, upsert)) return 1;
     double raw_s = now_s() - t0;
     if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates)
         fprintf(stderr, "baseline: wrong final state\n");
@@ -272,7 +293,7 @@ int main(int argc, char **argv) {
     b.db = scratch2;
     b.conditional = 1;
     t0 = now_s();
-    if (run_jobs(&b, upsert)) return 1;
+    if (run_jobs(&b, b.raw_threads, upsert)) return 1;
     double rawc_s = now_s() - t0;
     printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n",
            rawc_s, (double)total / rawc_s);
@@ -292,29 +313,43 @@ int main(int argc, char **argv) {
     for (char *p = sink_db; *p; p++)
         if (*p == '-') *p = '_';
     t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        putenv(threads_env);
-        execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
-              "--http-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "", "--log-level", "warn",
-              (char *)NULL);
-        _exit(127);
-    }
+    pid_t pids[8];
+    for (int r = 0; r < b.replicas; r++)
+        if ((pids[r] = fork()) == 0) {
+            putenv(threads_env);
+            execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
+                  "--http-port", "0", "--admin-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "",
+                  "--log-level", "warn", (char *)NULL);
+            _exit(127);
+        }
     int64_t done = 0;
     while (now_s() - t0 < 600 && (done = count_at(b.pool, sink_db, 1 + b.updates)) < b.aggregates)
         usleep(20000);
     double sink_s = now_s() - t0;
-    long rss = rss_peak_kb(pid);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    long rss = 0;
+    int bad_exit = 0;
+    for (int r = 0; r < b.replicas; r++) {
+        long kb = rss_peak_kb(pids[r]);
+        if (kb > rss) rss = kb;
+        kill(pids[r], SIGTERM);
+        int status = 0;
+        waitpid(pids[r], &status, 0);
+        bad_exit |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
     if (done < b.aggregates) {
         fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done,
                 b.aggregates);
         return 1;
     }
-    printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw; from process start; RSS peak %ld "
-           "KiB)\n",
-           sink_s, (double)total / sink_s, 100.0 * raw_s / sink_s, rss);
+    printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw conditional; from process start; RSS "
+           "peak %ld KiB)\n",
+           sink_s, (double)total / sink_s, 100.0 * rawc_s / sink_s, rss);
+    printf("{\"events\":%ld,\"partitions\":%d,\"replicas\":%d,\"sink_threads\":%d,\"raw_threads\":%d,"
+           "\"publish_eps\":%.1f,\"raw_eps\":%.1f,\"raw_conditional_eps\":%.1f,\"sink_eps\":%.1f,"
+           "\"sink_rss_peak_kib\":%ld,\"sink_exit_ok\":%s}\n",
+           total, b.partitions, b.replicas, b.threads, b.raw_threads, (double)total / pub_s,
+           (double)total / raw_s, (double)total / rawc_s, (double)total / sink_s, rss,
+           bad_exit ? "false" : "true");
     mongoc_client_pool_destroy(b.pool);
     mongoc_uri_destroy(uri);
     byron_stream_free(b.stream);

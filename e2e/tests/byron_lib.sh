@@ -64,8 +64,8 @@ install_byron() {
   )
   # helm installs a chart's CRDs only when absent: apply the one under test.
   kubectl apply --server-side --force-conflicts -f "$CHART/crds/" >/dev/null || fail "CRD apply"
-  kubectl wait --for=condition=Established crd/byroncomponents.byron.io --timeout=30s >/dev/null ||
-    fail "CRD not Established"
+  # retried: `kubectl wait` fails at once on a CRD created so recently that it has no status yet
+  retry 30 "CRD Established" kubectl wait --for=condition=Established crd/byroncomponents.byron.io --timeout=30s
   # on exit: uninstall (its RBAC is cluster-scoped), then the namespace goes
   trap byron_cleanup EXIT
   helm install "$REL" "$CHART" -n "$NS" --wait --timeout 180s "${values[@]}" >/dev/null ||

@@ -89,6 +89,11 @@ context = {
     ("nats", "tls", "enabled"): {"nats": {"tls": {"secretName": "a"}}},
     ("broker", "replicas"): {"nats": {"replicas": 3}},
     ("nats", "enabled"): {"nats": {"url": "nats://elsewhere:4222", "auth": {"identitySecret": "id"}}},
+    ("monitoring", "scrape", "labels"): {"monitoring": {"scrape": {"enabled": True}}},
+    ("monitoring", "scrape", "interval"): {"monitoring": {"scrape": {"enabled": True}}},
+    ("monitoring", "prometheusRule", "labels"): {"monitoring": {"prometheusRule": {"enabled": True}}},
+    ("monitoring", "prometheusRule", "commandErrorRate"): {"monitoring": {"prometheusRule": {"enabled": True}}},
+    ("monitoring", "dashboard", "labels", "grafana_dashboard"): {"monitoring": {"dashboard": {"enabled": True}}},
 }
 alternatives = {
     ("operator", "logLevel"): "debug",
@@ -109,6 +114,8 @@ alternatives = {
     ("nats", "jetstream", "maxMemoryStore"): "32M",
     ("cache", "uriOptions"): "authMechanism=PLAIN",
     ("networkPolicy", "monitoringNamespace"): "monitoring",
+    ("monitoring", "scrape", "interval"): "15s",
+    ("monitoring", "prometheusRule", "commandErrorRate"): 0.5,
 }
 
 

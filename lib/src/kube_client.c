@@ -6,6 +6,7 @@
  * file when the file's mtime changes, checked at most once a second. */
 #include "byron/kube_client.h"
 
+#include "byron/buf.h"
 #include "byron/json.h"
 
 #include <curl/curl.h>
@@ -218,29 +219,6 @@ static struct curl_slist *prepare(byron_kube_client_t *c, CURL *h, const char *p
     return hdrs;
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap, max;
-} buf_t;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
-    buf_t *b = ud;
-    size_t add = sz * n;
-    if (b->len + add + 1 > b->max) return 0;
-    if (b->len + add + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->len + add + 1) nc *= 2;
-        char *nb = realloc(b->buf, nc);
-        if (!nb) return 0;
-        b->buf = nb;
-        b->cap = nc;
-    }
-    memcpy(b->buf + b->len, p, add);
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
-}
-
 static void count(byron_kube_client_t *c, const char *method, long code) {
     if (!c->requests) return;
     char cs[16];
@@ -264,8 +242,8 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-    buf_t b = {.max = MAX_BODY};
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    byron_buf_t b = {.max = MAX_BODY};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->code);
@@ -280,6 +258,42 @@ byron_status_t byron_kube_request(byron_kube_client_t *c, const char *method, co
     resp->body = b.buf ? b.buf : strdup("");
     resp->len = b.len;
     return BYRON_OK;
+}
+
+struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers,
+                                            size_t cap, byron_err_t *err) {
+    CURL *h = curl_easy_init();
+    if (!h) {
+        byron_err_set(err, BYRON_ENOMEM, "curl_easy_init failed");
+        return NULL;
+    }
+    size_t ul = strlen(c->cfg->server) + strlen(path) + 1;
+    char *url = malloc(ul);
+    if (!url) {
+        curl_easy_cleanup(h);
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(url, ul, "%s%s", c->cfg->server, path);
+    setup_common(c, h, url, 0);
+    free(url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    CURLcode rc = curl_easy_perform(h);
+    count(c, "CONNECT", rc == CURLE_OK ? 101 : 0);
+    if (rc != CURLE_OK) {
+        curl_easy_cleanup(h);
+        byron_err_set(err, BYRON_EUNAVAILABLE, "%s: %s", c->cfg->server, curl_easy_strerror(rc));
+        return NULL;
+    }
+    /* Host as curl would send it: the server URL's authority. */
+    const char *auth = strstr(c->cfg->server, "://");
+    auth = auth ? auth + 3 : c->cfg->server;
+    size_t al = strcspn(auth, "/");
+    char bearer[8192];
+    auth_header(c, bearer, sizeof bearer);
+    snprintf(headers, cap, "Host: %.*s\r\nUser-Agent: %s\r\n%s%s", (int)al, auth, c->user_agent, bearer,
+             bearer[0] ? "\r\n" : "");
+    return h;
 }
 
 byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,
@@ -343,7 +357,7 @@ byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_o
 
 /* --- streaming ------------------------------------------------------------ */
 typedef struct {
-    buf_t b;
+    byron_buf_t b;
     byron_kube_line_fn fn;
     void *ud;
     const atomic_int *stop;
@@ -356,7 +370,7 @@ static size_t on_stream(char *p, size_t sz, size_t n, void *ud) {
     stream_t *s = ud;
     size_t add = sz * n;
     if (!s->code) curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->code);
-    if (on_body(p, sz, n, &s->b) != add) return 0;
+    if (byron_buf_curl_write(p, sz, n, &s->b) != add) return 0;
     if (s->code < 200 || s->code > 299) return add; /* error body: kept whole */
     size_t start = 0;
     for (size_t i = s->b.len - add; i < s->b.len; i++) {

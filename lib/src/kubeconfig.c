@@ -126,6 +126,8 @@ static byron_status_t find_named(json_object *root, const char *list, const char
         snprintf(path, pathlen, "%s[%zu].%s", list, i, field);
         return byron_json_get_object(e, p, field, BYRON_JSON_REQUIRED, out, err);
     }
+    if (!strcmp(list, "contexts"))
+        return byron_err_set(err, BYRON_EINVAL, "context \"%s\" does not exist in the kubeconfig", name);
     return byron_err_set(err, BYRON_EINVAL, "%s: no entry named '%s'", list, name);
 }
 
@@ -179,20 +181,27 @@ static char *dup_trim2(const char *s, int slashes) {
 }
 #define dup_trim(s) dup_trim2((s), 0)
 
-byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir, const char *context,
-                                      byron_kube_config_t **out, byron_err_t *err) {
+/* The config of one context of a kubeconfig document (root: its JSON; puts it). */
+static byron_status_t parse_root(json_object *root, const char *base_dir, const char *context,
+                                 byron_kube_config_t **out, byron_err_t *err) {
     *out = NULL;
-    json_object *root = NULL, *ctx = NULL, *cluster = NULL, *user = NULL;
+    json_object *ctx = NULL, *cluster = NULL, *user = NULL;
     byron_kube_config_t *c = NULL;
     char cpath[96], upath[96], xpath[96];
     const char *cluster_name = NULL, *user_name = NULL, *ns = NULL, *server = NULL, *tok = NULL,
                *tokfile = NULL;
     int insecure = 0;
-    byron_status_t st = byron_yaml_parse(buf, len, 0, &root, err);
-    if (st) goto err;
+    byron_status_t st = BYRON_OK;
     if (!context &&
-        (st = byron_json_get_string(root, "", "current-context", BYRON_JSON_REQUIRED, &context, err)))
+        ((st = byron_json_get_string(root, "", "current-context", BYRON_JSON_OPTIONAL, &context, err)) ||
+         !context || !*context)) {
+        if (!st)
+            st =
+                byron_err_set(err, BYRON_EINVAL,
+                              "current-context is not set: choose one with --context NAME (or kubectl config "
+                              "use-context NAME)");
         goto err;
+    }
     if ((st = find_named(root, "contexts", "context", context, &ctx, xpath, sizeof(xpath), err))) goto err;
     if ((st = byron_json_get_string(ctx, xpath, "cluster", BYRON_JSON_REQUIRED, &cluster_name, err)) ||
         (st = byron_json_get_string(ctx, xpath, "user", BYRON_JSON_OPTIONAL, &user_name, err)) ||
@@ -255,10 +264,113 @@ err:
     return st;
 }
 
+byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir, const char *context,
+                                      byron_kube_config_t **out, byron_err_t *err) {
+    json_object *root = NULL;
+    *out = NULL;
+    byron_status_t st = byron_yaml_parse(buf, len, 0, &root, err);
+    return st ? st : parse_root(root, base_dir, context, out, err);
+}
+
+/* Make the file paths of one kubeconfig absolute against its directory, so
+ * that documents from several files can be merged. */
+static void absolute_paths(json_object *root, const char *dir) {
+    static const struct {
+        const char *list, *item, *key;
+    } P[] = {{"clusters", "cluster", "certificate-authority"},
+             {"users", "user", "client-certificate"},
+             {"users", "user", "client-key"},
+             {"users", "user", "tokenFile"}};
+    for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
+        json_object *arr = json_object_object_get(root, P[k].list);
+        for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr);
+             i++) {
+            json_object *it = json_object_object_get(json_object_array_get_idx(arr, i), P[k].item), *v;
+            if (!json_object_is_type(it, json_type_object) || !json_object_object_get_ex(it, P[k].key, &v) ||
+                !json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] == '/')
+                continue;
+            const char *rel = json_object_get_string(v);
+            size_t fl = strlen(dir) + strlen(rel) + 2;
+            char *full = malloc(fl);
+            if (!full) continue;
+            snprintf(full, fl, "%s/%s", dir, rel);
+            json_object_object_add(it, P[k].key, json_object_new_string(full));
+            free(full);
+        }
+    }
+}
+
+/* kubectl's merge of a KUBECONFIG list: the first file to set current-context
+ * wins it; clusters, users and contexts are taken by name, the first file's
+ * entry winning. Files that do not exist are skipped. */
+static byron_status_t load_list(const char *list, const char *context, byron_kube_config_t **out,
+                                byron_err_t *err) {
+    json_object *merged = json_object_new_object();
+    char *copy = strdup(list), *save = NULL;
+    int files = 0;
+    byron_status_t st = copy ? BYRON_OK : byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p && st == BYRON_OK;
+         p = strtok_r(NULL, ":", &save)) {
+        char *buf = NULL;
+        size_t len = 0;
+        json_object *root = NULL;
+        if (byron_read_file(p, MAX_FILE, &buf, &len, NULL) != BYRON_OK) continue;
+        files++;
+        st = byron_yaml_parse(buf, len, 0, &root, err);
+        free(buf);
+        if (st) {
+            byron_err_prefix(err, "kubeconfig %s", p);
+            break;
+        }
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", p);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        absolute_paths(root, dir);
+        json_object *cc = json_object_object_get(root, "current-context");
+        if (!json_object_object_get(merged, "current-context") && json_object_is_type(cc, json_type_string) &&
+            json_object_get_string(cc)[0])
+            json_object_object_add(merged, "current-context", json_object_get(cc));
+        static const char *const LISTS[] = {"clusters", "users", "contexts"};
+        for (size_t l = 0; l < 3; l++) {
+            json_object *src = json_object_object_get(root, LISTS[l]),
+                        *dst = json_object_object_get(merged, LISTS[l]);
+            if (!dst) json_object_object_add(merged, LISTS[l], dst = json_object_new_array());
+            for (size_t i = 0; json_object_is_type(src, json_type_array) && i < json_object_array_length(src);
+                 i++) {
+                json_object *e = json_object_array_get_idx(src, i);
+                const char *name = json_object_get_string(json_object_object_get(e, "name"));
+                int have = 0;
+                for (size_t k = 0; name && k < json_object_array_length(dst) && !have; k++)
+                    have = !strcmp(name, json_object_get_string(json_object_object_get(
+                                             json_object_array_get_idx(dst, k), "name")));
+                if (!have) json_object_array_add(dst, json_object_get(e));
+            }
+        }
+        json_object_put(root);
+    }
+    free(copy);
+    if (st == BYRON_OK && !files)
+        st = byron_err_set(err, BYRON_EIO, "KUBECONFIG=%s: none of these files exists", list);
+    if (st != BYRON_OK) {
+        json_object_put(merged);
+        return st;
+    }
+    st = parse_root(merged, NULL, context, out, err);
+    if (st) byron_err_prefix(err, "kubeconfig %s", list);
+    return st;
+}
+
 byron_status_t byron_kubeconfig_load(const char *path, const char *context, byron_kube_config_t **out,
                                      byron_err_t *err) {
     char def[PATH_MAX];
-    if (!path || !*path) path = getenv("KUBECONFIG");
+    if (!path || !*path) {
+        path = getenv("KUBECONFIG");
+        if (path && strchr(path, ':')) return load_list(path, context, out, err);
+    }
     if (!path || !*path) {
         const char *home = getenv("HOME");
         snprintf(def, sizeof(def), "%s/.kube/config", home ? home : "");

@@ -1,6 +1,7 @@
 /* it_kube.c — proof that libcurl + json-c talk to the real kube-apiserver with
  * the credentials of the generated admin kubeconfig: /version, /readyz, and a
  * CustomResourceDefinition that becomes Established. */
+#include "byron/buf.h"
 #include "byron/json.h"
 #include "testenv.h"
 
@@ -12,22 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-    char *buf;
-    size_t len;
-} body_t;
-
-static size_t collect(char *p, size_t sz, size_t n, void *ud) {
-    body_t *b = ud;
-    char *nb = realloc(b->buf, b->len + sz * n + 1);
-    if (!nb) return 0;
-    memcpy(nb + b->len, p, sz * n);
-    b->buf = nb;
-    b->len += sz * n;
-    b->buf[b->len] = '\0';
-    return sz * n;
-}
-
 /* One request with the admin client certificate; returns the HTTP status. */
 static long kube(const char *method, const char *path, const char *body, json_object **out) {
     char url[512], pki[512], ca[600], crt[600], key[600];
@@ -37,7 +22,7 @@ static long kube(const char *method, const char *path, const char *body, json_ob
     snprintf(crt, sizeof crt, "%s/admin.crt", pki);
     snprintf(key, sizeof key, "%s/admin.key", pki);
     CURL *c = curl_easy_init();
-    body_t b = {0};
+    byron_buf_t b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
@@ -47,7 +32,7 @@ static long kube(const char *method, const char *path, const char *body, json_ob
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     CURLcode rc = curl_easy_perform(c);
     cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));

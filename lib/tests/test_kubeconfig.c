@@ -133,8 +133,9 @@ static void expect_error(const char *doc, const char *context, const char *needl
 Test(kubeconfig, malformed_documents_are_clear_errors) {
     expect_error("clusters: [unclosed", NULL, "invalid YAML at line");
     expect_error("- a\n- b\n", NULL, "mapping");
-    expect_error("clusters: []\n", NULL, "current-context");
-    expect_error(GOOD, "nope", "contexts: no entry named 'nope'");
+    expect_error("clusters: []\n", NULL, "current-context is not set: choose one with --context NAME");
+    expect_error("current-context: ''\nclusters: []\n", NULL, "current-context is not set");
+    expect_error(GOOD, "nope", "context \"nope\" does not exist in the kubeconfig");
     expect_error("current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: [{name: k, "
                  "cluster: {}}]\n",
                  NULL, "clusters[0].cluster.server");
@@ -167,4 +168,52 @@ Test(yaml, typed_manifest_scalars) {
         "{\"a\":1,\"b\":\"1\",\"c\":1.5,\"d\":true,\"e\":null,\"f\":[\"x\",2],\"g\":{\"k\":\"v\"},"
         "\"h\":{\"k\":\"v\"}}");
     json_object_put(o);
+}
+
+/* KUBECONFIG=a:b, as kubectl merges it: the first current-context, entries by
+ * name (the first file's win), relative paths against their own file, and a
+ * missing file skipped. */
+Test(kubeconfig, a_kubeconfig_list_is_merged_as_kubectl_merges_it) {
+    char tmp[] = "/tmp/byron-kcfg-XXXXXX", a[300], b[300], ca[300], list[1000];
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/sub/b", tmp);
+    snprintf(ca, sizeof ca, "%s/sub/ca.pem", tmp);
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/sub", tmp);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    FILE *f = fopen(a, "w");
+    fputs("contexts: [{name: shared, context: {cluster: first}}]\n"
+          "clusters: [{name: first, cluster: {server: 'https://first:6443'}}]\n",
+          f);
+    fclose(f);
+    f = fopen(b, "w");
+    fputs("current-context: mine\n"
+          "contexts: [{name: mine, context: {cluster: second, namespace: shop}},\n"
+          "           {name: shared, context: {cluster: second}}]\n"
+          "clusters: [{name: second, cluster: {server: 'https://second:6443', certificate-authority: "
+          "ca.pem}},\n"
+          "           {name: first, cluster: {server: 'https://ignored:6443'}}]\n",
+          f);
+    fclose(f);
+    f = fopen(ca, "w");
+    fputs("CA", f);
+    fclose(f);
+    snprintf(list, sizeof list, "%s/missing:%s:%s", tmp, a, b);
+    setenv("KUBECONFIG", list, 1);
+    byron_kube_config_t *c = NULL;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_kubeconfig_load(NULL, NULL, &c, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(c->server, "https://second:6443");
+    cr_assert_str_eq(c->namespace, "shop");
+    cr_assert_eq(c->ca_len, 2); /* ca.pem, relative to b's directory */
+    byron_kube_config_free(c);
+    cr_assert_eq(byron_kubeconfig_load(NULL, "shared", &c, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_str_eq(c->server, "https://first:6443"); /* a's context and cluster win */
+    byron_kube_config_free(c);
+    snprintf(list, sizeof list, "%s/missing:%s/missing2", tmp, tmp);
+    setenv("KUBECONFIG", list, 1);
+    cr_assert_neq(byron_kubeconfig_load(NULL, NULL, &c, &err), BYRON_OK);
+    cr_assert(strstr(err.msg, "none of these files exists"), "%s", err.msg);
+    unsetenv("KUBECONFIG");
 }

@@ -1,8 +1,10 @@
 /* broker.c — the operator's NATS connections and stream management. */
 #include "broker.h"
 
+#include "byron/clock.h"
 #include "byron/jetstream.h"
 #include "byron/json.h"
+#include "byron/kube_client.h"
 #include "byron/log.h"
 #include "natsperm.h"
 
@@ -34,6 +36,9 @@ typedef struct ensured {
     int replicas;
     int64_t max_bytes;
     time_t at;
+    int partitions;
+    char *subs; /* "<ns>/<component>\n" per component it subscribes to ("" or NULL: none); owned */
+    byron_broker_insights_t ins;
 } ensured_t;
 
 struct byron_broker {
@@ -43,17 +48,13 @@ struct byron_broker {
     int nconns;
     ensured_t *ensured;
     size_t nensured, capensured;
-    byron_metric_t *m_bytes, *m_msgs, *m_max;
+    byron_metric_t *m_bytes, *m_msgs, *m_max, *m_lag, *m_dead;
+    byron_broker_listener_fn listener;
+    void *listener_ud;
     pthread_t refresher;
     int started, stopping; /* stopping: under mu, signalled on cv */
     pthread_cond_t cv;
 };
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static natsStatus user_jwt(char **jwt, char **errtxt, void *closure) {
     conn_t *c = closure;
@@ -113,8 +114,47 @@ byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *e
             o->metrics, BYRON_METRIC_GAUGE, "byron_stream_max_bytes",
             "The stream's size limit (spec.broker.maxBytes; -1: none): when reached, new events are refused.",
             l, NULL, 0);
+        static const char *const lc[] = {"namespace", "component", NULL};
+        b->m_lag = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_sink_lag",
+            "Events the component's sink has not been handed yet, over all its lanes.", lc, NULL, 0);
+        b->m_dead = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_dead_letters",
+            "Dead letters of the component no one has replayed or dropped yet.", lc, NULL, 0);
     }
     return b;
+}
+
+void byron_broker_set_listener(byron_broker_t *b, byron_broker_listener_fn fn, void *ud) {
+    pthread_mutex_lock(&b->mu);
+    b->listener = fn;
+    b->listener_ud = ud;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* "<ns>/<component>\n" per subscription, one string (caller frees; NULL: out of memory). */
+static char *subs_text(const byron_natsperm_ref_t *refs, size_t nrefs) {
+    size_t len = 1;
+    for (size_t i = 0; i < nrefs; i++) len += strlen(refs[i].namespace_) + strlen(refs[i].component) + 2;
+    char *out = malloc(len), *p = out;
+    for (size_t i = 0; out && i < nrefs; i++)
+        p += snprintf(p, len - (size_t)(p - out), "%s/%s\n", refs[i].namespace_, refs[i].component);
+    if (out) *p = '\0';
+    return out;
+}
+
+int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component,
+                          byron_broker_insights_t *out) {
+    int found = 0;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < b->nensured && !found; i++)
+        if (!strcmp(b->ensured[i].ns, ns) && !strcmp(b->ensured[i].component, component)) {
+            *out = b->ensured[i].ins;
+            found = out->measured || out->error[0];
+        }
+    pthread_mutex_unlock(&b->mu);
+    return found;
 }
 
 /* The gauges of one event stream, from a STREAM.INFO answer. */
@@ -132,17 +172,20 @@ void byron_broker_forget(byron_broker_t *b, const char *ns, const char *componen
     pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < b->nensured;) {
         ensured_t *e = &b->ensured[i];
-        if (strcmp(e->ns, ns) || strcmp(e->component, component)) {
+        if (strcmp(e->ns, ns) != 0 || strcmp(e->component, component) != 0) {
             i++;
             continue;
         }
         byron_jetstream_names_t n;
         if (!byron_jetstream_names(ns, component, &n) && b->m_bytes) {
-            const char *v[] = {ns, component, n.stream};
+            const char *v[] = {ns, component, n.stream}, *vc[] = {ns, component};
             byron_metric_remove(b->m_bytes, v);
             byron_metric_remove(b->m_msgs, v);
             byron_metric_remove(b->m_max, v);
+            byron_metric_remove(b->m_lag, vc);
+            byron_metric_remove(b->m_dead, vc);
         }
+        free(e->subs);
         b->ensured[i] = b->ensured[--b->nensured];
     }
     pthread_mutex_unlock(&b->mu);
@@ -159,6 +202,7 @@ void byron_broker_free(byron_broker_t *b) {
         byron_nkey_wipe(&b->conns[i].user);
         free(b->conns[i].url);
     }
+    for (size_t i = 0; i < b->nensured; i++) free(b->ensured[i].subs);
     free(b->ensured);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
@@ -180,7 +224,7 @@ static natsConnection *connection(byron_broker_t *b, const char *url, byron_err_
         c->broker = b;
     }
     if (c->nc) return c->nc;
-    if (c->failed_at_ms && now_ms() - c->failed_at_ms < RETRY_CONNECT_MS) {
+    if (c->failed_at_ms && byron_clock_mono_ms() - c->failed_at_ms < RETRY_CONNECT_MS) {
         byron_err_set(err, BYRON_EUNAVAILABLE, "NATS at %s: %s", url, c->failure);
         return NULL;
     }
@@ -218,7 +262,7 @@ fail:
     const char *last = nats_GetLastError(NULL);
     snprintf(c->failure, sizeof c->failure, "%s%s%s", natsStatus_GetText(ns), last ? ": " : "",
              last ? last : "");
-    c->failed_at_ms = now_ms();
+    c->failed_at_ms = byron_clock_mono_ms();
     byron_err_set(err, BYRON_EUNAVAILABLE, "NATS at %s: %s", url, c->failure);
     return NULL;
 }
@@ -272,7 +316,7 @@ static byron_status_t ensure_one(byron_broker_t *b, natsConnection *nc, json_obj
     } else if (st == BYRON_OK) {
         json_object_object_get_ex(resp, "config", &have);
         const char *ours = subjects_of(want), *theirs = subjects_of(have);
-        if (strcmp(ours, theirs)) {
+        if (strcmp(ours, theirs) != 0) {
             /* Same name, other subjects: not this component's stream. */
             st = byron_err_set(
                 err, BYRON_EINVAL,
@@ -310,6 +354,9 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
     for (size_t i = 0; i < b->nensured; i++)
         if (!strcmp(b->ensured[i].key, key)) e = &b->ensured[i];
     if (e && e->replicas == s->replicas && e->max_bytes == s->max_bytes && now - e->at < RECHECK_S) {
+        e->partitions = s->partitions; /* the lanes may change without the streams */
+        free(e->subs);
+        e->subs = subs_text(s->subscriptions, s->nsubscriptions);
         pthread_mutex_unlock(&b->mu);
         return BYRON_OK;
     }
@@ -338,7 +385,10 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
             b->capensured = cap;
         }
     }
-    if (!e && b->nensured < b->capensured) e = &b->ensured[b->nensured++];
+    if (!e && b->nensured < b->capensured) {
+        e = &b->ensured[b->nensured++];
+        memset(e, 0, sizeof *e);
+    }
     if (e) {
         snprintf(e->key, sizeof e->key, "%s", key);
         snprintf(e->url, sizeof e->url, "%s", s->url);
@@ -347,16 +397,182 @@ byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker
         e->replicas = s->replicas;
         e->max_bytes = s->max_bytes;
         e->at = now;
+        e->partitions = s->partitions;
+        free(e->subs);
+        e->subs = subs_text(s->subscriptions, s->nsubscriptions);
     }
     pthread_mutex_unlock(&b->mu);
     return BYRON_OK;
 }
 
-/* --- the stream gauges ---------------------------------------------------------- */
+/* --- the insights ---------------------------------------------------------------- */
 
-/* Every refresh_s: STREAM.INFO of each known event stream. O(components)
- * small requests per period; a broker that does not answer leaves the last
- * values (the reconcile reports it). */
+/* The lane of a sink durable's name: p for "byron-sink-p<p>" (and its rebuild
+ * slot's "byron-sink-p<p>_b"), -1 for any other consumer. */
+static int lane_of(const char *name, int partitions) {
+    static const char P[] = "byron-sink-p";
+    if (strncmp(name, P, sizeof P - 1) != 0) return -1;
+    char *end = NULL;
+    long p = strtol(name + sizeof P - 1, &end, 10);
+    if (end == name + sizeof P - 1 || (*end && strcmp(end, "_b") != 0) || p < 0 || p >= partitions) return -1;
+    return (int)p;
+}
+
+/* The least of a lane's durables' pending (a rebuild's lane, further behind,
+ * is not the lag readers see); -1 when none exists. */
+static void keep_min(int64_t *slot, int64_t v) {
+    if (*slot < 0 || v < *slot) *slot = v;
+}
+
+/* Lag of the component's own lanes: one CONSUMER.LIST of its stream (paged). */
+static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char *stream, int partitions,
+                              int64_t *lag, byron_err_t *err) {
+    int64_t *per = malloc((size_t)partitions * sizeof *per);
+    if (!per) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    for (int p = 0; p < partitions; p++) per[p] = -1;
+    char subj[400], body[64];
+    snprintf(subj, sizeof subj, "$JS.API.CONSUMER.LIST.%s", stream);
+    byron_status_t st = BYRON_OK;
+    for (int64_t offset = 0, total = 1; offset < total && st == BYRON_OK;) {
+        json_object *resp = NULL, *cs = NULL;
+        int code = 0;
+        snprintf(body, sizeof body, "{\"offset\":%lld}", (long long)offset);
+        if ((st = js_api(nc, b->o.timeout_ms, subj, body, &resp, &code, err)) == BYRON_OK) {
+            total = json_object_get_int64(json_object_object_get(resp, "total"));
+            json_object_object_get_ex(resp, "consumers", &cs);
+            size_t n = json_object_is_type(cs, json_type_array) ? json_object_array_length(cs) : 0;
+            for (size_t i = 0; i < n; i++) {
+                json_object *c = json_object_array_get_idx(cs, i);
+                int lane = lane_of(json_object_get_string(json_object_object_get(c, "name")), partitions);
+                if (lane >= 0)
+                    keep_min(&per[lane], json_object_get_int64(json_object_object_get(c, "num_pending")));
+            }
+            offset += (int64_t)n;
+            if (!n) total = offset; /* nothing more */
+        }
+        json_object_put(resp);
+    }
+    *lag = 0;
+    for (int p = 0; p < partitions; p++)
+        if (per[p] > 0) *lag += per[p];
+    free(per);
+    return st;
+}
+
+/* Lag of one subscription lane: the component's durable on the other stream. */
+static byron_status_t sub_lag(byron_broker_t *b, natsConnection *nc, const char *ns, const char *component,
+                              const char *other, int64_t *lag, byron_err_t *err) {
+    const char *slash = strchr(other, '/');
+    byron_jetstream_names_t on;
+    char ons[128];
+    snprintf(ons, sizeof ons, "%.*s", slash ? (int)(slash - other) : 0, other);
+    if (!slash || byron_jetstream_names(ons, slash + 1, &on)) return BYRON_OK;
+    int64_t least = -1;
+    for (int slot = 0; slot < 2; slot++) {
+        char subj[700];
+        snprintf(subj, sizeof subj, "$JS.API.CONSUMER.INFO.%s.byron-sub-%s-%s%s", on.stream, ns, component,
+                 slot ? "_b" : "");
+        json_object *resp = NULL;
+        int code = 0;
+        byron_err_t e = {0};
+        byron_status_t st = js_api(nc, b->o.timeout_ms, subj, NULL, &resp, &code, &e);
+        if (st == BYRON_OK)
+            keep_min(&least, json_object_get_int64(json_object_object_get(resp, "num_pending")));
+        json_object_put(resp);
+        if (st == BYRON_EUNAVAILABLE) {
+            *err = e;
+            return st;
+        }
+    }
+    if (least > 0) *lag += least;
+    return BYRON_OK;
+}
+
+/* Dead letters without a decision: the dead-letter stream's messages on .own
+ * and .sub minus those on .resolved (one per decided event: dlq.c). */
+static byron_status_t open_dead_letters(byron_broker_t *b, natsConnection *nc,
+                                        const byron_jetstream_names_t *n, int64_t *open, byron_err_t *err) {
+    char subj[400], body[400];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", n->dlq_stream);
+    snprintf(body, sizeof body, "{\"subjects_filter\":\"%s.*\"}", n->dlq_prefix);
+    json_object *resp = NULL, *subjects = NULL;
+    int code = 0;
+    *open = 0;
+    byron_status_t st = js_api(nc, b->o.timeout_ms, subj, body, &resp, &code, err);
+    if (st == BYRON_ENOTFOUND) { /* no dead letter ever */
+        json_object_put(resp);
+        byron_err_clear(err);
+        return BYRON_OK;
+    }
+    if (st == BYRON_OK &&
+        json_object_object_get_ex(json_object_object_get(resp, "state"), "subjects", &subjects)) {
+        size_t pl = strlen(n->dlq_prefix);
+        json_object_object_foreach(subjects, k, v) {
+            if (strncmp(k, n->dlq_prefix, pl) != 0 || k[pl] != '.') continue;
+            int64_t c = json_object_get_int64(v);
+            if (!strcmp(k + pl + 1, "own") || !strcmp(k + pl + 1, "sub"))
+                *open += c;
+            else if (!strcmp(k + pl + 1, "resolved"))
+                *open -= c;
+        }
+        if (*open < 0) *open = 0;
+    }
+    json_object_put(resp);
+    return st;
+}
+
+/* One component's reading. */
+static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t *e,
+                          byron_broker_insights_t *ins) {
+    byron_jetstream_names_t n;
+    byron_err_t err = {0};
+    memset(ins, 0, sizeof *ins);
+    if (byron_jetstream_names(e->ns, e->component, &n)) return;
+    snprintf(ins->stream, sizeof ins->stream, "%s", n.stream);
+    char subj[400];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", n.stream);
+    json_object *info = NULL;
+    int code = 0;
+    byron_status_t st = js_api(nc, b->o.timeout_ms, subj, NULL, &info, &code, &err);
+    if (st == BYRON_OK) {
+        json_object *state = json_object_object_get(info, "state"),
+                    *cfg = json_object_object_get(info, "config");
+        set_gauges(b, e->ns, e->component, n.stream, info);
+        ins->messages = json_object_get_int64(json_object_object_get(state, "messages"));
+        ins->bytes = json_object_get_int64(json_object_object_get(state, "bytes"));
+        ins->replicas = json_object_get_int64(json_object_object_get(cfg, "num_replicas"));
+    }
+    json_object_put(info);
+    if (st == BYRON_OK && e->partitions > 0) st = own_lag(b, nc, n.stream, e->partitions, &ins->lag, &err);
+    char *subs = e->subs ? strdup(e->subs) : NULL, *save = NULL;
+    for (char *o = subs ? strtok_r(subs, "\n", &save) : NULL; st == BYRON_OK && o;
+         o = strtok_r(NULL, "\n", &save))
+        st = sub_lag(b, nc, e->ns, e->component, o, &ins->lag, &err);
+    free(subs);
+    if (st == BYRON_OK) st = open_dead_letters(b, nc, &n, &ins->dead_letters, &err);
+    byron_kube_time_now(ins->time, sizeof ins->time, 0);
+    if (st != BYRON_OK) {
+        snprintf(ins->error, sizeof ins->error, "%.255s", err.msg);
+        return;
+    }
+    ins->measured = 1;
+    if (b->m_lag) {
+        const char *v[] = {e->ns, e->component};
+        byron_metric_set(b->m_lag, v, (double)ins->lag);
+        byron_metric_set(b->m_dead, v, (double)ins->dead_letters);
+    }
+}
+
+static int same_reading(const byron_broker_insights_t *a, const byron_broker_insights_t *c) {
+    return a->measured == c->measured && a->messages == c->messages && a->bytes == c->bytes &&
+           a->replicas == c->replicas && a->lag == c->lag && a->dead_letters == c->dead_letters &&
+           !strcmp(a->error, c->error);
+}
+
+/* Every refresh_s: each known component's reading (insights), in small
+ * requests — STREAM.INFO of its two streams, one CONSUMER.LIST, one
+ * CONSUMER.INFO per subscription: O(components) per period. A changed
+ * reading is reported to the listener (its status follows). */
 static void *refresh_loop(void *arg) {
     byron_broker_t *b = arg;
     pthread_mutex_lock(&b->mu);
@@ -368,28 +584,38 @@ static void *refresh_loop(void *arg) {
         }
         if (b->stopping) break;
         size_t n = b->nensured;
-        ensured_t *snap = n ? malloc(n * sizeof *snap) : NULL;
-        if (snap)
-            memcpy(snap, b->ensured, n * sizeof *snap);
-        else
-            n = 0;
+        ensured_t *snap = n ? calloc(n, sizeof *snap) : NULL;
+        for (size_t i = 0; snap && i < n; i++) { /* deep: the lanes may change while we read */
+            snap[i] = b->ensured[i];
+            snap[i].subs = b->ensured[i].subs ? strdup(b->ensured[i].subs) : NULL;
+        }
+        if (!snap) n = 0;
         pthread_mutex_unlock(&b->mu);
         for (size_t i = 0; i < n; i++) {
             byron_err_t err = {0};
-            byron_jetstream_names_t names;
-            if (byron_jetstream_names(snap[i].ns, snap[i].component, &names)) continue;
+            byron_broker_insights_t ins;
             pthread_mutex_lock(&b->mu);
             natsConnection *nc = connection(b, snap[i].url, &err);
             pthread_mutex_unlock(&b->mu);
-            if (!nc) continue;
-            char subj[400];
-            snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", names.stream);
-            json_object *info = NULL;
-            int code = 0;
-            if (js_api(nc, b->o.timeout_ms, subj, NULL, &info, &code, &err) == BYRON_OK)
-                set_gauges(b, snap[i].ns, snap[i].component, names.stream, info);
-            json_object_put(info);
+            if (nc) {
+                read_insights(b, nc, &snap[i], &ins);
+            } else {
+                memset(&ins, 0, sizeof ins);
+                snprintf(ins.error, sizeof ins.error, "%.255s", err.msg);
+                byron_kube_time_now(ins.time, sizeof ins.time, 0);
+            }
+            int changed = 0;
+            pthread_mutex_lock(&b->mu);
+            for (size_t k = 0; k < b->nensured; k++)
+                if (!strcmp(b->ensured[k].key, snap[i].key)) {
+                    changed = !same_reading(&b->ensured[k].ins, &ins);
+                    b->ensured[k].ins = ins;
+                }
+            /* under mu: a listener removed (the controller stopping) is never called after */
+            if (changed && b->listener) b->listener(b->listener_ud, snap[i].ns, snap[i].component);
+            pthread_mutex_unlock(&b->mu);
         }
+        for (size_t i = 0; i < n; i++) free(snap[i].subs);
         free(snap);
         pthread_mutex_lock(&b->mu);
     }
@@ -398,9 +624,9 @@ static void *refresh_loop(void *arg) {
 }
 
 byron_status_t byron_broker_start(byron_broker_t *b, byron_err_t *err) {
-    if (!b->m_bytes || b->started) return BYRON_OK;
+    if (b->o.no_insights || b->started) return BYRON_OK;
     if (pthread_create(&b->refresher, NULL, refresh_loop, b) != 0)
-        return byron_err_set(err, BYRON_ENOMEM, "cannot start the stream gauges' thread");
+        return byron_err_set(err, BYRON_ENOMEM, "cannot start the insights' thread");
     b->started = 1;
     return BYRON_OK;
 }

@@ -13,6 +13,7 @@
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "natsidentity.h"
+#include "natsperm.h"
 
 #include <stdint.h>
 
@@ -27,11 +28,15 @@ typedef struct byron_broker_options {
      * byron_stream_max_bytes (-1: no limit) — to alert on a stream nearing its
      * limit: byron_stream_bytes / byron_stream_max_bytes > 0.8. */
     byron_metrics_t *metrics;
-    unsigned refresh_s; /* how often the gauges are read from the brokers (0: 30) */
+    /* How often each component's stream, sink lanes and dead letters are read
+     * from its broker (the gauges, and byron_broker_insights); 0: 30. With
+     * no_insights nothing is read periodically. */
+    unsigned refresh_s;
+    int no_insights;
 } byron_broker_options_t;
 
-/* _new allocates; _start runs the thread that refreshes the stream gauges
- * (a no-op without metrics); _stop joins it; _free frees. */
+/* _new allocates; _start runs the thread that reads the insights (a no-op
+ * with no_insights); _stop joins it; _free frees. */
 byron_broker_t *byron_broker_new(const byron_broker_options_t *o, byron_err_t *err);
 byron_status_t byron_broker_start(byron_broker_t *b, byron_err_t *err);
 void byron_broker_stop(byron_broker_t *b);
@@ -45,6 +50,11 @@ typedef struct byron_broker_streams {
     const char *namespace_, *component;
     int replicas;      /* 1 or 3 */
     int64_t max_bytes; /* -1: unlimited */
+    /* The sink's lanes, for its lag (byron_broker_insights): its partitions
+     * (0: not known, no lag read) and the components it subscribes to. */
+    int partitions;
+    const byron_natsperm_ref_t *subscriptions;
+    size_t nsubscriptions;
 } byron_broker_streams_t;
 
 /* Create the component's event stream and dead-letter stream, or update the
@@ -54,5 +64,30 @@ typedef struct byron_broker_streams {
  * (different subjects) — the message says which. */
 byron_status_t byron_broker_ensure_streams(byron_broker_t *b, const byron_broker_streams_t *s,
                                            byron_err_t *err);
+
+/* What the operator last read on a component's broker (every refresh_s):
+ * its event stream, its sink's lag and its open dead letters. Read by the
+ * reconcile for status.stream, status.sink.lag, status.deadLetters and the
+ * Lagging and DeadLetters conditions (insights.h). */
+typedef struct byron_broker_insights {
+    int measured; /* 0: not read yet, or the last reading failed (error says why) */
+    char stream[256];
+    int64_t messages, bytes, replicas;
+    int64_t lag;          /* events not yet handed to the sink, over all its lanes */
+    int64_t dead_letters; /* dead letters without a decision (docs/sink.md) */
+    char time[40];        /* when, RFC 3339 */
+    char error[256];
+} byron_broker_insights_t;
+
+/* The component's last reading into *out; 0 when none was ever made. */
+int byron_broker_insights(byron_broker_t *b, const char *ns, const char *component,
+                          byron_broker_insights_t *out);
+
+/* Called from the reading thread, under the broker's lock (so it must be
+ * quick and call nothing of the broker), when a component's reading changed:
+ * the controller requeues it, so its status follows. NULL removes it; once
+ * this returns, the old one is never called again. */
+typedef void (*byron_broker_listener_fn)(void *ud, const char *ns, const char *component);
+void byron_broker_set_listener(byron_broker_t *b, byron_broker_listener_fn fn, void *ud);
 
 #endif

@@ -171,6 +171,98 @@ static json_object *mount(const char *name, const char *path, int ro) {
     return m;
 }
 
+const byron_desired_setting_t byron_desired_settings[] = {
+    {"logLevel", "BYRON_LOG_LEVEL", BYRON_DESIRED_API | BYRON_DESIRED_SINK},
+    {"workers", "BYRON_WORKERS", BYRON_DESIRED_API | BYRON_DESIRED_SINK},
+    {"queue", "BYRON_QUEUE", BYRON_DESIRED_API | BYRON_DESIRED_SINK},
+    {"appTimeoutMs", "BYRON_APP_TIMEOUT_MS", BYRON_DESIRED_API | BYRON_DESIRED_SINK},
+    {"maxAttempts", "BYRON_MAX_ATTEMPTS", BYRON_DESIRED_API},
+    {"stateWaitMs", "BYRON_STATE_WAIT_MS", BYRON_DESIRED_API},
+    {"maxInflightMiB", "BYRON_MAX_INFLIGHT_MIB", BYRON_DESIRED_API},
+    {"maxClientConnections", "BYRON_MAX_CLIENT_CONNECTIONS", BYRON_DESIRED_API},
+    {"graphql.maxBodyBytes", "BYRON_GRAPHQL_MAX_BODY_BYTES", BYRON_DESIRED_API},
+    {"graphql.maxDocumentBytes", "BYRON_GRAPHQL_MAX_DOCUMENT_BYTES", BYRON_DESIRED_API},
+    {"graphql.maxTokens", "BYRON_GRAPHQL_MAX_TOKENS", BYRON_DESIRED_API},
+    {"graphql.maxDepth", "BYRON_GRAPHQL_MAX_DEPTH", BYRON_DESIRED_API},
+    {"graphql.maxFields", "BYRON_GRAPHQL_MAX_FIELDS", BYRON_DESIRED_API},
+    {"graphql.maxAliases", "BYRON_GRAPHQL_MAX_ALIASES", BYRON_DESIRED_API},
+    {"graphql.deadlineMs", "BYRON_GRAPHQL_DEADLINE_MS", BYRON_DESIRED_API},
+    {"graphql.maxCost", "BYRON_GRAPHQL_MAX_COST", BYRON_DESIRED_API},
+    {"graphql.maxResponseBytes", "BYRON_GRAPHQL_MAX_RESPONSE_BYTES", BYRON_DESIRED_API},
+    {"graphql.maxSubscriptions", "BYRON_GRAPHQL_MAX_SUBSCRIPTIONS", BYRON_DESIRED_API},
+    {"graphql.maxReplicaSubscriptions", "BYRON_GRAPHQL_MAX_REPLICA_SUBSCRIPTIONS", BYRON_DESIRED_API},
+    {"graphql.maxConnections", "BYRON_GRAPHQL_MAX_CONNECTIONS", BYRON_DESIRED_API},
+    {"graphql.wsQueue", "BYRON_GRAPHQL_WS_QUEUE", BYRON_DESIRED_API},
+    {"graphql.wsQueueBytes", "BYRON_GRAPHQL_WS_QUEUE_BYTES", BYRON_DESIRED_API},
+    {"graphql.wsInitTimeoutMs", "BYRON_GRAPHQL_WS_INIT_TIMEOUT_MS", BYRON_DESIRED_API},
+    {"graphql.wsWorkers", "BYRON_GRAPHQL_WS_WORKERS", BYRON_DESIRED_API},
+    {"threads", "BYRON_SINK_THREADS", BYRON_DESIRED_SINK},
+    {"maxDeliver", "BYRON_SINK_MAX_DELIVER", BYRON_DESIRED_SINK},
+    {"retryMs", "BYRON_SINK_RETRY_MS", BYRON_DESIRED_SINK},
+    {"ackWaitMs", "BYRON_SINK_ACK_WAIT_MS", BYRON_DESIRED_SINK},
+    {"dlqAttempts", "BYRON_SINK_DLQ_ATTEMPTS", BYRON_DESIRED_SINK},
+    {"deferMs", "BYRON_SINK_DEFER_MS", BYRON_DESIRED_SINK},
+    {NULL, NULL, 0},
+};
+
+/* The value of a setting's field under spec.<part>.sidecar, or NULL. */
+static json_object *setting_value(json_object *sidecar, const char *field) {
+    const char *dot = strchr(field, '.');
+    json_object *v = NULL;
+    if (!sidecar) return NULL;
+    if (!dot) return json_object_object_get_ex(sidecar, field, &v) ? v : NULL;
+    char outer[32];
+    snprintf(outer, sizeof outer, "%.*s", (int)(dot - field), field);
+    json_object *in = NULL;
+    return json_object_object_get_ex(sidecar, outer, &in) && json_object_object_get_ex(in, dot + 1, &v)
+               ? v
+               : NULL;
+}
+
+/* spec.<part>.sidecar: every setting the right type (the CRD holds the bounds). */
+static byron_status_t check_settings(json_object *part, const char *path, unsigned bit, byron_err_t *err) {
+    json_object *sc = NULL, *x;
+    char p[64];
+    snprintf(p, sizeof p, "%s.sidecar", path);
+    byron_status_t st = BYRON_OK;
+    if (!part || (st = byron_json_get_object(part, path, "sidecar", BYRON_JSON_OPTIONAL, &sc, err)) || !sc)
+        return part ? st : BYRON_OK;
+    if ((st = byron_json_get_object(sc, p, "resources", BYRON_JSON_OPTIONAL, &x, err)) ||
+        (st = byron_json_get_object(sc, p, "graphql", BYRON_JSON_OPTIONAL, &x, err)))
+        return st;
+    for (const byron_desired_setting_t *s = byron_desired_settings; s->field; s++) {
+        json_object *v = setting_value(sc, s->field);
+        if (!v) continue;
+        int want_string = !strcmp(s->field, "logLevel");
+        if (!(s->parts & bit) || (want_string ? !json_object_is_type(v, json_type_string)
+                                              : !json_object_is_type(v, json_type_int)))
+            return byron_err_set(err, BYRON_EINVAL, "%s.%s: %s", p, s->field,
+                                 !(s->parts & bit) ? "not a setting of this part"
+                                 : want_string     ? "must be a string"
+                                                   : "must be an integer");
+    }
+    return BYRON_OK;
+}
+
+/* The sidecar's settings as environment variables (docs/sidecar.md). */
+static void settings_env(json_object *env, json_object *part, unsigned bit) {
+    json_object *sc = NULL;
+    if (!part || !json_object_object_get_ex(part, "sidecar", &sc)) return;
+    for (const byron_desired_setting_t *s = byron_desired_settings; s->field; s++) {
+        json_object *v = (s->parts & bit) ? setting_value(sc, s->field) : NULL;
+        if (v) push(env, env_value(s->env, json_object_get_string(v)));
+    }
+}
+
+/* The sidecar container's resources: spec.<part>.sidecar.resources, else the defaults. */
+static json_object *sidecar_resources(json_object *part) {
+    json_object *sc = NULL, *res = NULL;
+    if (part && json_object_object_get_ex(part, "sidecar", &sc) &&
+        json_object_object_get_ex(sc, "resources", &res) && json_object_object_length(res) > 0)
+        return copy(res);
+    return requests("50m", "64Mi", "256Mi");
+}
+
 /* What the spec says, read once with paths for errors. */
 typedef struct spec {
     json_object *spec, *api, *sink, *cache, *storage, *external, *broker;
@@ -211,7 +303,8 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
         if ((st = byron_json_get_string(pobj[i], p, "image", BYRON_JSON_OPTIONAL, &x, err)) ||
             (st = byron_json_get_int(pobj[i], p, "replicas", BYRON_JSON_OPTIONAL, 0, 10000, &r, err)) ||
             (st = byron_json_get_object(pobj[i], p, "resources", BYRON_JSON_OPTIONAL, &x2, err)) ||
-            (st = byron_json_get_array(pobj[i], p, "env", BYRON_JSON_OPTIONAL, &x2, err)))
+            (st = byron_json_get_array(pobj[i], p, "env", BYRON_JSON_OPTIONAL, &x2, err)) ||
+            (st = check_settings(pobj[i], p, i == 0 ? BYRON_DESIRED_API : BYRON_DESIRED_SINK, err)))
             return st;
     }
     s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
@@ -483,6 +576,10 @@ static json_object *netpol(json_object *bc, const byron_desired_options_t *o, co
         sets(set(ns, "matchLabels", obj()), "kubernetes.io/metadata.name", o->monitoring_namespace);
         push(in, ingress(from, "admin"));
     }
+    /* No rule (a sink without a monitoring namespace): no "ingress" at all. An
+     * applied empty list is dropped by the server, so every re-apply (each
+     * resync) would change the object's managed fields and resourceVersion. */
+    if (json_object_array_length(in) == 0) json_object_object_del(spec, "ingress");
     return np;
 }
 
@@ -561,6 +658,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     if (s->keys_secret) push(env, env_value("BYRON_AUTH_JWKS_FILE", "/etc/byron-auth/jwks.json"));
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
+    settings_env(env, part, strcmp(mode, "api") ? BYRON_DESIRED_SINK : BYRON_DESIRED_API);
     json_object *port = push(set(sc, "ports", arr()), obj());
     sets(port, "name", "http");
     seti(port, "containerPort", 8080);
@@ -572,7 +670,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     sets(aport, "protocol", "TCP");
     set(sc, "readinessProbe", probe("/readyz", 5));
     set(sc, "livenessProbe", probe("/healthz", 10));
-    set(sc, "resources", requests("50m", "64Mi", "256Mi"));
+    set(sc, "resources", sidecar_resources(part));
     json_object *mounts = set(sc, "volumeMounts", arr());
     push(mounts, mount("byron-run", "/var/run/byron", 0));
     push(mounts, mount("config", "/etc/byron", 1));

@@ -139,6 +139,19 @@ json_object *byron_desired_nats_secret(json_object *bc, const char *api_creds, c
  * -1 means "no limit". EINVAL naming path otherwise. */
 byron_status_t byron_desired_bytes(json_object *v, const char *path, int64_t *out, byron_err_t *err);
 
+/* The sidecar settings of spec.api.sidecar / spec.sink.sidecar and the
+ * environment variable each becomes in the byron-sidecar container
+ * (docs/sidecar.md, "Configuration"). The CRD holds their bounds, the sidecar
+ * checks the same ones at start (operator_crd_it crd::sidecar_settings_*). */
+#define BYRON_DESIRED_API 1u
+#define BYRON_DESIRED_SINK 2u
+typedef struct byron_desired_setting {
+    const char *field; /* under spec.<part>.sidecar; "graphql.maxDepth" for a nested one */
+    const char *env;
+    unsigned parts; /* BYRON_DESIRED_API | BYRON_DESIRED_SINK */
+} byron_desired_setting_t;
+extern const byron_desired_setting_t byron_desired_settings[]; /* ends with {NULL} */
+
 /* Name helpers: "<c><suffix>" into buf. */
 void byron_desired_name(json_object *bc, const char *suffix, char *buf, size_t n);
 

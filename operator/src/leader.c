@@ -1,6 +1,7 @@
 /* leader.c — Lease-based leader election; one renew thread while leading. */
 #include "leader.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "resource.h"
@@ -27,12 +28,6 @@ struct byron_leader {
     byron_leader_lost_fn on_lost;
     void *ud;
 };
-
-static uint64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 byron_leader_t *byron_leader_new(byron_kube_client_t *c, const byron_leader_options_t *o, byron_err_t *err) {
     byron_leader_t *l = calloc(1, sizeof(*l));
@@ -119,7 +114,7 @@ int byron_leader_try(byron_leader_t *l, byron_err_t *err) {
     if (!mine && *holder) {
         char rec[512];
         snprintf(rec, sizeof(rec), "%s|%s", holder, renew);
-        uint64_t now = mono_ms();
+        uint64_t now = (uint64_t)byron_clock_mono_ms();
         if (strcmp(rec, l->observed) != 0) {
             snprintf(l->observed, sizeof(l->observed), "%s", rec);
             l->observed_at = now;
@@ -156,19 +151,19 @@ static void nap(byron_leader_t *l, uint64_t ms) {
 
 static void *renew_loop(void *arg) {
     byron_leader_t *l = arg;
-    uint64_t last_ok = mono_ms();
+    uint64_t last_ok = (uint64_t)byron_clock_mono_ms();
     while (!atomic_load(&l->stop_renew)) {
         nap(l, l->retry_ms);
         if (atomic_load(&l->stop_renew)) break;
         byron_err_t err = {0};
         int r = byron_leader_try(l, &err);
         if (r == 1) {
-            last_ok = mono_ms();
+            last_ok = (uint64_t)byron_clock_mono_ms();
             continue;
         }
         byron_log(BYRON_LOG_WARN, "lease renew failed", "lease", l->name, "error",
                   r < 0 ? err.msg : "held by another candidate", (char *)NULL);
-        if (r == 0 || mono_ms() - last_ok > l->deadline_ms) {
+        if (r == 0 || (uint64_t)byron_clock_mono_ms() - last_ok > l->deadline_ms) {
             atomic_store(&l->leading, 0);
             byron_log(BYRON_LOG_ERROR, "leadership lost", "lease", l->name, (char *)NULL);
             if (l->on_lost) l->on_lost(l->ud);

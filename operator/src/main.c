@@ -64,6 +64,7 @@ typedef struct flags {
     int nats_creds_ttl_s;
     int stream_replicas;
     int64_t stream_max_bytes;
+    int insights_period_s, lag_threshold, dead_letter_threshold;
 } flags_t;
 
 static atomic_int g_stop; /* SIGTERM/SIGINT or leadership lost */
@@ -142,6 +143,11 @@ static void usage(FILE *f) {
         "  --lease-duration-ms/--renew-deadline-ms/--retry-period-ms  (15000/10000/2000)\n"
         "  --resync-period SECONDS    re-apply every child this often, reverting drift (default 600; 0: "
         "never)\n"
+        "  --insights-period SECONDS  read each component's stream, sink lag and dead letters this often\n"
+        "                             (status, Lagging/DeadLetters conditions, gauges; default 30; 0: "
+        "never)\n"
+        "  --lag-threshold N          Lagging is True above N events left to project (default 1000)\n"
+        "  --dead-letter-threshold N  DeadLetters is True from N open dead letters (default 1)\n"
         "  --metrics-port N           /metrics port (default 8080; 0 disables)\n"
         "  --probe-port N             /healthz, /readyz port (default 8081; same as metrics: one server)\n"
         "  --bind-address ADDR        listen address for both (default: all)\n"
@@ -196,6 +202,9 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         F_NATS_TTL,
         F_STREAM_REPLICAS,
         F_STREAM_MAX_BYTES,
+        F_INSIGHTS,
+        F_LAG,
+        F_DEAD_LETTERS,
         F_VERSION,
         F_HELP
     };
@@ -220,6 +229,9 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
         {"renew-deadline-ms", required_argument, NULL, F_RENEW_MS},
         {"retry-period-ms", required_argument, NULL, F_RETRY_MS},
         {"resync-period", required_argument, NULL, F_RESYNC},
+        {"insights-period", required_argument, NULL, F_INSIGHTS},
+        {"lag-threshold", required_argument, NULL, F_LAG},
+        {"dead-letter-threshold", required_argument, NULL, F_DEAD_LETTERS},
         {"nats-identity-secret", required_argument, NULL, F_NATS_ID},
         {"nats-identity-generate", no_argument, NULL, F_NATS_ID_GEN},
         {"no-network-policies", no_argument, NULL, F_NO_NETPOL},
@@ -298,6 +310,16 @@ static int parse_flags(int argc, char **argv, flags_t *f) {
             break;
         case F_RESYNC:
             if (parse_int("--resync-period", optarg, 0, 86400, &f->resync_s)) return 2;
+            break;
+        case F_INSIGHTS:
+            if (parse_int("--insights-period", optarg, 0, 86400, &f->insights_period_s)) return 2;
+            break;
+        case F_LAG:
+            if (parse_int("--lag-threshold", optarg, 0, 1000000000, &f->lag_threshold)) return 2;
+            break;
+        case F_DEAD_LETTERS:
+            if (parse_int("--dead-letter-threshold", optarg, 1, 1000000000, &f->dead_letter_threshold))
+                return 2;
             break;
         case F_NATS_ID:
             if (!strchr(optarg, '/') || optarg[0] == '/' || !strchr(optarg, '/')[1]) {
@@ -438,6 +460,9 @@ static byron_httpd_t *serve(const char *bind, int port, int probes, int metrics,
 int main(int argc, char **argv) {
     flags_t f = {.workers = 2,
                  .resync_s = 600,
+                 .insights_period_s = 30,
+                 .lag_threshold = 1000,
+                 .dead_letter_threshold = 1,
                  .metrics_port = 8080,
                  .probe_port = 8081,
                  .log_level = BYRON_LOG_INFO,
@@ -516,6 +541,7 @@ int main(int argc, char **argv) {
             goto fail;
         }
         cache_key_len = n;
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result): key bytes, length cache_key_len
         memcpy(cache_key, hex, n);
         json_object_put(d);
     }
@@ -527,8 +553,13 @@ int main(int argc, char **argv) {
             goto fail;
         }
     }
-    byron_broker_options_t bo = {
-        .identity = f.nats_identity_secret ? &nats_id : NULL, .ca_file = f.nats_ca_file, .metrics = metrics};
+    byron_broker_options_t bo = {.identity = f.nats_identity_secret ? &nats_id : NULL,
+                                 .ca_file = f.nats_ca_file,
+                                 .metrics = metrics,
+                                 .refresh_s = (unsigned)f.insights_period_s,
+                                 .no_insights = f.insights_period_s == 0};
+    byron_insights_thresholds_t thresholds = {.lag = f.lag_threshold,
+                                              .dead_letters = f.dead_letter_threshold};
     if (!(broker = byron_broker_new(&bo, &err)) || byron_broker_start(broker, &err)) goto fail;
 
     char host[256] = "byron-operator";
@@ -601,6 +632,7 @@ int main(int argc, char **argv) {
         .metrics = metrics,
         .recorder = rec,
         .resync_s = (unsigned)f.resync_s,
+        .insights = f.insights_period_s ? &thresholds : NULL,
     };
     if (!(ctl = byron_controller_new(&co, &err))) goto fail;
     if (byron_controller_start(ctl, 120000, &err) != BYRON_OK) goto fail;

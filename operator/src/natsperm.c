@@ -122,6 +122,9 @@ json_object *byron_natsperm_operator(void) {
     allow(pub, "$JS.API.STREAM.CREATE.*");
     allow(pub, "$JS.API.STREAM.UPDATE.*");
     allow(pub, "$JS.API.STREAM.INFO.*");
+    /* The sinks' lag (insights): their durables' pending counts, read-only. */
+    allow(pub, "$JS.API.CONSUMER.LIST.*");
+    allow(pub, "$JS.API.CONSUMER.INFO.*.*");
     allow(sub, "%s.>", BYRON_NATSPERM_OPERATOR_INBOX);
     return p;
 }

@@ -16,7 +16,8 @@
  *   both  subscribe only to their own inbox prefix
  *         (_INBOX.byron.<ns>.<c>.<role>.>), so no one reads another's replies;
  *         may not create, update, purge or delete any stream
- *   operator  creates, updates and reads streams; nothing else */
+ *   operator  creates, updates and reads streams, reads consumers' state (the
+ *             sinks' lag); nothing else */
 #ifndef BYRON_NATSPERM_H
 #define BYRON_NATSPERM_H
 

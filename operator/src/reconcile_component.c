@@ -10,9 +10,11 @@
 #include "reconcile_component.h"
 
 #include "byron/base64.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "informer.h"
+#include "insights.h"
 #include "natsperm.h"
 #include "strmap.h"
 #include "workqueue.h"
@@ -122,10 +124,11 @@ static void on_owned(void *ud, byron_event_type_t t, json_object *obj) {
     for (size_t i = 0; i < json_object_array_length(refs); i++) {
         json_object *r = json_object_array_get_idx(refs, i), *v;
         if (!json_object_object_get_ex(r, "controller", &v) || !json_object_get_boolean(v)) continue;
-        if (!json_object_object_get_ex(r, "kind", &v) || strcmp(json_object_get_string(v), "ByronComponent"))
+        if (!json_object_object_get_ex(r, "kind", &v) ||
+            strcmp(json_object_get_string(v), "ByronComponent") != 0)
             continue;
         if (!json_object_object_get_ex(r, "apiVersion", &v) ||
-            strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1))
+            strncmp(json_object_get_string(v), BYRON_GROUP "/", strlen(BYRON_GROUP) + 1) != 0)
             continue;
         json_object_object_get_ex(r, "name", &v);
         char key[512];
@@ -241,10 +244,11 @@ static json_object *find_condition(json_object *status, const char *type) {
     return NULL;
 }
 
+/* status: 1 True, 0 False, -1 Unknown. */
 static json_object *condition(json_object *old_status, const char *type, int status, const char *reason,
                               const char *msg, int64_t gen, const char *now) {
     json_object *cd = json_object_new_object(), *old = find_condition(old_status, type), *v;
-    const char *s = status ? "True" : "False", *ltt = now;
+    const char *s = status > 0 ? "True" : status == 0 ? "False" : "Unknown", *ltt = now;
     if (old && json_object_object_get_ex(old, "status", &v) && !strcmp(json_object_get_string(v), s) &&
         json_object_object_get_ex(old, "lastTransitionTime", &v))
         ltt = json_object_get_string(v);
@@ -348,9 +352,29 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
     json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
                                            fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
                                            fail_reason ? fail_msg : "all objects applied", gen, now));
+    byron_broker_insights_t ins;
+    int measured = c->o.insights && c->o.broker && byron_broker_insights(c->o.broker, ns, name, &ins);
+    if (c->o.insights && c->o.broker) { /* Lagging, DeadLetters: from the broker's last reading */
+        byron_insight_condition_t ic[2];
+        byron_insights_conditions(measured ? &ins : NULL, c->o.insights, name, ic);
+        for (int i = 0; i < 2; i++)
+            json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason,
+                                                   ic[i].message, gen, now));
+    }
     json_object_object_add(st, "conditions", conds);
     json_object_object_add(st, "api", part_json(pa));
     json_object_object_add(st, "sink", part_json(ps));
+    if (measured && ins.measured) {
+        byron_insights_status(st, &ins);
+    } else if (old_status) { /* the last figures stay until a reading replaces them */
+        static const char *const KEEP[] = {"stream", "deadLetters"};
+        for (size_t i = 0; i < 2; i++)
+            if (json_object_object_get_ex(old_status, KEEP[i], &v))
+                json_object_object_add(st, KEEP[i], json_object_get(v));
+        json_object *olds = json_object_object_get(old_status, "sink"),
+                    *lag = json_object_object_get(olds, "lag");
+        if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
+    }
     json_object *cs = json_object_new_object();
     json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
     json_object_object_add(cs, "external", json_object_new_boolean(external));
@@ -388,12 +412,6 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
     json_object_put(sink);
     json_object_put(cache);
     return rc;
-}
-
-static time_t mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
 }
 
 /* What the API server answered to our write, into the store (slim): a requeue
@@ -617,25 +635,42 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
 /* --- NATS credentials ----------------------------------------------------------- */
 
 /* The permissions of the component's two NATS users (natsperm.h). */
-static byron_status_t nats_permissions(json_object *bc, json_object **api, json_object **sink,
-                                       byron_err_t *err) {
-    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+/* The components bc subscribes to (pointing into bc; *refs: caller frees). */
+static byron_status_t subscription_refs(json_object *bc, byron_natsperm_ref_t **refs, size_t *n,
+                                        byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace");
     json_object *spec = json_object_object_get(bc, "spec"), *subs = NULL;
+    *refs = NULL;
+    *n = 0;
     byron_status_t st = byron_json_get_array(spec, "spec", "subscriptions", BYRON_JSON_OPTIONAL, &subs, err);
     if (st) return st;
-    size_t n = subs ? json_object_array_length(subs) : 0;
-    byron_natsperm_ref_t *refs = calloc(n + 1, sizeof *refs);
-    if (!refs) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && !st; i++) {
+    size_t count = subs ? json_object_array_length(subs) : 0;
+    if (!(*refs = calloc(count + 1, sizeof **refs))) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count && !st; i++) {
         char path[64];
         snprintf(path, sizeof(path), "spec.subscriptions[%zu]", i);
         json_object *sub = json_object_array_get_idx(subs, i);
-        refs[i].namespace_ = ns;
-        if ((st =
-                 byron_json_get_string(sub, path, "component", BYRON_JSON_REQUIRED, &refs[i].component, err)))
+        (*refs)[i].namespace_ = ns;
+        if ((st = byron_json_get_string(sub, path, "component", BYRON_JSON_REQUIRED, &(*refs)[i].component,
+                                        err)))
             break;
-        st = byron_json_get_string(sub, path, "namespace", BYRON_JSON_OPTIONAL, &refs[i].namespace_, err);
+        st = byron_json_get_string(sub, path, "namespace", BYRON_JSON_OPTIONAL, &(*refs)[i].namespace_, err);
     }
+    if (st) {
+        free(*refs);
+        *refs = NULL;
+    } else {
+        *n = count;
+    }
+    return st;
+}
+
+static byron_status_t nats_permissions(json_object *bc, json_object **api, json_object **sink,
+                                       byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    byron_natsperm_ref_t *refs = NULL;
+    size_t n = 0;
+    byron_status_t st = subscription_refs(bc, &refs, &n, err);
     if (!st) {
         *api = byron_natsperm_api(ns, name);
         *sink = byron_natsperm_sink(ns, name, refs, n);
@@ -795,7 +830,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     }
     int applied = 0, deleted = 0, force = 0;
     char first_err[BYRON_ERR_MSG_MAX] = "";
-    time_t now = mono_s();
+    time_t now = (time_t)byron_clock_mono_s();
     if (c->o.resync_s) {
         pthread_mutex_lock(&c->rs_mu);
         time_t *last = byron_strmap_get(c->last_full, key);
@@ -911,13 +946,24 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     if (!st && c->o.broker) {
         /* Streams after the children: pods wait for their stream anyway, and
          * a broker that is not up yet must not hold back the Deployments. */
+        byron_natsperm_ref_t *subs = NULL;
+        size_t nsubs = 0;
+        int64_t partitions = 8; /* the CRD's default */
+        byron_json_get_int(json_object_object_get(bc, "spec"), "spec", "partitions", BYRON_JSON_OPTIONAL, 1,
+                           4096, &partitions, NULL);
+        byron_err_t se = {0};
+        subscription_refs(bc, &subs, &nsubs, NULL); /* the spec passed desired.c: it has them right */
         byron_broker_streams_t bs = {.url = d.streams.broker_url,
                                      .namespace_ = ns,
                                      .component = md_str(bc, "name"),
                                      .replicas = d.streams.replicas,
-                                     .max_bytes = d.streams.max_bytes};
-        byron_err_t se = {0};
-        if (byron_broker_ensure_streams(c->o.broker, &bs, &se) != BYRON_OK) {
+                                     .max_bytes = d.streams.max_bytes,
+                                     .partitions = (int)partitions,
+                                     .subscriptions = subs,
+                                     .nsubscriptions = nsubs};
+        byron_status_t bst = byron_broker_ensure_streams(c->o.broker, &bs, &se);
+        free(subs);
+        if (bst != BYRON_OK) {
             /* Retried every few seconds, not with the growing backoff: a broker
              * that comes up (at install time, NATS after the operator) is
              * picked up at once. */
@@ -955,12 +1001,6 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
 }
 
 /* --- workers ------------------------------------------------------------------------ */
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *worker(void *arg) {
     byron_controller_t *c = arg;
     const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"},
@@ -968,10 +1008,10 @@ static void *worker(void *arg) {
     char *key;
     while ((key = byron_workqueue_get(c->queue))) {
         if (c->m_active) byron_metric_add(c->m_active, l, 1);
-        double t0 = now_s();
+        double t0 = byron_clock_mono_s();
         byron_err_t err = {0};
         byron_status_t st = byron_controller_reconcile(c, key, &err);
-        if (c->m_time) byron_metric_observe(c->m_time, l, now_s() - t0);
+        if (c->m_time) byron_metric_observe(c->m_time, l, byron_clock_mono_s() - t0);
         if (c->m_active) byron_metric_add(c->m_active, l, -1);
         if (st == BYRON_OK) {
             byron_workqueue_forget(c->queue, key);
@@ -1031,8 +1071,17 @@ static void *resync_loop(void *arg) {
     return NULL;
 }
 
+/* The broker read a component's figures anew: its status follows. */
+static void on_insights(void *ud, const char *ns, const char *component) {
+    byron_controller_t *c = ud;
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", ns, component);
+    byron_workqueue_add(c->queue, key);
+}
+
 byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms, byron_err_t *err) {
     byron_status_t st;
+    if (c->o.broker && c->o.insights) byron_broker_set_listener(c->o.broker, on_insights, c);
     /* Owned kinds first, so the first component events find their children. */
     for (int k = N_KINDS - 1; k >= 0; k--)
         for (size_t i = 0; i < c->ninf; i++)
@@ -1061,6 +1110,7 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
 
 void byron_controller_stop(byron_controller_t *c) {
     if (!c) return;
+    if (c->o.broker && c->o.insights) byron_broker_set_listener(c->o.broker, NULL, NULL);
     if (c->resync_started) {
         pthread_mutex_lock(&c->rs_mu);
         atomic_store(&c->stop_resync, 1);

@@ -18,6 +18,7 @@
 #include "byron/status.h"
 #include "desired.h"
 #include "events.h"
+#include "insights.h"
 #include "natsidentity.h"
 
 #include <stddef.h>
@@ -42,6 +43,9 @@ typedef struct byron_controller_options {
      * re-applied regardless of its hash annotation, which reverts drift
      * (hand edits) that left the annotation alone. 0: never. */
     unsigned resync_s;
+    /* status.stream, status.sink.lag, status.deadLetters and the Lagging and
+     * DeadLetters conditions from the broker's readings (NULL: none). */
+    const byron_insights_thresholds_t *insights;
 } byron_controller_options_t;
 
 typedef struct byron_controller byron_controller_t;

@@ -188,7 +188,7 @@ json_object *byron_store_slim(json_object *obj) {
             json_object_is_type(ann, json_type_object)) {
             json_object *a = NULL;
             json_object_object_foreach(ann, k, v) {
-                if (strncmp(k, "byron.io/", 9)) continue;
+                if (strncmp(k, "byron.io/", 9) != 0) continue;
                 if (!a) a = json_object_new_object();
                 json_object_object_add(a, k, json_object_get(v));
             }

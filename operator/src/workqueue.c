@@ -6,6 +6,7 @@
  * heap is the optimisation deliberately not taken. */
 #include "workqueue.h"
 
+#include "byron/clock.h"
 #include "strmap.h"
 
 #include <pthread.h>
@@ -39,12 +40,6 @@ struct byron_workqueue {
     const char *labels[1];
     char *name;
 };
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 byron_workqueue_t *byron_workqueue_new(const byron_workqueue_options_t *o) {
     byron_workqueue_t *q = calloc(1, sizeof(*q));
@@ -122,7 +117,7 @@ static void add_locked(byron_workqueue_t *q, const char *key) {
     if (q->shutting_down || byron_strmap_has(q->dirty, key)) return;
     uint64_t *t = malloc(sizeof(*t));
     if (!t) return;
-    *t = now_ms();
+    *t = (uint64_t)byron_clock_mono_ms();
     byron_strmap_set(q->dirty, key, t);
     if (q->m_adds) byron_metric_add(q->m_adds, q->labels, 1);
     if (byron_strmap_has(q->processing, key)) return; /* queued again at _done */
@@ -140,7 +135,7 @@ void byron_workqueue_add_after(byron_workqueue_t *q, const char *key, uint64_t d
         byron_workqueue_add(q, key);
         return;
     }
-    uint64_t due = now_ms() + delay_ms;
+    uint64_t due = (uint64_t)byron_clock_mono_ms() + delay_ms;
     pthread_mutex_lock(&q->mu);
     if (q->shutting_down) goto out;
     for (size_t i = 0; i < q->ndelayed; i++) {
@@ -194,7 +189,7 @@ unsigned byron_workqueue_requeues(byron_workqueue_t *q, const char *key) {
 
 /* Move due delayed keys into the queue; returns the next due time (0: none). */
 static uint64_t promote_locked(byron_workqueue_t *q) {
-    uint64_t now = now_ms(), next = 0;
+    uint64_t now = (uint64_t)byron_clock_mono_ms(), next = 0;
     for (size_t i = 0; i < q->ndelayed;) {
         if (q->delayed[i].due_ms <= now) {
             char *k = q->delayed[i].key;
@@ -233,7 +228,8 @@ char *byron_workqueue_get(byron_workqueue_t *q) {
     free(n);
     uint64_t *added = byron_strmap_get(q->dirty, key);
     if (added && q->m_latency)
-        byron_metric_observe(q->m_latency, q->labels, (double)(now_ms() - *added) / 1000.0);
+        byron_metric_observe(q->m_latency, q->labels,
+                             (double)((uint64_t)byron_clock_mono_ms() - *added) / 1000.0);
     byron_strmap_del(q->dirty, key);
     byron_strmap_set(q->processing, key, (void *)1);
     if (q->m_depth) byron_metric_set(q->m_depth, q->labels, (double)q->len);

@@ -14,6 +14,7 @@
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "child.h"
 #include "desired.h"
 #include "testenv.h"
 
@@ -42,11 +43,6 @@ static json_object *get(json_object *o, const char *k) {
 static const char *str(json_object *o, const char *k) {
     json_object *v = get(o, k);
     return v ? json_object_get_string(v) : "";
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 static json_object *read_yaml(const char *rel) {
@@ -79,7 +75,7 @@ static void setup(void) {
     while (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &list, &err) !=
            BYRON_OK) {
         cr_assert_lt(byron_test_now_ms(), deadline, "CRD not served: %s", err.msg);
-        sleep_ms(100);
+        byron_test_sleep_ms(100);
     }
     json_object_put(list);
     static int n;
@@ -123,8 +119,9 @@ static char *bc_path(const char *name, const char *query) {
 }
 
 /* The sidecar's start-up checks on the component.json the operator writes for
- * bc: its exit status, and what it printed on stderr in *msg. */
-static int sidecar_check(json_object *bc, char *msg, size_t cap) {
+ * bc, with the environment `extra` ("NAME=value", NULL-terminated) added to
+ * the test's: its exit status, and what it printed on stderr in *msg. */
+static int sidecar_check_env(json_object *bc, char **extra, char *msg, size_t cap) {
     json_object *config = NULL;
     byron_err_t err = {0};
     if (byron_desired_component_config(bc, &config, &err) != BYRON_OK) {
@@ -156,8 +153,16 @@ static int sidecar_check(json_object *bc, char *msg, size_t cap) {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclose(&fa, pipefd[0]);
     char *argv[] = {bin, "--print-schema", "--config", file, NULL};
+    size_t ne = 0, nx = 0;
+    while (environ[ne]) ne++;
+    while (extra && extra[nx]) nx++;
+    char **envp = calloc(ne + nx + 1, sizeof *envp);
+    cr_assert_not_null(envp);
+    memcpy(envp, environ, ne * sizeof *envp);
+    if (nx) memcpy(envp + ne, extra, nx * sizeof *envp);
     pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0, "cannot run %s", bin);
+    cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, envp), 0, "cannot run %s", bin);
+    free(envp);
     posix_spawn_file_actions_destroy(&fa);
     close(pipefd[1]);
     size_t n = 0;
@@ -169,7 +174,13 @@ static int sidecar_check(json_object *bc, char *msg, size_t cap) {
     waitpid(pid, &status, 0);
     unlink(file);
     cr_assert(WIFEXITED(status), "byron-sidecar died (signal %d): %s", WTERMSIG(status), msg);
+    /* Its stderr is read here, not logged: a sanitizer report in it fails the test. */
+    cr_assert(!strstr(msg, "Sanitizer") && !strstr(msg, "runtime error:"), "sanitizer report:\n%s", msg);
     return WEXITSTATUS(status);
+}
+
+static int sidecar_check(json_object *bc, char *msg, size_t cap) {
+    return sidecar_check_env(bc, NULL, msg, cap);
 }
 
 /* POST (dryRun) a component; BYRON_OK and the stored object in *out, or the error. */
@@ -385,7 +396,7 @@ Test(crd, kubectl_explain_describes_every_field) {
         json_object_put(index);
         cr_assert_lt(byron_test_now_ms(), deadline, "the CRD's OpenAPI v3 schema was not published: %s",
                      err.msg);
-        sleep_ms(200);
+        byron_test_sleep_ms(200);
     }
     report_t r = {0};
     int checked = 0;
@@ -419,7 +430,7 @@ static const char *fresh(unsigned *s, const char *const *pool, unsigned n, json_
     return pool[rnd(s, n)];
 }
 
-#define FRESH(s, pool, arr, key) fresh(s, pool, sizeof pool / sizeof pool[0], arr, key)
+#define FRESH(s, pool, arr, key) fresh(s, pool, sizeof(pool) / sizeof((pool)[0]), arr, key)
 
 /* Mostly valid, with the rare mistake: what a generated corpus needs to reach deep rules. */
 static void random_fields(unsigned *s, json_object *arr, int max, json_object *models, json_object *enums) {
@@ -591,4 +602,235 @@ Test(crd, random_specs_the_api_server_accepts_never_crash_loop) {
                   accepted, N);
     cr_assert_eq(r.n, 0, "%d of %d accepted specs would crash-loop or pass the CRD:\n%s", r.n, accepted,
                  r.text);
+}
+
+/* ---- spec.api.sidecar / spec.sink.sidecar: the CRD's bounds are the sidecar's */
+
+static json_object *at_path(json_object *o, const char *const *keys) {
+    for (; o && *keys; keys++) o = get(o, *keys);
+    return o;
+}
+
+/* The schema of spec.<part>.sidecar in the CRD file. */
+static json_object *sidecar_schema(json_object *crd, const char *part) {
+    json_object *v = json_object_array_get_idx(get(get(crd, "spec"), "versions"), 0);
+    const char *const path[] = {"schema", "openAPIV3Schema", "properties", "spec", "properties",
+                                part,     "properties",      "sidecar",    NULL};
+    return at_path(v, path);
+}
+
+/* The property of a setting ("workers", "graphql.maxDepth") in that schema. */
+static json_object *setting_schema(json_object *sc, const char *field) {
+    char outer[32];
+    const char *dot = strchr(field, '.');
+    if (!dot) return get(get(sc, "properties"), field);
+    snprintf(outer, sizeof outer, "%.*s", (int)(dot - field), field);
+    return get(get(get(get(sc, "properties"), outer), "properties"), dot + 1);
+}
+
+/* spec.<part>.sidecar.<field> = value (a JSON text), in a copy of the smallest spec. */
+static json_object *with_setting(const char *part, const char *field, const char *value) {
+    json_object *spec = json_tokener_parse("{\"models\":[{\"name\":\"Order\"}]}"),
+                *sc = json_object_new_object();
+    json_object *p = json_object_new_object();
+    json_object_object_add(spec, part, p);
+    json_object_object_add(p, "sidecar", sc);
+    /* Neighbours that keep the cross-field rules out of the way of the bound tried. */
+    if (!strcmp(part, "sink")) {
+        if (strcmp(field, "appTimeoutMs") != 0)
+            json_object_object_add(sc, "appTimeoutMs", json_object_new_int(10));
+        if (strcmp(field, "ackWaitMs") != 0)
+            json_object_object_add(sc, "ackWaitMs", json_object_new_int(3600000));
+    }
+    json_object *target = sc;
+    const char *dot = strchr(field, '.');
+    if (dot) {
+        target = json_object_new_object();
+        json_object_object_add(sc, "graphql", target);
+        if (strcmp(field, "graphql.maxDocumentBytes") != 0)
+            json_object_object_add(target, "maxDocumentBytes", json_object_new_int(1));
+        if (strcmp(field, "graphql.maxBodyBytes") != 0)
+            json_object_object_add(target, "maxBodyBytes", json_object_new_int(1048576));
+        field = dot + 1;
+    }
+    json_object_object_add(target, field, json_tokener_parse(value));
+    return spec;
+}
+
+/* "NAME=value" for each variable with a value of part's byron-sidecar, as the operator writes it. */
+static char **operator_env(json_object *bc, const char *part) {
+    byron_desired_t d;
+    byron_desired_options_t o = {.sidecar_image = "byron-sidecar:it",
+                                 .default_broker_url = "nats://nats:4222"};
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_OK, "%s", err.msg);
+    char name[128];
+    snprintf(name, sizeof name, "%s-%s", str(get(bc, "metadata"), "name"), part);
+    char **out = calloc(256, sizeof *out);
+    size_t n = 0;
+    for (int i = 0; i < d.n; i++) {
+        if (strcmp(d.objs[i].kind->kind, "Deployment") != 0 || strcmp(d.objs[i].name, name) != 0) continue;
+        const char *const path[] = {"spec", "template", "spec", "containers", NULL};
+        json_object *cs = at_path(d.objs[i].obj, path);
+        for (size_t k = 0; k < json_object_array_length(cs); k++) {
+            json_object *c = json_object_array_get_idx(cs, k), *env = get(c, "env");
+            if (strcmp(str(c, "name"), "byron-sidecar") != 0) continue;
+            for (size_t e = 0; e < json_object_array_length(env) && n < 255; e++) {
+                json_object *ev = json_object_array_get_idx(env, e);
+                if (!get(ev, "value") || strncmp(str(ev, "name"), "BYRON_", 6) != 0) continue;
+                size_t len = strlen(str(ev, "name")) + strlen(str(ev, "value")) + 2;
+                out[n] = malloc(len);
+                snprintf(out[n++], len, "%s=%s", str(ev, "name"), str(ev, "value"));
+            }
+        }
+    }
+    byron_desired_cleanup(&d);
+    return out;
+}
+
+static void free_env(char **env) {
+    for (size_t i = 0; env && env[i]; i++) free(env[i]);
+    free(env);
+}
+
+/* One value of a setting: does the API server take it, and the sidecar (with
+ * the operator's variables)? Records a failure when either differs from `ok`. */
+static void try_setting(report_t *r, const char *part, const byron_desired_setting_t *s, const char *value,
+                        int ok) {
+    json_object *spec = with_setting(part, s->field, value), *bc = component("settings", spec),
+                *stored = NULL;
+    byron_err_t err = {0};
+    byron_status_t st = try_create(bc, &stored, &err);
+    char path[128];
+    snprintf(path, sizeof path, "spec.%s.sidecar.%s", part, s->field);
+    if (ok && st != BYRON_OK) failed(r, "%s = %s: the API server refuses it: %s", path, value, err.msg);
+    if (!ok) {
+        json_object *says = json_object_new_array();
+        json_object_array_add(says, json_object_new_string(path));
+        expect_refused(r, path, st, &err, says);
+        json_object_put(says);
+    }
+    char **env = operator_env(bc, part), out[4096];
+    int rc = sidecar_check_env(bc, env, out, sizeof out);
+    if (ok && rc != 0) failed(r, "%s = %s: the sidecar exits %d: %s", path, value, rc, out);
+    if (!ok && (rc != 2 || !strstr(out, s->env)))
+        failed(r, "%s = %s: the sidecar does not refuse %s (exit %d): %s", path, value, s->env, rc, out);
+    free_env(env);
+    json_object_put(stored);
+    json_object_put(bc);
+    json_object_put(spec);
+}
+
+/* Every setting of spec.<part>.sidecar is a variable the operator sets; at
+ * the CRD's minimum and maximum the API server and the sidecar both accept
+ * it, one beyond both refuse it (the API server naming the field, the sidecar
+ * the variable); logLevel's values likewise. */
+Test(crd, sidecar_settings_have_the_sidecars_bounds) {
+    json_object *crd = read_yaml("crds/byron.io_byroncomponents.yaml");
+    report_t r = {0};
+    int tried = 0;
+    const char *parts[] = {"api", "sink"};
+    for (int pi = 0; pi < 2; pi++) {
+        unsigned bit = pi == 0 ? BYRON_DESIRED_API : BYRON_DESIRED_SINK;
+        json_object *sc = sidecar_schema(crd, parts[pi]);
+        cr_assert_not_null(sc, "spec.%s.sidecar is not in the CRD", parts[pi]);
+        /* Every integer property of the schema is a setting of this part. */
+        json_object *lists[2] = {get(sc, "properties"),
+                                 get(get(get(sc, "properties"), "graphql"), "properties")};
+        for (int li = 0; li < 2; li++) {
+            if (!lists[li]) continue;
+            json_object_object_foreach(lists[li], k, v) {
+                if (strcmp(str(v, "type"), "integer") != 0) continue;
+                char field[64];
+                snprintf(field, sizeof field, "%s%s", li ? "graphql." : "", k);
+                const byron_desired_setting_t *s = byron_desired_settings;
+                while (s->field && (strcmp(s->field, field) != 0 || !(s->parts & bit))) s++;
+                if (!s->field)
+                    failed(&r, "spec.%s.sidecar.%s: the operator does not pass it on", parts[pi], field);
+            }
+        }
+        for (const byron_desired_setting_t *s = byron_desired_settings; s->field; s++) {
+            if (!(s->parts & bit)) continue;
+            json_object *ps = setting_schema(sc, s->field);
+            if (!ps) {
+                failed(&r, "spec.%s.sidecar.%s: not in the CRD", parts[pi], s->field);
+                continue;
+            }
+            char v[64];
+            if (get(ps, "enum")) {
+                json_object *e = get(ps, "enum");
+                for (size_t i = 0; i < json_object_array_length(e); i++) {
+                    snprintf(v, sizeof v, "\"%s\"", json_object_get_string(json_object_array_get_idx(e, i)));
+                    try_setting(&r, parts[pi], s, v, 1);
+                }
+                try_setting(&r, parts[pi], s, "\"verbose\"", 0);
+                tried++;
+                continue;
+            }
+            int64_t lo = json_object_get_int64(get(ps, "minimum")),
+                    hi = json_object_get_int64(get(ps, "maximum"));
+            if (!get(ps, "minimum") || !get(ps, "maximum")) {
+                failed(&r, "spec.%s.sidecar.%s: no minimum or maximum", parts[pi], s->field);
+                continue;
+            }
+            int64_t vals[] = {lo, hi, lo - 1, hi + 1};
+            for (int i = 0; i < 4; i++) {
+                snprintf(v, sizeof v, "%lld", (long long)vals[i]);
+                try_setting(&r, parts[pi], s, v, i < 2);
+            }
+            tried++;
+        }
+    }
+    json_object_put(crd);
+    cr_assert_geq(tried, 30, "settings tried: %d", tried);
+    cr_assert_eq(r.n, 0, "%d failures:\n%s", r.n, r.text);
+}
+
+/* The rules across settings, each refused naming its values. */
+Test(crd, sidecar_settings_across_fields) {
+    static const char *const CASES[][3] = {
+        {"refused",
+         "{\"api\":{\"sidecar\":{\"resources\":{\"requests\":{\"cpu\":\"100m\"},\"limits\":{\"cpu\":\"50m\"}}"
+         "}}}",
+         "spec.api.sidecar.resources: the cpu limit is below its request"},
+        {"refused",
+         "{\"sink\":{\"sidecar\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"},\"limits\":{\"memory\":"
+         "\"512Mi\"}}}}}",
+         "spec.sink.sidecar.resources: the memory limit is below its request"},
+        {"refused", "{\"sink\":{\"sidecar\":{\"ackWaitMs\":10000}}}",
+         "spec.sink.sidecar.ackWaitMs: is below 3 x appTimeoutMs (the default 5000)"},
+        {"refused", "{\"sink\":{\"sidecar\":{\"appTimeoutMs\":20000}}}",
+         "spec.sink.sidecar.ackWaitMs: the default 30000 is below 3 x appTimeoutMs"},
+        {"refused", "{\"api\":{\"sidecar\":{\"graphql\":{\"maxBodyBytes\":2048,\"maxDocumentBytes\":4096}}}}",
+         "spec.api.sidecar.graphql.maxDocumentBytes: exceeds maxBodyBytes"},
+        {"refused", "{\"api\":{\"sidecar\":{\"resources\":{\"limits\":{\"memory\":\"lots\"}}}}}",
+         "must be a Kubernetes quantity"},
+        {"refused", "{\"api\":{\"sidecar\":{\"resources\":{\"limits\":{\"cpu\":1}}}}}",
+         "spec.api.sidecar.resources.limits.cpu"},
+        {"accepted",
+         "{\"api\":{\"sidecar\":{\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"1Gi\"},"
+         "\"limits\":{\"cpu\":\"0.1\",\"memory\":\"1073741824\"}}}}}",
+         ""},
+        {"accepted", "{\"sink\":{\"sidecar\":{\"ackWaitMs\":15000,\"appTimeoutMs\":5000}}}", ""},
+    };
+    report_t r = {0};
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        json_object *spec = json_tokener_parse(CASES[i][1]), *bc, *stored = NULL;
+        json_object_object_add(spec, "models", json_tokener_parse("[{\"name\":\"Order\"}]"));
+        bc = component("across", spec);
+        byron_err_t err = {0};
+        byron_status_t st = try_create(bc, &stored, &err);
+        if (!strcmp(CASES[i][0], "accepted")) {
+            if (st != BYRON_OK) failed(&r, "%s: refused: %s", CASES[i][1], err.msg);
+        } else {
+            json_object *says = json_object_new_array();
+            json_object_array_add(says, json_object_new_string(CASES[i][2]));
+            expect_refused(&r, CASES[i][1], st, &err, says);
+            json_object_put(says);
+        }
+        json_object_put(stored);
+        json_object_put(bc);
+        json_object_put(spec);
+    }
+    cr_assert_eq(r.n, 0, "%d failures:\n%s", r.n, r.text);
 }

@@ -5,9 +5,11 @@
  * references instead). Each test gets its own namespace and its own
  * operator process (the real binary, scoped with --namespace). */
 #include "byron/base64.h"
+#include "byron/buf.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "child.h"
 #include "config.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
@@ -18,6 +20,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <nats/nats.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,10 +42,7 @@ static void setup_client(void) {
     cr_assert_not_null(kc = byron_kube_client_new(cfg, &err), "%s", err.msg);
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
+static void sleep_ms(long ms) { byron_test_sleep_ms(ms); }
 
 /* GET; NULL on 404 (fails the test on other errors). */
 static json_object *kget(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -122,16 +122,6 @@ static void teardown(void) {
 
 TestSuite(operator, .init = setup, .fini = teardown, .timeout = 180);
 
-static int free_port(void) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 typedef struct op {
     pid_t pid;
     int port;
@@ -142,7 +132,7 @@ typedef struct op {
 static const char *op_kubeconfig; /* NULL: the testenv admin */
 static op_t start_operator(const char *const *extra) {
     op_t op = {0};
-    op.port = free_port();
+    op.port = byron_test_free_port();
     snprintf(op.log, sizeof op.log, "/tmp/byron-operator-%s-%d.log", ns, op.port);
     char bin[1024], port[16];
     snprintf(bin, sizeof bin, "%s/operator/byron-operator", getenv("BYRON_BINARY_DIR"));
@@ -165,66 +155,31 @@ static op_t start_operator(const char *const *extra) {
     int n = 15;
     for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
     argv[n] = NULL;
-    op.pid = fork();
-    cr_assert_geq(op.pid, 0);
-    if (op.pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test must not leave operators behind */
-        FILE *f = freopen(op.log, "w", stderr);
-        (void)f;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
+    unlink(op.log); /* the log appends: no report of an earlier run on the same port */
+    op.pid = byron_test_spawn((char *const *)argv, NULL, op.log, NULL);
     return op;
 }
 
-/* Whether the operator's log holds a sanitizer report (ASan, UBSan, TSan). */
-static int sanitizer_report(const char *log) {
-    static const char *const MARKS[] = {"WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
-                                        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
-    FILE *f = fopen(log, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
-            found = strstr(line, MARKS[i]) != NULL;
-    if (f) fclose(f);
-    return found;
-}
-
-/* SIGTERM and wait: the exit status; a sanitizer report in the log fails the test. */
+/* SIGTERM and wait (30 s at most): the exit status. Anything but a clean exit
+ * (0) fails the test here, and so does a sanitizer report in the log. */
 static int stop_operator(op_t *op) {
     if (op->pid <= 0) return -1;
     kill(op->pid, SIGTERM);
-    int status = 0;
-    waitpid(op->pid, &status, 0);
+    int rc = byron_test_wait_exit(op->pid, 30000);
     op->pid = 0;
-    cr_expect(!sanitizer_report(op->log), "sanitizer report in %s", op->log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-typedef struct {
-    char *buf;
-    size_t len;
-} body_t;
-static size_t collect(char *p, size_t sz, size_t n, void *ud) {
-    body_t *b = ud;
-    char *nb = realloc(b->buf, b->len + sz * n + 1);
-    memcpy(nb + b->len, p, sz * n);
-    b->buf = nb;
-    b->len += sz * n;
-    b->buf[b->len] = '\0';
-    return sz * n;
+    cr_expect_eq(rc, 0, "the operator exited with %d on SIGTERM; see %s", rc, op->log);
+    return rc;
 }
 
 /* Plain HTTP (metrics, etcd's JSON gateway). Caller frees; NULL on failure. */
 static char *http(const char *method, const char *url, const char *body) {
     CURL *c = curl_easy_init();
-    body_t b = {0};
+    byron_buf_t b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
@@ -246,6 +201,56 @@ static double metric(op_t *op, const char *series) {
     if (p) v = strtod(p + strlen(series), NULL);
     free(text);
     return v;
+}
+
+/* The operator's write requests so far: rest_client_requests_total of POST,
+ * PUT, PATCH and DELETE, every code. A server-side apply that changes nothing
+ * keeps the object's resourceVersion, so "nothing written" is counted here. */
+static double requests_with(op_t *op, const char *const *methods, size_t n_methods) {
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op->port);
+    char *text = http("GET", url, NULL);
+    cr_assert_not_null(text, "no metrics from the operator; see %s", op->log);
+    double n = 0;
+    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "rest_client_requests_total{", 27) != 0) continue;
+        char *end = strchr(line, '}'), *nl = strchr(line, '\n');
+        for (size_t i = 0; end && i < n_methods; i++) {
+            char *hit = strstr(line, methods[i]);
+            if (hit && hit < end && (!nl || end < nl)) n += strtod(end + 1, NULL);
+        }
+    }
+    free(text);
+    return n;
+}
+
+static double writes(op_t *op) {
+    static const char *const M[] = {"method=\"POST\"", "method=\"PUT\"", "method=\"PATCH\"",
+                                    "method=\"DELETE\""};
+    return requests_with(op, M, 4);
+}
+
+static double writes_other_than_apply(op_t *op) {
+    static const char *const M[] = {"method=\"POST\"", "method=\"PUT\"", "method=\"DELETE\""};
+    return requests_with(op, M, 3);
+}
+
+static double applies(op_t *op) {
+    static const char *const M[] = {"method=\"PATCH\""};
+    return requests_with(op, M, 1);
+}
+
+static double reconciles(op_t *op) {
+    return metric(op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}");
+}
+
+/* Wait until more reconciles than after have finished; fails the test after timeout_ms. */
+static void wait_reconciles(op_t *op, double after, long timeout_ms, const char *what) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    while (reconciles(op) <= after) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "no reconcile %s (see %s)", what, op->log);
+        sleep_ms(20);
+    }
 }
 
 static const char *BC_JSON =
@@ -375,17 +380,20 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
     char pw[256];
     snprintf(pw, sizeof pw, "%s", s_at(sec, "data|password"));
     cr_assert_gt(strlen(pw), 20);
-    /* Idle: nothing more is written (status only when changed). */
-    const char *rv = s_at(bc, "metadata|resourceVersion");
-    char rv0[32];
-    snprintf(rv0, sizeof rv0, "%s", rv);
-    sleep_ms(1500);
-    json_object *bc2 = get_bc("orders");
-    cr_assert_str_eq(s_at(bc2, "metadata|resourceVersion"), rv0, "status rewritten while nothing changed");
-    cr_assert_gt(
-        metric(&op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}"),
-        0);
-    json_object_put(bc2);
+    /* Idle: a reconcile with nothing to change writes nothing (status only
+     * when changed). A label on a child (its applied hash unchanged) makes the
+     * operator reconcile the component once more; its write requests are
+     * counted (a server-side apply that changes nothing keeps resourceVersions). */
+    double w0 = writes(&op), r0 = reconciles(&op);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/orders-config", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json",
+                     "{\"metadata\":{\"labels\":{\"touched\":\"1\"}}}", &err),
+                 BYRON_OK, "%s", err.msg);
+    wait_reconciles(&op, r0, 20000, "after the label");
+    cr_assert_eq(writes(&op), w0, "%g write requests while nothing changed (see %s)", writes(&op) - w0,
+                 op.log);
     json_object_put(sec);
     json_object_put(cm);
     json_object_put(api);
@@ -398,7 +406,6 @@ static int api_three(json_object *o) { return !strcmp(s_at(o, "status|api|ready"
 
 Test(operator, api_replicas_change_touches_only_the_api_deployment) {
     op_t op = operator_with_component("orders", NULL);
-    sleep_ms(500);
     char before[N_CHILDREN][32];
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "orders");
@@ -413,11 +420,12 @@ Test(operator, api_replicas_change_touches_only_the_api_deployment) {
     char path[256];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/orders", ns);
     byron_err_t err = {0};
+    double r0 = reconciles(&op);
     cr_assert_eq(
         kdo("PATCH", path, "application/merge-patch+json", "{\"spec\":{\"api\":{\"replicas\":3}}}", &err),
         BYRON_OK, "%s", err.msg);
     json_object_put(wait_bc("orders", api_three, 20000, "api 0/3"));
-    sleep_ms(1000);
+    wait_reconciles(&op, r0, 20000, "of the change"); /* the one that wrote 0/3 has finished */
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "orders");
         if (i == 0) {
@@ -550,6 +558,9 @@ static void set_ready(const char *kind_path, const char *name, int ready) {
     cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", body, &err), BYRON_OK, "%s", err.msg);
 }
 
+static int api_and_sink_ready(json_object *o) {
+    return !strcmp(s_at(o, "status|api|ready"), "2/2") && !strcmp(s_at(o, "status|sink|ready"), "1/1");
+}
 static int is_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "True"); }
 static int not_ready(json_object *o) { return !strcmp(condition(o, "Ready", "status"), "False"); }
 
@@ -557,8 +568,7 @@ Test(operator, status_follows_workload_status) {
     op_t op = operator_with_component("orders", NULL);
     set_ready("/apis/apps/v1", "deployments/orders-api", 2);
     set_ready("/apis/apps/v1", "deployments/orders-sink", 1);
-    sleep_ms(300);
-    json_object *bc = get_bc("orders");
+    json_object *bc = wait_bc("orders", api_and_sink_ready, 20000, "api 2/2 and sink 1/1");
     cr_assert_str_eq(condition(bc, "Ready", "status"), "False", "cache not ready yet");
     json_object_put(bc);
     set_ready("/apis/apps/v1", "statefulsets/orders-cache", 1);
@@ -755,18 +765,34 @@ static json_object *lease(const char *name) {
 
 Test(operator, two_operators_elect_one_leader_and_hand_over_on_shutdown) {
     const char *extra[] = {"--leader-elect", "--lease-namespace", ns, "--lease-name", "byron-it", NULL};
-    op_t a = start_operator(extra);
-    sleep_ms(700);
-    op_t b = start_operator(extra);
     const char *leader = "leader_election_master_status{name=\"byron-it\"}";
+    op_t a = start_operator(extra);
     long long deadline = byron_test_now_ms() + 20000;
+    while (metric(&a, leader) != 1) { /* the first one leads */
+        cr_assert_lt(byron_test_now_ms(), deadline, "the only operator did not lead (see %s)", a.log);
+        sleep_ms(50);
+    }
+    op_t b = start_operator(extra);
     while (metric(&a, leader) + metric(&b, leader) != 1) {
         cr_assert_lt(byron_test_now_ms(), deadline, "no single leader (a=%g b=%g)", metric(&a, leader),
                      metric(&b, leader));
         sleep_ms(100);
     }
-    sleep_ms(3000); /* a few renew periods: still exactly one */
-    cr_assert_eq(metric(&a, leader) + metric(&b, leader), 1);
+    /* Three renewals of the lease later there is still exactly one. */
+    char renewed[64] = "";
+    deadline = byron_test_now_ms() + 30000;
+    for (int renewals = 0; renewals < 3;) {
+        cr_assert_eq(metric(&a, leader) + metric(&b, leader), 1, "not exactly one leader");
+        json_object *lr = lease("byron-it");
+        const char *t = s_at(lr, "spec|renewTime");
+        if (strcmp(t, renewed) != 0) {
+            renewals += renewed[0] != '\0';
+            snprintf(renewed, sizeof renewed, "%s", t);
+        }
+        json_object_put(lr);
+        cr_assert_lt(byron_test_now_ms(), deadline, "the lease was renewed %d times in 30 s", renewals);
+        sleep_ms(50);
+    }
     op_t *lead = metric(&a, leader) == 1 ? &a : &b, *standby = lead == &a ? &b : &a;
     json_object *l = lease("byron-it");
     cr_assert_not_null(l);
@@ -807,11 +833,13 @@ Test(operator, deleted_component_leaves_children_to_the_garbage_collector) {
     json_object_put(bc);
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/gone", ns);
     byron_err_t err = {0};
+    double w0 = writes(&op), r0 = reconciles(&op);
     cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
-    sleep_ms(1000);
+    wait_reconciles(&op, r0, 20000, "of the deletion");
     /* No garbage collector runs here: the children stay, each pointing at the
      * deleted owner so the real cluster's collector removes them; the operator
-     * neither recreates nor touches them. */
+     * neither recreates nor touches them (it wrote nothing). */
+    cr_assert_eq(writes(&op), w0, "%g write requests after the deletion", writes(&op) - w0);
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "gone");
         cr_assert_not_null(o);
@@ -1019,14 +1047,29 @@ Test(operator, client_rereads_a_rotated_token_file) {
 Test(operator, resync_reverts_drift_in_a_child) {
     const char *extra[] = {"--resync-period", "2", NULL};
     op_t op = operator_with_component("drift", extra);
-    json_object *cm = get_child(5, "drift");
-    char rv0[32];
-    snprintf(rv0, sizeof rv0, "%s", s_at(cm, "metadata|resourceVersion"));
-    json_object_put(cm);
-    sleep_ms(2500); /* a resync with nothing to revert writes nothing */
-    cm = get_child(5, "drift");
-    cr_assert_str_eq(s_at(cm, "metadata|resourceVersion"), rv0, "a no-op resync changed the ConfigMap");
-    json_object_put(cm);
+    /* A resync with nothing to revert changes nothing. It re-applies every
+     * child (server-side apply: how drift that keeps our hash annotation is
+     * found and reverted), so its PATCHes are expected; anything else — a
+     * create, a replace, a delete — is counted and must not happen, and every
+     * child keeps its resourceVersion (the applies were no-ops). */
+    char rvs[N_CHILDREN][32];
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "drift");
+        snprintf(rvs[i], sizeof rvs[i], "%s", s_at(o, "metadata|resourceVersion"));
+        json_object_put(o);
+    }
+    double other0 = writes_other_than_apply(&op), p0 = applies(&op), r0 = reconciles(&op);
+    wait_reconciles(&op, r0 + 1, 20000, "from the resync"); /* two reconciles: at least one forced */
+    cr_log_info("two reconciles with a resync sent %g applies", applies(&op) - p0);
+    for (int i = 0; i < N_CHILDREN; i++) {
+        json_object *o = get_child(i, "drift");
+        cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), rvs[i], "a no-op resync changed the %s",
+                         CHILDREN[i][1]);
+        json_object_put(o);
+    }
+    cr_assert_eq(writes_other_than_apply(&op), other0,
+                 "%g POST/PUT/DELETE requests by a resync with nothing to revert",
+                 writes_other_than_apply(&op) - other0);
     /* A hand edit that keeps our annotation: the hash check alone cannot see it. */
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/drift-config", ns);
@@ -1036,7 +1079,7 @@ Test(operator, resync_reverts_drift_in_a_child) {
         BYRON_OK, "%s", err.msg);
     long long deadline = byron_test_now_ms() + 15000;
     for (;;) {
-        cm = get_child(5, "drift");
+        json_object *cm = get_child(5, "drift");
         int reverted = strstr(s_at(cm, "data|component.json"), "\"component\"") != NULL;
         json_object_put(cm);
         if (reverted) break;
@@ -1295,7 +1338,7 @@ Test(operator, nats_users_are_minted_per_component_mounted_per_role_and_renewed)
         sec = kget("/api/v1/namespaces/%s/secrets/creds-nats-credentials", ns);
         b64_field(at(sec, "data"), "api.creds", buf, sizeof buf);
         json_object_put(sec);
-        if (strcmp(buf, first)) break;
+        if (strcmp(buf, first) != 0) break;
         cr_assert_lt(byron_test_now_ms(), deadline, "credentials not renewed");
         sleep_ms(200);
     }
@@ -1536,5 +1579,111 @@ Test(operator, cache_tls_turned_on_and_off_rewrites_the_uris_and_keeps_the_passw
             if (!done) sleep_ms(50);
         }
     }
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* Insights (issue 14 item 5): what the operator reads on the broker reaches
+ * the status, the conditions and the gauges — the sink's lag from its lanes'
+ * durables, dead letters minus their resolutions — and follows them back. */
+static json_object *wait_insight(const char *name, const char *lagging, const char *dead, long long lag,
+                                 long long dead_letters, const char *log) {
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        json_object *o = get_bc(name);
+        int ok = o && !strcmp(condition(o, "Lagging", "status"), lagging) &&
+                 !strcmp(condition(o, "DeadLetters", "status"), dead) &&
+                 json_object_get_int64(at(o, "status|sink|lag")) == lag &&
+                 json_object_get_int64(at(o, "status|deadLetters")) == dead_letters &&
+                 at(o, "status|stream|messages");
+        if (ok) return o;
+        cr_assert_lt(byron_test_now_ms(), deadline,
+                     "status not Lagging=%s DeadLetters=%s lag %lld dead letters %lld: %s (%s)", lagging,
+                     dead, lag, dead_letters, o ? json_object_to_json_string(at(o, "status")) : "(none)",
+                     log);
+        json_object_put(o);
+        sleep_ms(100);
+    }
+}
+
+static void publish(jsCtx *js, const char *subject, const char *const *headers) {
+    natsMsg *m = NULL;
+    cr_assert_eq(natsMsg_Create(&m, subject, NULL, "{}", 2), NATS_OK);
+    for (const char *const *h = headers; h && *h; h += 2) natsMsgHeader_Set(m, h[0], h[1]);
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_PublishMsg(NULL, js, m, NULL, &jerr), NATS_OK, "publish to %s: %d", subject, (int)jerr);
+    natsMsg_Destroy(m);
+}
+
+Test(operator, insights_reach_status_conditions_and_gauges) {
+    const char *extra[] = {"--insights-period", "1", "--lag-threshold", "2", NULL};
+    op_t op = operator_with_component("insight", extra);
+    /* Before the first reading: Unknown, NotMeasured — or already a reading. */
+    char stream[160], prefix[160], dlq[170], dlqp[170], subj[256], durable[] = "byron-sink-p0";
+    snprintf(stream, sizeof stream, "BYRON_%s_insight", ns);
+    for (char *p = stream; *p; p++)
+        if (*p == '-') *p = '_';
+    snprintf(prefix, sizeof prefix, "byron.%s.insight", ns);
+    snprintf(dlq, sizeof dlq, "%s_DLQ", stream);
+    snprintf(dlqp, sizeof dlqp, "byrondlq.%s.insight", ns);
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    /* A sink's lane with three events it has not been handed: lag 3 > 2. */
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable;
+    cc.AckPolicy = js_AckExplicit;
+    snprintf(subj, sizeof subj, "%s.0.>", prefix);
+    cc.FilterSubject = subj;
+    jsErrCode jerr = 0;
+    long long deadline = byron_test_now_ms() + 20000;
+    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) !=
+           NATS_OK) { /* the operator makes the stream */
+        cr_assert_lt(byron_test_now_ms(), deadline, "no stream %s (%d)", stream, (int)jerr);
+        sleep_ms(100);
+    }
+    char evsubj[256];
+    snprintf(evsubj, sizeof evsubj, "%s.0.Order.o-1", prefix);
+    for (int i = 0; i < 3; i++) publish(js, evsubj, NULL);
+    /* A dead letter: its own record, then none once decided. */
+    char own[200], resolved[200];
+    snprintf(own, sizeof own, "%s.own", dlqp);
+    snprintf(resolved, sizeof resolved, "%s.resolved", dlqp);
+    const char *dl[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", NULL};
+    publish(js, own, dl);
+    json_object *o = wait_insight("insight", "True", "True", 3, 1, op.log);
+    cr_assert_str_eq(condition(o, "Lagging", "reason"), "SinkBehind");
+    cr_assert_str_eq(condition(o, "DeadLetters", "reason"), "DeadLettersOpen");
+    cr_assert(strstr(condition(o, "DeadLetters", "message"), "kubectl byron dlq list insight"));
+    cr_assert_eq(json_object_get_int64(at(o, "status|stream|messages")), 3);
+    cr_assert_str_eq(s_at(o, "status|stream|name"), stream);
+    json_object_put(o);
+    char series[400];
+    snprintf(series, sizeof series, "byron_sink_lag{namespace=\"%s\",component=\"insight\"}", ns);
+    cr_assert_eq(metric(&op, series), 3, "%s", series);
+    snprintf(series, sizeof series, "byron_dead_letters{namespace=\"%s\",component=\"insight\"}", ns);
+    cr_assert_eq(metric(&op, series), 1, "%s", series);
+    /* The lane catches up; the dead letter is decided: both conditions clear. */
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = durable;
+    cr_assert_eq(js_PullSubscribe(&sub, js, subj, durable, NULL, &so, &jerr), NATS_OK);
+    natsMsgList list = {0};
+    cr_assert_eq(natsSubscription_Fetch(&list, sub, 3, 5000, &jerr), NATS_OK);
+    for (int i = 0; i < list.Count; i++) natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    const char *res[] = {"Byron-Dlq-Stream", stream, "Byron-Dlq-Sequence", "1", "Byron-Dlq-Resolution",
+                         "dropped",          NULL};
+    publish(js, resolved, res);
+    o = wait_insight("insight", "False", "False", 0, 0, op.log);
+    cr_assert_str_eq(condition(o, "Lagging", "reason"), "SinkCaughtUp");
+    cr_assert_str_eq(condition(o, "DeadLetters", "reason"), "NoDeadLetters");
+    json_object_put(o);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
     cr_assert_eq(stop_operator(&op), 0);
 }

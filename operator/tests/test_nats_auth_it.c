@@ -10,9 +10,11 @@
 #include "broker.h"
 #include "byron/jetstream.h"
 #include "byron/json.h"
+#include "child.h"
 #include "harness.h"
 #include "natsidentity.h"
 #include "natsperm.h"
+#include "testenv.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -24,17 +26,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- a private nats-server in operator mode -------------------------------------------- */
 static struct {
@@ -88,10 +79,10 @@ static void server_start(void) {
     snprintf(srv.log, sizeof srv.log, "%s/nats.log", srv.dir);
     char *argv[] = {(char *)h_env("BYRON_NATS_SERVER"), "-c", path, NULL};
     srv.pid = h_spawn(argv, srv.log, NULL);
-    long long deadline = now_ms() + 20000;
+    long long deadline = byron_test_now_ms() + 20000;
     while (!healthy()) {
-        cr_assert_lt(now_ms(), deadline, "nats-server not ready; see %s", srv.log);
-        sleep_ms(50);
+        cr_assert_lt(byron_test_now_ms(), deadline, "nats-server not ready; see %s", srv.log);
+        byron_test_sleep_ms(50);
     }
 }
 
@@ -178,15 +169,15 @@ static void client_close(client_t *c) {
 
 /* Wait for the server's "Permissions Violation" naming subject. */
 static void expect_violation(client_t *c, const char *what, const char *subject) {
-    long long deadline = now_ms() + 10000;
+    long long deadline = byron_test_now_ms() + 10000;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         int seen = strstr(c->violations, "Permissions Violation") && strstr(c->violations, subject);
         pthread_mutex_unlock(&c->mu);
         if (seen) return;
-        cr_assert_lt(now_ms(), deadline, "%s: no permissions violation for %s (errors seen: %s)", what,
-                     subject, c->violations);
-        sleep_ms(20);
+        cr_assert_lt(byron_test_now_ms(), deadline, "%s: no permissions violation for %s (errors seen: %s)",
+                     what, subject, c->violations);
+        byron_test_sleep_ms(20);
     }
 }
 
@@ -462,13 +453,6 @@ static pid_t sidecar(const char *mode, const char *config, const char *creds, co
     return h_spawn(argv, log, env);
 }
 
-static int ready(int port) {
-    h_resp_t r;
-    int ok = h_http(NULL, port, "GET", "/readyz", NULL, 1000, &r) == 0 && r.status == 200;
-    h_resp_free(&r);
-    return ok;
-}
-
 Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
     char comp[64];
     snprintf(comp, sizeof comp, "orders-%d", (int)getpid());
@@ -506,10 +490,10 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
             sidecar(roles[i], config, path, inbox, ports[i], admins[i], srv.dir, logs[i], sizeof logs[i]);
     }
     for (int i = 0; i < 2; i++) {
-        long long deadline = now_ms() + 30000;
-        while (!ready(admins[i])) {
-            cr_assert_lt(now_ms(), deadline, "%s sidecar not ready; see %s", roles[i], logs[i]);
-            sleep_ms(100);
+        long long deadline = byron_test_now_ms() + 30000;
+        while (!h_ready(admins[i])) {
+            cr_assert_lt(byron_test_now_ms(), deadline, "%s sidecar not ready; see %s", roles[i], logs[i]);
+            byron_test_sleep_ms(100);
         }
     }
     h_sidecar_t api = {.port = ports[0]};
@@ -517,7 +501,7 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"o-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "createOrder: %ld %s (see %s)", r.status, r.body, logs[0]);
     h_resp_free(&r);
-    long long deadline = now_ms() + 30000;
+    long long deadline = byron_test_now_ms() + 30000;
     for (;;) {
         cr_assert_eq(h_http(NULL, ports[0], "POST", "/graphql",
                             "{\"query\":\"{ order(id: \\\"o-1\\\") { id } }\"}", 2000, &r),
@@ -525,8 +509,8 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
         int projected = r.status == 200 && r.body && strstr(r.body, "\"id\":\"o-1\"");
         h_resp_free(&r);
         if (projected) break;
-        cr_assert_lt(now_ms(), deadline, "the sink did not project the event; see %s", logs[1]);
-        sleep_ms(100);
+        cr_assert_lt(byron_test_now_ms(), deadline, "the sink did not project the event; see %s", logs[1]);
+        byron_test_sleep_ms(100);
     }
     /* Something the sink cannot project (not an event), on the component's own
      * subjects: its dead letter lands in the dead-letter stream the operator
@@ -541,10 +525,11 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
     natsStatus ps;
     cr_assert_gt(js_pub(&forger, subj, &ps), 0, "publish: %s", natsStatus_GetText(ps));
     client_close(&forger);
-    deadline = now_ms() + 30000;
+    deadline = byron_test_now_ms() + 30000;
     while (stream_msgs(names.dlq_stream) < 1) {
-        cr_assert_lt(now_ms(), deadline, "no dead letter in %s; see %s", names.dlq_stream, logs[1]);
-        sleep_ms(100);
+        cr_assert_lt(byron_test_now_ms(), deadline, "no dead letter in %s; see %s", names.dlq_stream,
+                     logs[1]);
+        byron_test_sleep_ms(100);
     }
     for (int i = 0; i < 2; i++) {
         kill(pids[i], SIGTERM);

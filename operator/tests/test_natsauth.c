@@ -1,6 +1,7 @@
 /* test_natsauth.c — nkeys, NATS JWTs, the release identity and the
  * permissions per role, without a server (operator_nats_auth_it proves them
  * against a real nats-server). */
+#include "jpath.h"
 #include "natsidentity.h"
 #include "natsjwt.h"
 #include "natsperm.h"
@@ -116,13 +117,6 @@ static int verify(const char *jwt, const char *issuer_pub) {
     return ok;
 }
 
-static const char *s_at(json_object *o, const char *k1, const char *k2) {
-    json_object *a, *b;
-    if (!json_object_object_get_ex(o, k1, &a)) return "";
-    if (!k2) return json_object_get_string(a);
-    return json_object_object_get_ex(a, k2, &b) ? json_object_get_string(b) : "";
-}
-
 Test(natsjwt, a_user_jwt_is_signed_by_its_issuer_and_carries_its_claims) {
     byron_natsidentity_t id;
     byron_err_t err = {0};
@@ -138,13 +132,13 @@ Test(natsjwt, a_user_jwt_is_signed_by_its_issuer_and_carries_its_claims) {
     cr_assert_not(verify(jwt, id.signing.public_key), "a tampered JWT verifies");
     jwt[10] ^= 1;
     json_object *c = byron_natsjwt_peek(jwt);
-    cr_assert_str_eq(s_at(c, "iss", NULL), id.signing.public_key);
-    cr_assert_str_eq(s_at(c, "sub", NULL), user.public_key);
-    cr_assert_str_eq(s_at(c, "exp", NULL), "1700086400");
-    cr_assert_str_eq(s_at(c, "iat", NULL), "1700000000");
-    cr_assert_str_eq(s_at(c, "nats", "type"), "user");
-    cr_assert_str_eq(s_at(c, "nats", "issuer_account"), id.account);
-    cr_assert_eq(strlen(s_at(c, "jti", NULL)), 52);
+    cr_assert_str_eq(s_at(c, "iss"), id.signing.public_key);
+    cr_assert_str_eq(s_at(c, "sub"), user.public_key);
+    cr_assert_str_eq(s_at(c, "exp"), "1700086400");
+    cr_assert_str_eq(s_at(c, "iat"), "1700000000");
+    cr_assert_str_eq(s_at(c, "nats|type"), "user");
+    cr_assert_str_eq(s_at(c, "nats|issuer_account"), id.account);
+    cr_assert_eq(strlen(s_at(c, "jti")), 52);
     json_object_put(c);
     char *creds = byron_natsjwt_creds(jwt, user.seed_text);
     cr_assert(strstr(creds, "-----BEGIN NATS USER JWT-----\n") && strstr(creds, jwt) &&
@@ -163,11 +157,11 @@ Test(natsidentity, generated_identity_loads_back_and_configures_the_server) {
     cr_assert_eq(byron_natsidentity_load(data, &back, &err), BYRON_OK, "%s", err.msg);
     cr_assert_str_eq(back.account, id.account);
     cr_assert_str_eq(back.signing.public_key, id.signing.public_key);
-    const char *conf = s_at(data, BYRON_NATSID_AUTH_CONF, NULL);
+    const char *conf = s_at(data, BYRON_NATSID_AUTH_CONF);
     cr_assert(strstr(conf, "operator: ey") && strstr(conf, "resolver: MEMORY") && strstr(conf, id.account),
               "%s", conf);
     cr_assert_null(strstr(conf, id.signing.seed_text), "the signing seed in the server's configuration");
-    cr_assert_eq(strlen(s_at(data, BYRON_NATSID_ROUTE_PASSWORD, NULL)), 48);
+    cr_assert_eq(strlen(s_at(data, BYRON_NATSID_ROUTE_PASSWORD)), 48);
     /* damaged data is refused, naming the key */
     json_object_object_add(data, BYRON_NATSID_SIGNING_SEED, json_object_new_string("SAXX"));
     cr_assert_eq(byron_natsidentity_load(data, &back, &err), BYRON_EINVAL);

@@ -1,6 +1,8 @@
 /* app.c — calls into the app over its Unix socket (libcurl easy, one per thread). */
 #include "app.h"
 
+#include "byron/buf.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 
 #include <curl/curl.h>
@@ -23,28 +25,6 @@ struct byron_app {
     handle_t *handles;
     byron_metric_t *calls, *duration;
 };
-
-typedef struct {
-    char *buf;
-    size_t len;
-    int too_large;
-} body_t;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
-    body_t *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n > BYRON_APP_MAX_RESPONSE) {
-        b->too_large = 1;
-        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-    }
-    char *nb = realloc(b->buf, b->len + n + 1);
-    if (!nb) return 0;
-    memcpy(nb + b->len, ptr, n);
-    b->buf = nb;
-    b->len += n;
-    b->buf[b->len] = '\0';
-    return n;
-}
 
 byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics,
                            byron_err_t *err) {
@@ -100,24 +80,18 @@ static CURL *thread_handle(byron_app_t *a) {
     return h->curl;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void count(byron_app_t *a, const char *hook, const char *outcome, double started) {
     const char *labels[] = {hook, outcome};
     const char *hl[] = {hook};
     if (a->calls) byron_metric_add(a->calls, labels, 1);
-    if (a->duration) byron_metric_observe(a->duration, hl, now_s() - started);
+    if (a->duration) byron_metric_observe(a->duration, hl, byron_clock_mono_s() - started);
 }
 
 /* One request. body NULL: GET. */
 static byron_status_t perform(byron_app_t *a, const char *hook, const char *path, const char *body,
-                              const char *traceparent, int timeout_ms, body_t *out, long *status,
+                              const char *traceparent, int timeout_ms, byron_buf_t *out, long *status,
                               byron_err_t *err) {
-    double started = now_s();
+    double started = byron_clock_mono_s();
     CURL *c = thread_handle(a);
     if (!c) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     curl_easy_reset(c);
@@ -136,7 +110,7 @@ static byron_status_t perform(byron_app_t *a, const char *hook, const char *path
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : a->timeout_ms));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM-based timeouts */
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -169,7 +143,7 @@ byron_status_t byron_app_post(byron_app_t *a, const char *hook, const char *path
                               const char *traceparent, int timeout_ms, json_object **resp, long *status,
                               byron_err_t *err) {
     *resp = NULL;
-    body_t b = {0};
+    byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
     long code = 0;
     byron_status_t st = perform(a, hook, path, body ? byron_json_compact(body) : "{}", traceparent,
                                 timeout_ms, &b, &code, err);
@@ -205,7 +179,7 @@ out:
 }
 
 byron_status_t byron_app_health(byron_app_t *a, int timeout_ms, byron_err_t *err) {
-    body_t b = {0};
+    byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
     long code = 0;
     byron_status_t st = perform(a, "health", "/v1/health", NULL, NULL, timeout_ms, &b, &code, err);
     free(b.buf);

@@ -1,22 +1,13 @@
 /* cache_wait.c — see cache_wait.h. */
 #include "cache_wait.h"
 
+#include "byron/clock.h"
+
 #include <time.h>
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model, const char *id,
                                         int64_t version, int deleted, int timeout_ms, byron_err_t *err) {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = byron_clock_mono_ms() + timeout_ms;
     long step = 5;
     int64_t seen = -1;
     for (;;) {
@@ -30,12 +21,12 @@ byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model,
             json_object_put(p.doc);
             if (done) return BYRON_OK;
         }
-        if (mono_ms() + step > deadline)
+        if (byron_clock_mono_ms() + step > deadline)
             return byron_err_set(err, BYRON_ETIMEDOUT,
                                  "%s %s not projected within %d ms (cached version %lld, expected %s%lld)",
                                  model, id, timeout_ms, (long long)seen, deleted ? "deleted at " : "",
                                  (long long)version);
-        sleep_ms(step);
+        byron_clock_sleep_ms(step);
         if (step < 50) step *= 2;
     }
 }
@@ -43,7 +34,7 @@ byron_status_t byron_cache_wait_version(byron_cache_t *cache, const char *model,
 byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, const char *id,
                                       int64_t version, int timeout_ms, json_object **state,
                                       byron_err_t *err) {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = byron_clock_mono_ms() + timeout_ms;
     long step = 1;
     *state = NULL;
     for (int round = 0;; round++) {
@@ -65,13 +56,13 @@ byron_status_t byron_cache_wait_state(byron_cache_t *cache, const char *model, c
                 "%s %s cannot be changed: the sink stopped it at version %lld (%s); repair the "
                 "dead letter (docs/sink.md, \"Dead letters\")",
                 model, id, (long long)p.blocked_version, p.blocked_why);
-        if (mono_ms() + step > deadline)
+        if (byron_clock_mono_ms() + step > deadline)
             return byron_err_set(
                 err, BYRON_ETIMEDOUT,
                 "%s %s: the cache has not projected version %lld within %d ms (it is at %lld): "
                 "the sink is behind or down",
                 model, id, (long long)version, timeout_ms, (long long)p.version);
-        sleep_ms(step);
+        byron_clock_sleep_ms(step);
         if (step < 20) step *= 2;
     }
 }

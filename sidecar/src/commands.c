@@ -3,7 +3,9 @@
  *   prepare   resolve the command, validate the input, derive the id, the
  *             aggregate's subject and the message ids
  *   attempt   (again on a conflict, at most --max-attempts times)
- *     read      the aggregate's last event (version, sequence) from the stream
+ *     read      the aggregate's last event (version, sequence) from the stream,
+ *               or the one this sidecar appended last (tail_cache.h: a hint
+ *               that only an append can confirm)
  *     state     existence from the stream; `current`: the cached object at
  *               exactly that version (cache_wait.h), when a hook or a unique
  *               release needs it
@@ -21,12 +23,14 @@
 #include "commands.h"
 
 #include "byron/backoff.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache_wait.h"
 #include "envelope.h"
 #include "principal.h"
 #include "subject.h"
+#include "tail_cache.h"
 #include "unique.h"
 
 #include <inttypes.h>
@@ -46,6 +50,7 @@ struct byron_commands {
      * then runs again with the state (hooks are side-effect free). */
     atomic_int *no_before;
     size_t nno_before;
+    byron_tail_cache_t *tail; /* the last event appended per aggregate (tail_cache.h) */
 };
 
 static const char *const KIND_NAMES[] = {"create", "update", "delete", "custom"};
@@ -61,7 +66,10 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
     if (c->o.deadline_ms <= 0) c->o.deadline_ms = 15000;
     if (c->o.state_wait_ms <= 0) c->o.state_wait_ms = 5000;
     c->nno_before = 3 * c->o.component->nmodels;
-    if (!(c->no_before = calloc(c->nno_before ? c->nno_before : 1, sizeof *c->no_before))) {
+    size_t slots = c->o.tail_slots < 0 ? 0 : c->o.tail_slots ? (size_t)c->o.tail_slots : 1024;
+    if (!(c->no_before = calloc(c->nno_before ? c->nno_before : 1, sizeof *c->no_before)) ||
+        !(c->tail = byron_tail_cache_new(slots))) {
+        free(c->no_before);
         free(c);
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return NULL;
@@ -88,6 +96,7 @@ byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron
 
 void byron_commands_free(byron_commands_t *c) {
     if (!c) return;
+    byron_tail_cache_free(c->tail);
     free(c->no_before);
     free(c);
 }
@@ -138,17 +147,6 @@ json_object *byron_command_result_to_json(const byron_command_result_t *r) {
     return o;
 }
 
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(uint64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* ------------------------------------------------------------------ the run */
 
 typedef struct {
@@ -185,7 +183,9 @@ typedef struct run {
     byron_backoff_t bo;
     /* This attempt. */
     int attempt;
-    int again; /* the attempt lost a race: run it again */
+    int again;       /* the attempt lost a race: run it again */
+    int fresh;       /* read the stream, not the tail cache (after a miss of it) */
+    int last_cached; /* this attempt's last came from the tail cache */
     byron_stream_last_t last;
     int exists;
     json_object *current;                  /* the state at last.version; NULL: none */
@@ -423,10 +423,12 @@ static byron_status_t read_back_duplicate(run_t *r, uint64_t seq) {
 /* ------------------------------------------------------------------ read + state */
 
 static byron_status_t read_last(run_t *r) {
-    byron_status_t st;
-    while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
-           mono_s() < r->deadline)
-        sleep_ms(byron_backoff_next(&r->bo));
+    byron_status_t st = BYRON_OK;
+    r->last_cached = !r->fresh && byron_tail_cache_get(r->c->tail, r->subject, &r->last);
+    if (!r->last_cached)
+        while ((st = byron_stream_last(r->c->o.stream, r->subject, &r->last, r->err)) == BYRON_EUNAVAILABLE &&
+               byron_clock_mono_s() < r->deadline)
+            byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && r->last.seq && (r->last.version <= 0 || r->last.version >= BYRON_VERSION_MAX))
         st = byron_err_set(r->err, BYRON_EPROTO,
                            "event %" PRIu64 " on %s has no valid %s header (the stream holds a message "
@@ -504,17 +506,17 @@ static byron_status_t state_outcome(run_t *r, byron_status_t st) {
 }
 
 static int state_wait_ms(const run_t *r) {
-    double left = (r->deadline - mono_s()) * 1000.0;
+    double left = (r->deadline - byron_clock_mono_s()) * 1000.0;
     int ms = r->c->o.state_wait_ms;
     return left < ms ? (left > 1 ? (int)left : 1) : ms;
 }
 
 /* The state of model m's aggregate `id` at `version` (cache_wait.h), timed. */
 static byron_status_t wait_state(run_t *r, const char *id, int64_t version, json_object **state) {
-    double t0 = mono_s();
+    double t0 = byron_clock_mono_s();
     byron_status_t st =
         byron_cache_wait_state(r->c->o.cache, r->m->name, id, version, state_wait_ms(r), state, r->err);
-    if (r->c->state_wait) byron_metric_observe(r->c->state_wait, NULL, mono_s() - t0);
+    if (r->c->state_wait) byron_metric_observe(r->c->state_wait, NULL, byron_clock_mono_s() - t0);
     return st;
 }
 
@@ -867,9 +869,21 @@ static byron_status_t append(run_t *r) {
     /* Unavailable (no ack in time, reconnecting): the same message ids again
      * are safe, the stream de-duplicates them. */
     while ((st = byron_stream_append(r->c->o.stream, msgs, n, seqs, &dup, r->err)) == BYRON_EUNAVAILABLE &&
-           mono_s() < r->deadline)
-        sleep_ms(byron_backoff_next(&r->bo));
+           byron_clock_mono_s() < r->deadline)
+        byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     if (st == BYRON_OK && !dup) {
+        /* The aggregate's last event now, as a read of the stream would find it. */
+        byron_stream_last_t tail;
+        size_t k = n - 1;
+        memset(&tail, 0, offsetof(byron_stream_last_t, unique));
+        tail.seq = seqs[k];
+        tail.version = r->last.version + (int64_t)r->nev;
+        /* Cut where a read of the stream cuts them (stream.c fills the same fields). */
+        snprintf(tail.type, sizeof tail.type, "%.*s", (int)sizeof tail.type - 1, types[r->nev - 1]);
+        snprintf(tail.msg_id, sizeof tail.msg_id, "%.*s", (int)sizeof tail.msg_id - 1, msg_ids[k]);
+        tail.has_unique = r->has_unique_hdr;
+        snprintf(tail.unique, sizeof tail.unique, "%s", r->has_unique_hdr ? r->unique_hdr : "");
+        byron_tail_cache_put(r->c->tail, r->subject, &tail);
         r->out->events = json_object_new_array();
         for (size_t i = 0; i < r->nev; i++) {
             uint64_t seq = seqs[r->nclaims + i];
@@ -940,9 +954,20 @@ static byron_status_t run(run_t *r) {
             break;
         }
         st = attempt(r);
+        if (r->last_cached && (st != BYRON_OK || r->again)) {
+            /* It started from the tail cache, and only an append may end such
+             * an attempt (tail_cache.h): decide again on the stream's latest
+             * event, at once — a stale hint is not contention. */
+            byron_tail_cache_drop(r->c->tail, r->subject, r->last.seq);
+            r->fresh = 1;
+            r->out->code = NULL;
+            r->out->app_code[0] = '\0';
+            r->attempt--;
+            continue;
+        }
         if (st != BYRON_OK || !r->again) break;
         if (r->c->conflicts) byron_metric_add(r->c->conflicts, label, 1);
-        sleep_ms(byron_backoff_next(&r->bo));
+        byron_clock_sleep_ms(byron_backoff_next(&r->bo));
     }
     if (st == BYRON_OK && !r->out->duplicate && r->c->o.app) call_after(r);
     attempt_cleanup(r);
@@ -954,7 +979,7 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
     memset(out, 0, sizeof *out);
     byron_err_t local = {0};
     if (!err) err = &local;
-    double started = mono_s();
+    double started = byron_clock_mono_s();
     json_object *empty = req->input ? NULL : json_object_new_object();
     run_t *r = calloc(1, sizeof *r);
     byron_status_t st;
@@ -987,7 +1012,8 @@ byron_status_t byron_commands_run(byron_commands_t *c, const byron_command_reque
                             : "unknown";
     const char *labels[] = {known, st == BYRON_OK ? "OK" : out->code};
     if (c->total) byron_metric_add(c->total, labels, 1);
-    if (c->duration && st == BYRON_OK) byron_metric_observe(c->duration, labels, mono_s() - started);
+    if (c->duration && st == BYRON_OK)
+        byron_metric_observe(c->duration, labels, byron_clock_mono_s() - started);
     return st;
 }
 

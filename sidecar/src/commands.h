@@ -36,6 +36,8 @@ typedef struct byron_commands_options {
     int app_timeout_ms;                 /* per hook / command call (0: the app client's default) */
     int state_wait_ms;                  /* how long a command waits for the cache to reach the aggregate's
                                            version before UNAVAILABLE (0: 5000; cache_wait.h) */
+    int tail_slots;                     /* aggregates whose last appended event is remembered
+                                           (tail_cache.h; 0: 1024, < 0: none) */
 } byron_commands_options_t;
 
 byron_commands_t *byron_commands_new(const byron_commands_options_t *opts, byron_err_t *err);

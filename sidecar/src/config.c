@@ -68,7 +68,9 @@ int byron_datetime_is_valid(const char *s) {
         (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
         s[16] != ':' || !digits(s + 17, 2))
         return 0;
-    int mon = atoi(s + 5), day = atoi(s + 8), h = atoi(s + 11), mi = atoi(s + 14), sec = atoi(s + 17);
+    /* digits() checked every field: strtol cannot fail on them. */
+    long mon = strtol(s + 5, NULL, 10), day = strtol(s + 8, NULL, 10), h = strtol(s + 11, NULL, 10),
+         mi = strtol(s + 14, NULL, 10), sec = strtol(s + 17, NULL, 10);
     if (mon < 1 || mon > 12 || day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60) return 0;
     const char *p = s + 19;
     if (*p == '.') {
@@ -78,7 +80,7 @@ int byron_datetime_is_valid(const char *s) {
     }
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0') return 1;
     if ((*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) && p[6] == '\0')
-        return atoi(p + 1) <= 23 && atoi(p + 4) <= 59;
+        return strtol(p + 1, NULL, 10) <= 23 && strtol(p + 4, NULL, 10) <= 59;
     return 0;
 }
 

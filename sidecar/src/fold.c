@@ -342,7 +342,8 @@ static byron_status_t move_past(byron_fold_t *f, const byron_fold_msg_t *m) {
     if (!e) return BYRON_ENOMEM;
     if (hv > entry_version(e)) {
         version_move(e, hv);
-        entry_touch(e, atoi(p)); /* the lane that carried it: own_subject checked the partition */
+        entry_touch(
+            e, (int)strtol(p, NULL, 10)); /* the lane that carried it: own_subject checked the partition */
     }
     return BYRON_OK;
 }

@@ -7,6 +7,7 @@
 #include "graphql_endpoint.h"
 
 #include "auth.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "graphql_resolvers.h"
 #include "graphql_subscriptions.h"
@@ -178,15 +179,9 @@ byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_s
 
 /* ------------------------------------------------------------------ HTTP */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void http_graphql(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
     byron_gqlapi_t *api = ud;
-    double started = now_s();
+    double started = byron_clock_mono_s();
     byron_gqlapi_request_t rctx;
     byron_gqlapi_request_init(&rctx, api->sc, req->idempotency_key, req->traceparent);
     rctx.wait_projected = req->consistency && strcmp(req->consistency, "projected") == 0;
@@ -227,7 +222,7 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
         snprintf(status, sizeof status, "%d", rep->status);
         const char *labels[] = {status};
         byron_metric_add(api->requests, labels, 1);
-        byron_metric_observe(api->duration, NULL, now_s() - started);
+        byron_metric_observe(api->duration, NULL, byron_clock_mono_s() - started);
     }
 }
 

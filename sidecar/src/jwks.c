@@ -7,6 +7,8 @@
  * others wait for it and find the new keys. Order: fetch_lock, then lock. */
 #include "jwks.h"
 
+#include "byron/buf.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 
@@ -34,12 +36,6 @@ struct byron_jwks {
     struct timespec file_mtime;
     byron_metric_t *m_fetches; /* {outcome} */
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const byron_keyset_t *byron_jwks_keys(const byron_jwks_ref_t *ref) { return ref->ks; }
 
@@ -92,34 +88,12 @@ void byron_jwks_free(byron_jwks_t *j) {
 
 /* ------------------------------------------------------------------ loading */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} body_t;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
-    body_t *b = ud;
-    size_t add = sz * n;
-    if (b->len + add > BYRON_KEYSET_MAX_BYTES) return 0; /* too big: abort the transfer */
-    if (b->len + add + 1 > b->cap) {
-        size_t cap = (b->len + add + 1) * 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) return 0;
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, p, add);
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
-}
-
 /* GET url → JSON (an object). No redirects: a key source answers itself. */
 static byron_status_t http_json(const byron_jwks_t *j, const char *url, json_object **out, byron_err_t *err) {
     *out = NULL;
     CURL *c = curl_easy_init();
     if (!c) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    body_t b = {0};
+    byron_buf_t b = {.max = BYRON_KEYSET_MAX_BYTES}; /* too big: the transfer aborts */
     char cerr[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -127,7 +101,7 @@ static byron_status_t http_json(const byron_jwks_t *j, const char *url, json_obj
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(j->timeout_ms < 2000 ? j->timeout_ms : 2000));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "byron-sidecar");
@@ -214,7 +188,7 @@ static byron_status_t refresh(byron_jwks_t *j, byron_err_t *err) {
     int have_mtime = j->file && stat(j->file, &sb) == 0;
     byron_keyset_t *ks = NULL;
     pthread_mutex_lock(&j->lock);
-    j->tried_ms = now_ms();
+    j->tried_ms = byron_clock_mono_ms();
     pthread_mutex_unlock(&j->lock);
     byron_status_t st = load_keys(j, &ks, err);
     if (j->m_fetches) {
@@ -235,7 +209,7 @@ static byron_status_t refresh(byron_jwks_t *j, byron_err_t *err) {
     pthread_mutex_lock(&j->lock);
     byron_jwks_ref_t *old = j->cur;
     j->cur = ref;
-    j->loaded_ms = now_ms();
+    j->loaded_ms = byron_clock_mono_ms();
     if (have_mtime) j->file_mtime = sb.st_mtim;
     pthread_mutex_unlock(&j->lock);
     byron_jwks_release(old);
@@ -259,7 +233,7 @@ static int due(const byron_jwks_t *j, int unknown_kid, int64_t now) {
 byron_status_t byron_jwks_get(byron_jwks_t *j, int unknown_kid, byron_jwks_ref_t **out, byron_err_t *err) {
     *out = NULL;
     pthread_mutex_lock(&j->lock);
-    int need = due(j, unknown_kid, now_ms());
+    int need = due(j, unknown_kid, byron_clock_mono_ms());
     pthread_mutex_unlock(&j->lock);
     if (!need && j->file && !unknown_kid) {
         pthread_mutex_lock(&j->fetch_lock); /* file mtime: cheap, checked under the fetch lock */
@@ -271,7 +245,7 @@ byron_status_t byron_jwks_get(byron_jwks_t *j, int unknown_kid, byron_jwks_ref_t
     if (need) {
         pthread_mutex_lock(&j->fetch_lock);
         pthread_mutex_lock(&j->lock);
-        need = due(j, unknown_kid, now_ms()); /* another thread may just have done it */
+        need = due(j, unknown_kid, byron_clock_mono_ms()); /* another thread may just have done it */
         pthread_mutex_unlock(&j->lock);
         if (need) refresh(j, err);
         pthread_mutex_unlock(&j->fetch_lock);

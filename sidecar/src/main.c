@@ -7,6 +7,7 @@
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
+#include "admin.h"
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
@@ -69,6 +70,7 @@ static void usage(FILE *f) {
         f,
         "usage: byron-sidecar --mode=api|sink [options]\n"
         "       byron-sidecar --mode=verify --help   the fold checker (docs/consistency.md)\n"
+        "       byron-sidecar --mode=admin --help    status, events, dead letters (docs/cli.md)\n"
         "  --mode M              api or sink (env BYRON_MODE)\n"
         "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
         "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
@@ -97,7 +99,7 @@ static void usage(FILE *f) {
         "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
         "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
         "                        whole stream (docs/sink.md); run one sink replica while it does\n"
-        "  --log-level L         debug|info|warn|error\n"
+        "  --log-level L         debug|info|warn|error (env BYRON_LOG_LEVEL, default info)\n"
         "  --version, --help\n");
     byron_gqlapi_usage(f);
 }
@@ -119,8 +121,8 @@ static int env_int64(const char *name, int64_t dflt, int64_t min, int64_t max, i
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || *end || n < min || n > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %lld and %lld\n", name, v, (long long)min,
-                (long long)max);
+        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %lld and %lld\n", name, v,
+                (long long)min, (long long)max);
         return -1;
     }
     *out = n;
@@ -152,6 +154,19 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         return 2;
     s->jwks_file = getenv("BYRON_AUTH_JWKS_FILE");
     byron_err_t gerr = {0};
+    const char *lv = getenv("BYRON_LOG_LEVEL");
+    if (lv && *lv && (*level = byron_log_level_parse(lv)) < 0) {
+        fprintf(stderr, "byron-sidecar: BYRON_LOG_LEVEL: unknown level \"%s\" (debug, info, warn, error)\n",
+                lv);
+        return 2;
+    }
+    /* The sink's settings are checked here too, so that --print-schema checks
+     * every setting the environment carries (sink.h). */
+    byron_sink_options_t sink_env = {0};
+    if (byron_sink_options_from_env(&sink_env, &gerr) != BYRON_OK) {
+        fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
+        return 2;
+    }
     byron_gqlapi_options_init(&s->graphql);
     if (byron_gqlapi_options_from_env(&s->graphql, &gerr) != BYRON_OK) {
         fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
@@ -313,6 +328,16 @@ static void *health_thread(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    if (byron_admin_requested(argc, argv)) { /* one-shot operations (kubectl byron), not a server */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        mongoc_init();
+        mongoc_log_set_handler(mongoc_log_to_json, NULL);
+        int arc = byron_admin_main(argc, argv);
+        mongoc_cleanup();
+        curl_global_cleanup();
+        nats_CloseAndWait(2000);
+        return arc;
+    }
     if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
         curl_global_init(CURL_GLOBAL_DEFAULT);
         mongoc_init();

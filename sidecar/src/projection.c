@@ -15,6 +15,7 @@
  * event — no test depends on that (docs/testing.md). */
 #include "projection.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache.h"
@@ -563,7 +564,7 @@ static int failpoint(const char *point) {
     const char *fp = getenv("BYRON_SINK_FAILPOINT");
     size_t n = strlen(point);
     if (!fp || strncmp(fp, point, n) != 0 || (fp[n] && fp[n] != ':')) return 0;
-    int want = fp[n] == ':' ? atoi(fp + n + 1) : 1;
+    int want = fp[n] == ':' ? (int)strtol(fp + n + 1, NULL, 10) : 1; /* test builds only */
     if (atomic_fetch_add(&failpoint_hits, 1) + 1 != want) return 0;
     byron_log(BYRON_LOG_WARN, "failpoint", "point", point, (char *)NULL);
     if (strncmp(point, "fail-", 5) != 0) kill(getpid(), SIGKILL);
@@ -671,12 +672,6 @@ typedef struct own_event {
     json_object *data;
 } own_event_t;
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Not understood: deferred while it may come from a newer model than ours
  * (and for at most defer_ms), else invalid. */
 static byron_proj_result_t not_understood(byron_projection_t *p, const byron_proj_msg_t *m, json_object *ev,
@@ -684,7 +679,7 @@ static byron_proj_result_t not_understood(byron_projection_t *p, const byron_pro
     json_object *g = NULL;
     int64_t gen = ev && json_object_object_get_ex(ev, "byrongeneration", &g) ? json_object_get_int64(g) : 0;
     if (gen <= p->comp->schema_generation) return BYRON_PROJ_INVALID;
-    if (m->stored_ns > 0 && now_ns() - m->stored_ns > p->defer_ms * 1000000) {
+    if (m->stored_ns > 0 && byron_clock_real_ns() - m->stored_ns > p->defer_ms * 1000000) {
         byron_err_prefix(err,
                          "written under schema generation %" PRId64 " (this sink: %" PRId64
                          "), and no sink that knows it took it within %" PRId64 " ms",
@@ -828,12 +823,13 @@ static void plan_own(const own_event_t *o, json_object *cur, int64_t stored,
 
 /* Behind the projection by more than one version: a bad event, or the
  * aggregate was stopped by an earlier dead letter. */
-static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const own_event_t *o,
-                               int64_t stored, byron_err_t *err) {
+static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const byron_proj_msg_t *m,
+                               const own_event_t *o, int64_t stored, byron_err_t *err) {
     char key[BYRON_ID_MAX + 160];
     json_object *b = NULL;
     state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, o->model->name, o->id);
-    byron_proj_result_t r = read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
+    byron_proj_result_t r =
+        m->dlq_replay ? BYRON_PROJ_APPLIED : read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
     if (r != BYRON_PROJ_APPLIED) return r;
     if (b) {
         json_object *seq = json_object_object_get(b, "sequence");
@@ -870,7 +866,7 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         byron_guard_t g = byron_guard_decide(stored, o->version);
         if (g != BYRON_GUARD_APPLY) {
             json_object_put(cur);
-            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, o, stored, err);
+            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, m, o, stored, err);
             break;
         }
         /* Generated events project by themselves; the app may add to them. */

@@ -65,6 +65,8 @@ typedef struct byron_proj_msg {
     const char *header_version; /* Byron-Version header, NULL when absent */
     const char *data;
     size_t len;
+    int dlq_replay; /* replay.c re-projects a stopped aggregate (a dead letter's replay): a gap is
+                       judged as if it were not stopped (invalid: it moves past it), never BLOCKED */
 } byron_proj_msg_t;
 
 typedef struct byron_projection byron_projection_t;

@@ -13,6 +13,7 @@
  *   dead-letter. */
 #include "sink.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache.h"
@@ -72,18 +73,6 @@ struct byron_sink {
     byron_projection_t *proj;
     outcome_metrics_t m;
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double now_s_real(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms_stop(byron_sink_t *s, int64_t ms) {
     while (ms > 0 && !atomic_load(&s->stop)) {
@@ -421,7 +410,7 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
 
 /* Project one message and settle it (ack / NAK with delay / dead-letter + term). */
 static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
-    int64_t t0 = now_ms();
+    int64_t t0 = byron_clock_mono_ms();
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) !=
         NATS_OK) { /* not a JetStream delivery: cannot happen on a pull lane */
@@ -491,16 +480,16 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
     }
     count(s, type, outcome);
     if (s->m.latency && (r == BYRON_PROJ_APPLIED || r == BYRON_PROJ_UNHANDLED)) {
-        byron_metric_observe(s->m.latency, NULL, (double)(now_ms() - t0) / 1000.0);
+        byron_metric_observe(s->m.latency, NULL, (double)(byron_clock_mono_ms() - t0) / 1000.0);
         if (meta->Timestamp > 0 && s->m.age)
-            byron_metric_observe(s->m.age, NULL, now_s_real() - (double)meta->Timestamp / 1e9);
+            byron_metric_observe(s->m.age, NULL, byron_clock_real_s() - (double)meta->Timestamp / 1e9);
     }
     jsMsgMetaData_Destroy(meta);
 }
 
 /* Consumer lag while idle: the pending count from the server now and then. */
 static void refresh_pending(byron_sink_t *s, lane_t *l) {
-    int64_t now = now_ms();
+    int64_t now = byron_clock_mono_ms();
     if (!s->m.pending || now < l->next_info_ms) return;
     l->next_info_ms = now + 5000;
     jsConsumerInfo *ci = NULL;
@@ -533,7 +522,7 @@ static void *lane_thread(void *arg) {
         for (size_t i = (size_t)t; i < s->nlanes && !atomic_load(&s->stop); i += (size_t)s->nthreads) {
             lane_t *l = &s->lanes[i];
             if (!l->sub) {
-                int64_t now = now_ms();
+                int64_t now = byron_clock_mono_ms();
                 if (now < l->next_setup_ms) continue;
                 byron_err_t err = {0};
                 if (lane_bind(s, l, cl, &err) != BYRON_OK) {
@@ -596,8 +585,8 @@ static void *lane_thread(void *arg) {
 /* ---- rebuild ----------------------------------------------------------- */
 
 static byron_status_t rebuild(byron_sink_t *s, byron_err_t *err) {
-    int64_t deadline = now_ms() + 30000;
-    while (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED && now_ms() < deadline)
+    int64_t deadline = byron_clock_mono_ms() + 30000;
+    while (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED && byron_clock_mono_ms() < deadline)
         sleep_ms_stop(s, 100);
     if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "rebuild: NATS not reachable within 30 s");

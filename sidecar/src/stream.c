@@ -208,11 +208,15 @@ static byron_status_t ensure_one(byron_stream_t *s, const char *name, json_objec
         differs = byron_jetstream_config_differs(want, have);
     }
     if (st == BYRON_ENOTFOUND && !s->manage)
-        st = byron_err_set(err, BYRON_EUNAVAILABLE, "stream %s does not exist, and this sidecar does not create it "
-                           "(with NATS users the operator does)", name);
+        st = byron_err_set(err, BYRON_EUNAVAILABLE,
+                           "stream %s does not exist, and this sidecar does not create it "
+                           "(with NATS users the operator does)",
+                           name);
     else if (differs && !s->manage)
-        st = byron_err_set(err, BYRON_EUNAVAILABLE, "stream %s differs in %s from what this sidecar expects, and this "
-                           "sidecar does not change it (with NATS users the operator does)", name, differs);
+        st = byron_err_set(err, BYRON_EUNAVAILABLE,
+                           "stream %s differs in %s from what this sidecar expects, and this "
+                           "sidecar does not change it (with NATS users the operator does)",
+                           name, differs);
     else if (st == BYRON_ENOTFOUND) {
         json_object_put(resp);
         byron_err_clear(err);
@@ -234,15 +238,16 @@ static byron_status_t ensure_one(byron_stream_t *s, const char *name, json_objec
     }
     json_object_put(resp);
     if (st != BYRON_OK) return byron_err_prefix(err, "ensuring stream %s", name);
-    if (done) byron_log(BYRON_LOG_INFO, done, "stream", name, "setting", differs ? differs : "", (char *)NULL);
+    if (done)
+        byron_log(BYRON_LOG_INFO, done, "stream", name, "setting", differs ? differs : "", (char *)NULL);
     return BYRON_OK;
 }
 
 byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err) {
     if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
     json_object *want = byron_jetstream_stream_config(&s->names, s->replicas, s->max_bytes);
-    byron_status_t st = want ? ensure_one(s, s->names.stream, want, err)
-                             : byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    byron_status_t st =
+        want ? ensure_one(s, s->names.stream, want, err) : byron_err_set(err, BYRON_ENOMEM, "out of memory");
     json_object_put(want);
     if (st == BYRON_OK) atomic_store(&s->ensured, 1);
     return st;

@@ -16,10 +16,12 @@
 #include "verify.h"
 
 #include "app.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "dlq.h"
 #include "fold.h"
-#include "nats_options.h"
+#include "oneshot.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,17 +51,6 @@ typedef struct verify {
     byron_fold_t *fold;
     uint64_t own_last, *sub_last; /* the snapshot */
 } verify_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---- command line ----------------------------------------------------- */
 
@@ -195,36 +186,6 @@ static void print_summary(verify_t *v, const byron_fold_stats_t *st, const char 
 
 /* ---- NATS ------------------------------------------------------------- */
 
-static byron_status_t nats_open(verify_t *v, byron_err_t *err) {
-    natsOptions *no = NULL;
-    char name[200];
-    snprintf(name, sizeof name, "byron-verify/%s/%s", v->comp->namespace_, v->comp->component);
-    natsStatus ns;
-    if ((ns = natsOptions_Create(&no)) != NATS_OK ||
-        (ns = natsOptions_SetURL(no, v->s.nats_url)) != NATS_OK ||
-        (ns = natsOptions_SetName(no, name)) != NATS_OK ||
-        (ns = natsOptions_SetTimeout(no, 5000)) != NATS_OK) {
-        natsOptions_Destroy(no);
-        return byron_err_set(err, BYRON_EINVAL, "NATS options: %s", natsStatus_GetText(ns));
-    }
-    if (byron_nats_options_apply(no, err) != BYRON_OK) { /* the pod's NATS identity, TLS and inbox */
-        natsOptions_Destroy(no);
-        return err->code;
-    }
-    ns = natsConnection_Connect(&v->nc, no);
-    natsOptions_Destroy(no);
-    if (ns != NATS_OK) {
-        v->nc = NULL;
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "NATS %s: %s", v->s.nats_url, natsStatus_GetText(ns));
-    }
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = 5000;
-    if ((ns = natsConnection_JetStream(&v->js, v->nc, &jo)) != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "JetStream: %s", natsStatus_GetText(ns));
-    return BYRON_OK;
-}
-
 /* The stream's last sequence; 0 when it does not exist (nothing to fold). */
 static byron_status_t last_sequence(verify_t *v, const char *stream, uint64_t *last, byron_err_t *err) {
     jsStreamInfo *si = NULL;
@@ -274,7 +235,7 @@ static byron_status_t durable_settled(verify_t *v, const char *stream, const cha
 
 /* Step 2: every lane of the sink settled, or BYRON_ETIMEDOUT naming one that is not. */
 static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
-    int64_t deadline = now_ms() + v->s.wait_ms;
+    int64_t deadline = byron_clock_mono_ms() + v->s.wait_ms;
     char why[512] = "";
     for (;;) {
         int all = 1;
@@ -296,10 +257,10 @@ static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
                 return err->code;
         }
         if (all) return BYRON_OK;
-        if (now_ms() >= deadline)
+        if (byron_clock_mono_ms() >= deadline)
             return byron_err_set(err, BYRON_ETIMEDOUT, "the sink did not settle within %d ms: %s",
                                  v->s.wait_ms, why);
-        sleep_ms(100);
+        byron_clock_sleep_ms(100);
     }
 }
 
@@ -352,22 +313,19 @@ static const char *header(natsMsg *m, const char *key) {
     return natsMsgHeader_Get(m, key, &v) == NATS_OK ? v : NULL;
 }
 
-static byron_status_t on_dead_letter(verify_t *v, natsMsg *m, uint64_t seq, void *ud, byron_err_t *err) {
-    (void)ud;
-    const char *stream = header(m, "Byron-Dlq-Stream"), *sseq = header(m, "Byron-Dlq-Sequence");
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = sseq ? strtoull(sseq, &end, 10) : 0;
-    if (!stream || !sseq || errno || !end || *end || n == 0) {
-        char s[24];
-        snprintf(s, sizeof s, "%" PRIu64, seq);
-        byron_log(BYRON_LOG_WARN, "dead letter without Byron-Dlq-Stream/-Sequence headers: ignored",
-                  "sequence", s, (char *)NULL);
-        return BYRON_OK;
-    }
-    if (byron_fold_dead_letter(v->fold, stream, (uint64_t)n) != BYRON_OK)
-        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    return BYRON_OK;
+/* The dead letters, read by sequence (dlq.h: the sink's NATS user may, where
+ * it may not create a consumer on its dead-letter stream), minus the events a
+ * replay projected again: those are in the cache, as the fold must have them. */
+static byron_status_t read_dead_letters(verify_t *v, byron_err_t *err) {
+    byron_dlq_t dlq;
+    byron_status_t st = byron_dlq_read(v->js, v->comp, &dlq, err);
+    for (size_t i = 0; st == BYRON_OK && i < dlq.n; i++)
+        if (dlq.entries[i].state != BYRON_DLQ_REPLAYED &&
+            byron_fold_dead_letter(v->fold, dlq.entries[i].info.stream, dlq.entries[i].info.sequence) !=
+                BYRON_OK)
+            st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    if (st == BYRON_OK) byron_dlq_cleanup(&dlq);
+    return st;
 }
 
 static byron_status_t on_event(verify_t *v, natsMsg *m, uint64_t seq, void *ud, byron_err_t *err) {
@@ -398,32 +356,6 @@ static byron_status_t call_app(void *ud, const char *path, json_object *body, js
 }
 
 /* ---- the cache -------------------------------------------------------- */
-
-static byron_status_t mongo_open(verify_t *v, byron_err_t *err) {
-    bson_error_t be;
-    mongoc_uri_t *uri = mongoc_uri_new_with_error(v->s.mongo_uri, &be);
-    if (!uri) return byron_err_set(err, BYRON_EINVAL, "--mongo-uri: %s", be.message);
-    if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 5000);
-    const char *db = mongoc_uri_get_database(uri);
-    if (db && *db)
-        snprintf(v->db, sizeof v->db, "%s", db);
-    else {
-        snprintf(v->db, sizeof v->db, "byron_%s", v->comp->component);
-        for (char *p = v->db; *p; p++)
-            if (*p == '-') *p = '_';
-    }
-    v->mongo = mongoc_client_new_from_uri_with_error(uri, &be);
-    mongoc_uri_destroy(uri);
-    if (!v->mongo) return byron_err_set(err, BYRON_EINVAL, "--mongo-uri: %s", be.message);
-    mongoc_client_set_error_api(v->mongo, MONGOC_ERROR_API_VERSION_2);
-    mongoc_client_set_appname(v->mongo, "byron-verify");
-    bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
-    int ok = mongoc_client_command_simple(v->mongo, "admin", ping, NULL, NULL, &be);
-    bson_destroy(ping);
-    if (!ok) return byron_err_set(err, BYRON_EUNAVAILABLE, "MongoDB: %s", be.message);
-    return BYRON_OK;
-}
 
 /* Every document of a collection, as relaxed extended JSON, to fn. */
 static byron_status_t read_collection(verify_t *v, const char *name, const byron_model_t *m,
@@ -460,7 +392,10 @@ static byron_status_t read_collection(verify_t *v, const char *name, const byron
 
 static byron_status_t run(verify_t *v, byron_err_t *err) {
     byron_status_t st;
-    if ((st = nats_open(v, err)) != BYRON_OK || (st = mongo_open(v, err)) != BYRON_OK) return st;
+    if ((st = byron_oneshot_nats(v->comp, v->s.nats_url, "verify", &v->nc, &v->js, err)) != BYRON_OK ||
+        (st = byron_oneshot_mongo(v->comp, v->s.mongo_uri, "verify", &v->mongo, v->db, sizeof v->db, err)) !=
+            BYRON_OK)
+        return st;
     if (v->s.app_socket && !(v->app = byron_app_new(v->s.app_socket, v->s.app_timeout_ms, NULL, err)))
         return err->code;
     /* 1. snapshot */
@@ -473,13 +408,8 @@ static byron_status_t run(verify_t *v, byron_err_t *err) {
     /* 2. quiet */
     if ((st = wait_quiet(v, err)) != BYRON_OK) return st;
     /* 3. read: dead letters first (settled events have theirs stored), then the events */
-    char dlq[300], subject[400];
-    uint64_t dlq_last = 0;
-    snprintf(dlq, sizeof dlq, "%s_DLQ", v->comp->stream);
-    snprintf(subject, sizeof subject, "byrondlq.%s.%s.>", v->comp->namespace_, v->comp->component);
-    if ((st = last_sequence(v, dlq, &dlq_last, err)) != BYRON_OK ||
-        (st = read_stream(v, dlq, subject, dlq_last, on_dead_letter, NULL, err)) != BYRON_OK)
-        return st;
+    char subject[400];
+    if ((st = read_dead_letters(v, err)) != BYRON_OK) return st;
     snprintf(subject, sizeof subject, "%s.>", v->comp->subject_prefix);
     if ((st = read_stream(v, v->comp->stream, subject, v->own_last, on_event, NULL, err)) != BYRON_OK)
         return st;

@@ -14,7 +14,7 @@ clients/auth_check.cjs against it:
   browsers                        from https://shop.test only
 
 Clock skew is 0 and the key refresh interval 500 ms, so expiry and key rotation
-show within seconds. The sidecar and its sink must stop cleanly (exit 0, no sanitizer report).
+show within seconds. The sidecar, its sink and the app must stop cleanly (exit 0, no sanitizer report).
 """
 import json
 import os
@@ -146,10 +146,10 @@ def main():
             failed.append(f"body flood: RSS {peak:.0f} MiB, over the 256 MiB a pod is given")
     finally:
         rc, sink_rc = stop(sidecar), stop(sink)
-        app.terminate()
-        app.wait(timeout=10)
+        app_rc = stop(app)  # the reference app exits 0 on SIGTERM
     text = open(log).read()
-    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log)):
+    app_log = os.path.join(work, "app.log")
+    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log), ("app", app_rc, app_log)):
         if code != 0:
             failed.append(f"{name} exit status {code}")
         if sanitizer_report(open(path).read()):

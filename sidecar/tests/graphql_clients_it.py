@@ -16,7 +16,7 @@ sidecar/tests/clients/ against it, one after the other:
 
 Each script seeds what it needs (cache documents written into FerretDB in the
 shape the sink writes: _id, version, fields). Any failed assertion fails the
-test; both sidecars must then stop cleanly on SIGTERM (exit 0, no sanitizer report).
+test; both sidecars and the app must then stop cleanly on SIGTERM (exit 0, no sanitizer report).
 
 Usage (ctest does this): BYRON_TESTENV=... BYRON_SOURCE_DIR=... BYRON_BINARY_DIR=...
   graphql_clients_it.py [script ...]
@@ -163,8 +163,7 @@ def main():
     finally:
         rc = stop(sidecar)
         sink_rc = stop(sink) if sink else 0
-        app.terminate()
-        app.wait(timeout=10)
+        app_rc = stop(app)  # the reference app exits 0 on SIGTERM
     if holder:
         try:
             out = holder.communicate(timeout=20)[0].strip()
@@ -175,7 +174,8 @@ def main():
         if out != "closed 1001":
             failed.append(f"ws_hold: {out!r} (want closed 1001)")
     text = open(log).read()
-    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log)):
+    app_log = os.path.join(work, "app.log")
+    for name, code, path in (("sidecar", rc, log), ("sink", sink_rc, sink_log), ("app", app_rc, app_log)):
         if code != 0:
             failed.append(f"{name} exit status {code}")
         if sanitizer_report(open(path).read()):

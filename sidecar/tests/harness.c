@@ -1,7 +1,10 @@
 /* harness.c — see harness.h. */
 #include "harness.h"
 
+#include "byron/buf.h"
 #include "byron/json.h"
+#include "child.h"
+#include "testenv.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -19,127 +22,27 @@
 #include <time.h>
 #include <unistd.h>
 
-static char env_buf[8192];
+const char *h_env(const char *key) { return byron_testenv(key); }
 
-const char *h_env(const char *key) {
-    static __thread char val[1024];
-    const char *path = getenv("BYRON_TESTENV");
-    cr_assert_not_null(path, "BYRON_TESTENV is not set: run through ctest (fixture testenv)");
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "cannot open %s", path);
-    size_t n = fread(env_buf, 1, sizeof env_buf - 1, f);
-    fclose(f);
-    env_buf[n] = '\0';
-    size_t kl = strlen(key);
-    char *save = NULL;
-    for (char *line = strtok_r(env_buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
-            snprintf(val, sizeof val, "%s", line + kl + 1);
-            return val;
-        }
-    cr_assert_fail("%s not in %s", key, path);
-    return NULL;
-}
+int h_free_port(void) { return byron_test_free_port(); }
 
-int h_free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
+static void sleep_ms(long ms) { byron_test_sleep_ms(ms); }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+int h_log_sanitizer_report(const char *log) { return byron_test_sanitizer_report(log); }
 
-/* Every child and its log, so that h_wait_exit can read what it left there. */
-static struct {
-    pid_t pid;
-    char log[300];
-} children[128];
-
-int h_log_sanitizer_report(const char *log) {
-    static const char *const MARKS[] = {"WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
-                                        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
-    FILE *f = fopen(log, "r");
-    char line[4096];
-    int found = 0, shown = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        for (size_t i = 0; !found && i < sizeof MARKS / sizeof MARKS[0]; i++)
-            found = strstr(line, MARKS[i]) != NULL;
-        /* The report's first lines into the test's own output: the test then
-         * fails on them too (FAIL_REGULAR_EXPRESSION of sanitizer builds). */
-        if (found && shown++ < 40) fprintf(stderr, "%s: %s", log, line);
-    }
-    if (f) fclose(f);
-    return found;
-}
-
-/* Fork and exec with stdout to out (NULL: the log) and stderr to log. */
 static pid_t spawn(char *const argv[], const char *out, const char *log, char *const extra_env[]) {
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    for (size_t i = 0; pid > 0 && i < sizeof children / sizeof children[0]; i++)
-        if (children[i].pid == 0) {
-            children[i].pid = pid;
-            snprintf(children[i].log, sizeof children[i].log, "%s", log);
-            break;
-        }
-    if (pid == 0) {
-        /* A failed assertion ends the test process: take the children with it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int ofd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : fd;
-        dup2(ofd, 1);
-        dup2(fd, 2);
-        for (char *const *e = extra_env; e && *e; e++) putenv(*e);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
+    return byron_test_spawn(argv, out, log, extra_env);
 }
 
 pid_t h_spawn(char *const argv[], const char *log, char *const extra_env[]) {
-    return spawn(argv, NULL, log, extra_env);
+    return byron_test_spawn(argv, NULL, log, extra_env);
 }
 
-/* A child that wrote a sanitizer report fails the test, whatever its exit status. */
-static void check_child_log(pid_t pid) {
-    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
-        if (children[i].pid == pid) {
-            children[i].pid = 0;
-            cr_expect(!h_log_sanitizer_report(children[i].log), "sanitizer report in %s", children[i].log);
-        }
-}
+int h_wait_exit(pid_t pid, int timeout_ms) { return byron_test_wait_exit(pid, timeout_ms); }
 
-int h_wait_exit(pid_t pid, int timeout_ms) {
-    int rc = -1;
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            break;
-        }
-        sleep_ms(20);
-    }
-    if (rc == -1) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    check_child_log(pid);
-    return rc;
-}
+int64_t h_mono_ms(void) { return byron_test_now_ms(); }
 
-int64_t h_mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+void h_sleep_ms(long ms) { byron_test_sleep_ms(ms); }
 
 int h_ready(int port) {
     h_resp_t r;
@@ -219,18 +122,25 @@ double h_sink_outcome(int port, const char *outcome) {
     return v;
 }
 
+/* SIGTERM an app beside a sidecar: every app the tests run exits 0 on it. */
+static void app_stop(pid_t *pid, const char *log) {
+    if (*pid <= 0) return;
+    kill(*pid, SIGTERM);
+    int rc = h_wait_exit(*pid, 5000);
+    cr_expect_eq(rc, 0, "the app exited with %d on SIGTERM; see %s", rc, log);
+    *pid = 0;
+}
+
 int h_sink_stop(h_sink_t *k, int sig) {
     int rc = -1;
     if (k->pid > 0) {
         kill(k->pid, sig);
         rc = h_wait_exit(k->pid, 15000);
         k->pid = 0;
+        /* SIGTERM must end a sink cleanly, whether or not the caller looks. */
+        if (sig == SIGTERM) cr_expect_eq(rc, 0, "the sink exited with %d on SIGTERM; see %s", rc, k->log);
     }
-    if (k->app_pid > 0) {
-        kill(k->app_pid, SIGTERM);
-        h_wait_exit(k->app_pid, 5000);
-        k->app_pid = 0;
-    }
+    app_stop(&k->app_pid, k->app_log);
     return rc;
 }
 
@@ -271,6 +181,50 @@ int h_verify_ex(const char *config, const char *app_sock, const char *const *ext
         fclose(f);
     }
     return rc;
+}
+
+int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout) {
+    char dir[] = "/tmp/byron-admin-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char outp[300], log[300], bin[600], nats[600], mongo[600], cfg[400], sock[400];
+    snprintf(outp, sizeof outp, "%s/out.json", dir);
+    snprintf(log, sizeof log, "%s/admin.log", dir);
+    snprintf(bin, sizeof bin, "%s/sidecar/byron-sidecar", getenv("BYRON_BINARY_DIR"));
+    snprintf(nats, sizeof nats, "%s", h_env("BYRON_NATS_URL"));
+    snprintf(mongo, sizeof mongo, "%s", h_env("BYRON_MONGO_URI"));
+    snprintf(cfg, sizeof cfg, "%s", config);
+    char *argv[64] = {bin, "--mode=admin", "--config", cfg, "--nats-url", nats, "--mongo-uri", mongo};
+    int n = 8;
+    if (app_sock) {
+        snprintf(sock, sizeof sock, "%s", app_sock);
+        argv[n++] = "--app-socket";
+        argv[n++] = sock;
+    }
+    for (const char *const *e = args; e && *e && n < 62; e++) argv[n++] = (char *)*e;
+    argv[n] = NULL;
+    pid_t pid = spawn(argv, outp, log, NULL);
+    int rc = h_wait_exit(pid, 120000);
+    char *files[2] = {outp, log};
+    char **dst[2] = {out, errout};
+    for (int i = 0; i < 2; i++) {
+        if (!dst[i]) continue;
+        FILE *f = fopen(files[i], "r");
+        cr_assert_not_null(f, "%s", files[i]);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        *dst[i] = calloc(1, (size_t)len + 1);
+        cr_assert_eq(fread(*dst[i], 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+    }
+    return rc;
+}
+
+void h_app_control(const char *app_sock, const char *body) {
+    h_resp_t r;
+    cr_assert_eq(h_http(app_sock, 0, "POST", "/v1/control", body, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
 }
 
 int h_sidecar_partitions;
@@ -410,27 +364,10 @@ int h_sidecar_stop(h_sidecar_t *sc) {
         kill(sc->pid, SIGTERM);
         rc = h_wait_exit(sc->pid, 15000);
         sc->pid = 0;
+        cr_expect_eq(rc, 0, "the api sidecar exited with %d on SIGTERM; see %s", rc, sc->log);
     }
-    if (sc->app_pid > 0) {
-        kill(sc->app_pid, SIGTERM);
-        h_wait_exit(sc->app_pid, 5000);
-        sc->app_pid = 0;
-    }
+    app_stop(&sc->app_pid, sc->app_log);
     return rc;
-}
-
-typedef struct {
-    char *buf;
-    size_t len;
-} buf_t;
-
-static size_t on_data(char *p, size_t s, size_t n, void *ud) {
-    buf_t *b = ud;
-    b->buf = realloc(b->buf, b->len + s * n + 1);
-    memcpy(b->buf + b->len, p, s * n);
-    b->len += s * n;
-    b->buf[b->len] = '\0';
-    return s * n;
 }
 
 int h_http(const char *unix_path, int port, const char *method, const char *path, const char *body,
@@ -444,7 +381,7 @@ int h_http_hdr(const char *unix_path, int port, const char *method, const char *
     CURL *c = curl_easy_init();
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", unix_path ? 80 : port, path);
-    buf_t b = {0};
+    byron_buf_t b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
     if (header) h = curl_slist_append(h, header);
@@ -453,7 +390,7 @@ int h_http_hdr(const char *unix_path, int port, const char *method, const char *
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, byron_buf_curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     (void)method;
@@ -490,9 +427,13 @@ const char *h_error_code(h_resp_t *r) {
 }
 
 json_object *h_stream_events(const char *stream, const char *prefix) {
+    return h_stream_events_at(h_env("BYRON_NATS_URL"), stream, prefix);
+}
+
+json_object *h_stream_events_at(const char *nats_url, const char *stream, const char *prefix) {
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_ConnectTo(&nc, nats_url), NATS_OK);
     cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -525,3 +466,71 @@ json_object *h_stream_events(const char *stream, const char *prefix) {
     natsConnection_Destroy(nc);
     return arr;
 }
+
+int h_file_contains(const char *path, const char *needle) {
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+void h_assert_fold_equals_cache(const char *config, const char *app_sock) {
+    char *report = NULL;
+    int rc = h_verify(config, app_sock, &report);
+    cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
+    free(report);
+}
+
+static void nats_launch(h_nats_t *n) {
+    char port[16], mon[16], store[96];
+    snprintf(port, sizeof port, "%d", n->port);
+    snprintf(mon, sizeof mon, "%d", n->monitor);
+    snprintf(store, sizeof store, "%s/js", n->dir);
+    char *argv[] = {(char *)h_env("BYRON_NATS_SERVER"),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    port,
+                    "-m",
+                    mon,
+                    "-js",
+                    "-sd",
+                    store,
+                    "--server_name",
+                    "byron-private",
+                    NULL};
+    n->pid = h_spawn(argv, n->log, NULL);
+    int64_t deadline = h_mono_ms() + 20000;
+    for (;;) {
+        h_resp_t r;
+        int ok = h_http(NULL, n->monitor, "GET", "/healthz?js-enabled-only=true", NULL, 1000, &r) == 0 &&
+                 r.status == 200;
+        h_resp_free(&r);
+        if (ok) return;
+        cr_assert_lt(h_mono_ms(), deadline, "nats-server not ready within 20 s; see %s", n->log);
+        sleep_ms(20);
+    }
+}
+
+void h_nats_start(h_nats_t *n) {
+    memset(n, 0, sizeof *n);
+    snprintf(n->dir, sizeof n->dir, "/tmp/byron-nats-XXXXXX");
+    cr_assert_not_null(mkdtemp(n->dir));
+    snprintf(n->log, sizeof n->log, "%s/nats.log", n->dir);
+    n->port = h_free_port();
+    n->monitor = h_free_port();
+    snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
+    nats_launch(n);
+}
+
+int h_nats_stop(h_nats_t *n, int sig) {
+    if (n->pid <= 0) return -1;
+    kill(n->pid, sig);
+    int rc = h_wait_exit(n->pid, 20000);
+    n->pid = 0;
+    return rc;
+}
+
+void h_nats_restart(h_nats_t *n) { nats_launch(n); }

@@ -55,6 +55,8 @@ int h_wait_exit(pid_t pid, int timeout_ms);
 int h_log_sanitizer_report(const char *log);
 
 int64_t h_mono_ms(void);
+/* A pause between polls of a condition with a deadline, or a client's pause before a retry. */
+void h_sleep_ms(long ms);
 /* /readyz on the port answers 200. */
 int h_ready(int port);
 
@@ -75,7 +77,9 @@ void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Sum of byron_sink_events_total over event types for one outcome, from the
  * sidecar's /metrics on port (its admin port). */
 double h_sink_outcome(int port, const char *outcome);
-/* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1). */
+/* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1).
+ * With SIGTERM a status other than 0 fails the test here; the app beside it
+ * (if any) is stopped with SIGTERM and must exit 0. */
 int h_sink_stop(h_sink_t *k, int sig);
 
 /* The fold checker (docs/consistency.md): byron-sidecar --mode=verify on the
@@ -88,8 +92,26 @@ int h_sink_stop(h_sink_t *k, int sig);
 int h_verify(const char *config, const char *app_sock, char **report);
 /* The same with more flags (NULL-terminated, or NULL), e.g. {"--wait-ms", "500", NULL}. */
 int h_verify_ex(const char *config, const char *app_sock, const char *const *extra, char **report);
+/* After a scenario: the fold checker must find the cache equal to the fold
+ * of the log (exit 0); its report is the failure message otherwise. */
+void h_assert_fold_equals_cache(const char *config, const char *app_sock);
+/* Whether a line of the file (a child's log) contains needle. */
+int h_file_contains(const char *path, const char *needle);
 
-/* SIGTERM, wait; returns the exit status (or -1). */
+/* byron-sidecar --mode=admin (kubectl byron's work in the sink pod) on the
+ * component of config with the testenv's servers, the app on app_sock (NULL:
+ * none) and args (NULL-terminated: the command and its flags). Returns its exit
+ * status; *out gets its stdout and *errout its stderr (either may be NULL;
+ * caller frees). A sanitizer report fails the test. */
+int h_admin(const char *config, const char *app_sock, const char *const *args, char **out, char **errout);
+
+/* POST /v1/control on the reference app's socket ({"noHooks": bool},
+ * {"poison": bool}: examples/reference-app/python/app.py); the test fails
+ * unless it answers 200. */
+void h_app_control(const char *app_sock, const char *body);
+
+/* SIGTERM, wait; returns the exit status (or -1). A status other than 0 fails
+ * the test here (so does the app's, stopped the same way). */
 int h_sidecar_stop(h_sidecar_t *sc);
 
 typedef struct h_resp {
@@ -109,6 +131,22 @@ void h_resp_free(h_resp_t *r);
 int h_command(h_sidecar_t *sc, const char *cmd, const char *body, h_resp_t *out);
 /* "error.code" of a response, or "" */
 const char *h_error_code(h_resp_t *r);
+
+/* A nats-server (JetStream) of the test's own, for tests that stop, crash and
+ * restart it: the testenv's server is shared by every test running at once. */
+typedef struct {
+    pid_t pid;
+    int port, monitor;
+    char dir[64], log[128], url[64];
+} h_nats_t;
+/* Start it on free ports with its store in a fresh directory; waits (20 s) until JetStream is ready. */
+void h_nats_start(h_nats_t *n);
+/* Signal it (SIGTERM: graceful; SIGKILL: a crash) and wait; its exit status. */
+int h_nats_stop(h_nats_t *n, int sig);
+/* Start it again on the same ports and the same data; waits until ready. */
+void h_nats_restart(h_nats_t *n);
+/* The same as h_stream_events on another server. */
+json_object *h_stream_events_at(const char *nats_url, const char *stream, const char *prefix);
 
 /* Every event of the stream whose subject starts with prefix (NULL: all), in
  * stream order: [{"seq":..,"subject":..,"msgid":..,"event":{envelope}}]. Caller puts. */

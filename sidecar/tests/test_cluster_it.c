@@ -17,7 +17,9 @@
  * The test restarts a shared server: RESOURCE_LOCK nats_cluster. */
 #include "byron/jetstream.h"
 #include "byron/json.h"
+#include "child.h"
 #include "harness.h"
+#include "jpath.h"
 #include "testenv.h"
 
 #include <criterion/criterion.h>
@@ -36,11 +38,6 @@
  * burst goes on meanwhile); AFTER_RETURN more once it is back. MAX bounds the
  * arrays. */
 enum { THREADS = 4, PACE_MS = 20, KILL_AT = 200, RESTART_AT = 400, AFTER_RETURN = 200, MAX = 4000 };
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 typedef struct outcome {
     int64_t first_sent_ms; /* when its first attempt left */
@@ -84,13 +81,14 @@ static void *client(void *arg) {
                 atomic_fetch_add(&run.failed_attempts, 1);
                 snprintf(o->last_error, sizeof o->last_error, "%ld %s", r.status,
                          rc ? "(no answer)" : h_error_code(&r));
-                sleep_ms(100); /* a client's retry pause */
+                byron_test_sleep_ms(100); /* a client's retry pause */
             }
             h_resp_free(&r);
         }
         if (o->accepted && o->attempts == 1) atomic_fetch_add(&run.accepted_first, 1);
         atomic_fetch_add(&run.done, 1);
-        sleep_ms(PACE_MS); /* a steady load, so that the burst spans the member's outage and return */
+        byron_test_sleep_ms(
+            PACE_MS); /* a steady load, so that the burst spans the member's outage and return */
     }
     return NULL;
 }
@@ -107,11 +105,72 @@ static json_object *js_api(natsConnection *nc, const char *subject, const char *
     return o;
 }
 
-static const char *str_at(json_object *o, const char *a, const char *b) {
-    json_object *x, *y;
-    if (!json_object_object_get_ex(o, a, &x)) return "";
-    if (!b) return json_object_get_string(x);
-    return json_object_object_get_ex(x, b, &y) ? json_object_get_string(y) : "";
+/* The stream's leader ("c1".."c3"), after checking that it has three replicas. */
+static void stream_leader(natsConnection *nc, const char *stream, char *leader, size_t n) {
+    char subj[300];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", stream);
+    json_object *info = js_api(nc, subj, NULL);
+    cr_assert_eq(
+        json_object_get_int(json_object_object_get(json_object_object_get(info, "config"), "num_replicas")),
+        3, "the stream is not replicated: %s", json_object_to_json_string(info));
+    snprintf(leader, n, "%s", s_at(info, "cluster|leader"));
+    json_object_put(info);
+    cr_assert(leader[0] == 'c' && leader[1] >= '1' && leader[1] <= '3' && !leader[2], "leader \"%s\"",
+              leader);
+}
+
+/* The stream holds exactly one event per command b-0..b-<ncmds-1>, each at
+ * the sequence its answer gave. Returns the number of events. */
+static int64_t assert_each_command_once(natsConnection *nc, const char *stream, int ncmds) {
+    char subj[300];
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", stream);
+    json_object *info = js_api(nc, subj, NULL);
+    int64_t msgs =
+        json_object_get_int64(json_object_object_get(json_object_object_get(info, "state"), "messages"));
+    uint64_t last = (uint64_t)json_object_get_int64(
+        json_object_object_get(json_object_object_get(info, "state"), "last_seq"));
+    json_object_put(info);
+    static int seen[MAX];
+    memset(seen, 0, sizeof seen);
+    snprintf(subj, sizeof subj, "$JS.API.STREAM.MSG.GET.%s", stream);
+    for (uint64_t seq = 1; seq <= last; seq++) {
+        char req[64];
+        snprintf(req, sizeof req, "{\"seq\":%llu}", (unsigned long long)seq);
+        json_object *m = js_api(nc, subj, req);
+        const char *s = s_at(m, "message|subject"), *dot = strrchr(s, '.');
+        cr_assert(dot && !strncmp(dot + 1, "b-", 2), "event %llu on %s", (unsigned long long)seq, s);
+        int i = (int)strtol(dot + 3, NULL, 10);
+        cr_assert(i >= 0 && i < ncmds, "%s", s);
+        seen[i]++;
+        cr_assert_eq(run.out[i].sequence, seq, "b-%d: answered sequence %llu, stored at %llu", i,
+                     (unsigned long long)run.out[i].sequence, (unsigned long long)seq);
+        json_object_put(m);
+    }
+    for (int i = 0; i < ncmds; i++) cr_assert_eq(seen[i], 1, "b-%d is %d times in the stream", i, seen[i]);
+    cr_assert_eq(msgs, ncmds, "%lld events for %d commands", (long long)msgs, ncmds);
+    return msgs;
+}
+
+/* What the burst saw, by the member's outage [down_from, down_until). */
+typedef struct {
+    int sent_while_down, sent_after, failed, retried, max_attempts;
+    int64_t worst[3]; /* slowest command (first attempt to accepting answer): before, during, after */
+} tally_t;
+
+static tally_t tally(int ncmds, long long down_from, long long down_until) {
+    tally_t t = {0};
+    for (int i = 0; i < ncmds; i++) {
+        const outcome_t *o = &run.out[i];
+        int phase = o->first_sent_ms < down_from ? 0 : o->first_sent_ms < down_until ? 1 : 2;
+        t.sent_while_down += phase == 1;
+        t.sent_after += phase == 2;
+        t.failed += !o->accepted;
+        t.retried += o->attempts > 1;
+        if (o->attempts > t.max_attempts) t.max_attempts = o->attempts;
+        if (o->accepted_ms - o->first_sent_ms > t.worst[phase])
+            t.worst[phase] = o->accepted_ms - o->first_sent_ms;
+    }
+    return t;
 }
 
 Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, .timeout = 300) {
@@ -154,27 +213,19 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
     h_sink_t sink;
     h_sink_start(&sink, api.config, 0, senv, NULL, sinkflag);
 
-    snprintf(subj, sizeof subj, "$JS.API.STREAM.INFO.%s", api.stream);
-    json_object *info = js_api(nc, subj, NULL);
-    cr_assert_eq(
-        json_object_get_int(json_object_object_get(json_object_object_get(info, "config"), "num_replicas")),
-        3, "the stream is not replicated: %s", json_object_to_json_string(info));
     char leader[16], victim[24];
-    snprintf(leader, sizeof leader, "%s", str_at(info, "cluster", "leader"));
-    json_object_put(info);
-    cr_assert(leader[0] == 'c' && leader[1] >= '1' && leader[1] <= '3' && !leader[2], "leader \"%s\"",
-              leader);
+    stream_leader(nc, api.stream, leader, sizeof leader);
     snprintf(victim, sizeof victim, "nats-%s", leader);
 
     pthread_t th[THREADS];
     atomic_store(&run.limit, MAX);
     int64_t t0 = h_mono_ms();
     for (int i = 0; i < THREADS; i++) cr_assert_eq(pthread_create(&th[i], NULL, client, NULL), 0);
-    while (atomic_load(&run.done) < KILL_AT) sleep_ms(5);
+    while (atomic_load(&run.done) < KILL_AT) byron_test_sleep_ms(5);
     atomic_store(&run.down_from_ms, (long long)h_mono_ms());
     cr_assert_eq(byron_testenv_ctl("sigkill", victim), 0, "SIGKILL %s", victim);
     int at_kill = atomic_load(&run.done);
-    while (atomic_load(&run.done) < RESTART_AT) sleep_ms(5);
+    while (atomic_load(&run.done) < RESTART_AT) byron_test_sleep_ms(5);
     cr_assert_eq(byron_testenv_ctl("restart", victim), 0, "restart %s",
                  victim); /* returns once it is current */
     atomic_store(&run.down_until_ms, (long long)h_mono_ms());
@@ -185,49 +236,16 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
     int64_t burst_ms = h_mono_ms() - t0;
     const int ncmds = at_return + AFTER_RETURN;
 
-    /* The outage overlapped the writes. */
+    /* The outage overlapped the writes; the burst went on after it; every
+     * command was accepted, once, at the sequence its answer gave. */
     long long down_from = atomic_load(&run.down_from_ms), down_until = atomic_load(&run.down_until_ms);
-    int sent_while_down = 0, failed = 0, max_attempts = 0, retried = 0;
-    for (int i = 0; i < ncmds; i++) {
-        outcome_t *o = &run.out[i];
-        if (o->first_sent_ms >= down_from && o->first_sent_ms < down_until) sent_while_down++;
-        if (!o->accepted) failed++;
-        if (o->attempts > 1) retried++;
-        if (o->attempts > max_attempts) max_attempts = o->attempts;
-    }
-    cr_assert_gt(sent_while_down, 0, "no command was sent while %s was down", victim);
-    int sent_after = 0;
-    for (int i = 0; i < ncmds; i++) sent_after += run.out[i].first_sent_ms >= down_until;
-    cr_assert_geq(sent_after, AFTER_RETURN / 2, "the burst did not go on after %s came back", victim);
+    tally_t t = tally(ncmds, down_from, down_until);
+    cr_assert_gt(t.sent_while_down, 0, "no command was sent while %s was down", victim);
+    cr_assert_geq(t.sent_after, AFTER_RETURN / 2, "the burst did not go on after %s came back", victim);
     for (int i = 0; i < ncmds; i++)
         cr_assert(run.out[i].accepted, "command b-%d never accepted in %d attempts (last: %s)", i,
                   run.out[i].attempts, run.out[i].last_error);
-
-    /* The stream: exactly one event per command, at the sequence its answer gave. */
-    info = js_api(nc, subj, NULL);
-    int64_t msgs =
-        json_object_get_int64(json_object_object_get(json_object_object_get(info, "state"), "messages"));
-    uint64_t last = (uint64_t)json_object_get_int64(
-        json_object_object_get(json_object_object_get(info, "state"), "last_seq"));
-    json_object_put(info);
-    static int seen[MAX];
-    memset(seen, 0, sizeof seen);
-    snprintf(subj, sizeof subj, "$JS.API.STREAM.MSG.GET.%s", api.stream);
-    for (uint64_t seq = 1; seq <= last; seq++) {
-        char req[64];
-        snprintf(req, sizeof req, "{\"seq\":%llu}", (unsigned long long)seq);
-        json_object *m = js_api(nc, subj, req);
-        const char *s = str_at(m, "message", "subject"), *dot = strrchr(s, '.');
-        cr_assert(dot && !strncmp(dot + 1, "b-", 2), "event %llu on %s", (unsigned long long)seq, s);
-        int i = atoi(dot + 3);
-        cr_assert(i >= 0 && i < ncmds, "%s", s);
-        seen[i]++;
-        cr_assert_eq(run.out[i].sequence, seq, "b-%d: answered sequence %llu, stored at %llu", i,
-                     (unsigned long long)run.out[i].sequence, (unsigned long long)seq);
-        json_object_put(m);
-    }
-    for (int i = 0; i < ncmds; i++) cr_assert_eq(seen[i], 1, "b-%d is %d times in the stream", i, seen[i]);
-    cr_assert_eq(msgs, ncmds, "%lld events for %d commands", (long long)msgs, ncmds);
+    int64_t msgs = assert_each_command_once(nc, api.stream, ncmds);
 
     /* The sink's cache is the fold of the stream. */
     char *report = NULL;
@@ -236,14 +254,6 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
     cr_assert_eq(rc, 0, "the cache differs from the fold of the stream:\n%s", report ? report : "");
     free(report);
 
-    /* command latency (first attempt to accepting answer): before the kill, while down, after the return */
-    int64_t worst[3] = {0, 0, 0};
-    for (int i = 0; i < ncmds; i++) {
-        const outcome_t *o = &run.out[i];
-        int phase = o->first_sent_ms < down_from ? 0 : o->first_sent_ms < down_until ? 1 : 2;
-        if (o->accepted_ms - o->first_sent_ms > worst[phase])
-            worst[phase] = o->accepted_ms - o->first_sent_ms;
-    }
     fprintf(
         stderr,
         "cluster-fault: %d commands by %d clients in %lld ms; stream leader %s SIGKILLed after %d, back "
@@ -251,10 +261,10 @@ Test(cluster, a_member_killed_during_a_command_burst_loses_and_doubles_nothing, 
         "at the first attempt, %d retried (%d failed attempts, at most %d for one); slowest command before / "
         "during / after the outage: %lld / %lld / %lld ms; %lld events in the stream, each command once; "
         "fold check: equal\n",
-        ncmds, THREADS, (long long)burst_ms, leader, at_kill, down_until - down_from, sent_while_down,
-        sent_after, atomic_load(&run.accepted_first), retried, atomic_load(&run.failed_attempts),
-        max_attempts, (long long)worst[0], (long long)worst[1], (long long)worst[2], (long long)msgs);
-    cr_assert_eq(failed, 0);
+        ncmds, THREADS, (long long)burst_ms, leader, at_kill, down_until - down_from, t.sent_while_down,
+        t.sent_after, atomic_load(&run.accepted_first), t.retried, atomic_load(&run.failed_attempts),
+        t.max_attempts, (long long)t.worst[0], (long long)t.worst[1], (long long)t.worst[2], (long long)msgs);
+    cr_assert_eq(t.failed, 0);
     natsConnection_Close(nc);
     natsConnection_Destroy(nc);
     cr_assert_eq(h_sink_stop(&sink, SIGTERM), 0, "sink exit status; see %s", sink.log);

@@ -46,13 +46,6 @@ static long command(h_sidecar_t *sc, const char *cmd, const char *body) {
     return status;
 }
 
-static void assert_fold_equals_cache(const char *config, const char *app_sock) {
-    char *report = NULL;
-    int rc = h_verify(config, app_sock, &report);
-    cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
-    free(report);
-}
-
 /* ---- 1. decisions on the exact state ---------------------------------- */
 
 #define ORDERS 60
@@ -132,7 +125,7 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
         json_object *ev = jget(json_object_array_get_idx(evs, i), "event");
         const char *type = json_object_get_string(jget(ev, "type")),
                    *id = json_object_get_string(jget(ev, "subject"));
-        int n = id && strncmp(id, "sm-", 3) == 0 ? atoi(id + 3) : -1;
+        int n = id && strncmp(id, "sm-", 3) == 0 ? (int)strtol(id + 3, NULL, 10) : -1;
         if (n < 0 || n >= ORDERS || !type) continue;
         has_ship[n] += strcmp(type, "OrderShipped") == 0;
         has_cancel[n] += strcmp(type, "OrderCancelled") == 0;
@@ -142,7 +135,7 @@ Test(consistency_it, state_machine_holds_across_two_replicas, .timeout = 600) {
         cr_assert_eq(has_ship[i] + has_cancel[i], 1,
                      "order sm-%d: %d OrderShipped, %d OrderCancelled in the log", i, has_ship[i],
                      has_cancel[i]);
-    assert_fold_equals_cache(a.config, k.app_sock);
+    h_assert_fold_equals_cache(a.config, k.app_sock);
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     cr_assert_eq(h_sidecar_stop(&a), 0);
     cr_assert_eq(h_sidecar_stop(&b), 0);
@@ -266,7 +259,7 @@ Test(consistency_it, unique_values_held_once_across_two_replicas, .timeout = 600
         command(&a, "createOrder", "{\"id\":\"u-late\",\"input\":{\"customer\":\"c\",\"code\":\"D-4\"}}"),
         409, "D-4 is still held (by the winner of the third pair)");
     cr_assert_gt(check_unique_in_log(a.stream), ROUNDS);
-    assert_fold_equals_cache(a.config, NULL);
+    h_assert_fold_equals_cache(a.config, NULL);
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0,
                  "a command through the sidecar is never dead-lettered");
     cr_assert_eq(h_sidecar_stop(&a), 0);
@@ -281,15 +274,6 @@ Test(consistency_it, unique_values_held_once_across_two_replicas, .timeout = 600
     "{\"model\":\"OrderLine\",\"id\":\"{id}-a\",\"set\":{\"sku\":\"a\",\"qty\":1}},"                         \
     "{\"model\":\"OrderLine\",\"id\":\"{id}-b\",\"set\":{\"sku\":\"b\",\"qty\":2}},"                         \
     "{\"model\":\"OrderLine\",\"id\":\"{id}-c\",\"set\":{\"sku\":\"c\",\"qty\":3}}]}"
-
-static int file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
-    if (f) fclose(f);
-    return found;
-}
 
 /* How often the app beside sink k ran the after hook of the event with id ev_id. */
 static int after_hook_runs(h_sink_t *k, const char *ev_id) {
@@ -315,7 +299,7 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
         snprintf(body, sizeof body, "{\"id\":\"k-%d\",\"input\":{\"customer\":\"c\"}}", i);
         cr_assert_eq(command(&api, "createOrder", body), 200);
     }
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     for (int i = 0; i < NPOINTS; i++) {
         char fp[80], body[160];
@@ -337,12 +321,12 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
             k.pid = 0;
             char point[64];
             snprintf(point, sizeof point, "\"point\":\"%.*s\"", (int)strcspn(POINTS[i], ":"), POINTS[i]);
-            cr_assert(file_contains(k.log, point), "%s: the failpoint was not reached; see %s", POINTS[i],
+            cr_assert(h_file_contains(k.log, point), "%s: the failpoint was not reached; see %s", POINTS[i],
                       k.log);
             h_sink_stop(&k, SIGTERM); /* its app */
             h_sink_start(&k, api.config, 1, fast, app_env, NULL);
         }
-        assert_fold_equals_cache(api.config, k.app_sock);
+        h_assert_fold_equals_cache(api.config, k.app_sock);
         for (int c = 0; c < 3; c++) { /* every change is in, with its values */
             char path[128];
             snprintf(path, sizeof path, "/v1/cache/OrderLine/k-%d-%c", i, 'a' + c);
@@ -351,8 +335,8 @@ Test(consistency_it, sink_killed_inside_an_event_applies_every_change_once, .tim
             cr_assert_eq(json_object_get_int(jget(r.json, "qty")), c + 1);
             h_resp_free(&r);
         }
-        cr_assert(file_contains(k.log, "resumed from the lane's journal"), "%s: no resume; see %s", POINTS[i],
-                  k.log);
+        cr_assert(h_file_contains(k.log, "resumed from the lane's journal"), "%s: no resume; see %s",
+                  POINTS[i], k.log);
         cr_assert_geq(after_hook_runs(&k, ev_id), 1, "%s: the after hook never ran for %s", POINTS[i], ev_id);
         cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
         cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
@@ -473,7 +457,7 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
     char body[160];
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"c\"}}", id);
     cr_assert_eq(command(&api, "createOrder", body), 200);
-    assert_fold_equals_cache(api.config, NULL);
+    h_assert_fold_equals_cache(api.config, NULL);
     h_resp_t r;
     char path[96];
     snprintf(path, sizeof path, "/v1/cache/Order/%s", id);
@@ -517,7 +501,8 @@ Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 3
     h_sink_start(&k, api.config, 1, fast, app_env, NULL);
     cr_assert_eq(command(&api, "createOrder", "{\"id\":\"pm-1\",\"input\":{\"customer\":\"c\"}}"), 200);
     cr_assert_eq(command(&api, "createOrder", "{\"id\":\"pm-1-next\",\"input\":{\"customer\":\"c\"}}"), 200);
-    assert_fold_equals_cache(api.config, k.app_sock); /* projected: the next sink's first event is the ship */
+    h_assert_fold_equals_cache(api.config,
+                               k.app_sock); /* projected: the next sink's first event is the ship */
     /* Without an idempotency key, a sink's command is refused: a redelivery would run it twice. */
     h_resp_t r;
     cr_assert_eq(
@@ -534,7 +519,7 @@ Test(consistency_it, sink_app_commands_run_once_despite_redelivery, .timeout = 3
     k.pid = 0;
     h_sink_stop(&k, SIGTERM); /* its app */
     h_sink_start(&k, api.config, 1, fast, app_env, NULL);
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_http(k.app_sock, 0, "GET", "/v1/stats", NULL, 2000, &r), 0);
     cr_assert_geq(json_object_get_int(jget(r.json, "commandsSent")), 1, "the handler ran again: %s", r.body);
     h_resp_free(&r);

@@ -5,9 +5,11 @@
  * subscriptions work across components and survive the other one being away
  * (Q2, Q3), read-your-writes. Every wait has a deadline. */
 #include "byron/json.h"
+#include "child.h"
 #include "harness.h"
 #include "sink.h"
 #include "subject.h"
+#include "testenv.h"
 
 #include <criterion/criterion.h>
 #include <mongoc/mongoc.h>
@@ -20,34 +22,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
-    if (f) fclose(f);
-    return found;
-}
-
-/* The independent fold checker (docs/consistency.md) after a scenario. */
-static void assert_fold_equals_cache(const char *config, const char *app_sock) {
-    char *report = NULL;
-    int rc = h_verify(config, app_sock, &report);
-    cr_assert_eq(rc, 0, "the cache is not the fold of the log:\n%s", report ? report : "");
-    free(report);
-}
 
 /* ---- the fold ---------------------------------------------------------- */
 
@@ -169,12 +143,12 @@ static const char *const ORDER_MODELS[] = {"Order", "OrderLine", NULL};
 static void converge(const char *stream, int port, int custom_sets, int timeout_ms) {
     json_object *want = fold(stream, custom_sets);
     char last[2048] = "";
-    for (int64_t deadline = mono_ms() + timeout_ms;;) {
+    for (int64_t deadline = byron_test_now_ms() + timeout_ms;;) {
         json_object *got = cache_dump(port, ORDER_MODELS);
         snprintf(last, sizeof last, "%s", diff(want, got));
         json_object_put(got);
-        if (!last[0] || mono_ms() > deadline) break;
-        sleep_ms(100);
+        if (!last[0] || byron_test_now_ms() > deadline) break;
+        byron_test_sleep_ms(100);
     }
     cr_assert_str_empty(last, "cache did not converge to the log: %s", last);
     json_object_put(want);
@@ -186,10 +160,14 @@ typedef struct {
     h_sidecar_t *api;
     int first, count, aggregates;
     unsigned seed;
+    atomic_int sent;   /* commands answered so far (the test waits on it) */
+    char failure[600]; /* the first refused command; asserted by the test's thread after the join */
 } burst_t;
 
 /* A deterministic mix on aggregates b-<first..first+aggregates): create,
- * updates of several fields, deletes and re-creates. */
+ * updates of several fields, deletes and re-creates. Stops at the first
+ * command not answered 200 and records it (criterion asserts only on the
+ * test's thread). */
 static void *burst(void *arg) {
     burst_t *b = arg;
     unsigned seed = b->seed;
@@ -217,9 +195,13 @@ static void *burst(void *arg) {
                      ST[i % 3], rand_r(&seed) % 7);
         }
         h_resp_t r;
-        cr_assert_eq(h_command(b->api, cmd, body, &r), 0);
-        cr_assert_eq(r.status, 200, "%s %s: %s", cmd, body, r.body);
+        int rc = h_command(b->api, cmd, body, &r);
+        if (rc != 0 || r.status != 200)
+            snprintf(b->failure, sizeof b->failure, "%s %s: transport %d, status %ld: %s", cmd, body, rc,
+                     r.status, r.body ? r.body : "");
         h_resp_free(&r);
+        if (b->failure[0]) break;
+        atomic_fetch_add(&b->sent, 1);
         exists[a] = strcmp(cmd, "deleteOrder") != 0;
     }
     free(exists);
@@ -236,9 +218,10 @@ static void run_bursts(h_sidecar_t *api, int threads, int per_thread, int aggreg
                          .count = per_thread,
                          .aggregates = aggregates_per_thread,
                          .seed = seed + (unsigned)i};
-        pthread_create(&t[i], NULL, burst, &b[i]);
+        cr_assert_eq(pthread_create(&t[i], NULL, burst, &b[i]), 0);
     }
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < threads; i++) cr_assert_eq(b[i].failure[0], '\0', "writer %d: %s", i, b[i].failure);
 }
 
 /* ",name,name!," — the collection's index names, sorted, "!" marking unique ones. */
@@ -364,7 +347,7 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     for (char *p = db; *p; p++)
         if (*p == '-') *p = '_';
     cr_assert_str_eq(index_names(db, "Order"), ",_id_,code_1,customer_1,");
-    assert_fold_equals_cache(api.config, NULL);
+    h_assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -378,26 +361,32 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     h_sink_start(&k2, api.config, 0, env, NULL, NULL);
     run_bursts(&api, 4, 60, 20, 2);
     /* Both replicas project (they share the partitions' consumers). */
-    int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline &&
+    int64_t deadline = byron_test_now_ms() + 20000;
+    while (byron_test_now_ms() < deadline &&
            (h_sink_outcome(k1.admin, "projected") < 1 || h_sink_outcome(k2.admin, "projected") < 1))
-        sleep_ms(50);
+        byron_test_sleep_ms(50);
     double p1 = h_sink_outcome(k1.admin, "projected"), p2 = h_sink_outcome(k2.admin, "projected");
     cr_assert(p1 > 0 && p2 > 0, "work not shared: replica 1 projected %.0f, replica 2 %.0f", p1, p2);
     /* Kill one in the middle of the next burst: the other finishes. */
     pthread_t t;
     burst_t b = {.api = &api, .first = 500000, .count = 300, .aggregates = 40, .seed = 3};
-    pthread_create(&t, NULL, burst, &b);
-    sleep_ms(300);
+    cr_assert_eq(pthread_create(&t, NULL, burst, &b), 0);
+    deadline = byron_test_now_ms() + 30000;
+    while (byron_test_now_ms() < deadline && atomic_load(&b.sent) < 50 && !b.failure[0])
+        byron_test_sleep_ms(10);
+    int sent_at_kill = atomic_load(&b.sent);
     cr_assert_eq(h_sink_stop(&k1, SIGKILL), 128 + SIGKILL);
     pthread_join(t, NULL);
+    cr_assert_eq(b.failure[0], '\0', "%s", b.failure);
+    cr_assert(sent_at_kill >= 50 && sent_at_kill < b.count, "the kill came mid-burst: %d of %d sent",
+              sent_at_kill, b.count);
     converge(api.stream, k2.port, 0, 60000);
     /* Order: an event delivered before its predecessor was applied would have
      * met the guard's gap rule, which logs and retries it: neither replica did. */
     cr_assert_eq(h_sink_outcome(k2.admin, "dead_lettered"), 0);
-    cr_assert(!file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
-    cr_assert(!file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
-    assert_fold_equals_cache(api.config, NULL);
+    cr_assert(!h_file_contains(k1.log, "not the next one"), "replica 1 saw a gap; see %s", k1.log);
+    cr_assert(!h_file_contains(k2.log, "not the next one"), "replica 2 saw a gap; see %s", k2.log);
+    h_assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -433,8 +422,9 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
      */
     delete_durables(api.stream, 8);
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
-    int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && h_sink_outcome(k.admin, "skipped") < (double)nevents) sleep_ms(50);
+    int64_t deadline = byron_test_now_ms() + 30000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "skipped") < (double)nevents)
+        byron_test_sleep_ms(50);
     cr_assert_eq(h_sink_outcome(k.admin, "skipped"), (double)nevents);
     cr_assert_eq(h_sink_outcome(k.admin, "projected"), 0);
     json_object *after = cache_dump(k.port, ORDER_MODELS);
@@ -449,7 +439,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     cr_assert_eq(h_sink_outcome(k.admin, "skipped"), 0);
     json_object_put(after);
     json_object_put(before);
-    assert_fold_equals_cache(api.config, NULL);
+    h_assert_fold_equals_cache(api.config, NULL);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -490,8 +480,9 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     /* The poison event lands in the DLQ with its error, after 3 deliveries. */
     char dlq[256];
     snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
-    int64_t deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline && h_sink_outcome(k.admin, "dead_lettered") < 1) sleep_ms(50);
+    int64_t deadline = byron_test_now_ms() + 30000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "dead_lettered") < 1)
+        byron_test_sleep_ms(50);
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 1);
     json_object *d = h_stream_events(dlq, NULL);
     cr_assert_eq(json_object_array_length(d), 1);
@@ -503,7 +494,7 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
         json_object_get_string(json_object_object_get(json_object_object_get(m, "event"), "subject")), "p-1");
     json_object_put(d);
     /* Later events are projected: the custom one through the app's handler. */
-    deadline = mono_ms() + 20000;
+    deadline = byron_test_now_ms() + 20000;
     for (;;) {
         json_object *o = NULL;
         char path[80];
@@ -516,19 +507,19 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
         o = r.json;
         int ok2 = o && json_object_get_int(json_object_object_get(o, "version")) == 2 &&
                   strcmp(json_object_get_string(json_object_object_get(o, "status")), "SHIPPED") == 0;
-        if ((ok2 && ok3) || mono_ms() > deadline) {
+        if ((ok2 && ok3) || byron_test_now_ms() > deadline) {
             cr_assert(ok2 && ok3, "%s: %s; %s projected: %d", id2, r.body, id3, ok3);
             h_resp_free(&r);
             break;
         }
         h_resp_free(&r);
-        sleep_ms(50);
+        byron_test_sleep_ms(50);
     }
     /* The poisoned aggregate stays at the version before the poison. */
     cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/p-1", NULL, 2000, &r), 0);
     cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "version")), 1, "%s", r.body);
     h_resp_free(&r);
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -558,19 +549,19 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
                  NULL); /* the Node reference app (the Python one serves the DLQ test) */
     /* B is ready although one of its subscriptions has no stream: reported, not blocking. */
     h_resp_t r;
-    int64_t deadline = mono_ms() + 10000;
+    int64_t deadline = byron_test_now_ms() + 10000;
     for (;;) {
         cr_assert_eq(h_http(NULL, b.admin, "GET", "/readyz", NULL, 2000, &r), 0);
         json_object *subs = json_object_object_get(json_object_object_get(r.json, "checks"), "subscriptions");
         const char *e = json_object_get_string(json_object_object_get(subs, "error"));
-        if ((e && strstr(e, "stream not found")) || mono_ms() > deadline) {
+        if ((e && strstr(e, "stream not found")) || byron_test_now_ms() > deadline) {
             cr_assert_eq(r.status, 200, "%s", r.body);
             cr_assert(e && strstr(e, "stream not found"), "%s", r.body);
             h_resp_free(&r);
             break;
         }
         h_resp_free(&r);
-        sleep_ms(50);
+        byron_test_sleep_ms(50);
     }
     for (int i = 0; i < 20; i++) {
         char body[200];
@@ -583,7 +574,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
     cr_assert_eq(h_command(&a, "updateOrder", "{\"id\":\"m-0\",\"input\":{\"status\":\"SHIPPED\"}}", &r), 0);
     h_resp_free(&r);
     /* B's cache mirrors A's creates (not the update: B listens to OrderCreated only). */
-    deadline = mono_ms() + 20000;
+    deadline = byron_test_now_ms() + 20000;
     for (;;) {
         static const char *const M[] = {"OrderMirror", NULL};
         json_object *got = cache_dump(b.port, M);
@@ -592,17 +583,17 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         int ok = n == 20 && m0 &&
                  strcmp(json_object_get_string(json_object_object_get(m0, "status")), "OPEN") == 0 &&
                  strcmp(json_object_get_string(json_object_object_get(m0, "customer")), "c0") == 0;
-        if (ok || mono_ms() > deadline) {
+        if (ok || byron_test_now_ms() > deadline) {
             cr_assert(ok, "B's cache: %s", json_object_to_json_string(got));
             json_object_put(got);
             break;
         }
         json_object_put(got);
-        sleep_ms(100);
+        byron_test_sleep_ms(100);
     }
     /* The update is not listed: consumed and counted, not handed to the app. */
-    deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline && h_sink_outcome(b.admin, "filtered") < 1) sleep_ms(50);
+    deadline = byron_test_now_ms() + 10000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(b.admin, "filtered") < 1) byron_test_sleep_ms(50);
     cr_assert_geq(h_sink_outcome(b.admin, "filtered"), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
@@ -616,13 +607,13 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
                  0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
-    deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline) {
+    deadline = byron_test_now_ms() + 20000;
+    while (byron_test_now_ms() < deadline) {
         cr_assert_eq(h_http(NULL, b.port, "GET", "/v1/cache/OrderMirror/m-late", NULL, 2000, &r), 0);
         long st = r.status;
         h_resp_free(&r);
         if (st == 200) break;
-        sleep_ms(50);
+        byron_test_sleep_ms(50);
     }
     cr_assert_eq(h_http(NULL, b.port, "GET", "/v1/cache/OrderMirror/m-late", NULL, 2000, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -643,8 +634,9 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     h_resp_t r;
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
-    int64_t deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1) sleep_ms(50);
+    int64_t deadline = byron_test_now_ms() + 20000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1)
+        byron_test_sleep_ms(50);
     kill(k.app_pid, SIGKILL);
     h_wait_exit(k.app_pid, 5000);
     k.app_pid = 0;
@@ -652,26 +644,26 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(h_command(&api, "shipOrder", "{\"id\":\"d-1\",\"input\":{\"carrier\":\"ups\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
-    deadline = mono_ms() + 20000;
-    while (mono_ms() < deadline && h_sink_outcome(k.admin, "failed") < 4) sleep_ms(50);
+    deadline = byron_test_now_ms() + 20000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "failed") < 4) byron_test_sleep_ms(50);
     cr_assert_geq(h_sink_outcome(k.admin, "failed"), 4, "the event was not retried while the app was away");
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     h_app_start(&k, 1, app_env);
-    deadline = mono_ms() + 20000;
+    deadline = byron_test_now_ms() + 20000;
     for (;;) {
         cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/d-1", NULL, 2000, &r), 0);
         int ok = r.json && json_object_get_int(json_object_object_get(r.json, "version")) == 2 &&
                  strcmp(json_object_get_string(json_object_object_get(r.json, "status")), "SHIPPED") == 0;
-        if (ok || mono_ms() > deadline) {
+        if (ok || byron_test_now_ms() > deadline) {
             cr_assert(ok, "not projected after the app came back: %s", r.body);
             h_resp_free(&r);
             break;
         }
         h_resp_free(&r);
-        sleep_ms(50);
+        byron_test_sleep_ms(50);
     }
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
-    assert_fold_equals_cache(api.config, k.app_sock);
+    h_assert_fold_equals_cache(api.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }
@@ -731,7 +723,7 @@ Test(sink_it, stress_many_partitions_lanes_and_readers, .timeout = 900) {
                  r1.reads + r2.reads);
     cr_assert(h_sink_outcome(k1.admin, "projected") > 0 && h_sink_outcome(k2.admin, "projected") > 0,
               "both replicas project");
-    assert_fold_equals_cache(api.config, k1.app_sock);
+    h_assert_fold_equals_cache(api.config, k1.app_sock);
     cr_assert_eq(h_sink_stop(&k2, SIGTERM), 0);
     cr_assert_eq(h_sink_stop(&k1, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&api), 0);

@@ -26,7 +26,8 @@ Event handlers (sink side, POST /v1/events/<type>):
   subscribed event  mirrors the other component's object into this component's first
                     model: {"changes": [{"model": M, "id": <event subject>, "set": <data ∩ M's fields>}]}
   generated event   {} (the sidecar's default projection)
-  any event whose data holds the string "poison" fails (500): for dead-letter tests.
+  any event whose data holds the string "poison" fails (500): for dead-letter tests;
+  POST /v1/control {"poison": false} cures it (the app is fixed: dead letters can be replayed).
 """
 import http.client
 import json
@@ -41,6 +42,7 @@ from http.server import BaseHTTPRequestHandler
 SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
 SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
+POISON = True  # "poison" in an event's data fails its handler
 EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
 EVENT_CHANGES = json.loads(os.environ.get("REFAPP_EVENT_CHANGES") or "{}")
 EVENT_COMMANDS = json.loads(os.environ.get("REFAPP_EVENT_COMMANDS") or "{}")
@@ -124,9 +126,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {"error": "body is not JSON"})
         parts = self.path.strip("/").split("/")
         if self.path == "/v1/control":  # tests: hooks come and go while the sidecar runs
-            global NO_HOOKS
-            NO_HOOKS = bool(req.get("noHooks"))
-            return self.reply(200, {"noHooks": NO_HOOKS})
+            global NO_HOOKS, POISON
+            if "noHooks" in req:
+                NO_HOOKS = bool(req["noHooks"])
+            if "poison" in req:
+                POISON = bool(req["poison"])
+            return self.reply(200, {"noHooks": NO_HOOKS, "poison": POISON})
         # /v1/commands/<name>[/before|/after]   /v1/events/<type>[/before|/after]
         if len(parts) < 3 or parts[0] != "v1" or parts[1] not in ("commands", "events"):
             return self.reply(404, {"error": "no such path"})
@@ -148,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                 stats["lastPrincipal"] = req.get("principal")
             inp = req.get("input") or {}
             if inp.get("slow"):
+                log("holding the before hook", seconds=inp["slow"])  # tests wait for this line
                 time.sleep(float(inp["slow"]))
             if inp.get("garbage"):
                 return self.reply(200, b"<html>this is not JSON", raw=True)
@@ -182,7 +188,7 @@ def model_fields(name):
 def handle_event(self, etype, req):
     ev = req.get("event") or {}
     data = ev.get("data") or {}
-    if "poison" in [v for v in data.values() if isinstance(v, str)]:
+    if POISON and "poison" in [v for v in data.values() if isinstance(v, str)]:
         return self.reply(500, {"error": "poisoned event %s" % ev.get("id")})
     if req.get("subscribed"):
         models = META.get("models") or []

@@ -65,6 +65,15 @@ byron_status_t byron_kube_stream(byron_kube_client_t *c, const char *path, long 
                                  byron_kube_line_fn line_fn, void *ud, const atomic_int *stop,
                                  long *http_code, byron_err_t *err);
 
+/* For a protocol this client does not speak itself (kube_exec.c's WebSocket):
+ * a curl handle connected (TCP and TLS with the client's credentials:
+ * CURLOPT_CONNECT_ONLY) to the API server for path, and the request header
+ * lines the client would send ("Host: ...\r\nAuthorization: ...\r\n") into
+ * headers. The caller speaks over curl_easy_send/curl_easy_recv and cleans
+ * the handle up. EUNAVAILABLE when the server cannot be reached. */
+struct Curl_easy *byron_kube_client_connect(byron_kube_client_t *c, const char *path, char *headers,
+                                            size_t cap, byron_err_t *err);
+
 /* The human message of an API Status body ("" if none) into err, mapped. */
 byron_status_t byron_kube_status_error(long code, const char *method, const char *path, const char *body,
                                        byron_err_t *err);

@@ -34,7 +34,10 @@ typedef struct byron_kube_config {
  * directory relative file paths are resolved against. Caller frees *out. */
 byron_status_t byron_kubeconfig_parse(const char *buf, size_t len, const char *base_dir, const char *context,
                                       byron_kube_config_t **out, byron_err_t *err);
-/* Load a kubeconfig file (path NULL: $KUBECONFIG, then ~/.kube/config). */
+/* Load a kubeconfig file (path NULL: $KUBECONFIG, then ~/.kube/config). A
+ * KUBECONFIG holding a list (a:b) is merged as kubectl merges it: the first
+ * file to set current-context wins it, entries are taken by name, the first
+ * file's winning; missing files are skipped. */
 byron_status_t byron_kubeconfig_load(const char *path, const char *context, byron_kube_config_t **out,
                                      byron_err_t *err);
 /* Service-account credentials of the pod we run in. root: NULL for

@@ -1,11 +1,17 @@
 /* testenv.c — read the integration test environment (see testenv.h). */
 #include "testenv.h"
 
+#include "byron/clock.h"
+
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_KEYS 32
 
@@ -53,8 +59,16 @@ int byron_testenv_ctl(const char *verb, const char *server) {
     return system(cmd);
 }
 
-long long byron_test_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+long long byron_test_now_ms(void) { return byron_clock_mono_ms(); }
+
+int byron_test_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0, "socket");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    int ok =
+        bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &l) == 0;
+    close(fd);
+    cr_assert(ok, "no free loopback port");
+    return ntohs(a.sin_port);
 }

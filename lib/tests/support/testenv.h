@@ -15,4 +15,7 @@ int byron_testenv_ctl(const char *verb, const char *server);
 /* Milliseconds on a monotonic clock, for deadlines. */
 long long byron_test_now_ms(void);
 
+/* A loopback TCP port free at the time of the call (for a server the test starts). */
+int byron_test_free_port(void);
+
 #endif

@@ -44,6 +44,7 @@ typedef struct exec {
     struct timespec deadline;
     bool has_deadline, deadline_hit, deadline_reported;
     json_object *event; /* subscription event mode: the root field's value */
+    json_object *no_args; /* the args of every field that declares none: {}, made once per execution */
     byron_graphql_authorize_fn authorize;
     uint64_t max_cost;
 } exec_t;
@@ -178,23 +179,21 @@ static void field_error(exec_t *ex, const group_t *g, const char *code, const ch
     json_object_array_add(ex->errors, e);
 }
 
-static int64_t remaining_ms(const exec_t *ex) {
-    if (!ex->has_deadline) return -1;
+/* Whether the deadline has passed; *remaining_ms: what is left of it (-1:
+ * no deadline). One clock read per field. */
+static bool past_deadline(exec_t *ex, int64_t *remaining_ms) {
+    *remaining_ms = -1;
+    if (!ex->has_deadline) return false;
+    *remaining_ms = 0;
+    if (ex->deadline_hit) return true;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t ms =
         (int64_t)(ex->deadline.tv_sec - now.tv_sec) * 1000 + (ex->deadline.tv_nsec - now.tv_nsec) / 1000000;
-    return ms < 0 ? 0 : ms;
-}
-
-static bool past_deadline(exec_t *ex) {
-    if (!ex->has_deadline) return false;
-    if (ex->deadline_hit) return true;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec > ex->deadline.tv_sec ||
         (now.tv_sec == ex->deadline.tv_sec && now.tv_nsec >= ex->deadline.tv_nsec))
         ex->deadline_hit = true;
+    *remaining_ms = ms < 0 ? 0 : ms;
     return ex->deadline_hit;
 }
 
@@ -360,7 +359,8 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     const byron_graphql_field_t *f = gql_field_def(ex->s, type, first->name);
     if (f == NULL) return 1;
     cur_t c = {type, f, g};
-    if (past_deadline(ex)) {
+    int64_t remaining;
+    if (past_deadline(ex, &remaining)) {
         /* One error is enough; later fields just come back null. */
         if (ex->deadline_reported) return -1;
         ex->deadline_reported = true;
@@ -370,7 +370,10 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     }
     json_object *args = NULL;
     char err[512];
-    if (gql_coerce_arguments(f->args, first->args, ex->vars, &args, err, sizeof(err)) < 0) {
+    if (!f->args) { /* most fields: nothing to coerce, and one {} serves them all (resolvers borrow it) */
+        if (!ex->no_args) ex->no_args = json_object_new_object();
+        args = json_object_get(ex->no_args);
+    } else if (gql_coerce_arguments(f->args, first->args, ex->vars, &args, err, sizeof(err)) < 0) {
         field_error(ex, g, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
         return -1;
     }
@@ -397,7 +400,7 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
             .path = ex->path,
             .variables = ex->vars,
             .operation = ex->op->operation,
-            .deadline_remaining_ms = remaining_ms(ex),
+            .deadline_remaining_ms = remaining,
         };
         byron_graphql_resolve_fn fn = f->resolve    ? f->resolve
                                       : ex->resolve ? ex->resolve
@@ -644,6 +647,7 @@ static byron_graphql_status_t authorize_roots(exec_t *ex, const byron_graphql_ty
 }
 
 static void exec_cleanup(exec_t *ex) {
+    json_object_put(ex->no_args);
     json_object_put(ex->errors);
     json_object_put(ex->path);
     json_object_put(ex->vars);

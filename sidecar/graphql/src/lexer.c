@@ -226,6 +226,7 @@ static int lex_block_string(gql_lexer_t *lx, gql_token_t *tok) {
             break;
         }
         if (c == '\\' && lx->end - p >= 4 && p[1] == '"' && p[2] == '"' && p[3] == '"') {
+            // NOLINTNEXTLINE(bugprone-not-null-terminated-result): raw is counted (n), never a C string
             memcpy(raw + n, "\"\"\"", 3);
             n += 3;
             p += 4;

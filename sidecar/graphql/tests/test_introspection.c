@@ -17,7 +17,7 @@ static json_object *path(json_object *o, const char *p) {
     snprintf(buf, sizeof(buf), "%s", p);
     for (char *tok = strtok(buf, "."); tok && o; tok = strtok(NULL, ".")) {
         if (json_object_get_type(o) == json_type_array)
-            o = json_object_array_get_idx(o, (size_t)atoi(tok));
+            o = json_object_array_get_idx(o, (size_t)strtoul(tok, NULL, 10));
         else if (!json_object_object_get_ex(o, tok, &o))
             o = NULL;
     }

@@ -1,4 +1,4 @@
-/* jpath.h — test helper: walk a json-c tree by a "|"-separated path
+/* jpath.h — test helper (lib/tests/support): walk a json-c tree by a "|"-separated path
  * ("spec|template|spec|containers|0|name"; "|" because label keys hold dots). */
 #ifndef BYRON_TEST_JPATH_H
 #define BYRON_TEST_JPATH_H
