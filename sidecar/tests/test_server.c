@@ -87,12 +87,22 @@ static const char *field(json_object *o, const char *k) {
     return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* The parts of a sidecar the server reads: api mode, metrics, health. */
+static void sidecar_init(byron_sidecar_t *sc) {
+    memset(sc, 0, sizeof *sc);
+    pthread_mutex_init(&sc->health.lock, NULL);
+    sc->mode = "api";
+    sc->metrics = byron_metrics_new();
+}
+
+static void sidecar_cleanup(byron_sidecar_t *sc) {
+    byron_metrics_free(sc->metrics);
+    pthread_mutex_destroy(&sc->health.lock);
+}
+
 Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     byron_sidecar_t sc;
-    memset(&sc, 0, sizeof sc);
-    pthread_mutex_init(&sc.health.lock, NULL);
-    sc.mode = "api";
-    sc.metrics = byron_metrics_new();
+    sidecar_init(&sc);
     byron_err_t err = {0};
     sc.pool = byron_workpool_new(2, 4, sc.metrics, &err);
     cr_assert_not_null(sc.pool, "%s", err.msg);
@@ -161,8 +171,7 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     byron_workpool_free(sc.pool);
     cr_assert_neq(access(path, F_OK), 0, "the socket file is removed");
     rmdir(sock);
-    byron_metrics_free(sc.metrics);
-    pthread_mutex_destroy(&sc.health.lock);
+    sidecar_cleanup(&sc);
 }
 
 /* ------------------------------------------------------------------ the public port's defences */
@@ -306,10 +315,7 @@ static void assert_inflight_budget(int port) {
 
 Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     byron_sidecar_t sc;
-    memset(&sc, 0, sizeof sc);
-    pthread_mutex_init(&sc.health.lock, NULL);
-    sc.mode = "api";
-    sc.metrics = byron_metrics_new();
+    sidecar_init(&sc);
     byron_err_t err = {0};
     json_object *root = json_tokener_parse(COMPONENT);
     byron_component_t *comp = NULL;
@@ -338,8 +344,7 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     byron_workpool_free(sc.pool);
     rmdir(dir);
     byron_component_free(comp);
-    byron_metrics_free(sc.metrics);
-    pthread_mutex_destroy(&sc.health.lock);
+    sidecar_cleanup(&sc);
 }
 
 /* ------------------------------------------------------------------ connections per client */
@@ -388,10 +393,7 @@ static ssize_t ask_new(int port) {
 
 Test(server, connections_per_client_are_capped, .timeout = 30) {
     byron_sidecar_t sc;
-    memset(&sc, 0, sizeof sc);
-    pthread_mutex_init(&sc.health.lock, NULL);
-    sc.mode = "api";
-    sc.metrics = byron_metrics_new();
+    sidecar_init(&sc);
     byron_err_t err = {0};
     sc.pool = byron_workpool_new(2, 4, sc.metrics, &err);
     byron_server_options_t o = {.bind_addr = "127.0.0.1", .admin_port = -1, .max_conns_per_client = 3};
@@ -429,6 +431,5 @@ Test(server, connections_per_client_are_capped, .timeout = 30) {
     byron_workpool_drain(sc.pool);
     byron_server_free(srv);
     byron_workpool_free(sc.pool);
-    byron_metrics_free(sc.metrics);
-    pthread_mutex_destroy(&sc.health.lock);
+    sidecar_cleanup(&sc);
 }

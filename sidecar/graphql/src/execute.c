@@ -43,7 +43,7 @@ typedef struct exec {
     json_object *path;
     struct timespec deadline;
     bool has_deadline, deadline_hit, deadline_reported;
-    json_object *event; /* subscription event mode: the root field's value */
+    json_object *event;   /* subscription event mode: the root field's value */
     json_object *no_args; /* the args of every field that declares none: {}, made once per execution */
     byron_graphql_authorize_fn authorize;
     uint64_t max_cost;
