@@ -199,6 +199,10 @@ retry 120 "the writer's end" writer_done
 # The only refusal expected: an old api pod that does not know the new field or value.
 odd='[l for l in cmds if l["verdict"] == "refused" and (not l["new"] or l["code"] != "GRAPHQL_VALIDATION_FAILED")]'
 [ "$(writer "len($odd)")" = 0 ] || fail "commands refused for another reason than an old api's schema: $(writer "$odd[:3]")"
+# Pods leave the Service before they stop (preStop): no command met a pod that
+# was gone (NO_ANSWER) or already draining (SHUTTING_DOWN) during the rollouts.
+gone='[l for l in cmds if {"NO_ANSWER", "SHUTTING_DOWN"} & set(l.get("retried", []))]'
+[ "$(writer "len($gone)")" = 0 ] || fail "commands sent to an api pod that was stopping or gone: $(writer "$gone[:3]")"
 accepted=$(writer 'len(acc)')
 pass "the writer stopped: $accepted commands accepted ($(writer 'len(new)') with the new field or value), $(writer 'len(cmds) - len(acc)') refused by old api pods, $(writer 'sum(l["attempts"] - 1 for l in cmds)') re-sent; the slowest answer: $(writer 'max(cmds, key=lambda l: l["ms"])')"
 

@@ -82,6 +82,8 @@ def send(name, id_, new, query):
         res = (a.get("data") or {}).get("c") if isinstance(a, dict) else None
         errs = a.get("errors") or [] if isinstance(a, dict) else []
         code = ((errs[0].get("extensions") or {}).get("code") if errs else None) or "NONE"
+        if code == "UNAVAILABLE" and "shutting down" in errs[0].get("message", ""):
+            code = "SHUTTING_DOWN"  # a pod the Service still routed to after its SIGTERM
         now = time.monotonic()
         line = {"command": name, "id": id_, "new": new, "attempts": attempts,
                 "t": round(now - START, 2), "ms": int((now - t0) * 1000)}

@@ -122,6 +122,23 @@ static json_object *pod_security(int uid) {
     return s;
 }
 
+/* Stopping without refusing or losing a request. A terminating pod leaves its
+ * Services' endpoints at once, but proxies and gateways learn it a moment
+ * later: the api's sidecar sleeps in preStop through that moment, so its
+ * SIGTERM (and its drain's 503s) comes only when nothing routes new requests
+ * to it any more. The app's sleep outlasts the sidecar's drain (the command
+ * deadline), since the work being drained calls the app; and the grace period
+ * outlasts both. Sink pods take no routed traffic: only their app waits. */
+#define BYRON_ROUTE_GRACE_S 5  /* endpoints to proxies and gateways */
+#define BYRON_DRAIN_S 15       /* the sidecar's drain: the command deadline (docs/sidecar.md) */
+#define BYRON_TERMINATION_S 45 /* preStop sleeps, drain, and the app's own stop */
+
+static json_object *pre_stop_sleep(int seconds) {
+    json_object *l = obj();
+    seti(set(set(l, "preStop", obj()), "sleep", obj()), "seconds", seconds);
+    return l;
+}
+
 static json_object *requests(const char *cpu, const char *mem, const char *mem_limit) {
     json_object *r = obj(), *q = set(r, "requests", obj());
     sets(q, "cpu", cpu);
@@ -603,6 +620,8 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     setb(ps, "automountServiceAccountToken", 0);
     set(ps, "securityContext", pod_security(65532));
     set(ps, "topologySpreadConstraints", spread(bc, mode));
+    seti(ps, "terminationGracePeriodSeconds", BYRON_TERMINATION_S);
+    int api = !strcmp(mode, "api");
     json_object *cs = set(ps, "containers", arr());
     const char *image = NULL;
     if (part && json_object_object_get_ex(part, "image", &v)) image = json_object_get_string(v);
@@ -626,6 +645,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
                 : requests("50m", "64Mi", NULL));
         push(set(app, "volumeMounts", arr()), mount("byron-run", "/var/run/byron", 0));
         set(app, "securityContext", container_security());
+        set(app, "lifecycle", pre_stop_sleep((api ? BYRON_ROUTE_GRACE_S : 0) + BYRON_DRAIN_S));
     }
     json_object *sc = push(cs, obj());
     sets(sc, "name", "byron-sidecar");
@@ -671,6 +691,7 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     set(sc, "readinessProbe", probe("/readyz", 5));
     set(sc, "livenessProbe", probe("/healthz", 10));
     set(sc, "resources", sidecar_resources(part));
+    if (api) set(sc, "lifecycle", pre_stop_sleep(BYRON_ROUTE_GRACE_S));
     json_object *mounts = set(sc, "volumeMounts", arr());
     push(mounts, mount("byron-run", "/var/run/byron", 0));
     push(mounts, mount("config", "/etc/byron", 1));

@@ -123,6 +123,10 @@ Test(desired, api_deployment_runs_app_and_sidecar_hardened) {
     cr_assert(has_env(sc, "BYRON_ADMIN_PORT", "9090"));
     cr_assert_str_eq(s_at(sc, "volumeMounts|1|mountPath"), "/etc/byron");
     cr_assert_not_null(at(sc, "resources|requests|cpu"));
+    /* Out of the Service before the SIGTERM; the app outlasts the sidecar's drain. */
+    cr_assert_str_eq(s_at(sc, "lifecycle|preStop|sleep|seconds"), "5");
+    cr_assert_str_eq(s_at(app, "lifecycle|preStop|sleep|seconds"), "20");
+    cr_assert_str_eq(s_at(dep, "spec|template|spec|terminationGracePeriodSeconds"), "45");
     json_object *c2[] = {app, sc};
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(json_object_get_boolean(at(c2[i], "securityContext|readOnlyRootFilesystem")), 1);
@@ -136,6 +140,7 @@ Test(desired, api_deployment_runs_app_and_sidecar_hardened) {
     cr_assert_null(at(sink, "spec|replicas"));
     cr_assert_null(container(sink, "app"));
     cr_assert_str_eq(s_at(container(sink, "byron-sidecar"), "args|0"), "--mode=sink");
+    cr_assert_null(at(container(sink, "byron-sidecar"), "lifecycle"), "no traffic is routed to a sink");
     cr_assert_not(has_env(container(sink, "byron-sidecar"), "BYRON_APP_SOCKET", NULL));
     byron_desired_cleanup(&d);
     json_object_put(bc);
