@@ -2,8 +2,9 @@
  *
  * Filters and cursors are built as JSON and converted to BSON as
  * bson_new_from_json types them (json_bson.h): the values then get the same
- * BSON types the sink gets from the same JSON event data, so equality matches. Pagination is keyset ("after" the last
- * (sort value, id) seen), O(page) per page instead of O(offset) with skip. */
+ * BSON types the sink gets from the same JSON event data, so equality
+ * matches. Pagination is keyset ("after" the last (sort value, id) seen),
+ * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
 #include "byron/json.h"

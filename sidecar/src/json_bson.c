@@ -6,12 +6,12 @@
 
 /* Keys that make a document Extended JSON for libbson's reader (its types). */
 static int is_extended_key(const char *k) {
-    static const char *const KEYS[] = {"$oid",       "$date",          "$numberLong", "$numberInt",
-                                       "$numberDouble", "$numberDecimal", "$binary",     "$regex",
-                                       "$options",   "$regularExpression", "$timestamp", "$symbol",
-                                       "$code",      "$scope",         "$minKey",     "$maxKey",
-                                       "$undefined", "$dbPointer",     "$uuid",       "$type",
-                                       "$ref",       "$id",            "$db"};
+    static const char *const KEYS[] = {
+        "$oid",           "$date",      "$numberLong", "$numberInt", "$numberDouble",
+        "$numberDecimal", "$binary",    "$regex",      "$options",   "$regularExpression",
+        "$timestamp",     "$symbol",    "$code",       "$scope",     "$minKey",
+        "$maxKey",        "$undefined", "$dbPointer",  "$uuid",      "$type",
+        "$ref",           "$id",        "$db"};
     if (k[0] != '$') return 0;
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
         if (strcmp(k, KEYS[i]) == 0) return 1;
@@ -87,8 +87,8 @@ bson_t *byron_json_bson_new(json_object *o, bson_error_t *err) {
     if (r == 1) return b;
     bson_destroy(b);
     if (r == 0) /* Extended JSON or an edge of the number range: libbson's reader, on the text */
-        return bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), -1,
-                                  err);
+        return bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                                  -1, err);
     bson_set_error(err, BSON_ERROR_JSON, BSON_JSON_ERROR_READ_INVALID_PARAM, "document too large");
     return NULL;
 }

@@ -24,7 +24,8 @@ Test(json_bson, scalars_get_libbsons_types) {
     same_as_libbson("{\"a\":1,\"b\":-1,\"c\":0,\"d\":2147483647,\"e\":-2147483648}");
     same_as_libbson("{\"a\":2147483648,\"b\":-2147483649,\"c\":9007199254740993}");
     same_as_libbson("{\"a\":1.5,\"b\":3.0,\"c\":-0.25,\"d\":1e3,\"e\":1.7976931348623157e308}");
-    same_as_libbson("{\"a\":true,\"b\":false,\"c\":null,\"d\":\"x\",\"e\":\"\",\"f\":\"\\u00e9\\u4e2d\\ud83d\\ude00\"}");
+    same_as_libbson(
+        "{\"a\":true,\"b\":false,\"c\":null,\"d\":\"x\",\"e\":\"\",\"f\":\"\\u00e9\\u4e2d\\ud83d\\ude00\"}");
 }
 
 Test(json_bson, nesting_and_query_operators) {
