@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -182,7 +183,14 @@ def main():
     ap.add_argument("--docs", action="store_true", help="regenerate docs/benchmarks.md's summary")
     ap.add_argument("--cache", default="postgresql", choices=["postgresql", "sqlite"])
     ap.add_argument("--no-bootstrap", action="store_true")
+    ap.add_argument("--docs-from", metavar="DIR", help="regenerate docs/benchmarks.md from an earlier run's results")
     args = ap.parse_args()
+    if args.docs_from:
+        d = json.loads((Path(args.docs_from) / "results.json").read_text())
+        png = Path(args.docs_from) / "latency.png"
+        regenerate_docs(summary(d["rows"], d["info"]), d["info"], extra_docs(d["extra"], png if png.exists() else None))
+        print("docs/benchmarks.md regenerated from %s" % args.docs_from)
+        return 0
     groups = [g for g in (args.only.split(",") if args.only else GROUPS) if g]
     for g in groups:
         if g not in GROUPS:
@@ -259,13 +267,45 @@ def main():
 
 
 def extra_docs(extra, png):
-    """What the table cannot hold (index plans, state waits, image sizes), as text."""
-    parts = []
-    for g, x in extra.items():
-        if x:
-            parts.append("<details><summary>%s: details of this run</summary>\n\n```json\n%s\n```\n</details>\n"
-                         % (g, json.dumps(x, indent=1, default=str)))
-    return "\n".join(parts) + "\n"
+    """What the table cannot hold, in a few lines: plans, waits, memory, images."""
+    out = []
+    if png:
+        shutil.copyfile(png, ROOT / "docs/benchmarks-latency.png")
+        out.append("![latency against offered load](benchmarks-latency.png)\n")
+    c = extra.get("commands") or {}
+    if c:
+        sm = c.get("sidecar idle, smaps_rollup (KiB)") or {}
+        out.append("- api sidecar idle: RSS %.1f MiB = %.1f MiB private + %.1f MiB shared library pages; PSS "
+                   "%.1f MiB. Start-ups to ready (ms): %s." % (
+                       c["sidecar idle"] / 1024, (sm.get("Private_Dirty", 0) + sm.get("Private_Clean", 0)) / 1024,
+                       sm.get("Shared_Clean", 0) / 1024, sm.get("Pss", 0) / 1024,
+                       ", ".join("%.0f" % x for x in c.get("startup ms (5 starts)", []))))
+        for conc, w in sorted((c.get("state wait") or {}).items(), key=lambda kv: int(kv[0])):
+            out.append("- shipOrder right after its create, c=%s: the api waited %.1f ms on average for the "
+                       "exact state; the sink took %.1f ms per event and projected events %.1f ms after their "
+                       "time (means of byron_sidecar_command_state_wait_seconds, byron_sink_projection_seconds, "
+                       "byron_sink_event_age_seconds)." % (
+                           conc, w["api"]["mean_ms"] or 0, w["sink projection"]["mean_ms"] or 0,
+                           w["sink event age"]["mean_ms"] or 0))
+    for name, plans in (extra.get("cache") or {}).items():
+        out.append("- %s, PostgreSQL plans (FerretDB's explain): by id %s; list %s." % (
+            name.capitalize(), " → ".join(plans["byid"]["plan"]), " → ".join(plans["list"]["plan"])))
+    f = extra.get("fanout") or {}
+    if f:
+        out.append("- Fan-out: %d stream consumer(s) for %d subscribers; sidecar RSS %.1f MiB idle, %.1f MiB with "
+                   "them (%.1f KiB per subscriber)." % (f["stream_consumers"] or 0, f["subscribers"],
+                                                        f["sidecar_rss_idle_mib"], f["sidecar_rss_mib"],
+                                                        f["rss_per_subscriber_kib"]))
+    o = extra.get("operator") or {}
+    if o:
+        out.append("- Operator RSS: %.1f MiB idle, %.1f MiB with the components (peak %.1f MiB)." % (
+            o["operator_rss_kib"]["idle"] / 1024, o["operator_rss_kib"]["loaded"] / 1024,
+            o["operator_rss_kib"]["peak"] / 1024))
+        sizes = o.get("image_sizes_mib")
+        if isinstance(sizes, dict):
+            out.append("- Image sizes (MiB, the e2e tier's image tarballs in the cache): " +
+                       ", ".join("%s %.1f" % kv for kv in sizes.items()) + ".")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

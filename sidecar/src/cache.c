@@ -1,12 +1,14 @@
 /* cache.c — cache reads with libmongoc (client pool, blocking calls).
  *
- * Filters and cursors are built as JSON and converted with bson_new_from_json:
- * the values then get the same BSON types the sink gets from the same JSON
- * event data, so equality matches. Pagination is keyset ("after" the last
- * (sort value, id) seen), O(page) per page instead of O(offset) with skip. */
+ * Filters and cursors are built as JSON and converted to BSON as
+ * bson_new_from_json types them (json_bson.h): the values then get the same
+ * BSON types the sink gets from the same JSON event data, so equality
+ * matches. Pagination is keyset ("after" the last (sort value, id) seen),
+ * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
 #include "byron/json.h"
+#include "json_bson.h"
 
 #include <libwebsockets.h>
 #include <mongoc/mongoc.h>
@@ -388,9 +390,8 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
     else
         json_object_put(and);
     json_object_put(holder);
-    const char *ftext = byron_json_compact(fj);
     bson_error_t be;
-    bson_t *filter = bson_new_from_json((const uint8_t *)ftext, -1, &be);
+    bson_t *filter = byron_json_bson_new(fj, &be);
     json_object_put(fj);
     if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
     int dir = q->descending ? -1 : 1;
@@ -417,9 +418,9 @@ byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const c
     *items = NULL;
     if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
     bson_error_t be;
-    bson_t *filter = bson_new_from_json((const uint8_t *)filter_json, -1, &be);
+    bson_t *filter = byron_json_bson_from_text(filter_json, &be);
     if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
-    bson_t *opts = opts_json ? bson_new_from_json((const uint8_t *)opts_json, -1, &be) : NULL;
+    bson_t *opts = opts_json ? byron_json_bson_from_text(opts_json, &be) : NULL;
     byron_status_t st = opts_json && !opts ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
                                            : find_json(cache, model, filter, opts, -1, items, NULL, err);
     bson_destroy(opts);

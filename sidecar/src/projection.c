@@ -20,6 +20,7 @@
 #include "byron/log.h"
 #include "cache.h"
 #include "envelope.h"
+#include "json_bson.h"
 #include "projector.h"
 #include "subject.h"
 
@@ -113,7 +114,7 @@ static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strs
 
 static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
     bson_error_t be;
-    bson_t *b = bson_new_from_json((const uint8_t *)byron_json_compact(o), -1, &be);
+    bson_t *b = byron_json_bson_new(o, &be);
     if (!b) byron_err_set(err, BYRON_EINVAL, "cannot convert to BSON: %s", be.message);
     return b;
 }
