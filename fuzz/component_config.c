@@ -1,10 +1,10 @@
 /* component_config.c — fuzz the component config parser and validator
- * (sidecar/src/config.c): arbitrary JSON must be accepted cleanly or rejected
+ * (sidecar/src/component.c): arbitrary JSON must be accepted cleanly or rejected
  * with a message, and an accepted component must render as metadata and make
  * a GraphQL schema or be refused with a message (component_schema.c). */
 #include "byron/json.h"
+#include "component.h"
 #include "component_schema.h"
-#include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -18,7 +18,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "component_schema.h"
-#include "graphql_endpoint.h"
+#include "gqlapi_endpoint.h"
 #include "server.h"
 #include "workpool.h"
 

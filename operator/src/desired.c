@@ -8,8 +8,8 @@
 
 #include "byron/base64.h"
 #include "byron/json.h"
+#include "component.h"
 #include "component_schema.h" /* the sidecar's parser and schema: one of each for the component */
-#include "config.h"
 #include "natsperm.h"
 #include "strmap.h"
 

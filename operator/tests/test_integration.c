@@ -6,11 +6,13 @@
  * operator process (the real binary, scoped with --namespace). */
 #include "byron/base64.h"
 #include "byron/buf.h"
+#include "byron/file.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "child.h"
-#include "config.h" /* the sidecar's parser: it must accept the component.json we write */
+#include "component.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
 #include "natsidentity.h"
@@ -74,7 +76,7 @@ static void install_crd(void) {
     size_t len;
     byron_err_t err = {0};
     snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", getenv("BYRON_SOURCE_DIR"));
-    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     json_object *crd = NULL;
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
     free(buf);
@@ -870,7 +872,7 @@ static void apply_rbac(int namespaced) {
     size_t len;
     byron_err_t err = {0};
     snprintf(path, sizeof path, "%s/operator/deploy/rbac.yaml", getenv("BYRON_SOURCE_DIR"));
-    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     for (char *doc = buf, *next; doc; doc = next) {
         next = strstr(doc, "\n---\n");
         if (next) {

@@ -1,7 +1,7 @@
 /*
  * component_schema.c — generates a component's GraphQL schema from its
  * parsed config (docs/component-spec.md, "Generated names"; every name is
- * listed in docs/graphql.md). config.c has validated the component; what can
+ * listed in docs/graphql.md). component.c has validated the component; what can
  * still fail here is GraphQL's own rule that names are unique, when a
  * generated name collides with another ("OrderFilter" declared as a model
  * beside a model "Order"), and the first collision is reported with the JSON
@@ -38,8 +38,9 @@ static byron_graphql_type_t *add_type(gen_t *g, byron_graphql_type_kind_t k, con
                                       const char *desc) {
     byron_graphql_type_t *t = byron_graphql_schema_add_type(g->s, k, name, desc);
     if (t == NULL)
-        fail(g, "generated type \"%s\" collides with another type (a model, enum or generated name); rename the "
-                "model or enum",
+        fail(g,
+             "generated type \"%s\" collides with another type (a model, enum or generated name); rename the "
+             "model or enum",
              name);
     return t;
 }
@@ -124,7 +125,8 @@ static void shared_types(gen_t *g) {
         add_field(g, t, "id", "ID!", "The aggregate's id.");
         add_field(g, t, "version", "Int!", "The aggregate's version after this event.");
         add_field(g, t, "time", "DateTime", NULL);
-        add_field(g, t, "data", "JSON", "Created: the full object; Updated: the changed fields; Deleted: {}.");
+        add_field(g, t, "data", "JSON",
+                  "Created: the full object; Updated: the changed fields; Deleted: {}.");
     }
     static const char *const SCALARS[] = {"ID", "String", "Int", "Float", "Boolean", "DateTime"};
     for (size_t i = 0; i < sizeof SCALARS / sizeof SCALARS[0]; i++)
@@ -192,7 +194,8 @@ static void result_types(gen_t *g, const byron_model_t *m) {
     if (t) {
         add_field(g, t, "id", "ID!", NULL);
         add_field(g, t, "version", "Int!", "The object's version after the command.");
-        add_field(g, t, "sequence", "String!", "Stream sequence of the last event, as a decimal string (64-bit).");
+        add_field(g, t, "sequence", "String!",
+                  "Stream sequence of the last event, as a decimal string (64-bit).");
         add_field(g, t, "events", "[ByronEvent!]!", "The events the command emitted.");
         add_field(g, t, "projected", "Boolean",
                   "Under the Byron-Consistency: projected header: whether the cache had the command's "
@@ -225,7 +228,7 @@ static void filter_types(gen_t *g, size_t idx) {
     byron_graphql_enum_add_value(ofield, "ID", "Order by id.");
     for (size_t i = 0; i < m->nfields; i++) {
         const byron_field_t *f = &m->fields[i];
-        if (!f->indexed) continue; /* config.c refuses indexed lists and JSON */
+        if (!f->indexed) continue; /* component.c refuses indexed lists and JSON */
         snprintf(ref, sizeof ref, "%sFilter", f->kind == BYRON_TYPE_MODEL ? "ID" : f->type_name);
         add_field(g, filter, f->name, ref, NULL);
         char up[160];
@@ -294,11 +297,13 @@ static void root_fields(gen_t *g, const byron_model_t *m, byron_graphql_type_t *
     }
 
     snprintf(field, sizeof field, "%sEvents", lc);
-    f = add_field(g, subscription, field, "ByronEvent!", "Events of this model; of one object when `id` is given.");
+    f = add_field(g, subscription, field, "ByronEvent!",
+                  "Events of this model; of one object when `id` is given.");
     if (f) {
         byron_graphql_field_add_arg(f, "id", "ID", NULL, "Only this object's events.");
-        byron_graphql_field_add_arg(f, "fromSequence", "String", NULL,
-                                    "Replay from this stream sequence (decimal string); absent: new events only.");
+        byron_graphql_field_add_arg(
+            f, "fromSequence", "String", NULL,
+            "Replay from this stream sequence (decimal string); absent: new events only.");
         set_op(f, BYRON_SCHEMA_EVENTS, m, NULL);
     }
 }
@@ -351,10 +356,12 @@ static void generate(gen_t *g) {
     for (size_t i = 0; i < g->c->ncommands && !g->failed; i++) command(g, i, mu);
 }
 
-byron_status_t byron_component_schema(const byron_component_t *c, byron_graphql_schema_t **out, byron_err_t *err) {
+byron_status_t byron_component_schema(const byron_component_t *c, byron_graphql_schema_t **out,
+                                      byron_err_t *err) {
     *out = NULL;
     if (c->nmodels == 0)
-        return byron_err_set(err, BYRON_EINVAL, "models: at least one model is required (the API serves models)");
+        return byron_err_set(err, BYRON_EINVAL,
+                             "models: at least one model is required (the API serves models)");
     gen_t g = {.c = c, .err = err};
     if (!(g.s = byron_graphql_schema_new())) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     generate(&g);

@@ -1,5 +1,5 @@
 /* component_schema.h — a component's GraphQL schema, generated from the one
- * parsed byron_component_t (config.h; every generated name is listed in
+ * parsed byron_component_t (component.h; every generated name is listed in
  * docs/graphql.md, "The component schema").
  *
  * Each generated field that means something to the sidecar carries a
@@ -12,7 +12,7 @@
 
 #include "byron/graphql.h"
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 typedef enum {
     BYRON_SCHEMA_GET,     /* Query.m(id) */
@@ -34,6 +34,7 @@ typedef struct byron_component_schema_op {
 /* The schema of c (finalized, read-only; free with byron_graphql_schema_free).
  * Fails (BYRON_EINVAL) only where GraphQL adds a rule to the component's:
  * a generated name that collides with another ("models[0].name: ..."). */
-byron_status_t byron_component_schema(const byron_component_t *c, byron_graphql_schema_t **out, byron_err_t *err);
+byron_status_t byron_component_schema(const byron_component_t *c, byron_graphql_schema_t **out,
+                                      byron_err_t *err);
 
 #endif

@@ -12,7 +12,7 @@
 #include "byron/log.h"
 #include "command_relay.h"
 #include "component_schema.h"
-#include "graphql_endpoint.h"
+#include "gqlapi_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
 #include "verify.h"
@@ -196,7 +196,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"max-client-connections", required_argument, NULL, 'C'},
                                          {"auth-jwks-file", required_argument, NULL, 'J'},
                                          {"rebuild", no_argument, NULL, 'R'}};
-    /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
+    /* The base options, then one per GraphQL setting (gqlapi_endpoint.c). */
     struct option opts[sizeof base / sizeof base[0] + 32];
     size_t nopts = sizeof base / sizeof base[0];
     memcpy(opts, base, sizeof base);

@@ -3,8 +3,8 @@
  * envelopes as ByronEvents. Everything else is proven against real servers
  * and real clients by sidecar_graphql_it. */
 #include "component_schema.h"
-#include "graphql_endpoint.h"
-#include "graphql_resolvers.h"
+#include "gqlapi_endpoint.h"
+#include "gqlapi_resolvers.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

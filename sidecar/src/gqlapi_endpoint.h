@@ -1,10 +1,10 @@
-/* graphql_endpoint.h — the api sidecar's GraphQL endpoint: the schema generated
+/* gqlapi_endpoint.h — the api sidecar's GraphQL endpoint: the schema generated
  * from component.json, its limits, GraphQL over HTTP on /graphql and the SDL on
  * /graphql/schema.graphql (mounted on the server's worker pool), and the
- * graphql-transport-ws subscriptions (graphql_subscriptions.h) on the same path.
+ * graphql-transport-ws subscriptions (gqlapi_subscriptions.h) on the same path.
  * See docs/graphql.md, "Serving it". */
-#ifndef BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
-#define BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
+#ifndef BYRON_SIDECAR_GQLAPI_ENDPOINT_H
+#define BYRON_SIDECAR_GQLAPI_ENDPOINT_H
 
 #include "byron/graphql.h"
 #include "server.h"

@@ -1,4 +1,4 @@
-/* graphql_resolvers.c — the generated GraphQL fields, served from the cache and
+/* gqlapi_resolvers.c — the generated GraphQL fields, served from the cache and
  * the command API.
  *
  *   m(id)                 byron_cache_get; absent → null
@@ -9,9 +9,9 @@
  *   ref fields            by id, through a per-request memo; a list of ids is one $in
  *   mutations             byron_commands_run; its error codes become extensions.code
  *
- * Everything here blocks and runs on a worker (graphql_endpoint.c,
- * graphql_subscriptions.c). */
-#include "graphql_resolvers.h"
+ * Everything here blocks and runs on a worker (gqlapi_endpoint.c,
+ * gqlapi_subscriptions.c). */
+#include "gqlapi_resolvers.h"
 
 #include "byron/json.h"
 #include "cache_wait.h"

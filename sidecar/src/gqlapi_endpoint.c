@@ -1,17 +1,17 @@
-/* graphql_endpoint.c — /graphql over HTTP and the SDL, on the server's worker pool.
+/* gqlapi_endpoint.c — /graphql over HTTP and the SDL, on the server's worker pool.
  *
  * The engine's HTTP handler (byron_graphql_http_handle) does the protocol:
  * methods, media types, status codes, limits. This file feeds it one request
  * at a time on a worker, with a per-request resolver context carrying the
  * Idempotency-Key and traceparent headers, and holds the configuration. */
-#include "graphql_endpoint.h"
+#include "gqlapi_endpoint.h"
 
 #include "auth.h"
 #include "byron/clock.h"
 #include "byron/json.h"
 #include "component_schema.h"
-#include "graphql_resolvers.h"
-#include "graphql_subscriptions.h"
+#include "gqlapi_resolvers.h"
+#include "gqlapi_subscriptions.h"
 
 #include <errno.h>
 #include <stddef.h>

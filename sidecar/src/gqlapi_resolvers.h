@@ -1,4 +1,4 @@
-/* graphql_resolvers.h — what the generated GraphQL fields do in the api
+/* gqlapi_resolvers.h — what the generated GraphQL fields do in the api
  * sidecar: queries read the cache, mutations run commands, references load
  * the referenced objects (docs/graphql.md, "Serving it").
  *
@@ -7,8 +7,8 @@
  * as pointers into the component). It
  * blocks (MongoDB, JetStream, the app): it runs on worker threads only, with
  * one byron_gqlapi_request_t per GraphQL request. */
-#ifndef BYRON_SIDECAR_GRAPHQL_RESOLVERS_H
-#define BYRON_SIDECAR_GRAPHQL_RESOLVERS_H
+#ifndef BYRON_SIDECAR_GQLAPI_RESOLVERS_H
+#define BYRON_SIDECAR_GQLAPI_RESOLVERS_H
 
 #include "byron/graphql.h"
 #include "principal.h"
