@@ -359,8 +359,11 @@ int main(int argc, char **argv) {
     if (s.print_schema) { /* exactly the start-up checks of both modes, then the SDL */
         byron_component_t *checked = NULL;
         byron_graphql_schema_t *schema = NULL;
-        if (byron_component_load(s.config, &checked, &err) != BYRON_OK ||
-            byron_component_schema(checked, &schema, &err) != BYRON_OK) {
+        if (byron_component_load(s.config, &checked, &err) != BYRON_OK) { /* the message names the file */
+            fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+            return 2;
+        }
+        if (byron_component_schema(checked, &schema, &err) != BYRON_OK) {
             fprintf(stderr, "byron-sidecar: %s: %s\n", s.config, err.msg);
             byron_component_free(checked);
             return 2;
