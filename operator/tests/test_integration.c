@@ -174,8 +174,13 @@ static int stop_operator(op_t *op) {
 }
 
 /* Plain HTTP (metrics, etcd's JSON gateway). Caller frees; NULL on failure. */
+/* Why the last http() returned NULL (curl's words), for the assertion's message. */
+static char http_error[CURL_ERROR_SIZE];
+
 static char *http(const char *method, const char *url, const char *body) {
     CURL *c = curl_easy_init();
+    http_error[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http_error);
     byron_buf_t b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -1215,7 +1220,7 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op.port);
     for (int i = 0; i < N; i++) {
         char *m = http("GET", url, NULL); /* the probe server's thread, while the workers reconcile */
-        cr_assert_not_null(m, "metrics while reconciling");
+        cr_assert_not_null(m, "metrics while reconciling: %s", http_error);
         free(m);
         if (i % 2 == 0) { /* scale the API */
             snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%.31s", ns,
