@@ -7,14 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The parsed strings point into the command line's copy: the copies live
+ * until the test ends, then the suite's fini frees them. */
+static char *copies[256];
+static size_t ncopies;
+
+static char *keep(const char *line) {
+    cr_assert_lt(ncopies, sizeof copies / sizeof copies[0]);
+    return copies[ncopies++] = strdup(line);
+}
+
+static void release(void) {
+    while (ncopies) free(copies[--ncopies]);
+}
+
+TestSuite(cli_args, .fini = release);
+
 static int parse(byron_cli_args_t *a, char *err, const char *line) {
-    char *copy = strdup(line), *argv[64] = {"kubectl-byron"};
+    char *copy = keep(line), *argv[64] = {"kubectl-byron"};
     int argc = 1;
     for (char *save = NULL, *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
         argv[argc++] = t;
-    int rc = byron_cli_args_parse(argc, argv, a, err, 256);
-    /* the strings point into copy: keep it for the test's life */
-    return rc;
+    return byron_cli_args_parse(argc, argv, a, err, 256);
 }
 
 static void ok(byron_cli_args_t *a, const char *line) {
@@ -199,7 +213,7 @@ static char *complete(const char *line, const char *const *components) {
     char full[512];
     snprintf(full, sizeof full, "__complete %s", line);
     /* the last word may be empty: "status " completes "" */
-    char *copy = strdup(full), *argv[64] = {"kubectl-byron"};
+    char *copy = keep(full), *argv[64] = {"kubectl-byron"};
     int argc = 1;
     char *p = copy;
     for (;;) {
