@@ -62,7 +62,8 @@ byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_
     return st;
 }
 
-byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const bson_t *set, byron_err_t *err) {
+byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const bson_t *set,
+                                    byron_err_t *err) {
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, BYRON_GENERATION_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(BYRON_GENERATION_ID));
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
@@ -90,8 +91,8 @@ byron_status_t byron_generation_drop(mongoc_client_t *cl, const char *db, const 
         mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, name);
         bson_error_t be;
         if (!mongoc_collection_drop(coll, &be) && !strstr(be.message, "ns not found") && be.code != 26)
-            st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO, "dropping %s: %s", name,
-                               be.message);
+            st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO, "dropping %s: %s",
+                               name, be.message);
         mongoc_collection_destroy(coll);
     }
     return st;

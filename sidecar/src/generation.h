@@ -36,11 +36,11 @@
 #define BYRON_GENERATION_MAX 1000000000LL
 
 typedef struct byron_generation_pointer {
-    int64_t active;     /* the generation the api reads */
-    int active_slot;    /* its durables' name slot (0, 1) */
-    int64_t building;   /* a rebuild's generation, 0: none */
-    int building_slot;  /* its slot: the other one */
-    int64_t retired;    /* switched away from, not dropped yet; -1: none */
+    int64_t active;    /* the generation the api reads */
+    int active_slot;   /* its durables' name slot (0, 1) */
+    int64_t building;  /* a rebuild's generation, 0: none */
+    int building_slot; /* its slot: the other one */
+    int64_t retired;   /* switched away from, not dropped yet; -1: none */
     int retired_slot;
     int64_t switched_at; /* wall clock ms of the switch, 0: none */
     int64_t abandoned;   /* a rebuild replaced by a newer one before it switched: dropped with retired */

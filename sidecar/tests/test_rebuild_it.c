@@ -38,8 +38,8 @@ static int command(load_t *l, const char *cmd, const char *body) {
     int ok = rc == 0 && r.status == 200 && r.json &&
              json_object_get_boolean(json_object_object_get(r.json, "projected"));
     if (!ok && !l->failure[0])
-        snprintf(l->failure, sizeof l->failure, "%s %s: transport %d, status %ld: %s", cmd, body, rc, r.status,
-                 r.body ? r.body : "");
+        snprintf(l->failure, sizeof l->failure, "%s %s: transport %d, status %ld: %s", cmd, body, rc,
+                 r.status, r.body ? r.body : "");
     h_resp_free(&r);
     atomic_fetch_add(ok ? &l->commands : &l->failed, 1);
     return ok;
@@ -50,12 +50,13 @@ static void *writer(void *arg) {
     load_t *l = arg;
     for (int n = 0; !atomic_load(&l->stop); n++) {
         char body[300];
-        snprintf(body, sizeof body, "{\"id\":\"r-%d\",\"input\":{\"customer\":\"w%d\",\"status\":\"OPEN\",\"count\":%d}}",
-                 n, n, n);
+        snprintf(body, sizeof body,
+                 "{\"id\":\"r-%d\",\"input\":{\"customer\":\"w%d\",\"status\":\"OPEN\",\"count\":%d}}", n, n,
+                 n);
         if (command(l, "createOrder", body)) atomic_fetch_add(&l->created, 1);
         if (n > 0) {
-            snprintf(body, sizeof body, "{\"id\":\"r-%d\",\"input\":{\"count\":%d,\"status\":\"SHIPPED\"}}", n - 1,
-                     n * 10);
+            snprintf(body, sizeof body, "{\"id\":\"r-%d\",\"input\":{\"count\":%d,\"status\":\"SHIPPED\"}}",
+                     n - 1, n * 10);
             command(l, "updateOrder", body);
         }
     }
@@ -74,8 +75,8 @@ static int count_orders(h_sidecar_t *api, int *ok) {
         else
             snprintf(body, sizeof body, "{\"first\":1000}");
         h_resp_t r;
-        if (h_http(NULL, api->port, "POST", "/v1/cache/Order/query", body, 10000, &r) != 0 || r.status != 200 ||
-            !r.json) {
+        if (h_http(NULL, api->port, "POST", "/v1/cache/Order/query", body, 10000, &r) != 0 ||
+            r.status != 200 || !r.json) {
             h_resp_free(&r);
             *ok = 0;
             return n;
@@ -101,7 +102,8 @@ static void *reader(void *arg) {
             atomic_fetch_add(&l->read_errors, 1);
         } else if (got < want) {
             if (!atomic_fetch_add(&l->partial, 1))
-                snprintf(l->partial_read, sizeof l->partial_read, "read %d orders, %d were projected", got, want);
+                snprintf(l->partial_read, sizeof l->partial_read, "read %d orders, %d were projected", got,
+                         want);
         }
     }
     return NULL;
@@ -156,8 +158,9 @@ static void wait_switched_and_dropped(const char *db, int64_t gen, int timeout_m
         p = pointer(db);
         if (p.active == gen && p.building == 0 && p.retired < 0) return;
     }
-    cr_assert_fail("generation %lld not live with the old one dropped: active %lld building %lld retired %lld",
-                   (long long)gen, (long long)p.active, (long long)p.building, (long long)p.retired);
+    cr_assert_fail(
+        "generation %lld not live with the old one dropped: active %lld building %lld retired %lld",
+        (long long)gen, (long long)p.active, (long long)p.building, (long long)p.retired);
 }
 
 static char *sink_env[] = {NULL, "BYRON_CACHE_GRACE_MS=3000", NULL};
@@ -174,7 +177,8 @@ Test(rebuild_it, a_rebuild_under_load_switches_with_no_failed_command_and_no_par
     load_t l = {.api = &api};
     for (int n = 0; n < 100; n++) { /* the seed: 100 orders, 200 events */
         char body[300];
-        snprintf(body, sizeof body, "{\"id\":\"s-%d\",\"input\":{\"customer\":\"s%d\",\"count\":%d}}", n, n, n);
+        snprintf(body, sizeof body, "{\"id\":\"s-%d\",\"input\":{\"customer\":\"s%d\",\"count\":%d}}", n, n,
+                 n);
         command(&l, "createOrder", body);
         snprintf(body, sizeof body, "{\"id\":\"s-%d\",\"input\":{\"count\":%d}}", n, -n);
         command(&l, "updateOrder", body);
@@ -200,15 +204,17 @@ Test(rebuild_it, a_rebuild_under_load_switches_with_no_failed_command_and_no_par
         p = pointer(db);
     }
     cr_assert_eq(p.active, 1, "the rebuild did not switch within 120 s: see %s", k2.log);
-    int reads_during = atomic_load(&l.reads) - reads_before, commands_during = atomic_load(&l.commands) - commands_before;
+    int reads_during = atomic_load(&l.reads) - reads_before,
+        commands_during = atomic_load(&l.commands) - commands_before;
     wait_switched_and_dropped(db, 1, 30000);
     atomic_store(&l.stop, 1);
     pthread_join(w, NULL);
     pthread_join(r, NULL);
 
-    cr_assert_eq(atomic_load(&l.failed), 0, "%d commands failed; the first: %s", atomic_load(&l.failed), l.failure);
-    cr_assert_eq(atomic_load(&l.partial), 0, "%d reads saw a partial cache; the first: %s", atomic_load(&l.partial),
-                 l.partial_read);
+    cr_assert_eq(atomic_load(&l.failed), 0, "%d commands failed; the first: %s", atomic_load(&l.failed),
+                 l.failure);
+    cr_assert_eq(atomic_load(&l.partial), 0, "%d reads saw a partial cache; the first: %s",
+                 atomic_load(&l.partial), l.partial_read);
     cr_assert_eq(atomic_load(&l.read_errors), 0, "%d reads failed", atomic_load(&l.read_errors));
     cr_assert(reads_during > 0 && commands_during > 0, "load during the rebuild: %d reads, %d commands",
               reads_during, commands_during);
