@@ -389,6 +389,9 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
                     *lag = json_object_object_get(olds, "lag");
         if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
     }
+    const char *token = NULL;
+    int64_t cache_gen = byron_desired_cache_generation(bc, &token);
+    byron_insights_rebuild(st, old_status, cache_gen, token, measured ? &ins : NULL);
     json_object *cs = json_object_new_object();
     json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
     json_object_object_add(cs, "external", json_object_new_boolean(external));

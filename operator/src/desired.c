@@ -833,6 +833,11 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
     settings_env(env, part, strcmp(mode, "api") ? BYRON_DESIRED_SINK : BYRON_DESIRED_API);
+    int64_t cache_gen = api ? 0 : byron_desired_cache_generation(bc, NULL);
+    if (cache_gen > 0) { /* a rebuild asked for: only the sink rolls (docs/sink.md, "Rebuild") */
+        snprintf(num, sizeof(num), "%lld", (long long)cache_gen);
+        push(env, env_value("BYRON_CACHE_GENERATION", num));
+    }
     json_object *port = push(set(sc, "ports", arr()), obj());
     sets(port, "name", "http");
     seti(port, "containerPort", 8080);
@@ -1065,6 +1070,24 @@ static int64_t schema_generation(json_object *bc, const char *hash) {
         gen = json_object_get_int64(v);
     if (gen < 1) gen = 1;
     return gen > recorded ? gen : recorded + 1;
+}
+
+int64_t byron_desired_cache_generation(json_object *bc, const char **token) {
+    json_object *spec = NULL, *cache = NULL, *st = NULL, *rb = NULL, *v = NULL;
+    const char *want = NULL, *seen = NULL;
+    if (json_object_object_get_ex(bc, "spec", &spec) && json_object_object_get_ex(spec, "cache", &cache) &&
+        json_object_object_get_ex(cache, "rebuild", &v) && json_object_is_type(v, json_type_string) &&
+        *json_object_get_string(v))
+        want = json_object_get_string(v);
+    int64_t gen = 0;
+    if (json_object_object_get_ex(bc, "status", &st) && json_object_object_get_ex(st, "rebuild", &rb)) {
+        if (json_object_object_get_ex(rb, "generation", &v)) gen = json_object_get_int64(v);
+        if (json_object_object_get_ex(rb, "requested", &v) && json_object_is_type(v, json_type_string))
+            seen = json_object_get_string(v);
+    }
+    if (gen < 0 || gen >= 1000000000LL) gen = 0; /* not ours: the sink refuses it anyway */
+    if (token) *token = want;
+    return want && (!seen || strcmp(seen, want) != 0) ? gen + 1 : gen;
 }
 
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,

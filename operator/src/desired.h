@@ -101,6 +101,12 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
                                    byron_err_t *err);
 void byron_desired_cleanup(byron_desired_t *d);
 
+/* The cache generation the sink is asked for (BYRON_CACHE_GENERATION;
+ * docs/sink.md, "Rebuild"): status.rebuild.generation, plus one when
+ * spec.cache.rebuild names a token other than status.rebuild.requested; 0
+ * while no rebuild was ever asked for. *token: spec.cache.rebuild or NULL. */
+int64_t byron_desired_cache_generation(json_object *bc, const char **token);
+
 /* component.json for the sidecar (caller puts). */
 byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err);
 

@@ -1698,6 +1698,133 @@ Test(operator, insights_reach_status_conditions_and_gauges) {
     cr_assert_eq(stop_operator(&op), 0);
 }
 
+/* A rebuild (issue 14 item 2, docs/sink.md "Rebuild"): a new spec.cache.rebuild
+ * token asks the sink — and only the sink — for the next cache generation, and
+ * status.rebuild follows the sink's lanes on the broker: Pending until a lane
+ * of that generation exists, Building (projected of total) while the old
+ * generation's lanes are there too, Complete once only the new ones are left.
+ * The lanes here are durables made by the test, described as the sink's are. */
+static const char *sink_env(const char *name, const char *var) {
+    static char out[64];
+    json_object *dep = get_child(1, name);
+    json_object *env = at(dep, "spec|template|spec|containers|1|env");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_object_array_length(env); i++) {
+        json_object *e = json_object_array_get_idx(env, i);
+        if (!strcmp(json_object_get_string(json_object_object_get(e, "name")), var))
+            snprintf(out, sizeof out, "%s", json_object_get_string(json_object_object_get(e, "value")));
+    }
+    json_object_put(dep);
+    return out;
+}
+
+static void wait_rebuild(const char *name, const char *token, long long gen, const char *phase,
+                         long long projected, long long total, const char *log) {
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        json_object *o = get_bc(name);
+        int ok = o && !strcmp(s_at(o, "status|rebuild|requested"), token) &&
+                 json_object_get_int64(at(o, "status|rebuild|generation")) == gen &&
+                 !strcmp(s_at(o, "status|rebuild|phase"), phase) &&
+                 json_object_get_int64(at(o, "status|rebuild|projected")) == projected &&
+                 json_object_get_int64(at(o, "status|rebuild|total")) == total;
+        char want[32];
+        snprintf(want, sizeof want, "%lld", gen);
+        ok = ok && !strcmp(sink_env(name, "BYRON_CACHE_GENERATION"), want);
+        if (ok) {
+            json_object_put(o);
+            return;
+        }
+        cr_assert_lt(byron_test_now_ms(), deadline, "status.rebuild not %s gen %lld %s %lld/%lld: %s (%s)",
+                     token, gen, phase, projected, total,
+                     o ? json_object_to_json_string(at(o, "status|rebuild")) : "", log);
+        json_object_put(o);
+        sleep_ms(100);
+    }
+}
+
+static void lane(jsCtx *js, const char *stream, const char *durable, const char *filter, int gen) {
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    char description[64];
+    snprintf(description, sizeof description, "Byron sink, cache generation %d", gen);
+    cc.Durable = durable;
+    cc.Description = description;
+    cc.AckPolicy = js_AckExplicit;
+    cc.FilterSubject = filter;
+    jsErrCode jerr = 0;
+    long long deadline = byron_test_now_ms() + 20000;
+    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) !=
+           NATS_OK) { /* the operator makes the stream */
+        cr_assert_lt(byron_test_now_ms(), deadline, "no stream %s (%d)", stream, (int)jerr);
+        sleep_ms(100);
+    }
+}
+
+Test(operator, a_rebuild_token_rolls_the_sink_and_reports_progress) {
+    const char *extra[] = {"--insights-period", "1", NULL};
+    op_t op = operator_with_component("rebuilt", extra);
+    char stream[160], filter[256], evsubj[256];
+    snprintf(stream, sizeof stream, "BYRON_%s_rebuilt", ns);
+    for (char *p = stream; *p; p++)
+        if (*p == '-') *p = '_';
+    snprintf(filter, sizeof filter, "byron.%s.rebuilt.0.>", ns);
+    snprintf(evsubj, sizeof evsubj, "byron.%s.rebuilt.0.Order.o-1", ns);
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    lane(js, stream, "byron-sink-p0", filter, 0); /* the live generation, caught up */
+    for (int i = 0; i < 3; i++) publish(js, evsubj, NULL);
+    cr_assert_str_eq(sink_env("rebuilt", "BYRON_CACHE_GENERATION"), "", "no rebuild asked: no generation");
+    json_object *bc = get_bc("rebuilt");
+    cr_assert_null(at(bc, "status|rebuild"), "no rebuild asked: no report");
+    json_object_put(bc);
+    json_object *api = get_child(0, "rebuilt");
+    char api_hash[64];
+    snprintf(api_hash, sizeof api_hash, "%s",
+             s_at(api, "spec|template|metadata|annotations|byron.io/config-hash"));
+    json_object_put(api);
+
+    patch_bc("rebuilt", "application/merge-patch+json", "{\"spec\":{\"cache\":{\"rebuild\":\"t1\"}}}");
+    wait_rebuild("rebuilt", "t1", 1, "Pending", 0, 3, op.log);
+    char rebuilding[96];
+    snprintf(rebuilding, sizeof rebuilding, "%s", "byron-sink-p0_b");
+    lane(js, stream, rebuilding, filter, 1); /* the sink started generation 1 in the other slot */
+    wait_rebuild("rebuilt", "t1", 1, "Building", 0, 3, op.log);
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = rebuilding;
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_PullSubscribe(&sub, js, filter, rebuilding, NULL, &so, &jerr), NATS_OK);
+    natsMsgList list = {0};
+    cr_assert_eq(natsSubscription_Fetch(&list, sub, 2, 5000, &jerr), NATS_OK);
+    for (int i = 0; i < list.Count; i++) natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    wait_rebuild("rebuilt", "t1", 1, "Building", 2, 3, op.log);
+    cr_assert_eq(js_DeleteConsumer(js, stream, "byron-sink-p0", NULL, &jerr),
+                 NATS_OK); /* switched, dropped */
+    wait_rebuild("rebuilt", "t1", 1, "Complete", 3, 3, op.log);
+    /* the api never rolled: its pod template is what it was */
+    api = get_child(0, "rebuilt");
+    cr_assert_str_eq(s_at(api, "spec|template|metadata|annotations|byron.io/config-hash"), api_hash);
+    cr_assert_null(strstr(json_object_to_json_string(at(api, "spec|template")), "BYRON_CACHE_GENERATION"));
+    json_object_put(api);
+
+    /* the same token again changes nothing; a new one asks for the next generation */
+    patch_bc("rebuilt", "application/merge-patch+json",
+             "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}},\"spec\":{\"cache\":{\"rebuild\":\"t1\"}}}");
+    wait_rebuild("rebuilt", "t1", 1, "Complete", 3, 3, op.log);
+    patch_bc("rebuilt", "application/merge-patch+json", "{\"spec\":{\"cache\":{\"rebuild\":\"t2\"}}}");
+    wait_rebuild("rebuilt", "t2", 2, "Pending", 0, 3, op.log);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
 /* --- spec.api.expose (docs/operator.md, "One address") ---------------------------- */
 
 static void install_httproute_crd(void) {
