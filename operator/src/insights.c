@@ -96,7 +96,8 @@ void byron_insights_rebuild(json_object *st, json_object *old_status, int64_t ge
                  generation);
     else if (!strcmp(phase, "Building")) /* the sink switches, then keeps the old one for its grace period */
         snprintf(msg, sizeof msg,
-                 "cache generation %" PRId64 " has caught up: the api reads it once the sink switches; the old "
+                 "cache generation %" PRId64
+                 " has caught up: the api reads it once the sink switches; the old "
                  "one goes after the grace period",
                  generation);
     else
