@@ -90,9 +90,15 @@ void byron_insights_rebuild(json_object *st, json_object *old_status, int64_t ge
     if (!strcmp(phase, "Pending"))
         snprintf(msg, sizeof msg, "cache generation %" PRId64 ": waiting for the sink to start it",
                  generation);
-    else if (!strcmp(phase, "Building"))
+    else if (!strcmp(phase, "Building") && projected < total)
         snprintf(msg, sizeof msg,
                  "cache generation %" PRId64 ": the api reads the previous one until this one has caught up",
+                 generation);
+    else if (!strcmp(phase, "Building")) /* the sink switches, then keeps the old one for its grace period */
+        snprintf(msg, sizeof msg,
+                 "cache generation %" PRId64
+                 " has caught up: the api reads it once the sink switches; the old "
+                 "one goes after the grace period",
                  generation);
     else
         snprintf(msg, sizeof msg, "the api reads cache generation %" PRId64, generation);

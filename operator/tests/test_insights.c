@@ -129,6 +129,12 @@ Test(insights, the_rebuild_phase_follows_the_lanes_generations) {
     cr_assert_str_eq(field(st, "phase"), "Building");
     cr_assert_str_eq(field(st, "projected"), "6");
     cr_assert_str_eq(field(st, "total"), "10");
+    cr_assert(strstr(field(st, "message"), "until this one has caught up"), "%s", field(st, "message"));
+    in.rebuild_left = 0;
+    byron_insights_rebuild(st, NULL, 1, "t1", &in);
+    cr_assert_str_eq(field(st, "phase"), "Building");
+    cr_assert(strstr(field(st, "message"), "has caught up: the api reads it once the sink switches"), "%s",
+              field(st, "message"));
     in.gen_min = 1;
     byron_insights_rebuild(st, NULL, 1, "t1", &in);
     cr_assert_str_eq(field(st, "phase"), "Complete");
