@@ -202,6 +202,15 @@ static void print_detail(FILE *out, json_object *bc, json_object *live, const ch
     fprintf(out, "Sink:          %s ready\n", sink ? sink : "-");
     fprintf(out, "Cache:         %s\n", cache ? cache : "-");
     if (ep) fprintf(out, "Endpoint:      %s\n", ep);
+    json_object *rb = byron_cli_at(bc, "status", "rebuild", NULL);
+    if (rb) { /* the last rebuild asked for (spec.cache.rebuild), as the operator reads it */
+        const char *phase = byron_cli_str(rb, "phase", NULL), *req = byron_cli_str(rb, "requested", NULL);
+        fprintf(out, "Rebuild:       %s  %" PRId64 "/%" PRId64 " events  generation %" PRId64 "%s%s\n",
+                phase ? phase : "-", json_object_get_int64(byron_cli_at(rb, "projected", NULL)),
+                json_object_get_int64(byron_cli_at(rb, "total", NULL)),
+                json_object_get_int64(byron_cli_at(rb, "generation", NULL)), req ? "  token " : "",
+                req ? req : "");
+    }
     json_object *stream =
         live ? byron_cli_at(live, "stream", NULL) : byron_cli_at(bc, "status", "stream", NULL);
     if (stream) {

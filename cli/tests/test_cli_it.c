@@ -427,16 +427,42 @@ Test(cli_it, without_a_sink_pod_the_cli_says_where_it_looked) {
     h_sidecar_stop(&api);
 }
 
-/* rebuild asks through spec.cache.rebuild (a merge patch of that one field).
- * This CRD does not have the field yet (issue 14 item 2 adds it): the API
- * server prunes it, and the CLI says so instead of waiting for nothing. */
-Test(cli_it, rebuild_says_when_the_crd_lacks_spec_cache_rebuild) {
+/* rebuild asks through spec.cache.rebuild (a merge patch of that one field),
+ * then follows status.rebuild — which the operator writes; there is none
+ * here, so the command waits for it, and says so when its time is up. status
+ * shows the report (the operator's side: operator_integration_tests
+ * operator::a_rebuild_token_rolls_the_sink_and_reports_progress). */
+Test(cli_it, rebuild_sets_the_token_and_waits_for_the_operators_report) {
     h_sidecar_t api;
     h_sidecar_start(&api, "clirebuild", NULL, NULL);
     publish_component(&api, STATUS);
     char *out = NULL, *err = NULL;
-    cr_assert_eq(cli(&out, &err, NULL, KCFG, "rebuild", api.component, "--wait=false", NULL), 1, "%s", out);
-    cr_assert(strstr(err, "spec.cache.rebuild") && strstr(err, "upgrade Byron"), "%s", err);
+    cr_assert_eq(cli(&out, &err, NULL, KCFG, "rebuild", api.component, "--wait=false", NULL), 0, "%s", err);
+    cr_assert(strstr(out, "rebuild requested (spec.cache.rebuild: kubectl-byron-"), "%s", out);
+    free(out), free(err);
+    char path[512];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/" NS "/byroncomponents/%s",
+             api.component);
+    byron_err_t e = {0};
+    json_object *bc = NULL;
+    cr_assert_eq(kdo("GET", path, NULL, NULL, &bc, &e), BYRON_OK, "%s", e.msg);
+    const char *token = json_object_get_string(json_object_object_get(
+        json_object_object_get(json_object_object_get(bc, "spec"), "cache"), "rebuild"));
+    cr_assert(token && !strncmp(token, "kubectl-byron-", 14), "the token kept: %s", token ? token : "(none)");
+    json_object_put(bc);
+    cr_assert_eq(cli(&out, &err, NULL, KCFG, "rebuild", api.component, "--timeout", "3s", NULL), 1, "%s",
+                 out);
+    cr_assert(strstr(out, "waiting for the operator to start it"), "%s", out);
+    cr_assert(strstr(err, "timed out after 3 s waiting for the rebuild"), "%s", err);
+    free(out), free(err);
+    /* the operator's report, in status */
+    json_object *patch = json_tokener_parse("{\"status\":{\"rebuild\":{\"requested\":\"t1\",\"generation\":1,"
+                                            "\"phase\":\"Building\",\"projected\":2,\"total\":3}}}");
+    strcat(path, "/status");
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", patch, NULL, &e), BYRON_OK, "%s", e.msg);
+    json_object_put(patch);
+    cr_assert_eq(cli(&out, &err, NULL, KCFG, "status", api.component, NULL), 0, "%s", err);
+    cr_assert(strstr(out, "Rebuild:       Building  2/3 events  generation 1  token t1"), "%s", out);
     free(out), free(err);
     h_sidecar_stop(&api);
 }

@@ -55,6 +55,9 @@ SIDECAR_PREVIOUS_IMAGE=docker.io/byron/sidecar:previous
 # the example component's app (examples/orders/Dockerfile)
 EXAMPLE_ORDERS_IMAGE=docker.io/byron/example-orders:dev
 HYDRA_IMAGE=docker.io/oryd/hydra:${HYDRA_VERSION}  # the example's identity provider (examples/orders/identity.yaml)
+TRAEFIK_IMAGE=docker.io/library/traefik:$TRAEFIK_VERSION  # the gateway of e2e.expose
+# The Gateway API CRDs (standard channel), fetched by scripts/bootstrap.
+GATEWAY_API_CRDS=$BYRON_CACHE/gateway-api/$GATEWAY_API_VERSION
 
 export PATH="$BIN:$PATH"
 

@@ -5,8 +5,9 @@
 #
 #   (default)     build the Go/C tools, then every image (or only NAMEs) into
 #                 docker-archive tarballs under $BYRON_CACHE/images
-#   --tools-only  only the tools: helm, coredns, local-path-provisioner, crictl, the
-#                 e2e probe, the static pause binary (scripts/bootstrap cluster)
+#   --tools-only  only the tools: helm, coredns, local-path-provisioner, crictl,
+#                 kube-router, traefik, the e2e probe, the static pause binary
+#                 (scripts/bootstrap cluster)
 #   --import      also import the tarballs into containerd's k8s.io namespace
 #                 (needs the cluster's containerd running; up.sh does this)
 #   --import-only import what was built, build nothing
@@ -52,6 +53,40 @@ go_install() {   # NAME PACKAGE VERSION [LDFLAGS]
   stamp_set "$name" "$version"
 }
 
+# Traefik (the local cluster's Gateway API / Ingress controller, e2e.expose):
+# its go.mod replaces and excludes modules, which a dependent module must
+# repeat, so a wrapper module (e2e/cluster/traefik) copies them and builds
+# Traefik's own main package. No cgo. About 5.5 minutes on 2 cores when cold,
+# then cached by version and wrapper (stamp "traefik").
+build_traefik() {
+  local key dir=$BYRON_CACHE/src/traefik gomod
+  key="$TRAEFIK_VERSION-$(hash_files "$cluster_dir/traefik/tools.go")"
+  if stamp_ok traefik "$key" && [ -x "$BIN/traefik" ]; then return 0; fi
+  clog "building traefik $TRAEFIK_VERSION from its Go module (about 5.5 minutes the first time)"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp "$cluster_dir/traefik/tools.go" "$dir/"
+  gomod=$(cd "$dir" && go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])') || cdie "downloading traefik failed"
+  {
+    echo "module byron.local/traefik"
+    echo
+    grep -E '^go [0-9]' "$gomod"
+    echo
+    echo "require github.com/traefik/traefik/v3 $TRAEFIK_VERSION"
+    echo
+    # single-line directives and the bodies of replace ( ... ) / exclude ( ... ) blocks
+    awk '/^(replace|exclude) \($/ {blk=1; print; next} blk && /^\)$/ {blk=0; print; next}
+         blk || /^(replace|exclude) [^(]/ {print}' "$gomod"
+  } >"$dir/go.mod"
+  (cd "$dir" && go mod tidy >"$dir/build.log" 2>&1 &&
+    GOFLAGS=-p=2 go build -trimpath \
+      -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+      -o "$BIN/.traefik.new" github.com/traefik/traefik/v3/cmd/traefik >>"$dir/build.log" 2>&1 &&
+    mv -f "$BIN/.traefik.new" "$BIN/traefik") ||
+    cdie "building traefik failed; see $dir/build.log"
+  stamp_set traefik "$key"
+}
+
 build_tools() {
   go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -62,6 +97,7 @@ build_tools() {
     "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
   go_install kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$KUBE_ROUTER_VERSION" \
     "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
+  build_traefik
 
   local key
   key=$(hash_files "$repo_root/e2e/probe/main.go" "$repo_root/e2e/probe/go.mod")
@@ -214,6 +250,13 @@ img_ferretdb() {
     --port 27017 --os linux --arch amd64
 }
 
+# Traefik, the gateway of e2e.expose: a static binary under the official
+# image's name; it reads the Gateway API and answers on its entry points.
+img_traefik() {
+  scratch_image traefik "$TRAEFIK_IMAGE" "$BIN/traefik:/traefik" -- \
+    --entrypoint '["/traefik"]' --port 8000 --user 65532:65532 --os linux --arch amd64
+}
+
 img_local_path() {
   scratch_image local-path-provisioner "$LOCAL_PATH_IMAGE" \
     "$BIN/local-path-provisioner:/usr/bin/local-path-provisioner" -- \
@@ -323,6 +366,7 @@ build_images() {
   build_image operator "$(fnkey img_operator dockerfile_image)-$deb-$(source_key operator)" img_operator
   build_image sidecar "$(fnkey img_sidecar dockerfile_image)-$deb-$(source_key sidecar)" img_sidecar
   build_image hydra "$(fnkey img_hydra)-$deb-$(hash_files "$BIN/hydra")" img_hydra
+  build_image traefik "$(fnkey img_traefik)-$(hash_files "$BIN/traefik")" img_traefik
   build_image example-orders "$(fnkey img_example_orders)-$deb-$(hash_files "$repo_root/examples/orders/Dockerfile" "$repo_root"/examples/orders/app/*.py)" img_example_orders
   [ -z "$previous" ] || previous_images "$deb"
 }

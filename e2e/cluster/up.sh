@@ -409,7 +409,7 @@ main() {
     "$cluster_dir/images.sh" debian >"$LOGS/images-base.log" 2>&1
     "$cluster_dir/images.sh" operator sidecar example-orders >"$LOGS/images-project.log" 2>&1 &
     project=$!
-    "$cluster_dir/images.sh" --import pause coredns local-path-provisioner debian probe nats ferretdb hydra \
+    "$cluster_dir/images.sh" --import pause coredns local-path-provisioner debian probe nats ferretdb hydra traefik \
       >"$LOGS/images-cluster.log" 2>&1
     echo $? >"$STATE/images-cluster.rc"
     wait $project; rc=$?

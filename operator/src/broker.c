@@ -424,9 +424,23 @@ static void keep_min(int64_t *slot, int64_t v) {
     if (*slot < 0 || v < *slot) *slot = v;
 }
 
-/* Lag of the component's own lanes: one CONSUMER.LIST of its stream (paged). */
+/* The cache generation a sink durable projects, from its description
+ * ("Byron sink, cache generation N": sidecar sink.h); 0 without one. */
+static int64_t generation_of(json_object *consumer) {
+    const char *d = json_object_get_string(
+        json_object_object_get(json_object_object_get(consumer, "config"), "description"));
+    const char *g = d ? strstr(d, "cache generation ") : NULL;
+    long long v = g ? strtoll(g + 17, NULL, 10) : 0;
+    return v > 0 && v < 1000000000LL ? (int64_t)v : 0;
+}
+
+/* Lag of the component's own lanes: one CONSUMER.LIST of its stream (paged);
+ * on the way, the generations its lanes project and how far the newest one
+ * is behind (a rebuild's progress: ins->gen_min, gen_max, rebuild_left). */
 static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char *stream, int partitions,
-                              int64_t *lag, byron_err_t *err) {
+                              byron_broker_insights_t *ins, byron_err_t *err) {
+    int64_t *lag = &ins->lag, left_max = 0;
+    ins->gen_min = ins->gen_max = -1;
     int64_t *per = malloc((size_t)partitions * sizeof *per);
     if (!per) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     for (int p = 0; p < partitions; p++) per[p] = -1;
@@ -444,8 +458,17 @@ static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char 
             for (size_t i = 0; i < n; i++) {
                 json_object *c = json_object_array_get_idx(cs, i);
                 int lane = lane_of(json_object_get_string(json_object_object_get(c, "name")), partitions);
-                if (lane >= 0)
-                    keep_min(&per[lane], json_object_get_int64(json_object_object_get(c, "num_pending")));
+                if (lane < 0) continue;
+                int64_t pending = json_object_get_int64(json_object_object_get(c, "num_pending")),
+                        g = generation_of(c),
+                        left = pending + json_object_get_int64(json_object_object_get(c, "num_ack_pending"));
+                keep_min(&per[lane], pending);
+                if (ins->gen_min < 0 || g < ins->gen_min) ins->gen_min = g;
+                if (g > ins->gen_max) {
+                    ins->gen_max = g;
+                    left_max = 0;
+                }
+                if (g == ins->gen_max) left_max += left;
             }
             offset += (int64_t)n;
             if (!n) total = offset; /* nothing more */
@@ -455,6 +478,7 @@ static byron_status_t own_lag(byron_broker_t *b, natsConnection *nc, const char 
     *lag = 0;
     for (int p = 0; p < partitions; p++)
         if (per[p] > 0) *lag += per[p];
+    ins->rebuild_left = left_max;
     free(per);
     return st;
 }
@@ -527,6 +551,7 @@ static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t
     byron_jetstream_names_t n;
     byron_err_t err = {0};
     memset(ins, 0, sizeof *ins);
+    ins->gen_min = ins->gen_max = -1;
     if (byron_jetstream_names(e->ns, e->component, &n)) return;
     snprintf(ins->stream, sizeof ins->stream, "%s", n.stream);
     char subj[400];
@@ -543,7 +568,7 @@ static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t
         ins->replicas = json_object_get_int64(json_object_object_get(cfg, "num_replicas"));
     }
     json_object_put(info);
-    if (st == BYRON_OK && e->partitions > 0) st = own_lag(b, nc, n.stream, e->partitions, &ins->lag, &err);
+    if (st == BYRON_OK && e->partitions > 0) st = own_lag(b, nc, n.stream, e->partitions, ins, &err);
     char *subs = e->subs ? strdup(e->subs) : NULL, *save = NULL;
     for (char *o = subs ? strtok_r(subs, "\n", &save) : NULL; st == BYRON_OK && o;
          o = strtok_r(NULL, "\n", &save))
@@ -566,6 +591,7 @@ static void read_insights(byron_broker_t *b, natsConnection *nc, const ensured_t
 static int same_reading(const byron_broker_insights_t *a, const byron_broker_insights_t *c) {
     return a->measured == c->measured && a->messages == c->messages && a->bytes == c->bytes &&
            a->replicas == c->replicas && a->lag == c->lag && a->dead_letters == c->dead_letters &&
+           a->gen_min == c->gen_min && a->gen_max == c->gen_max && a->rebuild_left == c->rebuild_left &&
            !strcmp(a->error, c->error);
 }
 

@@ -75,7 +75,11 @@ typedef struct byron_broker_insights {
     int64_t messages, bytes, replicas;
     int64_t lag;          /* events not yet handed to the sink, over all its lanes */
     int64_t dead_letters; /* dead letters without a decision (docs/sink.md) */
-    char time[40];        /* when, RFC 3339 */
+    /* The cache generations the sink's own lanes project (their durables'
+     * descriptions; -1: no lane yet) and the events the newest one's lanes
+     * have not settled: a rebuild's progress (docs/sink.md, "Rebuild"). */
+    int64_t gen_min, gen_max, rebuild_left;
+    char time[40]; /* when, RFC 3339 */
     char error[256];
 } byron_broker_insights_t;
 

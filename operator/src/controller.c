@@ -13,6 +13,7 @@
 #include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "expose.h"
 #include "informer.h"
 #include "insights.h"
 #include "natsperm.h"
@@ -61,7 +62,7 @@ static int kind_index(const byron_kind_t *k) {
 
 static byron_store_t *store_for(byron_controller_t *c, const byron_kind_t *k, const char *ns) {
     int ki = kind_index(k);
-    if (ki < 0) return NULL;
+    if (ki < 0 || !c->informers[ki]) return NULL; /* HTTPRoute without the Gateway API */
     if (!c->nns) return byron_informer_store(c->informers[ki][0]);
     for (size_t i = 0; i < c->nns; i++)
         if (!strcmp(c->namespaces[i], ns)) return byron_informer_store(c->informers[ki][i]);
@@ -190,6 +191,9 @@ byron_controller_t *byron_controller_new(const byron_controller_options_t *o, by
         .name = "byroncomponent", .base_delay_ms = 100, .max_delay_ms = 300000, .metrics = o->metrics};
     if (!(c->queue = byron_workqueue_new(&qo))) goto oom;
     for (int k = 0; k < N_KINDS; k++) {
+        /* HTTPRoutes only where the cluster serves them: a watch of a kind the
+         * API server does not know fails, and would keep the operator unsynced. */
+        if (kind_at(k) == &BYRON_KIND_HTTPROUTE && !o->desired.gateway_api) continue;
         if (!(c->informers[k] = calloc(c->ninf, sizeof(byron_informer_t *)))) goto oom;
         for (size_t i = 0; i < c->ninf; i++) {
             char path[512];
@@ -361,6 +365,16 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
             json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason,
                                                    ic[i].message, gen, now));
     }
+    if (d && d->expose_kind) { /* Exposed: what the route's controller says about it */
+        snprintf(key, sizeof(key), "%s/%s-api", ns, name);
+        byron_store_t *rs = store_for(c, d->expose_kind, ns);
+        json_object *route = rs ? byron_store_get(rs, key) : NULL;
+        byron_expose_condition_t ec;
+        byron_expose_condition(d->expose_kind, bc, route, &ec);
+        json_object_put(route);
+        json_object_array_add(conds,
+                              condition(old_status, "Exposed", ec.status, ec.reason, ec.message, gen, now));
+    }
     json_object_object_add(st, "conditions", conds);
     json_object_object_add(st, "api", part_json(pa));
     json_object_object_add(st, "sink", part_json(ps));
@@ -375,6 +389,9 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
                     *lag = json_object_object_get(olds, "lag");
         if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
     }
+    const char *token = NULL;
+    int64_t cache_gen = byron_desired_cache_generation(bc, &token);
+    byron_insights_rebuild(st, old_status, cache_gen, token, measured ? &ins : NULL);
     json_object *cs = json_object_new_object();
     json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
     json_object_object_add(cs, "external", json_object_new_boolean(external));
@@ -768,7 +785,7 @@ static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const
     byron_desired_name(bc, suffix, name, sizeof(name));
     snprintf(key, sizeof(key), "%s/%s", ns, name);
     byron_store_t *store = store_for(c, k, ns);
-    json_object *cur = byron_store_get(store, key);
+    json_object *cur = store ? byron_store_get(store, key) : NULL;
     if (!cur) return BYRON_OK;
     int ours = owned_by(cur, uid);
     json_object_put(cur);
@@ -910,6 +927,13 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
             st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
         if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
     }
+    if (!st) { /* spec.api.expose removed, or it moved between HTTPRoute and Ingress: ours go */
+        if (d.expose_kind != &BYRON_KIND_HTTPROUTE)
+            st = delete_owned(c, bc, &BYRON_KIND_HTTPROUTE, "-api", &deleted, err);
+        if (!st && d.expose_kind != &BYRON_KIND_INGRESS)
+            st = delete_owned(c, bc, &BYRON_KIND_INGRESS, "-api", &deleted, err);
+        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
+    }
     if (!st && !c->o.desired.network_policies) { /* turned off: ours go */
         static const char *const parts[] = {"-cache", "-api", "-sink"};
         for (int i = 0; i < 3 && !st; i++)
@@ -1033,7 +1057,7 @@ static void *worker(void *arg) {
 
 int byron_controller_synced(byron_controller_t *c) {
     for (int k = 0; k < N_KINDS; k++)
-        for (size_t i = 0; i < c->ninf; i++)
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++)
             if (!byron_informer_synced(c->informers[k][i])) return 0;
     return 1;
 }
@@ -1084,7 +1108,7 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
     if (c->o.broker && c->o.insights) byron_broker_set_listener(c->o.broker, on_insights, c);
     /* Owned kinds first, so the first component events find their children. */
     for (int k = N_KINDS - 1; k >= 0; k--)
-        for (size_t i = 0; i < c->ninf; i++)
+        for (size_t i = 0; c->informers[k] && i < c->ninf; i++)
             if ((st = byron_informer_start(c->informers[k][i], err))) return st;
     for (unsigned waited = 0; !byron_controller_synced(c); waited += 50) {
         if (waited >= timeout_ms)

@@ -290,6 +290,8 @@ typedef struct spec {
     int64_t stream_replicas, stream_max_bytes;
 } spec_t;
 
+static byron_status_t check_expose(json_object *api, byron_err_t *err);
+
 static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s,
                                 byron_err_t *err) {
     byron_status_t st;
@@ -324,6 +326,7 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
             (st = check_settings(pobj[i], p, i == 0 ? BYRON_DESIRED_API : BYRON_DESIRED_SINK, err)))
             return st;
     }
+    if (s->api && (st = check_expose(s->api, err))) return st;
     s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
     if (s->cache) {
         if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image,
@@ -599,6 +602,158 @@ static json_object *netpol(json_object *bc, const byron_desired_options_t *o, co
     return np;
 }
 
+/* --- spec.api.expose ----------------------------------------------------------- */
+
+/* RFC 1123 subdomain (lower case, labels of 1 to 63, at most 253), not an IP
+ * address: what HTTPRoute hostnames and Ingress hosts accept. */
+static int dns_subdomain(const char *h) {
+    size_t n = strlen(h), label = 0;
+    int digits_and_dots = 1;
+    if (n == 0 || n > 253) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+        if (ch == '.') {
+            if (label == 0 || h[i - 1] == '-') return 0;
+            label = 0;
+            continue;
+        }
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && !(ch == '-' && label > 0)) return 0;
+        if (ch < '0' || ch > '9') digits_and_dots = 0;
+        if (++label > 63) return 0;
+    }
+    return label > 0 && h[n - 1] != '-' && !digits_and_dots;
+}
+
+/* A path prefix both kinds accept: '/' then URL path characters, no "//",
+ * "/./", "/../", no trailing "/." or "/.." (the Gateway API's own rules), no
+ * '%', '#', '?' or space, at most 1024. */
+static int path_prefix_ok(const char *p) {
+    size_t n = strlen(p);
+    if (n == 0 || n > 1024 || p[0] != '/') return 0;
+    if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../")) return 0;
+    if ((n >= 2 && !strcmp(p + n - 2, "/.")) || (n >= 3 && !strcmp(p + n - 3, "/.."))) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              strchr("/._~!$&'()*+,;=:@-", ch)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The same refusals as the CRD's (the operator checks every input it uses). */
+static byron_status_t check_expose(json_object *api, byron_err_t *err) {
+    json_object *ex = NULL, *gw = NULL;
+    const char *host = NULL, *path = NULL, *name = NULL, *gns = NULL, *cls = NULL;
+    byron_status_t st;
+    if ((st = byron_json_get_object(api, "spec.api", "expose", BYRON_JSON_OPTIONAL, &ex, err)) || !ex)
+        return st;
+    const char *p = "spec.api.expose";
+    if ((st = byron_json_get_string(ex, p, "host", BYRON_JSON_OPTIONAL, &host, err)) ||
+        (st = byron_json_get_string(ex, p, "path", BYRON_JSON_OPTIONAL, &path, err)) ||
+        (st = byron_json_get_object(ex, p, "gateway", BYRON_JSON_OPTIONAL, &gw, err)) ||
+        (st = byron_json_get_string(ex, p, "ingressClassName", BYRON_JSON_OPTIONAL, &cls, err)))
+        return st;
+    if (host && !dns_subdomain(host))
+        return byron_err_set(err, BYRON_EINVAL, "%s.host: %.253s is not an RFC 1123 host name", p, host);
+    if (path && !path_prefix_ok(path))
+        return byron_err_set(err, BYRON_EINVAL, "%s.path: %.1024s is not a path prefix starting with '/'", p,
+                             path);
+    if (gw) {
+        if ((st = byron_json_get_string(gw, "spec.api.expose.gateway", "name", 0, &name, err)) ||
+            (st = byron_json_get_string(gw, "spec.api.expose.gateway", "namespace", BYRON_JSON_OPTIONAL, &gns,
+                                        err)))
+            return st;
+        if (!dns_subdomain(name))
+            return byron_err_set(err, BYRON_EINVAL, "%s.gateway.name: %.253s is not a valid name", p, name);
+        if (gns && (!dns_subdomain(gns) || strlen(gns) > 63 || strchr(gns, '.')))
+            return byron_err_set(err, BYRON_EINVAL, "%s.gateway.namespace: %.253s is not a namespace", p,
+                                 gns);
+    }
+    if (cls && !dns_subdomain(cls))
+        return byron_err_set(err, BYRON_EINVAL, "%s.ingressClassName: %.253s is not a valid name", p, cls);
+    if (!gw && !cls)
+        return byron_err_set(err, BYRON_EINVAL, "%s: names neither a gateway nor an ingressClassName", p);
+    return BYRON_OK;
+}
+
+static json_object *expose_of(json_object *bc) {
+    json_object *spec, *api, *ex;
+    if (!json_object_object_get_ex(bc, "spec", &spec) || !json_object_object_get_ex(spec, "api", &api) ||
+        !json_object_object_get_ex(api, "expose", &ex) || !json_object_is_type(ex, json_type_object))
+        return NULL;
+    return ex;
+}
+
+const byron_kind_t *byron_desired_expose_kind(json_object *bc, int gateway_api) {
+    json_object *ex = expose_of(bc);
+    if (!ex) return NULL;
+    return gateway_api && json_object_object_get_ex(ex, "gateway", NULL) ? &BYRON_KIND_HTTPROUTE
+                                                                         : &BYRON_KIND_INGRESS;
+}
+
+static const char *expose_path(json_object *ex) {
+    json_object *v;
+    return json_object_object_get_ex(ex, "path", &v) ? json_object_get_string(v) : "/";
+}
+
+/* HTTPRoute c-api: host and path prefix to the api Service's port 80 via the
+ * named Gateway; the prefix is replaced by "/" on the way (URLRewrite), so
+ * <prefix>/graphql reaches the sidecar's /graphql. */
+static json_object *httproute(json_object *bc, json_object *ex) {
+    char name[300];
+    byron_desired_name(bc, "-api", name, sizeof(name));
+    json_object *r = skeleton(bc, &BYRON_KIND_HTTPROUTE, name, "api"), *spec = set(r, "spec", obj());
+    json_object *gw = json_object_object_get(ex, "gateway"), *v;
+    json_object *parent = push(set(spec, "parentRefs", arr()), obj());
+    sets(parent, "group", "gateway.networking.k8s.io");
+    sets(parent, "kind", "Gateway");
+    sets(parent, "name", str_at(ex, "gateway", "name"));
+    sets(parent, "namespace",
+         json_object_object_get_ex(gw, "namespace", &v) ? json_object_get_string(v)
+                                                        : str_at(bc, "metadata", "namespace"));
+    if (json_object_object_get_ex(ex, "host", &v))
+        push(set(spec, "hostnames", arr()), json_object_new_string(json_object_get_string(v)));
+    json_object *rule = push(set(spec, "rules", arr()), obj());
+    json_object *path = set(push(set(rule, "matches", arr()), obj()), "path", obj());
+    sets(path, "type", "PathPrefix");
+    sets(path, "value", expose_path(ex));
+    if (strcmp(expose_path(ex), "/") != 0) {
+        json_object *f = push(set(rule, "filters", arr()), obj());
+        sets(f, "type", "URLRewrite");
+        json_object *upath = set(set(f, "urlRewrite", obj()), "path", obj());
+        sets(upath, "type", "ReplacePrefixMatch");
+        sets(upath, "replacePrefixMatch", "/");
+    }
+    json_object *be = push(set(rule, "backendRefs", arr()), obj());
+    sets(be, "group", "");
+    sets(be, "kind", "Service");
+    sets(be, "name", name);
+    seti(be, "port", 80);
+    return r;
+}
+
+/* Ingress c-api: host and path prefix to the api Service's port 80. An
+ * Ingress has no portable prefix rewrite: the path reaches the sidecar as
+ * sent (docs/operator.md, "One address"). */
+static json_object *ingress_route(json_object *bc, json_object *ex) {
+    char name[300];
+    byron_desired_name(bc, "-api", name, sizeof(name));
+    json_object *r = skeleton(bc, &BYRON_KIND_INGRESS, name, "api"), *spec = set(r, "spec", obj()), *v;
+    if (json_object_object_get_ex(ex, "ingressClassName", &v))
+        sets(spec, "ingressClassName", json_object_get_string(v));
+    json_object *rule = push(set(spec, "rules", arr()), obj());
+    if (json_object_object_get_ex(ex, "host", &v)) sets(rule, "host", json_object_get_string(v));
+    json_object *p = push(set(set(rule, "http", obj()), "paths", arr()), obj());
+    sets(p, "path", expose_path(ex));
+    sets(p, "pathType", "Prefix");
+    json_object *svc = set(set(p, "backend", obj()), "service", obj());
+    sets(svc, "name", name);
+    seti(set(svc, "port", obj()), "number", 80);
+    return r;
+}
+
 static json_object *deployment(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
                                const char *mode, json_object *part, const char *config_hash) {
     char name[300], cm[300];
@@ -678,6 +833,11 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
     settings_env(env, part, strcmp(mode, "api") ? BYRON_DESIRED_SINK : BYRON_DESIRED_API);
+    int64_t cache_gen = api ? 0 : byron_desired_cache_generation(bc, NULL);
+    if (cache_gen > 0) { /* a rebuild asked for: only the sink rolls (docs/sink.md, "Rebuild") */
+        snprintf(num, sizeof(num), "%lld", (long long)cache_gen);
+        push(env, env_value("BYRON_CACHE_GENERATION", num));
+    }
     json_object *port = push(set(sc, "ports", arr()), obj());
     sets(port, "name", "http");
     seti(port, "containerPort", 8080);
@@ -912,6 +1072,24 @@ static int64_t schema_generation(json_object *bc, const char *hash) {
     return gen > recorded ? gen : recorded + 1;
 }
 
+int64_t byron_desired_cache_generation(json_object *bc, const char **token) {
+    json_object *spec = NULL, *cache = NULL, *st = NULL, *rb = NULL, *v = NULL;
+    const char *want = NULL, *seen = NULL;
+    if (json_object_object_get_ex(bc, "spec", &spec) && json_object_object_get_ex(spec, "cache", &cache) &&
+        json_object_object_get_ex(cache, "rebuild", &v) && json_object_is_type(v, json_type_string) &&
+        *json_object_get_string(v))
+        want = json_object_get_string(v);
+    int64_t gen = 0;
+    if (json_object_object_get_ex(bc, "status", &st) && json_object_object_get_ex(st, "rebuild", &rb)) {
+        if (json_object_object_get_ex(rb, "generation", &v)) gen = json_object_get_int64(v);
+        if (json_object_object_get_ex(rb, "requested", &v) && json_object_is_type(v, json_type_string))
+            seen = json_object_get_string(v);
+    }
+    if (gen < 0 || gen >= 1000000000LL) gen = 0; /* not ours: the sink refuses it anyway */
+    if (token) *token = want;
+    return want && (!seen || strcmp(seen, want) != 0) ? gen + 1 : gen;
+}
+
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err) {
     memset(out, 0, sizeof(*out));
@@ -966,6 +1144,11 @@ byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_
         add(out, &BYRON_KIND_NETWORKPOLICY, netpol(bc, o, "api"));
         add(out, &BYRON_KIND_NETWORKPOLICY, netpol(bc, o, "sink"));
     }
+    out->expose_kind = byron_desired_expose_kind(bc, o->gateway_api);
+    if (out->expose_kind == &BYRON_KIND_HTTPROUTE)
+        add(out, &BYRON_KIND_HTTPROUTE, httproute(bc, expose_of(bc)));
+    else if (out->expose_kind)
+        add(out, &BYRON_KIND_INGRESS, ingress_route(bc, expose_of(bc)));
     out->streams.broker_url = s.broker_url;
     out->streams.replicas = (int)s.stream_replicas;
     out->streams.max_bytes = s.stream_max_bytes;

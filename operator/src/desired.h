@@ -13,7 +13,9 @@
  *   Deployment  c-api, c-sink         [app] + byron-sidecar --mode=api|sink
  *   Secret      c-nats-credentials    NATS users of api and sink (reconcile mints them)
  *   NetworkPolicy c-cache, c-api, c-sink  who may reach each part (--network-policies)
- *   PodDisruptionBudget c-api, c-sink  one pod at a time in a voluntary disruption */
+ *   PodDisruptionBudget c-api, c-sink  one pod at a time in a voluntary disruption
+ *   HTTPRoute   c-api                 spec.api.expose, when the cluster serves the Gateway API
+ *   Ingress     c-api                 spec.api.expose, otherwise (or with only ingressClassName) */
 #ifndef BYRON_DESIRED_H
 #define BYRON_DESIRED_H
 
@@ -38,12 +40,13 @@ typedef struct byron_desired_options {
     const unsigned char *cache_key;   /* --cache-key-secret: cache passwords derive from it, or NULL */
     size_t cache_key_len;
     const char *default_auth; /* --default-auth: spec.auth (JSON) for components without one, or NULL */
+    int gateway_api;          /* the cluster serves gateway.networking.k8s.io/v1 (discovery at start) */
 } byron_desired_options_t;
 
 /* The sidecar's admin port (probes, metrics): in the pod, never in the Service. */
 #define BYRON_SIDECAR_ADMIN_PORT 9090
 
-#define BYRON_DESIRED_MAX 11
+#define BYRON_DESIRED_MAX 12
 
 /* What the component's streams should be (the operator creates them). */
 typedef struct byron_desired_streams {
@@ -69,7 +72,16 @@ typedef struct byron_desired {
     char schema_hash[17];
     int64_t schema_generation;
     byron_desired_streams_t streams;
+    /* spec.api.expose: the kind of c-api's route (HTTPRoute or Ingress), NULL
+     * when not exposed; the other kind's c-api, if ours, is deleted. */
+    const byron_kind_t *expose_kind;
 } byron_desired_t;
+
+/* Which kind spec.api.expose becomes: an HTTPRoute when the cluster serves the
+ * Gateway API and expose names a gateway; else an Ingress (expose names an
+ * ingressClassName, or the cluster has no Gateway API: the cluster's default
+ * IngressClass). NULL when the component is not exposed. */
+const byron_kind_t *byron_desired_expose_kind(json_object *bc, int gateway_api);
 
 /* Byron's images are docker.io/byron/<part>:<version> (operator, sidecar,
  * example-orders; docs/operator.md, "Images"); the version is the project's
@@ -88,6 +100,12 @@ typedef struct byron_desired {
 byron_status_t byron_desired_build(json_object *bc, const byron_desired_options_t *o, byron_desired_t *out,
                                    byron_err_t *err);
 void byron_desired_cleanup(byron_desired_t *d);
+
+/* The cache generation the sink is asked for (BYRON_CACHE_GENERATION;
+ * docs/sink.md, "Rebuild"): status.rebuild.generation, plus one when
+ * spec.cache.rebuild names a token other than status.rebuild.requested; 0
+ * while no rebuild was ever asked for. *token: spec.cache.rebuild or NULL. */
+int64_t byron_desired_cache_generation(json_object *bc, const char **token);
 
 /* component.json for the sidecar (caller puts). */
 byron_status_t byron_desired_component_config(json_object *bc, json_object **out, byron_err_t *err);

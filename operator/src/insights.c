@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 void byron_insights_conditions(const byron_broker_insights_t *in, const byron_insights_thresholds_t *t,
                                const char *component, byron_insight_condition_t out[2]) {
@@ -52,4 +53,61 @@ void byron_insights_status(json_object *st, const byron_broker_insights_t *in) {
     if (json_object_object_get_ex(st, "sink", &sink))
         json_object_object_add(sink, "lag", json_object_new_int64(in->lag));
     json_object_object_add(st, "deadLetters", json_object_new_int64(in->dead_letters));
+}
+
+/* The phase from the generations the sink's lanes project. */
+static const char *rebuild_phase(const byron_broker_insights_t *in, int64_t generation, int64_t *projected,
+                                 int64_t *total) {
+    *total = in->messages;
+    if (in->gen_max < generation) {
+        *projected = 0;
+        return "Pending";
+    }
+    if (in->gen_min < in->gen_max) {
+        *projected = in->messages > in->rebuild_left ? in->messages - in->rebuild_left : 0;
+        return "Building";
+    }
+    *projected = in->messages;
+    return "Complete";
+}
+
+void byron_insights_rebuild(json_object *st, json_object *old_status, int64_t generation, const char *token,
+                            const byron_broker_insights_t *in) {
+    json_object *old = json_object_object_get(old_status, "rebuild");
+    if (!token && generation == 0 && !old) return;
+    const char *requested = token ? token : json_object_get_string(json_object_object_get(old, "requested"));
+    int same = old && json_object_get_int64(json_object_object_get(old, "generation")) == generation;
+    const char *phase = "Pending";
+    int64_t projected = 0, total = 0;
+    if (in && in->measured && in->gen_max >= 0) {
+        phase = rebuild_phase(in, generation, &projected, &total);
+    } else if (same && json_object_object_get(old, "phase")) { /* not read: the last report stays */
+        phase = json_object_get_string(json_object_object_get(old, "phase"));
+        projected = json_object_get_int64(json_object_object_get(old, "projected"));
+        total = json_object_get_int64(json_object_object_get(old, "total"));
+    }
+    char msg[200];
+    if (!strcmp(phase, "Pending"))
+        snprintf(msg, sizeof msg, "cache generation %" PRId64 ": waiting for the sink to start it",
+                 generation);
+    else if (!strcmp(phase, "Building") && projected < total)
+        snprintf(msg, sizeof msg,
+                 "cache generation %" PRId64 ": the api reads the previous one until this one has caught up",
+                 generation);
+    else if (!strcmp(phase, "Building")) /* the sink switches, then keeps the old one for its grace period */
+        snprintf(msg, sizeof msg,
+                 "cache generation %" PRId64
+                 " has caught up: the api reads it once the sink switches; the old "
+                 "one goes after the grace period",
+                 generation);
+    else
+        snprintf(msg, sizeof msg, "the api reads cache generation %" PRId64, generation);
+    json_object *r = json_object_new_object();
+    if (requested) json_object_object_add(r, "requested", json_object_new_string(requested));
+    json_object_object_add(r, "generation", json_object_new_int64(generation));
+    json_object_object_add(r, "phase", json_object_new_string(phase));
+    json_object_object_add(r, "projected", json_object_new_int64(projected));
+    json_object_object_add(r, "total", json_object_new_int64(total));
+    json_object_object_add(r, "message", json_object_new_string(msg));
+    json_object_object_add(st, "rebuild", r);
 }

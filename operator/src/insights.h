@@ -39,4 +39,14 @@ void byron_insights_conditions(const byron_broker_insights_t *in, const byron_in
  * object, when present, gets the lag); nothing when in was never measured. */
 void byron_insights_status(json_object *st, const byron_broker_insights_t *in);
 
+/* status.rebuild (docs/operator.md): the rebuild token seen (requested), the
+ * cache generation asked of the sink (desired.h), and from the broker reading
+ * (in; NULL or unmeasured: the last report stays) its phase — Pending (no
+ * lane projects it yet), Building (its lanes beside the old generation's:
+ * projected of total events of the stream), Complete (only its lanes are
+ * left: the api switched, the old generation is dropped). Nothing when no
+ * rebuild was ever asked for. old_status: the status read (NULL: none). */
+void byron_insights_rebuild(json_object *st, json_object *old_status, int64_t generation, const char *token,
+                            const byron_broker_insights_t *in);
+
 #endif

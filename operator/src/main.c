@@ -17,6 +17,7 @@
 #include "byron/log.h"
 #include "byron/metrics.h"
 #include "controller.h"
+#include "expose.h"
 #include "leader.h"
 #include "recorder.h"
 #include "release_secret.h"
@@ -608,6 +609,13 @@ int main(int argc, char **argv) {
     }
     byron_metric_set(m_leader, leader_label, 1);
 
+    /* spec.api.expose: HTTPRoutes where the cluster serves the Gateway API,
+     * Ingresses otherwise. Read once: installing the Gateway API later takes
+     * an operator restart (docs/operator.md, "One address"). */
+    int gateway_api = 0;
+    if (byron_expose_gateway_api_served(client, &gateway_api, &err) != BYRON_OK) goto fail;
+    byron_log(BYRON_LOG_INFO, "gateway api", "served", gateway_api ? "true" : "false", (char *)NULL);
+
     byron_controller_options_t co = {
         .client = client,
         .broker = broker,
@@ -626,7 +634,8 @@ int main(int argc, char **argv) {
                     .cache_key = cache_key_len ? cache_key : NULL,
                     .cache_key_len = cache_key_len,
                     .nats_ca_pem = ca_pem,
-                    .default_auth = f.default_auth},
+                    .default_auth = f.default_auth,
+                    .gateway_api = gateway_api},
         .namespaces = f.nns ? f.namespaces : NULL,
         .nnamespaces = f.nns,
         .workers = f.workers,

@@ -92,12 +92,14 @@ json_object *byron_natsperm_sink(const char *ns, const char *c, const byron_nats
     json_object *pub, *sub, *p = perms(&pub, &sub);
     char inbox[300], durable[300];
     read_stream(pub, n.stream);
-    consume(pub, n.stream, NULL); /* its lanes: byron-sink-p<N>, and --rebuild deletes them */
-    /* Each subscribed stream: read — through its one durable (sink.c
+    consume(pub, n.stream, NULL); /* its lanes: byron-sink-p<N>[_b]; a rebuild deletes them */
+    /* Each subscribed stream: read — through its durable, in either name slot (sink.c
      * byron_sink_subscription_durable), or a message at a time by sequence
      * (the fold checker) — nothing else: no other consumer, so it cannot
      * touch another subscriber's. */
+    char rebuild[310];
     snprintf(durable, sizeof durable, "byron-sub-%s-%s", ns, c);
+    snprintf(rebuild, sizeof rebuild, "%s_b", durable); /* a rebuild's name slot (docs/sink.md) */
     for (size_t i = 0; i < nsubs; i++) {
         if (byron_jetstream_names(subs[i].namespace_, subs[i].component, &t)) {
             json_object_put(p);
@@ -105,6 +107,7 @@ json_object *byron_natsperm_sink(const char *ns, const char *c, const byron_nats
         }
         read_stream(pub, t.stream);
         consume(pub, t.stream, durable);
+        consume(pub, t.stream, rebuild);
     }
     /* Its dead letters: written, and read back by sequence. */
     allow(pub, "%s", n.dlq_subjects);

@@ -19,10 +19,15 @@ const byron_kind_t BYRON_KIND_NETWORKPOLICY = {"NetworkPolicy", "networking.k8s.
 const byron_kind_t BYRON_KIND_PDB = {"PodDisruptionBudget", "policy/v1", "/apis/policy/v1",
                                      "poddisruptionbudgets"};
 
+const byron_kind_t BYRON_KIND_INGRESS = {"Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1",
+                                         "ingresses"};
+const byron_kind_t BYRON_KIND_HTTPROUTE = {"HTTPRoute", "gateway.networking.k8s.io/v1",
+                                           BYRON_GATEWAY_API_PATH, "httproutes"};
+
 const byron_kind_t *const BYRON_OWNED_KINDS[] = {
     &BYRON_KIND_SECRET,  &BYRON_KIND_CONFIGMAP,   &BYRON_KIND_NETWORKPOLICY,
     &BYRON_KIND_SERVICE, &BYRON_KIND_STATEFULSET, &BYRON_KIND_DEPLOYMENT,
-    &BYRON_KIND_PDB};
+    &BYRON_KIND_PDB,     &BYRON_KIND_INGRESS,     &BYRON_KIND_HTTPROUTE};
 
 void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n) {
     if (ns && name)

@@ -21,15 +21,20 @@ extern const byron_kind_t BYRON_KIND_LEASE;
 extern const byron_kind_t BYRON_KIND_EVENT;
 extern const byron_kind_t BYRON_KIND_NETWORKPOLICY;
 extern const byron_kind_t BYRON_KIND_PDB;
+extern const byron_kind_t BYRON_KIND_INGRESS;
+extern const byron_kind_t BYRON_KIND_HTTPROUTE; /* Gateway API: watched only when the cluster serves it */
 
 /* The kinds the operator creates and owns, in apply order. */
 extern const byron_kind_t *const BYRON_OWNED_KINDS[];
-#define BYRON_N_OWNED_KINDS 7
+#define BYRON_N_OWNED_KINDS 9
 
 /* Collection URL (ns NULL: all namespaces) or, with name, the object's URL. */
 void byron_kind_path(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n);
 /* The owned kind with this `kind` name, or NULL. */
 const byron_kind_t *byron_kind_find(const char *kind);
+
+/* Discovery path of the Gateway API version the operator writes HTTPRoutes of. */
+#define BYRON_GATEWAY_API_PATH "/apis/gateway.networking.k8s.io/v1"
 
 #define BYRON_GROUP "byron.io"
 #define BYRON_API_VERSION "byron.io/v1alpha1"

@@ -206,6 +206,10 @@ json_object *byron_store_slim(json_object *obj) {
         const char *keys[] = {"replicas", "readyReplicas", "availableReplicas", "updatedReplicas",
                               "observedGeneration"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) copy_key(st, s, keys[i]);
+        /* An HTTPRoute's parents (their Accepted condition) and an Ingress's
+         * address: the component's Exposed condition. */
+        copy_key(st, s, "parents");
+        copy_key(st, s, "loadBalancer");
         json_object_object_add(out, "status", s);
     }
     return out;

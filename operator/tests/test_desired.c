@@ -731,3 +731,159 @@ Test(desired, sidecar_settings_and_resources_come_from_the_spec) {
     cr_assert(strstr(err.msg, "spec.sink.sidecar.threads"), "%s", err.msg);
     json_object_put(bc);
 }
+
+/* --- spec.api.expose ------------------------------------------------------------ */
+
+/* BC with spec.api.expose set to expose_json. */
+static json_object *exposed(const char *expose_json) {
+    json_object *bc = parse(BC);
+    json_object_object_add(at(bc, "spec|api"), "expose", parse(expose_json));
+    return bc;
+}
+
+static void build_with(json_object *bc, int gateway_api, byron_desired_t *d) {
+    byron_desired_options_t o = OPTS;
+    o.gateway_api = gateway_api;
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, d, &err), BYRON_OK, "%s", err.msg);
+}
+
+Test(desired, expose_on_a_gateway_is_an_httproute_to_the_api_service_with_the_prefix_replaced) {
+    json_object *bc = exposed("{\"host\":\"shop.example.com\",\"path\":\"/orders\","
+                              "\"gateway\":{\"name\":\"byron\",\"namespace\":\"gw\"}}");
+    byron_desired_t d;
+    build_with(bc, 1, &d);
+    cr_assert_eq(d.expose_kind, &BYRON_KIND_HTTPROUTE);
+    cr_assert_eq(d.n, 9);
+    cr_assert_null(find(&d, "Ingress", "orders-api"));
+    byron_desired_obj_t *r = find(&d, "HTTPRoute", "orders-api");
+    cr_assert_not_null(r);
+    json_object *o = r->obj;
+    cr_assert_str_eq(s_at(o, "apiVersion"), "gateway.networking.k8s.io/v1");
+    cr_assert_str_eq(s_at(o, "metadata|namespace"), "shop");
+    cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), "u-1");
+    cr_assert_str_eq(s_at(o, "metadata|labels|byron.io/role"), "api");
+    cr_assert_str_eq(s_at(o, "metadata|annotations|byron.io/applied-hash"), r->hash);
+    cr_assert_str_eq(s_at(o, "spec|parentRefs|0|kind"), "Gateway");
+    cr_assert_str_eq(s_at(o, "spec|parentRefs|0|name"), "byron");
+    cr_assert_str_eq(s_at(o, "spec|parentRefs|0|namespace"), "gw");
+    cr_assert_str_eq(s_at(o, "spec|hostnames|0"), "shop.example.com");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|matches|0|path|type"), "PathPrefix");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|matches|0|path|value"), "/orders");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|filters|0|type"), "URLRewrite");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|filters|0|urlRewrite|path|type"), "ReplacePrefixMatch");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|filters|0|urlRewrite|path|replacePrefixMatch"), "/");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|backendRefs|0|kind"), "Service");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|backendRefs|0|name"), "orders-api");
+    cr_assert_eq(json_object_get_int(at(o, "spec|rules|0|backendRefs|0|port")), 80);
+    /* The backend is the api Service this build makes, on its port. */
+    byron_desired_obj_t *svc = find(&d, "Service", "orders-api");
+    cr_assert_eq(json_object_get_int(at(svc->obj, "spec|ports|0|port")), 80);
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, expose_at_the_root_without_host_has_no_rewrite_and_the_gateway_in_our_namespace) {
+    json_object *bc = exposed("{\"path\":\"/\",\"gateway\":{\"name\":\"byron\"}}");
+    byron_desired_t d;
+    build_with(bc, 1, &d);
+    json_object *o = find(&d, "HTTPRoute", "orders-api")->obj;
+    cr_assert_str_eq(s_at(o, "spec|parentRefs|0|namespace"), "shop");
+    cr_assert_null(at(o, "spec|hostnames"));
+    cr_assert_null(at(o, "spec|rules|0|filters"));
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, expose_without_gateway_api_or_with_only_a_class_is_an_ingress) {
+    /* A gateway, but the cluster serves no Gateway API: an Ingress (default class). */
+    json_object *bc =
+        exposed("{\"host\":\"shop.example.com\",\"path\":\"/orders\",\"gateway\":{\"name\":\"g\"}}");
+    byron_desired_t d;
+    build_with(bc, 0, &d);
+    cr_assert_eq(d.expose_kind, &BYRON_KIND_INGRESS);
+    cr_assert_null(find(&d, "HTTPRoute", "orders-api"));
+    json_object *o = find(&d, "Ingress", "orders-api")->obj;
+    cr_assert_str_eq(s_at(o, "apiVersion"), "networking.k8s.io/v1");
+    cr_assert_null(at(o, "spec|ingressClassName"));
+    cr_assert_str_eq(s_at(o, "spec|rules|0|host"), "shop.example.com");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|http|paths|0|path"), "/orders");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|http|paths|0|pathType"), "Prefix");
+    cr_assert_str_eq(s_at(o, "spec|rules|0|http|paths|0|backend|service|name"), "orders-api");
+    cr_assert_eq(json_object_get_int(at(o, "spec|rules|0|http|paths|0|backend|service|port|number")), 80);
+    cr_assert_str_eq(s_at(o, "metadata|ownerReferences|0|uid"), "u-1");
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+    /* Only an ingressClassName: an Ingress even where the Gateway API is served. */
+    bc = exposed("{\"ingressClassName\":\"traefik\"}");
+    build_with(bc, 1, &d);
+    cr_assert_eq(d.expose_kind, &BYRON_KIND_INGRESS);
+    o = find(&d, "Ingress", "orders-api")->obj;
+    cr_assert_str_eq(s_at(o, "spec|ingressClassName"), "traefik");
+    cr_assert_null(at(o, "spec|rules|0|host"));
+    cr_assert_str_eq(s_at(o, "spec|rules|0|http|paths|0|path"), "/");
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+    /* Not exposed: neither kind. */
+    bc = parse(BC);
+    build_with(bc, 1, &d);
+    cr_assert_null(d.expose_kind);
+    cr_assert_null(find(&d, "Ingress", "orders-api"));
+    cr_assert_null(find(&d, "HTTPRoute", "orders-api"));
+    byron_desired_cleanup(&d);
+    json_object_put(bc);
+}
+
+Test(desired, expose_changes_only_the_route_and_never_the_pods) {
+    json_object *a = exposed("{\"path\":\"/a\",\"gateway\":{\"name\":\"g\"}}"),
+                *b = exposed("{\"path\":\"/b\",\"gateway\":{\"name\":\"g\"}}");
+    byron_desired_t da, db;
+    build_with(a, 1, &da);
+    build_with(b, 1, &db);
+    cr_assert_str_eq(da.config_hash, db.config_hash);
+    for (int i = 0; i < da.n; i++) {
+        int route = da.objs[i].kind == &BYRON_KIND_HTTPROUTE;
+        cr_assert_eq(strcmp(da.objs[i].hash, db.objs[i].hash) != 0, route, "%s %s", da.objs[i].kind->kind,
+                     da.objs[i].name);
+    }
+    byron_desired_cleanup(&da);
+    byron_desired_cleanup(&db);
+    json_object_put(a);
+    json_object_put(b);
+}
+
+static void expect_bad_expose(const char *expose_json, const char *want) {
+    json_object *bc = exposed(expose_json);
+    byron_desired_options_t o = OPTS;
+    o.gateway_api = 1;
+    byron_desired_t d = {0};
+    byron_err_t err = {0};
+    cr_assert_eq(byron_desired_build(bc, &o, &d, &err), BYRON_EINVAL, "accepted: %s", expose_json);
+    cr_assert(strstr(err.msg, want), "'%s' does not say '%s'", err.msg, want);
+    cr_assert_eq(d.n, 0);
+    json_object_put(bc);
+}
+
+Test(desired, expose_refusals_name_the_field_and_value) {
+    const char *gw = "\"gateway\":{\"name\":\"g\"}";
+    char s[256];
+    const char *hosts[] = {
+        "Shop.example.com", "shop_1.example.com", "-a.example.com", "a..b", "10.0.0.1", ""};
+    for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+        snprintf(s, sizeof s, "{\"host\":\"%s\",%s}", hosts[i], gw);
+        expect_bad_expose(s, "spec.api.expose.host");
+    }
+    const char *paths[] = {"orders", "",     "/a//b",  "/a/../b", "/a/.",
+                           "/a/..",  "/a b", "/a%2fb", "/a#b",    "/a?b"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        snprintf(s, sizeof s, "{\"path\":\"%s\",%s}", paths[i], gw);
+        expect_bad_expose(s, "spec.api.expose.path");
+    }
+    expect_bad_expose("{\"host\":\"a.example.com\"}", "names neither a gateway nor an ingressClassName");
+    expect_bad_expose("{\"gateway\":{}}", "spec.api.expose.gateway.name");
+    expect_bad_expose("{\"gateway\":{\"name\":\"G\"}}", "spec.api.expose.gateway.name");
+    expect_bad_expose("{\"gateway\":{\"name\":\"g\",\"namespace\":\"a.b\"}}",
+                      "spec.api.expose.gateway.namespace");
+    expect_bad_expose("{\"ingressClassName\":\"Traefik\"}", "spec.api.expose.ingressClassName");
+    expect_bad_expose("{\"gateway\":\"g\"}", "spec.api.expose.gateway");
+}

@@ -1,5 +1,6 @@
 /* test_insights.c — the Lagging and DeadLetters conditions and the status
  * fields from a broker reading, at and around their thresholds. */
+#include "desired.h"
 #include "insights.h"
 
 #include <criterion/criterion.h>
@@ -65,5 +66,88 @@ Test(insights, status_fields_only_from_a_reading) {
     in.measured = 0;
     byron_insights_status(st, &in);
     cr_assert_eq(json_object_object_length(st), 0);
+    json_object_put(st);
+}
+
+/* status.rebuild (docs/operator.md) and the generation asked of the sink (desired.h). */
+static json_object *bc_with(const char *token, const char *requested, long long generation) {
+    json_object *bc = json_object_new_object(), *spec = json_object_new_object(),
+                *cache = json_object_new_object();
+    json_object_object_add(bc, "spec", spec);
+    json_object_object_add(spec, "cache", cache);
+    if (token) json_object_object_add(cache, "rebuild", json_object_new_string(token));
+    if (requested) {
+        json_object *st = json_object_new_object(), *rb = json_object_new_object();
+        json_object_object_add(rb, "requested", json_object_new_string(requested));
+        json_object_object_add(rb, "generation", json_object_new_int64(generation));
+        json_object_object_add(rb, "phase", json_object_new_string("Building"));
+        json_object_object_add(rb, "projected", json_object_new_int64(7));
+        json_object_object_add(rb, "total", json_object_new_int64(9));
+        json_object_object_add(st, "rebuild", rb);
+        json_object_object_add(bc, "status", st);
+    }
+    return bc;
+}
+
+static const char *field(json_object *st, const char *k) {
+    return json_object_get_string(json_object_object_get(json_object_object_get(st, "rebuild"), k));
+}
+
+Test(insights, a_new_rebuild_token_is_the_next_generation_once) {
+    const char *token = NULL;
+    json_object *bc = bc_with(NULL, NULL, 0);
+    cr_assert_eq(byron_desired_cache_generation(bc, &token), 0);
+    cr_assert_null(token);
+    json_object_put(bc);
+    bc = bc_with("t1", NULL, 0); /* asked, never seen */
+    cr_assert_eq(byron_desired_cache_generation(bc, &token), 1);
+    cr_assert_str_eq(token, "t1");
+    json_object_put(bc);
+    bc = bc_with("t1", "t1", 1); /* seen: stays */
+    cr_assert_eq(byron_desired_cache_generation(bc, NULL), 1);
+    json_object_put(bc);
+    bc = bc_with("t2", "t1", 1); /* a new token: one more */
+    cr_assert_eq(byron_desired_cache_generation(bc, NULL), 2);
+    json_object_put(bc);
+    bc = bc_with(NULL, "t1", 4); /* the token removed: the generation stays */
+    cr_assert_eq(byron_desired_cache_generation(bc, NULL), 4);
+    json_object_put(bc);
+}
+
+Test(insights, the_rebuild_phase_follows_the_lanes_generations) {
+    byron_broker_insights_t in = {.measured = 1, .messages = 10, .gen_min = 0, .gen_max = 0};
+    json_object *st = json_object_new_object();
+    byron_insights_rebuild(st, NULL, 0, NULL, &in);
+    cr_assert_null(json_object_object_get(st, "rebuild"), "no rebuild asked: no report");
+    byron_insights_rebuild(st, NULL, 1, "t1", &in);
+    cr_assert_str_eq(field(st, "phase"), "Pending");
+    cr_assert_str_eq(field(st, "requested"), "t1");
+    cr_assert_str_eq(field(st, "generation"), "1");
+    in.gen_max = 1;
+    in.rebuild_left = 4;
+    byron_insights_rebuild(st, NULL, 1, "t1", &in);
+    cr_assert_str_eq(field(st, "phase"), "Building");
+    cr_assert_str_eq(field(st, "projected"), "6");
+    cr_assert_str_eq(field(st, "total"), "10");
+    cr_assert(strstr(field(st, "message"), "until this one has caught up"), "%s", field(st, "message"));
+    in.rebuild_left = 0;
+    byron_insights_rebuild(st, NULL, 1, "t1", &in);
+    cr_assert_str_eq(field(st, "phase"), "Building");
+    cr_assert(strstr(field(st, "message"), "has caught up: the api reads it once the sink switches"), "%s",
+              field(st, "message"));
+    in.gen_min = 1;
+    byron_insights_rebuild(st, NULL, 1, "t1", &in);
+    cr_assert_str_eq(field(st, "phase"), "Complete");
+    cr_assert_str_eq(field(st, "projected"), "10");
+    cr_assert(strstr(field(st, "message"), "the api reads cache generation 1"));
+    /* not read: the last report stays, for the same generation only */
+    json_object *old = bc_with("t1", "t1", 1), *old_status = json_object_object_get(old, "status");
+    byron_insights_rebuild(st, old_status, 1, "t1", NULL);
+    cr_assert_str_eq(field(st, "phase"), "Building");
+    cr_assert_str_eq(field(st, "projected"), "7");
+    byron_insights_rebuild(st, old_status, 2, "t2", NULL);
+    cr_assert_str_eq(field(st, "phase"), "Pending");
+    cr_assert_str_eq(field(st, "projected"), "0");
+    json_object_put(old);
     json_object_put(st);
 }

@@ -71,31 +71,34 @@ static byron_status_t kdo(const char *method, const char *path, const char *ctyp
     return st;
 }
 
-static void install_crd(void) {
+/* Apply the CRD in file (named name) and wait until served_path answers. */
+static void install_crd_file(const char *file, const char *name, const char *served_path) {
     char path[1024], *buf = NULL;
     size_t len;
     byron_err_t err = {0};
-    snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", getenv("BYRON_SOURCE_DIR"));
-    cr_assert_eq(byron_file_read(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(file, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     json_object *crd = NULL;
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
     free(buf);
-    cr_assert_eq(byron_kube_apply(
-                     kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io",
-                     crd, NULL, &err),
-                 BYRON_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s", name);
+    cr_assert_eq(byron_kube_apply(kc, path, crd, NULL, &err), BYRON_OK, "%s", err.msg);
     json_object_put(crd);
     long long deadline = byron_test_now_ms() + 30000;
     for (;;) {
         json_object *o = NULL;
-        if (byron_kube_do(kc, "GET", "/apis/byron.io/v1alpha1/byroncomponents", NULL, NULL, &o, &err) ==
-            BYRON_OK) {
+        if (byron_kube_do(kc, "GET", served_path, NULL, NULL, &o, &err) == BYRON_OK) {
             json_object_put(o);
             break;
         }
         cr_assert_lt(byron_test_now_ms(), deadline, "CRD not served: %s", err.msg);
         sleep_ms(100);
     }
+}
+
+static void install_crd(void) {
+    char file[1024];
+    snprintf(file, sizeof file, "%s/crds/byron.io_byroncomponents.yaml", getenv("BYRON_SOURCE_DIR"));
+    install_crd_file(file, "byroncomponents.byron.io", "/apis/byron.io/v1alpha1/byroncomponents");
 }
 
 static char ns[64];
@@ -1693,4 +1696,267 @@ Test(operator, insights_reach_status_conditions_and_gauges) {
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* A rebuild (issue 14 item 2, docs/sink.md "Rebuild"): a new spec.cache.rebuild
+ * token asks the sink — and only the sink — for the next cache generation, and
+ * status.rebuild follows the sink's lanes on the broker: Pending until a lane
+ * of that generation exists, Building (projected of total) while the old
+ * generation's lanes are there too, Complete once only the new ones are left.
+ * The lanes here are durables made by the test, described as the sink's are. */
+static const char *sink_env(const char *name, const char *var) {
+    static char out[64];
+    json_object *dep = get_child(1, name);
+    json_object *env = at(dep, "spec|template|spec|containers|1|env");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_object_array_length(env); i++) {
+        json_object *e = json_object_array_get_idx(env, i);
+        if (!strcmp(json_object_get_string(json_object_object_get(e, "name")), var))
+            snprintf(out, sizeof out, "%s", json_object_get_string(json_object_object_get(e, "value")));
+    }
+    json_object_put(dep);
+    return out;
+}
+
+static void wait_rebuild(const char *name, const char *token, long long gen, const char *phase,
+                         long long projected, long long total, const char *log) {
+    long long deadline = byron_test_now_ms() + 30000;
+    for (;;) {
+        json_object *o = get_bc(name);
+        int ok = o && !strcmp(s_at(o, "status|rebuild|requested"), token) &&
+                 json_object_get_int64(at(o, "status|rebuild|generation")) == gen &&
+                 !strcmp(s_at(o, "status|rebuild|phase"), phase) &&
+                 json_object_get_int64(at(o, "status|rebuild|projected")) == projected &&
+                 json_object_get_int64(at(o, "status|rebuild|total")) == total;
+        char want[32];
+        snprintf(want, sizeof want, "%lld", gen);
+        ok = ok && !strcmp(sink_env(name, "BYRON_CACHE_GENERATION"), want);
+        if (ok) {
+            json_object_put(o);
+            return;
+        }
+        cr_assert_lt(byron_test_now_ms(), deadline, "status.rebuild not %s gen %lld %s %lld/%lld: %s (%s)",
+                     token, gen, phase, projected, total,
+                     o ? json_object_to_json_string(at(o, "status|rebuild")) : "", log);
+        json_object_put(o);
+        sleep_ms(100);
+    }
+}
+
+static void lane(jsCtx *js, const char *stream, const char *durable, const char *filter, int gen) {
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    char description[64];
+    snprintf(description, sizeof description, "Byron sink, cache generation %d", gen);
+    cc.Durable = durable;
+    cc.Description = description;
+    cc.AckPolicy = js_AckExplicit;
+    cc.FilterSubject = filter;
+    jsErrCode jerr = 0;
+    long long deadline = byron_test_now_ms() + 20000;
+    while (js_AddConsumer(NULL, js, stream, &cc, NULL, &jerr) !=
+           NATS_OK) { /* the operator makes the stream */
+        cr_assert_lt(byron_test_now_ms(), deadline, "no stream %s (%d)", stream, (int)jerr);
+        sleep_ms(100);
+    }
+}
+
+Test(operator, a_rebuild_token_rolls_the_sink_and_reports_progress) {
+    const char *extra[] = {"--insights-period", "1", NULL};
+    op_t op = operator_with_component("rebuilt", extra);
+    char stream[160], filter[256], evsubj[256];
+    snprintf(stream, sizeof stream, "BYRON_%s_rebuilt", ns);
+    for (char *p = stream; *p; p++)
+        if (*p == '-') *p = '_';
+    snprintf(filter, sizeof filter, "byron.%s.rebuilt.0.>", ns);
+    snprintf(evsubj, sizeof evsubj, "byron.%s.rebuilt.0.Order.o-1", ns);
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    cr_assert_eq(natsConnection_ConnectTo(&nc, byron_testenv("BYRON_NATS_URL")), NATS_OK);
+    cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    lane(js, stream, "byron-sink-p0", filter, 0); /* the live generation, caught up */
+    for (int i = 0; i < 3; i++) publish(js, evsubj, NULL);
+    cr_assert_str_eq(sink_env("rebuilt", "BYRON_CACHE_GENERATION"), "", "no rebuild asked: no generation");
+    json_object *bc = get_bc("rebuilt");
+    cr_assert_null(at(bc, "status|rebuild"), "no rebuild asked: no report");
+    json_object_put(bc);
+    json_object *api = get_child(0, "rebuilt");
+    char api_hash[64];
+    snprintf(api_hash, sizeof api_hash, "%s",
+             s_at(api, "spec|template|metadata|annotations|byron.io/config-hash"));
+    json_object_put(api);
+
+    patch_bc("rebuilt", "application/merge-patch+json", "{\"spec\":{\"cache\":{\"rebuild\":\"t1\"}}}");
+    wait_rebuild("rebuilt", "t1", 1, "Pending", 0, 3, op.log);
+    char rebuilding[96];
+    snprintf(rebuilding, sizeof rebuilding, "%s", "byron-sink-p0_b");
+    lane(js, stream, rebuilding, filter, 1); /* the sink started generation 1 in the other slot */
+    wait_rebuild("rebuilt", "t1", 1, "Building", 0, 3, op.log);
+    natsSubscription *sub = NULL;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = rebuilding;
+    jsErrCode jerr = 0;
+    cr_assert_eq(js_PullSubscribe(&sub, js, filter, rebuilding, NULL, &so, &jerr), NATS_OK);
+    natsMsgList list = {0};
+    cr_assert_eq(natsSubscription_Fetch(&list, sub, 2, 5000, &jerr), NATS_OK);
+    for (int i = 0; i < list.Count; i++) natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    wait_rebuild("rebuilt", "t1", 1, "Building", 2, 3, op.log);
+    cr_assert_eq(js_DeleteConsumer(js, stream, "byron-sink-p0", NULL, &jerr),
+                 NATS_OK); /* switched, dropped */
+    wait_rebuild("rebuilt", "t1", 1, "Complete", 3, 3, op.log);
+    /* the api never rolled: its pod template is what it was */
+    api = get_child(0, "rebuilt");
+    cr_assert_str_eq(s_at(api, "spec|template|metadata|annotations|byron.io/config-hash"), api_hash);
+    cr_assert_null(strstr(json_object_to_json_string(at(api, "spec|template")), "BYRON_CACHE_GENERATION"));
+    json_object_put(api);
+
+    /* the same token again changes nothing; a new one asks for the next generation */
+    patch_bc("rebuilt", "application/merge-patch+json",
+             "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}},\"spec\":{\"cache\":{\"rebuild\":\"t1\"}}}");
+    wait_rebuild("rebuilt", "t1", 1, "Complete", 3, 3, op.log);
+    patch_bc("rebuilt", "application/merge-patch+json", "{\"spec\":{\"cache\":{\"rebuild\":\"t2\"}}}");
+    wait_rebuild("rebuilt", "t2", 2, "Pending", 0, 3, op.log);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+/* --- spec.api.expose (docs/operator.md, "One address") ---------------------------- */
+
+static void install_httproute_crd(void) {
+    const char *dir = byron_testenv("BYRON_GATEWAY_API_CRDS");
+    cr_assert(dir && *dir, "BYRON_GATEWAY_API_CRDS unset: run scripts/bootstrap test");
+    char file[1024];
+    snprintf(file, sizeof file, "%s/gateway.networking.k8s.io_httproutes.yaml", dir);
+    install_crd_file(file, "httproutes.gateway.networking.k8s.io",
+                     "/apis/gateway.networking.k8s.io/v1/httproutes");
+}
+
+static json_object *route(const char *kind, const char *name) {
+    if (!strcmp(kind, "HTTPRoute"))
+        return kget("/apis/gateway.networking.k8s.io/v1/namespaces/%s/httproutes/%s-api", ns, name);
+    return kget("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s-api", ns, name);
+}
+
+/* Wait until the route of kind exists (want 1) or is gone (want 0). */
+static json_object *wait_route(const char *kind, const char *name, int want, long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    for (;;) {
+        json_object *o = route(kind, name);
+        if ((o != NULL) == want) return o;
+        json_object_put(o);
+        cr_assert_lt(byron_test_now_ms(), deadline, "%s %s-api: %s", kind, name,
+                     want ? "never made" : "still there");
+        sleep_ms(50);
+    }
+}
+
+static const char *want_exposed; /* "True", "Unknown", or "" (no condition) for exposed_is */
+static int exposed_is(json_object *o) {
+    return has_status(o) && !strcmp(condition(o, "Exposed", "status"), want_exposed);
+}
+
+static void create_exposed(const char *name, const char *expose_json) {
+    char body[2048], path[256];
+    snprintf(
+        body, sizeof body,
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"%s\"},"
+        "\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\"}]}]"
+        ","
+        "\"api\":{\"expose\":%s}}}",
+        name, expose_json);
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "%s", err.msg);
+}
+
+Test(operator, expose_makes_an_httproute_or_an_ingress_reports_acceptance_and_removes_it) {
+    install_httproute_crd(); /* before the operator: it reads discovery at start */
+    op_t op = start_operator(NULL);
+    create_exposed("gw", "{\"host\":\"shop.example.com\",\"path\":\"/gw\",\"gateway\":{\"name\":\"byron\"}}");
+    create_exposed("ing", "{\"path\":\"/ing\",\"ingressClassName\":\"traefik\"}");
+
+    /* An HTTPRoute on the gateway, owned by its component, to the api Service. */
+    json_object *bc = wait_bc("gw", has_status, 20000, "status of gw");
+    json_object *r = wait_route("HTTPRoute", "gw", 1, 20000);
+    cr_assert_str_eq(s_at(r, "metadata|ownerReferences|0|uid"), s_at(bc, "metadata|uid"));
+    cr_assert_str_eq(s_at(r, "spec|parentRefs|0|name"), "byron");
+    cr_assert_str_eq(s_at(r, "spec|parentRefs|0|namespace"), ns);
+    cr_assert_str_eq(s_at(r, "spec|rules|0|backendRefs|0|name"), "gw-api");
+    cr_assert_str_eq(s_at(r, "spec|rules|0|filters|0|urlRewrite|path|replacePrefixMatch"), "/");
+    json_object_put(r);
+    json_object_put(bc);
+    want_exposed = "Unknown";
+    bc = wait_bc("gw", exposed_is, 20000, "Exposed Unknown (no controller yet)");
+    cr_assert_str_eq(condition(bc, "Exposed", "reason"), "Pending");
+    json_object_put(bc);
+
+    /* The gateway's controller accepts it (the test plays the controller). */
+    char path[512], body[1024];
+    snprintf(path, sizeof path, "/apis/gateway.networking.k8s.io/v1/namespaces/%s/httproutes/gw-api/status",
+             ns);
+    snprintf(body, sizeof body,
+             "{\"status\":{\"parents\":[{\"parentRef\":{\"name\":\"byron\",\"namespace\":\"%s\"},"
+             "\"controllerName\":\"example.com/"
+             "gateway\",\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\","
+             "\"reason\":\"Accepted\",\"message\":\"ok\",\"observedGeneration\":1,"
+             "\"lastTransitionTime\":\"2026-12-01T00:00:00Z\"}]}]}}",
+             ns);
+    byron_err_t err = {0};
+    cr_assert_eq(kdo("PATCH", path, "application/merge-patch+json", body, &err), BYRON_OK, "%s", err.msg);
+    want_exposed = "True";
+    bc = wait_bc("gw", exposed_is, 20000, "Exposed True once accepted");
+    cr_assert_str_eq(condition(bc, "Exposed", "reason"), "Accepted");
+    json_object_put(bc);
+
+    /* Only an ingressClassName: an Ingress, even with the Gateway API served. */
+    r = wait_route("Ingress", "ing", 1, 20000);
+    cr_assert_str_eq(s_at(r, "spec|ingressClassName"), "traefik");
+    cr_assert_str_eq(s_at(r, "spec|rules|0|http|paths|0|path"), "/ing");
+    cr_assert_str_eq(s_at(r, "spec|rules|0|http|paths|0|backend|service|name"), "ing-api");
+    json_object_put(r);
+    json_object *none = route("HTTPRoute", "ing");
+    cr_assert_null(none, "an HTTPRoute for an ingressClassName-only expose");
+
+    /* Moved to a gateway: the Ingress goes, an HTTPRoute comes. */
+    patch_bc(
+        "ing", "application/merge-patch+json",
+        "{\"spec\":{\"api\":{\"expose\":{\"ingressClassName\":null,\"gateway\":{\"name\":\"byron\"}}}}}");
+    json_object_put(wait_route("HTTPRoute", "ing", 1, 20000));
+    wait_route("Ingress", "ing", 0, 20000);
+
+    /* Expose removed: the route goes, and so does the condition. */
+    patch_bc("gw", "application/merge-patch+json", "{\"spec\":{\"api\":{\"expose\":null}}}");
+    wait_route("HTTPRoute", "gw", 0, 20000);
+    want_exposed = "";
+    json_object_put(wait_bc("gw", exposed_is, 20000, "no Exposed condition"));
+    cr_assert_eq(stop_operator(&op), 0);
+}
+
+Test(operator, expose_refusals_are_rejected_by_the_api_server_naming_the_value) {
+    char path[256], body[1024];
+    snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents", ns);
+    const char *bad[][2] = {
+        {"{\"host\":\"Bad_Host\",\"gateway\":{\"name\":\"g\"}}", "Bad_Host is not an RFC 1123"},
+        {"{\"host\":\"10.1.2.3\",\"gateway\":{\"name\":\"g\"}}", "10.1.2.3 is not an RFC 1123"},
+        {"{\"path\":\"orders\",\"gateway\":{\"name\":\"g\"}}", "orders is not a path prefix"},
+        {"{\"path\":\"/a//b\",\"gateway\":{\"name\":\"g\"}}", "/a//b is not a path prefix"},
+        {"{\"host\":\"a.example.com\"}", "names neither gateway nor ingressClassName"},
+        {"{\"gateway\":{\"name\":\"G\"}}", "G is not an RFC"},
+        {"{\"ingressClassName\":\"x_y\"}", "x_y is not an RFC"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(
+            body, sizeof body,
+            "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"x\"},"
+            "\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"c\",\"type\":\"String\"}]}],"
+            "\"api\":{\"expose\":%s}}}",
+            bad[i][0]);
+        byron_err_t err = {0};
+        cr_assert_neq(kdo("POST", path, "application/json", body, &err), BYRON_OK, "accepted: %s", bad[i][0]);
+        cr_assert(strstr(err.msg, bad[i][1]), "%s: '%s' does not say '%s'", bad[i][0], err.msg, bad[i][1]);
+    }
 }

@@ -200,6 +200,10 @@ Test(natsperm, each_role_gets_its_own_subjects_and_no_stream_administration) {
     cr_assert(allows(sink, "pub", "byrondlq.shop.orders.>"));
     cr_assert(allows(sink, "pub", "$JS.API.CONSUMER.MSG.NEXT.BYRON_shop_customers.byron-sub-shop-orders"));
     cr_assert(allows(sink, "pub", "$JS.ACK.BYRON_shop_customers.byron-sub-shop-orders.>"));
+    /* a rebuild's name slot (docs/sink.md, "Rebuild"), and no other name */
+    cr_assert(allows(sink, "pub", "$JS.API.CONSUMER.DELETE.BYRON_shop_customers.byron-sub-shop-orders_b"));
+    cr_assert(allows(sink, "pub", "$JS.API.CONSUMER.MSG.NEXT.BYRON_shop_customers.byron-sub-shop-orders_b"));
+    cr_assert_not(allows(sink, "pub", "$JS.API.CONSUMER.DELETE.BYRON_shop_customers.byron-sub-shop-billing"));
     cr_assert_not(allows(sink, "pub", "$JS.API.CONSUMER.CREATE.BYRON_shop_customers.>"),
                   "any consumer on a subscribed stream");
     /* read by sequence (the fold checker): subscribed streams and its own dead letters */

@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "dlq.h"
 #include "envelope.h"
+#include "generation.h"
 #include "oneshot.h"
 #include "replay.h"
 #include "sink.h"
@@ -49,8 +50,16 @@ typedef struct admin {
     jsCtx *js;
     mongoc_client_t *mongo;
     char db[160];
+    byron_generation_pointer_t gen; /* the live generation (generation.h) */
     byron_app_t *app;
 } admin_t;
+
+/* Collection `base` of the live generation; caller destroys. */
+static mongoc_collection_t *live_collection(admin_t *a, const char *base) {
+    char name[200];
+    byron_generation_collection(a->gen.active, base, name, sizeof name);
+    return mongoc_client_get_collection(a->mongo, a->db, name);
+}
 
 /* ---- command line ----------------------------------------------------- */
 
@@ -273,8 +282,9 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     json_object_object_add(out, "lanes", lanes);
     uint64_t lag = 0;
     for (int p = 0; p < a->comp->partitions; p++) {
-        char durable[64];
-        snprintf(durable, sizeof durable, BYRON_SINK_DURABLE_FMT, p);
+        char base[64], durable[80];
+        snprintf(base, sizeof base, BYRON_SINK_DURABLE_FMT, p);
+        byron_generation_durable(a->gen.active_slot, base, durable, sizeof durable);
         json_object *l = lane_json(a, a->comp->stream, durable, "partition");
         json_object_object_add(l, "partition", json_object_new_int(p));
         lag += json_object_get_uint64(json_object_object_get(l, "pending"));
@@ -282,11 +292,12 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     }
     for (size_t i = 0; i < a->comp->nsubscriptions; i++) {
         const byron_subscription_t *sd = &a->comp->subscriptions[i];
-        char other[256], durable[300];
+        char other[256], base[280], durable[300];
         snprintf(other, sizeof other, "BYRON_%s_%s", sd->namespace_, sd->component);
         for (char *q = other; *q; q++)
             if (*q == '-') *q = '_';
-        byron_sink_subscription_durable(a->comp, durable, sizeof durable);
+        byron_sink_subscription_durable(a->comp, base, sizeof base);
+        byron_generation_durable(a->gen.active_slot, base, durable, sizeof durable);
         json_object *l = lane_json(a, other, durable, "subscription");
         lag += json_object_get_uint64(json_object_object_get(l, "pending"));
         json_object_array_add(lanes, l);
@@ -312,11 +323,19 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     json_object *cache = json_object_new_object(), *docs = json_object_new_object(),
                 *blocked = json_object_new_array();
     json_object_object_add(cache, "database", json_object_new_string(a->db));
+    json_object_object_add(cache, "generation", json_object_new_int64(a->gen.active));
+    if (a->gen.building) { /* a rebuild under way (docs/sink.md, "Rebuild") */
+        json_object *rb = json_object_new_object();
+        json_object_object_add(rb, "generation", json_object_new_int64(a->gen.building));
+        json_object_object_add(rb, "projected", json_object_new_int64(a->gen.projected));
+        json_object_object_add(rb, "total", json_object_new_int64(a->gen.total));
+        json_object_object_add(cache, "rebuild", rb);
+    }
     json_object_object_add(cache, "documents", docs);
     json_object_object_add(out, "cache", cache);
     bson_error_t be;
     for (size_t i = 0; i < a->comp->nmodels && st == BYRON_OK; i++) {
-        mongoc_collection_t *coll = mongoc_client_get_collection(a->mongo, a->db, a->comp->models[i].name);
+        mongoc_collection_t *coll = live_collection(a, a->comp->models[i].name);
         int64_t n = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &be);
         mongoc_collection_destroy(coll);
         if (n < 0 && be.code != 26) /* 26: no such collection yet */
@@ -325,8 +344,7 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
         json_object_object_add(docs, a->comp->models[i].name, json_object_new_int64(n < 0 ? 0 : n));
     }
     if (st == BYRON_OK) {
-        mongoc_collection_t *coll =
-            mongoc_client_get_collection(a->mongo, a->db, BYRON_CACHE_STATE_COLLECTION);
+        mongoc_collection_t *coll = live_collection(a, BYRON_CACHE_STATE_COLLECTION);
         bson_t *filter = BCON_NEW("_id", "{", "$regex", BCON_UTF8("^blocked:"), "}");
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
         const bson_t *doc;
@@ -491,7 +509,7 @@ static byron_status_t is_blocked(admin_t *a, const char *model, const char *id, 
                                  byron_err_t *err) {
     char key[BYRON_ID_MAX + 160];
     snprintf(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model, id);
-    mongoc_collection_t *coll = mongoc_client_get_collection(a->mongo, a->db, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = live_collection(a, BYRON_CACHE_STATE_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
     bson_error_t be;
     int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &be);
@@ -646,6 +664,8 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
                                  .js = a->js,
                                  .mongo = a->mongo,
                                  .database = a->db,
+                                 .generation = a->gen.active,
+                                 .slot = a->gen.active_slot,
                                  .app = a->app,
                                  .wait_ms = a->s.wait_ms,
                                  .max_deliver = maxd ? (int)strtol(maxd, NULL, 10) : 0,
@@ -730,7 +750,8 @@ static byron_status_t run(admin_t *a, int *failed, byron_err_t *err) {
     byron_status_t st;
     if ((st = byron_oneshot_nats(a->comp, a->s.nats_url, "admin", &a->nc, &a->js, err)) != BYRON_OK ||
         (st = byron_oneshot_mongo(a->comp, a->s.mongo_uri, "admin", &a->mongo, a->db, sizeof a->db, err)) !=
-            BYRON_OK)
+            BYRON_OK ||
+        (st = byron_generation_read(a->mongo, a->db, &a->gen, err)) != BYRON_OK)
         return st;
     if (!strcmp(cmd, "status")) return cmd_status(a, err);
     if (!strcmp(cmd, "events")) return cmd_events(a, err);

@@ -7,11 +7,14 @@
  * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
+#include "generation.h"
 #include "json_bson.h"
 
 #include <libwebsockets.h>
 #include <mongoc/mongoc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,38 @@ struct byron_cache {
     mongoc_uri_t *uri;
     mongoc_client_pool_t *pool;
     char *db;
+    /* The generation read (generation.h): re-read at most every
+     * BYRON_CACHE_GENERATION_REFRESH_MS, by the first call after that; it only
+     * rises. A read that fails keeps the last one. */
+    atomic_llong gen;
+    atomic_llong next_read_ms;
 };
+
+/* The generation for a call now, refreshed from the pointer when it is due:
+ * one small find per period per process, none while idle. */
+static int64_t generation(byron_cache_t *cache, mongoc_client_t *cl) {
+    long long due = atomic_load(&cache->next_read_ms), now = (long long)byron_clock_mono_ms();
+    if (now >= due &&
+        atomic_compare_exchange_strong(&cache->next_read_ms, &due, now + BYRON_CACHE_GENERATION_REFRESH_MS)) {
+        byron_generation_pointer_t p;
+        byron_err_t e = {0};
+        if (byron_generation_read(cl, cache->db, &p, &e) == BYRON_OK) {
+            long long seen = atomic_load(&cache->gen);
+            while (p.active > seen && !atomic_compare_exchange_weak(&cache->gen, &seen, p.active)) {
+            }
+        } else {
+            atomic_store(&cache->next_read_ms, now); /* try again with the next call */
+        }
+    }
+    return atomic_load(&cache->gen);
+}
+
+int64_t byron_cache_generation(byron_cache_t *cache) {
+    mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
+    int64_t g = generation(cache, cl);
+    mongoc_client_pool_push(cache->pool, cl);
+    return g;
+}
 
 byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri_str, int max_clients,
                                byron_err_t *err) {
@@ -116,10 +150,12 @@ static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name,
 
 /* The document with _id `id` in collection `coll` as JSON (`_id` → `id`);
  * BYRON_ENOTFOUND when absent. */
-static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, const char *coll_name,
-                                 const char *id, json_object **out, byron_err_t *err) {
+static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, int64_t gen,
+                                 const char *coll_name, const char *id, json_object **out, byron_err_t *err) {
     *out = NULL;
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, coll_name);
+    char name[200];
+    byron_generation_collection(gen, coll_name, name, sizeof name);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
     bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
@@ -149,7 +185,7 @@ byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const ch
     if (!byron_id_is_valid(id))
         return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
     mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
-    byron_status_t st = find_by_id(cache, cl, model, id, out, err);
+    byron_status_t st = find_by_id(cache, cl, generation(cache, cl), model, id, out, err);
     mongoc_client_pool_push(cache->pool, cl);
     return st;
 }
@@ -168,13 +204,14 @@ byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, c
     char key[BYRON_ID_MAX + 160];
     mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
     json_object *state = NULL;
-    byron_status_t st = find_by_id(cache, cl, model, id, &out->doc, err);
+    int64_t gen = generation(cache, cl); /* one generation for the two or three reads */
+    byron_status_t st = find_by_id(cache, cl, gen, model, id, &out->doc, err);
     if (st == BYRON_OK) {
         out->version = version_of(out->doc);
     } else if (st == BYRON_ENOTFOUND) { /* deleted (or never projected): its tombstone */
         byron_err_clear(err);
         snprintf(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
-        st = find_by_id(cache, cl, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
+        st = find_by_id(cache, cl, gen, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
         if (st == BYRON_OK) out->version = version_of(state);
         json_object_put(state);
         state = NULL;
@@ -182,7 +219,7 @@ byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, c
     if ((st == BYRON_OK || st == BYRON_ENOTFOUND) && with_block) {
         byron_err_clear(err);
         snprintf(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model, id);
-        st = find_by_id(cache, cl, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
+        st = find_by_id(cache, cl, gen, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
         if (st == BYRON_OK) {
             json_object *why = NULL;
             out->blocked = 1;
@@ -310,7 +347,9 @@ static byron_status_t find_json(byron_cache_t *cache, const char *coll_name, con
                                 const bson_t *opts, int max_items, json_object **items, int *more,
                                 byron_err_t *err) {
     mongoc_client_t *cl = mongoc_client_pool_pop(cache->pool);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, coll_name);
+    char name[200];
+    byron_generation_collection(generation(cache, cl), coll_name, name, sizeof name);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, name);
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
     json_object *arr = json_object_new_array();
     const bson_t *doc;

@@ -29,6 +29,13 @@ const char *byron_cache_database(const byron_cache_t *cache);
 
 byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err);
 
+/* Reads follow the cache's live generation (generation.h): the pointer is
+ * re-read at most this often, so a switch reaches every api within it (the
+ * old generation stays complete and projected for the sink's grace period,
+ * far longer). The generation in use now (may read the pointer). */
+#define BYRON_CACHE_GENERATION_REFRESH_MS 1000
+int64_t byron_cache_generation(byron_cache_t *cache);
+
 /* One object as JSON ({"id":..., "version":..., fields...}); caller puts.
  * BYRON_ENOTFOUND (err set) when absent; BYRON_EINVAL for an unknown model. */
 byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,

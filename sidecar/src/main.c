@@ -45,7 +45,6 @@ typedef struct {
     int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms, max_client_conns;
     const char *jwks_file; /* keys from a mounted Secret instead of the issuer's JWKS */
     int print_schema;
-    int rebuild;                    /* sink: drop the cache and the durables, re-project from the stream */
     byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
 } settings_t;
 
@@ -98,8 +97,6 @@ static void usage(FILE *f) {
         "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
         "  --state-wait-ms N     how long a command waits for the cache to reach the aggregate's\n"
         "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
-        "  --rebuild             sink: drop the cache and the consumers first, re-project the\n"
-        "                        whole stream (docs/sink.md); run one sink replica while it does\n"
         "  --log-level L         debug|info|warn|error (env BYRON_LOG_LEVEL, default info)\n"
         "  --version, --help\n");
     byron_gqlapi_usage(f);
@@ -194,8 +191,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"rest-over-tcp", no_argument, NULL, 'T'},
                                          {"max-inflight-mib", required_argument, NULL, 'I'},
                                          {"max-client-connections", required_argument, NULL, 'C'},
-                                         {"auth-jwks-file", required_argument, NULL, 'J'},
-                                         {"rebuild", no_argument, NULL, 'R'}};
+                                         {"auth-jwks-file", required_argument, NULL, 'J'}};
     /* The base options, then one per GraphQL setting (gqlapi_endpoint.c). */
     struct option opts[sizeof base / sizeof base[0] + 32];
     size_t nopts = sizeof base / sizeof base[0];
@@ -218,7 +214,6 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
         case 'C':
             if (parse_int("--max-client-connections", optarg, 1, 100000, &s->max_client_conns)) return 2;
             break;
-        case 'R': s->rebuild = 1; break;
         case 'G':
             if (byron_gqlapi_option_set(&s->graphql, opts[li].name + strlen("graphql-"), optarg, &gerr)) {
                 fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
@@ -272,10 +267,6 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
     }
     if (strcmp(s->mode, "api") != 0 && strcmp(s->mode, "sink") != 0) {
         fprintf(stderr, "byron-sidecar: --mode: \"%s\" is not api or sink\n", s->mode);
-        return 2;
-    }
-    if (s->rebuild && strcmp(s->mode, "sink") != 0) {
-        fprintf(stderr, "byron-sidecar: --rebuild: only in sink mode\n");
         return 2;
     }
     if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
@@ -443,8 +434,7 @@ int main(int argc, char **argv) {
                                    .mongo_uri = s.mongo_uri,
                                    .database = byron_cache_database(sc.cache),
                                    .app = sc.app,
-                                   .metrics = sc.metrics,
-                                   .rebuild = s.rebuild};
+                                   .metrics = sc.metrics};
         if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
             goto out;
     }

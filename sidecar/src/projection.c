@@ -20,6 +20,7 @@
 #include "byron/log.h"
 #include "cache.h"
 #include "envelope.h"
+#include "generation.h"
 #include "json_bson.h"
 #include "projector.h"
 #include "subject.h"
@@ -36,6 +37,7 @@
 struct byron_projection {
     const byron_component_t *comp;
     char *db;
+    int64_t gen; /* the cache generation written (generation.h) */
     byron_app_t *app;
     int64_t defer_ms;
     /* Event types whose after hook answered 404: no journal needed for the
@@ -52,8 +54,8 @@ const char *byron_proj_result_name(byron_proj_result_t r) {
     return (size_t)r < sizeof N / sizeof N[0] ? N[r] : "?";
 }
 
-byron_projection_t *byron_projection_new(const byron_component_t *c, const char *database, byron_app_t *app,
-                                         int64_t defer_ms, byron_err_t *err) {
+byron_projection_t *byron_projection_new(const byron_component_t *c, const char *database, int64_t generation,
+                                         byron_app_t *app, int64_t defer_ms, byron_err_t *err) {
     byron_projection_t *p = calloc(1, sizeof *p);
     if (!p || !(p->db = strdup(database))) {
         free(p);
@@ -61,6 +63,7 @@ byron_projection_t *byron_projection_new(const byron_component_t *c, const char 
         return NULL;
     }
     p->comp = c;
+    p->gen = generation;
     p->app = app;
     p->defer_ms = defer_ms > 0 ? defer_ms : 600000;
     pthread_mutex_init(&p->lock, NULL);
@@ -119,11 +122,18 @@ static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
     return b;
 }
 
+/* Collection `name` of this projection's generation; caller destroys. */
+static mongoc_collection_t *collection(const byron_projection_t *p, mongoc_client_t *cl, const char *name) {
+    char full[200];
+    byron_generation_collection(p->gen, name, full, sizeof full);
+    return mongoc_client_get_collection(cl, p->db, full);
+}
+
 /* The document `id` of collection `coll` as JSON (`_id` → `id`), or NULL. */
-static byron_proj_result_t read_doc(mongoc_client_t *cl, const char *db, const char *coll_name,
+static byron_proj_result_t read_doc(const byron_projection_t *p, mongoc_client_t *cl, const char *coll_name,
                                     const char *id, json_object **doc, byron_err_t *err) {
     *doc = NULL;
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, coll_name);
+    mongoc_collection_t *coll = collection(p, cl, coll_name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
     bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
@@ -171,7 +181,7 @@ static void state_key(char *buf, size_t cap, const char *fmt, const char *model,
 /* One write on the sink's own collection: update with upsert. */
 static byron_proj_result_t state_upsert(byron_projection_t *p, mongoc_client_t *cl, const char *key,
                                         bson_t *update, byron_err_t *err) {
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = collection(p, cl, BYRON_CACHE_STATE_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
     bson_error_t be;
@@ -201,7 +211,7 @@ static byron_proj_result_t read_projection(byron_projection_t *p, mongoc_client_
                                            const char *id, json_object **doc, int64_t *version,
                                            byron_err_t *err) {
     *version = 0;
-    byron_proj_result_t r = read_doc(cl, p->db, model, id, doc, err);
+    byron_proj_result_t r = read_doc(p, cl, model, id, doc, err);
     if (r != BYRON_PROJ_APPLIED || *doc) {
         *version = version_of(*doc);
         return r;
@@ -209,7 +219,7 @@ static byron_proj_result_t read_projection(byron_projection_t *p, mongoc_client_
     char key[BYRON_ID_MAX + 160];
     json_object *t = NULL;
     state_key(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
-    r = read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &t, err);
+    r = read_doc(p, cl, BYRON_CACHE_STATE_COLLECTION, key, &t, err);
     *version = version_of(t);
     json_object_put(t);
     return r;
@@ -246,7 +256,7 @@ static void writes_cleanup(writes_t *w) {
  * object that had own events keeps its version in a tombstone. */
 static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *cl, const byron_change_t *ch,
                                         byron_err_t *err) {
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, ch->model->name);
+    mongoc_collection_t *coll = collection(p, cl, ch->model->name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", ch->id);
     bson_error_t be;
@@ -254,7 +264,7 @@ static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
     if (ch->del) {
         json_object *doc = NULL;
-        if ((r = read_doc(cl, p->db, ch->model->name, ch->id, &doc, err)) == BYRON_PROJ_APPLIED && doc) {
+        if ((r = read_doc(p, cl, ch->model->name, ch->id, &doc, err)) == BYRON_PROJ_APPLIED && doc) {
             int64_t v = version_of(doc);
             if (v > 0) r = tombstone_raise(p, cl, ch->model->name, ch->id, v, err);
             if (r == BYRON_PROJ_APPLIED) ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
@@ -302,7 +312,7 @@ static byron_proj_result_t apply_own(byron_projection_t *p, mongoc_client_t *cl,
         w->op == OP_UPDATE && !json_object_object_length(w->set) && !json_object_object_length(w->unset);
     if (w->op == OP_UPDATE && empty && !w->had_doc) /* a version move with no document: the tombstone's */
         return tombstone_raise(p, cl, w->model->name, w->id, w->to, err);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, w->model->name);
+    mongoc_collection_t *coll = collection(p, cl, w->model->name);
     bson_t filter = BSON_INITIALIZER, lt, reply;
     BSON_APPEND_UTF8(&filter, "_id", w->id);
     if (w->op == OP_UPDATE) {
@@ -429,7 +439,7 @@ static byron_proj_result_t journal_clear(byron_projection_t *p, mongoc_client_t 
                                          const byron_proj_msg_t *m, byron_err_t *err) {
     char key[300];
     lane_key(key, sizeof key, m->lane);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, p->db, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = collection(p, cl, BYRON_CACHE_STATE_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "seq", BCON_INT64((int64_t)m->seq));
     bson_error_t be;
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
@@ -448,7 +458,7 @@ static byron_proj_result_t journal_read(byron_projection_t *p, mongoc_client_t *
     if (m->deliveries <= 1 || !p->app) return BYRON_PROJ_APPLIED;
     char key[300];
     lane_key(key, sizeof key, m->lane);
-    byron_proj_result_t r = read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, j, err);
+    byron_proj_result_t r = read_doc(p, cl, BYRON_CACHE_STATE_COLLECTION, key, j, err);
     json_object *seq = NULL;
     if (*j &&
         (!json_object_object_get_ex(*j, "seq", &seq) || (uint64_t)json_object_get_int64(seq) != m->seq)) {
@@ -830,7 +840,7 @@ static byron_proj_result_t gap(byron_projection_t *p, mongoc_client_t *cl, const
     json_object *b = NULL;
     state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, o->model->name, o->id);
     byron_proj_result_t r =
-        m->dlq_replay ? BYRON_PROJ_APPLIED : read_doc(cl, p->db, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
+        m->dlq_replay ? BYRON_PROJ_APPLIED : read_doc(p, cl, BYRON_CACHE_STATE_COLLECTION, key, &b, err);
     if (r != BYRON_PROJ_APPLIED) return r;
     if (b) {
         json_object *seq = json_object_object_get(b, "sequence");

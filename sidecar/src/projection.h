@@ -71,10 +71,11 @@ typedef struct byron_proj_msg {
 
 typedef struct byron_projection byron_projection_t;
 
-/* database: the cache database; app: NULL for none; defer_ms: how long an
- * event of a newer model waits for a sink that knows it (0: 600000). */
-byron_projection_t *byron_projection_new(const byron_component_t *c, const char *database, byron_app_t *app,
-                                         int64_t defer_ms, byron_err_t *err);
+/* database: the cache database; generation: the cache generation it writes
+ * (generation.h); app: NULL for none; defer_ms: how long an event of a newer
+ * model waits for a sink that knows it (0: 600000). */
+byron_projection_t *byron_projection_new(const byron_component_t *c, const char *database, int64_t generation,
+                                         byron_app_t *app, int64_t defer_ms, byron_err_t *err);
 void byron_projection_free(byron_projection_t *p);
 
 /* Project one message with client cl. type receives the event type (for

@@ -6,6 +6,7 @@
 #include "byron/log.h"
 #include "cache.h"
 #include "envelope.h"
+#include "generation.h"
 #include "projection.h"
 #include "sink.h"
 #include "stream.h"
@@ -36,6 +37,13 @@ typedef struct replay {
     int64_t projected, skipped, unhandled, events, rounds;
 } replay_t;
 
+/* The sink's records of the generation replayed into; caller destroys. */
+static mongoc_collection_t *state_collection(const replay_t *r) {
+    char name[200];
+    byron_generation_collection(r->o->generation, BYRON_CACHE_STATE_COLLECTION, name, sizeof name);
+    return mongoc_client_get_collection(r->o->mongo, r->o->database, name);
+}
+
 static byron_status_t mongo_err(const bson_error_t *be, const char *what, byron_err_t *err) {
     return byron_err_set(err,
                          be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM
@@ -47,8 +55,7 @@ static byron_status_t mongo_err(const bson_error_t *be, const char *what, byron_
 /* ---- the lock and the block ------------------------------------------- */
 
 static byron_status_t lock_take(replay_t *r, byron_err_t *err) {
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(r->o->mongo, r->o->database, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = state_collection(r);
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     byron_status_t st = BYRON_OK;
@@ -95,8 +102,7 @@ static byron_status_t lock_take(replay_t *r, byron_err_t *err) {
 }
 
 static void lock_release(replay_t *r) {
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(r->o->mongo, r->o->database, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = state_collection(r);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(r->lock_key));
     bson_error_t be;
     if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be))
@@ -110,8 +116,7 @@ static void lock_release(replay_t *r) {
 static byron_status_t block_read(replay_t *r, int64_t *seq, char *reason, size_t cap, byron_err_t *err) {
     *seq = 0;
     reason[0] = '\0';
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(r->o->mongo, r->o->database, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = state_collection(r);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(r->block_key));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
     const bson_t *d;
@@ -134,8 +139,7 @@ static byron_status_t block_read(replay_t *r, int64_t *seq, char *reason, size_t
 
 /* Lift the block this replay started from, and only that one. */
 static byron_status_t block_lift(replay_t *r, int64_t seq, byron_err_t *err) {
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(r->o->mongo, r->o->database, BYRON_CACHE_STATE_COLLECTION);
+    mongoc_collection_t *coll = state_collection(r);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(r->block_key), "sequence", BCON_INT64(seq));
     bson_error_t be;
     byron_status_t st = BYRON_OK;
@@ -167,8 +171,9 @@ static byron_status_t subject_last(replay_t *r, uint64_t *last, byron_err_t *err
 
 /* Step 2: the partition's lane has settled everything up to `last`. */
 static byron_status_t wait_lane(replay_t *r, uint64_t last, byron_err_t *err) {
-    char durable[64];
-    snprintf(durable, sizeof durable, BYRON_SINK_DURABLE_FMT, r->partition);
+    char base[64], durable[80];
+    snprintf(base, sizeof base, BYRON_SINK_DURABLE_FMT, r->partition);
+    byron_generation_durable(r->o->slot, base, durable, sizeof durable);
     int wait_ms = r->o->wait_ms > 0 ? r->o->wait_ms : 30000;
     int64_t deadline = byron_clock_mono_ms() + wait_ms;
     for (;;) {
@@ -453,7 +458,7 @@ byron_status_t byron_replay_aggregate(const byron_replay_options_t *o, const cha
     snprintf(r.lane, sizeof r.lane, "replay:%s/%s", model, id);
     snprintf(r.lock_key, sizeof r.lock_key, "replay:%s/%s", model, id);
     snprintf(r.block_key, sizeof r.block_key, BYRON_CACHE_BLOCKED_FMT, model, id);
-    if (!(r.proj = byron_projection_new(o->component, o->database, o->app, o->defer_ms, err)))
+    if (!(r.proj = byron_projection_new(o->component, o->database, o->generation, o->app, o->defer_ms, err)))
         return err->code;
     r.report = json_object_new_object();
     r.invalid = json_object_new_array();

@@ -46,6 +46,8 @@ typedef struct byron_replay_options {
     jsCtx *js;
     mongoc_client_t *mongo;
     const char *database;
+    int64_t generation; /* the live cache generation and its lanes' name slot (generation.h) */
+    int slot;
     byron_app_t *app; /* the sink's app (NULL: none) */
     int max_deliver;  /* attempts per event, as the sink's BYRON_SINK_MAX_DELIVER (0: 5) */
     int retry_ms;     /* first delay between attempts, doubled (0: 500) */

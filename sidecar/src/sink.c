@@ -18,6 +18,7 @@
 #include "byron/log.h"
 #include "cache.h"
 #include "envelope.h"
+#include "generation.h"
 #include "nats_options.h"
 #include "projection.h"
 #include "stream.h"
@@ -38,10 +39,18 @@
 
 typedef enum { LANE_OWN, LANE_SUB } lane_kind_t;
 
+/* Lanes come in two name slots (generation.h): the live generation's and a
+ * rebuild's. A lane's generation, projection and names are set before it is
+ * enabled and never change after; a retired lane is unbound by its thread,
+ * which then marks it parked. */
 typedef struct lane {
     lane_kind_t kind;
     int partition;                      /* LANE_OWN */
     const byron_subscription_t *subdef; /* LANE_SUB */
+    int slot;
+    int64_t gen;
+    byron_projection_t *proj;
+    atomic_int enabled, retired, parked;
     char stream[160], durable[160], filter[320];
     natsSubscription *sub;
     uint64_t checkpoint; /* LANE_SUB: last stream sequence applied (loaded at bind) */
@@ -52,7 +61,7 @@ typedef struct lane {
 } lane_t;
 
 typedef struct outcome_metrics {
-    byron_metric_t *events, *latency, *age, *pending, *dlq_failures;
+    byron_metric_t *events, *latency, *age, *pending, *dlq_failures, *generation, *rebuild_pending;
 } outcome_metrics_t;
 
 struct byron_sink {
@@ -62,15 +71,18 @@ struct byron_sink {
     jsCtx *js;
     mongoc_uri_t *uri;
     mongoc_client_pool_t *pool;
-    lane_t *lanes;
-    size_t nlanes;
+    lane_t *lanes; /* per lanes of slot 0, then per lanes of slot 1 */
+    size_t nlanes, per;
     pthread_t *threads;
     int nthreads;
     atomic_int stop;
-    atomic_int indexes_done;
+    atomic_int indexes_done[2]; /* per slot */
     pthread_mutex_t index_lock; /* one lane creates the indexes, the others wait for it */
     char dlq_stream[192], dlq_prefix[192];
-    byron_projection_t *proj;
+    byron_projection_t *proj[2]; /* per slot: its generation's */
+    atomic_int live_slot;        /* the slot readiness reports */
+    pthread_t control;           /* the generations (control_thread) */
+    int control_started;
     outcome_metrics_t m;
 };
 
@@ -125,8 +137,12 @@ byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t 
         env_int("BYRON_SINK_RETRY_MS", 1, 600000, &o->retry_ms, err) ||
         env_int("BYRON_SINK_ACK_WAIT_MS", 100, 3600000, &o->ack_wait_ms, err) ||
         env_int("BYRON_SINK_DLQ_ATTEMPTS", 1, 100000, &o->dlq_attempts, err) ||
-        env_int("BYRON_SINK_DEFER_MS", 1000, 86400000, &o->defer_ms, err))
+        env_int("BYRON_SINK_DEFER_MS", 1000, 86400000, &o->defer_ms, err) ||
+        env_int("BYRON_CACHE_GRACE_MS", 0, 86400000, &o->grace_ms, err))
         return BYRON_EINVAL;
+    int gen = 0;
+    if (env_int("BYRON_CACHE_GENERATION", 0, (int)BYRON_GENERATION_MAX, &gen, err)) return BYRON_EINVAL;
+    o->generation = gen;
     return BYRON_OK;
 }
 
@@ -217,20 +233,24 @@ static void drop_index(byron_sink_t *s, mongoc_client_t *cl, const char *coll, c
     bson_destroy(cmd);
 }
 
-static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron_err_t *err) {
-    if (atomic_load(&s->indexes_done)) return BYRON_OK;
+static byron_status_t ensure_indexes(byron_sink_t *s, const lane_t *lane, mongoc_client_t *cl,
+                                     byron_err_t *err) {
+    atomic_int *done = &s->indexes_done[lane->slot];
+    if (atomic_load(done)) return BYRON_OK;
     pthread_mutex_lock(&s->index_lock);
-    if (atomic_load(&s->indexes_done)) {
+    if (atomic_load(done)) {
         pthread_mutex_unlock(&s->index_lock);
         return BYRON_OK;
     }
     byron_status_t st = BYRON_OK;
     for (size_t i = 0; i < s->comp->nmodels && st == BYRON_OK; i++) {
         const byron_model_t *m = &s->comp->models[i];
+        char cname[200];
+        byron_generation_collection(lane->gen, m->name, cname, sizeof cname);
         /* Only the missing ones: FerretDB 1.24 drops the connection (a panic)
          * on createIndexes of a unique index that already exists. */
         char have[2048] = ",", uniq[2048] = ",";
-        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, m->name);
+        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, cname);
         mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
         const bson_t *ix;
         while (mongoc_cursor_next(cur, &ix)) {
@@ -252,7 +272,7 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             break;
         }
         bson_t cmd = BSON_INITIALIZER, arr, reply;
-        BSON_APPEND_UTF8(&cmd, "createIndexes", m->name);
+        BSON_APPEND_UTF8(&cmd, "createIndexes", cname);
         BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
         int n = 0;
         for (size_t f = 0; f < m->nfields; f++) {
@@ -264,8 +284,7 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
             char needle[170];
             snprintf(needle, sizeof needle, ",%s,", name);
             if (strstr(have, needle)) continue;
-            if (strstr(uniq, needle))
-                drop_index(s, cl, m->name, name); /* an earlier version's unique index */
+            if (strstr(uniq, needle)) drop_index(s, cl, cname, name); /* an earlier version's unique index */
             bson_t idx, key;
             n++;
             BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
@@ -289,7 +308,7 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
         }
         bson_destroy(&cmd);
     }
-    if (st == BYRON_OK) atomic_store(&s->indexes_done, 1);
+    if (st == BYRON_OK) atomic_store(done, 1);
     pthread_mutex_unlock(&s->index_lock);
     return st;
 }
@@ -297,10 +316,11 @@ static byron_status_t ensure_indexes(byron_sink_t *s, mongoc_client_t *cl, byron
 static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, byron_err_t *err) {
     if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
-    if (l->kind == LANE_OWN && ensure_indexes(s, cl, err) != BYRON_OK) return err->code;
+    if (l->kind == LANE_OWN && ensure_indexes(s, l, cl, err) != BYRON_OK) return err->code;
     if (l->kind == LANE_SUB) { /* the checkpoint */
-        mongoc_collection_t *coll =
-            mongoc_client_get_collection(cl, s->o.database, BYRON_SINK_STATE_COLLECTION);
+        char cname[200];
+        byron_generation_collection(l->gen, BYRON_SINK_STATE_COLLECTION, cname, sizeof cname);
+        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, cname);
         char key[200];
         snprintf(key, sizeof key, "sub:%s", l->stream);
         bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
@@ -324,7 +344,9 @@ static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl,
     jsConsumerConfig_Init(&cc);
     cc.Durable = l->durable;
     cc.Name = l->durable;
-    cc.Description = "Byron sink";
+    char description[64]; /* the operator reads a rebuild's progress by it (docs/operator.md) */
+    snprintf(description, sizeof description, BYRON_SINK_DESCRIPTION_FMT, (long long)l->gen);
+    cc.Description = description;
     cc.DeliverPolicy = js_DeliverAll;
     cc.AckPolicy = js_AckExplicit;
     cc.AckWait = (int64_t)s->o.ack_wait_ms * 1000000;
@@ -389,7 +411,7 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
     snprintf(n, sizeof n, "%" PRIu64, meta->NumDelivered);
     int stored = dead_letter(s, l, msg, meta, why, &de) == BYRON_OK;
     int give_up = !stored && (int64_t)meta->NumDelivered >= s->o.dlq_attempts;
-    if ((stored || give_up) && byron_projection_dead_lettered(s->proj, cl, pm, r, why, &de) == BYRON_OK) {
+    if ((stored || give_up) && byron_projection_dead_lettered(l->proj, cl, pm, r, why, &de) == BYRON_OK) {
         natsMsg_Term(msg, NULL);
         if (stored) {
             byron_log(BYRON_LOG_ERROR, "event dead-lettered", "stream", l->stream, "sequence", seq, "type",
@@ -437,7 +459,7 @@ static void handle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg 
                            .len = (size_t)natsMsg_GetDataLength(msg)};
     byron_err_t err = {0};
     char type[130];
-    byron_proj_result_t r = byron_projection_apply(s->proj, cl, &pm, type, sizeof type, &err);
+    byron_proj_result_t r = byron_projection_apply(l->proj, cl, &pm, type, sizeof type, &err);
     const char *outcome = byron_proj_result_name(r);
     char why[BYRON_ERR_MSG_MAX];
     snprintf(why, sizeof why, "%s", err.msg[0] ? err.msg : "unknown error");
@@ -513,14 +535,24 @@ static void *lane_thread(void *arg) {
     free(ta);
     mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
     int64_t idle = 0;
-    /* A thread with one lane long-polls it (the server answers as soon as an
-     * event is available: no polling when idle); a thread with several polls
-     * them round-robin without waiting, and backs off when all are empty. */
-    int single = (size_t)t + (size_t)s->nthreads >= s->nlanes;
     while (!atomic_load(&s->stop)) {
         int got = 0, waited = 0;
+        /* A thread with one lane long-polls it (the server answers as soon as an
+         * event is available: no polling when idle); a thread with several polls
+         * them round-robin without waiting, and backs off when all are empty. */
+        int active = 0;
+        for (size_t i = (size_t)t; i < s->nlanes; i += (size_t)s->nthreads) {
+            lane_t *l = &s->lanes[i];
+            if (atomic_load(&l->retired) && !atomic_load(&l->parked)) { /* a generation dropped: let go */
+                lane_unbind(l);
+                atomic_store(&l->parked, 1);
+            }
+            active += atomic_load(&l->enabled) && !atomic_load(&l->retired);
+        }
+        int single = active == 1;
         for (size_t i = (size_t)t; i < s->nlanes && !atomic_load(&s->stop); i += (size_t)s->nthreads) {
             lane_t *l = &s->lanes[i];
+            if (!atomic_load(&l->enabled) || atomic_load(&l->retired)) continue;
             if (!l->sub) {
                 int64_t now = byron_clock_mono_ms();
                 if (now < l->next_setup_ms) continue;
@@ -582,38 +614,218 @@ static void *lane_thread(void *arg) {
     return NULL;
 }
 
-/* ---- rebuild ----------------------------------------------------------- */
+/* ---- generations: the zero-downtime rebuild ------------------------------ */
 
-static byron_status_t rebuild(byron_sink_t *s, byron_err_t *err) {
-    int64_t deadline = byron_clock_mono_ms() + 30000;
-    while (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED && byron_clock_mono_ms() < deadline)
-        sleep_ms_stop(s, 100);
-    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "rebuild: NATS not reachable within 30 s");
-    for (size_t i = 0; i < s->nlanes; i++) {
+/* Enable the lanes of a slot for generation gen (their names, projection). */
+static byron_status_t slot_enable(byron_sink_t *s, int slot, int64_t gen, byron_err_t *err) {
+    if (!s->proj[slot] &&
+        !(s->proj[slot] = byron_projection_new(s->comp, s->o.database, gen, s->o.app, s->o.defer_ms, err)))
+        return err->code;
+    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++) {
+        lane_t *l = &s->lanes[i];
+        l->gen = gen;
+        l->proj = s->proj[slot];
+        atomic_store(&l->enabled, 1); /* publishes the fields above to the lane's thread */
+    }
+    return BYRON_OK;
+}
+
+/* Retire a slot's lanes and wait until their threads let go of them. */
+static void slot_retire(byron_sink_t *s, int slot) {
+    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++)
+        atomic_store(&s->lanes[i].retired, 1);
+    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per && !atomic_load(&s->stop); i++)
+        while (!atomic_load(&s->lanes[i].parked) && !atomic_load(&s->stop)) sleep_ms_stop(s, 20);
+}
+
+/* Delete a slot's durables (its lanes' names; none bound here). */
+static byron_status_t slot_delete_durables(byron_sink_t *s, int slot, byron_err_t *err) {
+    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++) {
         jsErrCode jerr = 0;
         natsStatus ns = js_DeleteConsumer(s->js, s->lanes[i].stream, s->lanes[i].durable, NULL, &jerr);
         if (ns != NATS_OK && ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
             jerr != JSStreamNotFoundErr)
-            return byron_err_set(err, BYRON_EIO, "rebuild: deleting consumer %s: %s", s->lanes[i].durable,
+            return byron_err_set(err, BYRON_EUNAVAILABLE, "deleting consumer %s: %s", s->lanes[i].durable,
                                  natsStatus_GetText(ns));
     }
-    mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
-    byron_status_t st = BYRON_OK;
-    for (size_t i = 0; i <= s->comp->nmodels && st == BYRON_OK; i++) {
-        const char *name = i < s->comp->nmodels ? s->comp->models[i].name : BYRON_SINK_STATE_COLLECTION;
-        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, name);
-        bson_error_t be;
-        if (!mongoc_collection_drop(coll, &be) && !strstr(be.message, "ns not found") && be.code != 26)
-            st = byron_err_set(err, BYRON_EIO, "rebuild: dropping %s: %s", name, be.message);
-        mongoc_collection_destroy(coll);
+    return BYRON_OK;
+}
+
+/* How far the rebuild's lanes (slot b) are: *remaining events not yet
+ * settled, *total events in their streams; *caught_up when each is within
+ * one event of its live twin (the same filter, one event in flight). */
+static byron_status_t build_progress(byron_sink_t *s, int b, int64_t *remaining, int64_t *total,
+                                     int *caught_up, byron_err_t *err) {
+    *remaining = *total = 0;
+    *caught_up = 1;
+    for (size_t k = 0; k < s->per; k++) {
+        lane_t *l = &s->lanes[(size_t)b * s->per + k], *twin = &s->lanes[(size_t)!b * s->per + k];
+        int64_t left[2] = {0, 0};
+        for (int w = 0; w < 2; w++) {
+            const lane_t *x = w ? twin : l;
+            jsConsumerInfo *ci = NULL;
+            jsErrCode jerr = 0;
+            natsStatus ns = js_GetConsumerInfo(&ci, s->js, x->stream, x->durable, NULL, &jerr);
+            if (ns == NATS_OK) {
+                left[w] = (int64_t)ci->NumPending + (int64_t)ci->NumAckPending;
+            } else if (jerr == JSStreamNotFoundErr) { /* a subscribed component not deployed: nothing to do */
+            } else if (!w) {                          /* not created yet (or NATS away): not caught up */
+                *caught_up = 0;
+                if (ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr)
+                    return byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s: %s", x->durable,
+                                         natsStatus_GetText(ns));
+            }
+            jsConsumerInfo_Destroy(ci);
+        }
+        *remaining += left[0];
+        if (left[0] > left[1] + 1) *caught_up = 0;
+        if (k == 0 || l->kind == LANE_SUB) { /* each stream once: the own one with its first lane */
+            jsStreamInfo *si = NULL;
+            jsErrCode jerr = 0;
+            if (js_GetStreamInfo(&si, s->js, l->stream, NULL, &jerr) == NATS_OK)
+                *total += (int64_t)si->State.Msgs;
+            jsStreamInfo_Destroy(si);
+        }
     }
+    return BYRON_OK;
+}
+
+static void set_gauge(byron_metric_t *m, double v) {
+    if (m) byron_metric_set(m, NULL, v);
+}
+
+/* The pointer, read again until it answers (or the sink stops). */
+static int read_pointer(byron_sink_t *s, mongoc_client_t *cl, byron_generation_pointer_t *p) {
+    for (int64_t delay = 200; !atomic_load(&s->stop); delay = delay < 5000 ? delay * 2 : 5000) {
+        byron_err_t e = {0};
+        if (byron_generation_read(cl, s->o.database, p, &e) == BYRON_OK) return 1;
+        byron_log(BYRON_LOG_WARN, "sink: cannot read the cache generation", "error", e.msg, (char *)NULL);
+        sleep_ms_stop(s, delay);
+    }
+    return 0;
+}
+
+/* Retry a step that needs NATS or the cache until it succeeds (or the sink stops). */
+#define RETRY(s, what, call)                                                                                 \
+    for (int64_t delay_ = 200; !atomic_load(&(s)->stop); delay_ = delay_ < 5000 ? delay_ * 2 : 5000) {       \
+        byron_err_t e_ = {0};                                                                                \
+        byron_err_t *err = &e_;                                                                              \
+        if ((call) == BYRON_OK) break;                                                                       \
+        byron_log(BYRON_LOG_WARN, "sink rebuild: " what ": will retry", "error", e_.msg, (char *)NULL);      \
+        sleep_ms_stop(s, delay_);                                                                            \
+    }
+
+/* Wait until the wall clock reaches at_ms (or the sink stops). */
+static void sleep_until_wall(byron_sink_t *s, int64_t at_ms) {
+    for (;;) {
+        int64_t now = (int64_t)(byron_clock_real_s() * 1000.0);
+        if (now >= at_ms || atomic_load(&s->stop)) return;
+        sleep_ms_stop(s, at_ms - now > 500 ? 500 : at_ms - now);
+    }
+}
+
+/* After a switch, once every api has moved (the grace period): the old
+ * generation's lanes stop, its durables and collections go, the pointer
+ * forgets it. Every replica does it; each step is idempotent. */
+static void drop_retired(byron_sink_t *s, mongoc_client_t *cl, int64_t gen, int slot, int64_t switched_at,
+                         int64_t abandoned) {
+    sleep_until_wall(s, switched_at + s->o.grace_ms);
+    if (atomic_load(&s->stop)) return;
+    slot_retire(s, slot);
+    char g[24];
+    snprintf(g, sizeof g, "%lld", (long long)gen);
+    RETRY(s, "deleting the old generation's consumers", slot_delete_durables(s, slot, err));
+    RETRY(s, "dropping the old generation", byron_generation_drop(cl, s->o.database, s->comp, gen, err));
+    if (abandoned > 0 && abandoned != gen)
+        RETRY(s, "dropping an abandoned rebuild",
+              byron_generation_drop(cl, s->o.database, s->comp, abandoned, err));
+    bson_t *set = BCON_NEW("retired", BCON_INT64(-1), "abandoned", BCON_INT64(0));
+    RETRY(s, "recording the drop", byron_generation_set(cl, s->o.database, set, err));
+    bson_destroy(set);
+    if (!atomic_load(&s->stop))
+        byron_log(BYRON_LOG_INFO, "sink rebuild: the old generation is dropped", "generation", g,
+                  (char *)NULL);
+}
+
+/* Build generation w into slot b beside the live one (a, slot !b) until it has
+ * caught up, then switch the pointer. Returns the switch's wall-clock time, 0
+ * when stopped first. */
+static int64_t build(byron_sink_t *s, mongoc_client_t *cl, const byron_generation_pointer_t *p0, int64_t w,
+                     int b) {
+    char g[24];
+    snprintf(g, sizeof g, "%lld", (long long)w);
+    if (p0->building != w) { /* a new build: its slot's consumers start over (its collections are new) */
+        RETRY(s, "deleting the rebuild slot's consumers", slot_delete_durables(s, b, err));
+        bson_t *set = BCON_NEW("building", BCON_INT64(w), "buildingSlot", BCON_INT32(b), "projected",
+                               BCON_INT64(0), "total", BCON_INT64(0), "abandoned",
+                               BCON_INT64(p0->building != p0->active ? p0->building : 0));
+        RETRY(s, "recording the rebuild", byron_generation_set(cl, s->o.database, set, err));
+        bson_destroy(set);
+        byron_log(BYRON_LOG_INFO, "sink rebuild: started", "generation", g, (char *)NULL);
+    }
+    RETRY(s, "starting the rebuild's lanes", slot_enable(s, b, w, err));
+    while (!atomic_load(&s->stop)) {
+        sleep_ms_stop(s, 1000);
+        byron_generation_pointer_t p;
+        byron_err_t e = {0};
+        if (byron_generation_read(cl, s->o.database, &p, &e) != BYRON_OK) continue;
+        if (p.active >= w) return p.switched_at; /* another replica switched */
+        int64_t remaining = 0, total = 0;
+        int caught_up = 0;
+        if (build_progress(s, b, &remaining, &total, &caught_up, &e) != BYRON_OK) continue;
+        set_gauge(s->m.rebuild_pending, (double)remaining);
+        int64_t now = (int64_t)(byron_clock_real_s() * 1000.0);
+        bson_t *set = caught_up ? BCON_NEW("active", BCON_INT64(w), "activeSlot", BCON_INT32(b), "building",
+                                           BCON_INT64(0), "retired", BCON_INT64(p.active), "retiredSlot",
+                                           BCON_INT32(!b), "switchedAt", BCON_INT64(now), "projected",
+                                           BCON_INT64(total), "total", BCON_INT64(total))
+                                : BCON_NEW("projected", BCON_INT64(total > remaining ? total - remaining : 0),
+                                           "total", BCON_INT64(total));
+        byron_status_t st = byron_generation_set(cl, s->o.database, set, &e);
+        bson_destroy(set);
+        if (st == BYRON_OK && caught_up) {
+            byron_log(BYRON_LOG_INFO, "sink rebuild: caught up; the api reads the new generation",
+                      "generation", g, (char *)NULL);
+            return now;
+        }
+    }
+    return 0;
+}
+
+/* The generations (generation.h): reads the pointer, starts the live lanes,
+ * and with a wanted generation above the live one builds it beside them,
+ * switches, and drops the old one after the grace period. */
+static void *control_thread(void *arg) {
+    byron_sink_t *s = arg;
+    mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
+    byron_generation_pointer_t p;
+    if (!read_pointer(s, cl, &p)) goto out;
+    int a = p.active_slot;
+    int64_t w = s->o.generation;
+    RETRY(s, "starting the live lanes", slot_enable(s, a, p.active, err));
+    atomic_store(&s->live_slot, a);
+    set_gauge(s->m.generation, (double)p.active);
+    set_gauge(s->m.rebuild_pending, 0);
+    if (w < p.active && w > 0) {
+        char want[24], live[24];
+        snprintf(want, sizeof want, "%lld", (long long)w);
+        snprintf(live, sizeof live, "%lld", (long long)p.active);
+        byron_log(BYRON_LOG_WARN, "sink: the cache is at a newer generation than wanted: projecting it",
+                  "wanted", want, "generation", live, (char *)NULL);
+    }
+    if (w > p.active) {
+        int64_t switched_at = build(s, cl, &p, w, !a);
+        if (!switched_at) goto out;
+        atomic_store(&s->live_slot, !a);
+        set_gauge(s->m.generation, (double)w);
+        set_gauge(s->m.rebuild_pending, 0);
+        drop_retired(s, cl, p.active, a, switched_at, p.building != w ? p.building : 0);
+    } else if (p.retired >= 0 && p.retired != p.active) { /* restarted within a switch's grace period */
+        drop_retired(s, cl, p.retired, p.retired_slot, p.switched_at, p.abandoned);
+    }
+out:
     mongoc_client_pool_push(s->pool, cl);
-    if (st == BYRON_OK)
-        byron_log(BYRON_LOG_WARN,
-                  "rebuild: cache dropped and consumers deleted; re-projecting from the stream", "database",
-                  s->o.database, (char *)NULL);
-    return st;
+    return NULL;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -635,31 +847,37 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     s->o = *o;
     s->comp = o->component;
     pthread_mutex_init(&s->index_lock, NULL);
+    if (!getenv("BYRON_CACHE_GRACE_MS") && s->o.grace_ms <= 0) s->o.grace_ms = 60000;
     if (s->o.max_deliver <= 0) s->o.max_deliver = 5;
     if (s->o.retry_ms <= 0) s->o.retry_ms = 500;
     if (s->o.ack_wait_ms <= 0) s->o.ack_wait_ms = 30000;
     if (s->o.dlq_attempts <= 0) s->o.dlq_attempts = s->o.max_deliver + 10;
-    if (!(s->proj = byron_projection_new(s->comp, o->database, o->app, o->defer_ms, err))) goto fail;
     byron_sink_dlq_names(s->comp, s->dlq_stream, sizeof s->dlq_stream, s->dlq_prefix, sizeof s->dlq_prefix);
-    s->nlanes = (size_t)s->comp->partitions + s->comp->nsubscriptions;
+    s->per = (size_t)s->comp->partitions + s->comp->nsubscriptions;
+    s->nlanes = 2 * s->per; /* two name slots (generation.h) */
     if (!(s->lanes = calloc(s->nlanes, sizeof *s->lanes))) goto nomem;
     for (size_t i = 0; i < s->nlanes; i++) {
         lane_t *l = &s->lanes[i];
+        size_t k = i % s->per;
+        char base[160];
         pthread_mutex_init(&l->lock, NULL);
-        if (i < (size_t)s->comp->partitions) {
+        l->slot = (int)(i / s->per);
+        if (k < (size_t)s->comp->partitions) {
             l->kind = LANE_OWN;
-            l->partition = (int)i;
+            l->partition = (int)k;
             snprintf(l->stream, sizeof l->stream, "%s", s->comp->stream);
-            snprintf(l->durable, sizeof l->durable, BYRON_SINK_DURABLE_FMT, (int)i);
-            snprintf(l->filter, sizeof l->filter, "%s.%d.>", s->comp->subject_prefix, (int)i);
+            snprintf(base, sizeof base, BYRON_SINK_DURABLE_FMT, (int)k);
+            byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
+            snprintf(l->filter, sizeof l->filter, "%s.%d.>", s->comp->subject_prefix, (int)k);
         } else {
-            const byron_subscription_t *sd = &s->comp->subscriptions[i - (size_t)s->comp->partitions];
+            const byron_subscription_t *sd = &s->comp->subscriptions[k - (size_t)s->comp->partitions];
             l->kind = LANE_SUB;
             l->subdef = sd;
             snprintf(l->stream, sizeof l->stream, "BYRON_%s_%s", sd->namespace_, sd->component);
             for (char *p = l->stream; *p; p++)
                 if (*p == '-') *p = '_';
-            byron_sink_subscription_durable(s->comp, l->durable, sizeof l->durable);
+            byron_sink_subscription_durable(s->comp, base, sizeof base);
+            byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
             /* Exactly the aggregate subjects (6 tokens): not the other component's unique claims. */
             snprintf(l->filter, sizeof l->filter, "byron.%s.%s.*.*.*", sd->namespace_, sd->component);
         }
@@ -685,6 +903,12 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
             o->metrics, BYRON_METRIC_COUNTER, "byron_sink_dead_letter_failures_total",
             "Events terminated because their dead letter could not be stored (they stay in the stream)", NULL,
             NULL, 0);
+        s->m.generation = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_cache_generation",
+            "The cache generation the api reads, as this sink last saw it", NULL, NULL, 0);
+        s->m.rebuild_pending = byron_metrics_register(
+            o->metrics, BYRON_METRIC_GAUGE, "byron_sink_rebuild_pending",
+            "Events a cache rebuild still has to project (0: none under way)", NULL, NULL, 0);
     }
     /* Own connection: the sink's fetches and acks do not queue behind anything else. */
     natsStatus ns;
@@ -730,9 +954,8 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     mongoc_client_pool_set_error_api(s->pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_set_appname(s->pool, "byron-sink");
     s->nthreads = o->threads > 0 ? o->threads : MAX_THREADS_DEFAULT;
-    if ((size_t)s->nthreads > s->nlanes) s->nthreads = (int)s->nlanes;
-    mongoc_client_pool_max_size(s->pool, (uint32_t)s->nthreads + 2);
-    if (o->rebuild && rebuild(s, err) != BYRON_OK) goto fail;
+    if ((size_t)s->nthreads > s->per) s->nthreads = (int)s->per; /* a thread owns a lane of each slot */
+    mongoc_client_pool_max_size(s->pool, (uint32_t)s->nthreads + 3);
     if (!(s->threads = calloc((size_t)s->nthreads, sizeof *s->threads))) goto nomem;
     for (int t = 0; t < s->nthreads; t++) {
         thread_arg_t *ta = malloc(sizeof *ta);
@@ -746,6 +969,11 @@ byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
             goto fail;
         }
     }
+    if (pthread_create(&s->control, NULL, control_thread, s) != 0) {
+        byron_err_set(err, BYRON_EIO, "cannot start the sink's generation thread");
+        goto fail;
+    }
+    s->control_started = 1;
     natsOptions_Destroy(nopts);
     return s;
 nomem:
@@ -759,6 +987,7 @@ fail:
 void byron_sink_free(byron_sink_t *s) {
     if (!s) return;
     atomic_store(&s->stop, 1);
+    if (s->control_started) pthread_join(s->control, NULL);
     for (int t = 0; s->threads && t < s->nthreads; t++) pthread_join(s->threads[t], NULL);
     free(s->threads);
     jsCtx_Destroy(s->js);
@@ -768,7 +997,8 @@ void byron_sink_free(byron_sink_t *s) {
     }
     if (s->pool) mongoc_client_pool_destroy(s->pool);
     mongoc_uri_destroy(s->uri);
-    byron_projection_free(s->proj);
+    byron_projection_free(s->proj[0]);
+    byron_projection_free(s->proj[1]);
     for (size_t i = 0; s->lanes && i < s->nlanes; i++) pthread_mutex_destroy(&s->lanes[i].lock);
     free(s->lanes);
     pthread_mutex_destroy(&s->index_lock);
@@ -778,7 +1008,8 @@ void byron_sink_free(byron_sink_t *s) {
 void byron_sink_readiness(byron_sink_t *s, json_object *checks, int *ready) {
     int own_ok = 1, sub_ok = 1;
     char own_err[512] = "", sub_err[512] = "";
-    for (size_t i = 0; i < s->nlanes; i++) {
+    int live = atomic_load(&s->live_slot);
+    for (size_t i = (size_t)live * s->per; i < (size_t)(live + 1) * s->per; i++) {
         lane_t *l = &s->lanes[i];
         pthread_mutex_lock(&l->lock);
         int *ok = l->kind == LANE_OWN ? &own_ok : &sub_ok;

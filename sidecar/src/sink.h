@@ -34,23 +34,26 @@ typedef struct byron_sink_options {
     const char *database;               /* the cache database (byron_cache_database) */
     byron_app_t *app;                   /* NULL: no app (default projection only) */
     byron_metrics_t *metrics;           /* NULL: none */
-    int threads;      /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
-    int max_deliver;  /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
-    int retry_ms;     /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
-    int ack_wait_ms;  /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
-    int dlq_attempts; /* deliveries before an event whose dead letter cannot be stored is
-                         terminated anyway (0: max_deliver + 10);      env BYRON_SINK_DLQ_ATTEMPTS */
-    int defer_ms;     /* how long an event of a newer model waits for a sink that knows it
-                         (0: 600000);                                   env BYRON_SINK_DEFER_MS */
-    int rebuild;      /* drop the cache and the durables first (--rebuild) */
+    int threads;        /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
+    int max_deliver;    /* deliveries before dead-lettering (0: 5);      env BYRON_SINK_MAX_DELIVER */
+    int retry_ms;       /* first NAK delay, doubled per delivery (0: 500); env BYRON_SINK_RETRY_MS */
+    int ack_wait_ms;    /* redelivery after a replica died (0: 30000);  env BYRON_SINK_ACK_WAIT_MS */
+    int dlq_attempts;   /* deliveries before an event whose dead letter cannot be stored is
+                           terminated anyway (0: max_deliver + 10);      env BYRON_SINK_DLQ_ATTEMPTS */
+    int defer_ms;       /* how long an event of a newer model waits for a sink that knows it
+                           (0: 600000);                                   env BYRON_SINK_DEFER_MS */
+    int64_t generation; /* the cache generation wanted: above the live one, a rebuild
+                           (docs/sink.md, "Rebuild")             env BYRON_CACHE_GENERATION */
+    int grace_ms;       /* after a rebuild's switch, how long the old generation stays
+                           projected before it is dropped (60000) env BYRON_CACHE_GRACE_MS */
 } byron_sink_options_t;
 
 /* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */
 byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
 /* Start the lanes (they connect and create their consumers in the background,
- * retrying with backoff). With rebuild, first waits (≤ 30 s) for NATS and
- * MongoDB, deletes the durables and drops the collections. */
+ * retrying with backoff) once the cache generation is read (generation.h);
+ * with a wanted generation above the live one, a rebuild beside it. */
 byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err);
 /* Stop fetching, finish the events in hand (acked or NAKed), join, free. */
 void byron_sink_free(byron_sink_t *s);
@@ -63,6 +66,8 @@ void byron_sink_readiness(byron_sink_t *s, json_object *checks, int *ready);
 /* Names (exposed for tests and tools). */
 #define BYRON_SINK_DURABLE_FMT "byron-sink-p%d"
 #define BYRON_SINK_STATE_COLLECTION "_byron_sink"
+/* A lane durable's description: the cache generation it projects. */
+#define BYRON_SINK_DESCRIPTION_FMT "Byron sink, cache generation %lld"
 /* byron-sub-<ns>-<component> into buf. */
 void byron_sink_subscription_durable(const byron_component_t *c, char *buf, size_t cap);
 /* BYRON_<ns>_<c>_DLQ and byrondlq.<ns>.<c> into the buffers. */

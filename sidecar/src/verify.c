@@ -21,6 +21,7 @@
 #include "byron/log.h"
 #include "dlq.h"
 #include "fold.h"
+#include "generation.h"
 #include "oneshot.h"
 
 #include <errno.h>
@@ -47,6 +48,7 @@ typedef struct verify {
     jsCtx *js;
     mongoc_client_t *mongo;
     char db[160];
+    byron_generation_pointer_t gen; /* the live generation is checked (generation.h) */
     byron_app_t *app;
     byron_fold_t *fold;
     uint64_t own_last, *sub_last; /* the snapshot */
@@ -241,7 +243,9 @@ static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
         int all = 1;
         for (int p = 0; all && v->own_last && p < v->comp->partitions; p++) {
             char durable[64], filter[400];
-            snprintf(durable, sizeof durable, "byron-sink-p%d", p);
+            char base[64];
+            snprintf(base, sizeof base, "byron-sink-p%d", p);
+            byron_generation_durable(v->gen.active_slot, base, durable, sizeof durable);
             snprintf(filter, sizeof filter, "%s.%d.*.*", v->comp->subject_prefix, p);
             if (durable_settled(v, v->comp->stream, durable, filter, &all, why, sizeof why, err) != BYRON_OK)
                 return err->code;
@@ -249,9 +253,10 @@ static byron_status_t wait_quiet(verify_t *v, byron_err_t *err) {
         for (size_t i = 0; all && i < v->comp->nsubscriptions; i++) {
             if (!v->sub_last[i]) continue;
             const byron_subscription_t *s = &v->comp->subscriptions[i];
-            char stream[256], durable[300], filter[400];
+            char stream[256], durable[300], base[280], filter[400];
             byron_fold_subscription_stream(s, stream, sizeof stream);
-            snprintf(durable, sizeof durable, "byron-sub-%s-%s", v->comp->namespace_, v->comp->component);
+            snprintf(base, sizeof base, "byron-sub-%s-%s", v->comp->namespace_, v->comp->component);
+            byron_generation_durable(v->gen.active_slot, base, durable, sizeof durable);
             snprintf(filter, sizeof filter, "byron.%s.%s.*.*.*", s->namespace_, s->component);
             if (durable_settled(v, stream, durable, filter, &all, why, sizeof why, err) != BYRON_OK)
                 return err->code;
@@ -358,8 +363,10 @@ static byron_status_t call_app(void *ud, const char *path, json_object *body, js
 /* ---- the cache -------------------------------------------------------- */
 
 /* Every document of a collection, as relaxed extended JSON, to fn. */
-static byron_status_t read_collection(verify_t *v, const char *name, const byron_model_t *m,
+static byron_status_t read_collection(verify_t *v, const char *base, const byron_model_t *m,
                                       byron_err_t *err) {
+    char name[200];
+    byron_generation_collection(v->gen.active, base, name, sizeof name);
     mongoc_collection_t *coll = mongoc_client_get_collection(v->mongo, v->db, name);
     bson_t filter = BSON_INITIALIZER;
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
@@ -394,7 +401,8 @@ static byron_status_t run(verify_t *v, byron_err_t *err) {
     byron_status_t st;
     if ((st = byron_oneshot_nats(v->comp, v->s.nats_url, "verify", &v->nc, &v->js, err)) != BYRON_OK ||
         (st = byron_oneshot_mongo(v->comp, v->s.mongo_uri, "verify", &v->mongo, v->db, sizeof v->db, err)) !=
-            BYRON_OK)
+            BYRON_OK ||
+        (st = byron_generation_read(v->mongo, v->db, &v->gen, err)) != BYRON_OK)
         return st;
     if (v->s.app_socket && !(v->app = byron_app_new(v->s.app_socket, v->s.app_timeout_ms, NULL, err)))
         return err->code;

@@ -122,6 +122,17 @@ double h_sink_outcome(int port, const char *outcome) {
     return v;
 }
 
+int h_metric_is(int port, const char *line) {
+    h_resp_t r;
+    int found = 0;
+    size_t n = strlen(line);
+    if (h_http(NULL, port, "GET", "/metrics", NULL, 2000, &r) == 0 && r.body)
+        for (char *p = r.body; p && *p && !found; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            found = strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0');
+    h_resp_free(&r);
+    return found;
+}
+
 /* SIGTERM an app beside a sidecar: every app the tests run exits 0 on it. */
 static void app_stop(pid_t *pid, const char *log) {
     if (*pid <= 0) return;

@@ -77,6 +77,9 @@ void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Sum of byron_sink_events_total over event types for one outcome, from the
  * sidecar's /metrics on port (its admin port). */
 double h_sink_outcome(int port, const char *outcome);
+/* Whether the sidecar's /metrics on port (its admin port) has exactly this line
+ * ("name value" or "name{labels} value"). */
+int h_metric_is(int port, const char *line);
 /* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1).
  * With SIGTERM a status other than 0 fails the test here; the app beside it
  * (if any) is stopped with SIGTERM and must exit 0. */

@@ -431,8 +431,14 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
     json_object_put(after);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
-    /* Rebuild: collections dropped, durables deleted, the same cache again from the log. */
-    h_sink_start(&k, api.config, 0, NULL, NULL, "--rebuild");
+    /* Rebuild: a new generation projected from the log beside the old one, then read: the same cache. */
+    char *rebuild_env[] = {"BYRON_CACHE_GENERATION=1", "BYRON_CACHE_GRACE_MS=0", NULL};
+    h_sink_start(&k, api.config, 0, rebuild_env, NULL, NULL);
+    int64_t switch_deadline = byron_test_now_ms() + 60000;
+    while (!h_metric_is(k.admin, "byron_cache_generation 1") && byron_test_now_ms() < switch_deadline)
+        byron_test_sleep_ms(50);
+    cr_assert(h_metric_is(k.admin, "byron_cache_generation 1"), "the rebuild did not switch: see %s", k.log);
+    cr_assert_eq(h_sink_outcome(k.admin, "projected"), (double)nevents);
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
