@@ -7,6 +7,7 @@
  *        a line "!<id>" pushes an event to subscription <id>, "~<id>" ends it.
  */
 #include "byron/graphql.h"
+#include "component_schema.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static byron_component_t *C; /* the schema's ops point into it: kept for the process's life */
 static byron_graphql_schema_t *S;
 
 static int sub(void *ctx, const char *id, const char *field, json_object *args, void **handle,
@@ -31,12 +33,14 @@ static const byron_graphql_event_source_t SOURCE = {sub, unsub, &dummy};
 
 static void init(void) {
     json_object *c = json_tokener_parse(
-        "{\"enums\":[{\"name\":\"S\",\"values\":[\"A\",\"B\"]}],\"models\":[{\"name\":\"Item\","
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"fuzz\",\"namespace\":\"fuzz\","
+        "\"enums\":[{\"name\":\"S\",\"values\":[\"A\",\"B\"]}],\"models\":[{\"name\":\"Item\","
         "\"fields\":[{\"name\":\"n\",\"type\":\"Int\",\"indexed\":true},{\"name\":\"s\",\"type\":"
         "\"S\"},{\"name\":\"next\",\"type\":\"Item\"}]}],\"commands\":[{\"name\":\"poke\",\"model\":"
         "\"Item\",\"input\":[{\"name\":\"by\",\"type\":\"Int\",\"required\":true}]}]}");
-    char err[256];
-    if (byron_graphql_schema_from_component(c, &S, err, sizeof(err)) != BYRON_GRAPHQL_OK) abort();
+    byron_err_t err = {0};
+    if (byron_component_parse(c, &C, &err) != BYRON_OK || byron_component_schema(C, &S, &err) != BYRON_OK)
+        abort();
     json_object_put(c);
 }
 

@@ -1,5 +1,5 @@
 /* handler_answer.c — fuzz the validation of an app's event-handler answer
- * (byron_handler_answer_parse, projector.h): every answer the sink gets from an
+ * (byron_projector_answer_parse, projector.h): every answer the sink gets from an
  * app goes through it before anything reaches the cache. Must never crash or
  * leak; an accepted answer holds only known models, valid ids and fields, and
  * no delete mixed with set/unset. The first input byte picks own vs
@@ -43,16 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_object *o = NULL;
     byron_err_t err = {0};
     if (byron_json_parse((const char *)data + 1, size - 1, 32, &o, &err) != BYRON_OK) return 0;
-    byron_handler_answer_t a;
+    byron_projector_answer_t a;
     const byron_model_t *m = own ? byron_component_model(c, "Order") : NULL;
-    if (byron_handler_answer_parse(c, o, m, own ? "o-1" : NULL, &a, &err) == BYRON_OK) {
+    if (byron_projector_answer_parse(c, o, m, own ? "o-1" : NULL, &a, &err) == BYRON_OK) {
         if (!own && a.has_own) abort();
         if (a.own.del && (a.own.set || a.own.unset)) abort();
         for (size_t i = 0; i < a.nchanges; i++) {
             if (!a.changes[i].model || !byron_id_is_valid(a.changes[i].id)) abort();
             if (a.changes[i].del && (a.changes[i].set || a.changes[i].unset)) abort();
         }
-        byron_handler_answer_cleanup(&a);
+        byron_projector_answer_cleanup(&a);
     } else if (a.changes || a.own.set || a.own.unset || !err.msg[0]) {
         abort();
     }

@@ -20,8 +20,10 @@
  *   byron-crd-reference --paths CRD        print every property path (spec.models[].fields[].name)
  *
  * The section sits between BEGIN_MARK and END_MARK lines in DOC. */
+#include "byron/file.h"
 #include "byron/json.h"
-#include "byron/kubeconfig.h" /* byron_yaml_parse, byron_read_file */
+#include "byron/kubeconfig.h" /* byron_yaml_parse, byron_file_read */
+#include "byron/yaml.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -299,7 +301,7 @@ static json_object *load_schema(const char *crd_path, json_object **root) {
     char *text = NULL;
     size_t len = 0;
     byron_err_t err = {0};
-    if (byron_read_file(crd_path, MAX_FILE, &text, &len, &err) != BYRON_OK ||
+    if (byron_file_read(crd_path, MAX_FILE, &text, &len, &err) != BYRON_OK ||
         byron_yaml_parse(text, len, 1, root, &err) != BYRON_OK) {
         fprintf(stderr, "byron-crd-reference: %s: %s\n", crd_path, err.msg);
         free(text);
@@ -355,7 +357,7 @@ int main(int argc, char **argv) {
     char *doc = NULL;
     size_t len = 0;
     byron_err_t err = {0};
-    if (byron_read_file(doc_path, MAX_FILE, &doc, &len, &err) != BYRON_OK) {
+    if (byron_file_read(doc_path, MAX_FILE, &doc, &len, &err) != BYRON_OK) {
         fprintf(stderr, "byron-crd-reference: %s: %s\n", doc_path, err.msg);
         return 2;
     }

@@ -6,7 +6,7 @@
  *
  * The api sidecar's own parts: its HTTP server (server.c: libwebsockets, the
  * worker pool), the schema generated from component.json
- * (byron_gqlapi_schema_load) and the engine's GraphQL-over-HTTP handler, with
+ * (byron_component_schema) and the engine's GraphQL-over-HTTP handler, with
  * the limits the sidecar applies. Only the resolvers differ: instead of the
  * cache and the stream they answer from N generated orders in memory, as the
  * other servers of the comparison do (bench/peers): an order is built per
@@ -17,7 +17,8 @@
  * total i + 0.5, status OPEN, placedAt, lines: 2 × {id "l<i>-<k>", version, sku, qty}}. */
 #include "byron/json.h"
 #include "byron/log.h"
-#include "graphql_endpoint.h"
+#include "component_schema.h"
+#include "gqlapi_endpoint.h"
 #include "server.h"
 #include "workpool.h"
 
@@ -110,20 +111,20 @@ static json_object *connection(json_object *args) {
 static int resolve(void *ctx, json_object *parent, const char *field, json_object *args,
                    const byron_graphql_resolve_info_t *info, json_object **result,
                    byron_graphql_field_error_t *err) {
-    const char *meta = info->meta;
-    if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+    const byron_component_schema_op_t *op = info->meta;
+    if (!op) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     json_object *id = NULL;
     json_object_object_get_ex(args, "id", &id);
-    if (strncmp(meta, "get:", 4) == 0) {
+    if (op->verb == BYRON_SCHEMA_GET) {
         int i = order_index(id ? json_object_get_string(id) : NULL);
         *result = i < 0 ? NULL : order(i);
         return 0;
     }
-    if (strncmp(meta, "list:", 5) == 0) {
+    if (op->verb == BYRON_SCHEMA_LIST) {
         *result = connection(args);
         return 0;
     }
-    if (strncmp(meta, "update:", 7) == 0) {
+    if (op->verb == BYRON_SCHEMA_UPDATE) {
         if (order_index(id ? json_object_get_string(id) : NULL) < 0)
             return byron_graphql_field_error_set(err, "NOT_FOUND", "no such order");
         json_object *r = json_object_new_object();
@@ -134,9 +135,9 @@ static int resolve(void *ctx, json_object *parent, const char *field, json_objec
         *result = r;
         return 0;
     }
-    if (strncmp(meta, "ref:", 4) == 0) /* lines: embedded in the order already */
+    if (op->verb == BYRON_SCHEMA_REF) /* lines: embedded in the order already */
         return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
-    return byron_graphql_field_error_set(err, "INTERNAL_SERVER_ERROR", "%s: not served by the bench", meta);
+    return byron_graphql_field_error_set(err, "INTERNAL_SERVER_ERROR", "%s: not served by the bench", field);
 }
 
 typedef struct {
@@ -196,7 +197,7 @@ int main(int argc, char **argv) {
     int rc = 1;
     if (byron_json_parse_file(config, 1 << 20, &root, &err) != BYRON_OK ||
         byron_component_parse(root, &comp, &err) != BYRON_OK ||
-        byron_gqlapi_schema_load(config, &e.schema, &err) != BYRON_OK)
+        byron_component_schema(comp, &e.schema, &err) != BYRON_OK)
         goto out;
     sc.component = comp;
     if (!(sc.pool = byron_workpool_new(workers, 1024, NULL, &err))) goto out;

@@ -11,9 +11,11 @@
  * Credentials:
  * $KUBECONFIG. Objects are built by the operator's own desired.c, so the
  * baseline writes byte-for-byte what the operator writes. */
+#include "byron/file.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "desired.h"
 #include "informer.h"
 #include "strmap.h"
@@ -187,7 +189,7 @@ int main(int argc, char **argv) {
         size_t len;
         snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", argc > 2 ? argv[2] : ".");
         json_object *crd = NULL;
-        if (byron_read_file(path, 1 << 20, &buf, &len, &err) || byron_yaml_parse(buf, len, 1, &crd, &err) ||
+        if (byron_file_read(path, 1 << 20, &buf, &len, &err) || byron_yaml_parse(buf, len, 1, &crd, &err) ||
             byron_kube_apply(
                 kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/byroncomponents.byron.io", crd,
                 NULL, &err))

@@ -1,11 +1,11 @@
 /* cli_schema.c — `kubectl byron schema COMPONENT` (the SDL, generated here
  * from the configuration the pods run, by the same generator the API uses)
  * and `kubectl byron verify COMPONENT` (the fold checker, in the sink pod). */
-#include "byron/graphql.h"
 #include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
 #include "cli_runner.h"
+#include "component_schema.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,16 +15,21 @@
 int byron_cli_schema(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, byron_err_t *err) {
     json_object *config = NULL;
     if (byron_cli_component_config(k, a->component, &config, NULL, err) != BYRON_OK) return -1;
+    byron_component_t *comp = NULL;
     byron_graphql_schema_t *schema = NULL;
-    char msg[512];
-    byron_graphql_status_t gs = byron_graphql_schema_from_component(config, &schema, msg, sizeof msg);
+    byron_err_t e = {0};
+    byron_status_t st = byron_component_parse(config, &comp, &e);
+    if (st == BYRON_OK) st = byron_component_schema(comp, &schema, &e);
     json_object_put(config);
-    if (gs != BYRON_GRAPHQL_OK) {
-        byron_err_set(err, BYRON_EINVAL, "%s's configuration does not make a schema: %s", a->component, msg);
+    if (st != BYRON_OK) {
+        byron_component_free(comp);
+        byron_err_set(err, BYRON_EINVAL, "%s's configuration does not make a schema: %s", a->component,
+                      e.msg);
         return -1;
     }
     char *sdl = byron_graphql_schema_print(schema);
     byron_graphql_schema_free(schema);
+    byron_component_free(comp);
     if (!sdl) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return -1;

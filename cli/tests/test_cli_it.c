@@ -7,9 +7,11 @@
  * in the pod through pods/exec). Each command's output is checked as a user
  * reads it, and errors as kubectl words them. */
 #include "byron/clock.h"
+#include "byron/file.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "harness.h"
 #include "testenv.h"
 
@@ -45,7 +47,7 @@ static void setup(void) {
     char path[1024], *buf = NULL;
     size_t len;
     snprintf(path, sizeof path, "%s/crds/byron.io_byroncomponents.yaml", getenv("BYRON_SOURCE_DIR"));
-    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     json_object *crd = NULL;
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
     free(buf);
@@ -81,7 +83,7 @@ static void publish_component(const h_sidecar_t *api, const char *status_json) {
     char *text = NULL, path[512];
     size_t len = 0;
     byron_err_t err = {0};
-    cr_assert_eq(byron_read_file(api->config, 1 << 20, &text, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(api->config, 1 << 20, &text, &len, &err), BYRON_OK, "%s", err.msg);
     json_object *cm = json_object_new_object(), *md = json_object_new_object(),
                 *data = json_object_new_object();
     char name[128];
@@ -165,7 +167,7 @@ static int cli(char **out, char **errout, char *const *env, const char *first, .
     for (int i = 0; i < 2; i++) {
         char *t = NULL;
         size_t len = 0;
-        byron_read_file(files[i], 16 << 20, &t, &len, NULL);
+        byron_file_read(files[i], 16 << 20, &t, &len, NULL);
         if (dst[i])
             *dst[i] = t ? t : strdup("");
         else

@@ -1,6 +1,7 @@
 /* test_cli_output.c — kubectl-byron's output formats: kubectl's tables,
  * JSON, YAML that reads back as the same JSON, sizes and ages. */
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "cli_output.h"
 
 #include <criterion/criterion.h>

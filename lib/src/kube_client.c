@@ -7,6 +7,7 @@
 #include "byron/kube_client.h"
 
 #include "byron/buf.h"
+#include "byron/file.h"
 #include "byron/json.h"
 
 #include <curl/curl.h>
@@ -48,7 +49,7 @@ static void share_unlock(CURL *h, curl_lock_data d, void *ud) {
 byron_kube_client_t *byron_kube_client_new(byron_kube_config_t *cfg, byron_err_t *err) {
     byron_kube_client_t *c = calloc(1, sizeof(*c));
     if (!c) {
-        byron_kube_config_free(cfg);
+        byron_kubeconfig_free(cfg);
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return NULL;
     }
@@ -85,7 +86,7 @@ void byron_kube_client_free(byron_kube_client_t *c) {
     pthread_mutex_destroy(&c->pool_mu);
     pthread_mutex_destroy(&c->token_mu);
     free(c->token);
-    byron_kube_config_free(c->cfg);
+    byron_kubeconfig_free(c->cfg);
     free(c);
 }
 
@@ -118,7 +119,7 @@ static void auth_header(byron_kube_client_t *c, char *buf, size_t n) {
         if (now != c->token_checked && stat(c->cfg->token_file, &sb) == 0 &&
             (sb.st_mtim.tv_sec != c->token_mtime.tv_sec || sb.st_mtim.tv_nsec != c->token_mtime.tv_nsec)) {
             char *t = NULL;
-            if (byron_read_file(c->cfg->token_file, 1 << 16, &t, NULL, NULL) == BYRON_OK) {
+            if (byron_file_read(c->cfg->token_file, 1 << 16, &t, NULL, NULL) == BYRON_OK) {
                 size_t l = strlen(t);
                 while (l && (t[l - 1] == '\n' || t[l - 1] == '\r' || t[l - 1] == ' ')) t[--l] = '\0';
                 free(c->token);

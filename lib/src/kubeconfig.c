@@ -1,9 +1,11 @@
-/* kubeconfig.c — kubeconfig (libyaml → json-c, then strict getters so every
- * error names its field) and in-cluster service-account credentials. */
+/* kubeconfig.c — kubeconfig (YAML → json-c with yaml.c, then strict getters
+ * so every error names its field) and in-cluster service-account credentials. */
 #include "byron/kubeconfig.h"
 
 #include "byron/base64.h"
+#include "byron/file.h"
 #include "byron/json.h"
+#include "byron/yaml.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,102 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #define MAX_FILE (4u << 20)
-
-byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len, byron_err_t *err) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return byron_err_set(err, BYRON_EIO, "%s: %s", path, strerror(errno));
-    char *buf = malloc(max + 1);
-    if (!buf) {
-        fclose(f);
-        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    }
-    size_t n = fread(buf, 1, max + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > max) {
-        free(buf);
-        return byron_err_set(err, bad ? BYRON_EIO : BYRON_ELIMIT, "%s: %s", path,
-                             bad ? "read error" : "file too large");
-    }
-    buf[n] = '\0';
-    *out = buf;
-    if (len) *len = n;
-    return BYRON_OK;
-}
-
-/* --- YAML → JSON ----------------------------------------------------------
- * Scalars stay strings except plain true/false (kubeconfig's only non-string
- * scalar we read); aliases are rejected by depth, not followed. */
-/* A plain scalar that is a YAML 1.2 core-schema integer or float. */
-static json_object *number(const char *v) {
-    char *end;
-    if (!*v) return NULL;
-    long long i = strtoll(v, &end, 10);
-    if (!*end && (isdigit((unsigned char)v[0]) || v[0] == '-')) return json_object_new_int64(i);
-    double d = strtod(v, &end);
-    if (!*end && strpbrk(v, ".eE") && (isdigit((unsigned char)v[0]) || v[0] == '-' || v[0] == '.'))
-        return json_object_new_double(d);
-    return NULL;
-}
-
-static json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, int typed) {
-    if (!n || depth > 64) return NULL;
-    switch (n->type) {
-    case YAML_SCALAR_NODE: {
-        const char *v = (const char *)n->data.scalar.value;
-        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-            if (!strcmp(v, "true")) return json_object_new_boolean(1);
-            if (!strcmp(v, "false")) return json_object_new_boolean(0);
-            if (!strcmp(v, "null") || !strcmp(v, "~") || !*v) return NULL;
-            json_object *num = typed ? number(v) : NULL;
-            if (num) return num;
-        }
-        return json_object_new_string_len(v, (int)n->data.scalar.length);
-    }
-    case YAML_SEQUENCE_NODE: {
-        json_object *a = json_object_new_array();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
-            json_object_array_add(a, yaml_to_json(doc, yaml_document_get_node(doc, *i), depth + 1, typed));
-        return a;
-    }
-    case YAML_MAPPING_NODE: {
-        json_object *o = json_object_new_object();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            if (!k || k->type != YAML_SCALAR_NODE) continue;
-            json_object_object_add(
-                o, (const char *)k->data.scalar.value,
-                yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, typed));
-        }
-        return o;
-    }
-    default: return NULL;
-    }
-}
-
-byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_object **out, byron_err_t *err) {
-    yaml_parser_t p;
-    yaml_document_t doc;
-    *out = NULL;
-    if (!yaml_parser_initialize(&p)) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&p, &doc)) {
-        byron_status_t st = byron_err_set(err, BYRON_EINVAL, "invalid YAML at line %zu: %s",
-                                          p.problem_mark.line + 1, p.problem ? p.problem : "parse error");
-        yaml_parser_delete(&p);
-        return st;
-    }
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && root->type == YAML_MAPPING_NODE) *out = yaml_to_json(&doc, root, 0, typed);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&p);
-    if (!*out) return byron_err_set(err, BYRON_EINVAL, "the YAML document must be a mapping");
-    return BYRON_OK;
-}
 
 /* Find the entry named `name` in a list of {name, <field>: {...}}. */
 static byron_status_t find_named(json_object *root, const char *list, const char *field, const char *name,
@@ -151,7 +59,7 @@ static byron_status_t load_pem(json_object *o, const char *path, const char *key
             snprintf(full, sizeof(full), "%s", file);
         else
             snprintf(full, sizeof(full), "%s/%s", base_dir, file);
-        if (byron_read_file(full, MAX_FILE, out, outlen, err) != BYRON_OK) {
+        if (byron_file_read(full, MAX_FILE, out, outlen, err) != BYRON_OK) {
             byron_err_prefix(err, "%s.%s", path, key);
             if (err) err->code = BYRON_EINVAL; /* a kubeconfig naming a missing file is a bad kubeconfig */
             return BYRON_EINVAL;
@@ -160,7 +68,7 @@ static byron_status_t load_pem(json_object *o, const char *path, const char *key
     return BYRON_OK;
 }
 
-void byron_kube_config_free(byron_kube_config_t *c) {
+void byron_kubeconfig_free(byron_kube_config_t *c) {
     if (!c) return;
     free(c->server);
     free(c->ca_pem);
@@ -247,7 +155,7 @@ static byron_status_t parse_root(json_object *root, const char *base_dir, const 
                 snprintf(full, sizeof(full), "%s/%s", base_dir, tokfile);
             c->token_file = strdup(full);
             char *t = NULL;
-            if ((st = byron_read_file(full, 1 << 16, &t, NULL, err))) {
+            if ((st = byron_file_read(full, 1 << 16, &t, NULL, err))) {
                 byron_err_prefix(err, "%s.tokenFile", upath);
                 goto err;
             }
@@ -260,7 +168,7 @@ static byron_status_t parse_root(json_object *root, const char *base_dir, const 
     return BYRON_OK;
 err:
     json_object_put(root);
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     return st;
 }
 
@@ -314,7 +222,7 @@ static byron_status_t load_list(const char *list, const char *context, byron_kub
         char *buf = NULL;
         size_t len = 0;
         json_object *root = NULL;
-        if (byron_read_file(p, MAX_FILE, &buf, &len, NULL) != BYRON_OK) continue;
+        if (byron_file_read(p, MAX_FILE, &buf, &len, NULL) != BYRON_OK) continue;
         files++;
         st = byron_yaml_parse(buf, len, 0, &root, err);
         free(buf);
@@ -378,7 +286,7 @@ byron_status_t byron_kubeconfig_load(const char *path, const char *context, byro
     }
     char *buf = NULL;
     size_t len = 0;
-    byron_status_t st = byron_read_file(path, MAX_FILE, &buf, &len, err);
+    byron_status_t st = byron_file_read(path, MAX_FILE, &buf, &len, err);
     if (st) return st;
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
@@ -408,21 +316,21 @@ byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t
     snprintf(buf, sizeof(buf), v6 ? "https://[%s]:%s" : "https://%s:%s", host, port);
     c->server = strdup(buf);
     snprintf(buf, sizeof(buf), "%s/ca.crt", root);
-    if ((st = byron_read_file(buf, MAX_FILE, &c->ca_pem, &c->ca_len, err))) goto err;
+    if ((st = byron_file_read(buf, MAX_FILE, &c->ca_pem, &c->ca_len, err))) goto err;
     snprintf(buf, sizeof(buf), "%s/token", root);
     c->token_file = strdup(buf);
     char *t = NULL;
-    if ((st = byron_read_file(buf, 1 << 16, &t, NULL, err))) goto err;
+    if ((st = byron_file_read(buf, 1 << 16, &t, NULL, err))) goto err;
     c->token = dup_trim(t);
     free(t);
     snprintf(buf, sizeof(buf), "%s/namespace", root);
-    if (byron_read_file(buf, 256, &t, NULL, NULL) == BYRON_OK) {
+    if (byron_file_read(buf, 256, &t, NULL, NULL) == BYRON_OK) {
         c->namespace = dup_trim(t);
         free(t);
     }
     *out = c;
     return BYRON_OK;
 err:
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     return byron_err_prefix(err, "in-cluster config");
 }

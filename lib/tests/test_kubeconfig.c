@@ -1,5 +1,6 @@
 /* test_kubeconfig.c — kubeconfig and in-cluster credentials: good and malformed. */
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ Test(kubeconfig, current_context_with_inline_data) {
     cr_assert_null(c->token);
     cr_assert_str_eq(c->namespace, "shop");
     cr_assert_eq(c->insecure, 0);
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
 }
 
 Test(kubeconfig, explicit_context_token_and_insecure) {
@@ -57,7 +58,7 @@ Test(kubeconfig, explicit_context_token_and_insecure) {
     cr_assert_str_eq(c->token, "abc.def");
     cr_assert_eq(c->insecure, 1);
     cr_assert_null(c->ca_pem);
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
 }
 
 static char dir[] = "/tmp/byron-kc-XXXXXX";
@@ -93,11 +94,11 @@ Test(kubeconfig, file_paths_relative_to_the_kubeconfig_and_token_file) {
     cr_assert_str_eq(c->ca_pem, "CAFILE");
     cr_assert_str_eq(c->cert_pem, "CERTFILE");
     cr_assert_str_eq(c->key_pem, "KEYFILE");
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     cr_assert_eq(byron_kubeconfig_load(path, "d", &c, &err), BYRON_OK, "%s", err.msg);
     cr_assert_str_eq(c->token, "tok-1");
     cr_assert_not_null(c->token_file);
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
 }
 
 Test(kubeconfig, in_cluster_service_account) {
@@ -114,7 +115,7 @@ Test(kubeconfig, in_cluster_service_account) {
     cr_assert_str_eq(c->token, "jwt");
     cr_assert_str_eq(c->namespace, "byron-system");
     cr_assert_str_eq(c->ca_pem, "SA-CA");
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     unsetenv("KUBERNETES_SERVICE_HOST");
     cr_assert_eq(byron_kubeconfig_in_cluster(dir, &c, &err), BYRON_EINVAL);
     cr_assert(strstr(err.msg, "KUBERNETES_SERVICE_HOST"), "%s", err.msg);
@@ -207,10 +208,10 @@ Test(kubeconfig, a_kubeconfig_list_is_merged_as_kubectl_merges_it) {
     cr_assert_str_eq(c->server, "https://second:6443");
     cr_assert_str_eq(c->namespace, "shop");
     cr_assert_eq(c->ca_len, 2); /* ca.pem, relative to b's directory */
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     cr_assert_eq(byron_kubeconfig_load(NULL, "shared", &c, &err), BYRON_OK, "%s", err.msg);
     cr_assert_str_eq(c->server, "https://first:6443"); /* a's context and cluster win */
-    byron_kube_config_free(c);
+    byron_kubeconfig_free(c);
     snprintf(list, sizeof list, "%s/missing:%s/missing2", tmp, tmp);
     setenv("KUBECONFIG", list, 1);
     cr_assert_neq(byron_kubeconfig_load(NULL, NULL, &c, &err), BYRON_OK);

@@ -7,9 +7,9 @@
 #include "desired.h"
 
 #include "byron/base64.h"
-#include "byron/graphql.h"
 #include "byron/json.h"
-#include "config.h" /* the sidecar's component parser: one parser for the component */
+#include "component.h"
+#include "component_schema.h" /* the sidecar's parser and schema: one of each for the component */
 #include "natsperm.h"
 #include "strmap.h"
 
@@ -420,16 +420,15 @@ static byron_status_t check_like_the_sidecar(json_object *config, byron_err_t *e
     byron_component_t *c = NULL;
     byron_err_t e = {0};
     char msg[BYRON_ERR_MSG_MAX];
-    if (byron_component_parse(config, &c, &e) == BYRON_OK) {
+    byron_graphql_schema_t *schema = NULL;
+    if (byron_component_parse(config, &c, &e) == BYRON_OK &&
+        byron_component_schema(c, &schema, &e) == BYRON_OK) {
+        byron_graphql_schema_free(schema);
         byron_component_free(c);
-        byron_graphql_schema_t *schema = NULL;
-        if (byron_graphql_schema_from_component(config, &schema, msg, sizeof msg) == BYRON_GRAPHQL_OK) {
-            byron_graphql_schema_free(schema);
-            return BYRON_OK;
-        }
-    } else {
-        snprintf(msg, sizeof msg, "%s", e.msg);
+        return BYRON_OK;
     }
+    byron_component_free(c);
+    snprintf(msg, sizeof msg, "%s", e.msg);
     /* The sidecar's paths are relative to component.json, which mirrors spec. */
     for (size_t i = 0; i < sizeof SPEC_KEYS / sizeof SPEC_KEYS[0]; i++)
         if (!strncmp(msg, SPEC_KEYS[i], strlen(SPEC_KEYS[i])))

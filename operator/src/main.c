@@ -9,16 +9,17 @@
  * sleeps until shutdown. */
 #include "broker.h"
 #include "byron/base64.h"
+#include "byron/file.h"
 #include "byron/httpd.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
 #include "byron/log.h"
 #include "byron/metrics.h"
-#include "events.h"
+#include "controller.h"
 #include "expose.h"
 #include "leader.h"
-#include "reconcile_component.h"
+#include "recorder.h"
 #include "release_secret.h"
 
 #include <curl/curl.h>
@@ -548,7 +549,7 @@ int main(int argc, char **argv) {
     }
     if (f.nats_ca_file) {
         size_t len = 0;
-        if (byron_read_file(f.nats_ca_file, 64 * 1024, &ca_pem, &len, &err)) goto fail;
+        if (byron_file_read(f.nats_ca_file, 64 * 1024, &ca_pem, &len, &err)) goto fail;
         if (!strstr(ca_pem, "-----BEGIN CERTIFICATE-----")) {
             byron_err_set(&err, BYRON_EINVAL, "--nats-ca-file %s: no PEM certificate in it", f.nats_ca_file);
             goto fail;

@@ -11,9 +11,11 @@
  * - docs/evolution.md: each refused change is rejected naming the field, each
  *   allowed change is accepted (`evolution`).
  * Creates and updates run with dryRun=All except the evolution base object. */
+#include "byron/file.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "child.h"
 #include "desired.h"
 #include "testenv.h"
@@ -51,7 +53,7 @@ static json_object *read_yaml(const char *rel) {
     byron_err_t err = {0};
     snprintf(path, sizeof path, "%s/%s", getenv("BYRON_SOURCE_DIR"), rel);
     json_object *o = NULL;
-    cr_assert_eq(byron_read_file(path, 4 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(path, 4 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &o, &err), BYRON_OK, "%s: %s", rel, err.msg);
     free(buf);
     return o;

@@ -2,7 +2,7 @@
  * replicas ownership, config hash, external cache, spec errors. */
 #include "byron/base64.h"
 #include "byron/json.h"
-#include "config.h" /* the sidecar's parser: it must accept what we write */
+#include "component.h" /* the sidecar's parser: it must accept what we write */
 #include "desired.h"
 #include "jpath.h"
 

@@ -6,11 +6,13 @@
  * operator process (the real binary, scoped with --namespace). */
 #include "byron/base64.h"
 #include "byron/buf.h"
+#include "byron/file.h"
 #include "byron/json.h"
 #include "byron/kube_client.h"
 #include "byron/kubeconfig.h"
+#include "byron/yaml.h"
 #include "child.h"
-#include "config.h" /* the sidecar's parser: it must accept the component.json we write */
+#include "component.h" /* the sidecar's parser: it must accept the component.json we write */
 #include "informer.h"
 #include "jpath.h"
 #include "natsidentity.h"
@@ -74,7 +76,7 @@ static void install_crd_file(const char *file, const char *name, const char *ser
     char path[1024], *buf = NULL;
     size_t len;
     byron_err_t err = {0};
-    cr_assert_eq(byron_read_file(file, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(file, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     json_object *crd = NULL;
     cr_assert_eq(byron_yaml_parse(buf, len, 1, &crd, &err), BYRON_OK, "%s", err.msg);
     free(buf);
@@ -175,8 +177,13 @@ static int stop_operator(op_t *op) {
 }
 
 /* Plain HTTP (metrics, etcd's JSON gateway). Caller frees; NULL on failure. */
+/* Why the last http() returned NULL (curl's words), for the assertion's message. */
+static char http_error[CURL_ERROR_SIZE];
+
 static char *http(const char *method, const char *url, const char *body) {
     CURL *c = curl_easy_init();
+    http_error[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http_error);
     byron_buf_t b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -873,7 +880,7 @@ static void apply_rbac(int namespaced) {
     size_t len;
     byron_err_t err = {0};
     snprintf(path, sizeof path, "%s/operator/deploy/rbac.yaml", getenv("BYRON_SOURCE_DIR"));
-    cr_assert_eq(byron_read_file(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_file_read(path, 1 << 20, &buf, &len, &err), BYRON_OK, "%s", err.msg);
     for (char *doc = buf, *next; doc; doc = next) {
         next = strstr(doc, "\n---\n");
         if (next) {
@@ -1216,7 +1223,7 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op.port);
     for (int i = 0; i < N; i++) {
         char *m = http("GET", url, NULL); /* the probe server's thread, while the workers reconcile */
-        cr_assert_not_null(m, "metrics while reconciling");
+        cr_assert_not_null(m, "metrics while reconciling: %s", http_error);
         free(m);
         if (i % 2 == 0) { /* scale the API */
             snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%.31s", ns,

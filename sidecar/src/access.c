@@ -4,7 +4,7 @@
 #include "access.h"
 
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 #include "token.h"
 
 #include <ctype.h>

@@ -10,7 +10,7 @@
 #define BYRON_SIDECAR_CACHE_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <json-c/json.h>
 

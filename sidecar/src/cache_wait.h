@@ -10,7 +10,7 @@
 #include "byron/status.h"
 #include "cache.h"
 #include "commands.h"
-#include "config.h"
+#include "component.h"
 
 #include <stdint.h>
 

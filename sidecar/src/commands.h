@@ -15,7 +15,7 @@
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "cache.h"
-#include "config.h"
+#include "component.h"
 #include "stream.h"
 
 #include <json-c/json.h>

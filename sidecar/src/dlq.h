@@ -24,7 +24,7 @@
 #define BYRON_SIDECAR_DLQ_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <json-c/json.h>
 #include <nats/nats.h>

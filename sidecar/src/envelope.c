@@ -2,7 +2,7 @@
 #include "envelope.h"
 
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 
 #include <ctype.h>
 #include <stdio.h>

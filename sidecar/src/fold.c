@@ -4,7 +4,7 @@
 #include "fold.h"
 
 #include "envelope.h"
-#include "projector.h" /* byron_handler_answer_parse: the contract's parser, not the projection */
+#include "projector.h" /* byron_projector_answer_parse: the contract's parser, not the projection */
 #include "subject.h"
 
 #include <inttypes.h>
@@ -378,14 +378,14 @@ static byron_status_t app_post(byron_fold_t *f, const char *type, const char *ho
 /* The before hook, then (unless it skips) the handler. Never the after hook:
  * it is a side effect. *ans is always initialised. */
 static byron_status_t app_handle(byron_fold_t *f, json_object *body, const char *type, const byron_model_t *m,
-                                 const char *id, int *skip, byron_handler_answer_t *ans, byron_err_t *err) {
+                                 const char *id, int *skip, byron_projector_answer_t *ans, byron_err_t *err) {
     memset(ans, 0, sizeof *ans);
     *skip = 0;
     json_object *a = NULL;
     byron_status_t st = app_post(f, type, "before", body, &a, err);
     if (st == BYRON_OK && a) {
-        byron_handler_answer_t b;
-        if (byron_handler_answer_parse(f->c, a, NULL, NULL, &b, err) != BYRON_OK || b.nchanges) {
+        byron_projector_answer_t b;
+        if (byron_projector_answer_parse(f->c, a, NULL, NULL, &b, err) != BYRON_OK || b.nchanges) {
             char why[BYRON_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", b.nchanges ? "" : err->msg);
             st = byron_err_set(err, BYRON_EPROTO,
@@ -393,12 +393,12 @@ static byron_status_t app_handle(byron_fold_t *f, json_object *body, const char 
                                why[0] ? ": " : "", why);
         } else
             *skip = b.skip;
-        byron_handler_answer_cleanup(&b);
+        byron_projector_answer_cleanup(&b);
     }
     json_object_put(a);
     a = NULL;
     if (st == BYRON_OK && !*skip && (st = app_post(f, type, NULL, body, &a, err)) == BYRON_OK && a &&
-        byron_handler_answer_parse(f->c, a, m, id, ans, err) != BYRON_OK) {
+        byron_projector_answer_parse(f->c, a, m, id, ans, err) != BYRON_OK) {
         byron_err_prefix(err, "app /v1/events/%s", type);
         st = BYRON_EPROTO;
     }
@@ -462,7 +462,7 @@ static byron_status_t apply_own(byron_fold_t *f, const byron_fold_msg_t *m, json
     json_object *data = json_object_object_get(ev, "data");
     kind_t k = kind_of(type, e->model->name);
     int lane = (int)byron_partition(e->model->name, id, f->c->partitions), skip = 0;
-    byron_handler_answer_t ans;
+    byron_projector_answer_t ans;
     memset(&ans, 0, sizeof ans);
     if (f->o.app) {
         json_object *body = body_of(ev, m->seq, current_of(e), 0);
@@ -502,7 +502,7 @@ static byron_status_t apply_own(byron_fold_t *f, const byron_fold_msg_t *m, json
     byron_status_t st = BYRON_OK;
     for (size_t i = 0; !skip && i < ans.nchanges && st == BYRON_OK; i++)
         st = apply_change(f, &ans.changes[i], lane);
-    byron_handler_answer_cleanup(&ans);
+    byron_projector_answer_cleanup(&ans);
     if (st != BYRON_OK) byron_err_set(err, st, "out of memory");
     return st;
 }
@@ -595,7 +595,7 @@ byron_status_t byron_fold_subscribed(byron_fold_t *f, size_t sub, const byron_fo
                          "a valid event was dead-lettered, and no handler could have failed");
     } else if (f->o.app) {
         f->st.subscribed++;
-        byron_handler_answer_t ans;
+        byron_projector_answer_t ans;
         int skip = 0;
         json_object *body = body_of(ev, m->seq, NULL, 1);
         st = app_handle(f, body, type, NULL, NULL, &skip, &ans, err);
@@ -605,7 +605,7 @@ byron_status_t byron_fold_subscribed(byron_fold_t *f, size_t sub, const byron_fo
         for (size_t i = 0; st == BYRON_OK && i < ans.nchanges; i++)
             if ((st = apply_change(f, &ans.changes[i], lane)) != BYRON_OK)
                 byron_err_set(err, st, "out of memory");
-        byron_handler_answer_cleanup(&ans);
+        byron_projector_answer_cleanup(&ans);
     }
     json_object_put(ev);
     return st;

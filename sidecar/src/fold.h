@@ -35,7 +35,7 @@
 #define BYRON_SIDECAR_FOLD_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <json-c/json.h>
 #include <stddef.h>

@@ -25,7 +25,7 @@
 #define BYRON_SIDECAR_GENERATION_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <mongoc/mongoc.h>
 #include <stddef.h>

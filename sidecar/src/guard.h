@@ -1,5 +1,5 @@
 /* guard.h — where the access policy (access.h) is enforced: the checks REST
- * (server.c) and GraphQL (graphql_resolvers.c, graphql_subscriptions.c) share,
+ * (server.c) and GraphQL (gqlapi_resolvers.c, gqlapi_subscriptions.c) share,
  * so both transports refuse exactly the same things.
  *
  *   commands  the operation must be granted; under row rules a create must

@@ -11,7 +11,8 @@
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
-#include "graphql_endpoint.h"
+#include "component_schema.h"
+#include "gqlapi_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
 #include "verify.h"
@@ -191,7 +192,7 @@ static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
                                          {"max-inflight-mib", required_argument, NULL, 'I'},
                                          {"max-client-connections", required_argument, NULL, 'C'},
                                          {"auth-jwks-file", required_argument, NULL, 'J'}};
-    /* The base options, then one per GraphQL setting (graphql_endpoint.c). */
+    /* The base options, then one per GraphQL setting (gqlapi_endpoint.c). */
     struct option opts[sizeof base / sizeof base[0] + 32];
     size_t nopts = sizeof base / sizeof base[0];
     memcpy(opts, base, sizeof base);
@@ -348,20 +349,21 @@ int main(int argc, char **argv) {
     byron_err_t err = {0};
     if (s.print_schema) { /* exactly the start-up checks of both modes, then the SDL */
         byron_component_t *checked = NULL;
-        if (byron_component_load(s.config, &checked, &err) != BYRON_OK) {
+        byron_graphql_schema_t *schema = NULL;
+        if (byron_component_load(s.config, &checked, &err) != BYRON_OK) { /* the message names the file */
             fprintf(stderr, "byron-sidecar: %s\n", err.msg);
             return 2;
         }
-        byron_component_free(checked);
-        byron_graphql_schema_t *schema = NULL;
-        if (byron_gqlapi_schema_load(s.config, &schema, &err) != BYRON_OK) {
+        if (byron_component_schema(checked, &schema, &err) != BYRON_OK) {
             fprintf(stderr, "byron-sidecar: %s: %s\n", s.config, err.msg);
+            byron_component_free(checked);
             return 2;
         }
         char *sdl = byron_graphql_schema_print(schema);
         fputs(sdl ? sdl : "", stdout);
         free(sdl);
         byron_graphql_schema_free(schema);
+        byron_component_free(checked);
         return sdl ? 0 : 1;
     }
     byron_component_t *comp = NULL;
@@ -449,7 +451,7 @@ int main(int argc, char **argv) {
                                     .max_conns_per_client = (unsigned)s.max_client_conns};
     byron_server_mount_t mounts[2];
     if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
-        if (!(gql = byron_gqlapi_new(&sc, s.config, s.nats_url, &s.graphql, &err))) goto out;
+        if (!(gql = byron_gqlapi_new(&sc, s.nats_url, &s.graphql, &err))) goto out;
         sopts.nmounts = byron_gqlapi_mounts(gql, mounts);
         sopts.mounts = mounts;
         sopts.ws_protocol = byron_gqlapi_ws_protocol(gql);

@@ -5,7 +5,7 @@
 #define BYRON_SIDECAR_ONESHOT_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <mongoc/mongoc.h>
 #include <nats/nats.h>

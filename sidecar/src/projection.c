@@ -501,7 +501,7 @@ static const char *ev_str(json_object *ev, const char *key) {
 /* Before hook + handler; *ans initialised in every case. UNHANDLED: no handler. */
 static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, json_object *current,
                                       int subscribed, const byron_model_t *own_model, const char *own_id,
-                                      uint64_t attempt, byron_handler_answer_t *ans, byron_err_t *err) {
+                                      uint64_t attempt, byron_projector_answer_t *ans, byron_err_t *err) {
     memset(ans, 0, sizeof *ans);
     if (!p->app) return BYRON_PROJ_UNHANDLED;
     const char *type = ev_str(ev, "type"), *tp = ev_str(ev, "traceparent");
@@ -512,10 +512,10 @@ static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, js
     json_object_object_add(body, "attempt", json_object_new_int64((int64_t)attempt));
     byron_proj_result_t r = app_call(p, type, "before", body, tp, &resp, err);
     if (r == BYRON_PROJ_APPLIED && resp &&
-        (byron_handler_answer_parse(p->comp, resp, NULL, NULL, ans, err) != BYRON_OK || ans->nchanges)) {
+        (byron_projector_answer_parse(p->comp, resp, NULL, NULL, ans, err) != BYRON_OK || ans->nchanges)) {
         if (!err->msg[0] || ans->nchanges)
             byron_err_set(err, BYRON_EPROTO, "a before hook answers {} or {\"skip\": ...}");
-        byron_handler_answer_cleanup(ans);
+        byron_projector_answer_cleanup(ans);
         byron_err_prefix(err, "app /v1/events/%s/before", type);
         r = BYRON_PROJ_RETRY;
     }
@@ -525,7 +525,7 @@ static byron_proj_result_t app_handle(byron_projection_t *p, json_object *ev, js
         r = app_call(p, type, NULL, body, tp, &resp, err);
         if (r == BYRON_PROJ_APPLIED && !resp) r = BYRON_PROJ_UNHANDLED;
         if (r == BYRON_PROJ_APPLIED &&
-            byron_handler_answer_parse(p->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
+            byron_projector_answer_parse(p->comp, resp, own_model, own_id, ans, err) != BYRON_OK) {
             byron_err_prefix(err, "app /v1/events/%s", type);
             r = BYRON_PROJ_RETRY;
         }
@@ -635,7 +635,7 @@ static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, co
            : !strcmp(op, "replace")   ? OP_REPLACE
            : !strcmp(op, "update")    ? OP_UPDATE
                                       : OP_DELETE;
-    byron_handler_answer_t ans = {0};
+    byron_projector_answer_t ans = {0};
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
     if (w.op != OP_NONE) {
         w.model = byron_component_model(p->comp, ev_str(own, "model"));
@@ -651,7 +651,7 @@ static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, co
     json_object *wrap = json_object_new_object();
     json_object_object_add(wrap, "changes", json_object_get(chs));
     if (r == BYRON_PROJ_APPLIED &&
-        byron_handler_answer_parse(p->comp, wrap, NULL, NULL, &ans, err) != BYRON_OK)
+        byron_projector_answer_parse(p->comp, wrap, NULL, NULL, &ans, err) != BYRON_OK)
         r = BYRON_PROJ_RETRY;
     json_object_put(wrap);
     w.changes = ans.changes;
@@ -666,7 +666,7 @@ static byron_proj_result_t resume(byron_projection_t *p, mongoc_client_t *cl, co
     } else {
         byron_err_prefix(err, "unreadable journal of %s", m->lane);
     }
-    byron_handler_answer_cleanup(&ans);
+    byron_projector_answer_cleanup(&ans);
     writes_cleanup(&w);
     return r;
 }
@@ -764,7 +764,7 @@ static byron_proj_result_t check_own(byron_projection_t *p, const byron_proj_msg
                       o->version, (int64_t)BYRON_VERSION_MAX);
         return BYRON_PROJ_INVALID;
     }
-    o->kind = byron_event_kind(o->type, o->model->name);
+    o->kind = byron_projector_event_kind(o->type, o->model->name);
     if (o->kind == BYRON_EVENT_CUSTOM && !emitted(p->comp, o->model, o->type)) {
         byron_err_set(err, BYRON_EINVAL, "event.type: no command of %s emits %s", o->model->name, o->type);
         return not_understood(p, m, o->ev, err);
@@ -800,7 +800,7 @@ static json_object *fields_of(json_object *obj) {
 
 /* The writes for an own event at version o->version over the projection (cur, stored). */
 static void plan_own(const own_event_t *o, json_object *cur, int64_t stored,
-                     const byron_handler_answer_t *ans, writes_t *w) {
+                     const byron_projector_answer_t *ans, writes_t *w) {
     memset(w, 0, sizeof *w);
     w->model = o->model;
     w->id = o->id;
@@ -874,14 +874,14 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         byron_err_clear(err);
         if ((r = read_projection(p, cl, o->model->name, o->id, &cur, &stored, err)) != BYRON_PROJ_APPLIED)
             break;
-        byron_guard_t g = byron_guard_decide(stored, o->version);
-        if (g != BYRON_GUARD_APPLY) {
+        byron_projector_guard_t g = byron_projector_guard(stored, o->version);
+        if (g != BYRON_PROJECTOR_APPLY) {
             json_object_put(cur);
-            r = g == BYRON_GUARD_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, m, o, stored, err);
+            r = g == BYRON_PROJECTOR_SKIP ? BYRON_PROJ_SKIPPED : gap(p, cl, m, o, stored, err);
             break;
         }
         /* Generated events project by themselves; the app may add to them. */
-        byron_handler_answer_t ans;
+        byron_projector_answer_t ans;
         r = app_handle(p, o->ev, cur, 0, o->model, o->id, m->deliveries, &ans, err);
         failpoint("after-handler");
         int handled = r == BYRON_PROJ_APPLIED;
@@ -899,7 +899,7 @@ static byron_proj_result_t project_own(byron_projection_t *p, mongoc_client_t *c
         if (r == BYRON_PROJ_APPLIED && o->kind == BYRON_EVENT_CUSTOM && !handled && !ans.skip)
             r = BYRON_PROJ_UNHANDLED;
         writes_cleanup(&w);
-        byron_handler_answer_cleanup(&ans);
+        byron_projector_answer_cleanup(&ans);
         json_object_put(cur);
         if (!lost) break; /* lost a race: read again and decide again */
         r = BYRON_PROJ_RETRY;
@@ -937,14 +937,14 @@ static byron_proj_result_t project_subscribed(byron_projection_t *p, mongoc_clie
         return r == BYRON_PROJ_APPLIED ? checkpoint_write(p, cl, m, err) : r;
     }
     if (m->checkpoint && m->seq <= *m->checkpoint) return BYRON_PROJ_SKIPPED;
-    byron_handler_answer_t ans;
+    byron_projector_answer_t ans;
     r = app_handle(p, ev, NULL, 1, NULL, NULL, m->deliveries, &ans, err);
     if (r == BYRON_PROJ_APPLIED) {
         writes_t w = {.op = OP_NONE, .changes = ans.changes, .nchanges = ans.nchanges, .after_event = ev};
         int lost = 0;
         r = carry_out(p, cl, m, &w, 0, &lost, err);
     }
-    byron_handler_answer_cleanup(&ans);
+    byron_projector_answer_cleanup(&ans);
     if (r != BYRON_PROJ_APPLIED && r != BYRON_PROJ_UNHANDLED) return r;
     byron_proj_result_t c = checkpoint_write(p, cl, m, err);
     return c == BYRON_PROJ_APPLIED ? r : c;

@@ -30,7 +30,7 @@
 
 #include "app.h"
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <mongoc/mongoc.h>
 #include <stdint.h>

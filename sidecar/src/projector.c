@@ -5,20 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-byron_guard_t byron_guard_decide(int64_t stored, int64_t version) {
-    if (version <= stored) return BYRON_GUARD_SKIP;
-    return version == stored + 1 ? BYRON_GUARD_APPLY : BYRON_GUARD_GAP;
+byron_projector_guard_t byron_projector_guard(int64_t stored, int64_t version) {
+    if (version <= stored) return BYRON_PROJECTOR_SKIP;
+    return version == stored + 1 ? BYRON_PROJECTOR_APPLY : BYRON_PROJECTOR_GAP;
 }
 
-const char *byron_guard_name(byron_guard_t g) {
+const char *byron_projector_guard_name(byron_projector_guard_t g) {
     switch (g) {
-    case BYRON_GUARD_APPLY: return "apply";
-    case BYRON_GUARD_SKIP: return "skip";
+    case BYRON_PROJECTOR_APPLY: return "apply";
+    case BYRON_PROJECTOR_SKIP: return "skip";
     default: return "gap";
     }
 }
 
-byron_event_kind_t byron_event_kind(const char *type, const char *model) {
+byron_event_kind_t byron_projector_event_kind(const char *type, const char *model) {
     size_t ml = strlen(model);
     if (strncmp(type, model, ml) != 0) return BYRON_EVENT_CUSTOM;
     const char *rest = type + ml;
@@ -34,7 +34,7 @@ static void change_cleanup(byron_change_t *ch) {
     memset(ch, 0, sizeof *ch);
 }
 
-void byron_handler_answer_cleanup(byron_handler_answer_t *a) {
+void byron_projector_answer_cleanup(byron_projector_answer_t *a) {
     if (!a) return;
     change_cleanup(&a->own);
     for (size_t i = 0; i < a->nchanges; i++) change_cleanup(&a->changes[i]);
@@ -112,9 +112,9 @@ static byron_status_t parse_change(json_object *o, const byron_model_t *m, const
     return BYRON_OK;
 }
 
-byron_status_t byron_handler_answer_parse(const byron_component_t *c, json_object *answer,
-                                          const byron_model_t *own_model, const char *own_id,
-                                          byron_handler_answer_t *out, byron_err_t *err) {
+byron_status_t byron_projector_answer_parse(const byron_component_t *c, json_object *answer,
+                                            const byron_model_t *own_model, const char *own_id,
+                                            byron_projector_answer_t *out, byron_err_t *err) {
     memset(out, 0, sizeof *out);
     if (!json_object_is_type(answer, json_type_object))
         return byron_err_set(err, BYRON_EPROTO, "answer: must be a JSON object");
@@ -197,7 +197,7 @@ byron_status_t byron_handler_answer_parse(const byron_component_t *c, json_objec
 out:
     if (st != BYRON_OK) {
         if (err->code != BYRON_ENOMEM) err->code = st = BYRON_EPROTO;
-        byron_handler_answer_cleanup(out);
+        byron_projector_answer_cleanup(out);
     }
     return st;
 }

@@ -9,22 +9,22 @@
 #define BYRON_SIDECAR_PROJECTOR_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <json-c/json.h>
 #include <stdint.h>
 
 /* What to do with an event given the aggregate's projected version. */
 typedef enum {
-    BYRON_GUARD_APPLY, /* the next version: write it */
-    BYRON_GUARD_SKIP,  /* already applied (redelivery, replay over a warm cache): ack, no write */
-    BYRON_GUARD_GAP,   /* not the next version: never applied (docs/sink.md, "Version guard") */
-} byron_guard_t;
+    BYRON_PROJECTOR_APPLY, /* the next version: write it */
+    BYRON_PROJECTOR_SKIP,  /* already applied (redelivery, replay over a warm cache): ack, no write */
+    BYRON_PROJECTOR_GAP,   /* not the next version: never applied (docs/sink.md, "Version guard") */
+} byron_projector_guard_t;
 
 /* stored: the projected version (the document's, else its tombstone's, 0
  * when there is neither). Strict: only stored + 1 applies. O(1). */
-byron_guard_t byron_guard_decide(int64_t stored, int64_t version);
-const char *byron_guard_name(byron_guard_t g);
+byron_projector_guard_t byron_projector_guard(int64_t stored, int64_t version);
+const char *byron_projector_guard_name(byron_projector_guard_t g);
 
 typedef enum {
     BYRON_EVENT_CREATED, /* <Model>Created: data is the full object */
@@ -33,7 +33,7 @@ typedef enum {
     BYRON_EVENT_CUSTOM,  /* anything else: the app's handler says what changes */
 } byron_event_kind_t;
 
-byron_event_kind_t byron_event_kind(const char *type, const char *model);
+byron_event_kind_t byron_projector_event_kind(const char *type, const char *model);
 
 /* One change to one cached object, as an app's handler asked for it. */
 typedef struct byron_change {
@@ -53,24 +53,24 @@ typedef struct byron_change {
  *   {"changes": [{"model": "M", "id": "x", "set": {...}, "unset": [...], "delete": true}, ...]}
  *                                               any object of this component (subscribed events)
  *   {"skip": {"message": "..."}}                (before hook) do not project this event */
-typedef struct byron_handler_answer {
+typedef struct byron_projector_answer {
     int skip;
     char skip_message[256];
     int has_own;        /* own.set / own.unset / own.del were given */
     byron_change_t own; /* model/id: the event's aggregate */
     byron_change_t *changes;
     size_t nchanges;
-} byron_handler_answer_t;
+} byron_projector_answer_t;
 
 /* Validate an answer against the component's models: field names and value
  * types (as command inputs are checked), ids, no unknown keys, `delete` not
  * mixed with set/unset. own_model/own_id: the event's aggregate, or NULL for
  * an event of another component (then only "changes" is allowed). The error
  * names the offending path ("changes[2].set.count: must be an integer").
- * *out is always initialised; clean it up with byron_handler_answer_cleanup. */
-byron_status_t byron_handler_answer_parse(const byron_component_t *c, json_object *answer,
-                                          const byron_model_t *own_model, const char *own_id,
-                                          byron_handler_answer_t *out, byron_err_t *err);
-void byron_handler_answer_cleanup(byron_handler_answer_t *a);
+ * *out is always initialised; clean it up with byron_projector_answer_cleanup. */
+byron_status_t byron_projector_answer_parse(const byron_component_t *c, json_object *answer,
+                                            const byron_model_t *own_model, const char *own_id,
+                                            byron_projector_answer_t *out, byron_err_t *err);
+void byron_projector_answer_cleanup(byron_projector_answer_t *a);
 
 #endif

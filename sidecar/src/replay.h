@@ -34,7 +34,7 @@
 
 #include "app.h"
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 #include "dlq.h"
 
 #include <json-c/json.h>

@@ -61,7 +61,7 @@ typedef struct byron_server_options {
     const byron_server_mount_t *mounts; /* copied; up to 8 */
     size_t nmounts;
     /* A WebSocket protocol served on the same listeners (the GraphQL
-     * subscriptions, graphql_subscriptions.c), selected by the client's
+     * subscriptions, gqlapi_subscriptions.c), selected by the client's
      * Sec-WebSocket-Protocol; NULL: none. A WebSocket client that offers no
      * subprotocol is closed with 4406 (Subprotocol not acceptable). */
     const struct lws_protocols *ws_protocol;

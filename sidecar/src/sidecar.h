@@ -7,7 +7,7 @@
 #include "byron/metrics.h"
 #include "cache.h"
 #include "commands.h"
-#include "config.h"
+#include "component.h"
 #include "sink.h"
 #include "stream.h"
 #include "workpool.h"

@@ -19,7 +19,7 @@
 #include "app.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 #include "stream.h"
 
 #include <json-c/json.h>

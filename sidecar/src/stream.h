@@ -8,7 +8,7 @@
 #define BYRON_SIDECAR_STREAM_H
 
 #include "byron/status.h"
-#include "config.h"
+#include "component.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
 #ifndef BYRON_SIDECAR_SUBJECT_H
 #define BYRON_SIDECAR_SUBJECT_H
 
-#include "config.h"
+#include "component.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -24,7 +24,7 @@
 #ifndef BYRON_SIDECAR_UNIQUE_H
 #define BYRON_SIDECAR_UNIQUE_H
 
-#include "config.h"
+#include "component.h"
 
 #include <json-c/json.h>
 #include <stddef.h>

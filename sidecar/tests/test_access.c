@@ -3,7 +3,7 @@
  * row-level matches as a predicate and as a MongoDB condition. */
 #include "access.h"
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

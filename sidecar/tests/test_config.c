@@ -1,6 +1,6 @@
 /* test_config.c — component config parsing and validation. */
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

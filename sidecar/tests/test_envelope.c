@@ -1,6 +1,6 @@
 /* test_envelope.c — CloudEvents envelopes: built ones validate, broken ones name the attribute. */
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 #include "envelope.h"
 
 #include <criterion/criterion.h>

@@ -2,8 +2,9 @@
  * options (flags and environment), the schema loaded from component.json, and
  * envelopes as ByronEvents. Everything else is proven against real servers
  * and real clients by sidecar_graphql_it. */
-#include "graphql_endpoint.h"
-#include "graphql_resolvers.h"
+#include "component_schema.h"
+#include "gqlapi_endpoint.h"
+#include "gqlapi_resolvers.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -45,25 +46,26 @@ Test(graphql_api, options_defaults_flags_env) {
     }
 }
 
-Test(graphql_api, schema_from_component_json) {
+/* The example's component and its schema, as the api builds them. */
+static byron_graphql_schema_t *orders_schema(byron_component_t **comp) {
     char path[600];
     snprintf(path, sizeof path, "%s/sidecar/tests/data/orders.json", SRC_DIR);
     byron_graphql_schema_t *schema = NULL;
     byron_err_t err = {0};
-    cr_assert_eq(byron_gqlapi_schema_load(path, &schema, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_load(path, comp, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_schema(*comp, &schema, &err), BYRON_OK, "%s", err.msg);
+    return schema;
+}
+
+Test(graphql_api, schema_from_component_json) {
+    byron_component_t *comp = NULL;
+    byron_graphql_schema_t *schema = orders_schema(&comp);
     char *sdl = byron_graphql_schema_print(schema);
     cr_assert(strstr(sdl, "  orders(\n") != NULL);
     cr_assert(strstr(sdl, "): ByronEvent!") != NULL);
     free(sdl);
     byron_graphql_schema_free(schema);
-    FILE *f = fopen("/tmp/byron-gql-bad-component.json", "w");
-    fputs("{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"x\",\"namespace\":\"y\",\"partitions\":1,"
-          "\"models\":[{\"name\":\"A\",\"fields\":[{\"name\":\"b\",\"type\":\"Strin\"}]}]}",
-          f);
-    fclose(f);
-    cr_assert_eq(byron_gqlapi_schema_load("/tmp/byron-gql-bad-component.json", &schema, &err), BYRON_EINVAL);
-    cr_assert(strstr(err.msg, "models[0].fields[0].type") != NULL, "%s", err.msg);
-    remove("/tmp/byron-gql-bad-component.json");
+    byron_component_free(comp);
 }
 
 Test(graphql_api, envelope_as_byron_event) {
@@ -106,11 +108,8 @@ static byron_graphql_status_t run_with(byron_graphql_schema_t *s, const char *q,
 }
 
 Test(graphql_api, cost_multiplies_page_sizes_through_nesting) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/sidecar/tests/data/orders.json", SRC_DIR);
-    byron_graphql_schema_t *s = NULL;
-    byron_err_t err = {0};
-    cr_assert_eq(byron_gqlapi_schema_load(path, &s, &err), BYRON_OK, "%s", err.msg);
+    byron_component_t *comp = NULL;
+    byron_graphql_schema_t *s = orders_schema(&comp);
     json_object *resp = NULL;
     calls = 0;
     /* 1 + 1000 (edges) + 1000 (node) + 1000 × 2 (lines, id) ... > 2000 */
@@ -134,4 +133,5 @@ Test(graphql_api, cost_multiplies_page_sizes_through_nesting) {
                  BYRON_GRAPHQL_OK, "%s", json_object_to_json_string(resp));
     json_object_put(resp);
     byron_graphql_schema_free(s);
+    byron_component_free(comp);
 }

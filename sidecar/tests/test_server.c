@@ -5,7 +5,7 @@
 #include "access.h"
 #include "byron/buf.h"
 #include "byron/json.h"
-#include "config.h"
+#include "component.h"
 #include "server.h"
 
 #include <arpa/inet.h>

@@ -43,14 +43,6 @@ byron_status_t byron_kubeconfig_load(const char *path, const char *context, byro
 /* Service-account credentials of the pod we run in. root: NULL for
  * /var/run/secrets/kubernetes.io/serviceaccount (tests pass a directory). */
 byron_status_t byron_kubeconfig_in_cluster(const char *root, byron_kube_config_t **out, byron_err_t *err);
-void byron_kube_config_free(byron_kube_config_t *c);
-
-/* Parse the first YAML document (a mapping) into JSON. Plain true/false
- * become booleans, null/~ nulls; with typed, plain numbers become numbers
- * (manifests), else they stay strings (kubeconfig). Aliases are expanded. */
-byron_status_t byron_yaml_parse(const char *buf, size_t len, int typed, json_object **out, byron_err_t *err);
-
-/* Read a whole file (at most max bytes); caller frees *out. */
-byron_status_t byron_read_file(const char *path, size_t max, char **out, size_t *len, byron_err_t *err);
+void byron_kubeconfig_free(byron_kube_config_t *c);
 
 #endif

@@ -144,7 +144,8 @@ typedef struct gql_enum_value {
 
 /* One struct for object fields, arguments and input object fields. */
 struct byron_graphql_field {
-    const char *name, *description, *deprecation, *meta;
+    const char *name, *description, *deprecation;
+    const void *meta; /* byron_graphql_field_set_meta() */
     const char *type_src;
     byron_graphql_type_t *type; /* resolved by finalize */
     /* The default value, immutable once set (docs/graphql.md, "Threads"): JSON

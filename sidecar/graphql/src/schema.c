@@ -242,8 +242,11 @@ void byron_graphql_field_deprecate(byron_graphql_field_t *f, const char *reason)
     if (f) f->deprecation = sdup(f->schema, reason ? reason : "No longer supported");
 }
 
-void byron_graphql_field_set_meta(byron_graphql_field_t *f, const char *meta) {
-    if (f) f->meta = sdup(f->schema, meta);
+void byron_graphql_field_set_meta(byron_graphql_field_t *f, const void *meta, size_t size) {
+    if (f == NULL) return;
+    void *copy = salloc(f->schema, size);
+    if (copy) memcpy(copy, meta, size);
+    f->meta = copy;
 }
 
 byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *t, const char *name,

@@ -189,26 +189,3 @@ const char *fx_data(json_object *v) {
         return json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
-
-json_object *fx_component(void) {
-    return json_tokener_parse(
-        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"orders\",\"namespace\":\"shop\","
-        "\"partitions\":8,"
-        "\"enums\":[{\"name\":\"OrderStatus\",\"values\":[\"OPEN\",\"SHIPPED\",\"CANCELLED\"]}],"
-        "\"models\":["
-        " {\"name\":\"Order\",\"fields\":["
-        "  {\"name\":\"customer\",\"type\":\"String\",\"required\":true,\"indexed\":true},"
-        "  {\"name\":\"status\",\"type\":\"OrderStatus\",\"indexed\":true},"
-        "  {\"name\":\"total\",\"type\":\"Float\",\"indexed\":true},"
-        "  {\"name\":\"placedAt\",\"type\":\"DateTime\"},"
-        "  {\"name\":\"meta\",\"type\":\"JSON\"},"
-        "  {\"name\":\"lines\",\"type\":\"OrderLine\",\"list\":true}]},"
-        " {\"name\":\"OrderLine\",\"fields\":["
-        "  {\"name\":\"sku\",\"type\":\"String\",\"required\":true,\"unique\":true},"
-        "  {\"name\":\"qty\",\"type\":\"Int\",\"required\":true}]}],"
-        "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\","
-        "  \"input\":[{\"name\":\"carrier\",\"type\":\"String\",\"required\":true}],"
-        "  \"emits\":[\"OrderShipped\"]},"
-        " {\"name\":\"cancelOrder\",\"model\":\"Order\"}],"
-        "\"subscriptions\":[{\"component\":\"customers\",\"events\":[\"CustomerCreated\"]}]}");
-}

@@ -24,7 +24,5 @@ json_object *fx_validate(const byron_graphql_schema_t *s, const char *query);
 bool fx_has_error(json_object *errors, const char *needle);
 /* Compact JSON of v["data"] (or of v itself when it has no data key). */
 const char *fx_data(json_object *v);
-/* The component JSON used by schema-generation tests. Caller puts. */
-json_object *fx_component(void);
 
 #endif

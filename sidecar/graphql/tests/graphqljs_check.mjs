@@ -1,6 +1,6 @@
 // graphqljs_check.mjs — cross-checks the engine against graphql-js (not part
 // of the unit tier: needs node and `npm install graphql@16`).
-//   BYRON_GQL_INTROSPECTION_OUT=/tmp/i.json ./graphql_introspection_test
+//   BYRON_GQL_INTROSPECTION_OUT=/tmp/i.json build/sidecar/sidecar_component_schema_tests
 //   NODE_PATH=<dir with node_modules> node graphqljs_check.mjs /tmp/i.json
 // Checks that buildClientSchema() accepts our introspection result, that our
 // SDL printer's output builds the same schema, and that graphql-js agrees a

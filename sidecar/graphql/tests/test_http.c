@@ -165,7 +165,7 @@ static int counting_resolve(void *ctx, json_object *parent, const char *field, j
     return fx_resolve(ctx, parent, field, args, info, result, err);
 }
 
-static int deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char *field, const char *meta,
+static int deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char *field, const void *meta,
                      byron_graphql_field_error_t *err) {
     (void)meta;
     (void)kind;

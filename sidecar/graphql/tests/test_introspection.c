@@ -1,8 +1,7 @@
 /*
  * test_introspection.c — introspection (spec 4) and the SDL printer. The full
- * client introspection query runs against the test schema and the generated
- * component schema; set BYRON_GQL_INTROSPECTION_OUT=<file> to dump the latter
- * for checking with graphql-js buildClientSchema (tests/graphqljs_check.mjs).
+ * client introspection query runs against the test schema (the component
+ * schema's is in sidecar/tests/test_component_schema.c).
  */
 #include "fixtures.h"
 #include "introspection_query.h"
@@ -100,34 +99,6 @@ Test(introspection, full_query_on_test_schema) {
                                  "\"__typename\":\"__Type\"}}}");
     json_object_put(r);
     byron_graphql_schema_free(s);
-}
-
-Test(introspection, component_schema_dump) {
-    json_object *c = fx_component();
-    byron_graphql_schema_t *s = NULL;
-    char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)), BYRON_GRAPHQL_OK, "%s", err);
-    json_object *r = fx_run(s, FX_INTROSPECTION_QUERY, NULL);
-    cr_assert(!json_object_object_get_ex(r, "errors", NULL), "%s", json_object_to_json_string(r));
-    json_object *dt = find_by_name(path(r, "data.__schema.types"), "DateTime");
-    cr_assert_str_eq(str(path(dt, "specifiedByURL")), "\"https://datatracker.ietf.org/doc/html/rfc3339\"");
-    const char *out = getenv("BYRON_GQL_INTROSPECTION_OUT");
-    if (out) {
-        FILE *f = fopen(out, "w");
-        cr_assert_not_null(f);
-        fputs(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY), f);
-        fclose(f);
-        char sdl_path[512];
-        snprintf(sdl_path, sizeof(sdl_path), "%s.graphql", out);
-        f = fopen(sdl_path, "w");
-        char *sdl = byron_graphql_schema_print(s);
-        fputs(sdl, f);
-        free(sdl);
-        fclose(f);
-    }
-    json_object_put(r);
-    byron_graphql_schema_free(s);
-    json_object_put(c);
 }
 
 Test(introspection, sdl_printer) {

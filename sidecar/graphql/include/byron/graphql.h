@@ -2,8 +2,7 @@
  * byron/graphql.h — Byron's GraphQL engine: a standalone C library.
  *
  * Parser, validator, executor, introspection and SDL printer following the
- * GraphQL specification (October 2021), a schema generator for Byron
- * components (docs/component-spec.md), and the two transports as pure
+ * GraphQL specification (October 2021), and the two transports as pure
  * functions: GraphQL-over-HTTP request handling and the graphql-transport-ws
  * protocol state machine. No sockets, no threads, no global state: the
  * sidecar owns the I/O and calls in.
@@ -136,7 +135,7 @@ typedef struct byron_graphql_resolve_info {
     const char *field_name;
     const char *response_key; /* alias or field name */
     const byron_graphql_type_t *return_type;
-    const char *meta;       /* byron_graphql_field_set_meta(), or NULL */
+    const void *meta;       /* byron_graphql_field_set_meta()'s copy, or NULL */
     void *field_udata;      /* from byron_graphql_schema_set_resolver() */
     json_object *path;      /* borrowed, valid during the call: the response path */
     json_object *variables; /* borrowed: coerced variable values */
@@ -201,9 +200,11 @@ byron_graphql_field_t *byron_graphql_field_add_arg(byron_graphql_field_t *field,
                                                    const char *type_ref, json_object *default_json,
                                                    const char *description);
 void byron_graphql_field_deprecate(byron_graphql_field_t *field, const char *reason);
-/* A free-form tag a resolver sees as info->meta (the component generator uses
- * it: "get:Order", "list:Order", "create:Order", "ref:Order", ...). */
-void byron_graphql_field_set_meta(byron_graphql_field_t *field, const char *meta);
+/* What the field means to its resolver: `size` bytes copied into the schema,
+ * which a resolver sees as info->meta and the authorize callback as `meta`
+ * (the sidecar's generator stores what each generated field does and on
+ * which model: sidecar/src/component_schema.h). */
+void byron_graphql_field_set_meta(byron_graphql_field_t *field, const void *meta, size_t size);
 byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, const char *name,
                                                     const char *description);
 void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *type, const char *url);
@@ -225,14 +226,6 @@ byron_graphql_type_kind_t byron_graphql_type_kind(const byron_graphql_type_t *ty
 const char *byron_graphql_type_name(const byron_graphql_type_t *type); /* NULL for wrappers */
 const byron_graphql_type_t *byron_graphql_type_of(const byron_graphql_type_t *type);
 
-/* Generates the schema of a Byron component from its config JSON (the
- * component.json the operator writes; see docs/component-spec.md and
- * docs/graphql.md for every generated name). On failure errbuf names the
- * offending field ("models[1].fields[0].type: unknown type \"Foo\""). */
-byron_graphql_status_t byron_graphql_schema_from_component(json_object *component,
-                                                           byron_graphql_schema_t **out, char *errbuf,
-                                                           size_t errlen);
-
 /* The schema in SDL (without built-ins and introspection types). Caller frees. */
 char *byron_graphql_schema_print(const byron_graphql_schema_t *schema);
 
@@ -253,7 +246,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *sche
  * extensions.code). Over HTTP a refusal is status 401 when the code is
  * "UNAUTHENTICATED", 403 otherwise; over WebSocket an `error` message. */
 typedef int (*byron_graphql_authorize_fn)(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                                          const char *meta, byron_graphql_field_error_t *err);
+                                          const void *meta, byron_graphql_field_error_t *err);
 
 typedef struct byron_graphql_request {
     const byron_graphql_document_t *document; /* validated */

@@ -19,5 +19,5 @@ x="$build/sidecar/graphql/graphql_xcheck"
 "$x" execute "$here/root.json" < "$here/execute_cases.jsonl" > "$out/execute.jsonl"
 node "$here/xcheck.mjs" "$here" "$out"
 BYRON_GQL_INTROSPECTION_OUT="$out/intro.json" \
-  "$build/sidecar/graphql/graphql_introspection_test" --filter 'introspection/component_schema_dump' >/dev/null
+  "$build/sidecar/sidecar_component_schema_tests" --filter 'component/introspection_dump' >/dev/null
 (cd "$GRAPHQL_JS_DIR" && node "$here/../graphqljs_check.mjs" "$out/intro.json")

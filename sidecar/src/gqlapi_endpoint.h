@@ -1,10 +1,10 @@
-/* graphql_endpoint.h — the api sidecar's GraphQL endpoint: the schema generated
+/* gqlapi_endpoint.h — the api sidecar's GraphQL endpoint: the schema generated
  * from component.json, its limits, GraphQL over HTTP on /graphql and the SDL on
  * /graphql/schema.graphql (mounted on the server's worker pool), and the
- * graphql-transport-ws subscriptions (graphql_subscriptions.h) on the same path.
+ * graphql-transport-ws subscriptions (gqlapi_subscriptions.h) on the same path.
  * See docs/graphql.md, "Serving it". */
-#ifndef BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
-#define BYRON_SIDECAR_GRAPHQL_ENDPOINT_H
+#ifndef BYRON_SIDECAR_GQLAPI_ENDPOINT_H
+#define BYRON_SIDECAR_GQLAPI_ENDPOINT_H
 
 #include "byron/graphql.h"
 #include "server.h"
@@ -38,17 +38,14 @@ byron_status_t byron_gqlapi_option_set(byron_gqlapi_options_t *o, const char *na
 extern const char *const byron_gqlapi_flag_names[];
 void byron_gqlapi_usage(FILE *f);
 
-/* The schema of a component.json file (errors name the field). Caller frees. */
-byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_schema_t **out,
-                                        byron_err_t *err);
-
 typedef struct byron_gqlapi byron_gqlapi_t;
 
-/* Builds the schema and, with nats_url, the subscription side (its own NATS
+/* Builds the schema of sc->component (component_schema.h) and, with
+ * nats_url, the subscription side (its own NATS
  * connection and ws workers). Start the server with byron_gqlapi_mounts() and
  * byron_gqlapi_ws_protocol(); free this after the server. */
-byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
-                                 const byron_gqlapi_options_t *o, byron_err_t *err);
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, const byron_gqlapi_options_t *o,
+                                 byron_err_t *err);
 /* On SIGTERM, while the server still runs: WebSocket clients are closed with
  * 1001 (waits up to wait_ms). */
 void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms);

@@ -1,5 +1,5 @@
-/* events.c — POST /api/v1/namespaces/<ns>/events, with repeat suppression. */
-#include "events.h"
+/* recorder.c — POST /api/v1/namespaces/<ns>/events, with repeat suppression. */
+#include "recorder.h"
 
 #include "byron/log.h"
 #include "strmap.h"

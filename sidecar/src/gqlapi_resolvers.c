@@ -1,4 +1,4 @@
-/* graphql_resolvers.c — the generated GraphQL fields, served from the cache and
+/* gqlapi_resolvers.c — the generated GraphQL fields, served from the cache and
  * the command API.
  *
  *   m(id)                 byron_cache_get; absent → null
@@ -9,12 +9,13 @@
  *   ref fields            by id, through a per-request memo; a list of ids is one $in
  *   mutations             byron_commands_run; its error codes become extensions.code
  *
- * Everything here blocks and runs on a worker (graphql_endpoint.c,
- * graphql_subscriptions.c). */
-#include "graphql_resolvers.h"
+ * Everything here blocks and runs on a worker (gqlapi_endpoint.c,
+ * gqlapi_subscriptions.c). */
+#include "gqlapi_resolvers.h"
 
 #include "byron/json.h"
 #include "cache_wait.h"
+#include "component_schema.h"
 #include "guard.h"
 
 #include <ctype.h>
@@ -78,7 +79,7 @@ static int refused(byron_graphql_field_error_t *e, byron_access_decision_t d, co
 }
 
 int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                           const char *meta, byron_graphql_field_error_t *err) {
+                           const void *meta, byron_graphql_field_error_t *err) {
     (void)kind;
     byron_gqlapi_request_t *r = ctx;
     if (!meta) return 0; /* not a generated operation (none exist today): nothing to guard */
@@ -96,10 +97,10 @@ static int rows_for(byron_gqlapi_request_t *r, const char *op, byron_access_rows
 /* ------------------------------------------------------------------ objects by id */
 
 /* The cached object (a new reference), NULL when absent. */
-static int load(byron_gqlapi_request_t *r, const char *model, const char *id, json_object **out,
+static int load(byron_gqlapi_request_t *r, const byron_model_t *m, const char *id, json_object **out,
                 byron_graphql_field_error_t *e) {
     char key[300];
-    snprintf(key, sizeof key, "%s/%s", model, id);
+    snprintf(key, sizeof key, "%s/%s", m->name, id);
     json_object *hit = NULL;
     if (r->memo && json_object_object_get_ex(r->memo, key, &hit)) {
         *out = json_object_get(hit);
@@ -113,10 +114,8 @@ static int load(byron_gqlapi_request_t *r, const char *model, const char *id, js
     json_object_object_add(f, "_id", eq);
     json_object_object_add(opts, "limit", json_object_new_int(1));
     add_max_time(r, opts);
-    byron_status_t st = byron_component_model(r->sc->component, model)
-                            ? byron_cache_find(r->sc->cache, model, byron_json_compact(f),
-                                               byron_json_compact(opts), &found, &err)
-                            : byron_err_set(&err, BYRON_EINVAL, "unknown model %.64s", model);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, byron_json_compact(f),
+                                         byron_json_compact(opts), &found, &err);
     json_object_put(f);
     json_object_put(opts);
     if (st == BYRON_OK) {
@@ -136,8 +135,8 @@ static int load(byron_gqlapi_request_t *r, const char *model, const char *id, js
     return 0;
 }
 
-static int resolve_get(byron_gqlapi_request_t *r, const char *model, const char *field, json_object *args,
-                       json_object **out, byron_graphql_field_error_t *e) {
+static int resolve_get(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
+                       json_object *args, json_object **out, byron_graphql_field_error_t *e) {
     const char *id = arg_str(args, "id");
     if (!id || !byron_id_is_valid(id))
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
@@ -145,7 +144,7 @@ static int resolve_get(byron_gqlapi_request_t *r, const char *model, const char 
                                              id ? id : "");
     byron_access_rows_t rows = {0};
     if (rows_for(r, field, &rows, e)) return -1;
-    int rc = load(r, model, id, out, e);
+    int rc = load(r, m, id, out, e);
     if (rc == 0 && *out && !byron_access_rows_match(&rows, *out)) { /* not yours: as if absent */
         json_object_put(*out);
         *out = NULL;
@@ -166,14 +165,14 @@ static void collect_ids(json_object *v, json_object *ids) {
 
 /* Loads every id of `ids` (an object used as a set) the memo lacks, with one
  * $in query; absent ones are remembered as null. */
-static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *ids,
+static int load_many(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *ids,
                      byron_graphql_field_error_t *e) {
     if (!r->memo) r->memo = json_object_new_object();
     json_object *missing = json_object_new_array();
     char key[300];
     json_object_object_foreach(ids, id, unused) {
         (void)unused;
-        snprintf(key, sizeof key, "%s/%s", model, id);
+        snprintf(key, sizeof key, "%s/%s", m->name, id);
         if (!json_object_object_get_ex(r->memo, key, NULL))
             json_object_array_add(missing, json_object_new_string(id));
     }
@@ -188,8 +187,8 @@ static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *
     byron_err_t err = {0};
     json_object *opts = json_object_new_object();
     add_max_time(r, opts);
-    byron_status_t st =
-        byron_cache_find(r->sc->cache, model, byron_json_compact(f), byron_json_compact(opts), &found, &err);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, byron_json_compact(f),
+                                         byron_json_compact(opts), &found, &err);
     json_object_put(opts);
     json_object_put(f);
     if (st != BYRON_OK) {
@@ -197,14 +196,14 @@ static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *
         return cache_error(e, st, &err);
     }
     for (size_t i = 0; i < n; i++) { /* absent unless found below */
-        snprintf(key, sizeof key, "%s/%s", model,
+        snprintf(key, sizeof key, "%s/%s", m->name,
                  json_object_get_string(json_object_array_get_idx(missing, i)));
         json_object_object_add(r->memo, key, NULL);
     }
     for (size_t k = 0; k < json_object_array_length(found); k++) {
         json_object *o = json_object_array_get_idx(found, k), *oid = NULL;
         if (!json_object_object_get_ex(o, "id", &oid)) continue;
-        snprintf(key, sizeof key, "%s/%s", model, json_object_get_string(oid));
+        snprintf(key, sizeof key, "%s/%s", m->name, json_object_get_string(oid));
         json_object_object_add(r->memo, key, json_object_get(o));
     }
     json_object_put(found);
@@ -215,8 +214,8 @@ static int load_many(byron_gqlapi_request_t *r, const char *model, json_object *
 /* The first time a reference field is resolved for a node of the last list
  * page, load it for every node of the page at once: 1 + (reference fields)
  * queries per page instead of 1 + nodes × fields. */
-static int batch_page(byron_gqlapi_request_t *r, const char *model, json_object *parent, const char *ptype,
-                      const char *field, byron_graphql_field_error_t *e) {
+static int batch_page(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                      const char *ptype, const char *field, byron_graphql_field_error_t *e) {
     if (!r->page) return 0;
     size_t n = json_object_array_length(r->page), i = 0;
     while (i < n && json_object_array_get_idx(r->page, i) != parent) i++;
@@ -232,29 +231,30 @@ static int batch_page(byron_gqlapi_request_t *r, const char *model, json_object 
         if (json_object_object_get_ex(json_object_array_get_idx(r->page, i), field, &v) && v)
             collect_ids(v, ids);
     }
-    int rc = load_many(r, model, ids, e);
+    int rc = load_many(r, m, ids, e);
     json_object_put(ids);
     return rc;
 }
 
-static int resolve_ref_rows(byron_gqlapi_request_t *r, const char *model, json_object *parent,
+static int resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
                             const char *field, const char *ptype, json_object *v, json_object **out,
                             byron_graphql_field_error_t *e);
 
 /* A model-typed field: the parent holds the id, or a list of ids. Dangling
  * references resolve to null (single) or are left out (list): the referenced
  * object may not be projected yet, or deleted. */
-static int resolve_ref(byron_gqlapi_request_t *r, const char *model, json_object *parent, const char *field,
-                       const char *ptype, json_object **out, byron_graphql_field_error_t *e) {
+static int resolve_ref(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                       const char *field, const char *ptype, json_object **out,
+                       byron_graphql_field_error_t *e) {
     json_object *v = NULL;
     *out = NULL;
     if (!parent || !json_object_object_get_ex(parent, field, &v) || !v) return 0;
     /* Following a reference reads the referenced model: its by-id rule applies. */
     char op[200];
-    byron_guard_op_name(model, "", op, sizeof op);
+    byron_guard_op_name(m->name, "", op, sizeof op);
     byron_access_rows_t rows = {0};
     if (rows_for(r, op, &rows, e)) return -1;
-    int rc = resolve_ref_rows(r, model, parent, field, ptype, v, out, e);
+    int rc = resolve_ref_rows(r, m, parent, field, ptype, v, out, e);
     if (rc == 0 && *out && !byron_access_rows_all(&rows)) {
         if (json_object_is_type(*out, json_type_array)) {
             json_object *kept = json_object_new_array();
@@ -272,18 +272,18 @@ static int resolve_ref(byron_gqlapi_request_t *r, const char *model, json_object
     return rc;
 }
 
-static int resolve_ref_rows(byron_gqlapi_request_t *r, const char *model, json_object *parent,
+static int resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
                             const char *field, const char *ptype, json_object *v, json_object **out,
                             byron_graphql_field_error_t *e) {
-    if (batch_page(r, model, parent, ptype, field, e)) return -1;
+    if (batch_page(r, m, parent, ptype, field, e)) return -1;
     if (json_object_is_type(v, json_type_string)) {
         const char *id = json_object_get_string(v);
-        return byron_id_is_valid(id) ? load(r, model, id, out, e) : 0;
+        return byron_id_is_valid(id) ? load(r, m, id, out, e) : 0;
     }
     if (!json_object_is_type(v, json_type_array)) return 0;
     json_object *ids = json_object_new_object();
     collect_ids(v, ids);
-    int rc = load_many(r, model, ids, e);
+    int rc = load_many(r, m, ids, e);
     json_object_put(ids);
     if (rc) return rc;
     /* In the order of the stored ids; absent ones left out. */
@@ -292,7 +292,7 @@ static int resolve_ref_rows(byron_gqlapi_request_t *r, const char *model, json_o
     for (size_t i = 0; i < json_object_array_length(v); i++) {
         json_object *id = json_object_array_get_idx(v, i), *o = NULL;
         if (!json_object_is_type(id, json_type_string)) continue;
-        snprintf(key, sizeof key, "%s/%s", model, json_object_get_string(id));
+        snprintf(key, sizeof key, "%s/%s", m->name, json_object_get_string(id));
         if (json_object_object_get_ex(r->memo, key, &o) && o) json_object_array_add(res, json_object_get(o));
     }
     *out = res;
@@ -565,10 +565,8 @@ static int int_arg(json_object *args, const char *key, int *out) {
     return 1;
 }
 
-static int resolve_list(byron_gqlapi_request_t *r, const char *model_name, const char *field,
+static int resolve_list(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
                         json_object *args, json_object **out, byron_graphql_field_error_t *e) {
-    const byron_model_t *m = byron_component_model(r->sc->component, model_name);
-    if (!m) return byron_graphql_field_error_set(e, NULL, "unknown model %s", model_name);
     byron_access_rows_t rows = {0};
     if (rows_for(r, field, &rows, e)) return -1;
     json_object *rows_cond = byron_access_rows_filter(&rows);
@@ -772,24 +770,21 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
                          const byron_graphql_resolve_info_t *info, json_object **result,
                          byron_graphql_field_error_t *err) {
     byron_gqlapi_request_t *r = ctx;
-    const char *meta = info->meta;
+    const byron_component_schema_op_t *op = info->meta;
     r->deadline_ms = info->deadline_remaining_ms;
-    if (!meta) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
-    const char *colon = strchr(meta, ':');
-    if (!colon) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
-    size_t vlen = (size_t)(colon - meta);
-    const char *model = colon + 1;
-#define VERB(v) (vlen == sizeof(v) - 1 && strncmp(meta, v, vlen) == 0)
-    if (VERB("get")) return resolve_get(r, model, field, args, result, err);
-    if (VERB("list")) return resolve_list(r, model, field, args, result, err);
-    if (VERB("ref")) return resolve_ref(r, model, parent, field, info->parent_type, result, err);
-    if (VERB("create")) return resolve_command(r, field, 0, args, info, result, err);
-    if (VERB("update") || VERB("delete") || VERB("command"))
-        return resolve_command(r, field, 1, args, info, result, err);
-#undef VERB
-    if (strncmp(meta, "events:", 7) == 0)
+    if (!op) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
+    switch (op->verb) {
+    case BYRON_SCHEMA_GET: return resolve_get(r, op->model, field, args, result, err);
+    case BYRON_SCHEMA_LIST: return resolve_list(r, op->model, field, args, result, err);
+    case BYRON_SCHEMA_REF: return resolve_ref(r, op->model, parent, field, info->parent_type, result, err);
+    case BYRON_SCHEMA_CREATE: return resolve_command(r, field, 0, args, info, result, err);
+    case BYRON_SCHEMA_UPDATE:
+    case BYRON_SCHEMA_DELETE:
+    case BYRON_SCHEMA_COMMAND: return resolve_command(r, field, 1, args, info, result, err);
+    case BYRON_SCHEMA_EVENTS:
         return byron_graphql_field_error_set(
             err, BYRON_GRAPHQL_CODE_OPERATION,
             "subscriptions are served over WebSocket (graphql-transport-ws)");
+    }
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }

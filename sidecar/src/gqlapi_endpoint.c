@@ -1,16 +1,17 @@
-/* graphql_endpoint.c — /graphql over HTTP and the SDL, on the server's worker pool.
+/* gqlapi_endpoint.c — /graphql over HTTP and the SDL, on the server's worker pool.
  *
  * The engine's HTTP handler (byron_graphql_http_handle) does the protocol:
  * methods, media types, status codes, limits. This file feeds it one request
  * at a time on a worker, with a per-request resolver context carrying the
  * Idempotency-Key and traceparent headers, and holds the configuration. */
-#include "graphql_endpoint.h"
+#include "gqlapi_endpoint.h"
 
 #include "auth.h"
 #include "byron/clock.h"
 #include "byron/json.h"
-#include "graphql_resolvers.h"
-#include "graphql_subscriptions.h"
+#include "component_schema.h"
+#include "gqlapi_resolvers.h"
+#include "gqlapi_subscriptions.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -163,20 +164,6 @@ void byron_gqlapi_usage(FILE *f) {
     }
 }
 
-/* ------------------------------------------------------------------ schema */
-
-byron_status_t byron_gqlapi_schema_load(const char *config_path, byron_graphql_schema_t **out,
-                                        byron_err_t *err) {
-    json_object *root = NULL;
-    *out = NULL;
-    if (byron_json_parse_file(config_path, BYRON_CONFIG_MAX_BYTES, &root, err) != BYRON_OK) return err->code;
-    char msg[512];
-    byron_graphql_status_t gs = byron_graphql_schema_from_component(root, out, msg, sizeof msg);
-    json_object_put(root);
-    if (gs != BYRON_GRAPHQL_OK) return byron_err_set(err, BYRON_EINVAL, "GraphQL schema: %s", msg);
-    return BYRON_OK;
-}
-
 /* ------------------------------------------------------------------ HTTP */
 
 static void http_graphql(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
@@ -244,8 +231,8 @@ static void http_sdl(void *ud, const byron_server_request_t *req, byron_server_r
     rep->len = rep->body ? api->sdl_len : 0;
 }
 
-byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, const char *nats_url,
-                                 const byron_gqlapi_options_t *o, byron_err_t *err) {
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, const byron_gqlapi_options_t *o,
+                                 byron_err_t *err) {
     byron_gqlapi_t *api = calloc(1, sizeof *api);
     if (!api) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
@@ -253,7 +240,7 @@ byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *config_path, c
     }
     api->sc = sc;
     api->opts = *o;
-    if (byron_gqlapi_schema_load(config_path, &api->schema, err) != BYRON_OK) goto err;
+    if (byron_component_schema(sc->component, &api->schema, err) != BYRON_OK) goto err;
     if (!(api->sdl = byron_graphql_schema_print(api->schema))) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         goto err;

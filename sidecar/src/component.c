@@ -1,10 +1,10 @@
-/* config.c — parse and validate the component config (docs/component-spec.md).
+/* component.c — parse and validate the component config (docs/component-spec.md).
  *
  * Two passes: the first collects enum and model names, the second resolves
  * every field type against them, so a field may name a model declared later.
  * Every error carries the JSON path of the field at fault. Unknown keys are
  * errors too: a typo ("requird") silently ignored is a bug shipped. */
-#include "config.h"
+#include "component.h"
 
 #include "access.h"
 #include "byron/json.h"

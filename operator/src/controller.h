@@ -1,4 +1,4 @@
-/* reconcile_component.h — the ByronComponent controller.
+/* controller.h — the ByronComponent controller.
  *
  *   informers (component + owned kinds) → stores
  *        │ event handlers map an owned object to its controller owner
@@ -17,9 +17,9 @@
 #include "byron/metrics.h"
 #include "byron/status.h"
 #include "desired.h"
-#include "events.h"
 #include "insights.h"
 #include "natsidentity.h"
+#include "recorder.h"
 
 #include <stddef.h>
 

@@ -1,13 +1,14 @@
-/* graphql_resolvers.h — what the generated GraphQL fields do in the api
+/* gqlapi_resolvers.h — what the generated GraphQL fields do in the api
  * sidecar: queries read the cache, mutations run commands, references load
  * the referenced objects (docs/graphql.md, "Serving it").
  *
- * One resolver for every generated field, dispatched on info->meta
- * (get:M, list:M, create:M, update:M, delete:M, command:c:M, ref:M). It
+ * One resolver for every generated field, dispatched on the op the schema
+ * generator put in info->meta (component_schema.h: the verb and the model,
+ * as pointers into the component). It
  * blocks (MongoDB, JetStream, the app): it runs on worker threads only, with
  * one byron_gqlapi_request_t per GraphQL request. */
-#ifndef BYRON_SIDECAR_GRAPHQL_RESOLVERS_H
-#define BYRON_SIDECAR_GRAPHQL_RESOLVERS_H
+#ifndef BYRON_SIDECAR_GQLAPI_RESOLVERS_H
+#define BYRON_SIDECAR_GQLAPI_RESOLVERS_H
 
 #include "byron/graphql.h"
 #include "principal.h"
@@ -41,7 +42,7 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
 /* The engine's authorize hook (ctx: a byron_gqlapi_request_t): each root
  * field is an operation of the access policy (access.h). */
 int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                           const char *meta, byron_graphql_field_error_t *err);
+                           const void *meta, byron_graphql_field_error_t *err);
 
 /* An event envelope (docs/events.md) as a GraphQL ByronEvent
  * {sequence, type, model, id, version, time, data}; seq 0: the envelope's own

@@ -1,4 +1,4 @@
-/* graphql_subscriptions.h — GraphQL subscriptions over WebSocket
+/* gqlapi_subscriptions.h — GraphQL subscriptions over WebSocket
  * (graphql-transport-ws on /graphql), fed from the component's JetStream stream.
  *
  * An lws protocol on the server's service thread moves bytes only; the
@@ -6,10 +6,10 @@
  * pool of ws workers, one connection at a time per worker, so each machine is
  * serialised. Events come from one ordered (ephemeral) JetStream consumer per
  * subscription on a dedicated NATS connection. docs/graphql.md, "Subscriptions". */
-#ifndef BYRON_SIDECAR_GRAPHQL_SUBSCRIPTIONS_H
-#define BYRON_SIDECAR_GRAPHQL_SUBSCRIPTIONS_H
+#ifndef BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
+#define BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
 
-#include "graphql_endpoint.h"
+#include "gqlapi_endpoint.h"
 
 typedef struct byron_gqlapi_subs byron_gqlapi_subs_t;
 

@@ -1,12 +1,12 @@
-/* config.h — the component config (docs/component-spec.md) as the sidecar
+/* component.h — the component config (docs/component-spec.md) as the sidecar
  * reads it: parsed, validated, with every type name resolved.
  *
  * Shared by the sidecar and the GraphQL schema generator: both read the same
  * byron_component_t. Loading fails with the path of the first bad field
  * ("models[1].fields[0].type: unknown type \"Strin\""). A loaded component is
  * immutable and may be read from any thread. */
-#ifndef BYRON_SIDECAR_CONFIG_H
-#define BYRON_SIDECAR_CONFIG_H
+#ifndef BYRON_SIDECAR_COMPONENT_H
+#define BYRON_SIDECAR_COMPONENT_H
 
 #include "byron/status.h"
 

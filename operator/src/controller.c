@@ -1,4 +1,4 @@
-/* reconcile_component.c — informers, queue, workers and the reconcile itself.
+/* controller.c — informers, queue, workers and the reconcile itself.
  *
  * Cost of a reconcile with nothing to do: one deep copy of the component and
  * of each child from the stores, a hash per desired object, no API call. The
@@ -7,7 +7,7 @@
  * The price, deliberately paid: a hand edit to a child that leaves our
  * annotation intact is not reverted until the component's spec changes or
  * the child is deleted (which the watch sees, and we recreate it). */
-#include "reconcile_component.h"
+#include "controller.h"
 
 #include "byron/base64.h"
 #include "byron/clock.h"

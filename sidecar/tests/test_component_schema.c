@@ -1,25 +1,60 @@
 /*
- * test_component.c — schema generation from a component's config JSON:
- * every generated name of docs/component-spec.md, resolver meta tags, and
- * clear errors naming the offending field for invalid configs.
+ * test_component_schema.c — the GraphQL schema generated from a parsed
+ * component: every generated name of docs/component-spec.md, the op each
+ * generated field carries (what it does, on which model or command), the
+ * collisions GraphQL refuses, and the introspection dump the graphql-js
+ * cross-check reads (set BYRON_GQL_INTROSPECTION_OUT=<file>;
+ * sidecar/graphql/tests/graphqljs/run.sh).
  */
+#include "component_schema.h"
 #include "fixtures.h"
+#include "introspection_query.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The component of these tests: every kind of field, a reference, a list of
+ * references, enums, custom commands with and without input. Caller puts. */
+static json_object *fx_component(void) {
+    return json_tokener_parse(
+        "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"orders\",\"namespace\":\"shop\","
+        "\"partitions\":8,"
+        "\"enums\":[{\"name\":\"OrderStatus\",\"values\":[\"OPEN\",\"SHIPPED\",\"CANCELLED\"]}],"
+        "\"models\":["
+        " {\"name\":\"Order\",\"fields\":["
+        "  {\"name\":\"customer\",\"type\":\"String\",\"required\":true,\"indexed\":true},"
+        "  {\"name\":\"status\",\"type\":\"OrderStatus\",\"indexed\":true},"
+        "  {\"name\":\"total\",\"type\":\"Float\",\"indexed\":true},"
+        "  {\"name\":\"placedAt\",\"type\":\"DateTime\"},"
+        "  {\"name\":\"meta\",\"type\":\"JSON\"},"
+        "  {\"name\":\"lines\",\"type\":\"OrderLine\",\"list\":true}]},"
+        " {\"name\":\"OrderLine\",\"fields\":["
+        "  {\"name\":\"sku\",\"type\":\"String\",\"required\":true,\"unique\":true},"
+        "  {\"name\":\"qty\",\"type\":\"Int\",\"required\":true}]}],"
+        "\"commands\":[{\"name\":\"shipOrder\",\"model\":\"Order\","
+        "  \"input\":[{\"name\":\"carrier\",\"type\":\"String\",\"required\":true}],"
+        "  \"emits\":[\"OrderShipped\"]},"
+        " {\"name\":\"cancelOrder\",\"model\":\"Order\",\"emits\":[\"OrderCancelled\"]}],"
+        "\"subscriptions\":[{\"component\":\"customers\",\"events\":[\"CustomerCreated\"]}]}");
+}
+
+static byron_component_t *C;
 static byron_graphql_schema_t *S;
 
 static void setup(void) {
     json_object *c = fx_component();
-    char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &S, err, sizeof(err)), BYRON_GRAPHQL_OK, "%s", err);
+    byron_err_t err = {0};
+    cr_assert_eq(byron_component_parse(c, &C, &err), BYRON_OK, "%s", err.msg);
+    cr_assert_eq(byron_component_schema(C, &S, &err), BYRON_OK, "%s", err.msg);
     json_object_put(c);
 }
 
-static void teardown(void) { byron_graphql_schema_free(S); }
+static void teardown(void) {
+    byron_graphql_schema_free(S);
+    byron_component_free(C);
+}
 
 TestSuite(component, .init = setup, .fini = teardown);
 
@@ -78,13 +113,34 @@ Test(component, generated_sdl) {
 
 static char last_meta[128];
 
+/* "verb:Model" or "command:name:Model" for the field's op. */
+static void describe(const void *meta, char *out, size_t n) {
+    static const char *const VERBS[] = {"get",    "list",    "create", "update",
+                                        "delete", "command", "ref",    "events"};
+    const byron_component_schema_op_t *op = meta;
+    if (op) /* the op points into the component, not to names to look up again */
+        cr_assert(op->model >= C->models && op->model < C->models + C->nmodels);
+    if (!op) {
+        snprintf(out, n, "%s", "");
+    } else if (op->verb == BYRON_SCHEMA_COMMAND) {
+        cr_assert_not_null(op->command);
+        cr_assert_eq(op->command->model, op->model);
+        snprintf(out, n, "command:%s:%s", op->command->name, op->model->name);
+    } else {
+        cr_assert_null(op->command);
+        snprintf(out, n, "%s:%s", VERBS[op->verb], op->model->name);
+    }
+}
+
 static int meta_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
                          const byron_graphql_resolve_info_t *info, json_object **result,
                          byron_graphql_field_error_t *err) {
+    char op[96];
+    describe(info->meta, op, sizeof op);
     if (strcmp(info->parent_type, "Query") == 0 || strcmp(info->parent_type, "Mutation") == 0) {
-        snprintf(last_meta, sizeof(last_meta), "%s|%s", info->meta ? info->meta : "",
+        snprintf(last_meta, sizeof(last_meta), "%s|%s", op,
                  json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN));
-        if (strstr(info->meta, "list:")) {
+        if (strstr(op, "list:")) {
             *result = json_tokener_parse(
                 "{\"edges\":[{\"cursor\":\"c1\",\"node\":{\"id\":\"1\",\"version\":2,"
                 "\"customer\":\"ann\",\"lines\":[{\"id\":\"l1\",\"version\":1,\"sku\":\"S\","
@@ -98,8 +154,7 @@ static int meta_resolver(void *ctx, json_object *parent, const char *field, json
         }
         return 0;
     }
-    if (info->meta && strncmp(info->meta, "ref:", 4) == 0)
-        snprintf(last_meta, sizeof(last_meta), "%s", info->meta);
+    if (strncmp(op, "ref:", 4) == 0) snprintf(last_meta, sizeof(last_meta), "%s", op);
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }
 
@@ -144,53 +199,57 @@ Test(component, execution_with_meta) {
     json_object_put(r);
 }
 
-static void bad(const char *json, const char *want) {
+static void bad(const char *spec, const char *want) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"apiVersion\":\"byron.io/v1alpha1\",\"component\":\"c\",\"namespace\":\"n\"%s%s}",
+             *spec ? "," : "", spec);
     json_object *c = json_tokener_parse(json);
+    cr_assert_not_null(c, "%s", json);
+    byron_component_t *comp = NULL;
     byron_graphql_schema_t *s = NULL;
-    char err[256];
-    cr_assert_eq(byron_graphql_schema_from_component(c, &s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID,
-                 "accepted %s", json);
+    byron_err_t err = {0};
+    cr_assert_eq(byron_component_parse(c, &comp, &err), BYRON_OK, "the component itself is valid: %s",
+                 err.msg);
+    cr_assert_eq(byron_component_schema(comp, &s, &err), BYRON_EINVAL, "accepted %s", json);
     cr_assert_null(s);
-    cr_assert(strstr(err, want), "want '%s', got '%s'", want, err);
+    cr_assert(strstr(err.msg, want), "want '%s', got '%s'", want, err.msg);
+    byron_component_free(comp);
     json_object_put(c);
 }
 
-Test(component, invalid_configs) {
-    bad("[]", "component: must be a JSON object");
-    bad("{}", "models: at least one model is required");
-    bad("{\"models\": 3}", "models: must be an array");
-    bad("{\"models\": [{\"name\": \"order\"}]}", "models[0].name: \"order\" must match");
-    bad("{\"models\": [{\"name\": \"A\"}, {\"name\": \"A\"}]}", "models[1].name");
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"x\", \"type\": \"Nope\"}]}]}",
-        "models[0].fields[0].type: unknown type \"Nope\"");
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"id\", \"type\": \"ID\"}]}]}",
-        "models[0].fields[0].name: \"id\" is implicit");
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"X\", \"type\": \"ID\"}]}]}",
-        "models[0].fields[0].name: \"X\" must match");
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"x\", \"type\": \"ID\", "
-        "\"required\": \"yes\"}]}]}",
-        "models[0].fields[0].required: must be a boolean");
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"x\", \"type\": \"Int\"}, "
-        "{\"name\": \"x\", \"type\": \"Int\"}]}]}",
-        "models[0].fields[1].name: duplicate field");
-    bad("{\"enums\": [{\"name\": \"E\", \"values\": [\"a\"]}], \"models\": [{\"name\": \"A\"}]}",
-        "enums[0].values[0]: \"a\" must match");
-    bad("{\"enums\": [{\"name\": \"E\", \"values\": []}], \"models\": [{\"name\": \"A\"}]}",
-        "enums[0].values: at least one value");
-    bad("{\"models\": [{\"name\": \"A\"}], \"commands\": [{\"name\": \"go\", \"model\": \"B\"}]}",
-        "commands[0].model: \"B\" is not a model");
-    bad("{\"models\": [{\"name\": \"A\"}], \"commands\": [{\"name\": \"createA\", \"model\": \"A\"}]}",
-        "commands[0].name: \"createA\" collides");
-    bad("{\"models\": [{\"name\": \"A\"}], \"commands\": [{\"name\": \"go\", \"model\": \"A\", "
-        "\"emits\": [\"bad\"]}]}",
-        "commands[0].emits[0]");
-    bad("{\"models\": [{\"name\": \"A\"}], \"commands\": [{\"name\": \"go\", \"model\": \"A\", "
-        "\"input\": [{\"name\": \"q\", \"type\": \"Q\"}]}]}",
-        "commands[0].input[0].type: unknown type \"Q\"");
-    bad("{\"models\": [{\"name\": \"PageInfo\"}]}", "\"PageInfo\" collides");
-    bad("{\"models\": [{\"name\": \"A\"}, {\"name\": \"AFilter\"}]}", "collides");
+/* What the component's own rules allow but GraphQL's names cannot hold. */
+Test(component, collisions_name_what_to_rename) {
+    bad("", "models: at least one model is required");
+    bad("\"models\": [{\"name\": \"PageInfo\"}]", "models[0].name: \"PageInfo\" collides");
+    bad("\"models\": [{\"name\": \"A\"}, {\"name\": \"AFilter\"}]", "collides");
+    bad("\"enums\": [{\"name\": \"SortDirection\", \"values\": [\"UP\"]}], \"models\": [{\"name\": \"A\"}]",
+        "enums[0].name: \"SortDirection\" collides");
     /* An indexed field named like a filter combinator would replace it silently. */
-    bad("{\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"or\", \"type\": \"Int\", "
-        "\"indexed\": true}]}]}",
+    bad("\"models\": [{\"name\": \"A\", \"fields\": [{\"name\": \"or\", \"type\": \"Int\", "
+        "\"indexed\": true}]}]",
         "\"AFilter.or\" collides");
+}
+
+/* The full client introspection query on the component's schema; the dump
+ * is what graphql-js's buildClientSchema checks (graphqljs/run.sh). */
+Test(component, introspection_dump) {
+    json_object *r = fx_run(S, FX_INTROSPECTION_QUERY, NULL);
+    cr_assert(!json_object_object_get_ex(r, "errors", NULL), "%s", json_object_to_json_string(r));
+    const char *out = getenv("BYRON_GQL_INTROSPECTION_OUT");
+    if (out) {
+        FILE *f = fopen(out, "w");
+        cr_assert_not_null(f);
+        fputs(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY), f);
+        fclose(f);
+        char sdl_path[512];
+        snprintf(sdl_path, sizeof(sdl_path), "%s.graphql", out);
+        f = fopen(sdl_path, "w");
+        cr_assert_not_null(f);
+        char *sdl = byron_graphql_schema_print(S);
+        fputs(sdl, f);
+        free(sdl);
+        fclose(f);
+    }
+    json_object_put(r);
 }

@@ -1,4 +1,4 @@
-/* graphql_subscriptions.c — graphql-transport-ws on /graphql.
+/* gqlapi_subscriptions.c — graphql-transport-ws on /graphql.
  *
  * Three kinds of threads touch a connection, each with one job:
  *
@@ -25,12 +25,12 @@
  * the run queue while scheduled, the notify list, each NATS subscription until
  * cnats reports it complete). Subscriptions are freed in cnats' on-complete
  * callback, after their last message handler returned. */
-#include "graphql_subscriptions.h"
+#include "gqlapi_subscriptions.h"
 
 #include "auth.h"
 #include "byron/json.h"
 #include "byron/log.h"
-#include "graphql_resolvers.h"
+#include "gqlapi_resolvers.h"
 #include "nats_options.h"
 #include "subject.h"
 

@@ -1,4 +1,4 @@
-/* events.h — Kubernetes Events (core v1) about ByronComponents.
+/* recorder.h — Kubernetes Events (core v1) about ByronComponents.
  *
  * `kubectl describe bc x` shows them. The same reason+message for the same
  * object is posted at most once per 10 minutes, so a component failing in a
