@@ -121,6 +121,18 @@ static json_object *summary(json_object *bc) {
     return o;
 }
 
+/* The cache's state, and a rebuild under way: "Ready (rebuild 64/304)". */
+static void cache_cell(json_object *bc, char *buf, size_t cap) {
+    const char *state = byron_cli_str(bc, "status", "cache", "state", NULL),
+               *phase = byron_cli_str(bc, "status", "rebuild", "phase", NULL);
+    if (phase && (!strcmp(phase, "Pending") || !strcmp(phase, "Building")))
+        snprintf(buf, cap, "%s (rebuild %" PRId64 "/%" PRId64 ")", state ? state : "-",
+                 json_object_get_int64(byron_cli_at(bc, "status", "rebuild", "projected", NULL)),
+                 json_object_get_int64(byron_cli_at(bc, "status", "rebuild", "total", NULL)));
+    else
+        snprintf(buf, cap, "%s", state ? state : "-");
+}
+
 static int status_all(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, byron_err_t *err) {
     json_object *items = NULL;
     if (byron_cli_components(k, &items, err) != BYRON_OK) return -1;
@@ -146,7 +158,8 @@ static int status_all(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         json_object *bc = json_object_array_get_idx(items, i);
-        char events[32], lag[32], dead[32], age[32];
+        char events[32], lag[32], dead[32], age[32], cache[96];
+        cache_cell(bc, cache, sizeof cache);
         num_or_dash(byron_cli_at(bc, "status", "stream", "messages", NULL), events, sizeof events);
         num_or_dash(byron_cli_at(bc, "status", "sink", "lag", NULL), lag, sizeof lag);
         num_or_dash(byron_cli_at(bc, "status", "deadLetters", NULL), dead, sizeof dead);
@@ -156,7 +169,7 @@ static int status_all(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
                              ready ? ready : "Unknown",
                              byron_cli_str(bc, "status", "api", "ready", NULL),
                              byron_cli_str(bc, "status", "sink", "ready", NULL),
-                             byron_cli_str(bc, "status", "cache", "state", NULL),
+                             cache,
                              events,
                              lag,
                              dead,

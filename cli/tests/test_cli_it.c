@@ -464,5 +464,8 @@ Test(cli_it, rebuild_sets_the_token_and_waits_for_the_operators_report) {
     cr_assert_eq(cli(&out, &err, NULL, KCFG, "status", api.component, NULL), 0, "%s", err);
     cr_assert(strstr(out, "Rebuild:       Building  2/3 events  generation 1  token t1"), "%s", out);
     free(out), free(err);
+    cr_assert_eq(cli(&out, &err, NULL, KCFG, "status", NULL), 0, "%s", err);
+    cr_assert(strstr(out, "Ready (rebuild 2/3)"), "the table's CACHE column: %s", out);
+    free(out), free(err);
     h_sidecar_stop(&api);
 }
