@@ -22,7 +22,7 @@ for want in "operator available, leader:" "bc/orders Ready" "bc/shipping Ready" 
             '"code":"UNAUTHENTICATED"' "a token from the identity provider" \
             "is durable in the log at sequence" '"status":"SHIPPED"' \
             "rejected by the before hook: \"order o-" "the shipping sink made a Shipment" \
-            "Clean up: scripts/demo --down"; do
+            "kubectl byron: the components'" "Clean up: scripts/demo --down"; do
   [[ $out == *"$want"* ]] || { printf '%s\n' "$out" >&2; fail "scripts/demo's output lacks: $want"; }
 done
 pass "scripts/demo: Byron installed, the example Ready, an anonymous command refused, a token from the provider accepted, the tour's commands, queries and rejection"

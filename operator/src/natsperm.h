@@ -32,6 +32,14 @@ typedef struct byron_natsperm_ref {
  * as BYRON_NATS_INBOX_PREFIX. */
 void byron_natsperm_inbox(const char *ns, const char *c, const char *role, char *buf, size_t n);
 #define BYRON_NATSPERM_OPERATOR_INBOX "_INBOX.byron.operator"
+/* The servers' max_control_line (helm/byron/templates/_helpers.tpl): a
+ * sidecar's CONNECT carries its user JWT, whose permissions grow with the
+ * component's names and subscriptions — past nats-server's default of 4 KiB
+ * for a sink with one subscription in a namespace of 25 characters (every
+ * durable on another component's stream is named exactly, in both slots, so
+ * that no sink can touch another's consumers). test_natsauth.c checks that
+ * the largest sink the CRD allows (about 410 KiB) fits. */
+#define BYRON_NATS_MAX_CONTROL_LINE 1048576
 
 /* Caller puts. NULL only when a name is too long for a subject. */
 json_object *byron_natsperm_api(const char *ns, const char *c);

@@ -225,3 +225,42 @@ Test(natsperm, each_role_gets_its_own_subjects_and_no_stream_administration) {
     json_object_put(sink);
     json_object_put(op);
 }
+
+/* The CONNECT line that carries a user's JWT must fit the servers'
+ * max_control_line (the chart sets BYRON_NATS_MAX_CONTROL_LINE: nats-server's
+ * default, 4 KiB, is too small for a sink's permissions). The largest sink the
+ * CRD allows: 63-character names, 64 subscriptions of 63-character names.
+ * And why: the demo's shipping sink in an e2e test's namespace already needs
+ * more than nats-server's default of 4 KiB. */
+Test(natsjwt, the_largest_sink_jwt_fits_the_servers_control_line) {
+    byron_natsidentity_t id;
+    byron_err_t err = {0};
+    json_object *data = byron_natsidentity_generate(&id, 1700000000, &err);
+    cr_assert_not_null(data, "%s", err.msg);
+    char name[64], comps[64][64];
+    memset(name, 'n', 63);
+    name[63] = '\0';
+    byron_natsperm_ref_t subs[64];
+    for (int i = 0; i < 64; i++) {
+        snprintf(comps[i], sizeof comps[i], "%02d%061d", i, 0);
+        subs[i] = (byron_natsperm_ref_t){name, comps[i]};
+    }
+    json_object *perm = byron_natsperm_sink(name, name, subs, 64);
+    cr_assert_not_null(perm);
+    byron_nkey_t user;
+    char *jwt = byron_natsidentity_mint_jwt(&id, "n/n/sink", perm, 1700000000, 1700086400, &user, &err);
+    cr_assert_not_null(jwt, "%s", err.msg);
+    /* CONNECT {"jwt":"…","sig":"<86>","nkey":"<56>", name, version, flags…}: 1 KiB more is generous */
+    size_t line = strlen(jwt) + 1024;
+    cr_assert_lt(line, (size_t)BYRON_NATS_MAX_CONTROL_LINE, "a CONNECT of %zu bytes: raise max_control_line", line);
+    free(jwt);
+    json_object_put(perm);
+    byron_natsperm_ref_t orders = {"e2e-demo-1796121174-16995", "orders"};
+    perm = byron_natsperm_sink(orders.namespace_, "shipping", &orders, 1);
+    jwt = byron_natsidentity_mint_jwt(&id, "e2e/shipping/sink", perm, 1700000000, 1700086400, &user, &err);
+    cr_assert_not_null(jwt, "%s", err.msg);
+    cr_assert_gt(strlen(jwt) + 200, (size_t)4096, "the default control line would do: %zu", strlen(jwt));
+    free(jwt);
+    json_object_put(perm);
+    json_object_put(data);
+}

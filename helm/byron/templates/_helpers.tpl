@@ -32,6 +32,11 @@ securityContext:
 server_name: $POD_NAME
 listen: 0.0.0.0:4222
 http: 0.0.0.0:8222
+# A sidecar's CONNECT carries its user JWT, whose permissions grow with the
+# component's names and subscriptions: 4 KiB (the default) is too small for a
+# sink with one subscription in a long namespace; the largest sink the CRD
+# allows needs about 410 KiB (operator/src/natsperm.h, BYRON_NATS_MAX_CONTROL_LINE).
+max_control_line: 1048576
 jetstream {
   store_dir: /data
   max_file_store: {{ $.Values.nats.jetstream.maxFileStore }}
