@@ -252,7 +252,8 @@ Test(natsjwt, the_largest_sink_jwt_fits_the_servers_control_line) {
     cr_assert_not_null(jwt, "%s", err.msg);
     /* CONNECT {"jwt":"…","sig":"<86>","nkey":"<56>", name, version, flags…}: 1 KiB more is generous */
     size_t line = strlen(jwt) + 1024;
-    cr_assert_lt(line, (size_t)BYRON_NATS_MAX_CONTROL_LINE, "a CONNECT of %zu bytes: raise max_control_line", line);
+    cr_assert_lt(line, (size_t)BYRON_NATS_MAX_CONTROL_LINE, "a CONNECT of %zu bytes: raise max_control_line",
+                 line);
     free(jwt);
     json_object_put(perm);
     byron_natsperm_ref_t orders = {"e2e-demo-1796121174-16995", "orders"};
