@@ -50,6 +50,8 @@ LOCAL_PATH_IMAGE=docker.io/rancher/local-path-provisioner:$LOCAL_PATH_PROVISIONE
 PROBE_IMAGE=docker.io/byron/e2e-probe:dev
 OPERATOR_IMAGE=docker.io/byron/operator:dev
 SIDECAR_IMAGE=docker.io/byron/sidecar:dev
+OPERATOR_PREVIOUS_IMAGE=docker.io/byron/operator:previous   # images.sh --previous (e2e.upgrade)
+SIDECAR_PREVIOUS_IMAGE=docker.io/byron/sidecar:previous
 # the example component's app (examples/orders/Dockerfile)
 EXAMPLE_ORDERS_IMAGE=docker.io/byron/example-orders:dev
 HYDRA_IMAGE=docker.io/oryd/hydra:${HYDRA_VERSION}  # the example's identity provider (examples/orders/identity.yaml)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e/cluster/images.sh — build every image the local cluster runs, offline.
 #
-#   images.sh [--tools-only] [--import] [NAME...]
+#   images.sh [--tools-only] [--import] [--previous=REF] [NAME...]
 #
 #   (default)     build the Go/C tools, then every image (or only NAMEs) into
 #                 docker-archive tarballs under $BYRON_CACHE/images
@@ -11,6 +11,10 @@
 #   --import      also import the tarballs into containerd's k8s.io namespace
 #                 (needs the cluster's containerd running; up.sh does this)
 #   --import-only import what was built, build nothing
+#   --previous=REF  also the operator and sidecar images of the commit REF
+#                 (operator-previous, sidecar-previous: $OPERATOR_PREVIOUS_IMAGE,
+#                 $SIDECAR_PREVIOUS_IMAGE), from its tree under
+#                 $BYRON_CACHE/trees/<sha> — what e2e.upgrade upgrades from
 #
 # Nothing is pulled from a container registry. The Debian base is made with
 # debootstrap from the host's Debian mirror; scratch images hold binaries
@@ -19,13 +23,14 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-tools_only=0 do_import=0 import_only=0 only=()
+tools_only=0 do_import=0 import_only=0 only=() previous=
 for a in "$@"; do
   case $a in
     --tools-only) tools_only=1 ;;
     --import) do_import=1 ;;
     --import-only) do_import=1 import_only=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --previous=*) previous=${a#--previous=} ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) cdie "unknown option $a" ;;
     *) only+=("$a") ;;
   esac
@@ -268,14 +273,16 @@ img_probe() {
 
 # The project's own Dockerfiles, exactly as a user builds them, with the
 # official base images substituted by the debootstrap one (build args).
+# dockerfile_image DIR REF [TREE [NAME]]: TREE/DIR/Dockerfile with TREE as
+# the context (default: this repository), saved as $IMAGES/NAME.tar.
 dockerfile_image() {
-  local name=$1 ref=$2
-  [ -f "$repo_root/$name/Dockerfile" ] || { clog "$name/Dockerfile missing"; return 1; }
+  local dir=$1 ref=$2 tree=${3:-$repo_root} name=${4:-$1}
+  [ -f "$tree/$dir/Dockerfile" ] || { clog "$tree/$dir/Dockerfile missing"; return 1; }
   bh bud --quiet --layers --pull=never --network host \
     --build-arg "BUILD_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
-    --build-arg "BUILD_TREE=$(printf '%s' "$repo_root" | sha256sum | cut -c1-12)" \
+    --build-arg "BUILD_TREE=$(printf '%s' "$tree" | sha256sum | cut -c1-12)" \
     --build-arg "RUNTIME_IMAGE=localhost/byron/debian:$DEBIAN_SUITE" \
-    -f "$repo_root/$name/Dockerfile" -t "$ref" "$repo_root" \
+    -f "$tree/$dir/Dockerfile" -t "$ref" "$tree" \
     >"$IMAGES/$name.build.log" 2>&1 || { clog "see $IMAGES/$name.build.log"; tail -20 "$IMAGES/$name.build.log" >&2; return 1; }
   rm -f "$IMAGES/$name.tar.tmp"
   bh push --quiet "$ref" "docker-archive:$IMAGES/$name.tar.tmp:$ref" >/dev/null
@@ -295,6 +302,25 @@ img_example_orders() {
   mv "$IMAGES/example-orders.tar.tmp" "$IMAGES/example-orders.tar"
 }
 img_sidecar() { dockerfile_image sidecar "$SIDECAR_IMAGE"; }
+# The same images from an earlier commit's tree (--previous).
+img_operator_previous() { dockerfile_image operator "$OPERATOR_PREVIOUS_IMAGE" "$previous_tree" operator-previous; }
+img_sidecar_previous() { dockerfile_image sidecar "$SIDECAR_PREVIOUS_IMAGE" "$previous_tree" sidecar-previous; }
+
+# previous_images DEBIAN_KEY: the commit's tree (git archive, kept by its sha)
+# and its operator and sidecar images.
+previous_images() {
+  local sha
+  sha=$(git -C "$repo_root" rev-parse --verify --quiet "$previous^{commit}") ||
+    cdie "--previous=$previous: not a commit of $repo_root (a shallow clone lacks history)"
+  previous_tree=$BYRON_CACHE/trees/$sha
+  if [ ! -f "$previous_tree/.complete" ]; then
+    rm -rf "$previous_tree" && mkdir -p "$previous_tree"
+    git -C "$repo_root" archive "$sha" | tar -x -C "$previous_tree" || cdie "git archive $sha failed"
+    touch "$previous_tree/.complete"
+  fi
+  build_image operator-previous "$(fnkey img_operator_previous dockerfile_image)-$1-$sha" img_operator_previous
+  build_image sidecar-previous "$(fnkey img_sidecar_previous dockerfile_image)-$1-$sha" img_sidecar_previous
+}
 # The example's identity provider: the Hydra scripts/bootstrap builds (cgo: on
 # the Debian base, for glibc), under the name of Ory's own image.
 img_hydra() {
@@ -342,6 +368,7 @@ build_images() {
   build_image hydra "$(fnkey img_hydra)-$deb-$(hash_files "$BIN/hydra")" img_hydra
   build_image traefik "$(fnkey img_traefik)-$(hash_files "$BIN/traefik")" img_traefik
   build_image example-orders "$(fnkey img_example_orders)-$deb-$(hash_files "$repo_root/examples/orders/Dockerfile" "$repo_root"/examples/orders/app/*.py)" img_example_orders
+  [ -z "$previous" ] || previous_images "$deb"
 }
 
 # --- import into containerd ------------------------------------------------------

@@ -51,9 +51,11 @@ no_cluster_wide_operator() {
 
 # install_byron [HELM-ARGS...]: the real chart, released as $REL into $NS, the
 # operator watching $NS only; waits for the operator and NATS (helm --wait).
+# INSTALL_CHART: another chart directory to install (e2e.upgrade: an earlier
+# commit's); the CRD applied is always the one under test.
 install_byron() {
   REL=byron-e2e-$RANDOM
-  local values=(
+  BYRON_VALUES=(
     --set "operator.image.repository=${OPERATOR%:*}" --set-string "operator.image.tag=${OPERATOR##*:}"
     --set "sidecar.image.repository=${SIDECAR%:*}" --set-string "sidecar.image.tag=${SIDECAR##*:}"
     --set "nats.image.repository=${NATS%:*}" --set-string "nats.image.tag=${NATS##*:}"
@@ -68,7 +70,7 @@ install_byron() {
   retry 30 "CRD Established" kubectl wait --for=condition=Established crd/byroncomponents.byron.io --timeout=30s
   # on exit: uninstall (its RBAC is cluster-scoped), then the namespace goes
   trap byron_cleanup EXIT
-  helm install "$REL" "$CHART" -n "$NS" --wait --timeout 180s "${values[@]}" >/dev/null ||
+  helm install "$REL" "${INSTALL_CHART:-$CHART}" -n "$NS" --wait --timeout 180s "${BYRON_VALUES[@]}" >/dev/null ||
     fail "helm install of helm/byron"
   OPERATOR_DEPLOY=$REL-operator   # the release's fullname is $REL (it contains "byron")
   OPERATOR_SA=$REL-operator

@@ -19,6 +19,7 @@
 # the number of commands accepted on it); the cache equals the fold of the
 # stream (byron-sidecar --mode=verify in the sink pod).
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/writer_lib.sh"
 # On failure, also what the client and the sidecars last said.
 eval "lib_$(declare -f fail)"
 fail() {
@@ -39,24 +40,6 @@ new_ns e2e-evolution
 install_byron
 pass "chart installed (release $REL, operator watching $NS)"
 
-# component [CHANGE]: the example as JSON, open to anonymous callers (this test
-# is about the model, not about tokens); CHANGE: note (an optional field and an
-# enum value), retype (total: Float -> Int), partitions (doubled).
-component() {
-  sed "s#image: docker.io/byron/example-orders:[^ ]*#image: $EXAMPLE_IMG#" "$EXAMPLE/component.yaml" |
-    kubectl -n "$NS" create --dry-run=client -o json -f - | python3 -c '
-import json, sys
-bc = json.load(sys.stdin); s = bc["spec"]; change = sys.argv[1]
-s["auth"] = {"rules": [{"operations": ["*"], "anonymous": True, "description": "e2e: open"}]}
-if change == "note":
-    s["models"][0]["fields"].append({"name": "note", "type": "String"})
-    s["enums"][0]["values"].append("ON_HOLD")
-elif change == "retype":
-    next(f for f in s["models"][0]["fields"] if f["name"] == "total")["type"] = "Int"
-elif change == "partitions":
-    s["partitions"] = s["partitions"] * 2
-json.dump(bc, sys.stdout)' "${1:-}"
-}
 bc() { kubectl -n "$NS" get bc orders -o jsonpath="$1"; }
 config_generation() {   # schemaGeneration in the ConfigMap the sidecars mount
   kubectl -n "$NS" get configmap orders-config -o jsonpath='{.data.component\.json}' |
@@ -78,20 +61,8 @@ dead_letter_attempts() {
   grep -c -E '"msg":"(event dead-lettered|event terminated|cannot dead-letter)' "$1" || true
 }
 sink_pods() { kubectl -n "$NS" get pod -l byron.io/component=orders,byron.io/role=sink -o jsonpath='{.items[*].metadata.name}'; }
-# writer EXPR: EXPR evaluated by python over the client's lines so far: cmds
-# (one per command), acc (the accepted ones), new (those using the new model).
-writer() {
-  kubectl -n "$NS" logs writer 2>/dev/null | python3 -c '
-import json, sys
-lines = [json.loads(l) for l in sys.stdin if l.startswith("{")]
-cmds = [l for l in lines if "verdict" in l]
-acc = [l for l in cmds if l["verdict"] == "accepted"]
-new = [l for l in acc if l["new"]]
-print(eval(sys.argv[1]))' "$1"
-}
-writer_at_least() { [ "$(writer "$1")" -ge "$2" ]; }   # for retry
 
-component | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the orders component"
+orders_component | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the orders component"
 kubectl -n "$NS" wait --for=condition=Ready bc/orders --timeout=180s >/dev/null || fail "bc/orders not Ready within 180s"
 gen0=$(bc '{.metadata.generation}')
 [ "$(bc '{.status.schema.generation}') $(config_generation)" = "$gen0 $gen0" ] ||
@@ -99,33 +70,14 @@ gen0=$(bc '{.metadata.generation}')
 pass "bc/orders Ready; schemaGeneration $gen0 in status.schema and component.json"
 
 # --- commands flow -------------------------------------------------------------------------
-kubectl -n "$NS" create configmap writer --from-file="$here_tests/evolution_writer.py" >/dev/null ||
-  fail "writer ConfigMap"
-kubectl -n "$NS" apply -f - >/dev/null <<YAML || fail "writer pod"
-apiVersion: v1
-kind: Pod
-metadata: {name: writer, labels: {app.kubernetes.io/part-of: byron}}
-spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
-  containers:
-  - name: writer
-    image: $EXAMPLE_IMG
-    imagePullPolicy: IfNotPresent
-    command: [python3, /writer/evolution_writer.py]
-    env: [{name: API, value: "http://orders-api/graphql"}]
-    volumeMounts: [{name: writer, mountPath: /writer}, {name: tmp, mountPath: /tmp}]
-    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-  volumes: [{name: writer, configMap: {name: writer}}, {name: tmp, emptyDir: {}}]
-YAML
+start_writer
 retry 90 "the writer's first 8 accepted commands" writer_at_least 'len(acc)' 8
 pass "commands flow: $(writer 'len(acc)') accepted; the new field refused ($(writer 'sorted({l.get("code") for l in cmds if l["new"]})'))"
 
 # --- refused changes -----------------------------------------------------------------------
 refused() {   # CHANGE WANT...: kubectl apply fails, and its message holds each WANT
   local out w
-  if out=$(component "$1" | kubectl -n "$NS" apply -f - 2>&1); then fail "kubectl apply accepted the $1 change: $out"; fi
+  if out=$(orders_component "$1" | kubectl -n "$NS" apply -f - 2>&1); then fail "kubectl apply accepted the $1 change: $out"; fi
   shift
   for w in "$@"; do [[ $out == *"$w"* ]] || fail "refusal without '$w': $out"; done
 }
@@ -142,7 +94,7 @@ kubectl -n "$NS" logs -f "$old_sink" -c byron-sidecar >"$old_log" 2>&1 &   # end
 old_log_pid=$!
 trap 'kill "$old_log_pid" 2>/dev/null || true; rm -f "$old_log"; byron_cleanup' EXIT
 kubectl -n "$NS" rollout pause deployment/orders-sink >/dev/null || fail "pause the sink Deployment"
-component note | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the new field and enum value"
+orders_component note | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the new field and enum value"
 gen1=$(bc '{.metadata.generation}')
 [ "$gen1" -gt "$gen0" ] || fail "generation $gen1 after the change"
 schema_at() { [ "$(bc '{.status.schema.generation}')" = "$1" ]; }
@@ -191,18 +143,11 @@ pass "the sink rolled out ($old_sink: $logged_deferred deferrals logged, last me
 
 # New-field commands go on through the new pods; then the client stops.
 retry 60 "4 more accepted commands with the new field or value" writer_at_least 'len(new)' "$(( $(writer 'len(new)') + 4 ))"
-kubectl -n "$NS" exec writer -- touch /tmp/stop || fail "stop the writer"
-writer_done() { [ "$(kubectl -n "$NS" get pod writer -o jsonpath='{.status.phase}')" = Succeeded ]; }
-retry 120 "the writer's end" writer_done
-[ "$(writer 'len([l for l in cmds if l["verdict"] == "unknown"])')" = 0 ] ||
-  fail "commands without a definite answer: $(writer '[l for l in cmds if l["verdict"] == "unknown"][:3]')"
+stop_writer
+writer_lost_nothing
 # The only refusal expected: an old api pod that does not know the new field or value.
 odd='[l for l in cmds if l["verdict"] == "refused" and (not l["new"] or l["code"] != "GRAPHQL_VALIDATION_FAILED")]'
 [ "$(writer "len($odd)")" = 0 ] || fail "commands refused for another reason than an old api's schema: $(writer "$odd[:3]")"
-# Pods leave the Service before they stop (preStop): no command met a pod that
-# was gone (NO_ANSWER) or already draining (SHUTTING_DOWN) during the rollouts.
-gone='[l for l in cmds if {"NO_ANSWER", "SHUTTING_DOWN"} & set(l.get("retried", []))]'
-[ "$(writer "len($gone)")" = 0 ] || fail "commands sent to an api pod that was stopping or gone: $(writer "$gone[:3]")"
 accepted=$(writer 'len(acc)')
 pass "the writer stopped: $accepted commands accepted ($(writer 'len(new)') with the new field or value), $(writer 'len(cmds) - len(acc)') refused by old api pods, $(writer 'sum(l["attempts"] - 1 for l in cmds)') re-sent; the slowest answer: $(writer 'max(cmds, key=lambda l: l["ms"])')"
 
@@ -212,29 +157,5 @@ kubectl -n "$NS" logs "$new_sink" -c byron-sidecar >"$new_log" 2>&1 || fail "log
 [ "$(sink_metric "$new_sink" dead_lettered) $(dead_letter_attempts "$new_log")" = "0 0" ] ||
   fail "the new sink dead-lettered events: $(grep dead- "$new_log" | head -3)"
 rm -f "$new_log"
-report=$(kubectl -n "$NS" exec "$new_sink" -c byron-sidecar -- byron-sidecar --mode=verify 2>/dev/null) ||
-  fail "byron-sidecar --mode=verify in $new_sink: exit $?: $report"
-summary=$(printf '%s\n' "$report" | grep '"kind":"summary"') || fail "no summary from the fold checker: $report"
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))' "$summary" "$1"; }
-[ "$(field result) $(field differences) $(field dead_lettered) $(field invalid)" = "equal 0 0 0" ] ||
-  fail "fold checker: $report"
-[ "$(field events)" = "$accepted" ] || fail "the stream holds $(field events) events, $accepted commands were accepted"
-# Each order's cached version is the number of commands accepted on it; the
-# cache is the fold of the stream, so exactly those events are in the stream.
-want=$(writer 'json.dumps({i: sum(1 for l in acc if l["id"] == i) for i in {l["id"] for l in acc}}, sort_keys=True)')
-got=$(kubectl -n "$NS" exec "$new_sink" -c app -- python3 -c '
-import json, urllib.request
-versions, after = {}, None
-while True:
-    q = "{ orders(first: 1000%s) { edges { node { id version } } pageInfo { hasNextPage endCursor } } }" % (
-        ", after: %s" % json.dumps(after) if after else "")
-    req = urllib.request.Request("http://orders-api/graphql", json.dumps({"query": q}).encode(),
-                                 {"Content-Type": "application/json"})
-    page = json.load(urllib.request.urlopen(req, timeout=20))["data"]["orders"]
-    versions.update((e["node"]["id"], e["node"]["version"]) for e in page["edges"])
-    if not page["pageInfo"]["hasNextPage"]:
-        break
-    after = page["pageInfo"]["endCursor"]
-print(json.dumps(versions, sort_keys=True))') || fail "orders query"
-[ "$got" = "$want" ] || fail "cached versions differ from the accepted commands: cache $got, accepted $want"
-pass "fold == cache ($(field events) events, $(field aggregates) orders); every accepted command's event is in the stream; no dead letter"
+fold_equals_cache "$new_sink" "$accepted"
+pass "fold == cache ($FOLD_EVENTS events, $FOLD_AGGREGATES orders); every accepted command's event is in the stream; no dead letter"

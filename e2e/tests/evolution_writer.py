@@ -19,6 +19,9 @@ an internal error) may or may not have written the event; re-sending with the
 key returns the original result, so nothing is written twice and an accepted
 command is never counted as refused.
 
+With NEW_MODEL=0 (e2e/tests/upgrade.sh: the model does not change) a round
+sends only the old-schema commands.
+
 At most one round per ROUND_SECONDS. Stops at the start of a round once
 /tmp/stop exists, or after MAX_SECONDS;
 a command without a definite answer within COMMAND_SECONDS is reported as
@@ -36,6 +39,7 @@ STOP = "/tmp/stop"
 MAX_SECONDS = float(os.environ.get("MAX_SECONDS", "540"))
 ROUND_SECONDS = float(os.environ.get("ROUND_SECONDS", "0.5"))  # pace: the machine is shared
 COMMAND_SECONDS = float(os.environ.get("COMMAND_SECONDS", "90"))
+NEW_MODEL = os.environ.get("NEW_MODEL", "1") != "0"
 # Definite refusals: nothing was written.
 REFUSED = {"GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "REJECTED", "CONFLICT", "NOT_FOUND"}
 RUN = "%d" % time.time()  # keys unique to this run
@@ -113,10 +117,12 @@ def main():
             send("cancelOrder", r, False, 'cancelOrder(id: "%s", input: {reason: "r%d"})' % (r, i))
         else:
             send("shipOrder", r, False, 'shipOrder(id: "%s", input: {carrier: "ups"})' % r)
-        send("updateOrder", r, True, 'updateOrder(id: "%s", input: {note: "u%d", status: ON_HOLD})' % (r, i))
+        if NEW_MODEL:
+            send("updateOrder", r, True, 'updateOrder(id: "%s", input: {note: "u%d", status: ON_HOLD})' % (r, i))
         send("updateOrder", r, False, 'updateOrder(id: "%s", input: {carrier: "dhl"})' % r)
-        send("createOrder", n, True,
-             'createOrder(input: {id: "%s", customer: "c%d", total: 1, note: "hello"})' % (n, i))
+        if NEW_MODEL:
+            send("createOrder", n, True,
+                 'createOrder(input: {id: "%s", customer: "c%d", total: 1, note: "hello"})' % (n, i))
         i += 1
         time.sleep(max(0.0, ROUND_SECONDS - (time.monotonic() - t0)))
     print(json.dumps({"done": True, "rounds": i, "stopped": os.path.exists(STOP)}), flush=True)
