@@ -186,6 +186,8 @@ static int64_t dead_letters(const char *stream) {
     return n;
 }
 
+static const char FORGED[] = "{\"not\":\"an event\"}";
+
 /* A forged event (not an envelope) on partition 0 of the component's stream:
  * invalid, a dead letter at once. */
 static void publish_forged(const h_sidecar_t *api) {
@@ -204,7 +206,7 @@ static void publish_forged(const h_sidecar_t *api) {
     cr_assert_eq(natsConnection_ConnectTo(&nc, h_env("BYRON_NATS_URL")), NATS_OK);
     cr_assert_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     jsErrCode jerr = 0;
-    cr_assert_eq(js_Publish(NULL, js, subject, "{\"not\":\"an event\"}", 20, NULL, &jerr), NATS_OK, "%s: %d",
+    cr_assert_eq(js_Publish(NULL, js, subject, FORGED, (int)strlen(FORGED), NULL, &jerr), NATS_OK, "%s: %d",
                  subject, (int)jerr);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
