@@ -17,6 +17,7 @@
 #include "byron/json.h"
 #include "byron/log.h"
 #include "cache.h"
+#include "dlq.h"
 #include "envelope.h"
 #include "generation.h"
 #include "nats_options.h"
@@ -50,6 +51,7 @@ typedef struct lane {
     int slot;
     int64_t gen;
     byron_projection_t *proj;
+    int rebuild; /* a rebuild's lane: an event the DLQ already holds is not dead-lettered twice */
     atomic_int enabled, retired, parked;
     char stream[160], durable[160], filter[320];
     natsSubscription *sub;
@@ -82,6 +84,16 @@ struct byron_sink {
     byron_projection_t *proj[2]; /* per slot: its generation's */
     atomic_int live_slot;        /* the slot readiness reports */
     pthread_t control;           /* the generations (control_thread) */
+    /* Events with a dead letter (open or dropped) when a rebuild started, sorted
+     * by (stream, sequence): a rebuild lane that dead-letters one again does
+     * not store a second dead letter (Nats-Msg-Id dedupes only within the
+     * DLQ's duplicate window). Written before the rebuild lanes are enabled,
+     * read-only after. */
+    struct dead_known {
+        char stream[192];
+        uint64_t seq;
+    } * dead_known;
+    size_t ndead_known;
     int control_started;
     outcome_metrics_t m;
 };
@@ -398,6 +410,48 @@ static int64_t nak_delay(byron_sink_t *s, uint64_t deliveries) {
     return delay > NAK_MAX_MS ? NAK_MAX_MS : delay;
 }
 
+static int dead_known_cmp(const void *a, const void *b) {
+    const struct dead_known *x = a, *y = b;
+    int c = strcmp(x->stream, y->stream);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int dead_known(const byron_sink_t *s, const char *stream, uint64_t seq) {
+    struct dead_known key = {.seq = seq};
+    snprintf(key.stream, sizeof key.stream, "%s", stream);
+    return s->ndead_known && bsearch(&key, s->dead_known, s->ndead_known, sizeof key, dead_known_cmp) != NULL;
+}
+
+/* The events the DLQ holds a dead letter of (not replayed), for a rebuild's
+ * lanes. A DLQ beyond BYRON_DLQ_MAX_RECORDS is not read: its duplicates are
+ * then only deduplicated within the DLQ's window (logged). */
+static byron_status_t dead_known_load(byron_sink_t *s, byron_err_t *err) {
+    byron_dlq_t dlq;
+    byron_status_t st = byron_dlq_read(s->js, s->comp, &dlq, err);
+    if (st == BYRON_ELIMIT) {
+        byron_log(BYRON_LOG_WARN,
+                  "rebuild: the dead-letter stream is too long to read: a dead letter may be stored twice",
+                  "error", err->msg, (char *)NULL);
+        return BYRON_OK;
+    }
+    if (st != BYRON_OK) return st;
+    free(s->dead_known);
+    s->ndead_known = 0;
+    if (dlq.n && !(s->dead_known = calloc(dlq.n, sizeof *s->dead_known))) {
+        byron_dlq_cleanup(&dlq);
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < dlq.n; i++) {
+        if (dlq.entries[i].state == BYRON_DLQ_REPLAYED) continue; /* in the cache: project it as the rest */
+        struct dead_known *k = &s->dead_known[s->ndead_known++];
+        snprintf(k->stream, sizeof k->stream, "%s", dlq.entries[i].info.stream);
+        k->seq = dlq.entries[i].info.sequence;
+    }
+    byron_dlq_cleanup(&dlq);
+    if (s->ndead_known) qsort(s->dead_known, s->ndead_known, sizeof *s->dead_known, dead_known_cmp);
+    return BYRON_OK;
+}
+
 /* A dead letter for an event that cannot be projected (projection.h says what
  * then happens to its aggregate), then the event is terminated. A dead letter
  * that cannot be stored is retried, at most dlq_attempts deliveries; then the
@@ -409,7 +463,11 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
     char seq[24], n[24];
     snprintf(seq, sizeof seq, "%" PRIu64, meta->Sequence.Stream);
     snprintf(n, sizeof n, "%" PRIu64, meta->NumDelivered);
-    int stored = dead_letter(s, l, msg, meta, why, &de) == BYRON_OK;
+    int known = l->rebuild && dead_known(s, l->stream, meta->Sequence.Stream);
+    if (known)
+        byron_log(BYRON_LOG_INFO, "rebuild: the event's dead letter is already stored", "stream", l->stream,
+                  "sequence", seq, "type", type, "error", why, (char *)NULL);
+    int stored = known || dead_letter(s, l, msg, meta, why, &de) == BYRON_OK;
     int give_up = !stored && (int64_t)meta->NumDelivered >= s->o.dlq_attempts;
     if ((stored || give_up) && byron_projection_dead_lettered(l->proj, cl, pm, r, why, &de) == BYRON_OK) {
         natsMsg_Term(msg, NULL);
@@ -653,9 +711,9 @@ static byron_status_t slot_delete_durables(byron_sink_t *s, int slot, byron_err_
 
 /* How far the rebuild's lanes (slot b) are: *remaining events not yet
  * settled, *total events in their streams; *caught_up when each is within
- * one event of its live twin (the same filter, one event in flight). */
-static byron_status_t build_progress(byron_sink_t *s, int b, int64_t *remaining, int64_t *total,
-                                     int *caught_up, byron_err_t *err) {
+ * `slack` events of its live twin (the same filter; 1: one event in flight). */
+static byron_status_t build_progress(byron_sink_t *s, int b, int64_t slack, int64_t *remaining,
+                                     int64_t *total, int *caught_up, byron_err_t *err) {
     *remaining = *total = 0;
     *caught_up = 1;
     for (size_t k = 0; k < s->per; k++) {
@@ -678,7 +736,7 @@ static byron_status_t build_progress(byron_sink_t *s, int b, int64_t *remaining,
             jsConsumerInfo_Destroy(ci);
         }
         *remaining += left[0];
-        if (left[0] > left[1] + 1) *caught_up = 0;
+        if (left[0] > left[1] + slack) *caught_up = 0;
         if (k == 0 || l->kind == LANE_SUB) { /* each stream once: the own one with its first lane */
             jsStreamInfo *si = NULL;
             jsErrCode jerr = 0;
@@ -747,6 +805,40 @@ static void drop_retired(byron_sink_t *s, mongoc_client_t *cl, int64_t gen, int 
                   (char *)NULL);
 }
 
+/* The switch, once the rebuild (slot b) is within an event per lane of the
+ * live generation a: this replica's live lanes stop first (no event in
+ * flight), the rebuild's lanes finish what they had until each is at least as
+ * far as its twin (≤ 10 s), then the pointer moves. No read after the switch
+ * sees less than a read before it: the old generation stops where the new one
+ * has already been. Returns the switch's wall-clock time. */
+static int64_t switch_to(byron_sink_t *s, mongoc_client_t *cl, int64_t a, int64_t w, int b) {
+    slot_retire(s, !b);
+    int64_t remaining = 0, total = 0, until = byron_clock_mono_ms() + 10000;
+    for (int caught_up = 0; !caught_up && !atomic_load(&s->stop);) {
+        byron_err_t e = {0};
+        if (build_progress(s, b, 0, &remaining, &total, &caught_up, &e) != BYRON_OK) caught_up = 0;
+        if (!caught_up && byron_clock_mono_ms() > until) {
+            byron_log(BYRON_LOG_WARN,
+                      "sink rebuild: switching although a lane is behind its twin (another "
+                      "replica still projects the old generation)",
+                      (char *)NULL);
+            break;
+        }
+        if (!caught_up) sleep_ms_stop(s, 20);
+    }
+    int64_t now = (int64_t)(byron_clock_real_s() * 1000.0);
+    bson_t *set = BCON_NEW("active", BCON_INT64(w), "activeSlot", BCON_INT32(b), "building", BCON_INT64(0),
+                           "retired", BCON_INT64(a), "retiredSlot", BCON_INT32(!b), "switchedAt",
+                           BCON_INT64(now), "projected", BCON_INT64(total), "total", BCON_INT64(total));
+    RETRY(s, "switching the api to the new generation", byron_generation_set(cl, s->o.database, set, err));
+    bson_destroy(set);
+    char g[24];
+    snprintf(g, sizeof g, "%lld", (long long)w);
+    byron_log(BYRON_LOG_INFO, "sink rebuild: caught up; the api reads the new generation", "generation", g,
+              (char *)NULL);
+    return atomic_load(&s->stop) ? 0 : now;
+}
+
 /* Build generation w into slot b beside the live one (a, slot !b) until it has
  * caught up, then switch the pointer. Returns the switch's wall-clock time, 0
  * when stopped first. */
@@ -763,6 +855,8 @@ static int64_t build(byron_sink_t *s, mongoc_client_t *cl, const byron_generatio
         bson_destroy(set);
         byron_log(BYRON_LOG_INFO, "sink rebuild: started", "generation", g, (char *)NULL);
     }
+    RETRY(s, "reading the dead letters already stored", dead_known_load(s, err));
+    for (size_t i = (size_t)b * s->per; i < (size_t)(b + 1) * s->per; i++) s->lanes[i].rebuild = 1;
     RETRY(s, "starting the rebuild's lanes", slot_enable(s, b, w, err));
     while (!atomic_load(&s->stop)) {
         sleep_ms_stop(s, 1000);
@@ -772,24 +866,47 @@ static int64_t build(byron_sink_t *s, mongoc_client_t *cl, const byron_generatio
         if (p.active >= w) return p.switched_at; /* another replica switched */
         int64_t remaining = 0, total = 0;
         int caught_up = 0;
-        if (build_progress(s, b, &remaining, &total, &caught_up, &e) != BYRON_OK) continue;
+        if (build_progress(s, b, 1, &remaining, &total, &caught_up, &e) != BYRON_OK) continue;
         set_gauge(s->m.rebuild_pending, (double)remaining);
-        int64_t now = (int64_t)(byron_clock_real_s() * 1000.0);
-        bson_t *set = caught_up ? BCON_NEW("active", BCON_INT64(w), "activeSlot", BCON_INT32(b), "building",
-                                           BCON_INT64(0), "retired", BCON_INT64(p.active), "retiredSlot",
-                                           BCON_INT32(!b), "switchedAt", BCON_INT64(now), "projected",
-                                           BCON_INT64(total), "total", BCON_INT64(total))
-                                : BCON_NEW("projected", BCON_INT64(total > remaining ? total - remaining : 0),
-                                           "total", BCON_INT64(total));
-        byron_status_t st = byron_generation_set(cl, s->o.database, set, &e);
+        if (caught_up) return switch_to(s, cl, p.active, w, b);
+        bson_t *set = BCON_NEW("projected", BCON_INT64(total > remaining ? total - remaining : 0), "total",
+                               BCON_INT64(total));
+        byron_generation_set(cl, s->o.database, set, &e); /* progress only: the next round writes it again */
         bson_destroy(set);
-        if (st == BYRON_OK && caught_up) {
-            byron_log(BYRON_LOG_INFO, "sink rebuild: caught up; the api reads the new generation",
-                      "generation", g, (char *)NULL);
-            return now;
-        }
     }
     return 0;
+}
+
+/* A sink of an older roll (below the generation another sink switched to)
+ * follows the pointer: its live lanes stop and the new generation's start
+ * here, in their slot — two generations never move apart behind the api, and
+ * no sink is left projecting a generation nobody reads. One small find per
+ * second. A slot this sink used before (it built a generation itself) is not
+ * taken again: such a sink is already rolling away. */
+static void follow(byron_sink_t *s, mongoc_client_t *cl) {
+    int warned = 0;
+    while (!atomic_load(&s->stop)) {
+        sleep_ms_stop(s, 1000);
+        int live = atomic_load(&s->live_slot);
+        int64_t gen = s->lanes[(size_t)live * s->per].gen;
+        byron_generation_pointer_t p;
+        byron_err_t e = {0};
+        if (byron_generation_read(cl, s->o.database, &p, &e) != BYRON_OK || p.active <= gen) continue;
+        char g[24];
+        snprintf(g, sizeof g, "%lld", (long long)p.active);
+        if (p.active_slot == live || s->proj[p.active_slot]) {
+            if (!warned++)
+                byron_log(BYRON_LOG_WARN, "sink: the cache switched to a generation this sink cannot follow",
+                          "generation", g, (char *)NULL);
+            continue;
+        }
+        slot_retire(s, live);
+        RETRY(s, "following the live generation", slot_enable(s, p.active_slot, p.active, err));
+        atomic_store(&s->live_slot, p.active_slot);
+        set_gauge(s->m.generation, (double)p.active);
+        byron_log(BYRON_LOG_INFO, "sink: following the cache's new generation", "generation", g,
+                  (char *)NULL);
+    }
 }
 
 /* The generations (generation.h): reads the pointer, starts the live lanes,
@@ -817,12 +934,14 @@ static void *control_thread(void *arg) {
         int64_t switched_at = build(s, cl, &p, w, !a);
         if (!switched_at) goto out;
         atomic_store(&s->live_slot, !a);
+        slot_retire(s, a); /* switched by another replica: the old generation stops here too, now */
         set_gauge(s->m.generation, (double)w);
         set_gauge(s->m.rebuild_pending, 0);
         drop_retired(s, cl, p.active, a, switched_at, p.building != w ? p.building : 0);
     } else if (p.retired >= 0 && p.retired != p.active) { /* restarted within a switch's grace period */
         drop_retired(s, cl, p.retired, p.retired_slot, p.switched_at, p.abandoned);
     }
+    follow(s, cl);
 out:
     mongoc_client_pool_push(s->pool, cl);
     return NULL;
@@ -997,6 +1116,7 @@ void byron_sink_free(byron_sink_t *s) {
     }
     if (s->pool) mongoc_client_pool_destroy(s->pool);
     mongoc_uri_destroy(s->uri);
+    free(s->dead_known);
     byron_projection_free(s->proj[0]);
     byron_projection_free(s->proj[1]);
     for (size_t i = 0; s->lanes && i < s->nlanes; i++) pthread_mutex_destroy(&s->lanes[i].lock);
