@@ -424,8 +424,8 @@ main() {
   start_controllers
   start_node
   apply_addons
-  start_firewall
   wait_up kubelet 60 node_ready
+  start_firewall   # after the node registered: kube-router looks itself up by it at start, and exits without it
   wait_up kube-router 60 iptables -w 5 -n -L KUBE-ROUTER-FORWARD
   clog "node $NODE_NAME Ready ($(elapsed)s)"
   wait_for 600 "the cluster's images" test -s "$STATE/images-cluster.rc" ||

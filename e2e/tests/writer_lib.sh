@@ -6,7 +6,8 @@
 
 # orders_component [CHANGE]: the example as JSON, open to anonymous callers (this test
 # is about the model or the rollout, not about tokens); CHANGE: note (an optional field and an
-# enum value), retype (total: Float -> Int), partitions (doubled).
+# enum value), retype (total: Float -> Int), partitions (doubled), broken (the sink app's
+# OrderShipped handler fails for carrier "nowhere").
 orders_component() {
   sed "s#image: docker.io/byron/example-orders:[^ ]*#image: $EXAMPLE_IMG#" "$EXAMPLE/component.yaml" |
     kubectl -n "$NS" create --dry-run=client -o json -f - | python3 -c '
@@ -20,6 +21,8 @@ elif change == "retype":
     next(f for f in s["models"][0]["fields"] if f["name"] == "total")["type"] = "Int"
 elif change == "partitions":
     s["partitions"] = s["partitions"] * 2
+elif change == "broken":  # the sink app fails OrderShipped for carrier "nowhere" (orders.py)
+    s["sink"]["env"].append({"name": "ORDERS_BROKEN_CARRIERS", "value": "nowhere"})
 json.dump(bc, sys.stdout)' "${1:-}"
 }
 

@@ -15,14 +15,21 @@ serves GraphQL. Here we only say what is specific to orders:
     OrderShipped    status SHIPPED, carrier
     OrderCancelled  status CANCELLED, cancelReason
 """
+import os
+
 from byron_app import App, Reject, event
 
 app = App("orders")
 
+# A deliberate bug, for trying dead letters (docs/cli.md; e2e.cli): the
+# OrderShipped handler fails for the carriers ORDERS_BROKEN_CARRIERS names
+# (comma-separated), as an app's bug fails for some data. Unset: never.
+BROKEN_CARRIERS = {c for c in os.environ.get("ORDERS_BROKEN_CARRIERS", "").split(",") if c}
+
 
 def status_of(req):
-    # `current` is the cached order (it may lag the event log by a moment;
-    # `version` is the truth). None when the cache does not have it yet.
+    # `current` is the order at exactly the version the command's events will
+    # follow (docs/app-protocol.md); None when it does not exist yet.
     return (req.get("current") or {}).get("status") or "OPEN"
 
 
@@ -75,7 +82,10 @@ def created(req):
 
 @app.on_event("OrderShipped")
 def shipped(req):
-    return {"set": {"status": "SHIPPED", "carrier": req["event"]["data"]["carrier"]}}
+    carrier = req["event"]["data"]["carrier"]
+    if carrier in BROKEN_CARRIERS:
+        raise RuntimeError("no route to carrier %s (ORDERS_BROKEN_CARRIERS)" % carrier)
+    return {"set": {"status": "SHIPPED", "carrier": carrier}}
 
 
 @app.on_event("OrderCancelled")

@@ -104,6 +104,17 @@ class OrdersApp(unittest.TestCase):
         self.assertEqual(self.call("POST", "/v1/events/OrderCancelled", ev("OrderCancelled", {"reason": "x"})),
                          (200, {"set": {"status": "CANCELLED", "cancelReason": "x"}}))
 
+    def test_a_broken_carrier_fails_the_handler(self):
+        ev = {"event": {"type": "OrderShipped", "subject": "o-1", "data": {"carrier": "nowhere"}}}
+        orders.BROKEN_CARRIERS.add("nowhere")  # as ORDERS_BROKEN_CARRIERS=nowhere does
+        try:
+            status, body = self.call("POST", "/v1/events/OrderShipped", ev)
+        finally:
+            orders.BROKEN_CARRIERS.discard("nowhere")
+        self.assertEqual(status, 500)
+        self.assertIn("no route to carrier nowhere", body["error"])
+        self.assertEqual(self.call("POST", "/v1/events/OrderShipped", ev)[0], 200)
+
     def test_an_empty_body_is_an_empty_request(self):
         self.assertEqual(self.call("POST", "/v1/commands/shipOrder/before", None), (200, {}))
 
