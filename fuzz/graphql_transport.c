@@ -10,6 +10,7 @@
 #include "component_schema.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,10 +38,12 @@ static void init(void) {
         "\"enums\":[{\"name\":\"S\",\"values\":[\"A\",\"B\"]}],\"models\":[{\"name\":\"Item\","
         "\"fields\":[{\"name\":\"n\",\"type\":\"Int\",\"indexed\":true},{\"name\":\"s\",\"type\":"
         "\"S\"},{\"name\":\"next\",\"type\":\"Item\"}]}],\"commands\":[{\"name\":\"poke\",\"model\":"
-        "\"Item\",\"input\":[{\"name\":\"by\",\"type\":\"Int\",\"required\":true}]}]}");
+        "\"Item\",\"input\":[{\"name\":\"by\",\"type\":\"Int\",\"required\":true}],\"emits\":[\"Poked\"]}]}");
     byron_err_t err = {0};
-    if (byron_component_parse(c, &C, &err) != BYRON_OK || byron_component_schema(C, &S, &err) != BYRON_OK)
+    if (byron_component_parse(c, &C, &err) != BYRON_OK || byron_component_schema(C, &S, &err) != BYRON_OK) {
+        fprintf(stderr, "graphql_transport: the fuzz component is refused: %s\n", err.msg);
         abort();
+    }
     json_object_put(c);
 }
 
