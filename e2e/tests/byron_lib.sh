@@ -82,6 +82,13 @@ byron_cleanup() {
   kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
 }
 
+# use_plugin: kubectl-byron from the build under test on PATH (kubectl byron ...).
+use_plugin() {
+  local dir=${BYRON_BINARY_DIR:-$BYRON_SOURCE_DIR/build}/cli
+  [ -x "$dir/kubectl-byron" ] || fail "kubectl-byron not built in $dir"
+  export PATH=$dir:$PATH
+}
+
 # apply_example FILE: an example component, its app image substituted.
 apply_example() {
   sed "s#image: docker.io/byron/example-orders:[^ ]*#image: $EXAMPLE_IMG#" "$EXAMPLE/$1" |

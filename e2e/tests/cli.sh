@@ -20,9 +20,7 @@ fail() {
   fi
   lib_fail "$@"
 }
-PLUGIN_DIR=${BYRON_BINARY_DIR:-$BYRON_SOURCE_DIR/build}/cli
-[ -x "$PLUGIN_DIR/kubectl-byron" ] || fail "kubectl-byron not built in $PLUGIN_DIR"
-export PATH=$PLUGIN_DIR:$PATH
+use_plugin
 check_built operator sidecar example-orders ferretdb
 no_cluster_wide_operator
 new_ns e2e-cli

@@ -9,6 +9,7 @@
 # of the log afterwards (`kubectl byron verify orders`, the fold checker in the
 # sink pod); status and the sink's metrics name generation 1.
 . "$(dirname "${BASH_SOURCE[0]}")/byron_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/writer_lib.sh"
 eval "lib_$(declare -f fail)"
 fail() {
   if [ -n "${NS:-}" ]; then
@@ -23,44 +24,20 @@ fail() {
   fi
   lib_fail "$@"
 }
-PLUGIN_DIR=${BYRON_BINARY_DIR:-$BYRON_SOURCE_DIR/build}/cli
-[ -x "$PLUGIN_DIR/kubectl-byron" ] || fail "kubectl-byron not built in $PLUGIN_DIR"
-export PATH=$PLUGIN_DIR:$PATH
+use_plugin
 check_built operator sidecar example-orders ferretdb
 no_cluster_wide_operator
 new_ns e2e-rebuild
 install_byron --set insights.period=5   # status.rebuild follows within 5 s
 pass "chart installed (release $REL, operator watching $NS)"
 
-sed "s#image: docker.io/byron/example-orders:[^ ]*#image: $EXAMPLE_IMG#" "$EXAMPLE/component.yaml" |
-  kubectl -n "$NS" create --dry-run=client -o json -f - | python3 -c '
-import json, sys
-bc = json.load(sys.stdin)
-bc["spec"]["auth"] = {"rules": [{"operations": ["*"], "anonymous": True, "description": "e2e: open"}]}
-json.dump(bc, sys.stdout)' | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the orders component"
+orders_component | kubectl -n "$NS" apply -f - >/dev/null || fail "kubectl apply of the orders component"
 kubectl -n "$NS" wait --for=condition=Ready bc/orders --timeout=180s >/dev/null || fail "bc/orders not Ready within 180s"
 pass "bc/orders Ready"
 
-kubectl -n "$NS" create configmap writer --from-file="$here_tests/rebuild_writer.py" >/dev/null || fail "writer ConfigMap"
-kubectl -n "$NS" apply -f - >/dev/null <<YAML || fail "writer pod"
-apiVersion: v1
-kind: Pod
-metadata: {name: writer, labels: {app.kubernetes.io/part-of: byron}}
-spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
-  containers:
-  - name: writer
-    image: $EXAMPLE_IMG
-    imagePullPolicy: IfNotPresent
-    command: [python3, /writer/rebuild_writer.py]
-    env: [{name: API, value: "http://orders-api/graphql"}]
-    volumeMounts: [{name: writer, mountPath: /writer}, {name: tmp, mountPath: /tmp}]
-    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-  volumes: [{name: writer, configMap: {name: writer}}, {name: tmp, emptyDir: {}}]
-YAML
-# writer EXPR: EXPR over the client's round lines so far: rounds, cmds, reads.
+WRITER_SCRIPT=rebuild_writer.py start_writer
+# writer EXPR (rebuild_writer.py's lines, not writer_lib.sh's): EXPR over the
+# client's round lines so far: rounds, cmds, reads.
 writer() {
   kubectl -n "$NS" logs writer 2>/dev/null | python3 -c '
 import json, sys

@@ -26,11 +26,12 @@ elif change == "broken":  # the sink app fails OrderShipped for carrier "nowhere
 json.dump(bc, sys.stdout)' "${1:-}"
 }
 
-# start_writer [NAME=VALUE...]: the writer pod, with extra environment.
+# start_writer [NAME=VALUE...]: the writer pod, with extra environment; it runs
+# e2e/tests/$WRITER_SCRIPT (default evolution_writer.py).
 start_writer() {
-  local env='{name: API, value: "http://orders-api/graphql"}' kv
+  local env='{name: API, value: "http://orders-api/graphql"}' kv script=${WRITER_SCRIPT:-evolution_writer.py}
   for kv in "$@"; do env+=", {name: ${kv%%=*}, value: \"${kv#*=}\"}"; done
-  kubectl -n "$NS" create configmap writer --from-file="$here_tests/evolution_writer.py" >/dev/null ||
+  kubectl -n "$NS" create configmap writer --from-file="$here_tests/$script" >/dev/null ||
     fail "writer ConfigMap"
   kubectl -n "$NS" apply -f - >/dev/null <<YAML || fail "writer pod"
 apiVersion: v1
@@ -44,7 +45,7 @@ spec:
   - name: writer
     image: $EXAMPLE_IMG
     imagePullPolicy: IfNotPresent
-    command: [python3, /writer/evolution_writer.py]
+    command: [python3, /writer/$script]
     env: [$env]
     volumeMounts: [{name: writer, mountPath: /writer}, {name: tmp, mountPath: /tmp}]
     securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
