@@ -1,5 +1,6 @@
 /* command_relay.c — see command_relay.h. */
 #include "command_relay.h"
+#include "commands.h"
 
 #include "byron/json.h"
 #include "byron/log.h"

@@ -26,6 +26,7 @@
  * cnats reports it complete). Subscriptions are freed in cnats' on-complete
  * callback, after their last message handler returned. */
 #include "gqlapi_subscriptions.h"
+#include "commands.h"
 
 #include "auth.h"
 #include "byron/json.h"
