@@ -2,13 +2,14 @@
 #include "nats_options.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-byron_status_t byron_nats_options_apply(natsOptions *o, byron_err_t *err) {
-    const char *creds = getenv("BYRON_NATS_CREDS"), *ca = getenv("BYRON_NATS_CA"),
-               *inbox = getenv("BYRON_NATS_INBOX_PREFIX");
+int byron_nats_settings_have_user(const byron_nats_settings_t *n) { return n && n->creds && *n->creds; }
+
+byron_status_t byron_nats_options_apply(natsOptions *o, const byron_nats_settings_t *n, byron_err_t *err) {
+    if (!n) return BYRON_OK;
+    const char *creds = n->creds, *ca = n->ca, *inbox = n->inbox_prefix;
     natsStatus ns;
     if (creds && *creds) {
         /* Checked now for a clear message; cnats reads it only when connecting. */

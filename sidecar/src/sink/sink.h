@@ -45,11 +45,9 @@ typedef struct byron_sink_options {
     int64_t generation; /* the cache generation wanted: above the live one, a rebuild
                            (docs/sink.md, "Rebuild")             env BYRON_CACHE_GENERATION */
     int grace_ms;       /* after a rebuild's switch, how long the old generation stays
-                           projected before it is dropped (60000) env BYRON_CACHE_GRACE_MS */
+                           projected before it is dropped (settings: 60000) env BYRON_CACHE_GRACE_MS */
+    const byron_nats_settings_t *nats; /* the lanes' NATS identity and TLS (nats_options.h) */
 } byron_sink_options_t;
-
-/* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */
-byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
 /* Start the lanes (they connect and create their consumers in the background,
  * retrying with backoff) once the cache generation is read (generation.h);
