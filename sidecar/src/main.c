@@ -8,10 +8,10 @@
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
 #include "admin.h"
-#include "commands.h"
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
+#include "commands.h"
 #include "component_schema.h"
 #include "gqlapi_endpoint.h"
 #include "server.h"

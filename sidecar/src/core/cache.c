@@ -7,8 +7,8 @@
  * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
-#include "byron/clock.h"
 #include "byron/base64.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "generation.h"
 #include "json_bson.h"
@@ -319,8 +319,7 @@ static byron_status_t cursor_decode(const char *cur, json_object **sortval, json
     int bad = byron_base64_decode(cur, n, &buf, &len) != 0 || len == 0 ||
               byron_json_parse(buf, len, 8, &arr, &e) != BYRON_OK;
     free(buf);
-    if (bad ||
-        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
+    if (bad || !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
         !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_string)) {
         json_object_put(arr);
         return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
