@@ -678,8 +678,10 @@ static json_object *page_connection(byron_gqlapi_request_t *r, const page_t *pg,
     /* Relay: the far side is only known when a cursor bounds it; reported
      * true then (the cursor's own edge lies there), false otherwise. */
     json_object *pi = json_object_new_object();
-    json_object_object_add(pi, "hasNextPage", json_object_new_boolean(pg->backwards ? pg->before != NULL : more));
-    json_object_object_add(pi, "hasPreviousPage", json_object_new_boolean(pg->backwards ? more : pg->after != NULL));
+    json_object_object_add(pi, "hasNextPage",
+                           json_object_new_boolean(pg->backwards ? pg->before != NULL : more));
+    json_object_object_add(pi, "hasPreviousPage",
+                           json_object_new_boolean(pg->backwards ? more : pg->after != NULL));
     json_object *c0 = NULL, *c1 = NULL;
     if (n > 0) {
         json_object_object_get_ex(json_object_array_get_idx(edges, 0), "cursor", &c0);

@@ -941,9 +941,9 @@ static int on_http_writeable(struct lws *wsi, session_t *s, byron_server_t *srv)
     if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
                                                     (int)strlen(s->allow), &p, end))
         return -1;
-    if (s->challenge[0] &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:", (unsigned char *)s->challenge,
-                                    (int)strlen(s->challenge), &p, end))
+    if (s->challenge[0] && lws_add_http_header_by_name(
+                               wsi, (const unsigned char *)"www-authenticate:", (unsigned char *)s->challenge,
+                               (int)strlen(s->challenge), &p, end))
         return -1;
     if (s->cors_origin[0] && add_cors_headers(wsi, s, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;

@@ -116,7 +116,8 @@ static byron_status_t status_stream(admin_t *a, json_object *out, byron_err_t *e
     return BYRON_OK;
 }
 
-/* The live generation's lanes (partitions, then subscriptions) into out.lanes, their pending sum into out.lag. */
+/* The live generation's lanes (partitions, then subscriptions) into out.lanes, their pending sum into
+ * out.lag. */
 static void status_lanes(admin_t *a, json_object *out) {
     json_object *lanes = json_object_new_array();
     json_object_object_add(out, "lanes", lanes);
@@ -202,7 +203,8 @@ static byron_status_t status_blocked(admin_t *a, json_object *cache, json_object
         json_object_array_add(blocked, b);
     }
     if (mongoc_cursor_error(cur, &be))
-        st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION, be.message);
+        st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION,
+                           be.message);
     mongoc_cursor_destroy(cur);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
