@@ -266,20 +266,51 @@ static int caller_gone(void) {
     return n == 0;
 }
 
-static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
-    char filter[BYRON_SUBJECT_MAX];
+/* The subject filter of --model and --id. */
+static byron_status_t events_filter(admin_t *a, char *filter, size_t cap, byron_err_t *err) {
     if (a->s.model && !byron_component_model(a->comp, a->s.model))
         return byron_err_set(err, BYRON_EINVAL, "--model: %s is not a model of %s", a->s.model,
                              a->comp->component);
     if (a->s.id) {
         if (!byron_id_is_valid(a->s.id))
             return byron_err_set(err, BYRON_EINVAL, "--id: \"%.64s\" is not a valid id", a->s.id);
-        if (byron_subject_format(filter, sizeof filter, a->comp, a->s.model, a->s.id) < 0)
+        if (byron_subject_format(filter, cap, a->comp, a->s.model, a->s.id) < 0)
             return byron_err_set(err, BYRON_EINVAL, "--id: too long");
     } else {
         /* aggregate subjects only: not the unique-value claims */
-        snprintf(filter, sizeof filter, "%s.*.%s.*", a->comp->subject_prefix, a->s.model ? a->s.model : "*");
+        snprintf(filter, cap, "%s.*.%s.*", a->comp->subject_prefix, a->s.model ? a->s.model : "*");
     }
+    return BYRON_OK;
+}
+
+/* One event as a JSON line; its pending count (what follows it in the stream) into *pending. */
+static void print_event(natsMsg *m, uint64_t *pending) {
+    jsMsgMetaData *meta = NULL;
+    json_object *o = json_object_new_object(), *ev = NULL;
+    *pending = 0;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        char ts[48];
+        time_of(meta->Timestamp, ts, sizeof ts);
+        json_object_object_add(o, "sequence", json_object_new_uint64(meta->Sequence.Stream));
+        json_object_object_add(o, "time", json_object_new_string(ts));
+        *pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+    }
+    json_object_object_add(o, "subject", json_object_new_string(natsMsg_GetSubject(m)));
+    byron_err_t pe = {0};
+    const char *data = natsMsg_GetData(m) ? natsMsg_GetData(m) : "";
+    if (byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &ev, &pe) == BYRON_OK)
+        json_object_object_add(o, "event", ev);
+    else
+        json_object_object_add(o, "raw", json_object_new_string_len(data, natsMsg_GetDataLength(m)));
+    print_json(o);
+    json_object_put(o);
+}
+
+static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
+    char filter[BYRON_SUBJECT_MAX];
+    byron_status_t st = events_filter(a, filter, sizeof filter, err);
+    if (st != BYRON_OK) return st;
     uint64_t from = a->s.from ? a->s.from : 1;
     if (!a->s.follow) { /* nothing to show: say so at once instead of waiting for a message */
         jsDirectGetMsgOptions o;
@@ -306,7 +337,6 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
     if (ns != NATS_OK)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s (JetStream error %d)", a->comp->stream,
                              natsStatus_GetText(ns), (int)jerr);
-    byron_status_t st = BYRON_OK;
     int64_t shown = 0, idle_ms = 0;
     while (a->s.limit < 0 || shown < a->s.limit) {
         natsMsg *m = NULL;
@@ -326,26 +356,8 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
             break;
         }
         idle_ms = 0;
-        jsMsgMetaData *meta = NULL;
         uint64_t pending = 0;
-        json_object *o = json_object_new_object(), *ev = NULL;
-        if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-            char ts[48];
-            time_of(meta->Timestamp, ts, sizeof ts);
-            json_object_object_add(o, "sequence", json_object_new_uint64(meta->Sequence.Stream));
-            json_object_object_add(o, "time", json_object_new_string(ts));
-            pending = meta->NumPending;
-            jsMsgMetaData_Destroy(meta);
-        }
-        json_object_object_add(o, "subject", json_object_new_string(natsMsg_GetSubject(m)));
-        byron_err_t pe = {0};
-        const char *data = natsMsg_GetData(m) ? natsMsg_GetData(m) : "";
-        if (byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &ev, &pe) == BYRON_OK)
-            json_object_object_add(o, "event", ev);
-        else
-            json_object_object_add(o, "raw", json_object_new_string_len(data, natsMsg_GetDataLength(m)));
-        print_json(o);
-        json_object_put(o);
+        print_event(m, &pending);
         natsMsg_Destroy(m);
         shown++;
         if (!a->s.follow && pending == 0) break;
@@ -521,6 +533,39 @@ static byron_status_t cmd_dlq_drop(admin_t *a, int *failed, byron_err_t *err) {
     return st;
 }
 
+/* What became of each dead letter named, read back from the stream, into items. */
+static byron_status_t replay_outcomes(admin_t *a, byron_dlq_entry_t **picked, size_t n, json_object *items,
+                                      int *failed, byron_err_t *err) {
+    byron_dlq_t after;
+    byron_status_t st = byron_dlq_read(a->js, a->comp, &after, err);
+    if (st != BYRON_OK) return st;
+    for (size_t i = 0; i < n; i++) {
+        byron_dlq_entry_t *e = byron_dlq_find(&after, picked[i]->dlq_seq);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "deadLetter", json_object_new_uint64(picked[i]->dlq_seq));
+        byron_dlq_state_t state = e ? e->state : picked[i]->state;
+        json_object_object_add(o, "state", json_object_new_string(byron_dlq_state_name(state)));
+        const byron_model_t *m;
+        char id[BYRON_ID_MAX + 1];
+        if (!picked[i]->info.own)
+            json_object_object_add(
+                o, "refused",
+                json_object_new_string(
+                    "a subscribed event's dead letter is not replayed: its handler wrote other "
+                    "objects at its place in another stream's order (docs/sink.md); drop it "
+                    "and repair by hand"));
+        else if (!aggregate_of(a, picked[i], &m, id, sizeof id))
+            json_object_object_add(
+                o, "refused",
+                json_object_new_string("its subject names no aggregate of this component: it can never "
+                                       "be projected; drop it"));
+        if (state != BYRON_DLQ_REPLAYED) *failed = 1;
+        json_object_array_add(items, o);
+    }
+    byron_dlq_cleanup(&after);
+    return BYRON_OK;
+}
+
 static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) {
     byron_dlq_t dlq;
     byron_status_t st = byron_dlq_read(a->js, a->comp, &dlq, err);
@@ -568,34 +613,7 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
         st = byron_replay_aggregate(&ro, m->name, id, &report, err);
         if (st == BYRON_OK) json_object_array_add(replays, report);
     }
-    /* What became of each dead letter named, read back from the stream. */
-    byron_dlq_t after;
-    if (st == BYRON_OK && (st = byron_dlq_read(a->js, a->comp, &after, err)) == BYRON_OK) {
-        for (size_t i = 0; i < n; i++) {
-            byron_dlq_entry_t *e = byron_dlq_find(&after, picked[i]->dlq_seq);
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "deadLetter", json_object_new_uint64(picked[i]->dlq_seq));
-            byron_dlq_state_t state = e ? e->state : picked[i]->state;
-            json_object_object_add(o, "state", json_object_new_string(byron_dlq_state_name(state)));
-            const byron_model_t *m;
-            char id[BYRON_ID_MAX + 1];
-            if (!picked[i]->info.own)
-                json_object_object_add(
-                    o, "refused",
-                    json_object_new_string(
-                        "a subscribed event's dead letter is not replayed: its handler wrote other objects "
-                        "at its "
-                        "place in another stream's order (docs/sink.md); drop it and repair by hand"));
-            else if (!aggregate_of(a, picked[i], &m, id, sizeof id))
-                json_object_object_add(
-                    o, "refused",
-                    json_object_new_string("its subject names no aggregate of this component: it can never "
-                                           "be projected; drop it"));
-            if (state != BYRON_DLQ_REPLAYED) *failed = 1;
-            json_object_array_add(items, o);
-        }
-        byron_dlq_cleanup(&after);
-    }
+    if (st == BYRON_OK) st = replay_outcomes(a, picked, n, items, failed, err);
     if (st == BYRON_OK) print_json(out);
     json_object_put(out);
     free(picked);
