@@ -111,6 +111,7 @@ typedef struct run {
     byron_gqlapi_t *gql;
     health_ctx_t hc;
     pthread_t health;
+    int health_running;
 } run_t;
 
 static int api_mode(const run_t *r) { return strcmp(r->s->mode, "api") == 0; }
@@ -253,11 +254,12 @@ static byron_status_t start_health(run_t *r, byron_err_t *err) {
     r->hc.sc = &r->sc;
     if (pthread_create(&r->health, NULL, health_thread, &r->hc) != 0)
         return byron_err_set(err, BYRON_EIO, "cannot start the health thread");
+    r->health_running = 1;
     return BYRON_OK;
 }
 static void stop_health(run_t *r) {
     atomic_store(&r->hc.stop, 1);
-    pthread_join(r->health, NULL);
+    if (r->health_running) pthread_join(r->health, NULL);
 }
 
 typedef struct {
@@ -273,15 +275,17 @@ static const step_t STEPS[] = {
 };
 #define NSTEPS (sizeof STEPS / sizeof STEPS[0])
 
-/* The steps started; on a refusal, those already started are stopped. */
-static size_t start_all(run_t *r, byron_err_t *err) {
+/* Starts the steps in order until one refuses; returns how many stop_all
+ * must stop: the refused one too (its stop undoes what it did start: every
+ * stop takes a part that is absent or half-made). *ok: all started. */
+static size_t start_all(run_t *r, int *ok, byron_err_t *err) {
     size_t n = 0;
     while (n < NSTEPS && STEPS[n].start(r, err) == BYRON_OK) n++;
-    if (n < NSTEPS) {
-        byron_log(BYRON_LOG_ERROR, "cannot start", "error", err->msg, (char *)NULL);
-        fprintf(stderr, "byron-sidecar: %s\n", err->msg);
-    }
-    return n;
+    *ok = n == NSTEPS;
+    if (*ok) return n;
+    byron_log(BYRON_LOG_ERROR, "cannot start", "error", err->msg, (char *)NULL);
+    fprintf(stderr, "byron-sidecar: %s\n", err->msg);
+    return n + 1;
 }
 
 static void stop_all(run_t *r, size_t started) {
@@ -331,8 +335,9 @@ static int serve(const byron_settings_t *s, byron_component_t *comp) {
     r.sc.component = comp;
     r.sc.metrics = byron_metrics_new();
     byron_err_t err = {0};
-    size_t started = start_all(&r, &err);
-    int rc = started == NSTEPS ? 0 : 1;
+    int ok = 0;
+    size_t started = start_all(&r, &ok, &err);
+    int rc = ok ? 0 : 1;
     if (!rc) {
         log_started(&r);
         int sig = 0;
