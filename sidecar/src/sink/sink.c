@@ -20,7 +20,6 @@
 #include "dlq.h"
 #include "envelope.h"
 #include "generation.h"
-#include "nats_options.h"
 #include "projection.h"
 #include "stream.h"
 
@@ -69,14 +68,12 @@ typedef struct outcome_metrics {
 struct byron_sink {
     byron_sink_options_t o;
     const byron_component_t *comp;
-    natsConnection *nc;
-    jsCtx *js;
-    mongoc_uri_t *uri;
-    mongoc_client_pool_t *pool;
+    byron_stream_t *stream; /* main.c's: the sidecar's one NATS connection */
+    byron_cache_t *cache;   /* main.c's: the sidecar's one MongoDB pool */
     lane_t *lanes; /* per lanes of slot 0, then per lanes of slot 1 */
     size_t nlanes, per;
     pthread_t *threads;
-    int nthreads;
+    int nthreads, nstarted; /* lane threads: wanted, started */
     atomic_int stop;
     atomic_int indexes_done[2]; /* per slot */
     pthread_mutex_t index_lock; /* one lane creates the indexes, the others wait for it */
@@ -95,6 +92,7 @@ struct byron_sink {
     } * dead_known;
     size_t ndead_known;
     int control_started;
+    int started, stopped;
     outcome_metrics_t m;
 };
 
@@ -163,7 +161,7 @@ byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t 
 /* The dead-letter stream, ensured through the sidecar's one stream layer
  * (stream.c: the operator's, with NATS users; else created on first use). */
 static byron_status_t ensure_dlq(byron_sink_t *s, byron_err_t *err) {
-    return byron_stream_ensure_dlq(s->o.stream, err);
+    return byron_stream_ensure_dlq(s->stream, err);
 }
 
 /* The dead letter's payload: the event with why it could not be projected;
@@ -207,26 +205,19 @@ static byron_status_t dead_letter(byron_sink_t *s, lane_t *l, natsMsg *msg, cons
     json_object *o = dead_letter_body(l, msg, meta, why, 0);
     const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     /* Headers and framing fit in 2 KiB (the reason is cut to 199 bytes). */
-    if (strlen(txt) + 2048 > (size_t)natsConnection_GetMaxPayload(s->nc)) {
+    if ((int64_t)strlen(txt) + 2048 > byron_stream_max_payload(s->stream)) {
         json_object_put(o);
         o = dead_letter_body(l, msg, meta, why, 1);
         txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     }
-    natsMsg *dm = NULL;
-    natsStatus ns = natsMsg_Create(&dm, subj, NULL, txt, (int)strlen(txt));
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Nats-Msg-Id", msgid);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Byron-Dlq-Error", hwhy);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Byron-Dlq-Stream", l->stream);
-    if (ns == NATS_OK) ns = natsMsgHeader_Set(dm, "Byron-Dlq-Sequence", seq);
-    jsPubAck *ack = NULL;
-    jsErrCode jerr = 0;
-    if (ns == NATS_OK) ns = js_PublishMsg(&ack, s->js, dm, NULL, &jerr);
-    jsPubAck_Destroy(ack);
-    natsMsg_Destroy(dm);
+    const char *const headers[] = {"Nats-Msg-Id",        msgid,     "Byron-Dlq-Error",    hwhy,
+                                   "Byron-Dlq-Stream",   l->stream, "Byron-Dlq-Sequence", seq,
+                                   NULL};
+    byron_err_t pe = {0};
+    byron_status_t st = byron_stream_publish_headers(s->stream, subj, txt, strlen(txt), headers, &pe);
     json_object_put(o);
-    if (ns != NATS_OK)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s (JetStream error %d)",
-                             s->dlq_stream, natsStatus_GetText(ns), (int)jerr);
+    if (st != BYRON_OK)
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "publishing to %s: %s", s->dlq_stream, pe.msg);
     return BYRON_OK;
 }
 
@@ -325,72 +316,37 @@ static byron_status_t ensure_indexes(byron_sink_t *s, const lane_t *lane, mongoc
     return st;
 }
 
-static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, byron_err_t *err) {
-    if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED)
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
-    if (l->kind == LANE_OWN && ensure_indexes(s, l, cl, err) != BYRON_OK) return err->code;
-    if (l->kind == LANE_SUB) { /* the checkpoint */
-        char cname[200];
-        byron_generation_collection(l->gen, BYRON_SINK_STATE_COLLECTION, cname, sizeof cname);
-        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, cname);
-        char key[200];
-        snprintf(key, sizeof key, "sub:%s", l->stream);
-        bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-        const bson_t *d;
-        bson_error_t be;
-        byron_status_t st = BYRON_OK;
-        if (mongoc_cursor_next(cur, &d)) {
-            bson_iter_t it;
-            if (bson_iter_init_find(&it, d, "seq")) l->checkpoint = (uint64_t)bson_iter_as_int64(&it);
-        } else if (mongoc_cursor_error(cur, &be)) {
-            st =
-                byron_err_set(err, BYRON_EUNAVAILABLE, "reading the subscription checkpoint: %s", be.message);
-        }
-        mongoc_cursor_destroy(cur);
-        bson_destroy(filter);
-        mongoc_collection_destroy(coll);
-        if (st != BYRON_OK) return st;
+/* The subscribed lane's checkpoint: the last stream sequence it applied. */
+static byron_status_t checkpoint_load(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, byron_err_t *err) {
+    char key[200];
+    snprintf(key, sizeof key, "sub:%s", l->stream);
+    json_object *doc = NULL;
+    byron_status_t st = byron_cache_read_doc(cl, s->o.database, l->gen, BYRON_SINK_STATE_COLLECTION, key, &doc, err);
+    json_object *seq = NULL;
+    if (st == BYRON_OK && json_object_object_get_ex(doc, "seq", &seq))
+        l->checkpoint = (uint64_t)json_object_get_int64(seq);
+    json_object_put(doc);
+    if (st == BYRON_ENOTFOUND) {
+        byron_err_clear(err);
+        return BYRON_OK;
     }
-    jsConsumerConfig cc;
-    jsConsumerConfig_Init(&cc);
-    cc.Durable = l->durable;
-    cc.Name = l->durable;
+    if (st != BYRON_OK) return byron_err_set(err, BYRON_EUNAVAILABLE, "reading the subscription checkpoint: %s", err->msg);
+    return BYRON_OK;
+}
+
+static byron_status_t lane_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, byron_err_t *err) {
+    if (!byron_stream_connected(s->stream)) return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
+    if (l->kind == LANE_OWN && ensure_indexes(s, l, cl, err) != BYRON_OK) return err->code;
+    if (l->kind == LANE_SUB && checkpoint_load(s, l, cl, err) != BYRON_OK) return err->code;
     char description[64]; /* the operator reads a rebuild's progress by it (docs/operator.md) */
     snprintf(description, sizeof description, BYRON_SINK_DESCRIPTION_FMT, (long long)l->gen);
-    cc.Description = description;
-    cc.DeliverPolicy = js_DeliverAll;
-    cc.AckPolicy = js_AckExplicit;
-    cc.AckWait = (int64_t)s->o.ack_wait_ms * 1000000;
-    cc.MaxDeliver = -1; /* the sink dead-letters itself: the server must never drop an event silently */
-    cc.MaxAckPending = 1;
-    cc.FilterSubject = l->filter;
-    jsConsumerInfo *ci = NULL;
-    jsErrCode jerr = 0;
-    natsStatus ns = js_AddConsumer(&ci, s->js, l->stream, &cc, NULL, &jerr);
-    if (ns != NATS_OK &&
-        (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr || jerr == 10148))
-        ns = js_UpdateConsumer(&ci, s->js, l->stream, &cc, NULL, &jerr);
-    jsConsumerInfo_Destroy(ci);
-    if (ns != NATS_OK) {
-        const char *txt = nats_GetLastError(NULL);
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s on %s: %s%s%s", l->durable, l->stream,
-                             jerr == JSStreamNotFoundErr ? "stream not found" : natsStatus_GetText(ns),
-                             txt && jerr != JSStreamNotFoundErr ? ": " : "",
-                             txt && jerr != JSStreamNotFoundErr ? txt : "");
-    }
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = l->stream;
-    so.Consumer = l->durable;
-    so.ManualAck = true;
-    ns = js_PullSubscribe(&l->sub, s->js, l->filter, l->durable, NULL, &so, &jerr);
-    if (ns != NATS_OK) {
-        l->sub = NULL;
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", l->durable,
-                             natsStatus_GetText(ns));
-    }
-    return BYRON_OK;
+    byron_stream_consumer_t c = {.stream = l->stream,
+                                 .durable = l->durable,
+                                 .filter = l->filter,
+                                 .description = description,
+                                 .ack_wait_ms = s->o.ack_wait_ms};
+    if (byron_stream_consumer_ensure(s->stream, &c, err) != BYRON_OK) return err->code;
+    return byron_stream_pull_subscribe(s->stream, &c, &l->sub, err);
 }
 
 static void lane_unbind(lane_t *l) {
@@ -427,7 +383,7 @@ static int dead_known(const byron_sink_t *s, const char *stream, uint64_t seq) {
  * then only deduplicated within the DLQ's window (logged). */
 static byron_status_t dead_known_load(byron_sink_t *s, byron_err_t *err) {
     byron_dlq_t dlq;
-    byron_status_t st = byron_dlq_read(s->js, s->comp, &dlq, err);
+    byron_status_t st = byron_dlq_read(byron_stream_jetstream(s->stream), s->comp, &dlq, err);
     if (st == BYRON_ELIMIT) {
         byron_log(BYRON_LOG_WARN,
                   "rebuild: the dead-letter stream is too long to read: a dead letter may be stored twice",
@@ -572,13 +528,12 @@ static void refresh_pending(byron_sink_t *s, lane_t *l) {
     int64_t now = byron_clock_mono_ms();
     if (!s->m.pending || now < l->next_info_ms) return;
     l->next_info_ms = now + 5000;
-    jsConsumerInfo *ci = NULL;
-    jsErrCode jerr = 0;
-    if (js_GetConsumerInfo(&ci, s->js, l->stream, l->durable, NULL, &jerr) == NATS_OK) {
+    byron_stream_consumer_info_t ci;
+    byron_err_t e = {0};
+    if (byron_stream_consumer_info(s->stream, l->stream, l->durable, &ci, &e) == BYRON_OK) {
         const char *v[] = {l->durable};
-        byron_metric_set(s->m.pending, v, (double)ci->NumPending);
+        byron_metric_set(s->m.pending, v, (double)ci.pending);
     }
-    jsConsumerInfo_Destroy(ci);
 }
 
 typedef struct {
@@ -591,7 +546,7 @@ static void *lane_thread(void *arg) {
     byron_sink_t *s = ta->s;
     int t = ta->index;
     free(ta);
-    mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
+    mongoc_client_t *cl = byron_cache_client_pop(s->cache);
     int64_t idle = 0;
     while (!atomic_load(&s->stop)) {
         int got = 0, waited = 0;
@@ -625,38 +580,27 @@ static void *lane_thread(void *arg) {
                 l->setup_delay_ms = 0;
                 lane_set(l, 1, "");
             }
-            natsMsgList list = {0};
-            jsFetchRequest fr;
-            jsFetchRequest_Init(&fr);
-            fr.Batch = 1; /* MaxAckPending 1: the server has at most one for us */
-            fr.NoWait = !single;
-            fr.Expires = single ? (int64_t)500 * 1000000 : 0; /* ≤ 0.5 s: shutdown stays prompt */
-            jsErrCode jerr = 0;
-            natsStatus ns = natsSubscription_FetchRequest(&list, l->sub, &fr);
-            (void)jerr;
-            if (ns == NATS_OK) {
-                for (int k = 0; k < list.Count; k++) {
-                    handle_msg(s, l, cl, list.Msgs[k]);
-                    got++;
-                }
-                natsMsgList_Destroy(&list);
-            } else if (ns == NATS_TIMEOUT || ns == NATS_NOT_FOUND) {
-                waited = single && ns == NATS_TIMEOUT;
+            natsMsg *msg = NULL;
+            byron_err_t fe = {0};
+            /* ≤ 0.5 s long polls: shutdown stays prompt */
+            byron_status_t st = byron_stream_fetch(l->sub, single ? 500 : 0, &msg, &fe);
+            if (st == BYRON_OK) {
+                handle_msg(s, l, cl, msg);
+                natsMsg_Destroy(msg);
+                got++;
+            } else if (st == BYRON_ETIMEDOUT || st == BYRON_ENOTFOUND) {
+                waited = single && st == BYRON_ETIMEDOUT;
                 refresh_pending(s, l);
-            } else if (ns == NATS_CONNECTION_CLOSED || ns == NATS_INVALID_SUBSCRIPTION) {
+            } else if (st == BYRON_ESTATE) {
                 lane_unbind(l);
-            } else if (natsConnection_Status(s->nc) == NATS_CONN_STATUS_CONNECTED) {
+            } else if (byron_stream_connected(s->stream)) {
                 /* e.g. the consumer was deleted (a rebuild elsewhere): bind again */
-                const char *txt = nats_GetLastError(NULL);
-                char msg[300];
-                snprintf(msg, sizeof msg, "fetch: %s%s%s", natsStatus_GetText(ns), txt ? ": " : "",
-                         txt ? txt : "");
-                jsConsumerInfo *ci = NULL;
-                if (js_GetConsumerInfo(&ci, s->js, l->stream, l->durable, NULL, &jerr) != NATS_OK) {
-                    lane_set(l, 0, msg);
+                byron_stream_consumer_info_t ci;
+                byron_err_t ie = {0};
+                if (byron_stream_consumer_info(s->stream, l->stream, l->durable, &ci, &ie) != BYRON_OK) {
+                    lane_set(l, 0, fe.msg);
                     lane_unbind(l);
                 }
-                jsConsumerInfo_Destroy(ci);
             }
         }
         if (got || waited) {
@@ -668,7 +612,7 @@ static void *lane_thread(void *arg) {
         }
     }
     for (size_t i = (size_t)t; i < s->nlanes; i += (size_t)s->nthreads) lane_unbind(&s->lanes[i]);
-    mongoc_client_pool_push(s->pool, cl);
+    byron_cache_client_push(s->cache, cl);
     return NULL;
 }
 
@@ -698,14 +642,9 @@ static void slot_retire(byron_sink_t *s, int slot) {
 
 /* Delete a slot's durables (its lanes' names; none bound here). */
 static byron_status_t slot_delete_durables(byron_sink_t *s, int slot, byron_err_t *err) {
-    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++) {
-        jsErrCode jerr = 0;
-        natsStatus ns = js_DeleteConsumer(s->js, s->lanes[i].stream, s->lanes[i].durable, NULL, &jerr);
-        if (ns != NATS_OK && ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr &&
-            jerr != JSStreamNotFoundErr)
-            return byron_err_set(err, BYRON_EUNAVAILABLE, "deleting consumer %s: %s", s->lanes[i].durable,
-                                 natsStatus_GetText(ns));
-    }
+    for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++)
+        if (byron_stream_consumer_delete(s->stream, s->lanes[i].stream, s->lanes[i].durable, err) != BYRON_OK)
+            return err->code;
     return BYRON_OK;
 }
 
@@ -721,28 +660,23 @@ static byron_status_t build_progress(byron_sink_t *s, int b, int64_t slack, int6
         int64_t left[2] = {0, 0};
         for (int w = 0; w < 2; w++) {
             const lane_t *x = w ? twin : l;
-            jsConsumerInfo *ci = NULL;
-            jsErrCode jerr = 0;
-            natsStatus ns = js_GetConsumerInfo(&ci, s->js, x->stream, x->durable, NULL, &jerr);
-            if (ns == NATS_OK) {
-                left[w] = (int64_t)ci->NumPending + (int64_t)ci->NumAckPending;
-            } else if (jerr == JSStreamNotFoundErr) { /* a subscribed component not deployed: nothing to do */
-            } else if (!w) {                          /* not created yet (or NATS away): not caught up */
+            byron_stream_consumer_info_t ci;
+            byron_err_t e = {0};
+            byron_status_t st = byron_stream_consumer_info(s->stream, x->stream, x->durable, &ci, &e);
+            if (st == BYRON_OK) {
+                left[w] = ci.pending + ci.ack_pending;
+            } else if (ci.stream_missing) { /* a subscribed component not deployed: nothing to do */
+            } else if (!w) {                /* not created yet (or NATS away): not caught up */
                 *caught_up = 0;
-                if (ns != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr)
-                    return byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s: %s", x->durable,
-                                         natsStatus_GetText(ns));
+                if (st != BYRON_ENOTFOUND) return byron_err_set(err, st, "%s", e.msg);
             }
-            jsConsumerInfo_Destroy(ci);
         }
         *remaining += left[0];
         if (left[0] > left[1] + slack) *caught_up = 0;
         if (k == 0 || l->kind == LANE_SUB) { /* each stream once: the own one with its first lane */
-            jsStreamInfo *si = NULL;
-            jsErrCode jerr = 0;
-            if (js_GetStreamInfo(&si, s->js, l->stream, NULL, &jerr) == NATS_OK)
-                *total += (int64_t)si->State.Msgs;
-            jsStreamInfo_Destroy(si);
+            int64_t msgs = 0;
+            byron_err_t e = {0};
+            if (byron_stream_messages(s->stream, l->stream, &msgs, &e) == BYRON_OK) *total += msgs;
         }
     }
     return BYRON_OK;
@@ -914,7 +848,7 @@ static void follow(byron_sink_t *s, mongoc_client_t *cl) {
  * switches, and drops the old one after the grace period. */
 static void *control_thread(void *arg) {
     byron_sink_t *s = arg;
-    mongoc_client_t *cl = mongoc_client_pool_pop(s->pool);
+    mongoc_client_t *cl = byron_cache_client_pop(s->cache);
     byron_generation_pointer_t p;
     if (!read_pointer(s, cl, &p)) goto out;
     int a = p.active_slot;
@@ -943,179 +877,142 @@ static void *control_thread(void *arg) {
     }
     follow(s, cl);
 out:
-    mongoc_client_pool_push(s->pool, cl);
+    byron_cache_client_push(s->cache, cl);
     return NULL;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-static void on_connected(natsConnection *nc, void *ud) {
-    (void)nc;
-    (void)ud;
-    byron_log(BYRON_LOG_INFO, "sink: NATS connected", (char *)NULL);
+/* The defaults of the settings left at 0 (sink.h). */
+static void options_defaults(byron_sink_options_t *o) {
+    if (!getenv("BYRON_CACHE_GRACE_MS") && o->grace_ms <= 0) o->grace_ms = 60000;
+    if (o->max_deliver <= 0) o->max_deliver = 5;
+    if (o->retry_ms <= 0) o->retry_ms = 500;
+    if (o->ack_wait_ms <= 0) o->ack_wait_ms = 30000;
+    if (o->dlq_attempts <= 0) o->dlq_attempts = o->max_deliver + 10;
+}
+
+/* Lane i's names: slot i / per, the own stream's partition or a subscription. */
+static void lane_init(byron_sink_t *s, size_t i) {
+    lane_t *l = &s->lanes[i];
+    size_t k = i % s->per;
+    char base[160];
+    pthread_mutex_init(&l->lock, NULL);
+    l->slot = (int)(i / s->per);
+    if (k < (size_t)s->comp->partitions) {
+        l->kind = LANE_OWN;
+        l->partition = (int)k;
+        snprintf(l->stream, sizeof l->stream, "%s", s->comp->stream);
+        snprintf(base, sizeof base, BYRON_SINK_DURABLE_FMT, (int)k);
+        byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
+        snprintf(l->filter, sizeof l->filter, "%s.%d.>", s->comp->subject_prefix, (int)k);
+    } else {
+        const byron_subscription_t *sd = &s->comp->subscriptions[k - (size_t)s->comp->partitions];
+        l->kind = LANE_SUB;
+        l->subdef = sd;
+        snprintf(l->stream, sizeof l->stream, "BYRON_%s_%s", sd->namespace_, sd->component);
+        for (char *p = l->stream; *p; p++)
+            if (*p == '-') *p = '_';
+        byron_sink_subscription_durable(s->comp, base, sizeof base);
+        byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
+        /* Exactly the aggregate subjects (6 tokens): not the other component's unique claims. */
+        snprintf(l->filter, sizeof l->filter, "byron.%s.%s.*.*.*", sd->namespace_, sd->component);
+    }
+    snprintf(l->err, sizeof l->err, "starting");
+}
+
+static void metrics_register(byron_sink_t *s, byron_metrics_t *metrics) {
+    static const char *const EL[] = {"type", "outcome", NULL};
+    static const char *const PL[] = {"consumer", NULL};
+    if (!metrics) return;
+    s->m.events = byron_metrics_register(metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
+                                         "Events handled by the sink, by type and outcome (projected, skipped, "
+                                         "unhandled, filtered, failed, deferred, dead_lettered, dead_letter_failed)",
+                                         EL, NULL, 0);
+    s->m.latency = byron_metrics_register(metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
+                                          "Time to project one event (read, app, write)", NULL, NULL, 0);
+    s->m.age = byron_metrics_register(metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_event_age_seconds",
+                                      "From the event's storage in the stream to its projection", NULL, NULL, 0);
+    s->m.pending = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "byron_sink_consumer_pending",
+                                          "Events not yet delivered, per consumer (lag)", PL, NULL, 0);
+    s->m.dlq_failures = byron_metrics_register(
+        metrics, BYRON_METRIC_COUNTER, "byron_sink_dead_letter_failures_total",
+        "Events terminated because their dead letter could not be stored (they stay in the stream)", NULL, NULL, 0);
+    s->m.generation = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "byron_cache_generation",
+                                             "The cache generation the api reads, as this sink last saw it", NULL,
+                                             NULL, 0);
+    s->m.rebuild_pending = byron_metrics_register(metrics, BYRON_METRIC_GAUGE, "byron_sink_rebuild_pending",
+                                                  "Events a cache rebuild still has to project (0: none under way)",
+                                                  NULL, NULL, 0);
 }
 
 byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err) {
     byron_sink_t *s = calloc(1, sizeof *s);
-    natsOptions *nopts = NULL;
-    bson_error_t be;
     if (!s) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return NULL;
     }
     s->o = *o;
     s->comp = o->component;
+    s->stream = o->stream;
+    s->cache = o->cache;
+    s->o.database = byron_cache_database(o->cache);
     pthread_mutex_init(&s->index_lock, NULL);
-    if (!getenv("BYRON_CACHE_GRACE_MS") && s->o.grace_ms <= 0) s->o.grace_ms = 60000;
-    if (s->o.max_deliver <= 0) s->o.max_deliver = 5;
-    if (s->o.retry_ms <= 0) s->o.retry_ms = 500;
-    if (s->o.ack_wait_ms <= 0) s->o.ack_wait_ms = 30000;
-    if (s->o.dlq_attempts <= 0) s->o.dlq_attempts = s->o.max_deliver + 10;
+    options_defaults(&s->o);
     byron_sink_dlq_names(s->comp, s->dlq_stream, sizeof s->dlq_stream, s->dlq_prefix, sizeof s->dlq_prefix);
     s->per = (size_t)s->comp->partitions + s->comp->nsubscriptions;
     s->nlanes = 2 * s->per; /* two name slots (generation.h) */
-    if (!(s->lanes = calloc(s->nlanes, sizeof *s->lanes))) goto nomem;
-    for (size_t i = 0; i < s->nlanes; i++) {
-        lane_t *l = &s->lanes[i];
-        size_t k = i % s->per;
-        char base[160];
-        pthread_mutex_init(&l->lock, NULL);
-        l->slot = (int)(i / s->per);
-        if (k < (size_t)s->comp->partitions) {
-            l->kind = LANE_OWN;
-            l->partition = (int)k;
-            snprintf(l->stream, sizeof l->stream, "%s", s->comp->stream);
-            snprintf(base, sizeof base, BYRON_SINK_DURABLE_FMT, (int)k);
-            byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
-            snprintf(l->filter, sizeof l->filter, "%s.%d.>", s->comp->subject_prefix, (int)k);
-        } else {
-            const byron_subscription_t *sd = &s->comp->subscriptions[k - (size_t)s->comp->partitions];
-            l->kind = LANE_SUB;
-            l->subdef = sd;
-            snprintf(l->stream, sizeof l->stream, "BYRON_%s_%s", sd->namespace_, sd->component);
-            for (char *p = l->stream; *p; p++)
-                if (*p == '-') *p = '_';
-            byron_sink_subscription_durable(s->comp, base, sizeof base);
-            byron_generation_durable(l->slot, base, l->durable, sizeof l->durable);
-            /* Exactly the aggregate subjects (6 tokens): not the other component's unique claims. */
-            snprintf(l->filter, sizeof l->filter, "byron.%s.%s.*.*.*", sd->namespace_, sd->component);
-        }
-        snprintf(l->err, sizeof l->err, "starting");
-    }
-    if (o->metrics) {
-        static const char *const EL[] = {"type", "outcome", NULL};
-        static const char *const PL[] = {"consumer", NULL};
-        s->m.events = byron_metrics_register(
-            o->metrics, BYRON_METRIC_COUNTER, "byron_sink_events_total",
-            "Events handled by the sink, by type and outcome (projected, skipped, "
-            "unhandled, filtered, failed, deferred, dead_lettered, dead_letter_failed)",
-            EL, NULL, 0);
-        s->m.latency =
-            byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
-                                   "Time to project one event (read, app, write)", NULL, NULL, 0);
-        s->m.age =
-            byron_metrics_register(o->metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_event_age_seconds",
-                                   "From the event's storage in the stream to its projection", NULL, NULL, 0);
-        s->m.pending = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_sink_consumer_pending",
-                                              "Events not yet delivered, per consumer (lag)", PL, NULL, 0);
-        s->m.dlq_failures = byron_metrics_register(
-            o->metrics, BYRON_METRIC_COUNTER, "byron_sink_dead_letter_failures_total",
-            "Events terminated because their dead letter could not be stored (they stay in the stream)", NULL,
-            NULL, 0);
-        s->m.generation = byron_metrics_register(
-            o->metrics, BYRON_METRIC_GAUGE, "byron_cache_generation",
-            "The cache generation the api reads, as this sink last saw it", NULL, NULL, 0);
-        s->m.rebuild_pending = byron_metrics_register(
-            o->metrics, BYRON_METRIC_GAUGE, "byron_sink_rebuild_pending",
-            "Events a cache rebuild still has to project (0: none under way)", NULL, NULL, 0);
-    }
-    /* Own connection: the sink's fetches and acks do not queue behind anything else. */
-    natsStatus ns;
-    char name[200];
-    snprintf(name, sizeof name, "byron-sink/%s/%s", s->comp->namespace_, s->comp->component);
-    if ((ns = natsOptions_Create(&nopts)) != NATS_OK ||
-        (ns = natsOptions_SetURL(nopts, o->nats_url)) != NATS_OK ||
-        (ns = natsOptions_SetName(nopts, name)) != NATS_OK ||
-        /* with a connected callback, Connect returns at once and connects in the background */
-        (ns = natsOptions_SetRetryOnFailedConnect(nopts, true, on_connected, NULL)) != NATS_OK ||
-        (ns = natsOptions_SetMaxReconnect(nopts, -1)) != NATS_OK ||
-        (ns = natsOptions_SetReconnectWait(nopts, 200)) != NATS_OK ||
-        (ns = natsOptions_SetTimeout(nopts, 2000)) != NATS_OK) {
-        byron_err_set(err, BYRON_EIO, "NATS options: %s", natsStatus_GetText(ns));
-        goto fail;
-    }
-    if (byron_nats_options_apply(nopts, err) != BYRON_OK) goto fail;
-    ns = natsConnection_Connect(&s->nc, nopts);
-    if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) {
-        s->nc = NULL;
-        byron_err_set(err, BYRON_EUNAVAILABLE, "%s: %s", o->nats_url, natsStatus_GetText(ns));
-        goto fail;
-    }
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = 5000;
-    if ((ns = natsConnection_JetStream(&s->js, s->nc, &jo)) != NATS_OK) {
-        byron_err_set(err, BYRON_EIO, "JetStream context: %s", natsStatus_GetText(ns));
-        goto fail;
-    }
-    if (!(s->uri = mongoc_uri_new_with_error(o->mongo_uri, &be))) {
-        byron_err_set(err, BYRON_EINVAL, "BYRON_MONGO_URI: %s", be.message);
-        goto fail;
-    }
-    if (!mongoc_uri_has_option(s->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(s->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
-    if (!mongoc_uri_has_option(s->uri, MONGOC_URI_SOCKETTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(s->uri, MONGOC_URI_SOCKETTIMEOUTMS, 10000);
-    if (!(s->pool = mongoc_client_pool_new(s->uri))) {
-        byron_err_set(err, BYRON_EIO, "cannot create the MongoDB client pool");
-        goto fail;
-    }
-    mongoc_client_pool_set_error_api(s->pool, MONGOC_ERROR_API_VERSION_2);
-    mongoc_client_pool_set_appname(s->pool, "byron-sink");
     s->nthreads = o->threads > 0 ? o->threads : MAX_THREADS_DEFAULT;
     if ((size_t)s->nthreads > s->per) s->nthreads = (int)s->per; /* a thread owns a lane of each slot */
-    mongoc_client_pool_max_size(s->pool, (uint32_t)s->nthreads + 3);
-    if (!(s->threads = calloc((size_t)s->nthreads, sizeof *s->threads))) goto nomem;
+    if (!(s->lanes = calloc(s->nlanes, sizeof *s->lanes)) ||
+        !(s->threads = calloc((size_t)s->nthreads, sizeof *s->threads))) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        byron_sink_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->nlanes; i++) lane_init(s, i);
+    metrics_register(s, o->metrics);
+    /* Each lane thread and the generation thread hold a cache client for their life. */
+    if (byron_cache_reserve_clients(s->cache, s->nthreads + 1, err) != BYRON_OK) {
+        byron_sink_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+byron_status_t byron_sink_start(byron_sink_t *s, byron_err_t *err) {
+    if (s->started) return byron_err_set(err, BYRON_ESTATE, "the sink is already started");
+    s->started = 1;
     for (int t = 0; t < s->nthreads; t++) {
         thread_arg_t *ta = malloc(sizeof *ta);
-        if (!ta) goto nomem;
+        if (!ta) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
         ta->s = s;
         ta->index = t;
         if (pthread_create(&s->threads[t], NULL, lane_thread, ta) != 0) {
             free(ta);
-            s->nthreads = t;
-            byron_err_set(err, BYRON_EIO, "cannot start the sink's lane threads");
-            goto fail;
+            return byron_err_set(err, BYRON_EIO, "cannot start the sink's lane threads");
         }
+        s->nstarted = t + 1; /* what stop joins */
     }
-    if (pthread_create(&s->control, NULL, control_thread, s) != 0) {
-        byron_err_set(err, BYRON_EIO, "cannot start the sink's generation thread");
-        goto fail;
-    }
+    if (pthread_create(&s->control, NULL, control_thread, s) != 0)
+        return byron_err_set(err, BYRON_EIO, "cannot start the sink's generation thread");
     s->control_started = 1;
-    natsOptions_Destroy(nopts);
-    return s;
-nomem:
-    byron_err_set(err, BYRON_ENOMEM, "out of memory");
-fail:
-    natsOptions_Destroy(nopts);
-    byron_sink_free(s);
-    return NULL;
+    return BYRON_OK;
+}
+
+void byron_sink_stop(byron_sink_t *s) {
+    if (!s || s->stopped) return;
+    s->stopped = 1;
+    atomic_store(&s->stop, 1);
+    if (s->control_started) pthread_join(s->control, NULL);
+    for (int t = 0; t < s->nstarted; t++) pthread_join(s->threads[t], NULL);
+    if (s->started) byron_stream_flush(s->stream, 1000); /* the last acks */
 }
 
 void byron_sink_free(byron_sink_t *s) {
     if (!s) return;
-    atomic_store(&s->stop, 1);
-    if (s->control_started) pthread_join(s->control, NULL);
-    for (int t = 0; s->threads && t < s->nthreads; t++) pthread_join(s->threads[t], NULL);
+    byron_sink_stop(s);
     free(s->threads);
-    jsCtx_Destroy(s->js);
-    if (s->nc) {
-        natsConnection_FlushTimeout(s->nc, 1000); /* the last acks */
-        natsConnection_Destroy(s->nc);
-    }
-    if (s->pool) mongoc_client_pool_destroy(s->pool);
-    mongoc_uri_destroy(s->uri);
     free(s->dead_known);
     byron_projection_free(s->proj[0]);
     byron_projection_free(s->proj[1]);
