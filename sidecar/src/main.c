@@ -8,10 +8,10 @@
  * Process-wide initialisation lives here and only here: curl_global_init,
  * mongoc_init, nats (implicitly opened, closed at exit). */
 #include "admin.h"
-#include "commands.h"
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
+#include "commands.h"
 #include "component_schema.h"
 #include "gqlapi_endpoint.h"
 #include "server.h"
@@ -435,11 +435,8 @@ int main(int argc, char **argv) {
         if (!(sc.auth = byron_auth_new(&ao, &err))) goto out;
     }
     if (strcmp(s.mode, "sink") == 0) {
-        byron_sink_options_t ko = {.component = comp,
-                                   .stream = sc.stream,
-                                   .cache = sc.cache,
-                                   .app = sc.app,
-                                   .metrics = sc.metrics};
+        byron_sink_options_t ko = {
+            .component = comp, .stream = sc.stream, .cache = sc.cache, .app = sc.app, .metrics = sc.metrics};
         if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
             goto out;
         sc.mode_readiness = sink_readiness;

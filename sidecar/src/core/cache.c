@@ -7,8 +7,8 @@
  * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
-#include "byron/clock.h"
 #include "byron/base64.h"
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "generation.h"
 #include "json_bson.h"
@@ -29,7 +29,8 @@ struct byron_cache {
      * rises. A read that fails keeps the last one. */
     atomic_llong gen;
     atomic_llong next_read_ms;
-    uint32_t max_clients; /* the pool's bound: the api's calls plus the clients reserved (the sink's threads) */
+    uint32_t
+        max_clients; /* the pool's bound: the api's calls plus the clients reserved (the sink's threads) */
 };
 
 /* The generation for a call now, refreshed from the pointer when it is due:
@@ -167,7 +168,8 @@ static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name,
 }
 
 byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, int64_t gen,
-                                   const char *coll_name, const char *id, json_object **out, byron_err_t *err) {
+                                    const char *coll_name, const char *id, json_object **out,
+                                    byron_err_t *err) {
     *out = NULL;
     char name[200];
     byron_generation_collection(gen, coll_name, name, sizeof name);
@@ -340,8 +342,7 @@ static byron_status_t cursor_decode(const char *cur, json_object **sortval, json
     int bad = byron_base64_decode(cur, n, &buf, &len) != 0 || len == 0 ||
               byron_json_parse(buf, len, 8, &arr, &e) != BYRON_OK;
     free(buf);
-    if (bad ||
-        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
+    if (bad || !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
         !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_string)) {
         json_object_put(arr);
         return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");

@@ -86,7 +86,8 @@ void byron_cache_client_push(byron_cache_t *cache, mongoc_client_t *cl);
  *                       event and dead-letters it after its deliveries
  *                       (docs/sink.md, "Failures"). */
 byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, int64_t gen,
-                                   const char *coll_name, const char *id, json_object **out, byron_err_t *err);
+                                    const char *coll_name, const char *id, json_object **out,
+                                    byron_err_t *err);
 /* A libmongoc error as a status: server selection and socket errors are
  * BYRON_EUNAVAILABLE ("cache unavailable (what): ..."), the rest BYRON_EIO
  * ("cache what failed: ..."). */

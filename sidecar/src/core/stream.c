@@ -615,7 +615,8 @@ byron_status_t byron_stream_pull_subscribe(byron_stream_t *s, const byron_stream
     natsStatus ns = js_PullSubscribe(sub, s->js, c->filter, c->durable, NULL, &so, &jerr);
     if (ns == NATS_OK) return BYRON_OK;
     *sub = NULL;
-    return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", c->durable, natsStatus_GetText(ns));
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", c->durable,
+                         natsStatus_GetText(ns));
 }
 
 byron_status_t byron_stream_fetch(natsSubscription *sub, int wait_ms, natsMsg **msg, byron_err_t *err) {
@@ -672,10 +673,12 @@ byron_status_t byron_stream_consumer_delete(byron_stream_t *s, const char *strea
     natsStatus ns = js_DeleteConsumer(s->js, stream, durable, NULL, &jerr);
     if (ns == NATS_OK || ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr)
         return BYRON_OK;
-    return byron_err_set(err, BYRON_EUNAVAILABLE, "deleting consumer %s: %s", durable, natsStatus_GetText(ns));
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "deleting consumer %s: %s", durable,
+                         natsStatus_GetText(ns));
 }
 
-byron_status_t byron_stream_messages(byron_stream_t *s, const char *stream, int64_t *count, byron_err_t *err) {
+byron_status_t byron_stream_messages(byron_stream_t *s, const char *stream, int64_t *count,
+                                     byron_err_t *err) {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus ns = js_GetStreamInfo(&si, s->js, stream, NULL, &jerr);

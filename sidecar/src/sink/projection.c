@@ -108,7 +108,7 @@ static void after_set_absent(byron_projection_t *p, const char *type, int absent
  * event's fault (UNAVAILABLE); any other failure, an unreadable document
  * included (cache.h), is retried and dead-lettered after its deliveries. */
 static byron_proj_result_t settle_as(byron_status_t st) {
-    return st == BYRON_OK            ? BYRON_PROJ_APPLIED
+    return st == BYRON_OK             ? BYRON_PROJ_APPLIED
            : st == BYRON_EUNAVAILABLE ? BYRON_PROJ_UNAVAILABLE
                                       : BYRON_PROJ_RETRY;
 }
