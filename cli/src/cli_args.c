@@ -299,102 +299,110 @@ static int apply(byron_cli_args_t *a, const seen_t *s, char *err, size_t cap) {
     return 0;
 }
 
-int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char *err, size_t cap) {
-    memset(a, 0, sizeof *a);
-    a->limit = -1;
-    a->wait = 1;
-    a->help_for = BYRON_CLI_HELP;
-    err[0] = '\0';
-    if (argc > 1 && !strcmp(argv[1], "__complete")) { /* the words as they are, flags included */
-        a->command = BYRON_CLI_COMPLETE;
-        for (int i = 2; i < argc && a->nwords < BYRON_CLI_MAX_WORDS; i++) a->words[a->nwords++] = argv[i];
-        /* the global flags before the word being completed still apply (namespace, context) */
-        for (int i = 0; i + 1 < a->nwords; i++) {
-            const char *w = a->words[i];
-            const char **dst = !strcmp(w, "-n") || !strcmp(w, "--namespace") ? &a->namespace_
-                               : !strcmp(w, "--context")                     ? &a->context
-                               : !strcmp(w, "--kubeconfig")                  ? &a->kubeconfig
-                                                                             : NULL;
-            if (dst && i + 2 < a->nwords) *dst = a->words[++i];
-        }
-        return 0;
+/* `__complete WORDS...`: the words as they are, flags included; the global
+ * flags before the word being completed still apply (namespace, context). */
+static void parse_complete(int argc, char *const argv[], byron_cli_args_t *a) {
+    a->command = BYRON_CLI_COMPLETE;
+    for (int i = 2; i < argc && a->nwords < BYRON_CLI_MAX_WORDS; i++) a->words[a->nwords++] = argv[i];
+    for (int i = 0; i + 1 < a->nwords; i++) {
+        const char *w = a->words[i];
+        const char **dst = !strcmp(w, "-n") || !strcmp(w, "--namespace") ? &a->namespace_
+                           : !strcmp(w, "--context")                     ? &a->context
+                           : !strcmp(w, "--kubeconfig")                  ? &a->kubeconfig
+                                                                         : NULL;
+        if (dst && i + 2 < a->nwords) *dst = a->words[++i];
     }
-    const char *pos[BYRON_CLI_MAX_SEQS + 8] = {0};
-    int npos = 0, help = 0, version = 0;
+}
+
+/* The command line cut into positional words and flags (with their values),
+ * before anyone knows which command the words name. */
+typedef struct words {
+    const char *pos[BYRON_CLI_MAX_SEQS + 8];
+    int npos;
     seen_t seen[128];
-    int nseen = 0;
+    int nseen;
+    int help, version;
+} words_t;
+
+static int add_positional(words_t *w, const char *word, char *err, size_t cap) {
+    if (w->npos == (int)(sizeof w->pos / sizeof w->pos[0])) return fail(err, cap, "too many arguments");
+    w->pos[w->npos++] = word;
+    return 0;
+}
+
+/* The flag argv[*i] (and its value, which may be argv[*i + 1]). A boolean
+ * flag given as --x=false counts as not given. */
+static int read_flag(int argc, char *const argv[], int *i, words_t *ws, char *err, size_t cap) {
+    const char *w = argv[*i];
+    if (ws->nseen == (int)(sizeof ws->seen / sizeof ws->seen[0])) return fail(err, cap, "too many flags");
+    seen_t *s = &ws->seen[ws->nseen];
+    s->as = w;
+    const char *inline_v = NULL;
+    if (w[1] == '-') {
+        const char *name = w + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        if (!(s->flag = flag_long(name, len))) return fail(err, cap, "unknown flag: --%.*s", (int)len, name);
+        if (eq) inline_v = eq + 1;
+    } else {
+        if (!(s->flag = flag_short(w[1])))
+            return fail(err, cap, "unknown shorthand flag: '%c' in %s", w[1], w);
+        if (w[2]) inline_v = w[2] == '=' ? w + 3 : w + 2;
+    }
+    if (s->flag->value == 1) {
+        if (!inline_v) {
+            if (*i + 1 >= argc) return fail(err, cap, "flag needs an argument: %s", w);
+            inline_v = argv[++*i];
+        }
+    } else if (s->flag->value == 0 && inline_v && strcmp(inline_v, "true") != 0) {
+        if (!strcmp(inline_v, "false")) return 0; /* --follow=false: as if not given */
+        return fail(err, cap, "invalid argument \"%s\" for \"%s\": true or false", inline_v, w);
+    }
+    s->value = inline_v;
+    if (s->flag->id == F_HELP) ws->help = 1;
+    if (s->flag->id == F_VERSION) ws->version = 1;
+    ws->nseen++;
+    return 0;
+}
+
+static int split_words(int argc, char *const argv[], words_t *ws, char *err, size_t cap) {
     for (int i = 1; i < argc; i++) {
         const char *w = argv[i];
         if (!strcmp(w, "--")) {
-            for (i++; i < argc; i++) {
-                if (npos == (int)(sizeof pos / sizeof pos[0])) return fail(err, cap, "too many arguments");
-                pos[npos++] = argv[i];
-            }
+            for (i++; i < argc; i++)
+                if (add_positional(ws, argv[i], err, cap)) return -1;
             break;
         }
         if (w[0] != '-' || !w[1]) {
-            if (npos == (int)(sizeof pos / sizeof pos[0])) return fail(err, cap, "too many arguments");
-            pos[npos++] = w;
+            if (add_positional(ws, w, err, cap)) return -1;
             continue;
         }
-        if (nseen == (int)(sizeof seen / sizeof seen[0])) return fail(err, cap, "too many flags");
-        seen_t *s = &seen[nseen++];
-        s->as = w;
-        const char *inline_v = NULL;
-        if (w[1] == '-') {
-            const char *name = w + 2, *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            if (!(s->flag = flag_long(name, len)))
-                return fail(err, cap, "unknown flag: --%.*s", (int)len, name);
-            if (eq) inline_v = eq + 1;
-        } else {
-            if (!(s->flag = flag_short(w[1])))
-                return fail(err, cap, "unknown shorthand flag: '%c' in %s", w[1], w);
-            if (w[2]) inline_v = w[2] == '=' ? w + 3 : w + 2;
-        }
-        if (s->flag->value == 1) {
-            if (!inline_v) {
-                if (i + 1 >= argc) return fail(err, cap, "flag needs an argument: %s", w);
-                inline_v = argv[++i];
-            }
-        } else if (s->flag->value == 0 && inline_v && strcmp(inline_v, "true") != 0) {
-            if (!strcmp(inline_v, "false")) { /* --follow=false: as if not given */
-                nseen--;
-                continue;
-            }
-            return fail(err, cap, "invalid argument \"%s\" for \"%s\": true or false", inline_v, w);
-        }
-        s->value = inline_v;
-        if (s->flag->id == F_HELP) help = 1;
-        if (s->flag->id == F_VERSION) version = 1;
+        if (read_flag(argc, argv, &i, ws, err, cap)) return -1;
     }
-    int used = 0;
-    byron_cli_command_t c;
-    /* `help COMMAND` and `--help` explain, they do not run */
-    if (npos && !strcmp(pos[0], "help")) {
-        a->command = BYRON_CLI_HELP;
-        if (npos > 1 && command_from(pos + 1, npos - 1, &a->help_for, &used, err, cap)) return -1;
-        return 0;
+    return 0;
+}
+
+/* The dead letters `dlq show|replay|drop` name: SEQs or --all. */
+static int dead_letters(byron_cli_args_t *a, const char *cname, const char *const *rest, int nrest, char *err,
+                        size_t cap) {
+    if (a->command == BYRON_CLI_DLQ_SHOW && nrest != 1)
+        return fail(err, cap, "dlq show needs one dead letter: its SEQ from dlq list");
+    if (!a->all && !nrest)
+        return fail(err, cap, "%s needs dead letters (their SEQ from dlq list) or --all", cname);
+    if (a->all && nrest) return fail(err, cap, "%s: dead letters or --all, not both", cname);
+    if (nrest > BYRON_CLI_MAX_SEQS)
+        return fail(err, cap, "at most %d dead letters at once", BYRON_CLI_MAX_SEQS);
+    for (int i = 0; i < nrest; i++) {
+        uint64_t u;
+        if (parse_u64(rest[i], UINT64_MAX / 2, &u) || !u)
+            return fail(err, cap, "\"%s\" is not a dead letter's SEQ (a number dlq list shows)", rest[i]);
+        a->seqs[a->nseqs++] = rest[i];
     }
-    if (command_from(pos, npos, &c, &used, err, cap)) return -1;
-    a->command = c;
-    if (version && c == BYRON_CLI_HELP) {
-        a->command = BYRON_CLI_VERSION;
-        return 0;
-    }
-    for (int i = 0; i < nseen; i++) {
-        if (!(seen[i].flag->commands & BIT(c)) && seen[i].flag->id != F_HELP)
-            return fail(err, cap, "unknown flag: %s for \"kubectl byron %s\"", seen[i].as,
-                        byron_cli_command_name(c));
-        if (apply(a, &seen[i], err, cap)) return -1;
-    }
-    if (help) {
-        a->help_for = c;
-        a->command = BYRON_CLI_HELP;
-        return 0;
-    }
-    const char *const *rest = pos + used;
-    int nrest = npos - used;
+    return 0;
+}
+
+/* The words after the command's name: what each command takes. */
+static int positionals(byron_cli_args_t *a, const char *const *rest, int nrest, char *err, size_t cap) {
+    byron_cli_command_t c = a->command;
     const char *cname = byron_cli_command_name(c);
     switch (c) {
     case BYRON_CLI_HELP:
@@ -417,25 +425,51 @@ int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char
     if (!nrest) return fail(err, cap, "%s needs a COMPONENT (kubectl byron status lists them)", cname);
     a->component = rest[0];
     rest++, nrest--;
-    if (c == BYRON_CLI_DLQ_SHOW && nrest != 1)
-        return fail(err, cap, "dlq show needs one dead letter: its SEQ from dlq list");
-    if (c == BYRON_CLI_DLQ_SHOW || c == BYRON_CLI_DLQ_REPLAY || c == BYRON_CLI_DLQ_DROP) {
-        if (!a->all && !nrest)
-            return fail(err, cap, "%s needs dead letters (their SEQ from dlq list) or --all", cname);
-        if (a->all && nrest) return fail(err, cap, "%s: dead letters or --all, not both", cname);
-        if (nrest > BYRON_CLI_MAX_SEQS)
-            return fail(err, cap, "at most %d dead letters at once", BYRON_CLI_MAX_SEQS);
-        for (int i = 0; i < nrest; i++) {
-            uint64_t u;
-            if (parse_u64(rest[i], UINT64_MAX / 2, &u) || !u)
-                return fail(err, cap, "\"%s\" is not a dead letter's SEQ (a number dlq list shows)", rest[i]);
-            a->seqs[a->nseqs++] = rest[i];
-        }
-        return 0;
-    }
+    if (c == BYRON_CLI_DLQ_SHOW || c == BYRON_CLI_DLQ_REPLAY || c == BYRON_CLI_DLQ_DROP)
+        return dead_letters(a, cname, rest, nrest, err, cap);
     if (nrest) return fail(err, cap, "unexpected argument \"%s\" for \"kubectl byron %s\"", rest[0], cname);
     if (a->id && !a->model) return fail(err, cap, "--id needs --model");
     return 0;
+}
+
+int byron_cli_args_parse(int argc, char *const argv[], byron_cli_args_t *a, char *err, size_t cap) {
+    memset(a, 0, sizeof *a);
+    a->limit = -1;
+    a->wait = 1;
+    a->help_for = BYRON_CLI_HELP;
+    err[0] = '\0';
+    if (argc > 1 && !strcmp(argv[1], "__complete")) {
+        parse_complete(argc, argv, a);
+        return 0;
+    }
+    words_t ws = {0};
+    if (split_words(argc, argv, &ws, err, cap)) return -1;
+    int used = 0;
+    byron_cli_command_t c;
+    /* `help COMMAND` and `--help` explain, they do not run */
+    if (ws.npos && !strcmp(ws.pos[0], "help")) {
+        a->command = BYRON_CLI_HELP;
+        if (ws.npos > 1 && command_from(ws.pos + 1, ws.npos - 1, &a->help_for, &used, err, cap)) return -1;
+        return 0;
+    }
+    if (command_from(ws.pos, ws.npos, &c, &used, err, cap)) return -1;
+    a->command = c;
+    if (ws.version && c == BYRON_CLI_HELP) {
+        a->command = BYRON_CLI_VERSION;
+        return 0;
+    }
+    for (int i = 0; i < ws.nseen; i++) {
+        if (!(ws.seen[i].flag->commands & BIT(c)) && ws.seen[i].flag->id != F_HELP)
+            return fail(err, cap, "unknown flag: %s for \"kubectl byron %s\"", ws.seen[i].as,
+                        byron_cli_command_name(c));
+        if (apply(a, &ws.seen[i], err, cap)) return -1;
+    }
+    if (ws.help) {
+        a->help_for = c;
+        a->command = BYRON_CLI_HELP;
+        return 0;
+    }
+    return positionals(a, ws.pos + used, ws.npos - used, err, cap);
 }
 
 /* ---- help -------------------------------------------------------------- */

@@ -183,13 +183,8 @@ static int status_all(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
 
 /* ---- one component ------------------------------------------------------ */
 
-static void print_detail(FILE *out, json_object *bc, json_object *live, const char *live_error) {
-    int64_t now = (int64_t)time(NULL);
-    const char *reason = NULL, *ready = condition(bc, "Ready", &reason);
-    fprintf(out, "Name:          %s\n", byron_cli_str(bc, "metadata", "name", NULL));
-    fprintf(out, "Namespace:     %s\n", byron_cli_str(bc, "metadata", "namespace", NULL));
-    fprintf(out, "Ready:         %s%s%s%s\n", ready ? ready : "Unknown", reason ? " (" : "",
-            reason ? reason : "", reason ? ")" : "");
+/* The Ready condition's companions, as a table. */
+static void print_conditions(FILE *out, json_object *bc, int64_t now) {
     json_object *cs = byron_cli_at(bc, "status", "conditions", NULL);
     if (json_object_is_type(cs, json_type_array) && json_object_array_length(cs)) {
         fprintf(out, "Conditions:\n");
@@ -207,6 +202,11 @@ static void print_detail(FILE *out, json_object *bc, json_object *live, const ch
         }
         byron_cli_table_print(t, out, 100);
     }
+}
+
+/* Replicas, cache, endpoint, the last rebuild and the stream (live when the
+ * sink pod answered, else the resource's status). */
+static void print_workloads(FILE *out, json_object *bc, json_object *live) {
     const char *api = byron_cli_str(bc, "status", "api", "ready", NULL),
                *sink = byron_cli_str(bc, "status", "sink", "ready", NULL),
                *cache = byron_cli_str(bc, "status", "cache", "state", NULL),
@@ -236,16 +236,10 @@ static void print_detail(FILE *out, json_object *bc, json_object *live, const ch
                 json_object_get_int64(byron_cli_at(stream, "messages", NULL)), bytes, replicas,
                 replicas == 1 ? "" : "s");
     }
-    if (!live) {
-        json_object *lag = byron_cli_at(bc, "status", "sink", "lag", NULL),
-                    *dl = byron_cli_at(bc, "status", "deadLetters", NULL);
-        if (lag) fprintf(out, "Sink lag:      %" PRId64 " events\n", json_object_get_int64(lag));
-        if (dl) fprintf(out, "Dead letters:  %" PRId64 " open\n", json_object_get_int64(dl));
-        fprintf(out, "Live detail:   unavailable: %s\n", live_error);
-        return;
-    }
-    fprintf(out, "Sink lag:      %" PRId64 " events\n",
-            json_object_get_int64(byron_cli_at(live, "lag", NULL)));
+}
+
+/* Each lane of the sink: its consumer and where it stands. */
+static void print_lanes(FILE *out, json_object *live) {
     json_object *lanes = byron_cli_at(live, "lanes", NULL);
     static const char *const LH[] = {"  LANE",    "CONSUMER",  "PENDING", "UNACKED",
                                      "DELIVERED", "ACK FLOOR", NULL};
@@ -270,6 +264,10 @@ static void print_detail(FILE *out, json_object *bc, json_object *live, const ch
         byron_cli_table_row(t, row);
     }
     byron_cli_table_print(t, out, 80);
+}
+
+/* Dead letters by state, blocked aggregates and documents per model. */
+static void print_dead_letters_and_cache(FILE *out, json_object *bc, json_object *live) {
     json_object *d = byron_cli_at(live, "deadLetters", NULL);
     int64_t open = json_object_get_int64(byron_cli_at(d, "open", NULL));
     fprintf(out, "Dead letters:  %" PRId64 " open (%" PRId64 " replayed, %" PRId64 " dropped)%s%s\n", open,
@@ -296,6 +294,28 @@ static void print_detail(FILE *out, json_object *bc, json_object *live, const ch
         }
         fprintf(out, "\n");
     }
+}
+
+static void print_detail(FILE *out, json_object *bc, json_object *live, const char *live_error) {
+    const char *reason = NULL, *ready = condition(bc, "Ready", &reason);
+    fprintf(out, "Name:          %s\n", byron_cli_str(bc, "metadata", "name", NULL));
+    fprintf(out, "Namespace:     %s\n", byron_cli_str(bc, "metadata", "namespace", NULL));
+    fprintf(out, "Ready:         %s%s%s%s\n", ready ? ready : "Unknown", reason ? " (" : "",
+            reason ? reason : "", reason ? ")" : "");
+    print_conditions(out, bc, (int64_t)time(NULL));
+    print_workloads(out, bc, live);
+    if (!live) {
+        json_object *lag = byron_cli_at(bc, "status", "sink", "lag", NULL),
+                    *dl = byron_cli_at(bc, "status", "deadLetters", NULL);
+        if (lag) fprintf(out, "Sink lag:      %" PRId64 " events\n", json_object_get_int64(lag));
+        if (dl) fprintf(out, "Dead letters:  %" PRId64 " open\n", json_object_get_int64(dl));
+        fprintf(out, "Live detail:   unavailable: %s\n", live_error);
+        return;
+    }
+    fprintf(out, "Sink lag:      %" PRId64 " events\n",
+            json_object_get_int64(byron_cli_at(live, "lag", NULL)));
+    print_lanes(out, live);
+    print_dead_letters_and_cache(out, bc, live);
 }
 
 static int status_one(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, byron_err_t *err) {

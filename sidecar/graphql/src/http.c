@@ -157,6 +157,171 @@ static int denied_status(json_object *response) {
     return 403;
 }
 
+/* The GraphQL request a GET or POST carries: `query`, `operationName`,
+ * `variables`, with what holds their storage. */
+typedef struct http_params {
+    const char *query, *opname;
+    json_object *variables;
+    json_object *body_owned; /* POST: the parsed body the three point into */
+    json_object *vars_owned; /* GET: the parsed `variables` parameter */
+    char *query_owned, *opname_owned;
+} http_params_t;
+
+static void http_params_cleanup(http_params_t *p) {
+    json_object_put(p->body_owned);
+    json_object_put(p->vars_owned);
+    free(p->query_owned);
+    free(p->opname_owned);
+}
+
+/* Content-Type must be application/json, in utf-8 if a charset is named. */
+static bool check_content_type(const char *content_type, media_t media, byron_graphql_http_response_t *r) {
+    char ct[128] = "";
+    if (content_type) {
+        const char *semi = strchr(content_type, ';');
+        token(content_type, semi ? (size_t)(semi - content_type) : strlen(content_type), ct, sizeof(ct));
+        if (semi) {
+            char cs[128];
+            token(semi + 1, strlen(semi + 1), cs, sizeof(cs));
+            const char *charset = strstr(cs, "charset=");
+            if (charset && strcmp(charset + 8, "utf-8") != 0 && strcmp(charset + 8, "\"utf-8\"") != 0) {
+                respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
+                              "Only the utf-8 charset is supported.");
+                return false;
+            }
+        }
+    }
+    if (strcmp(ct, JSON_TYPE) != 0) {
+        respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
+                      "POST requests must have Content-Type: application/json.");
+        return false;
+    }
+    return true;
+}
+
+/* A POST's JSON body {"query", "operationName", "variables", "extensions"}. */
+static bool read_post(const char *content_type, const char *body, size_t body_len, size_t max_body,
+                      media_t media, http_params_t *p, byron_graphql_http_response_t *r) {
+    if (!check_content_type(content_type, media, r)) return false;
+    if (body_len > max_body) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Request body is larger than %zu bytes.", max_body);
+        respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", msg);
+        return false;
+    }
+    json_object *params = body ? parse_json(body, body_len) : NULL;
+    if (params == NULL || json_object_get_type(params) != json_type_object) {
+        json_object_put(params);
+        respond_error(r, 400, media, "BAD_REQUEST", "Request body must be a JSON object {\"query\": ...}.");
+        return false;
+    }
+    p->body_owned = params;
+    json_object *q = NULL, *op = NULL, *v = NULL, *ext = NULL;
+    json_object_object_get_ex(params, "query", &q);
+    json_object_object_get_ex(params, "operationName", &op);
+    json_object_object_get_ex(params, "variables", &v);
+    json_object_object_get_ex(params, "extensions", &ext);
+    const char *bad = NULL;
+    if (q == NULL || json_object_get_type(q) != json_type_string)
+        bad = "\"query\" must be a string.";
+    else if (op && json_object_get_type(op) != json_type_string)
+        bad = "\"operationName\" must be a string or null.";
+    else if (v && json_object_get_type(v) != json_type_object)
+        bad = "\"variables\" must be an object or null.";
+    else if (ext && json_object_get_type(ext) != json_type_object)
+        bad = "\"extensions\" must be an object or null.";
+    if (bad) {
+        respond_error(r, 400, media, "BAD_REQUEST", bad);
+        return false;
+    }
+    p->query = json_object_get_string(q);
+    p->opname = op ? json_object_get_string(op) : NULL;
+    p->variables = v;
+    return true;
+}
+
+/* A GET's URL-encoded parameters; `variables` and `extensions` are JSON. */
+static bool read_get(const char *query_string, size_t max_body, media_t media, http_params_t *p,
+                     byron_graphql_http_response_t *r) {
+    const char *qs = query_string ? query_string : "";
+    if (strlen(qs) > max_body) {
+        respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", "Query string is too large.");
+        return false;
+    }
+    p->query = p->query_owned = query_param(qs, "query");
+    p->opname = p->opname_owned = query_param(qs, "operationName");
+    char *v = query_param(qs, "variables");
+    char *ext = query_param(qs, "extensions");
+    const char *bad = NULL;
+    if (p->query == NULL) bad = "Missing \"query\" parameter.";
+    if (v && bad == NULL) {
+        p->vars_owned = parse_json(v, strlen(v));
+        if (p->vars_owned == NULL && strcmp(v, "null") != 0)
+            bad = "\"variables\" must be a JSON-encoded object.";
+        else if (p->vars_owned && json_object_get_type(p->vars_owned) != json_type_object)
+            bad = "\"variables\" must be a JSON-encoded object.";
+        p->variables = p->vars_owned;
+    }
+    if (ext && bad == NULL) {
+        json_object *e = parse_json(ext, strlen(ext));
+        if (e == NULL || json_object_get_type(e) != json_type_object)
+            bad = "\"extensions\" must be a JSON-encoded object.";
+        json_object_put(e);
+    }
+    free(v);
+    free(ext);
+    if (bad) {
+        respond_error(r, 400, media, "BAD_REQUEST", bad);
+        return false;
+    }
+    return true;
+}
+
+/* Parses, validates and executes the request into r. A request error is 400
+ * for graphql-response+json, 200 for application/json. */
+static void run_request(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,
+                        bool is_get, media_t media, const http_params_t *p,
+                        byron_graphql_http_response_t *r) {
+    int request_error = media == MEDIA_GQL ? 400 : 200;
+    snprintf(r->content_type, sizeof(r->content_type), "%s; charset=utf-8",
+             media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
+    byron_graphql_document_t *doc = NULL;
+    json_object *errors = NULL, *response = NULL;
+    byron_graphql_operation_kind_t kind;
+    byron_graphql_status_t st = gql_parse_operation(p->query, p->opname, opts->limits, &doc, &kind, &errors);
+    if (st == BYRON_GRAPHQL_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
+        byron_graphql_document_free(doc);
+        respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
+                      kind == BYRON_GRAPHQL_MUTATION ? "Mutations must be sent with POST."
+                                                     : "Subscriptions are served over WebSocket, not GET.");
+        gql_strlcpy(r->allow, "POST", sizeof(r->allow));
+        return;
+    }
+    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
+    if (st != BYRON_GRAPHQL_OK) {
+        r->status = request_error;
+        response = json_object_new_object();
+        json_object_object_add(response, "errors", gql_errors_or_status(errors, st));
+    } else {
+        byron_graphql_request_t req = {
+            .document = doc,
+            .operation_name = p->opname,
+            .variables = p->variables,
+            .root_value = opts->root_value,
+            .resolve = opts->resolve,
+            .ctx = opts->ctx,
+            .limits = opts->limits,
+            .authorize = opts->authorize,
+        };
+        st = byron_graphql_execute(schema, &req, &response);
+        r->status = st == BYRON_GRAPHQL_OK ? 200 : request_error;
+        if (st == BYRON_GRAPHQL_EDENIED) r->status = denied_status(response);
+    }
+    set_body(r, response);
+    json_object_put(response);
+    byron_graphql_document_free(doc);
+}
+
 void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,
                                const char *method, const char *content_type, const char *accept,
                                const char *query_string, const char *body, size_t body_len,
@@ -179,144 +344,11 @@ void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron
         gql_strlcpy(r->allow, "GET, POST", sizeof(r->allow));
         return;
     }
-    json_object *params = NULL;
-    char *query_owned = NULL, *opname_owned = NULL;
-    const char *query = NULL, *opname = NULL;
-    json_object *variables = NULL, *vars_owned = NULL;
-    if (is_post) {
-        char ct[128] = "";
-        if (content_type) {
-            const char *semi = strchr(content_type, ';');
-            token(content_type, semi ? (size_t)(semi - content_type) : strlen(content_type), ct, sizeof(ct));
-            if (semi) {
-                char cs[128];
-                token(semi + 1, strlen(semi + 1), cs, sizeof(cs));
-                const char *charset = strstr(cs, "charset=");
-                if (charset && strcmp(charset + 8, "utf-8") != 0 && strcmp(charset + 8, "\"utf-8\"") != 0) {
-                    respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
-                                  "Only the utf-8 charset is supported.");
-                    return;
-                }
-            }
-        }
-        if (strcmp(ct, JSON_TYPE) != 0) {
-            respond_error(r, 415, media, "UNSUPPORTED_MEDIA_TYPE",
-                          "POST requests must have Content-Type: application/json.");
-            return;
-        }
-        if (body_len > max_body) {
-            char msg[128];
-            snprintf(msg, sizeof(msg), "Request body is larger than %zu bytes.", max_body);
-            respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", msg);
-            return;
-        }
-        params = body ? parse_json(body, body_len) : NULL;
-        if (params == NULL || json_object_get_type(params) != json_type_object) {
-            json_object_put(params);
-            respond_error(r, 400, media, "BAD_REQUEST",
-                          "Request body must be a JSON object {\"query\": ...}.");
-            return;
-        }
-        json_object *q = NULL, *op = NULL, *v = NULL, *ext = NULL;
-        json_object_object_get_ex(params, "query", &q);
-        json_object_object_get_ex(params, "operationName", &op);
-        json_object_object_get_ex(params, "variables", &v);
-        json_object_object_get_ex(params, "extensions", &ext);
-        const char *bad = NULL;
-        if (q == NULL || json_object_get_type(q) != json_type_string)
-            bad = "\"query\" must be a string.";
-        else if (op && json_object_get_type(op) != json_type_string)
-            bad = "\"operationName\" must be a string or null.";
-        else if (v && json_object_get_type(v) != json_type_object)
-            bad = "\"variables\" must be an object or null.";
-        else if (ext && json_object_get_type(ext) != json_type_object)
-            bad = "\"extensions\" must be an object or null.";
-        if (bad) {
-            json_object_put(params);
-            respond_error(r, 400, media, "BAD_REQUEST", bad);
-            return;
-        }
-        query = json_object_get_string(q);
-        opname = op ? json_object_get_string(op) : NULL;
-        variables = v;
-    } else {
-        const char *qs = query_string ? query_string : "";
-        if (strlen(qs) > max_body) {
-            respond_error(r, 413, media, "PAYLOAD_TOO_LARGE", "Query string is too large.");
-            return;
-        }
-        query = query_owned = query_param(qs, "query");
-        opname = opname_owned = query_param(qs, "operationName");
-        char *v = query_param(qs, "variables");
-        char *ext = query_param(qs, "extensions");
-        const char *bad = NULL;
-        if (query == NULL) bad = "Missing \"query\" parameter.";
-        if (v && bad == NULL) {
-            vars_owned = parse_json(v, strlen(v));
-            if (vars_owned == NULL && strcmp(v, "null") != 0)
-                bad = "\"variables\" must be a JSON-encoded object.";
-            else if (vars_owned && json_object_get_type(vars_owned) != json_type_object)
-                bad = "\"variables\" must be a JSON-encoded object.";
-            variables = vars_owned;
-        }
-        if (ext && bad == NULL) {
-            json_object *e = parse_json(ext, strlen(ext));
-            if (e == NULL || json_object_get_type(e) != json_type_object)
-                bad = "\"extensions\" must be a JSON-encoded object.";
-            json_object_put(e);
-        }
-        free(v);
-        free(ext);
-        if (bad) {
-            respond_error(r, 400, media, "BAD_REQUEST", bad);
-            goto out;
-        }
-    }
-
-    /* A request error is 400 for graphql-response+json, 200 for application/json. */
-    int request_error = media == MEDIA_GQL ? 400 : 200;
-    snprintf(r->content_type, sizeof(r->content_type), "%s; charset=utf-8",
-             media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
-    byron_graphql_document_t *doc = NULL;
-    json_object *errors = NULL, *response = NULL;
-    byron_graphql_operation_kind_t kind;
-    byron_graphql_status_t st = gql_parse_operation(query, opname, opts->limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
-        byron_graphql_document_free(doc);
-        respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
-                      kind == BYRON_GRAPHQL_MUTATION ? "Mutations must be sent with POST."
-                                                     : "Subscriptions are served over WebSocket, not GET.");
-        gql_strlcpy(r->allow, "POST", sizeof(r->allow));
-        goto out;
-    }
-    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
-    if (st != BYRON_GRAPHQL_OK) {
-        r->status = request_error;
-        response = json_object_new_object();
-        json_object_object_add(response, "errors", gql_errors_or_status(errors, st));
-    } else {
-        byron_graphql_request_t req = {
-            .document = doc,
-            .operation_name = opname,
-            .variables = variables,
-            .root_value = opts->root_value,
-            .resolve = opts->resolve,
-            .ctx = opts->ctx,
-            .limits = opts->limits,
-            .authorize = opts->authorize,
-        };
-        st = byron_graphql_execute(schema, &req, &response);
-        r->status = st == BYRON_GRAPHQL_OK ? 200 : request_error;
-        if (st == BYRON_GRAPHQL_EDENIED) r->status = denied_status(response);
-    }
-    set_body(r, response);
-    json_object_put(response);
-    byron_graphql_document_free(doc);
-out:
-    json_object_put(params);
-    json_object_put(vars_owned);
-    free(query_owned);
-    free(opname_owned);
+    http_params_t p = {0};
+    bool ok = is_post ? read_post(content_type, body, body_len, max_body, media, &p, r)
+                      : read_get(query_string, max_body, media, &p, r);
+    if (ok) run_request(schema, opts, is_get, media, &p, r);
+    http_params_cleanup(&p);
 }
 
 void byron_graphql_http_response_cleanup(byron_graphql_http_response_t *r) {

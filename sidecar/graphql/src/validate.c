@@ -758,6 +758,111 @@ static void check_variable_definitions(vctx_t *v, const gql_definition_t *d) {
     }
 }
 
+/* Unique name, lone anonymous, variables, directives, the root type and the
+ * selections of one operation. */
+static void check_operation_definition(vctx_t *v, const gql_definition_t *d, size_t nops) {
+    if (d->name)
+        for (const gql_definition_t *e = v->doc->definitions; e != d; e = e->next)
+            if (e->kind == GQL_D_OPERATION && e->name && strcmp(e->name, d->name) == 0) {
+                verr(v, &d->loc, "There can be only one operation named \"%s\".", d->name);
+                break;
+            }
+    if (d->name == NULL && nops > 1)
+        verr(v, &d->loc,
+             "This anonymous operation must be the only defined "
+             "operation.");
+    check_variable_definitions(v, d);
+    check_directives(v, d->directives,
+                     d->operation == BYRON_GRAPHQL_MUTATION       ? GQL_DL_MUTATION
+                     : d->operation == BYRON_GRAPHQL_SUBSCRIPTION ? GQL_DL_SUBSCRIPTION
+                                                                  : GQL_DL_QUERY);
+    const byron_graphql_type_t *rt = root_of(v->s, d->operation);
+    if (rt == NULL)
+        verr(v, &d->loc, "Schema is not configured to execute %s operation.",
+             gql_operation_kind_str(d->operation));
+    else if (d->operation == BYRON_GRAPHQL_SUBSCRIPTION)
+        check_subscription_root(v, d);
+    walk(v, rt, d->selections);
+}
+
+/* Unique name, directives, a composite type condition and the selections of
+ * one fragment. */
+static void check_fragment_definition(vctx_t *v, const gql_definition_t *d) {
+    for (const gql_definition_t *e = v->doc->definitions; e != d; e = e->next)
+        if (e->kind == GQL_D_FRAGMENT && strcmp(e->name, d->name) == 0) {
+            verr(v, &d->loc, "There can be only one fragment named \"%s\".", d->name);
+            break;
+        }
+    check_directives(v, d->directives, GQL_DL_FRAGMENT_DEFINITION);
+    const byron_graphql_type_t *t = gql_schema_lookup(v->s, d->type_condition);
+    if (t == NULL) {
+        verr(v, &d->type_condition_loc, "Unknown type \"%s\".", d->type_condition);
+    } else if (!gql_type_is_composite(t)) {
+        verr(v, &d->type_condition_loc, "Fragment \"%s\" cannot condition on non composite type \"%s\".",
+             d->name, t->name);
+        t = NULL;
+    }
+    walk(v, t, d->selections);
+}
+
+/* No fragment spreads itself; each cycle is reported once, from its first
+ * fragment. True when there is a cycle. */
+static bool check_fragment_cycles(vctx_t *v) {
+    size_t ndefs = v->nrecs;
+    bool *seen = calloc(ndefs + 1, sizeof(bool));
+    bool *reported = calloc(ndefs + 1, sizeof(bool));
+    size_t *via = calloc(ndefs + 1, sizeof(size_t));
+    bool cyclic = false;
+    for (size_t i = 0; i < v->nrecs && seen && reported && via; i++) {
+        defrec_t *r = &v->recs[i];
+        if (r->def->kind != GQL_D_FRAGMENT || reported[i]) continue;
+        memset(seen, 0, (ndefs + 1) * sizeof(bool));
+        size_t nvia = 0;
+        if (!reaches(v, r, r, seen, via, &nvia)) continue;
+        char names[512] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < nvia && len < sizeof(names); k++) {
+            reported[via[k]] = true;
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s\"%s\"", k ? ", " : "",
+                                    v->recs[via[k]].def->name);
+        }
+        if (nvia)
+            verr(v, &r->def->loc, "Cannot spread fragment \"%s\" within itself via %s.", r->def->name, names);
+        else
+            verr(v, &r->def->loc, "Cannot spread fragment \"%s\" within itself.", r->def->name);
+        cyclic = true;
+    }
+    if (seen == NULL || reported == NULL || via == NULL) v->oom = true;
+    free(reported);
+    free(via);
+    free(seen);
+    return cyclic;
+}
+
+/* On a document valid so far: the static limits (depth, fields, aliases),
+ * then field merging. ELIMIT with the error added when a limit is hit. */
+static byron_graphql_status_t check_limits_and_merging(vctx_t *v, const byron_graphql_limits_t *limits) {
+    for (const gql_definition_t *d = v->doc->definitions; d; d = d->next) {
+        if (d->kind != GQL_D_OPERATION) continue;
+        counter_t c = {.v = v,
+                       .max_fields = (unsigned)gql_limit(limits->max_fields, BYRON_GRAPHQL_HARD_MAX_FIELDS),
+                       .max_aliases =
+                           (unsigned)gql_limit(limits->max_aliases, BYRON_GRAPHQL_HARD_MAX_ALIASES),
+                       .max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH)};
+        count(&c, d->selections, 1); /* the root selection set is level 1 */
+        if (c.exceeded) {
+            gql_error_add(v->errors, c.at, c.code, "%s", c.msg);
+            return BYRON_GRAPHQL_ELIMIT;
+        }
+    }
+    for (const gql_definition_t *d = v->doc->definitions; d; d = d->next)
+        if (d->kind == GQL_D_OPERATION) {
+            const gql_selection_t *set = d->selections;
+            merge_check(v, root_of(v->s, d->operation), &set, 1, 0);
+        }
+    return BYRON_GRAPHQL_OK;
+}
+
 byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
                                               const byron_graphql_document_t *doc,
                                               const byron_graphql_limits_t *limits, json_object **errors) {
@@ -782,81 +887,16 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     v.nrecs = ndefs;
     size_t i = 0;
     for (const gql_definition_t *d = doc->definitions; d; d = d->next, i++) {
-        defrec_t *r = &v.recs[i];
-        r->def = d;
-        v.cur = r;
-        if (d->kind == GQL_D_OPERATION) {
-            if (d->name)
-                for (const gql_definition_t *e = doc->definitions; e != d; e = e->next)
-                    if (e->kind == GQL_D_OPERATION && e->name && strcmp(e->name, d->name) == 0) {
-                        verr(&v, &d->loc, "There can be only one operation named \"%s\".", d->name);
-                        break;
-                    }
-            if (d->name == NULL && nops > 1)
-                verr(&v, &d->loc,
-                     "This anonymous operation must be the only defined "
-                     "operation.");
-            check_variable_definitions(&v, d);
-            check_directives(&v, d->directives,
-                             d->operation == BYRON_GRAPHQL_MUTATION       ? GQL_DL_MUTATION
-                             : d->operation == BYRON_GRAPHQL_SUBSCRIPTION ? GQL_DL_SUBSCRIPTION
-                                                                          : GQL_DL_QUERY);
-            const byron_graphql_type_t *rt = root_of(s, d->operation);
-            if (rt == NULL)
-                verr(&v, &d->loc, "Schema is not configured to execute %s operation.",
-                     gql_operation_kind_str(d->operation));
-            else if (d->operation == BYRON_GRAPHQL_SUBSCRIPTION)
-                check_subscription_root(&v, d);
-            walk(&v, rt, d->selections);
-        } else {
-            for (const gql_definition_t *e = doc->definitions; e != d; e = e->next)
-                if (e->kind == GQL_D_FRAGMENT && strcmp(e->name, d->name) == 0) {
-                    verr(&v, &d->loc, "There can be only one fragment named \"%s\".", d->name);
-                    break;
-                }
-            check_directives(&v, d->directives, GQL_DL_FRAGMENT_DEFINITION);
-            const byron_graphql_type_t *t = gql_schema_lookup(s, d->type_condition);
-            if (t == NULL) {
-                verr(&v, &d->type_condition_loc, "Unknown type \"%s\".", d->type_condition);
-            } else if (!gql_type_is_composite(t)) {
-                verr(&v, &d->type_condition_loc,
-                     "Fragment \"%s\" cannot condition on non composite type \"%s\".", d->name, t->name);
-                t = NULL;
-            }
-            walk(&v, t, d->selections);
-        }
+        v.recs[i].def = d;
+        v.cur = &v.recs[i];
+        if (d->kind == GQL_D_OPERATION)
+            check_operation_definition(&v, d, nops);
+        else
+            check_fragment_definition(&v, d);
     }
     v.cur = NULL;
     resolve_spreads(&v);
-    /* No cycles; each cycle is reported once, from its first fragment. */
-    bool *seen = calloc(ndefs + 1, sizeof(bool));
-    bool *reported = calloc(ndefs + 1, sizeof(bool));
-    size_t *via = calloc(ndefs + 1, sizeof(size_t));
-    bool cyclic = false;
-    for (i = 0; i < v.nrecs && seen && reported && via; i++) {
-        defrec_t *r = &v.recs[i];
-        if (r->def->kind != GQL_D_FRAGMENT || reported[i]) continue;
-        memset(seen, 0, (ndefs + 1) * sizeof(bool));
-        size_t nvia = 0;
-        if (!reaches(&v, r, r, seen, via, &nvia)) continue;
-        char names[512] = "";
-        size_t len = 0;
-        for (size_t k = 0; k < nvia && len < sizeof(names); k++) {
-            reported[via[k]] = true;
-            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s\"%s\"", k ? ", " : "",
-                                    v.recs[via[k]].def->name);
-        }
-        if (nvia)
-            verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself via %s.", r->def->name,
-                 names);
-        else
-            verr(&v, &r->def->loc, "Cannot spread fragment \"%s\" within itself.", r->def->name);
-        cyclic = true;
-    }
-    if (seen == NULL || reported == NULL || via == NULL) v.oom = true;
-    free(reported);
-    free(via);
-    free(seen);
+    bool cyclic = check_fragment_cycles(&v);
     for (i = 0; i < v.nrecs; i++)
         if (v.recs[i].def->kind == GQL_D_OPERATION) check_operation_variables(&v, &v.recs[i]);
     for (i = 0; i < v.nrecs; i++)
@@ -864,28 +904,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
             verr(&v, &v.recs[i].def->loc, "Fragment \"%s\" is never used.", v.recs[i].def->name);
 
     byron_graphql_status_t st = BYRON_GRAPHQL_OK;
-    if (json_object_array_length(v.errors) == 0 && !cyclic) {
-        for (const gql_definition_t *d = doc->definitions; d; d = d->next) {
-            if (d->kind != GQL_D_OPERATION) continue;
-            counter_t c = {
-                .v = &v,
-                .max_fields = (unsigned)gql_limit(limits->max_fields, BYRON_GRAPHQL_HARD_MAX_FIELDS),
-                .max_aliases = (unsigned)gql_limit(limits->max_aliases, BYRON_GRAPHQL_HARD_MAX_ALIASES),
-                .max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH)};
-            count(&c, d->selections, 1); /* the root selection set is level 1 */
-            if (c.exceeded) {
-                gql_error_add(v.errors, c.at, c.code, "%s", c.msg);
-                st = BYRON_GRAPHQL_ELIMIT;
-                break;
-            }
-        }
-        if (st == BYRON_GRAPHQL_OK)
-            for (const gql_definition_t *d = doc->definitions; d; d = d->next)
-                if (d->kind == GQL_D_OPERATION) {
-                    const gql_selection_t *set = d->selections;
-                    merge_check(&v, root_of(s, d->operation), &set, 1, 0);
-                }
-    }
+    if (json_object_array_length(v.errors) == 0 && !cyclic) st = check_limits_and_merging(&v, limits);
     for (i = 0; i < v.nrecs; i++) {
         free(v.recs[i].uses);
         free(v.recs[i].spreads);

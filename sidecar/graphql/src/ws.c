@@ -119,6 +119,85 @@ static void send_error(byron_graphql_ws_output_t *out, const char *id, json_obje
     emit(out, message("error", id, errors));
 }
 
+/* A query or mutation sent with `subscribe` runs at once: next + complete,
+ * or error. */
+static void execute_now(byron_graphql_ws_t *ws, const char *id, const byron_graphql_request_t *req,
+                        byron_graphql_ws_output_t *out) {
+    json_object *response = NULL;
+    if (byron_graphql_execute(ws->schema, req, &response) != BYRON_GRAPHQL_OK) {
+        json_object *e = NULL;
+        json_object_object_get_ex(response, "errors", &e);
+        send_error(out, id, json_object_get(e));
+        json_object_put(response);
+    } else {
+        emit(out, message("next", id, response));
+        emit(out, message("complete", id, NULL));
+    }
+}
+
+/* The `error` payload for a source that refused to start (ferr as the
+ * source filled it, terminated here). */
+static json_object *source_errors(byron_graphql_field_error_t *ferr) {
+    json_object *errors = json_object_new_array();
+    ferr->message[sizeof(ferr->message) - 1] = '\0';
+    ferr->code[sizeof(ferr->code) - 1] = '\0';
+    gql_error_add(errors, NULL, ferr->code[0] ? ferr->code : BYRON_GRAPHQL_CODE_INTERNAL, "%s",
+                  ferr->message[0] ? ferr->message : "Subscription could not start.");
+    ferr->ext_key[sizeof(ferr->ext_key) - 1] = '\0';
+    if (json_object_array_length(errors) > 0) gql_error_add_ext(json_object_array_get_idx(errors, 0), ferr);
+    return errors;
+}
+
+/* A subscription: within the connection's limit, its root field and
+ * arguments, then the event source; on success it joins ws->subs, which
+ * takes doc (true), else the caller still owns doc (false). */
+static bool start_subscription(byron_graphql_ws_t *ws, const char *id, byron_graphql_document_t *doc,
+                               const byron_graphql_request_t *req, byron_graphql_ws_output_t *out) {
+    json_object *errors = NULL;
+    if (ws->nsubs >= ws->opts.max_subscriptions) {
+        errors = json_object_new_array();
+        gql_error_add(errors, NULL, "TOO_MANY_SUBSCRIPTIONS",
+                      "This connection already has %u subscriptions (limit).", ws->nsubs);
+        send_error(out, id, errors);
+        return false;
+    }
+    const char *field = NULL;
+    json_object *args = NULL;
+    if (gql_subscription_root(ws->schema, req, &field, &args, &errors) != BYRON_GRAPHQL_OK) {
+        send_error(out, id, errors);
+        return false;
+    }
+    const char *opname = req->operation_name;
+    sub_t *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->id = strdup(id)) == NULL ||
+        (opname && (s->operation_name = strdup(opname)) == NULL)) {
+        if (s) free(s->id);
+        free(s);
+        json_object_put(args);
+        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_INTERNAL_ERROR, "Out of memory");
+        return false;
+    }
+    s->doc = doc;
+    s->variables = json_object_get(req->variables);
+    byron_graphql_field_error_t ferr;
+    memset(&ferr, 0, sizeof(ferr));
+    int rc = -1;
+    if (ws->opts.source && ws->opts.source->subscribe)
+        rc = ws->opts.source->subscribe(ws->opts.source->ctx, id, field, args, &s->handle, &ferr);
+    else
+        gql_strlcpy(ferr.message, "Subscriptions are not available.", sizeof(ferr.message));
+    json_object_put(args);
+    if (rc != 0) {
+        send_error(out, id, source_errors(&ferr));
+        sub_free(s); /* frees doc */
+        return true;
+    }
+    s->next = ws->subs;
+    ws->subs = s;
+    ws->nsubs++;
+    return true;
+}
+
 static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object *payload,
                              byron_graphql_ws_output_t *out) {
     json_object *q = NULL, *op = NULL, *vars = NULL;
@@ -152,73 +231,11 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
         .limits = ws->opts.limits,
         .authorize = ws->opts.authorize_field,
     };
-    if (kind != BYRON_GRAPHQL_SUBSCRIPTION) {
-        json_object *response = NULL;
-        st = byron_graphql_execute(ws->schema, &req, &response);
-        if (st != BYRON_GRAPHQL_OK) {
-            json_object *e = NULL;
-            json_object_object_get_ex(response, "errors", &e);
-            send_error(out, id, json_object_get(e));
-            json_object_put(response);
-        } else {
-            emit(out, message("next", id, response));
-            emit(out, message("complete", id, NULL));
-        }
-        byron_graphql_document_free(doc);
+    if (kind != BYRON_GRAPHQL_SUBSCRIPTION)
+        execute_now(ws, id, &req, out);
+    else if (start_subscription(ws, id, doc, &req, out))
         return;
-    }
-    if (ws->nsubs >= ws->opts.max_subscriptions) {
-        errors = json_object_new_array();
-        gql_error_add(errors, NULL, "TOO_MANY_SUBSCRIPTIONS",
-                      "This connection already has %u subscriptions (limit).", ws->nsubs);
-        send_error(out, id, errors);
-        byron_graphql_document_free(doc);
-        return;
-    }
-    const char *field = NULL;
-    json_object *args = NULL;
-    st = gql_subscription_root(ws->schema, &req, &field, &args, &errors);
-    if (st != BYRON_GRAPHQL_OK) {
-        send_error(out, id, errors);
-        byron_graphql_document_free(doc);
-        return;
-    }
-    sub_t *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->id = strdup(id)) == NULL ||
-        (opname && (s->operation_name = strdup(opname)) == NULL)) {
-        if (s) free(s->id);
-        free(s);
-        json_object_put(args);
-        byron_graphql_document_free(doc);
-        close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_INTERNAL_ERROR, "Out of memory");
-        return;
-    }
-    s->doc = doc;
-    s->variables = json_object_get(vars);
-    byron_graphql_field_error_t ferr;
-    memset(&ferr, 0, sizeof(ferr));
-    int rc = -1;
-    if (ws->opts.source && ws->opts.source->subscribe)
-        rc = ws->opts.source->subscribe(ws->opts.source->ctx, id, field, args, &s->handle, &ferr);
-    else
-        gql_strlcpy(ferr.message, "Subscriptions are not available.", sizeof(ferr.message));
-    json_object_put(args);
-    if (rc != 0) {
-        errors = json_object_new_array();
-        ferr.message[sizeof(ferr.message) - 1] = '\0';
-        ferr.code[sizeof(ferr.code) - 1] = '\0';
-        gql_error_add(errors, NULL, ferr.code[0] ? ferr.code : BYRON_GRAPHQL_CODE_INTERNAL, "%s",
-                      ferr.message[0] ? ferr.message : "Subscription could not start.");
-        ferr.ext_key[sizeof(ferr.ext_key) - 1] = '\0';
-        if (json_object_array_length(errors) > 0)
-            gql_error_add_ext(json_object_array_get_idx(errors, 0), &ferr);
-        send_error(out, id, errors);
-        sub_free(s);
-        return;
-    }
-    s->next = ws->subs;
-    ws->subs = s;
-    ws->nsubs++;
+    byron_graphql_document_free(doc);
 }
 
 void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t len,

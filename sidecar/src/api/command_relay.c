@@ -1,9 +1,9 @@
 /* command_relay.c — see command_relay.h. */
 #include "command_relay.h"
-#include "commands.h"
 
 #include "byron/json.h"
 #include "byron/log.h"
+#include "commands.h"
 #include "principal.h"
 
 #include <stdio.h>

@@ -26,11 +26,11 @@
  * cnats reports it complete). Subscriptions are freed in cnats' on-complete
  * callback, after their last message handler returned. */
 #include "gqlapi_subscriptions.h"
-#include "commands.h"
 
 #include "auth.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "commands.h"
 #include "gqlapi_resolvers.h"
 #include "nats_options.h"
 #include "subject.h"

@@ -33,9 +33,9 @@ typedef struct byron_sidecar {
     byron_metrics_t *metrics;
     byron_stream_t *stream;
     byron_cache_t *cache;
-    byron_app_t *app;           /* NULL: no app */
-    struct byron_commands *commands; /* api mode */
-    struct byron_sink *sink;         /* sink mode: the projection (sink/sink.h) */
+    byron_app_t *app;                          /* NULL: no app */
+    struct byron_commands *commands;           /* api mode */
+    struct byron_sink *sink;                   /* sink mode: the projection (sink/sink.h) */
     byron_sidecar_readiness_fn mode_readiness; /* NULL: none */
     void *mode_readiness_arg;
     byron_workpool_t *pool;
