@@ -293,69 +293,133 @@ static void status_schema(json_object *st, json_object *old_status, const byron_
     json_object_object_add(st, "schema", sch);
 }
 
-/* Compute status from the stores; patch it when it differs. failure: NULL
- * when the reconcile went well, else (reason, message) for Degraded. d: what
- * this reconcile built, or NULL when the spec is invalid. */
-static byron_status_t write_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
-                                   const char *fail_reason, const char *fail_msg, byron_err_t *err) {
-    int external = d && d->cache_external;
+/* What the stores say about a component's workloads, and the message that
+ * sums them up. */
+typedef struct workloads {
+    part_status_t api, sink, cache;
+    int external, cache_ready, ready;
+    char msg[600];
+} workloads_t;
+
+static int64_t spec_replicas(json_object *bc, const char *part_name) {
+    json_object *spec, *part, *v;
+    if (json_object_object_get_ex(bc, "spec", &spec) && json_object_object_get_ex(spec, part_name, &part) &&
+        json_object_object_get_ex(part, "replicas", &v))
+        return json_object_get_int64(v);
+    return 1;
+}
+
+/* The child ns/<name><suffix> of kind k from its store (caller puts; NULL when absent). */
+static json_object *child_from_store(byron_controller_t *c, const byron_kind_t *k, const char *ns,
+                                     const char *name, const char *suffix) {
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s%s", ns, name, suffix);
+    byron_store_t *s = store_for(c, k, ns);
+    return s ? byron_store_get(s, key) : NULL;
+}
+
+static void read_workloads(byron_controller_t *c, json_object *bc, const byron_desired_t *d, int failed,
+                           workloads_t *w) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
-    int64_t gen = md_int(bc, "generation");
-    char key[600], now[40], msg[600];
-    json_object *old_status = NULL;
-    json_object_object_get_ex(bc, "status", &old_status);
-    byron_kube_time_now(now, sizeof(now), 0);
+    json_object *api = child_from_store(c, &BYRON_KIND_DEPLOYMENT, ns, name, "-api"),
+                *sink = child_from_store(c, &BYRON_KIND_DEPLOYMENT, ns, name, "-sink");
+    w->external = d && d->cache_external;
+    json_object *cache =
+        w->external ? NULL : child_from_store(c, &BYRON_KIND_STATEFULSET, ns, name, "-cache");
+    w->api = workload_status(api, spec_replicas(bc, "api"));
+    w->sink = workload_status(sink, spec_replicas(bc, "sink"));
+    w->cache = workload_status(cache, 1);
+    json_object_put(api);
+    json_object_put(sink);
+    json_object_put(cache);
+    w->cache_ready = w->external || (w->cache.present && w->cache.ready >= 1);
+    w->ready = !failed && w->api.present && w->sink.present && w->api.ready >= w->api.desired &&
+               w->sink.ready >= w->sink.desired && w->cache_ready;
+    snprintf(w->msg, sizeof(w->msg), "%sapi %lld/%lld, sink %lld/%lld, cache %s",
+             w->ready ? "" : "waiting: ", (long long)w->api.ready, (long long)w->api.desired,
+             (long long)w->sink.ready, (long long)w->sink.desired,
+             w->external      ? "external"
+             : w->cache_ready ? "ready"
+                              : "not ready");
+}
 
-    snprintf(key, sizeof(key), "%s/%s-api", ns, name);
-    json_object *api = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
-    snprintf(key, sizeof(key), "%s/%s-sink", ns, name);
-    json_object *sink = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
-    snprintf(key, sizeof(key), "%s/%s-cache", ns, name);
-    json_object *cache = external ? NULL : byron_store_get(store_for(c, &BYRON_KIND_STATEFULSET, ns), key);
-    json_object *spec = NULL, *v, *part;
-    json_object_object_get_ex(bc, "spec", &spec);
-    int64_t want_api = 1, want_sink = 1;
-    if (spec && json_object_object_get_ex(spec, "api", &part) &&
-        json_object_object_get_ex(part, "replicas", &v))
-        want_api = json_object_get_int64(v);
-    if (spec && json_object_object_get_ex(spec, "sink", &part) &&
-        json_object_object_get_ex(part, "replicas", &v))
-        want_sink = json_object_get_int64(v);
-    part_status_t pa = workload_status(api, want_api), ps = workload_status(sink, want_sink),
-                  pc = workload_status(cache, 1);
-    int cache_ready = external || (pc.present && pc.ready >= 1);
-    int ready = !fail_reason && pa.present && ps.present && pa.ready >= pa.desired &&
-                ps.ready >= ps.desired && cache_ready;
-
-    json_object *st = json_object_new_object(), *conds = json_object_new_array();
-    json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-    if (ready)
-        snprintf(msg, sizeof(msg), "api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                 external ? "external" : "ready");
-    else
-        snprintf(msg, sizeof(msg), "waiting: api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                 external      ? "external"
-                 : cache_ready ? "ready"
-                               : "not ready");
-    /* Not ready because of the spec or an apply failure: Ready says why. */
+/* Ready, Progressing and Degraded. Not ready because of the spec or an apply
+ * failure: Ready says why. */
+static void add_rollout_conditions(json_object *conds, json_object *old_status, const workloads_t *w,
+                                   const char *fail_reason, const char *fail_msg, int64_t gen,
+                                   const char *now) {
+    int ready = w->ready;
     json_object_array_add(conds, condition(old_status, "Ready", ready,
                                            ready         ? BYRON_REASON_READY
                                            : fail_reason ? fail_reason
                                                          : BYRON_REASON_NOT_READY,
-                                           fail_reason ? fail_msg : msg, gen, now));
+                                           fail_reason ? fail_msg : w->msg, gen, now));
     json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
                                            fail_reason ? BYRON_REASON_BLOCKED
                                            : ready     ? BYRON_REASON_COMPLETE
                                                        : BYRON_REASON_ROLLING,
                                            ready         ? "all parts are ready"
                                            : fail_reason ? "blocked by an error"
-                                                         : msg,
+                                                         : w->msg,
                                            gen, now));
     json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
                                            fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
                                            fail_reason ? fail_msg : "all objects applied", gen, now));
+}
+
+/* Exposed: what the route's controller says about it. */
+static void add_exposed_condition(byron_controller_t *c, json_object *conds, json_object *bc,
+                                  json_object *old_status, const byron_desired_t *d, int64_t gen,
+                                  const char *now) {
+    json_object *route =
+        child_from_store(c, d->expose_kind, md_str(bc, "namespace"), md_str(bc, "name"), "-api");
+    byron_expose_condition_t ec;
+    byron_expose_condition(d->expose_kind, bc, route, &ec);
+    json_object_put(route);
+    json_object_array_add(conds,
+                          condition(old_status, "Exposed", ec.status, ec.reason, ec.message, gen, now));
+}
+
+/* status.stream, .deadLetters and .sink.lag: from the broker's reading, else
+ * the last figures stay until a reading replaces them. */
+static void status_figures(json_object *st, json_object *old_status, const byron_broker_insights_t *ins) {
+    if (ins && ins->measured) {
+        byron_insights_status(st, ins);
+        return;
+    }
+    if (!old_status) return;
+    static const char *const KEEP[] = {"stream", "deadLetters"};
+    json_object *v;
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_object_get_ex(old_status, KEEP[i], &v))
+            json_object_object_add(st, KEEP[i], json_object_get(v));
+    json_object *olds = json_object_object_get(old_status, "sink"),
+                *lag = json_object_object_get(olds, "lag");
+    if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
+}
+
+static json_object *cache_json(const workloads_t *w) {
+    json_object *cs = json_object_new_object();
+    json_object_object_add(cs, "ready", json_object_new_boolean(w->cache_ready));
+    json_object_object_add(cs, "external", json_object_new_boolean(w->external));
+    json_object_object_add(cs, "state",
+                           json_object_new_string(w->external      ? "External"
+                                                  : w->cache_ready ? "Ready"
+                                                                   : "NotReady"));
+    return cs;
+}
+
+/* The status the component should have (caller puts). */
+static json_object *build_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
+                                 const workloads_t *w, const char *fail_reason, const char *fail_msg) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    int64_t gen = md_int(bc, "generation");
+    char now[40], ep[700];
+    byron_kube_time_now(now, sizeof(now), 0);
+    json_object *old_status = json_object_object_get(bc, "status");
+    json_object *st = json_object_new_object(), *conds = json_object_new_array();
+    json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+    add_rollout_conditions(conds, old_status, w, fail_reason, fail_msg, gen, now);
     byron_broker_insights_t ins;
     int measured = c->o.insights && c->o.broker && byron_broker_insights(c->o.broker, ns, name, &ins);
     if (c->o.insights && c->o.broker) { /* Lagging, DeadLetters: from the broker's last reading */
@@ -365,69 +429,50 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
             json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason,
                                                    ic[i].message, gen, now));
     }
-    if (d && d->expose_kind) { /* Exposed: what the route's controller says about it */
-        snprintf(key, sizeof(key), "%s/%s-api", ns, name);
-        byron_store_t *rs = store_for(c, d->expose_kind, ns);
-        json_object *route = rs ? byron_store_get(rs, key) : NULL;
-        byron_expose_condition_t ec;
-        byron_expose_condition(d->expose_kind, bc, route, &ec);
-        json_object_put(route);
-        json_object_array_add(conds,
-                              condition(old_status, "Exposed", ec.status, ec.reason, ec.message, gen, now));
-    }
+    if (d && d->expose_kind) add_exposed_condition(c, conds, bc, old_status, d, gen, now);
     json_object_object_add(st, "conditions", conds);
-    json_object_object_add(st, "api", part_json(pa));
-    json_object_object_add(st, "sink", part_json(ps));
-    if (measured && ins.measured) {
-        byron_insights_status(st, &ins);
-    } else if (old_status) { /* the last figures stay until a reading replaces them */
-        static const char *const KEEP[] = {"stream", "deadLetters"};
-        for (size_t i = 0; i < 2; i++)
-            if (json_object_object_get_ex(old_status, KEEP[i], &v))
-                json_object_object_add(st, KEEP[i], json_object_get(v));
-        json_object *olds = json_object_object_get(old_status, "sink"),
-                    *lag = json_object_object_get(olds, "lag");
-        if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
-    }
+    json_object_object_add(st, "api", part_json(w->api));
+    json_object_object_add(st, "sink", part_json(w->sink));
+    status_figures(st, old_status, measured ? &ins : NULL);
     const char *token = NULL;
     int64_t cache_gen = byron_desired_cache_generation(bc, &token);
     byron_insights_rebuild(st, old_status, cache_gen, token, measured ? &ins : NULL);
-    json_object *cs = json_object_new_object();
-    json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
-    json_object_object_add(cs, "external", json_object_new_boolean(external));
-    json_object_object_add(cs, "state",
-                           json_object_new_string(external      ? "External"
-                                                  : cache_ready ? "Ready"
-                                                                : "NotReady"));
-    json_object_object_add(st, "cache", cs);
-    char ep[700];
+    json_object_object_add(st, "cache", cache_json(w));
     snprintf(ep, sizeof(ep), "http://%s-api.%s.svc/graphql", name, ns);
     json_object_object_add(st, "graphqlEndpoint", json_object_new_string(ep));
     status_schema(st, old_status, d);
+    return st;
+}
 
-    byron_status_t rc = BYRON_OK;
-    if (!old_status || !json_object_equal(old_status, st)) {
-        json_object *patch = json_object_new_object();
-        json_object_object_add(patch, "status", json_object_get(st));
-        char path[700];
-        byron_kind_path(&BYRON_KIND_COMPONENT, ns, name, path, sizeof(path));
-        strcat(path, "/status");
-        rc = byron_kube_do(c->o.client, "PATCH", path, "application/merge-patch+json", patch, NULL, err);
-        json_object_put(patch);
-        if (rc == BYRON_ENOTFOUND) rc = BYRON_OK; /* deleted meanwhile */
-        if (rc == BYRON_OK && c->o.recorder) {
-            json_object *oldready = find_condition(old_status, "Ready");
-            const char *was = oldready && json_object_object_get_ex(oldready, "status", &v)
-                                  ? json_object_get_string(v)
-                                  : "";
-            if (ready && strcmp(was, "True") != 0)
-                byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", msg);
-        }
+/* Compute status from the stores; patch it when it differs. failure: NULL
+ * when the reconcile went well, else (reason, message) for Degraded. d: what
+ * this reconcile built, or NULL when the spec is invalid. */
+static byron_status_t write_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
+                                   const char *fail_reason, const char *fail_msg, byron_err_t *err) {
+    workloads_t w;
+    read_workloads(c, bc, d, fail_reason != NULL, &w);
+    json_object *old_status = json_object_object_get(bc, "status");
+    json_object *st = build_status(c, bc, d, &w, fail_reason, fail_msg);
+    if (old_status && json_object_equal(old_status, st)) {
+        json_object_put(st);
+        return BYRON_OK;
     }
-    json_object_put(st);
-    json_object_put(api);
-    json_object_put(sink);
-    json_object_put(cache);
+    json_object *patch = json_object_new_object();
+    json_object_object_add(patch, "status", st);
+    char path[700];
+    byron_kind_path(&BYRON_KIND_COMPONENT, md_str(bc, "namespace"), md_str(bc, "name"), path, sizeof(path));
+    strcat(path, "/status");
+    byron_status_t rc =
+        byron_kube_do(c->o.client, "PATCH", path, "application/merge-patch+json", patch, NULL, err);
+    json_object_put(patch);
+    if (rc == BYRON_ENOTFOUND) return BYRON_OK; /* deleted meanwhile */
+    if (rc == BYRON_OK && c->o.recorder && w.ready) {
+        json_object *oldready = find_condition(old_status, "Ready"), *v;
+        const char *was =
+            oldready && json_object_object_get_ex(oldready, "status", &v) ? json_object_get_string(v) : "";
+        if (strcmp(was, "True") != 0)
+            byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", w.msg);
+    }
     return rc;
 }
 
