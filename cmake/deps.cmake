@@ -20,7 +20,7 @@ byron_dep(mongoc libmongoc-1.0 libmongoc-dev)
 byron_dep(nats libnats libnats-dev)
 byron_dep(yaml yaml-0.1 libyaml-dev)
 byron_dep(jsonc json-c libjson-c-dev)
-# JWT verification (sidecar/src/token.c): cjose for JWK and RS256/ES256,
+# JWT verification (sidecar/src/core/token.c): cjose for JWK and RS256/ES256,
 # OpenSSL's libcrypto for EdDSA, which Debian 12's cjose 0.6.2 lacks.
 # cjose's pkg-config file also links jansson, which exports json_object_get and
 # other names json-c has: on the link line before json-c it would take our

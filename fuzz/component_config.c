@@ -1,5 +1,5 @@
 /* component_config.c — fuzz the component config parser and validator
- * (sidecar/src/component.c): arbitrary JSON must be accepted cleanly or rejected
+ * (sidecar/src/core/component.c): arbitrary JSON must be accepted cleanly or rejected
  * with a message, and an accepted component must render as metadata and make
  * a GraphQL schema or be refused with a message (component_schema.c). */
 #include "byron/json.h"

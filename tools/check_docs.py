@@ -3,7 +3,7 @@
 
 Reads docs/*.md and README.md and checks what they mention against what the code knows:
 
-  paths      every repository path (`sidecar/src/sink.c`, `docs/x.md`) exists
+  paths      every repository path (`sidecar/src/sink/sink.c`, `docs/x.md`) exists
   commands   `scripts/<s> [sub] [--flag]`, `byron-sidecar --flag`, `byron-operator --flag`,
              `build/tools/<t>`, `ctest -L <label>`: the script or binary, its sub-command and
              flags exist
@@ -129,10 +129,10 @@ def check(code_text, doc_lines):
         return set(re.findall(r'\{"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument', code_text.get(rel, '')))
 
 
-    m = re.search(r'byron_gqlapi_flag_names\[\]\s*=\s*\{([^}]*)\}', code_text.get('sidecar/src/gqlapi_endpoint.c', ''))
+    m = re.search(r'byron_gqlapi_flag_names\[\]\s*=\s*\{([^}]*)\}', code_text.get('sidecar/src/api/gqlapi_endpoint.c', ''))
     GRAPHQL_FLAGS = set(re.findall(r'"([a-z0-9-]+)"', m.group(1))) if m else set()
-    SIDECAR_FLAGS = (getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/verify.c') |
-                     getopt_flags('sidecar/src/admin.c') | GRAPHQL_FLAGS)
+    SIDECAR_FLAGS = (getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/sink/verify.c') |
+                     getopt_flags('sidecar/src/sink/admin.c') | GRAPHQL_FLAGS)
     OPERATOR_FLAGS = getopt_flags('operator/src/main.c')
     # kubectl-byron's flags: its table in cli/src/cli_args.c ({F_X, "name", 'c', ...}).
     CLI_FLAGS = set(re.findall(r'\{F_[A-Z_]+,\s*"([a-z][a-z0-9-]*)"', code_text.get('cli/src/cli_args.c', '')))
@@ -166,7 +166,7 @@ def check(code_text, doc_lines):
 
     for d, i, t in doc_tokens(r'(?<![\w/`-])--([a-z][a-zA-Z0-9.-]*[a-zA-Z0-9])(?![\w*])', 1):
         if t.startswith('graphql-') and t not in GRAPHQL_FLAGS and not t.endswith('-'):
-            problem(f'{d}:{i}', f'flag --{t}: byron-sidecar has no such GraphQL flag (sidecar/src/gqlapi_endpoint.c)')
+            problem(f'{d}:{i}', f'flag --{t}: byron-sidecar has no such GraphQL flag (sidecar/src/api/gqlapi_endpoint.c)')
         elif t not in SIDECAR_FLAGS | OPERATOR_FLAGS | SCRIPT_FLAGS | OUTSIDE_FLAGS | CLI_FLAGS:
             problem(f'{d}:{i}', f'flag --{t}: no binary or script of ours has it (and it is not a known outside '
                                 f'tool\'s flag: add it to OUTSIDE_FLAGS in tools/check_docs.py if it is one)')
@@ -446,9 +446,9 @@ DRIFTS = [
      ['flag --max-attempts: byron-sidecar has no such flag', 'byron-sidecar --max-tries is in no doc']),
     ('operator/src/main.c', '{"resync-period", required_argument', '{"resync-seconds", required_argument',
      ['byron-operator --resync-seconds is not in docs/operator.md']),
-    ('sidecar/src/sink.c', '"byron_sink_consumer_pending"', '"byron_sink_consumer_lag"',
+    ('sidecar/src/sink/sink.c', '"byron_sink_consumer_pending"', '"byron_sink_consumer_lag"',
      ['metric byron_sink_consumer_pending: no code registers it', 'metric byron_sink_consumer_lag']),
-    ('sidecar/src/sink.c', 'PL[] = {"consumer", NULL}', 'PL[] = {"lane", NULL}',
+    ('sidecar/src/sink/sink.c', 'PL[] = {"consumer", NULL}', 'PL[] = {"lane", NULL}',
      ["byron_sink_consumer_pending: the doc lists labels ['consumer'], the code has ['lane']"]),
     ('operator/src/controller.h', '#define BYRON_REASON_READY', '#define BYRON_REASON_X "Exploded"\n#define BYRON_REASON_READY',
      ['condition reason Exploded is not described in the CRD', 'condition reason Exploded is not in docs/operator.md']),

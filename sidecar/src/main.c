@@ -11,10 +11,12 @@
 #include "auth.h"
 #include "byron/log.h"
 #include "command_relay.h"
+#include "commands.h"
 #include "component_schema.h"
 #include "gqlapi_endpoint.h"
 #include "server.h"
 #include "sidecar.h"
+#include "sink.h"
 #include "verify.h"
 
 #include <curl/curl.h>
@@ -319,6 +321,11 @@ static void *health_thread(void *arg) {
     return NULL;
 }
 
+/* The sink's checks on /readyz (core/sidecar.h knows no mode). */
+static void sink_readiness(void *sink, json_object *checks, int *ready) {
+    byron_sink_readiness(sink, checks, ready);
+}
+
 int main(int argc, char **argv) {
     if (byron_admin_requested(argc, argv)) { /* one-shot operations (kubectl byron), not a server */
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -437,6 +444,8 @@ int main(int argc, char **argv) {
                                    .metrics = sc.metrics};
         if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
             goto out;
+        sc.mode_readiness = sink_readiness;
+        sc.mode_readiness_arg = sc.sink;
     }
     if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
     /* api mode: run the commands a sink's app sends (command_relay.h) */

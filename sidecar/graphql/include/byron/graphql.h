@@ -203,7 +203,7 @@ void byron_graphql_field_deprecate(byron_graphql_field_t *field, const char *rea
 /* What the field means to its resolver: `size` bytes copied into the schema,
  * which a resolver sees as info->meta and the authorize callback as `meta`
  * (the sidecar's generator stores what each generated field does and on
- * which model: sidecar/src/component_schema.h). */
+ * which model: sidecar/src/core/component_schema.h). */
 void byron_graphql_field_set_meta(byron_graphql_field_t *field, const void *meta, size_t size);
 byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, const char *name,
                                                     const char *description);

@@ -2,6 +2,7 @@
 #include "guard.h"
 
 #include "byron/json.h"
+#include "commands.h"
 
 #include <ctype.h>
 #include <stdint.h>

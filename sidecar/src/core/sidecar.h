@@ -1,14 +1,13 @@
 /* sidecar.h — the parts of a running sidecar, wired together by main.c and
- * served by server.c. */
+ * served by api/server.c. Core knows no mode: the api's commands and the
+ * sink are opaque here, and the sink adds its own readiness through a hook. */
 #ifndef BYRON_SIDECAR_SIDECAR_H
 #define BYRON_SIDECAR_SIDECAR_H
 
 #include "app.h"
 #include "byron/metrics.h"
 #include "cache.h"
-#include "commands.h"
 #include "component.h"
-#include "sink.h"
 #include "stream.h"
 #include "workpool.h"
 
@@ -22,15 +21,23 @@ typedef struct byron_health {
     char nats_err[256], mongo_err[256], app_err[256];
 } byron_health_t;
 
+struct byron_commands; /* api/commands.h */
+struct byron_sink;     /* sink/sink.h */
+
+/* Adds a mode's own checks to /readyz: may clear *ready. */
+typedef void (*byron_sidecar_readiness_fn)(void *arg, json_object *checks, int *ready);
+
 typedef struct byron_sidecar {
     const char *mode; /* "api" | "sink" */
     const byron_component_t *component;
     byron_metrics_t *metrics;
     byron_stream_t *stream;
     byron_cache_t *cache;
-    byron_app_t *app;           /* NULL: no app */
-    byron_commands_t *commands; /* api mode */
-    byron_sink_t *sink;         /* sink mode: the projection (sink.h) */
+    byron_app_t *app;                          /* NULL: no app */
+    struct byron_commands *commands;           /* api mode */
+    struct byron_sink *sink;                   /* sink mode: the projection (sink/sink.h) */
+    byron_sidecar_readiness_fn mode_readiness; /* NULL: none */
+    void *mode_readiness_arg;
     byron_workpool_t *pool;
     struct byron_auth *auth; /* api mode: verifies bearer tokens (auth.h); NULL: every token refused */
     byron_health_t health;

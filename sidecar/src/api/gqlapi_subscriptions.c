@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "byron/json.h"
 #include "byron/log.h"
+#include "commands.h"
 #include "gqlapi_resolvers.h"
 #include "nats_options.h"
 #include "subject.h"

@@ -3,6 +3,7 @@
 
 #include "byron/json.h"
 #include "byron/log.h"
+#include "commands.h"
 #include "principal.h"
 
 #include <stdio.h>

@@ -7,12 +7,12 @@
  * O(page) per page instead of O(offset) with skip. */
 #include "cache.h"
 
+#include "byron/base64.h"
 #include "byron/clock.h"
 #include "byron/json.h"
 #include "generation.h"
 #include "json_bson.h"
 
-#include <libwebsockets.h>
 #include <mongoc/mongoc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -302,12 +302,7 @@ static char *cursor_encode(json_object *sortval, json_object *id) {
     json_object_array_add(arr, json_object_get(sortval));
     json_object_array_add(arr, json_object_get(id));
     const char *s = byron_json_compact(arr);
-    int n = (int)strlen(s), cap = n * 4 / 3 + 8;
-    char *out = malloc((size_t)cap);
-    if (out && lws_b64_encode_string_url(s, n, out, cap) < 0) {
-        free(out);
-        out = NULL;
-    }
+    char *out = byron_base64_encode((const unsigned char *)s, strlen(s), 1);
     json_object_put(arr);
     return out;
 }
@@ -315,14 +310,16 @@ static char *cursor_encode(json_object *sortval, json_object *id) {
 static byron_status_t cursor_decode(const char *cur, json_object **sortval, json_object **id,
                                     json_object **holder, byron_err_t *err) {
     size_t n = strlen(cur);
-    char buf[2048];
-    if (n == 0 || n > sizeof buf)
+    if (n == 0 || n > BYRON_CACHE_MAX_CURSOR)
         return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");
-    int len = lws_b64_decode_string_len(cur, (int)n, buf, (int)sizeof buf);
+    char *buf = NULL;
+    size_t len = 0;
     json_object *arr = NULL;
     byron_err_t e;
-    if (len <= 0 || byron_json_parse(buf, (size_t)len, 8, &arr, &e) != BYRON_OK ||
-        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
+    int bad = byron_base64_decode(cur, n, &buf, &len) != 0 || len == 0 ||
+              byron_json_parse(buf, len, 8, &arr, &e) != BYRON_OK;
+    free(buf);
+    if (bad || !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) != 2 ||
         !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_string)) {
         json_object_put(arr);
         return byron_err_set(err, BYRON_EINVAL, "after: not a cursor from this API");

@@ -26,7 +26,7 @@ json_object *byron_sidecar_readiness(byron_sidecar_t *sc, int *ready) {
     pthread_mutex_unlock(&h->lock);
     int draining = atomic_load(&sc->draining);
     *ready = nats && mongo && app && !draining;
-    if (sc->sink) byron_sink_readiness(sc->sink, deps, ready);
+    if (sc->mode_readiness) sc->mode_readiness(sc->mode_readiness_arg, deps, ready);
     json_object_object_add(o, "ready", json_object_new_boolean(*ready));
     if (draining) json_object_object_add(o, "draining", json_object_new_boolean(1));
     json_object_object_add(o, "mode", json_object_new_string(sc->mode));

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #define BYRON_CACHE_MAX_LIMIT 1000
+#define BYRON_CACHE_MAX_CURSOR 2048 /* bytes of an `after` cursor */
 #define BYRON_CACHE_DEFAULT_LIMIT 100
 
 typedef struct byron_cache byron_cache_t;
