@@ -1031,7 +1031,12 @@ static byron_status_t apply_child(reconcile_t *r, const byron_desired_obj_t *o, 
     char okey[600], path[800];
     snprintf(okey, sizeof(okey), "%s/%s", r->ns, o->name);
     json_object *cur = byron_store_get(store_for(c, o->kind, r->ns), okey);
-    int f = is_foreign(c, cur, md_str(r->bc, "uid"), o->kind, r->ns, o->name, err);
+    child_state_t s = child_state(c, r->key, r->ns, o, cur);
+    /* Current and not in the store: our write's event is on its way, and what
+     * we wrote is ours (no GET to find out). */
+    int f = s == CHILD_CURRENT && !cur
+                ? 0
+                : is_foreign(c, cur, md_str(r->bc, "uid"), o->kind, r->ns, o->name, err);
     if (f) {
         json_object_put(cur);
         if (f < 0) return err->code;
@@ -1041,7 +1046,6 @@ static byron_status_t apply_child(reconcile_t *r, const byron_desired_obj_t *o, 
                              o->kind->kind, o->name);
         return BYRON_OK;
     }
-    child_state_t s = child_state(c, r->key, r->ns, o, cur);
     char old_rv[64] = "";
     if (md_str(cur, "resourceVersion"))
         snprintf(old_rv, sizeof(old_rv), "%s", md_str(cur, "resourceVersion"));
@@ -1055,8 +1059,9 @@ static byron_status_t apply_child(reconcile_t *r, const byron_desired_obj_t *o, 
     if (!st) {
         /* resourceVersions are opaque: the same one means the apply changed nothing */
         const char *rv = md_str(out, "resourceVersion");
-        if (!old_rv[0] || !rv || strcmp(rv, old_rv) != 0) r->applied++;
-        if (s == CHILD_DRIFTED)
+        int changed = !old_rv[0] || !rv || strcmp(rv, old_rv) != 0;
+        r->applied += changed;
+        if (changed && s == CHILD_DRIFTED)
             byron_log(BYRON_LOG_INFO, "reverted drift", "key", r->key, "kind", o->kind->kind, "name", o->name,
                       (char *)NULL);
     }
