@@ -249,6 +249,19 @@ static double reconciles(op_t *op) {
     return metric(op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}");
 }
 
+/* Wait until the operator answers on its metrics port; fails the test after timeout_ms. */
+static void wait_serving(op_t *op, long timeout_ms) {
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op->port);
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    char *text;
+    while (!(text = http("GET", url, NULL))) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "the operator does not serve /metrics (see %s)", op->log);
+        sleep_ms(20);
+    }
+    free(text);
+}
+
 /* Wait until more reconciles than after have finished; fails the test after timeout_ms. */
 static void wait_reconciles(op_t *op, double after, long timeout_ms, const char *what) {
     long long deadline = byron_test_now_ms() + timeout_ms;
@@ -1228,6 +1241,7 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     enum { N = 24 };
     const char *extra[] = {"--workers", "8", "--resync-period", "1", NULL};
     op_t op = start_operator(extra);
+    wait_serving(&op, 20000); /* the metrics asked below are the server's, not its start-up's */
     char name[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(name[i], sizeof name[i], "s%02d", i);
