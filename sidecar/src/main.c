@@ -169,25 +169,30 @@ static void stop_commands(run_t *r) {
     byron_commands_free(r->sc.commands);
 }
 
-/* sink mode: the lanes. Stopped after the server (its readiness reads them);
- * settles the events in hand. */
+/* sink mode: the lanes, made (no thread yet); freed after the server (its
+ * readiness reads them), before the stream and the cache they use. */
 static byron_status_t start_sink(run_t *r, byron_err_t *err) {
     if (api_mode(r)) return BYRON_OK;
     byron_sink_options_t ko = r->s->sink;
     ko.component = r->sc.component;
-    ko.nats_url = r->s->nats_url;
     ko.stream = r->sc.stream;
-    ko.mongo_uri = r->s->mongo_uri;
-    ko.database = byron_cache_database(r->sc.cache);
+    ko.cache = r->sc.cache;
     ko.app = r->sc.app;
     ko.metrics = r->sc.metrics;
-    ko.nats = &r->s->nats;
     if (!(r->sc.sink = byron_sink_new(&ko, err))) return err->code;
     r->sc.mode_readiness = sink_readiness;
     r->sc.mode_readiness_arg = r->sc.sink;
     return BYRON_OK;
 }
 static void stop_sink(run_t *r) { byron_sink_free(r->sc.sink); }
+
+/* sink mode: the lanes run once what they report to (/readyz) is up; they
+ * stop (settling the events in hand) while it still answers: a stopped sink
+ * is still read, only freed later. */
+static byron_status_t start_lanes(run_t *r, byron_err_t *err) {
+    return r->sc.sink ? byron_sink_start(r->sc.sink, err) : BYRON_OK;
+}
+static void stop_lanes(run_t *r) { byron_sink_stop(r->sc.sink); }
 
 /* Freed after the server: a request its thread read just before `draining`
  * is answered "shutting down" by the stopped pool, not by a freed one. */
@@ -271,7 +276,7 @@ static const step_t STEPS[] = {
     {start_stream, stop_stream},     {start_cache, stop_cache},     {start_app, stop_app},
     {start_commands, stop_commands}, {start_sink, stop_sink},       {start_pool, stop_pool},
     {start_relay, stop_relay},       {start_graphql, stop_graphql}, {start_server, stop_server},
-    {start_quiesce, stop_quiesce},   {start_health, stop_health},
+    {start_lanes, stop_lanes},       {start_quiesce, stop_quiesce}, {start_health, stop_health},
 };
 #define NSTEPS (sizeof STEPS / sizeof STEPS[0])
 
