@@ -4,6 +4,7 @@
  * JSON variable values and AST literals, and printing JSON as GraphQL
  * literals for introspection's defaultValue and the SDL printer.
  */
+#include "byron/buf.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -468,28 +469,11 @@ int gql_coerce_arguments(const byron_graphql_field_t *defs, const gql_argument_t
 
 /* ---------------------------------------------------------------- printing */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf_t;
+/* A literal's text: byron_buf_t, whose failed append keeps what it holds
+ * (a literal cut short by an allocation failure is printed as far as it got). */
+static void sb_str(byron_buf_t *b, const char *s) { byron_buf_append(b, s, strlen(s)); }
 
-static void sb_put(sbuf_t *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (np == NULL) return;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object *v, int depth) {
+static void print_literal(byron_buf_t *b, const byron_graphql_type_t *t, json_object *v, int depth) {
     const byron_graphql_type_t *nt = gql_type_nullable(t);
     json_type jt = json_object_get_type(v);
     if (depth > 64) {
@@ -529,8 +513,8 @@ static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object 
 }
 
 char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v) {
-    sbuf_t b = {0};
+    byron_buf_t b = {0};
     print_literal(&b, type, v, 0);
-    if (b.p == NULL) return strdup("null");
-    return b.p;
+    if (b.buf == NULL) return strdup("null");
+    return b.buf;
 }
