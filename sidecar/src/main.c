@@ -435,13 +435,8 @@ int main(int argc, char **argv) {
         if (!(sc.auth = byron_auth_new(&ao, &err))) goto out;
     }
     if (strcmp(s.mode, "sink") == 0) {
-        byron_sink_options_t ko = {.component = comp,
-                                   .nats_url = s.nats_url,
-                                   .stream = sc.stream,
-                                   .mongo_uri = s.mongo_uri,
-                                   .database = byron_cache_database(sc.cache),
-                                   .app = sc.app,
-                                   .metrics = sc.metrics};
+        byron_sink_options_t ko = {
+            .component = comp, .stream = sc.stream, .cache = sc.cache, .app = sc.app, .metrics = sc.metrics};
         if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
             goto out;
         sc.mode_readiness = sink_readiness;
@@ -466,6 +461,8 @@ int main(int argc, char **argv) {
         sopts.ws_protocol = byron_gqlapi_ws_protocol(gql);
     }
     if (!(srv = byron_server_new(&sc, &sopts, &err))) goto out;
+    /* The sink's lanes start once what they report to (/readyz) is up. */
+    if (sc.sink && byron_sink_start(sc.sink, &err) != BYRON_OK) goto out;
     if (pthread_create(&health, NULL, health_thread, &hc) != 0) {
         byron_err_set(&err, BYRON_EIO, "cannot start the health thread");
         goto out;
@@ -511,7 +508,8 @@ out:
     byron_server_free(srv);
     byron_stream_unserve(sc.stream); /* relayed commands (command_relay.h) stop reaching the pool */
     byron_workpool_free(sc.pool);    /* nothing submits any more */
-    byron_sink_free(sc.sink);        /* after the server (readiness reads it); settles the events in hand */
+    byron_sink_stop(sc.sink);        /* after the server (readiness reads it); settles the events in hand */
+    byron_sink_free(sc.sink);        /* before the stream and the cache it uses */
     byron_gqlapi_free(gql);          /* after the server: its last callbacks queue work for the ws workers */
     byron_commands_free(sc.commands);
     byron_auth_free(sc.auth);

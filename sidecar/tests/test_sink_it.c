@@ -674,6 +674,56 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     h_sidecar_stop(&api);
 }
 
+/* The sink process's NATS connections, from the testenv server's /connz: those
+ * named for the component (ns "it") with "sink" in the name. */
+static int sink_connections(const char *component, char *names, size_t cap) {
+    const char *url = h_env("BYRON_NATS_MONITOR_URL"), *colon = strrchr(url, ':');
+    cr_assert_not_null(colon, "%s", url);
+    h_resp_t r;
+    cr_assert_eq(h_http(NULL, (int)strtol(colon + 1, NULL, 10), "GET", "/connz?limit=100000", NULL, 5000, &r),
+                 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_object *conns = json_object_object_get(r.json, "connections");
+    char mid[200], end[200];
+    snprintf(mid, sizeof mid, "/it/%s/", component);
+    snprintf(end, sizeof end, "/it/%s", component);
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(conns); i++) {
+        const char *name =
+            json_object_get_string(json_object_object_get(json_object_array_get_idx(conns, i), "name"));
+        size_t len = name ? strlen(name) : 0, elen = strlen(end);
+        int mine = name && (strstr(name, mid) || (len >= elen && strcmp(name + len - elen, end) == 0));
+        if (mine && strstr(name, "sink")) {
+            n++;
+            size_t used = strlen(names);
+            snprintf(names + used, cap - used, "%s ", name);
+        }
+    }
+    h_resp_free(&r);
+    return n;
+}
+
+/* One broker layer (issue 15): the sink's lanes, dead letters and the
+ * sidecar's own stream calls share one NATS connection. */
+Test(sink_it, the_sink_uses_the_sidecars_one_nats_connection, .timeout = 120) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "oneconn", NULL, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 0, NULL, NULL, NULL); /* ready: its lanes are bound */
+    h_resp_t r;
+    cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"c-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    h_resp_free(&r);
+    int64_t deadline = byron_test_now_ms() + 20000;
+    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1)
+        byron_test_sleep_ms(50);
+    cr_assert_geq(h_sink_outcome(k.admin, "projected"), 1, "the sink projected nothing");
+    char names[1024] = "";
+    int n = sink_connections(api.component, names, sizeof names);
+    cr_assert_eq(n, 1, "the sink process has %d NATS connections, not one: %s", n, names);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
 /* ---- stress (the concurrency tier, issue 17) ---------------------------- */
 
 typedef struct {

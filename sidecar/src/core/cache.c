@@ -29,6 +29,8 @@ struct byron_cache {
      * rises. A read that fails keeps the last one. */
     atomic_llong gen;
     atomic_llong next_read_ms;
+    uint32_t
+        max_clients; /* the pool's bound: the api's calls plus the clients reserved (the sink's threads) */
 };
 
 /* The generation for a call now, refreshed from the pointer when it is due:
@@ -88,7 +90,8 @@ byron_cache_t *byron_cache_new(const byron_component_t *c, const char *uri_str, 
     }
     mongoc_client_pool_set_error_api(cache->pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_set_appname(cache->pool, "byron-sidecar");
-    mongoc_client_pool_max_size(cache->pool, (uint32_t)(max_clients > 0 ? max_clients : 8));
+    cache->max_clients = (uint32_t)(max_clients > 0 ? max_clients : 8);
+    mongoc_client_pool_max_size(cache->pool, cache->max_clients);
     return cache;
 err:
     byron_cache_free(cache);
@@ -105,7 +108,20 @@ void byron_cache_free(byron_cache_t *cache) {
 
 const char *byron_cache_database(const byron_cache_t *cache) { return cache->db; }
 
-static byron_status_t mongo_err(byron_err_t *err, const bson_error_t *be, const char *what) {
+byron_status_t byron_cache_reserve_clients(byron_cache_t *cache, int n, byron_err_t *err) {
+    if (n < 0 || n > 1024) return byron_err_set(err, BYRON_EINVAL, "cache clients to reserve: %d", n);
+    cache->max_clients += (uint32_t)n;
+    mongoc_client_pool_max_size(cache->pool, cache->max_clients);
+    return BYRON_OK;
+}
+
+mongoc_client_t *byron_cache_client_pop(byron_cache_t *cache) { return mongoc_client_pool_pop(cache->pool); }
+
+void byron_cache_client_push(byron_cache_t *cache, mongoc_client_t *cl) {
+    if (cl) mongoc_client_pool_push(cache->pool, cl);
+}
+
+byron_status_t byron_cache_error(const bson_error_t *be, const char *what, byron_err_t *err) {
     /* Server selection and socket errors: the cache is down or unreachable. */
     if (be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "cache unavailable (%s): %s", what, be->message);
@@ -121,7 +137,7 @@ byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err) {
     bson_destroy(&cmd);
     bson_destroy(&reply);
     mongoc_client_pool_push(cache->pool, cl);
-    return ok ? BYRON_OK : mongo_err(err, &be, "ping");
+    return ok ? BYRON_OK : byron_cache_error(&be, "ping", err);
 }
 
 /* BSON document → JSON object with `_id` renamed `id`. */
@@ -137,6 +153,9 @@ static json_object *doc_to_json(const bson_t *doc) {
             json_object_object_add(obj, "id", json_object_get(id));
             json_object_object_del(obj, "_id");
         }
+    } else { /* unreadable (cache.h: one answer) */
+        json_object_put(obj);
+        obj = NULL;
     }
     bson_free(s);
     return obj;
@@ -148,14 +167,13 @@ static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name,
     return m;
 }
 
-/* The document with _id `id` in collection `coll` as JSON (`_id` → `id`);
- * BYRON_ENOTFOUND when absent. */
-static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, int64_t gen,
-                                 const char *coll_name, const char *id, json_object **out, byron_err_t *err) {
+byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, int64_t gen,
+                                    const char *coll_name, const char *id, json_object **out,
+                                    byron_err_t *err) {
     *out = NULL;
     char name[200];
     byron_generation_collection(gen, coll_name, name, sizeof name);
-    mongoc_collection_t *coll = mongoc_client_get_collection(cl, cache->db, name);
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, database, name);
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
     bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
@@ -167,7 +185,7 @@ static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, int6
         if (!(*out = doc_to_json(doc)))
             st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", coll_name, id);
     } else if (mongoc_cursor_error(cur, &be)) {
-        st = mongo_err(err, &be, "read");
+        st = byron_cache_error(&be, "read", err);
     } else {
         st = byron_err_set(err, BYRON_ENOTFOUND, "%s %s not found", coll_name, id);
     }
@@ -176,6 +194,11 @@ static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, int6
     bson_destroy(&filter);
     mongoc_collection_destroy(coll);
     return st;
+}
+
+static byron_status_t find_by_id(byron_cache_t *cache, mongoc_client_t *cl, int64_t gen,
+                                 const char *coll_name, const char *id, json_object **out, byron_err_t *err) {
+    return byron_cache_read_doc(cl, cache->db, gen, coll_name, id, out, err);
 }
 
 byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const char *id, json_object **out,
@@ -190,7 +213,7 @@ byron_status_t byron_cache_get(byron_cache_t *cache, const char *model, const ch
     return st;
 }
 
-static int64_t version_of(json_object *doc) {
+int64_t byron_cache_doc_version(json_object *doc) {
     json_object *v = NULL;
     return doc && json_object_object_get_ex(doc, "version", &v) ? json_object_get_int64(v) : 0;
 }
@@ -207,12 +230,12 @@ byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, c
     int64_t gen = generation(cache, cl); /* one generation for the two or three reads */
     byron_status_t st = find_by_id(cache, cl, gen, model, id, &out->doc, err);
     if (st == BYRON_OK) {
-        out->version = version_of(out->doc);
+        out->version = byron_cache_doc_version(out->doc);
     } else if (st == BYRON_ENOTFOUND) { /* deleted (or never projected): its tombstone */
         byron_err_clear(err);
         snprintf(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
         st = find_by_id(cache, cl, gen, BYRON_CACHE_STATE_COLLECTION, key, &state, err);
-        if (st == BYRON_OK) out->version = version_of(state);
+        if (st == BYRON_OK) out->version = byron_cache_doc_version(state);
         json_object_put(state);
         state = NULL;
     }
@@ -223,7 +246,7 @@ byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, c
         if (st == BYRON_OK) {
             json_object *why = NULL;
             out->blocked = 1;
-            out->blocked_version = version_of(state);
+            out->blocked_version = byron_cache_doc_version(state);
             json_object_object_get_ex(state, "reason", &why);
             snprintf(out->blocked_why, sizeof out->blocked_why, "%s", why ? json_object_get_string(why) : "");
         }
@@ -365,7 +388,7 @@ static byron_status_t find_json(byron_cache_t *cache, const char *coll_name, con
         }
     }
     byron_status_t st = BYRON_OK;
-    if (mongoc_cursor_error(cur, &be)) st = mongo_err(err, &be, "query");
+    if (mongoc_cursor_error(cur, &be)) st = byron_cache_error(&be, "query", err);
     mongoc_cursor_destroy(cur);
     mongoc_collection_destroy(coll);
     mongoc_client_pool_push(cache->pool, cl);

@@ -13,6 +13,7 @@
 #include "component.h"
 
 #include <json-c/json.h>
+#include <mongoc/mongoc.h>
 
 #define BYRON_CACHE_MAX_LIMIT 1000
 #define BYRON_CACHE_MAX_CURSOR 2048 /* bytes of an `after` cursor */
@@ -64,6 +65,35 @@ typedef struct byron_cache_projection {
 /* Two or three reads (document, tombstone when absent, block marker when asked). */
 byron_status_t byron_cache_projection(byron_cache_t *cache, const char *model, const char *id, int with_block,
                                       byron_cache_projection_t *out, byron_err_t *err);
+
+/* ---- the sink's access: it writes the cache through its own clients ----- */
+
+/* Grow the pool by n clients that threads hold for their lifetime (the sink's
+ * lane and generation threads): call before those threads pop. */
+byron_status_t byron_cache_reserve_clients(byron_cache_t *cache, int n, byron_err_t *err);
+/* A client of the pool (waits for a free one); give it back with byron_cache_client_push. */
+mongoc_client_t *byron_cache_client_pop(byron_cache_t *cache);
+void byron_cache_client_push(byron_cache_t *cache, mongoc_client_t *cl);
+
+/* The document `id` of collection coll_name in generation gen
+ * (generation.h) as JSON, `_id` renamed `id`; caller puts.
+ *   BYRON_ENOTFOUND     absent
+ *   BYRON_EUNAVAILABLE  the cache is down or unreachable (byron_cache_error)
+ *   BYRON_EIO           any other failure, and an unreadable document (its
+ *                       BSON does not read back as a JSON object): "cache:
+ *                       unreadable document <coll>/<id>". One answer for every
+ *                       reader: the api answers INTERNAL, the sink retries the
+ *                       event and dead-letters it after its deliveries
+ *                       (docs/sink.md, "Failures"). */
+byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, int64_t gen,
+                                    const char *coll_name, const char *id, json_object **out,
+                                    byron_err_t *err);
+/* A libmongoc error as a status: server selection and socket errors are
+ * BYRON_EUNAVAILABLE ("cache unavailable (what): ..."), the rest BYRON_EIO
+ * ("cache what failed: ..."). */
+byron_status_t byron_cache_error(const bson_error_t *be, const char *what, byron_err_t *err);
+/* A cached document's (or sink record's) "version"; 0 when doc is NULL or has none. */
+int64_t byron_cache_doc_version(json_object *doc);
 
 /* A page of a model's objects.
  *   filter    NULL or an object: {"field": value} (equality) or

@@ -572,3 +572,142 @@ byron_status_t byron_stream_reply(byron_stream_t *s, const char *reply, const ch
     natsStatus ns = natsConnection_Publish(s->nc, reply, data, (int)len);
     return ns == NATS_OK ? BYRON_OK : nats_err(err, ns, 0, reply);
 }
+
+/* ---- durable pull consumers ---------------------------------------------- */
+
+byron_status_t byron_stream_consumer_ensure(byron_stream_t *s, const byron_stream_consumer_t *c,
+                                            byron_err_t *err) {
+    if (check_connected(s, err) != BYRON_OK) return BYRON_EUNAVAILABLE;
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = c->durable;
+    cc.Name = c->durable;
+    cc.Description = c->description;
+    cc.DeliverPolicy = js_DeliverAll;
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = (int64_t)c->ack_wait_ms * 1000000;
+    cc.MaxDeliver = -1;
+    cc.MaxAckPending = 1;
+    cc.FilterSubject = c->filter;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_AddConsumer(&ci, s->js, c->stream, &cc, NULL, &jerr);
+    if (ns != NATS_OK &&
+        (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr || jerr == 10148))
+        ns = js_UpdateConsumer(&ci, s->js, c->stream, &cc, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (ns == NATS_OK) return BYRON_OK;
+    const char *txt = nats_GetLastError(NULL);
+    int missing = jerr == JSStreamNotFoundErr;
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s on %s: %s%s%s", c->durable, c->stream,
+                         missing ? "stream not found" : natsStatus_GetText(ns), txt && !missing ? ": " : "",
+                         txt && !missing ? txt : "");
+}
+
+byron_status_t byron_stream_pull_subscribe(byron_stream_t *s, const byron_stream_consumer_t *c,
+                                           natsSubscription **sub, byron_err_t *err) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = c->stream;
+    so.Consumer = c->durable;
+    so.ManualAck = true;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_PullSubscribe(sub, s->js, c->filter, c->durable, NULL, &so, &jerr);
+    if (ns == NATS_OK) return BYRON_OK;
+    *sub = NULL;
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "subscribing to %s: %s", c->durable,
+                         natsStatus_GetText(ns));
+}
+
+byron_status_t byron_stream_fetch(natsSubscription *sub, int wait_ms, natsMsg **msg, byron_err_t *err) {
+    *msg = NULL;
+    natsMsgList list = {0};
+    jsFetchRequest fr;
+    jsFetchRequest_Init(&fr);
+    fr.Batch = 1; /* MaxAckPending 1: the server has at most one for us */
+    fr.NoWait = wait_ms <= 0;
+    fr.Expires = wait_ms > 0 ? (int64_t)wait_ms * 1000000 : 0;
+    natsStatus ns = natsSubscription_FetchRequest(&list, sub, &fr);
+    if (ns == NATS_OK) {
+        if (list.Count > 0) {
+            *msg = list.Msgs[0];
+            list.Msgs[0] = NULL;
+        }
+        natsMsgList_Destroy(&list);
+        return *msg ? BYRON_OK : BYRON_ENOTFOUND;
+    }
+    if (ns == NATS_TIMEOUT) return BYRON_ETIMEDOUT;
+    if (ns == NATS_NOT_FOUND) return BYRON_ENOTFOUND;
+    if (ns == NATS_CONNECTION_CLOSED || ns == NATS_INVALID_SUBSCRIPTION)
+        return byron_err_set(err, BYRON_ESTATE, "fetch: %s", natsStatus_GetText(ns));
+    const char *txt = nats_GetLastError(NULL);
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "fetch: %s%s%s", natsStatus_GetText(ns), txt ? ": " : "",
+                         txt ? txt : "");
+}
+
+byron_status_t byron_stream_consumer_info(byron_stream_t *s, const char *stream, const char *durable,
+                                          byron_stream_consumer_info_t *out, byron_err_t *err) {
+    memset(out, 0, sizeof *out);
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetConsumerInfo(&ci, s->js, stream, durable, NULL, &jerr);
+    byron_status_t st = BYRON_OK;
+    if (ns == NATS_OK) {
+        out->pending = (int64_t)ci->NumPending;
+        out->ack_pending = (int64_t)ci->NumAckPending;
+    } else if (jerr == JSStreamNotFoundErr) {
+        out->stream_missing = 1;
+        st = byron_err_set(err, BYRON_ENOTFOUND, "stream %s not found", stream);
+    } else if (ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
+        st = byron_err_set(err, BYRON_ENOTFOUND, "consumer %s not found", durable);
+    } else {
+        st = byron_err_set(err, BYRON_EUNAVAILABLE, "consumer %s: %s", durable, natsStatus_GetText(ns));
+    }
+    jsConsumerInfo_Destroy(ci);
+    return st;
+}
+
+byron_status_t byron_stream_consumer_delete(byron_stream_t *s, const char *stream, const char *durable,
+                                            byron_err_t *err) {
+    jsErrCode jerr = 0;
+    natsStatus ns = js_DeleteConsumer(s->js, stream, durable, NULL, &jerr);
+    if (ns == NATS_OK || ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr)
+        return BYRON_OK;
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "deleting consumer %s: %s", durable,
+                         natsStatus_GetText(ns));
+}
+
+byron_status_t byron_stream_messages(byron_stream_t *s, const char *stream, int64_t *count,
+                                     byron_err_t *err) {
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetStreamInfo(&si, s->js, stream, NULL, &jerr);
+    if (ns == NATS_OK) *count = (int64_t)si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return ns == NATS_OK ? BYRON_OK : nats_err(err, ns, jerr, stream);
+}
+
+byron_status_t byron_stream_publish_headers(byron_stream_t *s, const char *subject, const char *data,
+                                            size_t len, const char *const *headers, byron_err_t *err) {
+    natsMsg *m = NULL;
+    natsStatus ns = natsMsg_Create(&m, subject, NULL, data, (int)len);
+    for (const char *const *h = headers; ns == NATS_OK && h && h[0] && h[1]; h += 2)
+        ns = natsMsgHeader_Set(m, h[0], h[1]);
+    jsPubAck *ack = NULL;
+    jsErrCode jerr = 0;
+    if (ns == NATS_OK) ns = js_PublishMsg(&ack, s->js, m, NULL, &jerr);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+    if (ns != NATS_OK)
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "%s (JetStream error %d)", natsStatus_GetText(ns),
+                             (int)jerr);
+    return BYRON_OK;
+}
+
+int64_t byron_stream_max_payload(byron_stream_t *s) { return natsConnection_GetMaxPayload(s->nc); }
+
+void byron_stream_flush(byron_stream_t *s, int timeout_ms) {
+    if (s && s->nc) natsConnection_FlushTimeout(s->nc, timeout_ms);
+}
+
+jsCtx *byron_stream_jetstream(byron_stream_t *s) { return s->js; }

@@ -10,6 +10,7 @@
 #include "byron/status.h"
 #include "component.h"
 
+#include <nats/nats.h> /* natsSubscription, natsMsg: a pull consumer's messages are settled with cnats' calls */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -142,6 +143,63 @@ byron_status_t byron_stream_reply(byron_stream_t *s, const char *reply, const ch
                                   byron_err_t *err);
 /* Stop serving; returns once fn can no longer be running (before freeing what it uses). */
 void byron_stream_unserve(byron_stream_t *s);
+
+/* ---- durable pull consumers (the sink's lanes, docs/sink.md) and the dead letters */
+
+typedef struct byron_stream_consumer {
+    const char *stream;      /* the stream it reads: this component's or a subscribed one's */
+    const char *durable;     /* its name */
+    const char *filter;      /* its filter subject */
+    const char *description; /* shows in consumer info (the operator reads a rebuild's progress by it) */
+    int ack_wait_ms;         /* redelivery of an unacknowledged message */
+} byron_stream_consumer_t;
+
+/* Create the durable pull consumer, or update it when it exists: deliver all,
+ * explicit acks, MaxAckPending 1 (one message in flight, cluster-wide),
+ * MaxDeliver unlimited (the sink dead-letters itself: the server never drops
+ * a message silently). BYRON_EUNAVAILABLE when it cannot ("stream not found",
+ * disconnected, ...). */
+byron_status_t byron_stream_consumer_ensure(byron_stream_t *s, const byron_stream_consumer_t *c,
+                                            byron_err_t *err);
+/* Bind to the consumer for byron_stream_fetch: *sub is the caller's
+ * (natsSubscription_Destroy lets go of it; the consumer stays). */
+byron_status_t byron_stream_pull_subscribe(byron_stream_t *s, const byron_stream_consumer_t *c,
+                                           natsSubscription **sub, byron_err_t *err);
+/* One message from a pull subscription, waiting up to wait_ms for it (0: ask
+ * without waiting). BYRON_OK: *msg, which the caller settles (ack, NAK, term)
+ * and destroys; BYRON_ETIMEDOUT: none came within wait_ms; BYRON_ENOTFOUND:
+ * none now (without waiting); BYRON_ESTATE: the subscription is
+ * gone (the connection closed): bind again; BYRON_EUNAVAILABLE: anything else
+ * (e.g. the consumer was deleted: byron_stream_consumer_info tells). */
+byron_status_t byron_stream_fetch(natsSubscription *sub, int wait_ms, natsMsg **msg, byron_err_t *err);
+
+typedef struct byron_stream_consumer_info {
+    int64_t pending;     /* not delivered yet (the lane's lag) */
+    int64_t ack_pending; /* delivered, not acknowledged yet */
+    int stream_missing;  /* with BYRON_ENOTFOUND: the stream itself is absent, not only the consumer */
+} byron_stream_consumer_info_t;
+
+/* BYRON_ENOTFOUND when the consumer (or its stream: out->stream_missing) does not exist. */
+byron_status_t byron_stream_consumer_info(byron_stream_t *s, const char *stream, const char *durable,
+                                          byron_stream_consumer_info_t *out, byron_err_t *err);
+/* Delete a durable consumer; one that (or whose stream) does not exist is BYRON_OK. */
+byron_status_t byron_stream_consumer_delete(byron_stream_t *s, const char *stream, const char *durable,
+                                            byron_err_t *err);
+/* How many messages a stream holds now. */
+byron_status_t byron_stream_messages(byron_stream_t *s, const char *stream, int64_t *count, byron_err_t *err);
+
+/* Publish one message with headers (name, value pairs, NULL-terminated) to a
+ * stream's subject and wait for the stream's ack (the dead letters: their
+ * Nats-Msg-Id de-duplicates). BYRON_EUNAVAILABLE when not stored. */
+byron_status_t byron_stream_publish_headers(byron_stream_t *s, const char *subject, const char *data,
+                                            size_t len, const char *const *headers, byron_err_t *err);
+/* The largest message the server accepts (0 before the first connect). */
+int64_t byron_stream_max_payload(byron_stream_t *s);
+/* Send what is buffered (the last acks) and wait up to timeout_ms for the server to have it. */
+void byron_stream_flush(byron_stream_t *s, int timeout_ms);
+/* The connection's JetStream context, for dlq.h's readers (the one-shot modes
+ * pass their own): owned by the stream, valid until byron_stream_free. */
+jsCtx *byron_stream_jetstream(byron_stream_t *s);
 
 /* Raw, unconditional publish of one message and wait for the ack (benchmark baseline). */
 byron_status_t byron_stream_publish_raw(byron_stream_t *s, const char *subject, const char *data, size_t len,

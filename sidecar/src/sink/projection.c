@@ -104,13 +104,17 @@ static void after_set_absent(byron_projection_t *p, const char *type, int absent
 
 /* ------------------------------------------------------------------ MongoDB */
 
-static byron_proj_result_t mongo_fail(const bson_error_t *be, const char *what, byron_err_t *err) {
-    if (be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM) {
-        byron_err_set(err, BYRON_EUNAVAILABLE, "cache unavailable (%s): %s", what, be->message);
-        return BYRON_PROJ_UNAVAILABLE;
-    }
-    byron_err_set(err, BYRON_EIO, "cache %s failed: %s", what, be->message);
-    return BYRON_PROJ_RETRY;
+/* A status of cache.c's as how the event settles: the cache away is not the
+ * event's fault (UNAVAILABLE); any other failure, an unreadable document
+ * included (cache.h), is retried and dead-lettered after its deliveries. */
+static byron_proj_result_t settle_as(byron_status_t st) {
+    return st == BYRON_OK             ? BYRON_PROJ_APPLIED
+           : st == BYRON_EUNAVAILABLE ? BYRON_PROJ_UNAVAILABLE
+                                      : BYRON_PROJ_RETRY;
+}
+
+static byron_proj_result_t mongo_failed(const bson_error_t *be, const char *what, byron_err_t *err) {
+    return settle_as(byron_cache_error(be, what, err));
 }
 
 static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strstr(be->message, "E11000"); }
@@ -129,49 +133,16 @@ static mongoc_collection_t *collection(const byron_projection_t *p, mongoc_clien
     return mongoc_client_get_collection(cl, p->db, full);
 }
 
-/* The document `id` of collection `coll` as JSON (`_id` → `id`), or NULL. */
+/* The document `id` of collection `coll` (this projection's generation) as
+ * JSON (`_id` → `id`), or NULL: cache.c's reader. */
 static byron_proj_result_t read_doc(const byron_projection_t *p, mongoc_client_t *cl, const char *coll_name,
                                     const char *id, json_object **doc, byron_err_t *err) {
-    *doc = NULL;
-    mongoc_collection_t *coll = collection(p, cl, coll_name);
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", id);
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
-    const bson_t *d;
-    bson_error_t be;
-    byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (mongoc_cursor_next(cur, &d)) {
-        size_t len = 0;
-        char *s = bson_as_relaxed_extended_json(d, &len);
-        byron_err_t e = {0};
-        if (s && byron_json_parse(s, len, 0, doc, &e) == BYRON_OK &&
-            json_object_is_type(*doc, json_type_object)) {
-            json_object *idv;
-            if (json_object_object_get_ex(*doc, "_id", &idv)) {
-                json_object_object_add(*doc, "id", json_object_get(idv));
-                json_object_object_del(*doc, "_id");
-            }
-        } else {
-            json_object_put(*doc);
-            *doc = NULL;
-            byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", coll_name, id);
-            r = BYRON_PROJ_RETRY;
-        }
-        bson_free(s);
-    } else if (mongoc_cursor_error(cur, &be)) {
-        r = mongo_fail(&be, "read", err);
+    byron_status_t st = byron_cache_read_doc(cl, p->db, p->gen, coll_name, id, doc, err);
+    if (st == BYRON_ENOTFOUND) {
+        byron_err_clear(err);
+        return BYRON_PROJ_APPLIED;
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(&filter);
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
-static int64_t version_of(json_object *doc) {
-    json_object *v = NULL;
-    return doc && json_object_object_get_ex(doc, "version", &v) ? json_object_get_int64(v) : 0;
+    return settle_as(st);
 }
 
 static void state_key(char *buf, size_t cap, const char *fmt, const char *model, const char *id) {
@@ -187,7 +158,7 @@ static byron_proj_result_t state_upsert(byron_projection_t *p, mongoc_client_t *
     bson_error_t be;
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
     if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &be))
-        r = mongo_fail(&be, "state write", err);
+        r = mongo_failed(&be, "state write", err);
     bson_destroy(filter);
     bson_destroy(opts);
     mongoc_collection_destroy(coll);
@@ -213,14 +184,14 @@ static byron_proj_result_t read_projection(byron_projection_t *p, mongoc_client_
     *version = 0;
     byron_proj_result_t r = read_doc(p, cl, model, id, doc, err);
     if (r != BYRON_PROJ_APPLIED || *doc) {
-        *version = version_of(*doc);
+        *version = byron_cache_doc_version(*doc);
         return r;
     }
     char key[BYRON_ID_MAX + 160];
     json_object *t = NULL;
     state_key(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
     r = read_doc(p, cl, BYRON_CACHE_STATE_COLLECTION, key, &t, err);
-    *version = version_of(t);
+    *version = byron_cache_doc_version(t);
     json_object_put(t);
     return r;
 }
@@ -265,7 +236,7 @@ static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *
     if (ch->del) {
         json_object *doc = NULL;
         if ((r = read_doc(p, cl, ch->model->name, ch->id, &doc, err)) == BYRON_PROJ_APPLIED && doc) {
-            int64_t v = version_of(doc);
+            int64_t v = byron_cache_doc_version(doc);
             if (v > 0) r = tombstone_raise(p, cl, ch->model->name, ch->id, v, err);
             if (r == BYRON_PROJ_APPLIED) ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
         }
@@ -295,7 +266,7 @@ static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *
             r = BYRON_PROJ_RETRY;
         }
     }
-    if (!ok) r = mongo_fail(&be, "write", err);
+    if (!ok) r = mongo_failed(&be, "write", err);
     bson_destroy(&filter);
     mongoc_collection_destroy(coll);
     return r;
@@ -375,7 +346,7 @@ static byron_proj_result_t apply_own(byron_projection_t *p, mongoc_client_t *cl,
     bson_destroy(&reply);
     bson_destroy(&filter);
     mongoc_collection_destroy(coll);
-    if (!ok) return mongo_fail(&be, "write", err);
+    if (!ok) return mongo_failed(&be, "write", err);
     if (matched || w->op == OP_DELETE) return BYRON_PROJ_APPLIED;
     json_object *doc = NULL;
     int64_t now = 0;
@@ -444,7 +415,7 @@ static byron_proj_result_t journal_clear(byron_projection_t *p, mongoc_client_t 
     bson_error_t be;
     byron_proj_result_t r = BYRON_PROJ_APPLIED;
     if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be))
-        r = mongo_fail(&be, "journal clear", err);
+        r = mongo_failed(&be, "journal clear", err);
     bson_destroy(filter);
     mongoc_collection_destroy(coll);
     return r;

@@ -11,14 +11,22 @@
  * min(lanes, 8)), each owning lanes t, t+T, ...: one lane is long-polled,
  * several are polled round-robin with no-wait fetches; each event is
  * projected synchronously on its lane's thread (MongoDB + app calls are
- * blocking; projection.h). Nothing here runs on the HTTP loop. The sink has
- * its own NATS connection and its own MongoDB pool. */
+ * blocking; projection.h). Nothing here runs on the HTTP loop. The sink
+ * uses the sidecar's one NATS connection (stream.h: its consumer calls) and
+ * its one MongoDB pool (cache.h: a client per lane thread, reserved at new).
+ *
+ * Lifecycle (as the operator's components): byron_sink_new allocates and
+ * starts nothing; byron_sink_start starts the lane threads and the generation
+ * thread; byron_sink_stop stops fetching, settles the events in hand (acked or
+ * NAKed) and joins; byron_sink_free frees (stopping first if needed). The
+ * stream and the cache outlive the sink: main.c frees them after it. */
 #ifndef BYRON_SIDECAR_SINK_H
 #define BYRON_SIDECAR_SINK_H
 
 #include "app.h"
 #include "byron/metrics.h"
 #include "byron/status.h"
+#include "cache.h"
 #include "component.h"
 #include "stream.h"
 
@@ -28,10 +36,9 @@ typedef struct byron_sink byron_sink_t;
 
 typedef struct byron_sink_options {
     const byron_component_t *component; /* required */
-    const char *nats_url;               /* required */
-    byron_stream_t *stream;             /* required: the dead-letter stream is ensured through it */
-    const char *mongo_uri;              /* required */
-    const char *database;               /* the cache database (byron_cache_database) */
+    byron_stream_t *stream;             /* required: the lanes' consumers and the dead letters */
+    byron_cache_t *cache;               /* required: the projection's reads and writes */
+    const char *database;               /* set by byron_sink_new: the cache's (byron_cache_database) */
     byron_app_t *app;                   /* NULL: no app (default projection only) */
     byron_metrics_t *metrics;           /* NULL: none */
     int threads;        /* lane threads (0: min(lanes, 8));             env BYRON_SINK_THREADS */
@@ -51,11 +58,16 @@ typedef struct byron_sink_options {
 /* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */
 byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
-/* Start the lanes (they connect and create their consumers in the background,
- * retrying with backoff) once the cache generation is read (generation.h);
- * with a wanted generation above the live one, a rebuild beside it. */
+/* The lanes and their names; reserves the cache clients its threads will hold. No thread. */
 byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err);
-/* Stop fetching, finish the events in hand (acked or NAKed), join, free. */
+/* Start the lanes (they create their consumers in the background, retrying
+ * with backoff) once the cache generation is read (generation.h); with a
+ * wanted generation above the live one, a rebuild beside it. Once. */
+byron_status_t byron_sink_start(byron_sink_t *s, byron_err_t *err);
+/* Stop fetching, finish the events in hand (acked or NAKed), join the
+ * threads, flush the last acks. Idempotent; the sink is then only freed. */
+void byron_sink_stop(byron_sink_t *s);
+/* Free (stops first if it runs). NULL is a no-op. */
 void byron_sink_free(byron_sink_t *s);
 
 /* Adds "sink" (the own stream's lanes: blocking) and "subscriptions" (reported,
