@@ -3,6 +3,7 @@
  * patch of that one field: the spec's other fields stay whoever's they are),
  * then follow the operator's report of it in status.rebuild until it says it
  * is done (docs/cli.md, docs/operator.md). */
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
@@ -14,12 +15,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The rebuild's report, wherever this operator version keeps it. */
 static json_object *report_of(json_object *bc) {
@@ -77,7 +72,7 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
     static const char *const DONE[] = {"Complete", "Completed", "Succeeded", "Done", NULL};
     static const char *const FAILED[] = {"Failed", NULL};
     int timeout = a->timeout_s ? a->timeout_s : 1800;
-    int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+    int64_t deadline = byron_clock_mono_ms() + (int64_t)timeout * 1000;
     char last[512] = "";
     for (;;) {
         if (byron_cli_component(k, a->component, &bc, err) != BYRON_OK) return -1;
@@ -112,7 +107,7 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
             byron_err_set(err, BYRON_EIO, "the rebuild failed: %s", last);
             return -1;
         }
-        if (now_ms() > deadline) {
+        if (byron_clock_mono_ms() > deadline) {
             byron_err_set(
                 err, BYRON_ETIMEDOUT,
                 "timed out after %d s waiting for the rebuild (it goes on: kubectl byron status %s)", timeout,
