@@ -112,7 +112,7 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         (ns = natsOptions_SetClosedCB(opts, on_closed, s)) != NATS_OK ||
         (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL)) != NATS_OK)
         goto err;
-    if (byron_nats_options_apply(opts, err) != BYRON_OK) {
+    if (byron_nats_options_apply(opts, o->nats, err) != BYRON_OK) {
         natsOptions_Destroy(opts);
         byron_stream_free(s);
         return NULL;
