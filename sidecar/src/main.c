@@ -455,7 +455,7 @@ int main(int argc, char **argv) {
                                     .max_conns_per_client = (unsigned)s.max_client_conns};
     byron_server_mount_t mounts[2];
     if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
-        if (!(gql = byron_gqlapi_new(&sc, s.nats_url, &s.graphql, &err))) goto out;
+        if (!(gql = byron_gqlapi_new(&sc, &s.graphql, &err))) goto out;
         sopts.nmounts = byron_gqlapi_mounts(gql, mounts);
         sopts.mounts = mounts;
         sopts.ws_protocol = byron_gqlapi_ws_protocol(gql);

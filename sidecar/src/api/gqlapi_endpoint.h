@@ -41,11 +41,10 @@ void byron_gqlapi_usage(FILE *f);
 typedef struct byron_gqlapi byron_gqlapi_t;
 
 /* Builds the schema of sc->component (component_schema.h) and, with
- * nats_url, the subscription side (its own NATS
- * connection and ws workers). Start the server with byron_gqlapi_mounts() and
- * byron_gqlapi_ws_protocol(); free this after the server. */
-byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, const byron_gqlapi_options_t *o,
-                                 byron_err_t *err);
+ * sc->stream, the subscription side (consumers on the stream's connection, ws
+ * workers). Start the server with byron_gqlapi_mounts() and
+ * byron_gqlapi_ws_protocol(); free this after the server, before the stream. */
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const byron_gqlapi_options_t *o, byron_err_t *err);
 /* On SIGTERM, while the server still runs: WebSocket clients are closed with
  * 1001 (waits up to wait_ms). */
 void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms);

@@ -5,7 +5,8 @@
  * protocol state machine (the engine's byron_graphql_ws_*) runs on a small
  * pool of ws workers, one connection at a time per worker, so each machine is
  * serialised. Events come from one ordered (ephemeral) JetStream consumer per
- * subscription on a dedicated NATS connection. docs/graphql.md, "Subscriptions". */
+ * subscription (or one per model shared by the live ones) on the sidecar's one
+ * NATS connection (sc->stream, stream.h). docs/graphql.md, "Subscriptions". */
 #ifndef BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
 #define BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
 
@@ -13,11 +14,10 @@
 
 typedef struct byron_gqlapi_subs byron_gqlapi_subs_t;
 
-/* Connects to NATS in the background and starts o->ws_workers threads. The
- * schema must outlive it. */
+/* Subscribes through sc->stream (which must outlive it) and starts
+ * o->ws_workers threads. The schema must outlive it. */
 byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
-                                           const char *nats_url, const byron_gqlapi_options_t *o,
-                                           byron_err_t *err);
+                                           const byron_gqlapi_options_t *o, byron_err_t *err);
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs);
 /* On SIGTERM: closes every WebSocket with 1001 (Going Away: graphql-ws
  * clients reconnect, to another replica) and waits up to wait_ms for them. */

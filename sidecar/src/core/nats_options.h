@@ -1,7 +1,7 @@
 /* nats_options.h — what every NATS connection of the sidecar shares: its
  * identity and transport security.
  *
- * Each of the sidecar's connections (stream.c, sink.c, gqlapi_subscriptions.c)
+ * The sidecar's one connection (stream.c; the one-shot modes' own, oneshot.c)
  * calls byron_nats_options_apply on its natsOptions before connecting. From the
  * environment the operator writes (docs/component-spec.md):
  *   BYRON_NATS_CREDS         the role's .creds file (user JWT + nkey seed), read
