@@ -38,7 +38,7 @@ GROUPS = ["commands", "graphql", "cache", "sink", "fanout", "operator"]
 MODULES = {"graphql": "graphql_engine",  # bench/graphql/ is a folder of scripts
            "operator": "operator_bench"}  # the standard library has an operator module
 TARGETS = {"commands": ["bench_sidecar_commands"], "graphql": ["bench_graphql_engine"], "cache": ["bench_cache"],
-           "sink": ["bench_sink"], "fanout": [], "operator": ["byron-operator", "bench_operator"]}
+           "sink": ["bench_sink", "bench_sidecar_commands"], "fanout": [], "operator": ["byron-operator", "bench_operator"]}
 
 
 class Ctx:

@@ -33,8 +33,8 @@ static byron_graphql_schema_t *schema(void) {
     byron_graphql_type_add_field(n, "next", "Node", NULL);
     byron_graphql_type_add_field(n, "all", "[Node]", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    char err[128];
-    if (byron_graphql_schema_finalize(s, err, sizeof(err)) != BYRON_GRAPHQL_OK) abort();
+    byron_err_t err;
+    if (byron_graphql_schema_finalize(s, &err) != BYRON_OK) abort();
     return s;
 }
 
@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             "\"nodes\":[{\"id\":\"1\",\"color\":\"GREEN\",\"all\":[null,{\"id\":\"3\"}]},{}]}");
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    if (byron_graphql_parse((const char *)data, size, NULL, &doc, &errors) == BYRON_GRAPHQL_OK) {
-        if (byron_graphql_validate(schema(), doc, NULL, &errors) == BYRON_GRAPHQL_OK) {
+    if (byron_graphql_parse((const char *)data, size, NULL, &doc, &errors) == BYRON_OK) {
+        if (byron_graphql_validate(schema(), doc, NULL, &errors) == BYRON_OK) {
             byron_graphql_limits_t lim;
             byron_graphql_limits_init(&lim);
             lim.deadline_ms = 1000;

@@ -44,12 +44,12 @@ static void init(void) {
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         byron_graphql_field_add_arg(f, args[i][0], args[i][1], NULL, NULL);
     byron_graphql_schema_set_roots(S, "Query", NULL, NULL);
-    char err[128];
+    byron_err_t err = {0};
     json_object *errors = NULL;
-    if (byron_graphql_schema_finalize(S, err, sizeof(err)) != BYRON_GRAPHQL_OK ||
-        byron_graphql_parse(QUERY, strlen(QUERY), NULL, &DOC, &errors) != BYRON_GRAPHQL_OK ||
-        byron_graphql_validate(S, DOC, NULL, &errors) != BYRON_GRAPHQL_OK) {
-        fprintf(stderr, "fuzz fixture broken: %s %s\n", err,
+    if (byron_graphql_schema_finalize(S, &err) != BYRON_OK ||
+        byron_graphql_parse(QUERY, strlen(QUERY), NULL, &DOC, &errors) != BYRON_OK ||
+        byron_graphql_validate(S, DOC, NULL, &errors) != BYRON_OK) {
+        fprintf(stderr, "fuzz fixture broken: %s %s\n", err.msg,
                 errors ? json_object_to_json_string(errors) : "");
         abort();
     }

@@ -27,6 +27,7 @@
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,31 +203,151 @@ static long rss_peak_kb(pid_t pid) {
     return kb;
 }
 
-int main(int argc, char **argv) {
-    bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8, .partitions = 8, .replicas = 1};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--aggregates") == 0)
-            b.aggregates = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--updates") == 0)
-            b.updates = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0)
-            b.threads = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--partitions") == 0)
-            b.partitions = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--replicas") == 0)
-            b.replicas = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--raw-threads") == 0)
-            b.raw_threads = atoi(argv[i + 1]);
-    }
-    if (!b.raw_threads) b.raw_threads = b.partitions < 64 ? b.partitions : 64;
-    if (b.threads < 1 || b.threads > 64 || b.aggregates < 1 || b.updates < 0 || b.partitions < 1 ||
-        b.partitions > 256 || b.replicas < 1 || b.replicas > 8 || b.raw_threads < 1 || b.raw_threads > 64) {
+/* Flags into b; 0, or 2 after printing the usage. */
+static int parse_args(bench_t *b, int argc, char **argv) {
+    static const struct {
+        const char *flag;
+        size_t offset;
+    } FLAGS[] = {
+        {"--aggregates", offsetof(bench_t, aggregates)}, {"--updates", offsetof(bench_t, updates)},
+        {"--threads", offsetof(bench_t, threads)},       {"--partitions", offsetof(bench_t, partitions)},
+        {"--replicas", offsetof(bench_t, replicas)},     {"--raw-threads", offsetof(bench_t, raw_threads)}};
+    for (int i = 1; i + 1 < argc; i += 2)
+        for (size_t k = 0; k < sizeof FLAGS / sizeof FLAGS[0]; k++)
+            if (strcmp(argv[i], FLAGS[k].flag) == 0)
+                *(int *)((char *)b + FLAGS[k].offset) = atoi(argv[i + 1]);
+    if (!b->raw_threads) b->raw_threads = b->partitions < 64 ? b->partitions : 64;
+    if (b->threads < 1 || b->threads > 64 || b->aggregates < 1 || b->updates < 0 || b->partitions < 1 ||
+        b->partitions > 256 || b->replicas < 1 || b->replicas > 8 || b->raw_threads < 1 ||
+        b->raw_threads > 64) {
         fprintf(stderr,
                 "usage: bench_sink [--aggregates A] [--updates U] [--threads 1..64] [--partitions 1..256] "
                 "[--replicas 1..8] [--raw-threads 1..64]\n");
         return 2;
     }
-    char nats_url[1024], mongo_uri[1024];
+    return 0;
+}
+
+/* A fresh component (its name, its config file cfg) with an ensured stream in b. */
+static int make_component(bench_t *b, const char *nats_url, char name[64], char cfg[128]) {
+    char dir[] = "/tmp/bench-sink-XXXXXX", conf[1024];
+    snprintf(name, 64, "bench-sink-%d", (int)getpid());
+    if (!mkdtemp(dir)) return 1;
+    snprintf(cfg, 128, "%s/component.json", dir);
+    snprintf(
+        conf, sizeof conf,
+        "{\"apiVersion\":\"byron.io/"
+        "v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,"
+        "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":"
+        "true},{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
+        name, b->partitions);
+    FILE *f = fopen(cfg, "w");
+    if (!f) return 1;
+    fputs(conf, f);
+    fclose(f);
+    byron_err_t err = {0};
+    if (byron_component_load(cfg, &b->comp, &err) != BYRON_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    byron_stream_options_t so = {
+        .url = nats_url, .client_name = "bench_sink", .replicas = 1, .request_timeout_ms = 5000};
+    b->stream = byron_stream_new(b->comp, &so, &err);
+    for (int i = 0; b->stream && i < 100 && byron_stream_ensure(b->stream, &err) != BYRON_OK; i++)
+        usleep(50000);
+    if (!b->stream || !byron_stream_ready(b->stream)) {
+        fprintf(stderr, "stream: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* The baselines: raw upserts, then conditional ones, into scratch databases. Seconds each. */
+static int run_raw(bench_t *b, double *raw_s, double *rawc_s) {
+    long total = (long)b->aggregates * (1 + b->updates);
+    char scratch[96], scratch2[96];
+    snprintf(scratch, sizeof scratch, "bench_raw_%d", (int)getpid());
+    b->db = scratch;
+    double t0 = now_s();
+    if (run_jobs(b, b->raw_threads, upsert)) return 1;
+    *raw_s = now_s() - t0;
+    if (count_at(b->pool, scratch, 1 + b->updates) != b->aggregates)
+        fprintf(stderr, "baseline: wrong final state\n");
+    printf("raw mongoc upserts:  %.2f s  %8.0f events/s  (filter {_id})\n", *raw_s, (double)total / *raw_s);
+    snprintf(scratch2, sizeof scratch2, "bench_rawc_%d", (int)getpid());
+    b->db = scratch2;
+    b->conditional = 1;
+    t0 = now_s();
+    if (run_jobs(b, b->raw_threads, upsert)) return 1;
+    *rawc_s = now_s() - t0;
+    printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n",
+           *rawc_s, (double)total / *rawc_s);
+    b->db = NULL;
+    return 0;
+}
+
+/* BYRON_SIDECAR, else byron-sidecar next to this binary. */
+static void sidecar_path(char *bin, size_t cap) {
+    const char *sb = getenv("BYRON_SIDECAR");
+    if (sb) {
+        snprintf(bin, cap, "%s", sb);
+        return;
+    }
+    ssize_t n = readlink("/proc/self/exe", bin, cap - 1);
+    bin[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(bin, '/');
+    if (slash) snprintf(slash, cap - (size_t)(slash - bin), "/byron-sidecar");
+}
+
+typedef struct {
+    double seconds;
+    long rss_peak_kib;
+    int bad_exit;
+} sink_run_t;
+
+/* R sink processes on the backlog, timed until every aggregate is cached at its last version. */
+static int run_sinks(bench_t *b, const char *name, const char *cfg, const char *nats_url,
+                     const char *mongo_uri, sink_run_t *out) {
+    char bin[1024], threads_env[64], sink_db[96];
+    sidecar_path(bin, sizeof bin);
+    snprintf(threads_env, sizeof threads_env, "BYRON_SINK_THREADS=%d", b->threads);
+    snprintf(sink_db, sizeof sink_db, "byron_%s", name);
+    for (char *p = sink_db; *p; p++)
+        if (*p == '-') *p = '_';
+    double t0 = now_s();
+    pid_t pids[8];
+    for (int r = 0; r < b->replicas; r++)
+        if ((pids[r] = fork()) == 0) {
+            putenv(threads_env);
+            execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
+                  "--http-port", "0", "--admin-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "",
+                  "--log-level", "warn", (char *)NULL);
+            _exit(127);
+        }
+    int64_t done = 0;
+    while (now_s() - t0 < 600 && (done = count_at(b->pool, sink_db, 1 + b->updates)) < b->aggregates)
+        usleep(20000);
+    out->seconds = now_s() - t0;
+    for (int r = 0; r < b->replicas; r++) {
+        long kb = rss_peak_kb(pids[r]);
+        if (kb > out->rss_peak_kib) out->rss_peak_kib = kb;
+        kill(pids[r], SIGTERM);
+        int status = 0;
+        waitpid(pids[r], &status, 0);
+        out->bad_exit |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    if (done < b->aggregates) {
+        fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done,
+                b->aggregates);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bench_t b = {.aggregates = 2000, .updates = 9, .threads = 8, .partitions = 8, .replicas = 1};
+    if (parse_args(&b, argc, argv)) return 2;
+    char nats_url[1024], mongo_uri[1024], name[64], cfg[128];
     const char *v1 = setting("BYRON_NATS_URL");
     snprintf(nats_url, sizeof nats_url, "%s", v1 ? v1 : "");
     const char *v2 = setting("BYRON_MONGO_URI");
@@ -236,120 +357,31 @@ int main(int argc, char **argv) {
         return 2;
     }
     mongoc_init();
-    char name[64], dir[] = "/tmp/bench-sink-XXXXXX", cfg[128], conf[1024];
-    snprintf(name, sizeof name, "bench-sink-%d", (int)getpid());
-    if (!mkdtemp(dir)) return 1;
-    snprintf(cfg, sizeof cfg, "%s/component.json", dir);
-    snprintf(
-        conf, sizeof conf,
-        "{\"apiVersion\":\"byron.io/"
-        "v1alpha1\",\"component\":\"%s\",\"namespace\":\"bench\",\"partitions\":%d,"
-        "\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\",\"indexed\":"
-        "true},"
-        "{\"name\":\"status\",\"type\":\"String\"},{\"name\":\"count\",\"type\":\"Int\"}]}]}",
-        name, b.partitions);
-    FILE *f = fopen(cfg, "w");
-    fputs(conf, f);
-    fclose(f);
-    byron_err_t err = {0};
-    if (byron_component_load(cfg, &b.comp, &err) != BYRON_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    byron_stream_options_t so = {
-        .url = nats_url, .client_name = "bench_sink", .replicas = 1, .request_timeout_ms = 5000};
-    b.stream = byron_stream_new(b.comp, &so, &err);
-    for (int i = 0; b.stream && i < 100 && byron_stream_ensure(b.stream, &err) != BYRON_OK; i++)
-        usleep(50000);
-    if (!b.stream || !byron_stream_ready(b.stream)) {
-        fprintf(stderr, "stream: %s\n", err.msg);
-        return 1;
-    }
+    if (make_component(&b, nats_url, name, cfg)) return 1;
     long total = (long)b.aggregates * (1 + b.updates);
-    printf(
-        "events: %ld (%d aggregates x %d), sink threads: %d, partitions: %d, sink replicas: %d, raw threads: "
-        "%d\n",
-        total, b.aggregates, 1 + b.updates, b.threads, b.partitions, b.replicas, b.raw_threads);
+    printf("events: %ld (%d aggregates x %d), sink threads: %d, partitions: %d, sink replicas: %d, raw "
+           "threads: %d\n",
+           total, b.aggregates, 1 + b.updates, b.threads, b.partitions, b.replicas, b.raw_threads);
     double t0 = now_s();
     if (run_jobs(&b, b.threads, publish)) return 1;
-    double pub_s = now_s() - t0;
+    double pub_s = now_s() - t0, raw_s = 0, rawc_s = 0;
     printf("published in %.2f s (%.0f events/s)\n", pub_s, (double)total / pub_s);
 
     mongoc_uri_t *uri = mongoc_uri_new(mongo_uri);
     b.pool = mongoc_client_pool_new(uri);
     mongoc_client_pool_max_size(b.pool,
                                 (uint32_t)(b.threads > b.raw_threads ? b.threads : b.raw_threads) + 2);
-    char scratch[96];
-    snprintf(scratch, sizeof scratch, "bench_raw_%d", (int)getpid());
-    b.db = scratch;
-    t0 = now_s();
-    if (run_jobs(&b, b.raw_threads, upsert)) return 1;
-    double raw_s = now_s() - t0;
-    if (count_at(b.pool, scratch, 1 + b.updates) != b.aggregates)
-        fprintf(stderr, "baseline: wrong final state\n");
-    printf("raw mongoc upserts:  %.2f s  %8.0f events/s  (filter {_id})\n", raw_s, (double)total / raw_s);
-    char scratch2[96];
-    snprintf(scratch2, sizeof scratch2, "bench_rawc_%d", (int)getpid());
-    b.db = scratch2;
-    b.conditional = 1;
-    t0 = now_s();
-    if (run_jobs(&b, b.raw_threads, upsert)) return 1;
-    double rawc_s = now_s() - t0;
-    printf("raw conditional:     %.2f s  %8.0f events/s  (filter {_id, version: v-1}, as the sink's guard)\n",
-           rawc_s, (double)total / rawc_s);
-
-    char bin[1024], threads_env[64], sink_db[96];
-    const char *sb = getenv("BYRON_SIDECAR");
-    if (sb) {
-        snprintf(bin, sizeof bin, "%s", sb);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
-        bin[n > 0 ? n : 0] = '\0';
-        char *slash = strrchr(bin, '/');
-        if (slash) snprintf(slash, sizeof bin - (size_t)(slash - bin), "/byron-sidecar");
-    }
-    snprintf(threads_env, sizeof threads_env, "BYRON_SINK_THREADS=%d", b.threads);
-    snprintf(sink_db, sizeof sink_db, "byron_%s", name);
-    for (char *p = sink_db; *p; p++)
-        if (*p == '-') *p = '_';
-    t0 = now_s();
-    pid_t pids[8];
-    for (int r = 0; r < b.replicas; r++)
-        if ((pids[r] = fork()) == 0) {
-            putenv(threads_env);
-            execl(bin, bin, "--mode=sink", "--config", cfg, "--nats-url", nats_url, "--mongo-uri", mongo_uri,
-                  "--http-port", "0", "--admin-port", "0", "--bind", "127.0.0.1", "--sidecar-socket", "",
-                  "--log-level", "warn", (char *)NULL);
-            _exit(127);
-        }
-    int64_t done = 0;
-    while (now_s() - t0 < 600 && (done = count_at(b.pool, sink_db, 1 + b.updates)) < b.aggregates)
-        usleep(20000);
-    double sink_s = now_s() - t0;
-    long rss = 0;
-    int bad_exit = 0;
-    for (int r = 0; r < b.replicas; r++) {
-        long kb = rss_peak_kb(pids[r]);
-        if (kb > rss) rss = kb;
-        kill(pids[r], SIGTERM);
-        int status = 0;
-        waitpid(pids[r], &status, 0);
-        bad_exit |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-    }
-    if (done < b.aggregates) {
-        fprintf(stderr, "sink: only %lld of %d aggregates converged in 600 s\n", (long long)done,
-                b.aggregates);
-        return 1;
-    }
+    sink_run_t sink = {0};
+    if (run_raw(&b, &raw_s, &rawc_s) || run_sinks(&b, name, cfg, nats_url, mongo_uri, &sink)) return 1;
     printf("sink projection:     %.2f s  %8.0f events/s  (%.0f%% of raw conditional; from process start; RSS "
            "peak %ld KiB)\n",
-           sink_s, (double)total / sink_s, 100.0 * rawc_s / sink_s, rss);
+           sink.seconds, (double)total / sink.seconds, 100.0 * rawc_s / sink.seconds, sink.rss_peak_kib);
     printf("{\"events\":%ld,\"partitions\":%d,\"replicas\":%d,\"sink_threads\":%d,\"raw_threads\":%d,"
            "\"publish_eps\":%.1f,\"raw_eps\":%.1f,\"raw_conditional_eps\":%.1f,\"sink_eps\":%.1f,"
            "\"sink_rss_peak_kib\":%ld,\"sink_exit_ok\":%s}\n",
            total, b.partitions, b.replicas, b.threads, b.raw_threads, (double)total / pub_s,
-           (double)total / raw_s, (double)total / rawc_s, (double)total / sink_s, rss,
-           bad_exit ? "false" : "true");
+           (double)total / raw_s, (double)total / rawc_s, (double)total / sink.seconds, sink.rss_peak_kib,
+           sink.bad_exit ? "false" : "true");
     mongoc_client_pool_destroy(b.pool);
     mongoc_uri_destroy(uri);
     byron_stream_free(b.stream);

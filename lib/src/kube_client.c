@@ -352,7 +352,7 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
 byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj, json_object **out,
                                 byron_err_t *err) {
     char full[1024];
-    snprintf(full, sizeof(full), "%s?fieldManager=byron-operator&force=true", path);
+    snprintf(full, sizeof(full), "%s?fieldManager=" BYRON_KUBE_FIELD_MANAGER "&force=true", path);
     return byron_kube_do(c, "PATCH", full, "application/apply-patch+yaml", obj, out, err);
 }
 

@@ -1,12 +1,19 @@
-/* controller.c — informers, queue, workers and the reconcile itself.
+/* controller.c — the ByronComponent controller: it builds the informers and
+ * the work queue, maps events to component keys, runs the workers, and holds
+ * the reconcile (apply what differs, delete what is no longer wanted, write
+ * status) with what the reconciler remembers of its own writes.
  *
- * Cost of a reconcile with nothing to do: one deep copy of the component and
- * of each child from the stores, a hash per desired object, no API call. The
- * annotation byron.io/applied-hash on every child records what we last
- * applied, so "changed?" is a string compare instead of an apply round trip.
- * The price, deliberately paid: a hand edit to a child that leaves our
- * annotation intact is not reverted until the component's spec changes or
- * the child is deleted (which the watch sees, and we recreate it). */
+ * One writer per store: the informers. The reconciler reads the stores and
+ * keeps its own record of what it applied (content hash, the fingerprint of
+ * the fields that apply owns, a write still waiting for its watch event).
+ * resourceVersions are opaque: compared for equality, never ordered.
+ *
+ * Cost of a reconcile with nothing to do: one parse of the component and of
+ * each child from the stores, a hash per desired object, no API call — the
+ * annotation byron.io/applied-hash makes "changed?" a string compare, and the
+ * owned-fields fingerprint (store.h) makes "drifted?" one too. Resync is the
+ * queue bringing a component back every resync_s (resync_later): a reconcile
+ * like any other. */
 #include "controller.h"
 
 #include "byron/base64.h"
@@ -21,7 +28,6 @@
 #include "workqueue.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +45,10 @@ struct byron_controller {
     byron_workqueue_t *queue;
     pthread_t *workers;
     int nworkers, started;
-    /* Resync: a thread that re-enqueues every component each resync_s, and
-     * per component the monotonic second of its last full re-apply. */
-    pthread_t resync_thread;
-    int resync_started;
-    atomic_int stop_resync;
-    pthread_mutex_t rs_mu;
-    pthread_cond_t rs_cv;
-    byron_strmap_t *last_full; /* key → time_t* (under rs_mu) */
+    /* What the reconciler applied, per component (see "what this reconciler
+     * applied" below); written by workers and, for pending, the handlers. */
+    pthread_mutex_t applied_mu;
+    byron_strmap_t *applied; /* component key → strmap of "Kind/ns/name" → applied_t */
     byron_metric_t *m_total, *m_errors, *m_time, *m_active, *m_lists, *m_werr;
 };
 
@@ -98,6 +100,150 @@ static int owned_by(json_object *o, const char *uid) {
     return 0;
 }
 
+/* --- what this reconciler applied (its own state; the stores are the informers') ---
+ *
+ * Per component, per child ("Kind/ns/name"): the content hash it applied,
+ * the fingerprint of the fields that apply owns (store.h,
+ * byron_store_owned_fields), and whether the write's watch event is still on
+ * its way. O(children) memory per component, dropped with the component.
+ *
+ *   pending  set before a write, cleared by the next watch event of that
+ *            object (on_owned) or by a failed write: while set, the store
+ *            holds what the write replaced, and a reconcile (a requeue before
+ *            the watch caught up) leaves the child alone instead of writing
+ *            it again. An event of an older version that arrives after the
+ *            write clears it early; the price is one repeated, no-op apply.
+ *   fields   drift: someone else changed or removed a field our apply set
+ *            (kubectl edit, another tool's apply) and server-side apply took
+ *            it out of our set. Compared only for the hash we applied. A
+ *            child first seen (operator start, leader change) is trusted
+ *            when no other manager owns fields of it, and its fingerprint
+ *            becomes the reference; one that others touched is applied
+ *            once (a no-op unless it drifted while nobody watched). */
+typedef struct applied {
+    char hash[17];
+    char fields[17];
+    int pending;
+} applied_t;
+
+static void free_children(void *m) { byron_strmap_free(m); }
+
+static void child_key(const byron_kind_t *k, const char *ns, const char *name, char *buf, size_t n) {
+    snprintf(buf, n, "%s/%s/%s", k->kind, ns, name);
+}
+
+/* The record of one child, made when absent and create is set (under applied_mu). */
+static applied_t *applied_locked(byron_controller_t *c, const char *ckey, const char *rkey, int create) {
+    byron_strmap_t *children = byron_strmap_get(c->applied, ckey);
+    if (!children && create && (children = byron_strmap_new(free)) &&
+        byron_strmap_set(c->applied, ckey, children) != 0) {
+        byron_strmap_free(children);
+        children = NULL;
+    }
+    applied_t *a = children ? byron_strmap_get(children, rkey) : NULL;
+    if (!a && children && create && (a = calloc(1, sizeof(*a))) && byron_strmap_set(children, rkey, a) != 0) {
+        free(a);
+        a = NULL;
+    }
+    return a;
+}
+
+/* Whether our write of this child awaits its watch event. */
+static int applied_pending(byron_controller_t *c, const char *ckey, const byron_kind_t *k, const char *ns,
+                           const char *name) {
+    char rkey[700];
+    child_key(k, ns, name, rkey, sizeof(rkey));
+    pthread_mutex_lock(&c->applied_mu);
+    applied_t *a = applied_locked(c, ckey, rkey, 0);
+    int pending = a && a->pending;
+    pthread_mutex_unlock(&c->applied_mu);
+    return pending;
+}
+
+/* Before a write of this child (hash: its content hash, "" for Secrets). */
+static void applied_begin(byron_controller_t *c, const char *ckey, const byron_kind_t *k, const char *ns,
+                          const char *name, const char *hash) {
+    char rkey[700];
+    child_key(k, ns, name, rkey, sizeof(rkey));
+    pthread_mutex_lock(&c->applied_mu);
+    applied_t *a = applied_locked(c, ckey, rkey, 1);
+    if (a) {
+        snprintf(a->hash, sizeof(a->hash), "%s", hash);
+        a->fields[0] = '\0';
+        a->pending = 1;
+    }
+    pthread_mutex_unlock(&c->applied_mu);
+}
+
+/* After it: ok, and answer, what the API server stored (NULL for a delete). A
+ * failed write has no event to wait for. */
+static void applied_end(byron_controller_t *c, const char *ckey, const byron_kind_t *k, const char *ns,
+                        const char *name, int ok, json_object *answer) {
+    char rkey[700];
+    child_key(k, ns, name, rkey, sizeof(rkey));
+    pthread_mutex_lock(&c->applied_mu);
+    applied_t *a = applied_locked(c, ckey, rkey, 0);
+    if (a && answer) byron_store_owned_fields(answer, a->fields);
+    if (a && !ok) a->pending = 0;
+    pthread_mutex_unlock(&c->applied_mu);
+}
+
+/* A watch event (or list item) of ns/name, owned by component ckey: the
+ * store now holds our write or something newer. Every owned kind with that
+ * name: the handler does not know the kind (list items carry none). */
+static void applied_seen(byron_controller_t *c, const char *ckey, const char *ns, const char *name) {
+    char rkey[700];
+    pthread_mutex_lock(&c->applied_mu);
+    for (int i = 0; i < BYRON_N_OWNED_KINDS; i++) {
+        child_key(BYRON_OWNED_KINDS[i], ns, name, rkey, sizeof(rkey));
+        applied_t *a = applied_locked(c, ckey, rkey, 0);
+        if (a) a->pending = 0;
+    }
+    pthread_mutex_unlock(&c->applied_mu);
+}
+
+static void applied_forget(byron_controller_t *c, const char *ckey) {
+    pthread_mutex_lock(&c->applied_mu);
+    byron_strmap_del(c->applied, ckey);
+    pthread_mutex_unlock(&c->applied_mu);
+}
+
+typedef enum { CHILD_CURRENT, CHILD_ABSENT, CHILD_CHANGED, CHILD_DRIFTED } child_state_t;
+
+/* What a desired child o needs, given cur, its copy in the store (NULL: none). */
+static child_state_t child_state(byron_controller_t *c, const char *ckey, const char *ns,
+                                 const byron_desired_obj_t *o, json_object *cur) {
+    char rkey[700], fields[17] = "";
+    child_key(o->kind, ns, o->name, rkey, sizeof(rkey));
+    json_object *ann = json_object_object_get(json_object_object_get(cur, "metadata"), "annotations");
+    const char *h = json_object_get_string(json_object_object_get(ann, BYRON_ANN_APPLIED_HASH)),
+               *f = json_object_get_string(json_object_object_get(cur, BYRON_STORE_OWNED_FIELDS));
+    if (f) snprintf(fields, sizeof(fields), "%s", f);
+    child_state_t s;
+    pthread_mutex_lock(&c->applied_mu);
+    applied_t *a = applied_locked(c, ckey, rkey, 0);
+    int ours = a && !strcmp(a->hash, o->hash);
+    if (ours && a->pending)
+        s = CHILD_CURRENT; /* our write's event is on its way */
+    else if (!cur)
+        s = CHILD_ABSENT;
+    else if (!h || strcmp(h, o->hash) != 0)
+        s = CHILD_CHANGED;
+    else if (ours)
+        s = strcmp(a->fields, fields) ? CHILD_DRIFTED : CHILD_CURRENT;
+    else if (json_object_get_boolean(json_object_object_get(cur, BYRON_STORE_OTHER_MANAGERS)))
+        s = CHILD_DRIFTED; /* first sight, touched by others while nobody watched: applied once */
+    else {                 /* first sight, ours alone: trusted, and the reference for drift from now on */
+        if ((a = applied_locked(c, ckey, rkey, 1))) {
+            snprintf(a->hash, sizeof(a->hash), "%s", o->hash);
+            snprintf(a->fields, sizeof(a->fields), "%s", fields);
+        }
+        s = CHILD_CURRENT;
+    }
+    pthread_mutex_unlock(&c->applied_mu);
+    return s;
+}
+
 /* --- event handlers (informer threads) ----------------------------------- */
 static void on_component(void *ud, byron_event_type_t t, json_object *obj) {
     byron_controller_t *c = ud;
@@ -134,6 +280,7 @@ static void on_owned(void *ud, byron_event_type_t t, json_object *obj) {
         json_object_object_get_ex(r, "name", &v);
         char key[512];
         snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", json_object_get_string(v));
+        if (ns && md_str(obj, "name")) applied_seen(c, key, ns, md_str(obj, "name"));
         byron_workqueue_add(c->queue, key);
     }
 }
@@ -147,13 +294,8 @@ byron_controller_t *byron_controller_new(const byron_controller_options_t *o, by
     }
     c->o = *o;
     c->nworkers = o->workers > 0 ? o->workers : 2;
-    pthread_mutex_init(&c->rs_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->rs_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    c->last_full = byron_strmap_new(free);
+    pthread_mutex_init(&c->applied_mu, NULL);
+    if (!(c->applied = byron_strmap_new(free_children))) goto oom;
     c->nns = o->namespaces ? o->nnamespaces : 0;
     c->ninf = c->nns ? c->nns : 1;
     if (c->nns) {
@@ -293,69 +435,133 @@ static void status_schema(json_object *st, json_object *old_status, const byron_
     json_object_object_add(st, "schema", sch);
 }
 
-/* Compute status from the stores; patch it when it differs. failure: NULL
- * when the reconcile went well, else (reason, message) for Degraded. d: what
- * this reconcile built, or NULL when the spec is invalid. */
-static byron_status_t write_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
-                                   const char *fail_reason, const char *fail_msg, byron_err_t *err) {
-    int external = d && d->cache_external;
+/* What the stores say about a component's workloads, and the message that
+ * sums them up. */
+typedef struct workloads {
+    part_status_t api, sink, cache;
+    int external, cache_ready, ready;
+    char msg[600];
+} workloads_t;
+
+static int64_t spec_replicas(json_object *bc, const char *part_name) {
+    json_object *spec, *part, *v;
+    if (json_object_object_get_ex(bc, "spec", &spec) && json_object_object_get_ex(spec, part_name, &part) &&
+        json_object_object_get_ex(part, "replicas", &v))
+        return json_object_get_int64(v);
+    return 1;
+}
+
+/* The child ns/<name><suffix> of kind k from its store (caller puts; NULL when absent). */
+static json_object *child_from_store(byron_controller_t *c, const byron_kind_t *k, const char *ns,
+                                     const char *name, const char *suffix) {
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s%s", ns, name, suffix);
+    byron_store_t *s = store_for(c, k, ns);
+    return s ? byron_store_get(s, key) : NULL;
+}
+
+static void read_workloads(byron_controller_t *c, json_object *bc, const byron_desired_t *d, int failed,
+                           workloads_t *w) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
-    int64_t gen = md_int(bc, "generation");
-    char key[600], now[40], msg[600];
-    json_object *old_status = NULL;
-    json_object_object_get_ex(bc, "status", &old_status);
-    byron_kube_time_now(now, sizeof(now), 0);
+    json_object *api = child_from_store(c, &BYRON_KIND_DEPLOYMENT, ns, name, "-api"),
+                *sink = child_from_store(c, &BYRON_KIND_DEPLOYMENT, ns, name, "-sink");
+    w->external = d && d->cache_external;
+    json_object *cache =
+        w->external ? NULL : child_from_store(c, &BYRON_KIND_STATEFULSET, ns, name, "-cache");
+    w->api = workload_status(api, spec_replicas(bc, "api"));
+    w->sink = workload_status(sink, spec_replicas(bc, "sink"));
+    w->cache = workload_status(cache, 1);
+    json_object_put(api);
+    json_object_put(sink);
+    json_object_put(cache);
+    w->cache_ready = w->external || (w->cache.present && w->cache.ready >= 1);
+    w->ready = !failed && w->api.present && w->sink.present && w->api.ready >= w->api.desired &&
+               w->sink.ready >= w->sink.desired && w->cache_ready;
+    snprintf(w->msg, sizeof(w->msg), "%sapi %lld/%lld, sink %lld/%lld, cache %s",
+             w->ready ? "" : "waiting: ", (long long)w->api.ready, (long long)w->api.desired,
+             (long long)w->sink.ready, (long long)w->sink.desired,
+             w->external      ? "external"
+             : w->cache_ready ? "ready"
+                              : "not ready");
+}
 
-    snprintf(key, sizeof(key), "%s/%s-api", ns, name);
-    json_object *api = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
-    snprintf(key, sizeof(key), "%s/%s-sink", ns, name);
-    json_object *sink = byron_store_get(store_for(c, &BYRON_KIND_DEPLOYMENT, ns), key);
-    snprintf(key, sizeof(key), "%s/%s-cache", ns, name);
-    json_object *cache = external ? NULL : byron_store_get(store_for(c, &BYRON_KIND_STATEFULSET, ns), key);
-    json_object *spec = NULL, *v, *part;
-    json_object_object_get_ex(bc, "spec", &spec);
-    int64_t want_api = 1, want_sink = 1;
-    if (spec && json_object_object_get_ex(spec, "api", &part) &&
-        json_object_object_get_ex(part, "replicas", &v))
-        want_api = json_object_get_int64(v);
-    if (spec && json_object_object_get_ex(spec, "sink", &part) &&
-        json_object_object_get_ex(part, "replicas", &v))
-        want_sink = json_object_get_int64(v);
-    part_status_t pa = workload_status(api, want_api), ps = workload_status(sink, want_sink),
-                  pc = workload_status(cache, 1);
-    int cache_ready = external || (pc.present && pc.ready >= 1);
-    int ready = !fail_reason && pa.present && ps.present && pa.ready >= pa.desired &&
-                ps.ready >= ps.desired && cache_ready;
-
-    json_object *st = json_object_new_object(), *conds = json_object_new_array();
-    json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-    if (ready)
-        snprintf(msg, sizeof(msg), "api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                 external ? "external" : "ready");
-    else
-        snprintf(msg, sizeof(msg), "waiting: api %lld/%lld, sink %lld/%lld, cache %s", (long long)pa.ready,
-                 (long long)pa.desired, (long long)ps.ready, (long long)ps.desired,
-                 external      ? "external"
-                 : cache_ready ? "ready"
-                               : "not ready");
-    /* Not ready because of the spec or an apply failure: Ready says why. */
+/* Ready, Progressing and Degraded. Not ready because of the spec or an apply
+ * failure: Ready says why. */
+static void add_rollout_conditions(json_object *conds, json_object *old_status, const workloads_t *w,
+                                   const char *fail_reason, const char *fail_msg, int64_t gen,
+                                   const char *now) {
+    int ready = w->ready;
     json_object_array_add(conds, condition(old_status, "Ready", ready,
                                            ready         ? BYRON_REASON_READY
                                            : fail_reason ? fail_reason
                                                          : BYRON_REASON_NOT_READY,
-                                           fail_reason ? fail_msg : msg, gen, now));
+                                           fail_reason ? fail_msg : w->msg, gen, now));
     json_object_array_add(conds, condition(old_status, "Progressing", !ready && !fail_reason,
                                            fail_reason ? BYRON_REASON_BLOCKED
                                            : ready     ? BYRON_REASON_COMPLETE
                                                        : BYRON_REASON_ROLLING,
                                            ready         ? "all parts are ready"
                                            : fail_reason ? "blocked by an error"
-                                                         : msg,
+                                                         : w->msg,
                                            gen, now));
     json_object_array_add(conds, condition(old_status, "Degraded", fail_reason != NULL,
                                            fail_reason ? fail_reason : BYRON_REASON_RECONCILED,
                                            fail_reason ? fail_msg : "all objects applied", gen, now));
+}
+
+/* Exposed: what the route's controller says about it. */
+static void add_exposed_condition(byron_controller_t *c, json_object *conds, json_object *bc,
+                                  json_object *old_status, const byron_desired_t *d, int64_t gen,
+                                  const char *now) {
+    json_object *route =
+        child_from_store(c, d->expose_kind, md_str(bc, "namespace"), md_str(bc, "name"), "-api");
+    byron_expose_condition_t ec;
+    byron_expose_condition(d->expose_kind, bc, route, &ec);
+    json_object_put(route);
+    json_object_array_add(conds,
+                          condition(old_status, "Exposed", ec.status, ec.reason, ec.message, gen, now));
+}
+
+/* status.stream, .deadLetters and .sink.lag: from the broker's reading, else
+ * the last figures stay until a reading replaces them. */
+static void status_figures(json_object *st, json_object *old_status, const byron_broker_insights_t *ins) {
+    if (ins && ins->measured) {
+        byron_insights_status(st, ins);
+        return;
+    }
+    if (!old_status) return;
+    static const char *const KEEP[] = {"stream", "deadLetters"};
+    json_object *v;
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_object_get_ex(old_status, KEEP[i], &v))
+            json_object_object_add(st, KEEP[i], json_object_get(v));
+    json_object *olds = json_object_object_get(old_status, "sink"),
+                *lag = json_object_object_get(olds, "lag");
+    if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
+}
+
+static json_object *cache_json(const workloads_t *w) {
+    json_object *cs = json_object_new_object();
+    json_object_object_add(cs, "ready", json_object_new_boolean(w->cache_ready));
+    json_object_object_add(cs, "external", json_object_new_boolean(w->external));
+    json_object_object_add(cs, "state",
+                           json_object_new_string(w->external      ? "External"
+                                                  : w->cache_ready ? "Ready"
+                                                                   : "NotReady"));
+    return cs;
+}
+
+/* The status the component should have (caller puts). */
+static json_object *build_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
+                                 const workloads_t *w, const char *fail_reason, const char *fail_msg) {
+    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name");
+    int64_t gen = md_int(bc, "generation");
+    char now[40], ep[700];
+    byron_kube_time_now(now, sizeof(now), 0);
+    json_object *old_status = json_object_object_get(bc, "status");
+    json_object *st = json_object_new_object(), *conds = json_object_new_array();
+    json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+    add_rollout_conditions(conds, old_status, w, fail_reason, fail_msg, gen, now);
     byron_broker_insights_t ins;
     int measured = c->o.insights && c->o.broker && byron_broker_insights(c->o.broker, ns, name, &ins);
     if (c->o.insights && c->o.broker) { /* Lagging, DeadLetters: from the broker's last reading */
@@ -365,78 +571,51 @@ static byron_status_t write_status(byron_controller_t *c, json_object *bc, const
             json_object_array_add(conds, condition(old_status, ic[i].type, ic[i].status, ic[i].reason,
                                                    ic[i].message, gen, now));
     }
-    if (d && d->expose_kind) { /* Exposed: what the route's controller says about it */
-        snprintf(key, sizeof(key), "%s/%s-api", ns, name);
-        byron_store_t *rs = store_for(c, d->expose_kind, ns);
-        json_object *route = rs ? byron_store_get(rs, key) : NULL;
-        byron_expose_condition_t ec;
-        byron_expose_condition(d->expose_kind, bc, route, &ec);
-        json_object_put(route);
-        json_object_array_add(conds,
-                              condition(old_status, "Exposed", ec.status, ec.reason, ec.message, gen, now));
-    }
+    if (d && d->expose_kind) add_exposed_condition(c, conds, bc, old_status, d, gen, now);
     json_object_object_add(st, "conditions", conds);
-    json_object_object_add(st, "api", part_json(pa));
-    json_object_object_add(st, "sink", part_json(ps));
-    if (measured && ins.measured) {
-        byron_insights_status(st, &ins);
-    } else if (old_status) { /* the last figures stay until a reading replaces them */
-        static const char *const KEEP[] = {"stream", "deadLetters"};
-        for (size_t i = 0; i < 2; i++)
-            if (json_object_object_get_ex(old_status, KEEP[i], &v))
-                json_object_object_add(st, KEEP[i], json_object_get(v));
-        json_object *olds = json_object_object_get(old_status, "sink"),
-                    *lag = json_object_object_get(olds, "lag");
-        if (lag) json_object_object_add(json_object_object_get(st, "sink"), "lag", json_object_get(lag));
-    }
+    json_object_object_add(st, "api", part_json(w->api));
+    json_object_object_add(st, "sink", part_json(w->sink));
+    status_figures(st, old_status, measured ? &ins : NULL);
     const char *token = NULL;
     int64_t cache_gen = byron_desired_cache_generation(bc, &token);
     byron_insights_rebuild(st, old_status, cache_gen, token, measured ? &ins : NULL);
-    json_object *cs = json_object_new_object();
-    json_object_object_add(cs, "ready", json_object_new_boolean(cache_ready));
-    json_object_object_add(cs, "external", json_object_new_boolean(external));
-    json_object_object_add(cs, "state",
-                           json_object_new_string(external      ? "External"
-                                                  : cache_ready ? "Ready"
-                                                                : "NotReady"));
-    json_object_object_add(st, "cache", cs);
-    char ep[700];
+    json_object_object_add(st, "cache", cache_json(w));
     snprintf(ep, sizeof(ep), "http://%s-api.%s.svc/graphql", name, ns);
     json_object_object_add(st, "graphqlEndpoint", json_object_new_string(ep));
     status_schema(st, old_status, d);
-
-    byron_status_t rc = BYRON_OK;
-    if (!old_status || !json_object_equal(old_status, st)) {
-        json_object *patch = json_object_new_object();
-        json_object_object_add(patch, "status", json_object_get(st));
-        char path[700];
-        byron_kind_path(&BYRON_KIND_COMPONENT, ns, name, path, sizeof(path));
-        strcat(path, "/status");
-        rc = byron_kube_do(c->o.client, "PATCH", path, "application/merge-patch+json", patch, NULL, err);
-        json_object_put(patch);
-        if (rc == BYRON_ENOTFOUND) rc = BYRON_OK; /* deleted meanwhile */
-        if (rc == BYRON_OK && c->o.recorder) {
-            json_object *oldready = find_condition(old_status, "Ready");
-            const char *was = oldready && json_object_object_get_ex(oldready, "status", &v)
-                                  ? json_object_get_string(v)
-                                  : "";
-            if (ready && strcmp(was, "True") != 0)
-                byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", msg);
-        }
-    }
-    json_object_put(st);
-    json_object_put(api);
-    json_object_put(sink);
-    json_object_put(cache);
-    return rc;
+    return st;
 }
 
-/* What the API server answered to our write, into the store (slim): a requeue
- * before the watch event arrives then finds it current and writes nothing. */
-static void store_written(byron_store_t *store, const char *key, json_object *written) {
-    json_object *slim = byron_store_slim(written);
-    byron_store_set_if_newer(store, key, slim);
-    json_object_put(slim);
+/* Compute status from the stores; patch it when it differs. failure: NULL
+ * when the reconcile went well, else (reason, message) for Degraded. d: what
+ * this reconcile built, or NULL when the spec is invalid. */
+static byron_status_t write_status(byron_controller_t *c, json_object *bc, const byron_desired_t *d,
+                                   const char *fail_reason, const char *fail_msg, byron_err_t *err) {
+    workloads_t w;
+    read_workloads(c, bc, d, fail_reason != NULL, &w);
+    json_object *old_status = json_object_object_get(bc, "status");
+    json_object *st = build_status(c, bc, d, &w, fail_reason, fail_msg);
+    if (old_status && json_object_equal(old_status, st)) {
+        json_object_put(st);
+        return BYRON_OK;
+    }
+    json_object *patch = json_object_new_object();
+    json_object_object_add(patch, "status", st);
+    char path[700];
+    byron_kind_path(&BYRON_KIND_COMPONENT, md_str(bc, "namespace"), md_str(bc, "name"), path, sizeof(path));
+    strcat(path, "/status");
+    byron_status_t rc =
+        byron_kube_do(c->o.client, "PATCH", path, "application/merge-patch+json", patch, NULL, err);
+    json_object_put(patch);
+    if (rc == BYRON_ENOTFOUND) return BYRON_OK; /* deleted meanwhile */
+    if (rc == BYRON_OK && c->o.recorder && w.ready) {
+        json_object *oldready = find_condition(old_status, "Ready"), *v;
+        const char *was =
+            oldready && json_object_object_get_ex(oldready, "status", &v) ? json_object_get_string(v) : "";
+        if (strcmp(was, "True") != 0)
+            byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_READY, "%s", w.msg);
+    }
+    return rc;
 }
 
 /* --- objects we must not adopt ------------------------------------------------- */
@@ -483,17 +662,18 @@ static int is_foreign(byron_controller_t *c, json_object *cur, const char *uid, 
 
 /* --- the credentials Secret ---------------------------------------------------- */
 
-/* Server-side apply of a Secret of ours (sec, taken) under store key ns/name;
- * the answer goes to the store so a requeue before the watch event sees it. */
-static byron_status_t apply_secret(byron_controller_t *c, byron_store_t *store, const char *key,
-                                   json_object *sec, byron_err_t *err) {
+/* Server-side apply of a Secret of ours (sec, taken), a child of component ckey. */
+static byron_status_t apply_secret(byron_controller_t *c, const char *ckey, json_object *sec,
+                                   byron_err_t *err) {
     char path[700];
     json_object *md = json_object_object_get(sec, "metadata"), *out = NULL;
-    byron_kind_path(&BYRON_KIND_SECRET, json_object_get_string(json_object_object_get(md, "namespace")),
-                    json_object_get_string(json_object_object_get(md, "name")), path, sizeof(path));
+    const char *ns = json_object_get_string(json_object_object_get(md, "namespace")),
+               *name = json_object_get_string(json_object_object_get(md, "name"));
+    byron_kind_path(&BYRON_KIND_SECRET, ns, name, path, sizeof(path));
+    applied_begin(c, ckey, &BYRON_KIND_SECRET, ns, name, "");
     byron_status_t st = byron_kube_apply(c->o.client, path, sec, &out, err);
+    applied_end(c, ckey, &BYRON_KIND_SECRET, ns, name, st == BYRON_OK, out);
     json_object_put(sec);
-    if (!st) store_written(store, key, out);
     json_object_put(out);
     return st;
 }
@@ -555,6 +735,65 @@ static int cache_volume_exists(byron_controller_t *c, json_object *bc, char *pvc
     return st == BYRON_OK ? 1 : st == BYRON_ENOTFOUND ? 0 : -1;
 }
 
+/* A Secret of ours whose URIs must be brought up to date — users added (a
+ * Secret from before them), TLS turned on or off — with the passwords it
+ * holds. */
+static byron_status_t update_secret_uris(byron_controller_t *c, const char *ckey, json_object *bc,
+                                         const char *sname, int has_users, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace");
+    int users = c->o.desired.cache_users;
+    byron_cache_passwords_t pw;
+    byron_status_t st;
+    if ((st = live_passwords(c, ns, sname, has_users, &pw, err)) ||
+        (!has_users && ((st = cache_password(c, bc, "byron-api", pw.api, err)) ||
+                        (st = cache_password(c, bc, "byron-sink", pw.sink, err)))))
+        return st;
+    st = apply_secret(c, ckey,
+                      byron_desired_secret(bc, &pw, users || has_users, c->o.desired.cache_uri_options), err);
+    if (st) return st;
+    byron_log(BYRON_LOG_INFO, "cache credentials brought up to date", "namespace", ns, "name",
+              md_str(bc, "name"), "users", users || has_users ? "yes" : "no", "tls",
+              byron_desired_cache_tls(bc) ? "yes" : "no", (char *)NULL);
+    return BYRON_OK;
+}
+
+/* A new credentials Secret. Not in the (synced) store: almost surely absent.
+ * Create it; a 409 means it exists after all: the store lagged (ours, keep
+ * it) or someone else's (reported, never used). This saves the GET every new
+ * component would otherwise cost. Never re-applied afterwards: a reconcile
+ * never rotates a password the running cache uses. */
+static byron_status_t create_secret(byron_controller_t *c, const char *ckey, json_object *bc,
+                                    const char *sname, foreign_t *foreign, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace");
+    char path[700];
+    byron_cache_passwords_t pw;
+    byron_status_t st;
+    if ((st = cache_password(c, bc, "byron", pw.root, err)) ||
+        (st = cache_password(c, bc, "byron-api", pw.api, err)) ||
+        (st = cache_password(c, bc, "byron-sink", pw.sink, err)))
+        return st;
+    json_object *sec =
+                    byron_desired_secret(bc, &pw, c->o.desired.cache_users, c->o.desired.cache_uri_options),
+                *created = NULL;
+    byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
+    applied_begin(c, ckey, &BYRON_KIND_SECRET, ns, sname, "");
+    st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
+    applied_end(c, ckey, &BYRON_KIND_SECRET, ns, sname, st == BYRON_OK, created);
+    json_object_put(sec);
+    json_object_put(created);
+    if (st == BYRON_ECONFLICT) {
+        byron_err_clear(err);
+        int f = is_foreign(c, NULL, md_str(bc, "uid"), &BYRON_KIND_SECRET, ns, sname, err);
+        if (f < 0) return err->code;
+        if (f) foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
+        return BYRON_OK;
+    }
+    if (st) return st;
+    byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", md_str(bc, "name"),
+              "derived", c->o.desired.cache_key ? "yes" : "no", (char *)NULL);
+    return BYRON_OK;
+}
+
 /* The cache credentials: root (the cache's bootstrap) and, with cache users,
  * the api's read-only and the sink's readWrite user. Never re-generated while
  * the cache's volume holds data protected by them:
@@ -564,45 +803,28 @@ static int cache_volume_exists(byron_controller_t *c, json_object *bc, char *pvc
  *     (*lost: what to do) and not replaced.
  * A Secret from an operator without cache users gets them added, and one whose
  * URIs differ in TLS from spec.cache.tls gets new URIs; both keep its passwords. */
-static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, foreign_t *foreign, char *lost,
-                                    size_t lostcap, byron_err_t *err) {
-    const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
-    char sname[300], key[600], path[700];
+static byron_status_t ensure_secret(byron_controller_t *c, const char *ckey, json_object *bc,
+                                    foreign_t *foreign, char *lost, size_t lostcap, byron_err_t *err) {
+    const char *ns = md_str(bc, "namespace");
+    char sname[300], key[600];
     byron_desired_name(bc, "-cache-credentials", sname, sizeof(sname));
+    if (applied_pending(c, ckey, &BYRON_KIND_SECRET, ns, sname))
+        return BYRON_OK; /* our write is on its way */
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
-    byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
-    json_object *cur = byron_store_get(store, key), *md, *ann = NULL, *v;
-    int users = c->o.desired.cache_users, has_users = 0, tls = byron_desired_cache_tls(bc) != NULL,
-        has_tls = 0;
+    json_object *cur = byron_store_get(store_for(c, &BYRON_KIND_SECRET, ns), key), *v;
     if (cur) {
-        int ours = owned_by(cur, uid);
-        if (json_object_object_get_ex(cur, "metadata", &md))
-            json_object_object_get_ex(md, "annotations", &ann);
-        has_users = json_object_object_get_ex(ann, BYRON_ANN_CACHE_USERS, &v);
-        has_tls = json_object_object_get_ex(ann, BYRON_ANN_CACHE_TLS, &v);
+        int ours = owned_by(cur, md_str(bc, "uid"));
+        json_object *ann = json_object_object_get(json_object_object_get(cur, "metadata"), "annotations");
+        int has_users = json_object_object_get_ex(ann, BYRON_ANN_CACHE_USERS, &v),
+            has_tls = json_object_object_get_ex(ann, BYRON_ANN_CACHE_TLS, &v);
         json_object_put(cur);
         if (!ours) {
             foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
             return BYRON_OK;
         }
-        if ((!users || has_users) && tls == has_tls) return BYRON_OK;
-    }
-    byron_cache_passwords_t pw;
-    byron_status_t st;
-    if (cur) {
-        /* Its URIs to bring up to date — users added (a Secret from before
-         * them), TLS turned on or off — with the passwords it holds. */
-        if ((st = live_passwords(c, ns, sname, has_users, &pw, err)) ||
-            (!has_users && ((st = cache_password(c, bc, "byron-api", pw.api, err)) ||
-                            (st = cache_password(c, bc, "byron-sink", pw.sink, err)))))
-            return st;
-        st = apply_secret(c, store, key,
-                          byron_desired_secret(bc, &pw, users || has_users, c->o.desired.cache_uri_options),
-                          err);
-        if (st) return st;
-        byron_log(BYRON_LOG_INFO, "cache credentials brought up to date", "namespace", ns, "name", name,
-                  "users", users || has_users ? "yes" : "no", "tls", tls ? "yes" : "no", (char *)NULL);
-        return BYRON_OK;
+        if ((!c->o.desired.cache_users || has_users) && (byron_desired_cache_tls(bc) != NULL) == has_tls)
+            return BYRON_OK;
+        return update_secret_uris(c, ckey, bc, sname, has_users, err);
     }
     if (!c->o.desired.cache_key) {
         char pvc[400];
@@ -621,32 +843,7 @@ static byron_status_t ensure_secret(byron_controller_t *c, json_object *bc, fore
             return BYRON_OK;
         }
     }
-    if ((st = cache_password(c, bc, "byron", pw.root, err)) ||
-        (st = cache_password(c, bc, "byron-api", pw.api, err)) ||
-        (st = cache_password(c, bc, "byron-sink", pw.sink, err)))
-        return st;
-    /* Not in the (synced) store: almost surely absent. Create it; a 409 means
-     * it exists after all: the store lagged (ours, keep it) or someone else's
-     * (reported, never used). This saves the GET every new component would
-     * otherwise cost. Never re-applied afterwards: a reconcile never rotates a
-     * password the running cache uses. */
-    json_object *sec = byron_desired_secret(bc, &pw, users, c->o.desired.cache_uri_options), *created = NULL;
-    byron_kind_path(&BYRON_KIND_SECRET, ns, NULL, path, sizeof(path));
-    st = byron_kube_do(c->o.client, "POST", path, "application/json", sec, &created, err);
-    json_object_put(sec);
-    if (st == BYRON_ECONFLICT) {
-        byron_err_clear(err);
-        int f = is_foreign(c, NULL, uid, &BYRON_KIND_SECRET, ns, sname, err);
-        if (f < 0) return err->code;
-        if (f) foreign_add(foreign, &BYRON_KIND_SECRET, ns, sname);
-        return BYRON_OK;
-    }
-    if (st) return st;
-    store_written(store, key, created);
-    json_object_put(created);
-    byron_log(BYRON_LOG_INFO, "created cache credentials", "namespace", ns, "name", name, "derived",
-              c->o.desired.cache_key ? "yes" : "no", (char *)NULL);
-    return BYRON_OK;
+    return create_secret(c, ckey, bc, sname, foreign, err);
 }
 
 /* --- NATS credentials ----------------------------------------------------------- */
@@ -708,10 +905,13 @@ static byron_status_t nats_permissions(json_object *bc, json_object **api, json_
  * their Secret volume; cnats reads the file at every reconnect, and the server
  * disconnects a user whose JWT expired, so a pod moves to the new user within
  * one lifetime without a restart. */
-static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object *bc, foreign_t *foreign,
-                                              int64_t *renew_in_s, byron_err_t *err) {
+static byron_status_t ensure_nats_credentials(byron_controller_t *c, const char *ckey, json_object *bc,
+                                              foreign_t *foreign, int64_t *renew_in_s, byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *name = md_str(bc, "name"), *uid = md_str(bc, "uid");
     char sname[300], key[600], hash[32];
+    byron_desired_name(bc, "-nats-credentials", sname, sizeof(sname));
+    if (applied_pending(c, ckey, &BYRON_KIND_SECRET, ns, sname))
+        return BYRON_OK; /* our write is on its way */
     json_object *api = NULL, *sink = NULL;
     byron_status_t st = nats_permissions(bc, &api, &sink, err);
     if (st) return st;
@@ -726,10 +926,8 @@ static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object
     snprintf(both, blen, "%s|%s|%s", c->o.nats_identity->account, pa, ps);
     snprintf(hash, sizeof(hash), "%016llx", byron_fnv1a64(both, strlen(both)));
     free(both);
-    byron_desired_name(bc, "-nats-credentials", sname, sizeof(sname));
     snprintf(key, sizeof(key), "%s/%s", ns, sname);
-    byron_store_t *store = store_for(c, &BYRON_KIND_SECRET, ns);
-    json_object *cur = byron_store_get(store, key), *md, *ann, *v;
+    json_object *cur = byron_store_get(store_for(c, &BYRON_KIND_SECRET, ns), key), *md, *ann, *v;
     int64_t now = (int64_t)time(NULL),
             ttl = c->o.nats_credentials_ttl_s ? c->o.nats_credentials_ttl_s : 86400;
     int f = is_foreign(c, cur, uid, &BYRON_KIND_SECRET, ns, sname, err);
@@ -771,18 +969,20 @@ static byron_status_t ensure_nats_credentials(byron_controller_t *c, json_object
     json_object *sec = byron_desired_nats_secret(bc, api_creds, sink_creds, hash, now + ttl / 2);
     free(api_creds);
     free(sink_creds);
-    if ((st = apply_secret(c, store, key, sec, err))) return st;
+    if ((st = apply_secret(c, ckey, sec, err))) return st;
     *renew_in_s = ttl / 2;
     byron_log(BYRON_LOG_INFO, "NATS credentials minted", "namespace", ns, "name", name, (char *)NULL);
     return BYRON_OK;
 }
 
 /* Delete a child that is no longer desired, if it exists and is ours. */
-static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const byron_kind_t *k,
-                                   const char *suffix, int *deleted, byron_err_t *err) {
+static byron_status_t delete_owned(byron_controller_t *c, const char *ckey, json_object *bc,
+                                   const byron_kind_t *k, const char *suffix, int *deleted,
+                                   byron_err_t *err) {
     const char *ns = md_str(bc, "namespace"), *uid = md_str(bc, "uid");
     char name[300], key[600], path[800];
     byron_desired_name(bc, suffix, name, sizeof(name));
+    if (applied_pending(c, ckey, k, ns, name)) return BYRON_OK; /* our delete's event is on its way */
     snprintf(key, sizeof(key), "%s/%s", ns, name);
     byron_store_t *store = store_for(c, k, ns);
     json_object *cur = store ? byron_store_get(store, key) : NULL;
@@ -792,10 +992,11 @@ static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const
     if (!ours) return BYRON_OK;
     byron_kind_path(k, ns, name, path, sizeof(path));
     strcat(path, "?propagationPolicy=Background");
+    applied_begin(c, ckey, k, ns, name, "");
     byron_status_t st = byron_kube_do(c->o.client, "DELETE", path, NULL, NULL, NULL, err);
+    applied_end(c, ckey, k, ns, name, st == BYRON_OK, NULL); /* 404: gone, no event to wait for */
     if (st == BYRON_ENOTFOUND) st = BYRON_OK;
     if (st == BYRON_OK) {
-        byron_store_delete(store, key);
         (*deleted)++;
         byron_log(BYRON_LOG_INFO, "deleted unwanted object", "namespace", ns, "kind", k->kind, "name", name,
                   (char *)NULL);
@@ -804,6 +1005,208 @@ static byron_status_t delete_owned(byron_controller_t *c, json_object *bc, const
 }
 
 /* --- reconcile ------------------------------------------------------------------ */
+
+/* One reconcile of one component: what it read, what it did, what failed. */
+typedef struct reconcile {
+    byron_controller_t *c;
+    const char *key; /* "ns/name" */
+    const char *ns;
+    json_object *bc;
+    byron_desired_t d;
+    foreign_t foreign;
+    int applied, deleted;
+    int64_t renew_in_s;
+    char lost[BYRON_ERR_MSG_MAX];      /* the cache Secret is gone for good: what to do */
+    char first_err[BYRON_ERR_MSG_MAX]; /* the failure Degraded reports */
+} reconcile_t;
+
+static byron_status_t failed(reconcile_t *r, byron_status_t st, const byron_err_t *err) {
+    if (st) snprintf(r->first_err, sizeof(r->first_err), "%s", err->msg);
+    return st;
+}
+
+/* Server-side apply of child o when it is absent, changed or drifted. */
+static byron_status_t apply_child(reconcile_t *r, const byron_desired_obj_t *o, byron_err_t *err) {
+    byron_controller_t *c = r->c;
+    char okey[600], path[800];
+    snprintf(okey, sizeof(okey), "%s/%s", r->ns, o->name);
+    json_object *cur = byron_store_get(store_for(c, o->kind, r->ns), okey);
+    child_state_t s = child_state(c, r->key, r->ns, o, cur);
+    /* Current and not in the store: our write's event is on its way, and what
+     * we wrote is ours (no GET to find out). */
+    int f = s == CHILD_CURRENT && !cur
+                ? 0
+                : is_foreign(c, cur, md_str(r->bc, "uid"), o->kind, r->ns, o->name, err);
+    if (f) {
+        json_object_put(cur);
+        if (f < 0) return err->code;
+        foreign_add(&r->foreign, o->kind, r->ns, o->name);
+        byron_recorder_event(c->o.recorder, r->bc, "Warning", BYRON_REASON_NOT_OWNED,
+                             "%s %s exists and is not owned by this ByronComponent: left untouched",
+                             o->kind->kind, o->name);
+        return BYRON_OK;
+    }
+    char old_rv[64] = "";
+    if (md_str(cur, "resourceVersion"))
+        snprintf(old_rv, sizeof(old_rv), "%s", md_str(cur, "resourceVersion"));
+    json_object_put(cur);
+    if (s == CHILD_CURRENT) return BYRON_OK;
+    byron_kind_path(o->kind, r->ns, o->name, path, sizeof(path));
+    json_object *out = NULL;
+    applied_begin(c, r->key, o->kind, r->ns, o->name, o->hash);
+    byron_status_t st = byron_kube_apply(c->o.client, path, o->obj, &out, err);
+    applied_end(c, r->key, o->kind, r->ns, o->name, st == BYRON_OK, out);
+    if (!st) {
+        /* resourceVersions are opaque: the same one means the apply changed nothing */
+        const char *rv = md_str(out, "resourceVersion");
+        int changed = !old_rv[0] || !rv || strcmp(rv, old_rv) != 0;
+        r->applied += changed;
+        if (changed && s == CHILD_DRIFTED)
+            byron_log(BYRON_LOG_INFO, "reverted drift", "key", r->key, "kind", o->kind->kind, "name", o->name,
+                      (char *)NULL);
+    }
+    json_object_put(out);
+    return st;
+}
+
+/* The Secrets, then every desired child. */
+static byron_status_t apply_children(reconcile_t *r, byron_err_t *err) {
+    byron_controller_t *c = r->c;
+    byron_status_t st = BYRON_OK;
+    if (!r->d.cache_external &&
+        (st = ensure_secret(c, r->key, r->bc, &r->foreign, r->lost, sizeof(r->lost), err)))
+        return failed(r, st, err);
+    if (c->o.nats_identity &&
+        (st = ensure_nats_credentials(c, r->key, r->bc, &r->foreign, &r->renew_in_s, err)))
+        return failed(r, st, err);
+    for (int i = 0; i < r->d.n && !st; i++) st = apply_child(r, &r->d.objs[i], err);
+    return failed(r, st, err);
+}
+
+/* Children no longer desired: the cache's with cache.external, a route of
+ * the other kind (or none), NetworkPolicies when turned off. */
+static byron_status_t delete_unwanted(reconcile_t *r, byron_err_t *err) {
+    byron_controller_t *c = r->c;
+    json_object *bc = r->bc;
+    int *n = &r->deleted;
+    byron_status_t st = BYRON_OK;
+    if (r->d.cache_external &&
+        ((st = delete_owned(c, r->key, bc, &BYRON_KIND_STATEFULSET, "-cache", n, err)) ||
+         (st = delete_owned(c, r->key, bc, &BYRON_KIND_SERVICE, "-cache", n, err)) ||
+         (st = delete_owned(c, r->key, bc, &BYRON_KIND_NETWORKPOLICY, "-cache", n, err)) ||
+         (st = delete_owned(c, r->key, bc, &BYRON_KIND_SECRET, "-cache-credentials", n, err))))
+        return failed(r, st, err);
+    /* spec.api.expose removed, or it moved between HTTPRoute and Ingress: ours go */
+    if ((r->d.expose_kind != &BYRON_KIND_HTTPROUTE &&
+         (st = delete_owned(c, r->key, bc, &BYRON_KIND_HTTPROUTE, "-api", n, err))) ||
+        (r->d.expose_kind != &BYRON_KIND_INGRESS &&
+         (st = delete_owned(c, r->key, bc, &BYRON_KIND_INGRESS, "-api", n, err))))
+        return failed(r, st, err);
+    if (!c->o.desired.network_policies) { /* turned off: ours go */
+        static const char *const parts[] = {"-cache", "-api", "-sink"};
+        for (int i = 0; i < 3 && !st; i++)
+            st = delete_owned(c, r->key, bc, &BYRON_KIND_NETWORKPOLICY, parts[i], n, err);
+    }
+    return failed(r, st, err);
+}
+
+/* Streams after the children: pods wait for their stream anyway, and a
+ * broker that is not up yet must not hold back the Deployments. se gets the
+ * broker's answer. */
+static byron_status_t ensure_streams(reconcile_t *r, byron_err_t *se) {
+    byron_natsperm_ref_t *subs = NULL;
+    size_t nsubs = 0;
+    int64_t partitions = 8; /* the CRD's default */
+    byron_json_get_int(json_object_object_get(r->bc, "spec"), "spec", "partitions", BYRON_JSON_OPTIONAL, 1,
+                       4096, &partitions, NULL);
+    subscription_refs(r->bc, &subs, &nsubs, NULL); /* the spec passed desired.c: it has them right */
+    byron_broker_streams_t bs = {.url = r->d.streams.broker_url,
+                                 .namespace_ = r->ns,
+                                 .component = md_str(r->bc, "name"),
+                                 .replicas = r->d.streams.replicas,
+                                 .max_bytes = r->d.streams.max_bytes,
+                                 .partitions = (int)partitions,
+                                 .subscriptions = subs,
+                                 .nsubscriptions = nsubs};
+    byron_status_t st = byron_broker_ensure_streams(r->c->o.broker, &bs, se);
+    free(subs);
+    return st;
+}
+
+/* Status with a failure (reason, msg) for Degraded; st: what the reconcile
+ * returns unless the status write itself fails. */
+static byron_status_t end_with(reconcile_t *r, const char *reason, const char *msg, byron_status_t st,
+                               byron_err_t *err) {
+    byron_err_t e2 = {0};
+    byron_status_t sst = write_status(r->c, r->bc, &r->d, reason, msg, &e2);
+    if (sst) {
+        *err = e2;
+        return sst;
+    }
+    return st;
+}
+
+/* What the children's outcome says: lost credentials and foreign objects are
+ * reported and retried with backoff; a broker that refused is retried every
+ * few seconds; otherwise events and status. */
+static byron_status_t report(reconcile_t *r, byron_status_t st, byron_err_t *err) {
+    byron_controller_t *c = r->c;
+    if (!st && r->lost[0]) {
+        /* A restored Secret or a deleted volume lets the component go on. */
+        byron_recorder_event(c->o.recorder, r->bc, "Warning", BYRON_REASON_CREDENTIALS_LOST, "%s", r->lost);
+        return end_with(r, BYRON_REASON_CREDENTIALS_LOST, r->lost,
+                        byron_err_set(err, BYRON_ESTATE, "%s", r->lost), err);
+    }
+    if (!st &&
+        r->foreign.n) /* the object's owner may delete or rename it, and nothing we watch would tell us */
+        return end_with(r, BYRON_REASON_NOT_OWNED, r->foreign.msg,
+                        byron_err_set(err, BYRON_ECONFLICT, "%s", r->foreign.msg), err);
+    byron_err_t se = {0};
+    if (!st && c->o.broker && ensure_streams(r, &se) != BYRON_OK) {
+        /* Retried every few seconds, not with the growing backoff: a broker
+         * that comes up (at install time, NATS after the operator) is picked
+         * up at once. */
+        byron_recorder_event(c->o.recorder, r->bc, "Warning", BYRON_REASON_STREAM, "%s", se.msg);
+        byron_log(BYRON_LOG_WARN, "streams not ready", "key", r->key, "error", se.msg, (char *)NULL);
+        byron_workqueue_add_after(c->queue, r->key, 5000);
+        return end_with(r, BYRON_REASON_STREAM, se.msg, BYRON_OK, err);
+    }
+    if (!st && r->renew_in_s > 0) byron_workqueue_add_after(c->queue, r->key, (uint64_t)r->renew_in_s * 1000);
+    if (st) {
+        byron_recorder_event(c->o.recorder, r->bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", r->first_err);
+    } else if (r->applied || r->deleted) {
+        long long gen = (long long)md_int(r->bc, "generation");
+        char gs[32];
+        snprintf(gs, sizeof(gs), "%lld", gen);
+        byron_log(BYRON_LOG_INFO, "reconciled", "key", r->key, "generation", gs, (char *)NULL);
+        byron_recorder_event(c->o.recorder, r->bc, "Normal", BYRON_REASON_RECONCILED,
+                             "generation %lld: applied %d object(s), deleted %d", gen, r->applied,
+                             r->deleted);
+    }
+    byron_err_t e2 = {0};
+    byron_status_t sst =
+        write_status(c, r->bc, &r->d, st ? BYRON_REASON_APPLY_FAILED : NULL, r->first_err, &e2);
+    if (!st && sst) {
+        *err = e2;
+        st = sst;
+    }
+    return st;
+}
+
+/* A spec the user must change: reported, not retried. */
+static byron_status_t report_invalid(byron_controller_t *c, const char *key, json_object *bc,
+                                     byron_err_t *err) {
+    byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_INVALID, "%s", err->msg);
+    byron_err_t e2 = {0};
+    byron_status_t st = write_status(c, bc, NULL, BYRON_REASON_INVALID, err->msg, &e2);
+    if (st) {
+        *err = e2;
+        return st;
+    }
+    byron_log(BYRON_LOG_WARN, "invalid spec", "key", key, "error", err->msg, (char *)NULL);
+    return BYRON_OK;
+}
+
 byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key, byron_err_t *err) {
     char ns[256];
     const char *slash = strchr(key, '/');
@@ -812,9 +1215,7 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     byron_store_t *bcs = store_for(c, &BYRON_KIND_COMPONENT, ns);
     json_object *bc = bcs ? byron_store_get(bcs, key) : NULL;
     if (!bc) {
-        pthread_mutex_lock(&c->rs_mu);
-        byron_strmap_del(c->last_full, key);
-        pthread_mutex_unlock(&c->rs_mu);
+        applied_forget(c, key);
         if (c->o.broker) byron_broker_forget(c->o.broker, ns, slash + 1); /* its streams stay: the log */
         return BYRON_OK; /* deleted: the garbage collector follows the owner references */
     }
@@ -825,206 +1226,37 @@ byron_status_t byron_controller_reconcile(byron_controller_t *c, const char *key
     /* The store's object lacks apiVersion/kind only for lists of old servers. */
     json_object_object_add(bc, "apiVersion", json_object_new_string(BYRON_API_VERSION));
     json_object_object_add(bc, "kind", json_object_new_string("ByronComponent"));
-
-    byron_desired_t d;
-    byron_status_t st = byron_desired_build(bc, &c->o.desired, &d, err);
-    if (st == BYRON_EINVAL) {
-        /* The user must change the spec: report, don't retry. */
-        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_INVALID, "%s", err->msg);
-        byron_err_t e2 = {0};
-        byron_status_t st2 = write_status(c, bc, NULL, BYRON_REASON_INVALID, err->msg, &e2);
-        json_object_put(bc);
-        if (st2) {
-            *err = e2;
-            return st2;
-        }
-        byron_log(BYRON_LOG_WARN, "invalid spec", "key", key, "error", err->msg, (char *)NULL);
-        return BYRON_OK;
-    }
+    reconcile_t r = {.c = c, .key = key, .ns = ns, .bc = bc};
+    byron_status_t st = byron_desired_build(bc, &c->o.desired, &r.d, err);
     if (st) {
+        if (st == BYRON_EINVAL) st = report_invalid(c, key, bc, err);
         json_object_put(bc);
         return st;
     }
-    int applied = 0, deleted = 0, force = 0;
-    char first_err[BYRON_ERR_MSG_MAX] = "";
-    time_t now = (time_t)byron_clock_mono_s();
-    if (c->o.resync_s) {
-        pthread_mutex_lock(&c->rs_mu);
-        time_t *last = byron_strmap_get(c->last_full, key);
-        if (!last && (last = malloc(sizeof(*last)))) {
-            *last = now; /* first sight (or operator start): the hashes are trusted until the next resync */
-            byron_strmap_set(c->last_full, key, last);
-        }
-        force = last && now - *last >= (time_t)c->o.resync_s;
-        pthread_mutex_unlock(&c->rs_mu);
-    }
-    foreign_t foreign = {0};
-    const char *uid = md_str(bc, "uid");
-    int64_t renew_in_s = 0;
-    char lost[BYRON_ERR_MSG_MAX] = "";
-    if (!d.cache_external && (st = ensure_secret(c, bc, &foreign, lost, sizeof(lost), err)))
-        snprintf(first_err, sizeof(first_err), "%s", err->msg);
-    if (!st && c->o.nats_identity && (st = ensure_nats_credentials(c, bc, &foreign, &renew_in_s, err)))
-        snprintf(first_err, sizeof(first_err), "%s", err->msg);
-    for (int i = 0; i < d.n && !st; i++) {
-        byron_desired_obj_t *o = &d.objs[i];
-        char okey[600], path[800];
-        snprintf(okey, sizeof(okey), "%s/%s", ns, o->name);
-        byron_store_t *store = store_for(c, o->kind, ns);
-        json_object *cur = byron_store_get(store, okey), *md, *ann, *h;
-        int f = is_foreign(c, cur, uid, o->kind, ns, o->name, err);
-        if (f) {
-            json_object_put(cur);
-            if (f < 0) {
-                st = err->code;
-                snprintf(first_err, sizeof(first_err), "%s", err->msg);
-                break;
-            }
-            foreign_add(&foreign, o->kind, ns, o->name);
-            byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_NOT_OWNED,
-                                 "%s %s exists and is not owned by this ByronComponent: left untouched",
-                                 o->kind->kind, o->name);
-            continue;
-        }
-        int same = !force && cur && json_object_object_get_ex(cur, "metadata", &md) &&
-                   json_object_object_get_ex(md, "annotations", &ann) &&
-                   json_object_object_get_ex(ann, BYRON_ANN_APPLIED_HASH, &h) &&
-                   !strcmp(json_object_get_string(h), o->hash);
-        char old_rv[32] = "";
-        if (cur && json_object_object_get_ex(cur, "metadata", &md) &&
-            json_object_object_get_ex(md, "resourceVersion", &h))
-            snprintf(old_rv, sizeof(old_rv), "%s", json_object_get_string(h));
-        json_object_put(cur);
-        if (same) continue;
-        byron_kind_path(o->kind, ns, o->name, path, sizeof(path));
-        json_object *out = NULL;
-        if ((st = byron_kube_apply(c->o.client, path, o->obj, &out, err))) {
-            snprintf(first_err, sizeof(first_err), "%s", err->msg);
-            break;
-        }
-        json_object *slim = byron_store_slim(out), *omd, *orv;
-        /* A forced re-apply of an unchanged object is a no-op on the server
-         * (same resourceVersion): count only real changes. */
-        if (!old_rv[0] || !json_object_object_get_ex(slim, "metadata", &omd) ||
-            !json_object_object_get_ex(omd, "resourceVersion", &orv) ||
-            strcmp(json_object_get_string(orv), old_rv) != 0)
-            applied++;
-        byron_store_set_if_newer(store, okey, slim); /* don't re-apply before the watch catches up */
-        json_object_put(slim);
-        json_object_put(out);
-    }
-    if (force && !st) {
-        pthread_mutex_lock(&c->rs_mu);
-        time_t *last = byron_strmap_get(c->last_full, key);
-        if (last) *last = now;
-        pthread_mutex_unlock(&c->rs_mu);
-        if (applied) byron_log(BYRON_LOG_INFO, "resync reverted drift", "key", key, (char *)NULL);
-    }
-    if (!st && d.cache_external) {
-        if (!(st = delete_owned(c, bc, &BYRON_KIND_STATEFULSET, "-cache", &deleted, err)) &&
-            !(st = delete_owned(c, bc, &BYRON_KIND_SERVICE, "-cache", &deleted, err)) &&
-            !(st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, "-cache", &deleted, err)))
-            st = delete_owned(c, bc, &BYRON_KIND_SECRET, "-cache-credentials", &deleted, err);
-        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
-    }
-    if (!st) { /* spec.api.expose removed, or it moved between HTTPRoute and Ingress: ours go */
-        if (d.expose_kind != &BYRON_KIND_HTTPROUTE)
-            st = delete_owned(c, bc, &BYRON_KIND_HTTPROUTE, "-api", &deleted, err);
-        if (!st && d.expose_kind != &BYRON_KIND_INGRESS)
-            st = delete_owned(c, bc, &BYRON_KIND_INGRESS, "-api", &deleted, err);
-        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
-    }
-    if (!st && !c->o.desired.network_policies) { /* turned off: ours go */
-        static const char *const parts[] = {"-cache", "-api", "-sink"};
-        for (int i = 0; i < 3 && !st; i++)
-            st = delete_owned(c, bc, &BYRON_KIND_NETWORKPOLICY, parts[i], &deleted, err);
-        if (st) snprintf(first_err, sizeof(first_err), "%s", err->msg);
-    }
-    if (!st && lost[0]) {
-        /* Reported, retried with backoff: a restored Secret or a deleted
-         * volume lets the component go on. */
-        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_CREDENTIALS_LOST, "%s", lost);
-        byron_err_t e2 = {0};
-        byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_CREDENTIALS_LOST, lost, &e2);
-        byron_desired_cleanup(&d);
-        json_object_put(bc);
-        if (sst) {
-            *err = e2;
-            return sst;
-        }
-        return byron_err_set(err, BYRON_ESTATE, "%s", lost);
-    }
-    if (!st && foreign.n) {
-        /* Reported like a failed apply, retried with backoff: the object's
-         * owner may delete or rename it, and nothing we watch would tell us. */
-        byron_err_t e2 = {0};
-        byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_NOT_OWNED, foreign.msg, &e2);
-        byron_desired_cleanup(&d);
-        json_object_put(bc);
-        if (sst) {
-            *err = e2;
-            return sst;
-        }
-        return byron_err_set(err, BYRON_ECONFLICT, "%s", foreign.msg);
-    }
-    if (!st && c->o.broker) {
-        /* Streams after the children: pods wait for their stream anyway, and
-         * a broker that is not up yet must not hold back the Deployments. */
-        byron_natsperm_ref_t *subs = NULL;
-        size_t nsubs = 0;
-        int64_t partitions = 8; /* the CRD's default */
-        byron_json_get_int(json_object_object_get(bc, "spec"), "spec", "partitions", BYRON_JSON_OPTIONAL, 1,
-                           4096, &partitions, NULL);
-        byron_err_t se = {0};
-        subscription_refs(bc, &subs, &nsubs, NULL); /* the spec passed desired.c: it has them right */
-        byron_broker_streams_t bs = {.url = d.streams.broker_url,
-                                     .namespace_ = ns,
-                                     .component = md_str(bc, "name"),
-                                     .replicas = d.streams.replicas,
-                                     .max_bytes = d.streams.max_bytes,
-                                     .partitions = (int)partitions,
-                                     .subscriptions = subs,
-                                     .nsubscriptions = nsubs};
-        byron_status_t bst = byron_broker_ensure_streams(c->o.broker, &bs, &se);
-        free(subs);
-        if (bst != BYRON_OK) {
-            /* Retried every few seconds, not with the growing backoff: a broker
-             * that comes up (at install time, NATS after the operator) is
-             * picked up at once. */
-            byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_STREAM, "%s", se.msg);
-            byron_err_t e2 = {0};
-            byron_status_t sst = write_status(c, bc, &d, BYRON_REASON_STREAM, se.msg, &e2);
-            byron_desired_cleanup(&d);
-            json_object_put(bc);
-            byron_log(BYRON_LOG_WARN, "streams not ready", "key", key, "error", se.msg, (char *)NULL);
-            byron_workqueue_add_after(c->queue, key, 5000);
-            if (sst) *err = e2;
-            return sst;
-        }
-    }
-    if (!st && renew_in_s > 0) byron_workqueue_add_after(c->queue, key, (uint64_t)renew_in_s * 1000);
-    if (st)
-        byron_recorder_event(c->o.recorder, bc, "Warning", BYRON_REASON_APPLY_FAILED, "%s", first_err);
-    else if (applied || deleted) {
-        char gen[32];
-        snprintf(gen, sizeof(gen), "%lld", (long long)md_int(bc, "generation"));
-        byron_log(BYRON_LOG_INFO, "reconciled", "key", key, "generation", gen, (char *)NULL);
-        byron_recorder_event(c->o.recorder, bc, "Normal", BYRON_REASON_RECONCILED,
-                             "generation %lld: applied %d object(s), deleted %d",
-                             (long long)md_int(bc, "generation"), applied, deleted);
-    }
-    byron_err_t e2 = {0};
-    byron_status_t sst = write_status(c, bc, &d, st ? BYRON_REASON_APPLY_FAILED : NULL, first_err, &e2);
-    byron_desired_cleanup(&d);
+    st = apply_children(&r, err);
+    if (!st) st = delete_unwanted(&r, err);
+    st = report(&r, st, err);
+    byron_desired_cleanup(&r.d);
     json_object_put(bc);
-    if (!st && sst) {
-        *err = e2;
-        st = sst;
-    }
     return st;
 }
 
 /* --- workers ------------------------------------------------------------------------ */
+
+/* Resync: a component reconciled comes back resync_s later (the queue's
+ * add_after keeps the earlier of two due times, so a component is due once
+ * per period however many events it had). client-go's resync period, without
+ * a thread: a resync reconcile is a reconcile like any other, and writes only
+ * what differs. A component gone from the store is not re-added. */
+static void resync_later(byron_controller_t *c, const char *key) {
+    char ns[256];
+    const char *slash = strchr(key, '/');
+    if (!c->o.resync_s || !slash || (size_t)(slash - key) >= sizeof(ns)) return;
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+    byron_store_t *s = store_for(c, &BYRON_KIND_COMPONENT, ns);
+    if (s && byron_store_has(s, key))
+        byron_workqueue_add_after(c->queue, key, (uint64_t)c->o.resync_s * 1000);
+}
 static void *worker(void *arg) {
     byron_controller_t *c = arg;
     const char *l[] = {"byroncomponent"}, *ok[] = {"byroncomponent", "success"},
@@ -1040,6 +1272,7 @@ static void *worker(void *arg) {
         if (st == BYRON_OK) {
             byron_workqueue_forget(c->queue, key);
             if (c->m_total) byron_metric_add(c->m_total, ok, 1);
+            resync_later(c, key);
         } else {
             uint64_t d = byron_workqueue_add_rate_limited(c->queue, key);
             char ds[32];
@@ -1066,33 +1299,6 @@ unsigned byron_controller_component_lists(byron_controller_t *c) {
     unsigned n = 0;
     for (size_t i = 0; i < c->ninf; i++) n += byron_informer_lists(c->informers[0][i]);
     return n;
-}
-
-/* Every resync_s: enqueue every component. O(components) per period. */
-static void *resync_loop(void *arg) {
-    byron_controller_t *c = arg;
-    pthread_mutex_lock(&c->rs_mu);
-    while (!atomic_load(&c->stop_resync)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += c->o.resync_s;
-        while (!atomic_load(&c->stop_resync) && pthread_cond_timedwait(&c->rs_cv, &c->rs_mu, &ts) == 0) {
-        }
-        if (atomic_load(&c->stop_resync)) break;
-        pthread_mutex_unlock(&c->rs_mu);
-        for (size_t i = 0; i < c->ninf; i++) {
-            size_t n = 0;
-            char **keys = byron_store_keys(byron_informer_store(c->informers[0][i]), &n);
-            for (size_t k = 0; k < n; k++) {
-                byron_workqueue_add(c->queue, keys[k]);
-                free(keys[k]);
-            }
-            free(keys);
-        }
-        pthread_mutex_lock(&c->rs_mu);
-    }
-    pthread_mutex_unlock(&c->rs_mu);
-    return NULL;
 }
 
 /* The broker read a component's figures anew: its status follows. */
@@ -1123,11 +1329,6 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
             c->nworkers = i;
             return byron_err_set(err, BYRON_ENOMEM, "cannot start worker");
         }
-    if (c->o.resync_s) {
-        if (pthread_create(&c->resync_thread, NULL, resync_loop, c) != 0)
-            return byron_err_set(err, BYRON_ENOMEM, "cannot start the resync thread");
-        c->resync_started = 1;
-    }
     c->started = 1;
     return BYRON_OK;
 }
@@ -1135,14 +1336,6 @@ byron_status_t byron_controller_start(byron_controller_t *c, unsigned timeout_ms
 void byron_controller_stop(byron_controller_t *c) {
     if (!c) return;
     if (c->o.broker && c->o.insights) byron_broker_set_listener(c->o.broker, NULL, NULL);
-    if (c->resync_started) {
-        pthread_mutex_lock(&c->rs_mu);
-        atomic_store(&c->stop_resync, 1);
-        pthread_cond_broadcast(&c->rs_cv);
-        pthread_mutex_unlock(&c->rs_mu);
-        pthread_join(c->resync_thread, NULL);
-        c->resync_started = 0;
-    }
     for (int k = 0; k < N_KINDS; k++)
         for (size_t i = 0; c->informers[k] && i < c->ninf; i++)
             byron_informer_request_stop(c->informers[k][i]);
@@ -1165,9 +1358,8 @@ void byron_controller_free(byron_controller_t *c) {
         free(c->informers[k]);
     }
     byron_workqueue_free(c->queue);
-    byron_strmap_free(c->last_full);
-    pthread_cond_destroy(&c->rs_cv);
-    pthread_mutex_destroy(&c->rs_mu);
+    byron_strmap_free(c->applied);
+    pthread_mutex_destroy(&c->applied_mu);
     for (size_t i = 0; i < c->nns; i++) free(c->namespaces[i]);
     free(c->namespaces);
     free(c);

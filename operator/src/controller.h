@@ -6,11 +6,12 @@
  *   work queue of "ns/name" → N workers → byron_controller_reconcile()
  *
  * A reconcile is level-based: it reads the component and its children from
- * the stores, applies what differs (server-side apply), deletes what is no
- * longer wanted and writes status when it changed. Running it twice is
- * harmless; that is what makes requeues and resyncs safe. */
-#ifndef BYRON_RECONCILE_COMPONENT_H
-#define BYRON_RECONCILE_COMPONENT_H
+ * the stores (written by the informers only), applies what differs or
+ * drifted (server-side apply), deletes what is no longer wanted and writes
+ * status when it changed. Running it twice is harmless; that is what makes
+ * requeues and resyncs safe. */
+#ifndef BYRON_CONTROLLER_H
+#define BYRON_CONTROLLER_H
 
 #include "broker.h"
 #include "byron/kube_client.h"
@@ -39,9 +40,9 @@ typedef struct byron_controller_options {
     byron_metrics_t *metrics;          /* optional */
     byron_recorder_t *recorder;        /* optional */
     unsigned min_watch_s, max_watch_s; /* informer watch timeouts (0: 300/600) */
-    /* Every resync_s seconds each component is reconciled with every child
-     * re-applied regardless of its hash annotation, which reverts drift
-     * (hand edits) that left the annotation alone. 0: never. */
+    /* Resync: a component reconciled without error is queued again
+     * resync_s seconds later (the queue's add_after), a reconcile like any
+     * other: it writes only what differs. 0: never. */
     unsigned resync_s;
     /* status.stream, status.sink.lag, status.deadLetters and the Lagging and
      * DeadLetters conditions from the broker's readings (NULL: none). */

@@ -292,28 +292,12 @@ typedef struct spec {
 
 static byron_status_t check_expose(json_object *api, byron_err_t *err);
 
-static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s,
-                                byron_err_t *err) {
-    byron_status_t st;
-    memset(s, 0, sizeof(*s));
-    json_object *md = NULL;
-    const char *x;
-    if ((st = byron_json_get_object(bc, "", "metadata", BYRON_JSON_REQUIRED, &md, err)) ||
-        (st = byron_json_get_string(md, "metadata", "name", BYRON_JSON_REQUIRED, &x, err)) ||
-        (st = byron_json_get_string(md, "metadata", "namespace", BYRON_JSON_REQUIRED, &x, err)) ||
-        (st = byron_json_get_object(bc, "", "spec", BYRON_JSON_REQUIRED, &s->spec, err)))
-        return st;
-    s->partitions = 8;
-    if ((st = byron_json_get_int(s->spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &s->partitions,
-                                 err)) ||
-        (st = byron_json_get_object(s->spec, "spec", "api", BYRON_JSON_OPTIONAL, &s->api, err)) ||
-        (st = byron_json_get_object(s->spec, "spec", "sink", BYRON_JSON_OPTIONAL, &s->sink, err)) ||
-        (st = byron_json_get_object(s->spec, "spec", "cache", BYRON_JSON_OPTIONAL, &s->cache, err)) ||
-        (st = byron_json_get_object(s->spec, "spec", "broker", BYRON_JSON_OPTIONAL, &s->broker, err)))
-        return st;
-    const char *parts[] = {"api", "sink"};
+/* spec.api and spec.sink: the fields each part may carry. */
+static byron_status_t read_parts(spec_t *s, byron_err_t *err) {
+    const char *parts[] = {"api", "sink"}, *x;
     json_object *pobj[] = {s->api, s->sink};
-    for (int i = 0; i < 2; i++) {
+    byron_status_t st = BYRON_OK;
+    for (int i = 0; i < 2 && !st; i++) {
         if (!pobj[i]) continue;
         char p[16];
         snprintf(p, sizeof(p), "spec.%s", parts[i]);
@@ -322,60 +306,74 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
         if ((st = byron_json_get_string(pobj[i], p, "image", BYRON_JSON_OPTIONAL, &x, err)) ||
             (st = byron_json_get_int(pobj[i], p, "replicas", BYRON_JSON_OPTIONAL, 0, 10000, &r, err)) ||
             (st = byron_json_get_object(pobj[i], p, "resources", BYRON_JSON_OPTIONAL, &x2, err)) ||
-            (st = byron_json_get_array(pobj[i], p, "env", BYRON_JSON_OPTIONAL, &x2, err)) ||
-            (st = check_settings(pobj[i], p, i == 0 ? BYRON_DESIRED_API : BYRON_DESIRED_SINK, err)))
+            (st = byron_json_get_array(pobj[i], p, "env", BYRON_JSON_OPTIONAL, &x2, err)))
+            break;
+        st = check_settings(pobj[i], p, i == 0 ? BYRON_DESIRED_API : BYRON_DESIRED_SINK, err);
+    }
+    if (!st && s->api) st = check_expose(s->api, err);
+    return st;
+}
+
+/* spec.cache.external: exactly one of uri and secretRef. The CRD defaults
+ * storage; an explicit external wins only if the user did not also write
+ * storage — CEL rejects both at apply. */
+static byron_status_t read_external_cache(json_object *external, byron_err_t *err) {
+    const char *uri = NULL, *x;
+    json_object *ref = NULL;
+    byron_status_t st;
+    if ((st =
+             byron_json_get_string(external, "spec.cache.external", "uri", BYRON_JSON_OPTIONAL, &uri, err)) ||
+        (st = byron_json_get_object(external, "spec.cache.external", "secretRef", BYRON_JSON_OPTIONAL, &ref,
+                                    err)))
+        return st;
+    if (!uri == !ref)
+        return byron_err_set(err, BYRON_EINVAL, "spec.cache.external: exactly one of uri and secretRef");
+    if (ref && ((st = byron_json_get_string(ref, "spec.cache.external.secretRef", "name", BYRON_JSON_REQUIRED,
+                                            &x, err)) ||
+                (st = byron_json_get_string(ref, "spec.cache.external.secretRef", "key", BYRON_JSON_REQUIRED,
+                                            &x, err))))
+        return st;
+    return BYRON_OK;
+}
+
+/* spec.cache: image, storage, tls (own cache only) or external. */
+static byron_status_t read_cache(spec_t *s, byron_err_t *err) {
+    byron_status_t st;
+    json_object *tls = NULL, *tref = NULL;
+    if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image,
+                                    err)) ||
+        (st = byron_json_get_object(s->cache, "spec.cache", "storage", BYRON_JSON_OPTIONAL, &s->storage,
+                                    err)) ||
+        (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external,
+                                    err)))
+        return st;
+    if ((st = byron_json_get_object(s->cache, "spec.cache", "tls", BYRON_JSON_OPTIONAL, &tls, err)) ||
+        (tls &&
+         ((st = byron_json_get_object(tls, "spec.cache.tls", "secretRef", BYRON_JSON_REQUIRED, &tref, err)) ||
+          (st = byron_json_get_string(tref, "spec.cache.tls.secretRef", "name", BYRON_JSON_REQUIRED,
+                                      &s->cache_tls, err)))))
+        return st;
+    if (s->cache_tls && s->external)
+        return byron_err_set(err, BYRON_EINVAL,
+                             "spec.cache.tls: only for the operator's own cache (an external cache's URI "
+                             "carries its own TLS options)");
+    if (s->external && (st = read_external_cache(s->external, err))) return st;
+    if (s->storage) {
+        const char *sz;
+        if ((st = byron_json_get_string(s->storage, "spec.cache.storage", "size", BYRON_JSON_OPTIONAL, &sz,
+                                        err)) ||
+            (st = byron_json_get_string(s->storage, "spec.cache.storage", "storageClassName",
+                                        BYRON_JSON_OPTIONAL, &sz, err)))
             return st;
     }
-    if (s->api && (st = check_expose(s->api, err))) return st;
-    s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
-    if (s->cache) {
-        if ((st = byron_json_get_string(s->cache, "spec.cache", "image", BYRON_JSON_OPTIONAL, &s->cache_image,
-                                        err)) ||
-            (st = byron_json_get_object(s->cache, "spec.cache", "storage", BYRON_JSON_OPTIONAL, &s->storage,
-                                        err)) ||
-            (st = byron_json_get_object(s->cache, "spec.cache", "external", BYRON_JSON_OPTIONAL, &s->external,
-                                        err)))
-            return st;
-        json_object *tls = NULL, *tref = NULL;
-        if ((st = byron_json_get_object(s->cache, "spec.cache", "tls", BYRON_JSON_OPTIONAL, &tls, err)) ||
-            (tls && ((st = byron_json_get_object(tls, "spec.cache.tls", "secretRef", BYRON_JSON_REQUIRED,
-                                                 &tref, err)) ||
-                     (st = byron_json_get_string(tref, "spec.cache.tls.secretRef", "name",
-                                                 BYRON_JSON_REQUIRED, &s->cache_tls, err)))))
-            return st;
-        if (s->cache_tls && s->external)
-            return byron_err_set(err, BYRON_EINVAL,
-                                 "spec.cache.tls: only for the operator's own cache (an external cache's URI "
-                                 "carries its own TLS options)");
-        /* The CRD defaults storage; an explicit external wins only if the
-         * user did not also write storage — CEL rejects both at apply. */
-        if (s->external) {
-            const char *uri = NULL;
-            json_object *ref = NULL;
-            if ((st = byron_json_get_string(s->external, "spec.cache.external", "uri", BYRON_JSON_OPTIONAL,
-                                            &uri, err)) ||
-                (st = byron_json_get_object(s->external, "spec.cache.external", "secretRef",
-                                            BYRON_JSON_OPTIONAL, &ref, err)))
-                return st;
-            if (!uri == !ref)
-                return byron_err_set(err, BYRON_EINVAL,
-                                     "spec.cache.external: exactly one of uri and secretRef");
-            if (ref && ((st = byron_json_get_string(ref, "spec.cache.external.secretRef", "name",
-                                                    BYRON_JSON_REQUIRED, &x, err)) ||
-                        (st = byron_json_get_string(ref, "spec.cache.external.secretRef", "key",
-                                                    BYRON_JSON_REQUIRED, &x, err))))
-                return st;
-        }
-        if (s->storage) {
-            const char *sz;
-            if ((st = byron_json_get_string(s->storage, "spec.cache.storage", "size", BYRON_JSON_OPTIONAL,
-                                            &sz, err)) ||
-                (st = byron_json_get_string(s->storage, "spec.cache.storage", "storageClassName",
-                                            BYRON_JSON_OPTIONAL, &sz, err)))
-                return st;
-        }
-    }
+    return BYRON_OK;
+}
+
+/* spec.auth.keysSecretRef: name and key when present. */
+static byron_status_t read_auth(spec_t *s, byron_err_t *err) {
     json_object *auth = NULL;
+    const char *x;
+    byron_status_t st;
     if ((st = byron_json_get_object(s->spec, "spec", "auth", BYRON_JSON_OPTIONAL, &auth, err)) ||
         (auth && (st = byron_json_get_object(auth, "spec.auth", "keysSecretRef", BYRON_JSON_OPTIONAL,
                                              &s->keys_secret, err))))
@@ -385,6 +383,13 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
                            (st = byron_json_get_string(s->keys_secret, "spec.auth.keysSecretRef", "key",
                                                        BYRON_JSON_REQUIRED, &x, err))))
         return st;
+    return BYRON_OK;
+}
+
+/* spec.broker over the operator's defaults: url (required somewhere),
+ * replicas (1 or 3), maxBytes. */
+static byron_status_t read_broker(spec_t *s, const byron_desired_options_t *o, byron_err_t *err) {
+    byron_status_t st;
     s->broker_url = o->default_broker_url;
     s->stream_replicas = o->default_stream_replicas > 0 ? o->default_stream_replicas : 1;
     s->stream_max_bytes = o->default_stream_max_bytes > 0 ? o->default_stream_max_bytes : -1;
@@ -406,6 +411,32 @@ static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *
         return byron_err_set(err, BYRON_EINVAL,
                              "spec.broker.url: required (the operator has no --default-broker-url)");
     return BYRON_OK;
+}
+
+static byron_status_t read_spec(json_object *bc, const byron_desired_options_t *o, spec_t *s,
+                                byron_err_t *err) {
+    byron_status_t st;
+    memset(s, 0, sizeof(*s));
+    json_object *md = NULL;
+    const char *x;
+    if ((st = byron_json_get_object(bc, "", "metadata", BYRON_JSON_REQUIRED, &md, err)) ||
+        (st = byron_json_get_string(md, "metadata", "name", BYRON_JSON_REQUIRED, &x, err)) ||
+        (st = byron_json_get_string(md, "metadata", "namespace", BYRON_JSON_REQUIRED, &x, err)) ||
+        (st = byron_json_get_object(bc, "", "spec", BYRON_JSON_REQUIRED, &s->spec, err)))
+        return st;
+    s->partitions = 8;
+    if ((st = byron_json_get_int(s->spec, "spec", "partitions", BYRON_JSON_OPTIONAL, 1, 4096, &s->partitions,
+                                 err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "api", BYRON_JSON_OPTIONAL, &s->api, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "sink", BYRON_JSON_OPTIONAL, &s->sink, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "cache", BYRON_JSON_OPTIONAL, &s->cache, err)) ||
+        (st = byron_json_get_object(s->spec, "spec", "broker", BYRON_JSON_OPTIONAL, &s->broker, err)))
+        return st;
+    if ((st = read_parts(s, err))) return st;
+    s->cache_image = o->default_cache_image ? o->default_cache_image : "mongo:7";
+    if (s->cache && (st = read_cache(s, err))) return st;
+    if ((st = read_auth(s, err))) return st;
+    return read_broker(s, o, err);
 }
 
 /* A spec the CRD accepted must also start a sidecar: run exactly the checks a
@@ -754,64 +785,39 @@ static json_object *ingress_route(json_object *bc, json_object *ex) {
     return r;
 }
 
-static json_object *deployment(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
-                               const char *mode, json_object *part, const char *config_hash) {
-    char name[300], cm[300];
-    byron_desired_name(bc, strcmp(mode, "api") ? "-sink" : "-api", name, sizeof(name));
-    byron_desired_name(bc, "-config", cm, sizeof(cm));
-    json_object *d = skeleton(bc, &BYRON_KIND_DEPLOYMENT, name, mode);
-    json_object *spec = set(d, "spec", obj()), *v;
-    /* replicas only when the user wrote it: otherwise HPA / kubectl scale own it. */
-    if (part && json_object_object_get_ex(part, "replicas", &v))
-        seti(spec, "replicas", json_object_get_int64(v));
-    seti(spec, "revisionHistoryLimit", 3);
-    set(set(spec, "selector", obj()), "matchLabels", selector(bc, mode));
-    json_object *tpl = set(spec, "template", obj()), *tmd = set(tpl, "metadata", obj());
-    set(tmd, "labels", labels(bc, mode));
-    json_object *ann = set(tmd, "annotations", obj());
-    sets(ann, BYRON_ANN_CONFIG_HASH, config_hash);
-    json_object *ps = set(tpl, "spec", obj());
-    setb(ps, "automountServiceAccountToken", 0);
-    set(ps, "securityContext", pod_security(65532));
-    set(ps, "topologySpreadConstraints", spread(bc, mode));
-    seti(ps, "terminationGracePeriodSeconds", BYRON_TERMINATION_S);
+/* The user's app container, beside the sidecar (spec.<part>.image). */
+static json_object *app_container(json_object *part, const char *mode, const char *image) {
+    json_object *app = obj();
+    sets(app, "name", "app");
+    sets(app, "image", image);
+    json_object *env = set(app, "env", arr());
+    push(env, env_value("BYRON_MODE", mode));
+    push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
+    push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
+    json_object *uenv, *res;
+    if (json_object_object_get_ex(part, "env", &uenv))
+        for (size_t i = 0; i < json_object_array_length(uenv); i++)
+            push(env, copy(json_object_array_get_idx(uenv, i)));
+    set(app, "resources",
+        json_object_object_get_ex(part, "resources", &res) && json_object_object_length(res) > 0
+            ? copy(res)
+            : requests("50m", "64Mi", NULL));
+    push(set(app, "volumeMounts", arr()), mount("byron-run", "/var/run/byron", 0));
+    set(app, "securityContext", container_security());
+    set(app, "lifecycle", pre_stop_sleep((!strcmp(mode, "api") ? BYRON_ROUTE_GRACE_S : 0) + BYRON_DRAIN_S));
+    return app;
+}
+
+/* The sidecar's environment: its mode, broker, cache, sockets and ports,
+ * then the part's settings (docs/sidecar.md). */
+static json_object *sidecar_env(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                                const char *mode, json_object *part, int has_app) {
     int api = !strcmp(mode, "api");
-    json_object *cs = set(ps, "containers", arr());
-    const char *image = NULL;
-    if (part && json_object_object_get_ex(part, "image", &v)) image = json_object_get_string(v);
-    sets(ann, "kubectl.kubernetes.io/default-container", image ? "app" : "byron-sidecar");
-    if (image) {
-        json_object *app = push(cs, obj());
-        sets(app, "name", "app");
-        sets(app, "image", image);
-        json_object *env = set(app, "env", arr());
-        push(env, env_value("BYRON_MODE", mode));
-        push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
-        push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
-        json_object *uenv;
-        if (json_object_object_get_ex(part, "env", &uenv))
-            for (size_t i = 0; i < json_object_array_length(uenv); i++)
-                push(env, copy(json_object_array_get_idx(uenv, i)));
-        json_object *res;
-        set(app, "resources",
-            json_object_object_get_ex(part, "resources", &res) && json_object_object_length(res) > 0
-                ? copy(res)
-                : requests("50m", "64Mi", NULL));
-        push(set(app, "volumeMounts", arr()), mount("byron-run", "/var/run/byron", 0));
-        set(app, "securityContext", container_security());
-        set(app, "lifecycle", pre_stop_sleep((api ? BYRON_ROUTE_GRACE_S : 0) + BYRON_DRAIN_S));
-    }
-    json_object *sc = push(cs, obj());
-    sets(sc, "name", "byron-sidecar");
-    sets(sc, "image", o->sidecar_image ? o->sidecar_image : BYRON_DEFAULT_SIDECAR_IMAGE);
-    char arg[32];
-    snprintf(arg, sizeof(arg), "--mode=%s", mode);
-    push(set(sc, "args", arr()), json_object_new_string(arg));
-    json_object *env = set(sc, "env", arr());
+    json_object *env = arr();
     push(env, env_value("BYRON_MODE", mode));
     push(env, env_value("BYRON_CONFIG", "/etc/byron/component.json"));
     push(env, env_value("BYRON_NATS_URL", s->broker_url));
-    char num[32], inbox[400];
+    char num[32], inbox[400], admin[16];
     snprintf(num, sizeof(num), "%lld", (long long)s->stream_replicas);
     push(env, env_value("BYRON_STREAM_REPLICAS", num));
     snprintf(num, sizeof(num), "%lld", (long long)s->stream_max_bytes);
@@ -823,34 +829,48 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     if (o->nats_auth) push(env, env_value("BYRON_NATS_CREDS", BYRON_NATS_CREDS_DIR "/nats.creds"));
     if (o->nats_ca_pem) push(env, env_value("BYRON_NATS_CA", "/etc/byron/" BYRON_NATS_CA_KEY));
     push(env, mongo_uri_env(bc, s, o, mode));
-    if (image) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
+    if (has_app) push(env, env_value("BYRON_APP_SOCKET", "/var/run/byron/app.sock"));
     push(env, env_value("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock"));
     push(env, env_value("BYRON_HTTP_PORT", "8080"));
-    char admin[16];
     snprintf(admin, sizeof admin, "%d", BYRON_SIDECAR_ADMIN_PORT);
     push(env, env_value("BYRON_ADMIN_PORT", admin));
     if (s->keys_secret) push(env, env_value("BYRON_AUTH_JWKS_FILE", "/etc/byron-auth/jwks.json"));
     push(env, env_field("POD_NAME", "metadata.name"));
     push(env, env_field("POD_NAMESPACE", "metadata.namespace"));
-    settings_env(env, part, strcmp(mode, "api") ? BYRON_DESIRED_SINK : BYRON_DESIRED_API);
+    settings_env(env, part, api ? BYRON_DESIRED_API : BYRON_DESIRED_SINK);
     int64_t cache_gen = api ? 0 : byron_desired_cache_generation(bc, NULL);
     if (cache_gen > 0) { /* a rebuild asked for: only the sink rolls (docs/sink.md, "Rebuild") */
         snprintf(num, sizeof(num), "%lld", (long long)cache_gen);
         push(env, env_value("BYRON_CACHE_GENERATION", num));
     }
-    json_object *port = push(set(sc, "ports", arr()), obj());
-    sets(port, "name", "http");
-    seti(port, "containerPort", 8080);
-    sets(port, "protocol", "TCP");
+    return env;
+}
+
+static json_object *container_port(const char *name, int port) {
+    json_object *p = obj();
+    sets(p, "name", name);
+    seti(p, "containerPort", port);
+    sets(p, "protocol", "TCP");
+    return p;
+}
+
+static json_object *sidecar_container(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                                      const char *mode, json_object *part, int has_app) {
+    json_object *sc = obj();
+    sets(sc, "name", "byron-sidecar");
+    sets(sc, "image", o->sidecar_image ? o->sidecar_image : BYRON_DEFAULT_SIDECAR_IMAGE);
+    char arg[32];
+    snprintf(arg, sizeof(arg), "--mode=%s", mode);
+    push(set(sc, "args", arr()), json_object_new_string(arg));
+    set(sc, "env", sidecar_env(bc, s, o, mode, part, has_app));
+    json_object *ports = set(sc, "ports", arr());
+    push(ports, container_port("http", 8080));
     /* Probes and metrics on their own port, which the Service does not list (docs/security.md). */
-    json_object *aport = push(json_object_object_get(sc, "ports"), obj());
-    sets(aport, "name", "admin");
-    seti(aport, "containerPort", BYRON_SIDECAR_ADMIN_PORT);
-    sets(aport, "protocol", "TCP");
+    push(ports, container_port("admin", BYRON_SIDECAR_ADMIN_PORT));
     set(sc, "readinessProbe", probe("/readyz", 5));
     set(sc, "livenessProbe", probe("/healthz", 10));
     set(sc, "resources", sidecar_resources(part));
-    if (api) set(sc, "lifecycle", pre_stop_sleep(BYRON_ROUTE_GRACE_S));
+    if (!strcmp(mode, "api")) set(sc, "lifecycle", pre_stop_sleep(BYRON_ROUTE_GRACE_S));
     json_object *mounts = set(sc, "volumeMounts", arr());
     push(mounts, mount("byron-run", "/var/run/byron", 0));
     push(mounts, mount("config", "/etc/byron", 1));
@@ -858,7 +878,16 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     if (s->keys_secret) push(mounts, mount("auth-keys", "/etc/byron-auth", 1));
     if (s->cache_tls) push(mounts, mount("cache-ca", BYRON_CACHE_TLS_DIR, 1));
     set(sc, "securityContext", container_security());
-    json_object *vols = set(ps, "volumes", arr()), *vol;
+    return sc;
+}
+
+/* The pod's volumes: the sockets' emptyDir, the config, and the Secrets the
+ * sidecar mounts. */
+static json_object *pod_volumes(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                                const char *mode) {
+    char cm[300];
+    byron_desired_name(bc, "-config", cm, sizeof(cm));
+    json_object *vols = arr(), *vol;
     vol = push(vols, obj());
     sets(vol, "name", "byron-run");
     set(vol, "emptyDir", obj());
@@ -891,6 +920,36 @@ static json_object *deployment(json_object *bc, const spec_t *s, const byron_des
     }
     /* the CA that signed the cache's certificate; the cache's key stays there */
     if (s->cache_tls) push(vols, tls_volume("cache-ca", s->cache_tls, 0));
+    return vols;
+}
+
+static json_object *deployment(json_object *bc, const spec_t *s, const byron_desired_options_t *o,
+                               const char *mode, json_object *part, const char *config_hash) {
+    char name[300];
+    byron_desired_name(bc, strcmp(mode, "api") ? "-sink" : "-api", name, sizeof(name));
+    json_object *d = skeleton(bc, &BYRON_KIND_DEPLOYMENT, name, mode);
+    json_object *spec = set(d, "spec", obj()), *v;
+    /* replicas only when the user wrote it: otherwise HPA / kubectl scale own it. */
+    if (part && json_object_object_get_ex(part, "replicas", &v))
+        seti(spec, "replicas", json_object_get_int64(v));
+    seti(spec, "revisionHistoryLimit", 3);
+    set(set(spec, "selector", obj()), "matchLabels", selector(bc, mode));
+    json_object *tpl = set(spec, "template", obj()), *tmd = set(tpl, "metadata", obj());
+    set(tmd, "labels", labels(bc, mode));
+    json_object *ann = set(tmd, "annotations", obj());
+    sets(ann, BYRON_ANN_CONFIG_HASH, config_hash);
+    json_object *ps = set(tpl, "spec", obj());
+    setb(ps, "automountServiceAccountToken", 0);
+    set(ps, "securityContext", pod_security(65532));
+    set(ps, "topologySpreadConstraints", spread(bc, mode));
+    seti(ps, "terminationGracePeriodSeconds", BYRON_TERMINATION_S);
+    json_object *cs = set(ps, "containers", arr());
+    const char *image = NULL;
+    if (part && json_object_object_get_ex(part, "image", &v)) image = json_object_get_string(v);
+    sets(ann, "kubectl.kubernetes.io/default-container", image ? "app" : "byron-sidecar");
+    if (image) push(cs, app_container(part, mode, image));
+    push(cs, sidecar_container(bc, s, o, mode, part, image != NULL));
+    set(ps, "volumes", pod_volumes(bc, s, o, mode));
     return d;
 }
 

@@ -4,7 +4,10 @@
  * costs a hash table of 16 slots per JSON object, about ten times the text.
  * At 1000 components (7000 objects) that is the difference between ~10 MB and
  * ~100 MB. A get parses the text (~20 µs for a component): the same order as
- * the deep copy thread safety would need anyway. */
+ * the deep copy thread safety would need anyway.
+ *
+ * One writer: the informer that owns the store. Nothing here compares
+ * resourceVersions — Kubernetes defines them as opaque strings. */
 #include "store.h"
 
 #include "byron/json.h"
@@ -16,7 +19,6 @@
 #include <string.h>
 
 typedef struct entry {
-    unsigned long long rv;
     size_t len;
     char json[];
 } entry_t;
@@ -64,14 +66,6 @@ void byron_store_trim(json_object *obj) {
         json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
 }
 
-static unsigned long long rv_of(json_object *o) {
-    json_object *md, *rv;
-    if (!o || !json_object_object_get_ex(o, "metadata", &md) ||
-        !json_object_object_get_ex(md, "resourceVersion", &rv))
-        return 0;
-    return strtoull(json_object_get_string(rv), NULL, 10);
-}
-
 static entry_t *serialize(json_object *obj) {
     byron_store_trim(obj);
     size_t len = 0;
@@ -79,7 +73,6 @@ static entry_t *serialize(json_object *obj) {
         json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     entry_t *e = malloc(sizeof(*e) + len + 1);
     if (!e) return NULL;
-    e->rv = rv_of(obj);
     e->len = len;
     memcpy(e->json, text, len + 1);
     return e;
@@ -91,19 +84,6 @@ void byron_store_set(byron_store_t *s, const char *key, json_object *obj) {
     pthread_mutex_lock(&s->mu);
     if (byron_strmap_set(s->objs, key, e) != 0) free(e);
     pthread_mutex_unlock(&s->mu);
-}
-
-void byron_store_set_if_newer(byron_store_t *s, const char *key, json_object *obj) {
-    entry_t *e = serialize(obj);
-    if (!e) return;
-    pthread_mutex_lock(&s->mu);
-    entry_t *old = byron_strmap_get(s->objs, key);
-    if (!old || old->rv <= e->rv) {
-        if (byron_strmap_set(s->objs, key, e) != 0) free(e);
-        e = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    free(e);
 }
 
 void byron_store_delete(byron_store_t *s, const char *key) {
@@ -167,6 +147,29 @@ static void copy_key(json_object *from, json_object *to, const char *key) {
     if (json_object_object_get_ex(from, key, &v)) json_object_object_add(to, key, json_object_get(v));
 }
 
+int byron_store_owned_fields(json_object *obj, char out[17]) {
+    json_object *md, *mf, *v;
+    int others = 0;
+    out[0] = '\0';
+    if (!json_object_object_get_ex(obj, "metadata", &md) ||
+        !json_object_object_get_ex(md, "managedFields", &mf))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(mf); i++) {
+        json_object *e = json_object_array_get_idx(mf, i);
+        if (json_object_object_get_ex(e, "subresource", &v)) continue; /* status: not what we apply */
+        const char *manager = json_object_get_string(json_object_object_get(e, "manager")),
+                   *op = json_object_get_string(json_object_object_get(e, "operation"));
+        if (!manager || strcmp(manager, BYRON_KUBE_FIELD_MANAGER) != 0 || !op || strcmp(op, "Apply") != 0) {
+            others = 1;
+            continue;
+        }
+        if (!json_object_object_get_ex(e, "fieldsV1", &v)) continue;
+        const char *f = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        snprintf(out, 17, "%016llx", byron_fnv1a64(f, strlen(f)));
+    }
+    return others;
+}
+
 json_object *byron_store_slim(json_object *obj) {
     json_object *out = json_object_new_object(), *md, *ann, *spec, *st;
     copy_key(obj, out, "apiVersion");
@@ -212,5 +215,9 @@ json_object *byron_store_slim(json_object *obj) {
         copy_key(st, s, "loadBalancer");
         json_object_object_add(out, "status", s);
     }
+    char owned[17];
+    if (byron_store_owned_fields(obj, owned))
+        json_object_object_add(out, BYRON_STORE_OTHER_MANAGERS, json_object_new_boolean(1));
+    if (owned[0]) json_object_object_add(out, BYRON_STORE_OWNED_FIELDS, json_object_new_string(owned));
     return out;
 }

@@ -10,6 +10,8 @@
 #ifndef BYRON_STORE_H
 #define BYRON_STORE_H
 
+#include "byron/kube_client.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 
@@ -21,11 +23,9 @@ void byron_store_free(byron_store_t *s);
 /* "ns/name" of obj into buf; 0 on success, -1 when metadata.name is missing. */
 int byron_store_key(json_object *obj, char *buf, size_t n);
 
-/* Insert or replace a serialized copy of obj (trimmed in place first). */
+/* Insert or replace a serialized copy of obj (trimmed in place first). The
+ * informer that owns the store is its only writer. */
 void byron_store_set(byron_store_t *s, const char *key, json_object *obj);
-/* Same, unless the stored object has a numerically greater resourceVersion
- * (used to write an apply's answer through before its watch event comes). */
-void byron_store_set_if_newer(byron_store_t *s, const char *key, json_object *obj);
 void byron_store_delete(byron_store_t *s, const char *key);
 /* A parsed copy (caller puts), NULL when absent. */
 json_object *byron_store_get(byron_store_t *s, const char *key);
@@ -43,8 +43,23 @@ void byron_store_trim(json_object *obj);
  * identity, resourceVersion, labels, our byron.io/ annotations, owner
  * references, deletionTimestamp, spec.replicas and the replica counts of
  * status (controller-runtime's metadata-only informers, plus what status
- * needs). A Deployment shrinks from ~5 KB of JSON to ~0.5 KB, and Secret
- * data never sits in the operator's memory. Caller puts. */
+ * needs), and BYRON_STORE_OWNED_FIELDS/_OTHER_MANAGERS. A Deployment shrinks from ~5 KB of
+ * JSON to ~0.5 KB, and Secret data never sits in the operator's memory.
+ * Caller puts. */
 json_object *byron_store_slim(json_object *obj);
+
+/* The slim object's fingerprint of the fields our server-side applies own:
+ * a hash of the fieldsV1 of obj's managedFields entry by our field manager
+ * (operation Apply, no subresource). Someone else changing or removing a
+ * field we set takes it out of that set (server-side apply's field
+ * ownership), so a changed fingerprint is drift, seen without reading the
+ * object's content. A string of 16 hex digits into out; "" without such an
+ * entry. Returns 1 when another manager owns fields of the object itself (not
+ * of a subresource such as status): BYRON_STORE_OTHER_MANAGERS in the slim
+ * object, which tells a reconciler that first sees the object (after a
+ * restart) that it may have drifted while nobody watched. */
+#define BYRON_STORE_OWNED_FIELDS "byronOwnedFields"
+#define BYRON_STORE_OTHER_MANAGERS "byronOtherManagers"
+int byron_store_owned_fields(json_object *obj, char out[17]);
 
 #endif

@@ -1,8 +1,10 @@
 /* workqueue.c — FIFO + dirty/processing sets + delayed list, one mutex.
  *
  * The delayed list is an unsorted array scanned for the earliest due time:
- * O(delayed) per _get wake-up. It only holds keys waiting out an error
- * backoff or a requeue-after, a small number next to the objects watched; a
+ * O(delayed) per _get wake-up. It holds keys waiting out an error backoff, a
+ * requeue-after or the controller's resync — one entry per key at most (an
+ * add_after of a waiting key keeps the earlier due time), so at most one per
+ * component: a scan of 1,000 entries per wake-up costs microseconds, and a
  * heap is the optimisation deliberately not taken. */
 #include "workqueue.h"
 

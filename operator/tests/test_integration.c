@@ -240,11 +240,6 @@ static double writes(op_t *op) {
     return requests_with(op, M, 4);
 }
 
-static double writes_other_than_apply(op_t *op) {
-    static const char *const M[] = {"method=\"POST\"", "method=\"PUT\"", "method=\"DELETE\""};
-    return requests_with(op, M, 3);
-}
-
 static double applies(op_t *op) {
     static const char *const M[] = {"method=\"PATCH\""};
     return requests_with(op, M, 1);
@@ -252,6 +247,19 @@ static double applies(op_t *op) {
 
 static double reconciles(op_t *op) {
     return metric(op, "controller_runtime_reconcile_total{controller=\"byroncomponent\",result=\"success\"}");
+}
+
+/* Wait until the operator answers on its metrics port; fails the test after timeout_ms. */
+static void wait_serving(op_t *op, long timeout_ms) {
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", op->port);
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    char *text;
+    while (!(text = http("GET", url, NULL))) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "the operator does not serve /metrics (see %s)", op->log);
+        sleep_ms(20);
+    }
+    free(text);
 }
 
 /* Wait until more reconciles than after have finished; fails the test after timeout_ms. */
@@ -1054,48 +1062,68 @@ Test(operator, client_rereads_a_rotated_token_file) {
     unlink(kcfg);
 }
 
+/* Wait until the drift component's ConfigMap holds its component.json again. */
+static void wait_config_reverted(long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    for (;;) {
+        json_object *cm = get_child(5, "drift");
+        int reverted = strstr(s_at(cm, "data|component.json"), "\"component\"") != NULL;
+        json_object_put(cm);
+        if (reverted) return;
+        cr_assert_lt(byron_test_now_ms(), deadline, "drift not reverted");
+        sleep_ms(100);
+    }
+}
+
 Test(operator, resync_reverts_drift_in_a_child) {
     const char *extra[] = {"--resync-period", "2", NULL};
     op_t op = operator_with_component("drift", extra);
-    /* A resync with nothing to revert changes nothing. It re-applies every
-     * child (server-side apply: how drift that keeps our hash annotation is
-     * found and reverted), so its PATCHes are expected; anything else — a
-     * create, a replace, a delete — is counted and must not happen, and every
-     * child keeps its resourceVersion (the applies were no-ops). */
+    /* The resync happens: with nothing changing, the component is reconciled
+     * again every period (the queue brings it back). With nothing to revert
+     * it writes nothing — no apply, create, delete or status — counted by
+     * the operator's write requests, and every child keeps its
+     * resourceVersion. */
     char rvs[N_CHILDREN][32];
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "drift");
         snprintf(rvs[i], sizeof rvs[i], "%s", s_at(o, "metadata|resourceVersion"));
         json_object_put(o);
     }
-    double other0 = writes_other_than_apply(&op), p0 = applies(&op), r0 = reconciles(&op);
-    wait_reconciles(&op, r0 + 1, 20000, "from the resync"); /* two reconciles: at least one forced */
-    cr_log_info("two reconciles with a resync sent %g applies", applies(&op) - p0);
+    double w0 = writes(&op), r0 = reconciles(&op);
+    wait_reconciles(&op, r0 + 2, 20000, "from the resync"); /* three reconciles: two at least are resyncs */
+    cr_assert_eq(writes(&op), w0, "%g write requests by resyncs with nothing to revert (see %s)",
+                 writes(&op) - w0, op.log);
     for (int i = 0; i < N_CHILDREN; i++) {
         json_object *o = get_child(i, "drift");
-        cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), rvs[i], "a no-op resync changed the %s",
+        cr_assert_str_eq(s_at(o, "metadata|resourceVersion"), rvs[i], "an idle resync changed the %s",
                          CHILDREN[i][1]);
         json_object_put(o);
     }
-    cr_assert_eq(writes_other_than_apply(&op), other0,
-                 "%g POST/PUT/DELETE requests by a resync with nothing to revert",
-                 writes_other_than_apply(&op) - other0);
-    /* A hand edit that keeps our annotation: the hash check alone cannot see it. */
+    /* A hand edit that keeps our annotation: the hash cannot see it, the
+     * fields our apply owns can (the edit took one from us). Reverted by one
+     * apply, without waiting for a resync; then left alone. */
+    double p0 = applies(&op);
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/drift-config", ns);
     byron_err_t err = {0};
     cr_assert_eq(
         kdo("PATCH", path, "application/merge-patch+json", "{\"data\":{\"component.json\":\"{}\"}}", &err),
         BYRON_OK, "%s", err.msg);
-    long long deadline = byron_test_now_ms() + 15000;
-    for (;;) {
-        json_object *cm = get_child(5, "drift");
-        int reverted = strstr(s_at(cm, "data|component.json"), "\"component\"") != NULL;
-        json_object_put(cm);
-        if (reverted) break;
-        cr_assert_lt(byron_test_now_ms(), deadline, "drift not reverted by the resync");
-        sleep_ms(100);
-    }
+    wait_config_reverted(15000);
+    cr_assert_geq(applies(&op), p0 + 1, "reverted without an apply?");
+    /* One more reconcile finished: the reverting one, with its event and
+     * status, is done writing. */
+    wait_reconciles(&op, reconciles(&op), 20000, "after the revert");
+    json_object *cm = get_child(5, "drift");
+    char rv[32];
+    snprintf(rv, sizeof rv, "%s", s_at(cm, "metadata|resourceVersion"));
+    json_object_put(cm);
+    double w1 = writes(&op), r1 = reconciles(&op);
+    wait_reconciles(&op, r1 + 2, 20000, "from the resync after the revert");
+    cr_assert_eq(writes(&op), w1, "%g write requests after the revert (see %s)", writes(&op) - w1, op.log);
+    cm = get_child(5, "drift");
+    cr_assert_str_eq(s_at(cm, "metadata|resourceVersion"), rv, "the reverted ConfigMap was written again");
+    json_object_put(cm);
     stop_operator(&op);
 }
 
@@ -1213,6 +1241,7 @@ Test(operator, stress_many_components_on_many_workers, .timeout = 600) {
     enum { N = 24 };
     const char *extra[] = {"--workers", "8", "--resync-period", "1", NULL};
     op_t op = start_operator(extra);
+    wait_serving(&op, 20000); /* the metrics asked below are the server's, not its start-up's */
     char name[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(name[i], sizeof name[i], "s%02d", i);

@@ -1,4 +1,4 @@
-/* test_store.c — the informer store: copies, newer-wins write-through, slim. */
+/* test_store.c — the informer store: copies, keys, slim and its owned-fields fingerprint. */
 #include "byron/json.h"
 #include "store.h"
 
@@ -50,18 +50,12 @@ Test(store, key_get_copies_and_trims) {
     byron_store_free(s);
 }
 
-Test(store, set_if_newer_never_goes_back) {
+Test(store, keys_and_delete) {
     byron_store_t *s = byron_store_new();
-    json_object *d9 = dep(9), *d7 = dep(7), *d10 = dep(10);
-    byron_store_set_if_newer(s, "ns/c-api", d9);
-    byron_store_set_if_newer(s, "ns/c-api", d7); /* an older watch event after a write-through */
+    json_object *d9 = dep(9), *d10 = dep(10);
+    byron_store_set(s, "ns/c-api", d9);
+    byron_store_set(s, "ns/c-api", d10); /* replaces: the informer is the one writer, in watch order */
     json_object *g = byron_store_get(s, "ns/c-api");
-    cr_assert_str_eq(json_object_get_string(
-                         json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")),
-                     "9");
-    json_object_put(g);
-    byron_store_set_if_newer(s, "ns/c-api", d10);
-    g = byron_store_get(s, "ns/c-api");
     cr_assert_str_eq(json_object_get_string(
                          json_object_object_get(json_object_object_get(g, "metadata"), "resourceVersion")),
                      "10");
@@ -74,9 +68,55 @@ Test(store, set_if_newer_never_goes_back) {
     byron_store_delete(s, "ns/c-api");
     cr_assert_eq(byron_store_len(s), 0);
     json_object_put(d9);
-    json_object_put(d7);
     json_object_put(d10);
     byron_store_free(s);
+}
+
+/* A Deployment whose managedFields has our Apply entry with these fieldsV1,
+ * plus another manager's and our status entry (both ignored). */
+static json_object *managed(const char *our_fields) {
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"metadata\":{\"name\":\"c-api\",\"namespace\":\"ns\",\"managedFields\":["
+             "{\"manager\":\"kubectl-edit\",\"operation\":\"Update\",\"fieldsV1\":{\"f:data\":{}}},"
+             "{\"manager\":\"byron-operator\",\"operation\":\"Apply\",\"subresource\":\"status\","
+             "\"fieldsV1\":{\"f:status\":{}}},"
+             "{\"manager\":\"byron-operator\",\"operation\":\"Apply\",\"fieldsV1\":%s}]}}",
+             our_fields);
+    return parse(buf);
+}
+
+Test(store, slim_fingerprints_the_fields_our_applies_own) {
+    json_object *a = managed("{\"f:data\":{\".\":{},\"f:component.json\":{}}}"),
+                *b = managed("{\"f:data\":{\".\":{}}}"), /* a field taken by another manager */
+                    *none = dep(1);
+    json_object *sa = byron_store_slim(a), *sa2 = byron_store_slim(a), *sb = byron_store_slim(b),
+                *sn = byron_store_slim(none);
+    const char *fa = json_object_get_string(json_object_object_get(sa, BYRON_STORE_OWNED_FIELDS)),
+               *fb = json_object_get_string(json_object_object_get(sb, BYRON_STORE_OWNED_FIELDS));
+    cr_assert_not_null(fa);
+    cr_assert_eq(strlen(fa), 16);
+    cr_assert_str_eq(fa, json_object_get_string(json_object_object_get(sa2, BYRON_STORE_OWNED_FIELDS)));
+    cr_assert_not_null(fb);
+    cr_assert_str_neq(fa, fb, "a field taken from our set changes the fingerprint");
+    cr_assert_null(json_object_object_get(sn, BYRON_STORE_OWNED_FIELDS), "no entry of ours: no fingerprint");
+    cr_assert(json_object_get_boolean(json_object_object_get(sa, BYRON_STORE_OTHER_MANAGERS)),
+              "kubectl-edit owns fields of it");
+    cr_assert(json_object_get_boolean(json_object_object_get(sn, BYRON_STORE_OTHER_MANAGERS)), "so does x");
+    json_object *alone =
+                    parse("{\"metadata\":{\"name\":\"n\",\"managedFields\":[{\"manager\":\"byron-operator\","
+                          "\"operation\":\"Apply\",\"fieldsV1\":{}},{\"manager\":\"kcm\",\"operation\":"
+                          "\"Update\",\"subresource\":\"status\",\"fieldsV1\":{}}]}}"),
+                *sl = byron_store_slim(alone);
+    cr_assert_null(json_object_object_get(sl, BYRON_STORE_OTHER_MANAGERS),
+                   "a status writer is not another owner");
+    json_object_put(sl);
+    json_object_put(alone);
+    char out[17];
+    cr_assert_eq(byron_store_owned_fields(a, out), 1);
+    cr_assert_str_eq(out, fa, "the reconciler's fingerprint of an apply's answer is the store's");
+    json_object *objs[] = {a, b, none, sa, sa2, sb, sn};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) json_object_put(objs[i]);
 }
 
 Test(store, slim_keeps_what_the_reconciler_reads) {
@@ -86,7 +126,8 @@ Test(store, slim_keeps_what_the_reconciler_reads) {
         "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"c-api\","
         "\"namespace\":\"ns\",\"uid\":\"u\",\"resourceVersion\":\"3\",\"ownerReferences\":[{\"uid\":"
         "\"owner\",\"controller\":true}],\"annotations\":{\"byron.io/applied-hash\":\"h\"}},"
-        "\"spec\":{\"replicas\":3},\"status\":{\"replicas\":3,\"readyReplicas\":2}}");
+        "\"spec\":{\"replicas\":3},\"status\":{\"replicas\":3,\"readyReplicas\":2},"
+        "\"byronOtherManagers\":true}"); /* manager x owns fields of it */
     json_object_put(sl);
     json_object *sec =
         parse("{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},\"data\":{\"password\":\"c2VjcmV0\"}}");

@@ -95,14 +95,14 @@ static int null_resolve(void *ctx, json_object *parent, const char *field, json_
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }
 
-static byron_graphql_status_t run_with(byron_graphql_schema_t *s, const char *q, const char *vars,
-                                       unsigned max_cost, json_object **resp) {
+static byron_status_t run_with(byron_graphql_schema_t *s, const char *q, const char *vars, unsigned max_cost,
+                               json_object **resp) {
     byron_graphql_limits_t l;
     byron_graphql_limits_init(&l);
     l.max_cost = max_cost;
     json_object *v = vars ? json_tokener_parse(vars) : NULL;
     byron_graphql_request_t r = {.variables = v, .resolve = null_resolve, .limits = &l};
-    byron_graphql_status_t st = byron_graphql_run(s, q, &r, resp);
+    byron_status_t st = byron_graphql_run(s, q, &r, resp);
     json_object_put(v);
     return st;
 }
@@ -115,7 +115,7 @@ Test(graphql_api, cost_multiplies_page_sizes_through_nesting) {
     /* 1 + 1000 (edges) + 1000 (node) + 1000 × 2 (lines, id) ... > 2000 */
     cr_assert_eq(
         run_with(s, "{ orders(first: 1000) { edges { node { id lines { id sku } } } } }", NULL, 2000, &resp),
-        BYRON_GRAPHQL_ELIMIT);
+        BYRON_ELIMIT);
     cr_assert(strstr(json_object_to_json_string(resp), "QUERY_TOO_COMPLEX"), "%s",
               json_object_to_json_string(resp));
     cr_assert_eq(calls, 0, "nothing runs");
@@ -123,14 +123,14 @@ Test(graphql_api, cost_multiplies_page_sizes_through_nesting) {
     /* The same through a variable, and by default page when first is absent. */
     cr_assert_eq(run_with(s, "query($n: Int) { orders(first: $n) { edges { node { id } } } }", "{\"n\": 900}",
                           2000, &resp),
-                 BYRON_GRAPHQL_ELIMIT);
+                 BYRON_ELIMIT);
     json_object_put(resp);
     cr_assert_eq(run_with(s, "{ a: orders { edges { node { id } } } b: orders { edges { node { id } } } }",
                           NULL, 500, &resp),
-                 BYRON_GRAPHQL_ELIMIT, "two default pages of 100: 602 > 500");
+                 BYRON_ELIMIT, "two default pages of 100: 602 > 500");
     json_object_put(resp);
     cr_assert_eq(run_with(s, "{ orders(first: 10) { edges { node { id customer } } } }", NULL, 2000, &resp),
-                 BYRON_GRAPHQL_OK, "%s", json_object_to_json_string(resp));
+                 BYRON_OK, "%s", json_object_to_json_string(resp));
     json_object_put(resp);
     byron_graphql_schema_free(s);
     byron_component_free(comp);

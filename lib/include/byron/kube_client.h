@@ -51,8 +51,9 @@ byron_status_t byron_kube_do(byron_kube_client_t *c, const char *method, const c
                              const char *content_type, json_object *body, json_object **out,
                              byron_err_t *err);
 
-/* Server-side apply of obj (fieldManager=byron-operator, force=true) at path
- * (the object's own URL). *out gets the object as stored (may be NULL). */
+/* Server-side apply of obj (fieldManager=BYRON_KUBE_FIELD_MANAGER, force=true)
+ * at path (the object's own URL). *out gets the object as stored (may be NULL). */
+#define BYRON_KUBE_FIELD_MANAGER "byron-operator"
 byron_status_t byron_kube_apply(byron_kube_client_t *c, const char *path, json_object *obj, json_object **out,
                                 byron_err_t *err);
 

@@ -1,23 +1,11 @@
 /*
- * error.c — GraphQL errors as JSON ({message, locations, extensions.code}),
- * status strings and the limits defaults.
+ * error.c — GraphQL errors as JSON ({message, locations, extensions.code})
+ * and the limits defaults.
  */
 #include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
-
-const char *byron_graphql_status_str(byron_graphql_status_t status) {
-    switch (status) {
-    case BYRON_GRAPHQL_OK: return "ok";
-    case BYRON_GRAPHQL_ESYNTAX: return "syntax error";
-    case BYRON_GRAPHQL_ELIMIT: return "limit exceeded";
-    case BYRON_GRAPHQL_EINVALID: return "invalid";
-    case BYRON_GRAPHQL_ENOMEM: return "out of memory";
-    case BYRON_GRAPHQL_EDENIED: return "access denied";
-    }
-    return "unknown status";
-}
 
 void byron_graphql_limits_init(byron_graphql_limits_t *l) {
     l->max_document_bytes = 65536;

@@ -450,8 +450,8 @@ static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_obj
 
 /* ---------------------------------------------------------------- requests */
 
-byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s, const gql_definition_t *op,
-                                            json_object *raw, json_object **out, json_object *errors) {
+byron_status_t gql_coerce_variables(const byron_graphql_schema_t *s, const gql_definition_t *op,
+                                    json_object *raw, json_object **out, json_object *errors) {
     char tbuf[256];
     json_object *vars = json_object_new_object();
     *out = NULL;
@@ -459,7 +459,7 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s, con
         gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_BAD_INPUT,
                       "Variables must be provided as a JSON object.");
         json_object_put(vars);
-        return BYRON_GRAPHQL_EINVALID;
+        return BYRON_EINVAL;
     }
     for (const gql_vardef_t *v = op->variables; v; v = v->next) {
         const byron_graphql_type_t *t = gql_schema_type_from_ref(s, v->type);
@@ -503,10 +503,10 @@ byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *s, con
     }
     if (json_object_array_length(errors) > 0) {
         json_object_put(vars);
-        return BYRON_GRAPHQL_EINVALID;
+        return BYRON_EINVAL;
     }
     *out = vars;
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
 static json_object *response_new(json_object *errors, json_object *data, bool with_data) {
@@ -528,9 +528,9 @@ static const byron_graphql_type_t *root_type(const byron_graphql_schema_t *s,
 }
 
 /* Common preamble: operation, root type, variables. */
-static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
-                                      const byron_graphql_request_t *req) {
-    char err[256];
+static byron_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
+                              const byron_graphql_request_t *req) {
+    byron_err_t err;
     memset(ex, 0, sizeof(*ex));
     ex->s = s;
     ex->doc = req->document;
@@ -541,21 +541,21 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
     ex->path = json_object_new_array();
     if (req->document == NULL) {
         gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "No document given.");
-        return BYRON_GRAPHQL_EINVALID;
+        return BYRON_EINVAL;
     }
-    ex->op = gql_document_find_operation(req->document, req->operation_name, err, sizeof(err));
+    ex->op = gql_document_find_operation(req->document, req->operation_name, &err);
     if (ex->op == NULL) {
-        gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
-        return BYRON_GRAPHQL_EINVALID;
+        gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err.msg);
+        return BYRON_EINVAL;
     }
     if (root_type(s, ex->op->operation) == NULL) {
         gql_error_add(ex->errors, &ex->op->loc, BYRON_GRAPHQL_CODE_OPERATION,
                       "Schema is not configured to execute %s operation.",
                       gql_operation_kind_str(ex->op->operation));
-        return BYRON_GRAPHQL_EINVALID;
+        return BYRON_EINVAL;
     }
-    byron_graphql_status_t st = gql_coerce_variables(s, ex->op, req->variables, &ex->vars, ex->errors);
-    if (st != BYRON_GRAPHQL_OK) return st;
+    byron_status_t st = gql_coerce_variables(s, ex->op, req->variables, &ex->vars, ex->errors);
+    if (st != BYRON_OK) return st;
     byron_graphql_limits_t defaults;
     const byron_graphql_limits_t *lim = req->limits;
     if (lim == NULL) {
@@ -574,7 +574,7 @@ static byron_graphql_status_t prepare(exec_t *ex, const byron_graphql_schema_t *
         }
         ex->has_deadline = true;
     }
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
 /* The named type under list and non-null wrappers. */
@@ -628,9 +628,8 @@ static int cost_of(exec_t *ex, const byron_graphql_type_t *type, const gql_selec
 
 /* The authorize hook on root fields `gs` of type rt: the first refusal
  * becomes the operation's only error. */
-static byron_graphql_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt,
-                                              const groups_t *gs) {
-    if (!ex->authorize) return BYRON_GRAPHQL_OK;
+static byron_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt, const groups_t *gs) {
+    if (!ex->authorize) return BYRON_OK;
     for (size_t i = 0; i < gs->n; i++) {
         const gql_selection_t *f = gs->g[i].fields[0];
         if (strncmp(f->name, "__", 2) == 0) continue; /* introspection: the schema is public */
@@ -640,10 +639,10 @@ static byron_graphql_status_t authorize_roots(exec_t *ex, const byron_graphql_ty
         if (def && ex->authorize(ex->ctx, ex->op->operation, def->name, def->meta, &fe) != 0) {
             gql_error_add(ex->errors, &f->loc, fe.code[0] ? fe.code : "FORBIDDEN", "%s",
                           fe.message[0] ? fe.message : "Not allowed.");
-            return BYRON_GRAPHQL_EDENIED;
+            return BYRON_EREJECTED;
         }
     }
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
 static void exec_cleanup(exec_t *ex) {
@@ -653,43 +652,43 @@ static void exec_cleanup(exec_t *ex) {
     json_object_put(ex->vars);
 }
 
-static byron_graphql_status_t run_root(exec_t *ex, json_object *root, json_object **response) {
+static byron_status_t run_root(exec_t *ex, json_object *root, json_object **response) {
     const byron_graphql_type_t *rt = root_type(ex->s, ex->op->operation);
     groups_t gs = {0};
     visited_t vis = {0};
     json_object *data = NULL;
-    byron_graphql_status_t st = BYRON_GRAPHQL_OK;
+    byron_status_t st = BYRON_OK;
     if (collect_fields(ex, rt, ex->op->selections, &gs, &vis) < 0) {
         gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-    } else if (ex->event || (st = authorize_roots(ex, rt, &gs)) == BYRON_GRAPHQL_OK) {
+    } else if (ex->event || (st = authorize_roots(ex, rt, &gs)) == BYRON_OK) {
         uint64_t cost = 0;
         if (!ex->event && cost_of(ex, rt, ex->op->selections, 1, &cost) < 0) {
             gql_error_add(ex->errors, &ex->op->loc, BYRON_GRAPHQL_CODE_TOO_COMPLEX,
                           "Query costs more than %llu field resolutions (limit; first/last multiply through "
                           "nesting).",
                           (unsigned long long)ex->max_cost);
-            st = BYRON_GRAPHQL_ELIMIT;
+            st = BYRON_ELIMIT;
         } else {
             execute_fields(ex, rt, root, &gs, &data);
         }
     }
     groups_free(&gs);
     free(vis.names);
-    *response = response_new(ex->errors, data, st == BYRON_GRAPHQL_OK);
+    *response = response_new(ex->errors, data, st == BYRON_OK);
     return st;
 }
 
-byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
-                                             const byron_graphql_request_t *req, json_object **response) {
+byron_status_t byron_graphql_execute(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                     json_object **response) {
     exec_t ex;
-    byron_graphql_status_t st = prepare(&ex, s, req);
-    if (st == BYRON_GRAPHQL_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
+    byron_status_t st = prepare(&ex, s, req);
+    if (st == BYRON_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
         gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
                       "Subscriptions are served over WebSocket (graphql-transport-ws), not "
                       "over plain HTTP.");
-        st = BYRON_GRAPHQL_EINVALID;
+        st = BYRON_EINVAL;
     }
-    if (st != BYRON_GRAPHQL_OK) {
+    if (st != BYRON_OK) {
         *response = response_new(ex.errors, NULL, false);
         exec_cleanup(&ex);
         return st;
@@ -699,11 +698,11 @@ byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *s,
     return st;
 }
 
-byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
-                                         json_object *event, json_object **response) {
+byron_status_t gql_execute_event(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                 json_object *event, json_object **response) {
     exec_t ex;
-    byron_graphql_status_t st = prepare(&ex, s, req);
-    if (st != BYRON_GRAPHQL_OK) {
+    byron_status_t st = prepare(&ex, s, req);
+    if (st != BYRON_OK) {
         *response = response_new(ex.errors, NULL, false);
         exec_cleanup(&ex);
         return st;
@@ -720,20 +719,19 @@ byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *s, const 
     return st;
 }
 
-byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
-                                             const byron_graphql_request_t *req, const char **field,
-                                             json_object **args, json_object **errors) {
+byron_status_t gql_subscription_root(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                     const char **field, json_object **args, json_object **errors) {
     exec_t ex;
     *errors = NULL;
     *args = NULL;
-    byron_graphql_status_t st = prepare(&ex, s, req);
-    if (st == BYRON_GRAPHQL_OK) {
+    byron_status_t st = prepare(&ex, s, req);
+    if (st == BYRON_OK) {
         groups_t gs = {0};
         visited_t vis = {0};
         if (collect_fields(&ex, s->subscription, ex.op->selections, &gs, &vis) < 0 || gs.n == 0) {
             gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
                           "Subscription has no root field.");
-            st = BYRON_GRAPHQL_EINVALID;
+            st = BYRON_EINVAL;
         } else {
             const gql_selection_t *f = gs.g[0].fields[0];
             const byron_graphql_field_t *def = gql_type_field(s->subscription, f->name);
@@ -741,11 +739,11 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
             if (def == NULL) {
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_VALIDATION,
                               "Cannot subscribe to field \"%s\".", f->name);
-                st = BYRON_GRAPHQL_EINVALID;
+                st = BYRON_EINVAL;
             } else if (gql_coerce_arguments(def->args, f->args, ex.vars, args, err, sizeof(err)) < 0) {
                 gql_error_add(ex.errors, &f->loc, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
-                st = BYRON_GRAPHQL_EINVALID;
-            } else if ((st = authorize_roots(&ex, s->subscription, &gs)) != BYRON_GRAPHQL_OK) {
+                st = BYRON_EINVAL;
+            } else if ((st = authorize_roots(&ex, s->subscription, &gs)) != BYRON_OK) {
                 json_object_put(*args);
                 *args = NULL;
             } else {
@@ -755,46 +753,55 @@ byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *s,
         groups_free(&gs);
         free(vis.names);
     }
-    if (st != BYRON_GRAPHQL_OK) *errors = json_object_get(ex.errors);
+    if (st != BYRON_OK) *errors = json_object_get(ex.errors);
     exec_cleanup(&ex);
     return st;
 }
 
-json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st) {
+/* The message of a failure that left no GraphQL error behind (memory ran
+ * out before one could be written); the words clients have always seen. */
+static const char *status_message(byron_status_t st) {
+    switch (st) {
+    case BYRON_OK: return "ok";
+    case BYRON_ELIMIT: return "limit exceeded";
+    case BYRON_ENOMEM: return "out of memory";
+    case BYRON_EREJECTED: return "access denied";
+    default: return "invalid";
+    }
+}
+
+json_object *gql_errors_or_status(json_object *errors, byron_status_t st) {
     if (errors) return errors;
     errors = json_object_new_array();
-    gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s", byron_graphql_status_str(st));
+    gql_error_add(errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "%s", status_message(st));
     return errors;
 }
 
-byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
-                                           const byron_graphql_limits_t *limits,
-                                           byron_graphql_document_t **doc,
-                                           byron_graphql_operation_kind_t *kind, json_object **errors) {
-    char err[256];
+byron_status_t gql_parse_operation(const char *query, const char *opname,
+                                   const byron_graphql_limits_t *limits, byron_graphql_document_t **doc,
+                                   byron_graphql_operation_kind_t *kind, json_object **errors) {
+    byron_err_t err;
     *errors = NULL;
-    byron_graphql_status_t st = byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
-    if (st == BYRON_GRAPHQL_OK &&
-        byron_graphql_document_operation(*doc, opname, kind, err, sizeof(err)) != BYRON_GRAPHQL_OK) {
+    byron_status_t st = byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
+    if (st == BYRON_OK && byron_graphql_document_operation(*doc, opname, kind, &err) != BYRON_OK) {
         *errors = json_object_new_array();
-        gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err);
+        gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err.msg);
         byron_graphql_document_free(*doc);
         *doc = NULL;
-        st = BYRON_GRAPHQL_EINVALID;
+        st = BYRON_EINVAL;
     }
-    if (st != BYRON_GRAPHQL_OK) *errors = gql_errors_or_status(*errors, st);
+    if (st != BYRON_OK) *errors = gql_errors_or_status(*errors, st);
     return st;
 }
 
-byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *s, const char *query,
-                                         const byron_graphql_request_t *req, json_object **response) {
+byron_status_t byron_graphql_run(const byron_graphql_schema_t *s, const char *query,
+                                 const byron_graphql_request_t *req, json_object **response) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     byron_graphql_operation_kind_t kind;
-    byron_graphql_status_t st =
-        gql_parse_operation(query, req->operation_name, req->limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(s, doc, req->limits, &errors);
-    if (st != BYRON_GRAPHQL_OK) {
+    byron_status_t st = gql_parse_operation(query, req->operation_name, req->limits, &doc, &kind, &errors);
+    if (st == BYRON_OK) st = byron_graphql_validate(s, doc, req->limits, &errors);
+    if (st != BYRON_OK) {
         *response = json_object_new_object();
         json_object_object_add(*response, "errors", gql_errors_or_status(errors, st));
         byron_graphql_document_free(doc);

@@ -288,8 +288,8 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL, *response = NULL;
     byron_graphql_operation_kind_t kind;
-    byron_graphql_status_t st = gql_parse_operation(p->query, p->opname, opts->limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
+    byron_status_t st = gql_parse_operation(p->query, p->opname, opts->limits, &doc, &kind, &errors);
+    if (st == BYRON_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
         byron_graphql_document_free(doc);
         respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
                       kind == BYRON_GRAPHQL_MUTATION ? "Mutations must be sent with POST."
@@ -297,8 +297,8 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
         gql_strlcpy(r->allow, "POST", sizeof(r->allow));
         return;
     }
-    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
-    if (st != BYRON_GRAPHQL_OK) {
+    if (st == BYRON_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
+    if (st != BYRON_OK) {
         r->status = request_error;
         response = json_object_new_object();
         json_object_object_add(response, "errors", gql_errors_or_status(errors, st));
@@ -314,8 +314,8 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
             .authorize = opts->authorize,
         };
         st = byron_graphql_execute(schema, &req, &response);
-        r->status = st == BYRON_GRAPHQL_OK ? 200 : request_error;
-        if (st == BYRON_GRAPHQL_EDENIED) r->status = denied_status(response);
+        r->status = st == BYRON_OK ? 200 : request_error;
+        if (st == BYRON_EREJECTED) r->status = denied_status(response);
     }
     set_body(r, response);
     json_object_put(response);

@@ -131,8 +131,9 @@ struct byron_graphql_document {
 
 const char *gql_response_key(const gql_selection_t *field);
 const gql_definition_t *gql_document_fragment(const byron_graphql_document_t *doc, const char *name);
+/* The operation `name` selects (NULL: the only one), or NULL with a message in err. */
 const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc, const char *name,
-                                                    char *errbuf, size_t errlen);
+                                                    byron_err_t *err);
 const char *gql_operation_kind_str(byron_graphql_operation_kind_t k);
 
 /* ---------------------------------------------------------------- schema */
@@ -294,29 +295,27 @@ size_t gql_strlcpy(char *dst, const char *src, size_t n);
 int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
                               const byron_graphql_type_t *parent_type, const byron_graphql_field_t *field,
                               json_object *args, json_object **result, byron_graphql_field_error_t *err);
-byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s);
+byron_status_t gql_introspection_install(byron_graphql_schema_t *s);
 
 /* ---------------------------------------------------------------- execution */
 
 /* Executes a subscription's selection set for one event (the root field
  * value is `event`). Used by the ws protocol. */
-byron_graphql_status_t gql_execute_event(const byron_graphql_schema_t *schema,
-                                         const byron_graphql_request_t *request, json_object *event,
-                                         json_object **response);
+byron_status_t gql_execute_event(const byron_graphql_schema_t *schema, const byron_graphql_request_t *request,
+                                 json_object *event, json_object **response);
 /* Finds the root field of a subscription and coerces its arguments. */
-byron_graphql_status_t gql_subscription_root(const byron_graphql_schema_t *schema,
-                                             const byron_graphql_request_t *request, const char **field,
-                                             json_object **args, json_object **errors);
+byron_status_t gql_subscription_root(const byron_graphql_schema_t *schema,
+                                     const byron_graphql_request_t *request, const char **field,
+                                     json_object **args, json_object **errors);
 /* Parses `query` and finds the operation `opname` selects (both transports
  * need the kind before validating). On failure *doc is NULL and *errors a
  * new array. */
-byron_graphql_status_t gql_parse_operation(const char *query, const char *opname,
-                                           const byron_graphql_limits_t *limits,
-                                           byron_graphql_document_t **doc,
-                                           byron_graphql_operation_kind_t *kind, json_object **errors);
+byron_status_t gql_parse_operation(const char *query, const char *opname,
+                                   const byron_graphql_limits_t *limits, byron_graphql_document_t **doc,
+                                   byron_graphql_operation_kind_t *kind, json_object **errors);
 /* `errors`, or when NULL a new array holding one error describing `st`. */
-json_object *gql_errors_or_status(json_object *errors, byron_graphql_status_t st);
-byron_graphql_status_t gql_coerce_variables(const byron_graphql_schema_t *schema, const gql_definition_t *op,
-                                            json_object *raw, json_object **out, json_object *errors);
+json_object *gql_errors_or_status(json_object *errors, byron_status_t st);
+byron_status_t gql_coerce_variables(const byron_graphql_schema_t *schema, const gql_definition_t *op,
+                                    json_object *raw, json_object **out, json_object *errors);
 
 #endif /* BYRON_GRAPHQL_INTERNAL_H */

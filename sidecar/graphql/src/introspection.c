@@ -23,7 +23,7 @@ static void add_incl(byron_graphql_type_t *t, const char *name, const char *type
     json_object_put(no);
 }
 
-byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s) {
+byron_status_t gql_introspection_install(byron_graphql_schema_t *s) {
     const byron_graphql_type_kind_t O = BYRON_GRAPHQL_OBJECT;
     byron_graphql_type_t *t;
     t = byron_graphql_schema_add_type(s, O, "__Schema",
@@ -101,7 +101,7 @@ byron_graphql_status_t gql_introspection_install(byron_graphql_schema_t *s) {
                                       "language, a __DirectiveLocation describes one such "
                                       "possible adjacencies.");
     for (size_t i = 0; i < GQL_DL_COUNT; i++) byron_graphql_enum_add_value(t, gql_dirloc_names[i], NULL);
-    return s->failed ? BYRON_GRAPHQL_ENOMEM : BYRON_GRAPHQL_OK;
+    return s->failed ? BYRON_ENOMEM : BYRON_OK;
 }
 
 static json_object *wrap(const void *p) {

@@ -18,7 +18,7 @@ typedef struct parser {
     byron_graphql_document_t *doc;
     unsigned depth, max_depth;
     jmp_buf jmp;
-    byron_graphql_status_t status;
+    byron_status_t status;
     char err[300];
     gql_loc_t err_loc;
 } parser_t;
@@ -32,14 +32,14 @@ static _Noreturn void parse_fail(parser_t *ps, const gql_loc_t *loc, const char 
     vsnprintf(ps->err, sizeof(ps->err), fmt, ap);
     va_end(ap);
     ps->err_loc = *loc;
-    if (ps->status == BYRON_GRAPHQL_OK) ps->status = BYRON_GRAPHQL_ESYNTAX;
+    if (ps->status == BYRON_OK) ps->status = BYRON_EINVAL;
     longjmp(ps->jmp, 1);
 }
 
 static void *alloc(parser_t *ps, size_t n) {
     void *p = gql_arena_alloc(&ps->doc->arena, n);
     if (p == NULL) {
-        ps->status = BYRON_GRAPHQL_ENOMEM;
+        ps->status = BYRON_ENOMEM;
         parse_fail(ps, &ps->tok.loc, "Out of memory.");
     }
     return p;
@@ -47,7 +47,7 @@ static void *alloc(parser_t *ps, size_t n) {
 
 static void advance(parser_t *ps) {
     if (gql_lexer_next(&ps->lx, &ps->tok) < 0) {
-        if (ps->lx.limit_hit) ps->status = BYRON_GRAPHQL_ELIMIT;
+        if (ps->lx.limit_hit) ps->status = BYRON_ELIMIT;
         parse_fail(ps, &ps->lx.err_loc, "%s", ps->lx.err);
     }
 }
@@ -104,7 +104,7 @@ static const char *parse_name(parser_t *ps) {
 
 static void enter(parser_t *ps) {
     if (++ps->depth > ps->max_depth) {
-        ps->status = BYRON_GRAPHQL_ELIMIT;
+        ps->status = BYRON_ELIMIT;
         parse_fail(ps, &ps->tok.loc, "Document nesting is deeper than %u levels (limit); simplify the query.",
                    ps->max_depth);
     }
@@ -362,8 +362,8 @@ static gql_definition_t *parse_definition(parser_t *ps) {
     return d;
 }
 
-byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
-                                           byron_graphql_document_t **out, json_object **errors) {
+byron_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
+                                   byron_graphql_document_t **out, json_object **errors) {
     byron_graphql_limits_t defaults;
     if (limits == NULL) {
         byron_graphql_limits_init(&defaults);
@@ -378,25 +378,25 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const by
             gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_TOO_LARGE,
                           "Document is %zu bytes, more than the %zu allowed.", len, max_bytes);
         }
-        return BYRON_GRAPHQL_ELIMIT;
+        return BYRON_ELIMIT;
     }
     byron_graphql_document_t *doc = calloc(1, sizeof(*doc));
-    if (doc == NULL) return BYRON_GRAPHQL_ENOMEM;
+    if (doc == NULL) return BYRON_ENOMEM;
     /* volatile: modified between setjmp and longjmp. */
     parser_t *volatile ps = calloc(1, sizeof(parser_t));
     if (ps == NULL) {
         free(doc);
-        return BYRON_GRAPHQL_ENOMEM;
+        return BYRON_ENOMEM;
     }
     ps->doc = doc;
     ps->max_depth = (unsigned)gql_limit(limits->max_depth, BYRON_GRAPHQL_HARD_MAX_DEPTH);
     gql_lexer_init(&ps->lx, src ? src : "", src ? len : 0,
                    gql_limit(limits->max_tokens, BYRON_GRAPHQL_HARD_MAX_TOKENS), &doc->arena);
     if (setjmp(ps->jmp) != 0) {
-        byron_graphql_status_t st = ps->status;
+        byron_status_t st = ps->status;
         if (errors) {
             const char *code = BYRON_GRAPHQL_CODE_PARSE;
-            if (st == BYRON_GRAPHQL_ELIMIT)
+            if (st == BYRON_ELIMIT)
                 code = ps->lx.limit_hit ? BYRON_GRAPHQL_CODE_TOO_MANY_TOKENS : BYRON_GRAPHQL_CODE_TOO_DEEP;
             *errors = json_object_new_array();
             gql_error_add(*errors, &ps->err_loc, code, "%s", ps->err);
@@ -413,7 +413,7 @@ byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const by
     } while (ps->tok.kind != GQL_TOK_EOF);
     free(ps);
     *out = doc;
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
 void byron_graphql_document_free(byron_graphql_document_t *doc) {
@@ -439,7 +439,7 @@ const char *gql_operation_kind_str(byron_graphql_operation_kind_t k) {
 }
 
 const gql_definition_t *gql_document_find_operation(const byron_graphql_document_t *doc, const char *name,
-                                                    char *errbuf, size_t errlen) {
+                                                    byron_err_t *err) {
     const gql_definition_t *found = NULL;
     size_t n = 0;
     for (const gql_definition_t *d = doc->definitions; d; d = d->next) {
@@ -448,26 +448,25 @@ const gql_definition_t *gql_document_find_operation(const byron_graphql_document
         if (name == NULL || (d->name && strcmp(d->name, name) == 0)) found = d;
     }
     if (name == NULL && n > 1) {
-        snprintf(errbuf, errlen,
-                 "Must provide operation name if query contains multiple "
-                 "operations.");
+        byron_err_set(err, BYRON_EINVAL,
+                      "Must provide operation name if query contains multiple "
+                      "operations.");
         return NULL;
     }
     if (found == NULL) {
         if (name)
-            snprintf(errbuf, errlen, "Unknown operation named \"%s\".", name);
+            byron_err_set(err, BYRON_EINVAL, "Unknown operation named \"%s\".", name);
         else
-            snprintf(errbuf, errlen, "Must provide an operation.");
+            byron_err_set(err, BYRON_EINVAL, "Must provide an operation.");
     }
     return found;
 }
 
-byron_graphql_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
-                                                        const char *operation_name,
-                                                        byron_graphql_operation_kind_t *kind, char *errbuf,
-                                                        size_t errlen) {
-    const gql_definition_t *op = gql_document_find_operation(doc, operation_name, errbuf, errlen);
-    if (op == NULL) return BYRON_GRAPHQL_EINVALID;
+byron_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
+                                                const char *operation_name,
+                                                byron_graphql_operation_kind_t *kind, byron_err_t *err) {
+    const gql_definition_t *op = gql_document_find_operation(doc, operation_name, err);
+    if (op == NULL) return BYRON_EINVAL;
     *kind = op->operation;
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }

@@ -207,17 +207,17 @@ byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *t, con
     return f;
 }
 
-byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *f, json_object *def) {
-    if (f == NULL) return BYRON_GRAPHQL_EINVALID;
-    if (f->schema->finalized) return BYRON_GRAPHQL_EINVALID;
+byron_status_t byron_graphql_field_set_default(byron_graphql_field_t *f, json_object *def) {
+    if (f == NULL) return BYRON_EINVAL;
+    if (f->schema->finalized) return BYRON_EINVAL;
     f->default_json = NULL;
-    if (def == NULL) return BYRON_GRAPHQL_OK;
+    if (def == NULL) return BYRON_OK;
     /* Kept as text: the schema must share no json_object with its builder, nor
      * later between requests (internal.h). */
     f->default_json =
         sdup(f->schema,
              json_object_to_json_string_ext(def, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    return f->default_json ? BYRON_GRAPHQL_OK : BYRON_GRAPHQL_ENOMEM;
+    return f->default_json ? BYRON_OK : BYRON_ENOMEM;
 }
 
 json_object *gql_field_default_new(const byron_graphql_field_t *f) {
@@ -233,7 +233,7 @@ byron_graphql_field_t *byron_graphql_field_add_arg(byron_graphql_field_t *field,
         if (strcmp((*tail)->name, name) == 0) return NULL;
     byron_graphql_field_t *a = new_value(field->schema, name, type_ref, description);
     if (a == NULL) return NULL;
-    if (byron_graphql_field_set_default(a, default_json) != BYRON_GRAPHQL_OK) return NULL;
+    if (byron_graphql_field_set_default(a, default_json) != BYRON_OK) return NULL;
     *tail = a;
     return a;
 }
@@ -249,37 +249,37 @@ void byron_graphql_field_set_meta(byron_graphql_field_t *f, const void *meta, si
     f->meta = copy;
 }
 
-byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *t, const char *name,
-                                                    const char *description) {
+byron_status_t byron_graphql_enum_add_value(byron_graphql_type_t *t, const char *name,
+                                            const char *description) {
     if (t == NULL || t->kind != BYRON_GRAPHQL_ENUM || t->schema->finalized || name == NULL)
-        return BYRON_GRAPHQL_EINVALID;
+        return BYRON_EINVAL;
     gql_enum_value_t **tail = &t->values;
     for (; *tail; tail = &(*tail)->next)
-        if (strcmp((*tail)->name, name) == 0) return BYRON_GRAPHQL_EINVALID;
+        if (strcmp((*tail)->name, name) == 0) return BYRON_EINVAL;
     gql_enum_value_t *v = salloc(t->schema, sizeof(*v));
-    if (v == NULL) return BYRON_GRAPHQL_ENOMEM;
+    if (v == NULL) return BYRON_ENOMEM;
     v->name = sdup(t->schema, name);
     v->description = sdup(t->schema, description);
     *tail = v;
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
 void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *t, const char *url) {
     if (t && t->kind == BYRON_GRAPHQL_SCALAR) t->specified_by = sdup(t->schema, url);
 }
 
-byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *s, const char *type,
-                                                         const char *field, byron_graphql_resolve_fn fn,
-                                                         void *udata) {
+byron_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *s, const char *type,
+                                                 const char *field, byron_graphql_resolve_fn fn,
+                                                 void *udata) {
     byron_graphql_type_t *t = gql_schema_lookup(s, type);
-    if (t == NULL || t->kind != BYRON_GRAPHQL_OBJECT) return BYRON_GRAPHQL_EINVALID;
+    if (t == NULL || t->kind != BYRON_GRAPHQL_OBJECT) return BYRON_EINVAL;
     for (byron_graphql_field_t *f = t->fields; f; f = f->next)
         if (strcmp(f->name, field) == 0) {
             f->resolve = fn;
             f->udata = udata;
-            return BYRON_GRAPHQL_OK;
+            return BYRON_OK;
         }
-    return BYRON_GRAPHQL_EINVALID;
+    return BYRON_EINVAL;
 }
 
 void byron_graphql_schema_set_roots(byron_graphql_schema_t *s, const char *query, const char *mutation,
@@ -450,26 +450,21 @@ const byron_graphql_type_t *byron_graphql_type_of(const byron_graphql_type_t *t)
 
 /* ---------------------------------------------------------------- finalize */
 
-static int resolve_value(byron_graphql_schema_t *s, byron_graphql_field_t *f, bool input, const char *where,
-                         char *errbuf, size_t errlen) {
+static byron_status_t resolve_value(byron_graphql_schema_t *s, byron_graphql_field_t *f, bool input,
+                                    const char *where, byron_err_t *err) {
     const char *p = f->type_src;
     f->type = parse_ref(s, &p, 0);
-    if (f->type == NULL || *p != '\0') {
-        snprintf(errbuf, errlen, "%s.%s: unknown or malformed type \"%s\"", where, f->name, f->type_src);
-        return -1;
-    }
-    if (!gql_name_valid(f->name)) {
-        snprintf(errbuf, errlen, "%s: invalid name \"%s\"", where, f->name);
-        return -1;
-    }
-    if (input && !gql_type_is_input(f->type)) {
-        snprintf(errbuf, errlen, "%s.%s: type \"%s\" is not an input type", where, f->name, f->type_src);
-        return -1;
-    }
-    if (!input && !gql_type_is_output(f->type)) {
-        snprintf(errbuf, errlen, "%s.%s: type \"%s\" is not an output type", where, f->name, f->type_src);
-        return -1;
-    }
+    if (f->type == NULL || *p != '\0')
+        return byron_err_set(err, BYRON_EINVAL, "%s.%s: unknown or malformed type \"%s\"", where, f->name,
+                             f->type_src);
+    if (!gql_name_valid(f->name))
+        return byron_err_set(err, BYRON_EINVAL, "%s: invalid name \"%s\"", where, f->name);
+    if (input && !gql_type_is_input(f->type))
+        return byron_err_set(err, BYRON_EINVAL, "%s.%s: type \"%s\" is not an input type", where, f->name,
+                             f->type_src);
+    if (!input && !gql_type_is_output(f->type))
+        return byron_err_set(err, BYRON_EINVAL, "%s.%s: type \"%s\" is not an output type", where, f->name,
+                             f->type_src);
     if (input && f->default_json) {
         char msg[256];
         json_object *def = gql_field_default_new(f), *coerced = NULL;
@@ -477,78 +472,67 @@ static int resolve_value(byron_graphql_schema_t *s, byron_graphql_field_t *f, bo
         char *lit = bad ? NULL : gql_json_to_literal(f->type, def);
         json_object_put(def);
         json_object_put(coerced);
-        if (bad) {
-            snprintf(errbuf, errlen, "%s.%s: invalid default value: %s", where, f->name,
-                     def ? msg : "out of memory");
-            return -1;
-        }
+        if (bad)
+            return byron_err_set(err, BYRON_EINVAL, "%s.%s: invalid default value: %s", where, f->name,
+                                 def ? msg : "out of memory");
         f->default_literal = sdup(s, lit ? lit : "null");
         free(lit);
     }
-    return 0;
+    return BYRON_OK;
 }
 
-static int root(byron_graphql_schema_t *s, const char *name, byron_graphql_type_t **out, char *errbuf,
-                size_t errlen) {
+static byron_status_t root(byron_graphql_schema_t *s, const char *name, byron_graphql_type_t **out,
+                           byron_err_t *err) {
     *out = NULL;
-    if (name == NULL) return 0;
+    if (name == NULL) return BYRON_OK;
     *out = gql_schema_lookup(s, name);
-    if (*out == NULL || (*out)->kind != BYRON_GRAPHQL_OBJECT) {
-        snprintf(errbuf, errlen, "root type \"%s\" is not an object type of the schema", name);
-        return -1;
-    }
-    return 0;
+    if (*out == NULL || (*out)->kind != BYRON_GRAPHQL_OBJECT)
+        return byron_err_set(err, BYRON_EINVAL, "root type \"%s\" is not an object type of the schema", name);
+    return BYRON_OK;
 }
 
-byron_graphql_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *s, char *errbuf, size_t errlen) {
-    if (s->failed) {
-        snprintf(errbuf, errlen, "out of memory (or a rejected duplicate) while building");
-        return BYRON_GRAPHQL_ENOMEM;
-    }
-    if (s->finalized) return BYRON_GRAPHQL_OK;
-    for (byron_graphql_type_t *t = s->types; t; t = t->next) {
-        if (!gql_name_valid(t->name)) {
-            snprintf(errbuf, errlen, "invalid type name \"%s\"", t->name);
-            return BYRON_GRAPHQL_EINVALID;
-        }
-        if ((t->kind == BYRON_GRAPHQL_OBJECT || t->kind == BYRON_GRAPHQL_INPUT_OBJECT) && t->fields == NULL) {
-            snprintf(errbuf, errlen, "type \"%s\" must define one or more fields", t->name);
-            return BYRON_GRAPHQL_EINVALID;
-        }
-        if (t->kind == BYRON_GRAPHQL_ENUM && t->values == NULL) {
-            snprintf(errbuf, errlen, "enum \"%s\" must define one or more values", t->name);
-            return BYRON_GRAPHQL_EINVALID;
-        }
-        for (gql_enum_value_t *v = t->values; v; v = v->next)
-            if (!gql_name_valid(v->name) || !strcmp(v->name, "true") || !strcmp(v->name, "false") ||
-                !strcmp(v->name, "null")) {
-                snprintf(errbuf, errlen, "enum \"%s\": invalid value \"%s\"", t->name, v->name);
-                return BYRON_GRAPHQL_EINVALID;
-            }
-        for (byron_graphql_field_t *f = t->fields; f; f = f->next) {
-            if (resolve_value(s, f, t->kind == BYRON_GRAPHQL_INPUT_OBJECT, t->name, errbuf, errlen) < 0)
-                return BYRON_GRAPHQL_EINVALID;
-            for (byron_graphql_field_t *a = f->args; a; a = a->next) {
-                char where[300];
-                snprintf(where, sizeof(where), "%s.%s(args)", t->name, f->name);
-                if (resolve_value(s, a, true, where, errbuf, errlen) < 0) return BYRON_GRAPHQL_EINVALID;
-            }
+/* One type: a valid name, fields or values, each field's type resolved. */
+static byron_status_t finalize_type(byron_graphql_schema_t *s, byron_graphql_type_t *t, byron_err_t *err) {
+    if (!gql_name_valid(t->name))
+        return byron_err_set(err, BYRON_EINVAL, "invalid type name \"%s\"", t->name);
+    if ((t->kind == BYRON_GRAPHQL_OBJECT || t->kind == BYRON_GRAPHQL_INPUT_OBJECT) && t->fields == NULL)
+        return byron_err_set(err, BYRON_EINVAL, "type \"%s\" must define one or more fields", t->name);
+    if (t->kind == BYRON_GRAPHQL_ENUM && t->values == NULL)
+        return byron_err_set(err, BYRON_EINVAL, "enum \"%s\" must define one or more values", t->name);
+    for (gql_enum_value_t *v = t->values; v; v = v->next)
+        if (!gql_name_valid(v->name) || !strcmp(v->name, "true") || !strcmp(v->name, "false") ||
+            !strcmp(v->name, "null"))
+            return byron_err_set(err, BYRON_EINVAL, "enum \"%s\": invalid value \"%s\"", t->name, v->name);
+    for (byron_graphql_field_t *f = t->fields; f; f = f->next) {
+        byron_status_t st = resolve_value(s, f, t->kind == BYRON_GRAPHQL_INPUT_OBJECT, t->name, err);
+        if (st != BYRON_OK) return st;
+        for (byron_graphql_field_t *a = f->args; a; a = a->next) {
+            char where[300];
+            snprintf(where, sizeof(where), "%s.%s(args)", t->name, f->name);
+            if ((st = resolve_value(s, a, true, where, err)) != BYRON_OK) return st;
         }
     }
+    return BYRON_OK;
+}
+
+byron_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *s, byron_err_t *err) {
+    if (s->failed)
+        return byron_err_set(err, BYRON_ENOMEM, "out of memory (or a rejected duplicate) while building");
+    if (s->finalized) return BYRON_OK;
+    byron_status_t st;
+    for (byron_graphql_type_t *t = s->types; t; t = t->next)
+        if ((st = finalize_type(s, t, err)) != BYRON_OK) return st;
     for (gql_directive_def_t *d = s->directives; d; d = d->next)
         for (byron_graphql_field_t *a = d->args; a; a = a->next)
-            if (resolve_value(s, a, true, d->name, errbuf, errlen) < 0) return BYRON_GRAPHQL_EINVALID;
+            if ((st = resolve_value(s, a, true, d->name, err)) != BYRON_OK) return st;
     byron_graphql_field_t *metas[] = {s->meta_schema, s->meta_type, s->meta_typename, s->meta_type->args};
     for (size_t i = 0; i < 4; i++)
-        if (resolve_value(s, metas[i], i == 3, "meta", errbuf, errlen) < 0) return BYRON_GRAPHQL_EINVALID;
-    if (s->query_name == NULL) {
-        snprintf(errbuf, errlen, "the schema has no query root type");
-        return BYRON_GRAPHQL_EINVALID;
-    }
-    if (root(s, s->query_name, &s->query, errbuf, errlen) < 0 ||
-        root(s, s->mutation_name, &s->mutation, errbuf, errlen) < 0 ||
-        root(s, s->subscription_name, &s->subscription, errbuf, errlen) < 0)
-        return BYRON_GRAPHQL_EINVALID;
+        if ((st = resolve_value(s, metas[i], i == 3, "meta", err)) != BYRON_OK) return st;
+    if (s->query_name == NULL) return byron_err_set(err, BYRON_EINVAL, "the schema has no query root type");
+    if ((st = root(s, s->query_name, &s->query, err)) != BYRON_OK ||
+        (st = root(s, s->mutation_name, &s->mutation, err)) != BYRON_OK ||
+        (st = root(s, s->subscription_name, &s->subscription, err)) != BYRON_OK)
+        return st;
     /* Documents may use wrappers the schema never mentions ([Int!]! for a
      * variable); pre-intern two levels of wrappers for every named type so
      * validation and execution never write to a shared schema. */
@@ -558,15 +542,10 @@ byron_graphql_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *s, 
         byron_graphql_type_t *lnn = nn ? gql_type_list(nn) : NULL;
         if (nn == NULL || l == NULL || lnn == NULL || !gql_type_non_null(l) || !gql_type_non_null(lnn) ||
             !gql_type_list(l) || !gql_type_list(lnn) || !gql_type_list(gql_type_non_null(l)) ||
-            !gql_type_list(gql_type_non_null(lnn))) {
-            snprintf(errbuf, errlen, "out of memory");
-            return BYRON_GRAPHQL_ENOMEM;
-        }
+            !gql_type_list(gql_type_non_null(lnn)))
+            return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     }
-    if (s->failed) {
-        snprintf(errbuf, errlen, "out of memory");
-        return BYRON_GRAPHQL_ENOMEM;
-    }
+    if (s->failed) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     s->finalized = true;
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }

@@ -841,7 +841,7 @@ static bool check_fragment_cycles(vctx_t *v) {
 
 /* On a document valid so far: the static limits (depth, fields, aliases),
  * then field merging. ELIMIT with the error added when a limit is hit. */
-static byron_graphql_status_t check_limits_and_merging(vctx_t *v, const byron_graphql_limits_t *limits) {
+static byron_status_t check_limits_and_merging(vctx_t *v, const byron_graphql_limits_t *limits) {
     for (const gql_definition_t *d = v->doc->definitions; d; d = d->next) {
         if (d->kind != GQL_D_OPERATION) continue;
         counter_t c = {.v = v,
@@ -852,7 +852,7 @@ static byron_graphql_status_t check_limits_and_merging(vctx_t *v, const byron_gr
         count(&c, d->selections, 1); /* the root selection set is level 1 */
         if (c.exceeded) {
             gql_error_add(v->errors, c.at, c.code, "%s", c.msg);
-            return BYRON_GRAPHQL_ELIMIT;
+            return BYRON_ELIMIT;
         }
     }
     for (const gql_definition_t *d = v->doc->definitions; d; d = d->next)
@@ -860,12 +860,11 @@ static byron_graphql_status_t check_limits_and_merging(vctx_t *v, const byron_gr
             const gql_selection_t *set = d->selections;
             merge_check(v, root_of(v->s, d->operation), &set, 1, 0);
         }
-    return BYRON_GRAPHQL_OK;
+    return BYRON_OK;
 }
 
-byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
-                                              const byron_graphql_document_t *doc,
-                                              const byron_graphql_limits_t *limits, json_object **errors) {
+byron_status_t byron_graphql_validate(const byron_graphql_schema_t *s, const byron_graphql_document_t *doc,
+                                      const byron_graphql_limits_t *limits, json_object **errors) {
     vctx_t v = {.s = s, .doc = doc, .errors = json_object_new_array()};
     byron_graphql_limits_t defaults;
     if (limits == NULL) {
@@ -882,7 +881,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     if (v.recs == NULL || v.errors == NULL) {
         free(v.recs);
         json_object_put(v.errors);
-        return BYRON_GRAPHQL_ENOMEM;
+        return BYRON_ENOMEM;
     }
     v.nrecs = ndefs;
     size_t i = 0;
@@ -903,7 +902,7 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
         if (v.recs[i].def->kind == GQL_D_FRAGMENT && !v.recs[i].used)
             verr(&v, &v.recs[i].def->loc, "Fragment \"%s\" is never used.", v.recs[i].def->name);
 
-    byron_graphql_status_t st = BYRON_GRAPHQL_OK;
+    byron_status_t st = BYRON_OK;
     if (json_object_array_length(v.errors) == 0 && !cyclic) st = check_limits_and_merging(&v, limits);
     for (i = 0; i < v.nrecs; i++) {
         free(v.recs[i].uses);
@@ -913,12 +912,12 @@ byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *s,
     free(v.recs);
     if (v.oom) {
         json_object_put(v.errors);
-        return BYRON_GRAPHQL_ENOMEM;
+        return BYRON_ENOMEM;
     }
     if (json_object_array_length(v.errors) == 0) {
         json_object_put(v.errors);
-        return BYRON_GRAPHQL_OK;
+        return BYRON_OK;
     }
     *errors = v.errors;
-    return st == BYRON_GRAPHQL_OK ? BYRON_GRAPHQL_EINVALID : st;
+    return st == BYRON_OK ? BYRON_EINVAL : st;
 }

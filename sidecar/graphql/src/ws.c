@@ -124,7 +124,7 @@ static void send_error(byron_graphql_ws_output_t *out, const char *id, json_obje
 static void execute_now(byron_graphql_ws_t *ws, const char *id, const byron_graphql_request_t *req,
                         byron_graphql_ws_output_t *out) {
     json_object *response = NULL;
-    if (byron_graphql_execute(ws->schema, req, &response) != BYRON_GRAPHQL_OK) {
+    if (byron_graphql_execute(ws->schema, req, &response) != BYRON_OK) {
         json_object *e = NULL;
         json_object_object_get_ex(response, "errors", &e);
         send_error(out, id, json_object_get(e));
@@ -163,7 +163,7 @@ static bool start_subscription(byron_graphql_ws_t *ws, const char *id, byron_gra
     }
     const char *field = NULL;
     json_object *args = NULL;
-    if (gql_subscription_root(ws->schema, req, &field, &args, &errors) != BYRON_GRAPHQL_OK) {
+    if (gql_subscription_root(ws->schema, req, &field, &args, &errors) != BYRON_OK) {
         send_error(out, id, errors);
         return false;
     }
@@ -215,9 +215,9 @@ static void handle_subscribe(byron_graphql_ws_t *ws, const char *id, json_object
     json_object *errors = NULL;
     const char *query = json_object_get_string(q);
     byron_graphql_operation_kind_t kind = BYRON_GRAPHQL_QUERY;
-    byron_graphql_status_t st = gql_parse_operation(query, opname, ws->opts.limits, &doc, &kind, &errors);
-    if (st == BYRON_GRAPHQL_OK) st = byron_graphql_validate(ws->schema, doc, ws->opts.limits, &errors);
-    if (st != BYRON_GRAPHQL_OK) {
+    byron_status_t st = gql_parse_operation(query, opname, ws->opts.limits, &doc, &kind, &errors);
+    if (st == BYRON_OK) st = byron_graphql_validate(ws->schema, doc, ws->opts.limits, &errors);
+    if (st != BYRON_OK) {
         send_error(out, id, gql_errors_or_status(errors, st));
         byron_graphql_document_free(doc);
         return;

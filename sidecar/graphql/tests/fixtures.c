@@ -79,9 +79,9 @@ byron_graphql_schema_t *fx_schema(void) {
     f = byron_graphql_type_add_field(sub, "tick", "Int", NULL);
     byron_graphql_field_add_arg(f, "every", "Int", NULL, NULL);
     byron_graphql_schema_set_roots(s, "Query", "Mutation", "Subscription");
-    char err[256];
-    if (byron_graphql_schema_finalize(s, err, sizeof(err)) != BYRON_GRAPHQL_OK) {
-        fprintf(stderr, "fixture schema: %s\n", err);
+    byron_err_t err;
+    if (byron_graphql_schema_finalize(s, &err) != BYRON_OK) {
+        fprintf(stderr, "fixture schema: %s\n", err.msg);
         byron_graphql_schema_free(s);
         return NULL;
     }
@@ -164,7 +164,7 @@ json_object *fx_run(const byron_graphql_schema_t *s, const char *query, const ch
 json_object *fx_validate(const byron_graphql_schema_t *s, const char *query) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    if (byron_graphql_parse(query, strlen(query), NULL, &doc, &errors) != BYRON_GRAPHQL_OK) return errors;
+    if (byron_graphql_parse(query, strlen(query), NULL, &doc, &errors) != BYRON_OK) return errors;
     byron_graphql_validate(s, doc, NULL, &errors);
     byron_graphql_document_free(doc);
     return errors;

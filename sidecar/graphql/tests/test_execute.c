@@ -128,13 +128,13 @@ Test(execute, operation_selection) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     const char *q = "query A { hello } query B { __typename }";
-    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
+    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_OK);
     byron_graphql_request_t req = {.document = doc, .operation_name = "B", .resolve = fx_resolve};
-    cr_assert_eq(byron_graphql_execute(S, &req, &v), BYRON_GRAPHQL_OK);
+    cr_assert_eq(byron_graphql_execute(S, &req, &v), BYRON_OK);
     cr_assert_str_eq(fx_data(v), "{\"__typename\":\"Query\"}");
     json_object_put(v);
     req.operation_name = "C";
-    cr_assert_eq(byron_graphql_execute(S, &req, &v), BYRON_GRAPHQL_EINVALID);
+    cr_assert_eq(byron_graphql_execute(S, &req, &v), BYRON_EINVAL);
     cr_assert(fx_has_error(v, "Unknown operation named \"C\""));
     json_object_put(v);
     byron_graphql_document_free(doc);
@@ -226,10 +226,8 @@ static int field_resolver(void *ctx, json_object *parent, const char *field, jso
 }
 
 Test(execute, per_field_resolver_and_default) {
-    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "old", field_resolver, "custom"),
-                 BYRON_GRAPHQL_OK);
-    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "nope", field_resolver, NULL),
-                 BYRON_GRAPHQL_EINVALID);
+    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "old", field_resolver, "custom"), BYRON_OK);
+    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "nope", field_resolver, NULL), BYRON_EINVAL);
     expect_data("{ old }", NULL, "{\"old\":\"custom\"}");
     /* No resolver at all: the root value's properties. */
     json_object *root = json_tokener_parse("{\"hello\": \"from root\"}");

@@ -125,14 +125,15 @@ Test(introspection, sdl_printer) {
 }
 
 Test(introspection, schema_builder_errors) {
-    char err[256];
+    byron_err_t err;
     byron_graphql_schema_t *s = byron_graphql_schema_new();
     byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);
     cr_assert_null(byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL));
     byron_graphql_type_add_field(q, "a", "Missing", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    cr_assert_eq(byron_graphql_schema_finalize(s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
-    cr_assert(strstr(err, "Query.a: unknown or malformed type \"Missing\""), "%s", err);
+    cr_assert_eq(byron_graphql_schema_finalize(s, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "Query.a: unknown or malformed type \"Missing\""), "%s", err.msg);
+    cr_assert_eq(err.code, BYRON_EINVAL);
     byron_graphql_schema_free(s);
 
     s = byron_graphql_schema_new();
@@ -141,8 +142,8 @@ Test(introspection, schema_builder_errors) {
     byron_graphql_type_add_field(in, "x", "Query", NULL);
     byron_graphql_type_add_field(q, "a", "Int", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    cr_assert_eq(byron_graphql_schema_finalize(s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
-    cr_assert(strstr(err, "not an input type"), "%s", err);
+    cr_assert_eq(byron_graphql_schema_finalize(s, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "not an input type"), "%s", err.msg);
     byron_graphql_schema_free(s);
 
     s = byron_graphql_schema_new();
@@ -152,14 +153,14 @@ Test(introspection, schema_builder_errors) {
     byron_graphql_field_add_arg(f, "n", "Int", bad, NULL);
     json_object_put(bad);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    cr_assert_eq(byron_graphql_schema_finalize(s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
-    cr_assert(strstr(err, "invalid default value"), "%s", err);
+    cr_assert_eq(byron_graphql_schema_finalize(s, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "invalid default value"), "%s", err.msg);
     byron_graphql_schema_free(s);
 
     s = byron_graphql_schema_new();
     byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    cr_assert_eq(byron_graphql_schema_finalize(s, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
-    cr_assert(strstr(err, "one or more fields"), "%s", err);
+    cr_assert_eq(byron_graphql_schema_finalize(s, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "one or more fields"), "%s", err.msg);
     byron_graphql_schema_free(s);
 }

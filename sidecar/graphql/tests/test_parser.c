@@ -13,16 +13,16 @@
 static byron_graphql_document_t *parse_ok(const char *src) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
-    cr_assert_eq(st, BYRON_GRAPHQL_OK, "parse failed: %s", errors ? json_object_to_json_string(errors) : "?");
+    byron_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
+    cr_assert_eq(st, BYRON_OK, "parse failed: %s", errors ? json_object_to_json_string(errors) : "?");
     return doc;
 }
 
 /* Parses expecting failure; returns the error object (caller puts the array). */
-static json_object *parse_fail(const char *src, byron_graphql_status_t want, int line, int col) {
+static json_object *parse_fail(const char *src, byron_status_t want, int line, int col) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
+    byron_status_t st = byron_graphql_parse(src, strlen(src), NULL, &doc, &errors);
     cr_assert_eq(st, want, "status %d for %s", st, src);
     cr_assert_null(doc);
     cr_assert_not_null(errors);
@@ -105,58 +105,58 @@ Test(parser, strings_and_escapes) {
 Test(parser, operation_lookup) {
     byron_graphql_document_t *doc = parse_ok("query A { a } mutation B { b }");
     byron_graphql_operation_kind_t k;
-    char err[128];
-    cr_assert_eq(byron_graphql_document_operation(doc, "B", &k, err, sizeof(err)), BYRON_GRAPHQL_OK);
+    byron_err_t err;
+    cr_assert_eq(byron_graphql_document_operation(doc, "B", &k, &err), BYRON_OK);
     cr_assert_eq(k, BYRON_GRAPHQL_MUTATION);
-    cr_assert_eq(byron_graphql_document_operation(doc, NULL, &k, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
-    cr_assert(strstr(err, "Must provide operation name"));
-    cr_assert_eq(byron_graphql_document_operation(doc, "C", &k, err, sizeof(err)), BYRON_GRAPHQL_EINVALID);
+    cr_assert_eq(byron_graphql_document_operation(doc, NULL, &k, &err), BYRON_EINVAL);
+    cr_assert(strstr(err.msg, "Must provide operation name"));
+    cr_assert_eq(byron_graphql_document_operation(doc, "C", &k, &err), BYRON_EINVAL);
     byron_graphql_document_free(doc);
 }
 
 Test(parser, syntax_errors_have_locations) {
     json_object *e;
-    e = parse_fail("{ a", BYRON_GRAPHQL_ESYNTAX, 1, 4);
+    e = parse_fail("{ a", BYRON_EINVAL, 1, 4);
     cr_assert(fx_has_error(e, "Expected Name, found <EOF>"));
     json_object_put(e);
-    e = parse_fail("query {\n  a(b: )\n}", BYRON_GRAPHQL_ESYNTAX, 2, 8);
+    e = parse_fail("query {\n  a(b: )\n}", BYRON_EINVAL, 2, 8);
     cr_assert(fx_has_error(e, "Unexpected \")\""));
     json_object_put(e);
-    e = parse_fail("{ a(b: \"unterminated) }", BYRON_GRAPHQL_ESYNTAX, 1, 24);
+    e = parse_fail("{ a(b: \"unterminated) }", BYRON_EINVAL, 1, 24);
     cr_assert(fx_has_error(e, "Unterminated string"));
     json_object_put(e);
-    e = parse_fail("{ a(b: 01) }", BYRON_GRAPHQL_ESYNTAX, 1, 9);
+    e = parse_fail("{ a(b: 01) }", BYRON_EINVAL, 1, 9);
     json_object_put(e);
-    e = parse_fail("{ a(b: 1.) }", BYRON_GRAPHQL_ESYNTAX, 1, 10);
+    e = parse_fail("{ a(b: 1.) }", BYRON_EINVAL, 1, 10);
     json_object_put(e);
-    e = parse_fail("{ a(b: 12abc) }", BYRON_GRAPHQL_ESYNTAX, 1, 10);
+    e = parse_fail("{ a(b: 12abc) }", BYRON_EINVAL, 1, 10);
     json_object_put(e);
-    e = parse_fail("{ a(b: \"\\x\") }", BYRON_GRAPHQL_ESYNTAX, 1, 9);
+    e = parse_fail("{ a(b: \"\\x\") }", BYRON_EINVAL, 1, 9);
     cr_assert(fx_has_error(e, "Invalid character escape sequence"));
     json_object_put(e);
-    e = parse_fail("{ a(b: \"\\uD800\") }", BYRON_GRAPHQL_ESYNTAX, 1, 9);
+    e = parse_fail("{ a(b: \"\\uD800\") }", BYRON_EINVAL, 1, 9);
     json_object_put(e);
-    e = parse_fail("{ a ? }", BYRON_GRAPHQL_ESYNTAX, 1, 5);
+    e = parse_fail("{ a ? }", BYRON_EINVAL, 1, 5);
     cr_assert(fx_has_error(e, "Unexpected character"));
     json_object_put(e);
-    e = parse_fail("", BYRON_GRAPHQL_ESYNTAX, 1, 1);
+    e = parse_fail("", BYRON_EINVAL, 1, 1);
     json_object_put(e);
-    e = parse_fail("{}", BYRON_GRAPHQL_ESYNTAX, 1, 2);
+    e = parse_fail("{}", BYRON_EINVAL, 1, 2);
     json_object_put(e);
-    e = parse_fail("query Q($a: Int = $b) { a }", BYRON_GRAPHQL_ESYNTAX, 1, 19);
+    e = parse_fail("query Q($a: Int = $b) { a }", BYRON_EINVAL, 1, 19);
     cr_assert(fx_has_error(e, "variable in constant"));
     json_object_put(e);
-    e = parse_fail("fragment on on Dog { a }", BYRON_GRAPHQL_ESYNTAX, 1, 10);
+    e = parse_fail("fragment on on Dog { a }", BYRON_EINVAL, 1, 10);
     json_object_put(e);
-    e = parse_fail("fragment F Dog { a }", BYRON_GRAPHQL_ESYNTAX, 1, 12);
+    e = parse_fail("fragment F Dog { a }", BYRON_EINVAL, 1, 12);
     cr_assert(fx_has_error(e, "Expected \"on\""));
     json_object_put(e);
-    e = parse_fail("{ a }\n\ntype Dog { a: Int }", BYRON_GRAPHQL_ESYNTAX, 3, 1);
+    e = parse_fail("{ a }\n\ntype Dog { a: Int }", BYRON_EINVAL, 3, 1);
     cr_assert(fx_has_error(e, "not executable"));
     json_object_put(e);
-    e = parse_fail("{ a(b: \"caf\xc3\xa9) }", BYRON_GRAPHQL_ESYNTAX, 1, 16);
+    e = parse_fail("{ a(b: \"caf\xc3\xa9) }", BYRON_EINVAL, 1, 16);
     json_object_put(e);
-    json_object *codes = parse_fail("{ a .. }", BYRON_GRAPHQL_ESYNTAX, 1, 5);
+    json_object *codes = parse_fail("{ a .. }", BYRON_EINVAL, 1, 5);
     json_object *ext = NULL, *code = NULL;
     json_object_object_get_ex(json_object_array_get_idx(codes, 0), "extensions", &ext);
     json_object_object_get_ex(ext, "code", &code);
@@ -171,13 +171,13 @@ Test(parser, limits) {
     json_object *errors = NULL;
 
     lim.max_document_bytes = 10;
-    cr_assert_eq(byron_graphql_parse("{ aaaaaaaaaaaa }", 16, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse("{ aaaaaaaaaaaa }", 16, &lim, &doc, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "bytes"));
     json_object_put(errors);
 
     byron_graphql_limits_init(&lim);
     lim.max_tokens = 5;
-    cr_assert_eq(byron_graphql_parse("{ a b c d e f }", 15, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse("{ a b c d e f }", 15, &lim, &doc, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "tokens"));
     json_object_put(errors);
 
@@ -194,12 +194,12 @@ Test(parser, limits) {
     deep[j] = '\0';
     lim.max_document_bytes = 0;
     lim.max_tokens = 0;
-    cr_assert_eq(byron_graphql_parse(deep, j, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(deep, j, &lim, &doc, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "deeper than"));
     json_object_put(errors);
     memset(deep, '[', n);
     memcpy(deep, "{a(b:", 5);
-    cr_assert_eq(byron_graphql_parse(deep, n, &lim, &doc, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(deep, n, &lim, &doc, &errors), BYRON_ELIMIT);
     json_object_put(errors);
     free(deep);
 }
@@ -213,8 +213,8 @@ Test(parser, garbage_never_crashes) {
         for (size_t i = 0; i < len; i++) buf[i] = alphabet[rand_r(&seed) % (int)(sizeof(alphabet) - 1)];
         byron_graphql_document_t *doc = NULL;
         json_object *errors = NULL;
-        byron_graphql_status_t st = byron_graphql_parse(buf, len, NULL, &doc, &errors);
-        cr_assert(st == BYRON_GRAPHQL_OK || errors != NULL);
+        byron_status_t st = byron_graphql_parse(buf, len, NULL, &doc, &errors);
+        cr_assert(st == BYRON_OK || errors != NULL);
         byron_graphql_document_free(doc);
         json_object_put(errors);
     }
@@ -231,8 +231,8 @@ Test(parser, zero_limits_are_the_hard_maxima) {
     memcpy(src + 7 + n, ") }", 4);
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
-    byron_graphql_status_t st = byron_graphql_parse(src, strlen(src), &zero, &doc, &errors);
-    cr_assert_eq(st, BYRON_GRAPHQL_ELIMIT);
+    byron_status_t st = byron_graphql_parse(src, strlen(src), &zero, &doc, &errors);
+    cr_assert_eq(st, BYRON_ELIMIT);
     cr_assert_null(doc);
     const char *text = json_object_to_json_string(errors);
     cr_assert(strstr(text, "DOCUMENT_TOO_LARGE") || strstr(text, "DEPTH_LIMIT_EXCEEDED"), "%s", text);
@@ -240,7 +240,7 @@ Test(parser, zero_limits_are_the_hard_maxima) {
     /* Under the size cap: the depth cap answers. */
     src[7 + 300] = '\0';
     st = byron_graphql_parse(src, strlen(src), &zero, &doc, &errors);
-    cr_assert_eq(st, BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(st, BYRON_ELIMIT);
     cr_assert(strstr(json_object_to_json_string(errors), "DEPTH_LIMIT_EXCEEDED"), "%s",
               json_object_to_json_string(errors));
     json_object_put(errors);

@@ -169,8 +169,8 @@ Test(validate, schema_without_mutation_root) {
     byron_graphql_type_t *q = byron_graphql_schema_add_type(s, BYRON_GRAPHQL_OBJECT, "Query", NULL);
     byron_graphql_type_add_field(q, "a", "Int", NULL);
     byron_graphql_schema_set_roots(s, "Query", NULL, NULL);
-    char err[128];
-    cr_assert_eq(byron_graphql_schema_finalize(s, err, sizeof(err)), BYRON_GRAPHQL_OK, "%s", err);
+    byron_err_t err;
+    cr_assert_eq(byron_graphql_schema_finalize(s, &err), BYRON_OK, "%s", err.msg);
     json_object *e = fx_validate(s, "mutation { a }");
     cr_assert(fx_has_error(e, "not configured to execute mutation"));
     json_object_put(e);
@@ -184,8 +184,8 @@ Test(validate, limits) {
     byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL;
     const char *q = "{ dogs { ...F } } fragment F on Dog { id name nickname color barks }";
-    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
-    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_OK);
+    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "more than 5 fields"));
     json_object_put(errors);
     byron_graphql_document_free(doc);
@@ -196,16 +196,16 @@ Test(validate, limits) {
     for (int i = 0; i < 100; i++)
         n += (size_t)snprintf(chain + n, sizeof(chain) - n, " fragment F%d on Dog { ...F%d }", i, i + 1);
     snprintf(chain + n, sizeof(chain) - n, " fragment F100 on Dog { id name nickname color barks }");
-    cr_assert_eq(byron_graphql_parse(chain, strlen(chain), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
-    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(chain, strlen(chain), NULL, &doc, &errors), BYRON_OK);
+    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_ELIMIT);
     json_object_put(errors);
     byron_graphql_document_free(doc);
 
     byron_graphql_limits_init(&lim);
     lim.max_depth = 3;
     q = "{ dogs { friends { friends { name } } } }";
-    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
-    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_OK);
+    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "nested deeper than 3"));
     json_object_put(errors);
     byron_graphql_document_free(doc);
@@ -213,8 +213,8 @@ Test(validate, limits) {
     byron_graphql_limits_init(&lim);
     lim.max_aliases = 1;
     q = "{ a: hello b: hello(name: \"b\") }";
-    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_GRAPHQL_OK);
-    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_GRAPHQL_ELIMIT);
+    cr_assert_eq(byron_graphql_parse(q, strlen(q), NULL, &doc, &errors), BYRON_OK);
+    cr_assert_eq(byron_graphql_validate(S, doc, &lim, &errors), BYRON_ELIMIT);
     cr_assert(fx_has_error(errors, "aliases"));
     json_object_put(errors);
     byron_graphql_document_free(doc);

@@ -233,7 +233,7 @@ static void filter_types(gen_t *g, size_t idx) {
         add_field(g, filter, f->name, ref, NULL);
         char up[160];
         upper_snake(f->name, up, sizeof up);
-        if (byron_graphql_enum_add_value(ofield, up, NULL) != BYRON_GRAPHQL_OK)
+        if (byron_graphql_enum_add_value(ofield, up, NULL) != BYRON_OK)
             fail(g, "models[%zu].fields[%zu]: order field %s collides with another field", idx, i, up);
     }
     /* An indexed field named and/or/not would take a combinator's place. */
@@ -366,10 +366,10 @@ byron_status_t byron_component_schema(const byron_component_t *c, byron_graphql_
     if (!(g.s = byron_graphql_schema_new())) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
     generate(&g);
     if (!g.failed) {
-        char ferr[256];
+        byron_err_t ferr;
         byron_graphql_schema_set_roots(g.s, "Query", "Mutation", "Subscription");
-        if (byron_graphql_schema_finalize(g.s, ferr, sizeof ferr) != BYRON_GRAPHQL_OK)
-            fail(&g, "generated schema is invalid: %s", ferr);
+        if (byron_graphql_schema_finalize(g.s, &ferr) != BYRON_OK)
+            fail(&g, "generated schema is invalid: %s", ferr.msg);
     }
     if (g.failed) {
         byron_graphql_schema_free(g.s);

@@ -9,7 +9,7 @@
  *
  * Errors are JSON arrays in the GraphQL response format
  * ({message, locations, path, extensions: {code}}) because that is where they
- * end up; functions return a byron_graphql_status_t.
+ * end up; functions return a byron_status_t.
  *
  * Execution is synchronous: byron_graphql_execute() calls resolvers one at a
  * time on the calling thread and returns when the response is complete. It is
@@ -18,10 +18,12 @@
  * any number of threads executing concurrently; documents are read-only
  * after parsing and may be shared too.
  *
- * Dependencies: json-c only. See docs/graphql.md.
+ * Dependencies: json-c and Byron's lib/ (status, errors). See docs/graphql.md.
  */
 #ifndef BYRON_GRAPHQL_H
 #define BYRON_GRAPHQL_H
+
+#include "byron/status.h"
 
 #include <json-c/json.h>
 #include <stddef.h>
@@ -33,17 +35,19 @@ extern "C" {
 
 /* ---------------------------------------------------------------- status */
 
-typedef enum byron_graphql_status {
-    BYRON_GRAPHQL_OK = 0,
-    BYRON_GRAPHQL_ESYNTAX,  /* the document does not parse */
-    BYRON_GRAPHQL_ELIMIT,   /* a hard limit (size, tokens, depth, fields, deadline) was hit */
-    BYRON_GRAPHQL_EINVALID, /* validation failed, or a bad argument / schema / config */
-    BYRON_GRAPHQL_ENOMEM,   /* allocation failed */
-    BYRON_GRAPHQL_EDENIED,  /* the authorize hook refused a root field: nothing was executed */
-} byron_graphql_status_t;
-
-/* Human text for a status; static storage. */
-const char *byron_graphql_status_str(byron_graphql_status_t status);
+/* Every call that can fail returns a byron_status_t (byron/status.h), as the
+ * rest of Byron does:
+ *   BYRON_EINVAL     the document does not parse, or does not validate, or a
+ *                    bad argument / schema / variables
+ *   BYRON_ELIMIT     a hard limit (size, tokens, depth, fields, cost,
+ *                    deadline) was hit
+ *   BYRON_ENOMEM     allocation failed
+ *   BYRON_EREJECTED  the authorize hook refused a root field: nothing ran
+ * A caller that must tell a syntax error from a validation error reads the
+ * GraphQL error's extensions.code (BYRON_GRAPHQL_CODE_PARSE, _VALIDATION).
+ * What goes wrong in the caller's own hands (building a schema, picking an
+ * operation) comes back in a byron_err_t; what a GraphQL client caused comes
+ * back as errors in the response format. */
 
 /* `extensions.code` values used in errors. */
 #define BYRON_GRAPHQL_CODE_PARSE "GRAPHQL_PARSE_FAILED"
@@ -101,16 +105,16 @@ typedef enum byron_graphql_operation_kind {
  * frees with byron_graphql_document_free(). On failure *errors (if errors is
  * not NULL) is a new JSON array of one error with its location; the caller
  * puts it. `len` is the byte length of `src` (which need not be terminated). */
-byron_graphql_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
-                                           byron_graphql_document_t **out, json_object **errors);
+byron_status_t byron_graphql_parse(const char *src, size_t len, const byron_graphql_limits_t *limits,
+                                   byron_graphql_document_t **out, json_object **errors);
 void byron_graphql_document_free(byron_graphql_document_t *doc);
 
 /* Finds the operation that `operation_name` selects (NULL: the only one) and
- * reports its kind. Returns EINVALID with a message when there is none. */
-byron_graphql_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
-                                                        const char *operation_name,
-                                                        byron_graphql_operation_kind_t *kind, char *errbuf,
-                                                        size_t errlen);
+ * reports its kind. Returns BYRON_EINVAL with a message in err (if not NULL)
+ * when there is none. */
+byron_status_t byron_graphql_document_operation(const byron_graphql_document_t *doc,
+                                                const char *operation_name,
+                                                byron_graphql_operation_kind_t *kind, byron_err_t *err);
 
 /* ---------------------------------------------------------------- schema */
 
@@ -194,8 +198,7 @@ byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *sche
  * passed to the builder is copied, never kept. */
 byron_graphql_field_t *byron_graphql_type_add_field(byron_graphql_type_t *type, const char *name,
                                                     const char *type_ref, const char *description);
-byron_graphql_status_t byron_graphql_field_set_default(byron_graphql_field_t *field,
-                                                       json_object *default_json);
+byron_status_t byron_graphql_field_set_default(byron_graphql_field_t *field, json_object *default_json);
 byron_graphql_field_t *byron_graphql_field_add_arg(byron_graphql_field_t *field, const char *name,
                                                    const char *type_ref, json_object *default_json,
                                                    const char *description);
@@ -205,21 +208,20 @@ void byron_graphql_field_deprecate(byron_graphql_field_t *field, const char *rea
  * (the sidecar's generator stores what each generated field does and on
  * which model: sidecar/src/core/component_schema.h). */
 void byron_graphql_field_set_meta(byron_graphql_field_t *field, const void *meta, size_t size);
-byron_graphql_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, const char *name,
-                                                    const char *description);
+byron_status_t byron_graphql_enum_add_value(byron_graphql_type_t *type, const char *name,
+                                            const char *description);
 void byron_graphql_scalar_set_specified_by(byron_graphql_type_t *type, const char *url);
 
 /* Per-field resolver; takes precedence over the request's resolver. Like
  * every builder call, only before the schema is shared between threads. */
-byron_graphql_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema, const char *type,
-                                                         const char *field, byron_graphql_resolve_fn fn,
-                                                         void *udata);
+byron_status_t byron_graphql_schema_set_resolver(byron_graphql_schema_t *schema, const char *type,
+                                                 const char *field, byron_graphql_resolve_fn fn, void *udata);
 void byron_graphql_schema_set_roots(byron_graphql_schema_t *schema, const char *query, const char *mutation,
                                     const char *subscription);
 /* Resolves type references and checks the schema (names, kinds, non-empty
- * types, roots). After this the schema is read-only. */
-byron_graphql_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *schema, char *errbuf,
-                                                     size_t errlen);
+ * types, roots). After this the schema is read-only. On failure err (if not
+ * NULL) names what is wrong ("Order.total: unknown or malformed type ..."). */
+byron_status_t byron_graphql_schema_finalize(byron_graphql_schema_t *schema, byron_err_t *err);
 
 const byron_graphql_type_t *byron_graphql_schema_type(const byron_graphql_schema_t *schema, const char *name);
 byron_graphql_type_kind_t byron_graphql_type_kind(const byron_graphql_type_t *type);
@@ -233,9 +235,9 @@ char *byron_graphql_schema_print(const byron_graphql_schema_t *schema);
 
 /* Runs the validation rules (and the static depth / field / alias limits).
  * On failure *errors is a new JSON array (caller puts). */
-byron_graphql_status_t byron_graphql_validate(const byron_graphql_schema_t *schema,
-                                              const byron_graphql_document_t *doc,
-                                              const byron_graphql_limits_t *limits, json_object **errors);
+byron_status_t byron_graphql_validate(const byron_graphql_schema_t *schema,
+                                      const byron_graphql_document_t *doc,
+                                      const byron_graphql_limits_t *limits, json_object **errors);
 
 /* ---------------------------------------------------------------- execution */
 
@@ -262,14 +264,14 @@ typedef struct byron_graphql_request {
 /* Executes a validated document. *response is a new JSON object
  * {"data": ..., "errors": [...]} (errors only when there are some; no data
  * entry when the request failed before execution — bad variables, unknown
- * operation — in which case the status is EINVALID). */
-byron_graphql_status_t byron_graphql_execute(const byron_graphql_schema_t *schema,
-                                             const byron_graphql_request_t *request, json_object **response);
+ * operation — in which case the status is BYRON_EINVAL). */
+byron_status_t byron_graphql_execute(const byron_graphql_schema_t *schema,
+                                     const byron_graphql_request_t *request, json_object **response);
 
 /* Parse + validate + execute a query text: what both transports do.
  * *response is always set on return (caller puts). */
-byron_graphql_status_t byron_graphql_run(const byron_graphql_schema_t *schema, const char *query,
-                                         const byron_graphql_request_t *request, json_object **response);
+byron_status_t byron_graphql_run(const byron_graphql_schema_t *schema, const char *query,
+                                 const byron_graphql_request_t *request, json_object **response);
 
 /* ---------------------------------------------------------------- GraphQL over HTTP */
 
