@@ -13,13 +13,13 @@
  * Costs: CollectFields groups by response key with a linear scan, O(k²) in
  * the number of keys of one selection set, bounded by limits.max_fields.
  */
+#include "byron/clock.h"
 #include "internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct group {
     const char *key;
@@ -41,7 +41,7 @@ typedef struct exec {
     void *ctx;
     json_object *errors;
     json_object *path;
-    struct timespec deadline;
+    int64_t deadline; /* byron_clock_mono_ms() at which execution stops */
     bool has_deadline, deadline_hit, deadline_reported;
     json_object *event;   /* subscription event mode: the root field's value */
     json_object *no_args; /* the args of every field that declares none: {}, made once per execution */
@@ -186,13 +186,8 @@ static bool past_deadline(exec_t *ex, int64_t *remaining_ms) {
     if (!ex->has_deadline) return false;
     *remaining_ms = 0;
     if (ex->deadline_hit) return true;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms =
-        (int64_t)(ex->deadline.tv_sec - now.tv_sec) * 1000 + (ex->deadline.tv_nsec - now.tv_nsec) / 1000000;
-    if (now.tv_sec > ex->deadline.tv_sec ||
-        (now.tv_sec == ex->deadline.tv_sec && now.tv_nsec >= ex->deadline.tv_nsec))
-        ex->deadline_hit = true;
+    int64_t ms = ex->deadline - byron_clock_mono_ms();
+    if (ms <= 0) ex->deadline_hit = true;
     *remaining_ms = ms < 0 ? 0 : ms;
     return ex->deadline_hit;
 }
@@ -565,13 +560,7 @@ static byron_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
     ex->max_cost = gql_limit(lim->max_cost, BYRON_GRAPHQL_HARD_MAX_COST);
     {
         unsigned deadline_ms = (unsigned)gql_limit(lim->deadline_ms, BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS);
-        clock_gettime(CLOCK_MONOTONIC, &ex->deadline);
-        ex->deadline.tv_sec += deadline_ms / 1000;
-        ex->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
-        if (ex->deadline.tv_nsec >= 1000000000L) {
-            ex->deadline.tv_sec++;
-            ex->deadline.tv_nsec -= 1000000000L;
-        }
+        ex->deadline = byron_clock_mono_ms() + deadline_ms;
         ex->has_deadline = true;
     }
     return BYRON_OK;

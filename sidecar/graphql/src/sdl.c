@@ -5,33 +5,21 @@
  * Built-in scalars, built-in directives and introspection types are omitted,
  * as graphql-js printSchema() does.
  */
+#include "byron/buf.h"
 #include "internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The SDL text so far; oom: an append failed, the text is incomplete. */
 typedef struct out {
-    char *p;
-    size_t len, cap;
+    byron_buf_t b;
     bool oom;
 } out_t;
 
 static void put(out_t *o, const char *s) {
-    size_t n = strlen(s);
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 1024;
-        while (cap < o->len + n + 1) cap *= 2;
-        char *np = realloc(o->p, cap);
-        if (np == NULL) {
-            o->oom = true;
-            return;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n + 1);
-    o->len += n;
+    if (byron_buf_append(&o->b, s, strlen(s)) != 0) o->oom = true;
 }
 
 static void description(out_t *o, const char *desc, const char *indent) {
@@ -189,11 +177,12 @@ char *byron_graphql_schema_print(const byron_graphql_schema_t *s) {
         }
     }
     if (o.oom) {
-        free(o.p);
+        byron_buf_free(&o.b);
         return NULL;
     }
     /* One trailing newline, not two. */
-    if (o.len >= 2 && o.p[o.len - 1] == '\n' && o.p[o.len - 2] == '\n') o.p[--o.len] = '\0';
-    if (o.p == NULL) return strdup("");
-    return o.p;
+    char *p = o.b.buf;
+    if (o.b.len >= 2 && p[o.b.len - 1] == '\n' && p[o.b.len - 2] == '\n') p[--o.b.len] = '\0';
+    if (p == NULL) return strdup("");
+    return p;
 }

@@ -4,6 +4,7 @@
  * JSON variable values and AST literals, and printing JSON as GraphQL
  * literals for introspection's defaultValue and the SDL printer.
  */
+#include "byron/buf.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -138,6 +139,72 @@ static int json_fail(char *err, size_t errlen, const char *path, json_object *in
     return -1;
 }
 
+/* A list value: a JSON array item by item, or one value as a list of one. */
+static int coerce_json_list(const byron_graphql_type_t *type, json_object *in, json_object **out, char *err,
+                            size_t errlen, const char *path) {
+    json_object *arr = json_object_new_array();
+    if (json_object_get_type(in) != json_type_array) {
+        json_object *item = NULL;
+        if (gql_coerce_json(type->of, in, &item, err, errlen, path) < 0) {
+            json_object_put(arr);
+            return -1;
+        }
+        json_object_array_add(arr, item);
+        *out = arr;
+        return 0;
+    }
+    size_t n = json_object_array_length(in);
+    for (size_t i = 0; i < n; i++) {
+        char sub[300];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        json_object *item = NULL;
+        if (gql_coerce_json(type->of, json_object_array_get_idx(in, i), &item, err, errlen, sub) < 0) {
+            json_object_put(arr);
+            return -1;
+        }
+        json_object_array_add(arr, item);
+    }
+    *out = arr;
+    return 0;
+}
+
+/* An input object: no unknown fields, each field coerced or defaulted, the
+ * required ones present. */
+static int coerce_json_object(const byron_graphql_type_t *type, json_object *in, json_object **out, char *err,
+                              size_t errlen, const char *path) {
+    char tbuf[256];
+    if (json_object_get_type(in) != json_type_object)
+        return json_fail(err, errlen, path, in, "Expected type \"%s\" to be an object.", type->name);
+    json_object_object_foreach(in, key, val) {
+        (void)val;
+        if (gql_type_field(type, key) == NULL)
+            return json_fail(err, errlen, path, in, "Field \"%s\" is not defined by type \"%s\".", key,
+                             type->name);
+    }
+    json_object *obj = json_object_new_object();
+    for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
+        char sub[300];
+        snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
+        json_object *v = NULL;
+        if (json_object_object_get_ex(in, f->name, &v)) {
+            json_object *c = NULL;
+            if (gql_coerce_json(f->type, v, &c, err, errlen, sub) < 0) {
+                json_object_put(obj);
+                return -1;
+            }
+            json_object_object_add(obj, f->name, c);
+        } else if (f->default_json) {
+            json_object_object_add(obj, f->name, gql_field_default_new(f));
+        } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
+            json_object_put(obj);
+            return json_fail(err, errlen, path, in, "Field \"%s\" of required type \"%s\" was not provided.",
+                             f->name, gql_type_str(f->type, tbuf, sizeof(tbuf)));
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
 int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_object **out, char *err,
                     size_t errlen, const char *path) {
     char tbuf[256];
@@ -150,65 +217,8 @@ int gql_coerce_json(const byron_graphql_type_t *type, json_object *in, json_obje
     }
     if (type->kind == BYRON_GRAPHQL_NON_NULL) type = type->of;
     switch (type->kind) {
-    case BYRON_GRAPHQL_LIST: {
-        json_object *arr = json_object_new_array();
-        if (json_object_get_type(in) != json_type_array) {
-            json_object *item = NULL;
-            if (gql_coerce_json(type->of, in, &item, err, errlen, path) < 0) {
-                json_object_put(arr);
-                return -1;
-            }
-            json_object_array_add(arr, item);
-            *out = arr;
-            return 0;
-        }
-        size_t n = json_object_array_length(in);
-        for (size_t i = 0; i < n; i++) {
-            char sub[300];
-            snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-            json_object *item = NULL;
-            if (gql_coerce_json(type->of, json_object_array_get_idx(in, i), &item, err, errlen, sub) < 0) {
-                json_object_put(arr);
-                return -1;
-            }
-            json_object_array_add(arr, item);
-        }
-        *out = arr;
-        return 0;
-    }
-    case BYRON_GRAPHQL_INPUT_OBJECT: {
-        if (json_object_get_type(in) != json_type_object)
-            return json_fail(err, errlen, path, in, "Expected type \"%s\" to be an object.", type->name);
-        json_object_object_foreach(in, key, val) {
-            (void)val;
-            if (gql_type_field(type, key) == NULL)
-                return json_fail(err, errlen, path, in, "Field \"%s\" is not defined by type \"%s\".", key,
-                                 type->name);
-        }
-        json_object *obj = json_object_new_object();
-        for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
-            char sub[300];
-            snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
-            json_object *v = NULL;
-            if (json_object_object_get_ex(in, f->name, &v)) {
-                json_object *c = NULL;
-                if (gql_coerce_json(f->type, v, &c, err, errlen, sub) < 0) {
-                    json_object_put(obj);
-                    return -1;
-                }
-                json_object_object_add(obj, f->name, c);
-            } else if (f->default_json) {
-                json_object_object_add(obj, f->name, gql_field_default_new(f));
-            } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
-                json_object_put(obj);
-                return json_fail(err, errlen, path, in,
-                                 "Field \"%s\" of required type \"%s\" was not provided.", f->name,
-                                 gql_type_str(f->type, tbuf, sizeof(tbuf)));
-            }
-        }
-        *out = obj;
-        return 0;
-    }
+    case BYRON_GRAPHQL_LIST: return coerce_json_list(type, in, out, err, errlen, path);
+    case BYRON_GRAPHQL_INPUT_OBJECT: return coerce_json_object(type, in, out, err, errlen, path);
     case BYRON_GRAPHQL_ENUM:
         if (json_object_get_type(in) != json_type_string)
             return json_fail(err, errlen, path, in, "Enum \"%s\" cannot represent non-string value: %s.",
@@ -330,6 +340,79 @@ static int coerce_scalar_literal(const byron_graphql_type_t *t, const gql_value_
     return 0;
 }
 
+/* A list literal item by item (a variable not provided is an error for a
+ * non-null item), or one literal as a list of one. */
+static int coerce_literal_list(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
+                               json_object **out, char *err, size_t errlen) {
+    char tbuf[256];
+    json_object *arr = json_object_new_array();
+    if (v->kind != GQL_V_LIST) {
+        json_object *item = NULL;
+        int r = gql_coerce_literal(type->of, v, vars, &item, err, errlen);
+        if (r < 0) {
+            json_object_put(arr);
+            return -1;
+        }
+        json_object_array_add(arr, item);
+        *out = arr;
+        return 0;
+    }
+    for (const gql_value_t *i = v->items; i; i = i->next) {
+        json_object *item = NULL;
+        int r = gql_coerce_literal(type->of, i, vars, &item, err, errlen);
+        if (r < 0) {
+            json_object_put(arr);
+            return -1;
+        }
+        if (r == 1 && type->of->kind == BYRON_GRAPHQL_NON_NULL) {
+            json_object_put(arr);
+            return ERR("Variable \"$%s\" of required type \"%s\" was not provided.", i->str,
+                       gql_type_str(type->of, tbuf, sizeof(tbuf)));
+        }
+        json_object_array_add(arr, item);
+    }
+    *out = arr;
+    return 0;
+}
+
+/* An object literal: no unknown fields, each field coerced or defaulted, the
+ * required ones present. */
+static int coerce_literal_object(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
+                                 json_object **out, char *err, size_t errlen) {
+    char tbuf[256];
+    if (v->kind != GQL_V_OBJECT)
+        return ERR("Expected value of type \"%s\", found %s.", type->name, value_desc(v, tbuf, sizeof(tbuf)));
+    for (const gql_value_t *i = v->items; i; i = i->next)
+        if (gql_type_field(type, i->name) == NULL)
+            return ERR("Field \"%s\" is not defined by type \"%s\".", i->name, type->name);
+    json_object *obj = json_object_new_object();
+    for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
+        const gql_value_t *fv = NULL;
+        for (const gql_value_t *i = v->items; i; i = i->next)
+            if (strcmp(i->name, f->name) == 0) fv = i;
+        int r = 1;
+        json_object *c = NULL;
+        if (fv) {
+            r = gql_coerce_literal(f->type, fv, vars, &c, err, errlen);
+            if (r < 0) {
+                json_object_put(obj);
+                return -1;
+            }
+        }
+        if (r == 0) {
+            json_object_object_add(obj, f->name, c);
+        } else if (f->default_json) {
+            json_object_object_add(obj, f->name, gql_field_default_new(f));
+        } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
+            json_object_put(obj);
+            return ERR("Field \"%s.%s\" of required type \"%s\" was not provided.", type->name, f->name,
+                       gql_type_str(f->type, tbuf, sizeof(tbuf)));
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
 int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, json_object *vars,
                        json_object **out, char *err, size_t errlen) {
     char tbuf[256];
@@ -350,70 +433,8 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
     }
     if (type->kind == BYRON_GRAPHQL_NON_NULL) type = type->of;
     switch (type->kind) {
-    case BYRON_GRAPHQL_LIST: {
-        json_object *arr = json_object_new_array();
-        if (v->kind != GQL_V_LIST) {
-            json_object *item = NULL;
-            int r = gql_coerce_literal(type->of, v, vars, &item, err, errlen);
-            if (r < 0) {
-                json_object_put(arr);
-                return -1;
-            }
-            json_object_array_add(arr, item);
-            *out = arr;
-            return 0;
-        }
-        for (const gql_value_t *i = v->items; i; i = i->next) {
-            json_object *item = NULL;
-            int r = gql_coerce_literal(type->of, i, vars, &item, err, errlen);
-            if (r < 0) {
-                json_object_put(arr);
-                return -1;
-            }
-            if (r == 1 && type->of->kind == BYRON_GRAPHQL_NON_NULL) {
-                json_object_put(arr);
-                return ERR("Variable \"$%s\" of required type \"%s\" was not provided.", i->str,
-                           gql_type_str(type->of, tbuf, sizeof(tbuf)));
-            }
-            json_object_array_add(arr, item);
-        }
-        *out = arr;
-        return 0;
-    }
-    case BYRON_GRAPHQL_INPUT_OBJECT: {
-        if (v->kind != GQL_V_OBJECT)
-            return ERR("Expected value of type \"%s\", found %s.", type->name,
-                       value_desc(v, tbuf, sizeof(tbuf)));
-        for (const gql_value_t *i = v->items; i; i = i->next)
-            if (gql_type_field(type, i->name) == NULL)
-                return ERR("Field \"%s\" is not defined by type \"%s\".", i->name, type->name);
-        json_object *obj = json_object_new_object();
-        for (const byron_graphql_field_t *f = type->fields; f; f = f->next) {
-            const gql_value_t *fv = NULL;
-            for (const gql_value_t *i = v->items; i; i = i->next)
-                if (strcmp(i->name, f->name) == 0) fv = i;
-            int r = 1;
-            json_object *c = NULL;
-            if (fv) {
-                r = gql_coerce_literal(f->type, fv, vars, &c, err, errlen);
-                if (r < 0) {
-                    json_object_put(obj);
-                    return -1;
-                }
-            }
-            if (r == 0) {
-                json_object_object_add(obj, f->name, c);
-            } else if (f->default_json) {
-                json_object_object_add(obj, f->name, gql_field_default_new(f));
-            } else if (f->type->kind == BYRON_GRAPHQL_NON_NULL) {
-                json_object_put(obj);
-                return ERR("Field \"%s.%s\" of required type \"%s\" was not provided.", type->name, f->name,
-                           gql_type_str(f->type, tbuf, sizeof(tbuf)));
-            }
-        }
-        *out = obj;
-        return 0;
-    }
+    case BYRON_GRAPHQL_LIST: return coerce_literal_list(type, v, vars, out, err, errlen);
+    case BYRON_GRAPHQL_INPUT_OBJECT: return coerce_literal_object(type, v, vars, out, err, errlen);
     case BYRON_GRAPHQL_ENUM:
         if (v->kind != GQL_V_ENUM || gql_enum_value(type, v->str) == NULL) {
             if (v->kind == GQL_V_STRING)
@@ -468,28 +489,11 @@ int gql_coerce_arguments(const byron_graphql_field_t *defs, const gql_argument_t
 
 /* ---------------------------------------------------------------- printing */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf_t;
+/* A literal's text: byron_buf_t, whose failed append keeps what it holds
+ * (a literal cut short by an allocation failure is printed as far as it got). */
+static void sb_str(byron_buf_t *b, const char *s) { byron_buf_append(b, s, strlen(s)); }
 
-static void sb_put(sbuf_t *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (np == NULL) return;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf_t *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object *v, int depth) {
+static void print_literal(byron_buf_t *b, const byron_graphql_type_t *t, json_object *v, int depth) {
     const byron_graphql_type_t *nt = gql_type_nullable(t);
     json_type jt = json_object_get_type(v);
     if (depth > 64) {
@@ -529,8 +533,8 @@ static void print_literal(sbuf_t *b, const byron_graphql_type_t *t, json_object 
 }
 
 char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v) {
-    sbuf_t b = {0};
+    byron_buf_t b = {0};
     print_literal(&b, type, v, 0);
-    if (b.p == NULL) return strdup("null");
-    return b.p;
+    if (b.buf == NULL) return strdup("null");
+    return b.buf;
 }
