@@ -129,10 +129,11 @@ def check(code_text, doc_lines):
         return set(re.findall(r'\{"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument', code_text.get(rel, '')))
 
 
-    m = re.search(r'byron_gqlapi_flag_names\[\]\s*=\s*\{([^}]*)\}', code_text.get('sidecar/src/api/gqlapi_endpoint.c', ''))
-    GRAPHQL_FLAGS = set(re.findall(r'"([a-z0-9-]+)"', m.group(1))) if m else set()
-    SIDECAR_FLAGS = (getopt_flags('sidecar/src/main.c') | getopt_flags('sidecar/src/sink/verify.c') |
-                     getopt_flags('sidecar/src/sink/admin.c') | GRAPHQL_FLAGS)
+    # byron-sidecar's flags, every mode's: the rows of its settings table (sidecar/src/settings.c),
+    # OPT_<TYPE>("flag", ...) or {"flag", "BYRON_...", ...}.
+    SIDECAR_FLAGS = set(re.findall(r'(?:\bOPT_[A-Z0-9]+\(\s*|\{)"([a-z][a-z0-9-]*)",\s*(?:"BYRON_|NULL|T_)',
+                                   code_text.get('sidecar/src/settings.c', '')))
+    GRAPHQL_FLAGS = {f for f in SIDECAR_FLAGS if f.startswith('graphql-')}
     OPERATOR_FLAGS = getopt_flags('operator/src/main.c')
     # kubectl-byron's flags: its table in cli/src/cli_args.c ({F_X, "name", 'c', ...}).
     CLI_FLAGS = set(re.findall(r'\{F_[A-Z_]+,\s*"([a-z][a-z0-9-]*)"', code_text.get('cli/src/cli_args.c', '')))
@@ -166,7 +167,7 @@ def check(code_text, doc_lines):
 
     for d, i, t in doc_tokens(r'(?<![\w/`-])--([a-z][a-zA-Z0-9.-]*[a-zA-Z0-9])(?![\w*])', 1):
         if t.startswith('graphql-') and t not in GRAPHQL_FLAGS and not t.endswith('-'):
-            problem(f'{d}:{i}', f'flag --{t}: byron-sidecar has no such GraphQL flag (sidecar/src/api/gqlapi_endpoint.c)')
+            problem(f'{d}:{i}', f'flag --{t}: byron-sidecar has no such GraphQL flag (sidecar/src/settings.c)')
         elif t not in SIDECAR_FLAGS | OPERATOR_FLAGS | SCRIPT_FLAGS | OUTSIDE_FLAGS | CLI_FLAGS:
             problem(f'{d}:{i}', f'flag --{t}: no binary or script of ours has it (and it is not a known outside '
                                 f'tool\'s flag: add it to OUTSIDE_FLAGS in tools/check_docs.py if it is one)')
@@ -346,7 +347,7 @@ def check(code_text, doc_lines):
     for flag in sorted(SIDECAR_FLAGS):
         if not re.search(r'--%s\b' % re.escape(flag), all_docs) and not (
                 flag.startswith('graphql-') and re.search(r'`%s`' % re.escape(flag[len('graphql-'):]), all_docs)):
-            problem('sidecar/src/main.c', f'byron-sidecar --{flag} is in no doc: document it in docs/sidecar.md '
+            problem('sidecar/src/settings.c', f'byron-sidecar --{flag} is in no doc: document it in docs/sidecar.md '
                                           f'(or docs/graphql.md for --graphql-*)')
     for flag in sorted(OPERATOR_FLAGS):
         if not re.search(r'--%s\b' % re.escape(flag), read('docs/operator.md')):
@@ -442,7 +443,7 @@ def check(code_text, doc_lines):
 # The check must fail when the code changes under the docs: rename a flag, a metric, a
 # label, add a reason or a variable — in memory — and expect a problem naming each.
 DRIFTS = [
-    ('sidecar/src/main.c', '{"max-attempts", required_argument', '{"max-tries", required_argument',
+    ('sidecar/src/settings.c', 'OPT_INT("max-attempts",', 'OPT_INT("max-tries",',
      ['flag --max-attempts: byron-sidecar has no such flag', 'byron-sidecar --max-tries is in no doc']),
     ('operator/src/main.c', '{"resync-period", required_argument', '{"resync-seconds", required_argument',
      ['byron-operator --resync-seconds is not in docs/operator.md']),
@@ -452,8 +453,8 @@ DRIFTS = [
      ["byron_sink_consumer_pending: the doc lists labels ['consumer'], the code has ['lane']"]),
     ('operator/src/controller.h', '#define BYRON_REASON_READY', '#define BYRON_REASON_X "Exploded"\n#define BYRON_REASON_READY',
      ['condition reason Exploded is not described in the CRD', 'condition reason Exploded is not in docs/operator.md']),
-    ('sidecar/src/main.c', 'getenv("BYRON_MODE")', 'getenv("BYRON_RUN_MODE")',
-     ['environment variable BYRON_RUN_MODE is read here but in no doc']),
+    ('sidecar/src/settings.c', 'OPT_INT("workers", "BYRON_WORKERS"', 'OPT_INT("workers", "BYRON_WORKER_THREADS"',
+     ['environment variable BYRON_WORKER_THREADS is read here but in no doc']),
 ]
 
 

@@ -200,7 +200,9 @@ int main(int argc, char **argv) {
         byron_component_schema(comp, &e.schema, &err) != BYRON_OK)
         goto out;
     sc.component = comp;
-    if (!(sc.pool = byron_workpool_new(workers, 1024, NULL, &err))) goto out;
+    if (!(sc.pool = byron_workpool_new(workers, 1024, NULL, &err)) ||
+        byron_workpool_start(sc.pool, &err) != BYRON_OK)
+        goto out;
     byron_server_mount_t mount = {"/graphql", http_graphql, &e};
     byron_server_options_t so = {
         .bind_addr = "127.0.0.1", .port = port, .mounts = &mount, .nmounts = 1, .admin_port = -1};
@@ -215,7 +217,7 @@ out:
     if (rc) fprintf(stderr, "bench_graphql_engine: %s\n", err.msg);
     byron_server_free(srv);
     if (sc.pool) {
-        byron_workpool_drain(sc.pool);
+        byron_workpool_stop(sc.pool);
         byron_workpool_free(sc.pool);
     }
     byron_graphql_schema_free(e.schema);

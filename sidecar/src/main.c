@@ -1,4 +1,4 @@
-/* main.c — byron-sidecar: flags and environment, wiring, health, shutdown.
+/* main.c — byron-sidecar: settings, wiring, health, the order things start and stop.
  *
  * Threads (docs/sidecar.md): the HTTP service thread (libwebsockets, TCP port
  * + the sidecar's Unix socket), N workers (commands, cache reads, app calls),
@@ -6,7 +6,8 @@
  * one, which waits for SIGTERM/SIGINT and then drains.
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
- * mongoc_init, nats (implicitly opened, closed at exit). */
+ * mongoc_init, nats (implicitly opened, closed at exit). Every flag and
+ * variable is read by settings.c. */
 #include "admin.h"
 #include "auth.h"
 #include "byron/log.h"
@@ -15,13 +16,12 @@
 #include "component_schema.h"
 #include "gqlapi_endpoint.h"
 #include "server.h"
+#include "settings.h"
 #include "sidecar.h"
 #include "sink.h"
 #include "verify.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <getopt.h>
 #include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <signal.h>
@@ -40,240 +40,16 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
               domain, "detail", message, (char *)NULL);
 }
 
-typedef struct {
-    const char *mode, *config, *nats_url, *mongo_uri, *app_socket, *sidecar_socket, *bind;
-    int http_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms, stream_replicas;
-    int64_t stream_max_bytes;
-    int admin_port, rest_tcp, max_inflight_mib, jwks_min_refresh_ms, max_client_conns;
-    const char *jwks_file; /* keys from a mounted Secret instead of the issuer's JWKS */
-    int print_schema;
-    byron_gqlapi_options_t graphql; /* --graphql-* / BYRON_GRAPHQL_* */
-} settings_t;
-
-static const char *env_or(const char *name, const char *dflt) {
-    const char *v = getenv(name);
-    return v ? v : dflt;
+static void process_init(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    mongoc_init();
+    mongoc_log_set_handler(mongoc_log_to_json, NULL);
 }
 
-static int parse_int(const char *flag, const char *s, int min, int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < min || v > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %d and %d\n", flag, s, min, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-static void usage(FILE *f) {
-    fprintf(
-        f,
-        "usage: byron-sidecar --mode=api|sink [options]\n"
-        "       byron-sidecar --mode=verify --help   the fold checker (docs/consistency.md)\n"
-        "       byron-sidecar --mode=admin --help    status, events, dead letters (docs/cli.md)\n"
-        "  --mode M              api or sink (env BYRON_MODE)\n"
-        "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
-        "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
-        "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
-        "  --app-socket PATH     the app's socket (env BYRON_APP_SOCKET; unset or empty: no app)\n"
-        "  --sidecar-socket PATH this sidecar's socket for the app (env BYRON_SIDECAR_SOCKET,\n"
-        "                        default /var/run/byron/sidecar.sock; empty: none)\n"
-        "  --http-port N         the public port: GraphQL (env BYRON_HTTP_PORT, default 8080; 0: any)\n"
-        "  --admin-port N        /healthz /readyz /metrics (env BYRON_ADMIN_PORT, default 9090; 0: any;\n"
-        "                        -1: none) — keep it out of the Service\n"
-        "  --rest-over-tcp       serve /v1/commands, /v1/cache, /v1/meta on the public port too, with the\n"
-        "                        same authentication as GraphQL (env BYRON_REST_TCP=1; default: app socket "
-        "only)\n"
-        "  --max-inflight-mib N  request bodies held at once before 503 (env BYRON_MAX_INFLIGHT_MIB,\n"
-        "                        default 64, 1..1024)\n"
-        "  --max-client-connections N  public-port connections from one address (env\n"
-        "                        BYRON_MAX_CLIENT_CONNECTIONS, default 256, 1..100000)\n"
-        "  --auth-jwks-file PATH token keys from this JWK Set file (a mounted Secret) instead of the\n"
-        "                        issuer's (env BYRON_AUTH_JWKS_FILE)\n"
-        "  --bind ADDR           listen address (env BYRON_BIND, default all interfaces)\n"
-        "  --workers N           worker threads (env BYRON_WORKERS, default 8)\n"
-        "  --queue N             queued requests before 503 (env BYRON_QUEUE, default 256)\n"
-        "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
-        "  --max-attempts N      optimistic-concurrency attempts (env BYRON_MAX_ATTEMPTS, default 10)\n"
-        "  --state-wait-ms N     how long a command waits for the cache to reach the aggregate's\n"
-        "                        version (env BYRON_STATE_WAIT_MS, default 5000)\n"
-        "  --log-level L         debug|info|warn|error (env BYRON_LOG_LEVEL, default info)\n"
-        "  --version, --help\n");
-    byron_gqlapi_usage(f);
-}
-
-static int env_int(const char *name, int dflt, int min, int max, int *out) {
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        *out = dflt;
-        return 0;
-    }
-    return parse_int(name, v, min, max, out);
-}
-
-static int env_int64(const char *name, int64_t dflt, int64_t min, int64_t max, int64_t *out) {
-    const char *v = getenv(name);
-    char *end;
-    *out = dflt;
-    if (!v || !*v) return 0;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %lld and %lld\n", name, v,
-                (long long)min, (long long)max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
-    memset(s, 0, sizeof *s);
-    s->mode = getenv("BYRON_MODE");
-    s->config = env_or("BYRON_CONFIG", "/etc/byron/component.json");
-    s->nats_url = getenv("BYRON_NATS_URL");
-    s->mongo_uri = getenv("BYRON_MONGO_URI");
-    s->app_socket = getenv("BYRON_APP_SOCKET");
-    s->sidecar_socket = env_or("BYRON_SIDECAR_SOCKET", "/var/run/byron/sidecar.sock");
-    s->bind = getenv("BYRON_BIND");
-    if (env_int("BYRON_HTTP_PORT", 8080, 0, 65535, &s->http_port) ||
-        env_int("BYRON_WORKERS", 8, 1, 256, &s->workers) ||
-        env_int("BYRON_QUEUE", 256, 1, 100000, &s->queue) ||
-        env_int("BYRON_APP_TIMEOUT_MS", 5000, 10, 600000, &s->app_timeout_ms) ||
-        env_int("BYRON_MAX_ATTEMPTS", 10, 1, 1000, &s->max_attempts) ||
-        env_int("BYRON_STATE_WAIT_MS", 5000, 10, 600000, &s->state_wait_ms) ||
-        env_int("BYRON_STREAM_REPLICAS", 1, 1, 5, &s->stream_replicas) ||
-        env_int64("BYRON_STREAM_MAX_BYTES", -1, -1, INT64_MAX, &s->stream_max_bytes) ||
-        env_int("BYRON_ADMIN_PORT", 9090, -1, 65535, &s->admin_port) ||
-        env_int("BYRON_REST_TCP", 0, 0, 1, &s->rest_tcp) ||
-        env_int("BYRON_MAX_INFLIGHT_MIB", 64, 1, 1024, &s->max_inflight_mib) ||
-        env_int("BYRON_MAX_CLIENT_CONNECTIONS", 256, 1, 100000, &s->max_client_conns) ||
-        env_int("BYRON_AUTH_JWKS_MIN_REFRESH_MS", 10000, 100, 3600000, &s->jwks_min_refresh_ms))
-        return 2;
-    s->jwks_file = getenv("BYRON_AUTH_JWKS_FILE");
-    byron_err_t gerr = {0};
-    const char *lv = getenv("BYRON_LOG_LEVEL");
-    if (lv && *lv && (*level = byron_log_level_parse(lv)) < 0) {
-        fprintf(stderr, "byron-sidecar: BYRON_LOG_LEVEL: unknown level \"%s\" (debug, info, warn, error)\n",
-                lv);
-        return 2;
-    }
-    /* The sink's settings are checked here too, so that --print-schema checks
-     * every setting the environment carries (sink.h). */
-    byron_sink_options_t sink_env = {0};
-    if (byron_sink_options_from_env(&sink_env, &gerr) != BYRON_OK) {
-        fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
-        return 2;
-    }
-    byron_gqlapi_options_init(&s->graphql);
-    if (byron_gqlapi_options_from_env(&s->graphql, &gerr) != BYRON_OK) {
-        fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
-        return 2;
-    }
-    static const struct option base[] = {{"mode", required_argument, NULL, 'm'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {"nats-url", required_argument, NULL, 'n'},
-                                         {"mongo-uri", required_argument, NULL, 'o'},
-                                         {"app-socket", required_argument, NULL, 'a'},
-                                         {"sidecar-socket", required_argument, NULL, 's'},
-                                         {"http-port", required_argument, NULL, 'p'},
-                                         {"bind", required_argument, NULL, 'b'},
-                                         {"workers", required_argument, NULL, 'w'},
-                                         {"queue", required_argument, NULL, 'q'},
-                                         {"app-timeout-ms", required_argument, NULL, 't'},
-                                         {"max-attempts", required_argument, NULL, 'x'},
-                                         {"state-wait-ms", required_argument, NULL, 'W'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"version", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"print-schema", no_argument, NULL, 'P'},
-                                         {"admin-port", required_argument, NULL, 'A'},
-                                         {"rest-over-tcp", no_argument, NULL, 'T'},
-                                         {"max-inflight-mib", required_argument, NULL, 'I'},
-                                         {"max-client-connections", required_argument, NULL, 'C'},
-                                         {"auth-jwks-file", required_argument, NULL, 'J'}};
-    /* The base options, then one per GraphQL setting (gqlapi_endpoint.c). */
-    struct option opts[sizeof base / sizeof base[0] + 32];
-    size_t nopts = sizeof base / sizeof base[0];
-    memcpy(opts, base, sizeof base);
-    for (size_t i = 0; byron_gqlapi_flag_names[i] && nopts + 1 < sizeof opts / sizeof opts[0]; i++)
-        opts[nopts++] = (struct option){byron_gqlapi_flag_names[i], required_argument, NULL, 'G'};
-    opts[nopts] = (struct option){NULL, 0, NULL, 0};
-    int c, li = 0;
-    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
-        switch (c) {
-        case 'P': s->print_schema = 1; break;
-        case 'T': s->rest_tcp = 1; break;
-        case 'J': s->jwks_file = optarg; break;
-        case 'A':
-            if (parse_int("--admin-port", optarg, -1, 65535, &s->admin_port)) return 2;
-            break;
-        case 'I':
-            if (parse_int("--max-inflight-mib", optarg, 1, 1024, &s->max_inflight_mib)) return 2;
-            break;
-        case 'C':
-            if (parse_int("--max-client-connections", optarg, 1, 100000, &s->max_client_conns)) return 2;
-            break;
-        case 'G':
-            if (byron_gqlapi_option_set(&s->graphql, opts[li].name + strlen("graphql-"), optarg, &gerr)) {
-                fprintf(stderr, "byron-sidecar: %s\n", gerr.msg);
-                return 2;
-            }
-            break;
-        case 'm': s->mode = optarg; break;
-        case 'c': s->config = optarg; break;
-        case 'n': s->nats_url = optarg; break;
-        case 'o': s->mongo_uri = optarg; break;
-        case 'a': s->app_socket = optarg; break;
-        case 's': s->sidecar_socket = optarg; break;
-        case 'b': s->bind = optarg; break;
-        case 'p':
-            if (parse_int("--http-port", optarg, 0, 65535, &s->http_port)) return 2;
-            break;
-        case 'w':
-            if (parse_int("--workers", optarg, 1, 256, &s->workers)) return 2;
-            break;
-        case 'q':
-            if (parse_int("--queue", optarg, 1, 100000, &s->queue)) return 2;
-            break;
-        case 't':
-            if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2;
-            break;
-        case 'x':
-            if (parse_int("--max-attempts", optarg, 1, 1000, &s->max_attempts)) return 2;
-            break;
-        case 'W':
-            if (parse_int("--state-wait-ms", optarg, 10, 600000, &s->state_wait_ms)) return 2;
-            break;
-        case 'l':
-            if ((*level = byron_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "byron-sidecar: --log-level: unknown level \"%s\"\n", optarg);
-                return 2;
-            }
-            break;
-        case 'v': printf("byron-sidecar %s\n", BYRON_VERSION); return 1;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (s->print_schema) return 0; /* needs only --config */
-    const char *missing = !s->mode                          ? "--mode (or BYRON_MODE)"
-                          : !s->nats_url || !*s->nats_url   ? "--nats-url (or BYRON_NATS_URL)"
-                          : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
-                                                            : NULL;
-    if (missing) {
-        fprintf(stderr, "byron-sidecar: %s is required\n", missing);
-        return 2;
-    }
-    if (strcmp(s->mode, "api") != 0 && strcmp(s->mode, "sink") != 0) {
-        fprintf(stderr, "byron-sidecar: --mode: \"%s\" is not api or sink\n", s->mode);
-        return 2;
-    }
-    if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
-    if (s->sidecar_socket && !*s->sidecar_socket) s->sidecar_socket = NULL;
-    return 0;
+static void process_cleanup(void) {
+    mongoc_cleanup();
+    curl_global_cleanup();
+    nats_CloseAndWait(2000);
 }
 
 typedef struct {
@@ -326,60 +102,227 @@ static void sink_readiness(void *sink, json_object *checks, int *ready) {
     byron_sink_readiness(sink, checks, ready);
 }
 
-int main(int argc, char **argv) {
-    if (byron_admin_requested(argc, argv)) { /* one-shot operations (kubectl byron), not a server */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        mongoc_init();
-        mongoc_log_set_handler(mongoc_log_to_json, NULL);
-        int arc = byron_admin_main(argc, argv);
-        mongoc_cleanup();
-        curl_global_cleanup();
-        nats_CloseAndWait(2000);
-        return arc;
-    }
-    if (byron_verify_requested(argc, argv)) { /* a one-shot check, not a server */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        mongoc_init();
-        mongoc_log_set_handler(mongoc_log_to_json, NULL);
-        int vrc = byron_verify_main(argc, argv);
-        mongoc_cleanup();
-        curl_global_cleanup();
-        nats_CloseAndWait(2000);
-        return vrc;
-    }
-    settings_t s;
-    int level = BYRON_LOG_INFO;
-    int rc = parse_settings(argc, argv, &s, &level);
-    if (rc) return rc == 1 ? 0 : 2;
-    byron_log_setup("sidecar", (byron_log_level_t)level, 2);
+/* ---- the running sidecar: what starts, in order, and stops in reverse ---- */
 
-    byron_err_t err = {0};
-    if (s.print_schema) { /* exactly the start-up checks of both modes, then the SDL */
-        byron_component_t *checked = NULL;
-        byron_graphql_schema_t *schema = NULL;
-        if (byron_component_load(s.config, &checked, &err) != BYRON_OK) { /* the message names the file */
-            fprintf(stderr, "byron-sidecar: %s\n", err.msg);
-            return 2;
-        }
-        if (byron_component_schema(checked, &schema, &err) != BYRON_OK) {
-            fprintf(stderr, "byron-sidecar: %s: %s\n", s.config, err.msg);
-            byron_component_free(checked);
-            return 2;
-        }
-        char *sdl = byron_graphql_schema_print(schema);
-        fputs(sdl ? sdl : "", stdout);
-        free(sdl);
-        byron_graphql_schema_free(schema);
-        byron_component_free(checked);
-        return sdl ? 0 : 1;
-    }
-    byron_component_t *comp = NULL;
-    if (byron_component_load(s.config, &comp, &err) != BYRON_OK) {
-        byron_log(BYRON_LOG_ERROR, "invalid component config", "error", err.msg, (char *)NULL);
-        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
-        return 2;
-    }
+typedef struct run {
+    const byron_settings_t *s;
+    byron_sidecar_t sc;
+    byron_server_t *srv;
+    byron_gqlapi_t *gql;
+    health_ctx_t hc;
+    pthread_t health;
+    int health_running;
+} run_t;
 
+static int api_mode(const run_t *r) { return strcmp(r->s->mode, "api") == 0; }
+
+static byron_status_t start_stream(run_t *r, byron_err_t *err) {
+    const byron_component_t *comp = r->sc.component;
+    char client_name[160];
+    snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component,
+             r->s->mode);
+    /* With NATS users (a credentials file) the operator owns the streams. */
+    byron_stream_options_t so = {.url = r->s->nats_url,
+                                 .client_name = client_name,
+                                 .replicas = r->s->stream_replicas,
+                                 .max_bytes = r->s->stream_max_bytes,
+                                 .verify_only = byron_nats_settings_have_user(&r->s->nats),
+                                 .request_timeout_ms = 5000,
+                                 .nats = &r->s->nats};
+    return (r->sc.stream = byron_stream_new(comp, &so, err)) ? BYRON_OK : err->code;
+}
+static void stop_stream(run_t *r) { byron_stream_free(r->sc.stream); }
+
+static byron_status_t start_cache(run_t *r, byron_err_t *err) {
+    r->sc.cache = byron_cache_new(r->sc.component, r->s->mongo_uri, r->s->workers + 2, err);
+    return r->sc.cache ? BYRON_OK : err->code;
+}
+static void stop_cache(run_t *r) { byron_cache_free(r->sc.cache); }
+
+static byron_status_t start_app(run_t *r, byron_err_t *err) {
+    if (!r->s->app_socket) return BYRON_OK;
+    r->sc.app = byron_app_new(r->s->app_socket, r->s->app_timeout_ms, r->sc.metrics, err);
+    return r->sc.app ? BYRON_OK : err->code;
+}
+static void stop_app(run_t *r) { byron_app_free(r->sc.app); }
+
+/* api mode: commands and the callers' identity. */
+static byron_status_t start_commands(run_t *r, byron_err_t *err) {
+    if (!api_mode(r)) return BYRON_OK;
+    byron_commands_options_t co = {.component = r->sc.component,
+                                   .stream = r->sc.stream,
+                                   .cache = r->sc.cache,
+                                   .app = r->sc.app,
+                                   .metrics = r->sc.metrics,
+                                   .max_attempts = r->s->max_attempts,
+                                   .state_wait_ms = r->s->state_wait_ms,
+                                   .app_timeout_ms = r->s->app_timeout_ms};
+    if (!(r->sc.commands = byron_commands_new(&co, err))) return err->code;
+    byron_auth_options_t ao = {.settings = byron_access_settings(r->sc.component->access),
+                               .keys_file = r->s->jwks_file,
+                               .min_refresh_ms = r->s->jwks_min_refresh_ms,
+                               .metrics = r->sc.metrics};
+    return (r->sc.auth = byron_auth_new(&ao, err)) ? BYRON_OK : err->code;
+}
+static void stop_commands(run_t *r) {
+    byron_auth_free(r->sc.auth);
+    byron_commands_free(r->sc.commands);
+}
+
+/* sink mode: the lanes, made (no thread yet); freed after the server (its
+ * readiness reads them), before the stream and the cache they use. */
+static byron_status_t start_sink(run_t *r, byron_err_t *err) {
+    if (api_mode(r)) return BYRON_OK;
+    byron_sink_options_t ko = r->s->sink;
+    ko.component = r->sc.component;
+    ko.stream = r->sc.stream;
+    ko.cache = r->sc.cache;
+    ko.app = r->sc.app;
+    ko.metrics = r->sc.metrics;
+    if (!(r->sc.sink = byron_sink_new(&ko, err))) return err->code;
+    r->sc.mode_readiness = sink_readiness;
+    r->sc.mode_readiness_arg = r->sc.sink;
+    return BYRON_OK;
+}
+static void stop_sink(run_t *r) { byron_sink_free(r->sc.sink); }
+
+/* sink mode: the lanes run once what they report to (/readyz) is up; they
+ * stop (settling the events in hand) while it still answers: a stopped sink
+ * is still read, only freed later. */
+static byron_status_t start_lanes(run_t *r, byron_err_t *err) {
+    return r->sc.sink ? byron_sink_start(r->sc.sink, err) : BYRON_OK;
+}
+static void stop_lanes(run_t *r) { byron_sink_stop(r->sc.sink); }
+
+/* Freed after the server: a request its thread read just before `draining`
+ * is answered "shutting down" by the stopped pool, not by a freed one. */
+static byron_status_t start_pool(run_t *r, byron_err_t *err) {
+    if (!(r->sc.pool = byron_workpool_new(r->s->workers, r->s->queue, r->sc.metrics, err))) return err->code;
+    return byron_workpool_start(r->sc.pool, err);
+}
+static void stop_pool(run_t *r) { byron_workpool_free(r->sc.pool); }
+
+/* api mode: run the commands a sink's app sends (command_relay.h); stopped
+ * before the pool, so that relayed commands stop reaching it. */
+static byron_status_t start_relay(run_t *r, byron_err_t *err) {
+    return r->sc.commands ? byron_command_relay_serve(&r->sc, err) : BYRON_OK;
+}
+static void stop_relay(run_t *r) { byron_stream_unserve(r->sc.stream); }
+
+/* api mode: the GraphQL API on /graphql (HTTP and WebSocket). Stopped after
+ * the server: its last callbacks queue work for the ws workers. */
+static byron_status_t start_graphql(run_t *r, byron_err_t *err) {
+    if (!r->sc.commands) return BYRON_OK;
+    if (!(r->gql = byron_gqlapi_new(&r->sc, &r->s->graphql, err))) return err->code;
+    return byron_gqlapi_start(r->gql, err);
+}
+static void stop_graphql(run_t *r) {
+    byron_gqlapi_stop(r->gql);
+    byron_gqlapi_free(r->gql);
+}
+
+/* The sidecar's socket is served before the app is up: the app may call it while starting. */
+static byron_status_t start_server(run_t *r, byron_err_t *err) {
+    const byron_settings_t *s = r->s;
+    byron_server_options_t so = {.bind_addr = s->bind,
+                                 .port = s->http_port,
+                                 .unix_path = s->sidecar_socket,
+                                 .admin_port = s->admin_port,
+                                 .rest_tcp = s->rest_tcp,
+                                 .max_inflight_bytes = (size_t)s->max_inflight_mib << 20,
+                                 .max_conns_per_client = (unsigned)s->max_client_conns};
+    byron_server_mount_t mounts[2];
+    if (r->gql) {
+        so.nmounts = byron_gqlapi_mounts(r->gql, mounts);
+        so.mounts = mounts;
+        so.ws_protocol = byron_gqlapi_ws_protocol(r->gql);
+    }
+    return (r->srv = byron_server_new(&r->sc, &so, err)) ? BYRON_OK : err->code;
+}
+static void stop_server(run_t *r) { byron_server_free(r->srv); }
+
+/* Nothing to start; stopped while the server still runs: the pool finishes
+ * what it holds and joins, the ws workers stop waking the server's loop. */
+static byron_status_t start_quiesce(run_t *r, byron_err_t *err) {
+    (void)r;
+    (void)err;
+    return BYRON_OK;
+}
+static void stop_quiesce(run_t *r) {
+    byron_workpool_stop(r->sc.pool);
+    byron_gqlapi_request_stop(r->gql);
+}
+
+static byron_status_t start_health(run_t *r, byron_err_t *err) {
+    r->hc.sc = &r->sc;
+    if (pthread_create(&r->health, NULL, health_thread, &r->hc) != 0)
+        return byron_err_set(err, BYRON_EIO, "cannot start the health thread");
+    r->health_running = 1;
+    return BYRON_OK;
+}
+static void stop_health(run_t *r) {
+    atomic_store(&r->hc.stop, 1);
+    if (r->health_running) pthread_join(r->health, NULL);
+}
+
+typedef struct {
+    byron_status_t (*start)(run_t *, byron_err_t *);
+    void (*stop)(run_t *);
+} step_t;
+
+static const step_t STEPS[] = {
+    {start_stream, stop_stream},     {start_cache, stop_cache},     {start_app, stop_app},
+    {start_commands, stop_commands}, {start_sink, stop_sink},       {start_pool, stop_pool},
+    {start_relay, stop_relay},       {start_graphql, stop_graphql}, {start_server, stop_server},
+    {start_lanes, stop_lanes},       {start_quiesce, stop_quiesce}, {start_health, stop_health},
+};
+#define NSTEPS (sizeof STEPS / sizeof STEPS[0])
+
+/* Starts the steps in order until one refuses; returns how many stop_all
+ * must stop: the refused one too (its stop undoes what it did start: every
+ * stop takes a part that is absent or half-made). *ok: all started. */
+static size_t start_all(run_t *r, int *ok, byron_err_t *err) {
+    size_t n = 0;
+    while (n < NSTEPS && STEPS[n].start(r, err) == BYRON_OK) n++;
+    *ok = n == NSTEPS;
+    if (*ok) return n;
+    byron_log(BYRON_LOG_ERROR, "cannot start", "error", err->msg, (char *)NULL);
+    fprintf(stderr, "byron-sidecar: %s\n", err->msg);
+    return n + 1;
+}
+
+static void stop_all(run_t *r, size_t started) {
+    while (started > 0) STEPS[--started].stop(r);
+}
+
+static void log_started(const run_t *r) {
+    const byron_component_t *comp = r->sc.component;
+    const byron_settings_t *s = r->s;
+    char port[16], admin[16];
+    snprintf(port, sizeof port, "%d", byron_server_port(r->srv));
+    snprintf(admin, sizeof admin, "%d", byron_server_admin_port(r->srv));
+    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s->mode, "component",
+              comp->component, "namespace", comp->namespace_, "stream", comp->stream, "http_port", port,
+              "admin_port", admin, "sidecar_socket", s->sidecar_socket ? s->sidecar_socket : "", "app_socket",
+              s->app_socket ? s->app_socket : "", "cache_database", byron_cache_database(r->sc.cache),
+              (char *)NULL);
+}
+
+/* SIGTERM: refuse new work, let queued and running work finish and be answered. */
+static void drain(run_t *r) {
+    atomic_store(&r->sc.draining, 1);
+    byron_gqlapi_drain(r->gql, 1000); /* WebSocket clients: 1001, reconnect elsewhere */
+    byron_workpool_stop(r->sc.pool);
+    for (int i = 0; i < 100 && byron_server_inflight(r->srv) > 0; i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, 100 * 1000000L}; /* let the last answers reach their sockets */
+    nanosleep(&ts, NULL);
+}
+
+/* api or sink mode until SIGTERM or SIGINT. */
+static int serve(const byron_settings_t *s, byron_component_t *comp) {
     /* Signals are handled by this thread only (sigwait below): block them
      * before any thread starts, so every thread inherits the mask. */
     sigset_t sigs;
@@ -388,140 +331,81 @@ int main(int argc, char **argv) {
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    mongoc_init();
-    mongoc_log_set_handler(mongoc_log_to_json, NULL);
-
-    byron_sidecar_t sc;
-    memset(&sc, 0, sizeof sc);
-    pthread_mutex_init(&sc.health.lock, NULL);
-    sc.mode = s.mode;
-    sc.component = comp;
-    sc.metrics = byron_metrics_new();
-    byron_server_t *srv = NULL;
-    byron_gqlapi_t *gql = NULL;
-    pthread_t health;
-    health_ctx_t hc = {.sc = &sc};
-    int health_started = 0;
-    rc = 1;
-    char client_name[160];
-    snprintf(client_name, sizeof client_name, "byron-sidecar/%s/%s/%s", comp->namespace_, comp->component,
-             s.mode);
-    /* With NATS users (a credentials file) the operator owns the streams. */
-    byron_stream_options_t so = {.url = s.nats_url,
-                                 .client_name = client_name,
-                                 .replicas = s.stream_replicas,
-                                 .max_bytes = s.stream_max_bytes,
-                                 .verify_only = getenv("BYRON_NATS_CREDS") && *getenv("BYRON_NATS_CREDS"),
-                                 .request_timeout_ms = 5000};
-    if (!(sc.stream = byron_stream_new(comp, &so, &err))) goto out;
-    if (!(sc.cache = byron_cache_new(comp, s.mongo_uri, s.workers + 2, &err))) goto out;
-    if (s.app_socket && !(sc.app = byron_app_new(s.app_socket, s.app_timeout_ms, sc.metrics, &err))) goto out;
-    if (strcmp(s.mode, "api") == 0) {
-        byron_commands_options_t co = {.component = comp,
-                                       .stream = sc.stream,
-                                       .cache = sc.cache,
-                                       .app = sc.app,
-                                       .metrics = sc.metrics,
-                                       .max_attempts = s.max_attempts,
-                                       .state_wait_ms = s.state_wait_ms,
-                                       .app_timeout_ms = s.app_timeout_ms};
-        if (!(sc.commands = byron_commands_new(&co, &err))) goto out;
-        byron_auth_options_t ao = {.settings = byron_access_settings(comp->access),
-                                   .keys_file = s.jwks_file,
-                                   .min_refresh_ms = s.jwks_min_refresh_ms,
-                                   .metrics = sc.metrics};
-        if (!(sc.auth = byron_auth_new(&ao, &err))) goto out;
+    process_init();
+    run_t r = {.s = s};
+    pthread_mutex_init(&r.sc.health.lock, NULL);
+    r.sc.mode = s->mode;
+    r.sc.component = comp;
+    r.sc.metrics = byron_metrics_new();
+    byron_err_t err = {0};
+    int ok = 0;
+    size_t started = start_all(&r, &ok, &err);
+    int rc = ok ? 0 : 1;
+    if (!rc) {
+        log_started(&r);
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                  (char *)NULL);
+        drain(&r);
     }
-    if (strcmp(s.mode, "sink") == 0) {
-        byron_sink_options_t ko = {
-            .component = comp, .stream = sc.stream, .cache = sc.cache, .app = sc.app, .metrics = sc.metrics};
-        if (byron_sink_options_from_env(&ko, &err) != BYRON_OK || !(sc.sink = byron_sink_new(&ko, &err)))
-            goto out;
-        sc.mode_readiness = sink_readiness;
-        sc.mode_readiness_arg = sc.sink;
-    }
-    if (!(sc.pool = byron_workpool_new(s.workers, s.queue, sc.metrics, &err))) goto out;
-    /* api mode: run the commands a sink's app sends (command_relay.h) */
-    if (sc.commands && byron_command_relay_serve(&sc, &err) != BYRON_OK) goto out;
-    /* The sidecar's socket is served before the app is up: the app may call it while starting. */
-    byron_server_options_t sopts = {.bind_addr = s.bind,
-                                    .port = s.http_port,
-                                    .unix_path = s.sidecar_socket,
-                                    .admin_port = s.admin_port,
-                                    .rest_tcp = s.rest_tcp,
-                                    .max_inflight_bytes = (size_t)s.max_inflight_mib << 20,
-                                    .max_conns_per_client = (unsigned)s.max_client_conns};
-    byron_server_mount_t mounts[2];
-    if (sc.commands) { /* api mode: the GraphQL API on /graphql (HTTP and WebSocket) */
-        if (!(gql = byron_gqlapi_new(&sc, &s.graphql, &err))) goto out;
-        sopts.nmounts = byron_gqlapi_mounts(gql, mounts);
-        sopts.mounts = mounts;
-        sopts.ws_protocol = byron_gqlapi_ws_protocol(gql);
-    }
-    if (!(srv = byron_server_new(&sc, &sopts, &err))) goto out;
-    /* The sink's lanes start once what they report to (/readyz) is up. */
-    if (sc.sink && byron_sink_start(sc.sink, &err) != BYRON_OK) goto out;
-    if (pthread_create(&health, NULL, health_thread, &hc) != 0) {
-        byron_err_set(&err, BYRON_EIO, "cannot start the health thread");
-        goto out;
-    }
-    health_started = 1;
-    char port[16];
-    snprintf(port, sizeof port, "%d", byron_server_port(srv));
-    char admin[16];
-    snprintf(admin, sizeof admin, "%d", byron_server_admin_port(srv));
-    byron_log(BYRON_LOG_INFO, "started", "version", BYRON_VERSION, "mode", s.mode, "component",
-              comp->component, "namespace", comp->namespace_, "stream", comp->stream, "http_port", port,
-              "admin_port", admin, "sidecar_socket", s.sidecar_socket ? s.sidecar_socket : "", "app_socket",
-              s.app_socket ? s.app_socket : "", "cache_database", byron_cache_database(sc.cache),
-              (char *)NULL);
-
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", (char *)NULL);
-    /* Drain: refuse new work, let queued and running work finish and be answered. */
-    atomic_store(&sc.draining, 1);
-    byron_gqlapi_drain(gql, 1000); /* WebSocket clients: 1001, reconnect elsewhere */
-    /* The server's thread may still be dispatching a request it read before
-     * `draining`: the pool answers it "shutting down" and is freed after the server. */
-    byron_workpool_drain(sc.pool);
-    for (int i = 0; i < 100 && byron_server_inflight(srv) > 0; i++) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    {
-        struct timespec ts = {0, 100 * 1000000L}; /* let the last answers reach their sockets */
-        nanosleep(&ts, NULL);
-    }
-    rc = 0;
-out:
-    if (rc) {
-        byron_log(BYRON_LOG_ERROR, "cannot start", "error", err.msg, (char *)NULL);
-        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
-    }
-    atomic_store(&hc.stop, 1);
-    if (health_started) pthread_join(health, NULL);
-    byron_workpool_drain(sc.pool);
-    byron_gqlapi_stop(gql); /* its ws workers stop waking the server's loop */
-    byron_server_free(srv);
-    byron_stream_unserve(sc.stream); /* relayed commands (command_relay.h) stop reaching the pool */
-    byron_workpool_free(sc.pool);    /* nothing submits any more */
-    byron_sink_stop(sc.sink);        /* after the server (readiness reads it); settles the events in hand */
-    byron_sink_free(sc.sink);        /* before the stream and the cache it uses */
-    byron_gqlapi_free(gql);          /* after the server: its last callbacks queue work for the ws workers */
-    byron_commands_free(sc.commands);
-    byron_auth_free(sc.auth);
-    byron_app_free(sc.app);
-    byron_cache_free(sc.cache);
-    byron_stream_free(sc.stream);
-    byron_metrics_free(sc.metrics);
-    pthread_mutex_destroy(&sc.health.lock);
-    byron_component_free(comp);
-    mongoc_cleanup();
-    curl_global_cleanup();
-    nats_CloseAndWait(2000);
+    stop_all(&r, started);
+    byron_metrics_free(r.sc.metrics);
+    pthread_mutex_destroy(&r.sc.health.lock);
+    process_cleanup();
     if (!rc) byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
+    return rc;
+}
+
+/* --print-schema: exactly the start-up checks of both modes, then the SDL. */
+static int print_schema(const char *config) {
+    byron_err_t err = {0};
+    byron_component_t *checked = NULL;
+    byron_graphql_schema_t *schema = NULL;
+    if (byron_component_load(config, &checked, &err) != BYRON_OK) { /* the message names the file */
+        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+        return 2;
+    }
+    if (byron_component_schema(checked, &schema, &err) != BYRON_OK) {
+        fprintf(stderr, "byron-sidecar: %s: %s\n", config, err.msg);
+        byron_component_free(checked);
+        return 2;
+    }
+    char *sdl = byron_graphql_schema_print(schema);
+    fputs(sdl ? sdl : "", stdout);
+    free(sdl);
+    byron_graphql_schema_free(schema);
+    byron_component_free(checked);
+    return sdl ? 0 : 1;
+}
+
+/* admin and verify: one-shot operations (kubectl byron, the fold checker), not a server. */
+static int run_oneshot(byron_settings_t *s, const char *mode) {
+    int admin = strcmp(mode, "admin") == 0;
+    byron_log_setup(mode, (byron_log_level_t)s->log_level, 2);
+    process_init();
+    int rc = admin ? byron_admin_main(&s->admin) : byron_verify_main(&s->verify);
+    process_cleanup();
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    const char *mode = byron_settings_mode(argc, argv);
+    int oneshot = mode && (!strcmp(mode, "admin") || !strcmp(mode, "verify"));
+    byron_settings_t s;
+    int rc = byron_settings_parse(&s, mode, argc, argv, stdout, stderr);
+    if (rc) return rc == 1 ? 0 : 2; /* admin and verify: 2 is their bad usage too */
+    if (oneshot) return run_oneshot(&s, mode);
+    byron_log_setup("sidecar", (byron_log_level_t)s.log_level, 2);
+    if (s.print_schema) return print_schema(s.config);
+    byron_component_t *comp = NULL;
+    byron_err_t err = {0};
+    if (byron_component_load(s.config, &comp, &err) != BYRON_OK) {
+        byron_log(BYRON_LOG_ERROR, "invalid component config", "error", err.msg, (char *)NULL);
+        fprintf(stderr, "byron-sidecar: %s\n", err.msg);
+        return 2;
+    }
+    rc = serve(&s, comp);
+    byron_component_free(comp);
     return rc;
 }

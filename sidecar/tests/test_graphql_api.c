@@ -1,5 +1,5 @@
 /* test_graphql_api.c — the GraphQL layer's pieces that need no servers: its
- * options (flags and environment), the schema loaded from component.json, and
+ * options' defaults, the schema loaded from component.json, and
  * envelopes as ByronEvents. Everything else is proven against real servers
  * and real clients by sidecar_graphql_it. */
 #include "component_schema.h"
@@ -11,39 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-Test(graphql_api, options_defaults_flags_env) {
+/* Flags and variables: test_settings.c. */
+Test(graphql_api, options_defaults) {
     byron_gqlapi_options_t o;
-    byron_err_t err = {0};
     byron_gqlapi_options_init(&o);
     cr_assert_eq(o.limits.max_depth, 32);
     cr_assert_eq(o.max_body_bytes, 1u << 20);
     cr_assert_eq(o.ws_queue, 1024);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "max-depth", "15", &err), BYRON_OK);
-    cr_assert_eq(o.limits.max_depth, 15);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "max-body-bytes", "4096", &err), BYRON_OK);
-    cr_assert_eq(o.max_body_bytes, 4096);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "max-depth", "-1", &err), BYRON_EINVAL);
-    cr_assert(strstr(err.msg, "--graphql-max-depth") != NULL, "%s", err.msg);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "ws-workers", "0", &err), BYRON_EINVAL);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "max-body-bytes", "9999999", &err), BYRON_EINVAL);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "nope", "1", &err), BYRON_EINVAL);
-    cr_assert_eq(byron_gqlapi_option_set(&o, "deadline-ms", "12x", &err), BYRON_EINVAL);
-    setenv("BYRON_GRAPHQL_MAX_SUBSCRIPTIONS", "7", 1);
-    setenv("BYRON_GRAPHQL_WS_INIT_TIMEOUT_MS", "2500", 1);
-    cr_assert_eq(byron_gqlapi_options_from_env(&o, &err), BYRON_OK, "%s", err.msg);
-    cr_assert_eq(o.max_subscriptions, 7);
-    cr_assert_eq(o.ws_init_timeout_ms, 2500);
-    setenv("BYRON_GRAPHQL_MAX_FIELDS", "lots", 1);
-    cr_assert_eq(byron_gqlapi_options_from_env(&o, &err), BYRON_EINVAL);
-    cr_assert(strstr(err.msg, "BYRON_GRAPHQL_MAX_FIELDS") != NULL, "%s", err.msg);
-    unsetenv("BYRON_GRAPHQL_MAX_FIELDS");
-    /* Every flag name maps to an option (200 or 2048 is in every range). */
-    for (size_t i = 0; byron_gqlapi_flag_names[i]; i++) {
-        const char *name = byron_gqlapi_flag_names[i] + strlen("graphql-");
-        cr_assert(byron_gqlapi_option_set(&o, name, "200", &err) == BYRON_OK ||
-                      byron_gqlapi_option_set(&o, name, "2048", &err) == BYRON_OK,
-                  "%s: %s", name, err.msg);
-    }
 }
 
 /* The example's component and its schema, as the api builds them. */

@@ -106,6 +106,7 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     byron_err_t err = {0};
     sc.pool = byron_workpool_new(2, 4, sc.metrics, &err);
     cr_assert_not_null(sc.pool, "%s", err.msg);
+    cr_assert_eq(byron_workpool_start(sc.pool, &err), BYRON_OK, "%s", err.msg);
     char sock[] = "/tmp/byron-srv-XXXXXX";
     cr_assert_not_null(mkdtemp(sock));
     char path[300];
@@ -166,7 +167,7 @@ Test(server, mounts_probes_and_unix_socket, .timeout = 30) {
     cr_assert_eq(byron_server_inflight(srv), 0);
     cr_assert_eq(call(NULL, admin, "GET", "/healthz", NULL, 2000, NULL, NULL, 0), 200);
 
-    byron_workpool_drain(sc.pool);
+    byron_workpool_stop(sc.pool);
     byron_server_free(srv);
     byron_workpool_free(sc.pool);
     cr_assert_neq(access(path, F_OK), 0, "the socket file is removed");
@@ -323,6 +324,7 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     json_object_put(root);
     sc.component = comp;
     sc.pool = byron_workpool_new(4, 16, sc.metrics, &err);
+    cr_assert_eq(byron_workpool_start(sc.pool, &err), BYRON_OK, "%s", err.msg);
     char dir[] = "/tmp/byron-srv-XXXXXX", path[300];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/sidecar.sock", dir);
@@ -339,7 +341,7 @@ Test(server, cors_rest_content_type_and_body_budget, .timeout = 60) {
     assert_rest_content_types(port, path);
     assert_inflight_budget(port);
 
-    byron_workpool_drain(sc.pool);
+    byron_workpool_stop(sc.pool);
     byron_server_free(srv);
     byron_workpool_free(sc.pool);
     rmdir(dir);
@@ -396,6 +398,7 @@ Test(server, connections_per_client_are_capped, .timeout = 30) {
     sidecar_init(&sc);
     byron_err_t err = {0};
     sc.pool = byron_workpool_new(2, 4, sc.metrics, &err);
+    cr_assert_eq(byron_workpool_start(sc.pool, &err), BYRON_OK, "%s", err.msg);
     byron_server_options_t o = {.bind_addr = "127.0.0.1", .admin_port = -1, .max_conns_per_client = 3};
     byron_server_t *srv = byron_server_new(&sc, &o, &err);
     cr_assert_not_null(srv, "%s", err.msg);
@@ -428,7 +431,7 @@ Test(server, connections_per_client_are_capped, .timeout = 30) {
         }
         for (int i = 0; i < 3; i++) close(fds[i]);
     }
-    byron_workpool_drain(sc.pool);
+    byron_workpool_stop(sc.pool);
     byron_server_free(srv);
     byron_workpool_free(sc.pool);
     sidecar_cleanup(&sc);

@@ -812,32 +812,38 @@ static byron_status_t decide(run_t *r) {
 
 /* ------------------------------------------------------------------ append */
 
-static byron_status_t append(run_t *r) {
-    size_t n = r->nclaims + r->nev;
+/* One atomic append: the claims, then the events. */
+typedef struct {
     byron_publish_t msgs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
     json_object *envs[BYRON_COMMAND_MAX_EVENTS];
     char msg_ids[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS][432], types[BYRON_COMMAND_MAX_EVENTS][160];
     uint64_t seqs[MAX_CLAIMS + BYRON_COMMAND_MAX_EVENTS];
-    memset(msgs, 0, sizeof msgs);
+    size_t n;
+} batch_t;
+
+static void batch_claims(const run_t *r, batch_t *b) {
     for (size_t i = 0; i < r->nclaims; i++) {
         const claim_t *cl = &r->claims[i];
-        snprintf(msg_ids[i], sizeof msg_ids[i], "%sc%zu", r->id_prefix, i);
-        msgs[i] = (byron_publish_t){.subject = cl->subject,
-                                    .data = cl->payload,
-                                    .len = strlen(cl->payload),
-                                    .msg_id = msg_ids[i],
-                                    .expected_seq = cl->expected,
-                                    .claim = cl->release ? BYRON_UNIQUE_NONE : r->id};
+        snprintf(b->msg_ids[i], sizeof b->msg_ids[i], "%sc%zu", r->id_prefix, i);
+        b->msgs[i] = (byron_publish_t){.subject = cl->subject,
+                                       .data = cl->payload,
+                                       .len = strlen(cl->payload),
+                                       .msg_id = b->msg_ids[i],
+                                       .expected_seq = cl->expected,
+                                       .claim = cl->release ? BYRON_UNIQUE_NONE : r->id};
     }
+}
+
+static void batch_events(const run_t *r, batch_t *b) {
     for (size_t i = 0; i < r->nev; i++) {
         size_t k = r->nclaims + i;
         if (r->ref.kind != BYRON_CMD_CUSTOM)
-            snprintf(types[i], sizeof types[i], "%s%s", r->m->name, r->evs[i].type);
+            snprintf(b->types[i], sizeof b->types[i], "%s%s", r->m->name, r->evs[i].type);
         else
-            snprintf(types[i], sizeof types[i], "%s", r->evs[i].type);
-        snprintf(msg_ids[k], sizeof msg_ids[k], "%s%zu", r->id_prefix, i);
+            snprintf(b->types[i], sizeof b->types[i], "%s", r->evs[i].type);
+        snprintf(b->msg_ids[k], sizeof b->msg_ids[k], "%s%zu", r->id_prefix, i);
         byron_event_spec_t spec = {.source = r->c->o.component->source,
-                                   .type = types[i],
+                                   .type = b->types[i],
                                    .subject = r->id,
                                    .model = r->m->name,
                                    .version = r->last.version + (int64_t)i + 1,
@@ -850,57 +856,69 @@ static byron_status_t append(run_t *r) {
                                            ? r->req->principal->sub
                                            : NULL,
                                    .data = r->evs[i].data};
-        envs[i] = byron_event_build(&spec);
-        const char *payload = byron_json_compact(envs[i]);
+        b->envs[i] = byron_event_build(&spec);
+        const char *payload = byron_json_compact(b->envs[i]);
         /* Only the first event of the aggregate expects a sequence: the rest
          * follow it inside the same atomic append. */
-        msgs[k] = (byron_publish_t){.subject = r->subject,
-                                    .data = payload,
-                                    .len = strlen(payload),
-                                    .msg_id = msg_ids[k],
-                                    .unconditional = i > 0,
-                                    .expected_seq = r->last.seq,
-                                    .version = spec.version,
-                                    .type = types[i],
-                                    .unique = r->has_unique_hdr ? r->unique_hdr : NULL};
+        b->msgs[k] = (byron_publish_t){.subject = r->subject,
+                                       .data = payload,
+                                       .len = strlen(payload),
+                                       .msg_id = b->msg_ids[k],
+                                       .unconditional = i > 0,
+                                       .expected_seq = r->last.seq,
+                                       .version = spec.version,
+                                       .type = b->types[i],
+                                       .unique = r->has_unique_hdr ? r->unique_hdr : NULL};
     }
+}
+
+/* Appended: the aggregate's last event into the tail cache, the events into the result. */
+static void appended(run_t *r, batch_t *b) {
+    /* The aggregate's last event now, as a read of the stream would find it. */
+    byron_stream_last_t tail;
+    size_t k = b->n - 1;
+    memset(&tail, 0, offsetof(byron_stream_last_t, unique));
+    tail.seq = b->seqs[k];
+    tail.version = r->last.version + (int64_t)r->nev;
+    /* Cut where a read of the stream cuts them (stream.c fills the same fields). */
+    snprintf(tail.type, sizeof tail.type, "%.*s", (int)sizeof tail.type - 1, b->types[r->nev - 1]);
+    snprintf(tail.msg_id, sizeof tail.msg_id, "%.*s", (int)sizeof tail.msg_id - 1, b->msg_ids[k]);
+    tail.has_unique = r->has_unique_hdr;
+    snprintf(tail.unique, sizeof tail.unique, "%s", r->has_unique_hdr ? r->unique_hdr : "");
+    byron_tail_cache_put(r->c->tail, r->subject, &tail);
+    r->out->events = json_object_new_array();
+    for (size_t i = 0; i < r->nev; i++) {
+        uint64_t seq = b->seqs[r->nclaims + i];
+        json_object_object_add(b->envs[i], "byronsequence", json_object_new_uint64(seq));
+        json_object_array_add(r->out->events, b->envs[i]);
+        b->envs[i] = NULL;
+        r->out->sequences[r->out->nevents++] = seq;
+        r->out->version = r->last.version + (int64_t)i + 1;
+    }
+}
+
+static byron_status_t append(run_t *r) {
+    batch_t b; /* on the worker's stack, as before: about 70 KiB */
+    memset(b.msgs, 0, sizeof b.msgs);
+    b.n = r->nclaims + r->nev;
+    batch_claims(r, &b);
+    batch_events(r, &b);
     byron_status_t st;
     int dup = 0;
     /* Unavailable (no ack in time, reconnecting): the same message ids again
      * are safe, the stream de-duplicates them. */
-    while ((st = byron_stream_append(r->c->o.stream, msgs, n, seqs, &dup, r->err)) == BYRON_EUNAVAILABLE &&
+    while ((st = byron_stream_append(r->c->o.stream, b.msgs, b.n, b.seqs, &dup, r->err)) ==
+               BYRON_EUNAVAILABLE &&
            byron_clock_mono_s() < r->deadline)
         byron_clock_sleep_ms(byron_backoff_next(&r->bo));
-    if (st == BYRON_OK && !dup) {
-        /* The aggregate's last event now, as a read of the stream would find it. */
-        byron_stream_last_t tail;
-        size_t k = n - 1;
-        memset(&tail, 0, offsetof(byron_stream_last_t, unique));
-        tail.seq = seqs[k];
-        tail.version = r->last.version + (int64_t)r->nev;
-        /* Cut where a read of the stream cuts them (stream.c fills the same fields). */
-        snprintf(tail.type, sizeof tail.type, "%.*s", (int)sizeof tail.type - 1, types[r->nev - 1]);
-        snprintf(tail.msg_id, sizeof tail.msg_id, "%.*s", (int)sizeof tail.msg_id - 1, msg_ids[k]);
-        tail.has_unique = r->has_unique_hdr;
-        snprintf(tail.unique, sizeof tail.unique, "%s", r->has_unique_hdr ? r->unique_hdr : "");
-        byron_tail_cache_put(r->c->tail, r->subject, &tail);
-        r->out->events = json_object_new_array();
-        for (size_t i = 0; i < r->nev; i++) {
-            uint64_t seq = seqs[r->nclaims + i];
-            json_object_object_add(envs[i], "byronsequence", json_object_new_uint64(seq));
-            json_object_array_add(r->out->events, envs[i]);
-            envs[i] = NULL;
-            r->out->sequences[r->out->nevents++] = seq;
-            r->out->version = r->last.version + (int64_t)i + 1;
-        }
-    }
-    for (size_t i = 0; i < r->nev; i++) json_object_put(envs[i]);
+    if (st == BYRON_OK && !dup) appended(r, &b);
+    for (size_t i = 0; i < r->nev; i++) json_object_put(b.envs[i]);
     if (st == BYRON_ECONFLICT) { /* something we read changed: decide again on the new state */
         r->again = 1;
         return BYRON_OK;
     }
     if (st != BYRON_OK) return fail(r, BYRON_CODE_UNAVAILABLE, st);
-    return dup ? read_back_duplicate(r, n == 1 ? seqs[0] : 0) : BYRON_OK;
+    return dup ? read_back_duplicate(r, b.n == 1 ? b.seqs[0] : 0) : BYRON_OK;
 }
 
 /* ------------------------------------------------------------------ the command */

@@ -3,7 +3,8 @@
  * The engine's HTTP handler (byron_graphql_http_handle) does the protocol:
  * methods, media types, status codes, limits. This file feeds it one request
  * at a time on a worker, with a per-request resolver context carrying the
- * Idempotency-Key and traceparent headers, and holds the configuration. */
+ * Idempotency-Key and traceparent headers. Its settings come parsed
+ * (settings.h); byron_gqlapi_options_init holds their defaults. */
 #include "gqlapi_endpoint.h"
 
 #include "auth.h"
@@ -31,67 +32,6 @@ struct byron_gqlapi {
 
 /* ------------------------------------------------------------------ options */
 
-typedef struct {
-    const char *name; /* flag without "--graphql-"; env: BYRON_GRAPHQL_ + upper snake */
-    size_t offset;
-    int is_size; /* size_t, else unsigned */
-    unsigned long min, max;
-    const char *help;
-} option_def_t;
-
-#define OFF(f) offsetof(byron_gqlapi_options_t, f)
-static const option_def_t OPTIONS[] = {
-    /* Limits can be raised up to a hard maximum, never switched off (docs/security.md). */
-    {"max-body-bytes", OFF(max_body_bytes), 1, 1024, 1u << 20, "HTTP request body (413 beyond)"},
-    {"max-document-bytes", OFF(limits.max_document_bytes), 1, 1, BYRON_GRAPHQL_HARD_MAX_DOCUMENT_BYTES,
-     "query text (DOCUMENT_TOO_LARGE)"},
-    {"max-tokens", OFF(limits.max_tokens), 1, 1, BYRON_GRAPHQL_HARD_MAX_TOKENS,
-     "lexical tokens (TOO_MANY_TOKENS)"},
-    {"max-depth", OFF(limits.max_depth), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEPTH,
-     "selection depth (DEPTH_LIMIT_EXCEEDED)"},
-    {"max-fields", OFF(limits.max_fields), 0, 1, BYRON_GRAPHQL_HARD_MAX_FIELDS,
-     "fields after fragment expansion (QUERY_TOO_COMPLEX)"},
-    {"max-aliases", OFF(limits.max_aliases), 0, 1, BYRON_GRAPHQL_HARD_MAX_ALIASES,
-     "aliased fields (QUERY_TOO_COMPLEX)"},
-    {"deadline-ms", OFF(limits.deadline_ms), 0, 1, BYRON_GRAPHQL_HARD_MAX_DEADLINE_MS,
-     "execution time, checked between resolvers (DEADLINE_EXCEEDED)"},
-    {"max-cost", OFF(limits.max_cost), 0, 1, BYRON_GRAPHQL_HARD_MAX_COST,
-     "field resolutions an operation may ask for, first/last multiplying through nesting "
-     "(QUERY_TOO_COMPLEX)"},
-    {"max-response-bytes", OFF(max_response_bytes), 1, 1024, 64u << 20, "response body (RESPONSE_TOO_LARGE)"},
-    {"max-subscriptions", OFF(max_subscriptions), 0, 1, 100000, "subscriptions per WebSocket connection"},
-    {"max-replica-subscriptions", OFF(max_replica_subscriptions), 0, 1, 1000000,
-     "subscriptions of all connections of this sidecar (TOO_MANY_SUBSCRIPTIONS)"},
-    {"max-connections", OFF(max_connections), 0, 1, 1000000, "WebSocket connections (503 beyond)"},
-    {"ws-queue", OFF(ws_queue), 0, 8, 1000000,
-     "events + unsent messages per connection before closing it with 1013 (slow client)"},
-    {"ws-queue-bytes", OFF(ws_queue_bytes), 1, 1024, 256u << 20,
-     "bytes of those per connection before closing it with 1013 (slow client)"},
-    {"ws-init-timeout-ms", OFF(ws_init_timeout_ms), 0, 100, 600000,
-     "connection_init must arrive within this (4408)"},
-    {"ws-workers", OFF(ws_workers), 0, 1, 256, "threads running WebSocket operations"},
-};
-#undef OFF
-#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
-
-const char *const byron_gqlapi_flag_names[] = {"graphql-max-body-bytes",
-                                               "graphql-max-document-bytes",
-                                               "graphql-max-tokens",
-                                               "graphql-max-depth",
-                                               "graphql-max-fields",
-                                               "graphql-max-aliases",
-                                               "graphql-deadline-ms",
-                                               "graphql-max-cost",
-                                               "graphql-max-response-bytes",
-                                               "graphql-max-subscriptions",
-                                               "graphql-max-replica-subscriptions",
-                                               "graphql-max-connections",
-                                               "graphql-ws-queue",
-                                               "graphql-ws-queue-bytes",
-                                               "graphql-ws-init-timeout-ms",
-                                               "graphql-ws-workers",
-                                               NULL};
-
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     memset(o, 0, sizeof *o);
     byron_graphql_limits_init(&o->limits);
@@ -104,64 +44,6 @@ void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     o->max_replica_subscriptions = 10000;
     o->ws_init_timeout_ms = 10000;
     o->ws_workers = 2;
-}
-
-static unsigned long get_opt(const byron_gqlapi_options_t *o, const option_def_t *d) {
-    const char *p = (const char *)o + d->offset;
-    if (d->is_size) return (unsigned long)*(const size_t *)(const void *)p;
-    return *(const unsigned *)(const void *)p;
-}
-
-byron_status_t byron_gqlapi_option_set(byron_gqlapi_options_t *o, const char *name, const char *value,
-                                       byron_err_t *err) {
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        const option_def_t *d = &OPTIONS[i];
-        if (strcmp(d->name, name) != 0) continue;
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(value, &end, 10);
-        if (errno || end == value || *end || value[0] == '-' || v < d->min || v > d->max)
-            return byron_err_set(err, BYRON_EINVAL,
-                                 "--graphql-%s: \"%s\" is not a number between %lu and %lu", name, value,
-                                 d->min, d->max);
-        char *p = (char *)o + d->offset;
-        if (d->is_size)
-            *(size_t *)(void *)p = (size_t)v;
-        else
-            *(unsigned *)(void *)p = (unsigned)v;
-        return BYRON_OK;
-    }
-    return byron_err_set(err, BYRON_EINVAL, "unknown GraphQL option \"%s\"", name);
-}
-
-static void env_name(const char *name, char *out, size_t cap) {
-    size_t j = (size_t)snprintf(out, cap, "BYRON_GRAPHQL_");
-    for (size_t i = 0; name[i] && j + 1 < cap; i++) out[j++] = name[i] == '-' ? '_' : (char)(name[i] & ~0x20);
-    out[j] = '\0';
-}
-
-byron_status_t byron_gqlapi_options_from_env(byron_gqlapi_options_t *o, byron_err_t *err) {
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char env[80];
-        env_name(OPTIONS[i].name, env, sizeof env);
-        const char *v = getenv(env);
-        if (v && *v && byron_gqlapi_option_set(o, OPTIONS[i].name, v, err) != BYRON_OK)
-            return byron_err_prefix(err, "%s", env);
-    }
-    return BYRON_OK;
-}
-
-void byron_gqlapi_usage(FILE *f) {
-    byron_gqlapi_options_t d;
-    byron_gqlapi_options_init(&d);
-    fprintf(f, "GraphQL (api mode; env BYRON_GRAPHQL_<NAME>):\n"
-               "  --print-schema        print the component's GraphQL SDL and exit\n");
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char env[80];
-        env_name(OPTIONS[i].name, env, sizeof env);
-        fprintf(f, "  --graphql-%-20s %s (default %lu)\n", OPTIONS[i].name, OPTIONS[i].help,
-                get_opt(&d, &OPTIONS[i]));
-    }
 }
 
 /* ------------------------------------------------------------------ HTTP */
@@ -263,6 +145,14 @@ err:
 
 void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms) {
     if (api && api->subs) byron_gqlapi_subs_drain(api->subs, wait_ms);
+}
+
+byron_status_t byron_gqlapi_start(byron_gqlapi_t *api, byron_err_t *err) {
+    return api->subs ? byron_gqlapi_subs_start(api->subs, err) : BYRON_OK;
+}
+
+void byron_gqlapi_request_stop(byron_gqlapi_t *api) {
+    if (api && api->subs) byron_gqlapi_subs_request_stop(api->subs);
 }
 
 void byron_gqlapi_stop(byron_gqlapi_t *api) {

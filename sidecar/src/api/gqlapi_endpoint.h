@@ -12,8 +12,8 @@
 
 #include <stdio.h>
 
-/* Every setting has a flag (--graphql-<name>) and an env var
- * (BYRON_GRAPHQL_<NAME>); byron_gqlapi_usage() lists them with defaults. */
+/* Every setting has a flag (--graphql-<name>) and a variable
+ * (BYRON_GRAPHQL_<NAME>), parsed with the others (settings.h). */
 typedef struct byron_gqlapi_options {
     byron_graphql_limits_t limits; /* max-document-bytes, max-tokens, max-depth, max-fields, max-aliases,
                                       deadline-ms, max-cost */
@@ -28,15 +28,8 @@ typedef struct byron_gqlapi_options {
     unsigned ws_workers;                /* threads running WebSocket operations and event selections */
 } byron_gqlapi_options_t;
 
+/* The defaults (settings.c shows them in the usage text). */
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o);
-/* Reads the BYRON_GRAPHQL_* environment variables. */
-byron_status_t byron_gqlapi_options_from_env(byron_gqlapi_options_t *o, byron_err_t *err);
-/* Sets one option by its flag name without "--graphql-" ("max-depth"). */
-byron_status_t byron_gqlapi_option_set(byron_gqlapi_options_t *o, const char *name, const char *value,
-                                       byron_err_t *err);
-/* Names of the flags, for getopt: "graphql-max-depth", ...; NULL-terminated. */
-extern const char *const byron_gqlapi_flag_names[];
-void byron_gqlapi_usage(FILE *f);
 
 typedef struct byron_gqlapi byron_gqlapi_t;
 
@@ -45,10 +38,14 @@ typedef struct byron_gqlapi byron_gqlapi_t;
  * workers). Start the server with byron_gqlapi_mounts() and
  * byron_gqlapi_ws_protocol(); free this after the server, before the stream. */
 byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const byron_gqlapi_options_t *o, byron_err_t *err);
-/* On SIGTERM, while the server still runs: WebSocket clients are closed with
- * 1001 (waits up to wait_ms). */
+/* The lifecycle (workpool.h): _new, then _start (the ws workers); on SIGTERM,
+ * while the server still runs, _drain: WebSocket clients are closed with 1001
+ * (waits up to wait_ms); _request_stop before freeing the server (the ws
+ * workers stop waking its service thread); _stop after it (they finish the
+ * connections' closes and are joined); _free. */
+byron_status_t byron_gqlapi_start(byron_gqlapi_t *api, byron_err_t *err);
 void byron_gqlapi_drain(byron_gqlapi_t *api, int wait_ms);
-/* Before freeing the server: the ws workers stop waking its service thread. */
+void byron_gqlapi_request_stop(byron_gqlapi_t *api);
 void byron_gqlapi_stop(byron_gqlapi_t *api);
 void byron_gqlapi_free(byron_gqlapi_t *api);
 /* Fills mounts[0..2): /graphql and /graphql/schema.graphql; returns 2. */

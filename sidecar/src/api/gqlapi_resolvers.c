@@ -576,11 +576,20 @@ static int resolve_list(byron_gqlapi_request_t *r, const byron_model_t *m, const
     return rc;
 }
 
-static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
-                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e) {
+/* A list field's page: its direction, size, cursors and order. */
+typedef struct {
+    int backwards, limit;
+    const char *after, *before;
+    sort_key_t keys[MAX_SORT_KEYS];
+    size_t nkeys;
+    char sig[512]; /* the order's signature, bound into its cursors */
+} page_t;
+
+static int page_of(const byron_model_t *m, json_object *args, page_t *pg, byron_graphql_field_error_t *e) {
     int first = 0, last = 0;
     int has_first = int_arg(args, "first", &first), has_last = int_arg(args, "last", &last);
-    const char *after = arg_str(args, "after"), *before = arg_str(args, "before");
+    pg->after = arg_str(args, "after");
+    pg->before = arg_str(args, "before");
     if (has_first && has_last)
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
                                              "first and last cannot be combined: page forwards or backwards");
@@ -588,17 +597,18 @@ static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, 
         (has_last && (last < 0 || last > BYRON_CACHE_MAX_LIMIT)))
         return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: must be between 0 and %d",
                                              has_first ? "first" : "last", BYRON_CACHE_MAX_LIMIT);
-    int backwards = has_last;
-    int limit = has_first ? first : has_last ? last : BYRON_CACHE_DEFAULT_LIMIT;
-
-    sort_key_t keys[MAX_SORT_KEYS];
-    size_t nkeys = 0;
+    pg->backwards = has_last;
+    pg->limit = has_first ? first : has_last ? last : BYRON_CACHE_DEFAULT_LIMIT;
     json_object *order = NULL;
     if (args) json_object_object_get_ex(args, "orderBy", &order);
-    if (parse_order(m, order, keys, &nkeys, e)) return -1;
-    char sig[512];
-    order_sig(keys, nkeys, sig, sizeof sig);
+    if (parse_order(m, order, pg->keys, &pg->nkeys, e)) return -1;
+    order_sig(pg->keys, pg->nkeys, pg->sig, sizeof pg->sig);
+    return 0;
+}
 
+/* The page's MongoDB filter: the field's filter, the row rules, the cursors' bounds. */
+static int page_filter(const byron_model_t *m, json_object *args, json_object *rows_cond, const page_t *pg,
+                       json_object **out, byron_graphql_field_error_t *e) {
     json_object *filter = NULL, *fcond = NULL, *conds = json_object_new_array();
     if (args) json_object_object_get_ex(args, "filter", &filter);
     if (translate_filter(m, filter, 0, &fcond, e)) {
@@ -608,53 +618,59 @@ static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, 
     if (fcond) json_object_array_add(conds, fcond);
     if (rows_cond)
         json_object_array_add(conds, json_object_get(rows_cond)); /* row rules: only the caller's */
-    const char *cursors[2] = {after, before};
+    const char *cursors[2] = {pg->after, pg->before};
     for (int c = 0; c < 2; c++) {
         if (!cursors[c]) continue;
         json_object *vals = NULL;
-        if (cursor_decode(c ? "before" : "after", cursors[c], sig, nkeys, &vals, e)) {
+        if (cursor_decode(c ? "before" : "after", cursors[c], pg->sig, pg->nkeys, &vals, e)) {
             json_object_put(conds);
             return -1;
         }
-        json_object_array_add(conds, beyond(keys, nkeys, vals, c ? -1 : 1));
+        json_object_array_add(conds, beyond(pg->keys, pg->nkeys, vals, c ? -1 : 1));
         json_object_put(vals);
     }
     size_t nc = json_object_array_length(conds);
-    json_object *fj = nc == 0   ? json_object_new_object()
-                      : nc == 1 ? json_object_get(json_object_array_get_idx(conds, 0))
-                                : wrap("$and", json_object_get(conds));
+    *out = nc == 0   ? json_object_new_object()
+           : nc == 1 ? json_object_get(json_object_array_get_idx(conds, 0))
+                     : wrap("$and", json_object_get(conds));
     json_object_put(conds);
+    return 0;
+}
+
+/* One more than the page from the cache, in the page's direction. */
+static int page_find(byron_gqlapi_request_t *r, const byron_model_t *m, const page_t *pg, json_object *fj,
+                     json_object **items, byron_graphql_field_error_t *e) {
     json_object *opts = json_object_new_object(), *sort = json_object_new_object();
-    for (size_t i = 0; i < nkeys; i++)
-        json_object_object_add(sort, keys[i].key,
-                               json_object_new_int(backwards ? -keys[i].dir : keys[i].dir));
+    for (size_t i = 0; i < pg->nkeys; i++)
+        json_object_object_add(sort, pg->keys[i].key,
+                               json_object_new_int(pg->backwards ? -pg->keys[i].dir : pg->keys[i].dir));
     json_object_object_add(opts, "sort", sort);
-    json_object_object_add(opts, "limit", json_object_new_int(limit + 1)); /* +1: is there more? */
+    json_object_object_add(opts, "limit", json_object_new_int(pg->limit + 1)); /* +1: is there more? */
     add_max_time(r, opts);
     char *ftext = strdup(byron_json_compact(fj));
-    json_object_put(fj);
-    json_object *items = NULL;
     byron_err_t err = {0};
     byron_status_t st =
-        ftext ? byron_cache_find(r->sc->cache, m->name, ftext, byron_json_compact(opts), &items, &err)
+        ftext ? byron_cache_find(r->sc->cache, m->name, ftext, byron_json_compact(opts), items, &err)
               : byron_err_set(&err, BYRON_ENOMEM, "out of memory");
     free(ftext);
     json_object_put(opts);
-    if (st != BYRON_OK) return cache_error(e, st, &err);
+    return st != BYRON_OK ? cache_error(e, st, &err) : 0;
+}
 
+/* The Relay connection of the items found; the page's nodes become the request's page. */
+static json_object *page_connection(byron_gqlapi_request_t *r, const page_t *pg, json_object *items) {
     size_t got = json_object_array_length(items);
-    int more = got > (size_t)limit;
-    size_t n = more ? (size_t)limit : got;
+    int more = got > (size_t)pg->limit;
+    size_t n = more ? (size_t)pg->limit : got;
     json_object *edges = json_object_new_array(), *nodes = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
-        json_object *node = json_object_array_get_idx(items, backwards ? n - 1 - i : i);
+        json_object *node = json_object_array_get_idx(items, pg->backwards ? n - 1 - i : i);
         json_object *edge = json_object_new_object();
-        json_object_object_add(edge, "cursor", cursor_of(node, keys, nkeys, sig));
+        json_object_object_add(edge, "cursor", cursor_of(node, pg->keys, pg->nkeys, pg->sig));
         json_object_object_add(edge, "node", json_object_get(node));
         json_object_array_add(edges, edge);
         json_object_array_add(nodes, json_object_get(node));
     }
-    json_object_put(items);
     json_object_put(r->page); /* this page's references are batched from now on */
     json_object_put(r->batched);
     r->page = nodes;
@@ -662,8 +678,10 @@ static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, 
     /* Relay: the far side is only known when a cursor bounds it; reported
      * true then (the cursor's own edge lies there), false otherwise. */
     json_object *pi = json_object_new_object();
-    json_object_object_add(pi, "hasNextPage", json_object_new_boolean(backwards ? before != NULL : more));
-    json_object_object_add(pi, "hasPreviousPage", json_object_new_boolean(backwards ? more : after != NULL));
+    json_object_object_add(pi, "hasNextPage",
+                           json_object_new_boolean(pg->backwards ? pg->before != NULL : more));
+    json_object_object_add(pi, "hasPreviousPage",
+                           json_object_new_boolean(pg->backwards ? more : pg->after != NULL));
     json_object *c0 = NULL, *c1 = NULL;
     if (n > 0) {
         json_object_object_get_ex(json_object_array_get_idx(edges, 0), "cursor", &c0);
@@ -674,7 +692,19 @@ static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, 
     json_object *conn = json_object_new_object();
     json_object_object_add(conn, "edges", edges);
     json_object_object_add(conn, "pageInfo", pi);
-    *out = conn;
+    return conn;
+}
+
+static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
+                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e) {
+    page_t pg = {0};
+    json_object *fj = NULL, *items = NULL;
+    if (page_of(m, args, &pg, e) || page_filter(m, args, rows_cond, &pg, &fj, e)) return -1;
+    int rc = page_find(r, m, &pg, fj, &items, e);
+    json_object_put(fj);
+    if (rc) return rc;
+    *out = page_connection(r, &pg, items);
+    json_object_put(items);
     return 0;
 }
 

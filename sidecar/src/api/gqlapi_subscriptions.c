@@ -191,6 +191,7 @@ struct byron_gqlapi_subs {
     pthread_cond_t cond, idle;
     conn_t *run_head, *run_tail;
     int stop, running;
+    int stopped; /* byron_gqlapi_subs_stop has run (main's thread only) */
     pthread_t *threads;
     unsigned nthreads;
     pthread_mutex_t nlock; /* notify list */
@@ -963,22 +964,23 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
             sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_ws_slow_closed_total",
             "WebSocket connections closed with 1013 because the client was too slow.", NULL, NULL, 0);
     }
-    subs->threads = calloc(o->ws_workers, sizeof *subs->threads);
-    if (!subs->threads) {
+    if (!(subs->threads = calloc(o->ws_workers, sizeof *subs->threads))) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         goto err;
-    }
-    for (unsigned i = 0; i < o->ws_workers; i++) {
-        if (pthread_create(&subs->threads[i], NULL, worker, subs) != 0) {
-            byron_err_set(err, BYRON_EIO, "cannot start the WebSocket workers");
-            goto err;
-        }
-        subs->nthreads++;
     }
     return subs;
 err:
     byron_gqlapi_subs_free(subs);
     return NULL;
+}
+
+byron_status_t byron_gqlapi_subs_start(byron_gqlapi_subs_t *subs, byron_err_t *err) {
+    for (unsigned i = subs->nthreads; i < subs->opts.ws_workers; i++) {
+        if (pthread_create(&subs->threads[i], NULL, worker, subs) != 0)
+            return byron_err_set(err, BYRON_EIO, "cannot start the WebSocket workers");
+        subs->nthreads++;
+    }
+    return BYRON_OK;
 }
 
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs) { return &subs->protocol; }
@@ -1014,15 +1016,16 @@ void byron_gqlapi_subs_drain(byron_gqlapi_subs_t *subs, int wait_ms) {
     }
 }
 
-void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs) {
+void byron_gqlapi_subs_request_stop(byron_gqlapi_subs_t *subs) {
     pthread_mutex_lock(&subs->nlock);
     atomic_store(&subs->stopping, 1);
     pthread_mutex_unlock(&subs->nlock);
 }
 
-void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
-    if (!subs) return;
-    byron_gqlapi_subs_stop(subs);
+void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs) {
+    if (!subs || subs->stopped) return;
+    subs->stopped = 1;
+    byron_gqlapi_subs_request_stop(subs);
     /* The server is gone: its CLOSED callbacks queued every connection's
      * T_CLOSE. Let the workers finish them (unsubscribing), then stop. */
     pthread_mutex_lock(&subs->lock);
@@ -1030,7 +1033,6 @@ void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
     pthread_cond_broadcast(&subs->cond);
     pthread_mutex_unlock(&subs->lock);
     for (unsigned i = 0; i < subs->nthreads; i++) pthread_join(subs->threads[i], NULL);
-    free(subs->threads);
     /* The feeds: every subscriber left with its connection's T_CLOSE; stop
      * each consumer and wait for cnats to be done with it. */
     for (size_t i = 0; subs->feeds && i < subs->sc->component->nmodels; i++) {
@@ -1062,6 +1064,12 @@ void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
         byron_log(BYRON_LOG_WARN, "graphql subscriptions: replay consumers not completed at shutdown",
                   "count", n, (char *)NULL);
     }
+}
+
+void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
+    if (!subs) return;
+    byron_gqlapi_subs_stop(subs);
+    free(subs->threads);
     for (size_t i = 0; subs->feeds && i < subs->sc->component->nmodels; i++) {
         feed_t *f = &subs->feeds[i];
         natsSubscription_Destroy(f->nsub);

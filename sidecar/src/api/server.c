@@ -847,6 +847,117 @@ static int cors(struct lws *wsi, session_t *s, byron_server_t *srv, int is_optio
     return 1;
 }
 
+/* A request's headers into its session. */
+static void read_headers(struct lws *wsi, session_t *s) {
+    s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = s->consistency[0] = '\0';
+    if (lws_hdr_custom_length(wsi, "byron-consistency:", 18) > 0 &&
+        lws_hdr_custom_copy(wsi, s->consistency, sizeof s->consistency, "byron-consistency:", 18) < 0)
+        s->consistency[0] = '\0';
+    if (lws_hdr_custom_length(wsi, "traceparent:", 12) > 0)
+        lws_hdr_custom_copy(wsi, s->traceparent, sizeof s->traceparent, "traceparent:", 12);
+    if (lws_hdr_custom_length(wsi, "idempotency-key:", 16) > 0 &&
+        lws_hdr_custom_copy(wsi, s->idem, sizeof s->idem, "idempotency-key:", 16) < 0)
+        s->idem[0] = '\0';
+    if (lws_hdr_copy(wsi, s->ctype, sizeof s->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) s->ctype[0] = '\0';
+    if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) < 0) s->accept[0] = '\0';
+    s->query_too_long = query_string(wsi, s->query, sizeof s->query) < 0;
+}
+
+/* LWS_CALLBACK_HTTP: a request's line and headers. */
+static int on_http(struct lws *wsi, session_t *s, byron_server_t *srv, const char *path) {
+    session_reset(srv, s);
+    s->listener = listener_of(srv, wsi);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    read_headers(wsi, s);
+    int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (alen > 0 && s->listener == L_PUBLIC) {
+        if (alen >= MAX_AUTHORIZATION || !(s->authorization = malloc((size_t)alen + 1)) ||
+            lws_hdr_copy(wsi, s->authorization, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+            deny(wsi, s, 431, BYRON_CODE_BAD_USER_INPUT, "Authorization header too large");
+            if (!s->deny_status) return 0; /* answered */
+        }
+    }
+    if (!s->deny_status && cors(wsi, s, srv, lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0) &&
+        !s->deny_status)
+        return 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
+        snprintf(s->method, sizeof s->method, "POST");
+        char cl[32] = "";
+        if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+            unsigned long long n = strtoull(cl, NULL, 10);
+            /* Reserved before a byte is buffered: beyond the budget the body is read and dropped. */
+            if (n > BYRON_SERVER_MAX_BODY)
+                s->too_large = 1;
+            else if (!budget_reserve(srv, &s->held, (size_t)n))
+                s->over_budget = 1;
+            return 0; /* wait for the body */
+        }
+        handle_post(wsi, s, srv);
+        return 0;
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
+        snprintf(s->method, sizeof s->method, "GET");
+        handle_get(wsi, s, srv);
+        return 0;
+    }
+    respond_error(wsi, s, 405, BYRON_CODE_BAD_USER_INPUT, "method not allowed");
+    return 0;
+}
+
+static void drop_body(session_t *s, byron_server_t *srv) {
+    free(s->body);
+    s->body = NULL;
+    s->len = 0;
+    budget_release(srv, &s->held);
+}
+
+/* LWS_CALLBACK_HTTP_BODY: a piece of the body, within the limits. */
+static int on_http_body(session_t *s, byron_server_t *srv, const void *in, size_t len) {
+    if (s->deny_status || s->too_large || s->over_budget || s->len + len > BYRON_SERVER_MAX_BODY) {
+        if (!s->over_budget && !s->deny_status) s->too_large = 1;
+        drop_body(s, srv);
+        return 0;
+    }
+    /* A body without Content-Length reserves as it arrives. */
+    if (s->len + len > s->held && !budget_reserve(srv, &s->held, s->len + len - s->held)) {
+        s->over_budget = 1;
+        drop_body(s, srv);
+        return 0;
+    }
+    char *nb = realloc(s->body, s->len + len + 1);
+    if (!nb) return -1;
+    if (len) memcpy(nb + s->len, in, len); /* an empty body arrives as (NULL, 0) */
+    s->body = nb;
+    s->len += len;
+    s->body[s->len] = '\0';
+    return 0;
+}
+
+/* LWS_CALLBACK_HTTP_WRITEABLE: the answer, once the pool has made it. */
+static int on_http_writeable(struct lws *wsi, session_t *s, byron_server_t *srv) {
+    if (!s->has_resp) return 0; /* still waiting for the pool */
+    unsigned char hdr[LWS_PRE + 2048], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
+    if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end)) return -1;
+    if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
+                                                    (int)strlen(s->allow), &p, end))
+        return -1;
+    if (s->challenge[0] && lws_add_http_header_by_name(
+                               wsi, (const unsigned char *)"www-authenticate:", (unsigned char *)s->challenge,
+                               (int)strlen(s->challenge), &p, end))
+        return -1;
+    if (s->cors_origin[0] && add_cors_headers(wsi, s, &p, end)) return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    unsigned char *wire = malloc(LWS_PRE + s->resp_len + 1);
+    if (!wire) return -1;
+    memcpy(wire + LWS_PRE, s->resp ? s->resp : "", s->resp_len);
+    int n = lws_write(wsi, wire + LWS_PRE, s->resp_len, LWS_WRITE_HTTP_FINAL);
+    free(wire);
+    size_t want = s->resp_len;
+    session_reset(srv, s);
+    if (n < (int)want) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     session_t *s = user;
     struct lws_context *ctx = lws_get_context(wsi);
@@ -862,108 +973,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WSI_DESTROY:
         if (srv) peer_release(srv, wsi);
         return 0;
-    case LWS_CALLBACK_HTTP: {
-        session_reset(srv, s);
-        s->listener = listener_of(srv, wsi);
-        snprintf(s->path, sizeof s->path, "%s", (const char *)in);
-        s->traceparent[0] = s->ctype[0] = s->accept[0] = s->idem[0] = s->consistency[0] = '\0';
-        if (lws_hdr_custom_length(wsi, "byron-consistency:", 18) > 0 &&
-            lws_hdr_custom_copy(wsi, s->consistency, sizeof s->consistency, "byron-consistency:", 18) < 0)
-            s->consistency[0] = '\0';
-        if (lws_hdr_custom_length(wsi, "traceparent:", 12) > 0)
-            lws_hdr_custom_copy(wsi, s->traceparent, sizeof s->traceparent, "traceparent:", 12);
-        if (lws_hdr_custom_length(wsi, "idempotency-key:", 16) > 0 &&
-            lws_hdr_custom_copy(wsi, s->idem, sizeof s->idem, "idempotency-key:", 16) < 0)
-            s->idem[0] = '\0';
-        if (lws_hdr_copy(wsi, s->ctype, sizeof s->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE) < 0) s->ctype[0] = '\0';
-        if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) < 0) s->accept[0] = '\0';
-        s->query_too_long = query_string(wsi, s->query, sizeof s->query) < 0;
-        int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-        if (alen > 0 && s->listener == L_PUBLIC) {
-            if (alen >= MAX_AUTHORIZATION || !(s->authorization = malloc((size_t)alen + 1)) ||
-                lws_hdr_copy(wsi, s->authorization, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
-                deny(wsi, s, 431, BYRON_CODE_BAD_USER_INPUT, "Authorization header too large");
-                if (!s->deny_status) return 0; /* answered */
-            }
-        }
-        if (!s->deny_status && cors(wsi, s, srv, lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0) &&
-            !s->deny_status)
-            return 0;
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
-            snprintf(s->method, sizeof s->method, "POST");
-            char cl[32] = "";
-            if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-                unsigned long long n = strtoull(cl, NULL, 10);
-                /* Reserved before a byte is buffered: beyond the budget the body is read and dropped. */
-                if (n > BYRON_SERVER_MAX_BODY)
-                    s->too_large = 1;
-                else if (!budget_reserve(srv, &s->held, (size_t)n))
-                    s->over_budget = 1;
-                return 0; /* wait for the body */
-            }
-            handle_post(wsi, s, srv);
-            return 0;
-        }
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
-            snprintf(s->method, sizeof s->method, "GET");
-            handle_get(wsi, s, srv);
-            return 0;
-        }
-        respond_error(wsi, s, 405, BYRON_CODE_BAD_USER_INPUT, "method not allowed");
-        return 0;
-    }
-    case LWS_CALLBACK_HTTP_BODY:
-        if (s->deny_status || s->too_large || s->over_budget || s->len + len > BYRON_SERVER_MAX_BODY) {
-            if (!s->over_budget && !s->deny_status) s->too_large = 1;
-            free(s->body);
-            s->body = NULL;
-            s->len = 0;
-            budget_release(srv, &s->held);
-            return 0;
-        }
-        /* A body without Content-Length reserves as it arrives. */
-        if (s->len + len > s->held && !budget_reserve(srv, &s->held, s->len + len - s->held)) {
-            s->over_budget = 1;
-            free(s->body);
-            s->body = NULL;
-            s->len = 0;
-            budget_release(srv, &s->held);
-            return 0;
-        }
-        {
-            char *nb = realloc(s->body, s->len + len + 1);
-            if (!nb) return -1;
-            if (len) memcpy(nb + s->len, in, len); /* an empty body arrives as (NULL, 0) */
-            s->body = nb;
-            s->len += len;
-            s->body[s->len] = '\0';
-        }
-        return 0;
+    case LWS_CALLBACK_HTTP: return on_http(wsi, s, srv, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY: return on_http_body(s, srv, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: handle_post(wsi, s, srv); return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!s->has_resp) return 0; /* still waiting for the pool */
-        unsigned char hdr[LWS_PRE + 2048], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype, s->resp_len, &p, end))
-            return -1;
-        if (s->allow[0] && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (unsigned char *)s->allow,
-                                                        (int)strlen(s->allow), &p, end))
-            return -1;
-        if (s->challenge[0] &&
-            lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
-                                        (unsigned char *)s->challenge, (int)strlen(s->challenge), &p, end))
-            return -1;
-        if (s->cors_origin[0] && add_cors_headers(wsi, s, &p, end)) return -1;
-        if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
-        unsigned char *wire = malloc(LWS_PRE + s->resp_len + 1);
-        if (!wire) return -1;
-        memcpy(wire + LWS_PRE, s->resp ? s->resp : "", s->resp_len);
-        int n = lws_write(wsi, wire + LWS_PRE, s->resp_len, LWS_WRITE_HTTP_FINAL);
-        free(wire);
-        size_t want = s->resp_len;
-        session_reset(srv, s);
-        if (n < (int)want) return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: return on_http_writeable(wsi, s, srv);
     /* A WebSocket upgrade that offered no subprotocol lands on this (the
      * default) protocol: close it the way graphql-transport-ws servers do. */
     case LWS_CALLBACK_ESTABLISHED: lws_callback_on_writable(wsi); return 0;

@@ -108,9 +108,11 @@ static byron_status_t set_creds(natsOptions *o, const char *path, byron_err_t *e
     return BYRON_OK;
 }
 
-byron_status_t byron_nats_options_apply(natsOptions *o, byron_err_t *err) {
-    const char *creds = getenv("BYRON_NATS_CREDS"), *ca = getenv("BYRON_NATS_CA"),
-               *inbox = getenv("BYRON_NATS_INBOX_PREFIX");
+int byron_nats_settings_have_user(const byron_nats_settings_t *n) { return n && n->creds && *n->creds; }
+
+byron_status_t byron_nats_options_apply(natsOptions *o, const byron_nats_settings_t *n, byron_err_t *err) {
+    if (!n) return BYRON_OK;
+    const char *creds = n->creds, *ca = n->ca, *inbox = n->inbox_prefix;
     natsStatus ns;
     if (creds && *creds) {
         if (set_creds(o, creds, err) != BYRON_OK) return BYRON_EINVAL;

@@ -5,8 +5,9 @@
 
 #include <stdio.h>
 
-byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who,
-                                  natsConnection **nc, jsCtx **js, byron_err_t *err) {
+byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url,
+                                  const byron_nats_settings_t *nats, const char *who, natsConnection **nc,
+                                  jsCtx **js, byron_err_t *err) {
     *nc = NULL;
     *js = NULL;
     natsOptions *no = NULL;
@@ -19,7 +20,7 @@ byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, c
         natsOptions_Destroy(no);
         return byron_err_set(err, BYRON_EINVAL, "NATS options: %s", natsStatus_GetText(ns));
     }
-    if (byron_nats_options_apply(no, err) != BYRON_OK) { /* the pod's NATS identity, TLS and inbox */
+    if (byron_nats_options_apply(no, nats, err) != BYRON_OK) { /* the pod's NATS identity, TLS and inbox */
         natsOptions_Destroy(no);
         return err->code;
     }

@@ -6,17 +6,18 @@
 
 #include "byron/status.h"
 #include "component.h"
+#include "nats_options.h"
 
 #include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <stddef.h>
 
-/* Connect to url as the sidecar does (BYRON_NATS_CREDS, BYRON_NATS_CA,
- * BYRON_NATS_INBOX_PREFIX: nats_options.h), named "byron-<who>/<ns>/<c>", and
+/* Connect to url as the sidecar does (with `nats`: nats_options.h), named "byron-<who>/<ns>/<c>", and
  * a JetStream context. EINVAL: the options; EUNAVAILABLE: not reached. The
  * caller destroys *js and *nc. */
-byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url, const char *who,
-                                  natsConnection **nc, jsCtx **js, byron_err_t *err);
+byron_status_t byron_oneshot_nats(const byron_component_t *c, const char *url,
+                                  const byron_nats_settings_t *nats, const char *who, natsConnection **nc,
+                                  jsCtx **js, byron_err_t *err);
 
 /* A client for uri (app name "byron-<who>") that answered a ping, and the
  * cache database: the URI's, else byron_<component> as cache.h names it. The

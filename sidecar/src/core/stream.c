@@ -115,7 +115,7 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
          * share the library's delivery pool instead of a thread each */
         (ns = natsOptions_UseGlobalMessageDelivery(opts, true)) != NATS_OK)
         goto err;
-    if (byron_nats_options_apply(opts, err) != BYRON_OK) {
+    if (byron_nats_options_apply(opts, o->nats, err) != BYRON_OK) {
         natsOptions_Destroy(opts);
         byron_stream_free(s);
         return NULL;

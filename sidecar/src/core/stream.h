@@ -9,6 +9,7 @@
 
 #include "byron/status.h"
 #include "component.h"
+#include "nats_options.h"
 
 #include <nats/nats.h> /* natsSubscription, natsMsg: a pull consumer's messages are settled with cnats' calls */
 #include <stddef.h>
@@ -32,6 +33,7 @@ typedef struct byron_stream_options {
     int verify_only;         /* the streams are the operator's (NATS users): check them, never create
                                 or update them (this sidecar's user may not) */
     int request_timeout_ms;  /* per JetStream API call / publish ack wait */
+    const byron_nats_settings_t *nats; /* identity and TLS (nats_options.h); NULL: none */
 } byron_stream_options_t;
 
 /* Connects in the background when the server is not up yet (never fails for that). */

@@ -13,7 +13,7 @@ struct byron_workpool {
     pthread_mutex_t lock;
     pthread_cond_t more;
     job_t *ring;
-    int cap, head, len, running, draining, nthreads, joined;
+    int cap, head, len, running, draining, want, nthreads, joined;
     pthread_t *threads;
     byron_metric_t *depth, *rejected;
 };
@@ -58,16 +58,17 @@ byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t
             byron_metrics_register(metrics, BYRON_METRIC_COUNTER, "byron_sidecar_queue_rejected_total",
                                    "Requests refused with 503 because the queue was full.", NULL, NULL, 0);
     }
-    for (int i = 0; i < threads; i++) {
+    p->want = threads;
+    return p;
+}
+
+byron_status_t byron_workpool_start(byron_workpool_t *p, byron_err_t *err) {
+    for (int i = p->nthreads; i < p->want; i++) {
         if (pthread_create(&p->threads[i], NULL, worker, p) != 0) break;
         p->nthreads++;
     }
-    if (p->nthreads == 0) {
-        byron_workpool_free(p);
-        byron_err_set(err, BYRON_EIO, "worker pool: cannot start threads");
-        return NULL;
-    }
-    return p;
+    if (p->nthreads == 0) return byron_err_set(err, BYRON_EIO, "worker pool: cannot start threads");
+    return BYRON_OK;
 }
 
 byron_status_t byron_workpool_submit(byron_workpool_t *p, byron_work_fn fn, void *arg) {
@@ -95,20 +96,20 @@ int byron_workpool_load(byron_workpool_t *p) {
     return n;
 }
 
-void byron_workpool_drain(byron_workpool_t *p) {
+void byron_workpool_stop(byron_workpool_t *p) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
     p->draining = 1;
     pthread_cond_broadcast(&p->more);
     pthread_mutex_unlock(&p->lock);
-    if (p->joined) return; /* only main drains: no lock needed for this flag */
+    if (p->joined) return; /* only main stops it: no lock needed for this flag */
     for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     p->joined = 1;
 }
 
 void byron_workpool_free(byron_workpool_t *p) {
     if (!p) return;
-    byron_workpool_drain(p);
+    byron_workpool_stop(p);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->more);
     free(p->threads);

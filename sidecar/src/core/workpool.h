@@ -12,7 +12,12 @@
 typedef struct byron_workpool byron_workpool_t;
 typedef void (*byron_work_fn)(void *arg);
 
+/* The lifecycle of every thread-owning part of the sidecar (as the operator's
+ * informers): _new allocates and checks, _start starts the threads, _stop
+ * stops and joins them, _free releases what is left. */
 byron_workpool_t *byron_workpool_new(int threads, int queue_cap, byron_metrics_t *metrics, byron_err_t *err);
+/* Start the threads; EIO when not even one starts. */
+byron_status_t byron_workpool_start(byron_workpool_t *p, byron_err_t *err);
 /* BYRON_ELIMIT when the queue is full, BYRON_ESTATE once draining. fn runs on a worker. */
 byron_status_t byron_workpool_submit(byron_workpool_t *p, byron_work_fn fn, void *arg);
 /* Queued + running jobs. */
@@ -21,7 +26,8 @@ int byron_workpool_load(byron_workpool_t *p);
  * everything queued and running, join the threads. Idempotent. The pool stays
  * valid for submit: free it only once nothing can submit any more (after the
  * server that feeds it is freed). */
-void byron_workpool_drain(byron_workpool_t *p);
+void byron_workpool_stop(byron_workpool_t *p);
+/* Stops it first when it was not. */
 void byron_workpool_free(byron_workpool_t *p);
 
 #endif

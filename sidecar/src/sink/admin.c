@@ -32,19 +32,8 @@
 #define MAX_ARGS 1024
 #define BLOCKED_SHOWN 100 /* blocked aggregates listed by status (all are counted) */
 
-typedef struct settings {
-    const char *config, *nats_url, *mongo_uri, *app_socket;
-    int app_timeout_ms, wait_ms;
-    const char *model, *id, *note;
-    uint64_t from;
-    int64_t limit;
-    int follow, all;
-    const char *words[MAX_ARGS];
-    int nwords;
-} settings_t;
-
 typedef struct admin {
-    settings_t s;
+    byron_admin_settings_t s;
     byron_component_t *comp;
     natsConnection *nc;
     jsCtx *js;
@@ -59,155 +48,6 @@ static mongoc_collection_t *live_collection(admin_t *a, const char *base) {
     char name[200];
     byron_generation_collection(a->gen.active, base, name, sizeof name);
     return mongoc_client_get_collection(a->mongo, a->db, name);
-}
-
-/* ---- command line ----------------------------------------------------- */
-
-int byron_admin_requested(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--mode=admin") == 0) return 1;
-        if (strcmp(argv[i], "--mode") == 0) return i + 1 < argc && strcmp(argv[i + 1], "admin") == 0;
-        if (strncmp(argv[i], "--mode=", 7) == 0) return 0;
-    }
-    const char *m = getenv("BYRON_MODE");
-    return m && strcmp(m, "admin") == 0;
-}
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: byron-sidecar --mode=admin [options] COMMAND ...\n"
-            "  One-shot operations on the component, as kubectl byron runs them in its sink pod\n"
-            "  (docs/cli.md). JSON on stdout; exit 0 done, 1 not done, 2 bad usage, 3 unreachable.\n"
-            "commands:\n"
-            "  status                                the stream, the sink's lanes, dead letters, the cache\n"
-            "  events [--model M [--id ID]] [--from SEQ] [--limit N] [--follow]\n"
-            "                                        the event log, one JSON line per event\n"
-            "  dlq list [--all]                      open dead letters (--all: replayed and dropped too)\n"
-            "  dlq show SEQ                          one dead letter with its event\n"
-            "  dlq replay SEQ... | --all             project the dead letters' aggregates again\n"
-            "  dlq drop SEQ... [--note TEXT]         acknowledge without applying\n"
-            "options:\n"
-            "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
-            "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
-            "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
-            "  --app-socket PATH     the app whose handlers a replay calls (env BYRON_APP_SOCKET)\n"
-            "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
-            "  --wait-ms N           replay: how long to wait for the sink's lane (default 30000)\n"
-            "  --log-level L         debug|info|warn|error (stderr; default warn)\n");
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s || s[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %" PRIu64 " and %" PRIu64 "\n",
-                flag, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *flag, const char *s, int min, int max, int *out) {
-    uint64_t v;
-    if (parse_u64(flag, s, (uint64_t)min, (uint64_t)max, &v)) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-/* 0: run; 1: done (help); 2: bad usage. */
-static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
-    const char *env_t = getenv("BYRON_APP_TIMEOUT_MS");
-    memset(s, 0, sizeof *s);
-    s->config = getenv("BYRON_CONFIG") && *getenv("BYRON_CONFIG") ? getenv("BYRON_CONFIG")
-                                                                  : "/etc/byron/component.json";
-    s->nats_url = getenv("BYRON_NATS_URL");
-    s->mongo_uri = getenv("BYRON_MONGO_URI");
-    s->app_socket = getenv("BYRON_APP_SOCKET");
-    s->app_timeout_ms = 5000;
-    s->wait_ms = 30000;
-    s->limit = -1;
-    if (env_t && *env_t && parse_int("BYRON_APP_TIMEOUT_MS", env_t, 10, 600000, &s->app_timeout_ms)) return 2;
-    static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {"nats-url", required_argument, NULL, 'n'},
-                                         {"mongo-uri", required_argument, NULL, 'o'},
-                                         {"app-socket", required_argument, NULL, 'a'},
-                                         {"app-timeout-ms", required_argument, NULL, 't'},
-                                         {"wait-ms", required_argument, NULL, 'w'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"model", required_argument, NULL, 'M'},
-                                         {"id", required_argument, NULL, 'I'},
-                                         {"from", required_argument, NULL, 'F'},
-                                         {"limit", required_argument, NULL, 'L'},
-                                         {"follow", no_argument, NULL, 'f'},
-                                         {"all", no_argument, NULL, 'A'},
-                                         {"note", required_argument, NULL, 'N'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    uint64_t u;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': break; /* admin: byron_admin_requested said so */
-        case 'c': s->config = optarg; break;
-        case 'n': s->nats_url = optarg; break;
-        case 'o': s->mongo_uri = optarg; break;
-        case 'a': s->app_socket = optarg; break;
-        case 't':
-            if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2;
-            break;
-        case 'w':
-            if (parse_int("--wait-ms", optarg, 100, 3600000, &s->wait_ms)) return 2;
-            break;
-        case 'l':
-            if ((*level = byron_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "byron-sidecar: --log-level: unknown level \"%s\"\n", optarg);
-                return 2;
-            }
-            break;
-        case 'M': s->model = optarg; break;
-        case 'I': s->id = optarg; break;
-        case 'F':
-            if (parse_u64("--from", optarg, 1, UINT64_MAX / 2, &s->from)) return 2;
-            break;
-        case 'L':
-            if (parse_u64("--limit", optarg, 0, 100000000, &u)) return 2;
-            s->limit = (int64_t)u;
-            break;
-        case 'f': s->follow = 1; break;
-        case 'A': s->all = 1; break;
-        case 'N': s->note = optarg; break;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return 2;
-        }
-    }
-    for (int i = optind; i < argc; i++) {
-        if (s->nwords == MAX_ARGS) {
-            fprintf(stderr, "byron-sidecar: more than %d arguments\n", MAX_ARGS);
-            return 2;
-        }
-        s->words[s->nwords++] = argv[i];
-    }
-    if (!s->nwords) {
-        usage(stderr);
-        return 2;
-    }
-    const char *missing = !s->nats_url || !*s->nats_url     ? "--nats-url (or BYRON_NATS_URL)"
-                          : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
-                                                            : NULL;
-    if (missing) {
-        fprintf(stderr, "byron-sidecar: %s is required\n", missing);
-        return 2;
-    }
-    if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
-    if (s->id && !s->model) {
-        fprintf(stderr, "byron-sidecar: --id needs --model\n");
-        return 2;
-    }
-    return 0;
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -255,23 +95,17 @@ static json_object *lane_json(admin_t *a, const char *stream, const char *durabl
     return o;
 }
 
-static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
-    json_object *out = json_object_new_object(), *stream = json_object_new_object(),
-                *lanes = json_object_new_array();
-    json_object_object_add(out, "component", json_object_new_string(a->comp->component));
-    json_object_object_add(out, "namespace", json_object_new_string(a->comp->namespace_));
-    json_object_object_add(out, "partitions", json_object_new_int(a->comp->partitions));
-    json_object_object_add(out, "schemaGeneration", json_object_new_int64(a->comp->schema_generation));
+/* The stream's state into out.stream; EUNAVAILABLE when JetStream does not answer. */
+static byron_status_t status_stream(admin_t *a, json_object *out, byron_err_t *err) {
+    json_object *stream = json_object_new_object();
     json_object_object_add(out, "stream", stream);
     json_object_object_add(stream, "name", json_object_new_string(a->comp->stream));
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus ns = js_GetStreamInfo(&si, a->js, a->comp->stream, NULL, &jerr);
-    if (ns != NATS_OK) {
-        json_object_put(out);
+    if (ns != NATS_OK)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "stream %s: %s (JetStream error %d)", a->comp->stream,
                              natsStatus_GetText(ns), (int)jerr);
-    }
     json_object_object_add(stream, "messages", json_object_new_uint64(si->State.Msgs));
     json_object_object_add(stream, "bytes", json_object_new_uint64(si->State.Bytes));
     json_object_object_add(stream, "firstSequence", json_object_new_uint64(si->State.FirstSeq));
@@ -279,6 +113,13 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     json_object_object_add(stream, "replicas", json_object_new_int64(si->Config ? si->Config->Replicas : 0));
     json_object_object_add(stream, "maxBytes", json_object_new_int64(si->Config ? si->Config->MaxBytes : -1));
     jsStreamInfo_Destroy(si);
+    return BYRON_OK;
+}
+
+/* The live generation's lanes (partitions, then subscriptions) into out.lanes, their pending sum into
+ * out.lag. */
+static void status_lanes(admin_t *a, json_object *out) {
+    json_object *lanes = json_object_new_array();
     json_object_object_add(out, "lanes", lanes);
     uint64_t lag = 0;
     for (int p = 0; p < a->comp->partitions; p++) {
@@ -303,13 +144,13 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
         json_object_array_add(lanes, l);
     }
     json_object_object_add(out, "lag", json_object_new_uint64(lag));
-    /* Dead letters */
+}
+
+/* The dead letters by state into out.deadLetters. */
+static byron_status_t status_dead_letters(admin_t *a, json_object *out, byron_err_t *err) {
     byron_dlq_t dlq;
     byron_status_t st = byron_dlq_read(a->js, a->comp, &dlq, err);
-    if (st != BYRON_OK) {
-        json_object_put(out);
-        return st;
-    }
+    if (st != BYRON_OK) return st;
     uint64_t counts[3] = {0, 0, 0};
     for (size_t i = 0; i < dlq.n; i++) counts[dlq.entries[i].state]++;
     json_object *d = json_object_new_object();
@@ -319,7 +160,60 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     json_object_object_add(d, "dropped", json_object_new_uint64(counts[BYRON_DLQ_DROPPED]));
     json_object_object_add(out, "deadLetters", d);
     byron_dlq_cleanup(&dlq);
-    /* The cache */
+    return BYRON_OK;
+}
+
+/* Each model's document count into docs. */
+static byron_status_t status_documents(admin_t *a, json_object *docs, byron_err_t *err) {
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    for (size_t i = 0; i < a->comp->nmodels && st == BYRON_OK; i++) {
+        mongoc_collection_t *coll = live_collection(a, a->comp->models[i].name);
+        int64_t n = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &be);
+        mongoc_collection_destroy(coll);
+        if (n < 0 && be.code != 26) /* 26: no such collection yet */
+            st = byron_err_set(err, BYRON_EUNAVAILABLE, "counting %s: %s", a->comp->models[i].name,
+                               be.message);
+        json_object_object_add(docs, a->comp->models[i].name, json_object_new_int64(n < 0 ? 0 : n));
+    }
+    return st;
+}
+
+/* The blocked aggregates (the first BLOCKED_SHOWN) into blocked, all counted into cache.blockedAggregates. */
+static byron_status_t status_blocked(admin_t *a, json_object *cache, json_object *blocked, byron_err_t *err) {
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    mongoc_collection_t *coll = live_collection(a, BYRON_CACHE_STATE_COLLECTION);
+    bson_t *filter = BCON_NEW("_id", "{", "$regex", BCON_UTF8("^blocked:"), "}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+    const bson_t *doc;
+    int64_t nblocked = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        if (nblocked++ >= BLOCKED_SHOWN) continue;
+        bson_iter_t it;
+        json_object *b = json_object_new_object();
+        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+            json_object_object_add(b, "aggregate", json_object_new_string(bson_iter_utf8(&it, NULL) + 8));
+        if (bson_iter_init_find(&it, doc, "version"))
+            json_object_object_add(b, "version", json_object_new_int64(bson_iter_as_int64(&it)));
+        if (bson_iter_init_find(&it, doc, "sequence"))
+            json_object_object_add(b, "sequence", json_object_new_int64(bson_iter_as_int64(&it)));
+        if (bson_iter_init_find(&it, doc, "reason") && BSON_ITER_HOLDS_UTF8(&it))
+            json_object_object_add(b, "reason", json_object_new_string(bson_iter_utf8(&it, NULL)));
+        json_object_array_add(blocked, b);
+    }
+    if (mongoc_cursor_error(cur, &be))
+        st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION,
+                           be.message);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
+    json_object_object_add(cache, "blockedAggregates", json_object_new_int64(nblocked));
+    return st;
+}
+
+/* The cache (its generation, a rebuild under way, documents, blocked aggregates) into out.cache. */
+static byron_status_t status_cache(admin_t *a, json_object *out, byron_err_t *err) {
     json_object *cache = json_object_new_object(), *docs = json_object_new_object(),
                 *blocked = json_object_new_array();
     json_object_object_add(cache, "database", json_object_new_string(a->db));
@@ -333,45 +227,24 @@ static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
     }
     json_object_object_add(cache, "documents", docs);
     json_object_object_add(out, "cache", cache);
-    bson_error_t be;
-    for (size_t i = 0; i < a->comp->nmodels && st == BYRON_OK; i++) {
-        mongoc_collection_t *coll = live_collection(a, a->comp->models[i].name);
-        int64_t n = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &be);
-        mongoc_collection_destroy(coll);
-        if (n < 0 && be.code != 26) /* 26: no such collection yet */
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "counting %s: %s", a->comp->models[i].name,
-                               be.message);
-        json_object_object_add(docs, a->comp->models[i].name, json_object_new_int64(n < 0 ? 0 : n));
-    }
-    if (st == BYRON_OK) {
-        mongoc_collection_t *coll = live_collection(a, BYRON_CACHE_STATE_COLLECTION);
-        bson_t *filter = BCON_NEW("_id", "{", "$regex", BCON_UTF8("^blocked:"), "}");
-        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-        const bson_t *doc;
-        int64_t nblocked = 0;
-        while (mongoc_cursor_next(cur, &doc)) {
-            if (nblocked++ >= BLOCKED_SHOWN) continue;
-            bson_iter_t it;
-            json_object *b = json_object_new_object();
-            if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
-                json_object_object_add(b, "aggregate", json_object_new_string(bson_iter_utf8(&it, NULL) + 8));
-            if (bson_iter_init_find(&it, doc, "version"))
-                json_object_object_add(b, "version", json_object_new_int64(bson_iter_as_int64(&it)));
-            if (bson_iter_init_find(&it, doc, "sequence"))
-                json_object_object_add(b, "sequence", json_object_new_int64(bson_iter_as_int64(&it)));
-            if (bson_iter_init_find(&it, doc, "reason") && BSON_ITER_HOLDS_UTF8(&it))
-                json_object_object_add(b, "reason", json_object_new_string(bson_iter_utf8(&it, NULL)));
-            json_object_array_add(blocked, b);
-        }
-        if (mongoc_cursor_error(cur, &be))
-            st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s", BYRON_CACHE_STATE_COLLECTION,
-                               be.message);
-        mongoc_cursor_destroy(cur);
-        bson_destroy(filter);
-        mongoc_collection_destroy(coll);
-        json_object_object_add(cache, "blockedAggregates", json_object_new_int64(nblocked));
-    }
+    byron_status_t st = status_documents(a, docs, err);
+    if (st == BYRON_OK) st = status_blocked(a, cache, blocked, err);
     json_object_object_add(cache, "blocked", blocked);
+    return st;
+}
+
+static byron_status_t cmd_status(admin_t *a, byron_err_t *err) {
+    json_object *out = json_object_new_object();
+    json_object_object_add(out, "component", json_object_new_string(a->comp->component));
+    json_object_object_add(out, "namespace", json_object_new_string(a->comp->namespace_));
+    json_object_object_add(out, "partitions", json_object_new_int(a->comp->partitions));
+    json_object_object_add(out, "schemaGeneration", json_object_new_int64(a->comp->schema_generation));
+    byron_status_t st = status_stream(a, out, err);
+    if (st == BYRON_OK) {
+        status_lanes(a, out);
+        st = status_dead_letters(a, out, err);
+    }
+    if (st == BYRON_OK) st = status_cache(a, out, err);
     if (st == BYRON_OK) print_json(out);
     json_object_put(out);
     return st;
@@ -393,20 +266,51 @@ static int caller_gone(void) {
     return n == 0;
 }
 
-static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
-    char filter[BYRON_SUBJECT_MAX];
+/* The subject filter of --model and --id. */
+static byron_status_t events_filter(admin_t *a, char *filter, size_t cap, byron_err_t *err) {
     if (a->s.model && !byron_component_model(a->comp, a->s.model))
         return byron_err_set(err, BYRON_EINVAL, "--model: %s is not a model of %s", a->s.model,
                              a->comp->component);
     if (a->s.id) {
         if (!byron_id_is_valid(a->s.id))
             return byron_err_set(err, BYRON_EINVAL, "--id: \"%.64s\" is not a valid id", a->s.id);
-        if (byron_subject_format(filter, sizeof filter, a->comp, a->s.model, a->s.id) < 0)
+        if (byron_subject_format(filter, cap, a->comp, a->s.model, a->s.id) < 0)
             return byron_err_set(err, BYRON_EINVAL, "--id: too long");
     } else {
         /* aggregate subjects only: not the unique-value claims */
-        snprintf(filter, sizeof filter, "%s.*.%s.*", a->comp->subject_prefix, a->s.model ? a->s.model : "*");
+        snprintf(filter, cap, "%s.*.%s.*", a->comp->subject_prefix, a->s.model ? a->s.model : "*");
     }
+    return BYRON_OK;
+}
+
+/* One event as a JSON line; its pending count (what follows it in the stream) into *pending. */
+static void print_event(natsMsg *m, uint64_t *pending) {
+    jsMsgMetaData *meta = NULL;
+    json_object *o = json_object_new_object(), *ev = NULL;
+    *pending = 0;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        char ts[48];
+        time_of(meta->Timestamp, ts, sizeof ts);
+        json_object_object_add(o, "sequence", json_object_new_uint64(meta->Sequence.Stream));
+        json_object_object_add(o, "time", json_object_new_string(ts));
+        *pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+    }
+    json_object_object_add(o, "subject", json_object_new_string(natsMsg_GetSubject(m)));
+    byron_err_t pe = {0};
+    const char *data = natsMsg_GetData(m) ? natsMsg_GetData(m) : "";
+    if (byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &ev, &pe) == BYRON_OK)
+        json_object_object_add(o, "event", ev);
+    else
+        json_object_object_add(o, "raw", json_object_new_string_len(data, natsMsg_GetDataLength(m)));
+    print_json(o);
+    json_object_put(o);
+}
+
+static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
+    char filter[BYRON_SUBJECT_MAX];
+    byron_status_t st = events_filter(a, filter, sizeof filter, err);
+    if (st != BYRON_OK) return st;
     uint64_t from = a->s.from ? a->s.from : 1;
     if (!a->s.follow) { /* nothing to show: say so at once instead of waiting for a message */
         jsDirectGetMsgOptions o;
@@ -433,7 +337,6 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
     if (ns != NATS_OK)
         return byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s: %s (JetStream error %d)", a->comp->stream,
                              natsStatus_GetText(ns), (int)jerr);
-    byron_status_t st = BYRON_OK;
     int64_t shown = 0, idle_ms = 0;
     while (a->s.limit < 0 || shown < a->s.limit) {
         natsMsg *m = NULL;
@@ -453,26 +356,8 @@ static byron_status_t cmd_events(admin_t *a, byron_err_t *err) {
             break;
         }
         idle_ms = 0;
-        jsMsgMetaData *meta = NULL;
         uint64_t pending = 0;
-        json_object *o = json_object_new_object(), *ev = NULL;
-        if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-            char ts[48];
-            time_of(meta->Timestamp, ts, sizeof ts);
-            json_object_object_add(o, "sequence", json_object_new_uint64(meta->Sequence.Stream));
-            json_object_object_add(o, "time", json_object_new_string(ts));
-            pending = meta->NumPending;
-            jsMsgMetaData_Destroy(meta);
-        }
-        json_object_object_add(o, "subject", json_object_new_string(natsMsg_GetSubject(m)));
-        byron_err_t pe = {0};
-        const char *data = natsMsg_GetData(m) ? natsMsg_GetData(m) : "";
-        if (byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &ev, &pe) == BYRON_OK)
-            json_object_object_add(o, "event", ev);
-        else
-            json_object_object_add(o, "raw", json_object_new_string_len(data, natsMsg_GetDataLength(m)));
-        print_json(o);
-        json_object_put(o);
+        print_event(m, &pending);
         natsMsg_Destroy(m);
         shown++;
         if (!a->s.follow && pending == 0) break;
@@ -648,6 +533,39 @@ static byron_status_t cmd_dlq_drop(admin_t *a, int *failed, byron_err_t *err) {
     return st;
 }
 
+/* What became of each dead letter named, read back from the stream, into items. */
+static byron_status_t replay_outcomes(admin_t *a, byron_dlq_entry_t **picked, size_t n, json_object *items,
+                                      int *failed, byron_err_t *err) {
+    byron_dlq_t after;
+    byron_status_t st = byron_dlq_read(a->js, a->comp, &after, err);
+    if (st != BYRON_OK) return st;
+    for (size_t i = 0; i < n; i++) {
+        byron_dlq_entry_t *e = byron_dlq_find(&after, picked[i]->dlq_seq);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "deadLetter", json_object_new_uint64(picked[i]->dlq_seq));
+        byron_dlq_state_t state = e ? e->state : picked[i]->state;
+        json_object_object_add(o, "state", json_object_new_string(byron_dlq_state_name(state)));
+        const byron_model_t *m;
+        char id[BYRON_ID_MAX + 1];
+        if (!picked[i]->info.own)
+            json_object_object_add(
+                o, "refused",
+                json_object_new_string(
+                    "a subscribed event's dead letter is not replayed: its handler wrote other "
+                    "objects at its place in another stream's order (docs/sink.md); drop it "
+                    "and repair by hand"));
+        else if (!aggregate_of(a, picked[i], &m, id, sizeof id))
+            json_object_object_add(
+                o, "refused",
+                json_object_new_string("its subject names no aggregate of this component: it can never "
+                                       "be projected; drop it"));
+        if (state != BYRON_DLQ_REPLAYED) *failed = 1;
+        json_object_array_add(items, o);
+    }
+    byron_dlq_cleanup(&after);
+    return BYRON_OK;
+}
+
 static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) {
     byron_dlq_t dlq;
     byron_status_t st = byron_dlq_read(a->js, a->comp, &dlq, err);
@@ -658,8 +576,6 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
         byron_dlq_cleanup(&dlq);
         return st;
     }
-    const char *retry = getenv("BYRON_SINK_RETRY_MS"), *maxd = getenv("BYRON_SINK_MAX_DELIVER"),
-               *defer = getenv("BYRON_SINK_DEFER_MS");
     byron_replay_options_t ro = {.component = a->comp,
                                  .js = a->js,
                                  .mongo = a->mongo,
@@ -668,9 +584,9 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
                                  .slot = a->gen.active_slot,
                                  .app = a->app,
                                  .wait_ms = a->s.wait_ms,
-                                 .max_deliver = maxd ? (int)strtol(maxd, NULL, 10) : 0,
-                                 .retry_ms = retry ? (int)strtol(retry, NULL, 10) : 0,
-                                 .defer_ms = defer ? strtoll(defer, NULL, 10) : 0};
+                                 .max_deliver = a->s.sink->max_deliver,
+                                 .retry_ms = a->s.sink->retry_ms,
+                                 .defer_ms = a->s.sink->defer_ms};
     json_object *out = json_object_new_object(), *replays = json_object_new_array(),
                 *items = json_object_new_array();
     json_object_object_add(out, "replays", replays);
@@ -697,34 +613,7 @@ static byron_status_t cmd_dlq_replay(admin_t *a, int *failed, byron_err_t *err) 
         st = byron_replay_aggregate(&ro, m->name, id, &report, err);
         if (st == BYRON_OK) json_object_array_add(replays, report);
     }
-    /* What became of each dead letter named, read back from the stream. */
-    byron_dlq_t after;
-    if (st == BYRON_OK && (st = byron_dlq_read(a->js, a->comp, &after, err)) == BYRON_OK) {
-        for (size_t i = 0; i < n; i++) {
-            byron_dlq_entry_t *e = byron_dlq_find(&after, picked[i]->dlq_seq);
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "deadLetter", json_object_new_uint64(picked[i]->dlq_seq));
-            byron_dlq_state_t state = e ? e->state : picked[i]->state;
-            json_object_object_add(o, "state", json_object_new_string(byron_dlq_state_name(state)));
-            const byron_model_t *m;
-            char id[BYRON_ID_MAX + 1];
-            if (!picked[i]->info.own)
-                json_object_object_add(
-                    o, "refused",
-                    json_object_new_string(
-                        "a subscribed event's dead letter is not replayed: its handler wrote other objects "
-                        "at its "
-                        "place in another stream's order (docs/sink.md); drop it and repair by hand"));
-            else if (!aggregate_of(a, picked[i], &m, id, sizeof id))
-                json_object_object_add(
-                    o, "refused",
-                    json_object_new_string("its subject names no aggregate of this component: it can never "
-                                           "be projected; drop it"));
-            if (state != BYRON_DLQ_REPLAYED) *failed = 1;
-            json_object_array_add(items, o);
-        }
-        byron_dlq_cleanup(&after);
-    }
+    if (st == BYRON_OK) st = replay_outcomes(a, picked, n, items, failed, err);
     if (st == BYRON_OK) print_json(out);
     json_object_put(out);
     free(picked);
@@ -748,7 +637,8 @@ static byron_status_t run(admin_t *a, int *failed, byron_err_t *err) {
     if (is_dlq && !strcmp(sub, "list") && a->s.nwords > 2)
         return byron_err_set(err, BYRON_EINVAL, "dlq list: unexpected argument \"%s\"", a->s.words[2]);
     byron_status_t st;
-    if ((st = byron_oneshot_nats(a->comp, a->s.nats_url, "admin", &a->nc, &a->js, err)) != BYRON_OK ||
+    if ((st = byron_oneshot_nats(a->comp, a->s.nats_url, a->s.nats, "admin", &a->nc, &a->js, err)) !=
+            BYRON_OK ||
         (st = byron_oneshot_mongo(a->comp, a->s.mongo_uri, "admin", &a->mongo, a->db, sizeof a->db, err)) !=
             BYRON_OK ||
         (st = byron_generation_read(a->mongo, a->db, &a->gen, err)) != BYRON_OK)
@@ -763,17 +653,12 @@ static byron_status_t run(admin_t *a, int *failed, byron_err_t *err) {
     return cmd_dlq_replay(a, failed, err);
 }
 
-int byron_admin_main(int argc, char **argv) {
-    settings_t s;
-    int level = BYRON_LOG_WARN;
-    int rc = parse_settings(argc, argv, &s, &level);
-    if (rc) return rc == 1 ? BYRON_ADMIN_OK : BYRON_ADMIN_USAGE;
-    byron_log_setup("admin", (byron_log_level_t)level, 2);
+int byron_admin_main(const byron_admin_settings_t *s) {
     signal(SIGPIPE, SIG_IGN); /* a reader that went away: the next write fails, the command ends */
-    admin_t a = {.s = s};
+    admin_t a = {.s = *s};
     byron_err_t err = {0};
-    int failed = 0;
-    if (byron_component_load(s.config, &a.comp, &err) != BYRON_OK) {
+    int failed = 0, rc = BYRON_ADMIN_OK;
+    if (byron_component_load(s->config, &a.comp, &err) != BYRON_OK) {
         fprintf(stderr, "byron-sidecar: %s\n", err.msg);
         return BYRON_ADMIN_USAGE;
     }

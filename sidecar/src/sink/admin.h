@@ -25,11 +25,29 @@ enum {
     BYRON_ADMIN_UNREACHED = 3,
 };
 
-/* Whether the command line (or BYRON_MODE, without --mode) asks for admin mode. */
-int byron_admin_requested(int argc, char **argv);
+#include "nats_options.h"
+#include "sink.h"
+
+#include <stdint.h>
+
+/* Its settings, parsed and checked by settings.c (flags, environment). */
+typedef struct byron_admin_settings {
+    const char *config, *nats_url, *mongo_uri;
+    const char *app_socket; /* NULL: no app (a replay projects by default) */
+    int app_timeout_ms;
+    int wait_ms; /* replay: how long to wait for the sink's lane */
+    const char *model, *id, *note;
+    uint64_t from; /* 0: the start */
+    int64_t limit; /* -1: no limit */
+    int follow, all;
+    char **words; /* the command and its arguments: "dlq", "replay", "7" */
+    int nwords;
+    const byron_nats_settings_t *nats;
+    const byron_sink_options_t *sink; /* a replay retries as the sink does: max_deliver, retry_ms, defer_ms */
+} byron_admin_settings_t;
 
 /* Run one command; returns the exit status above. The caller has done the
  * process-wide initialisation (curl, mongoc) and undoes it afterwards. */
-int byron_admin_main(int argc, char **argv);
+int byron_admin_main(const byron_admin_settings_t *s);
 
 #endif

@@ -74,6 +74,68 @@ typedef struct resolution {
     byron_dlq_state_t state;
 } resolution_t;
 
+/* What a read gathers: the dead letters (into out) and the decisions on them. */
+typedef struct {
+    byron_dlq_t *out;
+    size_t cap;
+    resolution_t *res;
+    size_t nres, capres;
+} reading_t;
+
+static byron_status_t keep_dead_letter(reading_t *rd, const byron_dlq_msg_info_t *info, natsMsg *m,
+                                       uint64_t at, byron_err_t *err) {
+    byron_dlq_t *out = rd->out;
+    if (out->n == rd->cap) {
+        size_t nc = rd->cap ? rd->cap * 2 : 16;
+        byron_dlq_entry_t *ne = realloc(out->entries, nc * sizeof *ne);
+        if (!ne) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        out->entries = ne;
+        rd->cap = nc;
+    }
+    byron_dlq_entry_t *e = &out->entries[out->n++];
+    memset(e, 0, sizeof *e);
+    e->dlq_seq = at;
+    e->info = *info;
+    e->stored_ns = natsMsg_GetTime(m);
+    byron_err_t pe = {0};
+    const char *data = natsMsg_GetData(m);
+    if (!data || byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &e->body, &pe) != BYRON_OK ||
+        !json_object_is_type(e->body, json_type_object)) {
+        json_object_put(e->body); /* kept as a dead letter: its headers name the event */
+        e->body = json_object_new_object();
+        json_object_object_add(e->body, "unreadable", json_object_new_boolean(1));
+    }
+    return BYRON_OK;
+}
+
+static byron_status_t keep_resolution(reading_t *rd, const byron_dlq_msg_info_t *info, byron_err_t *err) {
+    if (rd->nres == rd->capres) {
+        size_t nc = rd->capres ? rd->capres * 2 : 16;
+        resolution_t *nr = realloc(rd->res, nc * sizeof *nr);
+        if (!nr) return byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        rd->res = nr;
+        rd->capres = nc;
+    }
+    resolution_t *r = &rd->res[rd->nres++];
+    snprintf(r->stream, sizeof r->stream, "%s", info->stream);
+    r->sequence = info->sequence;
+    r->state = info->resolution;
+    return BYRON_OK;
+}
+
+/* A decision applies to every dead letter of its event, whichever came
+ * first in the stream; replayed wins over dropped. O(dead letters ×
+ * resolutions): both are few. */
+static void apply_resolutions(reading_t *rd) {
+    for (size_t i = 0; i < rd->out->n; i++) {
+        byron_dlq_entry_t *e = &rd->out->entries[i];
+        for (size_t k = 0; k < rd->nres; k++)
+            if (rd->res[k].sequence == e->info.sequence && !strcmp(rd->res[k].stream, e->info.stream) &&
+                (e->state == BYRON_DLQ_OPEN || rd->res[k].state == BYRON_DLQ_REPLAYED))
+                e->state = rd->res[k].state;
+    }
+}
+
 /* Every record once, in order, by sequence (STREAM.MSG.GET: a dead-letter
  * stream has no direct get). O(records) requests. */
 byron_status_t byron_dlq_read(jsCtx *js, const byron_component_t *c, byron_dlq_t *out, byron_err_t *err) {
@@ -90,10 +152,9 @@ byron_status_t byron_dlq_read(jsCtx *js, const byron_component_t *c, byron_dlq_t
                              natsStatus_GetText(ns), (int)jerr);
     uint64_t last = si->State.LastSeq, first = si->State.FirstSeq;
     jsStreamInfo_Destroy(si);
-    resolution_t *res = NULL;
-    size_t nres = 0, capres = 0, cap = 0;
+    reading_t rd = {.out = out};
     byron_status_t st = BYRON_OK;
-    for (uint64_t seq = first ? first : 1; seq && seq <= last && st == BYRON_OK;) {
+    for (uint64_t seq = first ? first : 1; seq && seq <= last && st == BYRON_OK; seq++) {
         if (out->records >= BYRON_DLQ_MAX_RECORDS) {
             st = byron_err_set(err, BYRON_ELIMIT, "%s holds more than %d records", n.dlq_stream,
                                BYRON_DLQ_MAX_RECORDS);
@@ -102,76 +163,23 @@ byron_status_t byron_dlq_read(jsCtx *js, const byron_component_t *c, byron_dlq_t
         natsMsg *m = NULL;
         jerr = 0;
         ns = js_GetMsg(&m, js, n.dlq_stream, seq, NULL, &jerr);
-        if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) { /* a deleted record */
-            seq++;
-            continue;
-        }
+        if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue; /* a deleted record */
         if (ns != NATS_OK) {
             st = byron_err_set(err, BYRON_EUNAVAILABLE, "reading %s at %" PRIu64 ": %s", n.dlq_stream, seq,
                                natsStatus_GetText(ns));
             break;
         }
-        uint64_t at = seq;
         out->records++;
         byron_dlq_msg_info_t info;
         byron_dlq_classify(c, m, &info);
-        if (info.kind == BYRON_DLQ_KIND_DEAD_LETTER) {
-            if (out->n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                byron_dlq_entry_t *ne = realloc(out->entries, nc * sizeof *ne);
-                if (!ne) {
-                    natsMsg_Destroy(m);
-                    st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
-                    break;
-                }
-                out->entries = ne;
-                cap = nc;
-            }
-            byron_dlq_entry_t *e = &out->entries[out->n++];
-            memset(e, 0, sizeof *e);
-            e->dlq_seq = at;
-            e->info = info;
-            e->stored_ns = natsMsg_GetTime(m);
-            byron_err_t pe = {0};
-            const char *data = natsMsg_GetData(m);
-            if (!data ||
-                byron_json_parse(data, (size_t)natsMsg_GetDataLength(m), 128, &e->body, &pe) != BYRON_OK ||
-                !json_object_is_type(e->body, json_type_object)) {
-                json_object_put(e->body); /* kept as a dead letter: its headers name the event */
-                e->body = json_object_new_object();
-                json_object_object_add(e->body, "unreadable", json_object_new_boolean(1));
-            }
-        } else if (info.kind == BYRON_DLQ_KIND_RESOLUTION) {
-            if (nres == capres) {
-                size_t nc = capres ? capres * 2 : 16;
-                resolution_t *nr = realloc(res, nc * sizeof *nr);
-                if (!nr) {
-                    natsMsg_Destroy(m);
-                    st = byron_err_set(err, BYRON_ENOMEM, "out of memory");
-                    break;
-                }
-                res = nr;
-                capres = nc;
-            }
-            resolution_t *r = &res[nres++];
-            snprintf(r->stream, sizeof r->stream, "%s", info.stream);
-            r->sequence = info.sequence;
-            r->state = info.resolution;
-        }
+        if (info.kind == BYRON_DLQ_KIND_DEAD_LETTER)
+            st = keep_dead_letter(&rd, &info, m, seq, err);
+        else if (info.kind == BYRON_DLQ_KIND_RESOLUTION)
+            st = keep_resolution(&rd, &info, err);
         natsMsg_Destroy(m);
-        seq = at + 1;
     }
-    /* A decision applies to every dead letter of its event, whichever came
-     * first in the stream; replayed wins over dropped. O(dead letters ×
-     * resolutions): both are few. */
-    for (size_t i = 0; st == BYRON_OK && i < out->n; i++) {
-        byron_dlq_entry_t *e = &out->entries[i];
-        for (size_t k = 0; k < nres; k++)
-            if (res[k].sequence == e->info.sequence && !strcmp(res[k].stream, e->info.stream) &&
-                (e->state == BYRON_DLQ_OPEN || res[k].state == BYRON_DLQ_REPLAYED))
-                e->state = res[k].state;
-    }
-    free(res);
+    if (st == BYRON_OK) apply_resolutions(&rd);
+    free(rd.res);
     if (st != BYRON_OK) byron_dlq_cleanup(out);
     return st;
 }

@@ -47,38 +47,8 @@ void byron_sink_dlq_names(const byron_component_t *c, char *stream, size_t scap,
     snprintf(prefix, pcap, "byrondlq.%s.%s", c->namespace_, c->component);
 }
 
-static int env_int(const char *name, int min, int max, int *out, byron_err_t *err) {
-    const char *v = getenv(name);
-    if (!v || !*v) return 0;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        byron_err_set(err, BYRON_EINVAL, "%s: \"%s\" is not a number between %d and %d", name, v, min, max);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
-byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err) {
-    if (env_int("BYRON_SINK_THREADS", 1, 256, &o->threads, err) ||
-        env_int("BYRON_SINK_MAX_DELIVER", 1, 1000, &o->max_deliver, err) ||
-        env_int("BYRON_SINK_RETRY_MS", 1, 600000, &o->retry_ms, err) ||
-        env_int("BYRON_SINK_ACK_WAIT_MS", 100, 3600000, &o->ack_wait_ms, err) ||
-        env_int("BYRON_SINK_DLQ_ATTEMPTS", 1, 100000, &o->dlq_attempts, err) ||
-        env_int("BYRON_SINK_DEFER_MS", 1000, 86400000, &o->defer_ms, err) ||
-        env_int("BYRON_CACHE_GRACE_MS", 0, 86400000, &o->grace_ms, err))
-        return BYRON_EINVAL;
-    int gen = 0;
-    if (env_int("BYRON_CACHE_GENERATION", 0, (int)BYRON_GENERATION_MAX, &gen, err)) return BYRON_EINVAL;
-    o->generation = gen;
-    return BYRON_OK;
-}
-
 /* The defaults of the settings left at 0 (sink.h). */
 static void options_defaults(byron_sink_options_t *o) {
-    if (!getenv("BYRON_CACHE_GRACE_MS") && o->grace_ms <= 0) o->grace_ms = 60000;
     if (o->max_deliver <= 0) o->max_deliver = 5;
     if (o->retry_ms <= 0) o->retry_ms = 500;
     if (o->ack_wait_ms <= 0) o->ack_wait_ms = 30000;

@@ -52,11 +52,8 @@ typedef struct byron_sink_options {
     int64_t generation; /* the cache generation wanted: above the live one, a rebuild
                            (docs/sink.md, "Rebuild")             env BYRON_CACHE_GENERATION */
     int grace_ms;       /* after a rebuild's switch, how long the old generation stays
-                           projected before it is dropped (60000) env BYRON_CACHE_GRACE_MS */
+                           projected before it is dropped (settings: 60000) env BYRON_CACHE_GRACE_MS */
 } byron_sink_options_t;
-
-/* Fill the env-driven fields (BYRON_SINK_*); BYRON_EINVAL names the variable. */
-byron_status_t byron_sink_options_from_env(byron_sink_options_t *o, byron_err_t *err);
 
 /* The lanes and their names; reserves the cache clients its threads will hold. No thread. */
 byron_sink_t *byron_sink_new(const byron_sink_options_t *o, byron_err_t *err);

@@ -36,13 +36,8 @@
 
 #define READ_IDLE_MS 10000 /* a stream read that gets nothing for this long has failed */
 
-typedef struct settings {
-    const char *config, *nats_url, *mongo_uri, *app_socket;
-    int wait_ms, app_timeout_ms;
-} settings_t;
-
 typedef struct verify {
-    settings_t s;
+    byron_verify_settings_t s;
     byron_component_t *comp;
     natsConnection *nc;
     jsCtx *js;
@@ -53,107 +48,6 @@ typedef struct verify {
     byron_fold_t *fold;
     uint64_t own_last, *sub_last; /* the snapshot */
 } verify_t;
-
-/* ---- command line ----------------------------------------------------- */
-
-int byron_verify_requested(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--mode=verify") == 0) return 1;
-        if (strcmp(argv[i], "--mode") == 0) return i + 1 < argc && strcmp(argv[i + 1], "verify") == 0;
-        if (strncmp(argv[i], "--mode=", 7) == 0) return 0;
-    }
-    const char *m = getenv("BYRON_MODE");
-    return m && strcmp(m, "verify") == 0;
-}
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: byron-sidecar --mode=verify [options]\n"
-            "  Folds the component's event log independently of the sink and compares it with the\n"
-            "  cache: one JSON line per difference on stdout, then a summary line\n"
-            "  (docs/consistency.md). Exit 0: equal, 1: differs, 2: bad usage, 3: not quiescent or\n"
-            "  a dependency unreachable.\n"
-            "  --config PATH         component.json (env BYRON_CONFIG, default /etc/byron/component.json)\n"
-            "  --nats-url URL        broker (env BYRON_NATS_URL)\n"
-            "  --mongo-uri URI       cache (env BYRON_MONGO_URI)\n"
-            "  --app-socket PATH     the app's socket: its event handlers are called as the sink\n"
-            "                        calls them (never the after hooks) (env BYRON_APP_SOCKET)\n"
-            "  --wait-ms N           how long to wait for the sink to settle (default 10000)\n"
-            "  --app-timeout-ms N    per app call (env BYRON_APP_TIMEOUT_MS, default 5000)\n"
-            "  --log-level L         debug|info|warn|error (logs go to stderr)\n");
-}
-
-static int parse_int(const char *flag, const char *s, int min, int max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < min || v > max) {
-        fprintf(stderr, "byron-sidecar: %s: \"%s\" is not a number between %d and %d\n", flag, s, min, max);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-/* 0: run; 1: done (help); 2: bad usage. */
-static int parse_settings(int argc, char **argv, settings_t *s, int *level) {
-    const char *env_t = getenv("BYRON_APP_TIMEOUT_MS");
-    *s = (settings_t){.config = getenv("BYRON_CONFIG") ? getenv("BYRON_CONFIG") : "/etc/byron/component.json",
-                      .nats_url = getenv("BYRON_NATS_URL"),
-                      .mongo_uri = getenv("BYRON_MONGO_URI"),
-                      .app_socket = getenv("BYRON_APP_SOCKET"),
-                      .wait_ms = 10000,
-                      .app_timeout_ms = 5000};
-    if (env_t && *env_t && parse_int("BYRON_APP_TIMEOUT_MS", env_t, 10, 600000, &s->app_timeout_ms)) return 2;
-    static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {"nats-url", required_argument, NULL, 'n'},
-                                         {"mongo-uri", required_argument, NULL, 'o'},
-                                         {"app-socket", required_argument, NULL, 'a'},
-                                         {"wait-ms", required_argument, NULL, 'w'},
-                                         {"app-timeout-ms", required_argument, NULL, 't'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': break; /* verify: byron_verify_requested said so */
-        case 'c': s->config = optarg; break;
-        case 'n': s->nats_url = optarg; break;
-        case 'o': s->mongo_uri = optarg; break;
-        case 'a': s->app_socket = optarg; break;
-        case 'w':
-            if (parse_int("--wait-ms", optarg, 0, 3600000, &s->wait_ms)) return 2;
-            break;
-        case 't':
-            if (parse_int("--app-timeout-ms", optarg, 10, 600000, &s->app_timeout_ms)) return 2;
-            break;
-        case 'l':
-            if ((*level = byron_log_level_parse(optarg)) < 0) {
-                fprintf(stderr, "byron-sidecar: --log-level: unknown level \"%s\"\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "byron-sidecar: unexpected argument \"%s\"\n", argv[optind]);
-        return 2;
-    }
-    const char *missing = !s->nats_url || !*s->nats_url     ? "--nats-url (or BYRON_NATS_URL)"
-                          : !s->mongo_uri || !*s->mongo_uri ? "--mongo-uri (or BYRON_MONGO_URI)"
-                                                            : NULL;
-    if (missing) {
-        fprintf(stderr, "byron-sidecar: %s is required\n", missing);
-        return 2;
-    }
-    if (s->app_socket && !*s->app_socket) s->app_socket = NULL;
-    return 0;
-}
 
 /* ---- output ----------------------------------------------------------- */
 
@@ -399,7 +293,8 @@ static byron_status_t read_collection(verify_t *v, const char *base, const byron
 
 static byron_status_t run(verify_t *v, byron_err_t *err) {
     byron_status_t st;
-    if ((st = byron_oneshot_nats(v->comp, v->s.nats_url, "verify", &v->nc, &v->js, err)) != BYRON_OK ||
+    if ((st = byron_oneshot_nats(v->comp, v->s.nats_url, v->s.nats, "verify", &v->nc, &v->js, err)) !=
+            BYRON_OK ||
         (st = byron_oneshot_mongo(v->comp, v->s.mongo_uri, "verify", &v->mongo, v->db, sizeof v->db, err)) !=
             BYRON_OK ||
         (st = byron_generation_read(v->mongo, v->db, &v->gen, err)) != BYRON_OK)
@@ -435,20 +330,16 @@ static byron_status_t run(verify_t *v, byron_err_t *err) {
     return BYRON_OK;
 }
 
-int byron_verify_main(int argc, char **argv) {
-    settings_t s;
-    int level = BYRON_LOG_INFO;
-    int rc = parse_settings(argc, argv, &s, &level);
-    if (rc) return rc == 1 ? BYRON_VERIFY_EQUAL : BYRON_VERIFY_USAGE;
-    byron_log_setup("verify", (byron_log_level_t)level, 2);
-    verify_t v = {.s = s};
+int byron_verify_main(const byron_verify_settings_t *s) {
+    verify_t v = {.s = *s};
     byron_err_t err = {0};
-    if (byron_component_load(s.config, &v.comp, &err) != BYRON_OK) {
+    int rc = BYRON_VERIFY_EQUAL;
+    if (byron_component_load(s->config, &v.comp, &err) != BYRON_OK) {
         fprintf(stderr, "byron-sidecar: %s\n", err.msg);
         return BYRON_VERIFY_USAGE;
     }
     byron_fold_options_t fo = {.component = v.comp, .app_ud = &v, .report = print_finding};
-    if (s.app_socket) fo.app = call_app;
+    if (s->app_socket) fo.app = call_app;
     v.sub_last = calloc(v.comp->nsubscriptions + 1, sizeof *v.sub_last);
     if (!v.sub_last || !(v.fold = byron_fold_new(&fo))) {
         byron_err_set(&err, BYRON_ENOMEM, "out of memory");

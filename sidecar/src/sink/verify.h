@@ -23,11 +23,18 @@ enum {
     BYRON_VERIFY_UNREACHED = 3,
 };
 
-/* Whether the command line (or BYRON_MODE, without --mode) asks for verify mode. */
-int byron_verify_requested(int argc, char **argv);
+#include "nats_options.h"
+
+/* Its settings, parsed and checked by settings.c (flags, environment). */
+typedef struct byron_verify_settings {
+    const char *config, *nats_url, *mongo_uri;
+    const char *app_socket; /* NULL: no app */
+    int wait_ms, app_timeout_ms;
+    const byron_nats_settings_t *nats;
+} byron_verify_settings_t;
 
 /* Run the check; returns the exit status above. The caller has done the
  * process-wide initialisation (curl, mongoc) and undoes it afterwards. */
-int byron_verify_main(int argc, char **argv);
+int byron_verify_main(const byron_verify_settings_t *s);
 
 #endif
