@@ -3,6 +3,7 @@
  * patch of that one field: the spec's other fields stay whoever's they are),
  * then follow the operator's report of it in status.rebuild until it says it
  * is done (docs/cli.md, docs/operator.md). */
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
@@ -14,12 +15,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The rebuild's report, wherever this operator version keeps it. */
 static json_object *report_of(json_object *bc) {
@@ -34,14 +29,13 @@ static int phase_is(json_object *r, const char *const *names) {
     return 0;
 }
 
-int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, byron_err_t *err) {
-    json_object *bc = NULL;
-    if (byron_cli_component(k, a->component, &bc, err) != BYRON_OK) return -1;
-    json_object_put(bc);
-    char token[96], path[512];
-    snprintf(token, sizeof token, "kubectl-byron-%lld", (long long)time(NULL));
+/* Sets spec.cache.rebuild to token (a merge patch of that one field) and
+ * checks that the API server kept it; *generation: the resource's after it. */
+static int request_rebuild(byron_cli_kube_t *k, const char *component, const char *token, int64_t *generation,
+                           byron_err_t *err) {
+    char path[512];
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/%s", k->namespace_,
-             a->component);
+             component);
     json_object *patch = json_object_new_object(), *spec = json_object_new_object(),
                 *cache = json_object_new_object();
     json_object_object_add(cache, "rebuild", json_object_new_string(token));
@@ -59,7 +53,7 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
         }
         return -1;
     }
-    int64_t generation = json_object_get_int64(byron_cli_at(after, "metadata", "generation", NULL));
+    *generation = json_object_get_int64(byron_cli_at(after, "metadata", "generation", NULL));
     const char *stored = byron_cli_str(after, "spec", "cache", "rebuild", NULL);
     if (!stored || strcmp(stored, token) != 0) { /* pruned: a CRD from before the field */
         json_object_put(after);
@@ -70,16 +64,20 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
         return -1;
     }
     json_object_put(after);
-    if (a->output == BYRON_CLI_OUT_TABLE)
-        fprintf(out, "byroncomponent.byron.io/%s rebuild requested (spec.cache.rebuild: %s)\n", a->component,
-                token);
-    if (!a->wait) return 0;
+    return 0;
+}
+
+/* Shows the operator's report of the rebuild that token asked for, each
+ * change once, until it completes, fails or the timeout passes. */
+static int follow_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, const char *token,
+                          int64_t generation, byron_err_t *err) {
     static const char *const DONE[] = {"Complete", "Completed", "Succeeded", "Done", NULL};
     static const char *const FAILED[] = {"Failed", NULL};
     int timeout = a->timeout_s ? a->timeout_s : 1800;
-    int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+    int64_t deadline = byron_clock_mono_ms() + (int64_t)timeout * 1000;
     char last[512] = "";
     for (;;) {
+        json_object *bc = NULL;
         if (byron_cli_component(k, a->component, &bc, err) != BYRON_OK) return -1;
         json_object *r = report_of(bc);
         int64_t seen = json_object_get_int64(byron_cli_at(bc, "status", "observedGeneration", NULL));
@@ -112,7 +110,7 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
             byron_err_set(err, BYRON_EIO, "the rebuild failed: %s", last);
             return -1;
         }
-        if (now_ms() > deadline) {
+        if (byron_clock_mono_ms() > deadline) {
             byron_err_set(
                 err, BYRON_ETIMEDOUT,
                 "timed out after %d s waiting for the rebuild (it goes on: kubectl byron status %s)", timeout,
@@ -121,4 +119,19 @@ int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out,
         }
         sleep(2);
     }
+}
+
+int byron_cli_rebuild(byron_cli_kube_t *k, const byron_cli_args_t *a, FILE *out, byron_err_t *err) {
+    json_object *bc = NULL;
+    if (byron_cli_component(k, a->component, &bc, err) != BYRON_OK) return -1;
+    json_object_put(bc);
+    char token[96];
+    snprintf(token, sizeof token, "kubectl-byron-%lld", (long long)time(NULL));
+    int64_t generation = 0;
+    if (request_rebuild(k, a->component, token, &generation, err)) return -1;
+    if (a->output == BYRON_CLI_OUT_TABLE)
+        fprintf(out, "byroncomponent.byron.io/%s rebuild requested (spec.cache.rebuild: %s)\n", a->component,
+                token);
+    if (!a->wait) return 0;
+    return follow_rebuild(k, a, out, token, generation, err);
 }

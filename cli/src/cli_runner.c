@@ -1,6 +1,7 @@
 /* cli_runner.c — the component's work in its sink pod, or here (cli_runner.h). */
 #include "cli_runner.h"
 
+#include "byron/clock.h"
 #include "byron/json.h"
 #include "byron/kube_exec.h"
 
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_ERR (64u << 10)
@@ -120,16 +120,17 @@ static void find_sidecar(char *out, size_t cap) {
     snprintf(out, cap, "byron-sidecar");
 }
 
-static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code,
-                               byron_err_t *err) {
+/* The component's config.json in a new temporary file (its path in cfg,
+ * which the caller unlinks). */
+static byron_status_t write_config(byron_cli_kube_t *k, const char *component, char *cfg, size_t cap,
+                                   byron_err_t *err) {
     json_object *config = NULL;
     char *text = NULL;
-    byron_status_t st = byron_cli_component_config(k, r->component, &config, &text, err);
+    byron_status_t st = byron_cli_component_config(k, component, &config, &text, err);
     json_object_put(config);
     if (st != BYRON_OK) return st;
     const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char cfg[PATH_MAX], bin[PATH_MAX], mode[64], cfgflag[PATH_MAX + 16];
-    snprintf(cfg, sizeof cfg, "%s/kubectl-byron-XXXXXX", tmpdir);
+    snprintf(cfg, cap, "%s/kubectl-byron-XXXXXX", tmpdir);
     int fd = mkstemp(cfg);
     if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
         if (fd >= 0) close(fd), unlink(cfg);
@@ -138,28 +139,24 @@ static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, si
     }
     close(fd);
     free(text);
-    find_sidecar(bin, sizeof bin);
-    snprintf(mode, sizeof mode, "--mode=%s", r->mode);
-    snprintf(cfgflag, sizeof cfgflag, "--config=%s", cfg);
-    char *argv[80];
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = mode;
-    argv[n++] = cfgflag;
-    for (const char *const *a = r->args; a && *a && n < 78; a++) argv[n++] = (char *)*a;
-    argv[n] = NULL;
+    return BYRON_OK;
+}
+
+/* Forks bin with argv, its stdin, stdout and stderr on pipes (stdin from
+ * /dev/null unless the command reads it): fds[0] writes its stdin, fds[1]
+ * and fds[2] read its stdout and stderr. */
+static byron_status_t spawn(const char *bin, char *const argv[], int stdin_open, pid_t *pid, int fds[3],
+                            byron_err_t *err) {
     int out[2], errp[2], in[2];
-    if (pipe(out) || pipe(errp) || pipe(in)) {
-        unlink(cfg);
+    if (pipe(out) || pipe(errp) || pipe(in))
         return byron_err_set(err, BYRON_EIO, "pipe: %s", strerror(errno));
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
+    *pid = fork();
+    if (*pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(errp[1], 2);
         for (int f = 3; f < 64; f++) close(f);
-        if (!r->stdin_open) { /* no stdin: /dev/null, as kubectl exec without -i */
+        if (!stdin_open) { /* no stdin: /dev/null, as kubectl exec without -i */
             int nul = open("/dev/null", O_RDONLY);
             if (nul >= 0) dup2(nul, 0);
         }
@@ -171,14 +168,21 @@ static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, si
     close(in[0]);
     close(out[1]);
     close(errp[1]);
-    if (pid < 0) {
+    if (*pid < 0) {
         close(in[1]), close(out[0]), close(errp[0]);
-        unlink(cfg);
         return byron_err_set(err, BYRON_EIO, "fork: %s", strerror(errno));
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+    fds[0] = in[1];
+    fds[1] = out[0];
+    fds[2] = errp[0];
+    return BYRON_OK;
+}
+
+/* Feeds the child's stdout and stderr to the sink until both end; SIGTERM
+ * when the sink has had enough (1) or after timeout_s (2). Returns which. */
+static int pump(pid_t pid, int out_fd, int err_fd, int timeout_s, sink_t *s) {
+    int64_t t0 = byron_clock_mono_ms();
+    struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
     int open_fds = 2, killed = 0;
     char buf[65536];
     while (open_fds) {
@@ -198,14 +202,37 @@ static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, si
                 killed = 1;
             }
         }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (r->timeout_s > 0 && now.tv_sec - t0.tv_sec > r->timeout_s && !killed) {
+        if (timeout_s > 0 && (byron_clock_mono_ms() - t0) / 1000 > timeout_s && !killed) {
             kill(pid, SIGTERM);
             killed = 2;
         }
     }
-    close(in[1]); /* the command's stdin ends: --follow stops */
+    return killed;
+}
+
+static byron_status_t run_here(byron_cli_kube_t *k, const byron_cli_run_t *r, sink_t *s, int *code,
+                               byron_err_t *err) {
+    char cfg[PATH_MAX], bin[PATH_MAX], mode[64], cfgflag[PATH_MAX + 16];
+    byron_status_t st = write_config(k, r->component, cfg, sizeof cfg, err);
+    if (st != BYRON_OK) return st;
+    find_sidecar(bin, sizeof bin);
+    snprintf(mode, sizeof mode, "--mode=%s", r->mode);
+    snprintf(cfgflag, sizeof cfgflag, "--config=%s", cfg);
+    char *argv[80];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = mode;
+    argv[n++] = cfgflag;
+    for (const char *const *a = r->args; a && *a && n < 78; a++) argv[n++] = (char *)*a;
+    argv[n] = NULL;
+    pid_t pid = -1;
+    int fds[3] = {-1, -1, -1};
+    if ((st = spawn(bin, argv, r->stdin_open, &pid, fds, err)) != BYRON_OK) {
+        unlink(cfg);
+        return st;
+    }
+    int killed = pump(pid, fds[1], fds[2], r->timeout_s, s);
+    close(fds[0]); /* the command's stdin ends: --follow stops */
     int status = 0;
     waitpid(pid, &status, 0);
     unlink(cfg);
