@@ -3,6 +3,7 @@
  * letters), and for one component the live detail from its sink pod
  * (`byron-sidecar --mode=admin status`: every lane, dead letters by state,
  * blocked aggregates, documents per model). */
+#include "byron/buf.h"
 #include "byron/json.h"
 #include "cli_commands.h"
 #include "cli_output.h"
@@ -44,21 +45,15 @@ int byron_cli_print_doc(FILE *out, const byron_cli_args_t *a, json_object *o) {
     return 0;
 }
 
+/* The admin command's output lines, newline-terminated, into a byron_buf_t. */
 static int collect(void *ud, const char *line, size_t len) {
-    char **text = ud;
-    size_t have = *text ? strlen(*text) : 0;
-    char *n = realloc(*text, have + len + 2);
-    if (!n) return 1;
-    memcpy(n + have, line, len);
-    n[have + len] = '\n';
-    n[have + len + 1] = '\0';
-    *text = n;
-    return 0;
+    return byron_buf_append(ud, line, len) != 0 || byron_buf_append(ud, "\n", 1) != 0;
 }
 
 byron_status_t byron_cli_admin_json(byron_cli_kube_t *k, const byron_cli_args_t *a, const char *const *args,
                                     int timeout_s, json_object **doc, int *code, byron_err_t *err) {
-    char *text = NULL, *errtext = NULL;
+    byron_buf_t text = {0};
+    char *errtext = NULL;
     byron_cli_run_t r = {.component = a->component,
                          .mode = "admin",
                          .args = args,
@@ -69,7 +64,7 @@ byron_status_t byron_cli_admin_json(byron_cli_kube_t *k, const byron_cli_args_t 
     *doc = NULL;
     byron_status_t st = byron_cli_run(k, &r, code, &errtext, err);
     if (st == BYRON_OK) {
-        if (text && byron_json_parse(text, strlen(text), 128, doc, NULL) == BYRON_OK) {
+        if (text.buf && byron_json_parse(text.buf, strlen(text.buf), 128, doc, NULL) == BYRON_OK) {
             /* the document says what happened, whatever the exit status */
         } else if (*code != 0) {
             st = byron_err_set(err, *code == 2 ? BYRON_EINVAL : BYRON_EUNAVAILABLE, "%s",
@@ -78,7 +73,7 @@ byron_status_t byron_cli_admin_json(byron_cli_kube_t *k, const byron_cli_args_t 
             st = byron_err_set(err, BYRON_EPROTO, "byron-sidecar --mode=admin answered no JSON document");
         }
     }
-    free(text);
+    byron_buf_free(&text);
     free(errtext);
     return st;
 }

@@ -219,9 +219,7 @@ static void stop_relay(run_t *r) { byron_stream_unserve(r->sc.stream); }
  * the server: its last callbacks queue work for the ws workers. */
 static byron_status_t start_graphql(run_t *r, byron_err_t *err) {
     if (!r->sc.commands) return BYRON_OK;
-    byron_gqlapi_options_t go = r->s->graphql;
-    go.nats = &r->s->nats;
-    if (!(r->gql = byron_gqlapi_new(&r->sc, r->s->nats_url, &go, err))) return err->code;
+    if (!(r->gql = byron_gqlapi_new(&r->sc, &r->s->graphql, err))) return err->code;
     return byron_gqlapi_start(r->gql, err);
 }
 static void stop_graphql(run_t *r) {

@@ -18,7 +18,6 @@ Test(graphql_api, options_defaults) {
     cr_assert_eq(o.limits.max_depth, 32);
     cr_assert_eq(o.max_body_bytes, 1u << 20);
     cr_assert_eq(o.ws_queue, 1024);
-    cr_assert_null(o.nats);
 }
 
 /* The example's component and its schema, as the api builds them. */

@@ -674,9 +674,9 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     h_sidecar_stop(&api);
 }
 
-/* The sink process's NATS connections, from the testenv server's /connz: those
- * named for the component (ns "it") with "sink" in the name. */
-static int sink_connections(const char *component, char *names, size_t cap) {
+/* The NATS connections named for the component (namespace "it"), from the
+ * testenv server's /connz; their names, space-separated, into names. */
+static int component_connections(const char *component, char *names, size_t cap) {
     const char *url = h_env("BYRON_NATS_MONITOR_URL"), *colon = strrchr(url, ':');
     cr_assert_not_null(colon, "%s", url);
     h_resp_t r;
@@ -688,12 +688,12 @@ static int sink_connections(const char *component, char *names, size_t cap) {
     snprintf(mid, sizeof mid, "/it/%s/", component);
     snprintf(end, sizeof end, "/it/%s", component);
     int n = 0;
+    names[0] = '\0';
     for (size_t i = 0; i < json_object_array_length(conns); i++) {
         const char *name =
             json_object_get_string(json_object_object_get(json_object_array_get_idx(conns, i), "name"));
         size_t len = name ? strlen(name) : 0, elen = strlen(end);
-        int mine = name && (strstr(name, mid) || (len >= elen && strcmp(name + len - elen, end) == 0));
-        if (mine && strstr(name, "sink")) {
+        if (name && (strstr(name, mid) || (len >= elen && strcmp(name + len - elen, end) == 0))) {
             n++;
             size_t used = strlen(names);
             snprintf(names + used, cap - used, "%s ", name);
@@ -703,9 +703,10 @@ static int sink_connections(const char *component, char *names, size_t cap) {
     return n;
 }
 
-/* One broker layer (issue 15): the sink's lanes, dead letters and the
- * sidecar's own stream calls share one NATS connection. */
-Test(sink_it, the_sink_uses_the_sidecars_one_nats_connection, .timeout = 120) {
+/* One broker layer (issue 15): in each sidecar process the stream calls, the
+ * GraphQL subscriptions (api), the lanes and dead letters (sink) share one
+ * NATS connection. */
+Test(sink_it, each_sidecar_process_has_one_nats_connection, .timeout = 120) {
     h_sidecar_t api;
     h_sidecar_start(&api, "oneconn", NULL, NULL);
     h_sink_t k;
@@ -717,9 +718,10 @@ Test(sink_it, the_sink_uses_the_sidecars_one_nats_connection, .timeout = 120) {
     while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1)
         byron_test_sleep_ms(50);
     cr_assert_geq(h_sink_outcome(k.admin, "projected"), 1, "the sink projected nothing");
-    char names[1024] = "";
-    int n = sink_connections(api.component, names, sizeof names);
-    cr_assert_eq(n, 1, "the sink process has %d NATS connections, not one: %s", n, names);
+    char names[1024];
+    int n = component_connections(api.component, names, sizeof names);
+    cr_assert_eq(n, 2, "%d NATS connections for an api and a sink process, not 2: %s", n, names);
+    cr_assert(strstr(names, "/api ") && strstr(names, "/sink "), "not one each: %s", names);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     h_sidecar_stop(&api);
 }

@@ -113,8 +113,7 @@ static void http_sdl(void *ud, const byron_server_request_t *req, byron_server_r
     rep->len = rep->body ? api->sdl_len : 0;
 }
 
-byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, const byron_gqlapi_options_t *o,
-                                 byron_err_t *err) {
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const byron_gqlapi_options_t *o, byron_err_t *err) {
     byron_gqlapi_t *api = calloc(1, sizeof *api);
     if (!api) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
@@ -137,8 +136,7 @@ byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, cons
             sc->metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_graphql_http_request_duration_seconds",
             "Time to answer a GraphQL request over HTTP (on a worker).", NULL, NULL, 0);
     }
-    if (nats_url && !(api->subs = byron_gqlapi_subs_new(sc, api->schema, nats_url, &api->opts, err)))
-        goto err;
+    if (sc->stream && !(api->subs = byron_gqlapi_subs_new(sc, api->schema, &api->opts, err))) goto err;
     return api;
 err:
     byron_gqlapi_free(api);

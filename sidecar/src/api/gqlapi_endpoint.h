@@ -7,7 +7,6 @@
 #define BYRON_SIDECAR_GQLAPI_ENDPOINT_H
 
 #include "byron/graphql.h"
-#include "nats_options.h"
 #include "server.h"
 #include "sidecar.h"
 
@@ -27,7 +26,6 @@ typedef struct byron_gqlapi_options {
     unsigned max_replica_subscriptions; /* all connections of this sidecar together */
     unsigned ws_init_timeout_ms;        /* connection_init must arrive within this */
     unsigned ws_workers;                /* threads running WebSocket operations and event selections */
-    const byron_nats_settings_t *nats;  /* the subscriptions' NATS identity (nats_options.h); NULL: none */
 } byron_gqlapi_options_t;
 
 /* The defaults (settings.c shows them in the usage text). */
@@ -36,11 +34,10 @@ void byron_gqlapi_options_init(byron_gqlapi_options_t *o);
 typedef struct byron_gqlapi byron_gqlapi_t;
 
 /* Builds the schema of sc->component (component_schema.h) and, with
- * nats_url, the subscription side (its own NATS
- * connection and ws workers). Start the server with byron_gqlapi_mounts() and
- * byron_gqlapi_ws_protocol(); free this after the server. */
-byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const char *nats_url, const byron_gqlapi_options_t *o,
-                                 byron_err_t *err);
+ * sc->stream, the subscription side (consumers on the stream's connection, ws
+ * workers). Start the server with byron_gqlapi_mounts() and
+ * byron_gqlapi_ws_protocol(); free this after the server, before the stream. */
+byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const byron_gqlapi_options_t *o, byron_err_t *err);
 /* The lifecycle (workpool.h): _new, then _start (the ws workers); on SIGTERM,
  * while the server still runs, _drain: WebSocket clients are closed with 1001
  * (waits up to wait_ms); _request_stop before freeing the server (the ws

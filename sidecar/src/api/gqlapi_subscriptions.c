@@ -5,8 +5,9 @@
  *   lws service thread  bytes only: collects a text message (≤ max-body-bytes),
  *                       queues it as a task; writes queued answers when the
  *                       socket is writable; fires the connection_init timer.
- *   NATS delivery       one ordered JetStream consumer per subscription (own
- *   (cnats pool)        connection, library delivery pool): copies the event
+ *   NATS delivery       one ordered JetStream consumer per subscription (the
+ *   (cnats pool)        sidecar's one connection, stream.h; the library's
+ *                       delivery pool): copies the event
  *                       into the connection's task queue. Never blocks.
  *   ws workers          run a connection's tasks in order through the engine's
  *                       state machine (receive / push_event / timeout / free):
@@ -32,7 +33,7 @@
 #include "byron/log.h"
 #include "commands.h"
 #include "gqlapi_resolvers.h"
-#include "nats_options.h"
+#include "stream.h"
 #include "subject.h"
 
 #include <ctype.h>
@@ -175,8 +176,10 @@ struct byron_gqlapi_subs {
     byron_sidecar_t *sc;
     const byron_graphql_schema_t *schema;
     byron_gqlapi_options_t opts;
-    natsConnection *nc;
-    jsCtx *js;
+    byron_stream_t *stream; /* sc's: the sidecar's one NATS connection */
+    pthread_mutex_t rlock;  /* replays */
+    pthread_cond_t rcond;   /* replays fell */
+    int replays;            /* replay consumers not yet completed by cnats */
     struct lws_protocols protocol;
     _Atomic(struct lws_context *) ctx;
     atomic_int stopping;
@@ -368,8 +371,17 @@ static void sub_free(sub_t *s) {
     free(s);
 }
 
-/* cnats: the subscription is closed and its handler will not run again. */
-static void on_complete(void *closure) { sub_free(closure); }
+/* cnats: the subscription is closed and its handler will not run again. The
+ * count goes last: once it reaches 0, free may go on (subs_free waits for it). */
+static void on_complete(void *closure) {
+    sub_t *s = closure;
+    byron_gqlapi_subs_t *subs = s->conn->subs;
+    sub_free(s);
+    pthread_mutex_lock(&subs->rlock);
+    subs->replays--;
+    pthread_cond_broadcast(&subs->rcond);
+    pthread_mutex_unlock(&subs->rlock);
+}
 
 /* ------------------------------------------------------------------ feeds: one consumer per model */
 
@@ -416,24 +428,12 @@ static int feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
     if (!f->nsub) {
         char subject[BYRON_SUBJECT_MAX];
         snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, f->model->name);
-        jsSubOptions so;
-        jsSubOptions_Init(&so);
-        so.Stream = comp->stream;
-        so.Ordered = true;
-        so.Config.DeliverPolicy = js_DeliverNew;
-        jsErrCode jerr = 0;
-        natsStatus ns = js_Subscribe(&f->nsub, subs->js, subject, feed_on_msg, f, NULL, &so, &jerr);
-        if (ns == NATS_OK) ns = natsSubscription_SetOnCompleteCB(f->nsub, feed_on_complete, f);
-        if (ns != NATS_OK) {
-            if (f->nsub) {
-                natsSubscription_Unsubscribe(f->nsub);
-                natsSubscription_Destroy(f->nsub);
-                f->nsub = NULL;
-            }
+        byron_err_t e = {0};
+        if (byron_stream_subscribe(subs->stream, subject, 0, feed_on_msg, feed_on_complete, f, &f->nsub,
+                                   &e) != BYRON_OK) {
             pthread_mutex_unlock(&f->lock);
-            return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE,
-                                                 "cannot subscribe to %s: %s (%d)", subject,
-                                                 natsStatus_GetText(ns), (int)jerr);
+            return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s",
+                                                 subject, e.msg);
         }
         if (subs->m_feeds) byron_metric_add(subs->m_feeds, NULL, 1);
     }
@@ -545,23 +545,18 @@ static int src_subscribe(void *ctx, const char *id, const char *field, json_obje
         return 0;
     }
     /* A replay (fromSequence) reads from that sequence on a consumer of its own. */
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = comp->stream;
-    so.Ordered = true;
-    so.Config.DeliverPolicy = seq ? js_DeliverByStartSequence : js_DeliverNew;
-    so.Config.OptStartSeq = seq;
-    jsErrCode jerr = 0;
-    natsStatus ns = js_Subscribe(&s->nsub, subs->js, subject, on_msg, s, NULL, &so, &jerr);
-    if (ns == NATS_OK && (ns = natsSubscription_SetOnCompleteCB(s->nsub, on_complete, s)) != NATS_OK) {
-        natsSubscription_Unsubscribe(s->nsub); /* cannot happen on a fresh async subscription */
-        natsSubscription_Destroy(s->nsub);
-        s->nsub = NULL;
-    }
-    if (ns != NATS_OK) {
+    pthread_mutex_lock(&subs->rlock); /* counted before cnats can complete it */
+    subs->replays++;
+    pthread_mutex_unlock(&subs->rlock);
+    byron_err_t e = {0};
+    if (byron_stream_subscribe(subs->stream, subject, seq, on_msg, on_complete, s, &s->nsub, &e) !=
+        BYRON_OK) {
+        pthread_mutex_lock(&subs->rlock);
+        subs->replays--;
+        pthread_mutex_unlock(&subs->rlock);
         sub_free(s);
-        return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s (%d)",
-                                             subject, natsStatus_GetText(ns), (int)jerr);
+        return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s",
+                                             subject, e.msg);
     }
     s->next = c->active;
     c->active = s;
@@ -914,17 +909,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ------------------------------------------------------------------ lifecycle */
 
-static void subs_connected(natsConnection *nc, void *ud) {
-    (void)nc;
-    (void)ud;
-}
-
 byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
-                                           const char *nats_url, const byron_gqlapi_options_t *o,
-                                           byron_err_t *err) {
+                                           const byron_gqlapi_options_t *o, byron_err_t *err) {
     byron_gqlapi_subs_t *subs = calloc(1, sizeof *subs);
-    natsOptions *no = NULL;
-    natsStatus ns;
     if (!subs) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         return NULL;
@@ -932,6 +919,9 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
     subs->sc = sc;
     subs->schema = schema;
     subs->opts = *o;
+    subs->stream = sc->stream;
+    pthread_mutex_init(&subs->rlock, NULL);
+    pthread_cond_init(&subs->rcond, NULL);
     pthread_mutex_init(&subs->lock, NULL);
     pthread_mutex_init(&subs->nlock, NULL);
     pthread_mutex_init(&subs->alock, NULL);
@@ -945,6 +935,8 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
         pthread_mutex_destroy(&subs->alock);
         pthread_cond_destroy(&subs->cond);
         pthread_cond_destroy(&subs->idle);
+        pthread_cond_destroy(&subs->rcond);
+        pthread_mutex_destroy(&subs->rlock);
         free(subs);
         return NULL;
     }
@@ -972,41 +964,12 @@ byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_grap
             sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_ws_slow_closed_total",
             "WebSocket connections closed with 1013 because the client was too slow.", NULL, NULL, 0);
     }
-    char name[200];
-    snprintf(name, sizeof name, "byron-sidecar/%s/%s/subscriptions", sc->component->namespace_,
-             sc->component->component);
-    /* A connection of its own: event deliveries do not queue behind command
-     * traffic, and the library's delivery pool serves every subscription
-     * instead of a thread each. */
-    if ((ns = natsOptions_Create(&no)) != NATS_OK || (ns = natsOptions_SetURL(no, nats_url)) != NATS_OK ||
-        (ns = natsOptions_SetName(no, name)) != NATS_OK ||
-        /* With a connected callback the first connect happens in the
-         * background; without one cnats retries inline, forever
-         * (MaxReconnect -1), and a broker down at start would block start-up
-         * and SIGTERM. */
-        (ns = natsOptions_SetRetryOnFailedConnect(no, true, subs_connected, NULL)) != NATS_OK ||
-        (ns = natsOptions_SetMaxReconnect(no, -1)) != NATS_OK ||
-        (ns = natsOptions_SetReconnectWait(no, 200)) != NATS_OK ||
-        (ns = natsOptions_UseGlobalMessageDelivery(no, true)) != NATS_OK)
-        goto nerr;
-    if (byron_nats_options_apply(no, subs->opts.nats, err) != BYRON_OK) goto err;
-    ns = natsConnection_Connect(&subs->nc, no);
-    if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) goto nerr;
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = 5000;
-    if ((ns = natsConnection_JetStream(&subs->js, subs->nc, &jo)) != NATS_OK) goto nerr;
-    natsOptions_Destroy(no);
-    no = NULL;
     if (!(subs->threads = calloc(o->ws_workers, sizeof *subs->threads))) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");
         goto err;
     }
     return subs;
-nerr:
-    byron_err_set(err, BYRON_EIO, "subscriptions: NATS %s: %s", nats_url, natsStatus_GetText(ns));
 err:
-    natsOptions_Destroy(no);
     byron_gqlapi_subs_free(subs);
     return NULL;
 }
@@ -1085,8 +1048,22 @@ void byron_gqlapi_subs_stop(byron_gqlapi_subs_t *subs) {
             pthread_mutex_unlock(&f->lock);
         }
     }
-    /* Closing the connection completes any subscription still open (on_complete runs). */
-    if (subs->nc) natsConnection_Close(subs->nc);
+    /* The replays: each was unsubscribed with its connection's T_CLOSE; wait
+     * (bounded) until cnats has completed every one (on_complete frees it). */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&subs->rlock);
+    while (subs->replays > 0 && pthread_cond_timedwait(&subs->rcond, &subs->rlock, &until) == 0) {
+    }
+    int left = subs->replays;
+    pthread_mutex_unlock(&subs->rlock);
+    if (left > 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", left);
+        byron_log(BYRON_LOG_WARN, "graphql subscriptions: replay consumers not completed at shutdown",
+                  "count", n, (char *)NULL);
+    }
 }
 
 void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
@@ -1101,13 +1078,13 @@ void byron_gqlapi_subs_free(byron_gqlapi_subs_t *subs) {
         pthread_mutex_destroy(&f->lock);
     }
     free(subs->feeds);
-    jsCtx_Destroy(subs->js);
-    natsConnection_Destroy(subs->nc);
     collect_notified(subs); /* drop the references the notify list still holds */
     pthread_cond_destroy(&subs->cond);
     pthread_cond_destroy(&subs->idle);
     pthread_mutex_destroy(&subs->lock);
     pthread_mutex_destroy(&subs->nlock);
     pthread_mutex_destroy(&subs->alock);
+    pthread_cond_destroy(&subs->rcond);
+    pthread_mutex_destroy(&subs->rlock);
     free(subs);
 }

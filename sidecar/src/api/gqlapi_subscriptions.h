@@ -5,7 +5,8 @@
  * protocol state machine (the engine's byron_graphql_ws_*) runs on a small
  * pool of ws workers, one connection at a time per worker, so each machine is
  * serialised. Events come from one ordered (ephemeral) JetStream consumer per
- * subscription on a dedicated NATS connection. docs/graphql.md, "Subscriptions". */
+ * subscription (or one per model shared by the live ones) on the sidecar's one
+ * NATS connection (sc->stream, stream.h). docs/graphql.md, "Subscriptions". */
 #ifndef BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
 #define BYRON_SIDECAR_GQLAPI_SUBSCRIPTIONS_H
 
@@ -13,12 +14,11 @@
 
 typedef struct byron_gqlapi_subs byron_gqlapi_subs_t;
 
-/* The lifecycle (workpool.h): _new connects to NATS in the background; _start
- * starts o->ws_workers threads; _request_stop before the server is freed;
- * _stop after it; _free. The schema must outlive it. */
+/* The lifecycle (workpool.h): _new subscribes through sc->stream (which must
+ * outlive it); _start starts o->ws_workers threads; _request_stop before the
+ * server is freed; _stop after it; _free. The schema must outlive it. */
 byron_gqlapi_subs_t *byron_gqlapi_subs_new(byron_sidecar_t *sc, const byron_graphql_schema_t *schema,
-                                           const char *nats_url, const byron_gqlapi_options_t *o,
-                                           byron_err_t *err);
+                                           const byron_gqlapi_options_t *o, byron_err_t *err);
 byron_status_t byron_gqlapi_subs_start(byron_gqlapi_subs_t *subs, byron_err_t *err);
 const struct lws_protocols *byron_gqlapi_subs_protocol(byron_gqlapi_subs_t *subs);
 /* On SIGTERM: closes every WebSocket with 1001 (Going Away: graphql-ws

@@ -1,10 +1,10 @@
 /* nats_options.h — what every NATS connection of the sidecar shares: its
  * identity and transport security.
  *
- * Each of the sidecar's connections (stream.c, sink.c, gqlapi_subscriptions.c,
- * oneshot.c) calls byron_nats_options_apply on its natsOptions before
- * connecting, with the settings main.c read (settings.h) from the environment
- * the operator writes (docs/component-spec.md):
+ * The sidecar's one connection (stream.c) and the one-shot modes' (oneshot.c)
+ * call byron_nats_options_apply on their natsOptions before connecting, with
+ * the settings main.c read (settings.h) from the environment the operator
+ * writes (docs/component-spec.md):
  *   creds         BYRON_NATS_CREDS: the role's .creds file (user JWT + nkey
  *                 seed), read once at every (re)connect: a renewed file is
  *                 picked up without a restart, its JWT and seed together

@@ -138,7 +138,10 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         (ns = natsOptions_SetDisconnectedCB(opts, on_disconnected, s)) != NATS_OK ||
         (ns = natsOptions_SetClosedCB(opts, on_closed, s)) != NATS_OK ||
         (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, s)) != NATS_OK ||
-        (ns = natsOptions_SetErrorHandler(opts, on_error, s)) != NATS_OK)
+        (ns = natsOptions_SetErrorHandler(opts, on_error, s)) != NATS_OK ||
+        /* async subscriptions (served requests, the api's GraphQL subscriptions)
+         * share the library's delivery pool instead of a thread each */
+        (ns = natsOptions_UseGlobalMessageDelivery(opts, true)) != NATS_OK)
         goto err;
     if (byron_nats_options_apply(opts, o->nats, err) != BYRON_OK) {
         natsOptions_Destroy(opts);
@@ -771,3 +774,29 @@ void byron_stream_flush(byron_stream_t *s, int timeout_ms) {
 }
 
 jsCtx *byron_stream_jetstream(byron_stream_t *s) { return s->js; }
+
+/* ---- push subscriptions -------------------------------------------------- */
+
+byron_status_t byron_stream_subscribe(byron_stream_t *s, const char *subject, uint64_t from,
+                                      natsMsgHandler fn, natsOnCompleteCB done, void *closure,
+                                      natsSubscription **sub, byron_err_t *err) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = s->comp->stream;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = from ? js_DeliverByStartSequence : js_DeliverNew;
+    so.Config.OptStartSeq = from;
+    jsErrCode jerr = 0;
+    *sub = NULL;
+    natsStatus ns = js_Subscribe(sub, s->js, subject, fn, closure, NULL, &so, &jerr);
+    if (ns == NATS_OK && (ns = natsSubscription_SetOnCompleteCB(*sub, done, closure)) != NATS_OK) {
+        natsSubscription_Unsubscribe(*sub); /* cannot happen on a fresh async subscription */
+        natsSubscription_Destroy(*sub);
+        *sub = NULL;
+    }
+    if (ns != NATS_OK) {
+        *sub = NULL;
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "%s (%d)", natsStatus_GetText(ns), (int)jerr);
+    }
+    return BYRON_OK;
+}

@@ -211,6 +211,18 @@ void byron_stream_flush(byron_stream_t *s, int timeout_ms);
  * pass their own): owned by the stream, valid until byron_stream_free. */
 jsCtx *byron_stream_jetstream(byron_stream_t *s);
 
+/* ---- push subscriptions (the api's GraphQL subscriptions) */
+
+/* An ordered consumer of this component's stream on subject, from stream
+ * sequence `from` (0: new events only). fn runs on cnats' delivery pool (the
+ * connection delivers through it): one message at a time per subscription, in
+ * stream order; it must not block and destroys the message. done runs once fn
+ * can no longer run — after natsSubscription_Unsubscribe(*sub) — and only
+ * then may the closure go; the caller destroys *sub. */
+byron_status_t byron_stream_subscribe(byron_stream_t *s, const char *subject, uint64_t from,
+                                      natsMsgHandler fn, natsOnCompleteCB done, void *closure,
+                                      natsSubscription **sub, byron_err_t *err);
+
 /* Raw, unconditional publish of one message and wait for the ack (benchmark baseline). */
 byron_status_t byron_stream_publish_raw(byron_stream_t *s, const char *subject, const char *data, size_t len,
                                         const char *msg_id, uint64_t *seq, byron_err_t *err);
