@@ -591,5 +591,6 @@ Test(nats_auth, a_sidecar_whose_credentials_expire_exits_so_its_pod_restarts) {
     /* ready first, on credentials that expire 20 s later: the server drops it, refuses the reconnects */
     int rc = refused_sidecar(&srv.id, (int64_t)time(NULL) + 20, 1, log, sizeof log);
     cr_assert_eq(rc, 1, "exit status %d, not 1; see %s", rc, log);
-    cr_assert(h_file_contains(log, "NATS closed the connection for good"), "the log does not say why; see %s", log);
+    cr_assert(h_file_contains(log, "NATS closed the connection for good"), "the log does not say why; see %s",
+              log);
 }

@@ -79,12 +79,12 @@ static void *health_thread(void *arg) {
     while (!atomic_load(&hc->stop)) {
         byron_err_t err = {0};
         int ok = byron_stream_connection(sc->stream, &err) == BYRON_OK;
-        if (ok && !byron_stream_ready(sc->stream))
-            ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
+        if (ok && !byron_stream_ready(sc->stream)) ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
         set_check(&sc->health, &sc->health.nats_ok, sc->health.nats_err, ok, err.msg, "nats");
         if (byron_stream_lost(sc->stream) && !atomic_exchange(&hc->lost, 1)) {
-            byron_log(BYRON_LOG_ERROR, "NATS closed the connection for good; exiting so that the pod restarts",
-                      "error", err.msg, (char *)NULL);
+            byron_log(BYRON_LOG_ERROR,
+                      "NATS closed the connection for good; exiting so that the pod restarts", "error",
+                      err.msg, (char *)NULL);
             kill(getpid(), SIGTERM); /* serve's sigwait: drain, stop, exit 1 */
         }
         byron_err_clear(&err);

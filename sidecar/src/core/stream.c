@@ -73,7 +73,8 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus st, v
     note_refusal(ud, nc);
     const char *why = NULL;
     natsConnection_GetLastError(nc, &why);
-    byron_log(BYRON_LOG_WARN, "NATS error", "error", why && *why ? why : natsStatus_GetText(st), (char *)NULL);
+    byron_log(BYRON_LOG_WARN, "NATS error", "error", why && *why ? why : natsStatus_GetText(st),
+              (char *)NULL);
 }
 
 static void on_disconnected(natsConnection *nc, void *ud) {
@@ -211,13 +212,14 @@ byron_status_t byron_stream_connection(byron_stream_t *s, byron_err_t *err) {
     const char *now = last != NATS_OK && why && *why ? why : "";
     const char *reason = refusal[0] ? refusal : now;
     if (byron_stream_lost(s))
-        return byron_err_set(err, BYRON_EUNAVAILABLE,
-                             "NATS closed the connection for good%s%s (the client gives up when the server refuses "
-                             "the same credentials twice, or answers a fatal -ERR: the server's log says which)",
-                             reason[0] ? ": " : "", reason);
+        return byron_err_set(
+            err, BYRON_EUNAVAILABLE,
+            "NATS closed the connection for good%s%s (the client gives up when the server refuses "
+            "the same credentials twice, or answers a fatal -ERR: the server's log says which)",
+            reason[0] ? ": " : "", reason);
     if (refusal[0] && strcmp(refusal, now) != 0 && now[0])
-        return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS: %s (the server last answered: %s)",
-                             now, refusal);
+        return byron_err_set(err, BYRON_EUNAVAILABLE,
+                             "not connected to NATS: %s (the server last answered: %s)", now, refusal);
     if (refusal[0] && !now[0])
         return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS: the server last answered: %s",
                              refusal);
