@@ -542,3 +542,55 @@ Test(nats_auth, sidecars_with_their_own_credentials_run_a_command_end_to_end) {
         cr_assert_null(strstr(line, "Permissions Violation"), "%s", line);
     if (f) fclose(f);
 }
+
+/* Credentials the server refuses, minted by `signer` for the api role of
+ * shop/orders, valid until `expires`; the sidecar's exit status (waited up to
+ * 90 s) and its log. cnats closes a connection for good when a server
+ * refuses the same credentials twice: the sidecar must then exit non-zero so
+ * its pod restarts (with renewed credentials), not sit unready forever. */
+static int refused_sidecar(const byron_natsidentity_t *signer, int64_t expires, int wait_ready, char *log,
+                           size_t logcap) {
+    char config[400], creds_path[400], inbox[256];
+    snprintf(config, sizeof config, "%s/sidecar/tests/data/orders.json", getenv("BYRON_SOURCE_DIR"));
+    make_streams("shop", "orders");
+    byron_err_t err = {0};
+    json_object *perm = byron_natsperm_api("shop", "orders");
+    char *creds = byron_natsidentity_mint(signer, "refused", perm, (int64_t)time(NULL), expires, &err);
+    json_object_put(perm);
+    cr_assert_not_null(creds, "%s", err.msg);
+    snprintf(creds_path, sizeof creds_path, "%s/refused.creds", srv.dir);
+    write_text(creds_path, creds);
+    free(creds);
+    byron_natsperm_inbox("shop", "orders", "api", inbox, sizeof inbox);
+    int admin = h_free_port();
+    pid_t pid = sidecar("api", config, creds_path, inbox, h_free_port(), admin, srv.dir, log, logcap);
+    long long deadline = byron_test_now_ms() + 30000;
+    while (wait_ready && !h_ready(admin)) {
+        cr_assert_lt(byron_test_now_ms(), deadline, "the sidecar never became ready; see %s", log);
+        byron_test_sleep_ms(100);
+    }
+    return h_wait_exit(pid, 90000);
+}
+
+Test(nats_auth, a_sidecar_with_forged_credentials_exits_saying_nats_refused_it) {
+    byron_natsidentity_t other; /* an account the server does not trust */
+    byron_err_t err = {0};
+    json_object *data = byron_natsidentity_generate(&other, (int64_t)time(NULL), &err);
+    cr_assert_not_null(data, "%s", err.msg);
+    json_object_put(data);
+    char log[600];
+    int rc = refused_sidecar(&other, (int64_t)time(NULL) + 600, 0, log, sizeof log);
+    byron_nkey_wipe(&other.signing);
+    cr_assert_eq(rc, 1, "exit status %d, not 1; see %s", rc, log);
+    cr_assert(h_file_contains(log, "NATS"), "the log does not name NATS as the cause; see %s", log);
+    cr_assert(h_file_contains(srv.log, "authentication error"), "the server did not refuse it: no fault");
+}
+
+Test(nats_auth, a_sidecar_whose_credentials_expire_exits_so_its_pod_restarts) {
+    char log[600];
+    /* ready first, on credentials that expire 20 s later: the server drops it, refuses the reconnects */
+    int rc = refused_sidecar(&srv.id, (int64_t)time(NULL) + 20, 1, log, sizeof log);
+    cr_assert_eq(rc, 1, "exit status %d, not 1; see %s", rc, log);
+    cr_assert(h_file_contains(log, "NATS closed the connection for good"), "the log does not say why; see %s",
+              log);
+}

@@ -55,15 +55,18 @@ static void process_cleanup(void) {
 typedef struct {
     byron_sidecar_t *sc;
     atomic_int stop;
+    atomic_int lost; /* the NATS connection closed for good: serve exits 1 */
 } health_ctx_t;
 
 static void set_check(byron_health_t *h, int *ok, char *buf, int now_ok, const char *msg, const char *what) {
     pthread_mutex_lock(&h->lock);
-    int was = *ok;
+    int was = *ok, first_reason = !now_ok && !buf[0];
     *ok = now_ok;
     if (snprintf(buf, 256, "%s", now_ok ? "" : msg) >= 256) buf[255] = '\0'; /* keep the start */
     pthread_mutex_unlock(&h->lock);
-    if (was != now_ok)
+    /* A change, and why a dependency is not ready from the start (the
+     * reason may change while it stays down: /readyz has the latest). */
+    if (was != now_ok || first_reason)
         byron_log(now_ok ? BYRON_LOG_INFO : BYRON_LOG_WARN,
                   now_ok ? "dependency ready" : "dependency not ready", "dependency", what, "error",
                   now_ok ? "" : msg, (char *)NULL);
@@ -75,12 +78,15 @@ static void *health_thread(void *arg) {
     byron_sidecar_t *sc = hc->sc;
     while (!atomic_load(&hc->stop)) {
         byron_err_t err = {0};
-        int ok = byron_stream_connected(sc->stream);
-        if (!ok)
-            byron_err_set(&err, BYRON_EUNAVAILABLE, "not connected");
-        else if (!byron_stream_ready(sc->stream))
-            ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
+        int ok = byron_stream_connection(sc->stream, &err) == BYRON_OK;
+        if (ok && !byron_stream_ready(sc->stream)) ok = byron_stream_ensure(sc->stream, &err) == BYRON_OK;
         set_check(&sc->health, &sc->health.nats_ok, sc->health.nats_err, ok, err.msg, "nats");
+        if (byron_stream_lost(sc->stream) && !atomic_exchange(&hc->lost, 1)) {
+            byron_log(BYRON_LOG_ERROR,
+                      "NATS closed the connection for good; exiting so that the pod restarts", "error",
+                      err.msg, (char *)NULL);
+            kill(getpid(), SIGTERM); /* serve's sigwait: drain, stop, exit 1 */
+        }
         byron_err_clear(&err);
         ok = byron_cache_ping(sc->cache, &err) == BYRON_OK;
         set_check(&sc->health, &sc->health.mongo_ok, sc->health.mongo_err, ok, err.msg, "mongodb");
@@ -286,6 +292,9 @@ static size_t start_all(run_t *r, int *ok, byron_err_t *err) {
     while (n < NSTEPS && STEPS[n].start(r, err) == BYRON_OK) n++;
     *ok = n == NSTEPS;
     if (*ok) return n;
+    byron_err_t why = {0};
+    if (r->sc.stream && byron_stream_connection(r->sc.stream, &why) != BYRON_OK)
+        byron_err_prefix(err, "%s; then", why.msg); /* NATS is the cause: say what it knows */
     byron_log(BYRON_LOG_ERROR, "cannot start", "error", err->msg, (char *)NULL);
     fprintf(stderr, "byron-sidecar: %s\n", err->msg);
     return n + 1;
@@ -345,6 +354,7 @@ static int serve(const byron_settings_t *s, byron_component_t *comp) {
         log_started(&r);
         int sig = 0;
         sigwait(&sigs, &sig);
+        if (atomic_load(&r.hc.lost)) rc = 1; /* not a signal from outside: the pod restarts */
         byron_log(BYRON_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                   (char *)NULL);
         drain(&r);
@@ -353,7 +363,7 @@ static int serve(const byron_settings_t *s, byron_component_t *comp) {
     byron_metrics_free(r.sc.metrics);
     pthread_mutex_destroy(&r.sc.health.lock);
     process_cleanup();
-    if (!rc) byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
+    if (ok) byron_log(BYRON_LOG_INFO, "stopped", (char *)NULL);
     return rc;
 }
 

@@ -156,6 +156,58 @@ static json_object *type_field(const byron_graphql_type_t *t, const char *f, jso
     return NULL;
 }
 
+static json_object *schema_field(const byron_graphql_schema_t *s, const char *f) {
+    if (!strcmp(f, "types")) {
+        json_object *a = json_object_new_array();
+        for (const byron_graphql_type_t *t = s->types; t; t = t->next) json_object_array_add(a, wrap(t));
+        return a;
+    }
+    if (!strcmp(f, "queryType")) return wrap(s->query);
+    if (!strcmp(f, "mutationType")) return wrap(s->mutation);
+    if (!strcmp(f, "subscriptionType")) return wrap(s->subscription);
+    if (!strcmp(f, "directives")) {
+        json_object *a = json_object_new_array();
+        for (const gql_directive_def_t *d = s->directives; d; d = d->next) json_object_array_add(a, wrap(d));
+        return a;
+    }
+    return NULL;
+}
+
+/* A field of __Field or __InputValue (one struct for both). */
+static json_object *value_field(const byron_graphql_field_t *x, const char *f) {
+    if (!strcmp(f, "name")) return json_object_new_string(x->name);
+    if (!strcmp(f, "description")) return str_or_null(x->description);
+    if (!strcmp(f, "args")) return values_array(x->args);
+    if (!strcmp(f, "type")) return wrap(x->type);
+    if (!strcmp(f, "isDeprecated")) return json_object_new_boolean(x->deprecation != NULL);
+    if (!strcmp(f, "deprecationReason")) return str_or_null(x->deprecation);
+    if (!strcmp(f, "defaultValue")) return str_or_null(x->default_literal);
+    return NULL;
+}
+
+static json_object *enum_value_field(const gql_enum_value_t *v, const char *f) {
+    if (!strcmp(f, "name")) return json_object_new_string(v->name);
+    if (!strcmp(f, "description")) return str_or_null(v->description);
+    if (!strcmp(f, "isDeprecated")) return json_object_new_boolean(v->deprecation != NULL);
+    if (!strcmp(f, "deprecationReason")) return str_or_null(v->deprecation);
+    return NULL;
+}
+
+static json_object *directive_field(const gql_directive_def_t *d, const char *f) {
+    if (!strcmp(f, "name")) return json_object_new_string(d->name);
+    if (!strcmp(f, "description")) return str_or_null(d->description);
+    if (!strcmp(f, "isRepeatable")) return json_object_new_boolean(d->repeatable);
+    if (!strcmp(f, "args")) return values_array(d->args);
+    if (!strcmp(f, "locations")) {
+        json_object *a = json_object_new_array();
+        for (int i = 0; i < GQL_DL_COUNT; i++)
+            if (d->locations & (1u << i))
+                json_object_array_add(a, json_object_new_string(gql_dirloc_names[i]));
+        return a;
+    }
+    return NULL;
+}
+
 int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
                               const byron_graphql_type_t *pt, const byron_graphql_field_t *field,
                               json_object *args, json_object **result, byron_graphql_field_error_t *err) {
@@ -177,68 +229,15 @@ int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *pare
         gql_strlcpy(err->message, "introspection value without its schema element", sizeof(err->message));
         return -1;
     }
-    if (!strcmp(pn, "__Schema")) {
-        if (!strcmp(f, "types")) {
-            json_object *a = json_object_new_array();
-            for (const byron_graphql_type_t *t = s->types; t; t = t->next) json_object_array_add(a, wrap(t));
-            *result = a;
-        } else if (!strcmp(f, "queryType")) {
-            *result = wrap(s->query);
-        } else if (!strcmp(f, "mutationType")) {
-            *result = wrap(s->mutation);
-        } else if (!strcmp(f, "subscriptionType")) {
-            *result = wrap(s->subscription);
-        } else if (!strcmp(f, "directives")) {
-            json_object *a = json_object_new_array();
-            for (const gql_directive_def_t *d = s->directives; d; d = d->next)
-                json_object_array_add(a, wrap(d));
-            *result = a;
-        }
-    } else if (!strcmp(pn, "__Type")) {
+    if (!strcmp(pn, "__Schema"))
+        *result = schema_field(s, f);
+    else if (!strcmp(pn, "__Type"))
         *result = type_field(ud, f, args);
-    } else if (!strcmp(pn, "__Field") || !strcmp(pn, "__InputValue")) {
-        const byron_graphql_field_t *x = ud;
-        if (!strcmp(f, "name"))
-            *result = json_object_new_string(x->name);
-        else if (!strcmp(f, "description"))
-            *result = str_or_null(x->description);
-        else if (!strcmp(f, "args"))
-            *result = values_array(x->args);
-        else if (!strcmp(f, "type"))
-            *result = wrap(x->type);
-        else if (!strcmp(f, "isDeprecated"))
-            *result = json_object_new_boolean(x->deprecation != NULL);
-        else if (!strcmp(f, "deprecationReason"))
-            *result = str_or_null(x->deprecation);
-        else if (!strcmp(f, "defaultValue"))
-            *result = str_or_null(x->default_literal);
-    } else if (!strcmp(pn, "__EnumValue")) {
-        const gql_enum_value_t *v = ud;
-        if (!strcmp(f, "name"))
-            *result = json_object_new_string(v->name);
-        else if (!strcmp(f, "description"))
-            *result = str_or_null(v->description);
-        else if (!strcmp(f, "isDeprecated"))
-            *result = json_object_new_boolean(v->deprecation != NULL);
-        else if (!strcmp(f, "deprecationReason"))
-            *result = str_or_null(v->deprecation);
-    } else if (!strcmp(pn, "__Directive")) {
-        const gql_directive_def_t *d = ud;
-        if (!strcmp(f, "name")) {
-            *result = json_object_new_string(d->name);
-        } else if (!strcmp(f, "description")) {
-            *result = str_or_null(d->description);
-        } else if (!strcmp(f, "isRepeatable")) {
-            *result = json_object_new_boolean(d->repeatable);
-        } else if (!strcmp(f, "args")) {
-            *result = values_array(d->args);
-        } else if (!strcmp(f, "locations")) {
-            json_object *a = json_object_new_array();
-            for (int i = 0; i < GQL_DL_COUNT; i++)
-                if (d->locations & (1u << i))
-                    json_object_array_add(a, json_object_new_string(gql_dirloc_names[i]));
-            *result = a;
-        }
-    }
+    else if (!strcmp(pn, "__Field") || !strcmp(pn, "__InputValue"))
+        *result = value_field(ud, f);
+    else if (!strcmp(pn, "__EnumValue"))
+        *result = enum_value_field(ud, f);
+    else if (!strcmp(pn, "__Directive"))
+        *result = directive_field(ud, f);
     return 0;
 }

@@ -102,77 +102,88 @@ static bool builtin(const byron_graphql_type_t *t) {
     return false;
 }
 
-char *byron_graphql_schema_print(const byron_graphql_schema_t *s) {
-    out_t o = {0};
+/* `schema { query: Q ... }`, printed only when a root is not named as the
+ * spec's defaults are. */
+static void schema_definition(out_t *o, const byron_graphql_schema_t *s) {
     bool custom_roots = (s->query && strcmp(s->query->name, "Query") != 0) ||
                         (s->mutation && strcmp(s->mutation->name, "Mutation") != 0) ||
                         (s->subscription && strcmp(s->subscription->name, "Subscription") != 0);
-    if (custom_roots) {
-        put(&o, "schema {\n");
-        const byron_graphql_type_t *roots[] = {s->query, s->mutation, s->subscription};
-        const char *names[] = {"query", "mutation", "subscription"};
-        for (int i = 0; i < 3; i++)
-            if (roots[i]) {
-                put(&o, "  ");
-                put(&o, names[i]);
-                put(&o, ": ");
-                put(&o, roots[i]->name);
-                put(&o, "\n");
-            }
-        put(&o, "}\n\n");
+    if (!custom_roots) return;
+    put(o, "schema {\n");
+    const byron_graphql_type_t *roots[] = {s->query, s->mutation, s->subscription};
+    const char *names[] = {"query", "mutation", "subscription"};
+    for (int i = 0; i < 3; i++)
+        if (roots[i]) {
+            put(o, "  ");
+            put(o, names[i]);
+            put(o, ": ");
+            put(o, roots[i]->name);
+            put(o, "\n");
+        }
+    put(o, "}\n\n");
+}
+
+static void scalar_type(out_t *o, const byron_graphql_type_t *t) {
+    put(o, "scalar ");
+    put(o, t->name);
+    if (t->specified_by) {
+        json_object *u = json_object_new_string(t->specified_by);
+        put(o, " @specifiedBy(url: ");
+        put(o, json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        put(o, ")");
+        json_object_put(u);
     }
+    put(o, "\n\n");
+}
+
+static void enum_type(out_t *o, const byron_graphql_type_t *t) {
+    put(o, "enum ");
+    put(o, t->name);
+    put(o, " {\n");
+    for (const gql_enum_value_t *v = t->values; v; v = v->next) {
+        description(o, v->description, "  ");
+        put(o, "  ");
+        put(o, v->name);
+        deprecated(o, v->deprecation);
+        put(o, "\n");
+    }
+    put(o, "}\n\n");
+}
+
+/* `type` or `input`, with its fields (an object's with their arguments). */
+static void object_type(out_t *o, const byron_graphql_type_t *t) {
+    put(o, t->kind == BYRON_GRAPHQL_OBJECT ? "type " : "input ");
+    put(o, t->name);
+    put(o, " {\n");
+    for (const byron_graphql_field_t *f = t->fields; f; f = f->next) {
+        char tb[256];
+        description(o, f->description, "  ");
+        put(o, "  ");
+        if (t->kind == BYRON_GRAPHQL_INPUT_OBJECT) {
+            input_value(o, f);
+        } else {
+            put(o, f->name);
+            args(o, f->args);
+            put(o, ": ");
+            put(o, gql_type_str(f->type, tb, sizeof(tb)));
+            deprecated(o, f->deprecation);
+        }
+        put(o, "\n");
+    }
+    put(o, "}\n\n");
+}
+
+char *byron_graphql_schema_print(const byron_graphql_schema_t *s) {
+    out_t o = {0};
+    schema_definition(&o, s);
     for (const byron_graphql_type_t *t = s->types; t; t = t->next) {
         if (builtin(t)) continue;
         description(&o, t->description, "");
         switch (t->kind) {
-        case BYRON_GRAPHQL_SCALAR:
-            put(&o, "scalar ");
-            put(&o, t->name);
-            if (t->specified_by) {
-                json_object *u = json_object_new_string(t->specified_by);
-                put(&o, " @specifiedBy(url: ");
-                put(&o, json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
-                put(&o, ")");
-                json_object_put(u);
-            }
-            put(&o, "\n\n");
-            break;
-        case BYRON_GRAPHQL_ENUM:
-            put(&o, "enum ");
-            put(&o, t->name);
-            put(&o, " {\n");
-            for (const gql_enum_value_t *v = t->values; v; v = v->next) {
-                description(&o, v->description, "  ");
-                put(&o, "  ");
-                put(&o, v->name);
-                deprecated(&o, v->deprecation);
-                put(&o, "\n");
-            }
-            put(&o, "}\n\n");
-            break;
+        case BYRON_GRAPHQL_SCALAR: scalar_type(&o, t); break;
+        case BYRON_GRAPHQL_ENUM: enum_type(&o, t); break;
         case BYRON_GRAPHQL_OBJECT:
-        case BYRON_GRAPHQL_INPUT_OBJECT:
-            put(&o, t->kind == BYRON_GRAPHQL_OBJECT ? "type " : "input ");
-            put(&o, t->name);
-            put(&o, " {\n");
-            for (const byron_graphql_field_t *f = t->fields; f; f = f->next) {
-                char tb[256];
-                description(&o, f->description, "  ");
-                put(&o, "  ");
-                if (t->kind == BYRON_GRAPHQL_INPUT_OBJECT) {
-                    input_value(&o, f);
-                } else {
-                    put(&o, f->name);
-                    args(&o, f->args);
-                    put(&o, ": ");
-                    put(&o, gql_type_str(f->type, tb, sizeof(tb)));
-                    deprecated(&o, f->deprecation);
-                }
-                put(&o, "\n");
-            }
-            put(&o, "}\n\n");
-            break;
+        case BYRON_GRAPHQL_INPUT_OBJECT: object_type(&o, t); break;
         default: break;
         }
     }

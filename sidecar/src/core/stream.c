@@ -37,6 +37,7 @@ struct byron_stream {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int closed;
+    char refusal[160]; /* mu: what a server last answered when it refused us; "" once connected */
 };
 
 static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, const char *what) {
@@ -49,16 +50,43 @@ static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, c
                          (int)jerr, text ? ": " : "", text ? text : "");
 }
 
+/* Keeps a server's refusal ("Authorization Violation"): with retries in the
+ * background, the connection's last error soon reads "No server available". */
+static void note_refusal(byron_stream_t *s, natsConnection *nc) {
+    const char *why = NULL;
+    natsStatus st = natsConnection_GetLastError(nc, &why);
+    if (st == NATS_OK || st == NATS_NO_SERVER || !why || !*why) return;
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->refusal, sizeof s->refusal, "%s", why);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void forget_refusal(byron_stream_t *s) {
+    pthread_mutex_lock(&s->mu);
+    s->refusal[0] = '\0';
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Asynchronous errors: a refusal after a reconnect, a permission violation. */
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus st, void *ud) {
+    (void)sub;
+    note_refusal(ud, nc);
+    const char *why = NULL;
+    natsConnection_GetLastError(nc, &why);
+    byron_log(BYRON_LOG_WARN, "NATS error", "error", why && *why ? why : natsStatus_GetText(st),
+              (char *)NULL);
+}
+
 static void on_disconnected(natsConnection *nc, void *ud) {
-    (void)nc;
     byron_stream_t *s = ud;
+    note_refusal(s, nc);
     if (atomic_load(&s->closing)) return;
     byron_log(BYRON_LOG_WARN, "NATS disconnected", (char *)NULL);
 }
 
 static void on_closed(natsConnection *nc, void *ud) {
-    (void)nc;
     byron_stream_t *s = ud;
+    note_refusal(s, nc);
     pthread_mutex_lock(&s->mu);
     s->closed = 1;
     pthread_cond_signal(&s->cv);
@@ -67,13 +95,13 @@ static void on_closed(natsConnection *nc, void *ud) {
 
 static void on_connected(natsConnection *nc, void *ud) {
     (void)nc;
-    (void)ud;
+    forget_refusal(ud);
     byron_log(BYRON_LOG_INFO, "NATS connected", (char *)NULL);
 }
 
 static void on_reconnected(natsConnection *nc, void *ud) {
     (void)nc;
-    (void)ud;
+    forget_refusal(ud);
     byron_log(BYRON_LOG_INFO, "NATS reconnected", (char *)NULL);
 }
 
@@ -103,14 +131,15 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
         /* Keep trying forever, in the background (a connected callback makes
          * natsConnection_Connect return at once instead of retrying inline):
          * the broker being down is a readiness state, not a crash. */
-        (ns = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, NULL)) != NATS_OK ||
+        (ns = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, s)) != NATS_OK ||
         (ns = natsOptions_SetMaxReconnect(opts, -1)) != NATS_OK ||
         (ns = natsOptions_SetReconnectWait(opts, 200)) != NATS_OK ||
         (ns = natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024)) != NATS_OK ||
         (ns = natsOptions_SetTimeout(opts, 2000)) != NATS_OK ||
         (ns = natsOptions_SetDisconnectedCB(opts, on_disconnected, s)) != NATS_OK ||
         (ns = natsOptions_SetClosedCB(opts, on_closed, s)) != NATS_OK ||
-        (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL)) != NATS_OK ||
+        (ns = natsOptions_SetReconnectedCB(opts, on_reconnected, s)) != NATS_OK ||
+        (ns = natsOptions_SetErrorHandler(opts, on_error, s)) != NATS_OK ||
         /* async subscriptions (served requests, the api's GraphQL subscriptions)
          * share the library's delivery pool instead of a thread each */
         (ns = natsOptions_UseGlobalMessageDelivery(opts, true)) != NATS_OK)
@@ -122,6 +151,7 @@ byron_stream_t *byron_stream_new(const byron_component_t *c, const byron_stream_
     }
     ns = natsConnection_Connect(&s->nc, opts);
     if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) goto err;
+
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = s->timeout_ms;
@@ -157,17 +187,49 @@ void byron_stream_free(byron_stream_t *s) {
     free(s);
 }
 
+int byron_stream_lost(byron_stream_t *s) {
+    pthread_mutex_lock(&s->mu);
+    int lost = s->closed && !atomic_load(&s->closing);
+    pthread_mutex_unlock(&s->mu);
+    return lost;
+}
+
 int byron_stream_connected(byron_stream_t *s) {
     return natsConnection_Status(s->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 int byron_stream_ready(byron_stream_t *s) { return atomic_load(&s->ensured) && byron_stream_connected(s); }
 
+byron_status_t byron_stream_connection(byron_stream_t *s, byron_err_t *err) {
+    if (byron_stream_connected(s)) return BYRON_OK;
+    note_refusal(s, s->nc);
+    const char *why = NULL;
+    natsStatus last = natsConnection_GetLastError(s->nc, &why);
+    char refusal[sizeof s->refusal];
+    pthread_mutex_lock(&s->mu);
+    memcpy(refusal, s->refusal, sizeof refusal);
+    pthread_mutex_unlock(&s->mu);
+    const char *now = last != NATS_OK && why && *why ? why : "";
+    const char *reason = refusal[0] ? refusal : now;
+    if (byron_stream_lost(s))
+        return byron_err_set(
+            err, BYRON_EUNAVAILABLE,
+            "NATS closed the connection for good%s%s (the client gives up when the server refuses "
+            "the same credentials twice, or answers a fatal -ERR: the server's log says which)",
+            reason[0] ? ": " : "", reason);
+    if (refusal[0] && strcmp(refusal, now) != 0 && now[0])
+        return byron_err_set(err, BYRON_EUNAVAILABLE,
+                             "not connected to NATS: %s (the server last answered: %s)", now, refusal);
+    if (refusal[0] && !now[0])
+        return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS: the server last answered: %s",
+                             refusal);
+    return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS%s%s", now[0] ? ": " : "", now);
+}
+
 /* While disconnected, a request would only wait out its timeout: answer at
  * once and let the caller's retry loop (bounded by its deadline) come back. */
 static byron_status_t check_connected(byron_stream_t *s, byron_err_t *err) {
-    if (byron_stream_connected(s)) return BYRON_OK;
-    return byron_err_set(err, BYRON_EUNAVAILABLE, "not connected to NATS");
+    return byron_stream_connection(s, err);
 }
 
 /* A JetStream API request with a JSON body; *resp is the parsed answer

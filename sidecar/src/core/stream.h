@@ -51,6 +51,14 @@ byron_status_t byron_stream_ensure(byron_stream_t *s, byron_err_t *err);
 /* The component's dead-letter stream, the same way (once found, not asked again). */
 byron_status_t byron_stream_ensure_dlq(byron_stream_t *s, byron_err_t *err);
 int byron_stream_connected(byron_stream_t *s);
+/* BYRON_OK when connected; else EUNAVAILABLE with why the last (re)connect
+ * failed, as the connection knows it ("Authorization Violation", "No server
+ * available for connection"): cnats keeps retrying in the background. */
+byron_status_t byron_stream_connection(byron_stream_t *s, byron_err_t *err);
+/* The connection is closed for good, not by us: cnats gives up when a server
+ * refuses the same credentials twice in a row. Nothing in-process recovers
+ * it; the sidecar exits and its pod restarts (main.c). */
+int byron_stream_lost(byron_stream_t *s);
 int byron_stream_ready(byron_stream_t *s); /* connected and ensured */
 
 /* The last event on one subject. */
