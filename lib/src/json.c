@@ -184,3 +184,21 @@ const char *byron_json_compact(json_object *obj) {
 }
 
 json_object *byron_json_str(const char *s) { return s ? json_object_new_string(s) : NULL; }
+
+byron_status_t byron_json_check_keys(json_object *obj, const char *path, const char *const *allowed,
+                                     byron_err_t *err) {
+    json_object_object_foreach(obj, key, val) {
+        (void)val;
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, key) == 0;
+        if (!ok)
+            return byron_err_set(err, BYRON_EINVAL, "%s%s%.64s: unknown field", path, *path ? "." : "", key);
+    }
+    return BYRON_OK;
+}
+
+void byron_json_strings_free(char **v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}

@@ -98,3 +98,22 @@ Test(json, parse_file_limits_size) {
     cr_assert_eq(byron_json_parse_file(path, 1024, &o, &err), BYRON_EIO);
     cr_assert(strstr(err.msg, "No such file") != NULL, "%s", err.msg);
 }
+
+Test(json, check_keys_names_the_first_unknown_field) {
+    static const char *const KEYS[] = {"name", "type", NULL};
+    byron_err_t err = {0};
+    json_object *o = NULL;
+    cr_assert_eq(byron_json_parse("{\"name\":1,\"type\":2}", 19, 0, &o, &err), BYRON_OK);
+    cr_assert_eq(byron_json_check_keys(o, "spec.models[0]", KEYS, &err), BYRON_OK);
+    json_object_object_add(o, "nmae", json_object_new_int(3));
+    cr_assert_eq(byron_json_check_keys(o, "spec.models[0]", KEYS, &err), BYRON_EINVAL);
+    cr_assert_str_eq(err.msg, "spec.models[0].nmae: unknown field");
+    cr_assert_eq(byron_json_check_keys(o, "", KEYS, &err), BYRON_EINVAL);
+    cr_assert_str_eq(err.msg, "nmae: unknown field", "at the top level, no leading dot");
+    json_object_put(o);
+    char **v = calloc(2, sizeof *v);
+    v[0] = strdup("a");
+    v[1] = strdup("b");
+    byron_json_strings_free(v, 2); /* ASan: nothing left */
+    byron_json_strings_free(NULL, 0);
+}

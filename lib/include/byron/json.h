@@ -37,6 +37,14 @@ byron_status_t byron_json_get_int(json_object *obj, const char *path, const char
 byron_status_t byron_json_get_bool(json_object *obj, const char *path, const char *key, int flags, int *out,
                                    byron_err_t *err);
 
+/* EINVAL "path.key: unknown field" for the first key of obj outside allowed
+ * (NULL-terminated): config refuses what it would silently ignore. */
+byron_status_t byron_json_check_keys(json_object *obj, const char *path, const char *const *allowed,
+                                     byron_err_t *err);
+
+/* Frees a list of n strings read from a JSON array, and the list (NULL: nothing). */
+void byron_json_strings_free(char **v, size_t n);
+
 /* Serialize compactly; the returned string is owned by obj (json-c semantics). */
 const char *byron_json_compact(json_object *obj);
 

@@ -99,17 +99,6 @@ int byron_access_operation_known(const byron_access_t *a, const char *operation)
 
 /* ------------------------------------------------------------------ parsing */
 
-static byron_status_t check_keys(json_object *o, const char *path, const char *const *allowed,
-                                 byron_err_t *err) {
-    json_object_object_foreach(o, key, val) {
-        (void)val;
-        int ok = 0;
-        for (const char *const *k = allowed; *k; k++) ok |= strcmp(*k, key) == 0;
-        if (!ok) return byron_err_set(err, BYRON_EINVAL, "%s.%.64s: unknown field", path, key);
-    }
-    return BYRON_OK;
-}
-
 /* An array of 1..max strings, each checked by valid (may be NULL). */
 static byron_status_t string_list(json_object *o, const char *path, const char *key, size_t max,
                                   int (*valid)(const char *), const char *what, char ***out, size_t *n,
@@ -223,7 +212,7 @@ static byron_status_t parse_conds(json_object *ro, const char *path, rule_t *r, 
         const char *claim;
         if (!json_object_is_type(co, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(co, p, KEYS, err)) ||
+        if ((st = byron_json_check_keys(co, p, KEYS, err)) ||
             (st = byron_json_get_string(co, p, "claim", 0, &claim, err)))
             return st;
         if (!is_claim_path(claim))
@@ -273,7 +262,7 @@ static byron_status_t parse_matches(const byron_access_t *a, json_object *ro, co
         const char *field, *claim;
         if (!json_object_is_type(mo, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(mo, p, KEYS, err)) ||
+        if ((st = byron_json_check_keys(mo, p, KEYS, err)) ||
             (st = byron_json_get_string(mo, p, "field", 0, &field, err)) ||
             (st = byron_json_get_string(mo, p, "claim", 0, &claim, err)))
             return st;
@@ -302,7 +291,7 @@ static byron_status_t parse_rule(byron_access_t *a, json_object *ro, const char 
     json_object *ops = NULL;
     if (!json_object_is_type(ro, json_type_object))
         return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", path);
-    if ((st = check_keys(ro, path, KEYS, err)) ||
+    if ((st = byron_json_check_keys(ro, path, KEYS, err)) ||
         (st = byron_json_get_array(ro, path, "operations", 0, &ops, err)) ||
         (st = byron_json_get_bool(ro, path, "anonymous", BYRON_JSON_OPTIONAL, &r->anonymous, err)))
         return st;
@@ -348,7 +337,7 @@ byron_status_t byron_access_parse(const byron_component_t *c, json_object *auth,
         goto done;
     }
     json_object *rules = NULL;
-    if ((st = check_keys(auth, "auth", KEYS, err)) || (st = parse_settings(a, auth, err)) ||
+    if ((st = byron_json_check_keys(auth, "auth", KEYS, err)) || (st = parse_settings(a, auth, err)) ||
         (st = byron_json_get_array(auth, "auth", "rules", BYRON_JSON_OPTIONAL, &rules, err)) || !rules)
         goto done;
     size_t n = json_object_array_length(rules);
@@ -378,11 +367,6 @@ done:
     return BYRON_OK;
 }
 
-static void free_list(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
 void byron_access_free(byron_access_t *a) {
     if (!a) return;
     for (size_t i = 0; i < a->nrules; i++) {
@@ -403,8 +387,8 @@ void byron_access_free(byron_access_t *a) {
     byron_access_settings_t *s = &a->settings;
     free(s->issuer);
     free(s->jwks_url);
-    free_list(s->audiences, s->naudiences);
-    free_list(s->origins, s->norigins);
+    byron_json_strings_free(s->audiences, s->naudiences);
+    byron_json_strings_free(s->origins, s->norigins);
     free(a);
 }
 

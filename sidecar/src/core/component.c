@@ -84,20 +84,6 @@ int byron_datetime_is_valid(const char *s) {
     return 0;
 }
 
-/* Reject keys outside allowed[] (NULL-terminated). */
-static byron_status_t check_keys(json_object *obj, const char *path, const char *const *allowed,
-                                 byron_err_t *err) {
-    json_object_object_foreach(obj, key, val) {
-        (void)val;
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, key) == 0) ok = 1;
-        if (!ok)
-            return byron_err_set(err, BYRON_EINVAL, "%s%s%s: unknown field", path, *path ? "." : "", key);
-    }
-    return BYRON_OK;
-}
-
 static byron_status_t get_array_len(json_object *obj, const char *path, const char *key, json_object **arr,
                                     size_t *n, byron_err_t *err) {
     *arr = NULL;
@@ -187,7 +173,7 @@ static byron_status_t parse_fields(const byron_component_t *c, json_object *obj,
         json_object *fo = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(fo, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", fp);
-        if ((st = check_keys(fo, fp, FIELD_KEYS, err)) != BYRON_OK) return st;
+        if ((st = byron_json_check_keys(fo, fp, FIELD_KEYS, err)) != BYRON_OK) return st;
         byron_field_t *f = &(*out)[*nout];
         (*nout)++;
         const char *name, *type;
@@ -226,16 +212,11 @@ static void free_fields(byron_field_t *f, size_t n) {
     free(f);
 }
 
-static void free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
 void byron_component_free(byron_component_t *c) {
     if (!c) return;
     for (size_t i = 0; i < c->nenums; i++) {
         free(c->enums[i].name);
-        free_names(c->enums[i].values, c->enums[i].nvalues);
+        byron_json_strings_free(c->enums[i].values, c->enums[i].nvalues);
     }
     free(c->enums);
     for (size_t i = 0; i < c->nmodels; i++) {
@@ -247,13 +228,13 @@ void byron_component_free(byron_component_t *c) {
         free(c->commands[i].name);
         free(c->commands[i].model_name);
         free_fields(c->commands[i].input, c->commands[i].ninput);
-        free_names(c->commands[i].emits, c->commands[i].nemits);
+        byron_json_strings_free(c->commands[i].emits, c->commands[i].nemits);
     }
     free(c->commands);
     for (size_t i = 0; i < c->nsubscriptions; i++) {
         free(c->subscriptions[i].component);
         free(c->subscriptions[i].namespace_);
-        free_names(c->subscriptions[i].events, c->subscriptions[i].nevents);
+        byron_json_strings_free(c->subscriptions[i].events, c->subscriptions[i].nevents);
     }
     free(c->subscriptions);
     free(c->api_version);
@@ -290,7 +271,7 @@ static byron_status_t parse_enums(byron_component_t *c, json_object *root, byron
         json_object *eo = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(eo, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(eo, p, KEYS, err)) != BYRON_OK) return st;
+        if ((st = byron_json_check_keys(eo, p, KEYS, err)) != BYRON_OK) return st;
         const char *name;
         if ((st = byron_json_get_string(eo, p, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!byron_name_is_type(name))
@@ -322,7 +303,7 @@ static byron_status_t parse_models(byron_component_t *c, json_object *root, byro
         json_object *mo = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(mo, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(mo, p, KEYS, err)) != BYRON_OK) return st;
+        if ((st = byron_json_check_keys(mo, p, KEYS, err)) != BYRON_OK) return st;
         const char *name;
         if ((st = byron_json_get_string(mo, p, "name", 0, &name, err)) != BYRON_OK) return st;
         if (!byron_name_is_type(name))
@@ -366,7 +347,7 @@ static byron_status_t parse_commands(byron_component_t *c, json_object *root, by
         json_object *co = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(co, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(co, p, KEYS, err)) != BYRON_OK) return st;
+        if ((st = byron_json_check_keys(co, p, KEYS, err)) != BYRON_OK) return st;
         byron_command_def_t *d = &c->commands[c->ncommands++];
         const char *name, *model;
         if ((st = byron_json_get_string(co, p, "name", 0, &name, err)) != BYRON_OK) return st;
@@ -407,7 +388,7 @@ static byron_status_t parse_subscriptions(byron_component_t *c, json_object *roo
         json_object *so = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(so, json_type_object))
             return byron_err_set(err, BYRON_EINVAL, "%s: must be an object", p);
-        if ((st = check_keys(so, p, KEYS, err)) != BYRON_OK) return st;
+        if ((st = byron_json_check_keys(so, p, KEYS, err)) != BYRON_OK) return st;
         byron_subscription_t *s = &c->subscriptions[c->nsubscriptions++];
         const char *comp, *ns = c->namespace_;
         if ((st = byron_json_get_string(so, p, "component", 0, &comp, err)) != BYRON_OK) return st;
@@ -453,7 +434,7 @@ byron_status_t byron_component_parse(json_object *root, byron_component_t **out,
     byron_status_t st;
     const char *api = "byron.io/v1alpha1", *comp, *ns;
     int64_t partitions = 1, generation = 0;
-    if ((st = check_keys(root, "", KEYS, err)) != BYRON_OK) goto err;
+    if ((st = byron_json_check_keys(root, "", KEYS, err)) != BYRON_OK) goto err;
     if ((st = byron_json_get_string(root, "", "apiVersion", BYRON_JSON_OPTIONAL, &api, err)) != BYRON_OK)
         goto err;
     if (strcmp(api, "byron.io/v1alpha1") != 0) {
