@@ -470,45 +470,39 @@ static const char *arg_str(json_object *args, const char *key) {
     return json_object_get_string(v);
 }
 
-/* Subscription.mEvents(id, fromSequence): an ordered consumer on the model's
- * (or one object's) subjects, from a sequence or from now. */
-static byron_status_t src_subscribe(void *ctx, const char *id, const char *field, json_object *args,
-                                    void **handle, byron_graphql_field_error_t *err) {
-    conn_t *c = ctx;
-    byron_gqlapi_subs_t *subs = c->subs;
-    const byron_component_t *comp = subs->sc->component;
-    const byron_model_t *m = NULL;
-    for (size_t i = 0; i < comp->nmodels && !m; i++) {
+/* The model of a subscription field (orderEvents: Order); NULL when none. */
+static const byron_model_t *events_model(const byron_component_t *comp, const char *field) {
+    for (size_t i = 0; i < comp->nmodels; i++) {
         char name[200];
         snprintf(name, sizeof name, "%c%sEvents", tolower((unsigned char)comp->models[i].name[0]),
                  comp->models[i].name + 1);
-        if (strcmp(name, field) == 0) m = &comp->models[i];
+        if (strcmp(name, field) == 0) return &comp->models[i];
     }
-    if (!m)
-        return byron_graphql_field_error_set(err, BYRON_EINVAL, NULL,
-                                             "%s: not a subscription of this component", field);
-    const char *oid = arg_str(args, "id"), *from = arg_str(args, "fromSequence");
-    if (oid && !byron_id_is_valid(oid))
+    return NULL;
+}
+
+/* fromSequence: a positive decimal stream sequence into *seq (0 when absent). */
+static byron_status_t from_sequence(const char *from, uint64_t *seq, byron_graphql_field_error_t *err) {
+    *seq = 0;
+    if (!from) return BYRON_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(from, &end, 10);
+    if (errno || end == from || *end || !isdigit((unsigned char)from[0]) || v == 0)
         return byron_graphql_field_error_set(err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
-                                             "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", oid);
-    uint64_t seq = 0;
-    if (from) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(from, &end, 10);
-        if (errno || end == from || *end || !isdigit((unsigned char)from[0]) || v == 0)
-            return byron_graphql_field_error_set(
-                err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
-                "fromSequence: \"%.32s\" is not a stream sequence (a positive "
-                "decimal number)",
-                from);
-        seq = v;
-    }
-    char subject[BYRON_SUBJECT_MAX];
-    if (oid)
-        byron_subject_format(subject, sizeof subject, comp, m->name, oid);
-    else
-        snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
+                                             "fromSequence: \"%.32s\" is not a stream sequence (a positive "
+                                             "decimal number)",
+                                             from);
+    *seq = v;
+    return BYRON_OK;
+}
+
+/* A new subscription of c in *out, allowed (its rows from the access policy)
+ * and counted against --graphql-max-replica-subscriptions; else err set. */
+static byron_status_t sub_new(conn_t *c, const char *id, const byron_model_t *m, const char *field,
+                              sub_t **out, byron_graphql_field_error_t *err) {
+    byron_gqlapi_subs_t *subs = c->subs;
+    *out = NULL;
     sub_t *s = calloc(1, sizeof *s);
     if (!s || !(s->id = strdup(id)) || !(s->model = strdup(m->name))) {
         if (s) free(s->id);
@@ -516,7 +510,8 @@ static byron_status_t src_subscribe(void *ctx, const char *id, const char *field
         return byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory");
     }
     /* Allowed by the engine's authorize hook already; what remains is which rows. */
-    if (byron_access_check(comp->access, field, &c->principal, &s->rows) != BYRON_ACCESS_ALLOW) {
+    if (byron_access_check(subs->sc->component->access, field, &c->principal, &s->rows) !=
+        BYRON_ACCESS_ALLOW) {
         free(s->model);
         free(s->id);
         free(s);
@@ -532,23 +527,14 @@ static byron_status_t src_subscribe(void *ctx, const char *id, const char *field
                                              "this server holds its maximum of %u subscriptions; retry later",
                                              subs->opts.max_replica_subscriptions);
     }
-    if (!seq) { /* live events: the model's one shared consumer */
-        feed_t *f = &subs->feeds[m - comp->models];
-        byron_status_t st = oid && !(s->oid = strdup(oid))
-                                ? byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory")
-                                : feed_join(f, s, err);
-        if (st != BYRON_OK) {
-            sub_free(s);
-            return st;
-        }
-        s->feed = f;
-        s->next = c->active;
-        c->active = s;
-        *handle = s;
-        if (subs->m_subs) byron_metric_add(subs->m_subs, NULL, 1);
-        return BYRON_OK;
-    }
-    /* A replay (fromSequence) reads from that sequence on a consumer of its own. */
+    *out = s;
+    return BYRON_OK;
+}
+
+/* A replay (fromSequence) reads from that sequence on a consumer of its own. */
+static byron_status_t replay_subscribe(conn_t *c, sub_t *s, const char *subject, uint64_t seq,
+                                       byron_graphql_field_error_t *err) {
+    byron_gqlapi_subs_t *subs = c->subs;
     pthread_mutex_lock(&subs->rlock); /* counted before cnats can complete it */
     subs->replays++;
     pthread_mutex_unlock(&subs->rlock);
@@ -558,9 +544,49 @@ static byron_status_t src_subscribe(void *ctx, const char *id, const char *field
         pthread_mutex_lock(&subs->rlock);
         subs->replays--;
         pthread_mutex_unlock(&subs->rlock);
-        sub_free(s);
         return byron_graphql_field_error_set(err, BYRON_EUNAVAILABLE, BYRON_CODE_UNAVAILABLE,
                                              "cannot subscribe to %s: %s", subject, e.msg);
+    }
+    return BYRON_OK;
+}
+
+/* Subscription.mEvents(id, fromSequence): an ordered consumer on the model's
+ * (or one object's) subjects, from a sequence or from now. */
+static byron_status_t src_subscribe(void *ctx, const char *id, const char *field, json_object *args,
+                                    void **handle, byron_graphql_field_error_t *err) {
+    conn_t *c = ctx;
+    byron_gqlapi_subs_t *subs = c->subs;
+    const byron_component_t *comp = subs->sc->component;
+    const byron_model_t *m = events_model(comp, field);
+    if (!m)
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, NULL,
+                                             "%s: not a subscription of this component", field);
+    const char *oid = arg_str(args, "id");
+    if (oid && !byron_id_is_valid(oid))
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                             "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", oid);
+    uint64_t seq = 0;
+    byron_status_t st = from_sequence(arg_str(args, "fromSequence"), &seq, err);
+    if (st != BYRON_OK) return st;
+    char subject[BYRON_SUBJECT_MAX];
+    if (oid)
+        byron_subject_format(subject, sizeof subject, comp, m->name, oid);
+    else
+        snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
+    sub_t *s = NULL;
+    if ((st = sub_new(c, id, m, field, &s, err)) != BYRON_OK) return st;
+    if (!seq) { /* live events: the model's one shared consumer */
+        feed_t *f = &subs->feeds[m - comp->models];
+        st = oid && !(s->oid = strdup(oid))
+                 ? byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory")
+                 : feed_join(f, s, err);
+        if (st == BYRON_OK) s->feed = f;
+    } else {
+        st = replay_subscribe(c, s, subject, seq, err);
+    }
+    if (st != BYRON_OK) {
+        sub_free(s);
+        return st;
     }
     s->next = c->active;
     c->active = s;
@@ -819,6 +845,88 @@ static int write_one(struct lws *wsi, conn_t *c) {
     return 0;
 }
 
+/* An upgrade: /graphql only, not while draining, an allowed origin, within --graphql-max-connections. */
+static int ws_filter(struct lws *wsi, byron_gqlapi_subs_t *subs) {
+    char uri[64] = "";
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/graphql") != 0)
+        return 1; /* subscriptions live on /graphql only */
+    if (atomic_load(&subs->sc->draining) || atomic_load(&subs->stopping)) return 1;
+    char origin[256] = "";
+    if (strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0 &&
+        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
+        !byron_access_origin_allowed(subs->sc->component->access, origin)) {
+        byron_log(BYRON_LOG_INFO, "WebSocket upgrade refused: origin not allowed", "origin", origin,
+                  (char *)NULL);
+        return 1; /* a page on another site cannot open a socket in its visitor's name */
+    }
+    if (atomic_load(&subs->nconns) >= (int)subs->opts.max_connections) {
+        byron_log(BYRON_LOG_WARN, "WebSocket connection refused: --graphql-max-connections reached",
+                  (char *)NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static int ws_established(struct lws *wsi, byron_gqlapi_subs_t *subs, pss_t *pss) {
+    atomic_store(&subs->ctx, lws_get_context(wsi));
+    if (!(pss->c = conn_new(subs, wsi))) return -1;
+    pthread_mutex_lock(&subs->alock);
+    pss->c->all_next = subs->all;
+    if (subs->all) subs->all->all_prev = pss->c;
+    subs->all = pss->c;
+    pthread_mutex_unlock(&subs->alock);
+    atomic_fetch_add(&subs->nconns, 1);
+    if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, 1);
+    lws_set_timer_usecs(wsi, (lws_usec_t)subs->opts.ws_init_timeout_ms * 1000);
+    return 0;
+}
+
+/* A fragment; a whole message goes to the connection's worker. */
+static int ws_receive(struct lws *wsi, byron_gqlapi_subs_t *subs, conn_t *c, const void *in, size_t len) {
+    if (!c) return -1;
+    if (c->rx_len + len > subs->opts.max_body_bytes) {
+        static const char why[] = "Message too big";
+        lws_close_reason(wsi, CLOSE_TOO_BIG, (unsigned char *)why, sizeof why - 1);
+        return -1;
+    }
+    char *nb = realloc(c->rx, c->rx_len + len + 1);
+    if (!nb) return -1;
+    memcpy(nb + c->rx_len, in, len);
+    c->rx = nb;
+    c->rx_len += len;
+    c->rx[c->rx_len] = '\0';
+    if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+        push_simple(c, T_RECV, c->rx, c->rx_len);
+        c->rx = NULL;
+        c->rx_len = 0;
+    }
+    return 0;
+}
+
+static int ws_closed(byron_gqlapi_subs_t *subs, pss_t *pss) {
+    conn_t *c = pss->c;
+    if (!c) return 0;
+    pss->c = NULL;
+    c->wsi = NULL;
+    pthread_mutex_lock(&subs->alock);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        subs->all = c->all_next;
+    if (c->all_next) c->all_next->all_prev = c->all_prev;
+    pthread_mutex_unlock(&subs->alock);
+    free(c->rx);
+    c->rx = NULL;
+    pthread_mutex_lock(&c->lock);
+    c->gone = 1;
+    pthread_mutex_unlock(&c->lock);
+    push_simple(c, T_CLOSE, NULL, 0); /* the machine is freed on a worker: unsubscribing blocks */
+    atomic_fetch_sub(&subs->nconns, 1);
+    if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, -1);
+    conn_release(c);
+    return 0;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     const struct lws_protocols *proto = lws_get_protocol(wsi);
     byron_gqlapi_subs_t *subs = proto ? proto->user : NULL;
@@ -827,86 +935,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (subs) collect_notified(subs);
         return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[64] = "";
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/graphql") != 0)
-            return 1; /* subscriptions live on /graphql only */
-        if (atomic_load(&subs->sc->draining) || atomic_load(&subs->stopping)) return 1;
-        char origin[256] = "";
-        if (strcmp(lws_get_vhost_name(lws_get_vhost(wsi)), "unix") != 0 &&
-            lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0 &&
-            !byron_access_origin_allowed(subs->sc->component->access, origin)) {
-            byron_log(BYRON_LOG_INFO, "WebSocket upgrade refused: origin not allowed", "origin", origin,
-                      (char *)NULL);
-            return 1; /* a page on another site cannot open a socket in its visitor's name */
-        }
-        if (atomic_load(&subs->nconns) >= (int)subs->opts.max_connections) {
-            byron_log(BYRON_LOG_WARN, "WebSocket connection refused: --graphql-max-connections reached",
-                      (char *)NULL);
-            return 1;
-        }
-        return 0;
-    }
-    case LWS_CALLBACK_ESTABLISHED:
-        atomic_store(&subs->ctx, lws_get_context(wsi));
-        if (!(pss->c = conn_new(subs, wsi))) return -1;
-        pthread_mutex_lock(&subs->alock);
-        pss->c->all_next = subs->all;
-        if (subs->all) subs->all->all_prev = pss->c;
-        subs->all = pss->c;
-        pthread_mutex_unlock(&subs->alock);
-        atomic_fetch_add(&subs->nconns, 1);
-        if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, 1);
-        lws_set_timer_usecs(wsi, (lws_usec_t)subs->opts.ws_init_timeout_ms * 1000);
-        return 0;
-    case LWS_CALLBACK_RECEIVE: {
-        conn_t *c = pss->c;
-        if (!c) return -1;
-        if (c->rx_len + len > subs->opts.max_body_bytes) {
-            static const char why[] = "Message too big";
-            lws_close_reason(wsi, CLOSE_TOO_BIG, (unsigned char *)why, sizeof why - 1);
-            return -1;
-        }
-        char *nb = realloc(c->rx, c->rx_len + len + 1);
-        if (!nb) return -1;
-        memcpy(nb + c->rx_len, in, len);
-        c->rx = nb;
-        c->rx_len += len;
-        c->rx[c->rx_len] = '\0';
-        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
-            push_simple(c, T_RECV, c->rx, c->rx_len);
-            c->rx = NULL;
-            c->rx_len = 0;
-        }
-        return 0;
-    }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(wsi, subs);
+    case LWS_CALLBACK_ESTABLISHED: return ws_established(wsi, subs, pss);
+    case LWS_CALLBACK_RECEIVE: return ws_receive(wsi, subs, pss->c, in, len);
     case LWS_CALLBACK_TIMER:
         if (pss->c) push_simple(pss->c, T_TIMEOUT, NULL, 0);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE: return pss->c ? write_one(wsi, pss->c) : -1;
-    case LWS_CALLBACK_CLOSED: {
-        conn_t *c = pss->c;
-        if (!c) return 0;
-        pss->c = NULL;
-        c->wsi = NULL;
-        pthread_mutex_lock(&subs->alock);
-        if (c->all_prev)
-            c->all_prev->all_next = c->all_next;
-        else
-            subs->all = c->all_next;
-        if (c->all_next) c->all_next->all_prev = c->all_prev;
-        pthread_mutex_unlock(&subs->alock);
-        free(c->rx);
-        c->rx = NULL;
-        pthread_mutex_lock(&c->lock);
-        c->gone = 1;
-        pthread_mutex_unlock(&c->lock);
-        push_simple(c, T_CLOSE, NULL, 0); /* the machine is freed on a worker: unsubscribing blocks */
-        atomic_fetch_sub(&subs->nconns, 1);
-        if (subs->m_conns) byron_metric_add(subs->m_conns, NULL, -1);
-        conn_release(c);
-        return 0;
-    }
+    case LWS_CALLBACK_CLOSED: return ws_closed(subs, pss);
     default: return 0;
     }
 }

@@ -1,4 +1,5 @@
-/* generation.c — cache generations: names and the pointer (generation.h). */
+/* generation.c — cache generations: names and the pointer (generation.h).
+ * Its errors are cache.c's (byron_cache_error): one mapping for every cache call. */
 #include "generation.h"
 
 #include "cache.h"
@@ -21,10 +22,6 @@ void byron_generation_durable(int slot, const char *base, char *buf, size_t cap)
 static int64_t int_field(const bson_t *d, const char *key, int64_t dflt) {
     bson_iter_t it;
     return bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_int64(&it) : dflt;
-}
-
-static int unavailable(const bson_error_t *be) {
-    return be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM;
 }
 
 byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_generation_pointer_t *out,
@@ -53,8 +50,7 @@ byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_
             out->building > BYRON_GENERATION_MAX)
             st = byron_err_set(err, BYRON_EIO, "%s: generation out of range", BYRON_GENERATION_COLLECTION);
     } else if (mongoc_cursor_error(cur, &be)) {
-        st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO,
-                           "reading the cache generation: %s", be.message);
+        st = byron_cache_error(&be, "generation read", err);
     }
     mongoc_cursor_destroy(cur);
     bson_destroy(filter);
@@ -72,8 +68,7 @@ byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const b
     bson_error_t be;
     byron_status_t st = BYRON_OK;
     if (!mongoc_collection_update_one(coll, filter, &update, opts, NULL, &be))
-        st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO,
-                           "writing the cache generation: %s", be.message);
+        st = byron_cache_error(&be, "generation write", err);
     bson_destroy(&update);
     bson_destroy(opts);
     bson_destroy(filter);
@@ -90,9 +85,10 @@ byron_status_t byron_generation_drop(mongoc_client_t *cl, const char *db, const 
                                     name, sizeof name);
         mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, name);
         bson_error_t be;
+        char what[220];
+        snprintf(what, sizeof what, "drop of %s", name);
         if (!mongoc_collection_drop(coll, &be) && !strstr(be.message, "ns not found") && be.code != 26)
-            st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO, "dropping %s: %s",
-                               name, be.message);
+            st = byron_cache_error(&be, what, err);
         mongoc_collection_destroy(coll);
     }
     return st;
