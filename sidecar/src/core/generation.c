@@ -58,13 +58,20 @@ byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_
     return st;
 }
 
-byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const bson_t *set,
-                                    byron_err_t *err) {
+byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db,
+                                    const byron_generation_field_t *fields, size_t n, byron_err_t *err) {
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, BYRON_GENERATION_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(BYRON_GENERATION_ID));
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    bson_t update = BSON_INITIALIZER;
-    BSON_APPEND_DOCUMENT(&update, "$set", set);
+    bson_t update = BSON_INITIALIZER, set;
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].int32)
+            BSON_APPEND_INT32(&set, fields[i].name, (int32_t)fields[i].value);
+        else
+            BSON_APPEND_INT64(&set, fields[i].name, fields[i].value);
+    }
+    bson_append_document_end(&update, &set);
     bson_error_t be;
     byron_status_t st = BYRON_OK;
     if (!mongoc_collection_update_one(coll, filter, &update, opts, NULL, &be))
