@@ -55,13 +55,6 @@ static byron_status_t cache_error(byron_graphql_field_error_t *e, byron_status_t
     return byron_graphql_field_error_set(e, st, code, "%s", err->msg);
 }
 
-static const char *arg_str(json_object *args, const char *key) {
-    json_object *v = NULL;
-    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 /* MongoDB stops a query when the request's deadline would pass (maxTimeMS). */
 static void add_max_time(const byron_gqlapi_request_t *r, json_object *opts) {
     if (r->deadline_ms >= 0)
@@ -138,7 +131,7 @@ static byron_status_t load(byron_gqlapi_request_t *r, const byron_model_t *m, co
 
 static byron_status_t resolve_get(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
                                   json_object *args, json_object **out, byron_graphql_field_error_t *e) {
-    const char *id = arg_str(args, "id");
+    const char *id = byron_json_string_or_null(args, "id");
     if (!id || !byron_id_is_valid(id))
         return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})",
@@ -595,8 +588,8 @@ static byron_status_t page_of(const byron_model_t *m, json_object *args, page_t 
                               byron_graphql_field_error_t *e) {
     int first = 0, last = 0;
     int has_first = int_arg(args, "first", &first), has_last = int_arg(args, "last", &last);
-    pg->after = arg_str(args, "after");
-    pg->before = arg_str(args, "before");
+    pg->after = byron_json_string_or_null(args, "after");
+    pg->before = byron_json_string_or_null(args, "before");
     if (has_first && has_last)
         return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "first and last cannot be combined: page forwards or backwards");
@@ -751,8 +744,9 @@ static byron_status_t resolve_command(byron_gqlapi_request_t *r, const char *com
     if (args) json_object_object_get_ex(args, "input", &input);
     byron_guard_refusal_t refusal;
     byron_err_t gerr = {0};
-    if (byron_guard_command(r->sc, r->principal, command, has_id ? arg_str(args, "id") : NULL, input,
-                            &refusal, &gerr) != 0)
+    if (byron_guard_command(r->sc, r->principal, command,
+                            has_id ? byron_json_string_or_null(args, "id") : NULL, input, &refusal,
+                            &gerr) != 0)
         return byron_graphql_field_error_set(e, BYRON_EREJECTED, refusal.code, "%s", gerr.msg);
     char key[160], scoped[200];
     const char *idem = NULL;
@@ -769,7 +763,7 @@ static byron_status_t resolve_command(byron_gqlapi_request_t *r, const char *com
     /* A create without input.id under a key gets an id derived from the key
      * (byron_command_key_id, in byron_commands_run), so a re-sent one lands on the same object. */
     byron_command_request_t req = {.command = command,
-                                   .id = has_id ? arg_str(args, "id") : NULL,
+                                   .id = has_id ? byron_json_string_or_null(args, "id") : NULL,
                                    .input = input,
                                    .idempotency_key = idem,
                                    .traceparent = r->traceparent,

@@ -463,13 +463,6 @@ static void feed_leave(feed_t *f, sub_t *s) {
     pthread_mutex_unlock(&f->lock);
 }
 
-static const char *arg_str(json_object *args, const char *key) {
-    json_object *v = NULL;
-    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 /* The model of a subscription field (orderEvents: Order); NULL when none. */
 static const byron_model_t *events_model(const byron_component_t *comp, const char *field) {
     for (size_t i = 0; i < comp->nmodels; i++) {
@@ -561,12 +554,12 @@ static byron_status_t src_subscribe(void *ctx, const char *id, const char *field
     if (!m)
         return byron_graphql_field_error_set(err, BYRON_EINVAL, NULL,
                                              "%s: not a subscription of this component", field);
-    const char *oid = arg_str(args, "id");
+    const char *oid = byron_json_string_or_null(args, "id");
     if (oid && !byron_id_is_valid(oid))
         return byron_graphql_field_error_set(err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", oid);
     uint64_t seq = 0;
-    byron_status_t st = from_sequence(arg_str(args, "fromSequence"), &seq, err);
+    byron_status_t st = from_sequence(byron_json_string_or_null(args, "fromSequence"), &seq, err);
     if (st != BYRON_OK) return st;
     char subject[BYRON_SUBJECT_MAX];
     if (oid)
