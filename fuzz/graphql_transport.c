@@ -19,10 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static byron_component_t *C; /* the schema's ops point into it: kept for the process's life */
 static byron_graphql_schema_t *S;
 
-static int sub(void *ctx, const char *id, const char *field, json_object *args, void **handle,
-               byron_graphql_field_error_t *err) {
+static byron_status_t sub(void *ctx, const char *id, const char *field, json_object *args, void **handle,
+                          byron_graphql_field_error_t *err) {
     *handle = ctx;
-    return id[0] == 'x' ? byron_graphql_field_error_set(err, "NOPE", "refused %s", field) : 0;
+    return id[0] == 'x' ? byron_graphql_field_error_set(err, BYRON_EREJECTED, "NOPE", "refused %s", field)
+                        : BYRON_OK;
 }
 
 static void unsub(void *ctx, void *handle) {

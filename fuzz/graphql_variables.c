@@ -55,11 +55,11 @@ static void init(void) {
     }
 }
 
-static int echo(void *ctx, json_object *parent, const char *field, json_object *args,
-                const byron_graphql_resolve_info_t *info, json_object **result,
-                byron_graphql_field_error_t *err) {
+static byron_status_t echo(void *ctx, json_object *parent, const char *field, json_object *args,
+                           const byron_graphql_resolve_info_t *info, json_object **result,
+                           byron_graphql_field_error_t *err) {
     *result = json_object_get(args);
-    return 0;
+    return BYRON_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -108,9 +108,9 @@ static json_object *connection(json_object *args) {
     return conn;
 }
 
-static int resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                   const byron_graphql_resolve_info_t *info, json_object **result,
-                   byron_graphql_field_error_t *err) {
+static byron_status_t resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                              const byron_graphql_resolve_info_t *info, json_object **result,
+                              byron_graphql_field_error_t *err) {
     const byron_component_schema_op_t *op = info->meta;
     if (!op) return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
     json_object *id = NULL;
@@ -118,26 +118,27 @@ static int resolve(void *ctx, json_object *parent, const char *field, json_objec
     if (op->verb == BYRON_SCHEMA_GET) {
         int i = order_index(id ? json_object_get_string(id) : NULL);
         *result = i < 0 ? NULL : order(i);
-        return 0;
+        return BYRON_OK;
     }
     if (op->verb == BYRON_SCHEMA_LIST) {
         *result = connection(args);
-        return 0;
+        return BYRON_OK;
     }
     if (op->verb == BYRON_SCHEMA_UPDATE) {
         if (order_index(id ? json_object_get_string(id) : NULL) < 0)
-            return byron_graphql_field_error_set(err, "NOT_FOUND", "no such order");
+            return byron_graphql_field_error_set(err, BYRON_ENOTFOUND, "NOT_FOUND", "no such order");
         json_object *r = json_object_new_object();
         json_object_object_add(r, "id", json_object_get(id));
         json_object_object_add(r, "version", json_object_new_int(2));
         json_object_object_add(r, "sequence", json_object_new_string("2"));
         json_object_object_add(r, "events", json_object_new_array());
         *result = r;
-        return 0;
+        return BYRON_OK;
     }
     if (op->verb == BYRON_SCHEMA_REF) /* lines: embedded in the order already */
         return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
-    return byron_graphql_field_error_set(err, "INTERNAL_SERVER_ERROR", "%s: not served by the bench", field);
+    return byron_graphql_field_error_set(err, BYRON_EINVAL, "INTERNAL_SERVER_ERROR",
+                                         "%s: not served by the bench", field);
 }
 
 typedef struct {

@@ -202,3 +202,10 @@ void byron_json_strings_free(char **v, size_t n) {
     for (size_t i = 0; i < n; i++) free(v[i]);
     free(v);
 }
+
+const char *byron_json_string_or_null(json_object *obj, const char *key) {
+    json_object *v = NULL;
+    if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}

@@ -132,9 +132,9 @@ static void describe(const void *meta, char *out, size_t n) {
     }
 }
 
-static int meta_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
-                         const byron_graphql_resolve_info_t *info, json_object **result,
-                         byron_graphql_field_error_t *err) {
+static byron_status_t meta_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
+                                    const byron_graphql_resolve_info_t *info, json_object **result,
+                                    byron_graphql_field_error_t *err) {
     char op[96];
     describe(info->meta, op, sizeof op);
     if (strcmp(info->parent_type, "Query") == 0 || strcmp(info->parent_type, "Mutation") == 0) {
@@ -152,7 +152,7 @@ static int meta_resolver(void *ctx, json_object *parent, const char *field, json
                                          "\"OrderShipped\",\"model\":\"Order\",\"id\":\"1\","
                                          "\"version\":3,\"data\":{\"carrier\":\"ups\"}}]}");
         }
-        return 0;
+        return BYRON_OK;
     }
     if (strncmp(op, "ref:", 4) == 0) snprintf(last_meta, sizeof(last_meta), "%s", op);
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);

@@ -62,9 +62,9 @@ Test(graphql_api, envelope_as_byron_event) {
 
 /* The cost limit: first/last multiply through nesting, counted before any resolver runs. */
 static int calls;
-static int null_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                        const byron_graphql_resolve_info_t *info, json_object **result,
-                        byron_graphql_field_error_t *err) {
+static byron_status_t null_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                   const byron_graphql_resolve_info_t *info, json_object **result,
+                                   byron_graphql_field_error_t *err) {
     calls++;
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }

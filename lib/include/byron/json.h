@@ -42,6 +42,10 @@ byron_status_t byron_json_get_bool(json_object *obj, const char *path, const cha
 byron_status_t byron_json_check_keys(json_object *obj, const char *path, const char *const *allowed,
                                      byron_err_t *err);
 
+/* obj's member key when it is a string (pointing into obj), else NULL: for
+ * arguments a schema has already typed (GraphQL), where absent means absent. */
+const char *byron_json_string_or_null(json_object *obj, const char *key);
+
 /* Frees a list of n strings read from a JSON array, and the list (NULL: nothing). */
 void byron_json_strings_free(char **v, size_t n);
 

@@ -17,13 +17,14 @@ void byron_graphql_limits_init(byron_graphql_limits_t *l) {
     l->deadline_ms = 10000;
 }
 
-int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code, const char *fmt, ...) {
+byron_status_t byron_graphql_field_error_set(byron_graphql_field_error_t *err, byron_status_t st,
+                                             const char *code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
     gql_strlcpy(err->code, code ? code : "", sizeof(err->code));
-    return -1;
+    return st != BYRON_OK ? st : BYRON_EINVAL;
 }
 
 void gql_error_add_ext(json_object *error, const byron_graphql_field_error_t *ferr) {

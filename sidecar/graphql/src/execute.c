@@ -49,15 +49,15 @@ typedef struct exec {
     uint64_t max_cost;
 } exec_t;
 
-int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                                  const byron_graphql_resolve_info_t *info, json_object **result,
-                                  byron_graphql_field_error_t *err) {
+byron_status_t byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
+                                             json_object *args, const byron_graphql_resolve_info_t *info,
+                                             json_object **result, byron_graphql_field_error_t *err) {
     json_object *v = NULL;
     *result = NULL;
     if (parent && json_object_get_type(parent) == json_type_object &&
         json_object_object_get_ex(parent, field, &v))
         *result = json_object_get(v);
-    return 0;
+    return BYRON_OK;
 }
 
 static void groups_free(groups_t *gs) {
@@ -375,10 +375,10 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     json_object *raw = NULL;
     byron_graphql_field_error_t ferr;
     memset(&ferr, 0, sizeof(ferr));
-    int rc;
+    byron_status_t rc;
     if (ex->event && type == ex->s->subscription) {
         raw = json_object_get(ex->event);
-        rc = 0;
+        rc = BYRON_OK;
     } else if (type->name[0] == '_' && type->name[1] == '_') {
         rc = gql_introspection_resolve(ex->s, parent, type, f, args, &raw, &ferr);
     } else if (f == ex->s->meta_schema || f == ex->s->meta_type) {
@@ -403,7 +403,7 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
         rc = fn(ex->ctx, parent, f->name, args, &info, &raw, &ferr);
     }
     json_object_put(args);
-    if (rc != 0) {
+    if (rc != BYRON_OK) {
         json_object_put(raw);
         ferr.message[sizeof(ferr.message) - 1] = '\0';
         ferr.code[sizeof(ferr.code) - 1] = '\0';
@@ -625,7 +625,7 @@ static byron_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt
         const byron_graphql_field_t *def = gql_type_field(rt, f->name);
         byron_graphql_field_error_t fe;
         memset(&fe, 0, sizeof fe);
-        if (def && ex->authorize(ex->ctx, ex->op->operation, def->name, def->meta, &fe) != 0) {
+        if (def && ex->authorize(ex->ctx, ex->op->operation, def->name, def->meta, &fe) != BYRON_OK) {
             gql_error_add(ex->errors, &f->loc, fe.code[0] ? fe.code : "FORBIDDEN", "%s",
                           fe.message[0] ? fe.message : "Not allowed.");
             return BYRON_EREJECTED;

@@ -292,9 +292,10 @@ size_t gql_strlcpy(char *dst, const char *src, size_t n);
 /* ---------------------------------------------------------------- introspection */
 
 /* Resolver for fields of the __ types and the meta fields. */
-int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
-                              const byron_graphql_type_t *parent_type, const byron_graphql_field_t *field,
-                              json_object *args, json_object **result, byron_graphql_field_error_t *err);
+byron_status_t gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
+                                         const byron_graphql_type_t *parent_type,
+                                         const byron_graphql_field_t *field, json_object *args,
+                                         json_object **result, byron_graphql_field_error_t *err);
 byron_status_t gql_introspection_install(byron_graphql_schema_t *s);
 
 /* ---------------------------------------------------------------- execution */

@@ -208,26 +208,27 @@ static json_object *directive_field(const gql_directive_def_t *d, const char *f)
     return NULL;
 }
 
-int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
-                              const byron_graphql_type_t *pt, const byron_graphql_field_t *field,
-                              json_object *args, json_object **result, byron_graphql_field_error_t *err) {
+byron_status_t gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *parent,
+                                         const byron_graphql_type_t *pt, const byron_graphql_field_t *field,
+                                         json_object *args, json_object **result,
+                                         byron_graphql_field_error_t *err) {
     const char *f = field->name;
     const char *pn = pt->name;
     void *ud = parent ? json_object_get_userdata(parent) : NULL;
     *result = NULL;
     if (field == s->meta_schema) {
         *result = wrap(s);
-        return 0;
+        return BYRON_OK;
     }
     if (field == s->meta_type) {
         json_object *n = NULL;
         json_object_object_get_ex(args, "name", &n);
         *result = wrap(gql_schema_lookup(s, json_object_get_string(n)));
-        return 0;
+        return BYRON_OK;
     }
     if (ud == NULL) {
-        gql_strlcpy(err->message, "introspection value without its schema element", sizeof(err->message));
-        return -1;
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, NULL,
+                                             "introspection value without its schema element");
     }
     if (!strcmp(pn, "__Schema"))
         *result = schema_field(s, f);
@@ -239,5 +240,5 @@ int gql_introspection_resolve(const byron_graphql_schema_t *s, json_object *pare
         *result = enum_value_field(ud, f);
     else if (!strcmp(pn, "__Directive"))
         *result = directive_field(ud, f);
-    return 0;
+    return BYRON_OK;
 }

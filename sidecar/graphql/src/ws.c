@@ -181,13 +181,13 @@ static bool start_subscription(byron_graphql_ws_t *ws, const char *id, byron_gra
     s->variables = json_object_get(req->variables);
     byron_graphql_field_error_t ferr;
     memset(&ferr, 0, sizeof(ferr));
-    int rc = -1;
+    byron_status_t rc = BYRON_ESTATE;
     if (ws->opts.source && ws->opts.source->subscribe)
         rc = ws->opts.source->subscribe(ws->opts.source->ctx, id, field, args, &s->handle, &ferr);
     else
         gql_strlcpy(ferr.message, "Subscriptions are not available.", sizeof(ferr.message));
     json_object_put(args);
-    if (rc != 0) {
+    if (rc != BYRON_OK) {
         send_error(out, id, source_errors(&ferr));
         sub_free(s); /* frees doc */
         return true;
@@ -263,7 +263,7 @@ void byron_graphql_ws_receive(byron_graphql_ws_t *ws, const char *msg, size_t le
             close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_TOO_MANY_INITS, "Too many initialisation requests");
         } else {
             ws->init_received = true;
-            if (ws->opts.authorize && ws->opts.authorize(ws->opts.ctx, payload) != 0) {
+            if (ws->opts.authorize && ws->opts.authorize(ws->opts.ctx, payload) != BYRON_OK) {
                 close_with(ws, out, BYRON_GRAPHQL_WS_CLOSE_FORBIDDEN, "Forbidden");
             } else {
                 ws->acknowledged = true;

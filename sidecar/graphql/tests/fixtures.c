@@ -94,9 +94,9 @@ static const char *DOGS =
     "{\"id\":\"2\",\"name\":\"Fido\",\"color\":\"BLUE\",\"owner\":null,\"friends\":[]},"
     "{\"id\":\"3\",\"name\":\"Bad\",\"color\":\"PURPLE\",\"friends\":[{\"id\":\"9\"}]}]";
 
-int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-               const byron_graphql_resolve_info_t *info, json_object **result,
-               byron_graphql_field_error_t *err) {
+byron_status_t fx_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                          const byron_graphql_resolve_info_t *info, json_object **result,
+                          byron_graphql_field_error_t *err) {
     *result = NULL;
     const char *pt = info->parent_type;
     if (strcmp(pt, "Query") == 0) {
@@ -110,7 +110,7 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
             json_object *all = json_tokener_parse(DOGS);
             if (!strcmp(field, "dogs")) {
                 *result = all;
-                return 0;
+                return BYRON_OK;
             }
             json_object *id = NULL;
             json_object_object_get_ex(args, "id", &id);
@@ -130,7 +130,7 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
         } else if (!strcmp(field, "boom") || !strcmp(field, "boomNN")) {
             snprintf(err->ext_key, sizeof(err->ext_key), "appCode");
             snprintf(err->ext_value, sizeof(err->ext_value), "KA");
-            return byron_graphql_field_error_set(err, "BOOM", "ka%s", "boom");
+            return byron_graphql_field_error_set(err, BYRON_EIO, "BOOM", "ka%s", "boom");
         } else if (!strcmp(field, "slow")) {
             struct timespec ts = {0, 30 * 1000000L};
             nanosleep(&ts, NULL);
@@ -138,7 +138,7 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
         } else if (!strcmp(field, "badInt")) {
             *result = json_object_new_string("not a number");
         }
-        return 0;
+        return BYRON_OK;
     }
     if (strcmp(pt, "Mutation") == 0) {
         json_object *n = NULL;
@@ -147,7 +147,7 @@ int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *a
         json_object_object_add(d, "id", json_object_new_string("42"));
         json_object_object_add(d, "name", json_object_get(n));
         *result = d;
-        return 0;
+        return BYRON_OK;
     }
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);
 }

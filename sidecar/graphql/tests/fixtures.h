@@ -12,9 +12,9 @@
 /* The test schema (finalized). Caller frees. */
 byron_graphql_schema_t *fx_schema(void);
 /* Resolver of the test schema. */
-int fx_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-               const byron_graphql_resolve_info_t *info, json_object **result,
-               byron_graphql_field_error_t *err);
+byron_status_t fx_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                          const byron_graphql_resolve_info_t *info, json_object **result,
+                          byron_graphql_field_error_t *err);
 /* parse + validate + execute; `vars` is JSON text or NULL. Caller puts. */
 json_object *fx_run(const byron_graphql_schema_t *s, const char *query, const char *vars);
 /* Validation errors of `query` (NULL when valid). Caller puts. */

@@ -195,9 +195,9 @@ Test(execute, introspection_meta_fields) {
     expect_data("{ __type(name: \"Nope\") { name } }", NULL, "{\"__type\":null}");
 }
 
-static int count_calls(void *ctx, json_object *parent, const char *field, json_object *args,
-                       const byron_graphql_resolve_info_t *info, json_object **result,
-                       byron_graphql_field_error_t *err) {
+static byron_status_t count_calls(void *ctx, json_object *parent, const char *field, json_object *args,
+                                  const byron_graphql_resolve_info_t *info, json_object **result,
+                                  byron_graphql_field_error_t *err) {
     cr_assert(info->deadline_remaining_ms >= 0 && info->deadline_remaining_ms <= 10);
     (*(int *)ctx)++;
     return fx_resolve(ctx, parent, field, args, info, result, err);
@@ -218,11 +218,11 @@ Test(execute, deadline) {
     json_object_put(r);
 }
 
-static int field_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
-                          const byron_graphql_resolve_info_t *info, json_object **result,
-                          byron_graphql_field_error_t *err) {
+static byron_status_t field_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
+                                     const byron_graphql_resolve_info_t *info, json_object **result,
+                                     byron_graphql_field_error_t *err) {
     *result = json_object_new_string((const char *)info->field_udata);
-    return 0;
+    return BYRON_OK;
 }
 
 Test(execute, per_field_resolver_and_default) {
@@ -237,4 +237,57 @@ Test(execute, per_field_resolver_and_default) {
     cr_assert_str_eq(fx_data(r), "{\"hello\":\"from root\"}");
     json_object_put(r);
     json_object_put(root);
+}
+
+/* A resolver fails with any status but BYRON_OK; the client reads its error
+ * (or "Resolver failed." with INTERNAL_SERVER_ERROR when it filled none),
+ * never the status. */
+static byron_status_t failing_resolver(void *ctx, json_object *parent, const char *field, json_object *args,
+                                       const byron_graphql_resolve_info_t *info, json_object **result,
+                                       byron_graphql_field_error_t *err) {
+    *result = NULL;
+    if (info->field_udata)
+        return byron_graphql_field_error_set(err, BYRON_ENOTFOUND, "NOT_FOUND", "no %s", field);
+    return BYRON_EIO; /* no message */
+}
+
+Test(execute, resolver_status_and_field_error) {
+    byron_graphql_field_error_t fe = {0};
+    cr_assert_eq(byron_graphql_field_error_set(&fe, BYRON_ELIMIT, "X", "m%d", 1), BYRON_ELIMIT);
+    cr_assert_str_eq(fe.message, "m1");
+    cr_assert_str_eq(fe.code, "X");
+    cr_assert_eq(byron_graphql_field_error_set(&fe, BYRON_OK, NULL, "filled"), BYRON_EINVAL);
+    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "old", failing_resolver, "say"), BYRON_OK);
+    json_object *r = fx_run(S, "{ old }", NULL);
+    cr_assert_str_eq(jget(first_error(r), "message"), "\"no old\"", "%s", json_object_to_json_string(r));
+    cr_assert_str_eq(jget(json_object_object_get(first_error(r), "extensions"), "code"), "\"NOT_FOUND\"");
+    json_object_put(r);
+    cr_assert_eq(byron_graphql_schema_set_resolver(S, "Query", "old", failing_resolver, NULL), BYRON_OK);
+    r = fx_run(S, "{ old }", NULL);
+    cr_assert_str_eq(jget(first_error(r), "message"), "\"Resolver failed.\"", "%s",
+                     json_object_to_json_string(r));
+    cr_assert_str_eq(jget(json_object_object_get(first_error(r), "extensions"), "code"),
+                     "\"INTERNAL_SERVER_ERROR\"");
+    json_object_put(r);
+}
+
+/* The authorize hook refuses with any status but BYRON_OK; the operation's
+ * status is BYRON_EREJECTED whatever the hook said, its error "Not allowed."
+ * with FORBIDDEN when the hook filled none. */
+static byron_status_t refuse_hello(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                   const void *meta, byron_graphql_field_error_t *err) {
+    (void)ctx, (void)kind, (void)meta, (void)err;
+    return strcmp(field, "hello") == 0 ? BYRON_EIO : BYRON_OK;
+}
+
+Test(execute, authorize_status) {
+    byron_graphql_request_t req = {.resolve = fx_resolve, .authorize = refuse_hello};
+    json_object *r = NULL;
+    cr_assert_eq(byron_graphql_run(S, "{ hello(name: \"x\") }", &req, &r), BYRON_EREJECTED);
+    cr_assert_str_eq(jget(first_error(r), "message"), "\"Not allowed.\"", "%s",
+                     json_object_to_json_string(r));
+    cr_assert_str_eq(jget(json_object_object_get(first_error(r), "extensions"), "code"), "\"FORBIDDEN\"");
+    json_object_put(r);
+    cr_assert_eq(byron_graphql_run(S, "{ old }", &req, &r), BYRON_OK, "%s", json_object_to_json_string(r));
+    json_object_put(r);
 }

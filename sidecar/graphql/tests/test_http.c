@@ -158,20 +158,20 @@ Test(http, get_requests) {
 /* The authorize hook: a refused root field stops the whole operation before
  * any resolver runs, with 401 for UNAUTHENTICATED and 403 otherwise. */
 static int resolver_calls;
-static int counting_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                            const byron_graphql_resolve_info_t *info, json_object **result,
-                            byron_graphql_field_error_t *err) {
+static byron_status_t counting_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                       const byron_graphql_resolve_info_t *info, json_object **result,
+                                       byron_graphql_field_error_t *err) {
     resolver_calls++;
     return fx_resolve(ctx, parent, field, args, info, result, err);
 }
 
-static int deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char *field, const void *meta,
-                     byron_graphql_field_error_t *err) {
+static byron_status_t deny_boom(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                const void *meta, byron_graphql_field_error_t *err) {
     (void)meta;
     (void)kind;
     const char *code = ctx;
-    if (strcmp(field, "boom") != 0) return 0;
-    return byron_graphql_field_error_set(err, code, "no %s for you", field);
+    if (strcmp(field, "boom") != 0) return BYRON_OK;
+    return byron_graphql_field_error_set(err, BYRON_EREJECTED, code, "no %s for you", field);
 }
 
 static void post_authz(const char *code, const char *body) {

@@ -16,20 +16,20 @@ typedef struct fake_source {
     int fail;
 } fake_source_t;
 
-static int fake_subscribe(void *ctx, const char *id, const char *field, json_object *args, void **handle,
-                          byron_graphql_field_error_t *err) {
+static byron_status_t fake_subscribe(void *ctx, const char *id, const char *field, json_object *args,
+                                     void **handle, byron_graphql_field_error_t *err) {
     fake_source_t *f = ctx;
     if (f->fail) {
         snprintf(err->message, sizeof(err->message), "broker down");
         snprintf(err->code, sizeof(err->code), "UNAVAILABLE");
-        return -1;
+        return BYRON_EUNAVAILABLE;
     }
     f->subscribed++;
     snprintf(f->last_field, sizeof(f->last_field), "%s", field);
     snprintf(f->last_args, sizeof(f->last_args), "%s",
              json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN));
     *handle = f;
-    return 0;
+    return BYRON_OK;
 }
 
 static void fake_unsubscribe(void *ctx, void *handle) {
@@ -38,9 +38,9 @@ static void fake_unsubscribe(void *ctx, void *handle) {
     f->unsubscribed++;
 }
 
-static int deny(void *ctx, json_object *payload) {
+static byron_status_t deny(void *ctx, json_object *payload) {
     json_object *tok = NULL;
-    return payload && json_object_object_get_ex(payload, "token", &tok) ? 0 : -1;
+    return payload && json_object_object_get_ex(payload, "token", &tok) ? BYRON_OK : BYRON_EREJECTED;
 }
 
 static byron_graphql_schema_t *S;

@@ -48,18 +48,11 @@ void byron_gqlapi_request_cleanup(byron_gqlapi_request_t *r) {
 }
 
 /* A cache failure as a field error. */
-static int cache_error(byron_graphql_field_error_t *e, byron_status_t st, const byron_err_t *err) {
+static byron_status_t cache_error(byron_graphql_field_error_t *e, byron_status_t st, const byron_err_t *err) {
     const char *code = st == BYRON_EINVAL         ? BYRON_CODE_BAD_USER_INPUT
                        : st == BYRON_EUNAVAILABLE ? BYRON_CODE_UNAVAILABLE
                                                   : BYRON_GRAPHQL_CODE_INTERNAL;
-    return byron_graphql_field_error_set(e, code, "%s", err->msg);
-}
-
-static const char *arg_str(json_object *args, const char *key) {
-    json_object *v = NULL;
-    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    return byron_graphql_field_error_set(e, st, code, "%s", err->msg);
 }
 
 /* MongoDB stops a query when the request's deadline would pass (maxTimeMS). */
@@ -71,40 +64,41 @@ static void add_max_time(const byron_gqlapi_request_t *r, json_object *opts) {
 
 /* ------------------------------------------------------------------ access */
 
-static int refused(byron_graphql_field_error_t *e, byron_access_decision_t d, const char *op) {
+static byron_status_t refused(byron_graphql_field_error_t *e, byron_access_decision_t d, const char *op) {
     return d == BYRON_ACCESS_UNAUTHENTICATED
-               ? byron_graphql_field_error_set(e, BYRON_CODE_UNAUTHENTICATED, "%s: authentication required",
-                                               op)
-               : byron_graphql_field_error_set(e, BYRON_CODE_FORBIDDEN, "%s: not allowed", op);
+               ? byron_graphql_field_error_set(e, BYRON_EREJECTED, BYRON_CODE_UNAUTHENTICATED,
+                                               "%s: authentication required", op)
+               : byron_graphql_field_error_set(e, BYRON_EREJECTED, BYRON_CODE_FORBIDDEN, "%s: not allowed",
+                                               op);
 }
 
-int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                           const void *meta, byron_graphql_field_error_t *err) {
+byron_status_t byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                      const void *meta, byron_graphql_field_error_t *err) {
     (void)kind;
     byron_gqlapi_request_t *r = ctx;
-    if (!meta) return 0; /* not a generated operation (none exist today): nothing to guard */
+    if (!meta) return BYRON_OK; /* not a generated operation (none exist today): nothing to guard */
     byron_access_decision_t d = byron_access_check(r->sc->component->access, field, r->principal, NULL);
-    return d == BYRON_ACCESS_ALLOW ? 0 : refused(err, d, field);
+    return d == BYRON_ACCESS_ALLOW ? BYRON_OK : refused(err, d, field);
 }
 
 /* The rows `op` allows the request's principal; -1 (e set) when none. */
-static int rows_for(byron_gqlapi_request_t *r, const char *op, byron_access_rows_t *rows,
-                    byron_graphql_field_error_t *e) {
+static byron_status_t rows_for(byron_gqlapi_request_t *r, const char *op, byron_access_rows_t *rows,
+                               byron_graphql_field_error_t *e) {
     byron_access_decision_t d = byron_access_check(r->sc->component->access, op, r->principal, rows);
-    return d == BYRON_ACCESS_ALLOW ? 0 : refused(e, d, op);
+    return d == BYRON_ACCESS_ALLOW ? BYRON_OK : refused(e, d, op);
 }
 
 /* ------------------------------------------------------------------ objects by id */
 
 /* The cached object (a new reference), NULL when absent. */
-static int load(byron_gqlapi_request_t *r, const byron_model_t *m, const char *id, json_object **out,
-                byron_graphql_field_error_t *e) {
+static byron_status_t load(byron_gqlapi_request_t *r, const byron_model_t *m, const char *id,
+                           json_object **out, byron_graphql_field_error_t *e) {
     char key[300];
     snprintf(key, sizeof key, "%s/%s", m->name, id);
     json_object *hit = NULL;
     if (r->memo && json_object_object_get_ex(r->memo, key, &hit)) {
         *out = json_object_get(hit);
-        return 0;
+        return BYRON_OK;
     }
     byron_err_t err = {0};
     json_object *o = NULL, *found = NULL, *f = json_object_new_object(), *eq = json_object_new_object(),
@@ -127,25 +121,26 @@ static int load(byron_gqlapi_request_t *r, const byron_model_t *m, const char *i
     if (st == BYRON_ENOTFOUND) {
         json_object_object_add(r->memo, key, NULL); /* absent: remembered too */
         *out = NULL;
-        return 0;
+        return BYRON_OK;
     }
     if (st != BYRON_OK) return cache_error(e, st, &err);
     json_object_object_add(r->memo, key, json_object_get(o));
     *out = o;
-    return 0;
+    return BYRON_OK;
 }
 
-static int resolve_get(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
-                       json_object *args, json_object **out, byron_graphql_field_error_t *e) {
-    const char *id = arg_str(args, "id");
+static byron_status_t resolve_get(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
+                                  json_object *args, json_object **out, byron_graphql_field_error_t *e) {
+    const char *id = byron_json_string_or_null(args, "id");
     if (!id || !byron_id_is_valid(id))
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})",
                                              id ? id : "");
     byron_access_rows_t rows = {0};
-    if (rows_for(r, field, &rows, e)) return -1;
-    int rc = load(r, m, id, out, e);
-    if (rc == 0 && *out && !byron_access_rows_match(&rows, *out)) { /* not yours: as if absent */
+    byron_status_t rc = rows_for(r, field, &rows, e);
+    if (rc != BYRON_OK) return rc;
+    rc = load(r, m, id, out, e);
+    if (rc == BYRON_OK && *out && !byron_access_rows_match(&rows, *out)) { /* not yours: as if absent */
         json_object_put(*out);
         *out = NULL;
     }
@@ -165,8 +160,8 @@ static void collect_ids(json_object *v, json_object *ids) {
 
 /* Loads every id of `ids` (an object used as a set) the memo lacks, with one
  * $in query; absent ones are remembered as null. */
-static int load_many(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *ids,
-                     byron_graphql_field_error_t *e) {
+static byron_status_t load_many(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *ids,
+                                byron_graphql_field_error_t *e) {
     if (!r->memo) r->memo = json_object_new_object();
     json_object *missing = json_object_new_array();
     char key[300];
@@ -179,7 +174,7 @@ static int load_many(byron_gqlapi_request_t *r, const byron_model_t *m, json_obj
     size_t n = json_object_array_length(missing);
     if (n == 0) {
         json_object_put(missing);
-        return 0;
+        return BYRON_OK;
     }
     json_object *f = json_object_new_object(), *in = json_object_new_object(), *found = NULL;
     json_object_object_add(in, "$in", json_object_get(missing));
@@ -208,22 +203,22 @@ static int load_many(byron_gqlapi_request_t *r, const byron_model_t *m, json_obj
     }
     json_object_put(found);
     json_object_put(missing);
-    return 0;
+    return BYRON_OK;
 }
 
 /* The first time a reference field is resolved for a node of the last list
  * page, load it for every node of the page at once: 1 + (reference fields)
  * queries per page instead of 1 + nodes × fields. */
-static int batch_page(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
-                      const char *ptype, const char *field, byron_graphql_field_error_t *e) {
-    if (!r->page) return 0;
+static byron_status_t batch_page(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                                 const char *ptype, const char *field, byron_graphql_field_error_t *e) {
+    if (!r->page) return BYRON_OK;
     size_t n = json_object_array_length(r->page), i = 0;
     while (i < n && json_object_array_get_idx(r->page, i) != parent) i++;
-    if (i == n) return 0;
+    if (i == n) return BYRON_OK;
     char key[300];
     snprintf(key, sizeof key, "%s.%s", ptype, field);
     if (!r->batched) r->batched = json_object_new_object();
-    if (json_object_object_get_ex(r->batched, key, NULL)) return 0;
+    if (json_object_object_get_ex(r->batched, key, NULL)) return BYRON_OK;
     json_object_object_add(r->batched, key, NULL);
     json_object *ids = json_object_new_object();
     for (i = 0; i < n; i++) {
@@ -231,31 +226,32 @@ static int batch_page(byron_gqlapi_request_t *r, const byron_model_t *m, json_ob
         if (json_object_object_get_ex(json_object_array_get_idx(r->page, i), field, &v) && v)
             collect_ids(v, ids);
     }
-    int rc = load_many(r, m, ids, e);
+    byron_status_t rc = load_many(r, m, ids, e);
     json_object_put(ids);
     return rc;
 }
 
-static int resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
-                            const char *field, const char *ptype, json_object *v, json_object **out,
-                            byron_graphql_field_error_t *e);
+static byron_status_t resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                                       const char *field, const char *ptype, json_object *v,
+                                       json_object **out, byron_graphql_field_error_t *e);
 
 /* A model-typed field: the parent holds the id, or a list of ids. Dangling
  * references resolve to null (single) or are left out (list): the referenced
  * object may not be projected yet, or deleted. */
-static int resolve_ref(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
-                       const char *field, const char *ptype, json_object **out,
-                       byron_graphql_field_error_t *e) {
+static byron_status_t resolve_ref(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                                  const char *field, const char *ptype, json_object **out,
+                                  byron_graphql_field_error_t *e) {
     json_object *v = NULL;
     *out = NULL;
-    if (!parent || !json_object_object_get_ex(parent, field, &v) || !v) return 0;
+    if (!parent || !json_object_object_get_ex(parent, field, &v) || !v) return BYRON_OK;
     /* Following a reference reads the referenced model: its by-id rule applies. */
     char op[200];
     byron_guard_op_name(m->name, "", op, sizeof op);
     byron_access_rows_t rows = {0};
-    if (rows_for(r, op, &rows, e)) return -1;
-    int rc = resolve_ref_rows(r, m, parent, field, ptype, v, out, e);
-    if (rc == 0 && *out && !byron_access_rows_all(&rows)) {
+    byron_status_t rc = rows_for(r, op, &rows, e);
+    if (rc != BYRON_OK) return rc;
+    rc = resolve_ref_rows(r, m, parent, field, ptype, v, out, e);
+    if (rc == BYRON_OK && *out && !byron_access_rows_all(&rows)) {
         if (json_object_is_type(*out, json_type_array)) {
             json_object *kept = json_object_new_array();
             for (size_t i = 0; i < json_object_array_length(*out); i++)
@@ -272,20 +268,21 @@ static int resolve_ref(byron_gqlapi_request_t *r, const byron_model_t *m, json_o
     return rc;
 }
 
-static int resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
-                            const char *field, const char *ptype, json_object *v, json_object **out,
-                            byron_graphql_field_error_t *e) {
-    if (batch_page(r, m, parent, ptype, field, e)) return -1;
+static byron_status_t resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *parent,
+                                       const char *field, const char *ptype, json_object *v,
+                                       json_object **out, byron_graphql_field_error_t *e) {
+    byron_status_t st = batch_page(r, m, parent, ptype, field, e);
+    if (st != BYRON_OK) return st;
     if (json_object_is_type(v, json_type_string)) {
         const char *id = json_object_get_string(v);
-        return byron_id_is_valid(id) ? load(r, m, id, out, e) : 0;
+        return byron_id_is_valid(id) ? load(r, m, id, out, e) : BYRON_OK;
     }
-    if (!json_object_is_type(v, json_type_array)) return 0;
+    if (!json_object_is_type(v, json_type_array)) return BYRON_OK;
     json_object *ids = json_object_new_object();
     collect_ids(v, ids);
-    int rc = load_many(r, m, ids, e);
+    byron_status_t rc = load_many(r, m, ids, e);
     json_object_put(ids);
-    if (rc) return rc;
+    if (rc != BYRON_OK) return rc;
     /* In the order of the stored ids; absent ones left out. */
     json_object *res = json_object_new_array();
     char key[300];
@@ -296,7 +293,7 @@ static int resolve_ref_rows(byron_gqlapi_request_t *r, const byron_model_t *m, j
         if (json_object_object_get_ex(r->memo, key, &o) && o) json_object_array_add(res, json_object_get(o));
     }
     *out = res;
-    return 0;
+    return BYRON_OK;
 }
 
 /* ------------------------------------------------------------------ lists */
@@ -340,32 +337,32 @@ static json_object *wrap(const char *op, json_object *arr) {
 
 /* MFilter → a MongoDB condition; *out NULL means "everything". Field names
  * were checked by the schema (only id and indexed fields are in MFilter). */
-static int translate_filter(const byron_model_t *m, json_object *f, int depth, json_object **out,
-                            byron_graphql_field_error_t *e) {
+static byron_status_t translate_filter(const byron_model_t *m, json_object *f, int depth, json_object **out,
+                                       byron_graphql_field_error_t *e) {
     static const char *const OPS[][2] = {{"eq", "$eq"}, {"ne", "$ne"},   {"gt", "$gt"}, {"gte", "$gte"},
                                          {"lt", "$lt"}, {"lte", "$lte"}, {"in", "$in"}};
     *out = NULL;
-    if (!f || !json_object_is_type(f, json_type_object)) return 0;
+    if (!f || !json_object_is_type(f, json_type_object)) return BYRON_OK;
     if (depth > MAX_FILTER_DEPTH)
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "filter: nested deeper than %d",
-                                             MAX_FILTER_DEPTH);
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                             "filter: nested deeper than %d", MAX_FILTER_DEPTH);
     json_object *and = json_object_new_array();
-    int failed = 0;
+    byron_status_t st = BYRON_OK;
     json_object_object_foreach(f, key, val) {
-        if (failed) break;
+        if (st != BYRON_OK) break;
         if (!val) continue; /* an explicit null: no constraint */
         if (strcmp(key, "and") == 0 || strcmp(key, "or") == 0) {
             int is_or = key[0] == 'o', any_true = 0;
             json_object *parts = json_object_new_array();
-            for (size_t i = 0; i < json_object_array_length(val) && !failed; i++) {
+            for (size_t i = 0; i < json_object_array_length(val) && st == BYRON_OK; i++) {
                 json_object *c = NULL;
-                failed = translate_filter(m, json_object_array_get_idx(val, i), depth + 1, &c, e) != 0;
+                st = translate_filter(m, json_object_array_get_idx(val, i), depth + 1, &c, e);
                 if (c)
                     json_object_array_add(parts, c);
                 else
                     any_true = 1;
             }
-            if (failed || (!is_or && json_object_array_length(parts) == 0) || (is_or && any_true)) {
+            if (st != BYRON_OK || (!is_or && json_object_array_length(parts) == 0) || (is_or && any_true)) {
                 json_object_put(parts); /* and: all true; or: one branch always true */
             } else if (is_or && json_object_array_length(parts) == 0) {
                 json_object_put(parts);
@@ -375,8 +372,8 @@ static int translate_filter(const byron_model_t *m, json_object *f, int depth, j
             }
         } else if (strcmp(key, "not") == 0) {
             json_object *c = NULL;
-            failed = translate_filter(m, val, depth + 1, &c, e) != 0;
-            if (!failed) {
+            st = translate_filter(m, val, depth + 1, &c, e);
+            if (st == BYRON_OK) {
                 if (!c) {
                     json_object_array_add(and, cond_false());
                 } else {
@@ -393,9 +390,8 @@ static int translate_filter(const byron_model_t *m, json_object *f, int depth, j
                 for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
                     if (strcmp(OPS[i][0], op) == 0) mop = OPS[i][1];
                 if (!mop) {
-                    failed =
-                        byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
-                                                      "filter.%.64s.%.16s: unknown operator", key, op) != 0;
+                    st = byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                                       "filter.%.64s.%.16s: unknown operator", key, op);
                     break;
                 }
                 if (strcmp(op, "in") == 0 && !json_object_is_type(arg, json_type_array)) continue;
@@ -404,9 +400,9 @@ static int translate_filter(const byron_model_t *m, json_object *f, int depth, j
         }
     }
     (void)m;
-    if (failed) {
+    if (st != BYRON_OK) {
         json_object_put(and);
-        return -1;
+        return st;
     }
     size_t n = json_object_array_length(and);
     if (n == 0) {
@@ -417,11 +413,11 @@ static int translate_filter(const byron_model_t *m, json_object *f, int depth, j
     } else {
         *out = wrap("$and", and);
     }
-    return 0;
+    return BYRON_OK;
 }
 
-static int parse_order(const byron_model_t *m, json_object *order, sort_key_t *keys, size_t *nkeys,
-                       byron_graphql_field_error_t *e) {
+static byron_status_t parse_order(const byron_model_t *m, json_object *order, sort_key_t *keys, size_t *nkeys,
+                                  byron_graphql_field_error_t *e) {
     size_t n = 0;
     int has_id = 0;
     for (size_t i = 0; order && json_object_is_type(order, json_type_array) &&
@@ -435,8 +431,8 @@ static int parse_order(const byron_model_t *m, json_object *order, sort_key_t *k
                       ? -1
                       : 1;
         if (n + 1 >= MAX_SORT_KEYS)
-            return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "orderBy: at most %d keys",
-                                                 MAX_SORT_KEYS - 1);
+            return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                                 "orderBy: at most %d keys", MAX_SORT_KEYS - 1);
         if (strcmp(fname, "ID") == 0) {
             keys[n++] = (sort_key_t){"_id", "id", dir};
             has_id = 1; /* unique: later keys cannot matter */
@@ -446,13 +442,14 @@ static int parse_order(const byron_model_t *m, json_object *order, sort_key_t *k
         for (size_t k = 0; k < m->nfields && !match; k++)
             if (is_order_value(m->fields[k].name, fname)) match = m->fields[k].name;
         if (!match)
-            return byron_graphql_field_error_set(
-                e, BYRON_CODE_BAD_USER_INPUT, "orderBy: %.64s is not a sortable field of %s", fname, m->name);
+            return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                                 "orderBy: %.64s is not a sortable field of %s", fname,
+                                                 m->name);
         keys[n++] = (sort_key_t){match, match, dir};
     }
     if (!has_id) keys[n++] = (sort_key_t){"_id", "id", 1}; /* ties broken by id */
     *nkeys = n;
-    return 0;
+    return BYRON_OK;
 }
 
 /* The order's signature, kept in cursors so a cursor is only used with the order that made it. */
@@ -484,8 +481,8 @@ static json_object *cursor_of(json_object *node, const sort_key_t *keys, size_t 
     return out;
 }
 
-static int cursor_decode(const char *which, const char *cur, const char *sig, size_t n, json_object **vals,
-                         byron_graphql_field_error_t *e) {
+static byron_status_t cursor_decode(const char *which, const char *cur, const char *sig, size_t n,
+                                    json_object **vals, byron_graphql_field_error_t *e) {
     char buf[4096];
     size_t len = strlen(cur);
     json_object *arr = NULL;
@@ -497,22 +494,22 @@ static int cursor_decode(const char *which, const char *cur, const char *sig, si
         !json_object_is_type(json_object_array_get_idx(arr, 0), json_type_string) ||
         !json_object_is_type(json_object_array_get_idx(arr, 1), json_type_array)) {
         json_object_put(arr);
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: not a cursor from this API",
-                                             which);
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                             "%s: not a cursor from this API", which);
     }
     if (strcmp(json_object_get_string(json_object_array_get_idx(arr, 0)), sig) != 0) {
         json_object_put(arr);
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "%s: the cursor belongs to a different orderBy", which);
     }
     if (json_object_array_length(json_object_array_get_idx(arr, 1)) != n) {
         json_object_put(arr);
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: not a cursor from this API",
-                                             which);
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                             "%s: not a cursor from this API", which);
     }
     *vals = json_object_get(json_object_array_get_idx(arr, 1));
     json_object_put(arr);
-    return 0;
+    return BYRON_OK;
 }
 
 /* Documents strictly beyond the cursor position `vals` when walking the keys
@@ -555,8 +552,9 @@ static json_object *beyond(const sort_key_t *keys, size_t n, json_object *vals, 
     return wrap("$or", ors);
 }
 
-static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
-                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e);
+static byron_status_t resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
+                                        json_object *rows_cond, json_object **out,
+                                        byron_graphql_field_error_t *e);
 
 static int int_arg(json_object *args, const char *key, int *out) {
     json_object *v = NULL;
@@ -565,13 +563,14 @@ static int int_arg(json_object *args, const char *key, int *out) {
     return 1;
 }
 
-static int resolve_list(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
-                        json_object *args, json_object **out, byron_graphql_field_error_t *e) {
+static byron_status_t resolve_list(byron_gqlapi_request_t *r, const byron_model_t *m, const char *field,
+                                   json_object *args, json_object **out, byron_graphql_field_error_t *e) {
     byron_access_rows_t rows = {0};
-    if (rows_for(r, field, &rows, e)) return -1;
+    byron_status_t rc = rows_for(r, field, &rows, e);
+    if (rc != BYRON_OK) return rc;
     json_object *rows_cond = byron_access_rows_filter(&rows);
     byron_access_rows_cleanup(&rows);
-    int rc = resolve_list_rows(r, m, args, rows_cond, out, e);
+    rc = resolve_list_rows(r, m, args, rows_cond, out, e);
     json_object_put(rows_cond);
     return rc;
 }
@@ -585,35 +584,39 @@ typedef struct {
     char sig[512]; /* the order's signature, bound into its cursors */
 } page_t;
 
-static int page_of(const byron_model_t *m, json_object *args, page_t *pg, byron_graphql_field_error_t *e) {
+static byron_status_t page_of(const byron_model_t *m, json_object *args, page_t *pg,
+                              byron_graphql_field_error_t *e) {
     int first = 0, last = 0;
     int has_first = int_arg(args, "first", &first), has_last = int_arg(args, "last", &last);
-    pg->after = arg_str(args, "after");
-    pg->before = arg_str(args, "before");
+    pg->after = byron_json_string_or_null(args, "after");
+    pg->before = byron_json_string_or_null(args, "before");
     if (has_first && has_last)
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "first and last cannot be combined: page forwards or backwards");
     if ((has_first && (first < 0 || first > BYRON_CACHE_MAX_LIMIT)) ||
         (has_last && (last < 0 || last > BYRON_CACHE_MAX_LIMIT)))
-        return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT, "%s: must be between 0 and %d",
-                                             has_first ? "first" : "last", BYRON_CACHE_MAX_LIMIT);
+        return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
+                                             "%s: must be between 0 and %d", has_first ? "first" : "last",
+                                             BYRON_CACHE_MAX_LIMIT);
     pg->backwards = has_last;
     pg->limit = has_first ? first : has_last ? last : BYRON_CACHE_DEFAULT_LIMIT;
     json_object *order = NULL;
     if (args) json_object_object_get_ex(args, "orderBy", &order);
-    if (parse_order(m, order, pg->keys, &pg->nkeys, e)) return -1;
+    byron_status_t st = parse_order(m, order, pg->keys, &pg->nkeys, e);
+    if (st != BYRON_OK) return st;
     order_sig(pg->keys, pg->nkeys, pg->sig, sizeof pg->sig);
-    return 0;
+    return BYRON_OK;
 }
 
 /* The page's MongoDB filter: the field's filter, the row rules, the cursors' bounds. */
-static int page_filter(const byron_model_t *m, json_object *args, json_object *rows_cond, const page_t *pg,
-                       json_object **out, byron_graphql_field_error_t *e) {
+static byron_status_t page_filter(const byron_model_t *m, json_object *args, json_object *rows_cond,
+                                  const page_t *pg, json_object **out, byron_graphql_field_error_t *e) {
     json_object *filter = NULL, *fcond = NULL, *conds = json_object_new_array();
     if (args) json_object_object_get_ex(args, "filter", &filter);
-    if (translate_filter(m, filter, 0, &fcond, e)) {
+    byron_status_t st = translate_filter(m, filter, 0, &fcond, e);
+    if (st != BYRON_OK) {
         json_object_put(conds);
-        return -1;
+        return st;
     }
     if (fcond) json_object_array_add(conds, fcond);
     if (rows_cond)
@@ -622,9 +625,10 @@ static int page_filter(const byron_model_t *m, json_object *args, json_object *r
     for (int c = 0; c < 2; c++) {
         if (!cursors[c]) continue;
         json_object *vals = NULL;
-        if (cursor_decode(c ? "before" : "after", cursors[c], pg->sig, pg->nkeys, &vals, e)) {
+        st = cursor_decode(c ? "before" : "after", cursors[c], pg->sig, pg->nkeys, &vals, e);
+        if (st != BYRON_OK) {
             json_object_put(conds);
-            return -1;
+            return st;
         }
         json_object_array_add(conds, beyond(pg->keys, pg->nkeys, vals, c ? -1 : 1));
         json_object_put(vals);
@@ -634,12 +638,12 @@ static int page_filter(const byron_model_t *m, json_object *args, json_object *r
            : nc == 1 ? json_object_get(json_object_array_get_idx(conds, 0))
                      : wrap("$and", json_object_get(conds));
     json_object_put(conds);
-    return 0;
+    return BYRON_OK;
 }
 
 /* One more than the page from the cache, in the page's direction. */
-static int page_find(byron_gqlapi_request_t *r, const byron_model_t *m, const page_t *pg, json_object *fj,
-                     json_object **items, byron_graphql_field_error_t *e) {
+static byron_status_t page_find(byron_gqlapi_request_t *r, const byron_model_t *m, const page_t *pg,
+                                json_object *fj, json_object **items, byron_graphql_field_error_t *e) {
     json_object *opts = json_object_new_object(), *sort = json_object_new_object();
     for (size_t i = 0; i < pg->nkeys; i++)
         json_object_object_add(sort, pg->keys[i].key,
@@ -654,7 +658,7 @@ static int page_find(byron_gqlapi_request_t *r, const byron_model_t *m, const pa
               : byron_err_set(&err, BYRON_ENOMEM, "out of memory");
     free(ftext);
     json_object_put(opts);
-    return st != BYRON_OK ? cache_error(e, st, &err) : 0;
+    return st != BYRON_OK ? cache_error(e, st, &err) : BYRON_OK;
 }
 
 /* The Relay connection of the items found; the page's nodes become the request's page. */
@@ -695,17 +699,20 @@ static json_object *page_connection(byron_gqlapi_request_t *r, const page_t *pg,
     return conn;
 }
 
-static int resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
-                             json_object *rows_cond, json_object **out, byron_graphql_field_error_t *e) {
+static byron_status_t resolve_list_rows(byron_gqlapi_request_t *r, const byron_model_t *m, json_object *args,
+                                        json_object *rows_cond, json_object **out,
+                                        byron_graphql_field_error_t *e) {
     page_t pg = {0};
     json_object *fj = NULL, *items = NULL;
-    if (page_of(m, args, &pg, e) || page_filter(m, args, rows_cond, &pg, &fj, e)) return -1;
-    int rc = page_find(r, m, &pg, fj, &items, e);
+    byron_status_t rc = page_of(m, args, &pg, e);
+    if (rc == BYRON_OK) rc = page_filter(m, args, rows_cond, &pg, &fj, e);
+    if (rc != BYRON_OK) return rc;
+    rc = page_find(r, m, &pg, fj, &items, e);
     json_object_put(fj);
-    if (rc) return rc;
+    if (rc != BYRON_OK) return rc;
     *out = page_connection(r, &pg, items);
     json_object_put(items);
-    return 0;
+    return BYRON_OK;
 }
 
 /* ------------------------------------------------------------------ mutations */
@@ -727,19 +734,20 @@ json_object *byron_gqlapi_event(json_object *env, uint64_t seq) {
     return ev;
 }
 
-static int resolve_command(byron_gqlapi_request_t *r, const char *command, int has_id, json_object *args,
-                           const byron_graphql_resolve_info_t *info, json_object **out,
-                           byron_graphql_field_error_t *e) {
+static byron_status_t resolve_command(byron_gqlapi_request_t *r, const char *command, int has_id,
+                                      json_object *args, const byron_graphql_resolve_info_t *info,
+                                      json_object **out, byron_graphql_field_error_t *e) {
     if (!r->sc->commands)
-        return byron_graphql_field_error_set(e, BYRON_CODE_UNAVAILABLE,
+        return byron_graphql_field_error_set(e, BYRON_EUNAVAILABLE, BYRON_CODE_UNAVAILABLE,
                                              "mutations are served by the api sidecar");
     json_object *input = NULL;
     if (args) json_object_object_get_ex(args, "input", &input);
     byron_guard_refusal_t refusal;
     byron_err_t gerr = {0};
-    if (byron_guard_command(r->sc, r->principal, command, has_id ? arg_str(args, "id") : NULL, input,
-                            &refusal, &gerr) != 0)
-        return byron_graphql_field_error_set(e, refusal.code, "%s", gerr.msg);
+    if (byron_guard_command(r->sc, r->principal, command,
+                            has_id ? byron_json_string_or_null(args, "id") : NULL, input, &refusal,
+                            &gerr) != 0)
+        return byron_graphql_field_error_set(e, BYRON_EREJECTED, refusal.code, "%s", gerr.msg);
     char key[160], scoped[200];
     const char *idem = NULL;
     if (r->idempotency_key) {
@@ -747,7 +755,7 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
          * and by the caller (guard.h): another caller's equal key never returns this result. */
         if (snprintf(key, sizeof key, "%s/%s", r->idempotency_key, info->response_key) >= (int)sizeof key ||
             byron_guard_scope_key(r->principal, key, scoped, sizeof scoped) != 0)
-            return byron_graphql_field_error_set(e, BYRON_CODE_BAD_USER_INPUT,
+            return byron_graphql_field_error_set(e, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                                  "Idempotency-Key: too long (with the field's response key, "
                                                  "at most 110 characters)");
         idem = scoped;
@@ -755,15 +763,15 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
     /* A create without input.id under a key gets an id derived from the key
      * (byron_command_key_id, in byron_commands_run), so a re-sent one lands on the same object. */
     byron_command_request_t req = {.command = command,
-                                   .id = has_id ? arg_str(args, "id") : NULL,
+                                   .id = has_id ? byron_json_string_or_null(args, "id") : NULL,
                                    .input = input,
                                    .idempotency_key = idem,
                                    .traceparent = r->traceparent,
                                    .principal = r->principal};
     byron_command_result_t res;
     byron_err_t err = {0};
-    int rc = 0;
-    if (byron_commands_run(r->sc->commands, &req, &res, &err) == BYRON_OK) {
+    byron_status_t rc = byron_commands_run(r->sc->commands, &req, &res, &err);
+    if (rc == BYRON_OK) {
         json_object *o = json_object_new_object(), *events = json_object_new_array();
         json_object_object_add(o, "id", json_object_new_string(res.id));
         json_object_object_add(o, "version", json_object_new_int64(res.version));
@@ -788,7 +796,7 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
             snprintf(e->ext_key, sizeof e->ext_key, "appCode");
             snprintf(e->ext_value, sizeof e->ext_value, "%s", res.app_code);
         }
-        rc = byron_graphql_field_error_set(e, code, "%s", err.msg[0] ? err.msg : "command failed");
+        rc = byron_graphql_field_error_set(e, rc, code, "%s", err.msg[0] ? err.msg : "command failed");
     }
     byron_command_result_cleanup(&res);
     return rc;
@@ -796,9 +804,9 @@ static int resolve_command(byron_gqlapi_request_t *r, const char *command, int h
 
 /* ------------------------------------------------------------------ dispatch */
 
-int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                         const byron_graphql_resolve_info_t *info, json_object **result,
-                         byron_graphql_field_error_t *err) {
+byron_status_t byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                    const byron_graphql_resolve_info_t *info, json_object **result,
+                                    byron_graphql_field_error_t *err) {
     byron_gqlapi_request_t *r = ctx;
     const byron_component_schema_op_t *op = info->meta;
     r->deadline_ms = info->deadline_remaining_ms;
@@ -813,7 +821,7 @@ int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json
     case BYRON_SCHEMA_COMMAND: return resolve_command(r, field, 1, args, info, result, err);
     case BYRON_SCHEMA_EVENTS:
         return byron_graphql_field_error_set(
-            err, BYRON_GRAPHQL_CODE_OPERATION,
+            err, BYRON_EINVAL, BYRON_GRAPHQL_CODE_OPERATION,
             "subscriptions are served over WebSocket (graphql-transport-ws)");
     }
     return byron_graphql_default_resolve(ctx, parent, field, args, info, result, err);

@@ -35,14 +35,14 @@ void byron_gqlapi_request_cleanup(byron_gqlapi_request_t *r);
 
 /* The resolver (ctx: a byron_gqlapi_request_t). Fields without meta use the
  * engine's default resolver. */
-int byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                         const byron_graphql_resolve_info_t *info, json_object **result,
-                         byron_graphql_field_error_t *err);
+byron_status_t byron_gqlapi_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
+                                    const byron_graphql_resolve_info_t *info, json_object **result,
+                                    byron_graphql_field_error_t *err);
 
 /* The engine's authorize hook (ctx: a byron_gqlapi_request_t): each root
  * field is an operation of the access policy (access.h). */
-int byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                           const void *meta, byron_graphql_field_error_t *err);
+byron_status_t byron_gqlapi_authorize(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
+                                      const void *meta, byron_graphql_field_error_t *err);
 
 /* An event envelope (docs/events.md) as a GraphQL ByronEvent
  * {sequence, type, model, id, version, time, data}; seq 0: the envelope's own

@@ -421,7 +421,7 @@ static void feed_on_complete(void *closure) {
 }
 
 /* Adds s to the model's feed, starting its consumer for the first subscriber. */
-static int feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
+static byron_status_t feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
     byron_gqlapi_subs_t *subs = f->subs;
     const byron_component_t *comp = subs->sc->component;
     pthread_mutex_lock(&f->lock);
@@ -432,8 +432,8 @@ static int feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
         if (byron_stream_subscribe(subs->stream, subject, 0, feed_on_msg, feed_on_complete, f, &f->nsub,
                                    &e) != BYRON_OK) {
             pthread_mutex_unlock(&f->lock);
-            return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s",
-                                                 subject, e.msg);
+            return byron_graphql_field_error_set(err, BYRON_EUNAVAILABLE, BYRON_CODE_UNAVAILABLE,
+                                                 "cannot subscribe to %s: %s", subject, e.msg);
         }
         if (subs->m_feeds) byron_metric_add(subs->m_feeds, NULL, 1);
     }
@@ -442,14 +442,14 @@ static int feed_join(feed_t *f, sub_t *s, byron_graphql_field_error_t *err) {
         sub_t **nm = realloc(f->members, cap * sizeof *nm);
         if (!nm) {
             pthread_mutex_unlock(&f->lock);
-            return byron_graphql_field_error_set(err, NULL, "out of memory");
+            return byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory");
         }
         f->members = nm;
         f->cap = cap;
     }
     f->members[f->n++] = s;
     pthread_mutex_unlock(&f->lock);
-    return 0;
+    return BYRON_OK;
 }
 
 /* After this returns, the feed hands s no more events. O(subscribers of the model). */
@@ -461,13 +461,6 @@ static void feed_leave(feed_t *f, sub_t *s) {
             break;
         }
     pthread_mutex_unlock(&f->lock);
-}
-
-static const char *arg_str(json_object *args, const char *key) {
-    json_object *v = NULL;
-    if (!args || !json_object_object_get_ex(args, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
 }
 
 /* The model of a subscription field (orderEvents: Order); NULL when none. */
@@ -482,32 +475,32 @@ static const byron_model_t *events_model(const byron_component_t *comp, const ch
 }
 
 /* fromSequence: a positive decimal stream sequence into *seq (0 when absent). */
-static int from_sequence(const char *from, uint64_t *seq, byron_graphql_field_error_t *err) {
+static byron_status_t from_sequence(const char *from, uint64_t *seq, byron_graphql_field_error_t *err) {
     *seq = 0;
-    if (!from) return 0;
+    if (!from) return BYRON_OK;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(from, &end, 10);
     if (errno || end == from || *end || !isdigit((unsigned char)from[0]) || v == 0)
-        return byron_graphql_field_error_set(err, BYRON_CODE_BAD_USER_INPUT,
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "fromSequence: \"%.32s\" is not a stream sequence (a positive "
                                              "decimal number)",
                                              from);
     *seq = v;
-    return 0;
+    return BYRON_OK;
 }
 
-/* A new subscription of c, allowed (its rows from the access policy) and
- * counted against --graphql-max-replica-subscriptions; NULL with err set. */
-static sub_t *sub_new(conn_t *c, const char *id, const byron_model_t *m, const char *field,
-                      byron_graphql_field_error_t *err) {
+/* A new subscription of c in *out, allowed (its rows from the access policy)
+ * and counted against --graphql-max-replica-subscriptions; else err set. */
+static byron_status_t sub_new(conn_t *c, const char *id, const byron_model_t *m, const char *field,
+                              sub_t **out, byron_graphql_field_error_t *err) {
     byron_gqlapi_subs_t *subs = c->subs;
+    *out = NULL;
     sub_t *s = calloc(1, sizeof *s);
     if (!s || !(s->id = strdup(id)) || !(s->model = strdup(m->name))) {
         if (s) free(s->id);
         free(s);
-        byron_graphql_field_error_set(err, NULL, "out of memory");
-        return NULL;
+        return byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory");
     }
     /* Allowed by the engine's authorize hook already; what remains is which rows. */
     if (byron_access_check(subs->sc->component->access, field, &c->principal, &s->rows) !=
@@ -515,25 +508,25 @@ static sub_t *sub_new(conn_t *c, const char *id, const byron_model_t *m, const c
         free(s->model);
         free(s->id);
         free(s);
-        byron_graphql_field_error_set(err, BYRON_CODE_FORBIDDEN, "%s: not allowed", field);
-        return NULL;
+        return byron_graphql_field_error_set(err, BYRON_EREJECTED, BYRON_CODE_FORBIDDEN, "%s: not allowed",
+                                             field);
     }
     s->conn = c;
     s->gen = ++c->next_gen;
     conn_ref(c);
     if (atomic_fetch_add(&subs->nsubs, 1) >= (int)subs->opts.max_replica_subscriptions) {
         sub_free(s);
-        byron_graphql_field_error_set(err, "TOO_MANY_SUBSCRIPTIONS",
-                                      "this server holds its maximum of %u subscriptions; retry later",
-                                      subs->opts.max_replica_subscriptions);
-        return NULL;
+        return byron_graphql_field_error_set(err, BYRON_ELIMIT, "TOO_MANY_SUBSCRIPTIONS",
+                                             "this server holds its maximum of %u subscriptions; retry later",
+                                             subs->opts.max_replica_subscriptions);
     }
-    return s;
+    *out = s;
+    return BYRON_OK;
 }
 
 /* A replay (fromSequence) reads from that sequence on a consumer of its own. */
-static int replay_subscribe(conn_t *c, sub_t *s, const char *subject, uint64_t seq,
-                            byron_graphql_field_error_t *err) {
+static byron_status_t replay_subscribe(conn_t *c, sub_t *s, const char *subject, uint64_t seq,
+                                       byron_graphql_field_error_t *err) {
     byron_gqlapi_subs_t *subs = c->subs;
     pthread_mutex_lock(&subs->rlock); /* counted before cnats can complete it */
     subs->replays++;
@@ -544,52 +537,55 @@ static int replay_subscribe(conn_t *c, sub_t *s, const char *subject, uint64_t s
         pthread_mutex_lock(&subs->rlock);
         subs->replays--;
         pthread_mutex_unlock(&subs->rlock);
-        return byron_graphql_field_error_set(err, BYRON_CODE_UNAVAILABLE, "cannot subscribe to %s: %s",
-                                             subject, e.msg);
+        return byron_graphql_field_error_set(err, BYRON_EUNAVAILABLE, BYRON_CODE_UNAVAILABLE,
+                                             "cannot subscribe to %s: %s", subject, e.msg);
     }
-    return 0;
+    return BYRON_OK;
 }
 
 /* Subscription.mEvents(id, fromSequence): an ordered consumer on the model's
  * (or one object's) subjects, from a sequence or from now. */
-static int src_subscribe(void *ctx, const char *id, const char *field, json_object *args, void **handle,
-                         byron_graphql_field_error_t *err) {
+static byron_status_t src_subscribe(void *ctx, const char *id, const char *field, json_object *args,
+                                    void **handle, byron_graphql_field_error_t *err) {
     conn_t *c = ctx;
     byron_gqlapi_subs_t *subs = c->subs;
     const byron_component_t *comp = subs->sc->component;
     const byron_model_t *m = events_model(comp, field);
     if (!m)
-        return byron_graphql_field_error_set(err, NULL, "%s: not a subscription of this component", field);
-    const char *oid = arg_str(args, "id");
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, NULL,
+                                             "%s: not a subscription of this component", field);
+    const char *oid = byron_json_string_or_null(args, "id");
     if (oid && !byron_id_is_valid(oid))
-        return byron_graphql_field_error_set(err, BYRON_CODE_BAD_USER_INPUT,
+        return byron_graphql_field_error_set(err, BYRON_EINVAL, BYRON_CODE_BAD_USER_INPUT,
                                              "id: \"%.64s\" is not a valid id ([A-Za-z0-9_-]{1,128})", oid);
     uint64_t seq = 0;
-    if (from_sequence(arg_str(args, "fromSequence"), &seq, err)) return -1;
+    byron_status_t st = from_sequence(byron_json_string_or_null(args, "fromSequence"), &seq, err);
+    if (st != BYRON_OK) return st;
     char subject[BYRON_SUBJECT_MAX];
     if (oid)
         byron_subject_format(subject, sizeof subject, comp, m->name, oid);
     else
         snprintf(subject, sizeof subject, "%s.*.%s.*", comp->subject_prefix, m->name);
-    sub_t *s = sub_new(c, id, m, field, err);
-    if (!s) return -1;
+    sub_t *s = NULL;
+    if ((st = sub_new(c, id, m, field, &s, err)) != BYRON_OK) return st;
     if (!seq) { /* live events: the model's one shared consumer */
         feed_t *f = &subs->feeds[m - comp->models];
-        if ((oid && !(s->oid = strdup(oid))) || feed_join(f, s, err) != 0) {
-            if (!err->message[0]) byron_graphql_field_error_set(err, NULL, "out of memory");
-            sub_free(s);
-            return -1;
-        }
-        s->feed = f;
-    } else if (replay_subscribe(c, s, subject, seq, err)) {
+        st = oid && !(s->oid = strdup(oid))
+                 ? byron_graphql_field_error_set(err, BYRON_ENOMEM, NULL, "out of memory")
+                 : feed_join(f, s, err);
+        if (st == BYRON_OK) s->feed = f;
+    } else {
+        st = replay_subscribe(c, s, subject, seq, err);
+    }
+    if (st != BYRON_OK) {
         sub_free(s);
-        return -1;
+        return st;
     }
     s->next = c->active;
     c->active = s;
     *handle = s;
     if (subs->m_subs) byron_metric_add(subs->m_subs, NULL, 1);
-    return 0;
+    return BYRON_OK;
 }
 
 static void src_unsubscribe(void *ctx, void *handle) {
@@ -728,9 +724,9 @@ static void *worker(void *arg) {
  * graphql-ws clients send connectionParams — or {"token": "…"}). No token:
  * anonymous. A refused token closes the connection with 4403; an accepted
  * one arms the timer for its expiry. Runs on a ws worker. */
-static int ws_authenticate(void *ctx, json_object *payload) {
+static byron_status_t ws_authenticate(void *ctx, json_object *payload) {
     conn_t *c = (conn_t *)(void *)((char *)ctx - offsetof(conn_t, rctx));
-    if (!c->public_listener) return 0; /* the app */
+    if (!c->public_listener) return BYRON_OK; /* the app */
     json_object *v = NULL;
     const char *header = NULL, *token = NULL;
     if (payload && (json_object_object_get_ex(payload, "Authorization", &v) ||
@@ -738,7 +734,7 @@ static int ws_authenticate(void *ctx, json_object *payload) {
         header = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
     else if (payload && json_object_object_get_ex(payload, "token", &v))
         token = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-    if (!header && !token) return 0;
+    if (!header && !token) return BYRON_OK;
     byron_err_t err = {0};
     byron_status_t st = !c->subs->sc->auth ? byron_err_set(&err, BYRON_EINVAL, "this API accepts no tokens")
                         : header           ? byron_auth_header(c->subs->sc->auth, header, &c->principal, &err)
@@ -746,7 +742,7 @@ static int ws_authenticate(void *ctx, json_object *payload) {
     if (st != BYRON_OK) {
         byron_principal_cleanup(&c->principal);
         byron_log(BYRON_LOG_INFO, "WebSocket connection_init refused", "error", err.msg, (char *)NULL);
-        return -1;
+        return st;
     }
     const byron_access_settings_t *as = byron_access_settings(c->subs->sc->component->access);
     int64_t left_ms = (c->principal.exp + as->skew_s - (int64_t)time(NULL)) * 1000;
@@ -754,7 +750,7 @@ static int ws_authenticate(void *ctx, json_object *payload) {
     c->timer_at_ms = left_ms > 0 ? left_ms : 1;
     pthread_mutex_unlock(&c->lock);
     notify(c);
-    return 0;
+    return BYRON_OK;
 }
 
 static conn_t *conn_new(byron_gqlapi_subs_t *subs, struct lws *wsi) {

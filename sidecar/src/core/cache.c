@@ -10,6 +10,8 @@
 #include "byron/base64.h"
 #include "byron/clock.h"
 #include "byron/json.h"
+#include "byron/log.h"
+#include "envelope.h"
 #include "generation.h"
 #include "json_bson.h"
 
@@ -484,5 +486,306 @@ byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const c
                                            : find_json(cache, model, filter, opts, -1, items, NULL, err);
     bson_destroy(opts);
     bson_destroy(filter);
+    return st;
+}
+
+/* ------------------------------------------------------------------ the sink's writes */
+
+/* Collection coll_name of generation gen; caller destroys. */
+static mongoc_collection_t *gen_collection(mongoc_client_t *cl, const char *database, int64_t gen,
+                                           const char *coll_name) {
+    char name[200];
+    byron_generation_collection(gen, coll_name, name, sizeof name);
+    return mongoc_client_get_collection(cl, database, name);
+}
+
+static bson_t *to_bson(json_object *o, byron_err_t *err) {
+    bson_error_t be;
+    bson_t *b = byron_json_bson_new(o, &be);
+    if (!b) byron_err_set(err, BYRON_EINVAL, "cannot convert to BSON: %s", be.message);
+    return b;
+}
+
+static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strstr(be->message, "E11000"); }
+
+/* update_one(filter, update) with upsert (or not), on coll_name of gen. */
+static byron_status_t update_one(mongoc_client_t *cl, const char *database, int64_t gen,
+                                 const char *coll_name, const bson_t *filter, const bson_t *update,
+                                 int upsert, const char *what, byron_err_t *err) {
+    mongoc_collection_t *coll = gen_collection(cl, database, gen, coll_name);
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(upsert));
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &be))
+        st = byron_cache_error(&be, what, err);
+    bson_destroy(opts);
+    mongoc_collection_destroy(coll);
+    return st;
+}
+
+static byron_status_t delete_one(mongoc_client_t *cl, const char *database, int64_t gen,
+                                 const char *coll_name, const bson_t *filter, const char *what,
+                                 byron_err_t *err) {
+    mongoc_collection_t *coll = gen_collection(cl, database, gen, coll_name);
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be)) st = byron_cache_error(&be, what, err);
+    mongoc_collection_destroy(coll);
+    return st;
+}
+
+/* One upsert on the sink's own collection. */
+static byron_status_t state_upsert(mongoc_client_t *cl, const char *database, int64_t gen, const char *key,
+                                   const bson_t *update, byron_err_t *err) {
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
+    byron_status_t st =
+        update_one(cl, database, gen, BYRON_CACHE_STATE_COLLECTION, filter, update, 1, "state write", err);
+    bson_destroy(filter);
+    return st;
+}
+
+byron_status_t byron_cache_state_max(mongoc_client_t *cl, const char *database, int64_t gen, const char *key,
+                                     const char *field, int64_t value, byron_err_t *err) {
+    bson_t *u = BCON_NEW("$max", "{", field, BCON_INT64(value), "}");
+    byron_status_t st = state_upsert(cl, database, gen, key, u, err);
+    bson_destroy(u);
+    return st;
+}
+
+byron_status_t byron_cache_state_set(mongoc_client_t *cl, const char *database, int64_t gen, const char *key,
+                                     json_object *fields, byron_err_t *err) {
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "$set", json_object_get(fields));
+    bson_t *ub = to_bson(u, err);
+    json_object_put(u);
+    if (!ub) return BYRON_EINVAL;
+    byron_status_t st = state_upsert(cl, database, gen, key, ub, err);
+    bson_destroy(ub);
+    return st;
+}
+
+byron_status_t byron_cache_state_clear(mongoc_client_t *cl, const char *database, int64_t gen,
+                                       const char *key, int64_t seq, byron_err_t *err) {
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "seq", BCON_INT64(seq));
+    byron_status_t st =
+        delete_one(cl, database, gen, BYRON_CACHE_STATE_COLLECTION, filter, "journal clear", err);
+    bson_destroy(filter);
+    return st;
+}
+
+byron_status_t byron_cache_tombstone_raise(mongoc_client_t *cl, const char *database, int64_t gen,
+                                           const char *model, const char *id, int64_t version,
+                                           byron_err_t *err) {
+    char key[BYRON_ID_MAX + 160];
+    snprintf(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
+    return byron_cache_state_max(cl, database, gen, key, "version", version, err);
+}
+
+byron_status_t byron_cache_block(mongoc_client_t *cl, const char *database, int64_t gen,
+                                 const byron_cache_block_t *b, byron_err_t *err) {
+    char key[BYRON_ID_MAX + 160], ts[40];
+    snprintf(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, b->model, b->id);
+    byron_time_now_rfc3339(ts, sizeof ts);
+    bson_t *u = BCON_NEW("$set", "{", "version", BCON_INT64(b->version), "sequence", BCON_INT64(b->sequence),
+                         "reason", BCON_UTF8(b->reason), "time", BCON_UTF8(ts), "}");
+    byron_status_t st = state_upsert(cl, database, gen, key, u, err);
+    bson_destroy(u);
+    return st;
+}
+
+byron_status_t byron_cache_change(mongoc_client_t *cl, const char *database, int64_t gen,
+                                  const char *coll_name, const char *id, json_object *set, json_object *unset,
+                                  byron_err_t *err) {
+    json_object *u = json_object_new_object(), *unset_doc = json_object_new_object(),
+                *soi = json_object_new_object();
+    json_object_object_add(soi, "version", json_object_new_int(0));
+    json_object_object_add(u, "$setOnInsert", soi);
+    if (set && json_object_object_length(set)) json_object_object_add(u, "$set", json_object_get(set));
+    for (size_t i = 0; unset && i < json_object_array_length(unset); i++)
+        json_object_object_add(unset_doc, json_object_get_string(json_object_array_get_idx(unset, i)),
+                               json_object_new_string(""));
+    if (json_object_object_length(unset_doc))
+        json_object_object_add(u, "$unset", unset_doc);
+    else
+        json_object_put(unset_doc);
+    bson_t *ub = to_bson(u, err);
+    json_object_put(u);
+    if (!ub) return BYRON_EINVAL;
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", id);
+    byron_status_t st = update_one(cl, database, gen, coll_name, &filter, ub, 1, "write", err);
+    bson_destroy(&filter);
+    bson_destroy(ub);
+    return st;
+}
+
+byron_status_t byron_cache_delete(mongoc_client_t *cl, const char *database, int64_t gen,
+                                  const char *coll_name, const char *id, byron_err_t *err) {
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", id);
+    byron_status_t st = delete_one(cl, database, gen, coll_name, &filter, "write", err);
+    bson_destroy(&filter);
+    return st;
+}
+
+/* {_id: id, version: from} (an update) or {_id: id, version: {$lt: to}}. */
+static void version_filter(bson_t *filter, const char *id, int at, int64_t from, int64_t to) {
+    bson_t lt;
+    BSON_APPEND_UTF8(filter, "_id", id);
+    if (at) {
+        BSON_APPEND_INT64(filter, "version", from);
+        return;
+    }
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "version", &lt);
+    BSON_APPEND_INT64(&lt, "$lt", to);
+    bson_append_document_end(filter, &lt);
+}
+
+byron_status_t byron_cache_delete_if_older(mongoc_client_t *cl, const char *database, int64_t gen,
+                                           const char *coll_name, const char *id, int64_t to,
+                                           byron_err_t *err) {
+    bson_t filter = BSON_INITIALIZER;
+    version_filter(&filter, id, 0, 0, to);
+    byron_status_t st = delete_one(cl, database, gen, coll_name, &filter, "write", err);
+    bson_destroy(&filter);
+    return st;
+}
+
+/* The put's document: the fields (replace) or {$set, $unset}, with version
+ * `to` riding along, as BSON; NULL (err set) when it does not convert. */
+static bson_t *put_doc(const byron_cache_put_t *put, byron_err_t *err) {
+    json_object *doc = put->replace ? json_object_get(put->set) : json_object_new_object();
+    if (!put->replace) {
+        json_object_object_add(doc, "$set", json_object_get(put->set));
+        if (json_object_object_length(put->unset))
+            json_object_object_add(doc, "$unset", json_object_get(put->unset));
+    }
+    /* set version on the fields for the conversion, then take it off again */
+    json_object *target = put->replace ? doc : json_object_object_get(doc, "$set");
+    json_object_object_add(target, "version", json_object_new_int64(put->to));
+    bson_t *b = to_bson(doc, err);
+    json_object_object_del(target, "version");
+    json_object_put(doc);
+    return b;
+}
+
+byron_status_t byron_cache_put_if_version(mongoc_client_t *cl, const char *database, int64_t gen,
+                                          const char *coll_name, const char *id, const byron_cache_put_t *put,
+                                          int *matched, byron_err_t *err) {
+    *matched = 0;
+    bson_t *ub = put_doc(put, err);
+    if (!ub) return BYRON_EINVAL;
+    bson_t filter = BSON_INITIALIZER, reply;
+    version_filter(&filter, id, !put->replace, put->from, put->to);
+    mongoc_collection_t *coll = gen_collection(cl, database, gen, coll_name);
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(put->upsert));
+    bson_error_t be;
+    bool ok = put->replace ? mongoc_collection_replace_one(coll, &filter, ub, opts, &reply, &be)
+                           : mongoc_collection_update_one(coll, &filter, ub, opts, &reply, &be);
+    byron_status_t st = BYRON_OK;
+    bson_iter_t it;
+    if (ok) {
+        int64_t m = 0, u = 0;
+        if (bson_iter_init_find(&it, &reply, "matchedCount")) m = bson_iter_as_int64(&it);
+        if (bson_iter_init_find(&it, &reply, "upsertedCount")) u = bson_iter_as_int64(&it);
+        *matched = m + u > 0;
+    } else if (!is_dup_key(&be)) { /* a duplicate key: another replica inserted it first, matched nothing */
+        st = byron_cache_error(&be, "write", err);
+    }
+    bson_destroy(&reply);
+    bson_destroy(opts);
+    bson_destroy(&filter);
+    bson_destroy(ub);
+    mongoc_collection_destroy(coll);
+    return st;
+}
+
+/* ------------------------------------------------------------------ the sink's indexes */
+
+/* Unique values are held in the event log (unique.h), not by the cache: the
+ * sink's partitions project in their own orders, so a value one aggregate
+ * released and another claimed may sit in both cached documents for a moment.
+ * A unique index would refuse that moment's write; indexes are plain. */
+static void drop_index(mongoc_client_t *cl, const char *database, const char *coll, const char *name) {
+    bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8(coll), "index", BCON_UTF8(name));
+    bson_error_t be;
+    if (!mongoc_client_write_command_with_opts(cl, database, cmd, NULL, NULL, &be))
+        byron_log(BYRON_LOG_WARN, "cannot drop a unique index", "model", coll, "index", name, "error",
+                  be.message, (char *)NULL);
+    bson_destroy(cmd);
+}
+
+/* The names of coll's indexes as ",a,b,", plain ones in have, unique ones in
+ * uniq; 0 when listing failed (err set). A collection not yet created has none. */
+static int index_names(mongoc_client_t *cl, const char *database, const char *cname, const char *model,
+                       char *have, char *uniq, size_t cap, byron_err_t *err) {
+    mongoc_collection_t *coll = mongoc_client_get_collection(cl, database, cname);
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    const bson_t *ix;
+    while (mongoc_cursor_next(cur, &ix)) {
+        bson_iter_t it, u;
+        if (bson_iter_init_find(&it, ix, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
+            int unique = bson_iter_init_find(&u, ix, "unique") && bson_iter_as_bool(&u);
+            char *list = unique ? uniq : have;
+            size_t l = strlen(list);
+            snprintf(list + l, cap - l, "%s,", bson_iter_utf8(&it, NULL));
+        }
+    }
+    bson_error_t lbe;
+    int failed = mongoc_cursor_error(cur, &lbe) && lbe.code != 26; /* 26: no such collection yet */
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    if (failed) byron_err_set(err, BYRON_EUNAVAILABLE, "listing the indexes of %s: %s", model, lbe.message);
+    return !failed;
+}
+
+byron_status_t byron_cache_ensure_indexes(mongoc_client_t *cl, const char *database, int64_t gen,
+                                          const byron_model_t *m, byron_err_t *err) {
+    char cname[200];
+    byron_generation_collection(gen, m->name, cname, sizeof cname);
+    /* Only the missing ones: FerretDB 1.24 drops the connection (a panic)
+     * on createIndexes of a unique index that already exists. */
+    char have[2048] = ",", uniq[2048] = ",";
+    if (!index_names(cl, database, cname, m->name, have, uniq, sizeof have, err)) return err->code;
+    bson_t cmd = BSON_INITIALIZER, arr, reply;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", cname);
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+    int n = 0;
+    for (size_t f = 0; f < m->nfields; f++) {
+        const byron_field_t *fd = &m->fields[f];
+        if (!fd->indexed && !fd->unique) continue;
+        char k[16], name[160], needle[170];
+        snprintf(k, sizeof k, "%d", n);
+        snprintf(name, sizeof name, "%s_1", fd->name);
+        snprintf(needle, sizeof needle, ",%s,", name);
+        if (strstr(have, needle)) continue;
+        if (strstr(uniq, needle))
+            drop_index(cl, database, cname, name); /* an earlier version's unique index */
+        bson_t idx, key;
+        n++;
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
+        BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &key);
+        BSON_APPEND_INT32(&key, fd->name, 1);
+        bson_append_document_end(&idx, &key);
+        BSON_APPEND_UTF8(&idx, "name", name);
+        bson_append_document_end(&arr, &idx);
+    }
+    bson_append_array_end(&cmd, &arr);
+    bson_error_t be;
+    byron_status_t st = BYRON_OK;
+    if (n && !mongoc_client_write_command_with_opts(cl, database, &cmd, NULL, &reply, &be)) {
+        char what[200];
+        snprintf(what, sizeof what, "creating the indexes of %s", m->name);
+        if ((st = byron_cache_error(&be, what, err)) != BYRON_EUNAVAILABLE) {
+            /* an index the data violates: projection goes on, reads are slower, the log says why */
+            byron_err_clear(err);
+            st = BYRON_OK;
+            byron_log(BYRON_LOG_ERROR, "cannot create an index", "model", m->name, "error", be.message,
+                      (char *)NULL);
+        }
+    } else if (n) {
+        bson_destroy(&reply);
+    }
+    bson_destroy(&cmd);
     return st;
 }

@@ -1,10 +1,11 @@
-/* cache.h — read access to the component's cache (MongoDB), for the API's
- * command validation, the app's cache reads and the GraphQL resolvers.
+/* cache.h — the component's cache (MongoDB): reads for the API's command
+ * validation, the app's cache reads and the GraphQL resolvers; the sink's
+ * writes, one named operation each.
  *
  * The API never writes the cache; the sink does (docs/sidecar.md, "Cache
  * layout"): one collection per model, named as the model; `_id` is the
  * aggregate id, `version` its version, the model's fields as declared.
- * Reads are blocking (libmongoc): call them from a worker. The client pool is
+ * Calls are blocking (libmongoc): make them from a worker. The client pool is
  * bounded; a call waits for a free client. */
 #ifndef BYRON_SIDECAR_CACHE_H
 #define BYRON_SIDECAR_CACHE_H
@@ -94,6 +95,76 @@ byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, i
 byron_status_t byron_cache_error(const bson_error_t *be, const char *what, byron_err_t *err);
 /* A cached document's (or sink record's) "version"; 0 when doc is NULL or has none. */
 int64_t byron_cache_doc_version(json_object *doc);
+
+/* ---- the sink's writes (docs/sink.md, "Writes") -------------------------
+ * Each on collection coll_name (or the sink's own records) of generation gen
+ * (generation.h) in database. Errors by byron_cache_error (BYRON_EUNAVAILABLE:
+ * the cache is away; BYRON_EIO: the write failed), BYRON_EINVAL when a JSON
+ * value does not convert to BSON (json_bson.h). */
+
+/* The aggregate's write, guarded by the version the sink read.
+ *   replace   1: `set` (every field) replaces the document where its version
+ *             is below `to`; 0: `set` is $set and `unset` ({"field": ""})
+ *             $unset where its version is exactly `from`
+ *   upsert    insert when nothing matches (only where no document exists)
+ * The document's version becomes `to`. *matched: it matched or inserted; 0
+ * when the projection moved (another replica), a duplicate key included (one
+ * inserted it first). */
+typedef struct byron_cache_put {
+    int replace;
+    json_object *set;   /* borrowed; unchanged by the call */
+    json_object *unset; /* NULL or an object */
+    int64_t from, to;
+    int upsert;
+} byron_cache_put_t;
+byron_status_t byron_cache_put_if_version(mongoc_client_t *cl, const char *database, int64_t gen,
+                                          const char *coll_name, const char *id, const byron_cache_put_t *put,
+                                          int *matched, byron_err_t *err);
+/* Delete the document where its version is below `to` (matching none is no error). */
+byron_status_t byron_cache_delete_if_older(mongoc_client_t *cl, const char *database, int64_t gen,
+                                           const char *coll_name, const char *id, int64_t to,
+                                           byron_err_t *err);
+/* A handler's explicit change: $set `set` (an object, may be NULL), $unset the
+ * field names of `unset` (an array, may be NULL); upserted with version 0. */
+byron_status_t byron_cache_change(mongoc_client_t *cl, const char *database, int64_t gen,
+                                  const char *coll_name, const char *id, json_object *set, json_object *unset,
+                                  byron_err_t *err);
+/* Delete the document, whatever its version. */
+byron_status_t byron_cache_delete(mongoc_client_t *cl, const char *database, int64_t gen,
+                                  const char *coll_name, const char *id, byron_err_t *err);
+
+/* The sink's own records (BYRON_CACHE_STATE_COLLECTION), by key, upserted:
+ * raise `field` (an int64) to value, never lower it (tombstones, a
+ * subscription's checkpoint "sub:<stream>"); $set the members of `fields` (a
+ * lane's journal); delete the record only if its "seq" is seq (the journal
+ * of one event: a late replica never clears a newer one). */
+byron_status_t byron_cache_state_max(mongoc_client_t *cl, const char *database, int64_t gen, const char *key,
+                                     const char *field, int64_t value, byron_err_t *err);
+byron_status_t byron_cache_state_set(mongoc_client_t *cl, const char *database, int64_t gen, const char *key,
+                                     json_object *fields, byron_err_t *err);
+byron_status_t byron_cache_state_clear(mongoc_client_t *cl, const char *database, int64_t gen,
+                                       const char *key, int64_t seq, byron_err_t *err);
+/* The tombstone of model/id rises to version (never falls). */
+byron_status_t byron_cache_tombstone_raise(mongoc_client_t *cl, const char *database, int64_t gen,
+                                           const char *model, const char *id, int64_t version,
+                                           byron_err_t *err);
+/* The block marker of model/id (BYRON_CACHE_BLOCKED_FMT), timed now. */
+typedef struct byron_cache_block {
+    const char *model, *id;
+    int64_t version;  /* projected so far */
+    int64_t sequence; /* the dead-lettered event's stream sequence */
+    const char *reason;
+} byron_cache_block_t;
+byron_status_t byron_cache_block(mongoc_client_t *cl, const char *database, int64_t gen,
+                                 const byron_cache_block_t *b, byron_err_t *err);
+
+/* The model's indexes (its indexed and unique fields, all plain: the event
+ * log holds unique values) in generation gen: only the missing ones are
+ * created; an earlier version's unique index is dropped first. A listing
+ * that fails, or a create the cache is away for: BYRON_EUNAVAILABLE. An index
+ * the data refuses is logged and skipped (projection goes on). */
+byron_status_t byron_cache_ensure_indexes(mongoc_client_t *cl, const char *database, int64_t gen,
+                                          const byron_model_t *m, byron_err_t *err);
 
 /* A page of a model's objects.
  *   filter    NULL or an object: {"field": value} (equality) or

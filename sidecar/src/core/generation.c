@@ -1,4 +1,5 @@
-/* generation.c — cache generations: names and the pointer (generation.h). */
+/* generation.c — cache generations: names and the pointer (generation.h).
+ * Its errors are cache.c's (byron_cache_error): one mapping for every cache call. */
 #include "generation.h"
 
 #include "cache.h"
@@ -21,10 +22,6 @@ void byron_generation_durable(int slot, const char *base, char *buf, size_t cap)
 static int64_t int_field(const bson_t *d, const char *key, int64_t dflt) {
     bson_iter_t it;
     return bson_iter_init_find(&it, d, key) && BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_int64(&it) : dflt;
-}
-
-static int unavailable(const bson_error_t *be) {
-    return be->domain == MONGOC_ERROR_SERVER_SELECTION || be->domain == MONGOC_ERROR_STREAM;
 }
 
 byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_generation_pointer_t *out,
@@ -53,8 +50,7 @@ byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_
             out->building > BYRON_GENERATION_MAX)
             st = byron_err_set(err, BYRON_EIO, "%s: generation out of range", BYRON_GENERATION_COLLECTION);
     } else if (mongoc_cursor_error(cur, &be)) {
-        st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO,
-                           "reading the cache generation: %s", be.message);
+        st = byron_cache_error(&be, "generation read", err);
     }
     mongoc_cursor_destroy(cur);
     bson_destroy(filter);
@@ -62,18 +58,24 @@ byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_
     return st;
 }
 
-byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const bson_t *set,
-                                    byron_err_t *err) {
+byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db,
+                                    const byron_generation_field_t *fields, size_t n, byron_err_t *err) {
     mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, BYRON_GENERATION_COLLECTION);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(BYRON_GENERATION_ID));
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    bson_t update = BSON_INITIALIZER;
-    BSON_APPEND_DOCUMENT(&update, "$set", set);
+    bson_t update = BSON_INITIALIZER, set;
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].int32)
+            BSON_APPEND_INT32(&set, fields[i].name, (int32_t)fields[i].value);
+        else
+            BSON_APPEND_INT64(&set, fields[i].name, fields[i].value);
+    }
+    bson_append_document_end(&update, &set);
     bson_error_t be;
     byron_status_t st = BYRON_OK;
     if (!mongoc_collection_update_one(coll, filter, &update, opts, NULL, &be))
-        st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO,
-                           "writing the cache generation: %s", be.message);
+        st = byron_cache_error(&be, "generation write", err);
     bson_destroy(&update);
     bson_destroy(opts);
     bson_destroy(filter);
@@ -90,9 +92,10 @@ byron_status_t byron_generation_drop(mongoc_client_t *cl, const char *db, const 
                                     name, sizeof name);
         mongoc_collection_t *coll = mongoc_client_get_collection(cl, db, name);
         bson_error_t be;
+        char what[220];
+        snprintf(what, sizeof what, "drop of %s", name);
         if (!mongoc_collection_drop(coll, &be) && !strstr(be.message, "ns not found") && be.code != 26)
-            st = byron_err_set(err, unavailable(&be) ? BYRON_EUNAVAILABLE : BYRON_EIO, "dropping %s: %s",
-                               name, be.message);
+            st = byron_cache_error(&be, what, err);
         mongoc_collection_destroy(coll);
     }
     return st;

@@ -57,8 +57,15 @@ void byron_generation_durable(int slot, const char *base, char *buf, size_t cap)
  * when the cache cannot be reached, BYRON_EIO for an unreadable pointer. */
 byron_status_t byron_generation_read(mongoc_client_t *cl, const char *db, byron_generation_pointer_t *out,
                                      byron_err_t *err);
-/* `$set` of the fields in `set` (a BSON document) on the pointer, upserting it. */
-byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db, const bson_t *set, byron_err_t *err);
+/* One field of the pointer: an int64, or an int32 (the slots, activeSlot …). */
+typedef struct byron_generation_field {
+    const char *name;
+    int64_t value;
+    int int32;
+} byron_generation_field_t;
+/* `$set` of the n fields on the pointer, upserting it. */
+byron_status_t byron_generation_set(mongoc_client_t *cl, const char *db,
+                                    const byron_generation_field_t *fields, size_t n, byron_err_t *err);
 
 /* Drops generation gen's collections (the models' and _byron_sink); absent
  * ones are fine. */

@@ -2,12 +2,9 @@
  * indexes for the lane's generation (own lanes, once per slot), a
  * subscription's checkpoint, the consumer (stream.h: created or updated) and
  * the pull subscription the lane thread fetches from. */
-#include "byron/log.h"
-#include "generation.h"
 #include "sink_internal.h"
 
 #include <inttypes.h>
-#include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,19 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Unique values are held in the event log (unique.h), not by the cache: the
- * sink's partitions project in their own orders, so a value one aggregate
- * released and another claimed may sit in both cached documents for a moment.
- * A unique index would refuse that moment's write; indexes are plain. */
-static void drop_index(byron_sink_t *s, mongoc_client_t *cl, const char *coll, const char *name) {
-    bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8(coll), "index", BCON_UTF8(name));
-    bson_error_t be;
-    if (!mongoc_client_write_command_with_opts(cl, s->o.database, cmd, NULL, NULL, &be))
-        byron_log(BYRON_LOG_WARN, "cannot drop a unique index", "model", coll, "index", name, "error",
-                  be.message, (char *)NULL);
-    bson_destroy(cmd);
-}
-
+/* The cache's indexes for the lane's generation (cache.h), once per slot. */
 static byron_status_t ensure_indexes(byron_sink_t *s, const lane_t *lane, mongoc_client_t *cl,
                                      byron_err_t *err) {
     atomic_int *done = &s->indexes_done[lane->slot];
@@ -39,71 +24,8 @@ static byron_status_t ensure_indexes(byron_sink_t *s, const lane_t *lane, mongoc
         return BYRON_OK;
     }
     byron_status_t st = BYRON_OK;
-    for (size_t i = 0; i < s->comp->nmodels && st == BYRON_OK; i++) {
-        const byron_model_t *m = &s->comp->models[i];
-        char cname[200];
-        byron_generation_collection(lane->gen, m->name, cname, sizeof cname);
-        /* Only the missing ones: FerretDB 1.24 drops the connection (a panic)
-         * on createIndexes of a unique index that already exists. */
-        char have[2048] = ",", uniq[2048] = ",";
-        mongoc_collection_t *coll = mongoc_client_get_collection(cl, s->o.database, cname);
-        mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
-        const bson_t *ix;
-        while (mongoc_cursor_next(cur, &ix)) {
-            bson_iter_t it, u;
-            if (bson_iter_init_find(&it, ix, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
-                int unique = bson_iter_init_find(&u, ix, "unique") && bson_iter_as_bool(&u);
-                char *list = unique ? uniq : have;
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof have - l, "%s,", bson_iter_utf8(&it, NULL));
-            }
-        }
-        bson_error_t lbe;
-        int list_failed = mongoc_cursor_error(cur, &lbe) && lbe.code != 26; /* 26: no such collection yet */
-        mongoc_cursor_destroy(cur);
-        mongoc_collection_destroy(coll);
-        if (list_failed) {
-            st =
-                byron_err_set(err, BYRON_EUNAVAILABLE, "listing the indexes of %s: %s", m->name, lbe.message);
-            break;
-        }
-        bson_t cmd = BSON_INITIALIZER, arr, reply;
-        BSON_APPEND_UTF8(&cmd, "createIndexes", cname);
-        BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
-        int n = 0;
-        for (size_t f = 0; f < m->nfields; f++) {
-            const byron_field_t *fd = &m->fields[f];
-            if (!fd->indexed && !fd->unique) continue;
-            char k[16], name[160];
-            snprintf(k, sizeof k, "%d", n);
-            snprintf(name, sizeof name, "%s_1", fd->name);
-            char needle[170];
-            snprintf(needle, sizeof needle, ",%s,", name);
-            if (strstr(have, needle)) continue;
-            if (strstr(uniq, needle)) drop_index(s, cl, cname, name); /* an earlier version's unique index */
-            bson_t idx, key;
-            n++;
-            BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &idx);
-            BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &key);
-            BSON_APPEND_INT32(&key, fd->name, 1);
-            bson_append_document_end(&idx, &key);
-            BSON_APPEND_UTF8(&idx, "name", name);
-            bson_append_document_end(&arr, &idx);
-        }
-        bson_append_array_end(&cmd, &arr);
-        bson_error_t be;
-        if (n && !mongoc_client_write_command_with_opts(cl, s->o.database, &cmd, NULL, &reply, &be)) {
-            if (be.domain == MONGOC_ERROR_SERVER_SELECTION || be.domain == MONGOC_ERROR_STREAM)
-                st = byron_err_set(err, BYRON_EUNAVAILABLE, "creating the indexes of %s: %s", m->name,
-                                   be.message);
-            else /* an index the data violates: projection goes on, reads are slower, the log says why */
-                byron_log(BYRON_LOG_ERROR, "cannot create an index", "model", m->name, "error", be.message,
-                          (char *)NULL);
-        } else if (n) {
-            bson_destroy(&reply);
-        }
-        bson_destroy(&cmd);
-    }
+    for (size_t i = 0; i < s->comp->nmodels && st == BYRON_OK; i++)
+        st = byron_cache_ensure_indexes(cl, s->o.database, lane->gen, &s->comp->models[i], err);
     if (st == BYRON_OK) atomic_store(done, 1);
     pthread_mutex_unlock(&s->index_lock);
     return st;

@@ -9,7 +9,6 @@
 #include "sink_internal.h"
 
 #include <inttypes.h>
-#include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define NFIELDS(a) (sizeof(a) / sizeof(a)[0])
 
 /* Enable the lanes of a slot for generation gen (their names, projection). */
 static byron_status_t slot_enable(byron_sink_t *s, int slot, int64_t gen, byron_err_t *err) {
@@ -131,9 +132,8 @@ static void drop_retired(byron_sink_t *s, mongoc_client_t *cl, int64_t gen, int 
     if (abandoned > 0 && abandoned != gen)
         RETRY(s, "dropping an abandoned rebuild",
               byron_generation_drop(cl, s->o.database, s->comp, abandoned, err));
-    bson_t *set = BCON_NEW("retired", BCON_INT64(-1), "abandoned", BCON_INT64(0));
-    RETRY(s, "recording the drop", byron_generation_set(cl, s->o.database, set, err));
-    bson_destroy(set);
+    const byron_generation_field_t set[] = {{"retired", -1, 0}, {"abandoned", 0, 0}};
+    RETRY(s, "recording the drop", byron_generation_set(cl, s->o.database, set, NFIELDS(set), err));
     if (!atomic_load(&s->stop))
         byron_log(BYRON_LOG_INFO, "sink rebuild: the old generation is dropped", "generation", g,
                   (char *)NULL);
@@ -161,11 +161,11 @@ static int64_t switch_to(byron_sink_t *s, mongoc_client_t *cl, int64_t a, int64_
         if (!caught_up) byron_sink_sleep_ms(s, 20);
     }
     int64_t now = (int64_t)(byron_clock_real_s() * 1000.0);
-    bson_t *set = BCON_NEW("active", BCON_INT64(w), "activeSlot", BCON_INT32(b), "building", BCON_INT64(0),
-                           "retired", BCON_INT64(a), "retiredSlot", BCON_INT32(!b), "switchedAt",
-                           BCON_INT64(now), "projected", BCON_INT64(total), "total", BCON_INT64(total));
-    RETRY(s, "switching the api to the new generation", byron_generation_set(cl, s->o.database, set, err));
-    bson_destroy(set);
+    const byron_generation_field_t set[] = {
+        {"active", w, 0},       {"activeSlot", b, 1},   {"building", 0, 0},      {"retired", a, 0},
+        {"retiredSlot", !b, 1}, {"switchedAt", now, 0}, {"projected", total, 0}, {"total", total, 0}};
+    RETRY(s, "switching the api to the new generation",
+          byron_generation_set(cl, s->o.database, set, NFIELDS(set), err));
     char g[24];
     snprintf(g, sizeof g, "%lld", (long long)w);
     byron_log(BYRON_LOG_INFO, "sink rebuild: caught up; the api reads the new generation", "generation", g,
@@ -182,11 +182,13 @@ static int64_t build(byron_sink_t *s, mongoc_client_t *cl, const byron_generatio
     snprintf(g, sizeof g, "%lld", (long long)w);
     if (p0->building != w) { /* a new build: its slot's consumers start over (its collections are new) */
         RETRY(s, "deleting the rebuild slot's consumers", slot_delete_durables(s, b, err));
-        bson_t *set = BCON_NEW("building", BCON_INT64(w), "buildingSlot", BCON_INT32(b), "projected",
-                               BCON_INT64(0), "total", BCON_INT64(0), "abandoned",
-                               BCON_INT64(p0->building != p0->active ? p0->building : 0));
-        RETRY(s, "recording the rebuild", byron_generation_set(cl, s->o.database, set, err));
-        bson_destroy(set);
+        const byron_generation_field_t set[] = {
+            {"building", w, 0},
+            {"buildingSlot", b, 1},
+            {"projected", 0, 0},
+            {"total", 0, 0},
+            {"abandoned", p0->building != p0->active ? p0->building : 0, 0}};
+        RETRY(s, "recording the rebuild", byron_generation_set(cl, s->o.database, set, NFIELDS(set), err));
         byron_log(BYRON_LOG_INFO, "sink rebuild: started", "generation", g, (char *)NULL);
     }
     RETRY(s, "reading the dead letters already stored", byron_dead_letter_load_known(s, err));
@@ -203,10 +205,10 @@ static int64_t build(byron_sink_t *s, mongoc_client_t *cl, const byron_generatio
         if (build_progress(s, b, 1, &remaining, &total, &caught_up, &e) != BYRON_OK) continue;
         set_gauge(s->m.rebuild_pending, (double)remaining);
         if (caught_up) return switch_to(s, cl, p.active, w, b);
-        bson_t *set = BCON_NEW("projected", BCON_INT64(total > remaining ? total - remaining : 0), "total",
-                               BCON_INT64(total));
-        byron_generation_set(cl, s->o.database, set, &e); /* progress only: the next round writes it again */
-        bson_destroy(set);
+        const byron_generation_field_t set[] = {{"projected", total > remaining ? total - remaining : 0, 0},
+                                                {"total", total, 0}};
+        /* progress only: the next round writes it again */
+        byron_generation_set(cl, s->o.database, set, NFIELDS(set), &e);
     }
     return 0;
 }

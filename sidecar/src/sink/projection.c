@@ -20,8 +20,6 @@
 #include "byron/log.h"
 #include "cache.h"
 #include "envelope.h"
-#include "generation.h"
-#include "json_bson.h"
 #include "projector.h"
 #include "subject.h"
 
@@ -102,7 +100,7 @@ static void after_set_absent(byron_projection_t *p, const char *type, int absent
     pthread_mutex_unlock(&p->lock);
 }
 
-/* ------------------------------------------------------------------ MongoDB */
+/* ------------------------------------------------------------------ the cache (cache.h) */
 
 /* A status of cache.c's as how the event settles: the cache away is not the
  * event's fault (UNAVAILABLE); any other failure, an unreadable document
@@ -111,26 +109,6 @@ static byron_proj_result_t settle_as(byron_status_t st) {
     return st == BYRON_OK             ? BYRON_PROJ_APPLIED
            : st == BYRON_EUNAVAILABLE ? BYRON_PROJ_UNAVAILABLE
                                       : BYRON_PROJ_RETRY;
-}
-
-static byron_proj_result_t mongo_failed(const bson_error_t *be, const char *what, byron_err_t *err) {
-    return settle_as(byron_cache_error(be, what, err));
-}
-
-static int is_dup_key(const bson_error_t *be) { return be->code == 11000 || strstr(be->message, "E11000"); }
-
-static bson_t *json_to_bson(json_object *o, byron_err_t *err) {
-    bson_error_t be;
-    bson_t *b = byron_json_bson_new(o, &be);
-    if (!b) byron_err_set(err, BYRON_EINVAL, "cannot convert to BSON: %s", be.message);
-    return b;
-}
-
-/* Collection `name` of this projection's generation; caller destroys. */
-static mongoc_collection_t *collection(const byron_projection_t *p, mongoc_client_t *cl, const char *name) {
-    char full[200];
-    byron_generation_collection(p->gen, name, full, sizeof full);
-    return mongoc_client_get_collection(cl, p->db, full);
 }
 
 /* The document `id` of collection `coll` (this projection's generation) as
@@ -149,31 +127,10 @@ static void state_key(char *buf, size_t cap, const char *fmt, const char *model,
     snprintf(buf, cap, fmt, model, id);
 }
 
-/* One write on the sink's own collection: update with upsert. */
-static byron_proj_result_t state_upsert(byron_projection_t *p, mongoc_client_t *cl, const char *key,
-                                        bson_t *update, byron_err_t *err) {
-    mongoc_collection_t *coll = collection(p, cl, BYRON_CACHE_STATE_COLLECTION);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key));
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    bson_error_t be;
-    byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (!mongoc_collection_update_one(coll, filter, update, opts, NULL, &be))
-        r = mongo_failed(&be, "state write", err);
-    bson_destroy(filter);
-    bson_destroy(opts);
-    mongoc_collection_destroy(coll);
-    return r;
-}
-
 /* The tombstone's version rises to `version` (never falls). */
 static byron_proj_result_t tombstone_raise(byron_projection_t *p, mongoc_client_t *cl, const char *model,
                                            const char *id, int64_t version, byron_err_t *err) {
-    char key[BYRON_ID_MAX + 160];
-    state_key(key, sizeof key, BYRON_CACHE_TOMBSTONE_FMT, model, id);
-    bson_t *u = BCON_NEW("$max", "{", "version", BCON_INT64(version), "}");
-    byron_proj_result_t r = state_upsert(p, cl, key, u, err);
-    bson_destroy(u);
-    return r;
+    return settle_as(byron_cache_tombstone_raise(cl, p->db, p->gen, model, id, version, err));
 }
 
 /* How far the aggregate is projected: its document (NULL: none) and version
@@ -227,48 +184,18 @@ static void writes_cleanup(writes_t *w) {
  * object that had own events keeps its version in a tombstone. */
 static byron_proj_result_t apply_change(byron_projection_t *p, mongoc_client_t *cl, const byron_change_t *ch,
                                         byron_err_t *err) {
-    mongoc_collection_t *coll = collection(p, cl, ch->model->name);
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", ch->id);
-    bson_error_t be;
-    bool ok = true;
-    byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (ch->del) {
-        json_object *doc = NULL;
-        if ((r = read_doc(p, cl, ch->model->name, ch->id, &doc, err)) == BYRON_PROJ_APPLIED && doc) {
-            int64_t v = byron_cache_doc_version(doc);
-            if (v > 0) r = tombstone_raise(p, cl, ch->model->name, ch->id, v, err);
-            if (r == BYRON_PROJ_APPLIED) ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
-        }
-        json_object_put(doc);
-    } else {
-        json_object *u = json_object_new_object(), *unset = json_object_new_object(),
-                    *soi = json_object_new_object();
-        json_object_object_add(soi, "version", json_object_new_int(0));
-        json_object_object_add(u, "$setOnInsert", soi);
-        if (ch->set && json_object_object_length(ch->set))
-            json_object_object_add(u, "$set", json_object_get(ch->set));
-        for (size_t i = 0; ch->unset && i < json_object_array_length(ch->unset); i++)
-            json_object_object_add(unset, json_object_get_string(json_object_array_get_idx(ch->unset, i)),
-                                   json_object_new_string(""));
-        if (json_object_object_length(unset))
-            json_object_object_add(u, "$unset", unset);
-        else
-            json_object_put(unset);
-        bson_t *ub = json_to_bson(u, err);
-        json_object_put(u);
-        if (ub) {
-            bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-            ok = mongoc_collection_update_one(coll, &filter, ub, opts, NULL, &be);
-            bson_destroy(opts);
-            bson_destroy(ub);
-        } else {
-            r = BYRON_PROJ_RETRY;
-        }
+    if (!ch->del)
+        return settle_as(
+            byron_cache_change(cl, p->db, p->gen, ch->model->name, ch->id, ch->set, ch->unset, err));
+    json_object *doc = NULL;
+    byron_proj_result_t r = read_doc(p, cl, ch->model->name, ch->id, &doc, err);
+    if (r == BYRON_PROJ_APPLIED && doc) {
+        int64_t v = byron_cache_doc_version(doc);
+        if (v > 0) r = tombstone_raise(p, cl, ch->model->name, ch->id, v, err);
+        if (r == BYRON_PROJ_APPLIED)
+            r = settle_as(byron_cache_delete(cl, p->db, p->gen, ch->model->name, ch->id, err));
     }
-    if (!ok) r = mongo_failed(&be, "write", err);
-    bson_destroy(&filter);
-    mongoc_collection_destroy(coll);
+    json_object_put(doc);
     return r;
 }
 
@@ -283,70 +210,25 @@ static byron_proj_result_t apply_own(byron_projection_t *p, mongoc_client_t *cl,
         w->op == OP_UPDATE && !json_object_object_length(w->set) && !json_object_object_length(w->unset);
     if (w->op == OP_UPDATE && empty && !w->had_doc) /* a version move with no document: the tombstone's */
         return tombstone_raise(p, cl, w->model->name, w->id, w->to, err);
-    mongoc_collection_t *coll = collection(p, cl, w->model->name);
-    bson_t filter = BSON_INITIALIZER, lt, reply;
-    BSON_APPEND_UTF8(&filter, "_id", w->id);
-    if (w->op == OP_UPDATE) {
-        BSON_APPEND_INT64(&filter, "version", w->from);
-    } else {
-        BSON_APPEND_DOCUMENT_BEGIN(&filter, "version", &lt);
-        BSON_APPEND_INT64(&lt, "$lt", w->to);
-        bson_append_document_end(&filter, &lt);
-    }
-    bson_error_t be;
-    bool ok;
-    int64_t matched = 1;
-    bson_init(&reply);
     byron_proj_result_t r;
+    int matched = 1;
     if (w->op == OP_DELETE) {
         /* The tombstone first: a sink killed between the two writes leaves the
          * document, whose version the redelivery reads; never neither. */
-        if ((r = tombstone_raise(p, cl, w->model->name, w->id, w->to, err)) != BYRON_PROJ_APPLIED) {
-            bson_destroy(&filter);
-            mongoc_collection_destroy(coll);
-            return r;
-        }
-        ok = mongoc_collection_delete_one(coll, &filter, NULL, NULL, &be);
+        if ((r = tombstone_raise(p, cl, w->model->name, w->id, w->to, err)) != BYRON_PROJ_APPLIED) return r;
+        r = settle_as(byron_cache_delete_if_older(cl, p->db, p->gen, w->model->name, w->id, w->to, err));
     } else {
-        json_object *doc = w->op == OP_REPLACE ? json_object_get(w->set) : json_object_new_object();
-        if (w->op == OP_UPDATE) {
-            json_object_object_add(doc, "$set", json_object_get(w->set));
-            if (json_object_object_length(w->unset))
-                json_object_object_add(doc, "$unset", json_object_get(w->unset));
-        }
-        /* version rides along with the fields: set it on a private copy of the object */
-        json_object *target = w->op == OP_REPLACE ? doc : json_object_object_get(doc, "$set");
-        json_object_object_add(target, "version", json_object_new_int64(w->to));
-        bson_t *ub = json_to_bson(doc, err);
-        json_object_object_del(target, "version");
-        json_object_put(doc);
-        if (!ub) {
-            bson_destroy(&filter);
-            mongoc_collection_destroy(coll);
-            return BYRON_PROJ_RETRY;
-        }
-        bson_destroy(&reply);
         /* Upsert only where no document exists: an existing one must match the version read. */
-        bson_t *opts = BCON_NEW("upsert", BCON_BOOL(w->op == OP_REPLACE || !w->had_doc));
-        ok = w->op == OP_REPLACE ? mongoc_collection_replace_one(coll, &filter, ub, opts, &reply, &be)
-                                 : mongoc_collection_update_one(coll, &filter, ub, opts, &reply, &be);
-        bson_iter_t it;
-        if (ok) {
-            int64_t m = 0, u = 0;
-            if (bson_iter_init_find(&it, &reply, "matchedCount")) m = bson_iter_as_int64(&it);
-            if (bson_iter_init_find(&it, &reply, "upsertedCount")) u = bson_iter_as_int64(&it);
-            matched = m + u;
-        } else if (is_dup_key(&be)) { /* another replica inserted it first */
-            ok = true;
-            matched = 0;
-        }
-        bson_destroy(opts);
-        bson_destroy(ub);
+        byron_cache_put_t put = {.replace = w->op == OP_REPLACE,
+                                 .set = w->set,
+                                 .unset = w->unset,
+                                 .from = w->from,
+                                 .to = w->to,
+                                 .upsert = w->op == OP_REPLACE || !w->had_doc};
+        r = settle_as(
+            byron_cache_put_if_version(cl, p->db, p->gen, w->model->name, w->id, &put, &matched, err));
     }
-    bson_destroy(&reply);
-    bson_destroy(&filter);
-    mongoc_collection_destroy(coll);
-    if (!ok) return mongo_failed(&be, "write", err);
+    if (r != BYRON_PROJ_APPLIED) return r;
     if (matched || w->op == OP_DELETE) return BYRON_PROJ_APPLIED;
     json_object *doc = NULL;
     int64_t now = 0;
@@ -393,15 +275,10 @@ static byron_proj_result_t journal_write(byron_projection_t *p, mongoc_client_t 
         json_object_object_add(j, "afterEvent", json_object_get(w->after_event));
         json_object_object_add(j, "afterCurrent", json_object_get(w->after_current));
     }
-    json_object *u = json_object_new_object();
-    json_object_object_add(u, "$set", j);
-    bson_t *ub = json_to_bson(u, err);
-    json_object_put(u);
-    if (!ub) return BYRON_PROJ_RETRY;
     char key[300];
     lane_key(key, sizeof key, m->lane);
-    byron_proj_result_t r = state_upsert(p, cl, key, ub, err);
-    bson_destroy(ub);
+    byron_proj_result_t r = settle_as(byron_cache_state_set(cl, p->db, p->gen, key, j, err));
+    json_object_put(j);
     return r;
 }
 
@@ -410,15 +287,7 @@ static byron_proj_result_t journal_clear(byron_projection_t *p, mongoc_client_t 
                                          const byron_proj_msg_t *m, byron_err_t *err) {
     char key[300];
     lane_key(key, sizeof key, m->lane);
-    mongoc_collection_t *coll = collection(p, cl, BYRON_CACHE_STATE_COLLECTION);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(key), "seq", BCON_INT64((int64_t)m->seq));
-    bson_error_t be;
-    byron_proj_result_t r = BYRON_PROJ_APPLIED;
-    if (!mongoc_collection_delete_one(coll, filter, NULL, NULL, &be))
-        r = mongo_failed(&be, "journal clear", err);
-    bson_destroy(filter);
-    mongoc_collection_destroy(coll);
-    return r;
+    return settle_as(byron_cache_state_clear(cl, p->db, p->gen, key, (int64_t)m->seq, err));
 }
 
 /* This event's journal, if a delivery before this one left it: *j (caller
@@ -885,9 +754,8 @@ static byron_proj_result_t checkpoint_write(byron_projection_t *p, mongoc_client
                                             const byron_proj_msg_t *m, byron_err_t *err) {
     char key[200];
     snprintf(key, sizeof key, "sub:%s", m->stream);
-    bson_t *u = BCON_NEW("$max", "{", "seq", BCON_INT64((int64_t)m->seq), "}");
-    byron_proj_result_t r = state_upsert(p, cl, key, u, err);
-    bson_destroy(u);
+    byron_proj_result_t r =
+        settle_as(byron_cache_state_max(cl, p->db, p->gen, key, "seq", (int64_t)m->seq, err));
     if (r == BYRON_PROJ_APPLIED && m->checkpoint && *m->checkpoint < m->seq) *m->checkpoint = m->seq;
     return r;
 }
@@ -960,15 +828,9 @@ byron_status_t byron_projection_dead_lettered(byron_projection_t *p, mongoc_clie
     json_object_put(doc);
     if (r != BYRON_PROJ_APPLIED) return err->code ? err->code : BYRON_EIO;
     if (why == BYRON_PROJ_RETRY) { /* a valid event that kept failing: stop the aggregate before it */
-        char key[BYRON_ID_MAX + 160], ts[40];
-        state_key(key, sizeof key, BYRON_CACHE_BLOCKED_FMT, model->name, id);
-        byron_time_now_rfc3339(ts, sizeof ts);
-        bson_t *u =
-            BCON_NEW("$set", "{", "version", BCON_INT64(stored), "sequence", BCON_INT64((int64_t)m->seq),
-                     "reason", BCON_UTF8(reason), "time", BCON_UTF8(ts), "}");
-        r = state_upsert(p, cl, key, u, err);
-        bson_destroy(u);
-        return r == BYRON_PROJ_APPLIED ? BYRON_OK : err->code;
+        byron_cache_block_t b = {
+            .model = model->name, .id = id, .version = stored, .sequence = (int64_t)m->seq, .reason = reason};
+        return byron_cache_block(cl, p->db, p->gen, &b, err);
     }
     /* Invalid: the aggregate moves past the version its subject's message
      * claimed (what the api counts from), with nothing applied. */

@@ -8,7 +8,6 @@
 #include "sink_internal.h"
 
 #include <inttypes.h>
-#include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <mongoc/mongoc.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -162,23 +162,28 @@ typedef struct byron_graphql_field_error {
     char ext_value[128];
 } byron_graphql_field_error_t;
 
-/* Fills `err` (code may be NULL: INTERNAL_SERVER_ERROR) and returns -1, so a
- * resolver can `return byron_graphql_field_error_set(err, "NOT_FOUND", "...")`. */
-int byron_graphql_field_error_set(byron_graphql_field_error_t *err, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Fills `err` (code may be NULL: INTERNAL_SERVER_ERROR) and returns `st`
+ * (not BYRON_OK), so a resolver can
+ * `return byron_graphql_field_error_set(err, BYRON_ENOTFOUND, "NOT_FOUND", "...")`.
+ * The status is for the C caller; the client sees message and code only. */
+byron_status_t byron_graphql_field_error_set(byron_graphql_field_error_t *err, byron_status_t st,
+                                             const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-/* A resolver. Returns 0 and a new reference in *result (NULL means null), or
- * nonzero with `err` filled. `parent` is borrowed; `args` is the coerced
+/* A resolver. Returns BYRON_OK and a new reference in *result (NULL means
+ * null), or another status with `err` filled (the client sees err, never the
+ * status; an empty err reads "Resolver failed."). `parent` is borrowed; `args` is the coerced
  * argument object (borrowed; absent optional arguments are absent keys).
  * Resolvers run synchronously on the executing thread and may block. */
-typedef int (*byron_graphql_resolve_fn)(void *ctx, json_object *parent, const char *field, json_object *args,
-                                        const byron_graphql_resolve_info_t *info, json_object **result,
-                                        byron_graphql_field_error_t *err);
+typedef byron_status_t (*byron_graphql_resolve_fn)(void *ctx, json_object *parent, const char *field,
+                                                   json_object *args,
+                                                   const byron_graphql_resolve_info_t *info,
+                                                   json_object **result, byron_graphql_field_error_t *err);
 
 /* The default resolver: parent[field] (a new reference), null otherwise. */
-int byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field, json_object *args,
-                                  const byron_graphql_resolve_info_t *info, json_object **result,
-                                  byron_graphql_field_error_t *err);
+byron_status_t byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
+                                             json_object *args, const byron_graphql_resolve_info_t *info,
+                                             json_object **result, byron_graphql_field_error_t *err);
 
 /* A new schema holding the built-in scalars (Int Float String Boolean ID),
  * directives (@include @skip @deprecated @specifiedBy) and the introspection
@@ -243,12 +248,14 @@ byron_status_t byron_graphql_validate(const byron_graphql_schema_t *schema,
 
 /* Access control on an operation's root fields, before anything executes:
  * called once per root field the operation selects (after @skip/@include and
- * fragments; introspection fields excepted) with the field's meta tag; 0
- * allows, nonzero refuses the whole operation with err (its code becomes
- * extensions.code). Over HTTP a refusal is status 401 when the code is
+ * fragments; introspection fields excepted) with the field's meta tag;
+ * BYRON_OK allows, any other status refuses the whole operation with err
+ * (its code becomes extensions.code; the operation's status is
+ * BYRON_EREJECTED whatever the hook returned). Over HTTP a refusal is status 401 when the code is
  * "UNAUTHENTICATED", 403 otherwise; over WebSocket an `error` message. */
-typedef int (*byron_graphql_authorize_fn)(void *ctx, byron_graphql_operation_kind_t kind, const char *field,
-                                          const void *meta, byron_graphql_field_error_t *err);
+typedef byron_status_t (*byron_graphql_authorize_fn)(void *ctx, byron_graphql_operation_kind_t kind,
+                                                     const char *field, const void *meta,
+                                                     byron_graphql_field_error_t *err);
 
 typedef struct byron_graphql_request {
     const byron_graphql_document_t *document; /* validated */
@@ -322,13 +329,13 @@ typedef struct byron_graphql_ws byron_graphql_ws_t;
 
 /* Where subscription events come from; the sidecar implements it (NATS).
  * subscribe() starts a source for the root field `field` with coerced `args`
- * and returns 0 with an opaque handle, or nonzero with err filled (sent to
- * the client as an `error` message). Events arrive later through
+ * and returns BYRON_OK with an opaque handle, or another status with err
+ * filled (sent to the client as an `error` message). Events arrive later through
  * byron_graphql_ws_push_event(); unsubscribe() is called exactly once for
  * every successful subscribe() (client complete, close, or free). */
 typedef struct byron_graphql_event_source {
-    int (*subscribe)(void *ctx, const char *id, const char *field, json_object *args, void **handle,
-                     byron_graphql_field_error_t *err);
+    byron_status_t (*subscribe)(void *ctx, const char *id, const char *field, json_object *args,
+                                void **handle, byron_graphql_field_error_t *err);
     void (*unsubscribe)(void *ctx, void *handle);
     void *ctx;
 } byron_graphql_event_source_t;
@@ -338,9 +345,10 @@ typedef struct byron_graphql_ws_options {
     byron_graphql_resolve_fn resolve; /* for queries, mutations, event selection */
     void *ctx;
     const byron_graphql_limits_t *limits;
-    /* Checks connection_init's payload (borrowed, may be NULL): 0 accepts,
-     * nonzero rejects with close 4403 Forbidden. NULL accepts everyone. */
-    int (*authorize)(void *ctx, json_object *payload);
+    /* Checks connection_init's payload (borrowed, may be NULL): BYRON_OK
+     * accepts, any other status rejects with close 4403 Forbidden (the client
+     * learns nothing more). NULL accepts everyone. */
+    byron_status_t (*authorize)(void *ctx, json_object *payload);
     unsigned max_subscriptions;                 /* 100 by default; beyond: error message */
     byron_graphql_authorize_fn authorize_field; /* root fields of every operation; NULL: all allowed */
 } byron_graphql_ws_options_t;
