@@ -293,8 +293,10 @@ static size_t start_all(run_t *r, int *ok, byron_err_t *err) {
     *ok = n == NSTEPS;
     if (*ok) return n;
     byron_err_t why = {0};
-    if (r->sc.stream && byron_stream_connection(r->sc.stream, &why) != BYRON_OK)
-        byron_err_prefix(err, "%s; then", why.msg); /* NATS is the cause: say what it knows */
+    if (r->sc.stream && byron_stream_lost(r->sc.stream) &&
+        byron_stream_connection(r->sc.stream, &why) != BYRON_OK)
+        byron_err_prefix(err, "%s; then",
+                         why.msg); /* NATS closed it for good: the cause, say what it knows */
     byron_log(BYRON_LOG_ERROR, "cannot start", "error", err->msg, (char *)NULL);
     fprintf(stderr, "byron-sidecar: %s\n", err->msg);
     return n + 1;

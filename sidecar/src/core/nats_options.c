@@ -49,7 +49,9 @@ static int creds_section(const char *text, const char *marker, char *out, size_t
 byron_status_t byron_nats_creds_read(const char *path, char **jwt, char seed[BYRON_NATS_SEED_MAX],
                                      byron_err_t *err) {
     char *text = NULL;
-    if (byron_file_read(path, CREDS_MAX_BYTES, &text, NULL, err) != BYRON_OK) return BYRON_EINVAL;
+    *jwt = NULL;
+    byron_status_t rst = byron_file_read(path, CREDS_MAX_BYTES, &text, NULL, err);
+    if (rst != BYRON_OK) return rst; /* unreadable, or over 64 KiB: ELIMIT */
     size_t cap = strlen(text) + 1;
     *jwt = malloc(cap);
     byron_status_t st = BYRON_OK;

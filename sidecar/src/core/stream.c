@@ -53,6 +53,8 @@ static byron_status_t nats_err(byron_err_t *err, natsStatus s, jsErrCode jerr, c
 /* Keeps a server's refusal ("Authorization Violation"): with retries in the
  * background, the connection's last error soon reads "No server available". */
 static void note_refusal(byron_stream_t *s, natsConnection *nc) {
+    if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+        return; /* a slow consumer, a permission: not why we are out */
     const char *why = NULL;
     natsStatus st = natsConnection_GetLastError(nc, &why);
     if (st == NATS_OK || st == NATS_NO_SERVER || !why || !*why) return;
@@ -73,7 +75,7 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus st, v
     note_refusal(ud, nc);
     const char *why = NULL;
     natsConnection_GetLastError(nc, &why);
-    byron_log(BYRON_LOG_WARN, "NATS error", "error", why && *why ? why : natsStatus_GetText(st),
+    byron_log(BYRON_LOG_WARN, "NATS error", "error", natsStatus_GetText(st), "last", why ? why : "",
               (char *)NULL);
 }
 
@@ -188,10 +190,8 @@ void byron_stream_free(byron_stream_t *s) {
 }
 
 int byron_stream_lost(byron_stream_t *s) {
-    pthread_mutex_lock(&s->mu);
-    int lost = s->closed && !atomic_load(&s->closing);
-    pthread_mutex_unlock(&s->mu);
-    return lost;
+    /* The status, not the closed callback: cnats sets it before any call fails with "Connection Closed". */
+    return !atomic_load(&s->closing) && natsConnection_Status(s->nc) == NATS_CONN_STATUS_CLOSED;
 }
 
 int byron_stream_connected(byron_stream_t *s) {
