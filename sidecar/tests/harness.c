@@ -122,6 +122,17 @@ double h_sink_outcome(int port, const char *outcome) {
     return v;
 }
 
+double h_metric_value(int port, const char *name) {
+    h_resp_t r;
+    double v = -1;
+    size_t n = strlen(name);
+    if (h_http(NULL, port, "GET", "/metrics", NULL, 2000, &r) == 0 && r.body)
+        for (char *p = r.body; p && *p && v < 0; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            if (strncmp(p, name, n) == 0 && p[n] == ' ') v = strtod(p + n + 1, NULL);
+    h_resp_free(&r);
+    return v;
+}
+
 int h_metric_is(int port, const char *line) {
     h_resp_t r;
     int found = 0;

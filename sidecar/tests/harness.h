@@ -80,6 +80,9 @@ double h_sink_outcome(int port, const char *outcome);
 /* Whether the sidecar's /metrics on port (its admin port) has exactly this line
  * ("name value" or "name{labels} value"). */
 int h_metric_is(int port, const char *line);
+/* The value of an unlabelled metric ("name value") on the sidecar's /metrics
+ * on port (its admin port); -1 when it is not there. */
+double h_metric_value(int port, const char *name);
 /* Signal the sink (SIGTERM, or SIGKILL for a crash), wait; the sink's exit status (or -1).
  * With SIGTERM a status other than 0 fails the test here; the app beside it
  * (if any) is stopped with SIGTERM and must exit 0. */

@@ -391,6 +391,46 @@ Test(sink_it, two_replicas_share_the_work_and_survive_a_kill, .timeout = 240) {
     h_sidecar_stop(&api);
 }
 
+/* Without an app an update is written first, conditional on the version
+ * before it: no read. Counted: the sink's cache reads do not move while 20
+ * updates project (the create and the delete read, as before). */
+Test(sink_it, updates_without_an_app_project_without_a_read, .timeout = 120) {
+    h_sidecar_t api;
+    h_sidecar_start(&api, "wfirst", NULL, NULL);
+    h_sink_t k;
+    h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
+    h_resp_t r;
+    cr_assert_eq(h_command(&api, "createOrder",
+                           "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}", &r),
+                 0);
+    cr_assert(r.status == 200 && json_object_get_boolean(json_object_object_get(r.json, "projected")), "%s",
+              r.body);
+    h_resp_free(&r);
+    double reads = h_metric_value(k.admin, "byron_sink_cache_reads_total");
+    cr_assert_gt(reads, 0, "the create reads the document and the tombstone");
+    for (int i = 0; i < 20; i++) {
+        char body[200];
+        snprintf(body, sizeof body,
+                 "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"count\":%d,\"customer\":\"c%d\"}}",
+                 i, i);
+        cr_assert_eq(h_command(&api, "updateOrder", body, &r), 0);
+        cr_assert(r.status == 200 && json_object_get_boolean(json_object_object_get(r.json, "projected")),
+                  "%s", r.body);
+        h_resp_free(&r);
+    }
+    cr_assert_eq(h_sink_outcome(k.admin, "projected"), 21);
+    cr_assert_eq(h_metric_value(k.admin, "byron_sink_cache_reads_total"), reads,
+                 "20 updates read the cache: see %s", k.log);
+    cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/w-1", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(json_object_get_int64(json_object_object_get(r.json, "version")), 21, "%s", r.body);
+    cr_assert_eq(json_object_get_int(json_object_object_get(r.json, "count")), 19, "%s", r.body);
+    h_resp_free(&r);
+    h_assert_fold_equals_cache(api.config, NULL);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    h_sidecar_stop(&api);
+}
+
 static void delete_durables(const char *stream, int partitions) {
     natsConnection *nc = NULL;
     jsCtx *js = NULL;

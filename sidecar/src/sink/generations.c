@@ -24,6 +24,7 @@ static byron_status_t slot_enable(byron_sink_t *s, int slot, int64_t gen, byron_
     if (!s->proj[slot] &&
         !(s->proj[slot] = byron_projection_new(s->comp, s->o.database, gen, s->o.app, s->o.defer_ms, err)))
         return err->code;
+    byron_projection_count_reads(s->proj[slot], s->m.cache_reads);
     for (size_t i = (size_t)slot * s->per; i < (size_t)(slot + 1) * s->per; i++) {
         lane_t *l = &s->lanes[i];
         l->gen = gen;

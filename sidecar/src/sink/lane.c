@@ -111,7 +111,7 @@ static int fetch_one(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, int single
     byron_err_t fe = {0};
     byron_status_t st = byron_stream_fetch(l->sub, single ? 500 : 0, &msg, &fe);
     if (st == BYRON_OK) {
-        byron_settle_msg(s, l, cl, msg);
+        byron_settle_msg(s, l, cl, msg, single);
         natsMsg_Destroy(msg);
         return 1;
     }

@@ -29,6 +29,7 @@
 #define BYRON_SIDECAR_PROJECTION_H
 
 #include "app.h"
+#include "byron/metrics.h"
 #include "byron/status.h"
 #include "component.h"
 
@@ -77,6 +78,9 @@ typedef struct byron_projection byron_projection_t;
 byron_projection_t *byron_projection_new(const byron_component_t *c, const char *database, int64_t generation,
                                          byron_app_t *app, int64_t defer_ms, byron_err_t *err);
 void byron_projection_free(byron_projection_t *p);
+/* Count every cache document read to project an event on reads (a counter
+ * without labels; NULL: none). Set before the first event. */
+void byron_projection_count_reads(byron_projection_t *p, byron_metric_t *reads);
 
 /* Project one message with client cl. type receives the event type (for
  * metrics; "" when unreadable). */

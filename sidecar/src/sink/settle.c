@@ -65,7 +65,7 @@ static const char *settle_dead(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, 
 }
 
 /* Project one message and settle it (ack / NAK with delay / dead-letter + term). */
-void byron_settle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg) {
+void byron_settle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg, int next_fetch_waits) {
     int64_t t0 = byron_clock_mono_ms();
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) !=
@@ -102,12 +102,19 @@ void byron_settle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *
     case BYRON_PROJ_SKIPPED:
     case BYRON_PROJ_UNHANDLED:
     case BYRON_PROJ_FILTERED: {
-        /* Synchronous: with MaxAckPending 1 the lane's next event is released
-         * only once the server has the ack, so the next fetch finds it at once
-         * instead of coming back empty and backing off. A lost ack only means
-         * a redelivery, which the guard skips. */
-        jsErrCode jerr = 0;
-        natsMsg_AckSync(msg, NULL, &jerr);
+        /* With MaxAckPending 1 the lane's next event is released only once
+         * the server has the ack. A lane whose next fetch long-polls needs no
+         * more: the server holds that fetch until the ack lands, then answers
+         * it. A lane polled without waiting acks synchronously, so that its
+         * next fetch finds the event at once instead of coming back empty and
+         * backing off. A lost ack only means a redelivery, which the guard
+         * skips. */
+        if (next_fetch_waits) {
+            natsMsg_Ack(msg, NULL);
+        } else {
+            jsErrCode jerr = 0;
+            natsMsg_AckSync(msg, NULL, &jerr);
+        }
         break;
     }
     case BYRON_PROJ_UNAVAILABLE: /* not the event's fault: retry without counting towards the dead letter */

@@ -58,7 +58,7 @@ typedef struct lane {
 } lane_t;
 
 typedef struct outcome_metrics {
-    byron_metric_t *events, *latency, *age, *pending, *dlq_failures, *generation, *rebuild_pending;
+    byron_metric_t *events, *latency, *age, *pending, *dlq_failures, *generation, *rebuild_pending, *cache_reads;
 } outcome_metrics_t;
 
 struct byron_sink {
@@ -109,7 +109,7 @@ byron_status_t byron_consumer_bind(byron_sink_t *s, lane_t *l, mongoc_client_t *
 void byron_consumer_unbind(lane_t *l);
 
 /* settle.c: project one delivered message and settle it. */
-void byron_settle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg);
+void byron_settle_msg(byron_sink_t *s, lane_t *l, mongoc_client_t *cl, natsMsg *msg, int next_fetch_waits);
 
 /* dead_letter.c */
 byron_status_t byron_dead_letter_ensure_stream(byron_sink_t *s, byron_err_t *err);
