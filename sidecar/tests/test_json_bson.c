@@ -292,3 +292,75 @@ Test(bson_json, a_random_corpus_reads_as_the_text_reads_it) {
     }
     cr_assert_eq(read, 3000, "only %d of 3000 documents read", read);
 }
+
+/* ------------------------------------------------------------------ objects as their text */
+
+/* byron_cache_find converts the resolvers' json-c filters directly; before,
+ * it converted their compact text: the same BSON, or the same refusal. */
+static void object_as_its_text(json_object *o) {
+    bson_error_t e1, e2;
+    char *text = strdup(byron_json_compact(o));
+    bson_t *want = byron_json_bson_from_text(text, &e1), *got = byron_json_bson_new(o, &e2);
+    cr_assert_eq(want == NULL, got == NULL, "%s: text %s, object %s", text, want ? "converts" : e1.message,
+                 got ? "converts" : e2.message);
+    if (want) {
+        char *w = bson_as_canonical_extended_json(want, NULL),
+             *g = bson_as_canonical_extended_json(got, NULL);
+        cr_assert(bson_equal(want, got), "%s\n  text:   %s\n  object: %s", text, w, g);
+        bson_free(w);
+        bson_free(g);
+    }
+    bson_destroy(want);
+    bson_destroy(got);
+    free(text);
+}
+
+Test(json_bson, an_object_converts_as_its_compact_text) {
+    const char *texts[] = {
+        "{\"$and\":[{\"customer\":{\"$eq\":\"c7\"}},{\"$or\":[{\"total\":{\"$gt\":1.5}},{\"_id\":{\"$in\":["
+        "\"a\",3]}}]}]}",
+        "{\"sort\":{\"customer\":-1,\"_id\":-1},\"limit\":21,\"maxTimeMS\":1500}",
+        "{\"a\":2147483648,\"b\":-2147483649,\"c\":9223372036854775807,\"d\":-9223372036854775808,\"e\":0.1,"
+        "\"f\":3.0,\"g\":-0.0,\"h\":1e300,\"i\":5e-324,\"j\":\"a/"
+        "b\\u00e9\\u0000c\",\"k\":null,\"l\":[true,false]}",
+        "{\"t\":{\"$date\":\"2026-12-01T00:00:00Z\"},\"n\":{\"$numberLong\":\"5\"}}",
+        "{\"x\":{\"$in\":[{\"$oid\":\"507f1f77bcf86cd799439011\"}]}}"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_object *o = json_tokener_parse(texts[i]);
+        cr_assert_not_null(o, "%s", texts[i]);
+        object_as_its_text(o);
+        json_object_put(o);
+    }
+    json_object *inf = json_object_new_object(); /* a GraphQL literal like 1e999 */
+    json_object_object_add(inf, "a", json_object_new_double(INFINITY));
+    json_object_object_add(inf, "b", json_object_new_double(-INFINITY));
+    object_as_its_text(inf);
+    json_object_put(inf);
+    for (int n = 28; n <= 104; n += 4) { /* past json-c's default depth (32) and the object path's (100) */
+        json_object *o = json_object_new_int(1);
+        for (int i = 0; i < n; i++) {
+            json_object *w = json_object_new_object();
+            json_object_object_add(w, i % 2 ? "$and" : "a", i % 2 ? json_object_new_array() : o);
+            if (i % 2) {
+                json_object *arr = NULL;
+                json_object_object_get_ex(w, "$and", &arr);
+                json_object_array_add(arr, o);
+            }
+            o = w;
+        }
+        object_as_its_text(o);
+        json_object_put(o);
+    }
+}
+
+Test(json_bson, a_random_corpus_converts_as_its_text) {
+    for (int i = 0; i < 1000; i++) {
+        bson_t *b = bson_new();
+        random_members(b, 0, 0);
+        json_object *o = through_text(b, 0); /* JSON with Extended JSON members */
+        cr_assert_not_null(o);
+        object_as_its_text(o);
+        json_object_put(o);
+        bson_destroy(b);
+    }
+}

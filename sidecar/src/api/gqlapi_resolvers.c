@@ -172,8 +172,7 @@ static byron_status_t load_many(byron_gqlapi_request_t *r, const byron_model_t *
     byron_err_t err = {0};
     json_object *opts = json_object_new_object();
     add_max_time(r, opts);
-    byron_status_t st = byron_cache_find(r->sc->cache, m->name, byron_json_compact(f),
-                                         byron_json_compact(opts), &found, &err);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, f, opts, &found, &err);
     json_object_put(opts);
     json_object_put(f);
     if (st != BYRON_OK) {
@@ -641,12 +640,8 @@ static byron_status_t page_find(byron_gqlapi_request_t *r, const byron_model_t *
     json_object_object_add(opts, "sort", sort);
     json_object_object_add(opts, "limit", json_object_new_int(pg->limit + 1)); /* +1: is there more? */
     add_max_time(r, opts);
-    char *ftext = strdup(byron_json_compact(fj));
     byron_err_t err = {0};
-    byron_status_t st =
-        ftext ? byron_cache_find(r->sc->cache, m->name, ftext, byron_json_compact(opts), items, &err)
-              : byron_err_set(&err, BYRON_ENOMEM, "out of memory");
-    free(ftext);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, fj, opts, items, &err);
     json_object_put(opts);
     return st != BYRON_OK ? cache_error(e, st, &err) : BYRON_OK;
 }

@@ -465,18 +465,18 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
     return BYRON_OK;
 }
 
-byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const char *filter_json,
-                                const char *opts_json, json_object **items, byron_err_t *err) {
+byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, json_object *filter,
+                                json_object *opts, json_object **items, byron_err_t *err) {
     *items = NULL;
     if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
     bson_error_t be;
-    bson_t *filter = byron_json_bson_from_text(filter_json, &be);
-    if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
-    bson_t *opts = opts_json ? byron_json_bson_from_text(opts_json, &be) : NULL;
-    byron_status_t st = opts_json && !opts ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
-                                           : find_json(cache, model, filter, opts, -1, items, NULL, err);
-    bson_destroy(opts);
-    bson_destroy(filter);
+    bson_t *f = byron_json_bson_new(filter, &be);
+    if (!f) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
+    bson_t *o = opts ? byron_json_bson_new(opts, &be) : NULL;
+    byron_status_t st = opts && !o ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
+                                   : find_json(cache, model, f, o, -1, items, NULL, err);
+    bson_destroy(o);
+    bson_destroy(f);
     return st;
 }
 
