@@ -32,13 +32,13 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lib import CACHE, ROOT, Procs  # noqa: E402
+from lib import CACHE, ROOT, Procs, smaps_summary  # noqa: E402
 
 GROUPS = ["commands", "graphql", "cache", "sink", "fanout", "operator"]
 MODULES = {"graphql": "graphql_engine",  # bench/graphql/ is a folder of scripts
            "operator": "operator_bench"}  # the standard library has an operator module
-TARGETS = {"commands": ["bench_sidecar_commands"], "graphql": ["bench_graphql_engine"], "cache": ["bench_cache"],
-           "sink": ["bench_sink", "bench_sidecar_commands"], "fanout": [], "operator": ["byron-operator", "bench_operator"]}
+TARGETS = {"commands": ["bench_sidecar_commands", "bench_link_floor"], "graphql": ["bench_graphql_engine"], "cache": ["bench_cache"],
+           "sink": ["bench_sink", "bench_sidecar_commands"], "fanout": [], "operator": ["byron-operator", "bench_operator", "bench_link_floor"]}
 
 
 class Ctx:
@@ -176,7 +176,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
-    ap.add_argument("--before", help="a byron-sidecar binary to compare with (issue 10: commit 3466946)")
+    ap.add_argument("--before", help="a byron-sidecar binary to compare with (commands: issue 10, commit 3466946; cache: any)")
     ap.add_argument("--seconds", type=int, default=0)
     ap.add_argument("--out")
     ap.add_argument("--build")
@@ -275,11 +275,17 @@ def extra_docs(extra, png):
     c = extra.get("commands") or {}
     if c:
         sm = c.get("sidecar idle, smaps_rollup (KiB)") or {}
-        out.append("- api sidecar idle: RSS %.1f MiB = %.1f MiB private + %.1f MiB shared library pages; PSS "
-                   "%.1f MiB. Start-ups to ready (ms): %s." % (
-                       c["sidecar idle"] / 1024, (sm.get("Private_Dirty", 0) + sm.get("Private_Clean", 0)) / 1024,
-                       sm.get("Shared_Clean", 0) / 1024, sm.get("Pss", 0) / 1024,
+        out.append("- api sidecar idle: RSS %.1f MiB = %.1f MiB anonymous (heap, stacks, relocated library "
+                   "data) + %.1f MiB pages of the binary and its libraries; largest objects (KiB): %s. "
+                   "Start-ups to ready (ms): %s." % (
+                       c["sidecar idle"] / 1024, sm.get("Anonymous", 0) / 1024,
+                       (c["sidecar idle"] - sm.get("Anonymous", 0)) / 1024,
+                       smaps_summary(c.get("sidecar idle by object (KiB)") or {}, 8),
                        ", ".join("%.0f" % x for x in c.get("startup ms (5 starts)", []))))
+        if c.get("sidecar libraries alone"):
+            out.append("- Its shared libraries loaded by a program that does nothing else (bench_link_floor): "
+                       "%.1f MiB; largest (KiB): %s." % (c["sidecar libraries alone"] / 1024, smaps_summary(
+                           c.get("sidecar libraries alone by object (KiB)") or {}, 8)))
         for conc, w in sorted((c.get("state wait") or {}).items(), key=lambda kv: int(kv[0])):
             out.append("- shipOrder right after its create, c=%s: the api waited %.1f ms on average for the "
                        "exact state; the sink took %.1f ms per event and projected events %.1f ms after their "
@@ -301,6 +307,12 @@ def extra_docs(extra, png):
         out.append("- Operator RSS: %.1f MiB idle, %.1f MiB with the components (peak %.1f MiB)." % (
             o["operator_rss_kib"]["idle"] / 1024, o["operator_rss_kib"]["loaded"] / 1024,
             o["operator_rss_kib"]["peak"] / 1024))
+        if o.get("operator idle by object (KiB)"):
+            out.append("- Operator idle, largest objects (KiB): %s." % smaps_summary(o["operator idle by object (KiB)"], 8))
+        if o.get("operator libraries alone"):
+            out.append("- Its shared libraries loaded by a program that does nothing else (bench_link_floor): "
+                       "%.1f MiB; largest (KiB): %s." % (o["operator libraries alone"] / 1024, smaps_summary(
+                           o.get("operator libraries alone by object (KiB)") or {}, 8)))
         sizes = o.get("image_sizes_mib")
         if isinstance(sizes, dict):
             out.append("- Image sizes (MiB, the e2e tier's image tarballs in the cache): " +

@@ -6,7 +6,8 @@ The collection and its indexes are the sink's own: a real sink projects a
 first order (creating the indexes the component's `indexed` fields imply),
 then bench_cache adds N orders of the same shape. Both sides: 8 client
 threads, closed loop, same random keys; the plans the database uses are
-recorded (explain)."""
+recorded (explain). With --before, an api of that build reads the same
+database beside this one, interleaved round by round (rows "before/after")."""
 import json
 import subprocess
 
@@ -68,14 +69,20 @@ def run(ctx):
         plans = {e["query"]: plan_summary(e["explain"]) for e in bc(ctx, "--db", db, "--explain")}
         extra["plans, %d documents" % n] = plans
         ctx.log("  plans: %s" % json.dumps(plans))
+        before = Sidecar(ctx.procs, ctx.before, "api", cfg, ctx.env, comp + "-api-before") if ctx.before else None
         res = {}
         rounds, secs = (1, ctx.secs) if ctx.quick else (3, max(ctx.secs // 2, 2))
         for query in ("byid", "list"):
             load = lambda target: (lambda: bc(ctx, "--db", db, "--target", target, "--query", query, "--url", api.url,
                                               "--n", n, "--customers", customers, "--concurrency", 8, "--seconds",
                                               secs)[0])
-            got = interleaved(rounds, {"mongoc": load("mongoc"), "http": load("http")})
-            for target in ("mongoc", "http"):
+            runs = {"mongoc": load("mongoc"), "http": load("http")}
+            if before:
+                runs["before"] = (lambda: bc(ctx, "--db", db, "--target", "http", "--query", query, "--url",
+                                             before.url, "--n", n, "--customers", customers, "--concurrency", 8,
+                                             "--seconds", secs)[0])
+            got = interleaved(rounds, runs)
+            for target in runs:
                 res[(query, target)] = combine(got[target])
                 r = res[(query, target)]
                 ctx.log("  %-6s %-5s %7d docs %8.0f ops/s p50 %6.2f p99 %7.2f ms errors %d rounds %s" % (
@@ -84,10 +91,17 @@ def run(ctx):
             rows.append(row("cache", "%s, %d documents (GraphQL through the sidecar)" % (name, n),
                             dict(res[(query, "http")], rss=api.rss()), res[(query, "mongoc")],
                             "direct libmongoc", goal=">= 90 %, p50 <= +0.2 ms"))
+            if before:
+                rows.append(row("before/after", "cache %s, %d documents: before (--before)" % (name, n),
+                                res[(query, "before")], res[(query, "mongoc")], "direct libmongoc"))
+                rows.append(row("before/after", "cache %s, %d documents: after (this build)" % (name, n),
+                                res[(query, "http")], res[(query, "mongoc")], "direct libmongoc"))
         if n == sizes[0] and not ctx.quick:
             plots["query"] = sweep(ctx, db, api.url, n, customers, res[("byid", "http")]["value"],
                                    res[("byid", "mongoc")]["value"])
         api.stop()
+        if before:
+            before.stop()
     return rows, plots, extra
 
 

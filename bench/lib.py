@@ -70,6 +70,51 @@ def rss_kib(pid, field="VmRSS"):
     return None
 
 
+def smaps_by_object(pid):
+    """Resident memory of PID per mapped object, from /proc/PID/smaps: the
+    shared library, the binary (by file name), [heap], [stack] or [anon]
+    (thread stacks, malloc arenas) -> {"rss", "private_dirty", "anon"} in KiB,
+    largest first. private_dirty of a library is its relocated data; in an
+    image every page is the process's own (nothing shares its files), so the
+    whole RSS counts, shared with other processes on this host or not."""
+    objs = {}
+    cur = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                head = line.split()
+                if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    name = head[5] if len(head) > 5 else "[anon]"
+                    cur = objs.setdefault(os.path.basename(name) if name.startswith("/") else name,
+                                          {"rss": 0, "private_dirty": 0, "anon": 0})
+                elif cur is not None and head[0] in ("Rss:", "Private_Dirty:", "Anonymous:"):
+                    cur[{"Rss:": "rss", "Private_Dirty:": "private_dirty", "Anonymous:": "anon"}[head[0]]] += int(head[1])
+    except OSError:
+        return {}
+    return dict(sorted(((k, v) for k, v in objs.items() if v["rss"]), key=lambda kv: -kv[1]["rss"]))
+
+
+def smaps_summary(objs, top=12):
+    """One log line: the largest objects of smaps_by_object, 'name rss' in KiB."""
+    return ", ".join("%s %d" % (k, v["rss"]) for k, v in list(objs.items())[:top])
+
+
+def link_floor(helper, binary):
+    """What BINARY's shared libraries (its DT_NEEDED entries, read with
+    readelf) cost a process that loads them and does nothing else
+    (bench/memory/link_floor.c): (VmRSS KiB, smaps_by_object)."""
+    dyn = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True, check=True).stdout
+    libs = [line.split("[", 1)[1].rstrip("]") for line in dyn.splitlines() if "(NEEDED)" in line]
+    p = subprocess.Popen([str(helper)] + libs, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench_link_floor %s: exited %s" % (" ".join(libs), p.wait(10)))
+        return rss_kib(p.pid), smaps_by_object(p.pid)
+    finally:
+        p.stdin.close()
+        p.wait(10)
+
+
 def wait_until(what, check, timeout):
     deadline = time.monotonic() + timeout
     while True:

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from lib import CACHE, ROOT, free_port, http_get, rss_kib, row, wait_until
+from lib import CACHE, ROOT, free_port, http_get, link_floor, rss_kib, row, smaps_by_object, smaps_summary, wait_until
 
 
 def bench_operator(ctx, *args):
@@ -47,6 +47,10 @@ def run(ctx):
     startup = (time.monotonic() - t0) * 1000
     time.sleep(1)  # informers settled: idle
     idle = rss_kib(op.pid)
+    idle_objects = smaps_by_object(op.pid)
+    ctx.log("  operator idle: %d KiB; by object (KiB): %s" % (idle, smaps_summary(idle_objects)))
+    floor, floor_objects = link_floor(ctx.bin("bench_link_floor"), ctx.bin("byron-operator"))
+    ctx.log("  its libraries alone: %d KiB; by object (KiB): %s" % (floor, smaps_summary(floor_objects)))
     res = bench_operator(ctx, "operator", "bench-op", n, 8)
     loaded, peak = rss_kib(op.pid), rss_kib(op.pid, "VmHWM")
     ctx.procs.stop(op)
@@ -56,8 +60,13 @@ def run(ctx):
                 raw, "plain client, same writes, 16 threads", unit="components/s"),
             row("memory", "operator RSS idle", {"value": idle / 1024}, unit="MiB", higher_is_better=False,
                 goal="<= 8 MiB"),
+            row("memory", "operator's shared libraries, loaded by a program that does nothing else",
+                {"value": floor / 1024}, unit="MiB", higher_is_better=False,
+                note="bench_link_floor: the floor of the idle RSS with these libraries"),
             row("memory", "operator start-up to ready (API server up)", {"value": startup}, unit="ms",
                 higher_is_better=False)]
     sizes = image_sizes()
-    return rows, {}, {"operator_rss_kib": {"idle": idle, "loaded": loaded, "peak": peak}, "startup_ms": startup,
+    return rows, {}, {"operator_rss_kib": {"idle": idle, "loaded": loaded, "peak": peak},
+                      "operator idle by object (KiB)": idle_objects, "operator libraries alone": floor,
+                      "operator libraries alone by object (KiB)": floor_objects, "startup_ms": startup,
                       "image_sizes_mib": sizes or "not built here (the e2e tier builds them)"}

@@ -1,7 +1,7 @@
 /* gqlapi_resolvers.c — the generated GraphQL fields, served from the cache and
  * the command API.
  *
- *   m(id)                 byron_cache_get; absent → null
+ *   m(id)                 byron_cache_find_id (with maxTimeMS); absent → null
  *   ms(filter, orderBy,   one MongoDB find: the filter tree becomes $and/$or/$nor,
  *      first/after,       orderBy becomes the sort (ties broken by id), cursors are
  *      last/before)       keyset positions (the sort values and the id of an edge),
@@ -55,11 +55,14 @@ static byron_status_t cache_error(byron_graphql_field_error_t *e, byron_status_t
     return byron_graphql_field_error_set(e, st, code, "%s", err->msg);
 }
 
-/* MongoDB stops a query when the request's deadline would pass (maxTimeMS). */
+/* MongoDB stops a query when the request's deadline would pass (maxTimeMS);
+ * -1: no deadline. */
+static int64_t max_time(const byron_gqlapi_request_t *r) {
+    return r->deadline_ms < 0 ? -1 : r->deadline_ms > 0 ? r->deadline_ms : 1;
+}
+
 static void add_max_time(const byron_gqlapi_request_t *r, json_object *opts) {
-    if (r->deadline_ms >= 0)
-        json_object_object_add(opts, "maxTimeMS",
-                               json_object_new_int64(r->deadline_ms > 0 ? r->deadline_ms : 1));
+    if (max_time(r) >= 0) json_object_object_add(opts, "maxTimeMS", json_object_new_int64(max_time(r)));
 }
 
 /* ------------------------------------------------------------------ access */
@@ -101,22 +104,9 @@ static byron_status_t load(byron_gqlapi_request_t *r, const byron_model_t *m, co
         return BYRON_OK;
     }
     byron_err_t err = {0};
-    json_object *o = NULL, *found = NULL, *f = json_object_new_object(), *eq = json_object_new_object(),
-                *opts = json_object_new_object();
-    /* A find rather than byron_cache_get: it carries maxTimeMS, the request's remaining deadline. */
-    json_object_object_add(eq, "$eq", json_object_new_string(id));
-    json_object_object_add(f, "_id", eq);
-    json_object_object_add(opts, "limit", json_object_new_int(1));
-    add_max_time(r, opts);
-    byron_status_t st = byron_cache_find(r->sc->cache, m->name, byron_json_compact(f),
-                                         byron_json_compact(opts), &found, &err);
-    json_object_put(f);
-    json_object_put(opts);
-    if (st == BYRON_OK) {
-        o = json_object_array_length(found) ? json_object_get(json_object_array_get_idx(found, 0)) : NULL;
-        if (!o) st = BYRON_ENOTFOUND;
-    }
-    json_object_put(found);
+    json_object *o = NULL;
+    byron_status_t st = byron_cache_find_id(r->sc->cache, m->name, id, max_time(r), &o, &err);
+    if (st == BYRON_OK && !o) st = BYRON_ENOTFOUND;
     if (!r->memo) r->memo = json_object_new_object();
     if (st == BYRON_ENOTFOUND) {
         json_object_object_add(r->memo, key, NULL); /* absent: remembered too */
@@ -182,8 +172,7 @@ static byron_status_t load_many(byron_gqlapi_request_t *r, const byron_model_t *
     byron_err_t err = {0};
     json_object *opts = json_object_new_object();
     add_max_time(r, opts);
-    byron_status_t st = byron_cache_find(r->sc->cache, m->name, byron_json_compact(f),
-                                         byron_json_compact(opts), &found, &err);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, f, opts, &found, &err);
     json_object_put(opts);
     json_object_put(f);
     if (st != BYRON_OK) {
@@ -651,12 +640,8 @@ static byron_status_t page_find(byron_gqlapi_request_t *r, const byron_model_t *
     json_object_object_add(opts, "sort", sort);
     json_object_object_add(opts, "limit", json_object_new_int(pg->limit + 1)); /* +1: is there more? */
     add_max_time(r, opts);
-    char *ftext = strdup(byron_json_compact(fj));
     byron_err_t err = {0};
-    byron_status_t st =
-        ftext ? byron_cache_find(r->sc->cache, m->name, ftext, byron_json_compact(opts), items, &err)
-              : byron_err_set(&err, BYRON_ENOMEM, "out of memory");
-    free(ftext);
+    byron_status_t st = byron_cache_find(r->sc->cache, m->name, fj, opts, items, &err);
     json_object_put(opts);
     return st != BYRON_OK ? cache_error(e, st, &err) : BYRON_OK;
 }

@@ -142,24 +142,15 @@ byron_status_t byron_cache_ping(byron_cache_t *cache, byron_err_t *err) {
     return ok ? BYRON_OK : byron_cache_error(&be, "ping", err);
 }
 
-/* BSON document → JSON object with `_id` renamed `id`. */
+/* BSON document → JSON object with `_id` renamed `id`; NULL when unreadable
+ * (cache.h: one answer). Read directly, as its relaxed Extended JSON text
+ * reads (json_bson.h). */
 static json_object *doc_to_json(const bson_t *doc) {
-    size_t len = 0;
-    char *s = bson_as_relaxed_extended_json(doc, &len);
-    json_object *obj = NULL;
-    byron_err_t e;
-    if (s && byron_json_parse(s, len, 0, &obj, &e) == BYRON_OK &&
-        json_object_is_type(obj, json_type_object)) {
-        json_object *id;
-        if (json_object_object_get_ex(obj, "_id", &id)) {
-            json_object_object_add(obj, "id", json_object_get(id));
-            json_object_object_del(obj, "_id");
-        }
-    } else { /* unreadable (cache.h: one answer) */
-        json_object_put(obj);
-        obj = NULL;
+    json_object *obj = byron_json_bson_to_json(doc, 0), *id;
+    if (obj && json_object_object_get_ex(obj, "_id", &id)) {
+        json_object_object_add(obj, "id", json_object_get(id));
+        json_object_object_del(obj, "_id");
     }
-    bson_free(s);
     return obj;
 }
 
@@ -474,18 +465,44 @@ byron_status_t byron_cache_list(byron_cache_t *cache, const byron_cache_query_t 
     return BYRON_OK;
 }
 
-byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, const char *filter_json,
-                                const char *opts_json, json_object **items, byron_err_t *err) {
+byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, json_object *filter,
+                                json_object *opts, json_object **items, byron_err_t *err) {
     *items = NULL;
     if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
     bson_error_t be;
-    bson_t *filter = byron_json_bson_from_text(filter_json, &be);
-    if (!filter) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
-    bson_t *opts = opts_json ? byron_json_bson_from_text(opts_json, &be) : NULL;
-    byron_status_t st = opts_json && !opts ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
-                                           : find_json(cache, model, filter, opts, -1, items, NULL, err);
-    bson_destroy(opts);
-    bson_destroy(filter);
+    bson_t *f = byron_json_bson_new(filter, &be);
+    if (!f) return byron_err_set(err, BYRON_EINVAL, "filter: %s", be.message);
+    bson_t *o = opts ? byron_json_bson_new(opts, &be) : NULL;
+    byron_status_t st = opts && !o ? byron_err_set(err, BYRON_EINVAL, "options: %s", be.message)
+                                   : find_json(cache, model, f, o, -1, items, NULL, err);
+    bson_destroy(o);
+    bson_destroy(f);
+    return st;
+}
+
+byron_status_t byron_cache_find_id(byron_cache_t *cache, const char *model, const char *id,
+                                   int64_t max_time_ms, json_object **out, byron_err_t *err) {
+    *out = NULL;
+    if (!model_or_err(cache, model, err)) return BYRON_EINVAL;
+    if (!byron_id_is_valid(id))
+        return byron_err_set(err, BYRON_EINVAL, "id: \"%.64s\" is not a valid id", id);
+    /* Typed as byron_json_bson_new types the same JSON (json_bson.h). */
+    bson_t filter = BSON_INITIALIZER, eq, opts = BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &eq);
+    BSON_APPEND_UTF8(&eq, "$eq", id);
+    bson_append_document_end(&filter, &eq);
+    BSON_APPEND_INT32(&opts, "limit", 1);
+    if (max_time_ms >= 0 && max_time_ms <= INT32_MAX)
+        BSON_APPEND_INT32(&opts, "maxTimeMS", (int32_t)max_time_ms);
+    else if (max_time_ms >= 0)
+        BSON_APPEND_INT64(&opts, "maxTimeMS", max_time_ms);
+    json_object *items = NULL;
+    byron_status_t st = find_json(cache, model, &filter, &opts, -1, &items, NULL, err);
+    if (st == BYRON_OK && json_object_array_length(items) > 0)
+        *out = json_object_get(json_object_array_get_idx(items, 0));
+    json_object_put(items);
+    bson_destroy(&opts);
+    bson_destroy(&filter);
     return st;
 }
 

@@ -1,7 +1,10 @@
 /* json_bson.c — see json_bson.h. */
 #include "json_bson.h"
 
+#include "byron/json.h"
+
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Keys that make a document Extended JSON for libbson's reader (its types). */
@@ -99,4 +102,107 @@ bson_t *byron_json_bson_from_text(const char *text, bson_error_t *err) {
     bson_t *b = byron_json_bson_new(o, err);
     json_object_put(o);
     return b;
+}
+
+/* ------------------------------------------------------------------ BSON → json-c */
+
+#define JSON_DEFAULT_DEPTH 64 /* byron_json_parse's default (max_depth 0) */
+
+/* json-c's reader counts every value's depth, the top document's 0, and
+ * refuses a value deeper than max_depth - 1: the same bound here. */
+static int from_bson(const bson_iter_t *it, int depth, int max_depth, json_object **out);
+
+/* A value of a type converted by libbson's own text: {"v": value} as
+ * relaxed Extended JSON, read with what remains of the depth (the wrapper
+ * stands at the value's parent's depth). */
+static int through_text(const bson_iter_t *it, int depth, int max_depth, json_object **out) {
+    bson_t one = BSON_INITIALIZER;
+    int ok = 0;
+    if (bson_append_iter(&one, "v", 1, it)) {
+        size_t len = 0;
+        char *s = bson_as_relaxed_extended_json(&one, &len);
+        json_object *o = NULL, *v = NULL;
+        byron_err_t e;
+        if (s && byron_json_parse(s, len, max_depth - (depth - 1), &o, &e) == BYRON_OK &&
+            json_object_object_get_ex(o, "v", &v)) {
+            *out = json_object_get(v);
+            ok = 1;
+        }
+        json_object_put(o);
+        bson_free(s);
+    }
+    bson_destroy(&one);
+    return ok;
+}
+
+/* libbson's relaxed text of a finite double ("%.20g", ".0" when it reads as
+ * an integer), kept as json-c keeps the text it parsed. */
+static json_object *double_json(double d) {
+    char buf[64];
+    int n = snprintf(buf, sizeof buf - 2, "%.20g", d);
+    if (n > 0 && (size_t)n < sizeof buf - 2 && strspn(buf, "0123456789-") == (size_t)n)
+        memcpy(buf + n, ".0", 3);
+    return json_object_new_double_s(d, buf);
+}
+
+/* The members of a document or array (the iterator is inside it). */
+static int container_json(bson_iter_t *child, int is_array, int depth, int max_depth, json_object **out) {
+    json_object *c = is_array ? json_object_new_array() : json_object_new_object();
+    if (!c) return 0;
+    while (bson_iter_next(child)) {
+        const char *k = bson_iter_key(child);
+        json_object *v = NULL;
+        if ((!is_array && !bson_utf8_validate(k, bson_iter_key_len(child), false)) ||
+            !from_bson(child, depth + 1, max_depth, &v)) {
+            json_object_put(c);
+            return 0;
+        }
+        if (is_array ? json_object_array_add(c, v) : json_object_object_add(c, k, v)) {
+            json_object_put(v);
+            json_object_put(c);
+            return 0;
+        }
+    }
+    if (child->err_off) { /* corrupt */
+        json_object_put(c);
+        return 0;
+    }
+    *out = c;
+    return 1;
+}
+
+static int from_bson(const bson_iter_t *it, int depth, int max_depth, json_object **out) {
+    *out = NULL;
+    if (depth > max_depth - 1) return 0;
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_UTF8: {
+        uint32_t len = 0;
+        const char *s = bson_iter_utf8(it, &len);
+        if (!bson_utf8_validate(s, len, true)) return 0;
+        return (*out = json_object_new_string_len(s, (int)len)) != NULL;
+    }
+    case BSON_TYPE_INT32: return (*out = json_object_new_int(bson_iter_int32(it))) != NULL;
+    case BSON_TYPE_INT64: return (*out = json_object_new_int64(bson_iter_int64(it))) != NULL;
+    case BSON_TYPE_BOOL: return (*out = json_object_new_boolean(bson_iter_bool(it))) != NULL;
+    case BSON_TYPE_NULL: return 1; /* json-c's null is NULL */
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double(it);
+        if (d != d || d * 0 != 0) return through_text(it, depth, max_depth, out); /* NaN, ±Infinity */
+        return (*out = double_json(d)) != NULL;
+    }
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: {
+        bson_iter_t child;
+        if (!bson_iter_recurse(it, &child)) return 0;
+        return container_json(&child, bson_iter_type(it) == BSON_TYPE_ARRAY, depth, max_depth, out);
+    }
+    default: return through_text(it, depth, max_depth, out);
+    }
+}
+
+json_object *byron_json_bson_to_json(const bson_t *doc, int max_depth) {
+    bson_iter_t it;
+    json_object *o = NULL;
+    if (!bson_iter_init(&it, doc)) return NULL;
+    return container_json(&it, 0, 0, max_depth > 0 ? max_depth : JSON_DEFAULT_DEPTH, &o) ? o : NULL;
 }
