@@ -401,7 +401,8 @@ Test(sink_it, updates_without_an_app_project_without_a_read, .timeout = 120) {
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     h_resp_t r;
     cr_assert_eq(h_command(&api, "createOrder",
-                           "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}", &r),
+                           "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"customer\":\"ann\"}}",
+                           &r),
                  0);
     cr_assert(r.status == 200 && json_object_get_boolean(json_object_object_get(r.json, "projected")), "%s",
               r.body);
@@ -410,9 +411,10 @@ Test(sink_it, updates_without_an_app_project_without_a_read, .timeout = 120) {
     cr_assert_gt(reads, 0, "the create reads the document and the tombstone");
     for (int i = 0; i < 20; i++) {
         char body[200];
-        snprintf(body, sizeof body,
-                 "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"count\":%d,\"customer\":\"c%d\"}}",
-                 i, i);
+        snprintf(
+            body, sizeof body,
+            "{\"id\":\"w-1\",\"consistency\":\"projected\",\"input\":{\"count\":%d,\"customer\":\"c%d\"}}", i,
+            i);
         cr_assert_eq(h_command(&api, "updateOrder", body, &r), 0);
         cr_assert(r.status == 200 && json_object_get_boolean(json_object_object_get(r.json, "projected")),
                   "%s", r.body);

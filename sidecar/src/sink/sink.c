@@ -65,8 +65,8 @@ static void metrics_register(byron_sink_t *s, byron_metrics_t *metrics) {
                                EL, NULL, 0);
     s->m.cache_reads = byron_metrics_register(
         metrics, BYRON_METRIC_COUNTER, "byron_sink_cache_reads_total",
-        "Cache documents read to project events (an update without an app is written without one)", NULL, NULL,
-        0);
+        "Cache documents read to project events (an update without an app is written without one)", NULL,
+        NULL, 0);
     s->m.latency = byron_metrics_register(metrics, BYRON_METRIC_HISTOGRAM, "byron_sink_projection_seconds",
                                           "Time to project one event (read, app, write)", NULL, NULL, 0);
     s->m.age =

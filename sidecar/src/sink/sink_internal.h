@@ -58,7 +58,8 @@ typedef struct lane {
 } lane_t;
 
 typedef struct outcome_metrics {
-    byron_metric_t *events, *latency, *age, *pending, *dlq_failures, *generation, *rebuild_pending, *cache_reads;
+    byron_metric_t *events, *latency, *age, *pending, *dlq_failures, *generation, *rebuild_pending,
+        *cache_reads;
 } outcome_metrics_t;
 
 struct byron_sink {
