@@ -37,6 +37,9 @@ def load(ctx, target, conc, secs, url=None, workload="update", rate=0, tag=None)
     ctx.log("  %-8s %-12s c=%-3d rate=%-6d %8.0f ops/s p50 %6.2f p99 %7.2f ms errors %d %s" % (
         target, workload, conc, rate, r["ops"], r["p50"], r["p99"], r["errors"],
         r["errors_by_status"] or ""))
+    if r["errors"]:  # a figure of refused or failed commands measures nothing: the run fails
+        raise RuntimeError("bench_sidecar_commands %s: %d errors %s" % (" ".join(argv[1:]), r["errors"],
+                                                                        r["errors_by_status"] or ""))
     return r
 
 
@@ -88,7 +91,7 @@ def run(ctx):
         rows.append(row("commands", "command, no app, c=%d" % c, noapp[c], refs[c], ref, conc=c))
         if "before" in got:
             b = combine(got["before"])
-            rows.append(row("before/after", "before (3466946), no app, c=8", b, refs[c], ref))
+            rows.append(row("before/after", "before (the --before build), no app, c=8", b, refs[c], ref))
             rows.append(row("before/after", "after (this build), no app, c=8", noapp[c], refs[c], ref))
     after_load, peak = api.rss(), api.peak()
     if not ctx.quick:
