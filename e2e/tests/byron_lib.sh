@@ -25,6 +25,16 @@ else
   CACHE_USERS=true
 fi
 
+# For a test's failure handler: the last lines of the byron-sidecar container
+# of every pod in $NS that matches the label selector.
+dump_sidecar_logs() {
+  local p
+  for p in $(kubectl -n "$NS" get pod -l "$1" -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
+    echo "--- $p" >&2
+    kubectl -n "$NS" logs "$p" -c byron-sidecar --tail=15 >&2 2>/dev/null || true
+  done
+}
+
 # A failed local build must not be tested through an older image.
 check_built() {
   local n

@@ -13,10 +13,7 @@
 eval "lib_$(declare -f fail)"
 fail() {
   if [ -n "${NS:-}" ]; then
-    for p in $(kubectl -n "$NS" get pod -l byron.io/component=orders,byron.io/role=sink -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
-      echo "--- $p" >&2
-      kubectl -n "$NS" logs "$p" -c byron-sidecar --tail=15 >&2 2>/dev/null || true
-    done
+    dump_sidecar_logs byron.io/component=orders,byron.io/role=sink
   fi
   lib_fail "$@"
 }

@@ -27,10 +27,7 @@ fail() {
     echo "--- writer" >&2
     kubectl -n "$NS" logs writer --tail=200 >&2 2>/dev/null || true
     [ -z "${report:-}" ] || printf -- '--- fold checker\n%s\n' "$report" >&2
-    for p in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
-      echo "--- $p" >&2
-      kubectl -n "$NS" logs "$p" -c byron-sidecar --tail=15 >&2 2>/dev/null || true
-    done
+    dump_sidecar_logs byron.io/component=orders
   fi
   lib_fail "$@"
 }

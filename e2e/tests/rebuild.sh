@@ -17,10 +17,7 @@ fail() {
     kubectl -n "$NS" logs writer --tail=20 >&2 2>/dev/null || true
     echo "--- status.rebuild" >&2
     kubectl -n "$NS" get bc orders -o jsonpath='{.status.rebuild}' >&2 2>/dev/null || true
-    for p in $(kubectl -n "$NS" get pod -l byron.io/component=orders -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
-      echo "--- $p" >&2
-      kubectl -n "$NS" logs "$p" -c byron-sidecar --tail=15 >&2 2>/dev/null || true
-    done
+    dump_sidecar_logs byron.io/component=orders
   fi
   lib_fail "$@"
 }

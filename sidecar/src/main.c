@@ -6,8 +6,10 @@
  * one, which waits for SIGTERM/SIGINT and then drains.
  *
  * Process-wide initialisation lives here and only here: curl_global_init,
- * mongoc_init, nats (implicitly opened, closed at exit). Every flag and
- * variable is read by settings.c. */
+ * mongoc_init (Debian's libmongoc already ran it from a constructor before
+ * main; calling it again is a no-op, and keeps a build without that
+ * constructor correct), nats (implicitly opened, closed at exit). Every flag
+ * and variable is read by settings.c. */
 #include "admin.h"
 #include "auth.h"
 #include "byron/log.h"

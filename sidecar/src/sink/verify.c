@@ -22,6 +22,7 @@
 #include "dlq.h"
 #include "fold.h"
 #include "generation.h"
+#include "json_bson.h"
 #include "oneshot.h"
 
 #include <errno.h>
@@ -256,7 +257,7 @@ static byron_status_t call_app(void *ud, const char *path, json_object *body, js
 
 /* ---- the cache -------------------------------------------------------- */
 
-/* Every document of a collection, as relaxed extended JSON, to fn. */
+/* Every document of a collection, as JSON (json_bson.h: what the api reads), to the fold. */
 static byron_status_t read_collection(verify_t *v, const char *base, const byron_model_t *m,
                                       byron_err_t *err) {
     char name[200];
@@ -267,10 +268,8 @@ static byron_status_t read_collection(verify_t *v, const char *base, const byron
     const bson_t *d;
     byron_status_t st = BYRON_OK;
     while (st == BYRON_OK && mongoc_cursor_next(cur, &d)) {
-        size_t len = 0;
-        char *s = bson_as_relaxed_extended_json(d, &len);
-        json_object *doc = NULL;
-        if (!s || byron_json_parse(s, len, 256, &doc, err) != BYRON_OK) {
+        json_object *doc = byron_json_bson_to_json(d, 256);
+        if (!doc) {
             st = byron_err_set(err, BYRON_EPROTO, "a document of %s is not readable as JSON", name);
         } else if (m) {
             byron_fold_cache_doc(v->fold, m, doc);
@@ -278,7 +277,6 @@ static byron_status_t read_collection(verify_t *v, const char *base, const byron
             byron_fold_cache_state(v->fold, doc);
         }
         json_object_put(doc);
-        bson_free(s);
     }
     bson_error_t be;
     if (st == BYRON_OK && mongoc_cursor_error(cur, &be))
