@@ -8,6 +8,12 @@
 #include <string.h>
 
 #define MAX_ROUTES 16
+/* Connections at once (probes, scrapes), and lws's own fds (listener,
+ * cancel pipe). Unset, lws sizes its fd tables by RLIMIT_NOFILE and zeroes
+ * them: 16 bytes per fd the process may open — 320 KiB at 20,000, 16 MiB at
+ * the 1,048,576 many container runtimes give. Bounded, lws looks fds up in
+ * a table of this size instead of indexing by fd number (any number). */
+#define MAX_FDS 64
 
 typedef struct {
     char *path;
@@ -164,6 +170,7 @@ byron_status_t byron_httpd_start(byron_httpd_t *h, byron_err_t *err) {
     info.protocols = h->protocols;
     info.user = h;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.fd_limit_per_thread = MAX_FDS;
     h->ctx = lws_create_context(&info);
     struct lws_vhost *vh = h->ctx ? lws_create_vhost(h->ctx, &info) : NULL;
     if (!vh) {

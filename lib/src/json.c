@@ -1,6 +1,8 @@
 /* json.c — strict, path-reporting JSON access on top of json-c. */
 #include "byron/json.h"
 
+#include "byron/file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -76,25 +78,12 @@ byron_status_t byron_json_parse(const char *buf, size_t len, int max_depth, json
 byron_status_t byron_json_parse_file(const char *path, size_t max_bytes, json_object **out,
                                      byron_err_t *err) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return byron_err_set(err, BYRON_EIO, "%s: %s", path, strerror(errno));
-    char *buf = malloc(max_bytes + 1);
-    if (!buf) {
-        fclose(f);
-        return byron_err_set(err, BYRON_ENOMEM, "out of memory");
-    }
-    size_t n = fread(buf, 1, max_bytes + 1, f);
-    int ferr = ferror(f);
-    fclose(f);
-    byron_status_t st;
-    if (ferr)
-        st = byron_err_set(err, BYRON_EIO, "%s: read error", path);
-    else if (n > max_bytes)
-        st = byron_err_set(err, BYRON_ELIMIT, "%s: larger than %zu bytes", path, max_bytes);
-    else {
-        st = byron_json_parse(buf, n, 0, out, err);
-        if (st != BYRON_OK) byron_err_prefix(err, "%s", path);
-    }
+    char *buf = NULL;
+    size_t n = 0;
+    byron_status_t st = byron_file_read(path, max_bytes, &buf, &n, err);
+    if (st) return st;
+    st = byron_json_parse(buf, n, 0, out, err);
+    if (st != BYRON_OK) byron_err_prefix(err, "%s", path);
     free(buf);
     return st;
 }

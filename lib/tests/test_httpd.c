@@ -2,8 +2,11 @@
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 typedef struct {
     char buf[8192];
@@ -70,5 +73,30 @@ Test(httpd, serves_routes_metrics_and_errors) {
     cr_assert_eq(get(port, "/readyz", "POST", &b), 405);
     byron_httpd_free(h);
     byron_metrics_free(m);
+    curl_global_cleanup();
+}
+
+/* The server's fd tables are bounded (64), not sized by RLIMIT_NOFILE; a
+ * process with many fds open still gets its connections served: the accepted
+ * sockets' numbers are far beyond the bound. */
+Test(httpd, serves_connections_with_high_fd_numbers) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    enum { HOLD = 400 };
+    cr_assert_gt(rl.rlim_cur, HOLD + 64, "RLIMIT_NOFILE %ld", (long)rl.rlim_cur);
+    byron_err_t err = {0};
+    byron_httpd_options_t opts = {.bind_addr = "127.0.0.1", .port = 0};
+    byron_httpd_t *h = byron_httpd_new(&opts, &err);
+    int ok = 1;
+    cr_assert_eq(byron_httpd_route(h, "/readyz", ready, &ok), BYRON_OK);
+    cr_assert_eq(byron_httpd_start(h, &err), BYRON_OK, "%s", err.msg);
+    int held[HOLD];
+    for (int i = 0; i < HOLD; i++) cr_assert_geq(held[i] = open("/dev/null", O_RDONLY), 0);
+    cr_assert_gt(held[HOLD - 1], HOLD, "fd %d", held[HOLD - 1]);
+    body_t b;
+    for (int i = 0; i < 3; i++) cr_assert_eq(get(byron_httpd_port(h), "/readyz", NULL, &b), 200);
+    for (int i = 0; i < HOLD; i++) close(held[i]);
+    byron_httpd_free(h);
     curl_global_cleanup();
 }
