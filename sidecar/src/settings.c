@@ -81,6 +81,9 @@ static const option_t OPTIONS[] = {
             "request bodies held at once before 503"),
     OPT_INT("max-client-connections", "BYRON_MAX_CLIENT_CONNECTIONS", M_SERVER, max_client_conns, 1, 100000,
             256, "public-port connections from one address"),
+    OPT_INT("max-open-files", "BYRON_MAX_OPEN_FILES", M_SERVER, max_open_files, 256, 1048576, 65536,
+            "open files, connections included: the soft RLIMIT_NOFILE comes down to it (libwebsockets sizes "
+            "its tables by that limit)"),
     OPT_STR("auth-jwks-file", "BYRON_AUTH_JWKS_FILE", M_SERVER, jwks_file, NULL, "PATH",
             "token keys from this JWK Set file (a mounted Secret) instead of the issuer's"),
     OPT_INT(NULL, "BYRON_AUTH_JWKS_MIN_REFRESH_MS", M_SERVER, jwks_min_refresh_ms, 100, 3600000, 10000,

@@ -28,7 +28,7 @@ typedef struct byron_settings {
     const char *bind;           /* NULL: all interfaces */
     const char *jwks_file;      /* NULL: the issuer's keys */
     int http_port, admin_port, workers, queue, app_timeout_ms, max_attempts, state_wait_ms;
-    int rest_tcp, max_inflight_mib, max_client_conns, jwks_min_refresh_ms, stream_replicas;
+    int rest_tcp, max_inflight_mib, max_client_conns, max_open_files, jwks_min_refresh_ms, stream_replicas;
     int64_t stream_max_bytes;       /* -1: no limit */
     int log_level;                  /* byron_log_level_t */
     int print_schema;               /* --print-schema: needs only --config */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -773,6 +774,35 @@ Test(commands_it, bad_config_names_the_field, .timeout = 30) {
     cr_assert(!strstr(out, "Sanitizer") && !strstr(out, "runtime error:"), "sanitizer report:\n%s", out);
     cr_assert_not_null(strstr(out, "models[1].fields[0].type: unknown type \\\"Strin\\\""), "%s", out);
     cr_assert_not_null(strstr(out, "rc=2"), "%s", out);
+}
+
+/* The soft open-files limit of a process, from /proc/<pid>/limits (-1: unreadable). */
+static long soft_nofile(pid_t pid) {
+    char path[64], line[256];
+    long soft = -1;
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && soft < 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, "Max open files", 14) == 0) soft = strtol(line + 14, NULL, 10);
+    if (f) fclose(f);
+    return soft;
+}
+
+/* libwebsockets sizes its fd tables by the open-files limit: the sidecar
+ * brings the soft limit down to --max-open-files (never up), and serves. */
+Test(commands_it, open_files_limit_comes_down_to_the_setting, .timeout = 60) {
+    struct rlimit mine;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &mine), 0);
+    long want = mine.rlim_cur < 1000 ? (long)mine.rlim_cur : 1000;
+    const char *extra[] = {"--max-open-files", "1000", NULL};
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "nofile", NULL, extra);
+    cr_assert_eq(soft_nofile(sc.pid), want);
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"nf-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
 
 typedef struct {

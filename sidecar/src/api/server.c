@@ -1023,7 +1023,7 @@ byron_server_t *byron_server_new(byron_sidecar_t *sc, const byron_server_options
     }
     pthread_mutex_init(&srv->lock, NULL);
     srv->npeers = 4096; /* distinct client addresses with open connections; a power of two */
-    srv->nfd = 65536;
+    srv->nfd = o->max_fds ? o->max_fds : 65536;
     if (!(srv->peers = calloc(srv->npeers, sizeof *srv->peers)) ||
         !(srv->fd_slot = calloc(srv->nfd, sizeof(int)))) {
         byron_err_set(err, BYRON_ENOMEM, "out of memory");

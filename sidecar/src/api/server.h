@@ -70,6 +70,7 @@ typedef struct byron_server_options {
     int rest_tcp;                  /* REST on the public port too (same authentication as GraphQL) */
     size_t max_inflight_bytes;     /* request bodies held at once, all clients (503 beyond); 0: 64 MiB */
     unsigned max_conns_per_client; /* public-port connections from one address (refused beyond); 0: 256 */
+    size_t max_fds; /* fd numbers tracked per client address (the open-files limit); 0: 65536 */
 } byron_server_options_t;
 
 #define BYRON_SERVER_DEFAULT_INFLIGHT_BYTES (64u << 20)
