@@ -776,18 +776,6 @@ Test(commands_it, bad_config_names_the_field, .timeout = 30) {
     cr_assert_not_null(strstr(out, "rc=2"), "%s", out);
 }
 
-/* The soft open-files limit of a process, from /proc/<pid>/limits (-1: unreadable). */
-static long soft_nofile(pid_t pid) {
-    char path[64], line[256];
-    long soft = -1;
-    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && soft < 0 && fgets(line, sizeof line, f))
-        if (strncmp(line, "Max open files", 14) == 0) soft = strtol(line + 14, NULL, 10);
-    if (f) fclose(f);
-    return soft;
-}
-
 /* libwebsockets sizes its fd tables by the open-files limit: the sidecar
  * brings the soft limit down to --max-open-files (never up), and serves. */
 Test(commands_it, open_files_limit_comes_down_to_the_setting, .timeout = 60) {
@@ -797,7 +785,9 @@ Test(commands_it, open_files_limit_comes_down_to_the_setting, .timeout = 60) {
     const char *extra[] = {"--max-open-files", "1000", NULL};
     h_sidecar_t sc;
     h_sidecar_start(&sc, "nofile", NULL, extra);
-    cr_assert_eq(soft_nofile(sc.pid), want);
+    struct rlimit its;
+    cr_assert_eq(prlimit(sc.pid, RLIMIT_NOFILE, NULL, &its), 0);
+    cr_assert_eq((long)its.rlim_cur, want);
     h_resp_t r;
     cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"nf-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
