@@ -37,7 +37,9 @@ def load(ctx, target, conc, secs, url=None, workload="update", rate=0, tag=None)
     ctx.log("  %-8s %-12s c=%-3d rate=%-6d %8.0f ops/s p50 %6.2f p99 %7.2f ms errors %d %s" % (
         target, workload, conc, rate, r["ops"], r["p50"], r["p99"], r["errors"],
         r["errors_by_status"] or ""))
-    if r["errors"]:  # a figure of refused or failed commands measures nothing: the run fails
+    # A figure of refused or failed commands measures nothing: more than 1 % of
+    # them failing (or none succeeding) fails the run; fewer are in the log.
+    if r["errors"] and (r["ops"] <= 0 or r["errors"] > 0.01 * (r["ops"] * secs + r["errors"])):
         raise RuntimeError("bench_sidecar_commands %s: %d errors %s" % (" ".join(argv[1:]), r["errors"],
                                                                         r["errors_by_status"] or ""))
     return r

@@ -223,6 +223,10 @@ Handler.handle_event = handle_event
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: the sidecar's workers and sink lanes
+    # (8 + 8 by default) connecting at once would find it full, and a Unix
+    # socket refuses a connection it cannot queue (the call fails: 503).
+    request_queue_size = 128
 
 
 def main():
