@@ -38,7 +38,7 @@ struct byron_workqueue {
     size_t ndelayed, capdelayed;
     uint64_t base_ms, max_ms;
     int shutting_down;
-    byron_metric_t *m_depth, *m_adds, *m_retries, *m_latency;
+    byron_metric_t *m_depth, *m_unfinished, *m_adds, *m_retries, *m_latency;
     const char *labels[1];
     char *name;
 };
@@ -64,6 +64,9 @@ byron_workqueue_t *byron_workqueue_new(const byron_workqueue_options_t *o) {
         static const double lat[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60};
         q->m_depth = byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "workqueue_depth",
                                             "Current depth of the work queue.", l, NULL, 0);
+        q->m_unfinished =
+            byron_metrics_register(o->metrics, BYRON_METRIC_GAUGE, "byron_workqueue_unfinished_keys",
+                                   "Keys queued or being worked on (0: the workers are idle).", l, NULL, 0);
         q->m_adds = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "workqueue_adds_total",
                                            "Keys added to the work queue.", l, NULL, 0);
         q->m_retries = byron_metrics_register(o->metrics, BYRON_METRIC_COUNTER, "workqueue_retries_total",
@@ -100,6 +103,16 @@ void byron_workqueue_free(byron_workqueue_t *q) {
     free(q);
 }
 
+/* Both gauges change under the queue's mutex, together with what they count:
+ * a key taken by a worker moves from the depth to the processing set without
+ * leaving the unfinished count, so one scrape that reads 0 there finds the
+ * workers idle, with nothing half-done. */
+static void gauges_locked(byron_workqueue_t *q) {
+    if (q->m_depth) byron_metric_set(q->m_depth, q->labels, (double)q->len);
+    if (q->m_unfinished)
+        byron_metric_set(q->m_unfinished, q->labels, (double)(q->len + byron_strmap_len(q->processing)));
+}
+
 static void push_locked(byron_workqueue_t *q, const char *key) {
     node_t *n = malloc(sizeof(*n));
     if (!n) return;
@@ -111,7 +124,7 @@ static void push_locked(byron_workqueue_t *q, const char *key) {
         q->head = n;
     q->tail = n;
     q->len++;
-    if (q->m_depth) byron_metric_set(q->m_depth, q->labels, (double)q->len);
+    gauges_locked(q);
     pthread_cond_signal(&q->cv);
 }
 
@@ -234,7 +247,7 @@ char *byron_workqueue_get(byron_workqueue_t *q) {
                              (double)((uint64_t)byron_clock_mono_ms() - *added) / 1000.0);
     byron_strmap_del(q->dirty, key);
     byron_strmap_set(q->processing, key, (void *)1);
-    if (q->m_depth) byron_metric_set(q->m_depth, q->labels, (double)q->len);
+    gauges_locked(q);
     pthread_mutex_unlock(&q->mu);
     return key;
 }
@@ -242,7 +255,10 @@ char *byron_workqueue_get(byron_workqueue_t *q) {
 void byron_workqueue_done(byron_workqueue_t *q, const char *key) {
     pthread_mutex_lock(&q->mu);
     byron_strmap_del(q->processing, key);
-    if (byron_strmap_has(q->dirty, key) && !q->shutting_down) push_locked(q, key);
+    if (byron_strmap_has(q->dirty, key) && !q->shutting_down)
+        push_locked(q, key);
+    else
+        gauges_locked(q);
     pthread_mutex_unlock(&q->mu);
 }
 

@@ -271,6 +271,18 @@ static void wait_reconciles(op_t *op, double after, long timeout_ms, const char 
     }
 }
 
+/* Wait until no key is queued or being reconciled: a status the test can
+ * read may belong to a reconcile that has not yet counted its own write or
+ * its end. (Keys waiting out a delay — a resync, a backoff — are not counted.) */
+static void wait_idle(op_t *op, long timeout_ms) {
+    long long deadline = byron_test_now_ms() + timeout_ms;
+    for (;;) {
+        if (metric(op, "byron_workqueue_unfinished_keys{name=\"byroncomponent\"}") == 0) return;
+        cr_assert_lt(byron_test_now_ms(), deadline, "the operator did not go idle (see %s)", op->log);
+        sleep_ms(20);
+    }
+}
+
 static const char *BC_JSON =
     "{\"apiVersion\":\"byron.io/v1alpha1\",\"kind\":\"ByronComponent\",\"metadata\":{\"name\":\"%s\"},"
     "\"spec\":{\"models\":[{\"name\":\"Order\",\"fields\":[{\"name\":\"customer\",\"type\":\"String\"}]}],"
@@ -349,6 +361,7 @@ static op_t operator_with_component(const char *name, const char *const *extra) 
     create_bc(name);
     wait_children(name, 20000);
     json_object_put(wait_bc(name, has_status, 20000, "status"));
+    wait_idle(&op, 20000);
     return op;
 }
 
@@ -402,6 +415,7 @@ Test(operator, create_makes_every_child_with_owner_references_and_status) {
      * when changed). A label on a child (its applied hash unchanged) makes the
      * operator reconcile the component once more; its write requests are
      * counted (a server-side apply that changes nothing keeps resourceVersions). */
+    wait_idle(&op, 20000);
     double w0 = writes(&op), r0 = reconciles(&op);
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/orders-config", ns);
@@ -851,9 +865,11 @@ Test(operator, deleted_component_leaves_children_to_the_garbage_collector) {
     json_object_put(bc);
     snprintf(path, sizeof path, "/apis/byron.io/v1alpha1/namespaces/%s/byroncomponents/gone", ns);
     byron_err_t err = {0};
+    wait_idle(&op, 20000); /* the reconcile that wrote the status has counted its writes */
     double w0 = writes(&op), r0 = reconciles(&op);
     cr_assert_eq(kdo("DELETE", path, NULL, NULL, &err), BYRON_OK, "%s", err.msg);
     wait_reconciles(&op, r0, 20000, "of the deletion");
+    wait_idle(&op, 20000);
     /* No garbage collector runs here: the children stay, each pointing at the
      * deleted owner so the real cluster's collector removes them; the operator
      * neither recreates nor touches them (it wrote nothing). */
@@ -1110,10 +1126,10 @@ Test(operator, resync_reverts_drift_in_a_child) {
         kdo("PATCH", path, "application/merge-patch+json", "{\"data\":{\"component.json\":\"{}\"}}", &err),
         BYRON_OK, "%s", err.msg);
     wait_config_reverted(15000);
+    /* Idle: the reverting reconcile, with its event and status, is done
+     * writing and has counted its requests. */
+    wait_idle(&op, 20000);
     cr_assert_geq(applies(&op), p0 + 1, "reverted without an apply?");
-    /* One more reconcile finished: the reverting one, with its event and
-     * status, is done writing. */
-    wait_reconciles(&op, reconciles(&op), 20000, "after the revert");
     json_object *cm = get_child(5, "drift");
     char rv[32];
     snprintf(rv, sizeof rv, "%s", s_at(cm, "metadata|resourceVersion"));

@@ -207,3 +207,44 @@ Test(workqueue, never_two_workers_on_one_key) {
     byron_workqueue_free(q);
     byron_metrics_free(m);
 }
+
+static double gauge(byron_metrics_t *m, const char *series) {
+    size_t len;
+    char *text = byron_metrics_render(m, &len);
+    const char *p = strstr(text, series);
+    double v = p ? strtod(p + strlen(series), NULL) : -1;
+    free(text);
+    return v;
+}
+
+/* The unfinished count is what a caller waits on for "idle": a key a worker
+ * took stays in it until done, and one added again meanwhile is counted once. */
+Test(workqueue, unfinished_keys_count_queued_and_taken_until_done) {
+    static const char U[] = "byron_workqueue_unfinished_keys{name=\"t\"}",
+                      D[] = "workqueue_depth{name=\"t\"}";
+    byron_metrics_t *m = byron_metrics_new();
+    byron_workqueue_options_t o = {.name = "t", .metrics = m};
+    byron_workqueue_t *q = byron_workqueue_new(&o);
+    byron_workqueue_add(q, "a");
+    byron_workqueue_add(q, "b");
+    cr_assert_eq(gauge(m, U), 2);
+    char *a = byron_workqueue_get(q);
+    cr_assert_str_eq(a, "a");
+    cr_assert_eq(gauge(m, D), 1);
+    cr_assert_eq(gauge(m, U), 2, "a taken key is still unfinished");
+    byron_workqueue_add(q, "a"); /* waits for the worker's done */
+    cr_assert_eq(gauge(m, U), 2);
+    byron_workqueue_done(q, a);
+    cr_assert_eq(gauge(m, D), 2, "a was queued again at done");
+    cr_assert_eq(gauge(m, U), 2);
+    free(a);
+    for (int i = 0; i < 2; i++) {
+        char *k = byron_workqueue_get(q);
+        byron_workqueue_done(q, k);
+        free(k);
+    }
+    cr_assert_eq(gauge(m, U), 0);
+    cr_assert_eq(gauge(m, D), 0);
+    byron_workqueue_free(q);
+    byron_metrics_free(m);
+}
