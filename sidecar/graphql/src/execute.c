@@ -32,6 +32,19 @@ typedef struct groups {
     size_t n, cap;
 } groups_t;
 
+/* The response path of the field being executed: a key, or an index into a
+ * list (key NULL). Kept as a stack of borrowed keys — the document outlives
+ * the execution — and made into JSON only for an error. */
+typedef struct path_seg {
+    const char *key;
+    int32_t index;
+} path_seg_t;
+
+typedef struct path {
+    path_seg_t *seg;
+    size_t n, cap;
+} path_t;
+
 typedef struct exec {
     const byron_graphql_schema_t *s;
     const byron_graphql_document_t *doc;
@@ -40,7 +53,7 @@ typedef struct exec {
     byron_graphql_resolve_fn resolve;
     void *ctx;
     json_object *errors;
-    json_object *path;
+    path_t path;
     int64_t deadline; /* byron_clock_mono_ms() at which execution stops */
     bool has_deadline, deadline_hit, deadline_reported;
     json_object *event;   /* subscription event mode: the root field's value */
@@ -162,6 +175,26 @@ static int collect_fields(exec_t *ex, const byron_graphql_type_t *type, const gq
     return 0;
 }
 
+static int path_push(path_t *p, const char *key, int32_t index) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        path_seg_t *ns = realloc(p->seg, cap * sizeof(*ns));
+        if (ns == NULL) return -1;
+        p->seg = ns;
+        p->cap = cap;
+    }
+    p->seg[p->n++] = (path_seg_t){key, index};
+    return 0;
+}
+
+static json_object *path_json(const path_t *p) {
+    json_object *a = json_object_new_array_ext((int)p->n);
+    for (size_t i = 0; i < p->n; i++)
+        json_object_array_add(a, p->seg[i].key ? json_object_new_string(p->seg[i].key)
+                                               : json_object_new_int(p->seg[i].index));
+    return a;
+}
+
 static void field_error(exec_t *ex, const group_t *g, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -173,9 +206,7 @@ static void field_error(exec_t *ex, const group_t *g, const char *code, const ch
     va_end(ap);
     json_object *e = gql_error_new(NULL, code, "%s", msg);
     for (size_t i = 0; g && i < g->n; i++) gql_error_add_loc(e, &g->fields[i]->loc);
-    json_object *path = NULL;
-    json_object_deep_copy(ex->path, &path, NULL);
-    json_object_object_add(e, "path", path);
+    json_object_object_add(e, "path", path_json(&ex->path));
     json_object_array_add(ex->errors, e);
 }
 
@@ -199,6 +230,9 @@ typedef struct cur {
     const byron_graphql_type_t *parent;
     const byron_graphql_field_t *field;
     const group_t *g;
+    /* The sub-selections of g, collected once for all the objects of a list
+     * (they depend on the type, the selections and the variables only). */
+    groups_t *memo;
 } cur_t;
 
 /* A value as JSON ("x" quoted), for error messages, as graphql-js shows it.
@@ -232,7 +266,7 @@ static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_
                 snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", repr(raw));
                 return -1;
             }
-            *out = json_object_new_int((int32_t)(jt == json_type_int ? i : (int64_t)d));
+            *out = jt == json_type_int ? json_object_get(raw) : json_object_new_int((int32_t)d);
             return 0;
         }
         snprintf(err, errlen, "Int cannot represent non-integer value: %s", repr(raw));
@@ -296,18 +330,28 @@ static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t
                         c->field->name);
             return -1;
         }
-        json_object *arr = json_object_new_array();
         size_t n = json_object_array_length(raw);
-        for (size_t i = 0; i < n; i++) {
-            json_object_array_add(ex->path, json_object_new_int((int32_t)i));
+        json_object *arr = json_object_new_array_ext((int)n);
+        groups_t memo = {0};
+        cur_t ci = *c;
+        if (!ci.memo) ci.memo = &memo;
+        int r = 0;
+        for (size_t i = 0; i < n && r == 0; i++) {
             json_object *item = NULL;
-            int r = complete_value(ex, c, type->of, json_object_array_get_idx(raw, i), &item);
-            json_object_array_del_idx(ex->path, json_object_array_length(ex->path) - 1, 1);
-            if (r < 0 && type->of->kind == BYRON_GRAPHQL_NON_NULL) {
-                json_object_put(arr);
-                return -1;
+            if (path_push(&ex->path, NULL, (int32_t)i) < 0) {
+                field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+                r = -1;
+                break;
             }
-            json_object_array_add(arr, item);
+            r = complete_value(ex, &ci, type->of, json_object_array_get_idx(raw, i), &item);
+            ex->path.n--;
+            if (r < 0 && type->of->kind != BYRON_GRAPHQL_NON_NULL) r = 0; /* a null item */
+            if (r == 0) json_object_array_add(arr, item);
+        }
+        groups_free(&memo);
+        if (r < 0) {
+            json_object_put(arr);
+            return -1;
         }
         *out = arr;
         return 0;
@@ -327,18 +371,21 @@ static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t
                     c->field->name, type->name);
         return -1;
     }
-    groups_t gs = {0};
-    visited_t vis = {0};
-    for (size_t i = 0; i < c->g->n; i++)
-        if (collect_fields(ex, type, c->g->fields[i]->selections, &gs, &vis) < 0) {
-            groups_free(&gs);
-            free(vis.names);
-            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-            return -1;
-        }
-    free(vis.names);
-    int r = execute_fields(ex, type, raw, &gs, out);
-    groups_free(&gs);
+    groups_t own = {0};
+    groups_t *gs = c->memo ? c->memo : &own;
+    if (gs->n == 0) { /* not collected yet (or nothing to collect: collecting again is harmless) */
+        visited_t vis = {0};
+        for (size_t i = 0; i < c->g->n; i++)
+            if (collect_fields(ex, type, c->g->fields[i]->selections, gs, &vis) < 0) {
+                groups_free(gs);
+                free(vis.names);
+                field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+                return -1;
+            }
+        free(vis.names);
+    }
+    int r = execute_fields(ex, type, raw, gs, out);
+    groups_free(&own);
     return r;
 }
 
@@ -353,7 +400,7 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     }
     const byron_graphql_field_t *f = gql_field_def(ex->s, type, first->name);
     if (f == NULL) return 1;
-    cur_t c = {type, f, g};
+    cur_t c = {type, f, g, NULL};
     int64_t remaining;
     if (past_deadline(ex, &remaining)) {
         /* One error is enough; later fields just come back null. */
@@ -392,7 +439,6 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
             .return_type = f->type,
             .meta = f->meta,
             .field_udata = f->udata,
-            .path = ex->path,
             .variables = ex->vars,
             .operation = ex->op->operation,
             .deadline_remaining_ms = remaining,
@@ -424,10 +470,15 @@ static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_obj
     json_object *obj = json_object_new_object();
     for (size_t i = 0; i < gs->n; i++) {
         const group_t *g = &gs->g[i];
-        json_object_array_add(ex->path, json_object_new_string(g->key));
         json_object *v = NULL;
-        int r = execute_field(ex, type, parent, g, &v);
-        json_object_array_del_idx(ex->path, json_object_array_length(ex->path) - 1, 1);
+        int r;
+        if (path_push(&ex->path, g->key, 0) < 0) {
+            field_error(ex, g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+            r = -1;
+        } else {
+            r = execute_field(ex, type, parent, g, &v);
+            ex->path.n--;
+        }
         if (r == 1) continue;
         if (r < 0) {
             const byron_graphql_field_t *f = gql_field_def(ex->s, type, g->fields[0]->name);
@@ -437,7 +488,7 @@ static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_obj
                 return -1;
             }
         }
-        json_object_object_add(obj, g->key, v);
+        json_object_object_add_ex(obj, g->key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW); /* keys are grouped */
     }
     *out = obj;
     return 0;
@@ -533,7 +584,6 @@ static byron_status_t prepare(exec_t *ex, const byron_graphql_schema_t *s,
     ex->ctx = req->ctx;
     ex->authorize = req->authorize;
     ex->errors = json_object_new_array();
-    ex->path = json_object_new_array();
     if (req->document == NULL) {
         gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "No document given.");
         return BYRON_EINVAL;
@@ -637,7 +687,7 @@ static byron_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt
 static void exec_cleanup(exec_t *ex) {
     json_object_put(ex->no_args);
     json_object_put(ex->errors);
-    json_object_put(ex->path);
+    free(ex->path.seg);
     json_object_put(ex->vars);
 }
 

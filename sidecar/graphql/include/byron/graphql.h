@@ -141,7 +141,6 @@ typedef struct byron_graphql_resolve_info {
     const byron_graphql_type_t *return_type;
     const void *meta;       /* byron_graphql_field_set_meta()'s copy, or NULL */
     void *field_udata;      /* from byron_graphql_schema_set_resolver() */
-    json_object *path;      /* borrowed, valid during the call: the response path */
     json_object *variables; /* borrowed: coerced variable values */
     byron_graphql_operation_kind_t operation;
     /* Milliseconds left before the execution deadline (-1: none). The
