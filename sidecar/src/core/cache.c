@@ -154,6 +154,11 @@ static json_object *doc_to_json(const bson_t *doc) {
     return obj;
 }
 
+/* The one answer for a document that does not read back (cache.h). */
+static byron_status_t unreadable(const char *coll_name, const char *id, byron_err_t *err) {
+    return byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", coll_name, id);
+}
+
 static const byron_model_t *model_or_err(byron_cache_t *cache, const char *name, byron_err_t *err) {
     const byron_model_t *m = byron_component_model(cache->comp, name);
     if (!m) byron_err_set(err, BYRON_EINVAL, "unknown model \"%.64s\"", name);
@@ -175,8 +180,7 @@ byron_status_t byron_cache_read_doc(mongoc_client_t *cl, const char *database, i
     bson_error_t be;
     byron_status_t st = BYRON_OK;
     if (mongoc_cursor_next(cur, &doc)) {
-        if (!(*out = doc_to_json(doc)))
-            st = byron_err_set(err, BYRON_EIO, "cache: unreadable document %s/%s", coll_name, id);
+        if (!(*out = doc_to_json(doc))) st = unreadable(coll_name, id, err);
     } else if (mongoc_cursor_error(cur, &be)) {
         st = byron_cache_error(&be, "read", err);
     } else {
@@ -367,21 +371,28 @@ static byron_status_t find_json(byron_cache_t *cache, const char *coll_name, con
     json_object *arr = json_object_new_array();
     const bson_t *doc;
     bson_error_t be;
+    byron_status_t st = BYRON_OK;
     int n = 0;
     if (more) *more = 0;
-    while (mongoc_cursor_next(cur, &doc)) {
+    while (st == BYRON_OK && mongoc_cursor_next(cur, &doc)) {
         if (max_items >= 0 && n == max_items) {
             if (more) *more = 1; /* the one extra document fetched answers "is there more?" */
             break;
         }
         json_object *o = doc_to_json(doc);
-        if (o) {
-            json_object_array_add(arr, o);
-            n++;
+        if (!o) { /* not skipped: a page would silently miss it, and its cursor with it */
+            bson_iter_t it;
+            st = unreadable(coll_name,
+                            bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                                ? bson_iter_utf8(&it, NULL)
+                                : "(an id that is not a string)",
+                            err);
+            break;
         }
+        json_object_array_add(arr, o);
+        n++;
     }
-    byron_status_t st = BYRON_OK;
-    if (mongoc_cursor_error(cur, &be)) st = byron_cache_error(&be, "query", err);
+    if (st == BYRON_OK && mongoc_cursor_error(cur, &be)) st = byron_cache_error(&be, "query", err);
     mongoc_cursor_destroy(cur);
     mongoc_collection_destroy(coll);
     mongoc_client_pool_push(cache->pool, cl);

@@ -198,16 +198,17 @@ void byron_cache_page_cleanup(byron_cache_page_t *page);
  * objects, converted by byron_json_bson_new (the BSON libbson makes of their
  * text, without the text). Appends each document, `_id` renamed `id`, to
  * *items (a new array, caller puts). BYRON_EINVAL when they do not convert;
- * BYRON_EUNAVAILABLE when the cache is unreachable. */
+ * BYRON_EUNAVAILABLE when the cache is unreachable; BYRON_EIO when a
+ * document is unreadable (as byron_cache_read_doc: never skipped). */
 byron_status_t byron_cache_find(byron_cache_t *cache, const char *model, json_object *filter,
                                 json_object *opts, json_object **items, byron_err_t *err);
 
 /* The find byron_cache_find runs for {"_id": {"$eq": id}} with {"limit": 1}
  * and, when max_time_ms >= 0, {"maxTimeMS": max_time_ms} — built as BSON
  * directly, without the JSON text. *out: the document as byron_cache_find
- * gives it (caller puts), NULL when absent (or unreadable, as a find skips
- * it). BYRON_EINVAL for an unknown model or an invalid id;
- * BYRON_EUNAVAILABLE when the cache is unreachable. */
+ * gives it (caller puts), NULL when absent. BYRON_EINVAL for an unknown model
+ * or an invalid id; BYRON_EUNAVAILABLE when the cache is unreachable;
+ * BYRON_EIO for an unreadable document, as byron_cache_read_doc. */
 byron_status_t byron_cache_find_id(byron_cache_t *cache, const char *model, const char *id,
                                    int64_t max_time_ms, json_object **out, byron_err_t *err);
 
