@@ -176,7 +176,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
-    ap.add_argument("--before", help="a byron-sidecar binary to compare with (commands: issue 10, commit 3466946; cache: any)")
+    ap.add_argument("--before", help="a byron-sidecar binary to compare with (commands: issue 10, commit 3466946; cache: any; graphql: the bench_graphql_engine beside it)")
     ap.add_argument("--seconds", type=int, default=0)
     ap.add_argument("--out")
     ap.add_argument("--build")

@@ -19,6 +19,7 @@ import random
 import re
 import subprocess
 import time
+from pathlib import Path
 
 from lib import CACHE, ROOT, combine, free_port, http_post_json, interleaved, rss_kib, row, wait_until
 
@@ -51,13 +52,25 @@ end
 """
 
 
+def before_engine(ctx):
+    """The engine server of the --before build: beside its byron-sidecar (same build directory)."""
+    if not ctx.before:
+        return None
+    p = Path(ctx.before).resolve().parent / "bench_graphql_engine"
+    if not p.is_file():
+        raise RuntimeError("--before: no bench_graphql_engine beside %s" % ctx.before)
+    return p
+
+
 def servers(ctx, sdl):
     node = CACHE / "peers/node/node_modules"
     peers = ROOT / "bench/peers/node"
     env = {"NODE_PATH": str(node), "NODE_ENV": "production"}
-    return [
-        ("Byron", [str(ctx.bin("bench_graphql_engine")), "--config", str(ROOT / "bench/graphql/shop.json"),
-                   "--orders", str(ORDERS), "--port"], {}),
+    engine = lambda binary: [str(binary), "--config", str(ROOT / "bench/graphql/shop.json"), "--orders", str(ORDERS),
+                             "--port"]
+    before = before_engine(ctx)
+    return [("Byron", engine(ctx.bin("bench_graphql_engine")), {})] + \
+        ([("Byron (before)", engine(before), {})] if before else []) + [
         ("graphql-js", ["node", str(peers / "graphql-js.cjs"), "--schema", str(sdl), "--orders", str(ORDERS),
                         "--port"], env),
         ("mercurius-jit", ["node", str(peers / "mercurius.cjs"), "--schema", str(sdl), "--orders", str(ORDERS),
@@ -150,6 +163,10 @@ def run(ctx):
         for peer in ("graphql-js", "mercurius-jit", "async-graphql"):
             ref = dict(results[(peer, q)], rss=rss[peer])
             rows.append(row("graphql", "%s vs %s" % (q, peer), b, ref, peer, unit="req/s"))
+        if "Byron (before)" in ports:
+            ref = dict(results[("Byron (before)", q)], rss=rss["Byron (before)"])
+            rows.append(row("before/after", "graphql %s: this build vs the --before build" % q, b, ref,
+                            "--before", unit="req/s"))
     return rows, {}, {"rss_kib": rss}
 
 
