@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,14 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("BYRON_CACHE", Path.home() / ".cache" / "byron"))
+sys.path.insert(0, str(ROOT / "sidecar/tests"))
+from graphql_clients_it import free_port  # noqa: E402,F401  (re-exported to the benchmarks)
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get(url, timeout=2.0):

@@ -44,10 +44,20 @@ def env_file(path):
     return out
 
 
+_recent_ports = []
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one of the last 64 handed out: a port
+    closed again is free again, so two picks in a row (a server's port and
+    its admin port) can repeat. The Python tests and benchmarks share this one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _recent_ports:
+            _recent_ports[:] = (_recent_ports + [port])[-64:]
+            return port
 
 
 def node_modules():

@@ -61,7 +61,7 @@ int byron_testenv_ctl(const char *verb, const char *server) {
 
 long long byron_test_now_ms(void) { return byron_clock_mono_ms(); }
 
-int byron_test_free_port(void) {
+static int pick_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0, "socket");
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -71,4 +71,19 @@ int byron_test_free_port(void) {
     close(fd);
     cr_assert(ok, "no free loopback port");
     return ntohs(a.sin_port);
+}
+
+/* A port closed again is free again: two picks in a row (a server's port and
+ * its admin port) can be the same one. The last ports handed out are not
+ * handed out again. (Test thread only.) */
+int byron_test_free_port(void) {
+    static int recent[64];
+    static size_t next;
+    for (;;) {
+        int port = pick_port(), seen = 0;
+        for (size_t i = 0; i < sizeof recent / sizeof recent[0]; i++) seen |= recent[i] == port;
+        if (seen) continue;
+        recent[next++ % (sizeof recent / sizeof recent[0])] = port;
+        return port;
+    }
 }
