@@ -122,6 +122,13 @@ double h_sink_outcome(int port, const char *outcome) {
     return v;
 }
 
+double h_sink_outcome_wait(int port, const char *outcome, double at_least, long timeout_ms) {
+    int64_t deadline = h_mono_ms() + timeout_ms;
+    double v;
+    while ((v = h_sink_outcome(port, outcome)) < at_least && h_mono_ms() < deadline) h_sleep_ms(50);
+    return v;
+}
+
 double h_metric_value(int port, const char *name) {
     h_resp_t r;
     double v = -1;

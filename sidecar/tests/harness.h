@@ -77,6 +77,10 @@ void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Sum of byron_sink_events_total over event types for one outcome, from the
  * sidecar's /metrics on port (its admin port). */
 double h_sink_outcome(int port, const char *outcome);
+/* h_sink_outcome once it reaches at_least, or at the deadline (timeout_ms),
+ * whatever it is then. A sink counts an event after its ack, so after what
+ * the event wrote is visible: read a count only through this. */
+double h_sink_outcome_wait(int port, const char *outcome, double at_least, long timeout_ms);
 /* Whether the sidecar's /metrics on port (its admin port) has exactly this line
  * ("name value" or "name{labels} value"). */
 int h_metric_is(int port, const char *line);

@@ -476,7 +476,7 @@ Test(consistency_it, oversized_poison_is_dead_lettered_by_reference, .timeout = 
     cr_assert_eq(json_object_get_int64(jget(b, "sequence")), (int64_t)seq);
     cr_assert_not_null(strstr(json_object_get_string(jget(b, "error")), "junk"), "%s", byron_json_compact(b));
     json_object_put(dl);
-    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 1);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "dead_lettered", 1, 30000), 1);
     cr_assert_eq(h_sidecar_stop(&api), 0);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
 }

@@ -289,7 +289,8 @@ Test(rebuild_it, a_rebuild_under_load_switches_with_no_failed_command_and_no_par
     cr_assert_eq(documents(db, "_g1_Order"), 100 + atomic_load(&l.created));
     cr_assert(!collection_exists(db, "Order"), "generation 0's Order collection is still there");
     cr_assert(!collection_exists(db, "_byron_sink"), "generation 0's _byron_sink is still there");
-    cr_assert(h_sink_outcome(k2.admin, "projected") >= 200, "the rebuild projected the seed's events again");
+    cr_assert(h_sink_outcome_wait(k2.admin, "projected", 200, 30000) >= 200,
+              "the rebuild projected the seed's events again");
     /* The forged event failed again in the rebuild; its dead letter was not stored a second time. */
     cr_assert(h_file_contains(k2.log, "the event's dead letter is already stored"), "see %s", k2.log);
     cr_assert_eq(dead_letters(api.stream), 1);

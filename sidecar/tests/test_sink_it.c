@@ -260,7 +260,7 @@ Test(sink_it, burst_converges_to_the_fold_of_the_log, .timeout = 180) {
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
     run_bursts(&api, 4, 100, 15, 1);
     converge(api.stream, k.port, 0, 30000);
-    cr_assert_gt(h_sink_outcome(k.admin, "projected"), 399);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 400, 30000), 400);
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     /* Read-your-writes: the answer waits for the sink. */
     h_resp_t r;
@@ -420,7 +420,7 @@ Test(sink_it, updates_without_an_app_project_without_a_read, .timeout = 120) {
                   "%s", r.body);
         h_resp_free(&r);
     }
-    cr_assert_eq(h_sink_outcome(k.admin, "projected"), 21);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 21, 30000), 21, "see %s", k.log);
     cr_assert_eq(h_metric_value(k.admin, "byron_sink_cache_reads_total"), reads,
                  "20 updates read the cache: see %s", k.log);
     cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/w-1", NULL, 2000, &r), 0);
@@ -442,9 +442,8 @@ Test(sink_it, updates_without_an_app_project_without_a_read, .timeout = 120) {
     cr_assert(h_file_contains(k.log, "\"point\":\"after-own-write\""), "see %s", k.log);
     char *fast_env[] = {"BYRON_SINK_ACK_WAIT_MS=1000", NULL};
     h_sink_start(&k, api.config, 0, fast_env, NULL, NULL);
-    int64_t deadline = h_mono_ms() + 30000;
-    while (h_mono_ms() < deadline && h_sink_outcome(k.admin, "skipped") < 1) h_sleep_ms(50);
-    cr_assert_eq(h_sink_outcome(k.admin, "skipped"), 1, "the redelivery was not skipped; see %s", k.log);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "skipped", 1, 30000), 1,
+                 "the redelivery was not skipped; see %s", k.log);
     cr_assert_eq(h_sink_outcome(k.admin, "projected"), 0);
     cr_assert_eq(h_http(NULL, api.port, "GET", "/v1/cache/Order/w-1", NULL, 2000, &r), 0);
     cr_assert_eq(json_object_get_int64(json_object_object_get(r.json, "version")), 22, "%s", r.body);
@@ -486,10 +485,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
      */
     delete_durables(api.stream, 8);
     h_sink_start(&k, api.config, 0, NULL, NULL, NULL);
-    int64_t deadline = byron_test_now_ms() + 30000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "skipped") < (double)nevents)
-        byron_test_sleep_ms(50);
-    cr_assert_eq(h_sink_outcome(k.admin, "skipped"), (double)nevents);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "skipped", (double)nevents, 30000), (double)nevents);
     cr_assert_eq(h_sink_outcome(k.admin, "projected"), 0);
     json_object *after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "replay changed the cache: %s", diff(before, after));
@@ -502,7 +498,7 @@ Test(sink_it, redelivery_and_replay_do_not_double_apply, .timeout = 180) {
     while (!h_metric_is(k.admin, "byron_cache_generation 1") && byron_test_now_ms() < switch_deadline)
         byron_test_sleep_ms(50);
     cr_assert(h_metric_is(k.admin, "byron_cache_generation 1"), "the rebuild did not switch: see %s", k.log);
-    cr_assert_eq(h_sink_outcome(k.admin, "projected"), (double)nevents);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", (double)nevents, 30000), (double)nevents);
     converge(api.stream, k.port, 0, 30000);
     after = cache_dump(k.port, ORDER_MODELS);
     cr_assert_str_empty(diff(before, after), "rebuild differs: %s", diff(before, after));
@@ -550,10 +546,7 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
     /* The poison event lands in the DLQ with its error, after 3 deliveries. */
     char dlq[256];
     snprintf(dlq, sizeof dlq, "%s_DLQ", api.stream);
-    int64_t deadline = byron_test_now_ms() + 30000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "dead_lettered") < 1)
-        byron_test_sleep_ms(50);
-    cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 1);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "dead_lettered", 1, 30000), 1);
     json_object *d = h_stream_events(dlq, NULL);
     cr_assert_eq(json_object_array_length(d), 1);
     json_object *m = json_object_object_get(json_object_array_get_idx(d, 0), "event");
@@ -564,7 +557,7 @@ Test(sink_it, poison_event_is_dead_lettered_and_later_events_projected, .timeout
         json_object_get_string(json_object_object_get(json_object_object_get(m, "event"), "subject")), "p-1");
     json_object_put(d);
     /* Later events are projected: the custom one through the app's handler. */
-    deadline = byron_test_now_ms() + 20000;
+    int64_t deadline = byron_test_now_ms() + 20000;
     for (;;) {
         json_object *o = NULL;
         char path[80];
@@ -662,9 +655,7 @@ Test(sink_it, subscriptions_cross_components_and_survive_the_other_being_away, .
         byron_test_sleep_ms(100);
     }
     /* The update is not listed: consumed and counted, not handed to the app. */
-    deadline = byron_test_now_ms() + 10000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(b.admin, "filtered") < 1) byron_test_sleep_ms(50);
-    cr_assert_geq(h_sink_outcome(b.admin, "filtered"), 1);
+    cr_assert_geq(h_sink_outcome_wait(b.admin, "filtered", 1, 10000), 1);
     /* A goes away entirely (NATS keeps its stream): B keeps serving and stays ready. */
     h_sidecar_stop(&a);
     cr_assert(h_ready(b.admin));
@@ -704,9 +695,7 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     h_resp_t r;
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"d-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
-    int64_t deadline = byron_test_now_ms() + 20000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1)
-        byron_test_sleep_ms(50);
+    cr_assert_geq(h_sink_outcome_wait(k.admin, "projected", 1, 20000), 1, "the sink projected nothing");
     kill(k.app_pid, SIGKILL);
     h_wait_exit(k.app_pid, 5000);
     k.app_pid = 0;
@@ -714,12 +703,11 @@ Test(sink_it, app_down_is_retried_not_dead_lettered, .timeout = 120) {
     cr_assert_eq(h_command(&api, "shipOrder", "{\"id\":\"d-1\",\"input\":{\"carrier\":\"ups\"}}", &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     h_resp_free(&r);
-    deadline = byron_test_now_ms() + 20000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "failed") < 4) byron_test_sleep_ms(50);
-    cr_assert_geq(h_sink_outcome(k.admin, "failed"), 4, "the event was not retried while the app was away");
+    cr_assert_geq(h_sink_outcome_wait(k.admin, "failed", 4, 20000), 4,
+                  "the event was not retried while the app was away");
     cr_assert_eq(h_sink_outcome(k.admin, "dead_lettered"), 0);
     h_app_start(&k, 1, app_env);
-    deadline = byron_test_now_ms() + 20000;
+    int64_t deadline = byron_test_now_ms() + 20000;
     for (;;) {
         cr_assert_eq(h_http(NULL, k.port, "GET", "/v1/cache/Order/d-1", NULL, 2000, &r), 0);
         int ok = r.json && json_object_get_int(json_object_object_get(r.json, "version")) == 2 &&
@@ -778,10 +766,7 @@ Test(sink_it, each_sidecar_process_has_one_nats_connection, .timeout = 120) {
     h_resp_t r;
     cr_assert_eq(h_command(&api, "createOrder", "{\"id\":\"c-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
     h_resp_free(&r);
-    int64_t deadline = byron_test_now_ms() + 20000;
-    while (byron_test_now_ms() < deadline && h_sink_outcome(k.admin, "projected") < 1)
-        byron_test_sleep_ms(50);
-    cr_assert_geq(h_sink_outcome(k.admin, "projected"), 1, "the sink projected nothing");
+    cr_assert_geq(h_sink_outcome_wait(k.admin, "projected", 1, 20000), 1, "the sink projected nothing");
     char names[1024];
     int n = component_connections(api.component, names, sizeof names);
     cr_assert_eq(n, 2, "%d NATS connections for an api and a sink process, not 2: %s", n, names);
