@@ -387,6 +387,21 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     cr_assert_fail("sidecar not ready within 15 s; see %s", sc->log);
 }
 
+void h_sidecar_app_restart(h_sidecar_t *sc, char *const *app_env) {
+    app_stop(&sc->app_pid, sc->app_log);
+    sc->app_pid = app_spawn(1, sc->app_sock, sc->sock, sc->app_log, app_env);
+    int64_t deadline = h_mono_ms() + 20000;
+    for (;;) {
+        h_resp_t r;
+        int up = h_http(sc->app_sock, 0, "GET", "/v1/health", NULL, 1000, &r) == 0 && r.status == 200;
+        h_resp_free(&r);
+        if (up) return;
+        cr_assert_lt(h_mono_ms(), deadline, "the app did not answer /v1/health within 20 s; see %s",
+                     sc->app_log);
+        h_sleep_ms(50);
+    }
+}
+
 int h_sidecar_stop(h_sidecar_t *sc) {
     int rc = -1;
     if (sc->pid > 0) {

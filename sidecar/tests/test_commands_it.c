@@ -272,6 +272,76 @@ Test(commands_it, a_missing_before_hook_needs_no_state_until_it_appears, .timeou
     cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
 
+/* The reference app's counters (/v1/stats; the app on app_sock): calls of
+ * before and after hooks, every POST from the sidecar, reads of GET /v1/hooks. */
+static void app_calls_are(const char *app_sock, int64_t before, int64_t after, int64_t posts, int64_t reads) {
+    h_resp_t r;
+    cr_assert_eq(h_http(app_sock, 0, "GET", "/v1/stats", NULL, 2000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(jint(r.json, "before"), before, "%s", r.body);
+    cr_assert_eq(jint(r.json, "after"), after, "%s", r.body);
+    cr_assert_eq(jint(r.json, "posts"), posts, "%s", r.body);
+    cr_assert_eq(jint(r.json, "hooksRead"), reads, "%s", r.body);
+    h_resp_free(&r);
+}
+
+static void create_order(h_sidecar_t *sc, const char *id, const char *extra, long status) {
+    char body[256];
+    h_resp_t r;
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"input\":{\"customer\":\"ann\"%s}}", id, extra);
+    cr_assert_eq(h_command(sc, "createOrder", body, &r), 0);
+    cr_assert_eq(r.status, status, "%s", r.body);
+    h_resp_free(&r);
+}
+
+/* Declared hooks (GET /v1/hooks): a hook the app leaves out is not called —
+ * counted on both sides —, and an app that starts again (a new socket) is
+ * asked again before the first call through it. No declaration, or one that
+ * is not valid: every hook is called. The reference app serves every hook
+ * whatever it declares, so its counters show what the sidecar called. A sink
+ * beside an app that declares no event handler projects without a call. */
+Test(commands_it, only_declared_hooks_are_called, .timeout = 120) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "declared", "python", NULL);
+    char *after_only[] = {"REFAPP_HOOKS=[\"/v1/commands/createOrder/after\"]", NULL};
+    h_sidecar_app_restart(&sc, after_only);
+    for (int i = 0; i < 3; i++) { /* the before hook would reject: it is not called */
+        char id[16];
+        snprintf(id, sizeof id, "d-%d", i);
+        create_order(&sc, id, ",\"reject\":\"no\"", 200);
+    }
+    app_calls_are(sc.app_sock, 0, 3, 3, 1);
+    cr_assert(h_metric_is(sc.admin_port,
+                          "byron_sidecar_app_calls_total{hook=\"before\",outcome=\"undeclared\"} 3"));
+    cr_assert(h_metric_is(sc.admin_port, "byron_sidecar_app_calls_total{hook=\"after\",outcome=\"ok\"} 3"));
+    /* Started again, declaring its before hook: the first command is asked. */
+    char *before_only[] = {"REFAPP_HOOKS=[\"/v1/commands/createOrder/before\"]", NULL};
+    h_sidecar_app_restart(&sc, before_only);
+    create_order(&sc, "d-3", ",\"reject\":\"no\"", 422);
+    create_order(&sc, "d-4", "", 200);
+    app_calls_are(sc.app_sock, 2, 0, 2, 1);
+    /* No declaration (404), then one that is not valid: every hook is called. */
+    h_sidecar_app_restart(&sc, NULL);
+    create_order(&sc, "d-5", "", 200);
+    app_calls_are(sc.app_sock, 1, 1, 2, 1);
+    char *invalid[] = {"REFAPP_HOOKS={\"createOrder\":[\"before\"]}", NULL};
+    h_sidecar_app_restart(&sc, invalid);
+    create_order(&sc, "d-6", ",\"reject\":\"no\"", 422);
+    create_order(&sc, "d-7", "", 200);
+    app_calls_are(sc.app_sock, 2, 1, 3, 1);
+    cr_assert(h_file_contains(sc.log, "hook declaration ignored"));
+    /* The sink: six OrderCreated events, the default projection, no call. */
+    h_sink_t k;
+    char *none[] = {"REFAPP_HOOKS=[]", NULL};
+    h_sink_start(&k, sc.config, 1, NULL, none, NULL);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 6, 30000), 6, "see %s", k.log);
+    app_calls_are(k.app_sock, 0, 0, 0, 1);
+    cr_assert(h_metric_is(k.admin, "byron_sidecar_app_calls_total{hook=\"event\",outcome=\"undeclared\"} 6"));
+    h_assert_fold_equals_cache(sc.config, k.app_sock);
+    cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
 Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start(&sc, "down", "python", NULL);

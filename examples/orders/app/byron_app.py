@@ -19,7 +19,9 @@ Unix socket; this module turns those calls into calls of plain functions:
     app.run()
 
 Whatever is not registered answers 404, which the sidecar reads as "not
-implemented" (a hook is skipped, an event gets the default projection).
+implemented" (a hook is skipped, an event gets the default projection). The
+app declares what it registered (GET /v1/hooks), so the sidecar does not even
+ask for the rest: register every handler before run().
 """
 import http.client
 import json
@@ -160,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/v1/health":
             return self._reply(200, {"status": "ok"})
+        if self.path == "/v1/hooks":  # what is registered: the sidecar skips the rest
+            return self._reply(200, {"hooks": sorted(self.app.routes)})
         return self._reply(404, {"error": "not found"})
 
     def do_POST(self):

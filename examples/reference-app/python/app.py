@@ -12,7 +12,9 @@ Behaviour, driven by the command input (for tests and demos):
 Custom commands emit one event: the first type the command declares, with the
 input as data ("repeat": n emits n of them; "badEvent": true adds an event of an
 undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks); tests switch
-that at run time with POST /v1/control {"noHooks": true|false}.
+that at run time with POST /v1/control {"noHooks": true|false}. REFAPP_HOOKS='["/v1/commands/
+shipOrder", ...]' is the hook declaration GET /v1/hooks answers (unset: 404, none declared);
+the app still serves every hook, so what the sidecar calls shows in /v1/stats ("posts").
 
 Event handlers (sink side, POST /v1/events/<type>):
   own custom event  sets the event data's keys that are fields of the aggregate's model
@@ -42,6 +44,7 @@ from http.server import BaseHTTPRequestHandler
 SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
 SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
+HOOKS = json.loads(os.environ["REFAPP_HOOKS"]) if os.environ.get("REFAPP_HOOKS") else None
 POISON = True  # "poison" in an event's data fails its handler
 EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
 EVENT_CHANGES = json.loads(os.environ.get("REFAPP_EVENT_CHANGES") or "{}")
@@ -49,7 +52,8 @@ EVENT_COMMANDS = json.loads(os.environ.get("REFAPP_EVENT_COMMANDS") or "{}")
 META = {}  # the component, from GET /v1/meta at start-up
 
 stats_lock = threading.Lock()
-stats = {"before": 0, "after": 0, "command": 0, "events": 0, "eventAfter": {}, "commandsSent": 0}
+stats = {"before": 0, "after": 0, "command": 0, "events": 0, "eventAfter": {}, "commandsSent": 0,
+         "posts": 0, "hooksRead": 0}
 
 
 def log(msg, **kw):
@@ -116,6 +120,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/stats":
             with stats_lock:
                 return self.reply(200, dict(stats))
+        if self.path == "/v1/hooks":
+            count("hooksRead")
+            return self.reply(404, {"error": "no declaration"}) if HOOKS is None else self.reply(200, {"hooks": HOOKS})
         return self.reply(404, {"error": "no such path"})
 
     def do_POST(self):
@@ -125,6 +132,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.reply(400, {"error": "body is not JSON"})
         parts = self.path.strip("/").split("/")
+        if self.path != "/v1/control":
+            count("posts")  # every call from the sidecar
         if self.path == "/v1/control":  # tests: hooks come and go while the sidecar runs
             global NO_HOOKS, POISON
             if "noHooks" in req:

@@ -1,14 +1,19 @@
-/* app.c — calls into the app over its Unix socket (libcurl easy, one per thread). */
+/* app.c — calls into the app over its Unix socket (libcurl easy, one per thread),
+ * and the hooks the app declares (app_hooks.h), read once per socket. */
 #include "app.h"
 
+#include "app_hooks.h"
 #include "byron/buf.h"
 #include "byron/clock.h"
 #include "byron/json.h"
+#include "byron/log.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* A thread's handle, linked into the app's list so _free can reach them all. */
@@ -17,6 +22,13 @@ typedef struct handle {
     struct handle *next;
 } handle_t;
 
+/* Which socket file: an app that starts again binds a new one. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    struct timespec ctim;
+} socket_id_t;
+
 struct byron_app {
     char *socket_path;
     int timeout_ms;
@@ -24,6 +36,13 @@ struct byron_app {
     pthread_mutex_t lock; /* guards handles */
     handle_t *handles;
     byron_metric_t *calls, *duration;
+    /* The declaration of the socket `declared_by` (docs/app-protocol.md,
+     * GET /v1/hooks); hooks NULL: none, every hook is called. */
+    pthread_mutex_t hooks_lock; /* guards the three below */
+    int declared;
+    socket_id_t declared_by;
+    byron_app_hooks_t *hooks;
+    pthread_mutex_t read_lock; /* one thread at a time reads a declaration */
 };
 
 byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metrics_t *metrics,
@@ -37,6 +56,8 @@ byron_app_t *byron_app_new(const char *socket_path, int timeout_ms, byron_metric
     a->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
     pthread_key_create(&a->key, NULL);
     pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->hooks_lock, NULL);
+    pthread_mutex_init(&a->read_lock, NULL);
     static const char *const LABELS[] = {"hook", "outcome", NULL};
     static const char *const HOOK[] = {"hook", NULL};
     if (metrics) {
@@ -59,6 +80,9 @@ void byron_app_free(byron_app_t *a) {
     }
     pthread_key_delete(a->key);
     pthread_mutex_destroy(&a->lock);
+    pthread_mutex_destroy(&a->hooks_lock);
+    pthread_mutex_destroy(&a->read_lock);
+    byron_app_hooks_free(a->hooks);
     free(a->socket_path);
     free(a);
 }
@@ -139,10 +163,104 @@ static byron_status_t perform(byron_app_t *a, const char *hook, const char *path
     return st;
 }
 
+/* ------------------------------------------------------------ declared hooks */
+
+static int socket_id(const char *path, socket_id_t *out) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    *out = (socket_id_t){.dev = st.st_dev, .ino = st.st_ino, .ctim = st.st_ctim};
+    return 0;
+}
+
+static int same_socket(const socket_id_t *x, const socket_id_t *y) {
+    return x->dev == y->dev && x->ino == y->ino && x->ctim.tv_sec == y->ctim.tv_sec &&
+           x->ctim.tv_nsec == y->ctim.tv_nsec;
+}
+
+/* The declaration from GET /v1/hooks: *hooks (NULL: none). BYRON_OK when the
+ * app answered — a 404, or a declaration that is not valid (logged), declares
+ * nothing: every hook is called. Otherwise the app did not answer (err). */
+static byron_status_t fetch_hooks(byron_app_t *a, byron_app_hooks_t **hooks, byron_err_t *err) {
+    *hooks = NULL;
+    byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
+    long code = 0;
+    byron_status_t st = perform(a, "hooks", "/v1/hooks", NULL, NULL, 1000, &b, &code, err);
+    if (st == BYRON_OK && code != 404) {
+        json_object *o = NULL;
+        byron_err_t why = {0};
+        if (code != 200)
+            byron_err_set(&why, BYRON_EPROTO, "GET /v1/hooks answered HTTP %ld", code);
+        else if (byron_json_parse(b.buf ? b.buf : "", b.len, 8, &o, &why) == BYRON_OK)
+            byron_app_hooks_parse(o, hooks, &why);
+        json_object_put(o);
+        if (!*hooks)
+            byron_log(BYRON_LOG_WARN, "app's hook declaration ignored: every hook is called", "socket",
+                      a->socket_path, "error", why.msg, (char *)NULL);
+    }
+    free(b.buf);
+    return st;
+}
+
+/* Whether socket `id` has its declaration read: *skip then says whether it leaves path out. */
+static int decided(byron_app_t *a, const socket_id_t *id, const char *path, int *skip) {
+    pthread_mutex_lock(&a->hooks_lock);
+    int known = a->declared && same_socket(&a->declared_by, id);
+    if (known) *skip = a->hooks && !byron_app_hooks_declares(a->hooks, path);
+    pthread_mutex_unlock(&a->hooks_lock);
+    return known;
+}
+
+/* Read socket `id`'s declaration, one thread at a time (the others wait for it). */
+static byron_status_t read_hooks(byron_app_t *a, const socket_id_t *id, byron_err_t *err) {
+    byron_app_hooks_t *hooks = NULL;
+    byron_status_t st = fetch_hooks(a, &hooks, err);
+    if (st != BYRON_OK) return st;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", hooks ? byron_app_hooks_count(hooks) : 0);
+    byron_log(BYRON_LOG_INFO,
+              hooks ? "app declares its hooks" : "app declares no hooks: every hook is called", "socket",
+              a->socket_path, "hooks", hooks ? n : "", (char *)NULL);
+    pthread_mutex_lock(&a->hooks_lock);
+    byron_app_hooks_free(a->hooks);
+    a->hooks = hooks;
+    a->declared = 1;
+    a->declared_by = *id;
+    pthread_mutex_unlock(&a->hooks_lock);
+    return BYRON_OK;
+}
+
+/* *skip 1: the app's declaration leaves path out — no call. The socket file is
+ * identified on every call; one not seen before (the app started again) has
+ * its declaration read first, and an app that does not answer that read fails
+ * the call as the call would have failed (unavailable, timeout). The socket is
+ * identified before the read: an app that starts again during it is read again
+ * on the next call. */
+static byron_status_t check_declared(byron_app_t *a, const char *path, int *skip, byron_err_t *err) {
+    *skip = 0;
+    socket_id_t now;
+    if (socket_id(a->socket_path, &now) != 0 || decided(a, &now, path, skip))
+        return BYRON_OK; /* no socket: the call says so */
+    pthread_mutex_lock(&a->read_lock);
+    byron_status_t st = BYRON_OK;
+    if (!decided(a, &now, path, skip) && (st = read_hooks(a, &now, err)) == BYRON_OK)
+        decided(a, &now, path, skip);
+    pthread_mutex_unlock(&a->read_lock);
+    return st;
+}
+
 byron_status_t byron_app_post(byron_app_t *a, const char *hook, const char *path, json_object *body,
                               const char *traceparent, int timeout_ms, json_object **resp, long *status,
                               byron_err_t *err) {
     *resp = NULL;
+    if (status) *status = 0;
+    int skip = 0;
+    byron_status_t dst = check_declared(a, path, &skip, err);
+    if (dst != BYRON_OK) return dst;
+    if (skip) { /* counted, not timed: no call */
+        const char *labels[] = {hook, "undeclared"};
+        if (a->calls) byron_metric_add(a->calls, labels, 1);
+        return BYRON_ENOTFOUND;
+    }
     byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
     long code = 0;
     byron_status_t st = perform(a, hook, path, body ? byron_json_compact(body) : "{}", traceparent,

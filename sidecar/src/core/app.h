@@ -5,7 +5,13 @@
  * its own curl easy handle (kept alive: one connection per thread), created on
  * first use; all of them are freed by byron_app_free, after the threads that
  * used them have stopped. Every call has a timeout; every outcome is counted in
- * byron_sidecar_app_calls_total{hook,outcome}. */
+ * byron_sidecar_app_calls_total{hook,outcome}.
+ *
+ * An app may declare the hooks it serves (GET /v1/hooks, app_hooks.h): read
+ * before the first call through a socket not seen before — the socket file's
+ * identity, checked on every call, tells when the app has started again —
+ * after which a call to a path the declaration leaves out is not made. A read
+ * the app does not answer fails the call (unavailable, timeout). */
 #ifndef BYRON_SIDECAR_APP_H
 #define BYRON_SIDECAR_APP_H
 
@@ -27,7 +33,8 @@ const char *byron_app_socket(const byron_app_t *app);
 /* POST body (JSON) to path ("/v1/commands/createOrder/before"); hook labels the
  * metric ("before", "after", "command"). timeout_ms 0: the default.
  *   BYRON_OK          2xx or 422 with a JSON object: *resp (caller puts), *status set
- *   BYRON_ENOTFOUND   404: the app does not implement this path (no hook)
+ *   BYRON_ENOTFOUND   404: the app does not implement this path (no hook); or
+ *                     its declaration leaves the path out (no call made)
  *   BYRON_ETIMEDOUT   no complete answer within the timeout
  *   BYRON_EUNAVAILABLE the socket does not accept connections
  *   BYRON_EPROTO      anything else: other status, not JSON, too large */
