@@ -180,11 +180,12 @@ static int same_socket(const socket_id_t *x, const socket_id_t *y) {
 /* The declaration from GET /v1/hooks: *hooks (NULL: none). BYRON_OK when the
  * app answered — a 404, or a declaration that is not valid (logged), declares
  * nothing: every hook is called. Otherwise the app did not answer (err). */
-static byron_status_t fetch_hooks(byron_app_t *a, byron_app_hooks_t **hooks, byron_err_t *err) {
+static byron_status_t fetch_hooks(byron_app_t *a, int timeout_ms, byron_app_hooks_t **hooks,
+                                  byron_err_t *err) {
     *hooks = NULL;
     byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
     long code = 0;
-    byron_status_t st = perform(a, "hooks", "/v1/hooks", NULL, NULL, 1000, &b, &code, err);
+    byron_status_t st = perform(a, "hooks", "/v1/hooks", NULL, NULL, timeout_ms, &b, &code, err);
     if (st == BYRON_OK && code != 404) {
         json_object *o = NULL;
         byron_err_t why = {0};
@@ -211,9 +212,9 @@ static int decided(byron_app_t *a, const socket_id_t *id, const char *path, int 
 }
 
 /* Read socket `id`'s declaration, one thread at a time (the others wait for it). */
-static byron_status_t read_hooks(byron_app_t *a, const socket_id_t *id, byron_err_t *err) {
+static byron_status_t read_hooks(byron_app_t *a, const socket_id_t *id, int timeout_ms, byron_err_t *err) {
     byron_app_hooks_t *hooks = NULL;
-    byron_status_t st = fetch_hooks(a, &hooks, err);
+    byron_status_t st = fetch_hooks(a, timeout_ms, &hooks, err);
     if (st != BYRON_OK) return st;
     char n[24];
     snprintf(n, sizeof n, "%zu", hooks ? byron_app_hooks_count(hooks) : 0);
@@ -234,15 +235,18 @@ static byron_status_t read_hooks(byron_app_t *a, const socket_id_t *id, byron_er
  * its declaration read first, and an app that does not answer that read fails
  * the call as the call would have failed (unavailable, timeout). The socket is
  * identified before the read: an app that starts again during it is read again
- * on the next call. */
-static byron_status_t check_declared(byron_app_t *a, const char *path, int *skip, byron_err_t *err) {
+ * on the next call. The read waits at most 1 s, or the call's timeout if shorter. */
+static byron_status_t check_declared(byron_app_t *a, const char *path, int timeout_ms, int *skip,
+                                     byron_err_t *err) {
     *skip = 0;
     socket_id_t now;
     if (socket_id(a->socket_path, &now) != 0 || decided(a, &now, path, skip))
         return BYRON_OK; /* no socket: the call says so */
     pthread_mutex_lock(&a->read_lock);
     byron_status_t st = BYRON_OK;
-    if (!decided(a, &now, path, skip) && (st = read_hooks(a, &now, err)) == BYRON_OK)
+    int wait_ms = timeout_ms > 0 ? timeout_ms : a->timeout_ms;
+    if (!decided(a, &now, path, skip) &&
+        (st = read_hooks(a, &now, wait_ms < 1000 ? wait_ms : 1000, err)) == BYRON_OK)
         decided(a, &now, path, skip);
     pthread_mutex_unlock(&a->read_lock);
     return st;
@@ -254,7 +258,7 @@ byron_status_t byron_app_post(byron_app_t *a, const char *hook, const char *path
     *resp = NULL;
     if (status) *status = 0;
     int skip = 0;
-    byron_status_t dst = check_declared(a, path, &skip, err);
+    byron_status_t dst = check_declared(a, path, timeout_ms, &skip, err);
     if (dst != BYRON_OK) return dst;
     if (skip) { /* counted, not timed: no call */
         const char *labels[] = {hook, "undeclared"};
