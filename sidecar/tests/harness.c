@@ -387,9 +387,9 @@ void h_sidecar_start_ex(h_sidecar_t *sc, const char *name, const char *app, cons
     cr_assert_fail("sidecar not ready within 15 s; see %s", sc->log);
 }
 
-void h_sidecar_app_restart(h_sidecar_t *sc, char *const *app_env) {
+void h_sidecar_app_restart(h_sidecar_t *sc, const char *app, char *const *app_env) {
     app_stop(&sc->app_pid, sc->app_log);
-    sc->app_pid = app_spawn(1, sc->app_sock, sc->sock, sc->app_log, app_env);
+    sc->app_pid = app_spawn(strcmp(app, "node") == 0 ? 2 : 1, sc->app_sock, sc->sock, sc->app_log, app_env);
     int64_t deadline = h_mono_ms() + 20000;
     for (;;) {
         h_resp_t r;

@@ -72,10 +72,11 @@ typedef struct h_sink {
 } h_sink_t;
 void h_sink_start(h_sink_t *k, const char *config, int app, char *const *env, char *const *app_env,
                   const char *extra_arg);
-/* Stop the api sidecar's app (it must exit 0) and start the Python reference
- * app again on the same sockets with app_env ("K=V", NULL-terminated): a new
- * socket file. Returns once the app answers GET /v1/health (20 s). */
-void h_sidecar_app_restart(h_sidecar_t *sc, char *const *app_env);
+/* Stop the api sidecar's app (it must exit 0) and start a reference app
+ * ("python" or "node") again on the same sockets with app_env ("K=V",
+ * NULL-terminated): a new socket file. Returns once the app answers
+ * GET /v1/health (20 s). */
+void h_sidecar_app_restart(h_sidecar_t *sc, const char *app, char *const *app_env);
 /* (Re)start the reference app beside a sink (1: Python, 2: Node). */
 void h_app_start(h_sink_t *k, int app, char *const *app_env);
 /* Sum of byron_sink_events_total over event types for one outcome, from the

@@ -300,11 +300,11 @@ static void create_order(h_sidecar_t *sc, const char *id, const char *extra, lon
  * is not valid: every hook is called. The reference app serves every hook
  * whatever it declares, so its counters show what the sidecar called. A sink
  * beside an app that declares no event handler projects without a call. */
-Test(commands_it, only_declared_hooks_are_called, .timeout = 120) {
+static void declared_hooks(const char *lang) {
     h_sidecar_t sc;
-    h_sidecar_start(&sc, "declared", "python", NULL);
+    h_sidecar_start(&sc, "declared", lang, NULL);
     char *after_only[] = {"REFAPP_HOOKS=[\"/v1/commands/createOrder/after\"]", NULL};
-    h_sidecar_app_restart(&sc, after_only);
+    h_sidecar_app_restart(&sc, lang, after_only);
     for (int i = 0; i < 3; i++) { /* the before hook would reject: it is not called */
         char id[16];
         snprintf(id, sizeof id, "d-%d", i);
@@ -316,16 +316,16 @@ Test(commands_it, only_declared_hooks_are_called, .timeout = 120) {
     cr_assert(h_metric_is(sc.admin_port, "byron_sidecar_app_calls_total{hook=\"after\",outcome=\"ok\"} 3"));
     /* Started again, declaring its before hook: the first command is asked. */
     char *before_only[] = {"REFAPP_HOOKS=[\"/v1/commands/createOrder/before\"]", NULL};
-    h_sidecar_app_restart(&sc, before_only);
+    h_sidecar_app_restart(&sc, lang, before_only);
     create_order(&sc, "d-3", ",\"reject\":\"no\"", 422);
     create_order(&sc, "d-4", "", 200);
     app_calls_are(sc.app_sock, 2, 0, 2, 1);
     /* No declaration (404), then one that is not valid: every hook is called. */
-    h_sidecar_app_restart(&sc, NULL);
+    h_sidecar_app_restart(&sc, lang, NULL);
     create_order(&sc, "d-5", "", 200);
     app_calls_are(sc.app_sock, 1, 1, 2, 1);
     char *invalid[] = {"REFAPP_HOOKS={\"createOrder\":[\"before\"]}", NULL};
-    h_sidecar_app_restart(&sc, invalid);
+    h_sidecar_app_restart(&sc, lang, invalid);
     create_order(&sc, "d-6", ",\"reject\":\"no\"", 422);
     create_order(&sc, "d-7", "", 200);
     app_calls_are(sc.app_sock, 2, 1, 3, 1);
@@ -333,7 +333,7 @@ Test(commands_it, only_declared_hooks_are_called, .timeout = 120) {
     /* The sink: six OrderCreated events, the default projection, no call. */
     h_sink_t k;
     char *none[] = {"REFAPP_HOOKS=[]", NULL};
-    h_sink_start(&k, sc.config, 1, NULL, none, NULL);
+    h_sink_start(&k, sc.config, strcmp(lang, "node") == 0 ? 2 : 1, NULL, none, NULL);
     cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 6, 30000), 6, "see %s", k.log);
     app_calls_are(k.app_sock, 0, 0, 0, 1);
     cr_assert(h_metric_is(k.admin, "byron_sidecar_app_calls_total{hook=\"event\",outcome=\"undeclared\"} 6"));
@@ -341,6 +341,9 @@ Test(commands_it, only_declared_hooks_are_called, .timeout = 120) {
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
+
+Test(commands_it, only_declared_hooks_are_called_python, .timeout = 120) { declared_hooks("python"); }
+Test(commands_it, only_declared_hooks_are_called_node, .timeout = 120) { declared_hooks("node"); }
 
 Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;

@@ -8,6 +8,8 @@
 // Event handlers (sink side) as in app.py: own custom events set the data's
 // model fields (+ REFAPP_EVENT_SET per type), subscribed events are mirrored into
 // this component's first model through "changes", data holding "poison" fails.
+// REFAPP_HOOKS (a JSON array of paths) is the hook declaration GET /v1/hooks
+// answers (unset: 404, none declared); "posts" counts every call from the sidecar.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -16,7 +18,8 @@ const SOCKET = process.env.BYRON_APP_SOCKET || '/var/run/byron/app.sock';
 const SIDECAR = process.env.BYRON_SIDECAR_SOCKET || '';
 const NO_HOOKS = process.env.REFAPP_NO_HOOKS === '1';
 const EVENT_SET = JSON.parse(process.env.REFAPP_EVENT_SET || '{}');
-const stats = { before: 0, after: 0, command: 0, events: 0 };
+const HOOKS = process.env.REFAPP_HOOKS ? JSON.parse(process.env.REFAPP_HOOKS) : null;
+const stats = { before: 0, after: 0, command: 0, events: 0, posts: 0, hooksRead: 0 };
 let META = {}; // the component, from GET /v1/meta at start-up
 
 function modelFields(name) {
@@ -60,8 +63,13 @@ function handle(req, res, body) {
   if (req.method === 'GET') {
     if (req.url === '/v1/health') return reply(res, 200, { status: 'ok' });
     if (req.url === '/v1/stats') return reply(res, 200, stats);
+    if (req.url === '/v1/hooks') {
+      stats.hooksRead++;
+      return HOOKS === null ? reply(res, 404, { error: 'no declaration' }) : reply(res, 200, { hooks: HOOKS });
+    }
     return reply(res, 404, { error: 'no such path' });
   }
+  stats.posts++; // every call from the sidecar
   let input;
   try { input = JSON.parse(body || '{}'); } catch (e) { return reply(res, 400, { error: 'body is not JSON' }); }
   const parts = req.url.replace(/^\/+|\/+$/g, '').split('/');
