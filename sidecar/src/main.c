@@ -47,7 +47,7 @@ static void mongoc_log_to_json(mongoc_log_level_t level, const char *domain, con
 /* cnats' mutexes block at once instead of spinning on trylock first (its
  * default, 2000 tries): with eight workers and cnats' reader thread on two
  * cores, a spinning waiter burns the core the holder needs. Measured with
- * bench_sidecar_commands at c=64: -25 % CPU per command, +20 % commands/s
+ * bench_sidecar_commands at c=64: -24 % CPU per command, +24 % commands/s
  * (docs/benchmarks.md, "Commands"). The spin count decides only how a waiter
  * waits, never which locks cnats takes or in which order. */
 static void process_init(void) {

@@ -330,13 +330,19 @@ static void declared_hooks(const char *lang) {
     create_order(&sc, "d-7", "", 200);
     app_calls_are(sc.app_sock, 2, 1, 3, 1);
     cr_assert(h_file_contains(sc.log, "hook declaration ignored"));
-    /* The sink: six OrderCreated events, the default projection, no call. */
+    /* An answer over the 1 MiB limit declares nothing either: every hook is called. */
+    char *too_large[] = {"REFAPP_HOOKS=too-large", NULL};
+    h_sidecar_app_restart(&sc, lang, too_large);
+    create_order(&sc, "d-8", ",\"reject\":\"no\"", 422);
+    create_order(&sc, "d-9", "", 200);
+    app_calls_are(sc.app_sock, 2, 1, 3, 1);
+    /* The sink: seven OrderCreated events, the default projection, no call. */
     h_sink_t k;
     char *none[] = {"REFAPP_HOOKS=[]", NULL};
     h_sink_start(&k, sc.config, strcmp(lang, "node") == 0 ? 2 : 1, NULL, none, NULL);
-    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 6, 30000), 6, "see %s", k.log);
+    cr_assert_eq(h_sink_outcome_wait(k.admin, "projected", 7, 30000), 7, "see %s", k.log);
     app_calls_are(k.app_sock, 0, 0, 0, 1);
-    cr_assert(h_metric_is(k.admin, "byron_sidecar_app_calls_total{hook=\"event\",outcome=\"undeclared\"} 6"));
+    cr_assert(h_metric_is(k.admin, "byron_sidecar_app_calls_total{hook=\"event\",outcome=\"undeclared\"} 7"));
     h_assert_fold_equals_cache(sc.config, k.app_sock);
     cr_assert_eq(h_sink_stop(&k, SIGTERM), 0);
     cr_assert_eq(h_sidecar_stop(&sc), 0);

@@ -9,7 +9,8 @@
 // model fields (+ REFAPP_EVENT_SET per type), subscribed events are mirrored into
 // this component's first model through "changes", data holding "poison" fails.
 // REFAPP_HOOKS (a JSON array of paths) is the hook declaration GET /v1/hooks
-// answers (unset: 404, none declared); "posts" counts every call from the sidecar.
+// answers (unset: 404, none declared; "too-large": an answer over the sidecar's
+// 1 MiB limit); "posts" counts every call from the sidecar.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -18,7 +19,8 @@ const SOCKET = process.env.BYRON_APP_SOCKET || '/var/run/byron/app.sock';
 const SIDECAR = process.env.BYRON_SIDECAR_SOCKET || '';
 const NO_HOOKS = process.env.REFAPP_NO_HOOKS === '1';
 const EVENT_SET = JSON.parse(process.env.REFAPP_EVENT_SET || '{}');
-const HOOKS = process.env.REFAPP_HOOKS ? JSON.parse(process.env.REFAPP_HOOKS) : null;
+const HOOKS_ENV = process.env.REFAPP_HOOKS || null;
+const HOOKS = HOOKS_ENV === null || HOOKS_ENV === 'too-large' ? HOOKS_ENV : JSON.parse(HOOKS_ENV);
 const stats = { before: 0, after: 0, command: 0, events: 0, posts: 0, hooksRead: 0 };
 let META = {}; // the component, from GET /v1/meta at start-up
 
@@ -65,6 +67,7 @@ function handle(req, res, body) {
     if (req.url === '/v1/stats') return reply(res, 200, stats);
     if (req.url === '/v1/hooks') {
       stats.hooksRead++;
+      if (HOOKS === 'too-large') return reply(res, 200, { hooks: [], padding: 'x'.repeat(1 << 20) });
       return HOOKS === null ? reply(res, 404, { error: 'no declaration' }) : reply(res, 200, { hooks: HOOKS });
     }
     return reply(res, 404, { error: 'no such path' });

@@ -13,7 +13,8 @@ Custom commands emit one event: the first type the command declares, with the
 input as data ("repeat": n emits n of them; "badEvent": true adds an event of an
 undeclared type). Set REFAPP_NO_HOOKS=1 to answer 404 to hooks (no hooks); tests switch
 that at run time with POST /v1/control {"noHooks": true|false}. REFAPP_HOOKS='["/v1/commands/
-shipOrder", ...]' is the hook declaration GET /v1/hooks answers (unset: 404, none declared);
+shipOrder", ...]' is the hook declaration GET /v1/hooks answers (unset: 404, none declared;
+"too-large": an answer over the sidecar's 1 MiB limit);
 the app still serves every hook, so what the sidecar calls shows in /v1/stats ("posts").
 
 Event handlers (sink side, POST /v1/events/<type>):
@@ -44,7 +45,8 @@ from http.server import BaseHTTPRequestHandler
 SOCKET = os.environ.get("BYRON_APP_SOCKET", "/var/run/byron/app.sock")
 SIDECAR = os.environ.get("BYRON_SIDECAR_SOCKET", "")
 NO_HOOKS = os.environ.get("REFAPP_NO_HOOKS") == "1"
-HOOKS = json.loads(os.environ["REFAPP_HOOKS"]) if os.environ.get("REFAPP_HOOKS") else None
+HOOKS = os.environ.get("REFAPP_HOOKS") or None
+HOOKS = HOOKS if HOOKS in (None, "too-large") else json.loads(HOOKS)
 POISON = True  # "poison" in an event's data fails its handler
 EVENT_SET = json.loads(os.environ.get("REFAPP_EVENT_SET") or "{}")
 EVENT_CHANGES = json.loads(os.environ.get("REFAPP_EVENT_CHANGES") or "{}")
@@ -122,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, dict(stats))
         if self.path == "/v1/hooks":
             count("hooksRead")
+            if HOOKS == "too-large":
+                return self.reply(200, {"hooks": [], "padding": "x" * (1 << 20)})
             return self.reply(404, {"error": "no declaration"}) if HOOKS is None else self.reply(200, {"hooks": HOOKS})
         return self.reply(404, {"error": "no such path"})
 

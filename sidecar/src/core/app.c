@@ -178,25 +178,30 @@ static int same_socket(const socket_id_t *x, const socket_id_t *y) {
 }
 
 /* The declaration from GET /v1/hooks: *hooks (NULL: none). BYRON_OK when the
- * app answered — a 404, or a declaration that is not valid (logged), declares
- * nothing: every hook is called. Otherwise the app did not answer (err). */
+ * app answered — a 404, or an answer that is not a valid declaration (not
+ * HTTP, too large, another status, a declaration that breaks a rule: logged),
+ * declares nothing: every hook is called. Otherwise the app did not answer
+ * (unavailable, timeout: err). */
 static byron_status_t fetch_hooks(byron_app_t *a, int timeout_ms, byron_app_hooks_t **hooks,
                                   byron_err_t *err) {
     *hooks = NULL;
     byron_buf_t b = {.max = BYRON_APP_MAX_RESPONSE};
     long code = 0;
-    byron_status_t st = perform(a, "hooks", "/v1/hooks", NULL, NULL, timeout_ms, &b, &code, err);
-    if (st == BYRON_OK && code != 404) {
+    byron_err_t why = {0};
+    byron_status_t st = perform(a, "hooks", "/v1/hooks", NULL, NULL, timeout_ms, &b, &code, &why);
+    if (st == BYRON_EUNAVAILABLE || st == BYRON_ETIMEDOUT) {
+        *err = why;
+    } else if (st != BYRON_OK || code != 404) {
         json_object *o = NULL;
-        byron_err_t why = {0};
-        if (code != 200)
+        if (st == BYRON_OK && code != 200)
             byron_err_set(&why, BYRON_EPROTO, "GET /v1/hooks answered HTTP %ld", code);
-        else if (byron_json_parse(b.buf ? b.buf : "", b.len, 8, &o, &why) == BYRON_OK)
+        else if (st == BYRON_OK && byron_json_parse(b.buf ? b.buf : "", b.len, 8, &o, &why) == BYRON_OK)
             byron_app_hooks_parse(o, hooks, &why);
         json_object_put(o);
         if (!*hooks)
             byron_log(BYRON_LOG_WARN, "app's hook declaration ignored: every hook is called", "socket",
                       a->socket_path, "error", why.msg, (char *)NULL);
+        st = BYRON_OK;
     }
     free(b.buf);
     return st;
