@@ -25,6 +25,10 @@ typedef struct group {
     const char *key;
     const gql_selection_t **fields;
     size_t n, cap;
+    /* The field's definition on `on`, looked up once for all the objects
+     * of a list (the groups are collected once for them: cur_t.memo). */
+    const byron_graphql_type_t *on;
+    const byron_graphql_field_t *def;
 } group_t;
 
 typedef struct groups {
@@ -60,6 +64,8 @@ typedef struct exec {
     json_object *no_args; /* the args of every field that declares none: {}, made once per execution */
     byron_graphql_authorize_fn authorize;
     uint64_t max_cost;
+    gql_out_t out; /* `data`, as text (json_out.c) */
+    bool tree;     /* the caller reads `data` as a json-c tree: the text is parsed */
 } exec_t;
 
 byron_status_t byron_graphql_default_resolve(void *ctx, json_object *parent, const char *field,
@@ -223,8 +229,12 @@ static bool past_deadline(exec_t *ex, int64_t *remaining_ms) {
     return ex->deadline_hit;
 }
 
-static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs,
-                          json_object **out);
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs);
+
+/* What writing a value gave: a value written, null (nothing written: the
+ * caller writes it or propagates it), or null because of an error already
+ * recorded (what was written is taken back by the caller). */
+enum { WROTE = 0, WROTE_NOTHING_NULL = 1, NULL_BY_ERROR = -1 };
 
 typedef struct cur {
     const byron_graphql_type_t *parent;
@@ -241,135 +251,144 @@ static const char *repr(json_object *raw) {
     return json_object_to_json_string_ext(raw, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-static int serialize_leaf(const byron_graphql_type_t *t, json_object *raw, json_object **out, char *err,
+/* Writes raw as the leaf type t, or returns -1 with err. */
+static int serialize_leaf(exec_t *ex, const byron_graphql_type_t *t, json_object *raw, char *err,
                           size_t errlen) {
+    gql_out_t *o = &ex->out;
     json_type jt = json_object_get_type(raw);
     if (t->kind == BYRON_GRAPHQL_ENUM) {
         if (jt != json_type_string || gql_enum_value(t, json_object_get_string(raw)) == NULL) {
             snprintf(err, errlen, "Enum \"%s\" cannot represent value: %s", t->name, repr(raw));
             return -1;
         }
-        *out = json_object_get(raw);
+        gql_out_value(o, raw);
         return 0;
     }
-    const char *n = t->name;
-    if (!strcmp(n, "Int")) {
+    switch (t->leaf) {
+    case GQL_LEAF_INT: {
         if (jt == json_type_boolean) {
-            *out = json_object_new_int(json_object_get_boolean(raw));
+            gql_out_int(o, json_object_get_boolean(raw));
             return 0;
         }
-        if (jt == json_type_int || jt == json_type_double) {
-            double d = json_object_get_double(raw);
-            int64_t i = json_object_get_int64(raw);
-            if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN || d > INT32_MAX ||
-                (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
-                snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", repr(raw));
-                return -1;
-            }
-            *out = jt == json_type_int ? json_object_get(raw) : json_object_new_int((int32_t)d);
-            return 0;
+        if (jt != json_type_int && jt != json_type_double) {
+            snprintf(err, errlen, "Int cannot represent non-integer value: %s", repr(raw));
+            return -1;
         }
-        snprintf(err, errlen, "Int cannot represent non-integer value: %s", repr(raw));
-        return -1;
+        double d = json_object_get_double(raw);
+        int64_t i = json_object_get_int64(raw);
+        if ((jt == json_type_double && d != (double)(int64_t)d) || d < INT32_MIN || d > INT32_MAX ||
+            (jt == json_type_int && (i < INT32_MIN || i > INT32_MAX))) {
+            snprintf(err, errlen, "Int cannot represent non 32-bit signed integer value: %s", repr(raw));
+            return -1;
+        }
+        gql_out_int(o, jt == json_type_int ? i : (int32_t)d);
+        return 0;
     }
-    if (!strcmp(n, "Float")) {
-        if (jt == json_type_int || jt == json_type_double || jt == json_type_boolean) {
-            *out =
-                jt == json_type_double ? json_object_get(raw) : gql_json_double(json_object_get_double(raw));
-            return 0;
+    case GQL_LEAF_FLOAT:
+        if (jt == json_type_double) {
+            gql_out_value(o, raw);
+        } else if (jt == json_type_int || jt == json_type_boolean) {
+            char num[40];
+            int len = gql_double_text(json_object_get_double(raw), num); /* finite: an int or a boolean */
+            gql_out_raw(o, num, (size_t)len);
+        } else {
+            snprintf(err, errlen, "Float cannot represent non numeric value: %s", repr(raw));
+            return -1;
         }
-        snprintf(err, errlen, "Float cannot represent non numeric value: %s", repr(raw));
-        return -1;
-    }
-    if (!strcmp(n, "String") || !strcmp(n, "ID") || !strcmp(n, "DateTime")) {
+        return 0;
+    case GQL_LEAF_STRING:
+    case GQL_LEAF_ID:
+    case GQL_LEAF_DATETIME:
         if (jt == json_type_string) {
-            *out = json_object_get(raw);
-            return 0;
+            gql_out_value(o, raw);
+        } else if (jt == json_type_int ||
+                   ((jt == json_type_double || jt == json_type_boolean) && t->leaf == GQL_LEAF_STRING)) {
+            const char *v = json_object_get_string(raw); /* a number or a boolean: its JSON text */
+            gql_out_string(o, v, strlen(v));
+        } else {
+            snprintf(err, errlen, "%s cannot represent value: %s", t->name, repr(raw));
+            return -1;
         }
-        if (jt == json_type_int || (jt == json_type_double && strcmp(n, "String") == 0) ||
-            (jt == json_type_boolean && strcmp(n, "String") == 0)) {
-            *out = json_object_new_string(json_object_get_string(raw));
-            return 0;
+        return 0;
+    case GQL_LEAF_BOOLEAN:
+        if (jt != json_type_boolean && jt != json_type_int && jt != json_type_double) {
+            snprintf(err, errlen, "Boolean cannot represent a non boolean value: %s", repr(raw));
+            return -1;
         }
-        snprintf(err, errlen, "%s cannot represent value: %s", n, repr(raw));
-        return -1;
+        gql_out_bool(o, jt == json_type_boolean ? json_object_get_boolean(raw)
+                                                : json_object_get_double(raw) != 0);
+        return 0;
+    case GQL_LEAF_CUSTOM: break;
     }
-    if (!strcmp(n, "Boolean")) {
-        if (jt == json_type_boolean || jt == json_type_int || jt == json_type_double) {
-            *out = jt == json_type_boolean ? json_object_get(raw)
-                                           : json_object_new_boolean(json_object_get_double(raw) != 0);
-            return 0;
-        }
-        snprintf(err, errlen, "Boolean cannot represent a non boolean value: %s", repr(raw));
-        return -1;
-    }
-    /* JSON and other custom scalars: the value as is. */
-    *out = json_object_get(raw);
+    gql_out_value(o, raw); /* JSON and other custom scalars: the value as is */
     return 0;
 }
 
-/* Returns 0 with *out (NULL: null) or -1: the value is null because of an
- * error already recorded; the caller decides whether that propagates. */
-static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type, json_object *raw,
-                          json_object **out) {
-    *out = NULL;
+static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type, json_object *raw);
+
+/* Writes the items of a list; NULL_BY_ERROR when a non-null item is null. */
+static int complete_list(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type, json_object *raw) {
+    if (json_object_get_type(raw) != json_type_array) {
+        field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
+                    "Expected Iterable, but did not find one for field \"%s.%s\".", c->parent->name,
+                    c->field->name);
+        return NULL_BY_ERROR;
+    }
+    size_t n = json_object_array_length(raw);
+    groups_t memo = {0};
+    cur_t ci = *c;
+    if (!ci.memo) ci.memo = &memo;
+    int r = WROTE;
+    gql_out_raw(&ex->out, "[", 1);
+    for (size_t i = 0; i < n && r != NULL_BY_ERROR; i++) {
+        if (i > 0) gql_out_raw(&ex->out, ",", 1);
+        size_t mark = ex->out.b.len;
+        if (path_push(&ex->path, NULL, (int32_t)i) < 0) {
+            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+            r = NULL_BY_ERROR;
+            break;
+        }
+        r = complete_value(ex, &ci, type->of, json_object_array_get_idx(raw, i));
+        ex->path.n--;
+        if (r == NULL_BY_ERROR && type->of->kind != BYRON_GRAPHQL_NON_NULL) r = WROTE_NOTHING_NULL;
+        if (r == WROTE_NOTHING_NULL) { /* a null item */
+            gql_out_truncate(&ex->out, mark);
+            gql_out_raw(&ex->out, "null", 4);
+        }
+    }
+    groups_free(&memo);
+    if (r == NULL_BY_ERROR) return NULL_BY_ERROR;
+    gql_out_raw(&ex->out, "]", 1);
+    return WROTE;
+}
+
+/* Writes raw completed as `type` (spec 6.4.3). */
+static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t *type, json_object *raw) {
     if (type->kind == BYRON_GRAPHQL_NON_NULL) {
-        if (complete_value(ex, c, type->of, raw, out) < 0) return -1;
-        if (*out == NULL) {
+        int r = complete_value(ex, c, type->of, raw);
+        if (r == WROTE_NOTHING_NULL) {
             field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
                         "Cannot return null for non-nullable field %s.%s.", c->parent->name, c->field->name);
-            return -1;
+            return NULL_BY_ERROR;
         }
-        return 0;
+        return r;
     }
-    if (raw == NULL || json_object_get_type(raw) == json_type_null) return 0;
-    if (type->kind == BYRON_GRAPHQL_LIST) {
-        if (json_object_get_type(raw) != json_type_array) {
-            field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
-                        "Expected Iterable, but did not find one for field \"%s.%s\".", c->parent->name,
-                        c->field->name);
-            return -1;
-        }
-        size_t n = json_object_array_length(raw);
-        json_object *arr = json_object_new_array_ext((int)n);
-        groups_t memo = {0};
-        cur_t ci = *c;
-        if (!ci.memo) ci.memo = &memo;
-        int r = 0;
-        for (size_t i = 0; i < n && r == 0; i++) {
-            json_object *item = NULL;
-            if (path_push(&ex->path, NULL, (int32_t)i) < 0) {
-                field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-                r = -1;
-                break;
-            }
-            r = complete_value(ex, &ci, type->of, json_object_array_get_idx(raw, i), &item);
-            ex->path.n--;
-            if (r < 0 && type->of->kind != BYRON_GRAPHQL_NON_NULL) r = 0; /* a null item */
-            if (r == 0) json_object_array_add(arr, item);
-        }
-        groups_free(&memo);
-        if (r < 0) {
-            json_object_put(arr);
-            return -1;
-        }
-        *out = arr;
-        return 0;
-    }
+    if (raw == NULL || json_object_get_type(raw) == json_type_null) return WROTE_NOTHING_NULL;
+    if (type->kind == BYRON_GRAPHQL_LIST) return complete_list(ex, c, type, raw);
     if (type->kind == BYRON_GRAPHQL_SCALAR || type->kind == BYRON_GRAPHQL_ENUM) {
         char err[300];
-        if (serialize_leaf(type, raw, out, err, sizeof(err)) < 0) {
+        if (serialize_leaf(ex, type, raw, err, sizeof(err)) < 0) {
             field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "%s", err);
-            return -1;
+            return NULL_BY_ERROR;
         }
-        return 0;
+        return WROTE;
     }
     /* Object: merge the sub-selections of every field of the group. */
     if (json_object_get_type(raw) != json_type_object) {
         field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL,
                     "Expected an object value for field \"%s.%s\" of type \"%s\".", c->parent->name,
                     c->field->name, type->name);
-        return -1;
+        return NULL_BY_ERROR;
     }
     groups_t own = {0};
     groups_t *gs = c->memo ? c->memo : &own;
@@ -380,35 +399,44 @@ static int complete_value(exec_t *ex, const cur_t *c, const byron_graphql_type_t
                 groups_free(gs);
                 free(vis.names);
                 field_error(ex, c->g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-                return -1;
+                return NULL_BY_ERROR;
             }
         free(vis.names);
     }
-    int r = execute_fields(ex, type, raw, gs, out);
+    int r = execute_fields(ex, type, raw, gs);
     groups_free(&own);
     return r;
 }
 
-/* 1: the field is not in the response (unknown field); 0: *out; -1: null by error. */
-static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, const group_t *g,
-                         json_object **out) {
-    const gql_selection_t *first = g->fields[0];
-    *out = NULL;
-    if (strcmp(first->name, "__typename") == 0) {
-        *out = json_object_new_string(type->name);
-        return 0;
+/* NOT_IN_RESPONSE: an unknown field (nothing written); else as complete_value. */
+enum { NOT_IN_RESPONSE = 2 };
+
+/* The definition of g's field on type (NULL: not a field of it). */
+static const byron_graphql_field_t *group_def(exec_t *ex, const byron_graphql_type_t *type, group_t *g) {
+    if (g->on != type) {
+        g->def = gql_field_def(ex->s, type, g->fields[0]->name);
+        g->on = type;
     }
-    const byron_graphql_field_t *f = gql_field_def(ex->s, type, first->name);
-    if (f == NULL) return 1;
+    return g->def;
+}
+
+static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, group_t *g) {
+    const gql_selection_t *first = g->fields[0];
+    if (strcmp(first->name, "__typename") == 0) {
+        gql_out_string(&ex->out, type->name, strlen(type->name));
+        return WROTE;
+    }
+    const byron_graphql_field_t *f = group_def(ex, type, g);
+    if (f == NULL) return NOT_IN_RESPONSE;
     cur_t c = {type, f, g, NULL};
     int64_t remaining;
     if (past_deadline(ex, &remaining)) {
         /* One error is enough; later fields just come back null. */
-        if (ex->deadline_reported) return -1;
+        if (ex->deadline_reported) return NULL_BY_ERROR;
         ex->deadline_reported = true;
         field_error(ex, g, BYRON_GRAPHQL_CODE_DEADLINE,
                     "Execution deadline exceeded; field \"%s.%s\" was not resolved.", type->name, f->name);
-        return -1;
+        return NULL_BY_ERROR;
     }
     json_object *args = NULL;
     char err[512];
@@ -417,7 +445,7 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
         args = json_object_get(ex->no_args);
     } else if (gql_coerce_arguments(f->args, first->args, ex->vars, &args, err, sizeof(err)) < 0) {
         field_error(ex, g, BYRON_GRAPHQL_CODE_BAD_INPUT, "%s", err);
-        return -1;
+        return NULL_BY_ERROR;
     }
     json_object *raw = NULL;
     byron_graphql_field_error_t ferr;
@@ -458,40 +486,49 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
                     ferr.message[0] ? ferr.message : "Resolver failed.");
         size_t ne = json_object_array_length(ex->errors);
         if (ne > 0) gql_error_add_ext(json_object_array_get_idx(ex->errors, ne - 1), &ferr);
-        return -1;
+        return NULL_BY_ERROR;
     }
-    int r = complete_value(ex, &c, f->type, raw, out);
+    int r = complete_value(ex, &c, f->type, raw);
     json_object_put(raw);
     return r;
 }
 
-static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs,
-                          json_object **out) {
-    json_object *obj = json_object_new_object();
+/* Writes the object of the groups gs on parent; NULL_BY_ERROR when a
+ * non-null field is null. */
+static int execute_fields(exec_t *ex, const byron_graphql_type_t *type, json_object *parent, groups_t *gs) {
+    size_t written = 0;
+    gql_out_raw(&ex->out, "{", 1);
     for (size_t i = 0; i < gs->n; i++) {
-        const group_t *g = &gs->g[i];
-        json_object *v = NULL;
+        group_t *g = &gs->g[i];
+        size_t before_key = ex->out.b.len;
+        if (written > 0) gql_out_raw(&ex->out, ",", 1);
+        gql_out_key(&ex->out, g->key); /* keys are grouped: each once */
+        size_t before_value = ex->out.b.len;
         int r;
         if (path_push(&ex->path, g->key, 0) < 0) {
             field_error(ex, g, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
-            r = -1;
+            r = NULL_BY_ERROR;
         } else {
-            r = execute_field(ex, type, parent, g, &v);
+            r = execute_field(ex, type, parent, g);
             ex->path.n--;
         }
-        if (r == 1) continue;
-        if (r < 0) {
-            const byron_graphql_field_t *f = gql_field_def(ex->s, type, g->fields[0]->name);
-            if (f && f->type->kind == BYRON_GRAPHQL_NON_NULL) {
-                json_object_put(obj);
-                *out = NULL;
-                return -1;
-            }
+        if (r == NOT_IN_RESPONSE) {
+            gql_out_truncate(&ex->out, before_key);
+            continue;
         }
-        json_object_object_add_ex(obj, g->key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW); /* keys are grouped */
+        if (r == NULL_BY_ERROR) {
+            const byron_graphql_field_t *f = group_def(ex, type, g);
+            if (f && f->type->kind == BYRON_GRAPHQL_NON_NULL)
+                return NULL_BY_ERROR; /* the caller takes it back */
+        }
+        if (r != WROTE) {
+            gql_out_truncate(&ex->out, before_value);
+            gql_out_raw(&ex->out, "null", 4);
+        }
+        written++;
     }
-    *out = obj;
-    return 0;
+    gql_out_raw(&ex->out, "}", 1);
+    return WROTE;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -685,10 +722,21 @@ static byron_status_t authorize_roots(exec_t *ex, const byron_graphql_type_t *rt
 }
 
 static void exec_cleanup(exec_t *ex) {
+    gql_out_cleanup(&ex->out);
     json_object_put(ex->no_args);
     json_object_put(ex->errors);
     free(ex->path.seg);
     json_object_put(ex->vars);
+}
+
+/* `data` as a json-c tree, for callers that read it (tests, fuzz targets,
+ * embedders): the text parsed, as deep as the executor wrote it. */
+static json_object *data_tree(gql_out_t *o) {
+    if (o->failed) return NULL;
+    json_tokener *tok = json_tokener_new_ex(BYRON_GRAPHQL_HARD_MAX_DEPTH * 4 + 64);
+    json_object *v = tok ? json_tokener_parse_ex(tok, o->b.buf, (int)o->b.len) : NULL;
+    json_tokener_free(tok);
+    return v;
 }
 
 static byron_status_t run_root(exec_t *ex, json_object *root, json_object **response) {
@@ -708,7 +756,14 @@ static byron_status_t run_root(exec_t *ex, json_object *root, json_object **resp
                           (unsigned long long)ex->max_cost);
             st = BYRON_ELIMIT;
         } else {
-            execute_fields(ex, rt, root, &gs, &data);
+            size_t mark = ex->out.b.len;
+            if (execute_fields(ex, rt, root, &gs) == WROTE) {
+                data = ex->tree ? data_tree(&ex->out) : gql_out_finish(&ex->out);
+                if (data == NULL)
+                    gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
+            } else {
+                gql_out_truncate(&ex->out, mark);
+            }
         }
     }
     groups_free(&gs);
@@ -717,10 +772,11 @@ static byron_status_t run_root(exec_t *ex, json_object *root, json_object **resp
     return st;
 }
 
-byron_status_t byron_graphql_execute(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
-                                     json_object **response) {
+static byron_status_t execute(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                              json_object **response, bool tree) {
     exec_t ex;
     byron_status_t st = prepare(&ex, s, req);
+    ex.tree = tree;
     if (st == BYRON_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
         gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
                       "Subscriptions are served over WebSocket (graphql-transport-ws), not "
@@ -735,6 +791,16 @@ byron_status_t byron_graphql_execute(const byron_graphql_schema_t *s, const byro
     st = run_root(&ex, req->root_value, response);
     exec_cleanup(&ex);
     return st;
+}
+
+byron_status_t byron_graphql_execute(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                     json_object **response) {
+    return execute(s, req, response, true);
+}
+
+byron_status_t gql_execute_text(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,
+                                json_object **response) {
+    return execute(s, req, response, false);
 }
 
 byron_status_t gql_execute_event(const byron_graphql_schema_t *s, const byron_graphql_request_t *req,

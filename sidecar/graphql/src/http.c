@@ -313,7 +313,7 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
             .limits = opts->limits,
             .authorize = opts->authorize,
         };
-        st = byron_graphql_execute(schema, &req, &response);
+        st = gql_execute_text(schema, &req, &response);
         r->status = st == BYRON_OK ? 200 : request_error;
         if (st == BYRON_EREJECTED) r->status = denied_status(response);
     }

@@ -6,12 +6,14 @@
 #ifndef BYRON_GRAPHQL_INTERNAL_H
 #define BYRON_GRAPHQL_INTERNAL_H
 
+#include "byron/buf.h"
 #include "byron/graphql.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---------------------------------------------------------------- arena */
 
@@ -164,8 +166,21 @@ struct byron_graphql_field {
     struct byron_graphql_field *next;
 };
 
+/* Which built-in scalar a SCALAR type is (how the executor writes its
+ * values), set when the type is added: no name comparison per value. */
+typedef enum gql_leaf {
+    GQL_LEAF_CUSTOM, /* JSON and other custom scalars: the value as it is */
+    GQL_LEAF_INT,
+    GQL_LEAF_FLOAT,
+    GQL_LEAF_STRING,
+    GQL_LEAF_ID,
+    GQL_LEAF_DATETIME,
+    GQL_LEAF_BOOLEAN,
+} gql_leaf_t;
+
 struct byron_graphql_type {
     byron_graphql_type_kind_t kind;
+    gql_leaf_t leaf;
     const char *name, *description, *specified_by;
     byron_graphql_field_t *fields;    /* OBJECT, INPUT_OBJECT */
     gql_enum_value_t *values;         /* ENUM */
@@ -263,6 +278,8 @@ char *gql_json_to_literal(const byron_graphql_type_t *type, json_object *v);
 /* A JSON double printed in its shortest round-trip form (0.1, not json-c's
  * default 0.10000000000000001). */
 json_object *gql_json_double(double d);
+/* That form as text in buf: its length, or -1 for Infinity and NaN. */
+int gql_double_text(double d, char buf[40]);
 /* Input coercion (spec 3.x "Input Coercion"). Return 0 and a new value in
  * *out, or -1 with a message in err. `path` describes the position for the
  * message ("$input.lines[2].qty"). */
@@ -276,6 +293,39 @@ int gql_coerce_literal(const byron_graphql_type_t *type, const gql_value_t *v, j
 /* Arguments of a field or directive: a new object with coerced values. */
 int gql_coerce_arguments(const byron_graphql_field_t *arg_defs, const gql_argument_t *args, json_object *vars,
                          json_object **out, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- response text (json_out.c) */
+
+/* `data` as JSON text, written while executing. An append that runs out of
+ * memory sets `failed`, and gql_out_finish then gives NULL. */
+typedef struct gql_out {
+    byron_buf_t b;
+    bool failed;
+} gql_out_t;
+
+void gql_out_append(gql_out_t *o, const char *s, size_t n);
+/* Appends n bytes: in place while they fit (most appends are a few bytes). */
+static inline void gql_out_raw(gql_out_t *o, const char *s, size_t n) {
+    if (o->b.cap - o->b.len > n && o->b.max == 0) {
+        memcpy(o->b.buf + o->b.len, s, n);
+        o->b.len += n;
+        o->b.buf[o->b.len] = '\0';
+    } else {
+        gql_out_append(o, s, n);
+    }
+}
+/* Takes back everything written after `mark` (a length the caller read from o->b.len). */
+void gql_out_truncate(gql_out_t *o, size_t mark);
+void gql_out_string(gql_out_t *o, const char *s, size_t n);
+void gql_out_key(gql_out_t *o, const char *key); /* "key": */
+void gql_out_int(gql_out_t *o, int64_t v);
+void gql_out_bool(gql_out_t *o, bool v);
+/* A leaf as json-c prints it (PLAIN, NOSLASHESCAPE). */
+void gql_out_value(gql_out_t *o, json_object *v);
+/* The text as a json-c value that prints as it (NULL when nothing or a failed
+ * write); o is empty after. */
+json_object *gql_out_finish(gql_out_t *o);
+void gql_out_cleanup(gql_out_t *o);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -300,8 +350,13 @@ byron_status_t gql_introspection_install(byron_graphql_schema_t *s);
 
 /* ---------------------------------------------------------------- execution */
 
+/* byron_graphql_execute for the engine's own transports (http.c, ws.c):
+ * *response's `data` is the text the executor wrote (json_out.c), which
+ * prints as itself but cannot be read as a json-c tree. */
+byron_status_t gql_execute_text(const byron_graphql_schema_t *schema, const byron_graphql_request_t *request,
+                                json_object **response);
 /* Executes a subscription's selection set for one event (the root field
- * value is `event`). Used by the ws protocol. */
+ * value is `event`). Used by the ws protocol; `data` as gql_execute_text's. */
 byron_status_t gql_execute_event(const byron_graphql_schema_t *schema, const byron_graphql_request_t *request,
                                  json_object *event, json_object **response);
 /* Finds the root field of a subscription and coerces its arguments. */

@@ -174,6 +174,17 @@ const byron_graphql_type_t *byron_graphql_schema_type(const byron_graphql_schema
     return gql_schema_lookup(s, name);
 }
 
+static gql_leaf_t leaf_of(const char *scalar) {
+    static const struct {
+        const char *name;
+        gql_leaf_t leaf;
+    } builtin[] = {{"Int", GQL_LEAF_INT}, {"Float", GQL_LEAF_FLOAT},       {"String", GQL_LEAF_STRING},
+                   {"ID", GQL_LEAF_ID},   {"DateTime", GQL_LEAF_DATETIME}, {"Boolean", GQL_LEAF_BOOLEAN}};
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+        if (strcmp(scalar, builtin[i].name) == 0) return builtin[i].leaf;
+    return GQL_LEAF_CUSTOM;
+}
+
 byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *s, byron_graphql_type_kind_t kind,
                                                     const char *name, const char *description) {
     if (s == NULL || s->finalized || name == NULL || gql_schema_lookup(s, name)) return NULL;
@@ -186,6 +197,7 @@ byron_graphql_type_t *byron_graphql_schema_add_type(byron_graphql_schema_t *s, b
     t->name = sdup(s, name);
     t->description = sdup(s, description);
     t->schema = s;
+    if (kind == BYRON_GRAPHQL_SCALAR) t->leaf = leaf_of(name);
     byron_graphql_type_t **tail = &s->types;
     while (*tail) tail = &(*tail)->next;
     *tail = t;

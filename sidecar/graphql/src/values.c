@@ -20,15 +20,24 @@ static const char *jstr(json_object *v) {
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-json_object *gql_json_double(double d) {
-    char buf[40];
-    if (!isfinite(d)) return NULL; /* JSON has no Infinity/NaN: null */
+int gql_double_text(double d, char buf[40]) {
+    if (!isfinite(d)) return -1; /* JSON has no Infinity/NaN */
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        snprintf(buf, 40, "%.*g", prec, d);
         if (strtod(buf, NULL) == d) break;
     }
     /* Keep it recognisably a float for clients that care: 2 → 2.0. */
-    if (strspn(buf, "-0123456789") == strlen(buf) && strlen(buf) + 2 < sizeof(buf)) strcat(buf, ".0");
+    size_t n = strlen(buf);
+    if (strspn(buf, "-0123456789") == n && n + 2 < 40) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    return (int)n;
+}
+
+json_object *gql_json_double(double d) {
+    char buf[40];
+    if (gql_double_text(d, buf) < 0) return NULL; /* null */
     return json_object_new_double_s(d, buf);
 }
 

@@ -124,7 +124,7 @@ static void send_error(byron_graphql_ws_output_t *out, const char *id, json_obje
 static void execute_now(byron_graphql_ws_t *ws, const char *id, const byron_graphql_request_t *req,
                         byron_graphql_ws_output_t *out) {
     json_object *response = NULL;
-    if (byron_graphql_execute(ws->schema, req, &response) != BYRON_OK) {
+    if (gql_execute_text(ws->schema, req, &response) != BYRON_OK) {
         json_object *e = NULL;
         json_object_object_get_ex(response, "errors", &e);
         send_error(out, id, json_object_get(e));
