@@ -144,12 +144,15 @@ static byron_status_t resolve(void *ctx, json_object *parent, const char *field,
 typedef struct {
     byron_graphql_schema_t *schema;
     byron_gqlapi_options_t opts;
+    byron_graphql_doc_cache_t *doc_cache; /* as the sidecar's (gqlapi_endpoint.c) */
 } engine_t;
 
 static void http_graphql(void *ud, const byron_server_request_t *req, byron_server_reply_t *rep) {
     engine_t *e = ud;
-    byron_graphql_http_options_t o = {
-        .max_body_bytes = e->opts.max_body_bytes, .resolve = resolve, .limits = &e->opts.limits};
+    byron_graphql_http_options_t o = {.max_body_bytes = e->opts.max_body_bytes,
+                                      .resolve = resolve,
+                                      .limits = &e->opts.limits,
+                                      .doc_cache = e->doc_cache};
     byron_graphql_http_response_t r;
     byron_graphql_http_handle(e->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
                               req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
@@ -200,6 +203,7 @@ int main(int argc, char **argv) {
         byron_component_parse(root, &comp, &err) != BYRON_OK ||
         byron_component_schema(comp, &e.schema, &err) != BYRON_OK)
         goto out;
+    e.doc_cache = byron_graphql_doc_cache_new(BYRON_GQLAPI_DOC_CACHE_ENTRIES, e.opts.document_cache_bytes);
     sc.component = comp;
     if (!(sc.pool = byron_workpool_new(workers, 1024, NULL, &err)) ||
         byron_workpool_start(sc.pool, &err) != BYRON_OK)
@@ -221,6 +225,7 @@ out:
         byron_workpool_stop(sc.pool);
         byron_workpool_free(sc.pool);
     }
+    byron_graphql_doc_cache_free(e.doc_cache);
     byron_graphql_schema_free(e.schema);
     byron_component_free(comp);
     json_object_put(root);

@@ -206,6 +206,7 @@ const byron_desired_setting_t byron_desired_settings[] = {
     {"graphql.deadlineMs", "BYRON_GRAPHQL_DEADLINE_MS", BYRON_DESIRED_API},
     {"graphql.maxCost", "BYRON_GRAPHQL_MAX_COST", BYRON_DESIRED_API},
     {"graphql.maxResponseBytes", "BYRON_GRAPHQL_MAX_RESPONSE_BYTES", BYRON_DESIRED_API},
+    {"graphql.documentCacheBytes", "BYRON_GRAPHQL_DOCUMENT_CACHE_BYTES", BYRON_DESIRED_API},
     {"graphql.maxSubscriptions", "BYRON_GRAPHQL_MAX_SUBSCRIPTIONS", BYRON_DESIRED_API},
     {"graphql.maxReplicaSubscriptions", "BYRON_GRAPHQL_MAX_REPLICA_SUBSCRIPTIONS", BYRON_DESIRED_API},
     {"graphql.maxConnections", "BYRON_GRAPHQL_MAX_CONNECTIONS", BYRON_DESIRED_API},

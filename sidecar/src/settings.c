@@ -158,6 +158,8 @@ static const option_t OPTIONS[] = {
             "(QUERY_TOO_COMPLEX)"),
     OPT_GQL("graphql-max-response-bytes", "BYRON_GRAPHQL_MAX_RESPONSE_BYTES", T_SIZE, max_response_bytes,
             1024, 64u << 20, "response body (RESPONSE_TOO_LARGE)"),
+    OPT_GQL("graphql-document-cache-bytes", "BYRON_GRAPHQL_DOCUMENT_CACHE_BYTES", T_SIZE,
+            document_cache_bytes, 0, 1u << 30, "parsed and validated documents kept by their text (0: none)"),
     OPT_GQL("graphql-max-subscriptions", "BYRON_GRAPHQL_MAX_SUBSCRIPTIONS", T_UINT, max_subscriptions, 1,
             100000, "subscriptions per WebSocket connection"),
     OPT_GQL("graphql-max-replica-subscriptions", "BYRON_GRAPHQL_MAX_REPLICA_SUBSCRIPTIONS", T_UINT,

@@ -351,6 +351,58 @@ static void declared_hooks(const char *lang) {
 Test(commands_it, only_declared_hooks_are_called_python, .timeout = 120) { declared_hooks("python"); }
 Test(commands_it, only_declared_hooks_are_called_node, .timeout = 120) { declared_hooks("node"); }
 
+/* POSTs a GraphQL document; the body (caller frees). */
+static char *graphql_post(h_sidecar_t *sc, const char *query) {
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "query", json_object_new_string(query));
+    h_resp_t r;
+    cr_assert_eq(h_http(NULL, sc->port, "POST", "/graphql", json_object_to_json_string(b), 5000, &r), 0);
+    json_object_put(b);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    char *body = strdup(r.body);
+    h_resp_free(&r);
+    return body;
+}
+
+static void documents_counted(h_sidecar_t *sc, int hits, int misses) {
+    char hit[128], miss[128];
+    snprintf(hit, sizeof hit, "byron_sidecar_graphql_documents_total{outcome=\"hit\"} %d", hits);
+    snprintf(miss, sizeof miss, "byron_sidecar_graphql_documents_total{outcome=\"miss\"} %d", misses);
+    cr_assert(h_metric_is(sc->admin_port, hit), "want %s", hit);
+    cr_assert(h_metric_is(sc->admin_port, miss), "want %s", miss);
+}
+
+/* The api's document cache: the same text again is neither parsed nor
+ * validated (counted), yet executed again (a mutation sent three times
+ * appends three events); invalid documents are never kept. */
+Test(commands_it, graphql_documents_sent_again_are_not_parsed_again, .timeout = 60) {
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "doccache", NULL, NULL);
+    h_resp_t r;
+    cr_assert_eq(h_command(&sc, "createOrder", "{\"id\":\"dc-1\",\"input\":{\"customer\":\"ann\"}}", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    h_resp_free(&r);
+    const char *m = "mutation { updateOrder(id: \"dc-1\", input: {status: OPEN}) { id version } }";
+    for (int v = 2; v <= 4; v++) {
+        char *body = graphql_post(&sc, m), want[64];
+        snprintf(want, sizeof want, "\"version\":%d", v);
+        cr_assert(strstr(body, want) != NULL, "want %s in %s", want, body);
+        free(body);
+    }
+    documents_counted(&sc, 2, 1);
+    char *other = graphql_post(&sc, "{ order(id: \"dc-1\") { id } }"); /* another text: parsed */
+    cr_assert(strstr(other, "\"data\"") != NULL, "%s", other);
+    free(other);
+    documents_counted(&sc, 2, 2);
+    for (int i = 0; i < 2; i++) {
+        char *bad = graphql_post(&sc, "{ order(id: \"dc-1\") { nosuchfield } }");
+        cr_assert(strstr(bad, "\"errors\"") != NULL, "%s", bad);
+        free(bad);
+    }
+    documents_counted(&sc, 2, 4);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
 Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start(&sc, "down", "python", NULL);

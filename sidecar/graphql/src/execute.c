@@ -882,20 +882,31 @@ json_object *gql_errors_or_status(json_object *errors, byron_status_t st) {
     return errors;
 }
 
+byron_status_t gql_select_operation(const byron_graphql_document_t *doc, const char *opname,
+                                    byron_graphql_operation_kind_t *kind, json_object **errors) {
+    byron_err_t err;
+    *errors = NULL;
+    if (byron_graphql_document_operation(doc, opname, kind, &err) == BYRON_OK) return BYRON_OK;
+    *errors = json_object_new_array();
+    gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err.msg);
+    *errors = gql_errors_or_status(*errors, BYRON_EINVAL);
+    return BYRON_EINVAL;
+}
+
 byron_status_t gql_parse_operation(const char *query, const char *opname,
                                    const byron_graphql_limits_t *limits, byron_graphql_document_t **doc,
                                    byron_graphql_operation_kind_t *kind, json_object **errors) {
-    byron_err_t err;
     *errors = NULL;
     byron_status_t st = byron_graphql_parse(query, query ? strlen(query) : 0, limits, doc, errors);
-    if (st == BYRON_OK && byron_graphql_document_operation(*doc, opname, kind, &err) != BYRON_OK) {
-        *errors = json_object_new_array();
-        gql_error_add(*errors, NULL, BYRON_GRAPHQL_CODE_OPERATION, "%s", err.msg);
+    if (st != BYRON_OK) {
+        *errors = gql_errors_or_status(*errors, st);
+        return st;
+    }
+    st = gql_select_operation(*doc, opname, kind, errors);
+    if (st != BYRON_OK) {
         byron_graphql_document_free(*doc);
         *doc = NULL;
-        st = BYRON_EINVAL;
     }
-    if (st != BYRON_OK) *errors = gql_errors_or_status(*errors, st);
     return st;
 }
 

@@ -277,6 +277,59 @@ static bool read_get(const char *query_string, size_t max_body, media_t media, h
     return true;
 }
 
+/* The document a request executes: parsed for it (owned), or a reference
+ * into the options' document cache. */
+typedef struct request_doc {
+    const byron_graphql_document_t *doc;
+    byron_graphql_document_t *owned;
+    gql_cached_doc_t *cached;
+    bool looked_up;  /* in the cache */
+    bool from_cache; /* found there: parsed and validated before */
+} request_doc_t;
+
+static void request_doc_cleanup(const byron_graphql_http_options_t *opts, request_doc_t *d) {
+    byron_graphql_document_free(d->owned);
+    if (d->cached) gql_doc_cache_release(opts->doc_cache, d->cached);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Parses the request's query — or finds it in the document cache — and
+ * selects its operation. */
+static byron_status_t request_document(const byron_graphql_schema_t *schema,
+                                       const byron_graphql_http_options_t *opts, const http_params_t *p,
+                                       request_doc_t *d, byron_graphql_operation_kind_t *kind,
+                                       json_object **errors) {
+    if (opts->doc_cache && p->query) {
+        d->looked_up = true;
+        d->cached = gql_doc_cache_get(opts->doc_cache, schema, opts->limits, p->query, strlen(p->query));
+    }
+    if (d->cached) {
+        d->from_cache = true;
+        d->doc = gql_cached_doc(d->cached);
+        return gql_select_operation(d->doc, p->opname, kind, errors);
+    }
+    byron_status_t st = gql_parse_operation(p->query, p->opname, opts->limits, &d->owned, kind, errors);
+    d->doc = d->owned;
+    return st;
+}
+
+/* Validates a document the request parsed, and keeps it in the cache
+ * when it is valid. A document from the cache was validated there. */
+static byron_status_t validate_document(const byron_graphql_schema_t *schema,
+                                        const byron_graphql_http_options_t *opts, const http_params_t *p,
+                                        request_doc_t *d, json_object **errors) {
+    if (d->from_cache) return BYRON_OK;
+    byron_status_t st = byron_graphql_validate(schema, d->doc, opts->limits, errors);
+    if (st != BYRON_OK || opts->doc_cache == NULL) return st;
+    gql_cached_doc_t *e =
+        gql_doc_cache_put(opts->doc_cache, schema, opts->limits, p->query, strlen(p->query), d->owned);
+    if (e) {
+        d->cached = e;
+        d->owned = NULL;
+    }
+    return BYRON_OK;
+}
+
 /* Parses, validates and executes the request into r. A request error is 400
  * for graphql-response+json, 200 for application/json. */
 static void run_request(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,
@@ -285,26 +338,29 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
     int request_error = media == MEDIA_GQL ? 400 : 200;
     snprintf(r->content_type, sizeof(r->content_type), "%s; charset=utf-8",
              media == MEDIA_GQL ? GQL_RESPONSE_JSON : JSON_TYPE);
-    byron_graphql_document_t *doc = NULL;
     json_object *errors = NULL, *response = NULL;
     byron_graphql_operation_kind_t kind;
-    byron_status_t st = gql_parse_operation(p->query, p->opname, opts->limits, &doc, &kind, &errors);
+    request_doc_t d = {0};
+    byron_status_t st = request_document(schema, opts, p, &d, &kind, &errors);
     if (st == BYRON_OK && is_get && kind != BYRON_GRAPHQL_QUERY) {
-        byron_graphql_document_free(doc);
+        request_doc_cleanup(opts, &d);
         respond_error(r, 405, media, "METHOD_NOT_ALLOWED",
                       kind == BYRON_GRAPHQL_MUTATION ? "Mutations must be sent with POST."
                                                      : "Subscriptions are served over WebSocket, not GET.");
         gql_strlcpy(r->allow, "POST", sizeof(r->allow));
         return;
     }
-    if (st == BYRON_OK) st = byron_graphql_validate(schema, doc, opts->limits, &errors);
+    if (st == BYRON_OK) st = validate_document(schema, opts, p, &d, &errors);
+    r->doc_cache = d.from_cache  ? BYRON_GRAPHQL_DOC_CACHE_HIT
+                   : d.looked_up ? BYRON_GRAPHQL_DOC_CACHE_MISS
+                                 : BYRON_GRAPHQL_DOC_CACHE_UNUSED;
     if (st != BYRON_OK) {
         r->status = request_error;
         response = json_object_new_object();
         json_object_object_add(response, "errors", gql_errors_or_status(errors, st));
     } else {
         byron_graphql_request_t req = {
-            .document = doc,
+            .document = d.doc,
             .operation_name = p->opname,
             .variables = p->variables,
             .root_value = opts->root_value,
@@ -319,7 +375,7 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
     }
     set_body(r, response);
     json_object_put(response);
-    byron_graphql_document_free(doc);
+    request_doc_cleanup(opts, &d);
 }
 
 void byron_graphql_http_handle(const byron_graphql_schema_t *schema, const byron_graphql_http_options_t *opts,

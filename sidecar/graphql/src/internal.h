@@ -327,6 +327,21 @@ void gql_out_value(gql_out_t *o, json_object *v);
 json_object *gql_out_finish(gql_out_t *o);
 void gql_out_cleanup(gql_out_t *o);
 
+/* ---------------------------------------------------------------- document cache (doc_cache.c) */
+
+typedef struct gql_cached_doc gql_cached_doc_t;
+/* The cached document of `text` (a reference: release it), or NULL. */
+gql_cached_doc_t *gql_doc_cache_get(byron_graphql_doc_cache_t *c, const byron_graphql_schema_t *s,
+                                    const byron_graphql_limits_t *limits, const char *text, size_t len);
+/* Keeps doc — parsed from text and validated — when it fits. Takes doc
+ * over and returns a reference to release (kept or not); NULL (memory ran
+ * out): doc stays the caller's. */
+gql_cached_doc_t *gql_doc_cache_put(byron_graphql_doc_cache_t *c, const byron_graphql_schema_t *s,
+                                    const byron_graphql_limits_t *limits, const char *text, size_t len,
+                                    byron_graphql_document_t *doc);
+const byron_graphql_document_t *gql_cached_doc(const gql_cached_doc_t *e);
+void gql_doc_cache_release(byron_graphql_doc_cache_t *c, gql_cached_doc_t *e);
+
 /* ---------------------------------------------------------------- errors */
 
 /* Appends {message, locations, extensions.code} to `errors`. loc may be NULL. */
@@ -366,6 +381,9 @@ byron_status_t gql_subscription_root(const byron_graphql_schema_t *schema,
 /* Parses `query` and finds the operation `opname` selects (both transports
  * need the kind before validating). On failure *doc is NULL and *errors a
  * new array. */
+/* The operation of doc that opname selects, or BYRON_EINVAL with *errors. */
+byron_status_t gql_select_operation(const byron_graphql_document_t *doc, const char *opname,
+                                    byron_graphql_operation_kind_t *kind, json_object **errors);
 byron_status_t gql_parse_operation(const char *query, const char *opname,
                                    const byron_graphql_limits_t *limits, byron_graphql_document_t **doc,
                                    byron_graphql_operation_kind_t *kind, json_object **errors);

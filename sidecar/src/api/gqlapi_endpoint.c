@@ -27,7 +27,9 @@ struct byron_gqlapi {
     char *sdl;
     size_t sdl_len;
     byron_gqlapi_subs_t *subs;
-    byron_metric_t *requests, *duration; /* NULL without metrics */
+    byron_metric_t *requests, *duration;  /* NULL without metrics */
+    byron_metric_t *documents;            /* document cache lookups, by outcome */
+    byron_graphql_doc_cache_t *doc_cache; /* NULL: every document parsed and validated */
 };
 
 /* ------------------------------------------------------------------ options */
@@ -37,6 +39,7 @@ void byron_gqlapi_options_init(byron_gqlapi_options_t *o) {
     byron_graphql_limits_init(&o->limits);
     o->max_body_bytes = 1u << 20;
     o->max_response_bytes = 8u << 20;
+    o->document_cache_bytes = 2u << 20;
     o->max_subscriptions = 100;
     o->max_connections = 1000;
     o->ws_queue = 1024;
@@ -59,7 +62,8 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
                                       .resolve = byron_gqlapi_resolve,
                                       .ctx = &rctx,
                                       .limits = &api->opts.limits,
-                                      .authorize = byron_gqlapi_authorize};
+                                      .authorize = byron_gqlapi_authorize,
+                                      .doc_cache = api->doc_cache};
     byron_graphql_http_response_t r;
     byron_graphql_http_handle(api->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
                               req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
@@ -92,6 +96,10 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
         const char *labels[] = {status};
         byron_metric_add(api->requests, labels, 1);
         byron_metric_observe(api->duration, NULL, byron_clock_mono_s() - started);
+        if (r.doc_cache != BYRON_GRAPHQL_DOC_CACHE_UNUSED) {
+            const char *outcome[] = {r.doc_cache == BYRON_GRAPHQL_DOC_CACHE_HIT ? "hit" : "miss"};
+            byron_metric_add(api->documents, outcome, 1);
+        }
     }
 }
 
@@ -135,6 +143,16 @@ byron_gqlapi_t *byron_gqlapi_new(byron_sidecar_t *sc, const byron_gqlapi_options
         api->duration = byron_metrics_register(
             sc->metrics, BYRON_METRIC_HISTOGRAM, "byron_sidecar_graphql_http_request_duration_seconds",
             "Time to answer a GraphQL request over HTTP (on a worker).", NULL, NULL, 0);
+        static const char *const OUTCOME[] = {"outcome", NULL};
+        api->documents = byron_metrics_register(
+            sc->metrics, BYRON_METRIC_COUNTER, "byron_sidecar_graphql_documents_total",
+            "GraphQL documents of HTTP requests looked up in the document cache: found (hit), parsed (miss).",
+            OUTCOME, NULL, 0);
+    }
+    if (o->document_cache_bytes > 0 && !(api->doc_cache = byron_graphql_doc_cache_new(
+                                             BYRON_GQLAPI_DOC_CACHE_ENTRIES, o->document_cache_bytes))) {
+        byron_err_set(err, BYRON_ENOMEM, "out of memory");
+        goto err;
     }
     if (sc->stream && !(api->subs = byron_gqlapi_subs_new(sc, api->schema, &api->opts, err))) goto err;
     return api;
@@ -162,6 +180,7 @@ void byron_gqlapi_stop(byron_gqlapi_t *api) {
 void byron_gqlapi_free(byron_gqlapi_t *api) {
     if (!api) return;
     byron_gqlapi_subs_free(api->subs);
+    byron_graphql_doc_cache_free(api->doc_cache);
     byron_graphql_schema_free(api->schema);
     free(api->sdl);
     free(api);

@@ -19,6 +19,7 @@ typedef struct byron_gqlapi_options {
                                       deadline-ms, max-cost */
     size_t max_body_bytes;         /* HTTP body (capped by the server's 1 MiB) */
     size_t max_response_bytes;     /* HTTP response body (RESPONSE_TOO_LARGE beyond) */
+    size_t document_cache_bytes;   /* parsed, validated documents kept by their text; 0: none */
     unsigned max_subscriptions;    /* per WebSocket connection */
     unsigned max_connections;      /* WebSocket connections per sidecar */
     unsigned ws_queue;             /* per connection: queued events and unsent messages before close 1013 */
@@ -27,6 +28,10 @@ typedef struct byron_gqlapi_options {
     unsigned ws_init_timeout_ms;        /* connection_init must arrive within this */
     unsigned ws_workers;                /* threads running WebSocket operations and event selections */
 } byron_gqlapi_options_t;
+
+/* The most documents the document cache holds, whatever its bytes: a
+ * lookup scans them, the most recent first. */
+#define BYRON_GQLAPI_DOC_CACHE_ENTRIES 512
 
 /* The defaults (settings.c shows them in the usage text). */
 void byron_gqlapi_options_init(byron_gqlapi_options_t *o);

@@ -26,6 +26,7 @@
 #include "byron/status.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -281,6 +282,19 @@ byron_status_t byron_graphql_run(const byron_graphql_schema_t *schema, const cha
 
 /* ---------------------------------------------------------------- GraphQL over HTTP */
 
+/* Parsed and validated documents kept by their text (an LRU bounded by
+ * entries and bytes), for one schema and one set of limits — the first it
+ * is used with; calls with others neither read nor fill it. Give it to the
+ * HTTP handler (options.doc_cache): a query sent again is neither parsed
+ * nor validated again. Shared by threads (it locks); free it after the last
+ * request that used it. NULL when either bound is 0 or memory runs out. */
+typedef struct byron_graphql_doc_cache byron_graphql_doc_cache_t;
+byron_graphql_doc_cache_t *byron_graphql_doc_cache_new(size_t max_entries, size_t max_bytes);
+void byron_graphql_doc_cache_free(byron_graphql_doc_cache_t *cache);
+/* Lookups that found the text, lookups that did not, what it holds. Any may be NULL. */
+void byron_graphql_doc_cache_stats(byron_graphql_doc_cache_t *cache, uint64_t *hits, uint64_t *misses,
+                                   size_t *entries, size_t *bytes);
+
 typedef struct byron_graphql_http_options {
     size_t max_body_bytes; /* 1 MiB by default (0 in the struct: default) */
     byron_graphql_resolve_fn resolve;
@@ -288,6 +302,7 @@ typedef struct byron_graphql_http_options {
     json_object *root_value;
     const byron_graphql_limits_t *limits;
     byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
+    byron_graphql_doc_cache_t *doc_cache; /* NULL: every document is parsed and validated */
 } byron_graphql_http_options_t;
 
 typedef struct byron_graphql_http_response {
@@ -296,6 +311,13 @@ typedef struct byron_graphql_http_response {
     char allow[32];        /* "Allow" header value for 405, else "" */
     char *body;            /* malloc'd; caller frees with byron_graphql_http_response_cleanup */
     size_t body_len;
+    /* options->doc_cache: not looked up (no cache, no query), HIT (neither
+     * parsed nor validated) or MISS (parsed; kept when valid). */
+    enum {
+        BYRON_GRAPHQL_DOC_CACHE_UNUSED,
+        BYRON_GRAPHQL_DOC_CACHE_HIT,
+        BYRON_GRAPHQL_DOC_CACHE_MISS
+    } doc_cache;
 } byron_graphql_http_response_t;
 
 /* Handles one GraphQL-over-HTTP request (the URL path is the caller's
