@@ -2,7 +2,9 @@
  * graphql_transport.c — libFuzzer target for the two transports. The input
  * is split into lines: the first byte of the input picks the mode.
  *   'h': line 1 method, 2 content type, 3 accept, 4 query string, rest body
- *        → byron_graphql_http_handle()
+ *        → byron_graphql_http_handle(), without and twice with a document
+ *        cache kept across inputs (small: it evicts): the three answers must
+ *        be the same bytes, a parsed and a cached document alike
  *   otherwise: every line is a graphql-transport-ws message to one machine;
  *        a line "!<id>" pushes an event to subscription <id>, "~<id>" ends it.
  */
@@ -18,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static byron_component_t *C; /* the schema's ops point into it: kept for the process's life */
 static byron_graphql_schema_t *S;
+static byron_graphql_doc_cache_t *CACHE; /* kept for the process's life too */
 
 static byron_status_t sub(void *ctx, const char *id, const char *field, json_object *args, void **handle,
                           byron_graphql_field_error_t *err) {
@@ -46,6 +49,24 @@ static void init(void) {
         abort();
     }
     json_object_put(c);
+    CACHE = byron_graphql_doc_cache_new(4, 64 << 10);
+}
+
+/* The answer to one HTTP request, with the cache or without. */
+static void http(byron_graphql_doc_cache_t *cache, const char *method, const char *ct, const char *accept,
+                 const char *qs, const char *body, size_t len, byron_graphql_http_response_t *r) {
+    byron_graphql_http_options_t o = {.doc_cache = cache};
+    byron_graphql_http_handle(S, &o, method, ct[0] ? ct : NULL, accept[0] ? accept : NULL, qs, body, len, r);
+}
+
+static void same_answer(const byron_graphql_http_response_t *a, const byron_graphql_http_response_t *b) {
+    if (a->status != b->status || a->body_len != b->body_len ||
+        strcmp(a->content_type, b->content_type) != 0 ||
+        (a->body_len && memcmp(a->body, b->body, a->body_len) != 0)) {
+        fprintf(stderr, "graphql_transport: the cache changed the answer: %d %.*s / %d %.*s\n", a->status,
+                (int)a->body_len, a->body, b->status, (int)b->body_len, b->body);
+        abort();
+    }
 }
 
 static char *line(const char **p, const char *end) {
@@ -62,10 +83,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 0 && data[0] == 'h') {
         p++;
         char *method = line(&p, end), *ct = line(&p, end), *accept = line(&p, end), *qs = line(&p, end);
-        byron_graphql_http_response_t r;
-        byron_graphql_http_handle(S, NULL, method, ct[0] ? ct : NULL, accept[0] ? accept : NULL, qs, p,
-                                  (size_t)(end - p), &r);
-        byron_graphql_http_response_cleanup(&r);
+        byron_graphql_http_response_t r[3];
+        http(NULL, method, ct, accept, qs, p, (size_t)(end - p), &r[0]);
+        for (int i = 1; i < 3; i++) { /* the first may parse and keep it, the second finds it */
+            http(CACHE, method, ct, accept, qs, p, (size_t)(end - p), &r[i]);
+            same_answer(&r[0], &r[i]);
+        }
+        for (int i = 0; i < 3; i++) byron_graphql_http_response_cleanup(&r[i]);
         free(method);
         free(ct);
         free(accept);
