@@ -403,6 +403,30 @@ Test(commands_it, graphql_documents_sent_again_are_not_parsed_again, .timeout = 
     cr_assert_eq(h_sidecar_stop(&sc), 0);
 }
 
+/* --graphql-max-response-bytes: a response whose data would pass it is
+ * 400 RESPONSE_TOO_LARGE without data; a small one still answers. */
+Test(commands_it, graphql_response_past_its_bound_is_refused, .timeout = 60) {
+    const char *extra[] = {"--graphql-max-response-bytes", "1024", NULL};
+    h_sidecar_t sc;
+    h_sidecar_start(&sc, "bigresp", NULL, extra);
+    h_resp_t r;
+    const char *big =
+        "{\"query\":\"{ __schema { types { name description fields { name description } } } }\"}";
+    cr_assert_eq(h_http(NULL, sc.port, "POST", "/graphql", big, 5000, &r), 0);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "errors.0.extensions.code"), "RESPONSE_TOO_LARGE", "%s", r.body);
+    cr_assert_null(jget(r.json, "data"), "%s", r.body);
+    /* The engine stopped it (the sidecar's check after the fact says "would be N bytes"). */
+    cr_assert(strstr(jstr(r.json, "errors.0.message"), "larger than the 1024 bytes allowed") != NULL, "%s",
+              r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_http(NULL, sc.port, "POST", "/graphql", "{\"query\":\"{ __typename }\"}", 5000, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(jstr(r.json, "data.__typename"), "Query", "%s", r.body);
+    h_resp_free(&r);
+    cr_assert_eq(h_sidecar_stop(&sc), 0);
+}
+
 Test(commands_it, app_down_is_a_clean_error, .timeout = 60) {
     h_sidecar_t sc;
     h_sidecar_start(&sc, "down", "python", NULL);

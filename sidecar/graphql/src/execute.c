@@ -428,6 +428,8 @@ static int execute_field(exec_t *ex, const byron_graphql_type_t *type, json_obje
     }
     const byron_graphql_field_t *f = group_def(ex, type, g);
     if (f == NULL) return NOT_IN_RESPONSE;
+    if (ex->out.failed)
+        return NULL_BY_ERROR; /* past max_data_bytes (or out of memory): resolve nothing more */
     cur_t c = {type, f, g, NULL};
     int64_t remaining;
     if (past_deadline(ex, &remaining)) {
@@ -739,6 +741,17 @@ static json_object *data_tree(gql_out_t *o) {
     return v;
 }
 
+/* `data` passed max_data_bytes: the response is this one error, no data. */
+static byron_status_t too_large(exec_t *ex) {
+    json_object_put(ex->errors);
+    ex->errors = json_object_new_array();
+    gql_error_add(
+        ex->errors, NULL, BYRON_GRAPHQL_CODE_RESPONSE_TOO_LARGE,
+        "The response is larger than the %zu bytes allowed; ask for fewer fields or a smaller page.",
+        ex->out.b.max);
+    return BYRON_ELIMIT;
+}
+
 static byron_status_t run_root(exec_t *ex, json_object *root, json_object **response) {
     const byron_graphql_type_t *rt = root_type(ex->s, ex->op->operation);
     groups_t gs = {0};
@@ -757,13 +770,16 @@ static byron_status_t run_root(exec_t *ex, json_object *root, json_object **resp
             st = BYRON_ELIMIT;
         } else {
             size_t mark = ex->out.b.len;
-            if (execute_fields(ex, rt, root, &gs) == WROTE) {
+            if (execute_fields(ex, rt, root, &gs) == WROTE && !ex->out.failed) {
                 data = ex->tree ? data_tree(&ex->out) : gql_out_finish(&ex->out);
                 if (data == NULL)
                     gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
             } else {
                 gql_out_truncate(&ex->out, mark);
+                if (ex->out.failed && !ex->out.b.too_large)
+                    gql_error_add(ex->errors, NULL, BYRON_GRAPHQL_CODE_INTERNAL, "Out of memory.");
             }
+            if (ex->out.b.too_large) st = too_large(ex);
         }
     }
     groups_free(&gs);
@@ -777,6 +793,7 @@ static byron_status_t execute(const byron_graphql_schema_t *s, const byron_graph
     exec_t ex;
     byron_status_t st = prepare(&ex, s, req);
     ex.tree = tree;
+    ex.out.b.max = req->max_data_bytes;
     if (st == BYRON_OK && ex.op->operation == BYRON_GRAPHQL_SUBSCRIPTION) {
         gql_error_add(ex.errors, &ex.op->loc, BYRON_GRAPHQL_CODE_OPERATION,
                       "Subscriptions are served over WebSocket (graphql-transport-ws), not "

@@ -147,14 +147,18 @@ static json_object *parse_json(const char *s, size_t n) {
 }
 
 /* 401 when the refusal says the client is not authenticated, else 403. */
-static int denied_status(json_object *response) {
+/* extensions.code of the response's first error, or "". */
+static const char *first_code(json_object *response) {
     json_object *errors = NULL, *ext = NULL, *code = NULL;
     if (json_object_object_get_ex(response, "errors", &errors) &&
         json_object_object_get_ex(json_object_array_get_idx(errors, 0), "extensions", &ext) &&
-        json_object_object_get_ex(ext, "code", &code) &&
-        strcmp(json_object_get_string(code), "UNAUTHENTICATED") == 0)
-        return 401;
-    return 403;
+        json_object_object_get_ex(ext, "code", &code))
+        return json_object_get_string(code);
+    return "";
+}
+
+static int denied_status(json_object *response) {
+    return strcmp(first_code(response), "UNAUTHENTICATED") == 0 ? 401 : 403;
 }
 
 /* The GraphQL request a GET or POST carries: `query`, `operationName`,
@@ -368,10 +372,13 @@ static void run_request(const byron_graphql_schema_t *schema, const byron_graphq
             .ctx = opts->ctx,
             .limits = opts->limits,
             .authorize = opts->authorize,
+            .max_data_bytes = opts->max_data_bytes,
         };
         st = gql_execute_text(schema, &req, &response);
         r->status = st == BYRON_OK ? 200 : request_error;
         if (st == BYRON_EREJECTED) r->status = denied_status(response);
+        if (st == BYRON_ELIMIT && strcmp(first_code(response), BYRON_GRAPHQL_CODE_RESPONSE_TOO_LARGE) == 0)
+            r->status = 400; /* whatever the media type: there is no data */
     }
     set_body(r, response);
     json_object_put(response);

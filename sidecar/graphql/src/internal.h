@@ -306,7 +306,7 @@ typedef struct gql_out {
 void gql_out_append(gql_out_t *o, const char *s, size_t n);
 /* Appends n bytes: in place while they fit (most appends are a few bytes). */
 static inline void gql_out_raw(gql_out_t *o, const char *s, size_t n) {
-    if (o->b.cap - o->b.len > n && o->b.max == 0) {
+    if (o->b.cap - o->b.len > n && (o->b.max == 0 || o->b.max - o->b.len >= n)) {
         memcpy(o->b.buf + o->b.len, s, n);
         o->b.len += n;
         o->b.buf[o->b.len] = '\0';

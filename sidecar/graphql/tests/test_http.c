@@ -194,3 +194,41 @@ Test(http, authorize_refuses_before_executing) {
     cr_assert_eq(R.status, 200, "a skipped field is not selected: %s", R.body);
     cr_assert_gt(resolver_calls, 0);
 }
+
+static int resolutions;
+
+static byron_status_t counting(void *ctx, json_object *parent, const char *field, json_object *args,
+                               const byron_graphql_resolve_info_t *info, json_object **result,
+                               byron_graphql_field_error_t *err) {
+    resolutions++;
+    return fx_resolve(ctx, parent, field, args, info, result, err);
+}
+
+static void post_bounded(size_t max_data_bytes, const char *body) {
+    byron_graphql_http_response_cleanup(&R);
+    byron_graphql_http_options_t o = {.resolve = counting, .max_data_bytes = max_data_bytes};
+    resolutions = 0;
+    byron_graphql_http_handle(S, &o, "POST", JSON, JSON, NULL, body, strlen(body), &R);
+}
+
+/* max_data_bytes: the response stops where `data` passes it — fewer
+ * resolvers run (counted) — and is one RESPONSE_TOO_LARGE error, 400 for
+ * either media type; at its exact size it is the unbounded answer. */
+Test(http, data_past_its_bound_stops_execution) {
+    const char *body = "{\"query\": \"{ dogs { id name color friends { id name } } h: hello }\"}";
+    post_bounded(0, body);
+    cr_assert_eq(R.status, 200, "%s", R.body);
+    int all = resolutions;
+    char *full = strdup(R.body);
+    size_t data_len = strlen(full) - strlen("{\"data\":}");
+    post_bounded(data_len, body); /* exactly its size: allowed */
+    cr_assert_eq(R.status, 200, "%s", R.body);
+    cr_assert_str_eq(R.body, full);
+    cr_assert_eq(resolutions, all);
+    post_bounded(20, body);
+    cr_assert_eq(R.status, 400, "%s", R.body);
+    cr_assert(strstr(R.body, "\"RESPONSE_TOO_LARGE\"") != NULL, "%s", R.body);
+    cr_assert(strstr(R.body, "\"data\"") == NULL, "%s", R.body);
+    cr_assert_lt(resolutions, all, "%d of %d resolvers ran", resolutions, all);
+    free(full);
+}

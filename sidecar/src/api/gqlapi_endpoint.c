@@ -63,7 +63,8 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
                                       .ctx = &rctx,
                                       .limits = &api->opts.limits,
                                       .authorize = byron_gqlapi_authorize,
-                                      .doc_cache = api->doc_cache};
+                                      .doc_cache = api->doc_cache,
+                                      .max_data_bytes = api->opts.max_response_bytes};
     byron_graphql_http_response_t r;
     byron_graphql_http_handle(api->schema, &o, req->method, req->content_type[0] ? req->content_type : NULL,
                               req->accept[0] ? req->accept : NULL, req->query, req->body ? req->body : "",
@@ -74,7 +75,8 @@ static void http_graphql(void *ud, const byron_server_request_t *req, byron_serv
     snprintf(rep->allow, sizeof rep->allow, "%s", r.allow);
     if (rep->status == 401) byron_auth_challenge(NULL, rep->challenge, sizeof rep->challenge);
     if (r.body_len > api->opts.max_response_bytes) {
-        /* Built already (execution is synchronous), never sent: the client asks for less. */
+        /* `data` stopped at the bound (RESPONSE_TOO_LARGE from the engine); what is still over it
+         * is errors: built, never sent — the client asks for less. */
         char msg[256];
         snprintf(
             msg, sizeof msg,

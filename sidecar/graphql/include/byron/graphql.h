@@ -60,6 +60,7 @@ extern "C" {
 #define BYRON_GRAPHQL_CODE_TOO_DEEP "DEPTH_LIMIT_EXCEEDED"
 #define BYRON_GRAPHQL_CODE_TOO_COMPLEX "QUERY_TOO_COMPLEX"
 #define BYRON_GRAPHQL_CODE_DEADLINE "DEADLINE_EXCEEDED"
+#define BYRON_GRAPHQL_CODE_RESPONSE_TOO_LARGE "RESPONSE_TOO_LARGE"
 #define BYRON_GRAPHQL_CODE_INTERNAL "INTERNAL_SERVER_ERROR"
 
 /* ---------------------------------------------------------------- limits */
@@ -266,6 +267,10 @@ typedef struct byron_graphql_request {
     void *ctx;                                /* passed to every resolver */
     const byron_graphql_limits_t *limits;
     byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
+    /* The most bytes `data` may take as JSON text (0: no bound). Execution
+     * stops where it passes them — no resolver is called after — and the
+     * response is one RESPONSE_TOO_LARGE error, no data (BYRON_ELIMIT). */
+    size_t max_data_bytes;
 } byron_graphql_request_t;
 
 /* Executes a validated document. *response is a new JSON object
@@ -303,6 +308,7 @@ typedef struct byron_graphql_http_options {
     const byron_graphql_limits_t *limits;
     byron_graphql_authorize_fn authorize; /* NULL: every root field is allowed */
     byron_graphql_doc_cache_t *doc_cache; /* NULL: every document is parsed and validated */
+    size_t max_data_bytes;                /* the request's max_data_bytes: beyond, 400 RESPONSE_TOO_LARGE */
 } byron_graphql_http_options_t;
 
 typedef struct byron_graphql_http_response {
