@@ -146,7 +146,6 @@ static json_object *parse_json(const char *s, size_t n) {
     return o;
 }
 
-/* 401 when the refusal says the client is not authenticated, else 403. */
 /* extensions.code of the response's first error, or "". */
 static const char *first_code(json_object *response) {
     json_object *errors = NULL, *ext = NULL, *code = NULL;
@@ -157,6 +156,7 @@ static const char *first_code(json_object *response) {
     return "";
 }
 
+/* 401 when the refusal says the client is not authenticated, else 403. */
 static int denied_status(json_object *response) {
     return strcmp(first_code(response), "UNAUTHENTICATED") == 0 ? 401 : 403;
 }

@@ -6,10 +6,11 @@
  * takes back what it wrote by truncating to a mark (null propagation). The
  * text is exactly what json-c prints for the same tree with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE: strings are
- * escaped as json-c escapes them, integers and booleans printed as json-c
- * prints them, and every other leaf (doubles, the JSON scalar's objects) is
- * printed by json-c itself. gql_out_finish wraps the text in a json-c value
- * whose serializer copies it, so callers keep one json-c response.
+ * escaped as json-c escapes them, integers, booleans and doubles printed
+ * as json-c prints them (a double's own text when it has one), and the JSON
+ * scalar's objects and arrays printed by json-c itself. gql_out_finish wraps
+ * the text in a json-c value whose serializer copies it, so callers keep one
+ * json-c response.
  */
 #include "internal.h"
 
